@@ -1,0 +1,45 @@
+/* tenor/sys.h - start-up, errors that are reported once, counter-based random
+   numbers and the profiling events shared by every module. */
+#pragma once
+#include <petscsys.h>
+#include <stdint.h>
+
+/* Profiling events, registered once by TnInitialize (-log_view shows them). */
+extern PetscClassId  TN_CLASSID;
+extern PetscLogEvent TN_NetBuild, TN_Partition, TN_Coloring, TN_DynSetUp, TN_DynStep, TN_HaloExchange, TN_LogDet, TN_DataLoad, TN_IORead, TN_IOWrite;
+
+/* Collective on PETSC_COMM_WORLD. Calls PetscInitialize, installs tenor's
+   error handler (a user error is printed once, by rank 0 of the communicator
+   it was detected on; -tn_traceback restores PETSc's full traceback) and
+   registers the log events. */
+PetscErrorCode TnInitialize(int *argc, char ***argv, const char help[]);
+/* Returns the exit status for main: 0, or 1 after an error. An error seen on
+   only some ranks aborts the job so that no rank waits forever. */
+int TnFinalize(PetscErrorCode ierr);
+
+/* Collective. If any rank passes bad = PETSC_TRUE, every rank raises
+   PETSC_ERR_USER with the message of the lowest such rank, so the error is
+   printed once (by rank 0) and no rank is left waiting. */
+PetscErrorCode TnErrorSync(MPI_Comm comm, PetscBool bad, const char msg[]);
+
+/* Counter-based random numbers: the value depends only on (seed, stream,
+   counter), never on the rank count. splitmix64 finalizer over a combined key. */
+uint64_t  TnRandU64(uint64_t seed, uint64_t stream, uint64_t counter);
+/* Uniform in the open interval (0, 1). */
+PetscReal TnRandUniform(uint64_t seed, uint64_t stream, uint64_t counter);
+/* Standard normal (Box-Muller on two uniforms of the same key). */
+PetscReal TnRandNormal(uint64_t seed, uint64_t stream, uint64_t counter);
+
+/* Wall-clock seconds (MPI_Wtime). */
+PetscLogDouble TnTime(void);
+
+/* Progress of long work, printed on rank 0: "what: i/n (rate unit/s, ETA s)".
+   Prints at most every `every` seconds, and once at the end. */
+typedef struct {
+  const char    *what, *unit;
+  PetscInt       n;
+  PetscLogDouble t0, tlast, every;
+  double         work_per_item;
+} TnProgress;
+PetscErrorCode TnProgressStart(MPI_Comm comm, TnProgress *p, const char what[], PetscInt n, double work_per_item, const char unit[]);
+PetscErrorCode TnProgressUpdate(MPI_Comm comm, TnProgress *p, PetscInt done);
