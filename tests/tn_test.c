@@ -1,0 +1,50 @@
+/* MPI-aware CUnit main: every rank runs every suite; the exit status is the
+   sum of failures over all ranks, so one rank's failure fails the test. */
+#include "tn_test.h"
+#include <tenor/sys.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char tmpdir[PETSC_MAX_PATH_LEN];
+
+const char *TnTestTmpDir(void)
+{
+  return tmpdir;
+}
+
+static PetscErrorCode MakeTmpDir(void)
+{
+  PetscMPIInt rank;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  if (rank == 0) {
+    PetscCall(PetscStrncpy(tmpdir, "/tmp/tenor-test-XXXXXX", sizeof(tmpdir)));
+    PetscCheck(mkdtemp(tmpdir), PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot create a temporary directory");
+  }
+  PetscCallMPI(MPI_Bcast(tmpdir, sizeof(tmpdir), MPI_CHAR, 0, PETSC_COMM_WORLD));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+int main(int argc, char **argv)
+{
+  PetscMPIInt rank;
+  int         failures, total;
+  if (TnInitialize(&argc, &argv, NULL)) return 1;
+  if (MakeTmpDir()) return TnFinalize(1);
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  if (CU_initialize_registry() != CUE_SUCCESS) return TnFinalize(1);
+  TnTestRegister();
+  CU_basic_set_mode(rank == 0 ? CU_BRM_VERBOSE : CU_BRM_SILENT);
+  CU_basic_run_tests();
+  failures = (int)CU_get_number_of_failures();
+  if (failures && rank) fprintf(stderr, "[rank %d] %d failure(s)\n", rank, failures);
+  CU_cleanup_registry();
+  MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, PETSC_COMM_WORLD);
+  if (rank == 0) {
+    char cmd[PETSC_MAX_PATH_LEN + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);
+  }
+  TnFinalize(0);
+  return total ? 1 : 0;
+}
