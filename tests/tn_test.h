@@ -4,31 +4,31 @@
    non-fatal CU_ASSERT* forms in code that other ranks reach collectively. */
 #pragma once
 #include <CUnit/Basic.h>
-#include <petscsys.h>
+#include <tenor/sys.h>
 #include <math.h>
 
 void TnTestRegister(void);
 
 /* CU_ASSERT that a call fails (PETSc error code != 0), with PETSc's printing
    silenced while it runs. */
-#define TN_ASSERT_FAILS(call) \
-  do { \
-    PetscErrorCode _e; \
+#define TN_ASSERT_FAILS(call)                             \
+  do {                                                    \
+    PetscErrorCode _e;                                    \
     PetscPushErrorHandler(PetscReturnErrorHandler, NULL); \
-    _e = (call); \
-    PetscPopErrorHandler(); \
-    CU_ASSERT(_e != 0); \
+    _e = (call);                                          \
+    PetscPopErrorHandler();                               \
+    CU_ASSERT(_e != 0);                                   \
   } while (0)
 
 /* CU_ASSERT that a call succeeds. */
 #define TN_ASSERT_OK(call) CU_ASSERT((call) == 0)
 
 /* |a - b| <= tol * max(1, |b|), reporting the values on failure. */
-#define TN_ASSERT_CLOSE(a, b, tol) \
-  do { \
-    double _a = (a), _b = (b), _t = (tol) * fmax(1.0, fabs(_b)); \
+#define TN_ASSERT_CLOSE(a, b, tol)                                                                                                       \
+  do {                                                                                                                                   \
+    double _a = (a), _b = (b), _t = (tol)*fmax(1.0, fabs(_b));                                                                           \
     if (!(fabs(_a - _b) <= _t)) fprintf(stderr, "%s:%d: %s = %.17g vs %s = %.17g (tol %.3g)\n", __FILE__, __LINE__, #a, _a, #b, _b, _t); \
-    CU_ASSERT(fabs(_a - _b) <= _t); \
+    CU_ASSERT(fabs(_a - _b) <= _t);                                                                                                      \
   } while (0)
 
 /* A temporary directory for this test program (shared by all ranks). */

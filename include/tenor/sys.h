@@ -4,6 +4,11 @@
 #include <petscsys.h>
 #include <stdint.h>
 
+/* PETSc 3.18 (Debian 12) compatibility: PETSC_SUCCESS arrived in 3.19. */
+#if PETSC_VERSION_LT(3, 19, 0) && !defined(PETSC_SUCCESS)
+#define PETSC_SUCCESS 0
+#endif
+
 /* Profiling events, registered once by TnInitialize (-log_view shows them). */
 extern PetscClassId  TN_CLASSID;
 extern PetscLogEvent TN_NetBuild, TN_Partition, TN_Coloring, TN_DynSetUp, TN_DynStep, TN_HaloExchange, TN_LogDet, TN_DataLoad, TN_IORead, TN_IOWrite;
@@ -24,7 +29,7 @@ PetscErrorCode TnErrorSync(MPI_Comm comm, PetscBool bad, const char msg[]);
 
 /* Counter-based random numbers: the value depends only on (seed, stream,
    counter), never on the rank count. splitmix64 finalizer over a combined key. */
-uint64_t  TnRandU64(uint64_t seed, uint64_t stream, uint64_t counter);
+uint64_t TnRandU64(uint64_t seed, uint64_t stream, uint64_t counter);
 /* Uniform in the open interval (0, 1). */
 PetscReal TnRandUniform(uint64_t seed, uint64_t stream, uint64_t counter);
 /* Standard normal (Box-Muller on two uniforms of the same key). */

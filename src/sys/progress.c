@@ -24,8 +24,10 @@ PetscErrorCode TnProgressUpdate(MPI_Comm comm, TnProgress *p, PetscInt done)
 {
   PetscLogDouble now = TnTime(), el;
   PetscFunctionBeginUser;
-  if (done < p->n && now - p->tlast < p->every) PetscFunctionReturn(PETSC_SUCCESS);
-  if (p->every <= 0) PetscFunctionReturn(PETSC_SUCCESS);
+  if (p->every <= 0 || now - p->tlast < p->every) {
+    /* the final line only for work that already reported progress */
+    if (done < p->n || p->tlast == p->t0) PetscFunctionReturn(PETSC_SUCCESS);
+  }
   p->tlast = now;
   el       = now - p->t0;
   if (el <= 0) el = 1e-9;

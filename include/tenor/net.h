@@ -1,0 +1,65 @@
+/* tenor/net.h - the network: connectivity W on a fixed sparse pattern P,
+   bias b and leak gamma (MODEL.md section 2), distributed over the ranks as
+   contiguous blocks of rows of a PETSc MPIAIJ matrix, optionally renumbered by
+   a graph partitioner so that each rank owns a well-connected block. */
+#pragma once
+#include <tenor/sys.h>
+#include <petscmat.h>
+
+typedef struct _p_TnNet *TnNet;
+
+/* Generators and sources, chosen with -net_type. */
+#define TNNET_LATTICE2D "lattice2d"
+#define TNNET_ER "er"
+#define TNNET_SMALLWORLD "smallworld"
+#define TNNET_FULL "full"
+#define TNNET_FILE "file"
+
+/* Partition quality (TnNetGetPartitionInfo). */
+typedef struct {
+  PetscInt  edge_cut;           /* edges i<-j of P with i, j on different ranks */
+  PetscInt  halo_min, halo_max; /* ghost nodes a rank receives each step */
+  PetscReal halo_mean;
+  PetscReal imbalance_rows, imbalance_nnz; /* max over ranks / mean */
+} TnPartitionInfo;
+
+PetscErrorCode TnNetCreate(MPI_Comm comm, TnNet *net);
+PetscErrorCode TnNetSetType(TnNet net, const char type[]);
+/* Lattice side n (N = n*n) for lattice2d; node count N for er, smallworld, full. */
+PetscErrorCode TnNetSetSize(TnNet net, PetscInt n);
+/* In-degree k (er, smallworld); radius (lattice2d); rewiring probability p. */
+PetscErrorCode TnNetSetDegree(TnNet net, PetscInt k);
+PetscErrorCode TnNetSetRadius(TnNet net, PetscReal r);
+PetscErrorCode TnNetSetRewire(TnNet net, PetscReal p);
+PetscErrorCode TnNetSetSelfLoops(TnNet net, PetscBool self);
+/* Weights W_ij = scale * u_ij / sqrt(k_i), u uniform with unit variance;
+   gamma_i = gamma; b_i = bias * standard normal. */
+PetscErrorCode TnNetSetWeightScale(TnNet net, PetscReal scale);
+PetscErrorCode TnNetSetLeak(TnNet net, PetscReal gamma);
+PetscErrorCode TnNetSetBiasScale(TnNet net, PetscReal bias);
+PetscErrorCode TnNetSetSeed(TnNet net, PetscInt seed);
+/* Partitioner: "none" or a MatPartitioningType ("ptscotch", "parmetis", ...). */
+PetscErrorCode TnNetSetPartitioner(TnNet net, const char type[]);
+/* Use these (natural order, default row split) instead of a generator. The
+   net takes its own references. b or gamma may be NULL (zero bias, gamma = the
+   leak set by TnNetSetLeak). */
+PetscErrorCode TnNetSetParameters(TnNet net, Mat W, Vec b, Vec gamma);
+/* Options (prefix -net_ and -partition_): see -help. */
+PetscErrorCode TnNetSetFromOptions(TnNet net);
+/* Builds (or loads) the network, checks it (NaN/Inf, sizes), partitions and
+   renumbers it. Collective. */
+PetscErrorCode TnNetSetUp(TnNet net);
+
+/* Accessors (after SetUp): W in the partitioned order; b, gamma and the
+   diagonal W_ii as vectors with W's row layout. Borrowed references. */
+PetscErrorCode TnNetGetMat(TnNet net, Mat *W);
+PetscErrorCode TnNetGetVecs(TnNet net, Vec *b, Vec *gamma, Vec *wdiag);
+PetscErrorCode TnNetGetSizes(TnNet net, PetscInt *N, PetscInt64 *nnz);
+/* natural[i]: the original (natural) number of local row i; size = local rows. */
+PetscErrorCode TnNetGetNatural(TnNet net, const PetscInt **natural);
+/* The symmetrised pattern P + P^T without the diagonal (for colouring). */
+PetscErrorCode TnNetGetSymmetricPattern(TnNet net, Mat *S);
+PetscErrorCode TnNetGetPartitionInfo(TnNet net, TnPartitionInfo *info);
+PetscErrorCode TnNetGetType(TnNet net, const char **type);
+PetscErrorCode TnNetView(TnNet net, PetscViewer viewer);
+PetscErrorCode TnNetDestroy(TnNet *net);

@@ -1,0 +1,20 @@
+/* The tenor program: one executable, subcommands. */
+#pragma once
+#include <tenor/net.h>
+#include <tenor/dyn.h>
+#include <tenor/data.h>
+#include <stdio.h>
+
+#define TENOR_VERSION "0.1.0"
+
+PetscErrorCode TnCmdLogDensity(MPI_Comm comm);
+
+/* Output files are written by rank 0 to path.tmp, flushed, fsync'ed and
+   renamed: a crash never leaves a half-written result under its real name. */
+PetscErrorCode TnOutOpen(MPI_Comm comm, const char dir[], const char name[], FILE **fp, char path[], size_t len);
+PetscErrorCode TnOutClose(MPI_Comm comm, FILE **fp, const char path[]);
+PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[]);
+/* Peak resident memory summed over ranks, and its maximum over ranks (bytes). */
+PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max);
+/* JSON helpers (rank 0's FILE, NULL elsewhere). */
+void TnJsonArray(FILE *fp, const char key[], const PetscReal *v, PetscInt n, PetscBool last);

@@ -1,0 +1,78 @@
+/* Output files, written atomically by rank 0. */
+#include "cli.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[])
+{
+  PetscMPIInt rank;
+  int         err      = 0;
+  char        msg[512] = "";
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank && mkdir(dir, 0777) && errno != EEXIST) {
+    err = 1;
+    PetscCall(PetscSNPrintf(msg, sizeof(msg), "cannot create the output directory %s: %s (choose another with -out_dir)", dir, strerror(errno)));
+  }
+  PetscCall(TnErrorSync(comm, (PetscBool)err, msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnOutOpen(MPI_Comm comm, const char dir[], const char name[], FILE **fp, char path[], size_t len)
+{
+  PetscMPIInt rank;
+  char        tmp[PETSC_MAX_PATH_LEN + 8], msg[512] = "";
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscSNPrintf(path, len, "%s/%s", dir, name));
+  *fp = NULL;
+  if (!rank) {
+    PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+    *fp = fopen(tmp, "w");
+    if (!*fp) PetscCall(PetscSNPrintf(msg, sizeof(msg), "cannot write %s: %s", tmp, strerror(errno)));
+  }
+  PetscCall(TnErrorSync(comm, (PetscBool)(!rank && !*fp), msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnOutClose(MPI_Comm comm, FILE **fp, const char path[])
+{
+  PetscMPIInt rank;
+  int         bad = 0;
+  char        tmp[PETSC_MAX_PATH_LEN + 8], msg[512] = "";
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) {
+    PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+    if (fflush(*fp) || fsync(fileno(*fp)) || fclose(*fp) || rename(tmp, path)) {
+      bad = 1;
+      PetscCall(PetscSNPrintf(msg, sizeof(msg), "writing %s failed: %s (disk full?)", path, strerror(errno)));
+    }
+    *fp = NULL;
+  }
+  PetscCall(TnErrorSync(comm, (PetscBool)bad, msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max)
+{
+  struct rusage ru;
+  double        me;
+  PetscFunctionBeginUser;
+  getrusage(RUSAGE_SELF, &ru);
+  me = 1024.0 * (double)ru.ru_maxrss;
+  PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(&me, max, 1, MPI_DOUBLE, MPI_MAX, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void TnJsonArray(FILE *fp, const char key[], const PetscReal *v, PetscInt n, PetscBool last)
+{
+  if (!fp) return;
+  fprintf(fp, "  \"%s\": [", key);
+  for (PetscInt i = 0; i < n; i++) fprintf(fp, "%s%.17g", i ? ", " : "", (double)v[i]);
+  fprintf(fp, "]%s\n", last ? "" : ",");
+}

@@ -1,0 +1,303 @@
+/* Colouring for the colored scheme: a proper colouring of P + P^T (no two
+   nodes of one colour joined by an edge in either direction; self-loops
+   ignored). Computed by Jones-Plassmann with priorities that are a hash of
+   the node's natural number: a node takes the smallest colour unused by its
+   higher-priority neighbours once they are all coloured, which is exactly the
+   sequential greedy colouring in priority order - so the colouring, and with
+   it the colored scheme's result, is the same for any rank count and
+   partition. Or read from a file (one colour per node, natural order). */
+#include "dynimpl.h"
+#include <tenor/io.h>
+
+typedef struct {
+  Mat             Sd, So;
+  const PetscInt *sdi, *sdj, *soi, *soj;
+  VecScatter      sct;
+  Vec             gv; /* ghost values of S's off-process columns */
+  PetscInt        m, ng;
+} TnGraph;
+
+static PetscErrorCode GraphCreate(TnDyn dyn, TnGraph *gr)
+{
+  Mat             S;
+  const PetscInt *garray;
+  IS              is;
+  Vec             x;
+  PetscBool       done;
+  PetscInt        n;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetSymmetricPattern(dyn->net, &S));
+  PetscCall(MatMPIAIJGetSeqAIJ(S, &gr->Sd, &gr->So, &garray));
+  PetscCall(MatGetRowIJ(gr->Sd, 0, PETSC_FALSE, PETSC_FALSE, &n, &gr->sdi, &gr->sdj, &done));
+  PetscCall(MatGetRowIJ(gr->So, 0, PETSC_FALSE, PETSC_FALSE, &n, &gr->soi, &gr->soj, &done));
+  PetscCall(MatGetLocalSize(S, &gr->m, NULL));
+  PetscCall(MatGetSize(gr->So, NULL, &gr->ng));
+  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, gr->ng, garray, PETSC_COPY_VALUES, &is));
+  PetscCall(MatCreateVecs(S, &x, NULL));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, gr->ng, &gr->gv));
+  PetscCall(VecScatterCreate(x, is, gr->gv, NULL, &gr->sct));
+  PetscCall(VecDestroy(&x));
+  PetscCall(ISDestroy(&is));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode GraphDestroy(TnGraph *gr)
+{
+  PetscBool done;
+  PetscInt  n;
+  PetscFunctionBeginUser;
+  PetscCall(MatRestoreRowIJ(gr->Sd, 0, PETSC_FALSE, PETSC_FALSE, &n, &gr->sdi, &gr->sdj, &done));
+  PetscCall(MatRestoreRowIJ(gr->So, 0, PETSC_FALSE, PETSC_FALSE, &n, &gr->soi, &gr->soj, &done));
+  PetscCall(VecScatterDestroy(&gr->sct));
+  PetscCall(VecDestroy(&gr->gv));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ghost[q] = value of S's off-process column q; v in S's row layout. */
+static PetscErrorCode GraphGhosts(TnGraph *gr, Vec v, const PetscScalar **ghost)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecScatterBegin(gr->sct, v, gr->gv, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(gr->sct, v, gr->gv, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(gr->gv, ghost));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* (priority, natural number) order: the first beats the second. */
+static inline PetscBool Higher(PetscReal p1, PetscReal n1, PetscReal p2, PetscReal n2)
+{
+  return (PetscBool)(p1 > p2 || (p1 == p2 && n1 > n2));
+}
+
+static PetscInt Mex(PetscInt *used, PetscInt nu)
+{
+  for (PetscInt c = 0;; c++) {
+    PetscBool in = PETSC_FALSE;
+    for (PetscInt t = 0; t < nu && !in; t++) in = (PetscBool)(used[t] == c);
+    if (!in) return c;
+  }
+}
+
+/* One Jones-Plassmann round over the local uncoloured nodes; returns how many
+   are still uncoloured. gp, gn, gc: ghost priority, natural number, colour. */
+static PetscInt JPRound(TnGraph *gr, const PetscReal *pr, const PetscInt *nat, PetscScalar *col, const PetscScalar *gp, const PetscScalar *gn, const PetscScalar *gc, PetscInt *used)
+{
+  PetscInt left = 0;
+  for (PetscInt i = 0; i < gr->m; i++) {
+    PetscInt  nu    = 0;
+    PetscBool ready = PETSC_TRUE;
+    if (col[i] >= 0) continue;
+    for (PetscInt t = gr->sdi[i]; t < gr->sdi[i + 1] && ready; t++) {
+      PetscInt j = gr->sdj[t];
+      if (j == i || !Higher(pr[j], (PetscReal)nat[j], pr[i], (PetscReal)nat[i])) continue;
+      if (col[j] < 0)
+        ready = PETSC_FALSE;
+      else
+        used[nu++] = (PetscInt)col[j];
+    }
+    for (PetscInt t = gr->soi[i]; t < gr->soi[i + 1] && ready; t++) {
+      PetscInt q = gr->soj[t];
+      if (!Higher(gp[q], gn[q], pr[i], (PetscReal)nat[i])) continue;
+      if (gc[q] < 0)
+        ready = PETSC_FALSE;
+      else
+        used[nu++] = (PetscInt)gc[q];
+    }
+    if (ready)
+      col[i] = (PetscScalar)Mex(used, nu);
+    else
+      left++;
+  }
+  return left;
+}
+
+static PetscErrorCode JonesPlassmann(TnDyn dyn, TnGraph *gr, Vec C)
+{
+  const PetscInt    *nat;
+  PetscReal         *pr;
+  PetscScalar       *col, *gpv, *gnv;
+  const PetscScalar *gh;
+  Vec                vp, vn;
+  PetscInt          *used, maxdeg = 1, left = 1, rounds = 0;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetNatural(dyn->net, &nat));
+  PetscCall(VecDuplicate(C, &vp));
+  PetscCall(VecDuplicate(C, &vn));
+  PetscCall(VecGetArrayWrite(vp, &pr));
+  PetscCall(VecGetArrayWrite(vn, &col));
+  for (PetscInt i = 0; i < gr->m; i++) {
+    pr[i]  = (PetscReal)(TnRandU64((uint64_t)dyn->colseed, 7, (uint64_t)nat[i]) >> 11);
+    col[i] = (PetscReal)nat[i];
+    maxdeg = PetscMax(maxdeg, gr->sdi[i + 1] - gr->sdi[i] + gr->soi[i + 1] - gr->soi[i]);
+  }
+  PetscCall(VecRestoreArrayWrite(vn, &col));
+  PetscCall(VecRestoreArrayWrite(vp, &pr));
+  PetscCall(PetscMalloc3(maxdeg, &used, gr->ng, &gpv, gr->ng, &gnv));
+  PetscCall(GraphGhosts(gr, vp, &gh));
+  PetscCall(PetscArraycpy(gpv, gh, gr->ng));
+  PetscCall(VecRestoreArrayRead(gr->gv, &gh));
+  PetscCall(GraphGhosts(gr, vn, &gh));
+  PetscCall(PetscArraycpy(gnv, gh, gr->ng));
+  PetscCall(VecRestoreArrayRead(gr->gv, &gh));
+  PetscCall(VecSet(C, -1.0));
+  PetscCall(VecGetArrayRead(vp, (const PetscScalar **)&pr));
+  while (left) {
+    PetscCall(GraphGhosts(gr, C, &gh));
+    PetscCall(VecGetArray(C, &col));
+    left = JPRound(gr, pr, nat, col, gpv, gnv, gh, used);
+    PetscCall(VecRestoreArray(C, &col));
+    PetscCall(VecRestoreArrayRead(gr->gv, &gh));
+    PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &left, 1, MPIU_INT, MPI_SUM, dyn->comm));
+    rounds++;
+  }
+  PetscCall(VecRestoreArrayRead(vp, (const PetscScalar **)&pr));
+  PetscCall(PetscInfo(NULL, "Jones-Plassmann colouring: %" PetscInt_FMT " rounds\n", rounds));
+  PetscCall(PetscFree3(used, gpv, gnv));
+  PetscCall(VecDestroy(&vp));
+  PetscCall(VecDestroy(&vn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Natural-order vector (default split) <-> partitioned layout, bs = 1. */
+static PetscErrorCode NaturalScatter(TnDyn dyn, Vec part, Vec *nat, VecScatter *sct)
+{
+  const PetscInt *natural;
+  PetscInt        N, m;
+  IS              is;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetNatural(dyn->net, &natural));
+  PetscCall(VecGetSize(part, &N));
+  PetscCall(VecGetLocalSize(part, &m));
+  PetscCall(VecCreateMPI(dyn->comm, PETSC_DECIDE, N, nat));
+  PetscCall(ISCreateGeneral(dyn->comm, m, natural, PETSC_USE_POINTER, &is));
+  PetscCall(VecScatterCreate(*nat, is, part, NULL, sct));
+  PetscCall(ISDestroy(&is));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ReadColoring(TnDyn dyn, Vec C)
+{
+  Vec          vn;
+  VecScatter   sct;
+  PetscInt     rs, re, N, *cols;
+  PetscScalar *x;
+  PetscFunctionBeginUser;
+  PetscCall(NaturalScatter(dyn, C, &vn, &sct));
+  PetscCall(VecGetOwnershipRange(vn, &rs, &re));
+  PetscCall(VecGetSize(vn, &N));
+  PetscCall(TnReadIntegers(dyn->comm, dyn->colin, N, rs, re, &cols));
+  PetscCall(VecGetArrayWrite(vn, &x));
+  for (PetscInt i = rs; i < re; i++) x[i - rs] = (PetscScalar)cols[i - rs];
+  PetscCall(VecRestoreArrayWrite(vn, &x));
+  PetscCall(PetscFree(cols));
+  PetscCall(VecScatterBegin(sct, vn, C, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sct, vn, C, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterDestroy(&sct));
+  PetscCall(VecDestroy(&vn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteColoring(TnDyn dyn, Vec C)
+{
+  Vec        vn;
+  VecScatter sct;
+  PetscFunctionBeginUser;
+  PetscCall(NaturalScatter(dyn, C, &vn, &sct));
+  PetscCall(VecScatterBegin(sct, C, vn, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(VecScatterEnd(sct, C, vn, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(TnWriteVecText(vn, NULL, dyn->colout));
+  PetscCall(VecScatterDestroy(&sct));
+  PetscCall(VecDestroy(&vn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A collective error naming the first edge whose ends share a colour. */
+static PetscErrorCode CheckProper(TnDyn dyn, TnGraph *gr, Vec C)
+{
+  const PetscScalar *col, *gc;
+  const PetscInt    *nat;
+  const PetscInt    *garray;
+  Mat                S;
+  char               msg[256] = "";
+  PetscBool          bad      = PETSC_FALSE;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetNatural(dyn->net, &nat));
+  PetscCall(TnNetGetSymmetricPattern(dyn->net, &S));
+  PetscCall(MatMPIAIJGetSeqAIJ(S, NULL, NULL, &garray));
+  PetscCall(GraphGhosts(gr, C, &gc));
+  PetscCall(VecGetArrayRead(C, &col));
+  for (PetscInt i = 0; i < gr->m && !bad; i++) {
+    for (PetscInt t = gr->sdi[i]; t < gr->sdi[i + 1] && !bad; t++) {
+      PetscInt j = gr->sdj[t];
+      if (j != i && col[j] == col[i]) {
+        bad = PETSC_TRUE;
+        PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s is not a proper colouring: nodes %" PetscInt_FMT " and %" PetscInt_FMT " (1-based) are joined by a synapse and both have colour %d", dyn->colin, nat[i] + 1, nat[j] + 1, (int)col[i]));
+      }
+    }
+    for (PetscInt t = gr->soi[i]; t < gr->soi[i + 1] && !bad; t++)
+      if (gc[gr->soj[t]] == col[i]) {
+        bad = PETSC_TRUE;
+        PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s is not a proper colouring: node %" PetscInt_FMT " (1-based) and a neighbour on another rank share colour %d", dyn->colin, nat[i] + 1, (int)col[i]));
+      }
+  }
+  PetscCall(VecRestoreArrayRead(C, &col));
+  PetscCall(VecRestoreArrayRead(gr->gv, &gc));
+  PetscCall(TnErrorSync(dyn->comm, bad, msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rows grouped by colour, interior rows (no off-process synapse) first. */
+static PetscErrorCode GroupRows(TnDyn dyn, Vec C)
+{
+  const PetscScalar *col;
+  PetscReal          cmax;
+  PetscInt          *fill;
+  PetscFunctionBeginUser;
+  PetscCall(VecMax(C, NULL, &cmax));
+  dyn->ncolors = (PetscInt)cmax + 1;
+  PetscCall(PetscMalloc4(dyn->m + 1, &dyn->colors, dyn->ncolors + 1, &dyn->cptr, dyn->m + 1, &dyn->crows, dyn->ncolors, &dyn->cnint));
+  PetscCall(PetscCalloc1(dyn->ncolors + 1, &fill));
+  PetscCall(VecGetArrayRead(C, &col));
+  PetscCall(PetscArrayzero(dyn->cptr, dyn->ncolors + 1));
+  PetscCall(PetscArrayzero(dyn->cnint, dyn->ncolors));
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    dyn->colors[i] = (PetscInt)col[i];
+    dyn->cptr[dyn->colors[i] + 1]++;
+    if (dyn->o.ia[i + 1] == dyn->o.ia[i]) dyn->cnint[dyn->colors[i]]++;
+  }
+  for (PetscInt c = 0; c < dyn->ncolors; c++) dyn->cptr[c + 1] += dyn->cptr[c];
+  for (PetscInt pass = 0; pass < 2; pass++)
+    for (PetscInt i = 0; i < dyn->m; i++) {
+      PetscInt c = dyn->colors[i], interior = dyn->o.ia[i + 1] == dyn->o.ia[i];
+      if (interior == (pass == 0)) dyn->crows[dyn->cptr[c] + fill[c]++] = i;
+    }
+  PetscCall(VecRestoreArrayRead(C, &col));
+  PetscCall(PetscFree(fill));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynColoringSetUp(TnDyn dyn)
+{
+  TnGraph   gr;
+  Vec       C;
+  PetscReal cmin;
+  Mat       W;
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TN_Coloring, 0, 0, 0, 0));
+  PetscCall(GraphCreate(dyn, &gr));
+  PetscCall(TnNetGetMat(dyn->net, &W));
+  PetscCall(MatCreateVecs(W, &C, NULL));
+  if (dyn->colin[0]) {
+    PetscCall(ReadColoring(dyn, C));
+    PetscCall(CheckProper(dyn, &gr, C));
+  } else
+    PetscCall(JonesPlassmann(dyn, &gr, C));
+  PetscCall(VecMin(C, NULL, &cmin));
+  PetscCheck(cmin >= 0, dyn->comm, PETSC_ERR_PLIB, "colouring left a node uncoloured");
+  if (dyn->colout[0]) PetscCall(WriteColoring(dyn, C));
+  PetscCall(GroupRows(dyn, C));
+  PetscCall(VecDestroy(&C));
+  PetscCall(GraphDestroy(&gr));
+  PetscCall(PetscLogEventEnd(TN_Coloring, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

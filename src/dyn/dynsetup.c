@@ -1,0 +1,145 @@
+/* TnDyn set-up: kernel views of W, the halo exchange for B samples per node,
+   the colouring, and the invertibility check of MODEL.md section 4. */
+#include "dynimpl.h"
+
+static PetscErrorCode SetUpBlocks(TnDyn dyn)
+{
+  Mat                W;
+  Vec                b, gamma, wdiag;
+  const PetscScalar *pb, *pg, *pw;
+  PetscBool          done;
+  PetscInt           n;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetMat(dyn->net, &W));
+  PetscCall(MatMPIAIJGetSeqAIJ(W, &dyn->Ad, &dyn->Ao, NULL));
+  PetscCall(MatGetRowIJ(dyn->Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &dyn->d.ia, &dyn->d.ja, &done));
+  PetscCheck(done, dyn->comm, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+  PetscCall(MatGetRowIJ(dyn->Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &dyn->o.ia, &dyn->o.ja, &done));
+  PetscCall(MatSeqAIJGetArrayRead(dyn->Ad, &dyn->d.va));
+  PetscCall(MatSeqAIJGetArrayRead(dyn->Ao, &dyn->o.va));
+  PetscCall(MatGetLocalSize(W, &dyn->m, NULL));
+  PetscCall(MatGetSize(dyn->Ao, NULL, &dyn->nghost));
+  PetscCall(TnNetGetVecs(dyn->net, &b, &gamma, &wdiag));
+  PetscCall(PetscMalloc3(dyn->m, &dyn->gamma, dyn->m, &dyn->bias, dyn->m, &dyn->wdiag));
+  PetscCall(VecGetArrayRead(b, &pb));
+  PetscCall(VecGetArrayRead(gamma, &pg));
+  PetscCall(VecGetArrayRead(wdiag, &pw));
+  PetscCall(PetscArraycpy(dyn->bias, pb, dyn->m));
+  PetscCall(PetscArraycpy(dyn->gamma, pg, dyn->m));
+  PetscCall(PetscArraycpy(dyn->wdiag, pw, dyn->m));
+  PetscCall(VecRestoreArrayRead(b, &pb));
+  PetscCall(VecRestoreArrayRead(gamma, &pg));
+  PetscCall(VecRestoreArrayRead(wdiag, &pw));
+  PetscCall(PetscMalloc1(dyn->m + 1, &dyn->offrows));
+  dyn->noff = 0;
+  for (PetscInt i = 0; i < dyn->m; i++)
+    if (dyn->o.ia[i + 1] > dyn->o.ia[i]) dyn->offrows[dyn->noff++] = i;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The halo: B consecutive values per ghost node (block IS over garray). */
+static PetscErrorCode SetUpHalo(TnDyn dyn)
+{
+  Mat             W;
+  const PetscInt *garray;
+  IS              is;
+  const PetscInt  B = dyn->B;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetMat(dyn->net, &W));
+  PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, NULL, &garray));
+  PetscCall(PetscMalloc1((size_t)dyn->m * B + 1, &dyn->pbuf));
+  PetscCall(PetscArrayzero(dyn->pbuf, (size_t)dyn->m * B));
+  PetscCall(VecCreateMPIWithArray(dyn->comm, B, dyn->m * B, PETSC_DECIDE, dyn->pbuf, &dyn->P));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, dyn->nghost * B, &dyn->G));
+  PetscCall(ISCreateBlock(PETSC_COMM_SELF, B, dyn->nghost, garray, PETSC_COPY_VALUES, &is));
+  PetscCall(VecScatterCreate(dyn->P, is, dyn->G, NULL, &dyn->halo));
+  PetscCall(ISDestroy(&is));
+  if (dyn->form == TN_FORM_CURRENT) PetscCall(PetscMalloc1((size_t)dyn->m * B + 1, &dyn->S));
+  PetscCall(PetscMalloc4(B, &dyn->prod, B, &dyn->sum, 2 * B, &dyn->hA, B, &dyn->expo));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* natural order (default split of N nodes, B per node) -> partitioned. */
+static PetscErrorCode SetUpNatural(TnDyn dyn)
+{
+  const PetscInt *natural;
+  PetscInt        N, n = PETSC_DECIDE;
+  IS              is;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetSizes(dyn->net, &N, NULL));
+  PetscCall(TnNetGetNatural(dyn->net, &natural));
+  PetscCall(PetscSplitOwnership(dyn->comm, &n, &N));
+  PetscCall(VecCreateMPI(dyn->comm, n * dyn->B, N * dyn->B, &dyn->xnat));
+  PetscCall(VecSetBlockSize(dyn->xnat, dyn->B));
+  PetscCall(ISCreateBlock(dyn->comm, dyn->B, dyn->m, natural, PETSC_COPY_VALUES, &is));
+  PetscCall(VecScatterCreate(dyn->xnat, is, dyn->P, NULL, &dyn->nat2part));
+  PetscCall(ISDestroy(&is));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* MODEL.md section 4. sync: h Lip(f) < 1 with Lip(f) <= max gamma +
+   sqrt(|W|_1 |W|_inf) sup|phi'| (sup|phi'| = 1 for tanh and linear).
+   colored: 1 + h A_ii > 0 for every state: 1 - h gamma_i + h min(W_ii, 0) > 0
+   for tanh (0 < phi' <= 1), 1 + h (W_ii - gamma_i) > 0 for linear.
+   Also sets the diag product's renormalisation interval from the range of
+   the factors 1 + h A_ii. */
+PetscErrorCode TnDynCheckInvertible(TnDyn dyn)
+{
+  Mat       W;
+  PetscReal n1, ninf, loc[3] = {-PETSC_MAX_REAL, PETSC_MAX_REAL, 0}, gmax, fmin, fmax, wmax, lmax;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetMat(dyn->net, &W));
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    PetscReal w = dyn->wdiag[i], f = dyn->act == TN_ACT_TANH ? 1 - dyn->h * dyn->gamma[i] + dyn->h * PetscMin(w, 0) : 1 + dyn->h * (w - dyn->gamma[i]);
+    loc[0] = PetscMax(loc[0], dyn->gamma[i]);
+    loc[1] = PetscMin(loc[1], f);
+    loc[2] = PetscMax(loc[2], PetscAbsReal(w));
+  }
+  loc[1] = -loc[1];
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, loc, 3, MPIU_REAL, MPIU_MAX, dyn->comm));
+  gmax = loc[0], fmin = -loc[1], wmax = loc[2];
+  if (dyn->scheme == TN_SCHEME_SYNC) {
+    PetscCall(MatNorm(W, NORM_1, &n1));
+    PetscCall(MatNorm(W, NORM_INFINITY, &ninf));
+    dyn->invert_value = dyn->h * (gmax + PetscSqrtReal(n1 * ninf));
+    PetscCall(PetscSNPrintf(dyn->invert_what, sizeof(dyn->invert_what), "sync: h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g (%g + sqrt(%g * %g)) = %.4g < 1", (double)dyn->h, (double)gmax, (double)n1, (double)ninf, (double)dyn->invert_value));
+    PetscCheck(dyn->invert_value < 1, dyn->comm, PETSC_ERR_USER,
+               "the sync step is not guaranteed invertible (MODEL.md section 4): h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g * (%g + sqrt(%g * %g)) = %.4g, which is not < 1 (by %.3g). Use -dyn_h below %.4g, or smaller weights (-net_scale), or the colored scheme",
+               (double)dyn->h, (double)gmax, (double)n1, (double)ninf, (double)dyn->invert_value, (double)(dyn->invert_value - 1), (double)(1.0 / (gmax + PetscSqrtReal(n1 * ninf))));
+    fmin = 1 - dyn->invert_value;
+  } else {
+    dyn->invert_value = fmin;
+    PetscCall(PetscSNPrintf(dyn->invert_what, sizeof(dyn->invert_what), "colored: min_i (1 + h A_ii) >= %.4g > 0", (double)fmin));
+    PetscCheck(fmin > 0, dyn->comm, PETSC_ERR_USER,
+               "a colored substep is not invertible (MODEL.md section 4): min_i of %s = %.4g is not > 0 (short by %.3g). Use a smaller -dyn_h, larger self-weights W_ii, or smaller leaks gamma",
+               dyn->act == TN_ACT_TANH ? "1 - h gamma_i + h min(W_ii, 0)" : "1 + h (W_ii - gamma_i)", (double)fmin, (double)-fmin);
+  }
+  fmax        = 1 + dyn->h * wmax;
+  lmax        = PetscMax(PetscMax(PetscAbsReal(PetscLogReal(fmin)), PetscLogReal(fmax)), 1e-3);
+  dyn->renorm = (PetscInt)PetscMax(1, PetscMin(4096, 600.0 / lmax));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynSetUp(TnDyn dyn)
+{
+  PetscFunctionBeginUser;
+  if (dyn->setup) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(dyn->h > 0 && !PetscIsInfOrNanReal(dyn->h), dyn->comm, PETSC_ERR_USER, "-dyn_h must be > 0 (got %g)", (double)dyn->h);
+  PetscCheck(dyn->K >= 0, dyn->comm, PETSC_ERR_USER, "-dyn_steps must be >= 0 (got %" PetscInt_FMT ")", dyn->K);
+  PetscCheck(dyn->B >= 1, dyn->comm, PETSC_ERR_USER, "-dyn_batch must be >= 1 (got %" PetscInt_FMT ")", dyn->B);
+  PetscCall(TnNetSetUp(dyn->net));
+  PetscCall(PetscLogEventBegin(TN_DynSetUp, 0, 0, 0, 0));
+  PetscCall(SetUpBlocks(dyn));
+  dyn->setup = PETSC_TRUE; /* from here on Reset releases what was taken */
+  PetscCall(SetUpHalo(dyn));
+  PetscCall(SetUpNatural(dyn));
+  if (dyn->scheme == TN_SCHEME_COLORED) PetscCall(TnDynColoringSetUp(dyn));
+  if (dyn->nodeloss_on) {
+    Mat W;
+    PetscCall(TnNetGetMat(dyn->net, &W));
+    PetscCall(MatCreateVecs(W, &dyn->nodeloss, NULL));
+  }
+  PetscCall(TnDynCheckInvertible(dyn));
+  PetscCall(PetscLogEventEnd(TN_DynSetUp, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,40 @@
+/* Private: the network object. After SetUp, W, b, gamma and wdiag share the
+   partitioned row layout, and natural[] maps local rows to node numbers of the
+   generator or file (which are what users and data files see). */
+#pragma once
+#include <tenor/net.h>
+
+struct _p_TnNet {
+  MPI_Comm  comm;
+  char      type[64], parttype[64];
+  PetscInt  n, k;
+  PetscReal radius, rewire, scale, gamma0, bias;
+  PetscBool self, setup;
+  PetscInt  seed;
+  char      wfile[PETSC_MAX_PATH_LEN], bfile[PETSC_MAX_PATH_LEN], gfile[PETSC_MAX_PATH_LEN];
+  Mat       Wuser;
+  Vec       buser, guser;
+
+  Mat             W, S;
+  Vec             b, gamma, wdiag;
+  PetscInt        N, *natural;
+  PetscInt64      nnz;
+  TnPartitionInfo pinfo;
+  PetscLogDouble  t_build, t_partition;
+};
+
+/* Drops everything SetUp built (a setter changed the configuration). */
+PetscErrorCode TnNetReset(TnNet net);
+
+/* Generators: build W (natural order, default row split) from the local rows'
+   column lists. Each row's randomness depends only on (seed, row). */
+typedef PetscErrorCode (*TnNetRowFn)(TnNet, PetscInt row, PetscInt *cols, PetscInt *ncols);
+PetscErrorCode TnNetBuildFromRows(TnNet net, PetscInt N, PetscInt maxcols, TnNetRowFn rowfn, Mat *W);
+PetscErrorCode TnNetRows_Lattice2d(TnNet, PetscInt, PetscInt *, PetscInt *);
+PetscErrorCode TnNetRows_ER(TnNet, PetscInt, PetscInt *, PetscInt *);
+PetscErrorCode TnNetRows_SmallWorld(TnNet, PetscInt, PetscInt *, PetscInt *);
+PetscErrorCode TnNetRows_Full(TnNet, PetscInt, PetscInt *, PetscInt *);
+PetscInt       TnNetLattice2dMaxCols(TnNet);
+
+/* Renumbering by a graph partitioner (src/partition). */
+PetscErrorCode TnPartitionNet(TnNet net, Mat W, Vec b, Vec gamma);

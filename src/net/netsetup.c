@@ -1,0 +1,211 @@
+/* TnNet: options, building/loading, validation and partitioning. */
+#include "netimpl.h"
+#include <tenor/io.h>
+#include <math.h>
+
+static const char *const TnNetTypes[] = {TNNET_LATTICE2D, TNNET_ER, TNNET_SMALLWORLD, TNNET_FULL, TNNET_FILE};
+
+PetscErrorCode TnNetSetFromOptions(TnNet net)
+{
+  PetscInt  itype = 0;
+  PetscBool set;
+  char      part[64];
+  PetscFunctionBeginUser;
+  for (PetscInt t = 0; t < 5; t++) {
+    PetscBool eq;
+    PetscCall(PetscStrcmp(net->type, TnNetTypes[t], &eq));
+    if (eq) itype = t;
+  }
+  PetscOptionsBegin(net->comm, "net_", "Network (MODEL.md section 2)", "TnNet");
+  PetscCall(PetscOptionsEList("-type", "Generator or source of W", "TnNetSetType", TnNetTypes, 5, TnNetTypes[itype], &itype, &set));
+  if (set) PetscCall(PetscStrncpy(net->type, TnNetTypes[itype], sizeof(net->type)));
+  PetscCall(PetscOptionsInt("-n", "Lattice side n (lattice2d: N = n^2) or node count N (er, smallworld, full)", "TnNetSetSize", net->n, &net->n, NULL));
+  PetscCall(PetscOptionsInt("-k", "In-degree (er, smallworld)", "TnNetSetDegree", net->k, &net->k, NULL));
+  PetscCall(PetscOptionsReal("-radius", "Neighbourhood radius (lattice2d)", "TnNetSetRadius", net->radius, &net->radius, NULL));
+  PetscCall(PetscOptionsReal("-rewire", "Rewiring probability (smallworld)", "TnNetSetRewire", net->rewire, &net->rewire, NULL));
+  PetscCall(PetscOptionsBool("-self", "Self-loops W_ii", "TnNetSetSelfLoops", net->self, &net->self, NULL));
+  PetscCall(PetscOptionsReal("-scale", "Weight scale g: W_ij = g u / sqrt(k_i), Var u = 1", "TnNetSetWeightScale", net->scale, &net->scale, NULL));
+  PetscCall(PetscOptionsReal("-gamma", "Leak gamma_i (all nodes)", "TnNetSetLeak", net->gamma0, &net->gamma0, NULL));
+  PetscCall(PetscOptionsReal("-bias", "Bias scale: b_i = bias * N(0,1)", "TnNetSetBiasScale", net->bias, &net->bias, NULL));
+  PetscCall(PetscOptionsInt("-seed", "Random seed of the generator", "TnNetSetSeed", net->seed, &net->seed, NULL));
+  PetscCall(PetscOptionsString("-W", "MatrixMarket file of W (row i = postsynaptic)", "TnNetSetParameters", net->wfile, net->wfile, sizeof(net->wfile), &set));
+  if (set) PetscCall(PetscStrncpy(net->type, TNNET_FILE, sizeof(net->type)));
+  PetscCall(PetscOptionsString("-b", "File of b (MatrixMarket array or one value per line)", "TnNetSetParameters", net->bfile, net->bfile, sizeof(net->bfile), NULL));
+  PetscCall(PetscOptionsString("-gamma_file", "File of gamma (MatrixMarket array or one value per line)", "TnNetSetParameters", net->gfile, net->gfile, sizeof(net->gfile), NULL));
+  PetscOptionsEnd();
+  PetscCall(PetscStrncpy(part, net->parttype, sizeof(part)));
+  PetscOptionsBegin(net->comm, "partition_", "Domain decomposition", "TnNet");
+  PetscCall(PetscOptionsString("-type", "Graph partitioner: none, or a MatPartitioningType (ptscotch, parmetis, ...)", "TnNetSetPartitioner", part, part, sizeof(part), NULL));
+  PetscOptionsEnd();
+  PetscCall(PetscStrncpy(net->parttype, part, sizeof(net->parttype)));
+  PetscCall(TnNetReset(net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckGenerator(TnNet net)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(net->n > 0, net->comm, PETSC_ERR_USER, "-net_n must be positive (got %" PetscInt_FMT ")", net->n);
+  PetscCheck(net->scale >= 0 && !PetscIsInfOrNanReal(net->scale), net->comm, PETSC_ERR_USER, "-net_scale must be finite and >= 0 (got %g)", (double)net->scale);
+  PetscCheck(!PetscIsInfOrNanReal(net->bias), net->comm, PETSC_ERR_USER, "-net_bias must be finite (got %g)", (double)net->bias);
+  PetscCheck(net->gamma0 > 0 && PetscIsNormalReal(net->gamma0), net->comm, PETSC_ERR_USER, "-net_gamma must be > 0 (MODEL.md: gamma_i > 0), got %g", (double)net->gamma0);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode BuildGenerated(TnNet net, Mat *W)
+{
+  PetscBool lat, er, sw, full;
+  PetscFunctionBeginUser;
+  PetscCall(CheckGenerator(net));
+  PetscCall(PetscStrcmp(net->type, TNNET_LATTICE2D, &lat));
+  PetscCall(PetscStrcmp(net->type, TNNET_ER, &er));
+  PetscCall(PetscStrcmp(net->type, TNNET_SMALLWORLD, &sw));
+  PetscCall(PetscStrcmp(net->type, TNNET_FULL, &full));
+  if (lat) {
+    PetscCheck(net->radius >= 1, net->comm, PETSC_ERR_USER, "-net_radius must be >= 1 (got %g)", (double)net->radius);
+    PetscCheck((PetscInt64)net->n * net->n < PETSC_MAX_INT, net->comm, PETSC_ERR_USER, "-net_n %" PetscInt_FMT " gives more nodes than 32-bit indices hold", net->n);
+    net->N = net->n * net->n;
+    PetscCall(TnNetBuildFromRows(net, net->N, TnNetLattice2dMaxCols(net) + 1, TnNetRows_Lattice2d, W));
+  } else if (er || sw) {
+    net->N = net->n;
+    PetscCheck(net->k >= 0 && net->k < net->N, net->comm, PETSC_ERR_USER, "-net_k must be in [0, N-1] = [0, %" PetscInt_FMT "] (got %" PetscInt_FMT ")", net->N - 1, net->k);
+    PetscCheck(!sw || net->k % 2 == 0, net->comm, PETSC_ERR_USER, "smallworld needs an even -net_k (k/2 neighbours on each side), got %" PetscInt_FMT, net->k);
+    PetscCheck(!sw || (net->rewire >= 0 && net->rewire <= 1), net->comm, PETSC_ERR_USER, "-net_rewire must be in [0, 1] (got %g)", (double)net->rewire);
+    PetscCall(TnNetBuildFromRows(net, net->N, net->k + 1, er ? TnNetRows_ER : TnNetRows_SmallWorld, W));
+  } else if (full) {
+    net->N = net->n;
+    PetscCheck(net->N <= 20000, net->comm, PETSC_ERR_USER, "full pattern with N = %" PetscInt_FMT " would need %.3g GB; use N <= 20000", net->N, 12.0 * net->N * (double)net->N / 1e9);
+    PetscCall(TnNetBuildFromRows(net, net->N, net->N, TnNetRows_Full, W));
+  } else
+    SETERRQ(net->comm, PETSC_ERR_USER, "unknown -net_type %s", net->type);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode DefaultParams(TnNet net, Mat W, Vec *b, Vec *gamma)
+{
+  PetscInt     rs, re;
+  PetscScalar *pb;
+  PetscFunctionBeginUser;
+  PetscCall(MatCreateVecs(W, b, gamma));
+  PetscCall(VecSet(*gamma, net->gamma0));
+  PetscCall(VecGetOwnershipRange(*b, &rs, &re));
+  PetscCall(VecGetArray(*b, &pb));
+  for (PetscInt i = rs; i < re; i++) pb[i - rs] = net->bias * TnRandNormal((uint64_t)net->seed, 2, (uint64_t)i);
+  PetscCall(VecRestoreArray(*b, &pb));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode LoadFiles(TnNet net, Mat *W, Vec *b, Vec *gamma)
+{
+  PetscInt N;
+  PetscFunctionBeginUser;
+  if (net->Wuser) {
+    PetscCall(PetscObjectReference((PetscObject)net->Wuser));
+    *W = net->Wuser;
+  } else {
+    PetscCheck(net->wfile[0], net->comm, PETSC_ERR_USER, "-net_type file needs -net_W <file.mtx>");
+    PetscCall(TnReadMatrixMarket(net->comm, net->wfile, W));
+  }
+  PetscCall(MatGetSize(*W, &N, NULL));
+  net->N = N;
+  PetscCall(CheckGenerator(net));
+  PetscCall(DefaultParams(net, *W, b, gamma));
+  PetscCall(VecSet(*b, 0.0));
+  if (net->buser) PetscCall(VecCopy(net->buser, *b));
+  if (net->guser) PetscCall(VecCopy(net->guser, *gamma));
+  if (net->bfile[0]) {
+    Vec v;
+    PetscCall(TnReadVector(net->comm, net->bfile, N, &v));
+    PetscCall(VecCopy(v, *b));
+    PetscCall(VecDestroy(&v));
+  }
+  if (net->gfile[0]) {
+    Vec v;
+    PetscCall(TnReadVector(net->comm, net->gfile, N, &v));
+    PetscCall(VecCopy(v, *gamma));
+    PetscCall(VecDestroy(&v));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* NaN/Inf anywhere in W, b or gamma, or gamma_i <= 0: a collective error
+   naming the first offending node. */
+static PetscErrorCode Validate(TnNet net, Mat W, Vec b, Vec gamma)
+{
+  PetscInt           rs, re;
+  const PetscScalar *pb, *pg;
+  char               msg[256] = "";
+  PetscBool          bad      = PETSC_FALSE;
+  PetscFunctionBeginUser;
+  PetscCall(MatGetOwnershipRange(W, &rs, &re));
+  PetscCall(VecGetArrayRead(b, &pb));
+  PetscCall(VecGetArrayRead(gamma, &pg));
+  for (PetscInt i = rs; i < re && !bad; i++) {
+    PetscInt           nc;
+    const PetscInt    *cols;
+    const PetscScalar *vals;
+    PetscCall(MatGetRow(W, i, &nc, &cols, &vals));
+    for (PetscInt t = 0; t < nc && !bad; t++)
+      if (PetscIsInfOrNanReal(vals[t])) {
+        bad = PETSC_TRUE;
+        PetscCall(PetscSNPrintf(msg, sizeof(msg), "W(%" PetscInt_FMT ",%" PetscInt_FMT ") = %g is not finite (1-based indices); fix the weights", i + 1, cols[t] + 1, (double)vals[t]));
+      }
+    PetscCall(MatRestoreRow(W, i, &nc, &cols, &vals));
+    if (!bad && PetscIsInfOrNanReal(pb[i - rs])) {
+      bad = PETSC_TRUE;
+      PetscCall(PetscSNPrintf(msg, sizeof(msg), "b(%" PetscInt_FMT ") = %g is not finite (1-based)", i + 1, (double)pb[i - rs]));
+    }
+    if (!bad && !(pg[i - rs] > 0 && PetscIsNormalReal(pg[i - rs]))) {
+      bad = PETSC_TRUE;
+      PetscCall(PetscSNPrintf(msg, sizeof(msg), "gamma(%" PetscInt_FMT ") = %g: the leak must be finite and > 0 (MODEL.md section 2)", i + 1, (double)pg[i - rs]));
+    }
+  }
+  PetscCall(VecRestoreArrayRead(b, &pb));
+  PetscCall(VecRestoreArrayRead(gamma, &pg));
+  PetscCall(TnErrorSync(net->comm, bad, msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnNetSetUp(TnNet net)
+{
+  Mat       W;
+  Vec       b, gamma;
+  PetscBool file;
+  MatInfo   info;
+  PetscFunctionBeginUser;
+  if (net->setup) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscLogEventBegin(TN_NetBuild, 0, 0, 0, 0));
+  net->t_build = TnTime();
+  PetscCall(PetscStrcmp(net->type, TNNET_FILE, &file));
+  if (file || net->Wuser)
+    PetscCall(LoadFiles(net, &W, &b, &gamma));
+  else {
+    PetscCall(BuildGenerated(net, &W));
+    PetscCall(DefaultParams(net, W, &b, &gamma));
+  }
+  PetscCall(Validate(net, W, b, gamma));
+  net->t_build = TnTime() - net->t_build;
+  PetscCall(PetscLogEventEnd(TN_NetBuild, 0, 0, 0, 0));
+  net->t_partition = TnTime();
+  PetscCall(TnPartitionNet(net, W, b, gamma));
+  net->t_partition = TnTime() - net->t_partition;
+  PetscCall(MatDestroy(&W));
+  PetscCall(VecDestroy(&b));
+  PetscCall(VecDestroy(&gamma));
+  PetscCall(MatCreateVecs(net->W, &net->wdiag, NULL));
+  PetscCall(MatGetDiagonal(net->W, net->wdiag));
+  PetscCall(MatGetInfo(net->W, MAT_GLOBAL_SUM, &info));
+  net->nnz   = (PetscInt64)info.nz_used;
+  net->setup = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnNetView(TnNet net, PetscViewer viewer)
+{
+  TnPartitionInfo *p = &net->pinfo;
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "network: %s, N = %" PetscInt_FMT ", synapses (nnz) = %" PetscInt64_FMT " (%.2f per node)\n", net->type, net->N, net->nnz, (double)net->nnz / (double)net->N));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "partition: %s; edge cut %" PetscInt_FMT " (%.2f%% of synapses); halo per rank min/mean/max %" PetscInt_FMT "/%.1f/%" PetscInt_FMT "; imbalance rows %.3f, nnz %.3f\n", net->parttype, p->edge_cut,
+                                   100.0 * (double)p->edge_cut / (double)PetscMax(net->nnz, 1), p->halo_min, (double)p->halo_mean, p->halo_max, (double)p->imbalance_rows, (double)p->imbalance_nnz));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,115 @@
+/* Domain decomposition: a graph partitioner assigns each node to a rank and
+   the network is renumbered so that each rank owns a contiguous block of
+   rows. Invariant: natural[i] is the generator/file number of local row i,
+   and W_new = P W P^T, b_new = P b, gamma_new = P gamma for the permutation P
+   so every result is the same up to round-off whatever the partition. */
+#include "../net/netimpl.h"
+
+/* isrows: for each new local row (in order), its natural global number. */
+static PetscErrorCode ComputeNewRows(TnNet net, Mat W, IS *isrows)
+{
+  PetscMPIInt     size;
+  PetscBool       none;
+  PetscInt        rs, re;
+  Mat             Wt, S, adj;
+  MatPartitioning part;
+  IS              isnewproc;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(net->comm, &size));
+  PetscCall(PetscStrcmp(net->parttype, "none", &none));
+  PetscCall(MatGetOwnershipRange(W, &rs, &re));
+  if (size == 1 || none) {
+    PetscCall(ISCreateStride(net->comm, re - rs, rs, 1, isrows));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  /* the partitioners want a symmetric graph without self-loops: P + P^T */
+  PetscCall(MatTranspose(W, MAT_INITIAL_MATRIX, &Wt));
+  PetscCall(MatDuplicate(W, MAT_COPY_VALUES, &S));
+  PetscCall(MatAXPY(S, 1.0, Wt, DIFFERENT_NONZERO_PATTERN));
+  PetscCall(MatDestroy(&Wt));
+  PetscCall(MatConvert(S, MATMPIADJ, MAT_INITIAL_MATRIX, &adj));
+  PetscCall(MatDestroy(&S));
+  PetscCall(MatPartitioningCreate(net->comm, &part));
+  PetscCall(MatPartitioningSetAdjacency(part, adj));
+  PetscCall(MatPartitioningSetType(part, net->parttype));
+  PetscCall(MatPartitioningSetNParts(part, size));
+  PetscCall(MatPartitioningSetFromOptions(part));
+  PetscCall(MatPartitioningApply(part, &isnewproc));
+  PetscCall(MatPartitioningDestroy(&part));
+  PetscCall(MatDestroy(&adj));
+  PetscCall(ISBuildTwoSided(isnewproc, NULL, isrows));
+  PetscCall(ISDestroy(&isnewproc));
+  PetscCall(ISSort(*isrows));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode PermuteVec(Vec v, IS isrows, Vec like, Vec *out)
+{
+  VecScatter sct;
+  PetscFunctionBeginUser;
+  PetscCall(VecDuplicate(like, out));
+  PetscCall(VecScatterCreate(v, isrows, *out, NULL, &sct));
+  PetscCall(VecScatterBegin(sct, v, *out, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sct, v, *out, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterDestroy(&sct));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Edge cut, halo sizes and load balance, read off the MPIAIJ blocks: the
+   off-process block Ao holds exactly the cut edges, its columns the halo. */
+static PetscErrorCode ComputeInfo(TnNet net)
+{
+  Mat             Ad, Ao;
+  const PetscInt *garray;
+  PetscInt        nghost, m;
+  MatInfo         iao, iad;
+  PetscMPIInt     size;
+  PetscReal       loc[4], mx[4], sum[4];
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(net->comm, &size));
+  PetscCall(MatMPIAIJGetSeqAIJ(net->W, &Ad, &Ao, &garray));
+  PetscCall(MatGetSize(Ao, NULL, &nghost));
+  PetscCall(MatGetLocalSize(net->W, &m, NULL));
+  PetscCall(MatGetInfo(Ao, MAT_LOCAL, &iao));
+  PetscCall(MatGetInfo(Ad, MAT_LOCAL, &iad));
+  loc[0] = (PetscReal)nghost;
+  loc[1] = (PetscReal)m;
+  loc[2] = iad.nz_used + iao.nz_used;
+  loc[3] = iao.nz_used;
+  PetscCall(MPIU_Allreduce(loc, mx, 4, MPIU_REAL, MPIU_MAX, net->comm));
+  PetscCall(MPIU_Allreduce(loc, sum, 4, MPIU_REAL, MPIU_SUM, net->comm));
+  net->pinfo.halo_max  = (PetscInt)mx[0];
+  net->pinfo.halo_mean = sum[0] / size;
+  loc[0]               = -loc[0];
+  PetscCall(MPIU_Allreduce(loc, mx, 1, MPIU_REAL, MPIU_MAX, net->comm));
+  net->pinfo.halo_min       = (PetscInt)(-mx[0]);
+  net->pinfo.edge_cut       = (PetscInt)sum[3];
+  net->pinfo.imbalance_rows = sum[1] > 0 ? mx[1] / (sum[1] / size) : 1.0;
+  net->pinfo.imbalance_nnz  = sum[2] > 0 ? mx[2] / (sum[2] / size) : 1.0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnPartitionNet(TnNet net, Mat W, Vec b, Vec gamma)
+{
+  IS              isrows;
+  const PetscInt *idx;
+  PetscInt        m;
+  Vec             like;
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TN_Partition, 0, 0, 0, 0));
+  PetscCall(ComputeNewRows(net, W, &isrows));
+  PetscCall(MatCreateSubMatrix(W, isrows, isrows, MAT_INITIAL_MATRIX, &net->W));
+  PetscCall(MatCreateVecs(net->W, &like, NULL));
+  PetscCall(PermuteVec(b, isrows, like, &net->b));
+  PetscCall(PermuteVec(gamma, isrows, like, &net->gamma));
+  PetscCall(VecDestroy(&like));
+  PetscCall(ISGetLocalSize(isrows, &m));
+  PetscCall(ISGetIndices(isrows, &idx));
+  PetscCall(PetscMalloc1(m + 1, &net->natural));
+  PetscCall(PetscArraycpy(net->natural, idx, m));
+  PetscCall(ISRestoreIndices(isrows, &idx));
+  PetscCall(ISDestroy(&isrows));
+  PetscCall(ComputeInfo(net));
+  PetscCall(PetscLogEventEnd(TN_Partition, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
