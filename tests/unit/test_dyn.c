@@ -1,0 +1,390 @@
+/* The dynamics against independent dense references (MODEL.md section 7):
+   - linear sync: a_K = M^K x + c, log Phi = log p(a_K) + K log|det M| when W
+     is triangular (diag exact), and the diag value in general;
+   - colored (tanh, rate and current): sum of local terms = log|det| of the
+     whole sweep's Jacobian, formed densely and factored with LAPACK;
+   - every check at every rank count with ptscotch renumbering, against the
+     same serial reference (rank and partition invariance);
+   - bad configurations fail with an error on every rank. */
+#include "tn_test.h"
+#include <tenor/dyn.h>
+#include <petscblaslapack.h>
+
+#define NMAX 16
+
+typedef struct {
+  PetscInt  N;
+  PetscReal W[NMAX][NMAX], b[NMAX], g[NMAX];
+  PetscBool P[NMAX][NMAX];
+} Model;
+
+/* A random model: pattern density `dens`, self-loops, upper triangular if tri. */
+static void ModelRandom(Model *m, PetscInt N, PetscReal dens, PetscBool tri, PetscReal scale, uint64_t seed)
+{
+  m->N = N;
+  for (PetscInt i = 0; i < N; i++) {
+    m->b[i] = 0.3 * TnRandNormal(seed, 1, i);
+    m->g[i] = 0.5 + TnRandUniform(seed, 2, i);
+    for (PetscInt j = 0; j < N; j++) {
+      PetscBool on = (PetscBool)((i == j) || (TnRandUniform(seed, 3, i * N + j) < dens && (!tri || j > i)));
+      m->P[i][j]   = on;
+      m->W[i][j]   = on ? scale * (2 * TnRandUniform(seed, 4, i * N + j) - 1) : 0;
+    }
+  }
+}
+
+static PetscErrorCode ModelNet(const Model *m, TnNet *net)
+{
+  Mat      W;
+  Vec      b, g;
+  PetscInt rs, re;
+  PetscFunctionBeginUser;
+  PetscCall(MatCreateAIJ(PETSC_COMM_WORLD, PETSC_DECIDE, PETSC_DECIDE, m->N, m->N, m->N, NULL, m->N, NULL, &W));
+  PetscCall(MatGetOwnershipRange(W, &rs, &re));
+  for (PetscInt i = rs; i < re; i++)
+    for (PetscInt j = 0; j < m->N; j++)
+      if (m->P[i][j]) PetscCall(MatSetValue(W, i, j, m->W[i][j], INSERT_VALUES));
+  PetscCall(MatAssemblyBegin(W, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(W, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatCreateVecs(W, &b, &g));
+  for (PetscInt i = rs; i < re; i++) {
+    PetscCall(VecSetValue(b, i, m->b[i], INSERT_VALUES));
+    PetscCall(VecSetValue(g, i, m->g[i], INSERT_VALUES));
+  }
+  PetscCall(VecAssemblyBegin(b));
+  PetscCall(VecAssemblyEnd(b));
+  PetscCall(VecAssemblyBegin(g));
+  PetscCall(VecAssemblyEnd(g));
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
+  PetscCall(TnNetSetParameters(*net, W, b, g));
+  PetscCall(MatDestroy(&W));
+  PetscCall(VecDestroy(&b));
+  PetscCall(VecDestroy(&g));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Runs tenor on samples x[b][i]; returns log Phi per sample and a_K. */
+static PetscErrorCode RunTenor(TnDyn dyn, PetscInt N, PetscInt B, PetscReal x[][NMAX], PetscReal *logphi, PetscReal aK[][NMAX])
+{
+  Vec                xnat, xs, all;
+  VecScatter         toall;
+  TnDynResult        res;
+  PetscInt           rs, re;
+  const PetscScalar *pa;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
+  PetscCall(TnDynCreateState(dyn, &xs));
+  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
+  for (PetscInt q = rs; q < re; q++) PetscCall(VecSetValue(xnat, q, x[q % B][q / B], INSERT_VALUES));
+  PetscCall(VecAssemblyBegin(xnat));
+  PetscCall(VecAssemblyEnd(xnat));
+  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  PetscCall(TnDynEvaluate(dyn, xs, &res));
+  for (PetscInt b = 0; b < B; b++) logphi[b] = res.logphi[b];
+  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_REVERSE));
+  PetscCall(VecScatterCreateToAll(xnat, &toall, &all));
+  PetscCall(VecScatterBegin(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(all, &pa));
+  for (PetscInt q = 0; q < N * B; q++) aK[q % B][q / B] = pa[q];
+  PetscCall(VecRestoreArrayRead(all, &pa));
+  PetscCall(VecScatterDestroy(&toall));
+  PetscCall(VecDestroy(&all));
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&xs));
+  PetscCall(VecDestroy(&xnat));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscReal LogDetLAPACK(PetscInt N, PetscReal J[][NMAX])
+{
+  PetscScalar  A[NMAX * NMAX];
+  PetscBLASInt n  = (PetscBLASInt)N, piv[NMAX], info;
+  PetscReal    ld = 0;
+  for (PetscInt i = 0; i < N; i++)
+    for (PetscInt j = 0; j < N; j++) A[j * N + i] = J[i][j];
+  LAPACKgetrf_(&n, &n, A, &n, piv, &info);
+  for (PetscInt i = 0; i < N; i++) ld += log(fabs(A[i * N + i]));
+  return ld;
+}
+
+static PetscReal BaseLogP(TnBase base, PetscInt N, const PetscReal *a)
+{
+  PetscReal s = 0;
+  for (PetscInt i = 0; i < N; i++) s += TnBaseLogDensity(base, a[i]);
+  return s;
+}
+
+/* Linear sync: a_K = M^K x + c by repeated products; log Phi by formula. */
+static void test_linear_sync(void)
+{
+  for (int tri = 1; tri >= 0; tri--) {
+    Model     m;
+    TnNet     net;
+    TnDyn     dyn;
+    PetscInt  N = 9, B = 3, K = 7;
+    PetscReal h = 0.1, x[3][NMAX], aK[3][NMAX], lp[3], ldiag = 0;
+    ModelRandom(&m, N, 0.4, (PetscBool)tri, 0.8, 11 + tri);
+    for (PetscInt b = 0; b < B; b++)
+      for (PetscInt i = 0; i < N; i++) x[b][i] = TnRandNormal(99, b, i);
+    TN_ASSERT_OK(ModelNet(&m, &net));
+    TN_ASSERT_OK(TnDynCreate(net, &dyn));
+    TN_ASSERT_OK(TnDynSetActivation(dyn, TN_ACT_LINEAR));
+    TN_ASSERT_OK(TnDynSetStepSize(dyn, h));
+    TN_ASSERT_OK(TnDynSetSteps(dyn, K));
+    TN_ASSERT_OK(TnDynSetBatchSize(dyn, B));
+    TN_ASSERT_OK(RunTenor(dyn, N, B, x, lp, aK));
+    for (PetscInt i = 0; i < N; i++) ldiag += log(fabs(1 + h * (m.W[i][i] - m.g[i])));
+    for (PetscInt b = 0; b < B; b++) {
+      PetscReal a[NMAX], an[NMAX];
+      for (PetscInt i = 0; i < N; i++) a[i] = x[b][i];
+      for (PetscInt k = 0; k < K; k++) { /* a <- M a + h b, M = I + h(W - Gamma) */
+        for (PetscInt i = 0; i < N; i++) {
+          an[i] = a[i] + h * (m.b[i] - m.g[i] * a[i]);
+          for (PetscInt j = 0; j < N; j++) an[i] += h * m.W[i][j] * a[j];
+        }
+        for (PetscInt i = 0; i < N; i++) a[i] = an[i];
+      }
+      for (PetscInt i = 0; i < N; i++) TN_ASSERT_CLOSE(aK[b][i], a[i], 100 * N * PETSC_MACHINE_EPSILON);
+      /* diag's value is base + K sum log|1 + h(W_ii - gamma_i)|; for a triangular W it is the exact K log|det M| */
+      TN_ASSERT_CLOSE(lp[b], BaseLogP(TN_BASE_NORMAL, N, a) + K * ldiag, 100 * N * K * PETSC_MACHINE_EPSILON);
+      if (tri) {
+        PetscReal M[NMAX][NMAX];
+        for (PetscInt i = 0; i < N; i++)
+          for (PetscInt j = 0; j < N; j++) M[i][j] = (i == j) + h * (m.W[i][j] - (i == j) * m.g[i]);
+        TN_ASSERT_CLOSE(lp[b], BaseLogP(TN_BASE_NORMAL, N, a) + K * LogDetLAPACK(N, M), 100 * N * K * PETSC_MACHINE_EPSILON);
+      }
+    }
+    TnDynDestroy(&dyn);
+    TnNetDestroy(&net);
+  }
+}
+
+/* Dense serial colored sweep with the given colours; returns log|det J_sweep|
+   summed over steps (LAPACK) and updates a. */
+static PetscReal ColoredReference(const Model *m, TnForm form, PetscReal h, PetscInt K, const PetscInt *col, PetscInt ncol, PetscReal *a)
+{
+  PetscInt  N  = m->N;
+  PetscReal ld = 0;
+  for (PetscInt k = 0; k < K; k++) {
+    PetscReal J[NMAX][NMAX], Jn[NMAX][NMAX];
+    for (PetscInt i = 0; i < N; i++)
+      for (PetscInt j = 0; j < N; j++) J[i][j] = (i == j);
+    for (PetscInt c = 0; c < ncol; c++) {
+      PetscReal Jc[NMAX][NMAX], an[NMAX];
+      for (PetscInt i = 0; i < N; i++) {
+        PetscReal s = m->b[i], f, d;
+        for (PetscInt j = 0; j < N; j++) Jc[i][j] = (i == j);
+        an[i] = a[i];
+        if (col[i] != c) continue;
+        if (form == TN_FORM_RATE) {
+          for (PetscInt j = 0; j < N; j++) s += m->W[i][j] * tanh(a[j]);
+          an[i] = a[i] + h * (-m->g[i] * a[i] + s);
+          for (PetscInt j = 0; j < N; j++) Jc[i][j] = (i == j) * (1 - h * m->g[i]) + h * m->W[i][j] * (1 - tanh(a[j]) * tanh(a[j]));
+        } else {
+          for (PetscInt j = 0; j < N; j++) s += m->W[i][j] * a[j];
+          f     = tanh(s);
+          d     = 1 - f * f;
+          an[i] = a[i] + h * (-m->g[i] * a[i] + f);
+          for (PetscInt j = 0; j < N; j++) Jc[i][j] = (i == j) * (1 - h * m->g[i]) + h * d * m->W[i][j];
+        }
+      }
+      for (PetscInt i = 0; i < N; i++) a[i] = an[i];
+      for (PetscInt i = 0; i < N; i++)
+        for (PetscInt j = 0; j < N; j++) {
+          Jn[i][j] = 0;
+          for (PetscInt l = 0; l < N; l++) Jn[i][j] += Jc[i][l] * J[l][j];
+        }
+      for (PetscInt i = 0; i < N; i++)
+        for (PetscInt j = 0; j < N; j++) J[i][j] = Jn[i][j];
+    }
+    ld += LogDetLAPACK(N, J);
+  }
+  return ld;
+}
+
+/* The colours in natural order, on every rank. */
+static PetscErrorCode GatherColors(TnNet net, TnDyn dyn, PetscInt N, PetscInt *col, PetscInt *ncol)
+{
+  const PetscInt *c, *nat;
+  PetscInt        m, loc[NMAX];
+  PetscFunctionBeginUser;
+  PetscCall(TnDynGetColors(dyn, &c));
+  PetscCall(TnDynGetNumColors(dyn, ncol));
+  PetscCall(TnNetGetNatural(net, &nat));
+  for (PetscInt i = 0; i < N; i++) loc[i] = -1;
+  {
+    Mat W;
+    PetscCall(TnNetGetMat(net, &W));
+    PetscCall(MatGetLocalSize(W, &m, NULL));
+  }
+  for (PetscInt i = 0; i < m; i++) loc[nat[i]] = c[i];
+  PetscCallMPI(MPI_Allreduce(loc, col, (int)N, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_colored_exact(void)
+{
+  for (int form = 0; form < 2; form++) {
+    Model     m;
+    TnNet     net;
+    TnDyn     dyn;
+    PetscInt  N = 12, B = 2, K = 4, col[NMAX], ncol = 0;
+    PetscReal h = 0.2, x[2][NMAX], aK[2][NMAX], lp[2];
+    ModelRandom(&m, N, 0.3, PETSC_FALSE, 1.0, 21 + form);
+    for (PetscInt b = 0; b < B; b++)
+      for (PetscInt i = 0; i < N; i++) x[b][i] = TnRandNormal(7, b, i);
+    TN_ASSERT_OK(ModelNet(&m, &net));
+    TN_ASSERT_OK(TnDynCreate(net, &dyn));
+    TN_ASSERT_OK(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
+    TN_ASSERT_OK(TnDynSetForm(dyn, (TnForm)form));
+    TN_ASSERT_OK(TnDynSetStepSize(dyn, h));
+    TN_ASSERT_OK(TnDynSetSteps(dyn, K));
+    TN_ASSERT_OK(TnDynSetBatchSize(dyn, B));
+    TN_ASSERT_OK(TnDynSetBase(dyn, TN_BASE_LOGISTIC));
+    TN_ASSERT_OK(RunTenor(dyn, N, B, x, lp, aK));
+    TN_ASSERT_OK(GatherColors(net, dyn, N, col, &ncol));
+    CU_ASSERT(ncol >= 2);
+    for (PetscInt i = 0; i < N; i++) /* proper: no edge inside a colour */
+      for (PetscInt j = 0; j < N; j++)
+        if (i != j && (m.P[i][j] || m.P[j][i])) CU_ASSERT(col[i] != col[j]);
+    for (PetscInt b = 0; b < B; b++) {
+      PetscReal a[NMAX], ld;
+      for (PetscInt i = 0; i < N; i++) a[i] = x[b][i];
+      ld = ColoredReference(&m, (TnForm)form, h, K, col, ncol, a);
+      for (PetscInt i = 0; i < N; i++) TN_ASSERT_CLOSE(aK[b][i], a[i], 100 * N * PETSC_MACHINE_EPSILON);
+      TN_ASSERT_CLOSE(lp[b], BaseLogP(TN_BASE_LOGISTIC, N, a) + ld, 1000 * N * K * PETSC_MACHINE_EPSILON);
+    }
+    TnDynDestroy(&dyn);
+    TnNetDestroy(&net);
+  }
+}
+
+/* The generators give the same log Phi for every rank count: compare with a
+   value computed on one rank inside the same program. */
+static void test_rank_invariance(void)
+{
+  const char *types[] = {"lattice2d", "er", "smallworld"};
+  for (int t = 0; t < 3; t++)
+    for (int scheme = 0; scheme < 2; scheme++) {
+      PetscReal   v[2][4];
+      MPI_Comm    comms[2];
+      PetscMPIInt rank;
+      MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+      comms[0] = PETSC_COMM_WORLD;
+      MPI_Comm_split(PETSC_COMM_WORLD, rank == 0 ? 0 : MPI_UNDEFINED, 0, &comms[1]);
+      for (int c = 0; c < 2; c++) {
+        TnNet       net;
+        TnDyn       dyn;
+        Vec         x;
+        TnDynResult res;
+        if (comms[c] == MPI_COMM_NULL) continue;
+        TN_ASSERT_OK(TnNetCreate(comms[c], &net));
+        TN_ASSERT_OK(TnNetSetType(net, types[t]));
+        TN_ASSERT_OK(TnNetSetSize(net, t == 0 ? 15 : 200));
+        TN_ASSERT_OK(TnNetSetDegree(net, 6));
+        TN_ASSERT_OK(TnNetSetWeightScale(net, 0.7));
+        TN_ASSERT_OK(TnDynCreate(net, &dyn));
+        TN_ASSERT_OK(TnDynSetScheme(dyn, (TnScheme)scheme));
+        TN_ASSERT_OK(TnDynSetBatchSize(dyn, 4));
+        TN_ASSERT_OK(TnDynCreateState(dyn, &x));
+        {
+          Vec      xn;
+          PetscInt rs, re;
+          TN_ASSERT_OK(TnDynCreateNaturalState(dyn, &xn));
+          VecGetOwnershipRange(xn, &rs, &re);
+          for (PetscInt q = rs; q < re; q++) VecSetValue(xn, q, TnRandNormal(5, 0, q), INSERT_VALUES);
+          VecAssemblyBegin(xn);
+          VecAssemblyEnd(xn);
+          TN_ASSERT_OK(TnDynNaturalToState(dyn, xn, x, SCATTER_FORWARD));
+          VecDestroy(&xn);
+        }
+        TN_ASSERT_OK(TnDynResultCreate(dyn, &res));
+        TN_ASSERT_OK(TnDynEvaluate(dyn, x, &res));
+        for (int b = 0; b < 4; b++) v[c][b] = res.logphi[b];
+        TnDynResultDestroy(&res);
+        VecDestroy(&x);
+        TnDynDestroy(&dyn);
+        TnNetDestroy(&net);
+      }
+      if (comms[1] != MPI_COMM_NULL) MPI_Comm_free(&comms[1]);
+      MPI_Bcast(v[1], 4, MPIU_REAL, 0, PETSC_COMM_WORLD);
+      for (int b = 0; b < 4; b++) TN_ASSERT_CLOSE(v[0][b], v[1][b], 1e-12);
+    }
+}
+
+static PetscErrorCode BadSetUp(PetscReal h, PetscInt K, PetscReal scale, PetscReal gamma, TnScheme scheme)
+{
+  TnNet          net;
+  TnDyn          dyn;
+  PetscErrorCode ierr;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, &net));
+  PetscCall(TnNetSetSize(net, 8));
+  PetscCall(TnNetSetWeightScale(net, scale));
+  PetscCall(TnNetSetLeak(net, gamma));
+  PetscCall(TnDynCreate(net, &dyn));
+  PetscCall(TnDynSetScheme(dyn, scheme));
+  PetscCall(TnDynSetStepSize(dyn, h));
+  PetscCall(TnDynSetSteps(dyn, K));
+  ierr = TnDynSetUp(dyn);
+  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnNetDestroy(&net));
+  return ierr;
+}
+
+static void test_bad_config(void)
+{
+  TN_ASSERT_OK(BadSetUp(0.1, 5, 1.0, 1.0, TN_SCHEME_SYNC));
+  TN_ASSERT_FAILS(BadSetUp(0.0, 5, 1.0, 1.0, TN_SCHEME_SYNC));
+  TN_ASSERT_FAILS(BadSetUp(-0.1, 5, 1.0, 1.0, TN_SCHEME_SYNC));
+  TN_ASSERT_FAILS(BadSetUp(0.1, -1, 1.0, 1.0, TN_SCHEME_SYNC));
+  TN_ASSERT_FAILS(BadSetUp(0.1, 5, 10.0, 1.0, TN_SCHEME_SYNC));    /* h Lip(f) > 1 */
+  TN_ASSERT_FAILS(BadSetUp(0.1, 5, 1.0, 20.0, TN_SCHEME_COLORED)); /* 1 - h gamma < 0 */
+  TN_ASSERT_FAILS(BadSetUp(0.1, 5, 1.0, -1.0, TN_SCHEME_SYNC));    /* gamma <= 0 */
+  TN_ASSERT_OK(BadSetUp(0.1, 5, 10.0, 1.0, TN_SCHEME_COLORED));    /* colored only needs the diagonal */
+}
+
+/* NaN weights and an improper colouring file are refused. */
+static void test_bad_inputs(void)
+{
+  Model       m;
+  TnNet       net;
+  TnDyn       dyn;
+  PetscMPIInt rank;
+  char        path[PETSC_MAX_PATH_LEN];
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  ModelRandom(&m, 6, 0.5, PETSC_FALSE, 0.5, 3);
+  m.W[2][2] = NAN;
+  TN_ASSERT_OK(ModelNet(&m, &net));
+  TN_ASSERT_FAILS(TnNetSetUp(net));
+  TnNetDestroy(&net);
+  ModelRandom(&m, 6, 0.5, PETSC_FALSE, 0.5, 3);
+  m.P[0][1] = m.P[1][0] = PETSC_TRUE;
+  m.W[0][1]             = 0.1;
+  PetscSNPrintf(path, sizeof(path), "%s/colors.txt", TnTestTmpDir());
+  if (!rank) {
+    FILE *fp = fopen(path, "w");
+    for (int i = 0; i < 6; i++) fprintf(fp, "%d\n", i < 2 ? 0 : i); /* nodes 1 and 2 joined, same colour */
+    fclose(fp);
+  }
+  MPI_Barrier(PETSC_COMM_WORLD);
+  TN_ASSERT_OK(ModelNet(&m, &net));
+  TN_ASSERT_OK(TnDynCreate(net, &dyn));
+  TN_ASSERT_OK(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
+  TN_ASSERT_OK(TnDynSetColoringFile(dyn, path, NULL));
+  TN_ASSERT_FAILS(TnDynSetUp(dyn));
+  TnDynDestroy(&dyn);
+  TnNetDestroy(&net);
+}
+
+void TnTestRegister(void)
+{
+  CU_pSuite s = CU_add_suite("dyn", NULL, NULL);
+  CU_add_test(s, "linear sync closed form", test_linear_sync);
+  CU_add_test(s, "colored = log det of the sweep Jacobian", test_colored_exact);
+  CU_add_test(s, "rank and partition invariance", test_rank_invariance);
+  CU_add_test(s, "bad configurations", test_bad_config);
+  CU_add_test(s, "bad inputs", test_bad_inputs);
+}
