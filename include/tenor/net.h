@@ -61,5 +61,6 @@ PetscErrorCode TnNetGetNatural(TnNet net, const PetscInt **natural);
 PetscErrorCode TnNetGetSymmetricPattern(TnNet net, Mat *S);
 PetscErrorCode TnNetGetPartitionInfo(TnNet net, TnPartitionInfo *info);
 PetscErrorCode TnNetGetType(TnNet net, const char **type);
+PetscErrorCode TnNetGetComm(TnNet net, MPI_Comm *comm);
 PetscErrorCode TnNetView(TnNet net, PetscViewer viewer);
 PetscErrorCode TnNetDestroy(TnNet *net);

@@ -10,8 +10,8 @@ PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
   TnDyn d;
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&d));
-  d->net     = net;
-  d->comm    = PETSC_COMM_WORLD;
+  d->net = net;
+  PetscCall(TnNetGetComm(net, &d->comm));
   d->scheme  = TN_SCHEME_SYNC;
   d->form    = TN_FORM_RATE;
   d->act     = TN_ACT_TANH;

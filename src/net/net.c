@@ -141,6 +141,13 @@ PetscErrorCode TnNetGetPartitionInfo(TnNet net, TnPartitionInfo *info)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnNetGetComm(TnNet net, MPI_Comm *comm)
+{
+  PetscFunctionBeginUser;
+  *comm = net->comm;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnNetGetType(TnNet net, const char **type)
 {
   PetscFunctionBeginUser;

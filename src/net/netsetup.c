@@ -184,6 +184,11 @@ PetscErrorCode TnNetSetUp(TnNet net)
     PetscCall(DefaultParams(net, W, &b, &gamma));
   }
   PetscCall(Validate(net, W, b, gamma));
+  {
+    PetscBool mpiaij;
+    PetscCall(PetscObjectTypeCompare((PetscObject)W, MATMPIAIJ, &mpiaij));
+    if (!mpiaij) PetscCall(MatConvert(W, MATMPIAIJ, MAT_INPLACE_MATRIX, &W)); /* the kernels read MPIAIJ's two blocks */
+  }
   net->t_build = TnTime() - net->t_build;
   PetscCall(PetscLogEventEnd(TN_NetBuild, 0, 0, 0, 0));
   net->t_partition = TnTime();
