@@ -35,6 +35,12 @@ PetscReal TnRandUniform(uint64_t seed, uint64_t stream, uint64_t counter);
 /* Standard normal (Box-Muller on two uniforms of the same key). */
 PetscReal TnRandNormal(uint64_t seed, uint64_t stream, uint64_t counter);
 
+/* Inside PetscOptionsBegin/End: a choice among n names (shown by -help).
+   Unlike PetscOptionsEList, an unknown value is a collective error, reported
+   once, that lists the choices. *idx is left alone when the option is unset. */
+#define TnOptionsChoice(opt, text, man, list, n, idx, set) TnOptionsChoice_Private(PetscOptionsObject, opt, text, man, list, n, idx, set)
+PetscErrorCode TnOptionsChoice_Private(PetscOptionItems *obj, const char opt[], const char text[], const char man[], const char *const list[], PetscInt n, PetscInt *idx, PetscBool *set);
+
 /* Wall-clock seconds (MPI_Wtime). */
 PetscLogDouble TnTime(void);
 

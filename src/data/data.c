@@ -70,7 +70,7 @@ PetscErrorCode TnDataSetFromOptions(TnData data)
     if (eq) it = t;
   }
   PetscOptionsBegin(data->comm, "data_", "Samples x", "TnData");
-  PetscCall(PetscOptionsEList("-type", "Source of samples: normal (built-in N(0, I)), csv, hdf5", "TnDataSetType", types, 3, types[it], &it, &set));
+  PetscCall(TnOptionsChoice("-type", "Source of samples: normal (built-in N(0, I)), csv, hdf5", "TnDataSetType", types, 3, &it, &set));
   PetscCall(PetscOptionsString("-file", "CSV or HDF5 file: one sample per row, N columns", "TnDataSetFile", data->file, data->file, sizeof(data->file), &fset));
   PetscCall(PetscOptionsString("-dataset", "HDF5 dataset (samples x N)", "TnDataSetFile", data->dataset, data->dataset, sizeof(data->dataset), NULL));
   PetscCall(PetscOptionsInt("-samples", "Number of samples of the built-in generator", "TnDataSetSamples", data->S, &data->S, NULL));

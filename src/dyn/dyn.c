@@ -92,9 +92,21 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscFunctionBeginUser;
   PetscCall(TnDynReset(dyn));
   PetscOptionsBegin(dyn->comm, "dyn_", "Dynamics (MODEL.md section 2)", "TnDyn");
-  PetscCall(PetscOptionsEnum("-scheme", "Update scheme", "TnDynSetScheme", TnSchemeTypes, (PetscEnum)dyn->scheme, (PetscEnum *)&dyn->scheme, NULL));
-  PetscCall(PetscOptionsEnum("-form", "Vector field: rate -gamma a + W phi(a) + b, current -gamma a + phi(W a + b)", "TnDynSetForm", TnFormTypes, (PetscEnum)dyn->form, (PetscEnum *)&dyn->form, NULL));
-  PetscCall(PetscOptionsEnum("-act", "Activation phi", "TnDynSetActivation", TnActTypes, (PetscEnum)dyn->act, (PetscEnum *)&dyn->act, NULL));
+  {
+    PetscInt v = (PetscInt)dyn->scheme;
+    PetscCall(TnOptionsChoice("-scheme", "Update scheme", "TnDynSetScheme", TnSchemeTypes, 2, &v, NULL));
+    dyn->scheme = (TnScheme)v;
+  }
+  {
+    PetscInt v = (PetscInt)dyn->form;
+    PetscCall(TnOptionsChoice("-form", "Vector field: rate -gamma a + W phi(a) + b, current -gamma a + phi(W a + b)", "TnDynSetForm", TnFormTypes, 2, &v, NULL));
+    dyn->form = (TnForm)v;
+  }
+  {
+    PetscInt v = (PetscInt)dyn->act;
+    PetscCall(TnOptionsChoice("-act", "Activation phi", "TnDynSetActivation", TnActTypes, 2, &v, NULL));
+    dyn->act = (TnAct)v;
+  }
   PetscCall(PetscOptionsReal("-h", "Step size h", "TnDynSetStepSize", dyn->h, &dyn->h, NULL));
   PetscCall(PetscOptionsInt("-steps", "Number of steps K (T = K h)", "TnDynSetSteps", dyn->K, &dyn->K, NULL));
   PetscCall(PetscOptionsInt("-batch", "Samples evolved together, B (one matrix pass serves all B)", "TnDynSetBatchSize", dyn->B, &dyn->B, NULL));
@@ -104,10 +116,18 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(PetscOptionsInt("-coloring_seed", "Seed of the colouring's node priorities", "TnDynSetColoringFile", dyn->colseed, &dyn->colseed, NULL));
   PetscOptionsEnd();
   PetscOptionsBegin(dyn->comm, "logdet_", "Log-determinant of a step (MODEL.md section 3)", "TnDyn");
-  PetscCall(PetscOptionsEnum("-type", "Method: diag sum log|1 + h A_ii|, trace h sum A_ii", "TnDynSetLogDetType", TnLogDetTypes, (PetscEnum)dyn->ldt, (PetscEnum *)&dyn->ldt, NULL));
+  {
+    PetscInt v = (PetscInt)dyn->ldt;
+    PetscCall(TnOptionsChoice("-type", "Method: diag sum log|1 + h A_ii|, trace h sum A_ii", "TnDynSetLogDetType", TnLogDetTypes, 2, &v, NULL));
+    dyn->ldt = (TnLogDetType)v;
+  }
   PetscOptionsEnd();
   PetscOptionsBegin(dyn->comm, "base_", "Base density at time T (MODEL.md section 3)", "TnDyn");
-  PetscCall(PetscOptionsEnum("-type", "Base density", "TnDynSetBase", TnBaseTypes, (PetscEnum)dyn->base, (PetscEnum *)&dyn->base, NULL));
+  {
+    PetscInt v = (PetscInt)dyn->base;
+    PetscCall(TnOptionsChoice("-type", "Base density", "TnDynSetBase", TnBaseTypes, 2, &v, NULL));
+    dyn->base = (TnBase)v;
+  }
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }

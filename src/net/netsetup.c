@@ -17,7 +17,7 @@ PetscErrorCode TnNetSetFromOptions(TnNet net)
     if (eq) itype = t;
   }
   PetscOptionsBegin(net->comm, "net_", "Network (MODEL.md section 2)", "TnNet");
-  PetscCall(PetscOptionsEList("-type", "Generator or source of W", "TnNetSetType", TnNetTypes, 5, TnNetTypes[itype], &itype, &set));
+  PetscCall(TnOptionsChoice("-type", "Generator or source of W", "TnNetSetType", TnNetTypes, 5, &itype, &set));
   if (set) PetscCall(PetscStrncpy(net->type, TnNetTypes[itype], sizeof(net->type)));
   PetscCall(PetscOptionsInt("-n", "Lattice side n (lattice2d: N = n^2) or node count N (er, smallworld, full)", "TnNetSetSize", net->n, &net->n, NULL));
   PetscCall(PetscOptionsInt("-k", "In-degree (er, smallworld)", "TnNetSetDegree", net->k, &net->k, NULL));
