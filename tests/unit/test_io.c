@@ -8,22 +8,18 @@
 #include <hdf5.h>
 #include <string.h>
 
-#if PETSC_VERSION_LT(3, 19, 0) && !defined(PETSC_SUCCESS)
-#define PETSC_SUCCESS ((PetscErrorCode)0)
-#endif
-
 /* CU_ASSERT that call fails and that its message contains frag. */
-#define ASSERT_FAILS_WITH(call, frag) \
-  do { \
-    PetscErrorCode _e; \
-    const char    *_m = NULL; \
-    PetscPushErrorHandler(PetscReturnErrorHandler, NULL); \
-    _e = (call); \
-    PetscPopErrorHandler(); \
-    CU_ASSERT(_e != 0); \
-    if (_e) PetscErrorMessage(_e, NULL, (char **)&_m); \
+#define ASSERT_FAILS_WITH(call, frag)                                                                                                                  \
+  do {                                                                                                                                                 \
+    PetscErrorCode _e;                                                                                                                                 \
+    const char    *_m = NULL;                                                                                                                          \
+    PetscPushErrorHandler(PetscReturnErrorHandler, NULL);                                                                                              \
+    _e = (call);                                                                                                                                       \
+    PetscPopErrorHandler();                                                                                                                            \
+    CU_ASSERT(_e != 0);                                                                                                                                \
+    if (_e) PetscErrorMessage(_e, NULL, (char **)&_m);                                                                                                 \
     if (_e && !(_m && strstr(_m, frag))) fprintf(stderr, "%s:%d: expected \"%s\" in the message: %s\n", __FILE__, __LINE__, frag, _m ? _m : "(none)"); \
-    CU_ASSERT(_e && _m && strstr(_m, frag)); \
+    CU_ASSERT(_e &&_m &&strstr(_m, frag));                                                                                                             \
   } while (0)
 
 static PetscMPIInt Rank(void)
@@ -82,7 +78,7 @@ static void CheckMat(Mat W, PetscInt N, const double dense[], PetscInt nnz)
 static void test_mm_general(void)
 {
   char         p[PETSC_MAX_PATH_LEN];
-  Mat          W = NULL;
+  Mat          W     = NULL;
   const double d[16] = {7, 0.5, 0, 0, -1.25, 0, 0, 3, 0, 0, 2, 0, 1.0000000000000001e-01, 0, 0, 0};
   WriteText("general.mtx",
             "%%MatrixMarket matrix coordinate real general\n%\n4 4 6\n"
@@ -97,7 +93,7 @@ static void test_mm_general(void)
 static void test_mm_symmetric_integer(void)
 {
   char   p[PETSC_MAX_PATH_LEN];
-  Mat    W = NULL;
+  Mat    W     = NULL;
   double d[25] = {0};
   d[1 * 5 + 0] = d[0 * 5 + 1] = 3;
   d[2 * 5 + 2]                = -4;
@@ -124,7 +120,7 @@ static void test_mm_roundtrip(void)
 {
   char      p[PETSC_MAX_PATH_LEN];
   Mat       A = NULL, B = NULL;
-  PetscInt  N = 13, rs, re;
+  PetscInt  N  = 13, rs, re;
   PetscBool eq = PETSC_FALSE;
   snprintf(p, sizeof(p), "%s/roundtrip.mtx", TnTestTmpDir());
   MatCreateAIJ(PETSC_COMM_WORLD, PETSC_DECIDE, PETSC_DECIDE, N, N, 4, NULL, 4, NULL, &A);
@@ -148,7 +144,7 @@ static void test_mm_roundtrip(void)
 static void test_mm_chunked(void)
 {
   char     p[PETSC_MAX_PATH_LEN], body[4096], text[4200];
-  Mat      W = NULL;
+  Mat      W      = NULL;
   double   d[100] = {0};
   PetscInt N = 10, nnz = 0, ne = 0, len = 0;
   for (PetscInt i = 0; i < N; i++)
@@ -172,28 +168,28 @@ static void test_mm_errors(void)
   static const struct {
     const char *text, *frag;
   } bad[] = {
-    {"", "is empty"},
-    {"hello\n", "expected the banner"},
-    {"%%MatrixMarket matrx coordinate real general\n2 2 1\n1 1 1\n", "line 1: found '%%MatrixMarket matrx"},
-    {"%%MatrixMarket matrix coordinate complex general\n2 2 1\n1 1 1 0\n", "complex values are not supported"},
-    {"%%MatrixMarket matrix coordinate real hermitian\n2 2 1\n1 1 1\n", "symmetry 'hermitian'"},
-    {"%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n", "found format 'array'"},
-    {"%%MatrixMarket matrix coordinate real general\n", "ends after the banner"},
-    {"%%MatrixMarket matrix coordinate real general\n2 2\n", "line 2: found '2 2', expected the size line"},
-    {"%%MatrixMarket matrix coordinate real general\n2 3 1\n1 1 1\n", "the matrix is 2 x 3; W must be square"},
-    {"%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n2 2 2\n", "truncated: expected 3 entries (line 2), found 2"},
-    {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1\n2 2 2\n", "line 4: extra entry after the 1 declared on line 2"},
-    {"%%MatrixMarket matrix coordinate real general\n2 2 1\n0 1 1\n", "line 3: row index 0 is out of range 1..2"},
-    {"%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n1 3 1\n", "line 4: column index 3 is out of range 1..2"},
-    {"%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n2 1 nan\n", "line 4: found '2 1 nan': the value is not finite"},
-    {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 -inf\n", "not finite"},
-    {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1e999\n", "not finite"},
-    {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1\n", "expected 'row column value'"},
-    {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 abc\n", "found '1 1 abc'"},
-    {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1.5 1 2\n", "expected 'row column value'"},
-    {"%%MatrixMarket matrix coordinate pattern general\n2 2 1\n1 1 2\n", "expected 'row column'"},
-    {"%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n3 2 1\n3 2 5\n", "duplicate entry (3, 2)"},
-    {"%%MatrixMarket matrix coordinate real symmetric\n3 3 2\n2 1 1\n1 2 5\n", "duplicate entry"},
+      {"", "is empty"},
+      {"hello\n", "expected the banner"},
+      {"%%MatrixMarket matrx coordinate real general\n2 2 1\n1 1 1\n", "line 1: found '%%MatrixMarket matrx"},
+      {"%%MatrixMarket matrix coordinate complex general\n2 2 1\n1 1 1 0\n", "complex values are not supported"},
+      {"%%MatrixMarket matrix coordinate real hermitian\n2 2 1\n1 1 1\n", "symmetry 'hermitian'"},
+      {"%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n", "found format 'array'"},
+      {"%%MatrixMarket matrix coordinate real general\n", "ends after the banner"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2\n", "line 2: found '2 2', expected the size line"},
+      {"%%MatrixMarket matrix coordinate real general\n2 3 1\n1 1 1\n", "the matrix is 2 x 3; W must be square"},
+      {"%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n2 2 2\n", "truncated: expected 3 entries (line 2), found 2"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1\n2 2 2\n", "line 4: extra entry after the 1 declared on line 2"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2 1\n0 1 1\n", "line 3: row index 0 is out of range 1..2"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n1 3 1\n", "line 4: column index 3 is out of range 1..2"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n2 1 nan\n", "line 4: found '2 1 nan': the value is not finite"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 -inf\n", "not finite"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1e999\n", "not finite"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1\n", "expected 'row column value'"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 abc\n", "found '1 1 abc'"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1.5 1 2\n", "expected 'row column value'"},
+      {"%%MatrixMarket matrix coordinate pattern general\n2 2 1\n1 1 2\n", "expected 'row column'"},
+      {"%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n3 2 1\n3 2 5\n", "duplicate entry (3, 2)"},
+      {"%%MatrixMarket matrix coordinate real symmetric\n3 3 2\n2 1 1\n1 2 5\n", "duplicate entry"},
   };
   char p[PETSC_MAX_PATH_LEN], *big;
   Mat  W = NULL;
@@ -277,20 +273,20 @@ static void test_vec_errors(void)
     const char *text, *frag;
     PetscInt    N;
   } bad[] = {
-    {"1\n2\n3\n", "has 3 values but the network has 4 nodes", 4},
-    {"1\n2\n3\n4\n5\n", "has 5 values but the network has 4 nodes", 4},
-    {"1\nnan\n", "line 2: found 'nan': the value is not finite", 2},
-    {"1 2\n", "line 1: found '1 2', expected one number per line", 2},
-    {"1\nx\n", "line 2: found 'x'", 2},
-    {"", "holds no values", 0},
-    {"# only a comment\n", "has 0 values but the network has 2 nodes", 2},
-    {"%%MatrixMarket matrix array real general\n3 1\n1\n2\n3\n", "the array is 3 x 1 but the network has 2 nodes", 2},
-    {"%%MatrixMarket matrix array real general\n3 1\n1\n2\n", "truncated: expected 3 values (line 2), found 2", 3},
-    {"%%MatrixMarket matrix array real general\n2 1\n1\n2\n3\n", "line 5: extra value after the 2 declared on line 2", 2},
-    {"%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n", "a vector must be N x 1 or 1 x N", 4},
-    {"%%MatrixMarket matrix array complex general\n2 1\n1 0\n2 0\n", "complex values are not supported", 2},
-    {"%%MatrixMarket matrix coordinate real general\n2 1 1\n1 1 1\n", "found format 'coordinate', expected 'array'", 2},
-    {"%%MatrixMarket matrix array real general\n2 1\n1\ninf\n", "not finite", 2},
+      {"1\n2\n3\n", "has 3 values but the network has 4 nodes", 4},
+      {"1\n2\n3\n4\n5\n", "has 5 values but the network has 4 nodes", 4},
+      {"1\nnan\n", "line 2: found 'nan': the value is not finite", 2},
+      {"1 2\n", "line 1: found '1 2', expected one number per line", 2},
+      {"1\nx\n", "line 2: found 'x'", 2},
+      {"", "holds no values", 0},
+      {"# only a comment\n", "has 0 values but the network has 2 nodes", 2},
+      {"%%MatrixMarket matrix array real general\n3 1\n1\n2\n3\n", "the array is 3 x 1 but the network has 2 nodes", 2},
+      {"%%MatrixMarket matrix array real general\n3 1\n1\n2\n", "truncated: expected 3 values (line 2), found 2", 3},
+      {"%%MatrixMarket matrix array real general\n2 1\n1\n2\n3\n", "line 5: extra value after the 2 declared on line 2", 2},
+      {"%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n", "a vector must be N x 1 or 1 x N", 4},
+      {"%%MatrixMarket matrix array complex general\n2 1\n1 0\n2 0\n", "complex values are not supported", 2},
+      {"%%MatrixMarket matrix coordinate real general\n2 1 1\n1 1 1\n", "found format 'coordinate', expected 'array'", 2},
+      {"%%MatrixMarket matrix array real general\n2 1\n1\ninf\n", "not finite", 2},
   };
   char p[PETSC_MAX_PATH_LEN];
   Vec  v = NULL;
@@ -350,8 +346,8 @@ static void test_csv(void)
 {
   char         p[PETSC_MAX_PATH_LEN];
   const double w[10] = {1, 2, 3, 4, 5, 6, -7.5, 8e-3, 9, 10};
-  PetscInt     S = 0, rs, re;
-  PetscScalar *x = NULL;
+  PetscInt     S     = 0, rs, re;
+  PetscScalar *x     = NULL;
   DefaultRange(5, &rs, &re);
   WriteText("header.csv", "n0,n1,n2,n3,n4\n1,2,3,4,5\n6,-7.5,8e-3,9,10\n", p);
   TN_ASSERT_OK(TnReadSamplesCSV(PETSC_COMM_WORLD, p, 5, rs, re, &S, &x));
@@ -390,16 +386,17 @@ static void test_csv_errors(void)
   static const struct {
     const char *text, *frag;
   } bad[] = {
-    {"1,2,3\n4,5\n", "line 2: row 2 has 2 values, expected 3 (the number of nodes)"},
-    {"a,b,c\n1,2,3\n4,5,6,7\n", "line 3: row 2 has 4 values, expected 3"},
-    {"1,2,3\n4,x,6\n", "line 2: row 2, field 2: found 'x', expected a number"},
-    {"1,2,3\n4,5,\n", "row 2, field 3: found ''"},
-    {"1,2,3\n4,nan,6\n", "row 2, field 2: found 'nan'; samples must be finite"},
-    {"", "has no data rows"},
-    {"a,b,c\n\n", "has no data rows"},
-    {",a,b,c\n0,1,2,3\n", "the header has 4 fields, expected 3 (the number of nodes); an index column?"},
-    {"1;2;3\n", "the header has 1 fields, expected 3 (the number of nodes); fields must be separated by commas"},
-    {"1,2,3\n4\n", "row 2 has 1 values, expected 3 (the number of nodes); fields must be separated by commas"},
+      {"1,2,3\n4,5\n", "line 2: row 2 has 2 values, expected 3 (the number of nodes)"},
+      {"a,b,c\n1,2,3\n4,5,6,7\n", "line 3: row 2 has 4 values, expected 3"},
+      {"1,2,3\n4,x,6\n", "line 2: row 2, field 2: found 'x', expected a number"},
+      {"1,2,3\n4,5,\n", "row 2, field 3: found ''"},
+      {"1,2,3\n4,nan,6\n", "row 2, field 2: found 'nan'; samples must be finite"},
+      {"", "has no data rows"},
+      {"a,b,c\n\n", "has no data rows"},
+      {",a,b,c\n0,1,2,3\n", "the header has 4 fields, expected 3 (the number of nodes); an index column?"},
+      {"1;2;3\n", "the header has 1 fields, expected 3 (the number of nodes); fields must be separated by commas"},
+      {"1,2,3\n4;5;6\n", "row 2, field 1: found '4;5;6', expected a number; fields must be separated by commas"},
+      {"0,1,2,3\n", "row 1 has 4 values, expected 3 (the number of nodes); an index column?"},
   };
   char         p[PETSC_MAX_PATH_LEN];
   PetscInt     S, rs, re;
@@ -422,7 +419,7 @@ static void WriteH5(char path[PETSC_MAX_PATH_LEN], double w[21])
   snprintf(path, PETSC_MAX_PATH_LEN, "%s/samples.h5", TnTestTmpDir());
   for (int k = 0; k < 21; k++) w[k] = k * 0.25 - 2;
   if (Rank() == 0) {
-    hid_t   f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), g, sp, d;
+    hid_t   f     = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), g, sp, d;
     hsize_t d2[2] = {3, 7}, d3[3] = {2, 2, 7}, dt[2] = {7, 3}, dn[2] = {2, 7};
     double  cube[28] = {0}, nan[14] = {0};
     struct {
@@ -432,7 +429,11 @@ static void WriteH5(char path[PETSC_MAX_PATH_LEN], double w[21])
       hid_t       type;
       double     *data;
     } sets[] = {
-      {"/x", 2, d2, H5T_IEEE_F64LE, w}, {"/grp/f", 2, d2, H5T_IEEE_F32LE, w}, {"/cube", 3, d3, H5T_IEEE_F64LE, cube}, {"/t", 2, dt, H5T_IEEE_F64LE, w}, {"/nan", 2, dn, H5T_IEEE_F64LE, nan},
+        {"/x", 2, d2, H5T_IEEE_F64LE, w},
+        {"/grp/f", 2, d2, H5T_IEEE_F32LE, w},
+        {"/cube", 3, d3, H5T_IEEE_F64LE, cube},
+        {"/t", 2, dt, H5T_IEEE_F64LE, w},
+        {"/nan", 2, dn, H5T_IEEE_F64LE, nan},
     };
     nan[9] = NAN;
     g      = H5Gcreate2(f, "/grp", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);

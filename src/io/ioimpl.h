@@ -1,0 +1,70 @@
+/* io/ioimpl.h - helpers shared by the readers and writers of src/io (private).
+   Convention: a reader keeps everything it allocates in one context struct
+   with a destroy function; TnIoSync frees it on every rank before raising a
+   collective error, so a bad file neither hangs, crashes nor leaks. */
+#pragma once
+#include <tenor/io.h>
+#include <tenor/sys.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#define TN_IO_MSG 1024
+
+/* A text file read line by line on one rank (getline: any line length). */
+typedef struct {
+  const char *path;
+  FILE       *f;
+  char       *line; /* the current line, without its end-of-line characters */
+  size_t      cap;
+  long        lineno;         /* 1-based number of the current line */
+  char        msg[TN_IO_MSG]; /* the first error; non-empty means failed */
+} TnIoFile;
+
+/* Opens path for reading; on failure sets r->msg (naming the path and the
+   reason) and returns PETSC_FALSE. */
+PetscBool TnIoOpen(TnIoFile *r, const char path[]);
+/* Next line into r->line; PETSC_FALSE at end of file or on a read error or a
+   NUL byte (binary file), the latter two setting r->msg. */
+PetscBool TnIoNext(TnIoFile *r);
+/* Next line that is neither blank nor starts (after blanks) with a character
+   of `comments`; PETSC_FALSE at end of file or on error. */
+PetscBool TnIoNextData(TnIoFile *r, const char comments[]);
+/* Closes the file and frees the line buffer (r->msg is kept). */
+void TnIoClose(TnIoFile *r);
+/* Sets r->msg (if still empty) to "path, line L: " followed by the message. */
+void TnIoFail(TnIoFile *r, const char fmt[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
+
+/* Number parsing: *p is advanced past leading blanks and the number. Succeeds
+   only if the number is followed by a blank, the end of the string or one of
+   `stops` (may be NULL). Integers reject "1.5" and overflow. */
+PetscBool TnIoParseInt(const char **p, const char stops[], long long *v);
+PetscBool TnIoParseReal(const char **p, const char stops[], double *v);
+/* PETSC_TRUE if only blanks remain in s. */
+PetscBool TnIoBlank(const char *s);
+/* Copies the first few characters of s (up to a newline) into out, for messages. */
+void TnIoQuote(const char *s, char out[64]);
+
+/* Collective. If msg is non-empty on some rank: every rank calls
+   destroy(ctx) (when given), then every rank raises PETSC_ERR_USER with the
+   message of the lowest such rank (TnErrorSync). */
+PetscErrorCode TnIoSync(MPI_Comm comm, const char msg[], PetscErrorCode (*destroy)(void *), void *ctx);
+
+/* The rank owning global index i under ranges[0..size] (PetscLayout ranges,
+   empty ranks allowed). */
+PetscMPIInt TnIoOwner(const PetscInt ranges[], PetscMPIInt size, PetscInt i);
+
+/* Collective. Gathers every rank's [rstart, rend) to rank 0 (arrays of size
+   entries there, PetscMalloc'd; NULL elsewhere) and checks them:
+   0 <= rstart <= rend <= N, else a collective error naming the rank. */
+PetscErrorCode TnIoGatherRanges(MPI_Comm comm, const char who[], PetscInt N, PetscInt rstart, PetscInt rend, PetscInt **rs, PetscInt **re);
+
+/* Checks the MatrixMarket banner in r->line ("%%MatrixMarket matrix FORMAT
+   FIELD SYMMETRY", case-insensitive). coordinate: the format must be
+   coordinate and pattern/symmetric are allowed (flags returned); otherwise the
+   format must be array, real/integer/double general only. Sets r->msg on error. */
+void TnIoMMBanner(TnIoFile *r, PetscBool coordinate, PetscBool *pattern, PetscBool *symmetric);
+
+/* How many entries (MatrixMarket) or values (CSV) rank 0 parses before
+   scattering them: def, unless the option -tn_io_chunk says otherwise (tests
+   use it to exercise the chunking on small files). */
+PetscErrorCode TnIoChunkSize(PetscInt def, PetscInt *chunk);
