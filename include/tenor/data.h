@@ -24,7 +24,7 @@ PetscErrorCode TnDataLoad(TnData data, PetscInt N);
 PetscErrorCode TnDataGetNumSamples(TnData data, PetscInt *S);
 /* Fills xnat (natural order, default split, block size B) with samples
    s0 .. s0+B-1; slots past the last sample are zero and *valid tells how many
-   are real. Collective. */
+   are real. Local (no communication). */
 PetscErrorCode TnDataGetBatch(TnData data, PetscInt s0, Vec xnat, PetscInt *valid);
 PetscErrorCode TnDataDescribe(TnData data, char buf[], size_t len);
 PetscErrorCode TnDataDestroy(TnData *data);

@@ -23,6 +23,7 @@ extern const char *const TnSchemeTypes[], *const TnFormTypes[], *const TnActType
    log p_base(a_K); logphi[b] = base[b] + sum_k steps[k*B + b]. */
 typedef struct {
   PetscInt   B, K;
+  PetscInt   nvalid; /* samples 0..nvalid-1 are real (the last batch may be padded); per-node totals count only these. Default B. */
   PetscReal *logphi, *base, *steps;
 } TnDynResult;
 
@@ -40,6 +41,8 @@ PetscErrorCode TnDynSetNodeLoss(TnDyn dyn, PetscBool on);
 /* Colouring for the colored scheme: read from a file (one colour per node,
    natural order) instead of computing one; write the one used. */
 PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[]);
+/* Seed of the hashed node priorities of the computed colouring. */
+PetscErrorCode TnDynSetColoringSeed(TnDyn dyn, PetscInt seed);
 /* Options with prefix -dyn_, -logdet_ and -base_ (see -help). */
 PetscErrorCode TnDynSetFromOptions(TnDyn dyn);
 /* Builds the halo exchange for the batch size, the colouring, and checks

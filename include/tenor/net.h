@@ -63,4 +63,7 @@ PetscErrorCode TnNetGetPartitionInfo(TnNet net, TnPartitionInfo *info);
 PetscErrorCode TnNetGetType(TnNet net, const char **type);
 PetscErrorCode TnNetGetComm(TnNet net, MPI_Comm *comm);
 PetscErrorCode TnNetView(TnNet net, PetscViewer viewer);
+/* A dynamics object borrows the net's arrays from its SetUp to its Reset:
+   TnNetUse(net, +1 / -1). A setter on a net in use is an error. */
+PetscErrorCode TnNetUse(TnNet net, PetscInt delta);
 PetscErrorCode TnNetDestroy(TnNet *net);

@@ -11,7 +11,7 @@
 
 /* Profiling events, registered once by TnInitialize (-log_view shows them). */
 extern PetscClassId  TN_CLASSID;
-extern PetscLogEvent TN_NetBuild, TN_Partition, TN_Coloring, TN_DynSetUp, TN_DynStep, TN_HaloExchange, TN_LogDet, TN_DataLoad, TN_IORead, TN_IOWrite;
+extern PetscLogEvent TN_NetBuild, TN_Partition, TN_Coloring, TN_DynSetUp, TN_DynStep, TN_HaloExchange, TN_DataLoad, TN_IORead, TN_IOWrite;
 
 /* Collective on PETSC_COMM_WORLD. Calls PetscInitialize, installs tenor's
    error handler (a user error is printed once, by rank 0 of the communicator

@@ -61,6 +61,7 @@ static PetscErrorCode Evaluate(MPI_Comm comm, TnDyn dyn, TnData data, TnRun *run
   for (PetscInt s0 = 0; s0 < run->S; s0 += B) {
     PetscInt valid;
     PetscCall(TnDataGetBatch(data, s0, xnat, &valid));
+    res.nvalid = valid; /* the last batch may be padded */
     PetscCall(TnDynNaturalToState(dyn, xnat, x, SCATTER_FORWARD));
     PetscCall(TnDynEvaluate(dyn, x, &res));
     for (PetscInt b = 0; b < valid; b++) {

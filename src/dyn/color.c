@@ -246,6 +246,28 @@ static PetscErrorCode CheckProper(TnDyn dyn, TnGraph *gr, Vec C)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Colours renumbered 0..C-1 in increasing order, skipping unused numbers
+   (a file may number them sparsely): the substep order is kept. */
+static PetscErrorCode CompressColors(TnDyn dyn, Vec C)
+{
+  PetscReal    cmax;
+  PetscInt     n, *map, next = 0;
+  PetscScalar *col;
+  PetscFunctionBeginUser;
+  PetscCall(VecMax(C, NULL, &cmax));
+  n = (PetscInt)cmax + 1;
+  PetscCheck(n <= 10000000, dyn->comm, PETSC_ERR_USER, "colour numbers up to %" PetscInt_FMT " are too large: number the colours 0, 1, 2, ...", n - 1);
+  PetscCall(PetscCalloc1(n, &map));
+  PetscCall(VecGetArray(C, &col));
+  for (PetscInt i = 0; i < dyn->m; i++) map[(PetscInt)col[i]] = 1;
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, map, n, MPIU_INT, MPI_MAX, dyn->comm));
+  for (PetscInt c = 0; c < n; c++) map[c] = map[c] ? next++ : -1;
+  for (PetscInt i = 0; i < dyn->m; i++) col[i] = (PetscScalar)map[(PetscInt)col[i]];
+  PetscCall(VecRestoreArray(C, &col));
+  PetscCall(PetscFree(map));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Rows grouped by colour, interior rows (no off-process synapse) first. */
 static PetscErrorCode GroupRows(TnDyn dyn, Vec C)
 {
@@ -253,6 +275,7 @@ static PetscErrorCode GroupRows(TnDyn dyn, Vec C)
   PetscReal          cmax;
   PetscInt          *fill;
   PetscFunctionBeginUser;
+  PetscCall(CompressColors(dyn, C));
   PetscCall(VecMax(C, NULL, &cmax));
   dyn->ncolors = (PetscInt)cmax + 1;
   PetscCall(PetscMalloc4(dyn->m + 1, &dyn->colors, dyn->ncolors + 1, &dyn->cptr, dyn->m + 1, &dyn->crows, dyn->ncolors, &dyn->cnint));

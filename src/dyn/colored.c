@@ -9,58 +9,63 @@
    is in flight is read by nobody during substep c. */
 #include "dynimpl.h"
 
-/* Updates row i; ghosts g may be NULL for an interior row. */
-static inline void UpdateRow(TnDyn dyn, PetscInt i, PetscScalar *a, const PetscScalar *g, PetscInt *cnt, PetscReal *nodeacc)
+/* Updates the rows rows[0..n) (all of one colour); g = NULL for interior rows. */
+TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, PetscScalar *restrict a, const PetscScalar *restrict g, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const PetscInt B)
 {
-  const PetscInt  B = dyn->B;
-  const PetscReal h = dyn->h, gi = dyn->gamma[i], wii = dyn->wdiag[i];
-  PetscReal      *y = dyn->hA + B, *hA = dyn->hA, *pi = dyn->pbuf + (size_t)i * B;
-  PetscScalar    *ai = a + (size_t)i * B;
-  if (dyn->form == TN_FORM_RATE) {
+  const PetscReal h    = dyn->h;
+  const int       rate = dyn->form == TN_FORM_RATE, lin = dyn->act == TN_ACT_LINEAR;
+  PetscReal       y[B], hA[B];
+  for (PetscInt r = 0; r < n; r++) {
+    const PetscInt  i  = rows[r];
+    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
+    PetscReal *restrict pi   = dyn->pbuf + (size_t)i * B;
+    PetscScalar *restrict ai = a + (size_t)i * B;
     for (PetscInt b = 0; b < B; b++) y[b] = dyn->bias[i];
     TnRowTimesBlock(&dyn->d, i, dyn->pbuf, B, y);
     if (g) TnRowTimesBlock(&dyn->o, i, g, B, y);
     for (PetscInt b = 0; b < B; b++) {
-      PetscReal dphi = dyn->act == TN_ACT_TANH ? 1.0 - pi[b] * pi[b] : 1.0;
-      hA[b]          = h * (-gi + wii * dphi);
-      ai[b] += h * (-gi * ai[b] + y[b]);
-      pi[b] = TnPhi(dyn->act, ai[b]);
-    }
-  } else {
-    for (PetscInt b = 0; b < B; b++) y[b] = dyn->bias[i];
-    TnRowTimesBlock(&dyn->d, i, dyn->pbuf, B, y);
-    if (g) TnRowTimesBlock(&dyn->o, i, g, B, y);
-    for (PetscInt b = 0; b < B; b++) {
-      PetscReal f = TnPhi(dyn->act, y[b]), dphi = dyn->act == TN_ACT_TANH ? 1.0 - f * f : 1.0;
-      hA[b] = h * (-gi + wii * dphi);
+      /* rate: y = (W phi(a) + b)_i, phi'(a_i) = 1 - p_i^2; current: y = s_i */
+      PetscReal f = rate ? y[b] : TnPhi(dyn->act, y[b]), t = rate ? pi[b] : f;
+      hA[b] = h * (-gi + wi * (lin ? 1.0 : 1.0 - t * t));
       ai[b] += h * (-gi * ai[b] + f);
-      pi[b] = ai[b];
+      pi[b] = rate ? TnPhi(dyn->act, ai[b]) : ai[b];
     }
+    TnAccRow(acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
   }
-  TnAccRow(dyn, hA, cnt, nodeacc ? nodeacc + i : NULL);
 }
 
-PetscErrorCode TnDynStep_Colored(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
+TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
-  const PetscInt B = dyn->B, m = dyn->m;
-  PetscInt       cnt = 0;
+  PetscReal prod[B];
+  int       expo[B];
+  TnAcc     acc;
   PetscFunctionBeginUser;
-  if (dyn->form == TN_FORM_RATE)
-    for (PetscInt q = 0; q < m * B; q++) dyn->pbuf[q] = TnPhi(dyn->act, a[q]);
-  else
-    PetscCall(PetscArraycpy(dyn->pbuf, a, m * B));
-  TnAccBegin(dyn);
+  TnAccBegin(dyn, &acc, prod, expo, B);
   for (PetscInt c = 0; c < dyn->ncolors; c++) {
     const PetscInt    *rows = dyn->crows + dyn->cptr[c], nint = dyn->cnint[c], nrows = dyn->cptr[c + 1] - dyn->cptr[c];
     const PetscScalar *g;
     PetscCall(TnDynHaloBegin(dyn));
-    for (PetscInt r = 0; r < nint; r++) UpdateRow(dyn, rows[r], a, NULL, &cnt, nodeacc);
+    UpdateRows(dyn, rows, nint, a, NULL, &acc, prod, expo, nodeacc, B);
     PetscCall(TnDynHaloEnd(dyn));
     PetscCall(VecGetArrayRead(dyn->G, &g));
-    for (PetscInt r = nint; r < nrows; r++) UpdateRow(dyn, rows[r], a, g, &cnt, nodeacc);
+    UpdateRows(dyn, rows + nint, nrows - nint, a, g, &acc, prod, expo, nodeacc, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
   }
-  TnAccEnd(dyn, ldet);
-  PetscCall(PetscLogFlops(2.0 * B * (double)(dyn->d.ia[m] + dyn->o.ia[m]) + 8.0 * m * B));
+  TnAccEnd(&acc, prod, expo, ldet, B);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+#define TN_SWEEP(dyn, a, ldet, nodeacc, B) PetscCall(Sweep(dyn, a, ldet, nodeacc, B))
+
+PetscErrorCode TnDynStep_Colored(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
+{
+  const PetscInt n = dyn->m * dyn->B;
+  PetscFunctionBeginUser;
+  if (dyn->form == TN_FORM_RATE)
+    for (PetscInt q = 0; q < n; q++) dyn->pbuf[q] = TnPhi(dyn->act, a[q]);
+  else
+    PetscCall(PetscArraycpy(dyn->pbuf, a, n));
+  TN_DISPATCH_B(dyn->B, TN_SWEEP, dyn, a, ldet, nodeacc);
+  PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + 8.0 * dyn->m * dyn->B));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

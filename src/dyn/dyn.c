@@ -31,6 +31,7 @@ static PetscErrorCode TnDynReset(TnDyn dyn)
   PetscInt  n;
   PetscFunctionBeginUser;
   if (!dyn->setup) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnNetUse(dyn->net, -1));
   PetscCall(MatRestoreRowIJ(dyn->Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &dyn->d.ia, &dyn->d.ja, &done));
   PetscCall(MatRestoreRowIJ(dyn->Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &dyn->o.ia, &dyn->o.ja, &done));
   PetscCall(MatSeqAIJRestoreArrayRead(dyn->Ad, &dyn->d.va));
@@ -39,7 +40,6 @@ static PetscErrorCode TnDynReset(TnDyn dyn)
   PetscCall(PetscFree(dyn->offrows));
   PetscCall(PetscFree(dyn->pbuf));
   PetscCall(PetscFree(dyn->S));
-  PetscCall(PetscFree4(dyn->prod, dyn->sum, dyn->hA, dyn->expo));
   if (dyn->colors) PetscCall(PetscFree4(dyn->colors, dyn->cptr, dyn->crows, dyn->cnint));
   PetscCall(VecScatterDestroy(&dyn->halo));
   PetscCall(VecScatterDestroy(&dyn->nat2part));
@@ -77,6 +77,7 @@ TN_DYN_SETTER(BatchSize, B, PetscInt)
 TN_DYN_SETTER(LogDetType, ldt, TnLogDetType)
 TN_DYN_SETTER(Base, base, TnBase)
 TN_DYN_SETTER(NodeLoss, nodeloss_on, PetscBool)
+TN_DYN_SETTER(ColoringSeed, colseed, PetscInt)
 
 PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[])
 {
@@ -113,7 +114,7 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(PetscOptionsBool("-nodeloss", "Accumulate per-node loss totals", "TnDynSetNodeLoss", dyn->nodeloss_on, &dyn->nodeloss_on, NULL));
   PetscCall(PetscOptionsString("-coloring_file", "Read the colouring (one colour per node, natural order)", "TnDynSetColoringFile", dyn->colin, dyn->colin, sizeof(dyn->colin), NULL));
   PetscCall(PetscOptionsString("-coloring_out", "Write the colouring used to this file", "TnDynSetColoringFile", dyn->colout, dyn->colout, sizeof(dyn->colout), NULL));
-  PetscCall(PetscOptionsInt("-coloring_seed", "Seed of the colouring's node priorities", "TnDynSetColoringFile", dyn->colseed, &dyn->colseed, NULL));
+  PetscCall(PetscOptionsInt("-coloring_seed", "Seed of the colouring's node priorities", "TnDynSetColoringSeed", dyn->colseed, &dyn->colseed, NULL));
   PetscOptionsEnd();
   PetscOptionsBegin(dyn->comm, "logdet_", "Log-determinant of a step (MODEL.md section 3)", "TnDyn");
   {

@@ -39,72 +39,119 @@ struct _p_TnDyn {
      cnint[c] of them interior (no off-process synapse) */
   PetscInt   ncolors, *colors, *cptr, *crows, *cnint;
   PetscInt   renorm; /* rows between renormalisations of the diag product */
+  PetscInt   nvalid; /* real samples of the batch being evaluated */
   VecScatter nat2part;
   Vec        xnat;
   Vec        nodeloss;
   PetscReal  invert_value;
   char       invert_what[256];
-  /* per-step scratch, B entries each */
-  PetscReal *prod, *sum, *hA;
-  PetscInt  *expo;
 };
 
-/* phi and phi' (MODEL.md section 2). */
-static inline PetscReal TnPhi(TnAct act, PetscReal s)
+#define TN_INLINE static inline __attribute__((always_inline))
+
+/* tanh(x) in straight-line code the compiler vectorises (the kernels are
+   built with -fno-math-errno -fno-trapping-math): for |x| <= 0.625 Cephes'
+   rational form x + x^3 P(x^2)/Q(x^2); above, (e^{2|x|} - 1)/(e^{2|x|} + 1)
+   with e^y from y = n ln 2 + r, |r| <= ln2/2, and a degree-13 Taylor
+   polynomial. Within 2 ulp of libm's tanh over the whole line. */
+TN_INLINE double TnExpPos(double y)
 {
-  return act == TN_ACT_TANH ? tanh(s) : s;
-}
-static inline PetscReal TnDPhi(TnAct act, PetscReal s)
-{
-  PetscReal t;
-  if (act == TN_ACT_LINEAR) return 1.0;
-  t = tanh(s);
-  return 1.0 - t * t;
+  const double log2e = 1.4426950408889634074, ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
+  union {
+    double  d;
+    int64_t i;
+  } t, u;
+  double nd, r, p;
+  t.d = fma(y, log2e, 0x1.8p52); /* round(y / ln 2) in the low bits */
+  nd  = t.d - 0x1.8p52;
+  r   = (y - nd * ln2hi) - nd * ln2lo;
+  p   = 1.0 / 6227020800.0;
+  p   = fma(p, r, 1.0 / 479001600.0);
+  p   = fma(p, r, 1.0 / 39916800.0);
+  p   = fma(p, r, 1.0 / 3628800.0);
+  p   = fma(p, r, 1.0 / 362880.0);
+  p   = fma(p, r, 1.0 / 40320.0);
+  p   = fma(p, r, 1.0 / 5040.0);
+  p   = fma(p, r, 1.0 / 720.0);
+  p   = fma(p, r, 1.0 / 120.0);
+  p   = fma(p, r, 1.0 / 24.0);
+  p   = fma(p, r, 1.0 / 6.0);
+  p   = fma(p, r, 0.5);
+  p   = fma(p, r, 1.0);
+  p   = fma(p, r, 1.0);
+  u.i = (t.i - 0x4338000000000000LL + 1023) << 52; /* 2^n */
+  return p * u.d;
 }
 
-/* Accumulating the log-det terms of one step for B samples: diag multiplies
-   the factors 1 + h A_ii and takes one log per sample at the end (exponents
-   split off with frexp every `renorm` rows, so the product stays inside the
-   double range: SetUp bounds every factor); trace sums h A_ii. With per-node
-   totals on, node i's terms are also summed exactly into nodeacc[i]. */
-static inline void TnAccBegin(TnDyn dyn)
+TN_INLINE double TnTanh(double x)
 {
-  for (PetscInt b = 0; b < dyn->B; b++) {
-    dyn->prod[b] = 1.0;
-    dyn->expo[b] = 0;
-    dyn->sum[b]  = 0.0;
+  const double P0 = -9.64399179425052238628E-1, P1 = -9.92877231001918586564E1, P2 = -1.61468768441708447952E3;
+  const double Q0 = 1.12811678491632931402E2, Q1 = 2.23548839060100448583E3, Q2 = 4.84406305325125486048E3;
+  double       z = fabs(x), zc = z < 22.0 ? z : 22.0, x2 = x * x, s = TnExpPos(2.0 * zc);
+  int          big = z > 0.625;
+  double       num = big ? s - 1.0 : x * x2 * ((P0 * x2 + P1) * x2 + P2);
+  double       den = big ? s + 1.0 : ((x2 + Q0) * x2 + Q1) * x2 + Q2;
+  double       q   = num / den;
+  return big ? copysign(q, x) : x + q;
+}
+
+/* phi and phi' (MODEL.md section 2). */
+TN_INLINE PetscReal TnPhi(TnAct act, PetscReal s)
+{
+  return act == TN_ACT_TANH ? TnTanh(s) : s;
+}
+
+/* Accumulating one step's log-det terms for B samples. diag multiplies the
+   factors 1 + h A_ii and takes one log per sample at the end, splitting the
+   exponent off with frexp every `renorm` rows so the product stays inside the
+   double range (SetUp bounds every factor); trace sums h A_ii. With per-node
+   totals on, node i's terms are also summed exactly into *nodeacc. The
+   arrays are the kernel's locals, so with B known at compile time they live
+   in registers. */
+typedef struct {
+  PetscInt     count, renorm, nvalid;
+  TnLogDetType ldt;
+} TnAcc;
+
+TN_INLINE void TnAccBegin(TnDyn dyn, TnAcc *acc, PetscReal *prod, int *expo, const PetscInt B)
+{
+  acc->count  = 0;
+  acc->renorm = dyn->renorm;
+  acc->ldt    = dyn->ldt;
+  acc->nvalid = dyn->nvalid;
+  for (PetscInt b = 0; b < B; b++) {
+    prod[b] = acc->ldt == TN_LOGDET_DIAG ? 1.0 : 0.0;
+    expo[b] = 0;
   }
 }
 
-static inline void TnAccRow(TnDyn dyn, const PetscReal *hA, PetscInt *count, PetscReal *nodeacc)
+TN_INLINE void TnAccRow(TnAcc *acc, const PetscReal *hA, PetscReal *prod, int *expo, PetscReal *nodeacc, const PetscInt B)
 {
-  const PetscInt B = dyn->B;
-  if (dyn->ldt == TN_LOGDET_DIAG) {
-    for (PetscInt b = 0; b < B; b++) dyn->prod[b] *= 1.0 + hA[b];
-    if (++*count >= dyn->renorm) {
-      *count = 0;
+  if (acc->ldt == TN_LOGDET_DIAG) {
+    for (PetscInt b = 0; b < B; b++) prod[b] *= 1.0 + hA[b];
+    if (++acc->count >= acc->renorm) {
+      acc->count = 0;
       for (PetscInt b = 0; b < B; b++) {
         int e;
-        dyn->prod[b] = frexp(dyn->prod[b], &e);
-        dyn->expo[b] += e;
+        prod[b] = frexp(prod[b], &e);
+        expo[b] += e;
       }
     }
   } else
-    for (PetscInt b = 0; b < B; b++) dyn->sum[b] += hA[b];
+    for (PetscInt b = 0; b < B; b++) prod[b] += hA[b];
   if (nodeacc)
-    for (PetscInt b = 0; b < B; b++) *nodeacc -= TnLogDetTerm(dyn->ldt, hA[b]);
+    for (PetscInt b = 0; b < acc->nvalid; b++) *nodeacc -= TnLogDetTerm(acc->ldt, hA[b]);
 }
 
 /* out[b] += this rank's log-det sum of the step for sample b */
-static inline void TnAccEnd(TnDyn dyn, PetscReal *out)
+TN_INLINE void TnAccEnd(TnAcc *acc, const PetscReal *prod, const int *expo, PetscReal *out, const PetscInt B)
 {
-  for (PetscInt b = 0; b < dyn->B; b++)
-    out[b] += dyn->ldt == TN_LOGDET_DIAG ? log(fabs(dyn->prod[b])) + dyn->expo[b] * M_LN2 : dyn->sum[b];
+  for (PetscInt b = 0; b < B; b++) out[b] += acc->ldt == TN_LOGDET_DIAG ? log(fabs(prod[b])) + expo[b] * M_LN2 : prod[b];
 }
 
 /* y[0..B) += sum_j A_ij x[j*B .. j*B+B) for row i of a CSR block: one read
    of the row serves all B samples. */
-static inline void TnRowTimesBlock(const TnCSR *A, PetscInt i, const PetscScalar *x, PetscInt B, PetscReal *y)
+TN_INLINE void TnRowTimesBlock(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y)
 {
   for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) {
     const PetscScalar  v  = A->va[t];
@@ -112,6 +159,34 @@ static inline void TnRowTimesBlock(const TnCSR *A, PetscInt i, const PetscScalar
     for (PetscInt b = 0; b < B; b++) y[b] += v * xj[b];
   }
 }
+
+/* Calls KERNEL(args..., B) with B a compile-time constant for the common
+   batch sizes, so the per-sample loops unroll and vectorise. */
+#define TN_DISPATCH_B(B, KERNEL, ...) \
+  do {                                \
+    switch (B) {                      \
+    case 1:                           \
+      KERNEL(__VA_ARGS__, 1);         \
+      break;                          \
+    case 2:                           \
+      KERNEL(__VA_ARGS__, 2);         \
+      break;                          \
+    case 4:                           \
+      KERNEL(__VA_ARGS__, 4);         \
+      break;                          \
+    case 8:                           \
+      KERNEL(__VA_ARGS__, 8);         \
+      break;                          \
+    case 16:                          \
+      KERNEL(__VA_ARGS__, 16);        \
+      break;                          \
+    case 32:                          \
+      KERNEL(__VA_ARGS__, 32);        \
+      break;                          \
+    default:                          \
+      KERNEL(__VA_ARGS__, B);         \
+    }                                 \
+  } while (0)
 
 PetscErrorCode TnDynHaloBegin(TnDyn dyn);
 PetscErrorCode TnDynHaloEnd(TnDyn dyn);

@@ -55,7 +55,6 @@ static PetscErrorCode SetUpHalo(TnDyn dyn)
   PetscCall(VecScatterCreate(dyn->P, is, dyn->G, NULL, &dyn->halo));
   PetscCall(ISDestroy(&is));
   if (dyn->form == TN_FORM_CURRENT) PetscCall(PetscMalloc1((size_t)dyn->m * B + 1, &dyn->S));
-  PetscCall(PetscMalloc4(B, &dyn->prod, B, &dyn->sum, 2 * B, &dyn->hA, B, &dyn->expo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -126,11 +125,13 @@ PetscErrorCode TnDynSetUp(TnDyn dyn)
   if (dyn->setup) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(dyn->h > 0 && !PetscIsInfOrNanReal(dyn->h), dyn->comm, PETSC_ERR_USER, "-dyn_h must be > 0 (got %g)", (double)dyn->h);
   PetscCheck(dyn->K >= 0, dyn->comm, PETSC_ERR_USER, "-dyn_steps must be >= 0 (got %" PetscInt_FMT ")", dyn->K);
-  PetscCheck(dyn->B >= 1, dyn->comm, PETSC_ERR_USER, "-dyn_batch must be >= 1 (got %" PetscInt_FMT ")", dyn->B);
+  PetscCheck(dyn->B >= 1 && dyn->B <= 1024, dyn->comm, PETSC_ERR_USER, "-dyn_batch must be in [1, 1024] (got %" PetscInt_FMT "); for more samples, run more batches", dyn->B);
   PetscCall(TnNetSetUp(dyn->net));
   PetscCall(PetscLogEventBegin(TN_DynSetUp, 0, 0, 0, 0));
   PetscCall(SetUpBlocks(dyn));
   dyn->setup = PETSC_TRUE; /* from here on Reset releases what was taken */
+  PetscCall(TnNetUse(dyn->net, 1));
+  dyn->nvalid = dyn->B;
   PetscCall(SetUpHalo(dyn));
   PetscCall(SetUpNatural(dyn));
   if (dyn->scheme == TN_SCHEME_COLORED) PetscCall(TnDynColoringSetUp(dyn));

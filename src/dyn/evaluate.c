@@ -35,8 +35,9 @@ PetscErrorCode TnDynNaturalToState(TnDyn dyn, Vec xnat, Vec x, ScatterMode mode)
 PetscErrorCode TnDynResultCreate(TnDyn dyn, TnDynResult *res)
 {
   PetscFunctionBeginUser;
-  res->B = dyn->B;
-  res->K = dyn->K;
+  res->B      = dyn->B;
+  res->K      = dyn->K;
+  res->nvalid = dyn->B;
   PetscCall(PetscCalloc3(dyn->B, &res->logphi, dyn->B, &res->base, dyn->K * dyn->B + 1, &res->steps));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -48,14 +49,15 @@ PetscErrorCode TnDynResultDestroy(TnDynResult *res)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* base[b] += sum_i log p_base(a_K,ib) over local nodes; nodeacc -= the same. */
-static void BaseTerms(TnDyn dyn, const PetscScalar *a, PetscReal *base, PetscReal *nodeacc)
+/* base[b] += sum_i log p_base(a_K,ib) over local nodes; nodeacc -= the
+   same for the real samples b < nvalid. */
+static void BaseTerms(TnDyn dyn, const PetscScalar *a, PetscReal *base, PetscReal *nodeacc, PetscInt nvalid)
 {
   for (PetscInt i = 0; i < dyn->m; i++)
     for (PetscInt b = 0; b < dyn->B; b++) {
       PetscReal lp = TnBaseLogDensity(dyn->base, a[(size_t)i * dyn->B + b]);
       base[b] += lp;
-      if (nodeacc) nodeacc[i] -= lp;
+      if (nodeacc && b < nvalid) nodeacc[i] -= lp;
     }
 }
 
@@ -67,6 +69,8 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
   PetscFunctionBeginUser;
   PetscCall(TnDynSetUp(dyn));
   PetscCheck(res->B == B && res->K == K, dyn->comm, PETSC_ERR_ARG_WRONG, "result made for B = %" PetscInt_FMT ", K = %" PetscInt_FMT "; the dynamics has B = %" PetscInt_FMT ", K = %" PetscInt_FMT, res->B, res->K, B, K);
+  PetscCheck(res->nvalid >= 0 && res->nvalid <= B, dyn->comm, PETSC_ERR_ARG_OUTOFRANGE, "res->nvalid = %" PetscInt_FMT " must be in [0, B = %" PetscInt_FMT "]", res->nvalid, B);
+  dyn->nvalid = res->nvalid;
   PetscCall(PetscArrayzero(res->steps, K * B));
   PetscCall(PetscArrayzero(res->base, B));
   PetscCall(VecGetArray(x, &a));
@@ -81,7 +85,7 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
     PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
     PetscCall(TnProgressUpdate(dyn->comm, &prog, k + 1));
   }
-  BaseTerms(dyn, a, res->base, nodeacc);
+  BaseTerms(dyn, a, res->base, nodeacc, res->nvalid);
   if (dyn->nodeloss) PetscCall(VecRestoreArray(dyn->nodeloss, &nodeacc));
   PetscCall(VecRestoreArray(x, &a));
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, res->steps, K * B, MPIU_REAL, MPIU_SUM, dyn->comm));

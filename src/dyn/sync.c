@@ -2,7 +2,8 @@
      rate:    a <- a + h(-gamma a + W phi(a) + b),  A_ii = -gamma_i + W_ii phi'(a_i)
      current: a <- a + h(-gamma a + phi(W a + b)),  A_ii = -gamma_i + W_ii phi'(s_i)
    One halo exchange per step, overlapped with the on-process block as in
-   MatMult_MPIAIJ: begin the exchange, multiply Ad, end it, add Ao. */
+   MatMult_MPIAIJ: begin the exchange, multiply Ad, end it, add Ao. The row
+   loops are specialised for the batch size B (TN_DISPATCH_B). */
 #include "dynimpl.h"
 
 PetscErrorCode TnDynHaloBegin(TnDyn dyn)
@@ -23,81 +24,116 @@ PetscErrorCode TnDynHaloEnd(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* rate form: p = phi(a) is exchanged; a is updated in place (rows read p). */
-static PetscErrorCode StepRate(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
+/* p = phi(a) over the whole local block (contiguous: vectorises). */
+TN_INLINE void PhiAll(TnAct act, PetscInt n, const PetscScalar *restrict a, PetscReal *restrict p)
 {
-  const PetscInt     B = dyn->B, m = dyn->m;
-  const PetscReal    h = dyn->h;
-  PetscScalar       *p = dyn->pbuf;
-  const PetscScalar *g;
-  PetscReal         *y = dyn->hA + B, *hA = dyn->hA;
-  PetscInt           cnt = 0;
-  PetscFunctionBeginUser;
-  if (dyn->act == TN_ACT_TANH)
-    for (PetscInt q = 0; q < m * B; q++) p[q] = tanh(a[q]);
+  if (act == TN_ACT_TANH)
+    for (PetscInt q = 0; q < n; q++) p[q] = TnTanh(a[q]);
   else
-    PetscCall(PetscArraycpy(p, a, m * B));
-  PetscCall(TnDynHaloBegin(dyn));
-  TnAccBegin(dyn);
-  for (PetscInt i = 0; i < m; i++) {
-    PetscScalar       *ai = a + (size_t)i * B;
-    const PetscScalar *pi = p + (size_t)i * B;
-    for (PetscInt b = 0; b < B; b++) y[b] = 0;
+    for (PetscInt q = 0; q < n; q++) p[q] = a[q];
+}
+
+/* rate form, on-process part: for every row, y = Ad p, the log-det factor
+   from phi'(a_i) = 1 - p_i^2 (tanh), and a_i += h(-gamma_i a_i + b_i + y). */
+TN_INLINE void RateOnProcess(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+{
+  const PetscReal *restrict p = dyn->pbuf;
+  const PetscReal h           = dyn->h;
+  const int       lin         = dyn->act == TN_ACT_LINEAR;
+  PetscReal       prod[B], y[B], hA[B];
+  int             expo[B];
+  TnAcc           acc;
+  TnAccBegin(dyn, &acc, prod, expo, B);
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    PetscScalar *restrict ai     = a + (size_t)i * B;
+    const PetscReal *restrict pi = p + (size_t)i * B;
+    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i];
+    for (PetscInt b = 0; b < B; b++) y[b] = bi;
     TnRowTimesBlock(&dyn->d, i, p, B, y);
     for (PetscInt b = 0; b < B; b++) {
-      PetscReal dphi = dyn->act == TN_ACT_TANH ? 1.0 - pi[b] * pi[b] : 1.0; /* phi'(a) = 1 - tanh^2 */
-      hA[b]          = h * (-dyn->gamma[i] + dyn->wdiag[i] * dphi);
-      ai[b] += h * (-dyn->gamma[i] * ai[b] + dyn->bias[i] + y[b]);
+      hA[b] = h * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
+      ai[b] += h * (-gi * ai[b] + y[b]);
     }
-    TnAccRow(dyn, hA, &cnt, nodeacc ? nodeacc + i : NULL);
+    TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
   }
-  TnAccEnd(dyn, ldet);
-  PetscCall(TnDynHaloEnd(dyn));
-  PetscCall(VecGetArrayRead(dyn->G, &g));
+  TnAccEnd(&acc, prod, expo, ldet, B);
+}
+
+/* a_i += h (Ao g)_i for the rows with off-process synapses. */
+TN_INLINE void AddOffProcess(TnDyn dyn, PetscScalar *restrict a, const PetscScalar *restrict g, const PetscInt B)
+{
+  PetscReal y[B];
   for (PetscInt r = 0; r < dyn->noff; r++) {
     PetscInt i = dyn->offrows[r];
     for (PetscInt b = 0; b < B; b++) y[b] = 0;
     TnRowTimesBlock(&dyn->o, i, g, B, y);
-    for (PetscInt b = 0; b < B; b++) a[(size_t)i * B + b] += h * y[b];
+    for (PetscInt b = 0; b < B; b++) a[(size_t)i * B + b] += dyn->h * y[b];
   }
-  PetscCall(VecRestoreArrayRead(dyn->G, &g));
-  PetscCall(PetscLogFlops(2.0 * B * (double)(dyn->d.ia[m] + dyn->o.ia[m]) + 8.0 * m * B));
-  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* current form: a is exchanged; s = W a + b is formed, then a updated. */
-static PetscErrorCode StepCurrent(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
+/* current form: s = Ad a + b now, + Ao g later. */
+TN_INLINE void CurrentOnProcess(TnDyn dyn, const PetscScalar *restrict a, const PetscInt B)
 {
-  const PetscInt     B = dyn->B, m = dyn->m;
-  const PetscReal    h = dyn->h;
-  const PetscScalar *g;
-  PetscReal         *s = dyn->S, *hA = dyn->hA;
-  PetscInt           cnt = 0;
-  PetscFunctionBeginUser;
-  PetscCall(PetscArraycpy(dyn->pbuf, a, m * B));
-  PetscCall(TnDynHaloBegin(dyn));
-  for (PetscInt i = 0; i < m; i++) {
-    PetscReal *si = s + (size_t)i * B;
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    PetscReal *restrict si = dyn->S + (size_t)i * B;
     for (PetscInt b = 0; b < B; b++) si[b] = dyn->bias[i];
     TnRowTimesBlock(&dyn->d, i, a, B, si);
   }
+}
+
+TN_INLINE void CurrentOffProcess(TnDyn dyn, const PetscScalar *restrict g, const PetscInt B)
+{
+  for (PetscInt r = 0; r < dyn->noff; r++) TnRowTimesBlock(&dyn->o, dyn->offrows[r], g, B, dyn->S + (size_t)dyn->offrows[r] * B);
+}
+
+/* a_i += h(-gamma_i a_i + phi(s_i)), log-det factor from phi'(s_i). */
+TN_INLINE void CurrentUpdate(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+{
+  const PetscReal h = dyn->h;
+  PetscReal       prod[B], hA[B], f[B];
+  int             expo[B];
+  TnAcc           acc;
+  TnAccBegin(dyn, &acc, prod, expo, B);
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    PetscScalar *restrict ai     = a + (size_t)i * B;
+    const PetscReal *restrict si = dyn->S + (size_t)i * B;
+    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
+    for (PetscInt b = 0; b < B; b++) f[b] = TnPhi(dyn->act, si[b]);
+    for (PetscInt b = 0; b < B; b++) {
+      hA[b] = h * (-gi + wi * (dyn->act == TN_ACT_LINEAR ? 1.0 : 1.0 - f[b] * f[b]));
+      ai[b] += h * (-gi * ai[b] + f[b]);
+    }
+    TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
+  }
+  TnAccEnd(&acc, prod, expo, ldet, B);
+}
+
+static PetscErrorCode StepRate(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
+{
+  const PetscScalar *g;
+  PetscFunctionBeginUser;
+  PhiAll(dyn->act, dyn->m * dyn->B, a, dyn->pbuf);
+  PetscCall(TnDynHaloBegin(dyn));
+  TN_DISPATCH_B(dyn->B, RateOnProcess, dyn, a, ldet, nodeacc);
   PetscCall(TnDynHaloEnd(dyn));
   PetscCall(VecGetArrayRead(dyn->G, &g));
-  for (PetscInt r = 0; r < dyn->noff; r++) TnRowTimesBlock(&dyn->o, dyn->offrows[r], g, B, s + (size_t)dyn->offrows[r] * B);
+  TN_DISPATCH_B(dyn->B, AddOffProcess, dyn, a, g);
   PetscCall(VecRestoreArrayRead(dyn->G, &g));
-  TnAccBegin(dyn);
-  for (PetscInt i = 0; i < m; i++) {
-    PetscScalar *ai = a + (size_t)i * B;
-    PetscReal   *si = s + (size_t)i * B;
-    for (PetscInt b = 0; b < B; b++) {
-      PetscReal f = TnPhi(dyn->act, si[b]), dphi = dyn->act == TN_ACT_TANH ? 1.0 - f * f : 1.0;
-      hA[b] = h * (-dyn->gamma[i] + dyn->wdiag[i] * dphi);
-      ai[b] += h * (-dyn->gamma[i] * ai[b] + f);
-    }
-    TnAccRow(dyn, hA, &cnt, nodeacc ? nodeacc + i : NULL);
-  }
-  TnAccEnd(dyn, ldet);
-  PetscCall(PetscLogFlops(2.0 * B * (double)(dyn->d.ia[m] + dyn->o.ia[m]) + 8.0 * m * B));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode StepCurrent(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
+{
+  const PetscScalar *g;
+  PetscFunctionBeginUser;
+  PetscCall(PetscArraycpy(dyn->pbuf, a, dyn->m * dyn->B));
+  PetscCall(TnDynHaloBegin(dyn));
+  TN_DISPATCH_B(dyn->B, CurrentOnProcess, dyn, a);
+  PetscCall(TnDynHaloEnd(dyn));
+  PetscCall(VecGetArrayRead(dyn->G, &g));
+  TN_DISPATCH_B(dyn->B, CurrentOffProcess, dyn, g);
+  PetscCall(VecRestoreArrayRead(dyn->G, &g));
+  TN_DISPATCH_B(dyn->B, CurrentUpdate, dyn, a, ldet, nodeacc);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -108,5 +144,6 @@ PetscErrorCode TnDynStep_Sync(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscR
     PetscCall(StepRate(dyn, a, ldet, nodeacc));
   else
     PetscCall(StepCurrent(dyn, a, ldet, nodeacc));
+  PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + 8.0 * dyn->m * dyn->B));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -3,6 +3,7 @@
    column (N values, 8 bytes each) and scatters it; writing gathers one
    rank's part at a time on rank 0. */
 #include "ioimpl.h"
+#include <unistd.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -212,14 +213,16 @@ PetscErrorCode TnWriteVecText(Vec v, const char header[], const char path[])
   const PetscInt    *ranges;
   const PetscScalar *a;
   VecWrite           w              = {NULL, NULL};
-  char               msg[TN_IO_MSG] = "";
+  char               msg[TN_IO_MSG] = "", tmp[PETSC_MAX_PATH_LEN + 8];
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_IOWrite, 0, 0, 0, 0));
   PetscCall(PetscObjectGetComm((PetscObject)v, &comm));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(VecGetOwnershipRanges(v, &ranges));
-  if (rank == 0 && !(w.f = fopen(path, "w"))) snprintf(msg, sizeof(msg), "cannot write %s: %s", path, strerror(errno));
+  /* written to path.tmp, fsync'ed and renamed: never a half-written file under its real name */
+  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+  if (rank == 0 && !(w.f = fopen(tmp, "w"))) snprintf(msg, sizeof(msg), "cannot write %.900s: %s", tmp, strerror(errno));
   PetscCall(TnIoSync(comm, msg, VecWriteDestroy, &w));
   PetscCall(VecGetArrayRead(v, &a));
   if (rank == 0) {
@@ -233,7 +236,7 @@ PetscErrorCode TnWriteVecText(Vec v, const char header[], const char path[])
       PetscCallMPI(MPI_Recv(w.buf, n, MPIU_SCALAR, r, 0, comm, MPI_STATUS_IGNORE));
       WriteValues(w.f, n, w.buf);
     }
-    if (ferror(w.f) | fclose(w.f)) snprintf(msg, sizeof(msg), "error writing %s (disk full?)", path);
+    if (ferror(w.f) | fflush(w.f) | fsync(fileno(w.f)) | fclose(w.f) || rename(tmp, path)) snprintf(msg, sizeof(msg), "error writing %s (disk full?): %s", path, strerror(errno));
     w.f = NULL;
   } else {
     PetscCall(PetscMPIIntCast(ranges[rank + 1] - ranges[rank], &n));

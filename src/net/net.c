@@ -22,9 +22,17 @@ PetscErrorCode TnNetCreate(MPI_Comm comm, TnNet *net)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnNetUse(TnNet net, PetscInt delta)
+{
+  PetscFunctionBeginUser;
+  net->users += delta;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnNetReset(TnNet net)
 {
   PetscFunctionBeginUser;
+  PetscCheck(net->users == 0, net->comm, PETSC_ERR_ORDER, "the network is in use by a dynamics object (TnDyn): destroy it, or change the net before TnDynSetUp()");
   PetscCall(MatDestroy(&net->W));
   PetscCall(MatDestroy(&net->S));
   PetscCall(VecDestroy(&net->b));

@@ -10,6 +10,7 @@ struct _p_TnNet {
   PetscInt  n, k;
   PetscReal radius, rewire, scale, gamma0, bias;
   PetscBool self, setup;
+  PetscInt  users; /* TnDyn objects holding views of W */
   PetscInt  seed;
   char      wfile[PETSC_MAX_PATH_LEN], bfile[PETSC_MAX_PATH_LEN], gfile[PETSC_MAX_PATH_LEN];
   Mat       Wuser;

@@ -113,16 +113,24 @@ static PetscErrorCode LoadFiles(TnNet net, Mat *W, Vec *b, Vec *gamma)
   PetscCall(VecSet(*b, 0.0));
   if (net->buser) PetscCall(VecCopy(net->buser, *b));
   if (net->guser) PetscCall(VecCopy(net->guser, *gamma));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -net_b / -net_gamma_file override the generated or default values. */
+static PetscErrorCode ApplyParamFiles(TnNet net, Vec b, Vec gamma)
+{
+  PetscInt N = net->N;
+  PetscFunctionBeginUser;
   if (net->bfile[0]) {
     Vec v;
     PetscCall(TnReadVector(net->comm, net->bfile, N, &v));
-    PetscCall(VecCopy(v, *b));
+    PetscCall(VecCopy(v, b));
     PetscCall(VecDestroy(&v));
   }
   if (net->gfile[0]) {
     Vec v;
     PetscCall(TnReadVector(net->comm, net->gfile, N, &v));
-    PetscCall(VecCopy(v, *gamma));
+    PetscCall(VecCopy(v, gamma));
     PetscCall(VecDestroy(&v));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -183,6 +191,7 @@ PetscErrorCode TnNetSetUp(TnNet net)
     PetscCall(BuildGenerated(net, &W));
     PetscCall(DefaultParams(net, W, &b, &gamma));
   }
+  PetscCall(ApplyParamFiles(net, b, gamma));
   PetscCall(Validate(net, W, b, gamma));
   {
     PetscBool mpiaij;

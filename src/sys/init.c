@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 PetscClassId  TN_CLASSID;
-PetscLogEvent TN_NetBuild, TN_Partition, TN_Coloring, TN_DynSetUp, TN_DynStep, TN_HaloExchange, TN_LogDet, TN_DataLoad, TN_IORead, TN_IOWrite;
+PetscLogEvent TN_NetBuild, TN_Partition, TN_Coloring, TN_DynSetUp, TN_DynStep, TN_HaloExchange, TN_DataLoad, TN_IORead, TN_IOWrite;
 
 static PetscBool tn_err_seen, tn_err_collective;
 
@@ -44,17 +44,33 @@ PetscErrorCode TnInitialize(int *argc, char ***argv, const char help[])
   PetscCall(PetscLogEventRegister("DynSetUp", TN_CLASSID, &TN_DynSetUp));
   PetscCall(PetscLogEventRegister("DynStep", TN_CLASSID, &TN_DynStep));
   PetscCall(PetscLogEventRegister("HaloExchange", TN_CLASSID, &TN_HaloExchange));
-  PetscCall(PetscLogEventRegister("LogDet", TN_CLASSID, &TN_LogDet));
   PetscCall(PetscLogEventRegister("DataLoad", TN_CLASSID, &TN_DataLoad));
   PetscCall(PetscLogEventRegister("IORead", TN_CLASSID, &TN_IORead));
   PetscCall(PetscLogEventRegister("IOWrite", TN_CLASSID, &TN_IOWrite));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* After an error: did every rank get here? A non-blocking barrier that is
+   given a few seconds tells a collective error (finalise cleanly) from one
+   that hit only some ranks (the others may wait forever: abort the job). */
+static PetscBool AllRanksFailed(void)
+{
+  MPI_Request req;
+  int         done = 0, size;
+  double      t0   = MPI_Wtime();
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  if (size == 1) return PETSC_TRUE;
+  if (!tn_err_collective) return PETSC_FALSE;
+  if (MPI_Ibarrier(PETSC_COMM_WORLD, &req)) return PETSC_FALSE;
+  while (!done && MPI_Wtime() - t0 < 5.0)
+    if (MPI_Test(&req, &done, MPI_STATUS_IGNORE)) return PETSC_FALSE;
+  return (PetscBool)done;
+}
+
 int TnFinalize(PetscErrorCode ierr)
 {
-  if (ierr && tn_err_seen && !tn_err_collective) {
-    fprintf(stderr, "tenor: the error above happened on one rank only; aborting the other ranks\n");
+  if (ierr && !AllRanksFailed()) {
+    fprintf(stderr, "tenor: the error above did not happen on every rank; aborting the others\n");
     MPI_Abort(PETSC_COMM_WORLD, 1);
   }
   if (ierr) {

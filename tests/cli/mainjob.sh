@@ -17,6 +17,12 @@ awk -F, 'NR > 1 { s += $1 } END { printf "%.17g\n", s }' out/nodeloss.csv >sum.t
 mean=$(grep '"loss_nats_mean"' out/summary.json | sed 's/.*: \([^,]*\),/\1/')
 awk -v a="$(cat sum.txt)" -v b="$mean" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 1e-9 * (b < 0 ? -b : b)) }' ||
   { echo "FAIL per-node totals $(cat sum.txt) != mean loss $mean"; fail=1; }
+# a last batch padded with zeros (13 = 3 x 4 + 1) must not count in the per-node totals
+mpirun -n 3 --oversubscribe "$TENOR" logdensity -net_type er -net_n 500 -net_k 5 -dyn_scheme colored -data_samples 13 -dyn_batch 4 -dyn_nodeloss -out_dir pad >pad.log 2>&1 || { cat pad.log; exit 1; }
+psum=$(awk -F, 'NR > 1 { s += $1 } END { printf "%.17g", s }' pad/nodeloss.csv)
+pmean=$(grep '"loss_nats_mean"' pad/summary.json | sed 's/.*: \([^,]*\),/\1/')
+awk -v a="$psum" -v b="$pmean" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 1e-9 * (b < 0 ? -b : b)) }' ||
+  { echo "FAIL padded batch: per-node totals $psum != mean loss $pmean"; fail=1; }
 "$TENOR" logdensity -help >help.txt 2>&1
 for opt in -net_type -partition_type -dyn_scheme -dyn_h -logdet_type -base_type -data_file -out_dir; do
   grep -q -- "$opt" help.txt || { echo "FAIL -help lacks $opt"; fail=1; }
