@@ -24,6 +24,7 @@ extern const char *const TnSchemeTypes[], *const TnFormTypes[], *const TnActType
 typedef struct {
   PetscInt   B, K;
   PetscInt   nvalid; /* samples 0..nvalid-1 are real (the last batch may be padded); per-node totals count only these. Default B. */
+  PetscInt   first;  /* number of sample 0 in the data set (for messages). Default 0. */
   PetscReal *logphi, *base, *steps;
 } TnDynResult;
 
@@ -60,6 +61,11 @@ PetscErrorCode TnDynNaturalToState(TnDyn dyn, Vec xnat, Vec x, ScatterMode mode)
    and fills res (allocated by TnDynResultCreate). Collective. */
 PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res);
 PetscErrorCode TnDynResultCreate(TnDyn dyn, TnDynResult *res);
+/* The sync step Jacobian J_k = I + h A_k of sample b (0 <= b < B) at the
+   state batch x (before the step), on W's pattern plus the diagonal.
+   TnDynCreateJacobian makes the matrix once. Collective. */
+PetscErrorCode TnDynCreateJacobian(TnDyn dyn, Mat *J);
+PetscErrorCode TnDynStepJacobian(TnDyn dyn, Vec x, PetscInt b, Mat J);
 PetscErrorCode TnDynResultDestroy(TnDynResult *res);
 
 /* Per-node loss totals summed over every sample evaluated since SetUp:

@@ -11,11 +11,21 @@ extern const char *const TnBaseTypes[]; /* PetscOptionsEnum list */
    log sigma'(z) = -|z| - 2 log(1 + e^{-|z|}) (sigma' is even). */
 PetscReal TnBaseLogDensity(TnBase base, PetscReal z);
 
-/* Local log-determinant methods of a step or substep (-logdet_type).
-   diag:  sum_i log|1 + h A_ii|  (exact for the colored scheme)
-   trace: h sum_i A_ii           (the h -> 0 limit) */
+/* Log-determinant methods of a step or substep (-logdet_type). The local
+   ones are sums of per-node terms, computed inside the dynamics kernels:
+     diag:  sum_i log|1 + h A_ii|  (exact for the colored scheme)
+     trace: h sum_i A_ii           (the h -> 0 limit)
+   the global ones act on the whole step Jacobian J_k (tenor/logdet.h):
+     dense:  LU on a ScaLAPACK process grid (exact)
+     sparse: sparse LU with MUMPS (exact)
+     slq:    stochastic Lanczos quadrature on J^T J (an estimate) */
 typedef enum { TN_LOGDET_DIAG,
-               TN_LOGDET_TRACE } TnLogDetType;
+               TN_LOGDET_TRACE,
+               TN_LOGDET_DENSE,
+               TN_LOGDET_SPARSE,
+               TN_LOGDET_SLQ } TnLogDetType;
+#define TN_LOGDET_NTYPES 5
+#define TnLogDetIsLocal(t) ((t) == TN_LOGDET_DIAG || (t) == TN_LOGDET_TRACE)
 extern const char *const TnLogDetTypes[];
 
 /* Node i's log-det term for x = h A_ii. */

@@ -62,6 +62,7 @@ static PetscErrorCode Evaluate(MPI_Comm comm, TnDyn dyn, TnData data, TnRun *run
     PetscInt valid;
     PetscCall(TnDataGetBatch(data, s0, xnat, &valid));
     res.nvalid = valid; /* the last batch may be padded */
+    res.first  = s0;
     PetscCall(TnDynNaturalToState(dyn, xnat, x, SCATTER_FORWARD));
     PetscCall(TnDynEvaluate(dyn, x, &res));
     for (PetscInt b = 0; b < valid; b++) {

@@ -7,6 +7,8 @@ static const char usage[] = "tenor " TENOR_VERSION " - time-evolution normalizat
                             "usage: mpirun -n P tenor COMMAND [options]\n"
                             "commands:\n"
                             "  logdensity   evaluate log Phi(x) and the local losses for a set of samples\n"
+                            "  logdet       the gap study: local and exact log-determinants of every step, side by side\n"
+                            "  normcheck    is Phi a density? integrate it (grid for N = 2, 3; importance sampling above)\n"
                             "  version      print the version\n"
                             "  help         this text; `tenor COMMAND -help` lists COMMAND's options\n";
 
@@ -27,12 +29,25 @@ int main(int argc, char **argv)
     printf("tenor %s\n", TENOR_VERSION);
     return 0;
   }
-  if (strcmp(cmd, "logdensity")) {
-    fprintf(stderr, "tenor: error: unknown command '%s'\n%s", cmd, usage);
-    return 2;
+  {
+    static const struct {
+      const char *name;
+      PetscErrorCode (*run)(MPI_Comm);
+    } cmds[] = {
+        {"logdensity", TnCmdLogDensity},
+        {"logdet", TnCmdLogDet},
+        {"normcheck", TnCmdNormCheck},
+    };
+    PetscErrorCode (*run)(MPI_Comm) = NULL;
+    for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)
+      if (!strcmp(cmd, cmds[c].name)) run = cmds[c].run;
+    if (!run) {
+      fprintf(stderr, "tenor: error: unknown command '%s'\n%s", cmd, usage);
+      return 2;
+    }
+    ierr = TnInitialize(&argc, &argv, usage);
+    if (ierr) return 1;
+    ierr = run(PETSC_COMM_WORLD);
   }
-  ierr = TnInitialize(&argc, &argv, usage);
-  if (ierr) return 1;
-  ierr = TnCmdLogDensity(PETSC_COMM_WORLD);
   return TnFinalize(ierr);
 }

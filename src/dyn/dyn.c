@@ -47,6 +47,8 @@ static PetscErrorCode TnDynReset(TnDyn dyn)
   PetscCall(VecDestroy(&dyn->G));
   PetscCall(VecDestroy(&dyn->xnat));
   PetscCall(VecDestroy(&dyn->nodeloss));
+  PetscCall(TnLogDetDestroy(&dyn->exact));
+  PetscCall(MatDestroy(&dyn->J));
   dyn->setup = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -119,7 +121,7 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscOptionsBegin(dyn->comm, "logdet_", "Log-determinant of a step (MODEL.md section 3)", "TnDyn");
   {
     PetscInt v = (PetscInt)dyn->ldt;
-    PetscCall(TnOptionsChoice("-type", "Method: diag sum log|1 + h A_ii|, trace h sum A_ii", "TnDynSetLogDetType", TnLogDetTypes, 2, &v, NULL));
+    PetscCall(TnOptionsChoice("-type", "Method: diag sum log|1 + h A_ii|, trace h sum A_ii, dense (ScaLAPACK LU), sparse (MUMPS LU), slq (stochastic estimate)", "TnDynSetLogDetType", TnLogDetTypes, TN_LOGDET_NTYPES, &v, NULL));
     dyn->ldt = (TnLogDetType)v;
   }
   PetscOptionsEnd();

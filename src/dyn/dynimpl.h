@@ -4,6 +4,7 @@
    halo scatter moves B values per ghost node (block IS over Ao's garray). */
 #pragma once
 #include <tenor/dyn.h>
+#include <tenor/logdet.h>
 #include <math.h>
 
 typedef struct {
@@ -40,6 +41,8 @@ struct _p_TnDyn {
   PetscInt   ncolors, *colors, *cptr, *crows, *cnint;
   PetscInt   renorm; /* rows between renormalisations of the diag product */
   PetscInt   nvalid; /* real samples of the batch being evaluated */
+  TnLogDet   exact;  /* a global log-det method (dense, sparse, slq), or NULL */
+  Mat        J;      /* its step Jacobian */
   VecScatter nat2part;
   Vec        xnat;
   Vec        nodeloss;

@@ -141,6 +141,13 @@ PetscErrorCode TnDynSetUp(TnDyn dyn)
     PetscCall(MatCreateVecs(W, &dyn->nodeloss, NULL));
   }
   PetscCall(TnDynCheckInvertible(dyn));
+  if (!TnLogDetIsLocal(dyn->ldt)) {
+    PetscCheck(dyn->scheme == TN_SCHEME_SYNC, dyn->comm, PETSC_ERR_USER, "-logdet_type %s is for the sync scheme; in the colored scheme diag is already exact", TnLogDetTypes[dyn->ldt]);
+    PetscCheck(!dyn->nodeloss_on, dyn->comm, PETSC_ERR_USER, "per-node totals (-dyn_nodeloss) need a local log-det method (diag or trace), not %s", TnLogDetTypes[dyn->ldt]);
+    PetscCall(TnLogDetCreate(dyn->comm, dyn->ldt, &dyn->exact));
+    PetscCall(TnLogDetSetFromOptions(dyn->exact));
+    PetscCall(TnDynCreateJacobian(dyn, &dyn->J));
+  }
   PetscCall(PetscLogEventEnd(TN_DynSetUp, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

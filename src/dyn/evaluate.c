@@ -38,6 +38,7 @@ PetscErrorCode TnDynResultCreate(TnDyn dyn, TnDynResult *res)
   res->B      = dyn->B;
   res->K      = dyn->K;
   res->nvalid = dyn->B;
+  res->first  = 0;
   PetscCall(PetscCalloc3(dyn->B, &res->logphi, dyn->B, &res->base, dyn->K * dyn->B + 1, &res->steps));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -61,8 +62,25 @@ static void BaseTerms(TnDyn dyn, const PetscScalar *a, PetscReal *base, PetscRea
     }
 }
 
+/* The global method's log|det J_k| for each real sample, before step k. A
+   determinant <= 0 means the step is not a bijection there: an error naming
+   the step and the sample. */
+static PetscErrorCode ExactStep(TnDyn dyn, Vec x, PetscInt k, const TnDynResult *res, PetscReal *out)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt b = 0; b < res->nvalid; b++) {
+    TnLogDetResult r;
+    PetscCall(TnDynStepJacobian(dyn, x, b, dyn->J));
+    PetscCall(TnLogDetCompute(dyn->exact, dyn->J, &r));
+    PetscCheck(r.sign > 0, dyn->comm, PETSC_ERR_USER, "step %" PetscInt_FMT ", sample %" PetscInt_FMT ": det J_k %s (log|det| = %g): the evolution is not invertible there, so Phi is not a density; use a smaller -dyn_h or smaller weights", k, res->first + b, r.sign == 0 ? "= 0" : "< 0", (double)r.logabs);
+    out[b] = r.logabs;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
 {
+  PetscReal   *exact = NULL;
   PetscScalar *a, *nodeacc = NULL;
   TnProgress   prog;
   PetscInt     B = dyn->B, K = dyn->K;
@@ -76,7 +94,13 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
   PetscCall(VecGetArray(x, &a));
   if (dyn->nodeloss) PetscCall(VecGetArray(dyn->nodeloss, &nodeacc));
   PetscCall(TnProgressStart(dyn->comm, &prog, "steps", K, 1.0, "steps"));
+  if (dyn->exact) PetscCall(PetscCalloc1(K * B + 1, &exact));
   for (PetscInt k = 0; k < K; k++) {
+    if (dyn->exact) {
+      PetscCall(VecRestoreArray(x, &a));
+      PetscCall(ExactStep(dyn, x, k, res, exact + k * B));
+      PetscCall(VecGetArray(x, &a));
+    }
     PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
     if (dyn->scheme == TN_SCHEME_SYNC)
       PetscCall(TnDynStep_Sync(dyn, a, res->steps + k * B, nodeacc));
@@ -90,6 +114,11 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
   PetscCall(VecRestoreArray(x, &a));
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, res->steps, K * B, MPIU_REAL, MPIU_SUM, dyn->comm));
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, res->base, B, MPIU_REAL, MPIU_SUM, dyn->comm));
+  if (exact) { /* the exact values replace the kernel's local ones */
+    for (PetscInt k = 0; k < K; k++)
+      for (PetscInt b = 0; b < res->nvalid; b++) res->steps[k * B + b] = exact[k * B + b];
+    PetscCall(PetscFree(exact));
+  }
   for (PetscInt b = 0; b < B; b++) {
     res->logphi[b] = res->base[b];
     for (PetscInt k = 0; k < K; k++) res->logphi[b] += res->steps[k * B + b];

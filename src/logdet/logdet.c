@@ -6,10 +6,9 @@
 PetscReal TnLogDetTerm_Diag(PetscReal);
 PetscReal TnLogDetTerm_Trace(PetscReal);
 
-const char *const TnLogDetTypes[] = {"diag", "trace", "TnLogDetType", "TN_LOGDET_", NULL};
+const char *const TnLogDetTypes[] = {"diag", "trace", "dense", "sparse", "slq", "TnLogDetType", "TN_LOGDET_", NULL};
 
 PetscReal TnLogDetTerm(TnLogDetType type, PetscReal hA)
 {
-  static PetscReal (*const table[])(PetscReal) = {TnLogDetTerm_Diag, TnLogDetTerm_Trace};
-  return table[type](hA);
+  return type == TN_LOGDET_TRACE ? TnLogDetTerm_Trace(hA) : TnLogDetTerm_Diag(hA);
 }

@@ -1,0 +1,15 @@
+/* dense_scalapack: placeholder until the method lands; refuses clearly. */
+#include "logdetimpl.h"
+
+static PetscErrorCode Compute_Dense(TnLogDet ld, Mat J, TnLogDetResult *res)
+{
+  PetscFunctionBeginUser;
+  SETERRQ(ld->comm, PETSC_ERR_SUP, "log-det method '%s' is not available in this build", TnLogDetTypes[ld->type]);
+}
+
+PetscErrorCode TnLogDetCreate_Dense(TnLogDet ld)
+{
+  PetscFunctionBeginUser;
+  ld->ops.compute = Compute_Dense;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
