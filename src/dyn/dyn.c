@@ -36,7 +36,13 @@ static PetscErrorCode TnDynReset(TnDyn dyn)
   PetscCall(MatRestoreRowIJ(dyn->Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &dyn->o.ia, &dyn->o.ja, &done));
   PetscCall(MatSeqAIJRestoreArrayRead(dyn->Ad, &dyn->d.va));
   PetscCall(MatSeqAIJRestoreArrayRead(dyn->Ao, &dyn->o.va));
-  PetscCall(PetscFree3(dyn->gamma, dyn->bias, dyn->wdiag));
+  {
+    Vec b, gamma, wdiag;
+    PetscCall(TnNetGetVecs(dyn->net, &b, &gamma, &wdiag));
+    PetscCall(VecRestoreArrayRead(b, &dyn->bias));
+    PetscCall(VecRestoreArrayRead(gamma, &dyn->gamma));
+    PetscCall(VecRestoreArrayRead(wdiag, &dyn->wdiag));
+  }
   PetscCall(PetscFree(dyn->offrows));
   PetscCall(PetscFree(dyn->pbuf));
   PetscCall(PetscFree(dyn->S));

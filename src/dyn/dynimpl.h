@@ -27,15 +27,15 @@ struct _p_TnDyn {
   char         colin[PETSC_MAX_PATH_LEN], colout[PETSC_MAX_PATH_LEN];
   PetscInt     colseed;
 
-  PetscInt   m, nghost;
-  Mat        Ad, Ao;
-  TnCSR      d, o;
-  PetscReal *gamma, *bias, *wdiag;
-  PetscInt  *offrows, noff; /* rows with off-process synapses */
-  VecScatter halo;
-  PetscReal *pbuf; /* phi(a) (rate) or a (current): what is exchanged */
-  Vec        P, G; /* a Vec view of pbuf, and the ghost copy */
-  PetscReal *S;    /* current form: the synaptic input W a + b */
+  PetscInt         m, nghost;
+  Mat              Ad, Ao;
+  TnCSR            d, o;
+  const PetscReal *gamma, *bias, *wdiag; /* borrowed from the net's Vecs */
+  PetscInt        *offrows, noff;        /* rows with off-process synapses */
+  VecScatter       halo;
+  PetscReal       *pbuf; /* phi(a) (rate) or a (current): what is exchanged */
+  Vec              P, G; /* a Vec view of pbuf, and the ghost copy */
+  PetscReal       *S;    /* current form: the synaptic input W a + b */
   /* colouring: rows of colour c are crows[cptr[c] .. cptr[c+1]), the first
      cnint[c] of them interior (no off-process synapse) */
   PetscInt   ncolors, *colors, *cptr, *crows, *cnint;

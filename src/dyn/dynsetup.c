@@ -20,16 +20,13 @@ static PetscErrorCode SetUpBlocks(TnDyn dyn)
   PetscCall(MatGetLocalSize(W, &dyn->m, NULL));
   PetscCall(MatGetSize(dyn->Ao, NULL, &dyn->nghost));
   PetscCall(TnNetGetVecs(dyn->net, &b, &gamma, &wdiag));
-  PetscCall(PetscMalloc3(dyn->m, &dyn->gamma, dyn->m, &dyn->bias, dyn->m, &dyn->wdiag));
+  /* borrowed from the network's vectors until Reset (no copies) */
   PetscCall(VecGetArrayRead(b, &pb));
   PetscCall(VecGetArrayRead(gamma, &pg));
   PetscCall(VecGetArrayRead(wdiag, &pw));
-  PetscCall(PetscArraycpy(dyn->bias, pb, dyn->m));
-  PetscCall(PetscArraycpy(dyn->gamma, pg, dyn->m));
-  PetscCall(PetscArraycpy(dyn->wdiag, pw, dyn->m));
-  PetscCall(VecRestoreArrayRead(b, &pb));
-  PetscCall(VecRestoreArrayRead(gamma, &pg));
-  PetscCall(VecRestoreArrayRead(wdiag, &pw));
+  dyn->bias  = pb;
+  dyn->gamma = pg;
+  dyn->wdiag = pw;
   PetscCall(PetscMalloc1(dyn->m + 1, &dyn->offrows));
   dyn->noff = 0;
   for (PetscInt i = 0; i < dyn->m; i++)
@@ -76,6 +73,43 @@ static PetscErrorCode SetUpNatural(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* |W|_1 = max_j sum_i |W_ij| (column sums) without a global-length work
+   array (MatNorm(NORM_1) allocates N doubles on every rank): local column
+   sums of the on-process block, the off-process block's added to their
+   owners by a reverse scatter. */
+static PetscErrorCode Norm1(TnDyn dyn, PetscReal *n1)
+{
+  Mat             W;
+  const PetscInt *garray;
+  Vec             cs, gs;
+  IS              is;
+  VecScatter      sct;
+  PetscScalar    *c, *g;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetMat(dyn->net, &W));
+  PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, NULL, &garray));
+  PetscCall(MatCreateVecs(W, &cs, NULL));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, dyn->nghost, &gs));
+  PetscCall(VecGetArray(cs, &c));
+  PetscCall(VecGetArray(gs, &g));
+  for (PetscInt i = 0; i < dyn->m; i++) c[i] = 0;
+  for (PetscInt q = 0; q < dyn->nghost; q++) g[q] = 0;
+  for (PetscInt t = 0; t < dyn->d.ia[dyn->m]; t++) c[dyn->d.ja[t]] += PetscAbsScalar(dyn->d.va[t]);
+  for (PetscInt t = 0; t < dyn->o.ia[dyn->m]; t++) g[dyn->o.ja[t]] += PetscAbsScalar(dyn->o.va[t]);
+  PetscCall(VecRestoreArray(cs, &c));
+  PetscCall(VecRestoreArray(gs, &g));
+  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, dyn->nghost, garray, PETSC_USE_POINTER, &is));
+  PetscCall(VecScatterCreate(cs, is, gs, NULL, &sct));
+  PetscCall(VecScatterBegin(sct, gs, cs, ADD_VALUES, SCATTER_REVERSE));
+  PetscCall(VecScatterEnd(sct, gs, cs, ADD_VALUES, SCATTER_REVERSE));
+  PetscCall(VecMax(cs, NULL, n1));
+  PetscCall(VecScatterDestroy(&sct));
+  PetscCall(ISDestroy(&is));
+  PetscCall(VecDestroy(&gs));
+  PetscCall(VecDestroy(&cs));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* MODEL.md section 4. sync: h Lip(f) < 1 with Lip(f) <= max gamma +
    sqrt(|W|_1 |W|_inf) sup|phi'| (sup|phi'| = 1 for tanh and linear).
    colored: 1 + h A_ii > 0 for every state: 1 - h gamma_i + h min(W_ii, 0) > 0
@@ -98,7 +132,7 @@ PetscErrorCode TnDynCheckInvertible(TnDyn dyn)
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, loc, 3, MPIU_REAL, MPIU_MAX, dyn->comm));
   gmax = loc[0], fmin = -loc[1], wmax = loc[2];
   if (dyn->scheme == TN_SCHEME_SYNC) {
-    PetscCall(MatNorm(W, NORM_1, &n1));
+    PetscCall(Norm1(dyn, &n1));
     PetscCall(MatNorm(W, NORM_INFINITY, &ninf));
     dyn->invert_value = dyn->h * (gmax + PetscSqrtReal(n1 * ninf));
     PetscCall(PetscSNPrintf(dyn->invert_what, sizeof(dyn->invert_what), "sync: h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g (%g + sqrt(%g * %g)) = %.4g < 1", (double)dyn->h, (double)gmax, (double)n1, (double)ninf, (double)dyn->invert_value));

@@ -21,35 +21,56 @@ static void SortUnique(PetscInt *cols, PetscInt *n)
   *n = m;
 }
 
+/* Row i's sorted, unique columns and their weights. */
+static PetscErrorCode RowOf(TnNet net, TnNetRowFn rowfn, PetscInt N, PetscInt row, PetscInt maxcols, PetscInt *cols, PetscScalar *vals, PetscInt *nc)
+{
+  PetscFunctionBeginUser;
+  PetscCall(rowfn(net, row, cols, nc));
+  PetscAssert(*nc <= maxcols, PETSC_COMM_SELF, PETSC_ERR_PLIB, "row %" PetscInt_FMT " has %" PetscInt_FMT " > %" PetscInt_FMT " columns", row, *nc, maxcols);
+  SortUnique(cols, nc);
+  if (vals)
+    for (PetscInt t = 0; t < *nc; t++) {
+      PetscReal u = sqrt(3.0) * (2.0 * TnRandUniform((uint64_t)net->seed, 1, (uint64_t)row * (uint64_t)N + (uint64_t)cols[t]) - 1.0);
+      vals[t]     = net->scale * u / sqrt((double)PetscMax(*nc, 1));
+    }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Two passes over the local rows: count the on- and off-process entries
+   for an exact preallocation, then insert. No temporary copy of the matrix:
+   peak memory is W itself. */
 PetscErrorCode TnNetBuildFromRows(TnNet net, PetscInt N, PetscInt maxcols, TnNetRowFn rowfn, Mat *W)
 {
-  PetscInt     m = PETSC_DECIDE, rstart, *ia, *ja, nz = 0, *cols;
-  PetscScalar *va;
+  PetscInt     m = PETSC_DECIDE, rstart, rend, *cols, *dnz, *onz;
+  PetscScalar *vals;
   PetscFunctionBeginUser;
   PetscCall(PetscSplitOwnership(net->comm, &m, &N));
-  PetscCallMPI(MPI_Scan(&m, &rstart, 1, MPIU_INT, MPI_SUM, net->comm));
-  rstart -= m;
-  PetscCall(PetscMalloc1(maxcols, &cols));
-  PetscCall(PetscMalloc1(m + 1, &ia));
-  PetscCall(PetscMalloc1((size_t)m * maxcols, &ja));
-  PetscCall(PetscMalloc1((size_t)m * maxcols, &va));
-  ia[0] = 0;
+  PetscCallMPI(MPI_Scan(&m, &rend, 1, MPIU_INT, MPI_SUM, net->comm));
+  rstart = rend - m;
+  PetscCall(PetscMalloc4(maxcols, &cols, maxcols, &vals, m + 1, &dnz, m + 1, &onz));
   for (PetscInt i = 0; i < m; i++) {
-    PetscInt row = rstart + i, nc = 0;
-    PetscCall(rowfn(net, row, cols, &nc));
-    PetscAssert(nc <= maxcols, PETSC_COMM_SELF, PETSC_ERR_PLIB, "row %" PetscInt_FMT " has %" PetscInt_FMT " > %" PetscInt_FMT " columns", row, nc, maxcols);
-    SortUnique(cols, &nc);
+    PetscInt nc;
+    PetscCall(RowOf(net, rowfn, N, rstart + i, maxcols, cols, NULL, &nc));
+    dnz[i] = onz[i] = 0;
     for (PetscInt t = 0; t < nc; t++) {
-      PetscReal u = sqrt(3.0) * (2.0 * TnRandUniform((uint64_t)net->seed, 1, (uint64_t)row * (uint64_t)N + (uint64_t)cols[t]) - 1.0);
-      ja[nz]      = cols[t];
-      va[nz++]    = net->scale * u / sqrt((double)PetscMax(nc, 1));
+      if (cols[t] >= rstart && cols[t] < rend)
+        dnz[i]++;
+      else
+        onz[i]++;
     }
-    ia[i + 1] = nz;
   }
-  PetscCall(MatCreateMPIAIJWithArrays(net->comm, m, m, N, N, ia, ja, va, W));
-  PetscCall(PetscFree(cols));
-  PetscCall(PetscFree(ia));
-  PetscCall(PetscFree(ja));
-  PetscCall(PetscFree(va));
+  PetscCall(MatCreate(net->comm, W));
+  PetscCall(MatSetSizes(*W, m, m, N, N));
+  PetscCall(MatSetType(*W, MATMPIAIJ));
+  PetscCall(MatMPIAIJSetPreallocation(*W, 0, dnz, 0, onz));
+  PetscCall(MatSetOption(*W, MAT_SORTED_FULL, PETSC_TRUE));
+  for (PetscInt i = 0; i < m; i++) {
+    PetscInt nc, row = rstart + i;
+    PetscCall(RowOf(net, rowfn, N, row, maxcols, cols, vals, &nc));
+    PetscCall(MatSetValues(*W, 1, &row, nc, cols, vals, INSERT_VALUES));
+  }
+  PetscCall(MatAssemblyBegin(*W, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(*W, MAT_FINAL_ASSEMBLY));
+  PetscCall(PetscFree4(cols, vals, dnz, onz));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -95,14 +95,25 @@ PetscErrorCode TnPartitionNet(TnNet net, Mat W, Vec b, Vec gamma)
   const PetscInt *idx;
   PetscInt        m;
   Vec             like;
+  PetscBool       identity;
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_Partition, 0, 0, 0, 0));
   PetscCall(ComputeNewRows(net, W, &isrows));
-  PetscCall(MatCreateSubMatrix(W, isrows, isrows, MAT_INITIAL_MATRIX, &net->W));
-  PetscCall(MatCreateVecs(net->W, &like, NULL));
-  PetscCall(PermuteVec(b, isrows, like, &net->b));
-  PetscCall(PermuteVec(gamma, isrows, like, &net->gamma));
-  PetscCall(VecDestroy(&like));
+  PetscCall(PetscObjectTypeCompare((PetscObject)isrows, ISSTRIDE, &identity));
+  if (identity) { /* no renumbering: keep W, b, gamma (no copy) */
+    PetscCall(PetscObjectReference((PetscObject)W));
+    PetscCall(PetscObjectReference((PetscObject)b));
+    PetscCall(PetscObjectReference((PetscObject)gamma));
+    net->W     = W;
+    net->b     = b;
+    net->gamma = gamma;
+  } else {
+    PetscCall(MatCreateSubMatrix(W, isrows, isrows, MAT_INITIAL_MATRIX, &net->W));
+    PetscCall(MatCreateVecs(net->W, &like, NULL));
+    PetscCall(PermuteVec(b, isrows, like, &net->b));
+    PetscCall(PermuteVec(gamma, isrows, like, &net->gamma));
+    PetscCall(VecDestroy(&like));
+  }
   PetscCall(ISGetLocalSize(isrows, &m));
   PetscCall(ISGetIndices(isrows, &idx));
   PetscCall(PetscMalloc1(m + 1, &net->natural));
