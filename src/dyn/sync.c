@@ -33,11 +33,14 @@ TN_INLINE void PhiAll(TnAct act, PetscInt n, const PetscScalar *restrict a, Pets
     for (PetscInt q = 0; q < n; q++) p[q] = a[q];
 }
 
-/* rate form, on-process part: for every row, y = Ad p, the log-det factor
-   from phi'(a_i) = 1 - p_i^2 (tanh), and a_i += h(-gamma_i a_i + b_i + y). */
+/* rate form, on-process part: for every row, y = Ad p + b, the log-det
+   factor from phi'(a_i) = 1 - p_i^2 (tanh), and a_i += h(-gamma_i a_i + y).
+   A row without off-process synapses is then final: phi(a_i) of the next step
+   goes to pnext at once, while the row is in cache. */
 TN_INLINE void RateOnProcess(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
   const PetscReal *restrict p = dyn->pbuf;
+  PetscReal *restrict pn      = dyn->pnext;
   const PetscReal h           = dyn->h;
   const int       lin         = dyn->act == TN_ACT_LINEAR;
   PetscReal       prod[B], y[B], hA[B];
@@ -54,12 +57,15 @@ TN_INLINE void RateOnProcess(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet
       hA[b] = h * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
       ai[b] += h * (-gi * ai[b] + y[b]);
     }
+    if (dyn->o.ia[i + 1] == dyn->o.ia[i])
+      for (PetscInt b = 0; b < B; b++) pn[(size_t)i * B + b] = TnPhi(dyn->act, ai[b]);
     TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
   }
   TnAccEnd(&acc, prod, expo, ldet, B);
 }
 
-/* a_i += h (Ao g)_i for the rows with off-process synapses. */
+/* a_i += h (Ao g)_i for the rows with off-process synapses; then they are
+   final too and phi(a_i) goes to pnext. */
 TN_INLINE void AddOffProcess(TnDyn dyn, PetscScalar *restrict a, const PetscScalar *restrict g, const PetscInt B)
 {
   PetscReal y[B];
@@ -67,7 +73,10 @@ TN_INLINE void AddOffProcess(TnDyn dyn, PetscScalar *restrict a, const PetscScal
     PetscInt i = dyn->offrows[r];
     for (PetscInt b = 0; b < B; b++) y[b] = 0;
     TnRowTimesBlock(&dyn->o, i, g, B, y);
-    for (PetscInt b = 0; b < B; b++) a[(size_t)i * B + b] += dyn->h * y[b];
+    for (PetscInt b = 0; b < B; b++) {
+      a[(size_t)i * B + b] += dyn->h * y[b];
+      dyn->pnext[(size_t)i * B + b] = TnPhi(dyn->act, a[(size_t)i * B + b]);
+    }
   }
 }
 
@@ -111,14 +120,22 @@ TN_INLINE void CurrentUpdate(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet
 static PetscErrorCode StepRate(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
 {
   const PetscScalar *g;
+  PetscReal         *t;
   PetscFunctionBeginUser;
-  PhiAll(dyn->act, dyn->m * dyn->B, a, dyn->pbuf);
+  if (!dyn->pvalid) PhiAll(dyn->act, dyn->m * dyn->B, a, dyn->pbuf);
+  PetscCall(VecPlaceArray(dyn->P, dyn->pbuf)); /* pbuf and pnext swap roles every step */
   PetscCall(TnDynHaloBegin(dyn));
   TN_DISPATCH_B(dyn->B, RateOnProcess, dyn, a, ldet, nodeacc);
   PetscCall(TnDynHaloEnd(dyn));
+  PetscCall(VecResetArray(dyn->P));
   PetscCall(VecGetArrayRead(dyn->G, &g));
   TN_DISPATCH_B(dyn->B, AddOffProcess, dyn, a, g);
   PetscCall(VecRestoreArrayRead(dyn->G, &g));
+  /* phi(a_{k+1}) is ready: swap the buffers behind P */
+  t           = dyn->pbuf;
+  dyn->pbuf   = dyn->pnext;
+  dyn->pnext  = t;
+  dyn->pvalid = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
