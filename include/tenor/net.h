@@ -31,6 +31,10 @@ PetscErrorCode TnNetSetSize(TnNet net, PetscInt n);
 PetscErrorCode TnNetSetDegree(TnNet net, PetscInt k);
 PetscErrorCode TnNetSetRadius(TnNet net, PetscReal r);
 PetscErrorCode TnNetSetRewire(TnNet net, PetscReal p);
+/* er: the fraction r in [0, 1] of edges i<-j whose reverse j<-i is also an
+   edge, by design (default 0: reciprocal pairs only by chance, about k/N).
+   The in-degree stays exactly k (src/net/er.c). */
+PetscErrorCode TnNetSetReciprocity(TnNet net, PetscReal r);
 PetscErrorCode TnNetSetSelfLoops(TnNet net, PetscBool self);
 /* Weights W_ij = scale * u_ij / sqrt(k_i), u uniform with unit variance;
    gamma_i = gamma; b_i = bias * standard normal. */

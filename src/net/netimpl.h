@@ -9,6 +9,7 @@ struct _p_TnNet {
   char      type[64], parttype[64];
   PetscInt  n, k;
   PetscReal radius, rewire, scale, gamma0, bias;
+  PetscReal recip; /* er: designed reciprocity in [0, 1] (er.c) */
   PetscBool self, setup;
   PetscInt  users; /* TnDyn objects holding views of W */
   PetscInt  seed;

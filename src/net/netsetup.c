@@ -23,6 +23,7 @@ PetscErrorCode TnNetSetFromOptions(TnNet net)
   PetscCall(PetscOptionsInt("-k", "In-degree (er, smallworld)", "TnNetSetDegree", net->k, &net->k, NULL));
   PetscCall(PetscOptionsReal("-radius", "Neighbourhood radius (lattice2d)", "TnNetSetRadius", net->radius, &net->radius, NULL));
   PetscCall(PetscOptionsReal("-rewire", "Rewiring probability (smallworld)", "TnNetSetRewire", net->rewire, &net->rewire, NULL));
+  PetscCall(PetscOptionsReal("-reciprocity", "er: fraction of edges whose reverse is also an edge, in [0, 1]", "TnNetSetReciprocity", net->recip, &net->recip, NULL));
   PetscCall(PetscOptionsBool("-self", "Self-loops W_ii", "TnNetSetSelfLoops", net->self, &net->self, NULL));
   PetscCall(PetscOptionsReal("-scale", "Weight scale g: W_ij = g u / sqrt(k_i), Var u = 1", "TnNetSetWeightScale", net->scale, &net->scale, NULL));
   PetscCall(PetscOptionsReal("-gamma", "Leak gamma_i (all nodes)", "TnNetSetLeak", net->gamma0, &net->gamma0, NULL));
@@ -47,6 +48,7 @@ static PetscErrorCode CheckGenerator(TnNet net)
   PetscFunctionBeginUser;
   PetscCheck(net->n > 0, net->comm, PETSC_ERR_USER, "-net_n must be positive (got %" PetscInt_FMT ")", net->n);
   PetscCheck(net->scale >= 0 && !PetscIsInfOrNanReal(net->scale), net->comm, PETSC_ERR_USER, "-net_scale must be finite and >= 0 (got %g)", (double)net->scale);
+  PetscCheck(net->recip == 0 || !strcmp(net->type, TNNET_ER), net->comm, PETSC_ERR_USER, "-net_reciprocity is for -net_type er only (got type %s)", net->type);
   PetscCheck(!PetscIsInfOrNanReal(net->bias), net->comm, PETSC_ERR_USER, "-net_bias must be finite (got %g)", (double)net->bias);
   PetscCheck(net->gamma0 > 0 && PetscIsNormalReal(net->gamma0), net->comm, PETSC_ERR_USER, "-net_gamma must be > 0 (MODEL.md: gamma_i > 0), got %g", (double)net->gamma0);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -70,6 +72,7 @@ static PetscErrorCode BuildGenerated(TnNet net, Mat *W)
     net->N = net->n;
     PetscCheck(net->k >= 0 && net->k < net->N, net->comm, PETSC_ERR_USER, "-net_k must be in [0, N-1] = [0, %" PetscInt_FMT "] (got %" PetscInt_FMT ")", net->N - 1, net->k);
     PetscCheck(!sw || net->k % 2 == 0, net->comm, PETSC_ERR_USER, "smallworld needs an even -net_k (k/2 neighbours on each side), got %" PetscInt_FMT, net->k);
+    PetscCheck(net->recip >= 0 && net->recip <= 1, net->comm, PETSC_ERR_USER, "-net_reciprocity must be in [0, 1] (got %g)", (double)net->recip);
     PetscCheck(!sw || (net->rewire >= 0 && net->rewire <= 1), net->comm, PETSC_ERR_USER, "-net_rewire must be in [0, 1] (got %g)", (double)net->rewire);
     PetscCall(TnNetBuildFromRows(net, net->N, net->k + 1, er ? TnNetRows_ER : TnNetRows_SmallWorld, W));
   } else if (full) {
