@@ -13,13 +13,14 @@
    out_dir/logdet.json (configuration and per-method statistics). */
 #include "cli.h"
 #include <tenor/logdet.h>
+#include <tenor/io.h>
 #include <math.h>
 #include <string.h>
 
 #define TN_GAP_MAXCOL (TN_LOGDET_NTYPES + 2)
 
 typedef struct {
-  char         dir[PETSC_MAX_PATH_LEN];
+  char         dir[PETSC_MAX_PATH_LEN], wout[PETSC_MAX_PATH_LEN];
   PetscInt     nm, ncol, ref, idiag_h2, itrace_h2;
   TnLogDetType type[TN_LOGDET_NTYPES];
   TnLogDet     ld[TN_LOGDET_NTYPES];
@@ -146,6 +147,11 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   PetscCall(TnNetGetSizes(*net, &g->N, &g->nnz));
   PetscCall(TnNetView(*net, PETSC_VIEWER_STDOUT_(comm)));
   PetscCall(MeasureNet(comm, *net, g));
+  if (g->wout[0]) {
+    Mat W;
+    PetscCall(TnNetGetMat(*net, &W));
+    PetscCall(TnWriteMatrixMarket(W, g->wout));
+  }
   PetscCall(TnDynCreate(*net, dyn));
   PetscCall(TnDynSetBatchSize(*dyn, 4)); /* defaults for a study: exact log-dets are costly */
   PetscCall(TnDynSetFromOptions(*dyn));
@@ -434,6 +440,7 @@ PetscErrorCode TnCmdLogDet(MPI_Comm comm)
   PetscCallMPI(MPI_Comm_size(comm, &g.size));
   PetscOptionsBegin(comm, "", "Gap study output (tenor logdet)", "tenor");
   PetscCall(PetscOptionsString("-out_dir", "Directory for logdet_steps.csv and logdet.json", "", g.dir, g.dir, sizeof(g.dir), NULL));
+  PetscCall(PetscOptionsString("-gap_write_W", "Write W as used (partitioned order; natural with -partition_type none) to this MatrixMarket file", "", g.wout, g.wout, sizeof(g.wout), NULL));
   PetscCall(PetscOptionsBool("-gap_h2", "Add the second-order predictions diag_h2 and trace_h2 (MODEL.md section 3)", "", g.h2, &g.h2, NULL));
   PetscOptionsEnd();
   PetscCall(ParseMethods(comm, &g));
