@@ -108,7 +108,7 @@ static void test_measured_reciprocity(void)
   const PetscReal rs[] = {0, 0.3, 0.5, 1};
   const PetscInt  N = 2000, k = 8;
   for (int t = 0; t < 4; t++) {
-    PatternStats st = {0};
+    PatternStats st     = {0};
     PetscReal    expect = rs[t] + (1 - rs[t]) * (PetscReal)k / N; /* chance pairs among one-way edges */
     TN_ASSERT_OK(BuildAndMeasure(PETSC_COMM_WORLD, N, k, rs[t], &st));
     TN_ASSERT_CLOSE(st.recip, expect, 0.02);
