@@ -1,0 +1,460 @@
+/* bench_step: the forward step of the dynamics against the memory bandwidth
+   of the same machine, measured in the same run (see bench/README.md).
+
+   1. STREAM triad a = b + s c on every rank at once (best of -bench_triad_reps,
+      max time over ranks), GB/s summed over ranks.
+   2. For each network (-bench_net), batch size (-bench_batch) and scheme
+      (-bench_scheme): seconds per step of TnDynEvaluate, synaptic updates/s,
+      the bytes a step must move (formula reported as a string), the achieved
+      GB/s and the fraction of the triad bandwidth; the B-ratio of the update
+      rates per (net, scheme).
+   3. -bench_memory: instead of 1-2, lattice2d with N ~ 10^7 at B = 1, sync,
+      2 steps: peak RSS summed over ranks / nnz (bytes per synapse).
+
+   JSON goes to stdout (rank 0) and to -bench_out FILE; progress to stderr. */
+#include <tenor/net.h>
+#include <tenor/dyn.h>
+#include <sys/resource.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+static const char help[] = "Benchmark of the forward step (see bench/README.md).\n"
+                           "  -bench_out FILE            JSON output file (also printed on stdout)\n"
+                           "  -bench_net a,b             networks (lattice2d, er, smallworld)\n"
+                           "  -bench_lattice_n n         lattice side (N = n^2)\n"
+                           "  -bench_er_n N -bench_k k   node count and in-degree of er/smallworld\n"
+                           "  -bench_batch 1,16          batch sizes B\n"
+                           "  -bench_scheme sync,colored schemes\n"
+                           "  -bench_min_time s          seconds per timing (K chosen to reach it)\n"
+                           "  -bench_reps r              timings per case (best and median reported)\n"
+                           "  -bench_triad_mb M          MB per triad array per rank\n"
+                           "  -bench_triad_reps r        triad repetitions (best reported)\n"
+                           "  -bench_memory              only the memory case (lattice2d -bench_memory_n, B = 1, sync)\n"
+                           "  -bench_memory_n n          lattice side of the memory case (3163: N ~ 10^7)\n";
+
+#define MAXL 8
+
+typedef struct {
+  char       net[64], scheme[16];
+  PetscInt   N, B, K, ncolors, reps;
+  PetscInt64 nnz;
+  double     ghosts, h, invert, t_setup, t_best, t_median, t_halo, bytes, bytes_kernel;
+  char       invert_what[256], h_reason[128];
+} Case;
+
+static double Now(MPI_Comm comm)
+{
+  return MPI_Wtime();
+}
+
+static int CmpDouble(const void *x, const void *y)
+{
+  double a = *(const double *)x, b = *(const double *)y;
+  return a < b ? -1 : a > b;
+}
+
+/* STREAM triad on every rank at once; returns best time (max over ranks). */
+static PetscErrorCode Triad(MPI_Comm comm, PetscInt mb, PetscInt reps, double *n_out, double *tbest, double *tmed)
+{
+  size_t  n = (size_t)mb * 1000000 / sizeof(double);
+  double *a, *b, *c, *t, s = 3.0, check = 0;
+  PetscFunctionBeginUser;
+  PetscCheck(posix_memalign((void **)&a, 64, n * sizeof(double)) == 0 && posix_memalign((void **)&b, 64, n * sizeof(double)) == 0 && posix_memalign((void **)&c, 64, n * sizeof(double)) == 0, PETSC_COMM_SELF, PETSC_ERR_MEM, "triad arrays");
+  PetscCall(PetscMalloc1(reps, &t));
+  for (size_t i = 0; i < n; i++) {
+    a[i] = 1.0;
+    b[i] = 2.0;
+    c[i] = 0.5 + 1e-9 * (double)(i & 1023);
+  }
+  for (PetscInt r = 0; r < reps; r++) {
+    double t0, el;
+    double *restrict A        = a;
+    const double *restrict Bv = b, *restrict C = c;
+    PetscCallMPI(MPI_Barrier(comm));
+    t0 = MPI_Wtime();
+    for (size_t i = 0; i < n; i++) A[i] = Bv[i] + s * C[i];
+    el = MPI_Wtime() - t0;
+    PetscCallMPI(MPI_Allreduce(&el, &t[r], 1, MPI_DOUBLE, MPI_MAX, comm));
+    check += a[r % n];
+    s += 1e-3;
+  }
+  PetscCheck(check > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "triad check");
+  qsort(t, (size_t)reps, sizeof(double), CmpDouble);
+  *tbest = t[0];
+  *tmed  = t[reps / 2];
+  *n_out = (double)n;
+  free(a);
+  free(b);
+  free(c);
+  PetscCall(PetscFree(t));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static double PeakRSS(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return 1024.0 * (double)ru.ru_maxrss;
+}
+
+static PetscErrorCode RSSSum(MPI_Comm comm, double *sum, double *max)
+{
+  double me = PeakRSS();
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(&me, max, 1, MPI_DOUBLE, MPI_MAX, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode BuildNet(MPI_Comm comm, const char type[], PetscInt n, PetscInt k, TnNet *net, double *tbuild)
+{
+  double t = Now(comm);
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(comm, net));
+  PetscCall(TnNetSetType(*net, type));
+  PetscCall(TnNetSetSize(*net, n));
+  PetscCall(TnNetSetDegree(*net, k));
+  PetscCall(TnNetSetFromOptions(*net)); /* -net_scale etc. apply to every net */
+  PetscCall(TnNetSetUp(*net));
+  *tbuild = Now(comm) - t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* h: -dyn_h if given; else 0.1, halved while the sync bound
+   h (max gamma + sqrt(|W|_1 |W|_inf)) (MODEL.md section 4) is not < 0.95. */
+static PetscErrorCode ChooseH(TnNet net, double *h, char reason[], size_t len)
+{
+  PetscBool set;
+  PetscReal hv = 0.1, n1, ninf, gmax;
+  Mat       W;
+  Vec       gamma;
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-dyn_h", &hv, &set));
+  if (set) {
+    *h = hv;
+    PetscCall(PetscSNPrintf(reason, len, "-dyn_h given"));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(TnNetGetMat(net, &W));
+  PetscCall(TnNetGetVecs(net, NULL, &gamma, NULL));
+  PetscCall(MatNorm(W, NORM_1, &n1));
+  PetscCall(MatNorm(W, NORM_INFINITY, &ninf));
+  PetscCall(VecMax(gamma, NULL, &gmax));
+  while (hv * (gmax + PetscSqrtReal(n1 * ninf)) >= 0.95) hv *= 0.5;
+  *h = hv;
+  PetscCall(PetscSNPrintf(reason, len, "%s (sync bound h*Lip = %.3g)", hv == 0.1 ? "default 0.1" : "halved from 0.1 for the sync invertibility check", (double)(hv * (gmax + PetscSqrtReal(n1 * ninf)))));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode MakeDyn(TnNet net, PetscInt B, TnScheme scheme, PetscInt K, double h, TnDyn *dyn)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreate(net, dyn));
+  PetscCall(TnDynSetFromOptions(*dyn)); /* -dyn_form etc.; B, scheme, K, h set below */
+  PetscCall(TnDynSetBatchSize(*dyn, B));
+  PetscCall(TnDynSetScheme(*dyn, scheme));
+  PetscCall(TnDynSetSteps(*dyn, K));
+  PetscCall(TnDynSetStepSize(*dyn, h));
+  PetscCall(TnDynSetUp(*dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode HaloTime(double *t)
+{
+  PetscEventPerfInfo info;
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventGetPerfInfo(0, TN_HaloExchange, &info));
+  *t = info.time;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One evaluation of K steps from x0; returns the time (max over ranks). */
+static PetscErrorCode TimeEval(MPI_Comm comm, TnDyn dyn, Vec x0, Vec x, TnDynResult *res, double *t, double *thalo)
+{
+  double t0, el, h0 = 0, h1 = 0;
+  PetscFunctionBeginUser;
+  PetscCall(VecCopy(x0, x));
+  PetscCall(HaloTime(&h0));
+  PetscCallMPI(MPI_Barrier(comm));
+  t0 = MPI_Wtime();
+  PetscCall(TnDynEvaluate(dyn, x, res));
+  el = MPI_Wtime() - t0;
+  PetscCall(HaloTime(&h1));
+  h1 -= h0;
+  PetscCheck(PetscIsNormalReal(res->logphi[0]) || res->logphi[0] == 0, comm, PETSC_ERR_PLIB, "log Phi is not finite");
+  PetscCallMPI(MPI_Allreduce(&el, t, 1, MPI_DOUBLE, MPI_MAX, comm));
+  PetscCallMPI(MPI_Allreduce(&h1, thalo, 1, MPI_DOUBLE, MPI_MAX, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char netname[], PetscInt B, TnScheme scheme, double h, const char hreason[], double min_time, PetscInt reps, Case *c)
+{
+  TnDyn           dyn;
+  Vec             x0, x;
+  TnDynResult     res;
+  double          t1, th, *ts, *hs, ts0;
+  PetscInt        K;
+  TnPartitionInfo pi;
+  PetscMPIInt     size;
+  const char     *what;
+  PetscReal       inv;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(PetscMemzero(c, sizeof(*c)));
+  PetscCall(PetscStrncpy(c->net, netname, sizeof(c->net)));
+  PetscCall(PetscStrncpy(c->scheme, TnSchemeTypes[scheme], sizeof(c->scheme)));
+  PetscCall(PetscStrncpy(c->h_reason, hreason, sizeof(c->h_reason)));
+  PetscCall(TnNetGetSizes(net, &c->N, &c->nnz));
+  PetscCall(TnNetGetPartitionInfo(net, &pi));
+  c->ghosts = size > 1 ? pi.halo_mean * size : 0;
+  c->B      = B;
+  c->h      = h;
+  c->reps   = reps;
+  /* calibrate with K = 1 (warm-up + one timing), then K to reach min_time */
+  ts0 = Now(comm);
+  PetscCall(MakeDyn(net, B, scheme, 1, h, &dyn));
+  c->t_setup = Now(comm) - ts0;
+  PetscCall(TnDynCreateState(dyn, &x0));
+  PetscCall(VecDuplicate(x0, &x));
+  {
+    PetscRandom rnd;
+    PetscCall(PetscRandomCreate(comm, &rnd));
+    PetscCall(PetscRandomSetInterval(rnd, -1.0, 1.0));
+    PetscCall(PetscRandomSetSeed(rnd, 7));
+    PetscCall(PetscRandomSeed(rnd));
+    PetscCall(VecSetRandom(x0, rnd));
+    PetscCall(VecScale(x0, 0.5));
+    PetscCall(PetscRandomDestroy(&rnd));
+  }
+  PetscCall(TnDynResultCreate(dyn, &res));
+  PetscCall(TimeEval(comm, dyn, x0, x, &res, &t1, &th)); /* warm-up */
+  PetscCall(TimeEval(comm, dyn, x0, x, &res, &t1, &th));
+  PetscCall(TnDynResultDestroy(&res));
+  K    = (PetscInt)PetscCeilReal(min_time / PetscMax(t1, 1e-6));
+  K    = PetscMax(K, 2);
+  c->K = K;
+  PetscCall(TnDynSetSteps(dyn, K)); /* resets the object: set up again */
+  PetscCall(TnDynSetUp(dyn));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  PetscCall(TimeEval(comm, dyn, x0, x, &res, &t1, &th)); /* warm-up at this K */
+  PetscCall(PetscMalloc2(reps, &ts, reps, &hs));
+  for (PetscInt r = 0; r < reps; r++) {
+    PetscCall(TimeEval(comm, dyn, x0, x, &res, &ts[r], &hs[r]));
+    ts[r] /= K;
+    hs[r] /= K;
+  }
+  {
+    PetscInt ib = 0;
+    for (PetscInt r = 1; r < reps; r++)
+      if (ts[r] < ts[ib]) ib = r;
+    c->t_halo = hs[ib];
+  }
+  qsort(ts, (size_t)reps, sizeof(double), CmpDouble);
+  c->t_best   = ts[0];
+  c->t_median = ts[reps / 2];
+  PetscCall(PetscFree2(ts, hs));
+  PetscCall(TnDynGetNumColors(dyn, &c->ncolors));
+  PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
+  c->invert = inv;
+  PetscCall(PetscStrncpy(c->invert_what, what, sizeof(c->invert_what)));
+  {
+    double nnz = (double)c->nnz, N = (double)c->N, iw = (double)sizeof(PetscInt), sw = (double)sizeof(PetscScalar);
+    /* the minimum a step must move (formula in the JSON and README) */
+    c->bytes = nnz * (sw + iw) + N * iw * 2 + N * 3 * sw + B * N * sw * 4 + c->ghosts * B * sw * 2;
+    /* what the kernel as written moves: tanh pass reads a, writes p (+ write
+       allocate), row pass reads p_i, reads and writes a: 6 state streams */
+    c->bytes_kernel = nnz * (sw + iw) + N * iw * 2 + N * 3 * sw + B * N * sw * 6 + c->ghosts * B * sw * 2;
+  }
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&x0));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void PrintCase(FILE *fp, const Case *c, double triad_gbs, PetscMPIInt size, PetscBool last)
+{
+  double ups = (double)c->nnz * c->B / c->t_best, gbs = c->bytes / c->t_best / 1e9;
+  fprintf(fp, "    {\"net\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"ranks\": %d, \"B\": %" PetscInt_FMT ", \"scheme\": \"%s\", \"form\": \"rate\",\n", c->net, c->N, c->nnz, size, c->B, c->scheme);
+  fprintf(fp, "     \"h\": %g, \"h_reason\": \"%s\", \"invertibility\": \"%s\", \"colors\": %" PetscInt_FMT ", \"ghosts_total\": %.0f,\n", c->h, c->h_reason, c->invert_what, c->ncolors, c->ghosts);
+  fprintf(fp, "     \"K\": %" PetscInt_FMT ", \"reps\": %" PetscInt_FMT ", \"setup_s\": %.4g, \"step_s_best\": %.6g, \"step_s_median\": %.6g, \"halo_s_per_step\": %.4g,\n", c->K, c->reps, c->t_setup, c->t_best, c->t_median, c->t_halo);
+  fprintf(fp, "     \"synaptic_updates_per_s\": %.6g, \"bytes_per_step\": %.6g, \"achieved_GBps\": %.4g, \"fraction_of_triad\": %.4f,\n", ups, c->bytes, gbs, gbs / triad_gbs);
+  fprintf(fp, "     \"bytes_per_step_kernel_as_written\": %.6g, \"achieved_GBps_kernel_as_written\": %.4g}%s\n", c->bytes_kernel, c->bytes_kernel / c->t_best / 1e9, last ? "" : ",");
+}
+
+static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], PetscInt n)
+{
+  TnNet       net;
+  TnDyn       dyn;
+  Vec         x;
+  TnDynResult res;
+  double      r0s, r0m, r1s, r1m, r2s, r2m, r3s, r3m, tb, h, t0;
+  char        reason[128];
+  PetscInt    N;
+  PetscInt64  nnz;
+  PetscMPIInt size;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(RSSSum(comm, &r0s, &r0m));
+  PetscCall(PetscFPrintf(comm, PETSC_STDERR, "memory case: lattice2d n = %" PetscInt_FMT "\n", n));
+  PetscCall(BuildNet(comm, TNNET_LATTICE2D, n, 0, &net, &tb));
+  PetscCall(TnNetGetSizes(net, &N, &nnz));
+  PetscCall(RSSSum(comm, &r1s, &r1m));
+  PetscCall(ChooseH(net, &h, reason, sizeof(reason)));
+  PetscCall(MakeDyn(net, 1, TN_SCHEME_SYNC, 2, h, &dyn));
+  PetscCall(RSSSum(comm, &r2s, &r2m));
+  PetscCall(TnDynCreateState(dyn, &x));
+  PetscCall(VecSet(x, 0.1));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  t0 = Now(comm);
+  PetscCall(TnDynEvaluate(dyn, x, &res));
+  t0 = Now(comm) - t0;
+  PetscCall(RSSSum(comm, &r3s, &r3m));
+  for (int f = 0; f < 2; f++) {
+    FILE *fp = out[f];
+    if (!fp) continue;
+    fprintf(fp, "{\n  \"bench\": \"step_memory\",\n  \"ranks\": %d,\n  \"net\": \"lattice2d\", \"n\": %" PetscInt_FMT ", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"B\": 1, \"scheme\": \"sync\", \"steps\": 2, \"h\": %g,\n", size, n, N, nnz, h);
+    fprintf(fp, "  \"net_build_s\": %.4g, \"evaluate_s\": %.4g,\n", tb, t0);
+    fprintf(fp, "  \"peak_rss_sum_bytes\": {\"start\": %.6g, \"after_net\": %.6g, \"after_dyn_setup\": %.6g, \"after_steps\": %.6g},\n", r0s, r1s, r2s, r3s);
+    fprintf(fp, "  \"peak_rss_max_rank_bytes\": %.6g,\n", r3m);
+    fprintf(fp, "  \"bytes_per_synapse\": %.4g,\n  \"bytes_per_synapse_above_start\": %.4g,\n  \"goal_bytes_per_synapse\": 16,\n", r3s / (double)nnz, (r3s - r0s) / (double)nnz);
+    fprintf(fp, "  \"note\": \"peak RSS = getrusage ru_maxrss summed over ranks (MPI_Allreduce); 'start' is the RSS of MPI + PETSc before anything is built\"\n}\n");
+  }
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&x));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Main(MPI_Comm comm)
+{
+  char        outpath[PETSC_MAX_PATH_LEN] = "", *nets[MAXL], *schemes[MAXL];
+  PetscInt    nnets = MAXL, nsch = MAXL, nB = MAXL, Bs[MAXL] = {1, 16};
+  PetscInt    lat_n = 1000, er_n = 1000000, k = 32, reps = 3, triad_mb = 80, triad_reps = 10, mem_n = 3163;
+  PetscReal   min_time = 1.0;
+  PetscBool   memory   = PETSC_FALSE, set_net, set_sch, set_B, active;
+  PetscMPIInt size, rank;
+  FILE       *out[2] = {NULL, NULL};
+  Case       *cases;
+  PetscInt    ncases = 0;
+  double      tn = 0, tbest = 1, tmed = 1, triad_gbs = 0;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscOptionsBegin(comm, "bench_", "bench_step", "bench");
+  PetscCall(PetscOptionsString("-out", "JSON output file", "", outpath, outpath, sizeof(outpath), NULL));
+  PetscCall(PetscOptionsStringArray("-net", "Networks", "", nets, &nnets, &set_net));
+  PetscCall(PetscOptionsInt("-lattice_n", "Lattice side", "", lat_n, &lat_n, NULL));
+  PetscCall(PetscOptionsInt("-er_n", "Node count (er, smallworld)", "", er_n, &er_n, NULL));
+  PetscCall(PetscOptionsInt("-k", "In-degree (er, smallworld)", "", k, &k, NULL));
+  PetscCall(PetscOptionsIntArray("-batch", "Batch sizes", "", Bs, &nB, &set_B));
+  PetscCall(PetscOptionsStringArray("-scheme", "Schemes", "", schemes, &nsch, &set_sch));
+  PetscCall(PetscOptionsReal("-min_time", "Seconds per timing", "", min_time, &min_time, NULL));
+  PetscCall(PetscOptionsInt("-reps", "Timings per case", "", reps, &reps, NULL));
+  PetscCall(PetscOptionsInt("-triad_mb", "MB per triad array per rank", "", triad_mb, &triad_mb, NULL));
+  PetscCall(PetscOptionsInt("-triad_reps", "Triad repetitions", "", triad_reps, &triad_reps, NULL));
+  PetscCall(PetscOptionsBool("-memory", "Only the memory case", "", memory, &memory, NULL));
+  PetscCall(PetscOptionsInt("-memory_n", "Lattice side of the memory case", "", mem_n, &mem_n, NULL));
+  PetscOptionsEnd();
+  if (!set_net) {
+    nnets = 2;
+    PetscCall(PetscStrallocpy(TNNET_LATTICE2D, &nets[0]));
+    PetscCall(PetscStrallocpy(TNNET_ER, &nets[1]));
+  }
+  if (!set_sch) {
+    nsch = 2;
+    PetscCall(PetscStrallocpy("sync", &schemes[0]));
+    PetscCall(PetscStrallocpy("colored", &schemes[1]));
+  }
+  if (!set_B) nB = 2;
+  PetscCheck(reps >= 1 && triad_reps >= 1, comm, PETSC_ERR_USER, "-bench_reps and -bench_triad_reps must be >= 1");
+  if (!rank) {
+    out[0] = stdout;
+    if (outpath[0]) {
+      out[1] = fopen(outpath, "w");
+      PetscCheck(out[1], PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", outpath);
+    }
+  }
+  PetscCall(PetscLogIsActive(&active));
+  if (!active) PetscCall(PetscLogDefaultBegin()); /* for the halo event time */
+
+  if (memory) {
+    PetscCall(MemoryCase(comm, out, mem_n));
+  } else {
+    PetscCall(PetscFPrintf(comm, PETSC_STDERR, "triad: %d rank(s) x 3 x %" PetscInt_FMT " MB\n", size, triad_mb));
+    PetscCall(Triad(comm, triad_mb, triad_reps, &tn, &tbest, &tmed));
+    triad_gbs = 24.0 * tn * size / tbest / 1e9;
+    PetscCall(PetscFPrintf(comm, PETSC_STDERR, "triad: %.2f GB/s (best of %" PetscInt_FMT ")\n", triad_gbs, triad_reps));
+    PetscCall(PetscMalloc1(nnets * nB * nsch, &cases));
+    for (PetscInt in = 0; in < nnets; in++) {
+      TnNet     net;
+      PetscBool lat;
+      double    tb, h;
+      char      reason[128];
+      PetscCall(PetscStrcmp(nets[in], TNNET_LATTICE2D, &lat));
+      PetscCall(BuildNet(comm, nets[in], lat ? lat_n : er_n, k, &net, &tb));
+      PetscCall(ChooseH(net, &h, reason, sizeof(reason)));
+      PetscCall(PetscFPrintf(comm, PETSC_STDERR, "net %s built in %.2f s; h = %g: %s\n", nets[in], tb, h, reason));
+      for (PetscInt is = 0; is < nsch; is++) {
+        PetscInt scheme = -1;
+        for (PetscInt t = 0; t < 2; t++) {
+          PetscBool eq;
+          PetscCall(PetscStrcmp(schemes[is], TnSchemeTypes[t], &eq));
+          if (eq) scheme = t;
+        }
+        PetscCheck(scheme >= 0, comm, PETSC_ERR_USER, "unknown scheme %s", schemes[is]);
+        for (PetscInt ib = 0; ib < nB; ib++) {
+          Case *c = &cases[ncases++];
+          PetscCall(RunCase(comm, net, nets[in], Bs[ib], (TnScheme)scheme, h, reason, min_time, reps, c));
+          PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: K=%" PetscInt_FMT " step %.4g s (median %.4g), %.3g updates/s, %.2f GB/s = %.1f%% of triad\n", c->net, c->B, c->scheme, c->K, c->t_best, c->t_median, (double)c->nnz * c->B / c->t_best, c->bytes / c->t_best / 1e9, 100 * c->bytes / c->t_best / 1e9 / triad_gbs));
+        }
+      }
+      PetscCall(TnNetDestroy(&net));
+    }
+    for (int f = 0; f < 2; f++) {
+      FILE *fp = out[f];
+      if (!fp) continue;
+      fprintf(fp, "{\n  \"bench\": \"step\",\n  \"ranks\": %d,\n  \"scalar_bytes\": %d, \"index_bytes\": %d,\n", size, (int)sizeof(PetscScalar), (int)sizeof(PetscInt));
+      fprintf(fp, "  \"triad\": {\"n_per_rank\": %.0f, \"array_MB\": %" PetscInt_FMT ", \"reps\": %" PetscInt_FMT ", \"best_s\": %.6g, \"median_s\": %.6g, \"GBps\": %.4g, \"GBps_with_write_allocate\": %.4g,\n", tn, triad_mb, triad_reps, tbest, tmed, triad_gbs, triad_gbs * 4.0 / 3.0);
+      fprintf(fp, "            \"note\": \"a[i] = b[i] + s*c[i] on every rank at once, max time over ranks, best of reps; GBps counts 3*8*n bytes per rank as STREAM does, GBps_with_write_allocate 4*8*n\"},\n");
+      fprintf(fp, "  \"bytes_formula\": \"nnz*(8+%d) + N*%d*2 (CSR row pointers of the on- and off-process blocks) + N*3*8 (gamma, b, W_ii) + B*N*8*4 (read a, write a, write phi(a), read phi(a)) + ghosts*B*8*2 (halo send + receive); the same for colored (the matrix is read once per step over all colours)\",\n", (int)sizeof(PetscInt), (int)sizeof(PetscInt));
+      fprintf(fp, "  \"bytes_formula_kernel_as_written\": \"as bytes_formula but B*N*8*6: the tanh pass reads a and writes phi(a) (+ write-allocate), the row pass reads phi(a)_i, reads a and writes a\",\n");
+      fprintf(fp, "  \"cases\": [\n");
+      for (PetscInt i = 0; i < ncases; i++) PrintCase(fp, &cases[i], triad_gbs, size, (PetscBool)(i == ncases - 1));
+      fprintf(fp, "  ],\n  \"batch_ratios\": [\n");
+      {
+        PetscInt nr = 0, tot = 0;
+        for (PetscInt i = 0; i < ncases; i++)
+          for (PetscInt j = 0; j < ncases; j++)
+            if (!strcmp(cases[i].net, cases[j].net) && !strcmp(cases[i].scheme, cases[j].scheme) && cases[i].B == 1 && cases[j].B > 1) tot++;
+        for (PetscInt i = 0; i < ncases; i++)
+          for (PetscInt j = 0; j < ncases; j++)
+            if (!strcmp(cases[i].net, cases[j].net) && !strcmp(cases[i].scheme, cases[j].scheme) && cases[i].B == 1 && cases[j].B > 1) {
+              double r = (cases[j].B / cases[j].t_best) / (cases[i].B / cases[i].t_best);
+              fprintf(fp, "    {\"net\": \"%s\", \"scheme\": \"%s\", \"B\": %" PetscInt_FMT ", \"updates_per_s_ratio_vs_B1\": %.4g}%s\n", cases[i].net, cases[i].scheme, cases[j].B, r, ++nr == tot ? "" : ",");
+            }
+      }
+      fprintf(fp, "  ]\n}\n");
+    }
+    PetscCall(PetscFree(cases));
+  }
+  if (out[1]) fclose(out[1]);
+  for (PetscInt i = 0; i < nnets; i++) PetscCall(PetscFree(nets[i]));
+  for (PetscInt i = 0; i < nsch; i++) PetscCall(PetscFree(schemes[i]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+int main(int argc, char **argv)
+{
+  PetscErrorCode ierr;
+  PetscBool      set;
+  ierr = TnInitialize(&argc, &argv, help);
+  if (ierr) return 1;
+  /* keep stdout JSON-only: no progress lines from the library */
+  ierr = PetscOptionsHasName(NULL, NULL, "-tn_progress_every", &set);
+  if (!ierr && !set) ierr = PetscOptionsSetValue(NULL, "-tn_progress_every", "0");
+  if (!ierr) ierr = Main(PETSC_COMM_WORLD);
+  return TnFinalize(ierr);
+}
