@@ -9,6 +9,7 @@ static const char usage[] = "tenor " TENOR_VERSION " - time-evolution normalizat
                             "  logdensity   evaluate log Phi(x) and the local losses for a set of samples\n"
                             "  logdet       the gap study: local and exact log-determinants of every step, side by side\n"
                             "  normcheck    is Phi a density? integrate it (grid for N = 2, 3; importance sampling above)\n"
+                            "  sample       draw z from the base density and run the evolution backwards\n"
                             "  version      print the version\n"
                             "  help         this text; `tenor COMMAND -help` lists COMMAND's options\n";
 
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
         {"logdensity", TnCmdLogDensity},
         {"logdet", TnCmdLogDet},
         {"normcheck", TnCmdNormCheck},
+        {"sample", TnCmdSample},
     };
     PetscErrorCode (*run)(MPI_Comm) = NULL;
     for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)
