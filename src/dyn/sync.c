@@ -33,6 +33,16 @@ TN_INLINE void PhiAll(TnAct act, PetscInt n, const PetscScalar *restrict a, Pets
     for (PetscInt q = 0; q < n; q++) p[q] = a[q];
 }
 
+/* p[0..B) = phi(a[0..B)) for one row: a straight loop over the B samples
+   (vectorised when B is a compile-time constant). */
+TN_INLINE void PhiRow(int lin, const PetscScalar *restrict a, PetscReal *restrict p, const PetscInt B)
+{
+  if (lin)
+    for (PetscInt b = 0; b < B; b++) p[b] = a[b];
+  else
+    for (PetscInt b = 0; b < B; b++) p[b] = TnTanh(a[b]);
+}
+
 /* rate form, on-process part: for every row, y = Ad p + b, the log-det
    factor from phi'(a_i) = 1 - p_i^2 (tanh), and a_i += h(-gamma_i a_i + y).
    A row without off-process synapses is then final: phi(a_i) of the next step
@@ -57,8 +67,7 @@ TN_INLINE void RateOnProcess(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet
       hA[b] = h * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
       ai[b] += h * (-gi * ai[b] + y[b]);
     }
-    if (dyn->o.ia[i + 1] == dyn->o.ia[i])
-      for (PetscInt b = 0; b < B; b++) pn[(size_t)i * B + b] = TnPhi(dyn->act, ai[b]);
+    if (dyn->o.ia[i + 1] == dyn->o.ia[i]) PhiRow(lin, ai, pn + (size_t)i * B, B);
     TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
   }
   TnAccEnd(&acc, prod, expo, ldet, B);
@@ -73,10 +82,8 @@ TN_INLINE void AddOffProcess(TnDyn dyn, PetscScalar *restrict a, const PetscScal
     PetscInt i = dyn->offrows[r];
     for (PetscInt b = 0; b < B; b++) y[b] = 0;
     TnRowTimesBlock(&dyn->o, i, g, B, y);
-    for (PetscInt b = 0; b < B; b++) {
-      a[(size_t)i * B + b] += dyn->h * y[b];
-      dyn->pnext[(size_t)i * B + b] = TnPhi(dyn->act, a[(size_t)i * B + b]);
-    }
+    for (PetscInt b = 0; b < B; b++) a[(size_t)i * B + b] += dyn->h * y[b];
+    PhiRow(dyn->act == TN_ACT_LINEAR, a + (size_t)i * B, dyn->pnext + (size_t)i * B, B);
   }
 }
 
