@@ -19,5 +19,7 @@ PetscErrorCode TnOutClose(MPI_Comm comm, FILE **fp, const char path[]);
 PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[]);
 /* Peak resident memory summed over ranks, and its maximum over ranks (bytes). */
 PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max);
+/* Resident memory now, summed over ranks (bytes; /proc/self/statm). */
+PetscErrorCode TnCurrentMemory(MPI_Comm comm, double *sum);
 /* JSON helpers (rank 0's FILE, NULL elsewhere). */
 void TnJsonArray(FILE *fp, const char key[], const PetscReal *v, PetscInt n, PetscBool last);

@@ -69,6 +69,20 @@ PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnCurrentMemory(MPI_Comm comm, double *sum)
+{
+  double me = 0;
+  long   pages, resident;
+  FILE  *fp = fopen("/proc/self/statm", "r");
+  PetscFunctionBeginUser;
+  if (fp) {
+    if (fscanf(fp, "%ld %ld", &pages, &resident) == 2) me = (double)resident * (double)sysconf(_SC_PAGESIZE);
+    fclose(fp);
+  }
+  PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 void TnJsonArray(FILE *fp, const char key[], const PetscReal *v, PetscInt n, PetscBool last)
 {
   if (!fp) return;
