@@ -22,5 +22,9 @@ PetscErrorCode TnLogDetSetFromOptions(TnLogDet ld);
 /* Collective on J's communicator. J: square MPIAIJ, any row layout. */
 PetscErrorCode TnLogDetCompute(TnLogDet ld, Mat J, TnLogDetResult *res);
 PetscErrorCode TnLogDetGetType(TnLogDet ld, TnLogDetType *type);
+/* The node number (natural order) of each local row of the matrices to come,
+   borrowed: randomised methods (slq) key their draws by it, so estimates are
+   the same for any rank count and partition. Without it, the global row. */
+PetscErrorCode TnLogDetSetNodeNumbers(TnLogDet ld, const PetscInt natural[]);
 PetscErrorCode TnLogDetView(TnLogDet ld, PetscViewer viewer);
 PetscErrorCode TnLogDetDestroy(TnLogDet *ld);

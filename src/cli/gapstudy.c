@@ -168,8 +168,11 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   PetscCall(TnDataLoad(*data, g->N));
   PetscCall(TnDataGetNumSamples(*data, &g->S));
   for (PetscInt m = 0; m < g->nm; m++) {
+    const PetscInt *natural;
     PetscCall(TnLogDetCreate(comm, g->type[m], &g->ld[m]));
     PetscCall(TnLogDetSetFromOptions(g->ld[m]));
+    PetscCall(TnNetGetNatural(*net, &natural));
+    PetscCall(TnLogDetSetNodeNumbers(g->ld[m], natural)); /* slq: the same probes for any rank count */
   }
   PetscCall(PetscCalloc3((size_t)g->K * g->S * g->ncol + 1, &g->val, (size_t)g->K * g->S * g->ncol + 1, &g->se, (size_t)g->K * g->S * g->ncol + 1, &g->sec));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -181,6 +181,11 @@ PetscErrorCode TnDynSetUp(TnDyn dyn)
     PetscCheck(!dyn->nodeloss_on, dyn->comm, PETSC_ERR_USER, "per-node totals (-dyn_nodeloss) need a local log-det method (diag or trace), not %s", TnLogDetTypes[dyn->ldt]);
     PetscCall(TnLogDetCreate(dyn->comm, dyn->ldt, &dyn->exact));
     PetscCall(TnLogDetSetFromOptions(dyn->exact));
+    {
+      const PetscInt *natural;
+      PetscCall(TnNetGetNatural(dyn->net, &natural));
+      PetscCall(TnLogDetSetNodeNumbers(dyn->exact, natural));
+    }
     PetscCall(TnDynCreateJacobian(dyn, &dyn->J));
   }
   PetscCall(PetscLogEventEnd(TN_DynSetUp, 0, 0, 0, 0));

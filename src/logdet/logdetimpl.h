@@ -13,10 +13,11 @@ typedef struct {
 } TnLogDetOps;
 
 struct _p_TnLogDet {
-  MPI_Comm     comm;
-  TnLogDetType type;
-  TnLogDetOps  ops;
-  void        *data;
+  MPI_Comm        comm;
+  TnLogDetType    type;
+  TnLogDetOps     ops;
+  void           *data;
+  const PetscInt *natural; /* node number of each local row, or NULL */
 };
 
 /* Each fills ld->ops and ld->data. */

@@ -43,6 +43,13 @@ PetscErrorCode TnLogDetCompute(TnLogDet ld, Mat J, TnLogDetResult *res)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnLogDetSetNodeNumbers(TnLogDet ld, const PetscInt natural[])
+{
+  PetscFunctionBeginUser;
+  ld->natural = natural;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnLogDetGetType(TnLogDet ld, TnLogDetType *type)
 {
   PetscFunctionBeginUser;

@@ -36,15 +36,19 @@ static PetscErrorCode SetFromOptions_SLQ(TnLogDet ld)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* z_i = +-1 from the top bit of the counter-based generator (global index i). */
-static PetscErrorCode Rademacher(Vec z, PetscInt seed, PetscInt probe)
+/* z_i = +-1 from the top bit of the counter-based generator, keyed by the
+   node's natural number when known (else the global row index i). */
+static PetscErrorCode Rademacher(Vec z, PetscInt seed, PetscInt probe, const PetscInt *natural)
 {
   PetscScalar *pz;
   PetscInt     lo, hi;
   PetscFunctionBeginUser;
   PetscCall(VecGetOwnershipRange(z, &lo, &hi));
   PetscCall(VecGetArray(z, &pz));
-  for (PetscInt i = lo; i < hi; i++) pz[i - lo] = (TnRandU64((uint64_t)seed, (uint64_t)probe, (uint64_t)i) >> 63) ? 1.0 : -1.0;
+  for (PetscInt i = lo; i < hi; i++) {
+    uint64_t key = (uint64_t)(natural ? natural[i - lo] : i);
+    pz[i - lo]   = (TnRandU64((uint64_t)seed, (uint64_t)probe, key) >> 63) ? 1.0 : -1.0;
+  }
   PetscCall(VecRestoreArray(z, &pz));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -136,7 +140,7 @@ static PetscErrorCode Compute_SLQ(TnLogDet ld, Mat J, TnLogDetResult *res)
   znorm2       = (PetscReal)N; /* |z|^2 for a Rademacher probe */
   for (PetscInt p = 0; p < s->probes; p++) {
     PetscReal q = 0;
-    PetscCall(Rademacher(V[0], s->seed, p));
+    PetscCall(Rademacher(V[0], s->seed, p, ld->natural));
     PetscCall(VecScale(V[0], 1.0 / PetscSqrtReal(znorm2)));
     PetscCall(Lanczos(J, V, t, s->steps, s->reorth, alpha, beta, &m));
     PetscCall(Quadrature(m, alpha, beta, &q, &s->theta_min, &s->theta_max));
