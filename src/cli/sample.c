@@ -1,8 +1,291 @@
-/* tenor sample: in progress. */
+/* tenor sample: draw z ~ p_base, run the evolution backwards to x = a_0
+   (MODEL.md section 6), then check the sample by running it forward again:
+   TnDynEvaluate(x) gives log Phi(x) and a_K, and max_i |a_K,i - z_i| is the
+   round-trip error. Samples go to out_dir/samples.csv (one sample per row,
+   natural node order, %.17g; rank 0 gathers one batch, N*B values, at a
+   time) and optionally to HDF5 (parallel HDF5, dataset /x, samples x N). */
 #include "cli.h"
+#include <tenor/sample.h>
+#include <math.h>
+
+typedef struct {
+  char        dir[PETSC_MAX_PATH_LEN], h5[PETSC_MAX_PATH_LEN];
+  PetscInt    S, N, K, B, seed;
+  PetscInt64  nnz;
+  PetscReal  *logphi, *rt_abs, *rt_rel; /* [S] */
+  double      t_net, t_dyn, t_invert, t_forward, t_write, t_total, mem_sum, mem_max;
+  PetscMPIInt size;
+} TnRun;
+
+static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnSampler *smp, TnRun *run)
+{
+  PetscLogDouble t;
+  PetscFunctionBeginUser;
+  t = TnTime();
+  PetscCall(TnNetCreate(comm, net));
+  PetscCall(TnNetSetFromOptions(*net));
+  PetscCall(TnNetSetUp(*net));
+  PetscCall(TnNetGetSizes(*net, &run->N, &run->nnz));
+  PetscCall(TnNetView(*net, PETSC_VIEWER_STDOUT_(comm)));
+  run->t_net = TnTime() - t;
+  t          = TnTime();
+  PetscCall(TnDynCreate(*net, dyn));
+  PetscCall(TnDynSetFromOptions(*dyn));
+  PetscCall(TnDynSetUp(*dyn));
+  PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
+  PetscCall(TnDynGetParams(*dyn, NULL, NULL, NULL, NULL, &run->K, &run->B));
+  PetscCall(TnSamplerCreate(*dyn, smp));
+  PetscCall(TnSamplerSetFromOptions(*smp));
+  run->t_dyn = TnTime() - t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Per sample b < valid: max_i |a_K,i - z_i| and the same relative to
+   max(1, |z_i|), over all ranks. */
+static PetscErrorCode RoundTrip(MPI_Comm comm, Vec aK, Vec z, PetscInt B, PetscInt valid, PetscReal *ab, PetscReal *rel)
+{
+  const PetscScalar *a, *zz;
+  PetscInt           n;
+  PetscReal          loc[2 * 1024];
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(z, &n));
+  PetscCall(VecGetArrayRead(aK, &a));
+  PetscCall(VecGetArrayRead(z, &zz));
+  for (PetscInt b = 0; b < 2 * B; b++) loc[b] = 0;
+  for (PetscInt q = 0; q < n; q++) {
+    PetscReal d    = PetscAbsReal(a[q] - zz[q]);
+    loc[q % B]     = PetscMax(loc[q % B], d);
+    loc[B + q % B] = PetscMax(loc[B + q % B], d / PetscMax(1.0, PetscAbsReal(zz[q])));
+  }
+  PetscCall(VecRestoreArrayRead(aK, &a));
+  PetscCall(VecRestoreArrayRead(z, &zz));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, loc, 2 * B, MPIU_REAL, MPIU_MAX, comm));
+  for (PetscInt b = 0; b < valid; b++) {
+    ab[b]  = loc[b];
+    rel[b] = loc[B + b];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rows s0 .. s0+valid-1 of samples.csv from the batch gathered on rank 0
+   (entry i*B + b is node i of slot b). */
+static void WriteRows(FILE *fp, const PetscScalar *x, PetscInt N, PetscInt B, PetscInt valid)
+{
+  for (PetscInt b = 0; b < valid; b++)
+    for (PetscInt i = 0; i < N; i++) fprintf(fp, "%.17g%c", (double)x[(size_t)i * B + b], i + 1 < N ? ',' : '\n');
+}
+
+typedef struct {
+  Vec        z, x, xs, xnat, all;
+  VecScatter tozero;
+  FILE      *fp;
+  TnSampleH5 h5;
+} TnBatchIO;
+
+static PetscErrorCode WriteBatch(MPI_Comm comm, TnDyn dyn, TnBatchIO *io, TnRun *run, PetscInt s0, PetscInt valid)
+{
+  PetscLogDouble t = TnTime();
+  PetscFunctionBeginUser;
+  PetscCall(TnDynNaturalToState(dyn, io->xnat, io->xs, SCATTER_REVERSE));
+  PetscCall(VecScatterBegin(io->tozero, io->xnat, io->all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(io->tozero, io->xnat, io->all, INSERT_VALUES, SCATTER_FORWARD));
+  if (io->fp) {
+    const PetscScalar *x;
+    PetscCall(VecGetArrayRead(io->all, &x));
+    WriteRows(io->fp, x, run->N, run->B, valid);
+    PetscCall(VecRestoreArrayRead(io->all, &x));
+  }
+  if (io->h5) PetscCall(TnSampleH5Write(io->h5, io->xnat, s0, valid));
+  run->t_write += TnTime() - t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every batch: z -> x (backwards) -> a_K and log Phi (forwards) -> files. */
+static PetscErrorCode Generate(MPI_Comm comm, TnDyn dyn, TnSampler smp, TnBatchIO *io, TnRun *run)
+{
+  TnDynResult res;
+  TnProgress  prog;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynResultCreate(dyn, &res));
+  PetscCall(PetscPrintf(comm, "generating %" PetscInt_FMT " samples in %" PetscInt_FMT " batch(es) of %" PetscInt_FMT " (seed %" PetscInt_FMT ")\n", run->S, (run->S + run->B - 1) / run->B, run->B, run->seed));
+  PetscCall(TnProgressStart(comm, &prog, "samples", run->S, (double)run->nnz * run->K, "synaptic updates"));
+  for (PetscInt s0 = 0; s0 < run->S; s0 += run->B) {
+    PetscInt       valid = PetscMin(run->B, run->S - s0);
+    PetscLogDouble t     = TnTime();
+    PetscCall(TnSamplerDrawBase(smp, s0, io->z));
+    PetscCall(VecCopy(io->z, io->x));
+    PetscCall(TnSamplerInvert(smp, io->x));
+    PetscCall(VecCopy(io->x, io->xs));
+    run->t_invert += TnTime() - t;
+    t          = TnTime();
+    res.nvalid = valid;
+    res.first  = s0;
+    PetscCall(TnDynEvaluate(dyn, io->x, &res));
+    PetscCall(RoundTrip(comm, io->x, io->z, run->B, valid, run->rt_abs + s0, run->rt_rel + s0));
+    for (PetscInt b = 0; b < valid; b++) run->logphi[s0 + b] = res.logphi[b];
+    run->t_forward += TnTime() - t;
+    PetscCall(WriteBatch(comm, dyn, io, run, s0, valid));
+    PetscCall(TnProgressUpdate(comm, &prog, s0 + valid));
+  }
+  PetscCall(TnDynResultDestroy(&res));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode OpenOutputs(MPI_Comm comm, TnDyn dyn, TnBatchIO *io, TnRun *run, char path[], size_t len)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateState(dyn, &io->z));
+  PetscCall(VecDuplicate(io->z, &io->x));
+  PetscCall(VecDuplicate(io->z, &io->xs));
+  PetscCall(TnDynCreateNaturalState(dyn, &io->xnat));
+  PetscCall(VecScatterCreateToZero(io->xnat, &io->tozero, &io->all));
+  PetscCall(TnOutMakeDir(comm, run->dir));
+  PetscCall(TnOutOpen(comm, run->dir, "samples.csv", &io->fp, path, len));
+  if (run->h5[0]) PetscCall(TnSampleH5Create(comm, run->h5, "/x", run->S, run->N, &io->h5));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CloseOutputs(MPI_Comm comm, TnBatchIO *io, const char path[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnOutClose(comm, &io->fp, path));
+  PetscCall(TnSampleH5Close(&io->h5));
+  PetscCall(VecScatterDestroy(&io->tozero));
+  PetscCall(VecDestroy(&io->all));
+  PetscCall(VecDestroy(&io->xnat));
+  PetscCall(VecDestroy(&io->xs));
+  PetscCall(VecDestroy(&io->x));
+  PetscCall(VecDestroy(&io->z));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void Worst(const TnRun *run, double *ab, double *rel, double *mean)
+{
+  *ab = *rel = *mean = 0;
+  for (PetscInt s = 0; s < run->S; s++) {
+    *ab  = fmax(*ab, run->rt_abs[s]);
+    *rel = fmax(*rel, run->rt_rel[s]);
+    *mean += run->logphi[s] / run->S;
+  }
+}
+
+static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnSampler smp, TnRun *run, const char *files[], PetscInt nfiles, char path[], size_t len)
+{
+  FILE          *fp;
+  double         ab, rel, mean;
+  TnScheme       scheme;
+  TnForm         form;
+  TnAct          act;
+  PetscReal      h, inv;
+  PetscInt       ncol;
+  const char    *ntype, *what;
+  TnLogDetType   ldt;
+  TnBase         base;
+  TnSamplerStats st;
+  PetscFunctionBeginUser;
+  Worst(run, &ab, &rel, &mean);
+  PetscCall(TnSamplerGetStats(smp, &st));
+  PetscCall(TnDynGetLoss(dyn, &ldt, &base));
+  PetscCall(TnDynGetParams(dyn, &scheme, &form, &act, &h, NULL, NULL));
+  PetscCall(TnDynGetNumColors(dyn, &ncol));
+  PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
+  PetscCall(TnNetGetType(net, &ntype));
+  PetscCall(TnOutOpen(comm, run->dir, "sample.json", &fp, path, len));
+  if (fp) {
+    fprintf(fp, "{\n  \"tenor_version\": \"%s\",\n  \"command\": \"sample\",\n  \"ranks\": %d,\n", TENOR_VERSION, run->size);
+    fprintf(fp, "  \"network\": {\"type\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT "},\n", ntype, run->N, run->nnz);
+    fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"batch\": %" PetscInt_FMT ", \"colors\": %" PetscInt_FMT ", \"logdet\": \"%s\", \"base\": \"%s\", \"invertibility_value\": %.17g, \"invertibility\": \"%s\"},\n", TnSchemeTypes[scheme], TnFormTypes[form], TnActTypes[act], (double)h, run->K, run->B, ncol, TnLogDetTypes[ldt], TnBaseTypes[base], (double)inv, what);
+    fprintf(fp, "  \"samples\": %" PetscInt_FMT ",\n  \"seed\": %" PetscInt_FMT ",\n", run->S, run->seed);
+    fprintf(fp, "  \"inversion\": {\"sync_iterations_total\": %" PetscInt64_FMT ", \"sync_steps\": %" PetscInt64_FMT ", \"sync_iterations_max\": %" PetscInt_FMT ", \"sync_final_change_max\": %.6g, \"newton_iterations_total\": %" PetscInt64_FMT ", \"newton_solves\": %" PetscInt64_FMT ", \"newton_iterations_max\": %" PetscInt_FMT "},\n", st.sync_iters, st.sync_steps, st.sync_iters_max, (double)st.sync_change_max, st.newton_iters, st.newton_solves, st.newton_iters_max);
+    fprintf(fp, "  \"roundtrip_max_abs\": %.6g,\n  \"roundtrip_max_rel\": %.6g,\n  \"log_phi_mean\": %.17g,\n", ab, rel, mean);
+    TnJsonArray(fp, "log_phi", run->logphi, run->S, PETSC_FALSE);
+    TnJsonArray(fp, "roundtrip_abs", run->rt_abs, run->S, PETSC_FALSE);
+    fprintf(fp, "  \"timings_s\": {\"network\": %.6g, \"dynamics_setup\": %.6g, \"invert\": %.6g, \"forward_check\": %.6g, \"write\": %.6g, \"total\": %.6g},\n", run->t_net, run->t_dyn, run->t_invert, run->t_forward, run->t_write, run->t_total);
+    fprintf(fp, "  \"samples_per_s\": %.6g,\n", run->t_invert > 0 ? run->S / run->t_invert : 0.0);
+    fprintf(fp, "  \"memory\": {\"peak_rss_bytes_sum\": %.6g, \"peak_rss_bytes_max\": %.6g},\n", run->mem_sum, run->mem_max);
+    fprintf(fp, "  \"outputs\": [");
+    for (PetscInt f = 0; f < nfiles; f++) fprintf(fp, "%s\"%s\"", f ? ", " : "", files[f]);
+    fprintf(fp, "]\n}\n");
+  }
+  PetscCall(TnOutClose(comm, &fp, path));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode PrintSummary(MPI_Comm comm, TnSampler smp, TnRun *run, const char *files[], PetscInt nfiles)
+{
+  double         ab, rel, mean;
+  TnSamplerStats st;
+  PetscFunctionBeginUser;
+  Worst(run, &ab, &rel, &mean);
+  PetscCall(TnSamplerGetStats(smp, &st));
+  PetscCall(PetscPrintf(comm, "result: %" PetscInt_FMT " samples, mean log Phi(x) = %.10g nats (%.8g bits/dim)\n", run->S, mean, -mean / (run->N * M_LN2)));
+  PetscCall(PetscPrintf(comm, "  round trip max_i |forward(x) - z|: %.3g (relative to max(1,|z|): %.3g), worst sample\n", ab, rel));
+  if (st.sync_steps) PetscCall(PetscPrintf(comm, "  sync fixed point: %.3g iterations per step on average, at most %" PetscInt_FMT "\n", (double)st.sync_iters / (double)st.sync_steps, st.sync_iters_max));
+  if (st.newton_solves) PetscCall(PetscPrintf(comm, "  colored node solves: %.3g Newton iterations on average, at most %" PetscInt_FMT "\n", (double)st.newton_iters / (double)st.newton_solves, st.newton_iters_max));
+  PetscCall(PetscPrintf(comm, "time: invert %.3f s (%.3g samples/s), forward check %.3f s, write %.3f s, total %.3f s; peak memory %.3g GB\n", run->t_invert, run->t_invert > 0 ? run->S / run->t_invert : 0.0, run->t_forward, run->t_write, run->t_total, run->mem_sum / 1e9));
+  for (PetscInt f = 0; f < nfiles; f++) PetscCall(PetscPrintf(comm, "wrote %s\n", files[f]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WarnUnused(MPI_Comm comm)
+{
+  PetscInt n;
+  char   **names, **values;
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  for (PetscInt i = 0; i < n; i++) PetscCall(PetscPrintf(comm, "warning: option -%s was given but not used (misspelt? `tenor sample -help` lists the options)\n", names[i]));
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ReadOptions(MPI_Comm comm, TnRun *run)
+{
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, "out_", "Output", "tenor");
+  PetscCall(PetscOptionsString("-dir", "Directory for samples.csv and sample.json", "", run->dir, run->dir, sizeof(run->dir), NULL));
+  PetscOptionsEnd();
+  PetscOptionsBegin(comm, "sample_", "Sampling (MODEL.md section 6)", "tenor");
+  PetscCall(PetscOptionsInt("-n", "Number of samples", "", run->S, &run->S, NULL));
+  PetscCall(PetscOptionsString("-hdf5", "Also write the samples to this HDF5 file (dataset /x, samples x N)", "", run->h5, run->h5, sizeof(run->h5), NULL));
+  PetscOptionsEnd();
+  PetscCheck(run->S >= 1, comm, PETSC_ERR_USER, "-sample_n must be >= 1 (got %" PetscInt_FMT ")", run->S);
+  run->seed = 1;
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-sample_seed", &run->seed, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PetscErrorCode TnCmdSample(MPI_Comm comm)
 {
+  TnNet       net;
+  TnDyn       dyn;
+  TnSampler   smp;
+  TnBatchIO   io  = {0};
+  TnRun       run = {.dir = "out", .S = 16};
+  char        p1[PETSC_MAX_PATH_LEN], p2[PETSC_MAX_PATH_LEN];
+  const char *files[3];
+  PetscInt    nf = 0;
   PetscFunctionBeginUser;
-  SETERRQ(comm, PETSC_ERR_SUP, "this command is not available in this build");
+  run.t_total = TnTime();
+  PetscCallMPI(MPI_Comm_size(comm, &run.size));
+  PetscCall(ReadOptions(comm, &run));
+  PetscCall(PetscPrintf(comm, "tenor sample on %d rank(s)\n", run.size));
+  PetscCall(SetUp(comm, &net, &dyn, &smp, &run));
+  PetscCall(PetscCalloc3(run.S, &run.logphi, run.S, &run.rt_abs, run.S, &run.rt_rel));
+  PetscCall(OpenOutputs(comm, dyn, &io, &run, p1, sizeof(p1)));
+  PetscCall(Generate(comm, dyn, smp, &io, &run));
+  PetscCall(CloseOutputs(comm, &io, p1));
+  files[nf++] = p1;
+  if (run.h5[0]) files[nf++] = run.h5;
+  PetscCall(PetscSNPrintf(p2, sizeof(p2), "%s/sample.json", run.dir));
+  files[nf++] = p2;
+  PetscCall(TnPeakMemory(comm, &run.mem_sum, &run.mem_max));
+  run.t_total = TnTime() - run.t_total;
+  PetscCall(WriteSummary(comm, net, dyn, smp, &run, files, nf, p2, sizeof(p2)));
+  PetscCall(PrintSummary(comm, smp, &run, files, nf));
+  PetscCall(WarnUnused(comm));
+  PetscCall(PetscFree3(run.logphi, run.rt_abs, run.rt_rel));
+  PetscCall(TnSamplerDestroy(&smp));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,0 +1,109 @@
+/* Samples to HDF5 (samples x N, double) with parallel HDF5. Each rank owns
+   the natural-order node block [rs, re) of the default split, and writes
+   that column block of each batch's rows in one collective write, after
+   transposing its node-major, sample-fastest block to row-major. The file
+   is path.tmp until TnSampleH5Close renames it (rank 0), so a crash never
+   leaves a half-written file under the real name. Every HDF5 failure is
+   turned into one collective tenor error. */
+#include <tenor/sample.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+
+struct _p_TnSampleH5 {
+  MPI_Comm comm;
+  char     path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
+  hid_t    file, dset, dxpl;
+  PetscInt S, N;
+};
+
+static PetscErrorCode H5Check(MPI_Comm comm, int bad, const char what[], const char path[])
+{
+  char msg[PETSC_MAX_PATH_LEN + 128];
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(msg, sizeof(msg), "HDF5: cannot %s %s (is the directory writable from every rank, and the disk not full?)", what, path));
+  PetscCall(TnErrorSync(comm, (PetscBool)(bad != 0), msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnSampleH5Create(MPI_Comm comm, const char path[], const char dataset[], PetscInt S, PetscInt N, TnSampleH5 *h)
+{
+  TnSampleH5 p;
+  hid_t      fapl, space;
+  hsize_t    dims[2] = {(hsize_t)S, (hsize_t)N};
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&p));
+  p->comm = comm;
+  p->S    = S;
+  p->N    = N;
+  PetscCall(PetscStrncpy(p->path, path, sizeof(p->path)));
+  PetscCall(PetscSNPrintf(p->tmp, sizeof(p->tmp), "%s.tmp", path));
+  fapl    = H5Pcreate(H5P_FILE_ACCESS);
+  p->file = fapl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ? H5I_INVALID_HID : H5Fcreate(p->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  if (fapl >= 0) H5Pclose(fapl);
+  PetscCall(H5Check(comm, p->file < 0, "create", p->tmp));
+  space   = H5Screate_simple(2, dims, NULL);
+  p->dset = H5Dcreate2(p->file, dataset, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Sclose(space);
+  PetscCall(H5Check(comm, p->dset < 0, "create the dataset in", p->tmp));
+  p->dxpl = H5Pcreate(H5P_DATASET_XFER);
+  H5Pset_dxpl_mpio(p->dxpl, H5FD_MPIO_COLLECTIVE);
+  *h = p;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnSampleH5Write(TnSampleH5 h, Vec xnat, PetscInt s0, PetscInt valid)
+{
+  const PetscScalar *x;
+  double            *buf;
+  PetscInt           rs, re, B, n;
+  hid_t              fspace, mspace;
+  hsize_t            start[2] = {(hsize_t)s0, 0}, count[2] = {(hsize_t)valid, 0};
+  herr_t             err;
+  PetscFunctionBeginUser;
+  PetscCall(VecGetBlockSize(xnat, &B));
+  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
+  rs /= B, re /= B, n = re - rs;
+  start[1] = (hsize_t)rs;
+  count[1] = (hsize_t)n;
+  PetscCall(PetscMalloc1((size_t)valid * n + 1, &buf));
+  PetscCall(VecGetArrayRead(xnat, &x));
+  for (PetscInt b = 0; b < valid; b++)
+    for (PetscInt i = 0; i < n; i++) buf[(size_t)b * n + i] = x[(size_t)i * B + b];
+  PetscCall(VecRestoreArrayRead(xnat, &x));
+  fspace = H5Dget_space(h->dset);
+  mspace = H5Screate_simple(2, count, NULL);
+  if (valid * n > 0)
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+  else {
+    H5Sselect_none(fspace);
+    H5Sselect_none(mspace);
+  }
+  PetscCall(PetscLogEventBegin(TN_IOWrite, 0, 0, 0, 0));
+  err = H5Dwrite(h->dset, H5T_NATIVE_DOUBLE, mspace, fspace, h->dxpl, buf);
+  PetscCall(PetscLogEventEnd(TN_IOWrite, 0, 0, 0, 0));
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  PetscCall(PetscFree(buf));
+  PetscCall(H5Check(h->comm, err < 0, "write samples to", h->tmp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnSampleH5Close(TnSampleH5 *h)
+{
+  TnSampleH5  p = *h;
+  PetscMPIInt rank;
+  int         bad;
+  PetscFunctionBeginUser;
+  if (!p) PetscFunctionReturn(PETSC_SUCCESS);
+  H5Pclose(p->dxpl);
+  H5Dclose(p->dset);
+  bad = H5Fclose(p->file) < 0;
+  PetscCall(H5Check(p->comm, bad, "close", p->tmp));
+  PetscCallMPI(MPI_Comm_rank(p->comm, &rank));
+  bad = !rank && rename(p->tmp, p->path);
+  PetscCall(H5Check(p->comm, bad, "rename the finished file to", p->path));
+  PetscCall(PetscFree(*h));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
