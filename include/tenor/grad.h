@@ -1,0 +1,75 @@
+/* tenor/grad.h - the exact gradient of the mean loss
+     L = (1/nvalid) sum_{b < nvalid} -log Phi(x_b)
+   with respect to the parameters theta = (W on its pattern P, b, u = log gamma),
+   by reverse mode through the K steps of the dynamics (MODEL.md section 5;
+   docs/gradient.md):
+     lambda_K = dl_base/da_K,  lambda_k = J_k^T lambda_{k+1} + d(step-k local loss)/da_k,
+   the transposed product doing the reverse halo exchange. Sync scheme with the
+   diag or trace log-det, and colored scheme (exact; the substeps are reversed
+   in reverse colour order). Memory: trajectory checkpointing (-grad_checkpoint).
+
+   Parameter vector theta (one distributed Vec, TnGradCreateParamVec): on each
+   rank, the values of W's on-process block (CSR order of the local rows, the
+   order of MatMPIAIJGetSeqAIJ's Ad), then of its off-process block (Ao), then
+   b of the local rows, then u_i = log gamma_i of the local rows. gamma = e^u
+   stays positive whatever step an optimiser takes on u; the gradient given is
+   dL/du = gamma dL/dgamma. TnGradGetParamMap names each entry by natural
+   (row, column) numbers, which do not depend on the rank count. */
+#pragma once
+#include <tenor/dyn.h>
+
+typedef struct _p_TnGrad *TnGrad;
+
+/* What is stored of the trajectory: auto (sqrt when K > 16, else none),
+   none (all K states: memory K N B), sqrt (every ceil(sqrt K)-th state and
+   one recomputed segment: memory about 2 sqrt(K) N B, one extra forward). */
+typedef enum { TN_GRAD_CKPT_AUTO,
+               TN_GRAD_CKPT_NONE,
+               TN_GRAD_CKPT_SQRT } TnGradCheckpoint;
+extern const char *const TnGradCheckpointTypes[];
+
+/* The gradient engine of a dynamics object (which it references; the
+   dynamics' configuration is read at SetUp). */
+PetscErrorCode TnGradCreate(TnDyn dyn, TnGrad *g);
+PetscErrorCode TnGradSetCheckpoint(TnGrad g, TnGradCheckpoint type);
+/* Options with prefix -grad_ (see -help). */
+PetscErrorCode TnGradSetFromOptions(TnGrad g);
+/* Sets up the dynamics, checks that the configuration has a gradient (a local
+   log-det method: diag or trace), sizes theta and allocates the trajectory
+   storage. Collective. */
+PetscErrorCode TnGradSetUp(TnGrad g);
+
+/* theta's layout (see the top of this file). */
+PetscErrorCode TnGradCreateParamVec(TnGrad g, Vec *theta);
+/* theta <- the network's current parameters (u = log gamma). Collective. */
+PetscErrorCode TnGradGetParams(TnGrad g, Vec theta);
+/* The network's parameters <- theta: W's values are written in place into the
+   storage of W's blocks, b into b, gamma = e^u into gamma, and W_ii (when the
+   pattern holds the diagonal) into the net's W_ii vector. The dynamics reads
+   these same arrays (it holds read views from its SetUp), so the new values
+   take effect at the next evaluation without a new SetUp; the pattern never
+   changes. Rule: change the parameters of a net in use only through
+   TnGradSetParams / TnGradAddToParams. Then the invertibility condition
+   (MODEL.md section 4) is checked again: an error if it fails. Collective. */
+PetscErrorCode TnGradSetParams(TnGrad g, Vec theta);
+/* theta <- theta + alpha d in place, without a copy of theta (W += alpha dW,
+   b += alpha db, gamma <- gamma e^{alpha du}); then the invertibility check.
+   For an optimiser that keeps only its moment vectors. Collective. */
+PetscErrorCode TnGradAddToParams(TnGrad g, PetscReal alpha, Vec d);
+/* Natural (row, column) of each local entry of theta: W entries give the
+   synapse's postsynaptic row i and presynaptic column j; b entries give
+   (i, -1), u entries (i, -2). Borrowed arrays of theta's local size. */
+PetscErrorCode TnGradGetParamMap(TnGrad g, const PetscInt **row, const PetscInt **col);
+
+/* Evolves a copy of x (batch state, partitioned layout, block size B; x is
+   not modified), fills res as TnDynEvaluate does (log Phi per sample, only
+   the samples b < res->nvalid count in the loss), and sets grad (theta's
+   layout) to the gradient of the mean loss over those samples. Collective. */
+PetscErrorCode TnGradCompute(TnGrad g, Vec x, TnDynResult *res, Vec grad);
+
+/* The checkpointing in use after SetUp (never AUTO), the segment length s and
+   the number of states stored (checkpoints + one segment + the final state),
+   and the bytes of this rank's trajectory and work storage. */
+PetscErrorCode TnGradGetCheckpoint(TnGrad g, TnGradCheckpoint *type, PetscInt *seglen, PetscInt *nstates, PetscLogDouble *bytes);
+PetscErrorCode TnGradView(TnGrad g, PetscViewer viewer);
+PetscErrorCode TnGradDestroy(TnGrad *g);

@@ -1,0 +1,122 @@
+/* Backward step of the colored scheme (docs/gradient.md): the C substeps in
+   reverse colour order. Substep c changes only the rows i of colour c,
+   a_i <- a_i + h f_i(a), so with lam the adjoint after it, the adjoint before
+   it is (in place)
+     rate:    v_i = h lam_i (i in c);  lam_i <- (1 - h gamma_i) lam_i + c_i w_ii phi''(a_i),
+              then lam_j += phi'(a_j) W_ij v_i for every synapse of the rows of c
+     current: mu_i = h phi'(s_i) lam_i + c_i w_ii phi''(s_i);  lam_i <- (1 - h gamma_i) lam_i,
+              then lam_j += W_ij mu_i
+   with the parameter gradients of the sync step restricted to the rows of c.
+   Rows of colour c read no other row of colour c, so a row's own update
+   (the self-loop j = i included) is the only write to lam_i. The state before
+   substep c is a_{k+1} on the colours < c and a_k on the colours >= c: it is
+   rebuilt going down the colours, one colour's rows at a time. */
+#include "gradimpl.h"
+
+/* One row i of colour c. a: the state before the substep; p = phi(a) (rate);
+   gx: ghost values of p (rate) or a (current), NULL for an interior row. */
+TN_INLINE void Row(TnGrad g, PetscInt i, const PetscReal *restrict a, const PetscReal *restrict gx, PetscReal *restrict gy, TnGradAcc *acc, const PetscInt B)
+{
+  TnDyn            dyn = g->dyn;
+  const PetscBool  lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG, rate = dyn->form == TN_FORM_RATE;
+  const PetscBool  rt = rate && !lin;
+  const PetscReal  h = dyn->h, gi = dyn->gamma[i], wi = dyn->wdiag[i];
+  const PetscReal *x    = rate ? g->p : a;
+  PetscReal *restrict L = g->lam + (size_t)i * B;
+  PetscReal v[B], s[B], sb = 0, sg = 0, sw = 0;
+  if (!rate) {
+    for (PetscInt b = 0; b < B; b++) s[b] = dyn->bias[i];
+    TnRowTimesBlock(&dyn->d, i, a, B, s);
+    if (gx) TnRowTimesBlock(&dyn->o, i, gx, B, s);
+  }
+  for (PetscInt b = 0; b < B; b++) {
+    const size_t q = (size_t)i * B + b;
+    PetscReal    d, phi2, c, t = rate ? g->p[q] : TnPhi(dyn->act, s[b]);
+    TnGradLocal(lin, diag, h, gi, wi, g->wt[b], t, &d, &phi2, &c);
+    v[b] = rate ? h * L[b] : h * d * L[b] + c * wi * phi2;
+    sb += v[b];
+    sg += -h * a[q] * L[b] - c;
+    sw += c * d;
+    L[b] = (1 - h * gi) * L[b] + (rate ? c * wi * phi2 : 0.0);
+  }
+  acc->gb[i] += sb;
+  acc->gg[i] += sg;
+  if (g->diagpos[i] >= 0) acc->gW[g->diagpos[i]] += sw;
+  for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) {
+    const PetscReal  w  = dyn->d.va[t];
+    const size_t     j  = (size_t)dyn->d.ja[t] * B;
+    const PetscReal *xj = x + j;
+    PetscReal       *Lj = g->lam + j, sum = 0;
+    for (PetscInt b = 0; b < B; b++) {
+      sum += v[b] * xj[b];
+      Lj[b] += w * (rt ? 1.0 - xj[b] * xj[b] : 1.0) * v[b];
+    }
+    acc->gW[t] += sum;
+  }
+  if (!gx) return;
+  for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) {
+    const PetscReal  w  = dyn->o.va[t];
+    const size_t     j  = (size_t)dyn->o.ja[t] * B;
+    const PetscReal *xj = gx + j;
+    PetscReal       *yj = gy + j, sum = 0;
+    for (PetscInt b = 0; b < B; b++) {
+      sum += v[b] * xj[b];
+      yj[b] += w * (rt ? 1.0 - xj[b] * xj[b] : 1.0) * v[b];
+    }
+    acc->gW[g->nd + t] += sum;
+  }
+}
+
+TN_INLINE void Rows(TnGrad g, const PetscInt *rows, PetscInt n, const PetscReal *a, const PetscReal *gx, PetscReal *gy, TnGradAcc *acc, const PetscInt B)
+{
+  for (PetscInt r = 0; r < n; r++) Row(g, rows[r], a, gx, gy, acc, B);
+}
+
+/* mix <- a_k on the rows of colour c (and p <- phi(a_k) there, rate). */
+static void Restore(TnGrad g, PetscInt c, const PetscScalar *ak)
+{
+  TnDyn    dyn = g->dyn;
+  PetscInt B   = g->B;
+  for (PetscInt r = dyn->cptr[c]; r < dyn->cptr[c + 1]; r++) {
+    const size_t q = (size_t)dyn->crows[r] * B;
+    for (PetscInt b = 0; b < B; b++) {
+      g->mix[q + b] = ak[q + b];
+      if (dyn->form == TN_FORM_RATE) g->p[q + b] = TnPhi(dyn->act, ak[q + b]);
+    }
+  }
+}
+
+static PetscErrorCode Substep(TnGrad g, PetscInt c, TnGradAcc *acc)
+{
+  TnDyn            dyn  = g->dyn;
+  const PetscInt  *rows = dyn->crows + dyn->cptr[c], nint = dyn->cnint[c], n = dyn->cptr[c + 1] - dyn->cptr[c];
+  const PetscReal *gx, *a = g->mix;
+  PetscReal       *gy;
+  PetscFunctionBeginUser;
+  PetscCall(TnGradHaloBegin(g, dyn->form == TN_FORM_RATE ? g->p : g->mix));
+  PetscCall(VecGetArray(g->Gy, &gy));
+  for (PetscInt q = 0; q < g->nghost * g->B; q++) gy[q] = 0;
+  TN_DISPATCH_B(g->B, Rows, g, rows, nint, a, NULL, gy, acc);
+  PetscCall(TnGradHaloEnd(g, &gx));
+  TN_DISPATCH_B(g->B, Rows, g, rows + nint, n - nint, a, gx, gy, acc);
+  PetscCall(VecRestoreArray(g->Gy, &gy));
+  PetscCall(TnGradReverseBegin(g, g->lam));
+  PetscCall(TnGradReverseEnd(g));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnGradBackStep_Colored(TnGrad g, const PetscScalar *ak, const PetscScalar *ak1, TnGradAcc *acc)
+{
+  TnDyn        dyn = g->dyn;
+  const size_t n   = (size_t)g->m * g->B;
+  PetscFunctionBeginUser;
+  PetscCall(PetscArraycpy(g->mix, ak1, n));
+  if (dyn->form == TN_FORM_RATE)
+    for (size_t q = 0; q < n; q++) g->p[q] = TnPhi(dyn->act, ak1[q]);
+  for (PetscInt c = dyn->ncolors - 1; c >= 0; c--) {
+    Restore(g, c, ak);
+    PetscCall(Substep(g, c, acc));
+  }
+  PetscCall(PetscLogFlops((dyn->form == TN_FORM_RATE ? 6.0 : 8.0) * g->B * (double)(g->nd + g->no) + 20.0 * g->m * g->B));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

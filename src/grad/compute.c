@@ -1,0 +1,169 @@
+/* TnGradCompute: forward pass storing the trajectory (checkpoints every `seg`
+   steps, and the whole last segment), then the backward pass segment by
+   segment in reverse, each segment's states recomputed from its checkpoint:
+     lambda_K = omega dl_base/da_K   (normal: a_K; logistic: tanh(a_K / 2))
+     lambda_k = J_k^T lambda_{k+1} + d(step-k local loss)/da_k,  k = K-1 .. 0
+   The halo exchanges are the dynamics' block scatter, forward and reversed. */
+#include "gradimpl.h"
+
+PetscErrorCode TnGradHaloBegin(TnGrad g, const PetscReal *send)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
+  PetscCall(VecPlaceArray(g->Pv, send));
+  PetscCall(VecScatterBegin(g->dyn->halo, g->Pv, g->Gp, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnGradHaloEnd(TnGrad g, const PetscReal **ghost)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
+  PetscCall(VecScatterEnd(g->dyn->halo, g->Pv, g->Gp, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecResetArray(g->Pv));
+  *ghost = g->gbuf; /* Gp wraps this array of ours */
+  PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* into += the ghost contributions other ranks accumulated in their Gy. */
+PetscErrorCode TnGradReverseBegin(TnGrad g, PetscReal *into)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
+  PetscCall(VecPlaceArray(g->Lv, into));
+  PetscCall(VecScatterBegin(g->dyn->halo, g->Gy, g->Lv, ADD_VALUES, SCATTER_REVERSE));
+  PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnGradReverseEnd(TnGrad g)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
+  PetscCall(VecScatterEnd(g->dyn->halo, g->Gy, g->Lv, ADD_VALUES, SCATTER_REVERSE));
+  PetscCall(VecResetArray(g->Lv));
+  PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One forward step of the dynamics on a (in place); ldet[b] += local terms. */
+static PetscErrorCode Step(TnGrad g, PetscScalar *a, PetscReal *ldet)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
+  if (g->dyn->scheme == TN_SCHEME_SYNC)
+    PetscCall(TnDynStep_Sync(g->dyn, a, ldet, NULL));
+  else
+    PetscCall(TnDynStep_Colored(g->dyn, a, ldet, NULL));
+  PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+#define STATE(base, j) ((base) + (size_t)(j)*g->m * g->B)
+
+/* a_0 = x through K steps into g->aK, storing checkpoint c = state c*seg
+   and the last segment's states; res->steps and res->base as TnDynEvaluate. */
+static PetscErrorCode Forward(TnGrad g, const PetscScalar *x, TnDynResult *res)
+{
+  TnDyn          dyn = g->dyn;
+  const size_t   n   = (size_t)g->m * g->B;
+  const PetscInt B = g->B, K = g->K, last = g->nseg - 1;
+  PetscFunctionBeginUser;
+  dyn->nvalid = res->nvalid;
+  dyn->pvalid = PETSC_FALSE;
+  PetscCall(PetscArrayzero(res->steps, K * B));
+  PetscCall(PetscArrayzero(res->base, B));
+  PetscCall(PetscArraycpy(g->aK, x, n));
+  for (PetscInt k = 0; k < K; k++) {
+    PetscInt c = k / g->seg, j = k % g->seg;
+    if (j == 0) PetscCall(PetscArraycpy(STATE(g->ckpts, c), g->aK, n));
+    if (c == last) PetscCall(PetscArraycpy(STATE(g->segbuf, j), g->aK, n));
+    PetscCall(Step(g, g->aK, res->steps + k * B));
+  }
+  for (size_t q = 0; q < n; q++) res->base[q % B] += TnBaseLogDensity(dyn->base, g->aK[q]);
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, res->steps, K * B, MPIU_REAL, MPIU_SUM, g->comm));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, res->base, B, MPIU_REAL, MPIU_SUM, g->comm));
+  for (PetscInt b = 0; b < B; b++) {
+    res->logphi[b] = res->base[b];
+    for (PetscInt k = 0; k < K; k++) res->logphi[b] += res->steps[k * B + b];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The states of segment c, from its checkpoint, into segbuf[0 .. len). */
+static PetscErrorCode Recompute(TnGrad g, PetscInt c, PetscInt len)
+{
+  const size_t n             = (size_t)g->m * g->B;
+  PetscReal    scratch[1024] = {0}; /* the step's log-det terms: not needed again */
+  PetscFunctionBeginUser;
+  g->dyn->pvalid = PETSC_FALSE;
+  PetscCall(PetscArraycpy(STATE(g->segbuf, 0), STATE(g->ckpts, c), n));
+  for (PetscInt j = 1; j < len; j++) {
+    PetscCall(PetscArraycpy(STATE(g->segbuf, j), STATE(g->segbuf, j - 1), n));
+    PetscCall(Step(g, STATE(g->segbuf, j), scratch));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* lambda_K = omega_b dl_base/da_K; omega_b = 1/nvalid (real), 0 (padding). */
+static void Terminal(TnGrad g, PetscInt nvalid)
+{
+  const size_t n = (size_t)g->m * g->B;
+  for (PetscInt b = 0; b < g->B; b++) g->wt[b] = b < nvalid ? 1.0 / nvalid : 0.0;
+  for (size_t q = 0; q < n; q++) {
+    PetscReal z = g->aK[q];
+    g->lam[q]   = g->wt[q % g->B] * (g->dyn->base == TN_BASE_NORMAL ? z : tanh(0.5 * z));
+  }
+}
+
+static PetscErrorCode Backward(TnGrad g, TnGradAcc *acc)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt c = g->nseg - 1; c >= 0; c--) {
+    PetscInt k0 = c * g->seg, k1 = PetscMin(g->K, k0 + g->seg);
+    if (c < g->nseg - 1) PetscCall(Recompute(g, c, k1 - k0));
+    for (PetscInt k = k1 - 1; k >= k0; k--) {
+      const PetscScalar *ak = STATE(g->segbuf, k - k0), *ak1;
+      if (g->dyn->scheme == TN_SCHEME_SYNC)
+        PetscCall(TnGradBackStep_Sync(g, ak, acc));
+      else {
+        ak1 = k + 1 < k1 ? STATE(g->segbuf, k + 1 - k0) : (c == g->nseg - 1 ? g->aK : STATE(g->ckpts, c + 1));
+        PetscCall(TnGradBackStep_Colored(g, ak, ak1, acc));
+      }
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnGradCompute(TnGrad g, Vec x, TnDynResult *res, Vec grad)
+{
+  const PetscScalar *px;
+  PetscScalar       *pg;
+  PetscInt           n;
+  TnGradAcc          acc;
+  PetscFunctionBeginUser;
+  PetscCall(TnGradSetUp(g));
+  PetscCheck(res->B == g->B && res->K == g->K, g->comm, PETSC_ERR_ARG_WRONG, "result made for B = %" PetscInt_FMT ", K = %" PetscInt_FMT "; the dynamics has B = %" PetscInt_FMT ", K = %" PetscInt_FMT, res->B, res->K, g->B, g->K);
+  PetscCheck(res->nvalid >= 0 && res->nvalid <= g->B, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "res->nvalid = %" PetscInt_FMT " must be in [0, B = %" PetscInt_FMT "]", res->nvalid, g->B);
+  PetscCall(VecGetLocalSize(x, &n));
+  PetscCheck(n == g->m * g->B, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "state has local size %" PetscInt_FMT ", expected %" PetscInt_FMT " (TnDynCreateState)", n, g->m * g->B);
+  PetscCall(VecGetLocalSize(grad, &n));
+  PetscCheck(n == g->nlocal, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "gradient has local size %" PetscInt_FMT ", expected %" PetscInt_FMT " (TnGradCreateParamVec)", n, g->nlocal);
+  PetscCall(PetscLogEventBegin(TN_Gradient, 0, 0, 0, 0));
+  PetscCall(VecGetArrayRead(x, &px));
+  PetscCall(Forward(g, px, res));
+  PetscCall(VecRestoreArrayRead(x, &px));
+  Terminal(g, res->nvalid);
+  PetscCall(VecGetArrayWrite(grad, &pg));
+  PetscCall(PetscArrayzero(pg, g->nlocal));
+  acc.gW = pg;
+  acc.gb = pg + g->nd + g->no;
+  acc.gg = acc.gb + g->m;
+  PetscCall(Backward(g, &acc));
+  for (PetscInt i = 0; i < g->m; i++) acc.gg[i] *= g->dyn->gamma[i]; /* dL/du = gamma dL/dgamma */
+  PetscCall(VecRestoreArrayWrite(grad, &pg));
+  PetscCall(PetscLogEventEnd(TN_Gradient, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
