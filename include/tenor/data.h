@@ -1,7 +1,10 @@
-/* tenor/data.h - samples x to evaluate: a built-in generator of standard
-   normal samples, or a CSV / HDF5 file (one sample per row, N columns).
-   Samples are held in natural node order, each rank its default-split block
-   of nodes for all S samples. */
+/* tenor/data.h - samples x to train on and evaluate: built-in generators with
+   a known log-density (normal, gmrf2d, gauss, mixture; docs/data.md gives the
+   formulas) or a CSV / HDF5 file (one sample per row, N columns), with a
+   reproducible train/validation split, shuffling, dequantisation and
+   standardisation. Samples are held in natural node order, each rank its
+   default-split block of nodes for all S samples. Every sample, split,
+   shuffle and exact log-density is the same for any rank count. */
 #pragma once
 #include <tenor/sys.h>
 #include <petscvec.h>
@@ -11,13 +14,28 @@ typedef struct _p_TnData *TnData;
 #define TNDATA_NORMAL "normal"
 #define TNDATA_CSV "csv"
 #define TNDATA_HDF5 "hdf5"
+#define TNDATA_GMRF2D "gmrf2d"
+#define TNDATA_GAUSS "gauss"
+#define TNDATA_MIXTURE "mixture"
+
+/* Which samples a batch is taken from: all S in stored order, the training
+   part (in the order of the last TnDataShuffle), or the validation part. */
+typedef enum {
+  TN_DATA_ALL,
+  TN_DATA_TRAIN,
+  TN_DATA_VALID
+} TnDataPart;
 
 PetscErrorCode TnDataCreate(MPI_Comm comm, TnData *data);
 PetscErrorCode TnDataSetType(TnData data, const char type[]);
 PetscErrorCode TnDataSetFile(TnData data, const char path[], const char dataset[]);
 /* Number of samples and seed of the built-in generator. */
 PetscErrorCode TnDataSetSamples(TnData data, PetscInt S, PetscInt seed);
-/* Options -data_type, -data_file, -data_dataset, -data_samples, -data_seed. */
+/* Options -data_type, -data_file, -data_dataset, -data_samples, -data_seed,
+   -data_valid_fraction, -data_split_seed, -data_standardize, -data_dequantize,
+   -data_gmrf_n, -data_gmrf_tau, -data_gmrf_kappa2, -data_gauss_Q,
+   -data_mix_components, -data_mix_separation, -data_mix_sd,
+   -data_mix_weights, -data_mix_sds, -data_mix_diagonal. */
 PetscErrorCode TnDataSetFromOptions(TnData data);
 /* Loads (or generates) the samples for a network of N nodes. Collective. */
 PetscErrorCode TnDataLoad(TnData data, PetscInt N);
@@ -26,5 +44,57 @@ PetscErrorCode TnDataGetNumSamples(TnData data, PetscInt *S);
    s0 .. s0+B-1; slots past the last sample are zero and *valid tells how many
    are real. Local (no communication). */
 PetscErrorCode TnDataGetBatch(TnData data, PetscInt s0, Vec xnat, PetscInt *valid);
+/* One line: type, sample counts, and for generators the exact entropy
+   ("exact entropy H = ... nats") and the mean exact log-density of the
+   samples. */
 PetscErrorCode TnDataDescribe(TnData data, char buf[], size_t len);
+
+/* Training support. Validation fraction f: round(f S) samples, chosen by a
+   seeded hash of the sample index (independent of the rank count). */
+PetscErrorCode TnDataSetValidationFraction(TnData data, PetscReal f, PetscInt seed);
+PetscErrorCode TnDataGetPartSizes(TnData data, PetscInt *Strain, PetscInt *Svalid);
+/* As TnDataGetBatch, for positions s0 .. s0+B-1 of a part. Local. */
+PetscErrorCode TnDataGetBatchPart(TnData data, TnDataPart part, PetscInt s0, Vec xnat, PetscInt *valid);
+/* Global sample index (row of the file / generator counter) of position p of
+   a part. */
+PetscErrorCode TnDataGetSampleIndex(TnData data, TnDataPart part, PetscInt p, PetscInt *s);
+/* Reorders the training part by a permutation that depends only on
+   (seed, epoch). Not collective (every rank computes the same permutation). */
+PetscErrorCode TnDataShuffle(TnData data, PetscInt epoch, PetscInt seed);
+/* logp[b] = exact log-density of the sample at position s0 + b of the part
+   (b < B; 0 past the end), in the representation TnDataGetBatchPart returns
+   (after standardisation: log p_z = log p_x + sum_i log sd_i). *known is
+   PETSC_FALSE (logp untouched) when no exact density exists (files, or
+   dequantised data). Local. */
+PetscErrorCode TnDataExactLogDensity(TnData data, TnDataPart part, PetscInt s0, PetscInt B, PetscReal logp[], PetscBool *known);
+/* Entropy of the generating distribution in the representation delivered.
+   known = PETSC_TRUE: exact (normal, gmrf2d, gauss). known = PETSC_FALSE:
+   *H is a Monte Carlo estimate -mean log p over the samples (mixture) or NaN
+   (files). */
+PetscErrorCode TnDataExactEntropy(TnData data, PetscReal *H, PetscBool *known);
+/* Standardisation z_i = (x_i - mean_i) / sd_i with per-node statistics of the
+   training part. Get copies them into Vecs of the default layout (N global);
+   Set (before TnDataLoad, or after it: re-standardises) imposes saved ones.
+   TnDataGetLogJacobian gives c = -sum_i log sd_i (0 if not standardised):
+   log p_x(x) = log p_z(z) + c. */
+PetscErrorCode TnDataSetStandardize(TnData data, PetscBool flg);
+PetscErrorCode TnDataGetStandardization(TnData data, Vec mean, Vec sd);
+PetscErrorCode TnDataSetStandardization(TnData data, Vec mean, Vec sd);
+PetscErrorCode TnDataGetLogJacobian(TnData data, PetscReal *c);
+/* Dequantisation of integer data: x + u, u ~ U(0,1) from the counter-based
+   generator (seed, stream 13, s N + i). */
+PetscErrorCode TnDataSetDequantize(TnData data, PetscBool flg);
+/* gmrf2d parameters: lattice side n (0: sqrt(N)), tau, kappa^2. */
+PetscErrorCode TnDataSetGMRF(TnData data, PetscInt n, PetscReal tau, PetscReal kappa2);
+/* gauss: the precision matrix file (MatrixMarket). */
+PetscErrorCode TnDataSetGaussPrecision(TnData data, const char path[]);
+/* mixture: K components, mean scale, base standard deviation. */
+PetscErrorCode TnDataSetMixture(TnData data, PetscInt K, PetscReal separation, PetscReal sd, PetscBool diagonal);
 PetscErrorCode TnDataDestroy(TnData *data);
+/* mixture after TnDataLoad: K, weights w[K], means mu[k N + i] and standard
+   deviations sigma[k N + i] (all N nodes, replicated; owned by data). */
+PetscErrorCode TnDataGetMixture(TnData data, PetscInt *K, const PetscReal **w, const PetscReal **mu, const PetscReal **sigma);
+/* The exact mean of the generating distribution (0 for normal, gmrf2d,
+   gauss; sum_k w_k mu_k for mixture) in a Vec of the default layout;
+   *known = PETSC_FALSE for files. Before standardisation. */
+PetscErrorCode TnDataGetExactMean(TnData data, Vec mean, PetscBool *known);

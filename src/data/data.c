@@ -1,28 +1,50 @@
 /* Data sets of samples x (a_0 = x). Invariant after Load: x holds this rank's
    nodes [rstart, rend) of the default split for all S samples, node-major,
-   x[(i - rstart) * S + s], so a batch is a strided copy. */
-#include <tenor/data.h>
+   x[(i - rstart) * S + s], so a batch is a strided copy. Load = read or
+   generate (with exact log-densities for generators), dequantise, split,
+   standardise, in that order. */
+#include "dataimpl.h"
 #include <tenor/io.h>
 
-struct _p_TnData {
-  MPI_Comm     comm;
-  char         type[32], file[PETSC_MAX_PATH_LEN], dataset[256];
-  PetscInt     S, N, rstart, rend;
-  PetscInt     seed;
-  PetscScalar *x;
-};
+static const char *const TnDataTypes[] = {TNDATA_NORMAL, TNDATA_CSV, TNDATA_HDF5, TNDATA_GMRF2D, TNDATA_GAUSS, TNDATA_MIXTURE};
+#define NTYPES 6
 
 PetscErrorCode TnDataCreate(MPI_Comm comm, TnData *data)
 {
   TnData d;
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&d));
-  d->comm = comm;
-  d->S    = 16;
-  d->seed = 7;
+  d->comm        = comm;
+  d->S           = 16;
+  d->seed        = 7;
+  d->split_seed  = 11;
+  d->H           = NAN;
+  d->gmrf_tau    = 1.0;
+  d->gmrf_kappa2 = 0.5;
+  d->gauss_dmax  = 5000;
+  d->mix_K       = 3;
+  d->mix_sep     = 1.5;
+  d->mix_sd      = 0.5;
   PetscCall(PetscStrncpy(d->type, TNDATA_NORMAL, sizeof(d->type)));
   PetscCall(PetscStrncpy(d->dataset, "/x", sizeof(d->dataset)));
   *data = d;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Clear(TnData d)
+{
+  PetscFunctionBeginUser;
+  if (d->gen.destroy) PetscCall(d->gen.destroy(d));
+  d->gen.sample  = NULL;
+  d->gen.destroy = NULL;
+  PetscCall(PetscFree(d->x));
+  PetscCall(PetscFree(d->logp));
+  PetscCall(PetscFree(d->idx));
+  PetscCall(PetscFree(d->perm));
+  if (!d->user_std) PetscCall(PetscFree2(d->mean, d->sd));
+  d->std_applied = PETSC_FALSE;
+  d->Hknown = d->Hestimate = PETSC_FALSE;
+  d->H                     = NAN;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -30,7 +52,8 @@ PetscErrorCode TnDataDestroy(TnData *data)
 {
   PetscFunctionBeginUser;
   if (!*data) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscFree((*data)->x));
+  PetscCall(Clear(*data));
+  PetscCall(PetscFree2((*data)->mean, (*data)->sd));
   PetscCall(PetscFree(*data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -58,69 +81,175 @@ PetscErrorCode TnDataSetSamples(TnData data, PetscInt S, PetscInt seed)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnDataSetValidationFraction(TnData data, PetscReal f, PetscInt seed)
+{
+  PetscFunctionBeginUser;
+  data->vfrac      = f;
+  data->split_seed = seed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDataSetStandardize(TnData data, PetscBool flg)
+{
+  PetscFunctionBeginUser;
+  data->standardize = flg;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDataSetDequantize(TnData data, PetscBool flg)
+{
+  PetscFunctionBeginUser;
+  data->dequantize = flg;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDataSetGMRF(TnData data, PetscInt n, PetscReal tau, PetscReal kappa2)
+{
+  PetscFunctionBeginUser;
+  data->gmrf_n      = n;
+  data->gmrf_tau    = tau;
+  data->gmrf_kappa2 = kappa2;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDataSetGaussPrecision(TnData data, const char path[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrncpy(data->gauss_Q, path, sizeof(data->gauss_Q)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDataSetMixture(TnData data, PetscInt K, PetscReal separation, PetscReal sd, PetscBool diagonal)
+{
+  PetscFunctionBeginUser;
+  data->mix_K    = K;
+  data->mix_sep  = separation;
+  data->mix_sd   = sd;
+  data->mix_diag = diagonal;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscBool IsHDF5Name(const char *file)
+{
+  size_t len = strlen(file);
+  return (PetscBool)((len > 3 && !strcmp(file + len - 3, ".h5")) || (len > 5 && !strcmp(file + len - 5, ".hdf5")));
+}
+
+static PetscErrorCode GeneratorOptions(PetscOptionItems *PetscOptionsObject, TnData data)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsInt("-gmrf_n", "gmrf2d: lattice side n, N = n^2 (0: sqrt(N))", "TnDataSetGMRF", data->gmrf_n, &data->gmrf_n, NULL));
+  PetscCall(PetscOptionsReal("-gmrf_tau", "gmrf2d: precision scale tau in Q = tau (kappa^2 I - Laplacian)", "TnDataSetGMRF", data->gmrf_tau, &data->gmrf_tau, NULL));
+  PetscCall(PetscOptionsReal("-gmrf_kappa2", "gmrf2d: kappa^2 (correlation length ~ 1/kappa lattice spacings)", "TnDataSetGMRF", data->gmrf_kappa2, &data->gmrf_kappa2, NULL));
+  PetscCall(PetscOptionsString("-gauss_Q", "gauss: precision matrix Q (MatrixMarket, symmetric positive definite)", "TnDataSetGaussPrecision", data->gauss_Q, data->gauss_Q, sizeof(data->gauss_Q), NULL));
+  PetscCall(PetscOptionsInt("-gauss_dense_max", "gauss: largest N sampled with a dense Cholesky on every rank", "TnDataSetGaussPrecision", data->gauss_dmax, &data->gauss_dmax, NULL));
+  PetscCall(PetscOptionsInt("-mix_components", "mixture: number of components K (1..16)", "TnDataSetMixture", data->mix_K, &data->mix_K, NULL));
+  PetscCall(PetscOptionsReal("-mix_separation", "mixture: means mu_ki = separation * N(0,1)", "TnDataSetMixture", data->mix_sep, &data->mix_sep, NULL));
+  PetscCall(PetscOptionsReal("-mix_sd", "mixture: component sd sigma_k = sd * U(1/2, 3/2)", "TnDataSetMixture", data->mix_sd, &data->mix_sd, NULL));
+  data->mix_nwts = 16;
+  PetscCall(PetscOptionsRealArray("-mix_weights", "mixture: K component weights (normalised)", "TnDataSetMixture", data->mix_wts, &data->mix_nwts, NULL));
+  data->mix_nsds = 16;
+  PetscCall(PetscOptionsRealArray("-mix_sds", "mixture: K component standard deviations", "TnDataSetMixture", data->mix_sds, &data->mix_nsds, NULL));
+  PetscCall(PetscOptionsBool("-mix_diagonal", "mixture: per-node sd sigma_k exp(N(0,1)/4) instead of isotropic", "TnDataSetMixture", data->mix_diag, &data->mix_diag, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnDataSetFromOptions(TnData data)
 {
-  const char *types[] = {TNDATA_NORMAL, TNDATA_CSV, TNDATA_HDF5};
-  PetscInt    it      = 0;
-  PetscBool   set, fset;
+  PetscInt  it = 0;
+  PetscBool set, fset;
   PetscFunctionBeginUser;
-  for (PetscInt t = 0; t < 3; t++) {
+  for (PetscInt t = 0; t < NTYPES; t++) {
     PetscBool eq;
-    PetscCall(PetscStrcmp(data->type, types[t], &eq));
+    PetscCall(PetscStrcmp(data->type, TnDataTypes[t], &eq));
     if (eq) it = t;
   }
   PetscOptionsBegin(data->comm, "data_", "Samples x", "TnData");
-  PetscCall(TnOptionsChoice("-type", "Source of samples: normal (built-in N(0, I)), csv, hdf5", "TnDataSetType", types, 3, &it, &set));
+  PetscCall(TnOptionsChoice("-type", "Source of samples: normal (built-in N(0, I)), csv, hdf5, gmrf2d, gauss, mixture (docs/data.md)", "TnDataSetType", TnDataTypes, NTYPES, &it, &set));
   PetscCall(PetscOptionsString("-file", "CSV or HDF5 file: one sample per row, N columns", "TnDataSetFile", data->file, data->file, sizeof(data->file), &fset));
   PetscCall(PetscOptionsString("-dataset", "HDF5 dataset (samples x N)", "TnDataSetFile", data->dataset, data->dataset, sizeof(data->dataset), NULL));
-  PetscCall(PetscOptionsInt("-samples", "Number of samples of the built-in generator", "TnDataSetSamples", data->S, &data->S, NULL));
-  PetscCall(PetscOptionsInt("-seed", "Seed of the built-in generator", "TnDataSetSamples", data->seed, &data->seed, NULL));
+  PetscCall(PetscOptionsInt("-samples", "Number of samples of a built-in generator", "TnDataSetSamples", data->S, &data->S, NULL));
+  PetscCall(PetscOptionsInt("-seed", "Seed of the generators and of dequantisation noise", "TnDataSetSamples", data->seed, &data->seed, NULL));
+  PetscCall(PetscOptionsReal("-valid_fraction", "Fraction of samples held out for validation", "TnDataSetValidationFraction", data->vfrac, &data->vfrac, NULL));
+  PetscCall(PetscOptionsInt("-split_seed", "Seed of the train/validation split", "TnDataSetValidationFraction", data->split_seed, &data->split_seed, NULL));
+  PetscCall(PetscOptionsBool("-standardize", "Standardise each node with the training mean and sd", "TnDataSetStandardize", data->standardize, &data->standardize, NULL));
+  PetscCall(PetscOptionsBool("-dequantize", "Add U(0,1) noise to integer data", "TnDataSetDequantize", data->dequantize, &data->dequantize, NULL));
+  PetscCall(GeneratorOptions(PetscOptionsObject, data));
   PetscOptionsEnd();
   if (set)
-    PetscCall(PetscStrncpy(data->type, types[it], sizeof(data->type)));
+    PetscCall(PetscStrncpy(data->type, TnDataTypes[it], sizeof(data->type)));
   else if (fset) {
-    size_t    len = strlen(data->file);
-    PetscBool h5  = (PetscBool)((len > 3 && !strcmp(data->file + len - 3, ".h5")) || (len > 5 && !strcmp(data->file + len - 5, ".hdf5")));
-    PetscCall(PetscStrncpy(data->type, h5 ? TNDATA_HDF5 : TNDATA_CSV, sizeof(data->type)));
+    PetscBool gauss;
+    PetscCall(PetscStrcmp(data->type, TNDATA_GAUSS, &gauss));
+    if (!gauss) PetscCall(PetscStrncpy(data->type, IsHDF5Name(data->file) ? TNDATA_HDF5 : TNDATA_CSV, sizeof(data->type)));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* x_is = N(0,1) drawn from (seed, stream 11, s * N + i): the same samples for
-   any rank count. */
-static PetscErrorCode Generate(TnData data)
+static PetscErrorCode ReadFile(TnData data, PetscBool h5)
 {
   PetscFunctionBeginUser;
-  PetscCheck(data->S >= 1, data->comm, PETSC_ERR_USER, "-data_samples must be >= 1 (got %" PetscInt_FMT ")", data->S);
-  PetscCall(PetscMalloc1((size_t)(data->rend - data->rstart) * data->S + 1, &data->x));
-  for (PetscInt i = data->rstart; i < data->rend; i++)
-    for (PetscInt s = 0; s < data->S; s++) data->x[(size_t)(i - data->rstart) * data->S + s] = TnRandNormal((uint64_t)data->seed, 11, (uint64_t)s * (uint64_t)data->N + (uint64_t)i);
+  PetscCheck(data->file[0], data->comm, PETSC_ERR_USER, "-data_type %s needs -data_file <path>", data->type);
+  if (h5)
+    PetscCall(TnReadSamplesHDF5(data->comm, data->file, data->dataset, data->N, data->rstart, data->rend, &data->S, &data->x));
+  else
+    PetscCall(TnReadSamplesCSV(data->comm, data->file, data->N, data->rstart, data->rend, &data->S, &data->x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Raw samples (and exact log-densities where known). */
+static PetscErrorCode Source(TnData data)
+{
+  PetscInt it = -1;
+  PetscFunctionBeginUser;
+  for (PetscInt t = 0; t < NTYPES; t++) {
+    PetscBool eq;
+    PetscCall(PetscStrcmp(data->type, TnDataTypes[t], &eq));
+    if (eq) it = t;
+  }
+  switch (it) {
+  case 0:
+    PetscCall(TnDataSetUp_Normal(data));
+    break;
+  case 1:
+    PetscCall(ReadFile(data, PETSC_FALSE));
+    break;
+  case 2:
+    PetscCall(ReadFile(data, PETSC_TRUE));
+    break;
+  case 3:
+    PetscCall(TnDataSetUp_GMRF2D(data));
+    break;
+  case 4:
+    if (data->file[0]) {
+      PetscCall(ReadFile(data, IsHDF5Name(data->file)));
+      PetscCall(TnDataGaussFile_Private(data));
+    } else
+      PetscCall(TnDataSetUp_Gauss(data));
+    break;
+  case 5:
+    PetscCall(TnDataSetUp_Mixture(data));
+    break;
+  default:
+    SETERRQ(data->comm, PETSC_ERR_USER, "unknown -data_type %s (normal, csv, hdf5, gmrf2d, gauss, mixture)", data->type);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnDataLoad(TnData data, PetscInt N)
 {
-  PetscInt  n = PETSC_DECIDE;
-  PetscBool normal, csv, h5;
+  PetscInt n = PETSC_DECIDE;
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_DataLoad, 0, 0, 0, 0));
-  PetscCall(PetscFree(data->x));
+  PetscCall(Clear(data));
   data->N = N;
   PetscCall(PetscSplitOwnership(data->comm, &n, &N));
   PetscCallMPI(MPI_Scan(&n, &data->rend, 1, MPIU_INT, MPI_SUM, data->comm));
   data->rstart = data->rend - n;
-  PetscCall(PetscStrcmp(data->type, TNDATA_NORMAL, &normal));
-  PetscCall(PetscStrcmp(data->type, TNDATA_CSV, &csv));
-  PetscCall(PetscStrcmp(data->type, TNDATA_HDF5, &h5));
-  PetscCheck(normal || data->file[0], data->comm, PETSC_ERR_USER, "-data_type %s needs -data_file <path>", data->type);
-  if (normal)
-    PetscCall(Generate(data));
-  else if (csv)
-    PetscCall(TnReadSamplesCSV(data->comm, data->file, N, data->rstart, data->rend, &data->S, &data->x));
-  else if (h5)
-    PetscCall(TnReadSamplesHDF5(data->comm, data->file, data->dataset, N, data->rstart, data->rend, &data->S, &data->x));
-  else
-    SETERRQ(data->comm, PETSC_ERR_USER, "unknown -data_type %s (normal, csv, hdf5)", data->type);
+  PetscCall(Source(data));
+  if (data->dequantize) PetscCall(TnDataDequantize_Private(data));
+  PetscCall(TnDataSplit_Private(data));
+  if (data->standardize) PetscCall(TnDataStandardize_Private(data));
   PetscCall(PetscLogEventEnd(TN_DataLoad, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -133,31 +262,166 @@ PetscErrorCode TnDataGetNumSamples(TnData data, PetscInt *S)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnDataGetBatch(TnData data, PetscInt s0, Vec xnat, PetscInt *valid)
+PetscErrorCode TnDataGetPartSizes(TnData data, PetscInt *Strain, PetscInt *Svalid)
 {
-  PetscInt     B, nloc, v;
+  PetscFunctionBeginUser;
+  PetscCheck(data->x, data->comm, PETSC_ERR_ORDER, "call TnDataLoad() first");
+  if (Strain) *Strain = data->Strain;
+  if (Svalid) *Svalid = data->Svalid;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscInt PartSize(TnData data, TnDataPart part)
+{
+  return part == TN_DATA_TRAIN ? data->Strain : part == TN_DATA_VALID ? data->Svalid
+                                                                      : data->S;
+}
+
+/* Sample index of position p (0 <= p < PartSize). */
+static PetscInt Index(TnData data, TnDataPart part, PetscInt p)
+{
+  if (part == TN_DATA_TRAIN) return data->idx[data->perm ? data->perm[p] : p];
+  if (part == TN_DATA_VALID) return data->idx[data->Strain + p];
+  return p;
+}
+
+PetscErrorCode TnDataGetSampleIndex(TnData data, TnDataPart part, PetscInt p, PetscInt *s)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(data->x, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call TnDataLoad() first");
+  PetscCheck(p >= 0 && p < PartSize(data, part), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "position %" PetscInt_FMT " outside the part (size %" PetscInt_FMT ")", p, PartSize(data, part));
+  *s = Index(data, part, p);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDataGetBatchPart(TnData data, TnDataPart part, PetscInt s0, Vec xnat, PetscInt *valid)
+{
+  PetscInt     B, nloc, v, *sidx;
   PetscScalar *px;
   PetscFunctionBeginUser;
+  PetscCheck(data->x, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call TnDataLoad() first");
   PetscCall(VecGetBlockSize(xnat, &B));
   PetscCall(VecGetLocalSize(xnat, &nloc));
   PetscCheck(nloc == (data->rend - data->rstart) * B, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "batch vector does not match the data layout");
-  v = PetscMax(0, PetscMin(B, data->S - s0));
+  v = PetscMax(0, PetscMin(B, PartSize(data, part) - s0));
+  PetscCall(PetscMalloc1(B, &sidx));
+  for (PetscInt b = 0; b < v; b++) sidx[b] = Index(data, part, s0 + b);
   PetscCall(VecGetArrayWrite(xnat, &px));
   for (PetscInt i = 0; i < data->rend - data->rstart; i++)
-    for (PetscInt b = 0; b < B; b++) px[(size_t)i * B + b] = b < v ? data->x[(size_t)i * data->S + s0 + b] : 0.0;
+    for (PetscInt b = 0; b < B; b++) px[(size_t)i * B + b] = b < v ? data->x[(size_t)i * data->S + sidx[b]] : 0.0;
   PetscCall(VecRestoreArrayWrite(xnat, &px));
+  PetscCall(PetscFree(sidx));
   *valid = v;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDataGetBatch(TnData data, PetscInt s0, Vec xnat, PetscInt *valid)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDataGetBatchPart(data, TN_DATA_ALL, s0, xnat, valid));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* In the delivered representation: log p_z = log p_x - logjac. */
+PetscErrorCode TnDataExactLogDensity(TnData data, TnDataPart part, PetscInt s0, PetscInt B, PetscReal logp[], PetscBool *known)
+{
+  PetscReal c = data->std_applied ? data->logjac : 0;
+  PetscInt  v;
+  PetscFunctionBeginUser;
+  PetscCheck(data->x, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call TnDataLoad() first");
+  *known = data->logp ? PETSC_TRUE : PETSC_FALSE;
+  if (!data->logp) PetscFunctionReturn(PETSC_SUCCESS);
+  v = PetscMax(0, PetscMin(B, PartSize(data, part) - s0));
+  for (PetscInt b = 0; b < B; b++) logp[b] = b < v ? data->logp[Index(data, part, s0 + b)] - c : 0.0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDataExactEntropy(TnData data, PetscReal *H, PetscBool *known)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(data->x, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call TnDataLoad() first");
+  *H     = data->H + (data->std_applied ? data->logjac : 0);
+  *known = data->Hknown;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDataGetExactMean(TnData data, Vec mean, PetscBool *known)
+{
+  PetscBool    mix, file;
+  PetscScalar *m;
+  PetscFunctionBeginUser;
+  PetscCheck(data->x, data->comm, PETSC_ERR_ORDER, "call TnDataLoad() first");
+  PetscCall(PetscStrcmp(data->type, TNDATA_MIXTURE, &mix));
+  file   = (PetscBool)(!data->gen.sample && !data->logp);
+  *known = (PetscBool)!file;
+  PetscCall(VecGetArrayWrite(mean, &m));
+  for (PetscInt i = data->rstart; i < data->rend; i++) m[i - data->rstart] = 0;
+  if (mix) {
+    PetscInt         K;
+    const PetscReal *w, *mu;
+    PetscCall(TnDataGetMixture(data, &K, &w, &mu, NULL));
+    for (PetscInt k = 0; k < K; k++)
+      for (PetscInt i = data->rstart; i < data->rend; i++) m[i - data->rstart] += w[k] * mu[k * data->N + i];
+  }
+  PetscCall(VecRestoreArrayWrite(mean, &m));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Source_Describe(TnData data, char buf[], size_t len)
+{
+  PetscBool normal, gmrf, gauss, mix;
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrcmp(data->type, TNDATA_NORMAL, &normal));
+  PetscCall(PetscStrcmp(data->type, TNDATA_GMRF2D, &gmrf));
+  PetscCall(PetscStrcmp(data->type, TNDATA_GAUSS, &gauss));
+  PetscCall(PetscStrcmp(data->type, TNDATA_MIXTURE, &mix));
+  if (normal)
+    PetscCall(PetscSNPrintf(buf, len, "%" PetscInt_FMT " standard-normal samples (seed %" PetscInt_FMT ")", data->S, data->seed));
+  else if (gmrf)
+    PetscCall(PetscSNPrintf(buf, len, "%" PetscInt_FMT " gmrf2d samples (n = %" PetscInt_FMT ", tau = %g, kappa^2 = %g, seed %" PetscInt_FMT ")", data->S, (PetscInt)round(PetscSqrtReal((PetscReal)data->N)), (double)data->gmrf_tau, (double)data->gmrf_kappa2, data->seed));
+  else if (gauss && !data->file[0])
+    PetscCall(PetscSNPrintf(buf, len, "%" PetscInt_FMT " gauss samples (Q = %s, seed %" PetscInt_FMT ")", data->S, data->gauss_Q, data->seed));
+  else if (gauss)
+    PetscCall(PetscSNPrintf(buf, len, "%" PetscInt_FMT " samples from %s under gauss Q = %s", data->S, data->file, data->gauss_Q));
+  else if (mix)
+    PetscCall(PetscSNPrintf(buf, len, "%" PetscInt_FMT " mixture samples (K = %" PetscInt_FMT "%s, seed %" PetscInt_FMT ")", data->S, data->mix_K, data->mix_diag ? ", diagonal" : "", data->seed));
+  else
+    PetscCall(PetscSNPrintf(buf, len, "%" PetscInt_FMT " samples from %s", data->S, data->file));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnDataDescribe(TnData data, char buf[], size_t len)
 {
-  PetscBool normal;
+  char      extra[384] = "";
+  size_t    used;
+  PetscReal H, c = data->std_applied ? data->logjac : 0;
+  PetscBool known;
   PetscFunctionBeginUser;
-  PetscCall(PetscStrcmp(data->type, TNDATA_NORMAL, &normal));
-  if (normal)
-    PetscCall(PetscSNPrintf(buf, len, "%" PetscInt_FMT " standard-normal samples (seed %" PetscInt_FMT ")", data->S, data->seed));
-  else
-    PetscCall(PetscSNPrintf(buf, len, "%" PetscInt_FMT " samples from %s", data->S, data->file));
+  PetscCall(Source_Describe(data, buf, len));
+  if (data->x && (data->Svalid || data->dequantize || data->std_applied)) {
+    PetscCall(PetscSNPrintf(extra, sizeof(extra), "; %" PetscInt_FMT " train / %" PetscInt_FMT " valid%s%s", data->Strain, data->Svalid, data->dequantize ? ", dequantised" : "", data->std_applied ? ", standardised" : ""));
+    PetscCall(PetscStrlcat(buf, extra, len));
+  }
+  if (data->x && data->std_applied) {
+    PetscCall(PetscSNPrintf(extra, sizeof(extra), " (log-Jacobian -sum log sd = %.10g nats)", (double)data->logjac));
+    PetscCall(PetscStrlcat(buf, extra, len));
+  }
+  if (data->x) {
+    PetscCall(TnDataExactEntropy(data, &H, &known));
+    if (known)
+      PetscCall(PetscSNPrintf(extra, sizeof(extra), "; exact entropy H = %.10g nats (%.8g bits/dim)", (double)H, (double)(H / (data->N * M_LN2))));
+    else if (data->Hestimate)
+      PetscCall(PetscSNPrintf(extra, sizeof(extra), "; entropy H ~ %.10g +- %.3g nats (Monte Carlo estimate over the samples, not exact)", (double)H, (double)data->Hse));
+    else
+      extra[0] = 0;
+    PetscCall(PetscStrlcat(buf, extra, len));
+  }
+  if (data->x && data->logp) {
+    PetscReal m = 0;
+    for (PetscInt s = 0; s < data->S; s++) m += (data->logp[s] - c) / data->S;
+    PetscCall(PetscSNPrintf(extra, sizeof(extra), "; exact mean -log p of these samples = %.10g nats", (double)-m));
+    PetscCall(PetscStrlcat(buf, extra, len));
+  }
+  PetscCall(PetscStrlen(buf, &used));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
