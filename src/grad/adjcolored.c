@@ -43,27 +43,13 @@ TN_INLINE void Row(TnGrad g, PetscInt i, const PetscReal *restrict a, const Pets
   acc->gg[i] += sg;
   if (g->diagpos[i] >= 0) acc->gW[g->diagpos[i]] += sw;
   for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) {
-    const PetscReal  w  = dyn->d.va[t];
-    const size_t     j  = (size_t)dyn->d.ja[t] * B;
-    const PetscReal *xj = x + j;
-    PetscReal       *Lj = g->lam + j, sum = 0;
-    for (PetscInt b = 0; b < B; b++) {
-      sum += v[b] * xj[b];
-      Lj[b] += w * (rt ? 1.0 - xj[b] * xj[b] : 1.0) * v[b];
-    }
-    acc->gW[t] += sum;
+    const size_t j = (size_t)dyn->d.ja[t] * B;
+    acc->gW[t] += TnGradSynapse(dyn->d.va[t], v, x + j, g->lam + j, rt, B);
   }
   if (!gx) return;
   for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) {
-    const PetscReal  w  = dyn->o.va[t];
-    const size_t     j  = (size_t)dyn->o.ja[t] * B;
-    const PetscReal *xj = gx + j;
-    PetscReal       *yj = gy + j, sum = 0;
-    for (PetscInt b = 0; b < B; b++) {
-      sum += v[b] * xj[b];
-      yj[b] += w * (rt ? 1.0 - xj[b] * xj[b] : 1.0) * v[b];
-    }
-    acc->gW[g->nd + t] += sum;
+    const size_t j = (size_t)dyn->o.ja[t] * B;
+    acc->gW[g->nd + t] += TnGradSynapse(dyn->o.va[t], v, gx + j, gy + j, rt, B);
   }
 }
 

@@ -13,12 +13,12 @@
    the sending side, from the ghost phi(a_j) the forward exchange brought. */
 #include "gradimpl.h"
 
-/* Per-row terms: gradients of b, gamma, W_ii and lamnew's own part.
+/* Per-row terms (rate: a compile-time constant at the call): gradients of b, gamma, W_ii and lamnew's own part.
    rate: t = phi(a) from p; current: t = phi(s), and S <- mu in place. */
-TN_INLINE void RowTerms(TnGrad g, const PetscScalar *restrict a, TnGradAcc *acc, const PetscInt B)
+TN_INLINE void RowTerms(TnGrad g, const PetscScalar *restrict a, TnGradAcc *acc, const PetscBool rate, const PetscInt B)
 {
   TnDyn           dyn = g->dyn;
-  const PetscBool lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG, rate = dyn->form == TN_FORM_RATE;
+  const PetscBool lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
   const PetscReal h     = dyn->h;
   PetscReal *restrict L = g->lam, *restrict Ln = g->lamnew;
   for (PetscInt i = 0; i < g->m; i++) {
@@ -52,15 +52,8 @@ TN_INLINE void RowTerms(TnGrad g, const PetscScalar *restrict a, TnGradAcc *acc,
 TN_INLINE void RowTransposed(const TnCSR *A, PetscInt i, PetscBool ratetanh, const PetscReal *restrict v, const PetscReal *restrict x, PetscReal *restrict out, PetscReal *restrict gW, const PetscInt B)
 {
   for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) {
-    const PetscReal  w  = A->va[t];
-    const size_t     j  = (size_t)A->ja[t] * B;
-    const PetscReal *xj = x + j;
-    PetscReal       *oj = out + j, s = 0;
-    for (PetscInt b = 0; b < B; b++) {
-      s += v[b] * xj[b];
-      oj[b] += w * (ratetanh ? 1.0 - xj[b] * xj[b] : 1.0) * v[b];
-    }
-    gW[t] += s;
+    const size_t j = (size_t)A->ja[t] * B;
+    gW[t] += TnGradSynapse(A->va[t], v, x + j, out + j, ratetanh, B);
   }
 }
 
@@ -110,9 +103,13 @@ TN_INLINE void SynInputOff(TnGrad g, const PetscScalar *gx, const PetscInt B)
   for (PetscInt r = 0; r < g->dyn->noff; r++) TnRowTimesBlock(&g->dyn->o, g->dyn->offrows[r], gx, B, g->S + (size_t)g->dyn->offrows[r] * B);
 }
 
+/* p = phi(a), one loop per activation so that tanh vectorises. */
 static void PhiAll(TnAct act, size_t n, const PetscScalar *restrict a, PetscReal *restrict p)
 {
-  for (size_t q = 0; q < n; q++) p[q] = TnPhi(act, a[q]);
+  if (act == TN_ACT_TANH)
+    for (size_t q = 0; q < n; q++) p[q] = TnTanh(a[q]);
+  else
+    for (size_t q = 0; q < n; q++) p[q] = a[q];
 }
 
 PetscErrorCode TnGradBackStep_Sync(TnGrad g, const PetscScalar *ak, TnGradAcc *acc)
@@ -126,14 +123,14 @@ PetscErrorCode TnGradBackStep_Sync(TnGrad g, const PetscScalar *ak, TnGradAcc *a
   x = rate ? g->p : ak; /* what the columns of W multiply */
   PetscCall(TnGradHaloBegin(g, x));
   if (rate) {
-    TN_DISPATCH_B(g->B, RowTerms, g, ak, acc);
+    TN_DISPATCH_B(g->B, RowTerms, g, ak, acc, PETSC_TRUE);
     TN_DISPATCH_B(g->B, OnProcess, g, x, acc);
     PetscCall(TnGradHaloEnd(g, &gx));
   } else {
     TN_DISPATCH_B(g->B, SynInput, g, ak);
     PetscCall(TnGradHaloEnd(g, &gx));
     TN_DISPATCH_B(g->B, SynInputOff, g, gx);
-    TN_DISPATCH_B(g->B, RowTerms, g, ak, acc);
+    TN_DISPATCH_B(g->B, RowTerms, g, ak, acc, PETSC_FALSE);
     TN_DISPATCH_B(g->B, OnProcess, g, x, acc);
   }
   PetscCall(VecGetArray(g->Gy, &gy));
