@@ -220,9 +220,14 @@ PetscErrorCode TnNetSetUp(TnNet net)
 PetscErrorCode TnNetView(TnNet net, PetscViewer viewer)
 {
   TnPartitionInfo *p = &net->pinfo;
+  PetscMPIInt      size;
   PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(net->comm, &size));
   PetscCall(PetscViewerASCIIPrintf(viewer, "network: %s, N = %" PetscInt_FMT ", synapses (nnz) = %" PetscInt64_FMT " (%.2f per node)\n", net->type, net->N, net->nnz, (double)net->nnz / (double)net->N));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "partition: %s; edge cut %" PetscInt_FMT " (%.2f%% of synapses); halo per rank min/mean/max %" PetscInt_FMT "/%.1f/%" PetscInt_FMT "; imbalance rows %.3f, nnz %.3f\n", net->parttype, p->edge_cut,
-                                   100.0 * (double)p->edge_cut / (double)PetscMax(net->nnz, 1), p->halo_min, (double)p->halo_mean, p->halo_max, (double)p->imbalance_rows, (double)p->imbalance_nnz));
+  if (size == 1)
+    PetscCall(PetscViewerASCIIPrintf(viewer, "partition: one rank, nothing to partition\n"));
+  else
+    PetscCall(PetscViewerASCIIPrintf(viewer, "partition: %s; edge cut %" PetscInt_FMT " (%.2f%% of synapses); halo per rank min/mean/max %" PetscInt_FMT "/%.1f/%" PetscInt_FMT "; imbalance rows %.3f, nnz %.3f\n", net->parttype, p->edge_cut,
+                                     100.0 * (double)p->edge_cut / (double)PetscMax(net->nnz, 1), p->halo_min, (double)p->halo_mean, p->halo_max, (double)p->imbalance_rows, (double)p->imbalance_nnz));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
