@@ -11,6 +11,7 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm);
 PetscErrorCode TnCmdLogDet(MPI_Comm comm);
 PetscErrorCode TnCmdNormCheck(MPI_Comm comm);
 PetscErrorCode TnCmdSample(MPI_Comm comm);
+PetscErrorCode TnCmdTrain(MPI_Comm comm);
 
 /* Output files are written by rank 0 to path.tmp, flushed, fsync'ed and
    renamed: a crash never leaves a half-written result under its real name. */

@@ -2,10 +2,11 @@
    and report the local-loss breakdown (MODEL.md section 3). */
 #include "cli.h"
 #include <tenor/io.h>
+#include <tenor/train.h>
 #include <math.h>
 
 typedef struct {
-  char        dir[PETSC_MAX_PATH_LEN];
+  char        dir[PETSC_MAX_PATH_LEN], model[PETSC_MAX_PATH_LEN]; /* model: a file of tenor train, or "" */
   PetscInt    S, N, K;
   PetscInt64  nnz;
   PetscReal  *logphi;   /* [S] */
@@ -22,6 +23,7 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   t = TnTime();
   PetscCall(TnNetCreate(comm, net));
   PetscCall(TnNetSetFromOptions(*net));
+  if (run->model[0]) PetscCall(TnModelLoadNet(comm, run->model, *net));
   PetscCall(TnNetSetUp(*net));
   PetscCall(TnNetGetSizes(*net, &run->N, &run->nnz));
   PetscCall(TnNetView(*net, PETSC_VIEWER_STDOUT_(comm)));
@@ -29,12 +31,14 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   t          = TnTime();
   PetscCall(TnDynCreate(*net, dyn));
   PetscCall(TnDynSetFromOptions(*dyn));
+  if (run->model[0]) PetscCall(TnModelConfigureDyn(comm, run->model, *dyn));
   PetscCall(TnDynSetUp(*dyn));
   PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
   run->t_dyn = TnTime() - t;
   t          = TnTime();
   PetscCall(TnDataCreate(comm, data));
   PetscCall(TnDataSetFromOptions(*data));
+  if (run->model[0]) PetscCall(TnModelConfigureData(comm, run->model, *data));
   PetscCall(TnDataLoad(*data, run->N));
   PetscCall(TnDataGetNumSamples(*data, &run->S));
   run->t_data = TnTime() - t;
@@ -206,6 +210,9 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
   PetscCallMPI(MPI_Comm_size(comm, &run.size));
   PetscOptionsBegin(comm, "out_", "Output", "tenor");
   PetscCall(PetscOptionsString("-dir", "Directory for logphi.csv, summary.json, nodeloss.csv", "", run.dir, run.dir, sizeof(run.dir), NULL));
+  PetscOptionsEnd();
+  PetscOptionsBegin(comm, NULL, "Model", "tenor");
+  PetscCall(PetscOptionsString("-model", "A model saved by tenor train (HDF5): its parameters, pattern and dynamics settings", "TnModelLoadNet", run.model, run.model, sizeof(run.model), NULL));
   PetscOptionsEnd();
   PetscCall(PetscPrintf(comm, "tenor logdensity on %d rank(s)\n", run.size));
   PetscCall(TnCurrentMemory(comm, &run.mem_base));

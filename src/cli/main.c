@@ -10,6 +10,7 @@ static const char usage[] = "tenor " TENOR_VERSION " - time-evolution normalizat
                             "  logdet       the gap study: local and exact log-determinants of every step, side by side\n"
                             "  normcheck    is Phi a density? integrate it (grid for N = 2, 3; importance sampling above)\n"
                             "  sample       draw z from the base density and run the evolution backwards\n"
+                            "  train        learn: minimise the mean -log Phi over data (Adam/SGD, checkpoints, saved model)\n"
                             "  version      print the version\n"
                             "  help         this text; `tenor COMMAND -help` lists COMMAND's options\n";
 
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
         {"logdet", TnCmdLogDet},
         {"normcheck", TnCmdNormCheck},
         {"sample", TnCmdSample},
+        {"train", TnCmdTrain},
     };
     PetscErrorCode (*run)(MPI_Comm) = NULL;
     for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)

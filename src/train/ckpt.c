@@ -1,0 +1,380 @@
+/* Checkpoints and model files: HDF5 through PETSc's viewer (parallel HDF5),
+   datasets of the canonical order (canon.c) of length nnz + 2N as doubles
+   (row and col are integers stored exactly as doubles): row, col, theta, and
+   for a checkpoint m, v and best; attributes on "/" hold the metadata.
+   Written to path.tmp, fsync'ed and renamed: a crash at any moment leaves
+   the previous file intact. Loading compares the metadata and the pattern
+   and names the first mismatch. */
+#include "trainimpl.h"
+#include <petscviewerhdf5.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TN_FILE_VERSION 1
+
+PetscLogEvent TN_CkptWrite;
+
+/* theta-layout vector -> dataset `name` in the canonical order. */
+static PetscErrorCode WriteCanon(TnTrain tr, PetscViewer vw, const char name[], Vec v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecScatterBegin(tr->canon.sct, v, tr->canon.canon, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(tr->canon.sct, v, tr->canon.canon, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(PetscObjectSetName((PetscObject)tr->canon.canon, name));
+  PetscCall(VecView(tr->canon.canon, vw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ReadCanon(TnTrain tr, PetscViewer vw, const char name[], Vec v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectSetName((PetscObject)tr->canon.canon, name));
+  PetscCall(VecLoad(tr->canon.canon, vw));
+  PetscCall(VecScatterBegin(tr->canon.sct, tr->canon.canon, v, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(VecScatterEnd(tr->canon.sct, tr->canon.canon, v, INSERT_VALUES, SCATTER_REVERSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The natural row (which = 0) or column (which = 1) of theta's entries. */
+static PetscErrorCode MapVec(TnTrain tr, PetscInt which, Vec v)
+{
+  const PetscInt *row, *col;
+  PetscScalar    *a;
+  PetscInt        n;
+  PetscFunctionBeginUser;
+  PetscCall(TnGradGetParamMap(tr->grad, &row, &col));
+  PetscCall(VecGetLocalSize(v, &n));
+  PetscCall(VecGetArrayWrite(v, &a));
+  for (PetscInt q = 0; q < n; q++) a[q] = (PetscScalar)(which ? col[q] : row[q]);
+  PetscCall(VecRestoreArrayWrite(v, &a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode PutInt(PetscViewer vw, const char name[], PetscInt64 v)
+{
+  PetscReal r = (PetscReal)v; /* exact below 2^53 */
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_REAL, &r));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode PutReal(PetscViewer vw, const char name[], PetscReal v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_REAL, &v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode PutStr(PetscViewer vw, const char name[], const char v[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_STRING, v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The network and dynamics: what a model needs to be evaluated again. */
+static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
+{
+  TnScheme     scheme;
+  TnForm       form;
+  TnAct        act;
+  TnBase       base;
+  TnLogDetType ldt;
+  PetscReal    h;
+  PetscInt     K, ncol, cseed = 12345;
+  const char  *ntype;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynGetParams(tr->dyn, &scheme, &form, &act, &h, &K, NULL));
+  PetscCall(TnDynGetLoss(tr->dyn, &ldt, &base));
+  PetscCall(TnDynGetNumColors(tr->dyn, &ncol));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-dyn_coloring_seed", &cseed, NULL));
+  PetscCall(TnNetGetType(tr->net, &ntype));
+  PetscCall(PutInt(vw, "version", TN_FILE_VERSION));
+  PetscCall(PutInt(vw, "N", tr->N));
+  PetscCall(PutInt(vw, "nnz", tr->nnz));
+  PetscCall(PutStr(vw, "net_type", ntype));
+  PetscCall(PutStr(vw, "scheme", TnSchemeTypes[scheme]));
+  PetscCall(PutStr(vw, "form", TnFormTypes[form]));
+  PetscCall(PutStr(vw, "act", TnActTypes[act]));
+  PetscCall(PutStr(vw, "base", TnBaseTypes[base]));
+  PetscCall(PutStr(vw, "logdet", TnLogDetTypes[ldt]));
+  PetscCall(PutReal(vw, "h", h));
+  PetscCall(PutInt(vw, "K", K));
+  PetscCall(PutInt(vw, "colors", ncol));
+  PetscCall(PutInt(vw, "coloring_seed", cseed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The training state beyond the vectors. */
+static PetscErrorCode WriteTrainMeta(TnTrain tr, PetscViewer vw)
+{
+  const TnTrainInfo *in = &tr->info;
+  PetscFunctionBeginUser;
+  PetscCall(PutStr(vw, "optimizer", TnOptimizerTypes[tr->opt]));
+  PetscCall(PutInt(vw, "batch", tr->B));
+  PetscCall(PutInt(vw, "train_samples", tr->Strain));
+  PetscCall(PutInt(vw, "valid_samples", tr->Svalid));
+  PetscCall(PutInt(vw, "shuffle_seed", tr->seed));
+  PetscCall(PutInt(vw, "step", in->step));
+  PetscCall(PutInt(vw, "epoch", in->epoch));
+  PetscCall(PutInt(vw, "pos", in->pos));
+  PetscCall(PutInt(vw, "shrunk", in->shrunk));
+  PetscCall(PutInt(vw, "halvings", in->halvings));
+  PetscCall(PutInt(vw, "skipped", in->skipped));
+  PetscCall(PutInt(vw, "best_step", in->best_step));
+  PetscCall(PutInt(vw, "bad_evals", tr->bad_evals));
+  PetscCall(PutInt(vw, "loss_count", tr->loss_count));
+  PetscCall(PutReal(vw, "loss_sum", tr->loss_sum));
+  PetscCall(PutReal(vw, "best_valid", in->best_valid));
+  PetscCall(PutReal(vw, "valid_loss", in->valid_loss));
+  PetscCall(PutReal(vw, "lr", in->lr));
+  PetscCall(PutReal(vw, "grad_norm", in->gnorm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rank 0: fsync the finished file, rename it into place, fsync the directory. */
+static PetscErrorCode Commit(MPI_Comm comm, const char tmp[], const char path[])
+{
+  PetscMPIInt rank;
+  int         bad                           = 0;
+  char        msg[PETSC_MAX_PATH_LEN + 128] = "";
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) {
+    int  fd = open(tmp, O_RDONLY);
+    char dir[PETSC_MAX_PATH_LEN];
+    if (fd < 0 || fsync(fd) || close(fd) || rename(tmp, path)) {
+      bad = 1;
+      PetscCall(PetscSNPrintf(msg, sizeof(msg), "writing %s failed: %s (disk full?)", path, strerror(errno)));
+    } else {
+      PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
+      fd = open(dirname(dir), O_RDONLY);
+      if (fd >= 0) {
+        (void)fsync(fd); /* best effort: some file systems refuse a directory fsync */
+        close(fd);
+      }
+    }
+  }
+  PetscCall(TnErrorSync(comm, (PetscBool)bad, msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
+{
+  PetscViewer vw;
+  Vec         aux;
+  char        tmp[PETSC_MAX_PATH_LEN + 8];
+  PetscReal   c;
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainSetUp(tr));
+  if (!TN_CkptWrite) PetscCall(PetscLogEventRegister("CkptWrite", TN_CLASSID, &TN_CkptWrite));
+  PetscCall(PetscLogEventBegin(TN_CkptWrite, 0, 0, 0, 0));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  PetscCall(PetscViewerHDF5Open(tr->comm, tmp, FILE_MODE_WRITE, &vw));
+  PetscCall(VecDuplicate(tr->theta, &aux));
+  PetscCall(MapVec(tr, 0, aux));
+  PetscCall(WriteCanon(tr, vw, "row", aux));
+  PetscCall(MapVec(tr, 1, aux));
+  PetscCall(WriteCanon(tr, vw, "col", aux));
+  PetscCall(VecDestroy(&aux));
+  PetscCall(WriteCanon(tr, vw, "theta", tr->theta));
+  PetscCall(PutStr(vw, "format", ckpt ? "tenor-checkpoint" : "tenor-model"));
+  PetscCall(WriteModelMeta(tr, vw));
+  if (ckpt) {
+    PetscCall(WriteCanon(tr, vw, "m", tr->m));
+    PetscCall(WriteCanon(tr, vw, "v", tr->v));
+    PetscCall(WriteCanon(tr, vw, "best", tr->best));
+    PetscCall(WriteTrainMeta(tr, vw));
+  }
+  PetscCall(TnDataGetLogJacobian(tr->data, &c));
+  if (c != 0) { /* standardised data: the statistics travel with the model */
+    Vec mean, sd;
+    PetscCall(VecCreateMPI(tr->comm, PETSC_DECIDE, tr->N, &mean));
+    PetscCall(VecDuplicate(mean, &sd));
+    PetscCall(TnDataGetStandardization(tr->data, mean, sd));
+    PetscCall(PetscObjectSetName((PetscObject)mean, "data_mean"));
+    PetscCall(PetscObjectSetName((PetscObject)sd, "data_sd"));
+    PetscCall(VecView(mean, vw));
+    PetscCall(VecView(sd, vw));
+    PetscCall(VecDestroy(&mean));
+    PetscCall(VecDestroy(&sd));
+  }
+  PetscCall(PetscViewerDestroy(&vw));
+  PetscCall(Commit(tr->comm, tmp, path));
+  PetscCall(PetscLogEventEnd(TN_CkptWrite, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainWriteCheckpoint(TnTrain tr, const char path[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainWriteFile(tr, path, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSaveModel(TnTrain tr, const char path[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainWriteFile(tr, path, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode GetReal(PetscViewer vw, const char path[], const char name[], PetscReal *v)
+{
+  PetscBool has;
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerHDF5HasAttribute(vw, "/", name, &has));
+  PetscCheck(has, PetscObjectComm((PetscObject)vw), PETSC_ERR_FILE_UNEXPECTED, "%s lacks the attribute '%s': not a tenor checkpoint/model, or a damaged one", path, name);
+  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", name, PETSC_REAL, NULL, v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ExpectInt(PetscViewer vw, const char path[], const char name[], PetscInt64 here, const char what[])
+{
+  PetscReal v;
+  PetscFunctionBeginUser;
+  PetscCall(GetReal(vw, path, name, &v));
+  PetscCheck((PetscInt64)v == here, PetscObjectComm((PetscObject)vw), PETSC_ERR_USER, "%s does not match this run: %s is %" PetscInt64_FMT " in the file but %" PetscInt64_FMT " here (%s)", path, name, (PetscInt64)v, here, what);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainGetStringAttr(PetscViewer vw, const char path[], const char name[], char out[], size_t len)
+{
+  PetscBool has;
+  char     *s = NULL;
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerHDF5HasAttribute(vw, "/", name, &has));
+  PetscCheck(has, PetscObjectComm((PetscObject)vw), PETSC_ERR_FILE_UNEXPECTED, "%s lacks the attribute '%s': not a tenor checkpoint/model, or a damaged one", path, name);
+  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", name, PETSC_STRING, NULL, &s));
+  PetscCall(PetscStrncpy(out, s, len));
+  PetscCall(PetscFree(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ExpectStr(PetscViewer vw, const char path[], const char name[], const char here[])
+{
+  char      v[256];
+  PetscBool same;
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainGetStringAttr(vw, path, name, v, sizeof(v)));
+  PetscCall(PetscStrcmp(v, here, &same));
+  PetscCheck(same, PetscObjectComm((PetscObject)vw), PETSC_ERR_USER, "%s does not match this run: %s is '%s' in the file but '%s' here", path, name, v, here);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every setting that changes what the parameters mean, or which batch comes
+   next, must agree. */
+static PetscErrorCode CheckCompatible(TnTrain tr, PetscViewer vw, const char path[])
+{
+  TnScheme     scheme;
+  TnForm       form;
+  TnAct        act;
+  TnBase       base;
+  TnLogDetType ldt;
+  PetscReal    h, hf;
+  PetscInt     K;
+  char         fmt[64];
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainGetStringAttr(vw, path, "format", fmt, sizeof(fmt)));
+  PetscCheck(!strcmp(fmt, "tenor-checkpoint"), tr->comm, PETSC_ERR_USER, "%s is a '%s' file, not a tenor checkpoint", path, fmt);
+  PetscCall(ExpectInt(vw, path, "version", TN_FILE_VERSION, "file format version"));
+  PetscCall(TnDynGetParams(tr->dyn, &scheme, &form, &act, &h, &K, NULL));
+  PetscCall(TnDynGetLoss(tr->dyn, &ldt, &base));
+  PetscCall(ExpectInt(vw, path, "N", tr->N, "network size: -net_n"));
+  PetscCall(ExpectInt(vw, path, "nnz", tr->nnz, "number of synapses: the network pattern"));
+  PetscCall(ExpectStr(vw, path, "scheme", TnSchemeTypes[scheme]));
+  PetscCall(ExpectStr(vw, path, "form", TnFormTypes[form]));
+  PetscCall(ExpectStr(vw, path, "act", TnActTypes[act]));
+  PetscCall(ExpectStr(vw, path, "base", TnBaseTypes[base]));
+  PetscCall(ExpectStr(vw, path, "logdet", TnLogDetTypes[ldt]));
+  PetscCall(GetReal(vw, path, "h", &hf));
+  PetscCheck(hf == h, tr->comm, PETSC_ERR_USER, "%s does not match this run: h is %.17g in the file but %.17g here (-dyn_h)", path, (double)hf, (double)h);
+  PetscCall(ExpectInt(vw, path, "K", K, "-dyn_steps"));
+  PetscCall(ExpectStr(vw, path, "optimizer", TnOptimizerTypes[tr->opt]));
+  PetscCall(ExpectInt(vw, path, "batch", tr->B, "-dyn_batch"));
+  PetscCall(ExpectInt(vw, path, "train_samples", tr->Strain, "training samples: -data_samples, -data_valid_fraction"));
+  PetscCall(ExpectInt(vw, path, "valid_samples", tr->Svalid, "validation samples"));
+  PetscCall(ExpectInt(vw, path, "shuffle_seed", tr->seed, "-train_seed"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The file's (row, col) must be this network's, entry by entry. */
+static PetscErrorCode CheckPattern(TnTrain tr, PetscViewer vw, const char path[])
+{
+  Vec                mine, theirs;
+  const PetscScalar *a, *b;
+  PetscInt           n, rs;
+  PetscReal          loc[3] = {-1, 0, 0}, glob[3];
+  PetscFunctionBeginUser;
+  PetscCall(VecDuplicate(tr->theta, &mine));
+  PetscCall(VecDuplicate(tr->theta, &theirs));
+  PetscCall(VecGetOwnershipRange(tr->theta, &rs, NULL));
+  for (PetscInt which = 0; which < 2; which++) {
+    PetscCall(MapVec(tr, which, mine));
+    PetscCall(ReadCanon(tr, vw, which ? "col" : "row", theirs));
+    PetscCall(VecGetLocalSize(mine, &n));
+    PetscCall(VecGetArrayRead(mine, &a));
+    PetscCall(VecGetArrayRead(theirs, &b));
+    for (PetscInt q = 0; q < n && loc[0] < 0; q++)
+      if (a[q] != b[q]) loc[0] = (PetscReal)tr->canon.pos[q], loc[1] = which, loc[2] = b[q];
+    PetscCall(VecRestoreArrayRead(mine, &a));
+    PetscCall(VecRestoreArrayRead(theirs, &b));
+  }
+  PetscCall(MPIU_Allreduce(loc, glob, 3, MPIU_REAL, MPIU_MAX, tr->comm));
+  PetscCall(VecDestroy(&mine));
+  PetscCall(VecDestroy(&theirs));
+  PetscCheck(glob[0]<0, tr->comm, PETSC_ERR_USER, "%s does not match this run: the network pattern differs (parameter %.0f in the sorted order has a different %s); the same -net_* options are needed", path, (double)glob[0], glob[1]> 0 ? "column" : "row");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ReadTrainMeta(TnTrain tr, PetscViewer vw, const char path[])
+{
+  TnTrainInfo *in = &tr->info;
+  PetscReal    v[12];
+  const char  *names[] = {"step", "epoch", "pos", "shrunk", "halvings", "skipped", "best_step", "bad_evals", "loss_count", "loss_sum", "best_valid", "valid_loss"};
+  PetscFunctionBeginUser;
+  for (int q = 0; q < 12; q++) PetscCall(GetReal(vw, path, names[q], &v[q]));
+  in->step       = (PetscInt64)v[0];
+  in->epoch      = (PetscInt64)v[1];
+  in->pos        = (PetscInt64)v[2];
+  in->shrunk     = (PetscInt64)v[3];
+  in->halvings   = (PetscInt64)v[4];
+  in->skipped    = (PetscInt64)v[5];
+  in->best_step  = (PetscInt64)v[6];
+  tr->bad_evals  = (PetscInt64)v[7];
+  tr->loss_count = (PetscInt64)v[8];
+  tr->loss_sum   = v[9];
+  in->best_valid = v[10];
+  in->valid_loss = v[11];
+  PetscCall(GetReal(vw, path, "lr", &in->lr));
+  PetscCall(GetReal(vw, path, "grad_norm", &in->gnorm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainLoadCheckpoint(TnTrain tr, const char path[])
+{
+  PetscViewer vw;
+  PetscBool   exists;
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainSetUp(tr));
+  PetscCall(PetscTestFile(path, 'r', &exists));
+  PetscCheck(exists, tr->comm, PETSC_ERR_FILE_OPEN, "cannot read the checkpoint %s", path);
+  PetscCall(PetscViewerHDF5Open(tr->comm, path, FILE_MODE_READ, &vw));
+  PetscCall(CheckCompatible(tr, vw, path));
+  PetscCall(CheckPattern(tr, vw, path));
+  PetscCall(ReadCanon(tr, vw, "theta", tr->theta));
+  PetscCall(ReadCanon(tr, vw, "m", tr->m));
+  PetscCall(ReadCanon(tr, vw, "v", tr->v));
+  PetscCall(ReadCanon(tr, vw, "best", tr->best));
+  PetscCall(ReadTrainMeta(tr, vw, path));
+  PetscCall(PetscViewerDestroy(&vw));
+  PetscCheck(tr->info.step <= tr->info.total || tr->steps == 0, tr->comm, PETSC_ERR_USER, "the checkpoint %s is at step %" PetscInt64_FMT ", past this run's budget of %" PetscInt64_FMT " steps", path, tr->info.step, tr->info.total);
+  PetscCall(TnGradSetParams(tr->grad, tr->theta));
+  tr->shuffled  = PETSC_FALSE;
+  tr->restarted = PETSC_TRUE;
+  tr->step_last = tr->info.step;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

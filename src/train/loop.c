@@ -1,0 +1,255 @@
+/* The training loop: one update per minibatch, validation, early stopping,
+   progress lines, metrics rows, periodic and signal-driven checkpoints.
+   Everything that changes theta is a function of (theta, m, v, step, epoch,
+   pos, the data and the options), all of which a checkpoint stores. */
+#include "trainimpl.h"
+#include <errno.h>
+#include <string.h>
+
+volatile sig_atomic_t TnTrainStopFlag = 0;
+
+static void StopHandler(int sig)
+{
+  TnTrainStopFlag = sig;
+}
+
+PetscErrorCode TnTrainInstallSignalHandlers(void)
+{
+  struct sigaction sa;
+  PetscFunctionBeginUser;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = StopHandler;
+  sigemptyset(&sa.sa_mask);
+  PetscCheck(!sigaction(SIGTERM, &sa, NULL) && !sigaction(SIGUSR1, &sa, NULL), PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the SIGTERM/SIGUSR1 handlers: %s", strerror(errno));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void TnTrainRequestStop(void)
+{
+  TnTrainStopFlag = SIGUSR1;
+}
+
+/* The training part in the order of the current epoch. */
+static PetscErrorCode ShuffleFor(TnTrain tr, PetscInt64 epoch)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(epoch < PETSC_MAX_INT, tr->comm, PETSC_ERR_SUP, "epoch count overflow");
+  PetscCall(TnDataShuffle(tr->data, (PetscInt)epoch, tr->seed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* theta + alpha d, alpha halved until the bound holds (or the step is
+   dropped after max_shrink halvings); the result written into the net. */
+static PetscErrorCode ApplyStep(TnTrain tr)
+{
+  PetscReal alpha = 1, value;
+  PetscBool ok;
+  PetscInt  halvings = 0;
+  PetscFunctionBeginUser;
+  for (;;) {
+    PetscCall(VecWAXPY(tr->trial, alpha, tr->d, tr->theta));
+    PetscCall(TnBoundCheck(tr, tr->trial, &ok, &value));
+    if (ok) break;
+    if (halvings == tr->max_shrink) break;
+    alpha *= 0.5;
+    halvings++;
+  }
+  tr->info.halvings += halvings;
+  if (!ok) {
+    tr->info.skipped++;
+    PetscCall(PetscInfo(NULL, "step %" PetscInt64_FMT " dropped: invertibility bound %g after %" PetscInt_FMT " halvings\n", tr->info.step, (double)value, halvings));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (halvings) tr->info.shrunk++;
+  PetscCall(VecCopy(tr->trial, tr->theta));
+  PetscCall(TnGradSetParams(tr->grad, tr->theta));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainStep(TnTrain tr)
+{
+  PetscInt  valid;
+  PetscReal loss = 0, gnorm;
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainSetUp(tr));
+  if (tr->info.pos == 0 || !tr->shuffled) PetscCall(ShuffleFor(tr, tr->info.epoch));
+  tr->shuffled = PETSC_TRUE;
+  PetscCall(TnDataGetBatchPart(tr->data, TN_DATA_TRAIN, (PetscInt)tr->info.pos * tr->B, tr->xnat, &valid));
+  PetscCall(TnDynNaturalToState(tr->dyn, tr->xnat, tr->x, SCATTER_FORWARD));
+  tr->res.nvalid = valid;
+  tr->res.first  = (PetscInt)tr->info.pos * tr->B;
+  PetscCall(TnGradCompute(tr->grad, tr->x, &tr->res, tr->g));
+  for (PetscInt b = 0; b < valid; b++) loss -= tr->res.logphi[b] / valid;
+  PetscCall(VecNorm(tr->g, NORM_2, &gnorm));
+  PetscCheck(!PetscIsInfOrNanReal(gnorm) && !PetscIsInfOrNanReal(loss), tr->comm, PETSC_ERR_USER, "step %" PetscInt64_FMT ": the loss (%g) or its gradient (norm %g) is not finite: lower -train_lr, or clip the gradient with -train_clip", tr->info.step, (double)loss, (double)gnorm);
+  if (tr->clip > 0 && gnorm > tr->clip) PetscCall(VecScale(tr->g, tr->clip / gnorm));
+  tr->info.lr = TnTrainLearningRate(tr, tr->info.step);
+  PetscCall(TnTrainDirection(tr, tr->info.lr));
+  PetscCall(ApplyStep(tr));
+  tr->info.gnorm      = gnorm;
+  tr->info.batch_loss = loss;
+  tr->loss_sum += loss;
+  tr->loss_count++;
+  tr->samples += valid;
+  tr->info.step++;
+  if (++tr->info.pos == tr->info.nbatch) {
+    tr->info.pos = 0;
+    tr->info.epoch++;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainEvaluate(TnTrain tr, TnDataPart part, PetscReal *loss, PetscInt *n)
+{
+  PetscInt  Strain, Svalid, S, valid;
+  PetscReal sum = 0;
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainSetUp(tr));
+  PetscCall(TnDataGetPartSizes(tr->data, &Strain, &Svalid));
+  if (part == TN_DATA_ALL)
+    PetscCall(TnDataGetNumSamples(tr->data, &S));
+  else
+    S = part == TN_DATA_TRAIN ? Strain : Svalid;
+  for (PetscInt s0 = 0; s0 < S; s0 += tr->B) {
+    PetscCall(TnDataGetBatchPart(tr->data, part, s0, tr->xnat, &valid));
+    PetscCall(TnDynNaturalToState(tr->dyn, tr->xnat, tr->x, SCATTER_FORWARD));
+    tr->res.nvalid = valid;
+    tr->res.first  = s0;
+    PetscCall(TnDynEvaluate(tr->dyn, tr->x, &tr->res));
+    for (PetscInt b = 0; b < valid; b++) sum -= tr->res.logphi[b];
+  }
+  *loss = S > 0 ? sum / S : PETSC_MAX_REAL;
+  if (n) *n = S;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* sums[i] (+)= sum over the part's samples of x_i (pass 0) or of
+   (x_i - mean_i)^2 (pass 1), this rank's nodes in natural order. */
+static PetscErrorCode NodeSums(TnTrain tr, TnDataPart part, PetscInt S, PetscInt pass, const PetscReal *mean, PetscReal *sums)
+{
+  const PetscScalar *a;
+  PetscInt           n, valid;
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(tr->xnat, &n));
+  n /= tr->B;
+  for (PetscInt s0 = 0; s0 < S; s0 += tr->B) {
+    PetscCall(TnDataGetBatchPart(tr->data, part, s0, tr->xnat, &valid));
+    PetscCall(VecGetArrayRead(tr->xnat, &a));
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt b = 0; b < valid; b++) {
+        PetscReal x = a[(size_t)i * tr->B + b];
+        sums[i] += pass ? (x - mean[i]) * (x - mean[i]) : x;
+      }
+    PetscCall(VecRestoreArrayRead(tr->xnat, &a));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The factorised Gaussian N(mean_i, var_i) fitted to the training part:
+   NLL(x) = sum_i [ log(2 pi var_i)/2 + (x_i - mean_i)^2 / (2 var_i) ]. */
+PetscErrorCode TnTrainIndependentBaseline(TnTrain tr, TnDataPart part, PetscReal *nll)
+{
+  PetscReal *mean, *var, *sq, loc = 0;
+  PetscInt   n, Strain, Svalid, S;
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainSetUp(tr));
+  PetscCall(TnDataGetPartSizes(tr->data, &Strain, &Svalid));
+  if (part == TN_DATA_ALL)
+    PetscCall(TnDataGetNumSamples(tr->data, &S));
+  else
+    S = part == TN_DATA_TRAIN ? Strain : Svalid;
+  PetscCall(VecGetLocalSize(tr->xnat, &n));
+  n /= tr->B;
+  PetscCall(PetscCalloc3(n + 1, &mean, n + 1, &var, n + 1, &sq));
+  PetscCall(NodeSums(tr, TN_DATA_TRAIN, Strain, 0, NULL, mean));
+  for (PetscInt i = 0; i < n; i++) mean[i] /= Strain;
+  PetscCall(NodeSums(tr, TN_DATA_TRAIN, Strain, 1, mean, var));
+  for (PetscInt i = 0; i < n; i++) var[i] = var[i] > 0 ? var[i] / Strain : 1.0;
+  PetscCall(NodeSums(tr, part, S, 1, mean, sq));
+  for (PetscInt i = 0; i < n; i++) loc += 0.5 * PetscLogReal(2 * PETSC_PI * var[i]) + 0.5 * sq[i] / (S * var[i]);
+  PetscCall(MPIU_Allreduce(&loc, nll, 1, MPIU_REAL, MPIU_SUM, tr->comm));
+  PetscCall(PetscFree3(mean, var, sq));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Validation: the loss on the held-out part; best parameters and patience. */
+static PetscErrorCode Validate(TnTrain tr)
+{
+  PetscFunctionBeginUser;
+  if (tr->Svalid == 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnTrainEvaluate(tr, TN_DATA_VALID, &tr->info.valid_loss, NULL));
+  if (tr->info.valid_loss < tr->info.best_valid) {
+    tr->info.best_valid = tr->info.valid_loss;
+    tr->info.best_step  = tr->info.step;
+    tr->bad_evals       = 0;
+    PetscCall(VecCopy(tr->theta, tr->best));
+  } else
+    tr->bad_evals++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckpointPath(TnTrain tr, char path[], size_t len)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(path, len, "%s/ckpt.h5", tr->ckpt_dir[0] ? tr->ckpt_dir : (tr->out_dir[0] ? tr->out_dir : ".")));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Collective: did any rank receive SIGTERM or SIGUSR1? */
+static PetscErrorCode StopRequested(TnTrain tr, int *sig)
+{
+  int mine = (int)TnTrainStopFlag;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allreduce(&mine, sig, 1, MPI_INT, MPI_MAX, tr->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscBool ValidationDue(TnTrain tr)
+{
+  if (tr->info.step == tr->info.total) return PETSC_TRUE;
+  return tr->valid_every > 0 ? (PetscBool)(tr->info.step % tr->valid_every == 0) : (PetscBool)(tr->info.pos == 0);
+}
+
+PetscErrorCode TnTrainRun(TnTrain tr)
+{
+  char path[PETSC_MAX_PATH_LEN];
+  int  sig;
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainSetUp(tr));
+  PetscCall(CheckpointPath(tr, path, sizeof(path)));
+  PetscCall(TnTrainMetricsOpen(tr, tr->restarted));
+  tr->t_last      = TnTime();
+  tr->info.status = TN_TRAIN_RUNNING;
+  while (tr->info.status == TN_TRAIN_RUNNING) {
+    PetscLogDouble t0;
+    PetscBool      due;
+    if (tr->info.step >= tr->info.total) {
+      tr->info.status = TN_TRAIN_DONE;
+      break;
+    }
+    if (tr->patience > 0 && tr->bad_evals >= tr->patience) {
+      tr->info.status = TN_TRAIN_EARLY;
+      break;
+    }
+    t0 = TnTime();
+    PetscCall(TnTrainStep(tr));
+    tr->t_train += TnTime() - t0;
+    due = ValidationDue(tr);
+    if (due) PetscCall(Validate(tr));
+    PetscCall(TnTrainReport(tr, due));
+    if (tr->ckpt_every > 0 && tr->info.step % tr->ckpt_every == 0) PetscCall(TnTrainWriteCheckpoint(tr, path));
+    PetscCall(StopRequested(tr, &sig));
+    if (sig) {
+      PetscCall(TnTrainWriteCheckpoint(tr, path));
+      PetscCall(PetscPrintf(tr->comm, "received signal %d (%s): checkpoint written to %s at step %" PetscInt64_FMT "; resume with -train_restart\n", sig, sig == SIGTERM ? "SIGTERM" : "SIGUSR1", path, tr->info.step));
+      tr->info.status = TN_TRAIN_INTERRUPTED;
+    }
+  }
+  if (tr->info.status != TN_TRAIN_INTERRUPTED && tr->ckpt_every > 0 && tr->info.step % tr->ckpt_every) PetscCall(TnTrainWriteCheckpoint(tr, path));
+  if (tr->info.status != TN_TRAIN_INTERRUPTED && tr->keep_best && tr->info.best_step >= 0 && tr->info.best_step != tr->info.step) {
+    PetscCall(PetscPrintf(tr->comm, "restoring the best validated parameters (step %" PetscInt64_FMT ", validation loss %.10g nats)\n", tr->info.best_step, (double)tr->info.best_valid));
+    PetscCall(VecCopy(tr->best, tr->theta));
+    PetscCall(TnGradSetParams(tr->grad, tr->theta));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

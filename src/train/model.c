@@ -1,0 +1,225 @@
+/* Loading a saved model (or a checkpoint) into a net, a dynamics object and
+   a data set. The file is self-contained: W is rebuilt from the stored
+   pattern (row, col >= 0) and values, b from col = -1, gamma = e^u from
+   col = -2 (the same e^u the trainer used), in natural order with PETSc's
+   default row split; the net then partitions it as its options say. */
+#include "trainimpl.h"
+#include <petscviewerhdf5.h>
+#include <string.h>
+
+static PetscErrorCode OpenModel(MPI_Comm comm, const char path[], PetscViewer *vw)
+{
+  PetscBool exists;
+  char      fmt[64];
+  PetscFunctionBeginUser;
+  PetscCall(PetscTestFile(path, 'r', &exists));
+  PetscCheck(exists, comm, PETSC_ERR_FILE_OPEN, "cannot read the model file %s (-model)", path);
+  PetscCall(PetscViewerHDF5Open(comm, path, FILE_MODE_READ, vw));
+  PetscCall(TnTrainGetStringAttr(*vw, path, "format", fmt, sizeof(fmt)));
+  PetscCheck(!strcmp(fmt, "tenor-model") || !strcmp(fmt, "tenor-checkpoint"), comm, PETSC_ERR_USER, "%s is a '%s' file, not a tenor model", path, fmt);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ReadSize(PetscViewer vw, const char path[], const char name[], PetscInt64 *v)
+{
+  PetscBool has;
+  PetscReal r;
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerHDF5HasAttribute(vw, "/", name, &has));
+  PetscCheck(has, PetscObjectComm((PetscObject)vw), PETSC_ERR_FILE_UNEXPECTED, "%s lacks the attribute '%s'", path, name);
+  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", name, PETSC_REAL, NULL, &r));
+  *v = (PetscInt64)r;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode LoadNamed(MPI_Comm comm, PetscViewer vw, const char name[], PetscInt n, Vec *v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecCreateMPI(comm, PETSC_DECIDE, n, v));
+  PetscCall(PetscObjectSetName((PetscObject)*v, name));
+  PetscCall(VecLoad(*v, vw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Preallocation of W (default split of N) for the entries this rank holds:
+   counts of the diagonal and off-diagonal blocks, added at the rows' owners. */
+static PetscErrorCode Preallocate(MPI_Comm comm, PetscInt N, PetscInt n, const PetscScalar *r, const PetscScalar *c, Mat W)
+{
+  Vec                dn, on;
+  const PetscInt    *ranges;
+  const PetscScalar *d, *o;
+  PetscInt          *di, *oi, m, rs;
+  PetscMPIInt        size;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(VecCreateMPI(comm, PETSC_DECIDE, N, &dn));
+  PetscCall(VecDuplicate(dn, &on));
+  PetscCall(VecGetOwnershipRanges(dn, &ranges));
+  for (PetscInt q = 0, p = 0; q < n; q++) {
+    PetscInt i = (PetscInt)r[q], j = (PetscInt)c[q];
+    if (j < 0) continue;
+    while (p > 0 && i < ranges[p]) p--;
+    while (i >= ranges[p + 1]) p++;
+    PetscCall(VecSetValue(j >= ranges[p] && j < ranges[p + 1] ? dn : on, i, 1.0, ADD_VALUES));
+  }
+  PetscCall(VecAssemblyBegin(dn));
+  PetscCall(VecAssemblyEnd(dn));
+  PetscCall(VecAssemblyBegin(on));
+  PetscCall(VecAssemblyEnd(on));
+  PetscCall(VecGetLocalSize(dn, &m));
+  PetscCall(VecGetOwnershipRange(dn, &rs, NULL));
+  PetscCall(PetscMalloc2(m + 1, &di, m + 1, &oi));
+  PetscCall(VecGetArrayRead(dn, &d));
+  PetscCall(VecGetArrayRead(on, &o));
+  for (PetscInt i = 0; i < m; i++) di[i] = (PetscInt)d[i], oi[i] = (PetscInt)o[i];
+  PetscCall(VecRestoreArrayRead(dn, &d));
+  PetscCall(VecRestoreArrayRead(on, &o));
+  PetscCall(MatSetSizes(W, m, m, N, N));
+  PetscCall(MatSetType(W, MATAIJ));
+  PetscCall(MatSeqAIJSetPreallocation(W, 0, di));
+  PetscCall(MatMPIAIJSetPreallocation(W, 0, di, 0, oi));
+  PetscCall(PetscFree2(di, oi));
+  PetscCall(VecDestroy(&dn));
+  PetscCall(VecDestroy(&on));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnModelLoadNet(MPI_Comm comm, const char path[], TnNet net)
+{
+  PetscViewer        vw;
+  PetscInt64         N, nnz;
+  Vec                row, col, th, b, gamma;
+  Mat                W;
+  const PetscScalar *r, *c, *t;
+  PetscInt           n;
+  PetscFunctionBeginUser;
+  PetscCall(OpenModel(comm, path, &vw));
+  PetscCall(ReadSize(vw, path, "N", &N));
+  PetscCall(ReadSize(vw, path, "nnz", &nnz));
+  PetscCheck(N > 0 && N < PETSC_MAX_INT && nnz + 2 * N < PETSC_MAX_INT, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: sizes N = %" PetscInt64_FMT ", nnz = %" PetscInt64_FMT " out of range", path, N, nnz);
+  PetscCall(LoadNamed(comm, vw, "row", (PetscInt)(nnz + 2 * N), &row));
+  PetscCall(LoadNamed(comm, vw, "col", (PetscInt)(nnz + 2 * N), &col));
+  PetscCall(LoadNamed(comm, vw, "theta", (PetscInt)(nnz + 2 * N), &th));
+  PetscCall(PetscViewerDestroy(&vw));
+  PetscCall(VecGetLocalSize(th, &n));
+  PetscCall(VecGetArrayRead(row, &r));
+  PetscCall(VecGetArrayRead(col, &c));
+  PetscCall(VecGetArrayRead(th, &t));
+  PetscCall(MatCreate(comm, &W));
+  PetscCall(Preallocate(comm, (PetscInt)N, n, r, c, W));
+  PetscCall(MatSetOption(W, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
+  PetscCall(MatCreateVecs(W, &b, &gamma));
+  for (PetscInt q = 0; q < n; q++) {
+    PetscInt i = (PetscInt)r[q], j = (PetscInt)c[q];
+    if (j >= 0)
+      PetscCall(MatSetValue(W, i, j, t[q], INSERT_VALUES));
+    else if (j == -1)
+      PetscCall(VecSetValue(b, i, t[q], INSERT_VALUES));
+    else
+      PetscCall(VecSetValue(gamma, i, PetscExpReal(t[q]), INSERT_VALUES));
+  }
+  PetscCall(VecRestoreArrayRead(row, &r));
+  PetscCall(VecRestoreArrayRead(col, &c));
+  PetscCall(VecRestoreArrayRead(th, &t));
+  PetscCall(MatAssemblyBegin(W, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(W, MAT_FINAL_ASSEMBLY));
+  PetscCall(VecAssemblyBegin(b));
+  PetscCall(VecAssemblyEnd(b));
+  PetscCall(VecAssemblyBegin(gamma));
+  PetscCall(VecAssemblyEnd(gamma));
+  PetscCall(TnNetSetParameters(net, W, b, gamma));
+  PetscCall(MatDestroy(&W));
+  PetscCall(VecDestroy(&b));
+  PetscCall(VecDestroy(&gamma));
+  PetscCall(VecDestroy(&row));
+  PetscCall(VecDestroy(&col));
+  PetscCall(VecDestroy(&th));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The index of `name` in a PETSc enum list, or an error naming the file. */
+static PetscErrorCode EnumIndex(MPI_Comm comm, const char path[], const char *const list[], PetscInt n, const char name[], PetscInt *idx)
+{
+  PetscFunctionBeginUser;
+  for (*idx = 0; *idx < n; (*idx)++)
+    if (!strcmp(list[*idx], name)) PetscFunctionReturn(PETSC_SUCCESS);
+  SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown setting '%s'", path, name);
+}
+
+/* The model's value of a choice option unless the command line gives one. */
+static PetscErrorCode Choice(MPI_Comm comm, PetscViewer vw, const char path[], const char attr[], const char opt[], const char *const list[], PetscInt n, PetscInt current, PetscInt *idx)
+{
+  char      v[64];
+  PetscBool given;
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainGetStringAttr(vw, path, attr, v, sizeof(v)));
+  PetscCall(EnumIndex(comm, path, list, n, v, idx));
+  PetscCall(PetscOptionsHasName(NULL, NULL, opt, &given));
+  if (given) {
+    if (*idx != current) PetscCall(PetscPrintf(comm, "note: %s %s overrides the model's %s = %s\n", opt, list[current], attr, v));
+    *idx = current;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
+{
+  PetscViewer  vw;
+  TnScheme     scheme;
+  TnForm       form;
+  TnAct        act;
+  TnBase       base;
+  TnLogDetType ldt;
+  PetscReal    h, val;
+  PetscInt     K, v[5];
+  PetscBool    given;
+  PetscFunctionBeginUser;
+  PetscCall(OpenModel(comm, path, &vw));
+  PetscCall(TnDynGetParams(dyn, &scheme, &form, &act, &h, &K, NULL));
+  PetscCall(TnDynGetLoss(dyn, &ldt, &base));
+  PetscCall(Choice(comm, vw, path, "scheme", "-dyn_scheme", TnSchemeTypes, 2, scheme, &v[0]));
+  PetscCall(Choice(comm, vw, path, "form", "-dyn_form", TnFormTypes, 2, form, &v[1]));
+  PetscCall(Choice(comm, vw, path, "act", "-dyn_act", TnActTypes, 2, act, &v[2]));
+  PetscCall(Choice(comm, vw, path, "base", "-base_type", TnBaseTypes, 2, base, &v[3]));
+  PetscCall(Choice(comm, vw, path, "logdet", "-logdet_type", TnLogDetTypes, TN_LOGDET_NTYPES, ldt, &v[4]));
+  PetscCall(TnDynSetScheme(dyn, (TnScheme)v[0]));
+  PetscCall(TnDynSetForm(dyn, (TnForm)v[1]));
+  PetscCall(TnDynSetActivation(dyn, (TnAct)v[2]));
+  PetscCall(TnDynSetBase(dyn, (TnBase)v[3]));
+  PetscCall(TnDynSetLogDetType(dyn, (TnLogDetType)v[4]));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-dyn_h", &given));
+  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", "h", PETSC_REAL, NULL, &val));
+  if (given && val != h) PetscCall(PetscPrintf(comm, "note: -dyn_h %g overrides the model's h = %.17g\n", (double)h, (double)val));
+  if (!given) PetscCall(TnDynSetStepSize(dyn, val));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-dyn_steps", &given));
+  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", "K", PETSC_REAL, NULL, &val));
+  if (given && (PetscInt)val != K) PetscCall(PetscPrintf(comm, "note: -dyn_steps %" PetscInt_FMT " overrides the model's K = %" PetscInt_FMT "\n", K, (PetscInt)val));
+  if (!given) PetscCall(TnDynSetSteps(dyn, (PetscInt)val));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-dyn_coloring_seed", &given));
+  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", "coloring_seed", PETSC_REAL, NULL, &val));
+  if (!given) PetscCall(TnDynSetColoringSeed(dyn, (PetscInt)val));
+  PetscCall(PetscViewerDestroy(&vw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData data)
+{
+  PetscViewer vw;
+  PetscBool   has;
+  PetscInt64  N;
+  Vec         mean, sd;
+  PetscFunctionBeginUser;
+  PetscCall(OpenModel(comm, path, &vw));
+  PetscCall(PetscViewerHDF5HasDataset(vw, "data_mean", &has));
+  if (has) {
+    PetscCall(ReadSize(vw, path, "N", &N));
+    PetscCall(LoadNamed(comm, vw, "data_mean", (PetscInt)N, &mean));
+    PetscCall(LoadNamed(comm, vw, "data_sd", (PetscInt)N, &sd));
+    PetscCall(TnDataSetStandardization(data, mean, sd));
+    PetscCall(PetscPrintf(comm, "data: standardised with the model's training statistics\n"));
+    PetscCall(VecDestroy(&mean));
+    PetscCall(VecDestroy(&sd));
+  }
+  PetscCall(PetscViewerDestroy(&vw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

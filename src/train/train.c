@@ -1,0 +1,294 @@
+/* TnTrain: life cycle, setters, options and set-up. The optimiser state and
+   the parameters live in theta's layout (tenor/grad.h). */
+#include "trainimpl.h"
+
+const char *const TnOptimizerTypes[]   = {"adam", "sgd", "TnOptimizer", "TN_OPT_", NULL};
+const char *const TnScheduleTypes[]    = {"constant", "cosine", "step", "TnSchedule", "TN_SCHED_", NULL};
+const char *const TnTrainStatusNames[] = {"running", "done", "early_stopped", "interrupted"};
+
+PetscErrorCode TnTrainCreate(TnNet net, TnDyn dyn, TnData data, TnTrain *tr)
+{
+  TnTrain t;
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&t));
+  PetscCall(TnNetGetComm(net, &t->comm));
+  t->net            = net;
+  t->dyn            = dyn;
+  t->data           = data;
+  t->opt            = TN_OPT_ADAM;
+  t->sched          = TN_SCHED_CONSTANT;
+  t->lr0            = 1e-2;
+  t->beta1          = 0.9;
+  t->beta2          = 0.999;
+  t->eps            = 1e-8;
+  t->mu             = 0.9;
+  t->decay          = 0.1;
+  t->every_decay    = 1000;
+  t->minfrac        = 0.0;
+  t->epochs         = 10;
+  t->patience       = 0;
+  t->seed           = 1;
+  t->max_shrink     = 20;
+  t->keep_best      = PETSC_TRUE;
+  t->progress_every = 5.0;
+  PetscCall(TnGradCreate(dyn, &t->grad));
+  *tr = t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode TnTrainReset(TnTrain tr)
+{
+  PetscFunctionBeginUser;
+  if (!tr->setup) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(VecDestroy(&tr->theta));
+  PetscCall(VecDestroy(&tr->m));
+  PetscCall(VecDestroy(&tr->v));
+  PetscCall(VecDestroy(&tr->g));
+  PetscCall(VecDestroy(&tr->d));
+  PetscCall(VecDestroy(&tr->trial));
+  PetscCall(VecDestroy(&tr->best));
+  PetscCall(VecDestroy(&tr->xnat));
+  PetscCall(VecDestroy(&tr->x));
+  PetscCall(TnDynResultDestroy(&tr->res));
+  PetscCall(TnCanonDestroy(&tr->canon));
+  PetscCall(TnBoundDestroy(&tr->bound));
+  tr->setup = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainDestroy(TnTrain *tr)
+{
+  PetscFunctionBeginUser;
+  if (!*tr) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnTrainReset(*tr));
+  PetscCall(TnTrainMetricsClose(*tr));
+  PetscCall(TnGradDestroy(&(*tr)->grad));
+  PetscCall(PetscFree(*tr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetOptimizer(TnTrain tr, TnOptimizer opt)
+{
+  PetscFunctionBeginUser;
+  tr->opt = opt;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetLearningRate(TnTrain tr, PetscReal lr)
+{
+  PetscFunctionBeginUser;
+  tr->lr0 = lr;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetAdam(TnTrain tr, PetscReal beta1, PetscReal beta2, PetscReal eps)
+{
+  PetscFunctionBeginUser;
+  tr->beta1 = beta1;
+  tr->beta2 = beta2;
+  tr->eps   = eps;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetMomentum(TnTrain tr, PetscReal mu)
+{
+  PetscFunctionBeginUser;
+  tr->mu = mu;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetSchedule(TnTrain tr, TnSchedule sched, PetscReal decay, PetscInt every, PetscReal minfrac)
+{
+  PetscFunctionBeginUser;
+  tr->sched       = sched;
+  tr->decay       = decay;
+  tr->every_decay = every;
+  tr->minfrac     = minfrac;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetBudget(TnTrain tr, PetscInt epochs, PetscInt steps)
+{
+  PetscFunctionBeginUser;
+  tr->epochs = epochs;
+  tr->steps  = steps;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetClip(TnTrain tr, PetscReal clip)
+{
+  PetscFunctionBeginUser;
+  tr->clip = clip;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetValidation(TnTrain tr, PetscInt every, PetscInt patience)
+{
+  PetscFunctionBeginUser;
+  tr->valid_every = every;
+  tr->patience    = patience;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetSeed(TnTrain tr, PetscInt seed)
+{
+  PetscFunctionBeginUser;
+  tr->seed = seed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetCheckpoint(TnTrain tr, PetscInt every, const char dir[])
+{
+  PetscFunctionBeginUser;
+  tr->ckpt_every = every;
+  PetscCall(PetscStrncpy(tr->ckpt_dir, dir ? dir : "", sizeof(tr->ckpt_dir)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetOutputDir(TnTrain tr, const char dir[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrncpy(tr->out_dir, dir ? dir : "", sizeof(tr->out_dir)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode OptimizerOptions(PetscOptionItems *PetscOptionsObject, TnTrain tr)
+{
+  PetscInt o = (PetscInt)tr->opt, s = (PetscInt)tr->sched;
+  PetscFunctionBeginUser;
+  PetscCall(TnOptionsChoice("-optimizer", "Optimiser", "TnTrainSetOptimizer", TnOptimizerTypes, 2, &o, NULL));
+  PetscCall(PetscOptionsReal("-lr", "Learning rate", "TnTrainSetLearningRate", tr->lr0, &tr->lr0, NULL));
+  PetscCall(PetscOptionsReal("-beta1", "Adam: decay of the first moment", "TnTrainSetAdam", tr->beta1, &tr->beta1, NULL));
+  PetscCall(PetscOptionsReal("-beta2", "Adam: decay of the second moment", "TnTrainSetAdam", tr->beta2, &tr->beta2, NULL));
+  PetscCall(PetscOptionsReal("-eps", "Adam: epsilon in m / (sqrt(v) + eps)", "TnTrainSetAdam", tr->eps, &tr->eps, NULL));
+  PetscCall(PetscOptionsReal("-momentum", "SGD: momentum mu in m <- mu m + g", "TnTrainSetMomentum", tr->mu, &tr->mu, NULL));
+  PetscCall(TnOptionsChoice("-schedule", "Learning-rate schedule", "TnTrainSetSchedule", TnScheduleTypes, 3, &s, NULL));
+  PetscCall(PetscOptionsReal("-lr_decay", "step schedule: factor per -train_lr_every steps", "TnTrainSetSchedule", tr->decay, &tr->decay, NULL));
+  PetscCall(PetscOptionsInt("-lr_every", "step schedule: steps between decays", "TnTrainSetSchedule", tr->every_decay, &tr->every_decay, NULL));
+  PetscCall(PetscOptionsReal("-lr_min", "cosine schedule: final learning rate as a fraction of -train_lr", "TnTrainSetSchedule", tr->minfrac, &tr->minfrac, NULL));
+  PetscCall(PetscOptionsReal("-clip", "Gradient-norm clipping threshold (0: off)", "TnTrainSetClip", tr->clip, &tr->clip, NULL));
+  tr->opt   = (TnOptimizer)o;
+  tr->sched = (TnSchedule)s;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetFromOptions(TnTrain tr)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainReset(tr));
+  PetscCall(TnGradSetFromOptions(tr->grad));
+  PetscOptionsBegin(tr->comm, "train_", "Training (MODEL.md section 5; docs/training.md)", "TnTrain");
+  PetscCall(OptimizerOptions(PetscOptionsObject, tr));
+  PetscCall(PetscOptionsInt("-epochs", "Passes over the training part (when -train_steps is 0)", "TnTrainSetBudget", tr->epochs, &tr->epochs, NULL));
+  PetscCall(PetscOptionsInt("-steps", "Number of updates (0: use -train_epochs)", "TnTrainSetBudget", tr->steps, &tr->steps, NULL));
+  PetscCall(PetscOptionsInt("-valid_every", "Validate every this many steps (0: each epoch)", "TnTrainSetValidation", tr->valid_every, &tr->valid_every, NULL));
+  PetscCall(PetscOptionsInt("-patience", "Early stopping: validations without improvement (0: off)", "TnTrainSetValidation", tr->patience, &tr->patience, NULL));
+  PetscCall(PetscOptionsBool("-keep_best", "Restore the best validated parameters at the end", "TnTrainRun", tr->keep_best, &tr->keep_best, NULL));
+  PetscCall(PetscOptionsInt("-seed", "Seed of the minibatch shuffle", "TnTrainSetSeed", tr->seed, &tr->seed, NULL));
+  PetscCall(PetscOptionsInt("-max_shrink", "Halvings of a step that would break invertibility before it is skipped", "TnTrainRun", tr->max_shrink, &tr->max_shrink, NULL));
+  PetscCall(PetscOptionsInt("-ckpt_every", "Checkpoint every this many steps (0: only on SIGTERM/SIGUSR1)", "TnTrainSetCheckpoint", tr->ckpt_every, &tr->ckpt_every, NULL));
+  PetscCall(PetscOptionsString("-ckpt_dir", "Checkpoint directory (default: the output directory)", "TnTrainSetCheckpoint", tr->ckpt_dir, tr->ckpt_dir, sizeof(tr->ckpt_dir), NULL));
+  PetscCall(PetscOptionsReal("-progress_every", "Seconds between progress lines", "TnTrainRun", tr->progress_every, &tr->progress_every, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckSettings(TnTrain tr)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(tr->lr0 > 0, tr->comm, PETSC_ERR_USER, "-train_lr must be > 0 (got %g)", (double)tr->lr0);
+  PetscCheck(tr->beta1 >= 0 && tr->beta1 < 1 && tr->beta2 >= 0 && tr->beta2 < 1, tr->comm, PETSC_ERR_USER, "-train_beta1 and -train_beta2 must be in [0, 1) (got %g, %g)", (double)tr->beta1, (double)tr->beta2);
+  PetscCheck(tr->eps > 0, tr->comm, PETSC_ERR_USER, "-train_eps must be > 0");
+  PetscCheck(tr->mu >= 0 && tr->mu < 1, tr->comm, PETSC_ERR_USER, "-train_momentum must be in [0, 1) (got %g)", (double)tr->mu);
+  PetscCheck(tr->steps > 0 || tr->epochs > 0, tr->comm, PETSC_ERR_USER, "give -train_steps or -train_epochs > 0");
+  PetscCheck(tr->steps >= 0 && tr->epochs >= 0 && tr->valid_every >= 0 && tr->patience >= 0 && tr->ckpt_every >= 0 && tr->max_shrink >= 0, tr->comm, PETSC_ERR_USER, "-train_steps, -train_epochs, -train_valid_every, -train_patience, -train_ckpt_every and -train_max_shrink must be >= 0");
+  PetscCheck(tr->clip >= 0, tr->comm, PETSC_ERR_USER, "-train_clip must be >= 0 (0: off)");
+  PetscCheck(tr->sched != TN_SCHED_STEP || (tr->every_decay > 0 && tr->decay > 0), tr->comm, PETSC_ERR_USER, "the step schedule needs -train_lr_every > 0 and -train_lr_decay > 0");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CreateVecs(TnTrain tr)
+{
+  Vec *v[] = {&tr->m, &tr->v, &tr->g, &tr->d, &tr->trial, &tr->best};
+  PetscFunctionBeginUser;
+  PetscCall(TnGradCreateParamVec(tr->grad, &tr->theta));
+  for (size_t q = 0; q < sizeof(v) / sizeof(v[0]); q++) {
+    PetscCall(VecDuplicate(tr->theta, v[q]));
+    PetscCall(VecSet(*v[q], 0.0));
+  }
+  PetscCall(TnDynCreateNaturalState(tr->dyn, &tr->xnat));
+  PetscCall(TnDynCreateState(tr->dyn, &tr->x));
+  PetscCall(TnDynResultCreate(tr->dyn, &tr->res));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetUp(TnTrain tr)
+{
+  PetscInt S;
+  PetscFunctionBeginUser;
+  if (tr->setup) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(CheckSettings(tr));
+  PetscCall(TnGradSetUp(tr->grad));
+  PetscCall(TnNetGetSizes(tr->net, &tr->N, &tr->nnz));
+  PetscCall(TnDynGetParams(tr->dyn, NULL, NULL, NULL, NULL, &tr->K, &tr->B));
+  PetscCall(TnDataGetNumSamples(tr->data, &S));
+  PetscCall(TnDataGetPartSizes(tr->data, &tr->Strain, &tr->Svalid));
+  PetscCheck(tr->Strain > 0, tr->comm, PETSC_ERR_USER, "no training samples: %" PetscInt_FMT " samples, all held out (lower -data_valid_fraction)", S);
+  PetscCall(TnDataExactEntropy(tr->data, &tr->H, &tr->Hknown));
+  PetscCall(CreateVecs(tr));
+  tr->setup = PETSC_TRUE;
+  PetscCall(TnCanonSetUp(tr));
+  PetscCall(TnBoundSetUp(tr));
+  /* theta from the net, then written back, so gamma = e^u from the start
+     exactly as after a restart */
+  PetscCall(TnGradGetParams(tr->grad, tr->theta));
+  PetscCall(TnGradSetParams(tr->grad, tr->theta));
+  PetscCall(VecCopy(tr->theta, tr->best));
+  tr->info.nbatch     = (tr->Strain + tr->B - 1) / tr->B;
+  tr->info.total      = tr->steps > 0 ? tr->steps : (PetscInt64)tr->epochs * tr->info.nbatch;
+  tr->info.valid_loss = PETSC_MAX_REAL;
+  tr->info.best_valid = PETSC_MAX_REAL;
+  tr->info.best_step  = -1;
+  tr->info.status     = TN_TRAIN_RUNNING;
+  tr->nll_indep       = PETSC_MAX_REAL;
+  if (tr->Svalid > 0) PetscCall(TnTrainIndependentBaseline(tr, TN_DATA_VALID, &tr->nll_indep));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainGetInfo(TnTrain tr, TnTrainInfo *info)
+{
+  PetscFunctionBeginUser;
+  *info = tr->info;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainGetParams(TnTrain tr, Vec *theta)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainSetUp(tr));
+  *theta = tr->theta;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainGetGrad(TnTrain tr, TnGrad *grad)
+{
+  PetscFunctionBeginUser;
+  *grad = tr->grad;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainView(TnTrain tr, PetscViewer viewer)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainSetUp(tr));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "training: %s, lr %g (%s schedule)", TnOptimizerTypes[tr->opt], (double)tr->lr0, TnScheduleTypes[tr->sched]));
+  if (tr->opt == TN_OPT_ADAM)
+    PetscCall(PetscViewerASCIIPrintf(viewer, ", beta1 %g, beta2 %g, eps %g", (double)tr->beta1, (double)tr->beta2, (double)tr->eps));
+  else
+    PetscCall(PetscViewerASCIIPrintf(viewer, ", momentum %g", (double)tr->mu));
+  if (tr->clip > 0) PetscCall(PetscViewerASCIIPrintf(viewer, ", clip %g", (double)tr->clip));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "\n  %" PetscInt_FMT " training / %" PetscInt_FMT " validation samples, batch %" PetscInt_FMT ", %" PetscInt_FMT " batches per epoch, %" PetscInt64_FMT " steps; %" PetscInt64_FMT " parameters (%" PetscInt64_FMT " synapses + 2 N)\n", tr->Strain, tr->Svalid, tr->B, tr->info.nbatch, tr->info.total, tr->canon.total, tr->nnz));
+  if (tr->Svalid > 0 && tr->Hknown) PetscCall(PetscViewerASCIIPrintf(viewer, "  exact entropy H = %.8g nats (%.6g per dim); factorised-Gaussian baseline on the validation part %.8g nats\n", (double)tr->H, (double)(tr->H / tr->N), (double)tr->nll_indep));
+  PetscCall(TnGradView(tr->grad, viewer));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

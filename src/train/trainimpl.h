@@ -1,0 +1,89 @@
+/* Private: the trainer. Invariant between steps: theta holds the parameters
+   the net uses (written with TnGradSetParams, so gamma = e^u exactly as after
+   a restart), m and v the optimiser's moments in theta's layout, and
+   (epoch, pos) the next minibatch of the shuffled training part. */
+#pragma once
+#include <tenor/train.h>
+#include <signal.h>
+
+/* The canonical order of parameters: sorted by natural row, then column with
+   u = log gamma (col -2) and b (col -1) first. pos[q] is the canonical index
+   of theta's local entry q; sct scatters theta's layout to a Vec `canon` of
+   the default layout (forward) and back (reverse). */
+typedef struct {
+  PetscInt64 total;
+  PetscInt  *pos;
+  Vec        canon;
+  VecScatter sct;
+} TnCanon;
+
+/* The invertibility bound (MODEL.md section 4) of a trial theta, computed
+   like TnDynCheckInvertible from W's CSR structure (the order of theta's W
+   values), with the column sums' halo. */
+typedef struct {
+  PetscInt        m, nd, no, nghost;
+  const PetscInt *iad, *jad, *iao, *jao;
+  PetscInt       *diagpos;
+  Vec             cs, gs;
+  VecScatter      sct;
+} TnBound;
+
+struct _p_TnTrain {
+  MPI_Comm    comm;
+  TnNet       net;
+  TnDyn       dyn;
+  TnData      data;
+  TnGrad      grad;
+  PetscBool   setup;
+  TnOptimizer opt;
+  TnSchedule  sched;
+  PetscReal   lr0, beta1, beta2, eps, mu, decay, minfrac, clip;
+  PetscInt    every_decay, epochs, steps, valid_every, patience, seed, ckpt_every, max_shrink;
+  PetscBool   keep_best;
+  PetscReal   progress_every; /* seconds between progress lines */
+  char        ckpt_dir[PETSC_MAX_PATH_LEN], out_dir[PETSC_MAX_PATH_LEN];
+
+  /* set-up */
+  PetscInt    N, B, K, Strain, Svalid;
+  PetscInt64  nnz;
+  PetscReal   H; /* exact entropy (NaN if unknown) */
+  PetscBool   Hknown;
+  Vec         theta, m, v, g, d, trial, best, xnat, x;
+  TnDynResult res;
+  TnCanon     canon;
+  TnBound     bound;
+
+  /* progress */
+  TnTrainInfo    info;
+  PetscInt64     bad_evals; /* evaluations without improvement */
+  PetscReal      loss_sum;  /* sum of minibatch losses since the last report */
+  PetscInt64     loss_count;
+  PetscLogDouble t_train, t_last;    /* seconds in steps; time of the last progress line */
+  PetscInt64     samples, step_last; /* samples trained on */
+  PetscReal      nll_indep;          /* factorised baseline on the validation part (PETSC_MAX_REAL if none) */
+  PetscBool      shuffled;           /* the data's training part is in this epoch's order */
+  PetscBool      restarted;          /* state loaded from a checkpoint */
+  FILE          *metrics;            /* rank 0: train_metrics.csv */
+};
+
+extern volatile sig_atomic_t TnTrainStopFlag;
+
+/* canon.c */
+PetscErrorCode TnCanonSetUp(TnTrain tr);
+PetscErrorCode TnCanonDestroy(TnCanon *c);
+/* bound.c */
+PetscErrorCode TnBoundSetUp(TnTrain tr);
+PetscErrorCode TnBoundDestroy(TnBound *b);
+/* *ok: the condition holds for theta with a margin; *value: the bound. */
+PetscErrorCode TnBoundCheck(TnTrain tr, Vec theta, PetscBool *ok, PetscReal *value);
+/* optim.c */
+PetscReal      TnTrainLearningRate(TnTrain tr, PetscInt64 step);
+PetscErrorCode TnTrainDirection(TnTrain tr, PetscReal lr);
+/* ckpt.c: a file of theta-layout vectors by name plus metadata. */
+PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt);
+/* A string attribute of "/" (an error naming the file if absent). */
+PetscErrorCode TnTrainGetStringAttr(PetscViewer vw, const char path[], const char name[], char out[], size_t len);
+/* loop.c */
+PetscErrorCode TnTrainReport(TnTrain tr, PetscBool evaluated);
+PetscErrorCode TnTrainMetricsOpen(TnTrain tr, PetscBool restart);
+PetscErrorCode TnTrainMetricsClose(TnTrain tr);
