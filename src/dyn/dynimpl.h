@@ -8,7 +8,7 @@
 #include <math.h>
 
 typedef struct {
-  PetscInt           n;
+  PetscInt           n; /* number of nonzeros (ia[rows]) */
   const PetscInt    *ia, *ja;
   const PetscScalar *va;
 } TnCSR;
@@ -156,11 +156,17 @@ TN_INLINE void TnAccEnd(TnAcc *acc, const PetscReal *prod, const int *expo, Pets
 
 /* y[0..B) += sum_j A_ij x[j*B .. j*B+B) for row i of a CSR block: one read
    of the row serves all B samples. */
+#define TN_PREFETCH_AHEAD 16
 TN_INLINE void TnRowTimesBlock(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y)
 {
   for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) {
     const PetscScalar  v  = A->va[t];
     const PetscScalar *xj = x + (size_t)A->ja[t] * B;
+    if (B >= 8 && t + TN_PREFETCH_AHEAD < A->n) { /* a random gather of B values: ask for it early */
+      const PetscScalar *xf = x + (size_t)A->ja[t + TN_PREFETCH_AHEAD] * B;
+      __builtin_prefetch(xf);
+      __builtin_prefetch(xf + B - 1);
+    }
     for (PetscInt b = 0; b < B; b++) y[b] += v * xj[b];
   }
 }

@@ -17,6 +17,8 @@ static PetscErrorCode SetUpBlocks(TnDyn dyn)
   PetscCall(MatGetRowIJ(dyn->Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &dyn->o.ia, &dyn->o.ja, &done));
   PetscCall(MatSeqAIJGetArrayRead(dyn->Ad, &dyn->d.va));
   PetscCall(MatSeqAIJGetArrayRead(dyn->Ao, &dyn->o.va));
+  dyn->d.n = dyn->d.ia[n];
+  dyn->o.n = dyn->o.ia[n];
   PetscCall(MatGetLocalSize(W, &dyn->m, NULL));
   PetscCall(MatGetSize(dyn->Ao, NULL, &dyn->nghost));
   PetscCall(TnNetGetVecs(dyn->net, &b, &gamma, &wdiag));
