@@ -1,0 +1,70 @@
+#!/bin/bash
+# tenor train end to end: a short run writes metrics, JSON, model and
+# checkpoint; `tenor logdensity -model` reproduces the final loss; a run
+# killed with SIGKILL after its first checkpoint and restarted with
+# -train_restart ends with bitwise the parameters of an uninterrupted run;
+# SIGTERM checkpoints and exits 0; bad restarts are refused.
+# Usage: train.sh TENOR WORKDIR
+set -u
+TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
+MPI="mpirun -n 2 --oversubscribe"
+fail=0
+json() { grep -o "\"$2\": [^,}]*" "$1" | head -1 | sed 's/.*: //'; }
+close() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; s = b < 0 ? -b : b; exit !(d <= t * s) }'; }
+
+# 1. a short default-ish run
+DATA="-data_type gmrf2d -data_samples 512 -data_valid_fraction 0.125"
+$MPI "$TENOR" train -net_n 8 $DATA -train_epochs 3 -train_ckpt_every 10 -out_dir short >short.log 2>&1 || { cat short.log; exit 1; }
+for f in short/train_metrics.csv short/train.json short/model.h5 short/ckpt.h5; do [ -s "$f" ] || { echo "FAIL missing $f"; fail=1; }; done
+for key in status valid_loss all_loss gap_per_dim nll_indep ratio steps_shrunk samples_per_s synaptic_updates_per_s; do
+  grep -q "\"$key\"" short/train.json || { echo "FAIL train.json lacks $key"; fail=1; }
+done
+[ "$(json short/train.json status)" = '"done"' ] || { echo "FAIL status is not done"; fail=1; }
+grep -q "^step .* | train .* b/d) | valid .* gap/dim .* ratio .* samples/s .* syn upd/s | ETA" short.log || { echo "FAIL no progress line"; fail=1; }
+head -1 short/train_metrics.csv | grep -q "^step,epoch,lr,train_loss,train_bpd,valid_loss,valid_bpd,gap_per_dim,ratio" || { echo "FAIL metrics header"; fail=1; }
+[ "$(wc -l <short/train_metrics.csv)" -ge 4 ] || { echo "FAIL metrics rows"; fail=1; }
+
+# 2. the saved model through logdensity (3 ranks: another partition) gives the final loss on all samples
+mpirun -n 3 --oversubscribe "$TENOR" logdensity -model short/model.h5 $DATA -dyn_batch 50 -out_dir ld >ld.log 2>&1 || { cat ld.log; exit 1; }
+a=$(json short/train.json all_loss); b=$(json ld/summary.json loss_nats_mean)
+close "$a" "$b" 1e-11 || { echo "FAIL logdensity -model gives $b, training's final evaluation $a"; fail=1; }
+
+# 3. SIGKILL after the first checkpoint, restart: bitwise the uninterrupted parameters
+RUN="-net_n 24 -data_type gmrf2d -data_samples 1536 -data_valid_fraction 0.125 -dyn_steps 12 -dyn_batch 32 -train_steps 150 -train_valid_every 25 -train_ckpt_every 10"
+$MPI "$TENOR" train $RUN -out_dir full >full.log 2>&1 || { cat full.log; exit 1; }
+start_and_wait_ckpt() { # $1 = out dir; starts the run in the background, waits for its first checkpoint
+  $MPI "$TENOR" train $RUN -out_dir "$1" >"$1.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 600); do [ -s "$1/ckpt.h5" ] && break; kill -0 $PID 2>/dev/null || break; sleep 0.1; done
+}
+start_and_wait_ckpt kill
+[ -s kill/ckpt.h5 ] || { echo "FAIL no checkpoint appeared"; cat kill.log; exit 1; }
+for p in $(pgrep -P $PID); do kill -9 "$p"; done
+wait $PID 2>/dev/null
+[ -e kill/model.h5 ] && echo "note: the run finished before it was killed (machine fast): the restart test is weaker"
+$MPI "$TENOR" train $RUN -out_dir kill -train_restart >kill2.log 2>&1 || { cat kill2.log; exit 1; }
+grep -q "resumed from kill/ckpt.h5 at step" kill2.log || { echo "FAIL the restart did not resume"; fail=1; }
+h5diff full/model.h5 kill/model.h5 /theta >/dev/null || { echo "FAIL restarted parameters differ from the uninterrupted run"; fail=1; }
+[ -z "$(cut -d, -f1 kill/train_metrics.csv | sort | uniq -d)" ] || { echo "FAIL duplicate metrics rows after restart"; fail=1; }
+cmp -s <(cut -d, -f1-9 full/train_metrics.csv) <(cut -d, -f1-9 kill/train_metrics.csv) || { echo "FAIL metrics of the restarted run differ"; fail=1; }
+
+# 4. SIGTERM: checkpoint, message, exit 0, status interrupted; then resume to the same end
+start_and_wait_ckpt term
+for p in $(pgrep -P $PID); do kill -TERM "$p"; done
+wait $PID; rc=$?
+if [ ! -e term/model.h5 ]; then
+  [ $rc -eq 0 ] || { echo "FAIL SIGTERM: exit status $rc"; fail=1; }
+  grep -q "received signal 15 (SIGTERM): checkpoint written" term.log || { echo "FAIL SIGTERM: no checkpoint message"; cat term.log; fail=1; }
+  [ "$(json term/train.json status)" = '"interrupted"' ] || { echo "FAIL SIGTERM: status not interrupted"; fail=1; }
+fi
+$MPI "$TENOR" train $RUN -out_dir term -train_restart >term2.log 2>&1 || { cat term2.log; exit 1; }
+h5diff full/model.h5 term/model.h5 /theta >/dev/null || { echo "FAIL parameters after SIGTERM + restart differ"; fail=1; }
+
+# 5. refusals: a checkpoint of another configuration, a model that is not one
+$MPI "$TENOR" train $RUN -dyn_steps 11 -out_dir kill -train_restart >bad.log 2>&1 && { echo "FAIL an incompatible checkpoint was accepted"; fail=1; }
+grep -q "does not match this run: K is 12 in the file but 11 here" bad.log || { echo "FAIL unclear refusal:"; cat bad.log; fail=1; }
+$MPI "$TENOR" logdensity -model nothere.h5 >bad2.log 2>&1 && { echo "FAIL a missing model was accepted"; fail=1; }
+grep -q "cannot read the model file nothere.h5" bad2.log || { echo "FAIL unclear missing-model error"; cat bad2.log; fail=1; }
+
+[ $fail -eq 0 ] && echo "ok   train: outputs, logdensity -model, SIGKILL/SIGTERM restarts bitwise, refusals"
+exit $fail
