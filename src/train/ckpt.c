@@ -108,6 +108,23 @@ static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A fingerprint of the partition (which natural node each rank owns): a
+   restart with another partition continues only to round-off, not bitwise. */
+static PetscErrorCode PartitionHash(TnTrain tr, PetscReal *hash, PetscMPIInt *size)
+{
+  const PetscInt *nat;
+  PetscMPIInt     rank;
+  uint64_t        h = 0, g = 0;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+  PetscCallMPI(MPI_Comm_size(tr->comm, size));
+  PetscCall(TnNetGetNatural(tr->net, &nat));
+  for (PetscInt i = 0; i < tr->bound.m; i++) h += TnRandU64((uint64_t)rank, 31, (uint64_t)nat[i] * 65536 + (uint64_t)i);
+  PetscCallMPI(MPI_Allreduce(&h, &g, 1, MPI_UINT64_T, MPI_SUM, tr->comm));
+  *hash = (PetscReal)(g >> 12); /* 52 bits, exact in a double */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The training state beyond the vectors. */
 static PetscErrorCode WriteTrainMeta(TnTrain tr, PetscViewer vw)
 {
@@ -132,6 +149,13 @@ static PetscErrorCode WriteTrainMeta(TnTrain tr, PetscViewer vw)
   PetscCall(PutReal(vw, "valid_loss", in->valid_loss));
   PetscCall(PutReal(vw, "lr", in->lr));
   PetscCall(PutReal(vw, "grad_norm", in->gnorm));
+  {
+    PetscReal   hash;
+    PetscMPIInt size;
+    PetscCall(PartitionHash(tr, &hash, &size));
+    PetscCall(PutInt(vw, "ranks", size));
+    PetscCall(PutReal(vw, "partition_hash", hash));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -351,6 +375,17 @@ static PetscErrorCode ReadTrainMeta(TnTrain tr, PetscViewer vw, const char path[
   in->valid_loss = v[11];
   PetscCall(GetReal(vw, path, "lr", &in->lr));
   PetscCall(GetReal(vw, path, "grad_norm", &in->gnorm));
+  {
+    PetscReal   hash, fhash, franks;
+    PetscMPIInt size;
+    PetscCall(PartitionHash(tr, &hash, &size));
+    PetscCall(GetReal(vw, path, "ranks", &franks));
+    PetscCall(GetReal(vw, path, "partition_hash", &fhash));
+    if ((PetscMPIInt)franks != size)
+      PetscCall(PetscPrintf(tr->comm, "note: %s was written on %d rank(s), this run has %d: the continuation equals an uninterrupted run to round-off, not bit for bit\n", path, (int)franks, size));
+    else if (fhash != hash)
+      PetscCall(PetscPrintf(tr->comm, "warning: the network's partition differs from the one %s was written with (a partitioner that is not reproducible run to run): the continuation equals an uninterrupted run to round-off, not bit for bit; -partition_type none is reproducible\n", path));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
