@@ -6,6 +6,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* mkdir -p: every missing parent too; 0 or -1 with errno. */
+static int MakeDirs(const char dir[])
+{
+  char path[PETSC_MAX_PATH_LEN];
+  if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  for (char *p = path + 1; *p; p++)
+    if (*p == '/') {
+      *p = 0;
+      if (mkdir(path, 0777) && errno != EEXIST) return -1;
+      *p = '/';
+    }
+  return mkdir(path, 0777) && errno != EEXIST ? -1 : 0;
+}
+
 PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[])
 {
   PetscMPIInt rank;
@@ -13,7 +30,7 @@ PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[])
   char        msg[512] = "";
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank && mkdir(dir, 0777) && errno != EEXIST) {
+  if (!rank && MakeDirs(dir)) {
     err = 1;
     PetscCall(PetscSNPrintf(msg, sizeof(msg), "cannot create the output directory %s: %s (choose another with -out_dir)", dir, strerror(errno)));
   }
