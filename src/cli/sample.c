@@ -5,6 +5,7 @@
    natural node order, %.17g; rank 0 gathers one batch, N*B values, at a
    time) and optionally to HDF5 (parallel HDF5, dataset /x, samples x N). */
 #include "cli.h"
+#include <tenor/train.h>
 #include <tenor/sample.h>
 #include <math.h>
 
@@ -20,10 +21,13 @@ typedef struct {
 static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnSampler *smp, TnRun *run)
 {
   PetscLogDouble t;
+  char           model[PETSC_MAX_PATH_LEN] = "";
   PetscFunctionBeginUser;
   t = TnTime();
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-model", model, sizeof(model), NULL));
   PetscCall(TnNetCreate(comm, net));
   PetscCall(TnNetSetFromOptions(*net));
+  if (model[0]) PetscCall(TnModelLoadNet(comm, model, *net)); /* a network trained by tenor train */
   PetscCall(TnNetSetUp(*net));
   PetscCall(TnNetGetSizes(*net, &run->N, &run->nnz));
   PetscCall(TnNetView(*net, PETSC_VIEWER_STDOUT_(comm)));
@@ -31,6 +35,7 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnSampler *sm
   t          = TnTime();
   PetscCall(TnDynCreate(*net, dyn));
   PetscCall(TnDynSetFromOptions(*dyn));
+  if (model[0]) PetscCall(TnModelConfigureDyn(comm, model, *dyn));
   PetscCall(TnDynSetUp(*dyn));
   PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
   PetscCall(TnDynGetParams(*dyn, NULL, NULL, NULL, NULL, &run->K, &run->B));
