@@ -8,7 +8,8 @@
 #include <math.h>
 
 typedef struct {
-  PetscInt           n; /* number of nonzeros (ia[rows]) */
+  PetscInt           n;        /* number of nonzeros (ia[rows]) */
+  PetscBool          prefetch; /* columns scattered: prefetch the gathers */
   const PetscInt    *ia, *ja;
   const PetscScalar *va;
 } TnCSR;
@@ -157,18 +158,43 @@ TN_INLINE void TnAccEnd(TnAcc *acc, const PetscReal *prod, const int *expo, Pets
 /* y[0..B) += sum_j A_ij x[j*B .. j*B+B) for row i of a CSR block: one read
    of the row serves all B samples. */
 #define TN_PREFETCH_AHEAD 16
-TN_INLINE void TnRowTimesBlock(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y)
+TN_INLINE void TnRowTimesBlockPlain(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y)
 {
   for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) {
     const PetscScalar  v  = A->va[t];
     const PetscScalar *xj = x + (size_t)A->ja[t] * B;
-    if (B >= 8 && t + TN_PREFETCH_AHEAD < A->n) { /* a random gather of B values: ask for it early */
+    for (PetscInt b = 0; b < B; b++) y[b] += v * xj[b];
+  }
+}
+
+/* The same, asking for the gather TN_PREFETCH_AHEAD synapses ahead. */
+TN_INLINE void TnRowTimesBlockPrefetch(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y)
+{
+  for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) {
+    const PetscScalar  v  = A->va[t];
+    const PetscScalar *xj = x + (size_t)A->ja[t] * B;
+    if (t + TN_PREFETCH_AHEAD < A->n) {
       const PetscScalar *xf = x + (size_t)A->ja[t + TN_PREFETCH_AHEAD] * B;
       __builtin_prefetch(xf);
       __builtin_prefetch(xf + B - 1);
     }
     for (PetscInt b = 0; b < B; b++) y[b] += v * xj[b];
   }
+}
+
+/* The plain loop, unless pf (a compile-time constant where it is used): then
+   the prefetching one. Kernels are instantiated for both (TnDynStep_Sync). */
+TN_INLINE void TnRowTimesBlockPF(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y, const int pf)
+{
+  if (pf)
+    TnRowTimesBlockPrefetch(A, i, x, B, y);
+  else
+    TnRowTimesBlockPlain(A, i, x, B, y);
+}
+
+TN_INLINE void TnRowTimesBlock(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y)
+{
+  TnRowTimesBlockPlain(A, i, x, B, y);
 }
 
 /* Calls KERNEL(args..., B) with B a compile-time constant for the common
