@@ -45,7 +45,6 @@ static PetscErrorCode TnDynReset(TnDyn dyn)
   }
   PetscCall(PetscFree(dyn->offrows));
   PetscCall(PetscFree(dyn->pbuf));
-  PetscCall(PetscFree(dyn->pnext));
   PetscCall(PetscFree(dyn->S));
   if (dyn->colors) PetscCall(PetscFree4(dyn->colors, dyn->cptr, dyn->crows, dyn->cnint));
   PetscCall(VecScatterDestroy(&dyn->halo));

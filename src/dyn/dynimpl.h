@@ -34,11 +34,9 @@ struct _p_TnDyn {
   const PetscReal *gamma, *bias, *wdiag; /* borrowed from the net's Vecs */
   PetscInt        *offrows, noff;        /* rows with off-process synapses */
   VecScatter       halo;
-  PetscReal       *pbuf;   /* phi(a) (rate) or a (current): what is exchanged */
-  PetscReal       *pnext;  /* sync rate form: phi(a_{k+1}), written as rows finish */
-  PetscBool        pvalid; /* sync rate form: pbuf = phi(a) for the current a */
-  Vec              P, G;   /* a Vec view of pbuf, and the ghost copy */
-  PetscReal       *S;      /* current form: the synaptic input W a + b */
+  PetscReal       *pbuf; /* phi(a) (rate) or a (current): what is exchanged */
+  Vec              P, G; /* a Vec view of pbuf, and the ghost copy */
+  PetscReal       *S;    /* current form: the synaptic input W a + b */
   /* colouring: rows of colour c are crows[cptr[c] .. cptr[c+1]), the first
      cnint[c] of them interior (no off-process synapse) */
   PetscInt   ncolors, *colors, *cptr, *crows, *cnint;

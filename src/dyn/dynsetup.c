@@ -67,7 +67,6 @@ static PetscErrorCode SetUpHalo(TnDyn dyn)
   PetscCall(PetscMalloc1((size_t)dyn->m * B + 1, &dyn->pbuf));
   PetscCall(PetscArrayzero(dyn->pbuf, (size_t)dyn->m * B));
   PetscCall(VecCreateMPIWithArray(dyn->comm, B, dyn->m * B, PETSC_DECIDE, dyn->pbuf, &dyn->P));
-  if (dyn->scheme == TN_SCHEME_SYNC && dyn->form == TN_FORM_RATE) PetscCall(PetscMalloc1((size_t)dyn->m * B + 1, &dyn->pnext));
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, dyn->nghost * B, &dyn->G));
   PetscCall(ISCreateBlock(PETSC_COMM_SELF, B, dyn->nghost, garray, PETSC_COPY_VALUES, &is));
   PetscCall(VecScatterCreate(dyn->P, is, dyn->G, NULL, &dyn->halo));

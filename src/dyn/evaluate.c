@@ -89,7 +89,6 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
   PetscCheck(res->B == B && res->K == K, dyn->comm, PETSC_ERR_ARG_WRONG, "result made for B = %" PetscInt_FMT ", K = %" PetscInt_FMT "; the dynamics has B = %" PetscInt_FMT ", K = %" PetscInt_FMT, res->B, res->K, B, K);
   PetscCheck(res->nvalid >= 0 && res->nvalid <= B, dyn->comm, PETSC_ERR_ARG_OUTOFRANGE, "res->nvalid = %" PetscInt_FMT " must be in [0, B = %" PetscInt_FMT "]", res->nvalid, B);
   dyn->nvalid = res->nvalid;
-  dyn->pvalid = PETSC_FALSE; /* a new state */
   PetscCall(PetscArrayzero(res->steps, K * B));
   PetscCall(PetscArrayzero(res->base, B));
   PetscCall(VecGetArray(x, &a));

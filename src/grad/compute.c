@@ -72,7 +72,6 @@ static PetscErrorCode Forward(TnGrad g, const PetscScalar *x, TnDynResult *res)
   const PetscInt B = g->B, K = g->K, last = g->nseg - 1;
   PetscFunctionBeginUser;
   dyn->nvalid = res->nvalid;
-  dyn->pvalid = PETSC_FALSE;
   PetscCall(PetscArrayzero(res->steps, K * B));
   PetscCall(PetscArrayzero(res->base, B));
   PetscCall(PetscArraycpy(g->aK, x, n));
@@ -98,7 +97,6 @@ static PetscErrorCode Recompute(TnGrad g, PetscInt c, PetscInt len)
   const size_t n             = (size_t)g->m * g->B;
   PetscReal    scratch[1024] = {0}; /* the step's log-det terms: not needed again */
   PetscFunctionBeginUser;
-  g->dyn->pvalid = PETSC_FALSE;
   PetscCall(PetscArraycpy(STATE(g->segbuf, 0), STATE(g->ckpts, c), n));
   for (PetscInt j = 1; j < len; j++) {
     PetscCall(PetscArraycpy(STATE(g->segbuf, j), STATE(g->segbuf, j - 1), n));

@@ -120,7 +120,6 @@ PetscErrorCode TnSamplerInvert(TnSampler s, Vec x)
       PetscCall(TnSamplerStepInverse_Colored(s, a));
   }
   PetscCall(VecRestoreArray(x, &a));
-  dyn->pvalid = PETSC_FALSE; /* pbuf no longer holds phi of a forward state */
   PetscCall(PetscLogEventEnd(TN_SampleInvert, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
