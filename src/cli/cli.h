@@ -22,5 +22,8 @@ PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[]);
 PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max);
 /* Resident memory now, summed over ranks (bytes; /proc/self/statm). */
 PetscErrorCode TnCurrentMemory(MPI_Comm comm, double *sum);
+/* Options given but never read are most likely typos: one warning each, on
+   rank 0, naming the command whose -help lists the options. */
+PetscErrorCode TnWarnUnusedOptions(MPI_Comm comm, const char command[]);
 /* JSON helpers (rank 0's FILE, NULL elsewhere). */
 void TnJsonArray(FILE *fp, const char key[], const PetscReal *v, PetscInt n, PetscBool last);

@@ -420,17 +420,6 @@ static PetscErrorCode ViewDyn(MPI_Comm comm, TnDyn dyn, const TnGap *g)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode WarnUnused(MPI_Comm comm)
-{
-  PetscInt n;
-  char   **names, **values;
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
-  for (PetscInt i = 0; i < n; i++) PetscCall(PetscPrintf(comm, "warning: option -%s was given but not used (misspelt? `tenor logdet -help` lists the options)\n", names[i]));
-  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode TnCmdLogDet(MPI_Comm comm)
 {
   TnNet  net;
@@ -460,7 +449,7 @@ PetscErrorCode TnCmdLogDet(MPI_Comm comm)
   g.t_total = TnTime() - g.t_total;
   PetscCall(WriteJson(comm, net, dyn, &g, p2, sizeof(p2)));
   PetscCall(PrintSummary(comm, &g, p1, p2));
-  PetscCall(WarnUnused(comm));
+  PetscCall(TnWarnUnusedOptions(comm, "logdet"));
   for (PetscInt m = 0; m < g.nm; m++) PetscCall(TnLogDetDestroy(&g.ld[m]));
   PetscCall(PetscFree3(g.val, g.se, g.sec));
   PetscCall(TnDataDestroy(&data));

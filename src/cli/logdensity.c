@@ -183,18 +183,6 @@ static PetscErrorCode PrintSummary(MPI_Comm comm, TnRun *run, const char *files[
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Options given but never read are most likely typos: say so, once. */
-static PetscErrorCode WarnUnused(MPI_Comm comm)
-{
-  PetscInt n;
-  char   **names, **values;
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
-  for (PetscInt i = 0; i < n; i++) PetscCall(PetscPrintf(comm, "warning: option -%s was given but not used (misspelt? `tenor logdensity -help` lists the options)\n", names[i]));
-  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
 {
   TnNet       net;
@@ -239,7 +227,7 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
   run.t_total = TnTime() - run.t_total;
   PetscCall(WriteSummary(comm, net, dyn, &run, files, nf, p2, sizeof(p2)));
   PetscCall(PrintSummary(comm, &run, files, nf));
-  PetscCall(WarnUnused(comm));
+  PetscCall(TnWarnUnusedOptions(comm, "logdensity"));
   PetscCall(PetscFree2(run.logphi, run.steploss));
   PetscCall(TnDataDestroy(&data));
   PetscCall(TnDynDestroy(&dyn));

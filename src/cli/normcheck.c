@@ -97,18 +97,6 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, const TnNor
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Options given but never read are most likely typos: say so, once. */
-static PetscErrorCode WarnUnused(MPI_Comm comm)
-{
-  PetscInt n;
-  char   **names, **values;
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
-  for (PetscInt i = 0; i < n; i++) PetscCall(PetscPrintf(comm, "warning: option -%s was given but not used (misspelt? `tenor normcheck -help` lists the options)\n", names[i]));
-  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode TnCmdNormCheck(MPI_Comm comm)
 {
   TnNet         net;
@@ -132,7 +120,7 @@ PetscErrorCode TnCmdNormCheck(MPI_Comm comm)
   run.t_total = TnTime() - run.t_total;
   PetscCall(WriteJson(comm, net, dyn, &run, &opt, &res, path, sizeof(path)));
   PetscCall(PrintSummary(comm, &res, path));
-  PetscCall(WarnUnused(comm));
+  PetscCall(TnWarnUnusedOptions(comm, "normcheck"));
   PetscCall(TnDynDestroy(&dyn));
   PetscCall(TnNetDestroy(&net));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -107,3 +107,14 @@ void TnJsonArray(FILE *fp, const char key[], const PetscReal *v, PetscInt n, Pet
   for (PetscInt i = 0; i < n; i++) fprintf(fp, "%s%.17g", i ? ", " : "", (double)v[i]);
   fprintf(fp, "]%s\n", last ? "" : ",");
 }
+
+PetscErrorCode TnWarnUnusedOptions(MPI_Comm comm, const char command[])
+{
+  PetscInt n;
+  char   **names, **values;
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  for (PetscInt i = 0; i < n; i++) PetscCall(PetscPrintf(comm, "warning: option -%s was given but not used (misspelt? `tenor %s -help` lists the options)\n", names[i], command));
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -232,17 +232,6 @@ static PetscErrorCode PrintSummary(MPI_Comm comm, TnSampler smp, TnRun *run, con
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode WarnUnused(MPI_Comm comm)
-{
-  PetscInt n;
-  char   **names, **values;
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
-  for (PetscInt i = 0; i < n; i++) PetscCall(PetscPrintf(comm, "warning: option -%s was given but not used (misspelt? `tenor sample -help` lists the options)\n", names[i]));
-  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode ReadOptions(MPI_Comm comm, TnRun *run)
 {
   PetscFunctionBeginUser;
@@ -287,7 +276,7 @@ PetscErrorCode TnCmdSample(MPI_Comm comm)
   run.t_total = TnTime() - run.t_total;
   PetscCall(WriteSummary(comm, net, dyn, smp, &run, files, nf, p2, sizeof(p2)));
   PetscCall(PrintSummary(comm, smp, &run, files, nf));
-  PetscCall(WarnUnused(comm));
+  PetscCall(TnWarnUnusedOptions(comm, "sample"));
   PetscCall(PetscFree3(run.logphi, run.rt_abs, run.rt_rel));
   PetscCall(TnSamplerDestroy(&smp));
   PetscCall(TnDynDestroy(&dyn));
