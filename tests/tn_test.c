@@ -2,6 +2,7 @@
    sum of failures over all ranks, so one rank's failure fails the test. */
 #include "tn_test.h"
 #include <tenor/sys.h>
+#include <tenor/net.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -10,6 +11,36 @@ static char tmpdir[PETSC_MAX_PATH_LEN];
 const char *TnTestTmpDir(void)
 {
   return tmpdir;
+}
+
+PetscErrorCode TnTestNetFromDense(PetscInt N, PetscInt ld, const PetscReal *Wd, const PetscBool *P, const PetscReal *bd, const PetscReal *gd, TnNet *net)
+{
+  Mat      W;
+  Vec      b, g;
+  PetscInt rs, re;
+  PetscFunctionBeginUser;
+  PetscCall(MatCreateAIJ(PETSC_COMM_WORLD, PETSC_DECIDE, PETSC_DECIDE, N, N, N, NULL, N, NULL, &W));
+  PetscCall(MatGetOwnershipRange(W, &rs, &re));
+  for (PetscInt i = rs; i < re; i++)
+    for (PetscInt j = 0; j < N; j++)
+      if (P[i * ld + j]) PetscCall(MatSetValue(W, i, j, Wd[i * ld + j], INSERT_VALUES));
+  PetscCall(MatAssemblyBegin(W, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(W, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatCreateVecs(W, &b, &g));
+  for (PetscInt i = rs; i < re; i++) {
+    PetscCall(VecSetValue(b, i, bd[i], INSERT_VALUES));
+    PetscCall(VecSetValue(g, i, gd[i], INSERT_VALUES));
+  }
+  PetscCall(VecAssemblyBegin(b));
+  PetscCall(VecAssemblyEnd(b));
+  PetscCall(VecAssemblyBegin(g));
+  PetscCall(VecAssemblyEnd(g));
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
+  PetscCall(TnNetSetParameters(*net, W, b, g));
+  PetscCall(MatDestroy(&W));
+  PetscCall(VecDestroy(&b));
+  PetscCall(VecDestroy(&g));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode MakeTmpDir(void)

@@ -31,5 +31,10 @@ void TnTestRegister(void);
     CU_ASSERT(fabs(_a - _b) <= _t);                                                                                                      \
   } while (0)
 
+/* A network on PETSC_COMM_WORLD from dense row-major arrays (row stride ld):
+   W_ij where P_ij, bias b and leak g; natural order, default row split. */
+typedef struct _p_TnNet *TnNet;
+PetscErrorCode           TnTestNetFromDense(PetscInt N, PetscInt ld, const PetscReal *W, const PetscBool *P, const PetscReal *b, const PetscReal *g, TnNet *net);
+
 /* A temporary directory for this test program (shared by all ranks). */
 const char *TnTestTmpDir(void);

@@ -246,32 +246,7 @@ static void ModelRandom(Model *m, PetscInt N, PetscReal dens, PetscBool tri, Pet
 
 static PetscErrorCode ModelNet(const Model *m, TnNet *net)
 {
-  Mat      W;
-  Vec      b, g;
-  PetscInt rs, re;
-  PetscFunctionBeginUser;
-  PetscCall(MatCreateAIJ(PETSC_COMM_WORLD, PETSC_DECIDE, PETSC_DECIDE, m->N, m->N, m->N, NULL, m->N, NULL, &W));
-  PetscCall(MatGetOwnershipRange(W, &rs, &re));
-  for (PetscInt i = rs; i < re; i++)
-    for (PetscInt j = 0; j < m->N; j++)
-      if (m->P[i][j]) PetscCall(MatSetValue(W, i, j, m->W[i][j], INSERT_VALUES));
-  PetscCall(MatAssemblyBegin(W, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatAssemblyEnd(W, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatCreateVecs(W, &b, &g));
-  for (PetscInt i = rs; i < re; i++) {
-    PetscCall(VecSetValue(b, i, m->b[i], INSERT_VALUES));
-    PetscCall(VecSetValue(g, i, m->g[i], INSERT_VALUES));
-  }
-  PetscCall(VecAssemblyBegin(b));
-  PetscCall(VecAssemblyEnd(b));
-  PetscCall(VecAssemblyBegin(g));
-  PetscCall(VecAssemblyEnd(g));
-  PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
-  PetscCall(TnNetSetParameters(*net, W, b, g));
-  PetscCall(MatDestroy(&W));
-  PetscCall(VecDestroy(&b));
-  PetscCall(VecDestroy(&g));
-  PetscFunctionReturn(PETSC_SUCCESS);
+  return TnTestNetFromDense(m->N, NMAX, &m->W[0][0], &m->P[0][0], m->b, m->g, net);
 }
 
 /* A state batch with x[b][i] (natural order) in the partitioned layout. */
