@@ -3,6 +3,7 @@
 #include "tn_test.h"
 #include <tenor/sys.h>
 #include <tenor/net.h>
+#include <petscblaslapack.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -41,6 +42,24 @@ PetscErrorCode TnTestNetFromDense(PetscInt N, PetscInt ld, const PetscReal *Wd, 
   PetscCall(VecDestroy(&b));
   PetscCall(VecDestroy(&g));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void TnTestDenseLogDet(PetscInt N, PetscScalar *A, PetscReal *logabs, PetscReal *sign)
+{
+  PetscBLASInt n = (PetscBLASInt)N, info, *piv;
+  PetscReal    s = 1, l = 0;
+  PetscMalloc1(N, &piv);
+  LAPACKgetrf_(&n, &n, A, &n, piv, &info);
+  for (PetscInt i = 0; i < N; i++) {
+    PetscReal u = A[i * N + i];
+    if (piv[i] != i + 1) s = -s; /* each row swap flips the sign */
+    if (u < 0) s = -s;
+    if (u == 0) s = 0;
+    l += log(fabs(u));
+  }
+  PetscFree(piv);
+  *logabs = s == 0 ? -INFINITY : l;
+  *sign   = s;
 }
 
 static PetscErrorCode MakeTmpDir(void)

@@ -36,5 +36,9 @@ void TnTestRegister(void);
 typedef struct _p_TnNet *TnNet;
 PetscErrorCode           TnTestNetFromDense(PetscInt N, PetscInt ld, const PetscReal *W, const PetscBool *P, const PetscReal *b, const PetscReal *g, TnNet *net);
 
+/* log|det A| and its sign by LAPACK getrf: A is N x N, column-major, and is
+   overwritten. A U_ii exactly zero gives sign 0 and log|det| = -inf. */
+void TnTestDenseLogDet(PetscInt N, PetscScalar *A, PetscReal *logabs, PetscReal *sign);
+
 /* A temporary directory for this test program (shared by all ranks). */
 const char *TnTestTmpDir(void);

@@ -74,13 +74,11 @@ static PetscErrorCode RunTenor(TnDyn dyn, PetscInt N, PetscInt B, PetscReal x[][
 
 static PetscReal LogDetLAPACK(PetscInt N, PetscReal J[][NMAX])
 {
-  PetscScalar  A[NMAX * NMAX];
-  PetscBLASInt n  = (PetscBLASInt)N, piv[NMAX], info;
-  PetscReal    ld = 0;
+  PetscScalar A[NMAX * NMAX];
+  PetscReal   ld, sign;
   for (PetscInt i = 0; i < N; i++)
     for (PetscInt j = 0; j < N; j++) A[j * N + i] = J[i][j];
-  LAPACKgetrf_(&n, &n, A, &n, piv, &info);
-  for (PetscInt i = 0; i < N; i++) ld += log(fabs(A[i * N + i]));
+  TnTestDenseLogDet(N, A, &ld, &sign);
   return ld;
 }
 

@@ -101,33 +101,13 @@ static PetscErrorCode BuildMat(const Spec *s, Mat *J)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* log|det| and sign of a dense column-major N x N array by LAPACK dgetrf
-   (destroys A). Sign 0 and -inf when some U_ii is exactly zero. */
-static void LapackLogDet(PetscInt N, PetscScalar *A, PetscReal *logabs, PetscReal *sign)
-{
-  PetscBLASInt n = (PetscBLASInt)N, info, *piv;
-  PetscReal    s = 1, l = 0;
-  PetscMalloc1(N, &piv);
-  LAPACKgetrf_(&n, &n, A, &n, piv, &info);
-  for (PetscInt i = 0; i < N; i++) {
-    PetscReal u = A[i * N + i];
-    if (piv[i] != i + 1) s = -s;
-    if (u < 0) s = -s;
-    if (u == 0) s = 0;
-    l += log(fabs(u));
-  }
-  PetscFree(piv);
-  *logabs = s == 0 ? -INFINITY : l;
-  *sign   = s;
-}
-
 static void Reference(const Spec *s, PetscReal *logabs, PetscReal *sign)
 {
   PetscScalar *A;
   PetscMalloc1(s->N * s->N, &A);
   for (PetscInt j = 0; j < s->N; j++)
     for (PetscInt i = 0; i < s->N; i++) A[j * s->N + i] = Entry(s, i, j);
-  LapackLogDet(s->N, A, logabs, sign);
+  TnTestDenseLogDet(s->N, A, logabs, sign);
   PetscFree(A);
 }
 
@@ -281,7 +261,7 @@ static void JacobianReference(const Model *m, TnForm form, PetscReal h, const Pe
   }
   for (PetscInt i = 0; i < N; i++)
     for (PetscInt j = 0; j < N; j++) A[j * N + i] = (i == j) * (1 - h * m->g[i]) + h * m->W[i][j] * (form == TN_FORM_RATE ? d[j] : d[i]);
-  LapackLogDet(N, A, logabs, sign);
+  TnTestDenseLogDet(N, A, logabs, sign);
 }
 
 static void test_step_jacobian(void)
@@ -372,7 +352,7 @@ static void test_evaluate(void)
       sdiag += log(fabs(1 + h * (m.W[i][i] - m.g[i])));
       for (PetscInt j = 0; j < N; j++) M[j * N + i] = (i == j) + h * (m.W[i][j] - (i == j) * m.g[i]);
     }
-    LapackLogDet(N, M, &lm, &sm);
+    TnTestDenseLogDet(N, M, &lm, &sm);
     CU_ASSERT_EQUAL(sm, 1);
     CU_ASSERT(fabs(lm - sdiag) > 1e-6); /* the cycles matter here */
     for (PetscInt b = 0; b < B; b++) TN_ASSERT_CLOSE(ld[b] - lg[b], K * (lm - sdiag), 1e-10);
