@@ -44,6 +44,19 @@ PetscErrorCode TnTestNetFromDense(PetscInt N, PetscInt ld, const PetscReal *Wd, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+void TnTestRandomDense(PetscInt N, PetscInt ld, PetscReal dens, PetscBool tri, PetscReal scale, uint64_t seed, PetscReal *W, PetscBool *P, PetscReal *b, PetscReal *g)
+{
+  for (PetscInt i = 0; i < N; i++) {
+    b[i] = 0.3 * TnRandNormal(seed, 1, i);
+    g[i] = 0.5 + TnRandUniform(seed, 2, i);
+    for (PetscInt j = 0; j < N; j++) {
+      PetscBool on  = (PetscBool)((i == j) || (TnRandUniform(seed, 3, i * N + j) < dens && (!tri || j > i)));
+      P[i * ld + j] = on;
+      W[i * ld + j] = on ? scale * (2 * TnRandUniform(seed, 4, i * N + j) - 1) : 0;
+    }
+  }
+}
+
 void TnTestDenseLogDet(PetscInt N, PetscScalar *A, PetscReal *logabs, PetscReal *sign)
 {
   PetscBLASInt n = (PetscBLASInt)N, info, *piv;

@@ -36,6 +36,11 @@ void TnTestRegister(void);
 typedef struct _p_TnNet *TnNet;
 PetscErrorCode           TnTestNetFromDense(PetscInt N, PetscInt ld, const PetscReal *W, const PetscBool *P, const PetscReal *b, const PetscReal *g, TnNet *net);
 
+/* A random dense model (row stride ld): pattern density dens plus every
+   self-loop, upper triangular when tri; W uniform in [-scale, scale], b ~ 0.3 N(0,1),
+   gamma in [0.5, 1.5); all from the counter-based generator keyed by seed. */
+void TnTestRandomDense(PetscInt N, PetscInt ld, PetscReal dens, PetscBool tri, PetscReal scale, uint64_t seed, PetscReal *W, PetscBool *P, PetscReal *b, PetscReal *g);
+
 /* log|det A| and its sign by LAPACK getrf: A is N x N, column-major, and is
    overwritten. A U_ii exactly zero gives sign 0 and log|det| = -inf. */
 void TnTestDenseLogDet(PetscInt N, PetscScalar *A, PetscReal *logabs, PetscReal *sign);

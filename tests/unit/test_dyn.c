@@ -22,15 +22,7 @@ typedef struct {
 static void ModelRandom(Model *m, PetscInt N, PetscReal dens, PetscBool tri, PetscReal scale, uint64_t seed)
 {
   m->N = N;
-  for (PetscInt i = 0; i < N; i++) {
-    m->b[i] = 0.3 * TnRandNormal(seed, 1, i);
-    m->g[i] = 0.5 + TnRandUniform(seed, 2, i);
-    for (PetscInt j = 0; j < N; j++) {
-      PetscBool on = (PetscBool)((i == j) || (TnRandUniform(seed, 3, i * N + j) < dens && (!tri || j > i)));
-      m->P[i][j]   = on;
-      m->W[i][j]   = on ? scale * (2 * TnRandUniform(seed, 4, i * N + j) - 1) : 0;
-    }
-  }
+  TnTestRandomDense(N, NMAX, dens, tri, scale, seed, &m->W[0][0], &m->P[0][0], m->b, m->g);
 }
 
 static PetscErrorCode ModelNet(const Model *m, TnNet *net)
