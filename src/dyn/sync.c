@@ -1,6 +1,8 @@
 /* sync scheme (explicit Euler, every node at once), MODEL.md section 2:
-     rate:    a <- a + h(-gamma a + W phi(a) + b),  A_ii = -gamma_i + W_ii phi'(a_i)
-     current: a <- a + h(-gamma a + phi(W a + b)),  A_ii = -gamma_i + W_ii phi'(s_i)
+     rate:    out = a + h(-gamma a + W phi(a) + b),  A_ii = -gamma_i + W_ii phi'(a_i)
+     current: out = a + h(-gamma a + phi(W a + b)),  A_ii = -gamma_i + W_ii phi'(s_i)
+   out may be a (in place, TnDynEvaluate) or another array (the gradient's
+   forward pass writes a_{k+1} straight into its trajectory slot).
    One halo exchange per step, overlapped with the on-process block as in
    MatMult_MPIAIJ: begin the exchange, multiply Ad, end it, add Ao. The row
    loops are specialised for the batch size B (TN_DISPATCH_B). */
@@ -38,7 +40,7 @@ TN_INLINE void PhiAll(TnAct act, PetscInt n, const PetscScalar *restrict a, Pets
    (Computing phi(a_{k+1}) here, as rows finish, was measured slower at every
    B than the separate vectorised pass PhiAll: lattice2d N = 10^6, B = 16,
    76 vs 62 ms per step.) */
-TN_INLINE void RateOnProcessBody(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
+TN_INLINE void RateOnProcessBody(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
 {
   const PetscReal *restrict p = dyn->pbuf;
   const PetscReal h           = dyn->h;
@@ -48,14 +50,15 @@ TN_INLINE void RateOnProcessBody(TnDyn dyn, PetscScalar *restrict a, PetscReal *
   TnAcc           acc;
   TnAccBegin(dyn, &acc, prod, expo, B);
   for (PetscInt i = 0; i < dyn->m; i++) {
-    PetscScalar *restrict ai     = a + (size_t)i * B;
+    const PetscScalar *ai        = a + (size_t)i * B;
+    PetscScalar       *oi        = out + (size_t)i * B;
     const PetscReal *restrict pi = p + (size_t)i * B;
     const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i];
     for (PetscInt b = 0; b < B; b++) y[b] = bi;
     TnRowTimesBlockPF(&dyn->d, i, p, B, y, pf);
     for (PetscInt b = 0; b < B; b++) {
       hA[b] = h * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
-      ai[b] += h * (-gi * ai[b] + y[b]);
+      oi[b] = ai[b] + h * (-gi * ai[b] + y[b]);
     }
     TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
   }
@@ -89,8 +92,8 @@ TN_INLINE void CurrentOffProcess(TnDyn dyn, const PetscScalar *restrict g, const
   for (PetscInt r = 0; r < dyn->noff; r++) TnRowTimesBlock(&dyn->o, dyn->offrows[r], g, B, dyn->S + (size_t)dyn->offrows[r] * B);
 }
 
-/* a_i += h(-gamma_i a_i + phi(s_i)), log-det factor from phi'(s_i). */
-TN_INLINE void CurrentUpdate(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+/* out_i = a_i + h(-gamma_i a_i + phi(s_i)), log-det factor from phi'(s_i). */
+TN_INLINE void CurrentUpdate(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
   const PetscReal h = dyn->h;
   PetscReal       prod[B], hA[B], f[B];
@@ -98,13 +101,14 @@ TN_INLINE void CurrentUpdate(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet
   TnAcc           acc;
   TnAccBegin(dyn, &acc, prod, expo, B);
   for (PetscInt i = 0; i < dyn->m; i++) {
-    PetscScalar *restrict ai     = a + (size_t)i * B;
+    const PetscScalar *ai        = a + (size_t)i * B;
+    PetscScalar       *oi        = out + (size_t)i * B;
     const PetscReal *restrict si = dyn->S + (size_t)i * B;
     const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
     for (PetscInt b = 0; b < B; b++) f[b] = TnPhi(dyn->act, si[b]);
     for (PetscInt b = 0; b < B; b++) {
       hA[b] = h * (-gi + wi * (dyn->act == TN_ACT_LINEAR ? 1.0 : 1.0 - f[b] * f[b]));
-      ai[b] += h * (-gi * ai[b] + f[b]);
+      oi[b] = ai[b] + h * (-gi * ai[b] + f[b]);
     }
     TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
   }
@@ -113,13 +117,13 @@ TN_INLINE void CurrentUpdate(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet
 
 /* Instances without and with gather prefetch (chosen at set-up from the
    locality of W's columns: dynsetup.c). */
-TN_INLINE void RateOnProcess(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+TN_INLINE void RateOnProcess(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
-  RateOnProcessBody(dyn, a, ldet, nodeacc, 0, B);
+  RateOnProcessBody(dyn, a, out, ldet, nodeacc, 0, B);
 }
-TN_INLINE void RateOnProcessPF(TnDyn dyn, PetscScalar *restrict a, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+TN_INLINE void RateOnProcessPF(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
-  RateOnProcessBody(dyn, a, ldet, nodeacc, 1, B);
+  RateOnProcessBody(dyn, a, out, ldet, nodeacc, 1, B);
 }
 TN_INLINE void AddOffProcess(TnDyn dyn, PetscScalar *restrict a, const PetscScalar *restrict g, const PetscInt B)
 {
@@ -130,27 +134,27 @@ TN_INLINE void AddOffProcessPF(TnDyn dyn, PetscScalar *restrict a, const PetscSc
   AddOffProcessBody(dyn, a, g, 1, B);
 }
 
-static PetscErrorCode StepRate(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
+static PetscErrorCode StepRate(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc)
 {
   const PetscScalar *g;
   PetscFunctionBeginUser;
   PhiAll(dyn->act, dyn->m * dyn->B, a, dyn->pbuf);
   PetscCall(TnDynHaloBegin(dyn));
   if (dyn->d.prefetch && dyn->B >= 8)
-    TN_DISPATCH_B(dyn->B, RateOnProcessPF, dyn, a, ldet, nodeacc);
+    TN_DISPATCH_B(dyn->B, RateOnProcessPF, dyn, a, out, ldet, nodeacc);
   else
-    TN_DISPATCH_B(dyn->B, RateOnProcess, dyn, a, ldet, nodeacc);
+    TN_DISPATCH_B(dyn->B, RateOnProcess, dyn, a, out, ldet, nodeacc);
   PetscCall(TnDynHaloEnd(dyn));
   PetscCall(VecGetArrayRead(dyn->G, &g));
   if (dyn->B >= 8)
-    TN_DISPATCH_B(dyn->B, AddOffProcessPF, dyn, a, g);
+    TN_DISPATCH_B(dyn->B, AddOffProcessPF, dyn, out, g);
   else
-    TN_DISPATCH_B(dyn->B, AddOffProcess, dyn, a, g);
+    TN_DISPATCH_B(dyn->B, AddOffProcess, dyn, out, g);
   PetscCall(VecRestoreArrayRead(dyn->G, &g));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode StepCurrent(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
+static PetscErrorCode StepCurrent(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc)
 {
   const PetscScalar *g;
   PetscFunctionBeginUser;
@@ -161,17 +165,17 @@ static PetscErrorCode StepCurrent(TnDyn dyn, PetscScalar *a, PetscReal *ldet, Pe
   PetscCall(VecGetArrayRead(dyn->G, &g));
   TN_DISPATCH_B(dyn->B, CurrentOffProcess, dyn, g);
   PetscCall(VecRestoreArrayRead(dyn->G, &g));
-  TN_DISPATCH_B(dyn->B, CurrentUpdate, dyn, a, ldet, nodeacc);
+  TN_DISPATCH_B(dyn->B, CurrentUpdate, dyn, a, out, ldet, nodeacc);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnDynStep_Sync(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
+PetscErrorCode TnDynStep_Sync(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc)
 {
   PetscFunctionBeginUser;
   if (dyn->form == TN_FORM_RATE)
-    PetscCall(StepRate(dyn, a, ldet, nodeacc));
+    PetscCall(StepRate(dyn, a, out, ldet, nodeacc));
   else
-    PetscCall(StepCurrent(dyn, a, ldet, nodeacc));
+    PetscCall(StepCurrent(dyn, a, out, ldet, nodeacc));
   PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + 8.0 * dyn->m * dyn->B));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

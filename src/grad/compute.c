@@ -48,38 +48,53 @@ PetscErrorCode TnGradReverseEnd(TnGrad g)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* One forward step of the dynamics on a (in place); ldet[b] += local terms. */
-static PetscErrorCode Step(TnGrad g, PetscScalar *a, PetscReal *ldet)
+/* One forward step of the dynamics, a -> out (out may be a); ldet[b] +=
+   the local terms. The sync kernel writes out directly; the colored sweep
+   works in place, on a copy when out is not a. */
+static PetscErrorCode Step(TnGrad g, const PetscScalar *a, PetscScalar *out, PetscReal *ldet)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
   if (g->dyn->scheme == TN_SCHEME_SYNC)
-    PetscCall(TnDynStep_Sync(g->dyn, a, ldet, NULL));
-  else
-    PetscCall(TnDynStep_Colored(g->dyn, a, ldet, NULL));
+    PetscCall(TnDynStep_Sync(g->dyn, a, out, ldet, NULL));
+  else {
+    if (out != a) PetscCall(PetscArraycpy(out, a, (size_t)g->m * g->B));
+    PetscCall(TnDynStep_Colored(g->dyn, out, ldet, NULL));
+  }
   PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 #define STATE(base, j) ((base) + (size_t)(j)*g->m * g->B)
 
-/* a_0 = x through K steps into g->aK, storing checkpoint c = state c*seg
-   and the last segment's states; res->steps and res->base as TnDynEvaluate. */
+/* Where a_k lives: the first state of segment c = k / seg is checkpoint c;
+   the others of the last segment are segbuf[j - 1], j = k mod seg; those of
+   earlier segments are not kept (the scratch aK, recomputed later); a_K is aK. */
+static PetscScalar *Slot(TnGrad g, PetscInt k)
+{
+  PetscInt c = k / g->seg, j = k % g->seg;
+  if (k == g->K) return g->aK;
+  if (j == 0) return STATE(g->ckpts, c);
+  return c == g->nseg - 1 ? STATE(g->segbuf, j - 1) : g->aK;
+}
+
+/* a_0 = x through K steps, each written straight into its slot (no copies);
+   res->steps and res->base as TnDynEvaluate. */
 static PetscErrorCode Forward(TnGrad g, const PetscScalar *x, TnDynResult *res)
 {
   TnDyn          dyn = g->dyn;
   const size_t   n   = (size_t)g->m * g->B;
-  const PetscInt B = g->B, K = g->K, last = g->nseg - 1;
+  const PetscInt B = g->B, K = g->K;
+  PetscScalar   *a = Slot(g, 0);
   PetscFunctionBeginUser;
   dyn->nvalid = res->nvalid;
   PetscCall(PetscArrayzero(res->steps, K * B));
   PetscCall(PetscArrayzero(res->base, B));
-  PetscCall(PetscArraycpy(g->aK, x, n));
+  PetscCall(PetscArraycpy(a, x, n));
   for (PetscInt k = 0; k < K; k++) {
-    PetscInt c = k / g->seg, j = k % g->seg;
-    if (j == 0) PetscCall(PetscArraycpy(STATE(g->ckpts, c), g->aK, n));
-    if (c == last) PetscCall(PetscArraycpy(STATE(g->segbuf, j), g->aK, n));
-    PetscCall(Step(g, g->aK, res->steps + k * B));
+    PetscScalar *next = Slot(g, k + 1);
+    PetscCall(Step(g, a, next, res->steps + k * B));
+    a = next;
   }
   for (size_t q = 0; q < n; q++) res->base[q % B] += TnBaseLogDensity(dyn->base, g->aK[q]);
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, res->steps, K * B, MPIU_REAL, MPIU_SUM, g->comm));
@@ -91,17 +106,18 @@ static PetscErrorCode Forward(TnGrad g, const PetscScalar *x, TnDynResult *res)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The states of segment c, from its checkpoint, into segbuf[0 .. len). */
+/* State j of segment c (j = 0: the checkpoint; else segbuf[j - 1]). */
+static PetscScalar *SegState(TnGrad g, PetscInt c, PetscInt j)
+{
+  return j == 0 ? STATE(g->ckpts, c) : STATE(g->segbuf, j - 1);
+}
+
+/* The states 1 .. len-1 of segment c, from its checkpoint, into segbuf. */
 static PetscErrorCode Recompute(TnGrad g, PetscInt c, PetscInt len)
 {
-  const size_t n             = (size_t)g->m * g->B;
-  PetscReal    scratch[1024] = {0}; /* the step's log-det terms: not needed again */
+  PetscReal scratch[1024] = {0}; /* the step's log-det terms: not needed again */
   PetscFunctionBeginUser;
-  PetscCall(PetscArraycpy(STATE(g->segbuf, 0), STATE(g->ckpts, c), n));
-  for (PetscInt j = 1; j < len; j++) {
-    PetscCall(PetscArraycpy(STATE(g->segbuf, j), STATE(g->segbuf, j - 1), n));
-    PetscCall(Step(g, STATE(g->segbuf, j), scratch));
-  }
+  for (PetscInt j = 1; j < len; j++) PetscCall(Step(g, SegState(g, c, j - 1), SegState(g, c, j), scratch));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -123,11 +139,11 @@ static PetscErrorCode Backward(TnGrad g, TnGradAcc *acc)
     PetscInt k0 = c * g->seg, k1 = PetscMin(g->K, k0 + g->seg);
     if (c < g->nseg - 1) PetscCall(Recompute(g, c, k1 - k0));
     for (PetscInt k = k1 - 1; k >= k0; k--) {
-      const PetscScalar *ak = STATE(g->segbuf, k - k0), *ak1;
+      const PetscScalar *ak = SegState(g, c, k - k0), *ak1;
       if (g->dyn->scheme == TN_SCHEME_SYNC)
         PetscCall(TnGradBackStep_Sync(g, ak, acc));
       else {
-        ak1 = k + 1 < k1 ? STATE(g->segbuf, k + 1 - k0) : (c == g->nseg - 1 ? g->aK : STATE(g->ckpts, c + 1));
+        ak1 = k + 1 < k1 ? SegState(g, c, k + 1 - k0) : Slot(g, k + 1);
         PetscCall(TnGradBackStep_Colored(g, ak, ak1, acc));
       }
     }

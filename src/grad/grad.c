@@ -94,7 +94,7 @@ static PetscErrorCode Allocate(TnGrad g)
 {
   TnDyn        dyn = g->dyn;
   const size_t n = (size_t)g->m * g->B, nc = dyn->scheme == TN_SCHEME_COLORED, rate = dyn->form == TN_FORM_RATE;
-  const size_t sizes[] = {g->nseg * n, g->seg * n, n, n, nc ? 0 : n, rate ? n : 0, nc ? n : 0, !nc && !rate ? n : 0};
+  const size_t sizes[] = {g->nseg * n, (g->seg - 1) * n, n, n, nc ? 0 : n, rate ? n : 0, nc ? n : 0, !nc && !rate ? n : 0};
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc3(sizes[0] + 1, &g->ckpts, sizes[1] + 1, &g->segbuf, sizes[2] + 1, &g->aK));
   PetscCall(PetscMalloc3(sizes[3] + sizes[4] + 1, &g->lamall, sizes[5] + 1, &g->p, sizes[6] + 1, &g->mix));
@@ -257,7 +257,7 @@ PetscErrorCode TnGradGetCheckpoint(TnGrad g, TnGradCheckpoint *type, PetscInt *s
   PetscCall(TnGradSetUp(g));
   if (type) *type = g->used;
   if (seglen) *seglen = g->seg;
-  if (nstates) *nstates = g->nseg + g->seg + 1;
+  if (nstates) *nstates = g->nseg + g->seg;
   if (bytes) *bytes = g->bytes;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -268,6 +268,6 @@ PetscErrorCode TnGradView(TnGrad g, PetscViewer viewer)
   PetscFunctionBeginUser;
   PetscCall(TnGradSetUp(g));
   PetscCall(MPIU_Allreduce(&g->bytes, &b, 1, MPI_DOUBLE, MPI_SUM, g->comm));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "gradient: reverse mode through K = %" PetscInt_FMT " steps; checkpointing %s%s: %" PetscInt_FMT " checkpoints + a segment of %" PetscInt_FMT " states (%.3g MB of trajectory and work storage over all ranks)\n", g->K, TnGradCheckpointTypes[g->used], g->ckpt == TN_GRAD_CKPT_AUTO ? " (auto)" : "", g->nseg, g->seg, b / 1e6));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "gradient: reverse mode through K = %" PetscInt_FMT " steps; checkpointing %s%s: %" PetscInt_FMT " checkpoints (one per segment of %" PetscInt_FMT " steps) + the other %" PetscInt_FMT " states of one segment + a_K (%.3g MB of trajectory and work storage over all ranks)\n", g->K, TnGradCheckpointTypes[g->used], g->ckpt == TN_GRAD_CKPT_AUTO ? " (auto)" : "", g->nseg, g->seg, g->seg - 1, b / 1e6));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -2,7 +2,8 @@
    [Ad values (nd), Ao values (no), b (m), u = log gamma (m)]; the dynamics is
    set up and its kernels' views (dyn->d, dyn->o, bias, gamma, wdiag) are the
    storage TnGradSetParams writes through. The trajectory is stored as
-   checkpoints every `seg` steps plus one segment of `seg` states.
+   checkpoints every `seg` steps (a_0, a_seg, ...), the other seg - 1 states
+   of one segment (segbuf), and a_K (compute.c, Slot).
 
    Adjoint state: lam (m*B, node-major, sample-fastest like the state) holds
    lambda weighted by omega_b = 1/nvalid for real samples and 0 for padding,

@@ -311,7 +311,7 @@ static void test_params(void)
   TN_ASSERT_OK(TnDynSetSteps(dyn, 30));
   TN_ASSERT_OK(TnGradCreate(dyn, &g));
   TN_ASSERT_OK(TnGradGetCheckpoint(g, &used, &seg, &ns, NULL));
-  CU_ASSERT(used == TN_GRAD_CKPT_SQRT && seg == 6 && ns == 5 + 6 + 1);
+  CU_ASSERT(used == TN_GRAD_CKPT_SQRT && seg == 6 && ns == 5 + 5 + 1); /* checkpoints, the other states of one segment, a_K */
   TN_ASSERT_OK(TnGradCreateParamVec(g, &t0));
   VecDuplicate(t0, &t1);
   VecDuplicate(t0, &d);
