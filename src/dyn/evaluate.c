@@ -103,7 +103,7 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
     }
     PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
     if (dyn->scheme == TN_SCHEME_SYNC)
-      PetscCall(TnDynStep_Sync(dyn, a, a, res->steps + k * B, nodeacc));
+      PetscCall(TnDynStep_Sync(dyn, a, a, NULL, res->steps + k * B, nodeacc));
     else
       PetscCall(TnDynStep_Colored(dyn, a, res->steps + k * B, nodeacc));
     PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));

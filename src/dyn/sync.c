@@ -2,7 +2,8 @@
      rate:    out = a + h(-gamma a + W phi(a) + b),  A_ii = -gamma_i + W_ii phi'(a_i)
      current: out = a + h(-gamma a + phi(W a + b)),  A_ii = -gamma_i + W_ii phi'(s_i)
    out may be a (in place, TnDynEvaluate) or another array (the gradient's
-   forward pass writes a_{k+1} straight into its trajectory slot).
+   forward pass writes a_{k+1} straight into its trajectory slot, and phi(a_k)
+   into its own, pa, so that the backward pass need not evaluate it again).
    One halo exchange per step, overlapped with the on-process block as in
    MatMult_MPIAIJ: begin the exchange, multiply Ad, end it, add Ao. The row
    loops are specialised for the batch size B (TN_DISPATCH_B). */
@@ -40,9 +41,8 @@ TN_INLINE void PhiAll(TnAct act, PetscInt n, const PetscScalar *restrict a, Pets
    (Computing phi(a_{k+1}) here, as rows finish, was measured slower at every
    B than the separate vectorised pass PhiAll: lattice2d N = 10^6, B = 16,
    76 vs 62 ms per step.) */
-TN_INLINE void RateOnProcessBody(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
+TN_INLINE void RateOnProcessBody(TnDyn dyn, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
 {
-  const PetscReal *restrict p = dyn->pbuf;
   const PetscReal h           = dyn->h;
   const int       lin         = dyn->act == TN_ACT_LINEAR;
   PetscReal       prod[B], y[B], hA[B];
@@ -117,13 +117,13 @@ TN_INLINE void CurrentUpdate(TnDyn dyn, const PetscScalar *a, PetscScalar *out, 
 
 /* Instances without and with gather prefetch (chosen at set-up from the
    locality of W's columns: dynsetup.c). */
-TN_INLINE void RateOnProcess(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+TN_INLINE void RateOnProcess(TnDyn dyn, const PetscScalar *a, const PetscReal *p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
-  RateOnProcessBody(dyn, a, out, ldet, nodeacc, 0, B);
+  RateOnProcessBody(dyn, a, p, out, ldet, nodeacc, 0, B);
 }
-TN_INLINE void RateOnProcessPF(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+TN_INLINE void RateOnProcessPF(TnDyn dyn, const PetscScalar *a, const PetscReal *p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
-  RateOnProcessBody(dyn, a, out, ldet, nodeacc, 1, B);
+  RateOnProcessBody(dyn, a, p, out, ldet, nodeacc, 1, B);
 }
 TN_INLINE void AddOffProcess(TnDyn dyn, PetscScalar *restrict a, const PetscScalar *restrict g, const PetscInt B)
 {
@@ -134,17 +134,21 @@ TN_INLINE void AddOffProcessPF(TnDyn dyn, PetscScalar *restrict a, const PetscSc
   AddOffProcessBody(dyn, a, g, 1, B);
 }
 
-static PetscErrorCode StepRate(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc)
+/* pa: where phi(a) goes (NULL: pbuf); the halo's Vec P then views it. */
+static PetscErrorCode StepRate(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc)
 {
   const PetscScalar *g;
+  PetscReal         *p = pa ? pa : dyn->pbuf;
   PetscFunctionBeginUser;
-  PhiAll(dyn->act, dyn->m * dyn->B, a, dyn->pbuf);
+  PhiAll(dyn->act, dyn->m * dyn->B, a, p);
+  if (pa) PetscCall(VecPlaceArray(dyn->P, pa));
   PetscCall(TnDynHaloBegin(dyn));
   if (dyn->d.prefetch && dyn->B >= 8)
-    TN_DISPATCH_B(dyn->B, RateOnProcessPF, dyn, a, out, ldet, nodeacc);
+    TN_DISPATCH_B(dyn->B, RateOnProcessPF, dyn, a, p, out, ldet, nodeacc);
   else
-    TN_DISPATCH_B(dyn->B, RateOnProcess, dyn, a, out, ldet, nodeacc);
+    TN_DISPATCH_B(dyn->B, RateOnProcess, dyn, a, p, out, ldet, nodeacc);
   PetscCall(TnDynHaloEnd(dyn));
+  if (pa) PetscCall(VecResetArray(dyn->P));
   PetscCall(VecGetArrayRead(dyn->G, &g));
   if (dyn->B >= 8)
     TN_DISPATCH_B(dyn->B, AddOffProcessPF, dyn, out, g);
@@ -169,11 +173,11 @@ static PetscErrorCode StepCurrent(TnDyn dyn, const PetscScalar *a, PetscScalar *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnDynStep_Sync(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc)
+PetscErrorCode TnDynStep_Sync(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc)
 {
   PetscFunctionBeginUser;
   if (dyn->form == TN_FORM_RATE)
-    PetscCall(StepRate(dyn, a, out, ldet, nodeacc));
+    PetscCall(StepRate(dyn, a, out, pa, ldet, nodeacc));
   else
     PetscCall(StepCurrent(dyn, a, out, ldet, nodeacc));
   PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + 8.0 * dyn->m * dyn->B));

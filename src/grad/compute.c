@@ -49,14 +49,15 @@ PetscErrorCode TnGradReverseEnd(TnGrad g)
 }
 
 /* One forward step of the dynamics, a -> out (out may be a); ldet[b] +=
-   the local terms. The sync kernel writes out directly; the colored sweep
-   works in place, on a copy when out is not a. */
-static PetscErrorCode Step(TnGrad g, const PetscScalar *a, PetscScalar *out, PetscReal *ldet)
+   the local terms; pa: where phi(a) is kept (sync, rate, tanh), or NULL.
+   The sync kernel writes out directly; the colored sweep works in place, on
+   a copy when out is not a. */
+static PetscErrorCode Step(TnGrad g, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
   if (g->dyn->scheme == TN_SCHEME_SYNC)
-    PetscCall(TnDynStep_Sync(g->dyn, a, out, ldet, NULL));
+    PetscCall(TnDynStep_Sync(g->dyn, a, out, pa, ldet, NULL));
   else {
     if (out != a) PetscCall(PetscArraycpy(out, a, (size_t)g->m * g->B));
     PetscCall(TnDynStep_Colored(g->dyn, out, ldet, NULL));
@@ -78,6 +79,13 @@ static PetscScalar *Slot(TnGrad g, PetscInt k)
   return c == g->nseg - 1 ? STATE(g->segbuf, j - 1) : g->aK;
 }
 
+/* Where phi(a_k) is kept for the backward pass (g->storep: sync, rate,
+   tanh): slot j = k mod seg while k's segment is the one being processed. */
+static PetscReal *PSlot(TnGrad g, PetscInt j)
+{
+  return g->storep ? STATE(g->p, j) : NULL;
+}
+
 /* a_0 = x through K steps, each written straight into its slot (no copies);
    res->steps and res->base as TnDynEvaluate. */
 static PetscErrorCode Forward(TnGrad g, const PetscScalar *x, TnDynResult *res)
@@ -93,7 +101,7 @@ static PetscErrorCode Forward(TnGrad g, const PetscScalar *x, TnDynResult *res)
   PetscCall(PetscArraycpy(a, x, n));
   for (PetscInt k = 0; k < K; k++) {
     PetscScalar *next = Slot(g, k + 1);
-    PetscCall(Step(g, a, next, res->steps + k * B));
+    PetscCall(Step(g, a, next, k / g->seg == g->nseg - 1 ? PSlot(g, k % g->seg) : NULL, res->steps + k * B));
     a = next;
   }
   for (size_t q = 0; q < n; q++) res->base[q % B] += TnBaseLogDensity(dyn->base, g->aK[q]);
@@ -112,12 +120,19 @@ static PetscScalar *SegState(TnGrad g, PetscInt c, PetscInt j)
   return j == 0 ? STATE(g->ckpts, c) : STATE(g->segbuf, j - 1);
 }
 
-/* The states 1 .. len-1 of segment c, from its checkpoint, into segbuf. */
+/* The states 1 .. len-1 of segment c, from its checkpoint, into segbuf,
+   and phi of states 0 .. len-1 into their p slots (g->storep). */
 static PetscErrorCode Recompute(TnGrad g, PetscInt c, PetscInt len)
 {
-  PetscReal scratch[1024] = {0}; /* the step's log-det terms: not needed again */
+  const size_t n             = (size_t)g->m * g->B;
+  PetscReal    scratch[1024] = {0}; /* the step's log-det terms: not needed again */
   PetscFunctionBeginUser;
-  for (PetscInt j = 1; j < len; j++) PetscCall(Step(g, SegState(g, c, j - 1), SegState(g, c, j), scratch));
+  for (PetscInt j = 1; j < len; j++) PetscCall(Step(g, SegState(g, c, j - 1), SegState(g, c, j), PSlot(g, j - 1), scratch));
+  if (g->storep) {
+    const PetscScalar *a = SegState(g, c, len - 1);
+    PetscReal         *p = PSlot(g, len - 1);
+    for (size_t q = 0; q < n; q++) p[q] = TnTanh(a[q]);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -141,7 +156,7 @@ static PetscErrorCode Backward(TnGrad g, TnGradAcc *acc)
     for (PetscInt k = k1 - 1; k >= k0; k--) {
       const PetscScalar *ak = SegState(g, c, k - k0), *ak1;
       if (g->dyn->scheme == TN_SCHEME_SYNC)
-        PetscCall(TnGradBackStep_Sync(g, ak, acc));
+        PetscCall(TnGradBackStep_Sync(g, ak, PSlot(g, k - k0), acc));
       else {
         ak1 = k + 1 < k1 ? SegState(g, c, k + 1 - k0) : Slot(g, k + 1);
         PetscCall(TnGradBackStep_Colored(g, ak, ak1, acc));

@@ -25,6 +25,7 @@ static PetscErrorCode TnGradReset(TnGrad g)
   PetscFunctionBeginUser;
   if (!g->setup) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree(g->diagpos));
+  PetscCall(PetscFree3(g->tia, g->tja, g->tperm));
   PetscCall(PetscFree2(g->natrow, g->natcol));
   PetscCall(PetscFree3(g->ckpts, g->segbuf, g->aK));
   PetscCall(PetscFree3(g->lamall, g->p, g->mix));
@@ -81,6 +82,31 @@ static PetscErrorCode DiagPositions(TnGrad g)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The sync rate backward pass applies Ad^T column by column (a gather):
+   tja[tia[j] .. tia[j+1]) are the rows i with W_ij in Ad, ascending, and
+   tperm the positions of those entries in Ad's values (which stay Ad's:
+   TnGradSetParams writes them, the transpose only indexes them). */
+static PetscErrorCode Transpose(TnGrad g)
+{
+  const TnCSR *d = &g->dyn->d;
+  PetscInt    *next;
+  PetscFunctionBeginUser;
+  PetscCall(PetscCalloc3(g->m + 1, &g->tia, g->nd + 1, &g->tja, g->nd + 1, &g->tperm));
+  for (PetscInt t = 0; t < g->nd; t++) g->tia[d->ja[t] + 1]++;
+  for (PetscInt j = 0; j < g->m; j++) g->tia[j + 1] += g->tia[j];
+  PetscCall(PetscMalloc1(g->m + 1, &next));
+  PetscCall(PetscArraycpy(next, g->tia, g->m));
+  for (PetscInt i = 0; i < g->m; i++)
+    for (PetscInt t = d->ia[i]; t < d->ia[i + 1]; t++) {
+      PetscInt u = next[d->ja[t]]++;
+      g->tja[u]   = i;
+      g->tperm[u] = t;
+    }
+  PetscCall(PetscFree(next));
+  g->bytes += 4.0 * (g->m + 1 + 2.0 * g->nd);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Segment length and count: sqrt: s = ceil(sqrt K); none: s = K. */
 static void Segments(TnGrad g)
 {
@@ -94,7 +120,8 @@ static PetscErrorCode Allocate(TnGrad g)
 {
   TnDyn        dyn = g->dyn;
   const size_t n = (size_t)g->m * g->B, nc = dyn->scheme == TN_SCHEME_COLORED, rate = dyn->form == TN_FORM_RATE;
-  const size_t sizes[] = {g->nseg * n, (g->seg - 1) * n, n, n, nc ? 0 : n, rate ? n : 0, nc ? n : 0, !nc && !rate ? n : 0};
+  const size_t np = nc && rate ? n : (g->storep ? g->seg * n : 0);
+  const size_t sizes[] = {g->nseg * n, (g->seg - 1) * n, n, n, nc ? 0 : n, np, nc ? n : 0, !nc && !rate ? n : 0};
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc3(sizes[0] + 1, &g->ckpts, sizes[1] + 1, &g->segbuf, sizes[2] + 1, &g->aK));
   PetscCall(PetscMalloc3(sizes[3] + sizes[4] + 1, &g->lamall, sizes[5] + 1, &g->p, sizes[6] + 1, &g->mix));
@@ -118,7 +145,7 @@ PetscErrorCode TnGradSetUp(TnGrad g)
   TnDyn dyn = g->dyn;
   PetscFunctionBeginUser;
   PetscCall(TnDynSetUp(dyn));
-  if (g->setup && g->B == dyn->B && g->K == dyn->K && g->m == dyn->m && g->nd == dyn->d.ia[dyn->m] && g->scheme == dyn->scheme && g->form == dyn->form) PetscFunctionReturn(PETSC_SUCCESS);
+  if (g->setup && g->B == dyn->B && g->K == dyn->K && g->m == dyn->m && g->nd == dyn->d.ia[dyn->m] && g->scheme == dyn->scheme && g->form == dyn->form && g->act == dyn->act) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnGradReset(g));
   PetscCheck(TnLogDetIsLocal(dyn->ldt), g->comm, PETSC_ERR_SUP, "the gradient is implemented for the local log-det methods (diag, trace); -logdet_type %s has none here", TnLogDetTypes[dyn->ldt]);
   g->m      = dyn->m;
@@ -126,13 +153,16 @@ PetscErrorCode TnGradSetUp(TnGrad g)
   g->K      = dyn->K;
   g->scheme = dyn->scheme;
   g->form   = dyn->form;
+  g->act    = dyn->act;
   g->nghost = dyn->nghost;
   g->nd     = dyn->d.ia[g->m];
   g->no     = dyn->o.ia[g->m];
   g->nlocal = g->nd + g->no + 2 * g->m;
+  g->storep = (PetscBool)(g->scheme == TN_SCHEME_SYNC && g->form == TN_FORM_RATE && dyn->act == TN_ACT_TANH);
   PetscCall(DiagPositions(g));
   Segments(g);
   PetscCall(Allocate(g));
+  if (g->scheme == TN_SCHEME_SYNC && g->form == TN_FORM_RATE) PetscCall(Transpose(g));
   g->setup = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -20,13 +20,18 @@ struct _p_TnGrad {
   PetscInt         m, B, K, nghost, nd, no, nlocal;
   TnScheme         scheme; /* the dynamics' configuration at SetUp */
   TnForm           form;
+  TnAct            act;
   PetscInt        *diagpos;             /* position of W_ii in Ad's values, or -1 */
   PetscInt        *natrow, *natcol;     /* TnGradGetParamMap */
   PetscInt         seg, nseg;           /* segment length, number of segments */
   PetscScalar     *ckpts, *segbuf, *aK; /* nseg states, seg states, a_K */
   PetscReal       *lam, *lamnew;        /* lambda_{k+1} and lambda_k (they swap) */
   PetscReal       *lamall;              /* their storage */
-  PetscReal       *p;                   /* phi(a) (rate) of the state a step or substep reads */
+  PetscReal       *p;                   /* colored, rate: phi(a) of the state a substep reads;
+                                           sync, storep: phi(a_k) of the seg states of a segment */
+  PetscBool        storep;              /* sync, rate, tanh: keep phi(a_k) from the forward pass */
+  PetscInt        *tia, *tja, *tperm;   /* sync, rate: Ad transposed (CSC of Ad): column j's rows
+                                           tja[tia[j] .. tia[j+1]) and their positions in Ad */
   PetscReal       *mix;                 /* colored: the state before the substep */
   PetscReal       *S;                   /* current form: s = W a + b, then mu */
   PetscReal       *wt;                  /* omega_b */
@@ -44,7 +49,7 @@ extern PetscLogEvent TN_Gradient;
 typedef struct {
   PetscReal *gW, *gb, *gg;
 } TnGradAcc;
-PetscErrorCode TnGradBackStep_Sync(TnGrad g, const PetscScalar *ak, TnGradAcc *acc);
+PetscErrorCode TnGradBackStep_Sync(TnGrad g, const PetscScalar *ak, const PetscReal *pk, TnGradAcc *acc);
 PetscErrorCode TnGradBackStep_Colored(TnGrad g, const PetscScalar *ak, const PetscScalar *ak1, TnGradAcc *acc);
 
 /* Per-node, per-sample quantities of the local loss at one state. For the
