@@ -1,5 +1,7 @@
 /* The invertibility condition (MODEL.md section 4) evaluated on a trial
-   theta before it is written into the net, side-effect free:
+   theta + alpha d before it is written into the net, side-effect free, with
+   no trial vector: each entry th[q] + alpha d[q] is formed where it is read,
+   by the same expression TnTrain's update then stores:
      sync:    h (max_i gamma_i + sqrt(|W|_1 |W|_inf)) < 1
      colored: min_i (1 - h gamma_i + h min(W_ii, 0)) > 0  (tanh)
               min_i (1 + h (W_ii - gamma_i)) > 0         (linear)
@@ -52,7 +54,7 @@ PetscErrorCode TnBoundDestroy(TnBound *b)
 }
 
 /* |W|_1: column sums, the off-process block's added to their owners. */
-static PetscErrorCode Norm1(TnBound *b, const PetscScalar *th, PetscReal *n1)
+static PetscErrorCode Norm1(TnBound *b, const PetscScalar *th, const PetscScalar *d, PetscReal alpha, PetscReal *n1)
 {
   PetscScalar *c, *g;
   PetscFunctionBeginUser;
@@ -60,8 +62,8 @@ static PetscErrorCode Norm1(TnBound *b, const PetscScalar *th, PetscReal *n1)
   PetscCall(VecGetArray(b->gs, &g));
   for (PetscInt i = 0; i < b->m; i++) c[i] = 0;
   for (PetscInt q = 0; q < b->nghost; q++) g[q] = 0;
-  for (PetscInt t = 0; t < b->nd; t++) c[b->jad[t]] += PetscAbsScalar(th[t]);
-  for (PetscInt t = 0; t < b->no; t++) g[b->jao[t]] += PetscAbsScalar(th[b->nd + t]);
+  for (PetscInt t = 0; t < b->nd; t++) c[b->jad[t]] += PetscAbsScalar(TnTrial(th, d, alpha, t));
+  for (PetscInt t = 0; t < b->no; t++) g[b->jao[t]] += PetscAbsScalar(TnTrial(th, d, alpha, b->nd + t));
   PetscCall(VecRestoreArray(b->cs, &c));
   PetscCall(VecRestoreArray(b->gs, &g));
   PetscCall(VecScatterBegin(b->sct, b->gs, b->cs, ADD_VALUES, SCATTER_REVERSE));
@@ -70,10 +72,10 @@ static PetscErrorCode Norm1(TnBound *b, const PetscScalar *th, PetscReal *n1)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnBoundCheck(TnTrain tr, Vec theta, PetscBool *ok, PetscReal *value)
+PetscErrorCode TnBoundCheck(TnTrain tr, Vec theta, Vec dir, PetscReal alpha, PetscBool *ok, PetscReal *value)
 {
   TnBound           *b = &tr->bound;
-  const PetscScalar *th;
+  const PetscScalar *th, *d = NULL;
   TnScheme           scheme;
   TnAct              act;
   PetscInt           nl;
@@ -82,18 +84,20 @@ PetscErrorCode TnBoundCheck(TnTrain tr, Vec theta, PetscBool *ok, PetscReal *val
   PetscCall(VecGetLocalSize(theta, &nl));
   PetscCall(TnDynGetParams(tr->dyn, &scheme, NULL, &act, &h, NULL, NULL));
   PetscCall(VecGetArrayRead(theta, &th));
+  if (dir) PetscCall(VecGetArrayRead(dir, &d));
   for (PetscInt q = 0; q < nl; q++)
-    if (PetscIsInfOrNanScalar(th[q])) loc[3] = 1;
+    if (PetscIsInfOrNanScalar(TnTrial(th, d, alpha, q))) loc[3] = 1;
   for (PetscInt i = 0; i < b->m; i++) {
-    PetscReal rs = 0, gi = PetscExpReal(th[b->nd + b->no + b->m + i]), w = b->diagpos[i] >= 0 ? th[b->diagpos[i]] : 0, f;
-    for (PetscInt t = b->iad[i]; t < b->iad[i + 1]; t++) rs += PetscAbsScalar(th[t]);
-    for (PetscInt t = b->iao[i]; t < b->iao[i + 1]; t++) rs += PetscAbsScalar(th[b->nd + t]);
+    PetscReal rs = 0, gi = PetscExpReal(TnTrial(th, d, alpha, b->nd + b->no + b->m + i)), w = b->diagpos[i] >= 0 ? TnTrial(th, d, alpha, b->diagpos[i]) : 0, f;
+    for (PetscInt t = b->iad[i]; t < b->iad[i + 1]; t++) rs += PetscAbsScalar(TnTrial(th, d, alpha, t));
+    for (PetscInt t = b->iao[i]; t < b->iao[i + 1]; t++) rs += PetscAbsScalar(TnTrial(th, d, alpha, b->nd + t));
     f      = act == TN_ACT_TANH ? 1 - h * gi + h * PetscMin(w, 0) : 1 + h * (w - gi);
     loc[0] = PetscMax(loc[0], rs);
     loc[1] = PetscMax(loc[1], gi);
     loc[2] = PetscMax(loc[2], -f);
   }
-  if (scheme == TN_SCHEME_SYNC) PetscCall(Norm1(b, th, &n1));
+  if (scheme == TN_SCHEME_SYNC) PetscCall(Norm1(b, th, d, alpha, &n1));
+  if (dir) PetscCall(VecRestoreArrayRead(dir, &d));
   PetscCall(VecRestoreArrayRead(theta, &th));
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, loc, 4, MPIU_REAL, MPIU_MAX, tr->comm));
   if (scheme == TN_SCHEME_SYNC) {

@@ -38,17 +38,18 @@ static PetscErrorCode ShuffleFor(TnTrain tr, PetscInt64 epoch)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* theta + alpha d, alpha halved until the bound holds (or the step is
-   dropped after max_shrink halvings); the result written into the net. */
+/* theta + alpha d (d in g), alpha halved until the bound holds (or the step
+   is dropped after max_shrink halvings); the result written into the net. */
 static PetscErrorCode ApplyStep(TnTrain tr)
 {
-  PetscReal alpha = 1, value;
-  PetscBool ok;
-  PetscInt  halvings = 0;
+  PetscReal          alpha = 1, value;
+  PetscBool          ok;
+  PetscInt           halvings = 0, n;
+  PetscScalar       *th;
+  const PetscScalar *d;
   PetscFunctionBeginUser;
   for (;;) {
-    PetscCall(VecWAXPY(tr->trial, alpha, tr->d, tr->theta));
-    PetscCall(TnBoundCheck(tr, tr->trial, &ok, &value));
+    PetscCall(TnBoundCheck(tr, tr->theta, tr->g, alpha, &ok, &value));
     if (ok) break;
     if (halvings == tr->max_shrink) break;
     alpha *= 0.5;
@@ -61,7 +62,12 @@ static PetscErrorCode ApplyStep(TnTrain tr)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   if (halvings) tr->info.shrunk++;
-  PetscCall(VecCopy(tr->trial, tr->theta));
+  PetscCall(VecGetLocalSize(tr->theta, &n));
+  PetscCall(VecGetArray(tr->theta, &th));
+  PetscCall(VecGetArrayRead(tr->g, &d));
+  for (PetscInt q = 0; q < n; q++) th[q] = TnTrial(th, d, alpha, q);
+  PetscCall(VecRestoreArrayRead(tr->g, &d));
+  PetscCall(VecRestoreArray(tr->theta, &th));
   PetscCall(TnGradSetParams(tr->grad, tr->theta));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

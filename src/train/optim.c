@@ -1,7 +1,8 @@
 /* Optimisers and the learning-rate schedule. All updates are element-wise in
    theta's layout (the moments are distributed like theta), so they cost no
    communication and are bitwise reproducible. After the update of step t
-   (t = 1, 2, ...), d holds the step to add to theta:
+   (t = 1, 2, ...), g holds the step d to add to theta (g is overwritten:
+   no separate direction vector):
      Adam: m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
            d = -lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
      SGD:  m <- mu m + g, d = -lr m   (v unused) */
@@ -24,15 +25,15 @@ PetscReal TnTrainLearningRate(TnTrain tr, PetscInt64 step)
 PetscErrorCode TnTrainDirection(TnTrain tr, PetscReal lr)
 {
   const PetscScalar *g;
-  PetscScalar       *m, *v, *d;
+  PetscScalar       *m, *v, *d; /* d aliases g: each g[q] is read before d[q] is written */
   PetscInt           n;
   const PetscReal    t = (PetscReal)(tr->info.step + 1);
   PetscFunctionBeginUser;
   PetscCall(VecGetLocalSize(tr->g, &n));
-  PetscCall(VecGetArrayRead(tr->g, &g));
+  PetscCall(VecGetArray(tr->g, &d));
+  g = d;
   PetscCall(VecGetArray(tr->m, &m));
   PetscCall(VecGetArray(tr->v, &v));
-  PetscCall(VecGetArrayWrite(tr->d, &d));
   if (tr->opt == TN_OPT_ADAM) {
     const PetscReal c1 = 1 - PetscPowReal(tr->beta1, t), c2 = 1 - PetscPowReal(tr->beta2, t);
     for (PetscInt q = 0; q < n; q++) {
@@ -46,9 +47,8 @@ PetscErrorCode TnTrainDirection(TnTrain tr, PetscReal lr)
       d[q] = -lr * m[q];
     }
   }
-  PetscCall(VecRestoreArrayWrite(tr->d, &d));
   PetscCall(VecRestoreArray(tr->v, &v));
   PetscCall(VecRestoreArray(tr->m, &m));
-  PetscCall(VecRestoreArrayRead(tr->g, &g));
+  PetscCall(VecRestoreArray(tr->g, &d));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

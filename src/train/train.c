@@ -44,8 +44,6 @@ static PetscErrorCode TnTrainReset(TnTrain tr)
   PetscCall(VecDestroy(&tr->m));
   PetscCall(VecDestroy(&tr->v));
   PetscCall(VecDestroy(&tr->g));
-  PetscCall(VecDestroy(&tr->d));
-  PetscCall(VecDestroy(&tr->trial));
   PetscCall(VecDestroy(&tr->best));
   PetscCall(VecDestroy(&tr->xnat));
   PetscCall(VecDestroy(&tr->x));
@@ -209,7 +207,7 @@ static PetscErrorCode CheckSettings(TnTrain tr)
 
 static PetscErrorCode CreateVecs(TnTrain tr)
 {
-  Vec *v[] = {&tr->m, &tr->v, &tr->g, &tr->d, &tr->trial, &tr->best};
+  Vec *v[] = {&tr->m, &tr->v, &tr->g, &tr->best};
   PetscFunctionBeginUser;
   PetscCall(TnGradCreateParamVec(tr->grad, &tr->theta));
   for (size_t q = 0; q < sizeof(v) / sizeof(v[0]); q++) {

@@ -48,7 +48,7 @@ struct _p_TnTrain {
   PetscInt64  nnz;
   PetscReal   H; /* exact entropy (NaN if unknown) */
   PetscBool   Hknown;
-  Vec         theta, m, v, g, d, trial, best, xnat, x;
+  Vec         theta, m, v, g, best, xnat, x; /* g: the gradient, then the step direction d */
   TnDynResult res;
   TnCanon     canon;
   TnBound     bound;
@@ -75,7 +75,14 @@ PetscErrorCode TnCanonDestroy(TnCanon *c);
 PetscErrorCode TnBoundSetUp(TnTrain tr);
 PetscErrorCode TnBoundDestroy(TnBound *b);
 /* *ok: the condition holds for theta with a margin; *value: the bound. */
-PetscErrorCode TnBoundCheck(TnTrain tr, Vec theta, PetscBool *ok, PetscReal *value);
+PetscErrorCode TnBoundCheck(TnTrain tr, Vec theta, Vec dir, PetscReal alpha, PetscBool *ok, PetscReal *value);
+/* Entry q of the trial theta + alpha d (d = NULL: theta), the one expression
+   both the bound check and the update use, so that what is checked is what
+   is stored, bit for bit. */
+static inline PetscScalar TnTrial(const PetscScalar *th, const PetscScalar *d, PetscReal alpha, PetscInt q)
+{
+  return d ? th[q] + alpha * d[q] : th[q];
+}
 /* optim.c */
 PetscReal      TnTrainLearningRate(TnTrain tr, PetscInt64 step);
 PetscErrorCode TnTrainDirection(TnTrain tr, PetscReal lr);
