@@ -8,7 +8,8 @@
    diag or trace log-det, and colored scheme (exact; the substeps are reversed
    in reverse colour order). Memory: trajectory checkpointing (-grad_checkpoint).
 
-   Parameter vector theta (one distributed Vec, TnGradCreateParamVec): on each
+   Parameter vector theta (one distributed Vec, TnGradCreateParamVec, or the
+   network's own storage viewed by TnGradGetParamVec): on each
    rank, the values of W's on-process block (CSR order of the local rows, the
    order of MatMPIAIJGetSeqAIJ's Ad), then of its off-process block (Ao), then
    b of the local rows, then u_i = log gamma_i of the local rows. gamma = e^u
@@ -41,6 +42,11 @@ PetscErrorCode TnGradSetUp(TnGrad g);
 
 /* theta's layout (see the top of this file). */
 PetscErrorCode TnGradCreateParamVec(TnGrad g, Vec *theta);
+/* theta as a Vec view of the network's own parameter storage
+   (TnNetGetParamArray): no copy. Writing into it changes W and b at once;
+   call TnGradSetParams(g, theta) after a change (gamma = e^u, W_ii, the
+   invertibility check). Destroy it before the network. Collective. */
+PetscErrorCode TnGradGetParamVec(TnGrad g, Vec *theta);
 /* theta <- the network's current parameters (u = log gamma). Collective. */
 PetscErrorCode TnGradGetParams(TnGrad g, Vec theta);
 /* The network's parameters <- theta: W's values are written in place into the
@@ -53,8 +59,8 @@ PetscErrorCode TnGradGetParams(TnGrad g, Vec theta);
    (MODEL.md section 4) is checked again: an error if it fails. Collective. */
 PetscErrorCode TnGradSetParams(TnGrad g, Vec theta);
 /* theta <- theta + alpha d in place, without a copy of theta (W += alpha dW,
-   b += alpha db, gamma <- gamma e^{alpha du}); then the invertibility check.
-   For an optimiser that keeps only its moment vectors. Collective. */
+   b += alpha db, u += alpha du, gamma = e^u); then the invertibility check.
+   Collective. */
 PetscErrorCode TnGradAddToParams(TnGrad g, PetscReal alpha, Vec d);
 /* Natural (row, column) of each local entry of theta: W entries give the
    synapse's postsynaptic row i and presynaptic column j; b entries give

@@ -66,6 +66,12 @@ PetscErrorCode TnNetGetSymmetricPattern(TnNet net, Mat *S);
 PetscErrorCode TnNetGetPartitionInfo(TnNet net, TnPartitionInfo *info);
 PetscErrorCode TnNetGetType(TnNet net, const char **type);
 PetscErrorCode TnNetGetComm(TnNet net, MPI_Comm *comm);
+/* The network's parameters as one local array, which W's values and b are
+   views of: [W's on-process block values | off-process block values | b |
+   u = log gamma] (the layout of TnGrad's theta). Writing W's values or b
+   here changes the network; gamma is its own vector (gamma = e^u is set by
+   TnGradSetParams). Borrowed; *n = its length. */
+PetscErrorCode TnNetGetParamArray(TnNet net, PetscScalar **param, PetscInt *n);
 PetscErrorCode TnNetView(TnNet net, PetscViewer viewer);
 /* A dynamics object borrows the net's arrays from its SetUp to its Reset:
    TnNetUse(net, +1 / -1). A setter on a net in use is an error. */

@@ -43,8 +43,8 @@ TN_INLINE void PhiAll(TnAct act, PetscInt n, const PetscScalar *restrict a, Pets
    76 vs 62 ms per step.) */
 TN_INLINE void RateOnProcessBody(TnDyn dyn, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
 {
-  const PetscReal h           = dyn->h;
-  const int       lin         = dyn->act == TN_ACT_LINEAR;
+  const PetscReal h   = dyn->h;
+  const int       lin = dyn->act == TN_ACT_LINEAR;
   PetscReal       prod[B], y[B], hA[B];
   int             expo[B];
   TnAcc           acc;

@@ -51,9 +51,9 @@ TN_INLINE void RateColumns(TnGrad g, const PetscScalar *restrict a, const PetscR
 {
   TnDyn           dyn = g->dyn;
   const PetscBool lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
-  const PetscReal h   = dyn->h;
-  const PetscReal *restrict L  = g->lam, *restrict va = dyn->d.va;
-  PetscReal *restrict Ln       = g->lamnew, *restrict gW = acc->gW;
+  const PetscReal h           = dyn->h;
+  const PetscReal *restrict L = g->lam, *restrict va = dyn->d.va;
+  PetscReal *restrict Ln = g->lamnew, *restrict gW = acc->gW;
   const PetscInt *restrict tia = g->tia, *restrict tja = g->tja, *restrict tperm = g->tperm;
   PetscReal u[B];
   for (PetscInt j = 0; j < g->m; j++) {

@@ -98,7 +98,7 @@ static PetscErrorCode Transpose(TnGrad g)
   PetscCall(PetscArraycpy(next, g->tia, g->m));
   for (PetscInt i = 0; i < g->m; i++)
     for (PetscInt t = d->ia[i]; t < d->ia[i + 1]; t++) {
-      PetscInt u = next[d->ja[t]]++;
+      PetscInt u  = next[d->ja[t]]++;
       g->tja[u]   = i;
       g->tperm[u] = t;
     }
@@ -120,7 +120,7 @@ static PetscErrorCode Allocate(TnGrad g)
 {
   TnDyn        dyn = g->dyn;
   const size_t n = (size_t)g->m * g->B, nc = dyn->scheme == TN_SCHEME_COLORED, rate = dyn->form == TN_FORM_RATE;
-  const size_t np = nc && rate ? n : (g->storep ? g->seg * n : 0);
+  const size_t np      = nc && rate ? n : (g->storep ? g->seg * n : 0);
   const size_t sizes[] = {g->nseg * n, (g->seg - 1) * n, n, n, nc ? 0 : n, np, nc ? n : 0, !nc && !rate ? n : 0};
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc3(sizes[0] + 1, &g->ckpts, sizes[1] + 1, &g->segbuf, sizes[2] + 1, &g->aK));
@@ -175,36 +175,55 @@ PetscErrorCode TnGradCreateParamVec(TnGrad g, Vec *theta)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnGradGetParams(TnGrad g, Vec theta)
+/* The network's parameter storage (TnNetGetParamArray), which is theta's layout. */
+static PetscErrorCode Storage(TnGrad g, PetscScalar **par)
 {
-  TnDyn        dyn = g->dyn;
-  PetscScalar *th;
+  PetscInt n;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamArray(g->dyn->net, par, &n));
+  PetscCheck(n == g->nlocal && *par == g->dyn->d.va, PETSC_COMM_SELF, PETSC_ERR_PLIB, "the network's parameter storage does not match the dynamics' SetUp");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnGradGetParamVec(TnGrad g, Vec *theta)
+{
+  PetscScalar *par;
   PetscFunctionBeginUser;
   PetscCall(TnGradSetUp(g));
+  PetscCall(Storage(g, &par));
+  PetscCall(VecCreateMPIWithArray(g->comm, 1, g->nlocal, PETSC_DECIDE, par, theta));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnGradGetParams(TnGrad g, Vec theta)
+{
+  PetscScalar *th, *par;
+  PetscFunctionBeginUser;
+  PetscCall(TnGradSetUp(g));
+  PetscCall(Storage(g, &par));
   PetscCall(VecGetArrayWrite(theta, &th));
-  PetscCall(PetscArraycpy(th, dyn->d.va, g->nd));
-  PetscCall(PetscArraycpy(th + g->nd, dyn->o.va, g->no));
-  PetscCall(PetscArraycpy(th + g->nd + g->no, dyn->bias, g->m));
-  for (PetscInt i = 0; i < g->m; i++) th[g->nd + g->no + g->m + i] = PetscLogReal(dyn->gamma[i]);
+  if (th != par) PetscCall(PetscArraycpy(th, par, g->nlocal));
   PetscCall(VecRestoreArrayWrite(theta, &th));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* v[0..n) <- th (add = 0) or v + alpha th (add = 1). */
+/* v[0..n) <- th (add = 0; nothing to do when th is v) or v + alpha th (add = 1). */
 static void Put(PetscScalar *v, const PetscScalar *th, PetscInt n, PetscReal alpha, PetscBool add)
 {
+  if (!add && v == th) return;
   for (PetscInt q = 0; q < n; q++) v[q] = add ? v[q] + alpha * th[q] : th[q];
 }
 
-/* Writes the new values through the storage the dynamics reads: W's block
-   arrays (MatSeqAIJGetArray returns the same pointers as the dynamics' read
-   views), b, gamma and W_ii (VecGetArray: the object states increase, so no
-   cached norm survives; Ad's and Ao's states increase likewise). */
+/* Writes the new values through the storage the dynamics reads: the
+   network's parameter array (W's block values, b and u, which
+   MatSeqAIJGetArray and VecGetArray hand out: the object states increase, so
+   no cached norm survives), gamma = e^u and W_ii. theta may be a view of that
+   array itself (TnGradGetParamVec): then only gamma and W_ii change. */
 static PetscErrorCode Apply(TnGrad g, Vec theta, PetscReal alpha, PetscBool add)
 {
   TnDyn              dyn = g->dyn;
   const PetscScalar *th;
-  PetscScalar       *va, *vo, *pb, *pg, *pw;
+  PetscScalar       *va, *vo, *pb, *pg, *pw, *par;
   Vec                b, gamma, wdiag;
   PetscBool          bad = PETSC_FALSE;
   PetscFunctionBeginUser;
@@ -213,6 +232,7 @@ static PetscErrorCode Apply(TnGrad g, Vec theta, PetscReal alpha, PetscBool add)
   for (PetscInt q = 0; q < g->nlocal; q++) bad = (PetscBool)(bad || PetscIsInfOrNanScalar(th[q]));
   PetscCall(TnErrorSync(g->comm, bad, "the parameter vector holds NaN or Inf: the training diverged (use a smaller learning rate)"));
   PetscCall(TnNetGetVecs(dyn->net, &b, &gamma, &wdiag));
+  PetscCall(Storage(g, &par));
   PetscCall(MatSeqAIJGetArray(dyn->Ad, &va));
   PetscCall(MatSeqAIJGetArray(dyn->Ao, &vo));
   PetscCheck(va == dyn->d.va && (g->no == 0 || vo == dyn->o.va), PETSC_COMM_SELF, PETSC_ERR_PLIB, "W's value arrays moved since the dynamics' SetUp");
@@ -223,9 +243,9 @@ static PetscErrorCode Apply(TnGrad g, Vec theta, PetscReal alpha, PetscBool add)
   PetscCall(VecGetArray(gamma, &pg));
   PetscCall(VecGetArray(wdiag, &pw));
   Put(pb, th + g->nd + g->no, g->m, alpha, add);
+  Put(par + g->nd + g->no + g->m, th + g->nd + g->no + g->m, g->m, alpha, add);
   for (PetscInt i = 0; i < g->m; i++) {
-    PetscReal u = th[g->nd + g->no + g->m + i];
-    pg[i]       = add ? pg[i] * PetscExpReal(alpha * u) : PetscExpReal(u);
+    pg[i] = PetscExpReal(par[g->nd + g->no + g->m + i]); /* gamma = e^u */
     if (g->diagpos[i] >= 0) pw[i] = va[g->diagpos[i]];
   }
   PetscCall(MatSeqAIJRestoreArray(dyn->Ad, &va));

@@ -29,16 +29,16 @@ struct _p_TnGrad {
   PetscReal       *lamall;              /* their storage */
   PetscReal       *p;                   /* colored, rate: phi(a) of the state a substep reads;
                                            sync, storep: phi(a_k) of the seg states of a segment */
-  PetscBool        storep;              /* sync, rate, tanh: keep phi(a_k) from the forward pass */
-  PetscInt        *tia, *tja, *tperm;   /* sync, rate: Ad transposed (CSC of Ad): column j's rows
+  PetscBool storep;                     /* sync, rate, tanh: keep phi(a_k) from the forward pass */
+  PetscInt *tia, *tja, *tperm;          /* sync, rate: Ad transposed (CSC of Ad): column j's rows
                                            tja[tia[j] .. tia[j+1]) and their positions in Ad */
-  PetscReal       *mix;                 /* colored: the state before the substep */
-  PetscReal       *S;                   /* current form: s = W a + b, then mu */
-  PetscReal       *wt;                  /* omega_b */
-  PetscReal       *gbuf;                /* Gp's array */
-  Vec              Pv, Gp;              /* forward halo: a wrapper of what is sent, ghost copy */
-  Vec              Lv, Gy;              /* reverse halo: ghost contributions added into lambda */
-  PetscLogDouble   bytes;
+  PetscReal     *mix;                   /* colored: the state before the substep */
+  PetscReal     *S;                     /* current form: s = W a + b, then mu */
+  PetscReal     *wt;                    /* omega_b */
+  PetscReal     *gbuf;                  /* Gp's array */
+  Vec            Pv, Gp;                /* forward halo: a wrapper of what is sent, ghost copy */
+  Vec            Lv, Gy;                /* reverse halo: ghost contributions added into lambda */
+  PetscLogDouble bytes;
 };
 
 extern PetscLogEvent TN_Gradient;

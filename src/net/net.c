@@ -38,6 +38,7 @@ PetscErrorCode TnNetReset(TnNet net)
   PetscCall(VecDestroy(&net->b));
   PetscCall(VecDestroy(&net->gamma));
   PetscCall(VecDestroy(&net->wdiag));
+  PetscCall(TnNetFreeStorage(net));
   PetscCall(PetscFree(net->natural));
   net->setup = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);

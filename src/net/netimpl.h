@@ -19,6 +19,9 @@ struct _p_TnNet {
 
   Mat             W, S;
   Vec             b, gamma, wdiag;
+  PetscScalar    *param;                   /* [W's two blocks' values | b | u = log gamma] (storage.c) */
+  PetscInt       *pia, *pja, *poia, *poja; /* W's CSR structure, which W is built on */
+  PetscInt        npar;
   PetscInt        N, *natural;
   PetscInt64      nnz;
   TnPartitionInfo pinfo;
@@ -37,6 +40,10 @@ PetscErrorCode TnNetRows_ER(TnNet, PetscInt, PetscInt *, PetscInt *);
 PetscErrorCode TnNetRows_SmallWorld(TnNet, PetscInt, PetscInt *, PetscInt *);
 PetscErrorCode TnNetRows_Full(TnNet, PetscInt, PetscInt *, PetscInt *);
 PetscInt       TnNetLattice2dMaxCols(TnNet);
+
+/* The one parameter array W and b are built on (storage.c). */
+PetscErrorCode TnNetAdoptStorage(TnNet net);
+PetscErrorCode TnNetFreeStorage(TnNet net);
 
 /* Renumbering by a graph partitioner (src/partition). */
 PetscErrorCode TnPartitionNet(TnNet net, Mat W, Vec b, Vec gamma);

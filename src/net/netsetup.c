@@ -209,6 +209,7 @@ PetscErrorCode TnNetSetUp(TnNet net)
   PetscCall(MatDestroy(&W));
   PetscCall(VecDestroy(&b));
   PetscCall(VecDestroy(&gamma));
+  PetscCall(TnNetAdoptStorage(net));
   PetscCall(MatCreateVecs(net->W, &net->wdiag, NULL));
   PetscCall(MatGetDiagonal(net->W, net->wdiag));
   PetscCall(MatGetInfo(net->W, MAT_GLOBAL_SUM, &info));

@@ -209,9 +209,9 @@ static PetscErrorCode CreateVecs(TnTrain tr)
 {
   Vec *v[] = {&tr->m, &tr->v, &tr->g, &tr->best};
   PetscFunctionBeginUser;
-  PetscCall(TnGradCreateParamVec(tr->grad, &tr->theta));
+  PetscCall(TnGradGetParamVec(tr->grad, &tr->theta)); /* the network's own storage: no copy */
   for (size_t q = 0; q < sizeof(v) / sizeof(v[0]); q++) {
-    PetscCall(VecDuplicate(tr->theta, v[q]));
+    PetscCall(TnGradCreateParamVec(tr->grad, v[q]));
     PetscCall(VecSet(*v[q], 0.0));
   }
   PetscCall(TnDynCreateNaturalState(tr->dyn, &tr->xnat));
