@@ -6,19 +6,25 @@
       of TnGradCompute (forward + backward) with checkpointing none and sqrt;
       best and median of -bench_reps timings (max over ranks); the ratio
       (forward + backward) / forward.
-   2. -bench_memory: instead, one training configuration (lattice2d
-      -bench_memory_n, B = -bench_memory_batch, sync, K steps, checkpointing
-      -grad_checkpoint): net, dynamics, gradient engine, and the optimiser's
-      vectors: theta, the gradient and Adam's two moments (4 x theta); peak
-      RSS summed over ranks per synapse, with the start-up RSS and a
-      breakdown of what the program allocates.
+   2. -bench_memory: instead, two Adam steps of the real trainer (TnTrain)
+      on one configuration (-bench_memory_net lattice2d or er, size
+      -bench_memory_n, in-degree -bench_k, B = -bench_memory_batch, sync, K
+      steps, checkpointing -grad_checkpoint, any -train_ option): the
+      resident set (now and peak) summed over ranks per synapse, above the
+      start-up and without the data's bytes (MemoryCase).
 
    JSON to stdout (rank 0) and to -bench_out FILE; progress to stderr. */
 #include <tenor/net.h>
 #include <tenor/dyn.h>
 #include <tenor/grad.h>
+#include <tenor/data.h>
+#include <tenor/train.h>
 #include <sys/resource.h>
 #include <stdlib.h>
+#include <unistd.h>
+#if defined(__GLIBC__)
+  #include <malloc.h>
+#endif
 
 static const char help[] = "Benchmark of the gradient (see the top of bench/bench_grad.c).\n"
                            "  -bench_out FILE          JSON output file (also printed on stdout)\n"
@@ -30,7 +36,8 @@ static const char help[] = "Benchmark of the gradient (see the top of bench/benc
                            "  -bench_steps K           steps (default 16)\n"
                            "  -bench_reps r            timings per case (best and median reported)\n"
                            "  -bench_memory            only the memory case\n"
-                           "  -bench_memory_n n        its lattice side (default 1000)\n"
+                           "  -bench_memory_net type   its network: lattice2d (default) or er (-bench_k)\n"
+                           "  -bench_memory_n n        its lattice side or er N (default 1000)\n"
                            "  -bench_memory_batch B    its batch size (default 1)\n";
 
 #define MAXL 8
@@ -189,57 +196,85 @@ static void PrintCase(FILE *fp, const Case *c, PetscBool last)
   fprintf(fp, "     \"grad_storage_bytes\": {\"none\": %.6g, \"sqrt\": %.6g}}%s\n", c->bytes[0], c->bytes[1], last ? "" : ",");
 }
 
-/* Training memory: net + dynamics + gradient engine + theta, gradient and
-   Adam's two moments, after one gradient evaluation. */
-static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], PetscInt n, PetscInt B, PetscInt K)
+/* Resident set now (VmRSS, /proc/self/statm), summed over ranks, after
+   handing freed heap memory back to the system (malloc_trim): what is live,
+   not what earlier set-up steps left free in the heap. */
+static PetscErrorCode RSSNowSum(MPI_Comm comm, double *sum)
+{
+  double pages = 0, res = 0;
+  FILE  *fp;
+  PetscFunctionBeginUser;
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+  fp = fopen("/proc/self/statm", "r");
+  if (fp) {
+    if (fscanf(fp, "%lf %lf", &pages, &res) != 2) res = 0;
+    fclose(fp);
+  }
+  res *= (double)sysconf(_SC_PAGESIZE);
+  PetscCallMPI(MPI_Allreduce(&res, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Training memory, measured on the real trainer: net + dynamics + data
+   (S = 2B standard-normal samples) + TnTrain (Adam: theta is the network's
+   own storage; the gradient and the two moments; the best parameters with
+   -train_keep_best) + the gradient engine, after two Adam steps. Reported
+   per synapse: the resident set (now and peak) above the start-up, with the
+   data's S N 8 bytes taken out (samples are not per-synapse memory). */
+static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], const char type[], PetscInt n, PetscInt k, PetscInt B, PetscInt K)
 {
   TnNet            net;
   TnDyn            dyn;
+  TnData           data;
+  TnTrain          tr;
   TnGrad           g;
-  Vec              x, v[4];
-  TnDynResult      res;
   TnGradCheckpoint used;
-  PetscInt         N, seg, nst, ntheta;
+  PetscInt         N, seg, nst, S = 2 * B;
   PetscInt64       nnz;
   PetscLogDouble   gbytes;
-  double           r0, r1, r2, r3, h;
+  double           p0, r0, p1, r1, p2, r2, rd, rt, h, dbytes;
   PetscMPIInt      size;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(RSSSum(comm, &r0));
-  PetscCall(BuildNet(comm, TNNET_LATTICE2D, n, 0, &net));
+  PetscCall(RSSSum(comm, &p0));
+  PetscCall(RSSNowSum(comm, &r0));
+  PetscCall(BuildNet(comm, type, n, k, &net));
   PetscCall(TnNetGetSizes(net, &N, &nnz));
   PetscCall(ChooseH(net, &h));
-  PetscCall(RSSSum(comm, &r1));
+  PetscCall(RSSSum(comm, &p1));
+  PetscCall(RSSNowSum(comm, &r1));
   PetscCall(MakeDyn(net, B, TN_SCHEME_SYNC, K, h, &dyn));
-  PetscCall(TnGradCreate(dyn, &g));
-  PetscCall(TnGradSetFromOptions(g));
-  PetscCall(TnDynCreateState(dyn, &x));
-  PetscCall(RandomState(x));
-  for (int q = 0; q < 4; q++) PetscCall(TnGradCreateParamVec(g, &v[q])); /* theta, gradient, Adam m, v */
-  PetscCall(TnGradGetParams(g, v[0]));
-  for (int q = 1; q < 4; q++) PetscCall(VecSet(v[q], 0.0));
-  PetscCall(RSSSum(comm, &r2));
-  PetscCall(TnDynResultCreate(dyn, &res));
-  PetscCall(TnGradCompute(g, x, &res, v[1]));
-  PetscCall(RSSSum(comm, &r3));
+  PetscCall(TnDataCreate(comm, &data));
+  PetscCall(TnDataSetType(data, "normal"));
+  PetscCall(TnDataSetSamples(data, S, 7));
+  PetscCall(TnDataLoad(data, N));
+  dbytes = 8.0 * (double)S * (double)N;
+  PetscCall(RSSNowSum(comm, &rd));
+  PetscCall(TnTrainCreate(net, dyn, data, &tr));
+  PetscCall(TnTrainSetBudget(tr, 0, 2));
+  PetscCall(TnTrainSetFromOptions(tr));
+  PetscCall(TnTrainSetUp(tr));
+  PetscCall(RSSNowSum(comm, &rt));
+  for (int s = 0; s < 2; s++) PetscCall(TnTrainStep(tr));
+  PetscCall(RSSSum(comm, &p2));
+  PetscCall(RSSNowSum(comm, &r2));
+  PetscCall(TnTrainGetGrad(tr, &g));
   PetscCall(TnGradGetCheckpoint(g, &used, &seg, &nst, &gbytes));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &gbytes, 1, MPI_DOUBLE, MPI_SUM, comm));
-  PetscCall(VecGetSize(v[0], &ntheta));
   for (int f = 0; f < 2; f++) {
     FILE *fp = out[f];
     if (!fp) continue;
-    fprintf(fp, "{\n  \"bench\": \"grad_memory\",\n  \"ranks\": %d,\n  \"net\": \"lattice2d\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"B\": %" PetscInt_FMT ", \"scheme\": \"sync\", \"K\": %" PetscInt_FMT ", \"h\": %g,\n", size, N, nnz, B, K, h);
-    fprintf(fp, "  \"checkpoint\": \"%s\", \"segment\": %" PetscInt_FMT ", \"states_stored\": %" PetscInt_FMT ", \"theta_size\": %" PetscInt_FMT ",\n", TnGradCheckpointTypes[used], seg, nst, ntheta);
-    fprintf(fp, "  \"peak_rss_sum_bytes\": {\"start\": %.6g, \"after_net\": %.6g, \"after_optimizer_vectors\": %.6g, \"after_gradient\": %.6g},\n", r0, r1, r2, r3);
-    fprintf(fp, "  \"bytes_per_synapse\": %.4g,\n  \"bytes_per_synapse_above_start\": %.4g,\n  \"goal_bytes_per_synapse\": 40,\n", r3 / (double)nnz, (r3 - r0) / (double)nnz);
-    fprintf(fp, "  \"allocated_per_synapse\": {\"theta_grad_adam_m_v\": %.4g, \"gradient_engine_states_and_work\": %.4g, \"W_csr_values_cols\": %.4g},\n", 4.0 * 8 * ntheta / (double)nnz, gbytes / (double)nnz, 12.0);
-    fprintf(fp, "  \"note\": \"peak RSS = getrusage ru_maxrss summed over ranks; 'start' is MPI + PETSc before anything is built. theta, the gradient and Adam's m and v are 4 Vecs of theta's size (nnz + 2N)\"\n}\n");
+    fprintf(fp, "{\n  \"bench\": \"train_memory\",\n  \"ranks\": %d,\n  \"net\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"synapses_per_node\": %.3g, \"B\": %" PetscInt_FMT ", \"scheme\": \"sync\", \"K\": %" PetscInt_FMT ", \"h\": %g, \"optimizer\": \"adam\",\n", size, type, N, nnz, (double)nnz / N, B, K, h);
+    fprintf(fp, "  \"checkpoint\": \"%s\", \"segment\": %" PetscInt_FMT ", \"states_stored\": %" PetscInt_FMT ", \"gradient_engine_bytes\": %.6g, \"data_bytes\": %.6g,\n", TnGradCheckpointTypes[used], seg, nst, gbytes, dbytes);
+    fprintf(fp, "  \"rss_sum_bytes\": {\"start\": %.6g, \"after_net\": %.6g, \"after_dyn_and_data\": %.6g, \"after_train_setup\": %.6g, \"after_two_adam_steps\": %.6g},\n", r0, r1, rd, rt, r2);
+    fprintf(fp, "  \"peak_rss_sum_bytes\": {\"start\": %.6g, \"after_net\": %.6g, \"after_two_adam_steps\": %.6g},\n", p0, p1, p2);
+    fprintf(fp, "  \"training_bytes_per_synapse\": %.4g,\n  \"peak_bytes_per_synapse\": %.4g,\n  \"goal_bytes_per_synapse\": 40,\n", (r2 - r0 - dbytes) / (double)nnz, (p2 - p0 - dbytes) / (double)nnz);
+    fprintf(fp, "  \"note\": \"per synapse = (resident set summed over ranks after two Adam steps - at start-up - the data's S N 8 bytes) / nnz; peak: the same with getrusage ru_maxrss (set-up transients included). The trainer's theta is the network's storage; it adds the gradient, Adam's m and v, and the best parameters unless -train_keep_best 0\"\n}\n");
   }
-  PetscCall(TnDynResultDestroy(&res));
-  for (int q = 0; q < 4; q++) PetscCall(VecDestroy(&v[q]));
-  PetscCall(VecDestroy(&x));
-  PetscCall(TnGradDestroy(&g));
+  PetscCall(TnTrainDestroy(&tr));
+  PetscCall(TnDataDestroy(&data));
   PetscCall(TnDynDestroy(&dyn));
   PetscCall(TnNetDestroy(&net));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -247,7 +282,7 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], PetscInt n, PetscI
 
 static PetscErrorCode Main(MPI_Comm comm)
 {
-  char        outpath[PETSC_MAX_PATH_LEN] = "", *nets[MAXL], *schemes[MAXL];
+  char        outpath[PETSC_MAX_PATH_LEN] = "", *nets[MAXL], *schemes[MAXL], mem_net[64] = TNNET_LATTICE2D;
   PetscInt    nnets = MAXL, nsch = MAXL, nB = MAXL, Bs[MAXL] = {1, 16}, ncases = 0;
   PetscInt    lat_n = 1000, er_n = 1000000, k = 32, reps = 3, K = 16, mem_n = 1000, mem_B = 1;
   PetscBool   memory = PETSC_FALSE, set_net, set_sch, set_B;
@@ -268,7 +303,8 @@ static PetscErrorCode Main(MPI_Comm comm)
   PetscCall(PetscOptionsInt("-steps", "Steps K", "", K, &K, NULL));
   PetscCall(PetscOptionsInt("-reps", "Timings per case", "", reps, &reps, NULL));
   PetscCall(PetscOptionsBool("-memory", "Only the memory case", "", memory, &memory, NULL));
-  PetscCall(PetscOptionsInt("-memory_n", "Lattice side of the memory case", "", mem_n, &mem_n, NULL));
+  PetscCall(PetscOptionsInt("-memory_n", "Lattice side (lattice2d) or N (er) of the memory case", "", mem_n, &mem_n, NULL));
+  PetscCall(PetscOptionsString("-memory_net", "Network of the memory case (lattice2d, er)", "", mem_net, mem_net, sizeof(mem_net), NULL));
   PetscCall(PetscOptionsInt("-memory_batch", "Batch size of the memory case", "", mem_B, &mem_B, NULL));
   PetscOptionsEnd();
   if (!set_net) {
@@ -289,7 +325,7 @@ static PetscErrorCode Main(MPI_Comm comm)
     }
   }
   if (memory)
-    PetscCall(MemoryCase(comm, out, mem_n, mem_B, K));
+    PetscCall(MemoryCase(comm, out, mem_net, mem_n, k, mem_B, K));
   else {
     PetscCall(PetscMalloc1(nnets * nB * nsch, &cases));
     for (PetscInt in = 0; in < nnets; in++) {

@@ -66,6 +66,8 @@ PetscErrorCode TnGradAddToParams(TnGrad g, PetscReal alpha, Vec d);
    synapse's postsynaptic row i and presynaptic column j; b entries give
    (i, -1), u entries (i, -2). Borrowed arrays of theta's local size. */
 PetscErrorCode TnGradGetParamMap(TnGrad g, const PetscInt **row, const PetscInt **col);
+/* Frees the map (it is built again by the next TnGradGetParamMap). */
+PetscErrorCode TnGradRestoreParamMap(TnGrad g, const PetscInt **row, const PetscInt **col);
 
 /* Evolves a copy of x (batch state, partitioned layout, block size B; x is
    not modified), fills res as TnDynEvaluate does (log Phi per sample, only

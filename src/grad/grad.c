@@ -301,6 +301,17 @@ PetscErrorCode TnGradGetParamMap(TnGrad g, const PetscInt **row, const PetscInt 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The map is built on demand and dropped here: 8 bytes per parameter that a
+   training run needs only while it writes or reads a file. */
+PetscErrorCode TnGradRestoreParamMap(TnGrad g, const PetscInt **row, const PetscInt **col)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree2(g->natrow, g->natcol));
+  if (row) *row = NULL;
+  if (col) *col = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnGradGetCheckpoint(TnGrad g, TnGradCheckpoint *type, PetscInt *seglen, PetscInt *nstates, PetscLogDouble *bytes)
 {
   PetscFunctionBeginUser;

@@ -2,6 +2,9 @@
 #include "netimpl.h"
 #include <tenor/io.h>
 #include <math.h>
+#if defined(__GLIBC__)
+  #include <malloc.h>
+#endif
 
 static const char *const TnNetTypes[] = {TNNET_LATTICE2D, TNNET_ER, TNNET_SMALLWORLD, TNNET_FULL, TNNET_FILE};
 
@@ -215,6 +218,11 @@ PetscErrorCode TnNetSetUp(TnNet net)
   PetscCall(MatGetInfo(net->W, MAT_GLOBAL_SUM, &info));
   net->nnz   = (PetscInt64)info.nz_used;
   net->setup = PETSC_TRUE;
+#if defined(__GLIBC__)
+  /* the generator's, partitioner's and first matrix's freed memory goes back
+     to the system, not kept in the heap for the life of the run */
+  malloc_trim(0);
+#endif
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

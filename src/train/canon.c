@@ -2,7 +2,9 @@
    row i, and within a row u_i (col -2), b_i (col -1), then W_ij by
    ascending j. Every parameter of row i lives on the rank that owns row i,
    so a row's entries are sorted locally; the row offsets are an exclusive
-   prefix sum of the row lengths in natural order. */
+   prefix sum of the row lengths in natural order. The map, the canonical
+   Vec and the scatter (about 30 bytes per parameter) exist only while a file
+   is written or read (ckpt.c): TnCanonSetUp ... TnCanonDestroy. */
 #include "trainimpl.h"
 
 typedef struct {
@@ -101,6 +103,7 @@ PetscErrorCode TnCanonSetUp(TnTrain tr)
   IS              from, to;
   TnCanon        *c = &tr->canon;
   PetscFunctionBeginUser;
+  if (c->sct) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnGradGetParamMap(tr->grad, &row, &col));
   PetscCall(VecGetLocalSize(tr->theta, &nl));
   PetscCall(VecGetOwnershipRange(tr->theta, &rs, NULL));
@@ -113,6 +116,7 @@ PetscErrorCode TnCanonSetUp(TnTrain tr)
   PetscCall(VecScatterCreate(tr->theta, from, c->canon, to, &c->sct));
   PetscCall(ISDestroy(&from));
   PetscCall(ISDestroy(&to));
+  PetscCall(TnGradRestoreParamMap(tr->grad, &row, &col));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

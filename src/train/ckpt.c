@@ -50,6 +50,7 @@ static PetscErrorCode MapVec(TnTrain tr, PetscInt which, Vec v)
   PetscCall(VecGetArrayWrite(v, &a));
   for (PetscInt q = 0; q < n; q++) a[q] = (PetscScalar)(which ? col[q] : row[q]);
   PetscCall(VecRestoreArrayWrite(v, &a));
+  PetscCall(TnGradRestoreParamMap(tr->grad, &row, &col));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -196,6 +197,7 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
   PetscCall(TnTrainSetUp(tr));
   if (!TN_CkptWrite) PetscCall(PetscLogEventRegister("CkptWrite", TN_CLASSID, &TN_CkptWrite));
   PetscCall(PetscLogEventBegin(TN_CkptWrite, 0, 0, 0, 0));
+  PetscCall(TnCanonSetUp(tr));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
   PetscCall(PetscViewerHDF5Open(tr->comm, tmp, FILE_MODE_WRITE, &vw));
   PetscCall(VecDuplicate(tr->theta, &aux));
@@ -210,7 +212,7 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
   if (ckpt) {
     PetscCall(WriteCanon(tr, vw, "m", tr->m));
     PetscCall(WriteCanon(tr, vw, "v", tr->v));
-    PetscCall(WriteCanon(tr, vw, "best", tr->best));
+    PetscCall(WriteCanon(tr, vw, "best", tr->best ? tr->best : tr->theta)); /* without -train_keep_best, theta stands in */
     PetscCall(WriteTrainMeta(tr, vw));
   }
   PetscCall(TnDataGetLogJacobian(tr->data, &c));
@@ -228,6 +230,7 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
   }
   PetscCall(PetscViewerDestroy(&vw));
   PetscCall(Commit(tr->comm, tmp, path));
+  PetscCall(TnCanonDestroy(&tr->canon));
   PetscCall(PetscLogEventEnd(TN_CkptWrite, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -399,13 +402,15 @@ PetscErrorCode TnTrainLoadCheckpoint(TnTrain tr, const char path[])
   PetscCheck(exists, tr->comm, PETSC_ERR_FILE_OPEN, "cannot read the checkpoint %s", path);
   PetscCall(PetscViewerHDF5Open(tr->comm, path, FILE_MODE_READ, &vw));
   PetscCall(CheckCompatible(tr, vw, path));
+  PetscCall(TnCanonSetUp(tr));
   PetscCall(CheckPattern(tr, vw, path));
   PetscCall(ReadCanon(tr, vw, "theta", tr->theta));
   PetscCall(ReadCanon(tr, vw, "m", tr->m));
   PetscCall(ReadCanon(tr, vw, "v", tr->v));
-  PetscCall(ReadCanon(tr, vw, "best", tr->best));
+  if (tr->best) PetscCall(ReadCanon(tr, vw, "best", tr->best));
   PetscCall(ReadTrainMeta(tr, vw, path));
   PetscCall(PetscViewerDestroy(&vw));
+  PetscCall(TnCanonDestroy(&tr->canon));
   PetscCheck(tr->info.step <= tr->info.total || tr->steps == 0, tr->comm, PETSC_ERR_USER, "the checkpoint %s is at step %" PetscInt64_FMT ", past this run's budget of %" PetscInt64_FMT " steps", path, tr->info.step, tr->info.total);
   PetscCall(TnGradSetParams(tr->grad, tr->theta));
   tr->shuffled  = PETSC_FALSE;

@@ -188,7 +188,7 @@ static PetscErrorCode Validate(TnTrain tr)
     tr->info.best_valid = tr->info.valid_loss;
     tr->info.best_step  = tr->info.step;
     tr->bad_evals       = 0;
-    PetscCall(VecCopy(tr->theta, tr->best));
+    if (tr->best) PetscCall(VecCopy(tr->theta, tr->best));
   } else
     tr->bad_evals++;
   PetscFunctionReturn(PETSC_SUCCESS);

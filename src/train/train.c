@@ -181,7 +181,7 @@ PetscErrorCode TnTrainSetFromOptions(TnTrain tr)
   PetscCall(PetscOptionsInt("-steps", "Number of updates (0: use -train_epochs)", "TnTrainSetBudget", tr->steps, &tr->steps, NULL));
   PetscCall(PetscOptionsInt("-valid_every", "Validate every this many steps (0: each epoch)", "TnTrainSetValidation", tr->valid_every, &tr->valid_every, NULL));
   PetscCall(PetscOptionsInt("-patience", "Early stopping: validations without improvement (0: off)", "TnTrainSetValidation", tr->patience, &tr->patience, NULL));
-  PetscCall(PetscOptionsBool("-keep_best", "Restore the best validated parameters at the end", "TnTrainRun", tr->keep_best, &tr->keep_best, NULL));
+  PetscCall(PetscOptionsBool("-keep_best", "Keep (one more parameter-sized vector) and restore at the end the best validated parameters", "TnTrainRun", tr->keep_best, &tr->keep_best, NULL));
   PetscCall(PetscOptionsInt("-seed", "Seed of the minibatch shuffle", "TnTrainSetSeed", tr->seed, &tr->seed, NULL));
   PetscCall(PetscOptionsInt("-max_shrink", "Halvings of a step that would break invertibility before it is skipped", "TnTrainRun", tr->max_shrink, &tr->max_shrink, NULL));
   PetscCall(PetscOptionsInt("-ckpt_every", "Checkpoint every this many steps (0: only on SIGTERM/SIGUSR1)", "TnTrainSetCheckpoint", tr->ckpt_every, &tr->ckpt_every, NULL));
@@ -207,10 +207,11 @@ static PetscErrorCode CheckSettings(TnTrain tr)
 
 static PetscErrorCode CreateVecs(TnTrain tr)
 {
-  Vec *v[] = {&tr->m, &tr->v, &tr->g, &tr->best};
+  Vec   *v[] = {&tr->m, &tr->v, &tr->g, &tr->best};
+  size_t nv  = tr->keep_best ? 4 : 3; /* best only when it is restored at the end */
   PetscFunctionBeginUser;
   PetscCall(TnGradGetParamVec(tr->grad, &tr->theta)); /* the network's own storage: no copy */
-  for (size_t q = 0; q < sizeof(v) / sizeof(v[0]); q++) {
+  for (size_t q = 0; q < nv; q++) {
     PetscCall(TnGradCreateParamVec(tr->grad, v[q]));
     PetscCall(VecSet(*v[q], 0.0));
   }
@@ -235,13 +236,12 @@ PetscErrorCode TnTrainSetUp(TnTrain tr)
   PetscCall(TnDataExactEntropy(tr->data, &tr->H, &tr->Hknown));
   PetscCall(CreateVecs(tr));
   tr->setup = PETSC_TRUE;
-  PetscCall(TnCanonSetUp(tr));
   PetscCall(TnBoundSetUp(tr));
   /* theta from the net, then written back, so gamma = e^u from the start
      exactly as after a restart */
   PetscCall(TnGradGetParams(tr->grad, tr->theta));
   PetscCall(TnGradSetParams(tr->grad, tr->theta));
-  PetscCall(VecCopy(tr->theta, tr->best));
+  if (tr->best) PetscCall(VecCopy(tr->theta, tr->best));
   tr->info.nbatch     = (tr->Strain + tr->B - 1) / tr->B;
   tr->info.total      = tr->steps > 0 ? tr->steps : (PetscInt64)tr->epochs * tr->info.nbatch;
   tr->info.valid_loss = PETSC_MAX_REAL;
