@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
-  #include <malloc.h>
+#include <malloc.h>
 #endif
 
 static const char help[] = "Benchmark of the gradient (see the top of bench/bench_grad.c).\n"

@@ -6,9 +6,9 @@
               lambda_k = (1 - h gamma) lam + W^T mu; dL/dW_ij += mu_i a_j, dL/db_i += mu_i
    and in both dL/dgamma_i += -h a_i lam_i - c_i, dL/dW_ii += c_i d_i, where
    c = d(local loss)/dA_ii (TnGradLocal). The on-process block's W^T is a
-   gather over Ad's columns for the rate form (RateColumns: each lamnew_j
-   written once, phi(a_k) kept by the forward pass) and a scatter-add by rows
-   for the current form (Rows). Off-process columns go into the ghost buffer,
+   gather over Ad's columns for the rate form with B >= 4 (RateColumns: each
+   lamnew_j written once; phi(a_k) kept by the forward pass) and a scatter-add
+   by rows otherwise (Rows). Off-process columns go into the ghost buffer,
    which the reverse halo exchange (SCATTER_REVERSE, ADD_VALUES over the
    forward block halo) adds into the owners' lamnew; for the rate form the
    factor phi'(a_j) of an off-process column is applied on the sending side,
@@ -82,16 +82,21 @@ TN_INLINE void RateColumns(TnGrad g, const PetscScalar *restrict a, const PetscR
   }
 }
 
-/* Current form, on-process part, one pass over the rows: row i's own terms
-   -- mu_i = h phi'(s_i) lam_i + c_i w_ii phi''(s_i) (kept in S for
-   OffProcess), the gradients of b, gamma and W_ii, lamnew_i's diagonal part
-   -- then the transposed product of its on-process synapses (a scatter into
-   lamnew, which is zero on entry: rows add into it in any order). */
-TN_INLINE void Rows(TnGrad g, const PetscScalar *restrict a, TnGradAcc *acc, const PetscInt B)
+/* On-process part as one pass over the rows (rate: a compile-time constant
+   at the call): row i's own terms -- the gradients of b, gamma and W_ii and
+   lamnew_i's diagonal part -- then the transposed product of its on-process
+   synapses, a scatter into lamnew, which is zero on entry (rows add into it
+   in any order).
+     rate:    t = phi(a_i) from p, v = h lam_i (batches B < 4: RateColumns'
+              transpose would cost 8 bytes per synapse for no gain);
+     current: t = phi(s_i), v = mu_i = h phi'(s_i) lam_i + c_i w_ii phi''(s_i),
+              kept in S for OffProcess. */
+TN_INLINE void Rows(TnGrad g, const PetscScalar *restrict a, const PetscReal *restrict p, TnGradAcc *acc, const PetscBool rate, const PetscInt B)
 {
-  TnDyn           dyn = g->dyn;
-  const PetscBool lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
-  const PetscReal h     = dyn->h;
+  TnDyn            dyn = g->dyn;
+  const PetscBool  lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
+  const PetscReal  h    = dyn->h;
+  const PetscReal *x    = rate ? p : a; /* what the columns of W multiply */
   PetscReal *restrict L = g->lam, *restrict Ln = g->lamnew;
   PetscReal v[B];
   for (PetscInt i = 0; i < g->m; i++) {
@@ -99,10 +104,15 @@ TN_INLINE void Rows(TnGrad g, const PetscScalar *restrict a, TnGradAcc *acc, con
     PetscReal       sb = 0, sg = 0, sw = 0;
     for (PetscInt b = 0; b < B; b++) {
       const size_t q = (size_t)i * B + b;
-      PetscReal    d, phi2, c, t = TnPhi(dyn->act, g->S[q]);
+      PetscReal    d, phi2, c, t = rate ? p[q] : TnPhi(dyn->act, g->S[q]);
       TnGradLocal(lin, diag, h, gi, wi, g->wt[b], t, &d, &phi2, &c);
-      v[b] = g->S[q] = h * d * L[q] + c * wi * phi2; /* mu */
-      Ln[q] += (1 - h * gi) * L[q];
+      if (rate) {
+        v[b] = h * L[q];
+        Ln[q] += (1 - h * gi) * L[q] + c * wi * phi2;
+      } else {
+        v[b] = g->S[q] = h * d * L[q] + c * wi * phi2; /* mu */
+        Ln[q] += (1 - h * gi) * L[q];
+      }
       sb += v[b];
       sg += -h * a[q] * L[q] - c;
       sw += c * d;
@@ -110,7 +120,7 @@ TN_INLINE void Rows(TnGrad g, const PetscScalar *restrict a, TnGradAcc *acc, con
     acc->gb[i] += sb;
     acc->gg[i] += sg;
     if (g->diagpos[i] >= 0) acc->gW[g->diagpos[i]] += sw;
-    RowTransposed(&dyn->d, i, PETSC_FALSE, v, a, Ln, acc->gW, B);
+    RowTransposed(&dyn->d, i, rate && !lin, v, x, Ln, acc->gW, B);
   }
 }
 
@@ -162,15 +172,19 @@ PetscErrorCode TnGradBackStep_Sync(TnGrad g, const PetscScalar *ak, const PetscR
   }
   x = rate ? pk : ak; /* what the columns of W multiply */
   PetscCall(TnGradHaloBegin(g, x));
-  if (rate) {
+  if (rate && g->tia) {
     TN_DISPATCH_B(g->B, RateColumns, g, ak, pk, acc);
+    PetscCall(TnGradHaloEnd(g, &gx));
+  } else if (rate) {
+    PetscCall(PetscArrayzero(g->lamnew, (size_t)g->m * g->B));
+    TN_DISPATCH_B(g->B, Rows, g, ak, pk, acc, PETSC_TRUE);
     PetscCall(TnGradHaloEnd(g, &gx));
   } else {
     PetscCall(PetscArrayzero(g->lamnew, (size_t)g->m * g->B));
     TN_DISPATCH_B(g->B, SynInput, g, ak);
     PetscCall(TnGradHaloEnd(g, &gx));
     TN_DISPATCH_B(g->B, SynInputOff, g, gx);
-    TN_DISPATCH_B(g->B, Rows, g, ak, acc);
+    TN_DISPATCH_B(g->B, Rows, g, ak, NULL, acc, PETSC_FALSE);
   }
   PetscCall(VecGetArray(g->Gy, &gy));
   TN_DISPATCH_B(g->B, OffProcess, g, gx, gy, acc);

@@ -162,7 +162,7 @@ PetscErrorCode TnGradSetUp(TnGrad g)
   PetscCall(DiagPositions(g));
   Segments(g);
   PetscCall(Allocate(g));
-  if (g->scheme == TN_SCHEME_SYNC && g->form == TN_FORM_RATE) PetscCall(Transpose(g));
+  if (g->scheme == TN_SCHEME_SYNC && g->form == TN_FORM_RATE && g->B >= 4) PetscCall(Transpose(g)); /* adjsync.c: the gather pays from B = 4 */
   g->setup = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

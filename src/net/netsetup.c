@@ -3,7 +3,7 @@
 #include <tenor/io.h>
 #include <math.h>
 #if defined(__GLIBC__)
-  #include <malloc.h>
+#include <malloc.h>
 #endif
 
 static const char *const TnNetTypes[] = {TNNET_LATTICE2D, TNNET_ER, TNNET_SMALLWORLD, TNNET_FULL, TNNET_FILE};
