@@ -57,6 +57,10 @@ PetscErrorCode TnTrainSetOptimizer(TnTrain tr, TnOptimizer opt);
 PetscErrorCode TnTrainSetLearningRate(TnTrain tr, PetscReal lr);
 PetscErrorCode TnTrainSetAdam(TnTrain tr, PetscReal beta1, PetscReal beta2, PetscReal eps);
 PetscErrorCode TnTrainSetMomentum(TnTrain tr, PetscReal mu);
+/* Adam's / SGD's moments stored in single precision (the update itself is
+   computed in double from the stored values): 8 bytes per parameter less.
+   Before SetUp; -train_moments_single. */
+PetscErrorCode TnTrainSetSingleMoments(TnTrain tr, PetscBool single);
 /* lr(s) = lr0 (constant); lr0 (min + (1 - min)(1 + cos(pi s / S))/2) (cosine over
    the budget S); lr0 decay^floor(s / every) (step). */
 PetscErrorCode TnTrainSetSchedule(TnTrain tr, TnSchedule sched, PetscReal decay, PetscInt every, PetscReal minfrac);

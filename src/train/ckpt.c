@@ -38,6 +38,51 @@ static PetscErrorCode ReadCanon(TnTrain tr, PetscViewer vw, const char name[], V
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A moment vector as a dataset: the Vec (double), or the float array
+   (-train_moments_single) widened exactly, or zeros (v of SGD). */
+static PetscErrorCode WriteMoment(TnTrain tr, PetscViewer vw, const char name[], Vec V, const float *F)
+{
+  Vec          aux;
+  PetscScalar *a;
+  PetscInt     n;
+  PetscFunctionBeginUser;
+  if (V) {
+    PetscCall(WriteCanon(tr, vw, name, V));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(VecDuplicate(tr->theta, &aux));
+  PetscCall(VecGetLocalSize(aux, &n));
+  PetscCall(VecGetArrayWrite(aux, &a));
+  for (PetscInt q = 0; q < n; q++) a[q] = F ? (PetscScalar)F[q] : 0.0;
+  PetscCall(VecRestoreArrayWrite(aux, &a));
+  PetscCall(WriteCanon(tr, vw, name, aux));
+  PetscCall(VecDestroy(&aux));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The inverse: into V, or narrowed into F (exact: a single-precision run
+   wrote the values, CheckCompatible made sure), or nowhere (v of SGD). */
+static PetscErrorCode ReadMoment(TnTrain tr, PetscViewer vw, const char name[], Vec V, float *F)
+{
+  Vec                aux;
+  const PetscScalar *a;
+  PetscInt           n;
+  PetscFunctionBeginUser;
+  if (V) {
+    PetscCall(ReadCanon(tr, vw, name, V));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (!F) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(VecDuplicate(tr->theta, &aux));
+  PetscCall(ReadCanon(tr, vw, name, aux));
+  PetscCall(VecGetLocalSize(aux, &n));
+  PetscCall(VecGetArrayRead(aux, &a));
+  for (PetscInt q = 0; q < n; q++) F[q] = (float)a[q];
+  PetscCall(VecRestoreArrayRead(aux, &a));
+  PetscCall(VecDestroy(&aux));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The natural row (which = 0) or column (which = 1) of theta's entries. */
 static PetscErrorCode MapVec(TnTrain tr, PetscInt which, Vec v)
 {
@@ -132,6 +177,7 @@ static PetscErrorCode WriteTrainMeta(TnTrain tr, PetscViewer vw)
   const TnTrainInfo *in = &tr->info;
   PetscFunctionBeginUser;
   PetscCall(PutStr(vw, "optimizer", TnOptimizerTypes[tr->opt]));
+  PetscCall(PutStr(vw, "moments", tr->single ? "single" : "double"));
   PetscCall(PutInt(vw, "batch", tr->B));
   PetscCall(PutInt(vw, "train_samples", tr->Strain));
   PetscCall(PutInt(vw, "valid_samples", tr->Svalid));
@@ -210,8 +256,8 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
   PetscCall(PutStr(vw, "format", ckpt ? "tenor-checkpoint" : "tenor-model"));
   PetscCall(WriteModelMeta(tr, vw));
   if (ckpt) {
-    PetscCall(WriteCanon(tr, vw, "m", tr->m));
-    PetscCall(WriteCanon(tr, vw, "v", tr->v));
+    PetscCall(WriteMoment(tr, vw, "m", tr->m, tr->mf));
+    PetscCall(WriteMoment(tr, vw, "v", tr->v, tr->vf));
     PetscCall(WriteCanon(tr, vw, "best", tr->best ? tr->best : tr->theta)); /* without -train_keep_best, theta stands in */
     PetscCall(WriteTrainMeta(tr, vw));
   }
@@ -321,6 +367,14 @@ static PetscErrorCode CheckCompatible(TnTrain tr, PetscViewer vw, const char pat
   PetscCheck(hf == h, tr->comm, PETSC_ERR_USER, "%s does not match this run: h is %.17g in the file but %.17g here (-dyn_h)", path, (double)hf, (double)h);
   PetscCall(ExpectInt(vw, path, "K", K, "-dyn_steps"));
   PetscCall(ExpectStr(vw, path, "optimizer", TnOptimizerTypes[tr->opt]));
+  {
+    PetscBool has;
+    PetscCall(PetscViewerHDF5HasAttribute(vw, "/", "moments", &has)); /* files before it was an option: double */
+    if (has)
+      PetscCall(ExpectStr(vw, path, "moments", tr->single ? "single" : "double"));
+    else
+      PetscCheck(!tr->single, tr->comm, PETSC_ERR_USER, "%s does not match this run: its moments are in double precision, -train_moments_single is set", path);
+  }
   PetscCall(ExpectInt(vw, path, "batch", tr->B, "-dyn_batch"));
   PetscCall(ExpectInt(vw, path, "train_samples", tr->Strain, "training samples: -data_samples, -data_valid_fraction"));
   PetscCall(ExpectInt(vw, path, "valid_samples", tr->Svalid, "validation samples"));
@@ -405,8 +459,8 @@ PetscErrorCode TnTrainLoadCheckpoint(TnTrain tr, const char path[])
   PetscCall(TnCanonSetUp(tr));
   PetscCall(CheckPattern(tr, vw, path));
   PetscCall(ReadCanon(tr, vw, "theta", tr->theta));
-  PetscCall(ReadCanon(tr, vw, "m", tr->m));
-  PetscCall(ReadCanon(tr, vw, "v", tr->v));
+  PetscCall(ReadMoment(tr, vw, "m", tr->m, tr->mf));
+  PetscCall(ReadMoment(tr, vw, "v", tr->v, tr->vf));
   if (tr->best) PetscCall(ReadCanon(tr, vw, "best", tr->best));
   PetscCall(ReadTrainMeta(tr, vw, path));
   PetscCall(PetscViewerDestroy(&vw));

@@ -22,33 +22,48 @@ PetscReal TnTrainLearningRate(TnTrain tr, PetscInt64 step)
   return tr->lr0;
 }
 
+/* The update, in double from the stored moments: each new moment is rounded
+   to its storage type (double, or float with -train_moments_single) before d
+   is computed from it, so that d depends only on what a checkpoint holds. */
+#define TN_ADAM(M, V)                                                                      \
+  for (PetscInt q = 0; q < n; q++) {                                                       \
+    M[q] = (__typeof__(M[0]))(tr->beta1 * M[q] + (1 - tr->beta1) * g[q]);                  \
+    V[q] = (__typeof__(V[0]))(tr->beta2 * V[q] + (1 - tr->beta2) * g[q] * g[q]);           \
+    d[q] = -lr * ((PetscReal)M[q] / c1) / (PetscSqrtReal((PetscReal)V[q] / c2) + tr->eps); \
+  }
+#define TN_SGD(M)                                    \
+  for (PetscInt q = 0; q < n; q++) {                 \
+    M[q] = (__typeof__(M[0]))(tr->mu * M[q] + g[q]); \
+    d[q] = -lr * (PetscReal)M[q];                    \
+  }
+
 PetscErrorCode TnTrainDirection(TnTrain tr, PetscReal lr)
 {
   const PetscScalar *g;
-  PetscScalar       *m, *v, *d; /* d aliases g: each g[q] is read before d[q] is written */
+  PetscScalar       *m = NULL, *v = NULL, *d; /* d aliases g: each g[q] is read before d[q] is written */
+  float             *mf = tr->mf, *vf = tr->vf;
   PetscInt           n;
   const PetscReal    t = (PetscReal)(tr->info.step + 1);
   PetscFunctionBeginUser;
   PetscCall(VecGetLocalSize(tr->g, &n));
   PetscCall(VecGetArray(tr->g, &d));
   g = d;
-  PetscCall(VecGetArray(tr->m, &m));
-  PetscCall(VecGetArray(tr->v, &v));
+  if (tr->m) PetscCall(VecGetArray(tr->m, &m));
+  if (tr->v) PetscCall(VecGetArray(tr->v, &v));
   if (tr->opt == TN_OPT_ADAM) {
     const PetscReal c1 = 1 - PetscPowReal(tr->beta1, t), c2 = 1 - PetscPowReal(tr->beta2, t);
-    for (PetscInt q = 0; q < n; q++) {
-      m[q] = tr->beta1 * m[q] + (1 - tr->beta1) * g[q];
-      v[q] = tr->beta2 * v[q] + (1 - tr->beta2) * g[q] * g[q];
-      d[q] = -lr * (m[q] / c1) / (PetscSqrtReal(v[q] / c2) + tr->eps);
-    }
+    if (tr->single)
+      TN_ADAM(mf, vf)
+    else
+      TN_ADAM(m, v)
   } else {
-    for (PetscInt q = 0; q < n; q++) {
-      m[q] = tr->mu * m[q] + g[q];
-      d[q] = -lr * m[q];
-    }
+    if (tr->single)
+      TN_SGD(mf)
+    else
+      TN_SGD(m)
   }
-  PetscCall(VecRestoreArray(tr->v, &v));
-  PetscCall(VecRestoreArray(tr->m, &m));
+  if (tr->v) PetscCall(VecRestoreArray(tr->v, &v));
+  if (tr->m) PetscCall(VecRestoreArray(tr->m, &m));
   PetscCall(VecRestoreArray(tr->g, &d));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

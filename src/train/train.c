@@ -45,6 +45,8 @@ static PetscErrorCode TnTrainReset(TnTrain tr)
   PetscCall(VecDestroy(&tr->v));
   PetscCall(VecDestroy(&tr->g));
   PetscCall(VecDestroy(&tr->best));
+  PetscCall(PetscFree(tr->mf));
+  PetscCall(PetscFree(tr->vf));
   PetscCall(VecDestroy(&tr->xnat));
   PetscCall(VecDestroy(&tr->x));
   PetscCall(TnDynResultDestroy(&tr->res));
@@ -85,6 +87,14 @@ PetscErrorCode TnTrainSetAdam(TnTrain tr, PetscReal beta1, PetscReal beta2, Pets
   tr->beta1 = beta1;
   tr->beta2 = beta2;
   tr->eps   = eps;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainSetSingleMoments(TnTrain tr, PetscBool single)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!tr->setup, tr->comm, PETSC_ERR_ORDER, "set the moments' precision before TnTrainSetUp()");
+  tr->single = single;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -160,6 +170,7 @@ static PetscErrorCode OptimizerOptions(PetscOptionItems *PetscOptionsObject, TnT
   PetscCall(PetscOptionsReal("-beta2", "Adam: decay of the second moment", "TnTrainSetAdam", tr->beta2, &tr->beta2, NULL));
   PetscCall(PetscOptionsReal("-eps", "Adam: epsilon in m / (sqrt(v) + eps)", "TnTrainSetAdam", tr->eps, &tr->eps, NULL));
   PetscCall(PetscOptionsReal("-momentum", "SGD: momentum mu in m <- mu m + g", "TnTrainSetMomentum", tr->mu, &tr->mu, NULL));
+  PetscCall(PetscOptionsBool("-moments_single", "Keep the optimiser's moments m, v in single precision (8 bytes per parameter less; the update is computed in double)", "TnTrainSetSingleMoments", tr->single, &tr->single, NULL));
   PetscCall(TnOptionsChoice("-schedule", "Learning-rate schedule", "TnTrainSetSchedule", TnScheduleTypes, 3, &s, NULL));
   PetscCall(PetscOptionsReal("-lr_decay", "step schedule: factor per -train_lr_every steps", "TnTrainSetSchedule", tr->decay, &tr->decay, NULL));
   PetscCall(PetscOptionsInt("-lr_every", "step schedule: steps between decays", "TnTrainSetSchedule", tr->every_decay, &tr->every_decay, NULL));
@@ -205,15 +216,29 @@ static PetscErrorCode CheckSettings(TnTrain tr)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* theta is the network's own storage; the gradient, the moments (m; v for
+   Adam only; in double, or in single precision with -train_moments_single)
+   and, with -train_keep_best, the best parameters are theta-sized. */
 static PetscErrorCode CreateVecs(TnTrain tr)
 {
-  Vec   *v[] = {&tr->m, &tr->v, &tr->g, &tr->best};
-  size_t nv  = tr->keep_best ? 4 : 3; /* best only when it is restored at the end */
+  const PetscBool adam = (PetscBool)(tr->opt == TN_OPT_ADAM);
+  PetscInt        nl;
   PetscFunctionBeginUser;
-  PetscCall(TnGradGetParamVec(tr->grad, &tr->theta)); /* the network's own storage: no copy */
-  for (size_t q = 0; q < nv; q++) {
-    PetscCall(TnGradCreateParamVec(tr->grad, v[q]));
-    PetscCall(VecSet(*v[q], 0.0));
+  PetscCall(TnGradGetParamVec(tr->grad, &tr->theta)); /* no copy */
+  PetscCall(VecGetLocalSize(tr->theta, &nl));
+  PetscCall(TnGradCreateParamVec(tr->grad, &tr->g));
+  PetscCall(VecSet(tr->g, 0.0));
+  if (tr->keep_best) PetscCall(TnGradCreateParamVec(tr->grad, &tr->best));
+  if (tr->single) {
+    PetscCall(PetscCalloc1(nl + 1, &tr->mf));
+    if (adam) PetscCall(PetscCalloc1(nl + 1, &tr->vf));
+  } else {
+    PetscCall(TnGradCreateParamVec(tr->grad, &tr->m));
+    PetscCall(VecSet(tr->m, 0.0));
+    if (adam) {
+      PetscCall(TnGradCreateParamVec(tr->grad, &tr->v));
+      PetscCall(VecSet(tr->v, 0.0));
+    }
   }
   PetscCall(TnDynCreateNaturalState(tr->dyn, &tr->xnat));
   PetscCall(TnDynCreateState(tr->dyn, &tr->x));
@@ -281,11 +306,11 @@ PetscErrorCode TnTrainView(TnTrain tr, PetscViewer viewer)
   PetscCall(TnTrainSetUp(tr));
   PetscCall(PetscViewerASCIIPrintf(viewer, "training: %s, lr %g (%s schedule)", TnOptimizerTypes[tr->opt], (double)tr->lr0, TnScheduleTypes[tr->sched]));
   if (tr->opt == TN_OPT_ADAM)
-    PetscCall(PetscViewerASCIIPrintf(viewer, ", beta1 %g, beta2 %g, eps %g", (double)tr->beta1, (double)tr->beta2, (double)tr->eps));
+    PetscCall(PetscViewerASCIIPrintf(viewer, ", beta1 %g, beta2 %g, eps %g, moments in %s precision", (double)tr->beta1, (double)tr->beta2, (double)tr->eps, tr->single ? "single" : "double"));
   else
     PetscCall(PetscViewerASCIIPrintf(viewer, ", momentum %g", (double)tr->mu));
   if (tr->clip > 0) PetscCall(PetscViewerASCIIPrintf(viewer, ", clip %g", (double)tr->clip));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "\n  %" PetscInt_FMT " training / %" PetscInt_FMT " validation samples, batch %" PetscInt_FMT ", %" PetscInt_FMT " batches per epoch, %" PetscInt64_FMT " steps; %" PetscInt64_FMT " parameters (%" PetscInt64_FMT " synapses + 2 N)\n", tr->Strain, tr->Svalid, tr->B, tr->info.nbatch, tr->info.total, tr->canon.total, tr->nnz));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "\n  %" PetscInt_FMT " training / %" PetscInt_FMT " validation samples, batch %" PetscInt_FMT ", %" PetscInt_FMT " batches per epoch, %" PetscInt64_FMT " steps; %" PetscInt64_FMT " parameters (%" PetscInt64_FMT " synapses + 2 N)\n", tr->Strain, tr->Svalid, tr->B, tr->info.nbatch, tr->info.total, tr->nnz + 2 * (PetscInt64)tr->N, tr->nnz));
   if (tr->Svalid > 0 && tr->Hknown) PetscCall(PetscViewerASCIIPrintf(viewer, "  exact entropy H = %.8g nats (%.6g per dim); factorised-Gaussian baseline on the validation part %.8g nats\n", (double)tr->H, (double)(tr->H / tr->N), (double)tr->nll_indep));
   PetscCall(TnGradView(tr->grad, viewer));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -40,6 +40,7 @@ struct _p_TnTrain {
   PetscReal   lr0, beta1, beta2, eps, mu, decay, minfrac, clip;
   PetscInt    every_decay, epochs, steps, valid_every, patience, seed, ckpt_every, max_shrink;
   PetscBool   keep_best;
+  PetscBool   single;         /* the optimiser's moments in single precision (mf, vf instead of m, v) */
   PetscReal   progress_every; /* seconds between progress lines */
   char        ckpt_dir[PETSC_MAX_PATH_LEN], out_dir[PETSC_MAX_PATH_LEN];
 
@@ -48,7 +49,8 @@ struct _p_TnTrain {
   PetscInt64  nnz;
   PetscReal   H; /* exact entropy (NaN if unknown) */
   PetscBool   Hknown;
-  Vec         theta, m, v, g, best, xnat, x; /* g: the gradient, then the step direction d */
+  Vec         theta, m, v, g, best, xnat, x; /* g: the gradient, then the step direction d; v: Adam only */
+  float      *mf, *vf;                       /* -train_moments_single: m and v (vf: Adam only) */
   TnDynResult res;
   TnCanon     canon;
   TnBound     bound;
