@@ -9,8 +9,11 @@
    is in flight is read by nobody during substep c. */
 #include "dynimpl.h"
 
-/* Updates the rows rows[0..n) (all of one colour); g = NULL for interior rows. */
-TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, PetscScalar *restrict a, const PetscScalar *restrict g, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const PetscInt B)
+/* Updates the rows rows[0..n) (all of one colour): out_i = a_i + h f_i, where
+   f_i reads the other nodes through pbuf only, so out may be a (in place) or
+   another array (every row is written once per sweep: each node has one
+   colour); g = NULL for interior rows. */
+TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, const PetscScalar *a, PetscScalar *out, const PetscScalar *restrict g, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const PetscInt B)
 {
   const PetscReal h    = dyn->h;
   const int       rate = dyn->form == TN_FORM_RATE, lin = dyn->act == TN_ACT_LINEAR;
@@ -18,8 +21,9 @@ TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, PetscScal
   for (PetscInt r = 0; r < n; r++) {
     const PetscInt  i  = rows[r];
     const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
-    PetscReal *restrict pi   = dyn->pbuf + (size_t)i * B;
-    PetscScalar *restrict ai = a + (size_t)i * B;
+    PetscReal *restrict pi = dyn->pbuf + (size_t)i * B;
+    const PetscScalar *ai  = a + (size_t)i * B;
+    PetscScalar       *oi  = out + (size_t)i * B;
     for (PetscInt b = 0; b < B; b++) y[b] = dyn->bias[i];
     TnRowTimesBlock(&dyn->d, i, dyn->pbuf, B, y);
     if (g) TnRowTimesBlock(&dyn->o, i, g, B, y);
@@ -27,14 +31,14 @@ TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, PetscScal
       /* rate: y = (W phi(a) + b)_i, phi'(a_i) = 1 - p_i^2; current: y = s_i */
       PetscReal f = rate ? y[b] : TnPhi(dyn->act, y[b]), t = rate ? pi[b] : f;
       hA[b] = h * (-gi + wi * (lin ? 1.0 : 1.0 - t * t));
-      ai[b] += h * (-gi * ai[b] + f);
-      pi[b] = rate ? TnPhi(dyn->act, ai[b]) : ai[b];
+      oi[b] = ai[b] + h * (-gi * ai[b] + f);
+      pi[b] = rate ? TnPhi(dyn->act, oi[b]) : oi[b];
     }
     TnAccRow(acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
   }
 }
 
-TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+TN_INLINE PetscErrorCode Sweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
   PetscReal prod[B];
   int       expo[B];
@@ -45,19 +49,19 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscScalar *a, PetscReal *ldet, Petsc
     const PetscInt    *rows = dyn->crows + dyn->cptr[c], nint = dyn->cnint[c], nrows = dyn->cptr[c + 1] - dyn->cptr[c];
     const PetscScalar *g;
     PetscCall(TnDynHaloBegin(dyn));
-    UpdateRows(dyn, rows, nint, a, NULL, &acc, prod, expo, nodeacc, B);
+    UpdateRows(dyn, rows, nint, a, out, NULL, &acc, prod, expo, nodeacc, B);
     PetscCall(TnDynHaloEnd(dyn));
     PetscCall(VecGetArrayRead(dyn->G, &g));
-    UpdateRows(dyn, rows + nint, nrows - nint, a, g, &acc, prod, expo, nodeacc, B);
+    UpdateRows(dyn, rows + nint, nrows - nint, a, out, g, &acc, prod, expo, nodeacc, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
   }
   TnAccEnd(&acc, prod, expo, ldet, B);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-#define TN_SWEEP(dyn, a, ldet, nodeacc, B) PetscCall(Sweep(dyn, a, ldet, nodeacc, B))
+#define TN_SWEEP(dyn, a, out, ldet, nodeacc, B) PetscCall(Sweep(dyn, a, out, ldet, nodeacc, B))
 
-PetscErrorCode TnDynStep_Colored(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc)
+PetscErrorCode TnDynStep_Colored(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc)
 {
   const PetscInt n = dyn->m * dyn->B;
   PetscFunctionBeginUser;
@@ -65,7 +69,7 @@ PetscErrorCode TnDynStep_Colored(TnDyn dyn, PetscScalar *a, PetscReal *ldet, Pet
     for (PetscInt q = 0; q < n; q++) dyn->pbuf[q] = TnPhi(dyn->act, a[q]);
   else
     PetscCall(PetscArraycpy(dyn->pbuf, a, n));
-  TN_DISPATCH_B(dyn->B, TN_SWEEP, dyn, a, ldet, nodeacc);
+  TN_DISPATCH_B(dyn->B, TN_SWEEP, dyn, a, out, ldet, nodeacc);
   PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + 8.0 * dyn->m * dyn->B));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -228,6 +228,7 @@ PetscErrorCode TnDynHaloEnd(TnDyn dyn);
 /* out = the sync step of a (out == a: in place); rate form: phi(a) is
    written to pa (NULL: the dynamics' own pbuf) */
 PetscErrorCode TnDynStep_Sync(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc);
-PetscErrorCode TnDynStep_Colored(TnDyn dyn, PetscScalar *a, PetscReal *ldet, PetscReal *nodeacc);
+/* out = the colored sweep of a (out == a: in place) */
+PetscErrorCode TnDynStep_Colored(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc);
 PetscErrorCode TnDynColoringSetUp(TnDyn dyn);
 PetscErrorCode TnDynCheckInvertible(TnDyn dyn);

@@ -105,7 +105,7 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
     if (dyn->scheme == TN_SCHEME_SYNC)
       PetscCall(TnDynStep_Sync(dyn, a, a, NULL, res->steps + k * B, nodeacc));
     else
-      PetscCall(TnDynStep_Colored(dyn, a, res->steps + k * B, nodeacc));
+      PetscCall(TnDynStep_Colored(dyn, a, a, res->steps + k * B, nodeacc));
     PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
     PetscCall(TnProgressUpdate(dyn->comm, &prog, k + 1));
   }

@@ -50,18 +50,15 @@ PetscErrorCode TnGradReverseEnd(TnGrad g)
 
 /* One forward step of the dynamics, a -> out (out may be a); ldet[b] +=
    the local terms; pa: where phi(a) is kept (sync, rate, tanh), or NULL.
-   The sync kernel writes out directly; the colored sweep works in place, on
-   a copy when out is not a. */
+   Both kernels write out directly (no copy of a). */
 static PetscErrorCode Step(TnGrad g, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
   if (g->dyn->scheme == TN_SCHEME_SYNC)
     PetscCall(TnDynStep_Sync(g->dyn, a, out, pa, ldet, NULL));
-  else {
-    if (out != a) PetscCall(PetscArraycpy(out, a, (size_t)g->m * g->B));
-    PetscCall(TnDynStep_Colored(g->dyn, out, ldet, NULL));
-  }
+  else
+    PetscCall(TnDynStep_Colored(g->dyn, a, out, ldet, NULL));
   PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
