@@ -104,6 +104,10 @@ PetscErrorCode TnTrainGetInfo(TnTrain tr, TnTrainInfo *info);
    (PETSC_MAX_REAL when undefined). */
 PetscErrorCode TnTrainGetReference(TnTrain tr, PetscReal L, PetscReal *H, PetscBool *known, PetscReal *nll_indep, PetscReal *gap_per_dim, PetscReal *ratio);
 /* Seconds spent in steps and samples trained on, in this process's run. */
+/* The same ratio against the exact mean -log p of the validation samples
+   themselves (data with an exact density): (NLL_indep - L)/(NLL_indep -
+   NLL_true); free of the validation set's sampling noise around H. */
+PetscErrorCode TnTrainGetSameSampleRatio(TnTrain tr, PetscReal L, PetscReal *nll_true, PetscReal *ratio);
 PetscErrorCode TnTrainGetRates(TnTrain tr, PetscLogDouble *seconds, PetscInt64 *samples);
 /* theta (tenor/grad.h layout), borrowed; the parameters the net holds. */
 PetscErrorCode TnTrainGetParams(TnTrain tr, Vec *theta);

@@ -135,7 +135,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnTrain tr,
   FILE          *fp;
   char           path[PETSC_MAX_PATH_LEN];
   TnTrainInfo    in;
-  PetscReal      H, nll, gap, ratio, h;
+  PetscReal      H, nll, gap, ratio, h, nll_true, ratio2;
   PetscBool      known;
   PetscInt       N, K, B;
   PetscInt64     nnz, samples;
@@ -147,6 +147,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnTrain tr,
   PetscFunctionBeginUser;
   PetscCall(TnTrainGetInfo(tr, &in));
   PetscCall(TnTrainGetReference(tr, run->valid, &H, &known, &nll, &gap, &ratio));
+  PetscCall(TnTrainGetSameSampleRatio(tr, run->valid, &nll_true, &ratio2));
   PetscCall(TnTrainGetRates(tr, &secs, &samples));
   PetscCall(TnNetGetSizes(net, &N, &nnz));
   PetscCall(TnNetGetType(net, &ntype));
@@ -167,7 +168,9 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnTrain tr,
     JsonReal(fp, "entropy", known ? H : PETSC_MAX_REAL, PETSC_TRUE);
     JsonReal(fp, "gap_per_dim", gap, PETSC_TRUE);
     JsonReal(fp, "nll_indep", nll, PETSC_TRUE);
-    JsonReal(fp, "ratio", ratio, PETSC_FALSE);
+    JsonReal(fp, "ratio", ratio, PETSC_TRUE);
+    JsonReal(fp, "valid_exact_nll", nll_true, PETSC_TRUE);
+    JsonReal(fp, "ratio_same_samples", ratio2, PETSC_FALSE);
     fprintf(fp, "},\n  \"timings_s\": {\"train\": %.6g, \"total\": %.6g},\n", secs, run->t_total);
     fprintf(fp, "  \"samples_per_s\": %.6g,\n  \"synaptic_updates_per_s\": %.6g,\n", secs > 0 ? samples / secs : 0.0, secs > 0 ? (double)samples * nnz * K / secs : 0.0);
     fprintf(fp, "  \"outputs\": [\"%s/train_metrics.csv\", \"%s\", \"%s\"]\n}\n", run->dir, in.status == TN_TRAIN_INTERRUPTED ? run->ckpt : run->model, path);
@@ -181,7 +184,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnTrain tr,
 static PetscErrorCode Finish(MPI_Comm comm, TnTrain tr, TnCmdRun *run)
 {
   PetscInt  nv;
-  PetscReal gap, ratio, H, nll;
+  PetscReal gap, ratio, H, nll, nll_true, ratio2;
   PetscBool known;
   PetscFunctionBeginUser;
   PetscCall(TnTrainEvaluate(tr, TN_DATA_VALID, &run->valid, &nv));
@@ -193,6 +196,8 @@ static PetscErrorCode Finish(MPI_Comm comm, TnTrain tr, TnCmdRun *run)
   if (nv > 0) PetscCall(PetscPrintf(comm, ", validation %.10g nats", (double)run->valid));
   PetscCall(PetscPrintf(comm, "\n"));
   if (known && nv > 0) PetscCall(PetscPrintf(comm, "  exact entropy %.10g nats: gap %.4g nats per dimension; factorised baseline %.10g nats; ratio (NLL_indep - NLL)/(NLL_indep - H) = %.4f\n", (double)H, (double)gap, (double)nll, (double)ratio));
+  PetscCall(TnTrainGetSameSampleRatio(tr, run->valid, &nll_true, &ratio2));
+  if (nv > 0 && ratio2 < PETSC_MAX_REAL) PetscCall(PetscPrintf(comm, "  exact -log p of the validation samples %.10g nats; ratio against it (NLL_indep - NLL)/(NLL_indep - NLL_true) = %.4f\n", (double)nll_true, (double)ratio2));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

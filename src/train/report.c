@@ -25,6 +25,17 @@ PetscErrorCode TnTrainGetReference(TnTrain tr, PetscReal L, PetscReal *H, PetscB
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnTrainGetSameSampleRatio(TnTrain tr, PetscReal L, PetscReal *nll_true, PetscReal *ratio)
+{
+  PetscBool ok;
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainSetUp(tr));
+  ok = (PetscBool)(tr->nll_true < PETSC_MAX_REAL && tr->nll_indep < PETSC_MAX_REAL && L < PETSC_MAX_REAL && tr->nll_indep != tr->nll_true);
+  if (nll_true) *nll_true = tr->nll_true;
+  if (ratio) *ratio = ok ? (tr->nll_indep - L) / (tr->nll_indep - tr->nll_true) : PETSC_MAX_REAL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnTrainGetRates(TnTrain tr, PetscLogDouble *seconds, PetscInt64 *samples)
 {
   PetscFunctionBeginUser;

@@ -63,6 +63,7 @@ struct _p_TnTrain {
   PetscLogDouble t_train, t_last;    /* seconds in steps; time of the last progress line */
   PetscInt64     samples, step_last; /* samples trained on */
   PetscReal      nll_indep;          /* factorised baseline on the validation part (PETSC_MAX_REAL if none) */
+  PetscReal      nll_true;           /* mean exact -log p of the validation samples (PETSC_MAX_REAL if unknown) */
   PetscBool      shuffled;           /* the data's training part is in this epoch's order */
   PetscBool      restarted;          /* state loaded from a checkpoint */
   FILE          *metrics;            /* rank 0: train_metrics.csv */
