@@ -79,13 +79,18 @@ static PetscErrorCode MakeRound(TnData data, Round *r, PetscInt round)
 
 PetscErrorCode TnDataGenerate_Private(TnData data)
 {
-  Round r;
+  Round      r;
+  TnProgress prog;
   PetscFunctionBeginUser;
   PetscCheck(data->S >= 1, data->comm, PETSC_ERR_USER, "-data_samples must be >= 1 (got %" PetscInt_FMT ")", data->S);
   PetscCall(PetscMalloc1((size_t)(data->rend - data->rstart) * data->S + 1, &data->x));
   PetscCall(PetscCalloc1(data->S, &data->logp));
   PetscCall(RoundSetUp(data, &r));
-  for (PetscInt round = 0; round < r.rounds; round++) PetscCall(MakeRound(data, &r, round));
+  PetscCall(TnProgressStart(data->comm, &prog, "data: generating samples", data->S, 1.0, "samples"));
+  for (PetscInt round = 0; round < r.rounds; round++) {
+    PetscCall(MakeRound(data, &r, round));
+    PetscCall(TnProgressUpdate(data->comm, &prog, PetscMin(data->S, (round + 1) * r.size * r.C)));
+  }
   PetscCall(RoundDestroy(&r));
   /* each log-density was computed by exactly one rank: the sum is exact */
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, data->logp, (PetscMPIInt)data->S, MPIU_REAL, MPIU_SUM, data->comm));
