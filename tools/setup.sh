@@ -21,7 +21,7 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
 [ "${1:-}" = "--no-run" ] && exit 0
 # The main job: a 16 x 16 lattice network learns gmrf2d data (a Gaussian
-# field with a known entropy) on 2 ranks, about a quarter of a minute; then
+# field with a known entropy) on 2 ranks, about 6 seconds; then
 # the trained model's log-density of the data. Results in out/quickstart.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 [ "$(id -u)" -eq 0 ] || unset OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM
