@@ -42,7 +42,8 @@ TN_INLINE PetscReal Dot(const PetscReal *restrict x, const PetscReal *restrict y
    transpose tia/tja/tperm): for every node j,
      u_j       = sum_i W_ij lam_i                       (i over Ad's column j)
      lamnew_j  = (1 - h gamma_j) lam_j + c_j w_jj phi''(a_j) + h phi'(a_j) u_j
-     dL/dW_ij += h lam_i . phi(a_j),  dL/db_j += h sum_b lam_j,
+     dL/dW_ij += h lam_i . phi(a_j) (into tgW, with W_ij from tva: both in
+                 the transpose's order),  dL/db_j += h sum_b lam_j,
      dL/dgamma_j += sum_b (-h a_j lam_j - c_j),  dL/dW_jj += sum_b c_j phi'(a_j)
    Each node's lamnew is written once (no scatter, no zeroing); lam is
    gathered from neighbouring rows. The off-process synapses' terms follow
@@ -52,9 +53,9 @@ TN_INLINE void RateColumns(TnGrad g, const PetscScalar *restrict a, const PetscR
   TnDyn           dyn = g->dyn;
   const PetscBool lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
   const PetscReal h           = dyn->h;
-  const PetscReal *restrict L = g->lam, *restrict va = dyn->d.va;
-  PetscReal *restrict Ln = g->lamnew, *restrict gW = acc->gW;
-  const PetscInt *restrict tia = g->tia, *restrict tja = g->tja, *restrict tperm = g->tperm;
+  const PetscReal *restrict L = g->lam, *restrict va = g->tva;
+  PetscReal *restrict Ln = g->lamnew, *restrict gW = acc->gW, *restrict tgW = g->tgW;
+  const PetscInt *restrict tia = g->tia, *restrict tja = g->tja;
   PetscReal u[B];
   for (PetscInt j = 0; j < g->m; j++) {
     const PetscReal *restrict pj = p + (size_t)j * B, *restrict Lj = L + (size_t)j * B, *restrict aj = a + (size_t)j * B;
@@ -64,9 +65,9 @@ TN_INLINE void RateColumns(TnGrad g, const PetscScalar *restrict a, const PetscR
     for (PetscInt b = 0; b < B; b++) u[b] = 0;
     for (PetscInt t = tia[j]; t < tia[j + 1]; t++) {
       const PetscReal *restrict Li = L + (size_t)tja[t] * B;
-      const PetscReal w            = va[tperm[t]];
+      const PetscReal w            = va[t];
       for (PetscInt b = 0; b < B; b++) u[b] += w * Li[b];
-      gW[tperm[t]] += h * Dot(Li, pj, B);
+      tgW[t] += h * Dot(Li, pj, B);
     }
     for (PetscInt b = 0; b < B; b++) {
       PetscReal d, phi2, c;

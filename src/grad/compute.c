@@ -187,7 +187,13 @@ PetscErrorCode TnGradCompute(TnGrad g, Vec x, TnDynResult *res, Vec grad)
   acc.gW = pg;
   acc.gb = pg + g->nd + g->no;
   acc.gg = acc.gb + g->m;
+  if (g->tia) { /* the gather kernel's W and dL/dW in the transpose's order */
+    for (PetscInt t = 0; t < g->nd; t++) g->tva[t] = g->dyn->d.va[g->tperm[t]];
+    PetscCall(PetscArrayzero(g->tgW, g->nd));
+  }
   PetscCall(Backward(g, &acc));
+  if (g->tia)
+    for (PetscInt t = 0; t < g->nd; t++) pg[g->tperm[t]] += g->tgW[t];
   for (PetscInt i = 0; i < g->m; i++) acc.gg[i] *= g->dyn->gamma[i]; /* dL/du = gamma dL/dgamma */
   PetscCall(VecRestoreArrayWrite(grad, &pg));
   PetscCall(PetscLogEventEnd(TN_Gradient, 0, 0, 0, 0));

@@ -26,6 +26,7 @@ static PetscErrorCode TnGradReset(TnGrad g)
   if (!g->setup) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree(g->diagpos));
   PetscCall(PetscFree3(g->tia, g->tja, g->tperm));
+  PetscCall(PetscFree2(g->tva, g->tgW));
   PetscCall(PetscFree2(g->natrow, g->natcol));
   PetscCall(PetscFree3(g->ckpts, g->segbuf, g->aK));
   PetscCall(PetscFree3(g->lamall, g->p, g->mix));
@@ -84,8 +85,10 @@ static PetscErrorCode DiagPositions(TnGrad g)
 
 /* The sync rate backward pass applies Ad^T column by column (a gather):
    tja[tia[j] .. tia[j+1]) are the rows i with W_ij in Ad, ascending, and
-   tperm the positions of those entries in Ad's values (which stay Ad's:
-   TnGradSetParams writes them, the transpose only indexes them). */
+   tperm the positions of those entries in Ad's values. Per gradient, the
+   values are gathered into tva once and dL/dW is accumulated in tgW in the
+   same order, then scattered back once (compute.c): the K backward steps
+   stream both instead of reaching into Ad's order at every synapse. */
 static PetscErrorCode Transpose(TnGrad g)
 {
   const TnCSR *d = &g->dyn->d;
@@ -103,7 +106,8 @@ static PetscErrorCode Transpose(TnGrad g)
       g->tperm[u] = t;
     }
   PetscCall(PetscFree(next));
-  g->bytes += 4.0 * (g->m + 1 + 2.0 * g->nd);
+  PetscCall(PetscMalloc2(g->nd + 1, &g->tva, g->nd + 1, &g->tgW));
+  g->bytes += 4.0 * (g->m + 1 + 2.0 * g->nd) + 16.0 * g->nd;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -32,6 +32,8 @@ struct _p_TnGrad {
   PetscBool storep;                     /* sync, rate, tanh: keep phi(a_k) from the forward pass */
   PetscInt *tia, *tja, *tperm;          /* sync, rate: Ad transposed (CSC of Ad): column j's rows
                                            tja[tia[j] .. tia[j+1]) and their positions in Ad */
+  PetscReal *tva, *tgW;                 /* the same: W's values, gathered once per gradient, and
+                                           dL/dW accumulated in that order, scattered back once */
   PetscReal     *mix;                   /* colored: the state before the substep */
   PetscReal     *S;                     /* current form: s = W a + b, then mu */
   PetscReal     *wt;                    /* omega_b */
