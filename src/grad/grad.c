@@ -330,9 +330,14 @@ PetscErrorCode TnGradGetCheckpoint(TnGrad g, TnGradCheckpoint *type, PetscInt *s
 PetscErrorCode TnGradView(TnGrad g, PetscViewer viewer)
 {
   PetscLogDouble b = 0;
+  const char    *aut;
   PetscFunctionBeginUser;
   PetscCall(TnGradSetUp(g));
   PetscCall(MPIU_Allreduce(&g->bytes, &b, 1, MPI_DOUBLE, MPI_SUM, g->comm));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "gradient: reverse mode through K = %" PetscInt_FMT " steps; checkpointing %s%s: %" PetscInt_FMT " checkpoints (one per segment of %" PetscInt_FMT " steps) + the other %" PetscInt_FMT " states of one segment + a_K (%.3g MB of trajectory and work storage over all ranks)\n", g->K, TnGradCheckpointTypes[g->used], g->ckpt == TN_GRAD_CKPT_AUTO ? " (auto)" : "", g->nseg, g->seg, g->seg - 1, b / 1e6));
+  aut = g->ckpt == TN_GRAD_CKPT_AUTO ? " (auto)" : "";
+  if (g->used == TN_GRAD_CKPT_NONE)
+    PetscCall(PetscViewerASCIIPrintf(viewer, "gradient: reverse mode through K = %" PetscInt_FMT " steps; checkpointing none%s: all %" PetscInt_FMT " states a_0 .. a_K stored (%.3g MB of trajectory and work storage over all ranks)\n", g->K, aut, g->K + 1, b / 1e6));
+  else
+    PetscCall(PetscViewerASCIIPrintf(viewer, "gradient: reverse mode through K = %" PetscInt_FMT " steps; checkpointing sqrt%s: %" PetscInt_FMT " checkpoints every %" PetscInt_FMT " steps + the other %" PetscInt_FMT " states of one segment + a_K, each earlier segment recomputed once (%.3g MB of trajectory and work storage over all ranks)\n", g->K, aut, g->nseg, g->seg, g->seg - 1, b / 1e6));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
