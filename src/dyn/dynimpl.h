@@ -105,6 +105,16 @@ TN_INLINE PetscReal TnPhi(TnAct act, PetscReal s)
   return act == TN_ACT_TANH ? TnTanh(s) : s;
 }
 
+/* p = phi(a) over n contiguous entries, one loop per activation so that
+   tanh vectorises (the sync step, and the gradient's phi(a_k) slots). */
+TN_INLINE void TnPhiAll(TnAct act, size_t n, const PetscScalar *restrict a, PetscReal *restrict p)
+{
+  if (act == TN_ACT_TANH)
+    for (size_t q = 0; q < n; q++) p[q] = TnTanh(a[q]);
+  else
+    for (size_t q = 0; q < n; q++) p[q] = a[q];
+}
+
 /* Accumulating one step's log-det terms for B samples. diag multiplies the
    factors 1 + h A_ii and takes one log per sample at the end, splitting the
    exponent off with frexp every `renorm` rows so the product stays inside the

@@ -27,19 +27,10 @@ PetscErrorCode TnDynHaloEnd(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* p = phi(a) over the whole local block (contiguous: vectorises). */
-TN_INLINE void PhiAll(TnAct act, PetscInt n, const PetscScalar *restrict a, PetscReal *restrict p)
-{
-  if (act == TN_ACT_TANH)
-    for (PetscInt q = 0; q < n; q++) p[q] = TnTanh(a[q]);
-  else
-    for (PetscInt q = 0; q < n; q++) p[q] = a[q];
-}
-
 /* rate form, on-process part: for every row, y = Ad p + b, the log-det
    factor from phi'(a_i) = 1 - p_i^2 (tanh), and a_i += h(-gamma_i a_i + y).
    (Computing phi(a_{k+1}) here, as rows finish, was measured slower at every
-   B than the separate vectorised pass PhiAll: lattice2d N = 10^6, B = 16,
+   B than the separate vectorised pass TnPhiAll: lattice2d N = 10^6, B = 16,
    76 vs 62 ms per step.) */
 TN_INLINE void RateOnProcessBody(TnDyn dyn, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
 {
@@ -140,7 +131,7 @@ static PetscErrorCode StepRate(TnDyn dyn, const PetscScalar *a, PetscScalar *out
   const PetscScalar *g;
   PetscReal         *p = pa ? pa : dyn->pbuf;
   PetscFunctionBeginUser;
-  PhiAll(dyn->act, dyn->m * dyn->B, a, p);
+  TnPhiAll(dyn->act, (size_t)dyn->m * dyn->B, a, p);
   if (pa) PetscCall(VecPlaceArray(dyn->P, pa));
   PetscCall(TnDynHaloBegin(dyn));
   if (dyn->d.prefetch && dyn->B >= 8)

@@ -125,11 +125,7 @@ static PetscErrorCode Recompute(TnGrad g, PetscInt c, PetscInt len)
   PetscReal    scratch[1024] = {0}; /* the step's log-det terms: not needed again */
   PetscFunctionBeginUser;
   for (PetscInt j = 1; j < len; j++) PetscCall(Step(g, SegState(g, c, j - 1), SegState(g, c, j), PSlot(g, j - 1), scratch));
-  if (g->storep) {
-    const PetscScalar *a = SegState(g, c, len - 1);
-    PetscReal         *p = PSlot(g, len - 1);
-    for (size_t q = 0; q < n; q++) p[q] = TnTanh(a[q]);
-  }
+  if (g->storep) TnPhiAll(g->dyn->act, n, SegState(g, c, len - 1), PSlot(g, len - 1));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
