@@ -153,7 +153,7 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
   double     *t;
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(c->net, name, sizeof(c->net)));
-  PetscCall(PetscStrncpy(c->scheme, TnSchemeTypes[scheme], sizeof(c->scheme)));
+  PetscCall(PetscStrncpy(c->scheme, scheme, sizeof(c->scheme)));
   PetscCall(TnNetGetSizes(net, &c->N, &c->nnz));
   c->B = B, c->K = K, c->h = h, c->reps = reps;
   PetscCall(MakeDyn(net, B, scheme, K, h, &dyn));

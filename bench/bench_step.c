@@ -203,7 +203,7 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char netname[], Pe
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PetscMemzero(c, sizeof(*c)));
   PetscCall(PetscStrncpy(c->net, netname, sizeof(c->net)));
-  PetscCall(PetscStrncpy(c->scheme, TnSchemeTypes[scheme], sizeof(c->scheme)));
+  PetscCall(PetscStrncpy(c->scheme, scheme, sizeof(c->scheme)));
   PetscCall(PetscStrncpy(c->h_reason, hreason, sizeof(c->h_reason)));
   PetscCall(TnNetGetSizes(net, &c->N, &c->nnz));
   PetscCall(TnNetGetPartitionInfo(net, &pi));
@@ -398,16 +398,10 @@ static PetscErrorCode Main(MPI_Comm comm)
       PetscCall(ChooseH(net, &h, reason, sizeof(reason)));
       PetscCall(PetscFPrintf(comm, PETSC_STDERR, "net %s built in %.2f s; h = %g: %s\n", nets[in], tb, h, reason));
       for (PetscInt is = 0; is < nsch; is++) {
-        PetscInt scheme = -1;
-        for (PetscInt t = 0; t < 2; t++) {
-          PetscBool eq;
-          PetscCall(PetscStrcmp(schemes[is], TnSchemeTypes[t], &eq));
-          if (eq) scheme = t;
-        }
-        PetscCheck(scheme >= 0, comm, PETSC_ERR_USER, "unknown scheme %s", schemes[is]);
+        TnScheme scheme = schemes[is];
         for (PetscInt ib = 0; ib < nB; ib++) {
           Case *c = &cases[ncases++];
-          PetscCall(RunCase(comm, net, nets[in], Bs[ib], (TnScheme)scheme, h, reason, min_time, reps, c));
+          PetscCall(RunCase(comm, net, nets[in], Bs[ib], scheme, h, reason, min_time, reps, c));
           PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: K=%" PetscInt_FMT " step %.4g s (median %.4g), %.3g updates/s, %.2f GB/s = %.1f%% of triad\n", c->net, c->B, c->scheme, c->K, c->t_best, c->t_median, (double)c->nnz * c->B / c->t_best, c->bytes / c->t_best / 1e9, 100 * c->bytes / c->t_best / 1e9 / triad_gbs));
         }
       }

@@ -10,13 +10,18 @@
 
 typedef struct _p_TnDyn *TnDyn;
 
-typedef enum { TN_SCHEME_SYNC,
-               TN_SCHEME_COLORED } TnScheme;
+/* Schemes (MODEL.md section 2), chosen by name (-dyn_scheme); each is an
+   implementation in src/dyn/impls/<name>/ registered in src/dyn/dynregis.c. */
+typedef const char *TnScheme;
+#define TN_SCHEME_SYNC "sync"
+#define TN_SCHEME_COLORED "colored"
+#define TN_SCHEME_CONTINUOUS "continuous"
+
 typedef enum { TN_FORM_RATE,
                TN_FORM_CURRENT } TnForm;
 typedef enum { TN_ACT_TANH,
                TN_ACT_LINEAR } TnAct;
-extern const char *const TnSchemeTypes[], *const TnFormTypes[], *const TnActTypes[];
+extern const char *const TnFormTypes[], *const TnActTypes[];
 
 /* Per-batch results, on every rank (global sums). steps[k*B + b] is
    sum_i (log-det term of node i at step k) for sample b; base[b] is
@@ -44,6 +49,14 @@ PetscErrorCode TnDynSetNodeLoss(TnDyn dyn, PetscBool on);
 PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[]);
 /* Seed of the hashed node priorities of the computed colouring. */
 PetscErrorCode TnDynSetColoringSeed(TnDyn dyn, PetscInt seed);
+PetscErrorCode TnDynGetColoringSeed(TnDyn dyn, PetscInt *seed);
+/* The final time T: h = T / K at SetUp (instead of the step size h). */
+PetscErrorCode TnDynSetFinalTime(TnDyn dyn, PetscReal T);
+/* continuous scheme: error control of the embedded Runge-Kutta pair on the
+   state and on the log-det integral (-dyn_rtol, -dyn_atol), and whether
+   to adapt the step (-dyn_adapt; false: K classical RK4 steps). */
+PetscErrorCode TnDynSetTolerances(TnDyn dyn, PetscReal rtol, PetscReal atol);
+PetscErrorCode TnDynSetAdaptive(TnDyn dyn, PetscBool adapt);
 /* Options with prefix -dyn_, -logdet_ and -base_ (see -help). */
 PetscErrorCode TnDynSetFromOptions(TnDyn dyn);
 /* Builds the halo exchange for the batch size, the colouring, and checks
@@ -75,9 +88,66 @@ PetscErrorCode TnDynGetNumColors(TnDyn dyn, PetscInt *ncolors);
 /* Colour of each local row (partitioned order), borrowed. */
 PetscErrorCode TnDynGetColors(TnDyn dyn, const PetscInt **colors);
 PetscErrorCode TnDynGetLoss(TnDyn dyn, TnLogDetType *ldt, TnBase *base);
+PetscErrorCode TnDynGetNet(TnDyn dyn, TnNet *net);
+/* Local rows m of the partitioned layout (a state batch holds m*B values here). */
+PetscErrorCode TnDynGetLocalSize(TnDyn dyn, PetscInt *m);
 PetscErrorCode TnDynGetParams(TnDyn dyn, TnScheme *scheme, TnForm *form, TnAct *act, PetscReal *h, PetscInt *K, PetscInt *B);
 /* The invertibility bound that applies (MODEL.md section 4): sync: h Lip(f)
-   bound (must be < 1); colored: min_i (1 - h gamma_i + h min(W_ii, 0)) (> 0). */
+   bound (must be < 1); colored: min_i (1 - h gamma_i + h min(W_ii, 0)) (> 0);
+   continuous: none (the flow of a Lipschitz field is a bijection; value 0). */
 PetscErrorCode TnDynGetInvertibility(TnDyn dyn, PetscReal *value, const char **what);
+typedef struct {
+  PetscBool applies; /* false: no condition (continuous) */
+  PetscBool ok;      /* the condition holds (with a margin of 1e-10 for a trial) */
+  PetscReal value;   /* the bound */
+  PetscReal fmin;    /* a lower bound on every factor 1 + h A_ii it guarantees */
+  char      what[256], fix[512];
+} TnDynBound;
+/* The invertibility condition at the trial parameters theta + alpha d
+   (theta's layout, TnNetGetParamLayout; d = NULL: theta), gamma = e^u,
+   computed by the same code and in the same order as the check of SetUp,
+   so a trial accepted here is accepted there. Nothing is changed.
+   Collective. */
+PetscErrorCode TnDynCheckBound(TnDyn dyn, const PetscScalar *theta, const PetscScalar *d, PetscReal alpha, TnDynBound *bound);
+/* The network's parameters changed (TnNetParamsUpdated done): check the
+   invertibility condition again; an error if it fails. Collective. */
+PetscErrorCode TnDynCheckInvertible(TnDyn dyn);
+
+/* Stepping by hand: the building blocks of TnDynEvaluate, of the gradient
+   (tenor/grad.h) and of the sampler (tenor/sample.h). Arrays are this rank's
+   block of a state batch (TnDynCreateState's local array). */
+/* Step k: out = the step of a (out may be a); ldet[b] += this rank's log-det
+   terms of sample b; save: the entries the adjoint step needs
+   (TnDynAdjointSetUp's nsave; NULL when 0). Collective. */
+PetscErrorCode TnDynStepArrays(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *save, PetscReal *ldet);
+/* The save entries of the state a, without stepping. */
+PetscErrorCode TnDynStepSave(TnDyn dyn, const PetscScalar *a, PetscReal *save);
+/* Reverse mode, one step at a time: lambda_K = omega dl_base/da_K, then
+   lambda_k = J_k^T lambda_{k+1} + d(step-k local loss)/da_k, accumulating
+   dL/dtheta (theta's layout) for the mean loss over the nvalid real samples.
+   AdjointSetUp allocates the work (*nsave: entries per state the forward
+   steps must keep, *bytes: this rank's work); Begin takes a_K and zeroes
+   grad; Step k takes a_k, a_{k+1} and the save of step k; End finishes grad
+   (dL/du = gamma dL/dgamma). Collective. */
+PetscErrorCode TnDynAdjointSetUp(TnDyn dyn, size_t *nsave, PetscLogDouble *bytes);
+PetscErrorCode TnDynAdjointBegin(TnDyn dyn, const PetscScalar *aK, PetscInt nvalid, PetscScalar *grad);
+PetscErrorCode TnDynAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *save);
+PetscErrorCode TnDynAdjointEnd(TnDyn dyn, PetscScalar *grad);
+/* Inversion statistics (TnDynStepInverse). sync: fixed-point iterations per
+   step (each one product with a halo exchange); colored: Newton/bisection
+   iterations per node solve; continuous: accepted and rejected steps of
+   the backward integration. */
+typedef struct {
+  PetscReal  tol;   /* sync: relative tolerance of the fixed point */
+  PetscInt   maxit; /* sync: most iterations per step */
+  PetscInt64 sync_iters, sync_steps;
+  PetscInt   sync_iters_max;
+  PetscReal  sync_change_max;
+  PetscInt64 newton_iters, newton_solves;
+  PetscInt   newton_iters_max;
+  PetscInt64 rk_steps, rk_rejected;
+} TnDynInverseStats;
+/* a = a_{k+1} -> a_k in place, by the scheme's own inverse. Collective. */
+PetscErrorCode TnDynStepInverse(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);
 PetscErrorCode TnDynView(TnDyn dyn, PetscViewer viewer);
 PetscErrorCode TnDynDestroy(TnDyn *dyn);

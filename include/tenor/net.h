@@ -69,9 +69,39 @@ PetscErrorCode TnNetGetComm(TnNet net, MPI_Comm *comm);
 /* The network's parameters as one local array, which W's values and b are
    views of: [W's on-process block values | off-process block values | b |
    u = log gamma] (the layout of TnGrad's theta). Writing W's values or b
-   here changes the network; gamma is its own vector (gamma = e^u is set by
-   TnGradSetParams). Borrowed; *n = its length. */
+   here changes the network; gamma and W_ii are derived vectors: call
+   TnNetParamsUpdated after writing (TnNetSetParams does). Borrowed; *n = its
+   length. */
 PetscErrorCode TnNetGetParamArray(TnNet net, PetscScalar **param, PetscInt *n);
+/* Where each part lives in that array (and in theta): W's on-process block
+   values [0, nd) in the CSR order of the local rows (Ad), its off-process
+   block values [nd, nd + no) (Ao), b [b, b + m), u [u, u + m). */
+typedef struct {
+  PetscInt nd, no, m, n; /* sizes; n = nd + no + 2 m */
+  PetscInt b, u;         /* offsets of b and u */
+} TnParamLayout;
+PetscErrorCode TnNetGetParamLayout(TnNet net, TnParamLayout *L);
+/* Entry q of the trial theta + alpha d (d = NULL: theta): the one expression
+   the invertibility check of a trial and the update that stores it use, so
+   that what is checked is what is stored, bit for bit. */
+static inline PetscScalar TnParamTrial(const PetscScalar *th, const PetscScalar *d, PetscReal alpha, PetscInt q)
+{
+  return d ? th[q] + alpha * d[q] : th[q];
+}
+/* The parameters <- th (add false; nothing to copy when th is the net's own
+   array) or the parameters + alpha th (add true), written through W's and
+   b's own storage (their object states increase, so no cached norm
+   survives); then gamma = e^u and W_ii (TnNetParamsUpdated). Local. */
+PetscErrorCode TnNetSetParams(TnNet net, const PetscScalar *th, PetscReal alpha, PetscBool add);
+/* After the array was written: gamma_i = e^{u_i}, W_ii from W's values. */
+PetscErrorCode TnNetParamsUpdated(TnNet net);
+/* diagpos[i]: the position of W_ii among the on-process block's values
+   (Ad's), or -1 when the pattern has no self-loop at i. Borrowed. */
+PetscErrorCode TnNetGetDiagPositions(TnNet net, const PetscInt **diagpos);
+/* Natural (row, column) of each local entry of the parameter array: W
+   entries give (i, j), b entries (i, -1), u entries (i, -2). Arrays of the
+   local length, to be freed with PetscFree2(row, col). Collective. */
+PetscErrorCode TnNetGetParamMap(TnNet net, PetscInt **row, PetscInt **col);
 PetscErrorCode TnNetView(TnNet net, PetscViewer viewer);
 /* A dynamics object borrows the net's arrays from its SetUp to its Reset:
    TnNetUse(net, +1 / -1). A setter on a net in use is an error. */

@@ -16,16 +16,10 @@
 
 typedef struct _p_TnSampler *TnSampler;
 
-/* Iteration statistics since creation (or the last TnSamplerResetStats).
-   sync: fixed-point iterations per step (each one product with a halo
-   exchange); colored: Newton/bisection iterations per node solve. */
-typedef struct {
-  PetscInt64 sync_iters, sync_steps; /* total iterations, steps inverted */
-  PetscInt   sync_iters_max;         /* most iterations one step needed */
-  PetscReal  sync_change_max;        /* largest final relative change */
-  PetscInt64 newton_iters, newton_solves;
-  PetscInt   newton_iters_max;
-} TnSamplerStats;
+/* Iteration statistics since creation (TnDynInverseStats: sync fixed-point
+   iterations per step, colored Newton/bisection iterations per node solve,
+   continuous accepted and rejected steps). */
+typedef TnDynInverseStats TnSamplerStats;
 
 /* The sampler borrows dyn (which must outlive it). Options: -sample_seed,
    -sample_tol, -sample_maxit. */

@@ -156,7 +156,7 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   PetscCall(TnDynSetBatchSize(*dyn, 4)); /* defaults for a study: exact log-dets are costly */
   PetscCall(TnDynSetFromOptions(*dyn));
   PetscCall(TnDynGetParams(*dyn, &scheme, NULL, NULL, &g->h, &g->K, &g->B));
-  PetscCheck(scheme == TN_SCHEME_SYNC, comm, PETSC_ERR_USER, "tenor logdet studies the sync scheme (-dyn_scheme sync); in the colored scheme diag is already exact");
+  PetscCheck(!strcmp(scheme, TN_SCHEME_SYNC), comm, PETSC_ERR_USER, "tenor logdet studies the sync scheme (-dyn_scheme sync); in the colored scheme diag is already exact");
   /* advance one step at a time; the kernels' own log-det is diag (checked
      against the TnLogDet diag value), the studied methods are the TnLogDets */
   PetscCall(TnDynSetSteps(*dyn, 1));

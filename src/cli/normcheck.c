@@ -70,7 +70,7 @@ static void JsonDynamics(FILE *fp, TnNet net, TnDyn dyn)
   TnDynGetParams(dyn, &scheme, &form, &act, &h, &K, &B);
   TnDynGetNumColors(dyn, &ncol);
   TnDynGetInvertibility(dyn, &inv, &what);
-  fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"T\": %.17g, \"batch\": %" PetscInt_FMT ", \"colors\": %" PetscInt_FMT ", \"logdet\": \"%s\", \"base\": \"%s\", \"invertibility_value\": %.17g, \"invertibility\": \"%s\"},\n", TnSchemeTypes[scheme], TnFormTypes[form], TnActTypes[act], (double)h, K, (double)(h * K), B, ncol, TnLogDetTypes[ldt], TnBaseTypes[base], (double)inv, what);
+  fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"T\": %.17g, \"batch\": %" PetscInt_FMT ", \"colors\": %" PetscInt_FMT ", \"logdet\": \"%s\", \"base\": \"%s\", \"invertibility_value\": %.17g, \"invertibility\": \"%s\"},\n", scheme, TnFormTypes[form], TnActTypes[act], (double)h, K, (double)(h * K), B, ncol, TnLogDetTypes[ldt], TnBaseTypes[base], (double)inv, what);
 }
 
 static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, const TnNormRun *run, const TnNormOptions *opt, const TnNormResult *r, char path[], size_t len)

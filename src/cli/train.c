@@ -156,7 +156,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnTrain tr,
   if (fp) {
     fprintf(fp, "{\n  \"tenor_version\": \"%s\",\n  \"command\": \"train\",\n  \"ranks\": %d,\n  \"status\": \"%s\",\n", TENOR_VERSION, run->size, TnTrainStatusNames[in.status]);
     fprintf(fp, "  \"network\": {\"type\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT "},\n", ntype, N, nnz);
-    fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"batch\": %" PetscInt_FMT "},\n", TnSchemeTypes[scheme], TnFormTypes[form], TnActTypes[act], (double)h, K, B);
+    fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"batch\": %" PetscInt_FMT "},\n", scheme, TnFormTypes[form], TnActTypes[act], (double)h, K, B);
     fprintf(fp, "  \"steps\": %" PetscInt64_FMT ", \"step_budget\": %" PetscInt64_FMT ", \"epoch\": %" PetscInt64_FMT ", \"batches_per_epoch\": %" PetscInt_FMT ",\n", in.step, in.total, in.epoch, in.nbatch);
     fprintf(fp, "  \"invertibility\": {\"steps_shrunk\": %" PetscInt64_FMT ", \"halvings\": %" PetscInt64_FMT ", \"steps_skipped\": %" PetscInt64_FMT "},\n  ", in.shrunk, in.halvings, in.skipped);
     JsonReal(fp, "best_valid_loss", in.best_valid, PETSC_TRUE);

@@ -1,18 +1,21 @@
-/* TnDyn: life cycle, options and accessors. */
+/* TnDyn: life cycle, options and accessors. The scheme is an implementation
+   chosen by name (dynregis.c); everything here is common to all schemes. */
 #include "dynimpl.h"
 
-const char *const TnSchemeTypes[] = {"sync", "colored", "TnScheme", "TN_SCHEME_", NULL};
-const char *const TnFormTypes[]   = {"rate", "current", "TnForm", "TN_FORM_", NULL};
-const char *const TnActTypes[]    = {"tanh", "linear", "TnAct", "TN_ACT_", NULL};
+const char *const TnFormTypes[] = {"rate", "current", "TnForm", "TN_FORM_", NULL};
+const char *const TnActTypes[]  = {"tanh", "linear", "TnAct", "TN_ACT_", NULL};
 
 PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
 {
   TnDyn d;
   PetscFunctionBeginUser;
+  if (!TN_Adjoint) {
+    PetscCall(PetscLogEventRegister("DynAdjointStep", TN_CLASSID, &TN_Adjoint));
+    PetscCall(PetscLogEventRegister("DynInverseStep", TN_CLASSID, &TN_Inverse));
+  }
   PetscCall(PetscNew(&d));
   d->net = net;
   PetscCall(TnNetGetComm(net, &d->comm));
-  d->scheme  = TN_SCHEME_SYNC;
   d->form    = TN_FORM_RATE;
   d->act     = TN_ACT_TANH;
   d->h       = 0.1;
@@ -21,16 +24,23 @@ PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
   d->ldt     = TN_LOGDET_DIAG;
   d->base    = TN_BASE_NORMAL;
   d->colseed = 12345;
+  d->rtol    = 1e-8;
+  d->atol    = 1e-10;
+  d->adapt   = PETSC_TRUE;
   *dyn       = d;
+  PetscCall(TnDynSetScheme(d, TN_SCHEME_SYNC));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode TnDynReset(TnDyn dyn)
+/* Drops everything SetUp built (a setter changed the configuration). */
+PetscErrorCode TnDynReset(TnDyn dyn)
 {
   PetscBool done;
   PetscInt  n;
   PetscFunctionBeginUser;
   if (!dyn->setup) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnDynAdjointReset(dyn));
+  if (dyn->ops.reset) PetscCall(dyn->ops.reset(dyn));
   PetscCall(TnNetUse(dyn->net, -1));
   PetscCall(MatRestoreRowIJ(dyn->Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &dyn->d.ia, &dyn->d.ja, &done));
   PetscCall(MatRestoreRowIJ(dyn->Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &dyn->o.ia, &dyn->o.ja, &done));
@@ -45,8 +55,6 @@ static PetscErrorCode TnDynReset(TnDyn dyn)
   }
   PetscCall(PetscFree(dyn->offrows));
   PetscCall(PetscFree(dyn->pbuf));
-  PetscCall(PetscFree(dyn->S));
-  if (dyn->colors) PetscCall(PetscFree4(dyn->colors, dyn->cptr, dyn->crows, dyn->cnint));
   PetscCall(VecScatterDestroy(&dyn->halo));
   PetscCall(VecScatterDestroy(&dyn->nat2part));
   PetscCall(VecDestroy(&dyn->P));
@@ -55,6 +63,9 @@ static PetscErrorCode TnDynReset(TnDyn dyn)
   PetscCall(VecDestroy(&dyn->nodeloss));
   PetscCall(TnLogDetDestroy(&dyn->exact));
   PetscCall(MatDestroy(&dyn->J));
+  PetscCall(VecDestroy(&dyn->bcs));
+  PetscCall(VecDestroy(&dyn->bgs));
+  PetscCall(VecScatterDestroy(&dyn->bsct));
   dyn->setup = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -64,7 +75,25 @@ PetscErrorCode TnDynDestroy(TnDyn *dyn)
   PetscFunctionBeginUser;
   if (!*dyn) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnDynReset(*dyn));
+  if ((*dyn)->ops.destroy) PetscCall((*dyn)->ops.destroy(*dyn));
   PetscCall(PetscFree(*dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynSetScheme(TnDyn dyn, TnScheme scheme)
+{
+  TnSchemeCreateFn create;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynFindScheme(scheme, &create));
+  PetscCheck(create, dyn->comm, PETSC_ERR_USER, "unknown scheme '%s': use sync, colored or continuous", scheme);
+  if (!strcmp(dyn->type, scheme)) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnDynReset(dyn));
+  if (dyn->ops.destroy) PetscCall(dyn->ops.destroy(dyn));
+  PetscCall(PetscMemzero(&dyn->ops, sizeof(dyn->ops)));
+  dyn->data    = NULL;
+  dyn->ldtdesc = NULL;
+  PetscCall(PetscStrncpy(dyn->type, scheme, sizeof(dyn->type)));
+  PetscCall(create(dyn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -76,16 +105,49 @@ PetscErrorCode TnDynDestroy(TnDyn *dyn)
     dyn->field = v;                             \
     PetscFunctionReturn(PETSC_SUCCESS);         \
   }
-TN_DYN_SETTER(Scheme, scheme, TnScheme)
 TN_DYN_SETTER(Form, form, TnForm)
 TN_DYN_SETTER(Activation, act, TnAct)
-TN_DYN_SETTER(StepSize, h, PetscReal)
 TN_DYN_SETTER(Steps, K, PetscInt)
 TN_DYN_SETTER(BatchSize, B, PetscInt)
 TN_DYN_SETTER(LogDetType, ldt, TnLogDetType)
 TN_DYN_SETTER(Base, base, TnBase)
 TN_DYN_SETTER(NodeLoss, nodeloss_on, PetscBool)
 TN_DYN_SETTER(ColoringSeed, colseed, PetscInt)
+TN_DYN_SETTER(Adaptive, adapt, PetscBool)
+
+PetscErrorCode TnDynSetStepSize(TnDyn dyn, PetscReal h)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynReset(dyn));
+  dyn->h = h;
+  dyn->T = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynSetFinalTime(TnDyn dyn, PetscReal T)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynReset(dyn));
+  PetscCheck(T > 0 && !PetscIsInfOrNanReal(T), dyn->comm, PETSC_ERR_USER, "-dyn_T must be > 0 (got %g)", (double)T);
+  dyn->T = T;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynSetTolerances(TnDyn dyn, PetscReal rtol, PetscReal atol)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynReset(dyn));
+  dyn->rtol = rtol;
+  dyn->atol = atol;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynGetColoringSeed(TnDyn dyn, PetscInt *seed)
+{
+  PetscFunctionBeginUser;
+  *seed = dyn->colseed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[])
 {
@@ -98,45 +160,43 @@ PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[]
 
 PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
 {
+  const char *const *names;
+  PetscInt           nnames, v;
+  PetscReal          T = dyn->T;
+  PetscBool          hset, Tset;
   PetscFunctionBeginUser;
   PetscCall(TnDynReset(dyn));
+  PetscCall(TnDynSchemeNames(&names, &nnames));
   PetscOptionsBegin(dyn->comm, "dyn_", "Dynamics (MODEL.md section 2)", "TnDyn");
-  {
-    PetscInt v = (PetscInt)dyn->scheme;
-    PetscCall(TnOptionsChoice("-scheme", "Update scheme", "TnDynSetScheme", TnSchemeTypes, 2, &v, NULL));
-    dyn->scheme = (TnScheme)v;
+  for (v = 0; v < nnames && strcmp(names[v], dyn->type); v++) {
   }
-  {
-    PetscInt v = (PetscInt)dyn->form;
-    PetscCall(TnOptionsChoice("-form", "Vector field: rate -gamma a + W phi(a) + b, current -gamma a + phi(W a + b)", "TnDynSetForm", TnFormTypes, 2, &v, NULL));
-    dyn->form = (TnForm)v;
-  }
-  {
-    PetscInt v = (PetscInt)dyn->act;
-    PetscCall(TnOptionsChoice("-act", "Activation phi", "TnDynSetActivation", TnActTypes, 2, &v, NULL));
-    dyn->act = (TnAct)v;
-  }
-  PetscCall(PetscOptionsReal("-h", "Step size h", "TnDynSetStepSize", dyn->h, &dyn->h, NULL));
+  PetscCall(TnOptionsChoice("-scheme", "Update scheme", "TnDynSetScheme", names, nnames, &v, NULL));
+  PetscCall(TnDynSetScheme(dyn, names[v]));
+  v = (PetscInt)dyn->form;
+  PetscCall(TnOptionsChoice("-form", "Vector field: rate -gamma a + W phi(a) + b, current -gamma a + phi(W a + b)", "TnDynSetForm", TnFormTypes, 2, &v, NULL));
+  dyn->form = (TnForm)v;
+  v         = (PetscInt)dyn->act;
+  PetscCall(TnOptionsChoice("-act", "Activation phi", "TnDynSetActivation", TnActTypes, 2, &v, NULL));
+  dyn->act = (TnAct)v;
+  PetscCall(PetscOptionsReal("-h", "Step size h", "TnDynSetStepSize", dyn->h, &dyn->h, &hset));
+  PetscCall(PetscOptionsReal("-T", "Final time T (then h = T / K)", "TnDynSetFinalTime", T, &T, &Tset));
   PetscCall(PetscOptionsInt("-steps", "Number of steps K (T = K h)", "TnDynSetSteps", dyn->K, &dyn->K, NULL));
   PetscCall(PetscOptionsInt("-batch", "Samples evolved together, B (one matrix pass serves all B)", "TnDynSetBatchSize", dyn->B, &dyn->B, NULL));
   PetscCall(PetscOptionsBool("-nodeloss", "Accumulate per-node loss totals", "TnDynSetNodeLoss", dyn->nodeloss_on, &dyn->nodeloss_on, NULL));
-  PetscCall(PetscOptionsString("-coloring_file", "Read the colouring (one colour per node, natural order)", "TnDynSetColoringFile", dyn->colin, dyn->colin, sizeof(dyn->colin), NULL));
-  PetscCall(PetscOptionsString("-coloring_out", "Write the colouring used to this file", "TnDynSetColoringFile", dyn->colout, dyn->colout, sizeof(dyn->colout), NULL));
-  PetscCall(PetscOptionsInt("-coloring_seed", "Seed of the colouring's node priorities", "TnDynSetColoringSeed", dyn->colseed, &dyn->colseed, NULL));
+  if (dyn->ops.setfromoptions) PetscCall(dyn->ops.setfromoptions(dyn, PetscOptionsObject));
   PetscOptionsEnd();
+  PetscCheck(!(hset && Tset), dyn->comm, PETSC_ERR_USER, "give -dyn_h or -dyn_T, not both (T = K h)");
+  if (hset) dyn->T = 0;
+  if (Tset) PetscCall(TnDynSetFinalTime(dyn, T));
   PetscOptionsBegin(dyn->comm, "logdet_", "Log-determinant of a step (MODEL.md section 3)", "TnDyn");
-  {
-    PetscInt v = (PetscInt)dyn->ldt;
-    PetscCall(TnOptionsChoice("-type", "Method: diag sum log|1 + h A_ii|, trace h sum A_ii, dense (ScaLAPACK LU), sparse (MUMPS LU), slq (stochastic estimate)", "TnDynSetLogDetType", TnLogDetTypes, TN_LOGDET_NTYPES, &v, NULL));
-    dyn->ldt = (TnLogDetType)v;
-  }
+  v = (PetscInt)dyn->ldt;
+  PetscCall(TnOptionsChoice("-type", "Method: diag sum log|1 + h A_ii|, trace h sum A_ii, dense (ScaLAPACK LU), sparse (MUMPS LU), slq (stochastic estimate)", "TnDynSetLogDetType", TnLogDetTypes, TN_LOGDET_NTYPES, &v, NULL));
+  dyn->ldt = (TnLogDetType)v;
   PetscOptionsEnd();
   PetscOptionsBegin(dyn->comm, "base_", "Base density at time T (MODEL.md section 3)", "TnDyn");
-  {
-    PetscInt v = (PetscInt)dyn->base;
-    PetscCall(TnOptionsChoice("-type", "Base density", "TnDynSetBase", TnBaseTypes, 2, &v, NULL));
-    dyn->base = (TnBase)v;
-  }
+  v = (PetscInt)dyn->base;
+  PetscCall(TnOptionsChoice("-type", "Base density", "TnDynSetBase", TnBaseTypes, 2, &v, NULL));
+  dyn->base = (TnBase)v;
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -151,16 +211,19 @@ PetscErrorCode TnDynGetNodeLoss(TnDyn dyn, Vec *nodeloss)
 
 PetscErrorCode TnDynGetNumColors(TnDyn dyn, PetscInt *ncolors)
 {
+  const PetscInt *colors;
   PetscFunctionBeginUser;
-  *ncolors = dyn->scheme == TN_SCHEME_COLORED ? dyn->ncolors : 1;
+  *ncolors = 1;
+  if (dyn->ops.getcolors && dyn->setup) PetscCall(dyn->ops.getcolors(dyn, ncolors, &colors));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnDynGetColors(TnDyn dyn, const PetscInt **colors)
 {
+  PetscInt n;
   PetscFunctionBeginUser;
-  PetscCheck(dyn->colors, dyn->comm, PETSC_ERR_ORDER, "no colouring: the scheme is not colored or SetUp was not called");
-  *colors = dyn->colors;
+  PetscCheck(dyn->ops.getcolors && dyn->setup, dyn->comm, PETSC_ERR_ORDER, "no colouring: the scheme is not colored or SetUp was not called");
+  PetscCall(dyn->ops.getcolors(dyn, &n, colors));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -172,13 +235,28 @@ PetscErrorCode TnDynGetLoss(TnDyn dyn, TnLogDetType *ldt, TnBase *base)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnDynGetNet(TnDyn dyn, TnNet *net)
+{
+  PetscFunctionBeginUser;
+  *net = dyn->net;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynGetLocalSize(TnDyn dyn, PetscInt *m)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynSetUp(dyn));
+  *m = dyn->m;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnDynGetParams(TnDyn dyn, TnScheme *scheme, TnForm *form, TnAct *act, PetscReal *h, PetscInt *K, PetscInt *B)
 {
   PetscFunctionBeginUser;
-  if (scheme) *scheme = dyn->scheme;
+  if (scheme) *scheme = dyn->type;
   if (form) *form = dyn->form;
   if (act) *act = dyn->act;
-  if (h) *h = dyn->h;
+  if (h) *h = dyn->T > 0 && dyn->K > 0 ? dyn->T / dyn->K : dyn->h;
   if (K) *K = dyn->K;
   if (B) *B = dyn->B;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -188,16 +266,16 @@ PetscErrorCode TnDynGetInvertibility(TnDyn dyn, PetscReal *value, const char **w
 {
   PetscFunctionBeginUser;
   PetscCheck(dyn->setup, dyn->comm, PETSC_ERR_ORDER, "call TnDynSetUp() first");
-  if (value) *value = dyn->invert_value;
-  if (what) *what = dyn->invert_what;
+  if (value) *value = dyn->bnd.value;
+  if (what) *what = dyn->bnd.what;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnDynView(TnDyn dyn, PetscViewer viewer)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "dynamics: %s scheme, %s form, %s, h = %g, K = %" PetscInt_FMT " (T = %g), batch B = %" PetscInt_FMT, TnSchemeTypes[dyn->scheme], TnFormTypes[dyn->form], TnActTypes[dyn->act], (double)dyn->h, dyn->K, (double)(dyn->h * dyn->K), dyn->B));
-  if (dyn->scheme == TN_SCHEME_COLORED) PetscCall(PetscViewerASCIIPrintf(viewer, ", %" PetscInt_FMT " colours", dyn->ncolors));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "\nlog-det: %s; base: %s; invertibility: %s\n", TnLogDetTypes[dyn->ldt], TnBaseTypes[dyn->base], dyn->invert_what));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "dynamics: %s scheme, %s form, %s, h = %g, K = %" PetscInt_FMT " (T = %g), batch B = %" PetscInt_FMT, dyn->type, TnFormTypes[dyn->form], TnActTypes[dyn->act], (double)dyn->h, dyn->K, (double)(dyn->h * dyn->K), dyn->B));
+  if (dyn->ops.view) PetscCall(dyn->ops.view(dyn, viewer));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "\nlog-det: %s; base: %s; invertibility: %s\n", dyn->ldtdesc ? dyn->ldtdesc : TnLogDetTypes[dyn->ldt], TnBaseTypes[dyn->base], dyn->bnd.what));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -14,42 +14,115 @@ typedef struct {
   const PetscScalar *va;
 } TnCSR;
 
+typedef struct _TnBoundQ TnBoundQ;
+
+/* A scheme (MODEL.md section 2) is one implementation behind this table, in
+   its own folder under src/dyn/impls/, registered by name in dynregis.c.
+   Arrays are a rank's local block of a state batch (m*B entries,
+   node-major, sample-fastest). The implementation keeps its own state in
+   dyn->data. Optional entries may be NULL. */
+typedef struct {
+  /* its keys in the options database (inside the -dyn_ section) */
+  PetscErrorCode (*setfromoptions)(TnDyn, PetscOptionItems *);
+  /* build what the scheme needs after the common set-up (colouring, work
+     arrays); reset frees it; destroy frees dyn->data */
+  PetscErrorCode (*setup)(TnDyn);
+  PetscErrorCode (*reset)(TnDyn);
+  PetscErrorCode (*destroy)(TnDyn);
+  /* step k: out = the step of a (out may be a); ldet[b] += this rank's
+     log-det terms of sample b; nodeacc[i] -= node i's terms (real samples);
+     save: nsave entries kept for the adjoint step (adjointsetup), or NULL */
+  PetscErrorCode (*step)(TnDyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *save, PetscReal *ldet, PetscReal *nodeacc);
+  /* the save entries of state a without stepping (nsave > 0) */
+  PetscErrorCode (*stepsave)(TnDyn, const PetscScalar *a, PetscReal *save);
+  /* reverse mode (adjoint.c holds lambda): allocate the work; *nsave: the
+     entries per state the forward step keeps for adjointstep (0: none) */
+  PetscErrorCode (*adjointsetup)(TnDyn, size_t *nsave);
+  PetscErrorCode (*adjointreset)(TnDyn);
+  PetscErrorCode (*adjointbegin)(TnDyn);
+  /* lambda_{k+1} (adj.lam) -> lambda_k, accumulating dL/dtheta (adj.acc);
+     ak, ak1 the states before and after step k */
+  PetscErrorCode (*adjointstep)(TnDyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *save);
+  PetscErrorCode (*adjointend)(TnDyn);
+  /* a = a_{k+1} -> a_k in place */
+  PetscErrorCode (*inversestep)(TnDyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);
+  /* the invertibility condition from the quantities of bound.c (|W|_1
+     among them only if boundnorm1); ok only with the given margin */
+  PetscErrorCode (*bound)(TnDyn, const TnBoundQ *, PetscReal margin, TnDynBound *);
+  PetscBool boundnorm1;
+  PetscErrorCode (*view)(TnDyn, PetscViewer);
+  /* the colouring, if the scheme has one (colour of each local row) */
+  PetscErrorCode (*getcolors)(TnDyn, PetscInt *ncolors, const PetscInt **colors);
+} TnSchemeOps;
+
+/* The gradient being accumulated, in theta's layout (TnNetGetParamLayout). */
+typedef struct {
+  PetscReal *gW, *gb, *gg; /* dL/dW (Ad's values, then Ao's), dL/db, dL/dgamma */
+} TnDynAdjAcc;
+
+/* Reverse-mode work shared by the schemes (adjoint.c). lam holds lambda
+   weighted by omega_b = 1/nvalid for real samples and 0 for padding, so every
+   parameter gradient is the plain sum over the batch. */
+typedef struct {
+  PetscBool      setup;
+  PetscBool      inplace; /* the scheme's adjoint step updates lam in place (no lamnew) */
+  size_t         nsave;
+  PetscReal     *lam, *lamnew, *lamall; /* lambda_{k+1} and lambda_k (they swap) */
+  PetscReal     *wt;                    /* omega_b */
+  PetscReal     *gbuf;                  /* Gp's array */
+  Vec            Pv, Gp;                /* forward halo: a wrapper of what is sent, ghost copy */
+  Vec            Lv, Gy;                /* reverse halo: ghost contributions added into lambda */
+  TnDynAdjAcc    acc;
+  PetscLogDouble bytes; /* work of the scheme's adjoint, this rank */
+} TnDynAdj;
+
 struct _p_TnDyn {
   TnNet        net;
   MPI_Comm     comm;
-  TnScheme     scheme;
+  char         type[64];
+  TnSchemeOps  ops;
+  void        *data;    /* the scheme's own state */
+  const char  *ldtdesc; /* the scheme's own log-det, if -logdet_type does not apply */
   TnForm       form;
   TnAct        act;
-  PetscReal    h;
+  PetscReal    h, T; /* T > 0: h = T / K at SetUp */
   PetscInt     K, B;
   TnLogDetType ldt;
   TnBase       base;
   PetscBool    nodeloss_on, setup;
-  char         colin[PETSC_MAX_PATH_LEN], colout[PETSC_MAX_PATH_LEN];
-  PetscInt     colseed;
+  /* settings the schemes read (kept here so that they can be set before the
+     scheme is chosen): colored's colouring, continuous's integrator */
+  char      colin[PETSC_MAX_PATH_LEN], colout[PETSC_MAX_PATH_LEN];
+  PetscInt  colseed;
+  PetscReal rtol, atol;
+  PetscBool adapt;
 
   PetscInt         m, nghost;
   Mat              Ad, Ao;
   TnCSR            d, o;
   const PetscReal *gamma, *bias, *wdiag; /* borrowed from the net's Vecs */
+  const PetscInt  *diagpos;              /* W_ii's position in Ad's values, or -1 (the net's) */
   PetscInt        *offrows, noff;        /* rows with off-process synapses */
   VecScatter       halo;
-  PetscReal       *pbuf; /* phi(a) (rate) or a (current): what is exchanged */
-  Vec              P, G; /* a Vec view of pbuf, and the ghost copy */
-  PetscReal       *S;    /* current form: the synaptic input W a + b */
-  /* colouring: rows of colour c are crows[cptr[c] .. cptr[c+1]), the first
-     cnint[c] of them interior (no off-process synapse) */
-  PetscInt   ncolors, *colors, *cptr, *crows, *cnint;
-  PetscInt   renorm; /* rows between renormalisations of the diag product */
-  PetscInt   nvalid; /* real samples of the batch being evaluated */
-  TnLogDet   exact;  /* a global log-det method (dense, sparse, slq), or NULL */
-  Mat        J;      /* its step Jacobian */
-  VecScatter nat2part;
-  Vec        xnat;
-  Vec        nodeloss;
-  PetscReal  invert_value;
-  char       invert_what[256];
+  PetscReal       *pbuf;   /* phi(a) (rate) or a (current): what is exchanged */
+  Vec              P, G;   /* a Vec view of pbuf, and the ghost copy */
+  PetscInt         renorm; /* rows between renormalisations of the diag product */
+  PetscInt         nvalid; /* real samples of the batch being evaluated */
+  TnLogDet         exact;  /* a global log-det method (dense, sparse, slq), or NULL */
+  Mat              J;      /* its step Jacobian */
+  VecScatter       nat2part;
+  Vec              xnat;
+  Vec              nodeloss;
+  TnDynBound       bnd;
+  Vec              bcs, bgs; /* bound.c: |W|'s column sums, ghost part */
+  VecScatter       bsct;
+  TnDynAdj         adj;
 };
+
+/* Registration (dynregis.c): the schemes by name. */
+typedef PetscErrorCode (*TnSchemeCreateFn)(TnDyn);
+PetscErrorCode TnDynFindScheme(const char name[], TnSchemeCreateFn *create);
+PetscErrorCode TnDynSchemeNames(const char *const **list, PetscInt *n);
 
 #define TN_INLINE static inline __attribute__((always_inline))
 
@@ -235,10 +308,62 @@ TN_INLINE void TnRowTimesBlock(const TnCSR *A, PetscInt i, const PetscScalar *re
 
 PetscErrorCode TnDynHaloBegin(TnDyn dyn);
 PetscErrorCode TnDynHaloEnd(TnDyn dyn);
-/* out = the sync step of a (out == a: in place); rate form: phi(a) is
-   written to pa (NULL: the dynamics' own pbuf) */
-PetscErrorCode TnDynStep_Sync(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc);
-/* out = the colored sweep of a (out == a: in place) */
-PetscErrorCode TnDynStep_Colored(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc);
-PetscErrorCode TnDynColoringSetUp(TnDyn dyn);
-PetscErrorCode TnDynCheckInvertible(TnDyn dyn);
+PetscErrorCode TnDynReset(TnDyn dyn);
+PetscErrorCode TnDynAdjointReset(TnDyn dyn);
+/* Rows per renormalisation of the diag product, from the factors' range. */
+void TnDynSetRenorm(TnDyn dyn, PetscReal fmin, PetscReal fmax);
+
+/* The invertibility quantities of the current or a trial parameter set
+   (bound.c), in one pass and one reduction: max_i gamma_i, the colored
+   factor's minimum min_i (1 - h gamma_i + h min(W_ii, 0)) (tanh) or
+   min_i (1 + h (W_ii - gamma_i)) (linear), max_i |W_ii|, |W|_inf (max row
+   sum), |W|_1 (column sums; only when asked), and whether a value is not
+   finite. */
+struct _TnBoundQ {
+  PetscReal gmax, fmin, wmax, ninf, n1;
+  PetscBool nonfinite;
+};
+
+/* Adjoint helpers (adjoint.c): forward and reverse halo exchanges over the
+   dynamics' block scatter, for arrays of m*B values. */
+PetscErrorCode TnDynAdjHaloBegin(TnDyn dyn, const PetscReal *send);
+PetscErrorCode TnDynAdjHaloEnd(TnDyn dyn, const PetscReal **ghost);
+PetscErrorCode TnDynAdjReverseBegin(TnDyn dyn, PetscReal *into);
+PetscErrorCode TnDynAdjReverseEnd(TnDyn dyn);
+/* lam <-> lamnew */
+void TnDynAdjSwap(TnDyn dyn);
+
+/* Per-node, per-sample quantities of the local loss at one state. For the
+   step's (or substep's) diagonal entry hA = h(-gamma + w_ii d),
+   d = phi'(t), t = phi(a) (rate) or phi(s) (current) already evaluated:
+     c    = d l / d A_ii = -omega h T'(hA), T' = 1/(1 + hA) (diag) or 1 (trace)
+     phi2 = phi''(.) = -2 t d (tanh) or 0 (linear). */
+TN_INLINE void TnAdjLocal(PetscBool lin, PetscBool diag, PetscReal h, PetscReal gi, PetscReal wi, PetscReal omega, PetscReal t, PetscReal *d, PetscReal *phi2, PetscReal *c)
+{
+  PetscReal dd = lin ? 1.0 : 1.0 - t * t, hA = h * (-gi + wi * dd);
+  *d    = dd;
+  *phi2 = lin ? 0.0 : -2.0 * t * dd;
+  *c    = -omega * h * (diag ? 1.0 / (1.0 + hA) : 1.0);
+}
+
+/* One synapse w = W_ij of the transposed product for B samples:
+   o_j += w phi'(x_j) v (rate, tanh: phi' = 1 - x^2 from x = phi(a)) or
+   w v (else), and the return value sum_b v_b x_jb (the synapse's gradient),
+   summed in four lanes then pairwise: a fixed order that vectorises. */
+TN_INLINE PetscReal TnAdjSynapse(PetscReal w, const PetscReal *restrict v, const PetscReal *restrict xj, PetscReal *restrict oj, PetscBool ratetanh, const PetscInt B)
+{
+  PetscReal s[4] = {0, 0, 0, 0};
+  PetscInt  b    = 0;
+  for (; b + 4 <= B; b += 4)
+    for (PetscInt l = 0; l < 4; l++) {
+      s[l] += v[b + l] * xj[b + l];
+      oj[b + l] += w * (ratetanh ? 1.0 - xj[b + l] * xj[b + l] : 1.0) * v[b + l];
+    }
+  for (; b < B; b++) {
+    s[0] += v[b] * xj[b];
+    oj[b] += w * (ratetanh ? 1.0 - xj[b] * xj[b] : 1.0) * v[b];
+  }
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+extern PetscLogEvent TN_Adjoint, TN_Inverse;

@@ -102,10 +102,7 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
       PetscCall(VecGetArray(x, &a));
     }
     PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
-    if (dyn->scheme == TN_SCHEME_SYNC)
-      PetscCall(TnDynStep_Sync(dyn, a, a, NULL, res->steps + k * B, nodeacc));
-    else
-      PetscCall(TnDynStep_Colored(dyn, a, a, res->steps + k * B, nodeacc));
+    PetscCall(dyn->ops.step(dyn, k, a, a, NULL, res->steps + k * B, nodeacc));
     PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
     PetscCall(TnProgressUpdate(dyn->comm, &prog, k + 1));
   }
@@ -123,5 +120,31 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
     res->logphi[b] = res->base[b];
     for (PetscInt k = 0; k < K; k++) res->logphi[b] += res->steps[k * B + b];
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynStepArrays(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *save, PetscReal *ldet)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
+  PetscCall(dyn->ops.step(dyn, k, a, out, save, ldet, NULL));
+  PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynStepSave(TnDyn dyn, const PetscScalar *a, PetscReal *save)
+{
+  PetscFunctionBeginUser;
+  if (save && dyn->ops.stepsave) PetscCall(dyn->ops.stepsave(dyn, a, save));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynStepInverse(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(dyn->ops.inversestep, dyn->comm, PETSC_ERR_SUP, "the %s scheme has no inverse step", dyn->type);
+  PetscCall(PetscLogEventBegin(TN_Inverse, 0, 0, 0, 0));
+  PetscCall(dyn->ops.inversestep(dyn, k, a, st));
+  PetscCall(PetscLogEventEnd(TN_Inverse, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -54,6 +54,12 @@ PetscErrorCode TnNetAdoptStorage(TnNet net)
   PetscCall(VecDestroy(&net->b));
   net->b    = b;
   net->npar = nd + no + 2 * m;
+  PetscCall(PetscMalloc1(m + 1, &net->diagpos));
+  for (PetscInt i = 0; i < m; i++) {
+    net->diagpos[i] = -1;
+    for (PetscInt t = net->pia[i]; t < net->pia[i + 1]; t++)
+      if (net->pja[t] == i) net->diagpos[i] = t;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -63,6 +69,7 @@ PetscErrorCode TnNetFreeStorage(TnNet net)
   PetscFunctionBeginUser;
   PetscCall(PetscFree(net->param));
   PetscCall(PetscFree4(net->pia, net->pja, net->poia, net->poja));
+  PetscCall(PetscFree(net->diagpos));
   net->npar = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -73,5 +80,123 @@ PetscErrorCode TnNetGetParamArray(TnNet net, PetscScalar **param, PetscInt *n)
   PetscCheck(net->setup, net->comm, PETSC_ERR_ORDER, "call TnNetSetUp() first");
   *param = net->param;
   if (n) *n = net->npar;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnNetGetParamLayout(TnNet net, TnParamLayout *L)
+{
+  PetscInt m;
+  PetscFunctionBeginUser;
+  PetscCheck(net->setup, net->comm, PETSC_ERR_ORDER, "call TnNetSetUp() first");
+  PetscCall(MatGetLocalSize(net->W, &m, NULL));
+  L->m  = m;
+  L->nd = net->pia[m];
+  L->no = net->poia[m];
+  L->n  = net->npar;
+  L->b  = L->nd + L->no;
+  L->u  = L->b + m;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnNetGetDiagPositions(TnNet net, const PetscInt **diagpos)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(net->setup, net->comm, PETSC_ERR_ORDER, "call TnNetSetUp() first");
+  *diagpos = net->diagpos;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnNetParamsUpdated(TnNet net)
+{
+  TnParamLayout L;
+  PetscScalar  *pg, *pw;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(VecGetArray(net->gamma, &pg));
+  PetscCall(VecGetArray(net->wdiag, &pw));
+  for (PetscInt i = 0; i < L.m; i++) {
+    pg[i] = PetscExpReal(net->param[L.u + i]); /* gamma = e^u */
+    if (net->diagpos[i] >= 0) pw[i] = net->param[net->diagpos[i]];
+  }
+  PetscCall(VecRestoreArray(net->wdiag, &pw));
+  PetscCall(VecRestoreArray(net->gamma, &pg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* v[0..n) <- th (add false; nothing to do when th is v) or v + alpha th. */
+static void Put(PetscScalar *v, const PetscScalar *th, PetscInt n, PetscReal alpha, PetscBool add)
+{
+  if (!add && v == th) return;
+  for (PetscInt q = 0; q < n; q++) v[q] = add ? v[q] + alpha * th[q] : th[q];
+}
+
+PetscErrorCode TnNetSetParams(TnNet net, const PetscScalar *th, PetscReal alpha, PetscBool add)
+{
+  TnParamLayout L;
+  Mat           Ad, Ao;
+  PetscScalar  *va, *vo, *pb;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(MatMPIAIJGetSeqAIJ(net->W, &Ad, &Ao, NULL));
+  PetscCall(MatSeqAIJGetArray(Ad, &va));
+  PetscCall(MatSeqAIJGetArray(Ao, &vo));
+  PetscCheck(va == net->param && (L.no == 0 || vo == net->param + L.nd), PETSC_COMM_SELF, PETSC_ERR_PLIB, "W's value arrays are not the network's parameter storage");
+  Put(va, th, L.nd, alpha, add);
+  Put(vo, th + L.nd, L.no, alpha, add);
+  PetscCall(MatSeqAIJRestoreArray(Ao, &vo));
+  PetscCall(MatSeqAIJRestoreArray(Ad, &va));
+  PetscCall(VecGetArray(net->b, &pb));
+  Put(pb, th + L.b, L.m, alpha, add);
+  PetscCall(VecRestoreArray(net->b, &pb));
+  Put(net->param + L.u, th + L.u, L.m, alpha, add);
+  PetscCall(TnNetParamsUpdated(net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The natural numbers of the off-process columns come from their owners
+   through a scatter over W's ghost columns. */
+PetscErrorCode TnNetGetParamMap(TnNet net, PetscInt **row, PetscInt **col)
+{
+  TnParamLayout      L;
+  Mat                Ao;
+  const PetscInt    *garray, *oia, *oja;
+  PetscInt           ng, n;
+  PetscBool          done;
+  Vec                nv, gv;
+  IS                 is;
+  VecScatter         sct;
+  PetscScalar       *pn;
+  const PetscScalar *gn;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(MatMPIAIJGetSeqAIJ(net->W, NULL, &Ao, &garray));
+  PetscCall(MatGetSize(Ao, NULL, &ng));
+  PetscCall(MatCreateVecs(net->W, &nv, NULL));
+  PetscCall(VecGetArrayWrite(nv, &pn));
+  for (PetscInt i = 0; i < L.m; i++) pn[i] = (PetscScalar)net->natural[i];
+  PetscCall(VecRestoreArrayWrite(nv, &pn));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, ng, &gv));
+  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, ng, garray, PETSC_USE_POINTER, &is));
+  PetscCall(VecScatterCreate(nv, is, gv, NULL, &sct));
+  PetscCall(VecScatterBegin(sct, nv, gv, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sct, nv, gv, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, &oja, &done));
+  PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+  PetscCall(PetscMalloc2(L.n + 1, row, L.n + 1, col));
+  PetscCall(VecGetArrayRead(gv, &gn));
+  for (PetscInt i = 0; i < L.m; i++) {
+    const PetscInt ni = net->natural[i];
+    for (PetscInt t = net->pia[i]; t < net->pia[i + 1]; t++) (*row)[t] = ni, (*col)[t] = net->natural[net->pja[t]];
+    for (PetscInt t = oia[i]; t < oia[i + 1]; t++) (*row)[L.nd + t] = ni, (*col)[L.nd + t] = (PetscInt)gn[oja[t]];
+    (*row)[L.b + i] = (*row)[L.u + i] = ni;
+    (*col)[L.b + i]                   = -1;
+    (*col)[L.u + i]                   = -2;
+  }
+  PetscCall(VecRestoreArrayRead(gv, &gn));
+  PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, &oja, &done));
+  PetscCall(VecScatterDestroy(&sct));
+  PetscCall(ISDestroy(&is));
+  PetscCall(VecDestroy(&gv));
+  PetscCall(VecDestroy(&nv));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -142,7 +142,7 @@ static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
   PetscCall(PutInt(vw, "N", tr->N));
   PetscCall(PutInt(vw, "nnz", tr->nnz));
   PetscCall(PutStr(vw, "net_type", ntype));
-  PetscCall(PutStr(vw, "scheme", TnSchemeTypes[scheme]));
+  PetscCall(PutStr(vw, "scheme", scheme));
   PetscCall(PutStr(vw, "form", TnFormTypes[form]));
   PetscCall(PutStr(vw, "act", TnActTypes[act]));
   PetscCall(PutStr(vw, "base", TnBaseTypes[base]));
@@ -161,11 +161,13 @@ static PetscErrorCode PartitionHash(TnTrain tr, PetscReal *hash, PetscMPIInt *si
   const PetscInt *nat;
   PetscMPIInt     rank;
   uint64_t        h = 0, g = 0;
+  TnParamLayout   L;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
   PetscCallMPI(MPI_Comm_size(tr->comm, size));
   PetscCall(TnNetGetNatural(tr->net, &nat));
-  for (PetscInt i = 0; i < tr->bound.m; i++) h += TnRandU64((uint64_t)rank, 31, (uint64_t)nat[i] * 65536 + (uint64_t)i);
+  PetscCall(TnNetGetParamLayout(tr->net, &L));
+  for (PetscInt i = 0; i < L.m; i++) h += TnRandU64((uint64_t)rank, 31, (uint64_t)nat[i] * 65536 + (uint64_t)i);
   PetscCallMPI(MPI_Allreduce(&h, &g, 1, MPI_UINT64_T, MPI_SUM, tr->comm));
   *hash = (PetscReal)(g >> 12); /* 52 bits, exact in a double */
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -358,7 +360,7 @@ static PetscErrorCode CheckCompatible(TnTrain tr, PetscViewer vw, const char pat
   PetscCall(TnDynGetLoss(tr->dyn, &ldt, &base));
   PetscCall(ExpectInt(vw, path, "N", tr->N, "network size: -net_n"));
   PetscCall(ExpectInt(vw, path, "nnz", tr->nnz, "number of synapses: the network pattern"));
-  PetscCall(ExpectStr(vw, path, "scheme", TnSchemeTypes[scheme]));
+  PetscCall(ExpectStr(vw, path, "scheme", scheme));
   PetscCall(ExpectStr(vw, path, "form", TnFormTypes[form]));
   PetscCall(ExpectStr(vw, path, "act", TnActTypes[act]));
   PetscCall(ExpectStr(vw, path, "base", TnBaseTypes[base]));

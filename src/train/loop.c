@@ -47,14 +47,21 @@ static PetscErrorCode ApplyStep(TnTrain tr)
   PetscInt           halvings = 0, n;
   PetscScalar       *th;
   const PetscScalar *d;
+  TnDynBound         bnd;
   PetscFunctionBeginUser;
+  PetscCall(VecGetArrayRead(tr->theta, (const PetscScalar **)&th));
+  PetscCall(VecGetArrayRead(tr->g, &d));
   for (;;) {
-    PetscCall(TnBoundCheck(tr, tr->theta, tr->g, alpha, &ok, &value));
+    PetscCall(TnDynCheckBound(tr->dyn, th, d, alpha, &bnd));
+    ok    = bnd.ok;
+    value = bnd.value;
     if (ok) break;
     if (halvings == tr->max_shrink) break;
     alpha *= 0.5;
     halvings++;
   }
+  PetscCall(VecRestoreArrayRead(tr->g, &d));
+  PetscCall(VecRestoreArrayRead(tr->theta, (const PetscScalar **)&th));
   tr->info.halvings += halvings;
   if (!ok) {
     tr->info.skipped++;
@@ -65,7 +72,7 @@ static PetscErrorCode ApplyStep(TnTrain tr)
   PetscCall(VecGetLocalSize(tr->theta, &n));
   PetscCall(VecGetArray(tr->theta, &th));
   PetscCall(VecGetArrayRead(tr->g, &d));
-  for (PetscInt q = 0; q < n; q++) th[q] = TnTrial(th, d, alpha, q);
+  for (PetscInt q = 0; q < n; q++) th[q] = TnParamTrial(th, d, alpha, q);
   PetscCall(VecRestoreArrayRead(tr->g, &d));
   PetscCall(VecRestoreArray(tr->theta, &th));
   PetscCall(TnGradSetParams(tr->grad, tr->theta));

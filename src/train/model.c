@@ -177,12 +177,19 @@ PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
   PetscCall(OpenModel(comm, path, &vw));
   PetscCall(TnDynGetParams(dyn, &scheme, &form, &act, &h, &K, NULL));
   PetscCall(TnDynGetLoss(dyn, &ldt, &base));
-  PetscCall(Choice(comm, vw, path, "scheme", "-dyn_scheme", TnSchemeTypes, 2, scheme, &v[0]));
+  {
+    char sv[64];
+    PetscCall(TnTrainGetStringAttr(vw, path, "scheme", sv, sizeof(sv)));
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-dyn_scheme", &given));
+    if (given) {
+      if (strcmp(sv, scheme)) PetscCall(PetscPrintf(comm, "note: -dyn_scheme %s overrides the model's scheme = %s\n", scheme, sv));
+    } else
+      PetscCall(TnDynSetScheme(dyn, sv));
+  }
   PetscCall(Choice(comm, vw, path, "form", "-dyn_form", TnFormTypes, 2, form, &v[1]));
   PetscCall(Choice(comm, vw, path, "act", "-dyn_act", TnActTypes, 2, act, &v[2]));
   PetscCall(Choice(comm, vw, path, "base", "-base_type", TnBaseTypes, 2, base, &v[3]));
   PetscCall(Choice(comm, vw, path, "logdet", "-logdet_type", TnLogDetTypes, TN_LOGDET_NTYPES, ldt, &v[4]));
-  PetscCall(TnDynSetScheme(dyn, (TnScheme)v[0]));
   PetscCall(TnDynSetForm(dyn, (TnForm)v[1]));
   PetscCall(TnDynSetActivation(dyn, (TnAct)v[2]));
   PetscCall(TnDynSetBase(dyn, (TnBase)v[3]));

@@ -51,7 +51,6 @@ static PetscErrorCode TnTrainReset(TnTrain tr)
   PetscCall(VecDestroy(&tr->x));
   PetscCall(TnDynResultDestroy(&tr->res));
   PetscCall(TnCanonDestroy(&tr->canon));
-  PetscCall(TnBoundDestroy(&tr->bound));
   tr->setup = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -281,7 +280,6 @@ PetscErrorCode TnTrainSetUp(TnTrain tr)
   PetscCall(TnDataExactEntropy(tr->data, &tr->H, &tr->Hknown));
   PetscCall(CreateVecs(tr));
   tr->setup = PETSC_TRUE;
-  PetscCall(TnBoundSetUp(tr));
   /* theta from the net, then written back, so gamma = e^u from the start
      exactly as after a restart */
   PetscCall(TnGradGetParams(tr->grad, tr->theta));

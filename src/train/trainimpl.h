@@ -17,17 +17,6 @@ typedef struct {
   VecScatter sct;
 } TnCanon;
 
-/* The invertibility bound (MODEL.md section 4) of a trial theta, computed
-   like TnDynCheckInvertible from W's CSR structure (the order of theta's W
-   values), with the column sums' halo. */
-typedef struct {
-  PetscInt        m, nd, no, nghost;
-  const PetscInt *iad, *jad, *iao, *jao;
-  PetscInt       *diagpos;
-  Vec             cs, gs;
-  VecScatter      sct;
-} TnBound;
-
 struct _p_TnTrain {
   MPI_Comm    comm;
   TnNet       net;
@@ -53,7 +42,6 @@ struct _p_TnTrain {
   float      *mf, *vf;                       /* -train_moments_single: m and v (vf: Adam only) */
   TnDynResult res;
   TnCanon     canon;
-  TnBound     bound;
 
   /* progress */
   TnTrainInfo    info;
@@ -74,18 +62,6 @@ extern volatile sig_atomic_t TnTrainStopFlag;
 /* canon.c */
 PetscErrorCode TnCanonSetUp(TnTrain tr);
 PetscErrorCode TnCanonDestroy(TnCanon *c);
-/* bound.c */
-PetscErrorCode TnBoundSetUp(TnTrain tr);
-PetscErrorCode TnBoundDestroy(TnBound *b);
-/* *ok: the condition holds for theta with a margin; *value: the bound. */
-PetscErrorCode TnBoundCheck(TnTrain tr, Vec theta, Vec dir, PetscReal alpha, PetscBool *ok, PetscReal *value);
-/* Entry q of the trial theta + alpha d (d = NULL: theta), the one expression
-   both the bound check and the update use, so that what is checked is what
-   is stored, bit for bit. */
-static inline PetscScalar TnTrial(const PetscScalar *th, const PetscScalar *d, PetscReal alpha, PetscInt q)
-{
-  return d ? th[q] + alpha * d[q] : th[q];
-}
 /* optim.c */
 PetscReal      TnTrainLearningRate(TnTrain tr, PetscInt64 step);
 PetscErrorCode TnTrainDirection(TnTrain tr, PetscReal lr);

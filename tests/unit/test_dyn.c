@@ -251,7 +251,7 @@ static void test_rank_invariance(void)
         TN_ASSERT_OK(TnNetSetDegree(net, 6));
         TN_ASSERT_OK(TnNetSetWeightScale(net, 0.7));
         TN_ASSERT_OK(TnDynCreate(net, &dyn));
-        TN_ASSERT_OK(TnDynSetScheme(dyn, (TnScheme)scheme));
+        TN_ASSERT_OK(TnDynSetScheme(dyn, (scheme ? TN_SCHEME_COLORED : TN_SCHEME_SYNC)));
         TN_ASSERT_OK(TnDynSetBatchSize(dyn, 4));
         TN_ASSERT_OK(TnDynCreateState(dyn, &x));
         {

@@ -7,25 +7,7 @@
    One halo exchange per step, overlapped with the on-process block as in
    MatMult_MPIAIJ: begin the exchange, multiply Ad, end it, add Ao. The row
    loops are specialised for the batch size B (TN_DISPATCH_B). */
-#include "dynimpl.h"
-
-PetscErrorCode TnDynHaloBegin(TnDyn dyn)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
-  PetscCall(VecScatterBegin(dyn->halo, dyn->P, dyn->G, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode TnDynHaloEnd(TnDyn dyn)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
-  PetscCall(VecScatterEnd(dyn->halo, dyn->P, dyn->G, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+#include "syncimpl.h"
 
 /* rate form, on-process part: for every row, y = Ad p + b, the log-det
    factor from phi'(a_i) = 1 - p_i^2 (tanh), and a_i += h(-gamma_i a_i + y).
@@ -71,8 +53,9 @@ TN_INLINE void AddOffProcessBody(TnDyn dyn, PetscScalar *restrict a, const Petsc
 /* current form: s = Ad a + b now, + Ao g later. */
 TN_INLINE void CurrentOnProcess(TnDyn dyn, const PetscScalar *restrict a, const PetscInt B)
 {
+  PetscReal *S = ((TnSync *)dyn->data)->S;
   for (PetscInt i = 0; i < dyn->m; i++) {
-    PetscReal *restrict si = dyn->S + (size_t)i * B;
+    PetscReal *restrict si = S + (size_t)i * B;
     for (PetscInt b = 0; b < B; b++) si[b] = dyn->bias[i];
     TnRowTimesBlock(&dyn->d, i, a, B, si);
   }
@@ -80,21 +63,23 @@ TN_INLINE void CurrentOnProcess(TnDyn dyn, const PetscScalar *restrict a, const 
 
 TN_INLINE void CurrentOffProcess(TnDyn dyn, const PetscScalar *restrict g, const PetscInt B)
 {
-  for (PetscInt r = 0; r < dyn->noff; r++) TnRowTimesBlock(&dyn->o, dyn->offrows[r], g, B, dyn->S + (size_t)dyn->offrows[r] * B);
+  PetscReal *S = ((TnSync *)dyn->data)->S;
+  for (PetscInt r = 0; r < dyn->noff; r++) TnRowTimesBlock(&dyn->o, dyn->offrows[r], g, B, S + (size_t)dyn->offrows[r] * B);
 }
 
 /* out_i = a_i + h(-gamma_i a_i + phi(s_i)), log-det factor from phi'(s_i). */
 TN_INLINE void CurrentUpdate(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
-  const PetscReal h = dyn->h;
-  PetscReal       prod[B], hA[B], f[B];
-  int             expo[B];
-  TnAcc           acc;
+  const PetscReal  h = dyn->h;
+  const PetscReal *S = ((TnSync *)dyn->data)->S;
+  PetscReal        prod[B], hA[B], f[B];
+  int              expo[B];
+  TnAcc            acc;
   TnAccBegin(dyn, &acc, prod, expo, B);
   for (PetscInt i = 0; i < dyn->m; i++) {
     const PetscScalar *ai        = a + (size_t)i * B;
     PetscScalar       *oi        = out + (size_t)i * B;
-    const PetscReal *restrict si = dyn->S + (size_t)i * B;
+    const PetscReal *restrict si = S + (size_t)i * B;
     const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
     for (PetscInt b = 0; b < B; b++) f[b] = TnPhi(dyn->act, si[b]);
     for (PetscInt b = 0; b < B; b++) {
@@ -164,7 +149,7 @@ static PetscErrorCode StepCurrent(TnDyn dyn, const PetscScalar *a, PetscScalar *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnDynStep_Sync(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc)
+PetscErrorCode TnSyncStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc)
 {
   PetscFunctionBeginUser;
   if (dyn->form == TN_FORM_RATE)
@@ -172,5 +157,75 @@ PetscErrorCode TnDynStep_Sync(TnDyn dyn, const PetscScalar *a, PetscScalar *out,
   else
     PetscCall(StepCurrent(dyn, a, out, ldet, nodeacc));
   PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + 8.0 * dyn->m * dyn->B));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode StepSave(TnDyn dyn, const PetscScalar *a, PetscReal *pa)
+{
+  PetscFunctionBeginUser;
+  TnPhiAll(dyn->act, (size_t)dyn->m * dyn->B, a, pa);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SetUp(TnDyn dyn)
+{
+  TnSync *s = (TnSync *)dyn->data;
+  PetscFunctionBeginUser;
+  if (dyn->form == TN_FORM_CURRENT) PetscCall(PetscMalloc1((size_t)dyn->m * dyn->B + 1, &s->S));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Reset(TnDyn dyn)
+{
+  TnSync *s = (TnSync *)dyn->data;
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(s->S));
+  PetscCall(PetscFree2(s->t, s->y));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Destroy(TnDyn dyn)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(dyn->data));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* MODEL.md section 4: a step is a bijection when h Lip(f) < 1, with
+   Lip(f) <= max gamma + sqrt(|W|_1 |W|_inf) sup|phi'| (sup|phi'| = 1 for
+   tanh and linear). Every factor 1 + h A_ii is then >= 1 - h Lip(f). */
+static PetscErrorCode Bound(TnDyn dyn, const TnBoundQ *q, PetscReal margin, TnDynBound *b)
+{
+  const PetscReal h = dyn->h, lip = q->gmax + PetscSqrtReal(q->n1 * q->ninf);
+  PetscFunctionBeginUser;
+  b->applies = PETSC_TRUE;
+  b->value   = h * lip;
+  b->ok      = (PetscBool)(b->value < 1 - margin);
+  b->fmin    = 1 - b->value;
+  PetscCall(PetscSNPrintf(b->what, sizeof(b->what), "sync: h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g (%g + sqrt(%g * %g)) = %.4g < 1", (double)h, (double)q->gmax, (double)q->n1, (double)q->ninf, (double)b->value));
+  PetscCall(PetscSNPrintf(b->fix, sizeof(b->fix), "the sync step is not guaranteed invertible (MODEL.md section 4): h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g * (%g + sqrt(%g * %g)) = %.4g, which is not < 1 (by %.3g). Use -dyn_h below %.4g, or smaller weights (-net_scale), or the colored scheme",
+                          (double)h, (double)q->gmax, (double)q->n1, (double)q->ninf, (double)b->value, (double)(b->value - 1), (double)(1.0 / lip)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
+{
+  TnSync *s;
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&s));
+  dyn->data             = s;
+  dyn->ops.setup        = SetUp;
+  dyn->ops.reset        = Reset;
+  dyn->ops.destroy      = Destroy;
+  dyn->ops.step         = TnSyncStep;
+  dyn->ops.stepsave     = StepSave;
+  dyn->ops.adjointsetup = TnSyncAdjointSetUp;
+  dyn->ops.adjointreset = TnSyncAdjointReset;
+  dyn->ops.adjointbegin = TnSyncAdjointBegin;
+  dyn->ops.adjointstep  = TnSyncAdjointStep;
+  dyn->ops.adjointend   = TnSyncAdjointEnd;
+  dyn->ops.inversestep  = TnSyncInverseStep;
+  dyn->ops.bound        = Bound;
+  dyn->ops.boundnorm1   = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -6,7 +6,7 @@
    sequential greedy colouring in priority order - so the colouring, and with
    it the colored scheme's result, is the same for any rank count and
    partition. Or read from a file (one colour per node, natural order). */
-#include "dynimpl.h"
+#include "coloredimpl.h"
 #include <tenor/io.h>
 
 typedef struct {
@@ -271,35 +271,36 @@ static PetscErrorCode CompressColors(TnDyn dyn, Vec C)
 /* Rows grouped by colour, interior rows (no off-process synapse) first. */
 static PetscErrorCode GroupRows(TnDyn dyn, Vec C)
 {
+  TnColored         *cd = (TnColored *)dyn->data;
   const PetscScalar *col;
   PetscReal          cmax;
   PetscInt          *fill;
   PetscFunctionBeginUser;
   PetscCall(CompressColors(dyn, C));
   PetscCall(VecMax(C, NULL, &cmax));
-  dyn->ncolors = (PetscInt)cmax + 1;
-  PetscCall(PetscMalloc4(dyn->m + 1, &dyn->colors, dyn->ncolors + 1, &dyn->cptr, dyn->m + 1, &dyn->crows, dyn->ncolors, &dyn->cnint));
-  PetscCall(PetscCalloc1(dyn->ncolors + 1, &fill));
+  cd->ncolors = (PetscInt)cmax + 1;
+  PetscCall(PetscMalloc4(dyn->m + 1, &cd->colors, cd->ncolors + 1, &cd->cptr, dyn->m + 1, &cd->crows, cd->ncolors, &cd->cnint));
+  PetscCall(PetscCalloc1(cd->ncolors + 1, &fill));
   PetscCall(VecGetArrayRead(C, &col));
-  PetscCall(PetscArrayzero(dyn->cptr, dyn->ncolors + 1));
-  PetscCall(PetscArrayzero(dyn->cnint, dyn->ncolors));
+  PetscCall(PetscArrayzero(cd->cptr, cd->ncolors + 1));
+  PetscCall(PetscArrayzero(cd->cnint, cd->ncolors));
   for (PetscInt i = 0; i < dyn->m; i++) {
-    dyn->colors[i] = (PetscInt)col[i];
-    dyn->cptr[dyn->colors[i] + 1]++;
-    if (dyn->o.ia[i + 1] == dyn->o.ia[i]) dyn->cnint[dyn->colors[i]]++;
+    cd->colors[i] = (PetscInt)col[i];
+    cd->cptr[cd->colors[i] + 1]++;
+    if (dyn->o.ia[i + 1] == dyn->o.ia[i]) cd->cnint[cd->colors[i]]++;
   }
-  for (PetscInt c = 0; c < dyn->ncolors; c++) dyn->cptr[c + 1] += dyn->cptr[c];
+  for (PetscInt c = 0; c < cd->ncolors; c++) cd->cptr[c + 1] += cd->cptr[c];
   for (PetscInt pass = 0; pass < 2; pass++)
     for (PetscInt i = 0; i < dyn->m; i++) {
-      PetscInt c = dyn->colors[i], interior = dyn->o.ia[i + 1] == dyn->o.ia[i];
-      if (interior == (pass == 0)) dyn->crows[dyn->cptr[c] + fill[c]++] = i;
+      PetscInt c = cd->colors[i], interior = dyn->o.ia[i + 1] == dyn->o.ia[i];
+      if (interior == (pass == 0)) cd->crows[cd->cptr[c] + fill[c]++] = i;
     }
   PetscCall(VecRestoreArrayRead(C, &col));
   PetscCall(PetscFree(fill));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnDynColoringSetUp(TnDyn dyn)
+PetscErrorCode TnColoredColoringSetUp(TnDyn dyn)
 {
   TnGraph   gr;
   Vec       C;

@@ -11,7 +11,7 @@
    over all B samples, with the halo exchange overlapped as in the forward
    step. Stops when, for every sample b,
      |a^{n+1} - a^n|_inf <= tol max(|a^{n+1}|_inf, |a_{k+1}|_inf). */
-#include "sampleimpl.h"
+#include "syncimpl.h"
 
 /* q = phi(a) (rate) or a (current): what the products read. */
 static void Source(TnDyn dyn, const PetscScalar *restrict a, PetscReal *restrict q)
@@ -66,9 +66,9 @@ TN_INLINE void Update(TnDyn dyn, const PetscReal *restrict t, const PetscReal *r
 
 /* One Jacobi iteration; red[0..B) = change, red[B..2B) = scale, summed
    (max) over the ranks. */
-static PetscErrorCode Iterate(TnSampler s, PetscScalar *a, PetscReal *red)
+static PetscErrorCode Iterate(TnDyn dyn, PetscScalar *a, PetscReal *red)
 {
-  TnDyn              dyn = s->dyn;
+  TnSync            *s = (TnSync *)dyn->data;
   const PetscScalar *g;
   PetscFunctionBeginUser;
   Source(dyn, a, dyn->pbuf);
@@ -81,7 +81,7 @@ static PetscErrorCode Iterate(TnSampler s, PetscScalar *a, PetscReal *red)
   TN_DISPATCH_B(dyn->B, ProductOff, dyn, g, s->y);
   PetscCall(VecRestoreArrayRead(dyn->G, &g));
   TN_DISPATCH_B(dyn->B, Update, dyn, s->t, s->y, a, red, red + dyn->B);
-  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, red, 2 * dyn->B, MPIU_REAL, MPIU_MAX, s->comm));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, red, 2 * dyn->B, MPIU_REAL, MPIU_MAX, dyn->comm));
   PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + 6.0 * dyn->m * dyn->B));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -94,25 +94,26 @@ static PetscReal WorstChange(const PetscReal *red, PetscInt B)
   return w;
 }
 
-PetscErrorCode TnSamplerStepInverse_Sync(TnSampler s, PetscInt k, PetscScalar *a)
+PetscErrorCode TnSyncInverseStep(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st)
 {
-  TnDyn      dyn = s->dyn;
+  TnSync    *s = (TnSync *)dyn->data;
   PetscReal *red, worst = PETSC_MAX_REAL;
   PetscInt   it;
   PetscFunctionBeginUser;
+  if (!s->t) PetscCall(PetscMalloc2((size_t)dyn->m * dyn->B + 1, &s->t, (size_t)dyn->m * dyn->B + 1, &s->y));
   PetscCall(PetscArraycpy(s->t, a, (size_t)dyn->m * dyn->B));
   PetscCall(PetscMalloc1(2 * dyn->B, &red));
-  for (it = 1; it <= s->maxit && worst > s->tol; it++) {
-    PetscCall(Iterate(s, a, red));
+  for (it = 1; it <= st->maxit && worst > st->tol; it++) {
+    PetscCall(Iterate(dyn, a, red));
     worst = WorstChange(red, dyn->B);
   }
   PetscCall(PetscFree(red));
-  PetscCheck(worst <= s->tol, s->comm, PETSC_ERR_NOT_CONVERGED,
+  PetscCheck(worst <= st->tol, dyn->comm, PETSC_ERR_NOT_CONVERGED,
              "sampling: inverting sync step %" PetscInt_FMT " (the fixed point a_k = a_{k+1} - h f(a_k)) did not converge in %" PetscInt_FMT " iterations: relative change %.3g > -sample_tol %.3g. The contraction factor is at most h Lip(f) <= %.4g; use a smaller -dyn_h (or smaller weights), a larger -sample_maxit, or a looser -sample_tol (not below ~1e-15)",
-             k, s->maxit, (double)worst, (double)s->tol, (double)dyn->invert_value);
-  s->stats.sync_iters += it - 1;
-  s->stats.sync_steps++;
-  s->stats.sync_iters_max  = PetscMax(s->stats.sync_iters_max, it - 1);
-  s->stats.sync_change_max = PetscMax(s->stats.sync_change_max, worst);
+             k, st->maxit, (double)worst, (double)st->tol, (double)dyn->bnd.value);
+  st->sync_iters += it - 1;
+  st->sync_steps++;
+  st->sync_iters_max  = PetscMax(st->sync_iters_max, it - 1);
+  st->sync_change_max = PetscMax(st->sync_change_max, worst);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

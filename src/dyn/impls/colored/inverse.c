@@ -12,7 +12,7 @@
    the bracket, until |G(x) - a_i'| <= 4 eps scale (scale: the sum of the
    magnitudes of G's terms) or the step is below an ulp. The neighbours'
    values come from one halo exchange per substep, as in the forward pass. */
-#include "sampleimpl.h"
+#include "coloredimpl.h"
 #include <float.h>
 
 typedef struct {
@@ -81,10 +81,9 @@ TN_INLINE void RowOffDiagonal(const TnCSR *A, PetscInt i, const PetscScalar *res
 
 /* Solves rows[0..n) (all of one colour) in place; g = NULL for interior
    rows. pbuf is kept equal to phi(a) (rate) or a (current) row by row. */
-TN_INLINE void SolveRows(TnSampler s, const PetscInt *rows, PetscInt n, PetscScalar *restrict a, const PetscScalar *restrict g, PetscBool *ok, const PetscInt B)
+TN_INLINE void SolveRows(TnDyn dyn, TnDynInverseStats *st, const PetscInt *rows, PetscInt n, PetscScalar *restrict a, const PetscScalar *restrict g, PetscBool *ok, const PetscInt B)
 {
-  TnDyn     dyn = s->dyn;
-  TnNodeEq  e   = {.h = dyn->h, .rate = dyn->form == TN_FORM_RATE, .lin = dyn->act == TN_ACT_LINEAR};
+  TnNodeEq  e = {.h = dyn->h, .rate = dyn->form == TN_FORM_RATE, .lin = dyn->act == TN_ACT_LINEAR};
   PetscReal r[B];
   for (PetscInt q = 0; q < n; q++) {
     const PetscInt i   = rows[q];
@@ -102,47 +101,46 @@ TN_INLINE void SolveRows(TnSampler s, const PetscInt *rows, PetscInt n, PetscSca
       e.r   = r[b];
       ai[b] = SolveNode(&e, ai[b], dlo, &its, &conv);
       pi[b] = e.rate ? TnPhi(dyn->act, ai[b]) : ai[b];
-      s->stats.newton_iters += its;
-      s->stats.newton_iters_max = PetscMax(s->stats.newton_iters_max, its);
+      st->newton_iters += its;
+      st->newton_iters_max = PetscMax(st->newton_iters_max, its);
       if (!conv) *ok = PETSC_FALSE;
     }
-    s->stats.newton_solves += B;
+    st->newton_solves += B;
   }
 }
 
-TN_INLINE PetscErrorCode Unsweep(TnSampler s, PetscScalar *a, PetscBool *ok, const PetscInt B)
+TN_INLINE PetscErrorCode Unsweep(TnDyn dyn, TnDynInverseStats *st, PetscScalar *a, PetscBool *ok, const PetscInt B)
 {
-  TnDyn dyn = s->dyn;
+  const TnColored *cd = (const TnColored *)dyn->data;
   PetscFunctionBeginUser;
-  for (PetscInt c = dyn->ncolors - 1; c >= 0; c--) {
-    const PetscInt    *rows = dyn->crows + dyn->cptr[c], nint = dyn->cnint[c], nrows = dyn->cptr[c + 1] - dyn->cptr[c];
+  for (PetscInt c = cd->ncolors - 1; c >= 0; c--) {
+    const PetscInt    *rows = cd->crows + cd->cptr[c], nint = cd->cnint[c], nrows = cd->cptr[c + 1] - cd->cptr[c];
     const PetscScalar *g;
     PetscCall(TnDynHaloBegin(dyn));
-    SolveRows(s, rows, nint, a, NULL, ok, B);
+    SolveRows(dyn, st, rows, nint, a, NULL, ok, B);
     PetscCall(TnDynHaloEnd(dyn));
     PetscCall(VecGetArrayRead(dyn->G, &g));
-    SolveRows(s, rows + nint, nrows - nint, a, g, ok, B);
+    SolveRows(dyn, st, rows + nint, nrows - nint, a, g, ok, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-#define TN_UNSWEEP(s, a, ok, B) PetscCall(Unsweep(s, a, ok, B))
+#define TN_UNSWEEP(dyn, st, a, ok, B) PetscCall(Unsweep(dyn, st, a, ok, B))
 
-PetscErrorCode TnSamplerStepInverse_Colored(TnSampler s, PetscScalar *a)
+PetscErrorCode TnColoredInverseStep(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st)
 {
-  TnDyn          dyn = s->dyn;
-  const PetscInt n   = dyn->m * dyn->B;
-  PetscBool      ok  = PETSC_TRUE;
+  const PetscInt n  = dyn->m * dyn->B;
+  PetscBool      ok = PETSC_TRUE;
   PetscFunctionBeginUser;
   if (dyn->form == TN_FORM_RATE)
     for (PetscInt q = 0; q < n; q++) dyn->pbuf[q] = TnPhi(dyn->act, a[q]);
   else
     PetscCall(PetscArraycpy(dyn->pbuf, a, n));
   PetscCall(VecPlaceArray(dyn->P, dyn->pbuf));
-  TN_DISPATCH_B(dyn->B, TN_UNSWEEP, s, a, &ok);
+  TN_DISPATCH_B(dyn->B, TN_UNSWEEP, dyn, st, a, &ok);
   PetscCall(VecResetArray(dyn->P));
-  PetscCall(TnErrorSync(s->comm, (PetscBool)!ok, "sampling: a colored node equation a_i + h f_i(a) = a_i' did not converge in 200 Newton/bisection iterations; this should not happen when the colored invertibility check passes: please report it with the options used"));
+  PetscCall(TnErrorSync(dyn->comm, (PetscBool)!ok, "sampling: a colored node equation a_i + h f_i(a) = a_i' did not converge in 200 Newton/bisection iterations; this should not happen when the colored invertibility check passes: please report it with the options used"));
   PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m])));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

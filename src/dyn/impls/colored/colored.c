@@ -1,0 +1,163 @@
+/* colored scheme (Gauss-Seidel by colour), MODEL.md section 2: substep c
+   updates a_i <- a_i + h f_i(a) for the nodes of colour c only. No node of
+   colour c reads another node of colour c, so the substep Jacobian is the
+   identity but for the rows of colour c and its log-determinant is exactly
+   sum_{i in c} log|1 + h A_ii|, A_ii evaluated before the substep.
+   One halo exchange per substep; the interior rows of the colour are updated
+   while it is in flight. pbuf holds phi(a) (rate) or a (current) and is kept
+   equal to it row by row; a colour-c value that changes while the exchange
+   is in flight is read by nobody during substep c. */
+#include "coloredimpl.h"
+
+/* Updates the rows rows[0..n) (all of one colour): out_i = a_i + h f_i, where
+   f_i reads the other nodes through pbuf only, so out may be a (in place) or
+   another array (every row is written once per sweep: each node has one
+   colour); g = NULL for interior rows. */
+TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, const PetscScalar *a, PetscScalar *out, const PetscScalar *restrict g, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const PetscInt B)
+{
+  const PetscReal h    = dyn->h;
+  const int       rate = dyn->form == TN_FORM_RATE, lin = dyn->act == TN_ACT_LINEAR;
+  PetscReal       y[B], hA[B];
+  for (PetscInt r = 0; r < n; r++) {
+    const PetscInt  i  = rows[r];
+    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
+    PetscReal *restrict pi = dyn->pbuf + (size_t)i * B;
+    const PetscScalar *ai  = a + (size_t)i * B;
+    PetscScalar       *oi  = out + (size_t)i * B;
+    for (PetscInt b = 0; b < B; b++) y[b] = dyn->bias[i];
+    TnRowTimesBlock(&dyn->d, i, dyn->pbuf, B, y);
+    if (g) TnRowTimesBlock(&dyn->o, i, g, B, y);
+    for (PetscInt b = 0; b < B; b++) {
+      /* rate: y = (W phi(a) + b)_i, phi'(a_i) = 1 - p_i^2; current: y = s_i */
+      PetscReal f = rate ? y[b] : TnPhi(dyn->act, y[b]), t = rate ? pi[b] : f;
+      hA[b] = h * (-gi + wi * (lin ? 1.0 : 1.0 - t * t));
+      oi[b] = ai[b] + h * (-gi * ai[b] + f);
+      pi[b] = rate ? TnPhi(dyn->act, oi[b]) : oi[b];
+    }
+    TnAccRow(acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
+  }
+}
+
+TN_INLINE PetscErrorCode Sweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+{
+  PetscReal prod[B];
+  int       expo[B];
+  TnAcc     acc;
+  PetscFunctionBeginUser;
+  TnAccBegin(dyn, &acc, prod, expo, B);
+  const TnColored *cd = (const TnColored *)dyn->data;
+  for (PetscInt c = 0; c < cd->ncolors; c++) {
+    const PetscInt    *rows = cd->crows + cd->cptr[c], nint = cd->cnint[c], nrows = cd->cptr[c + 1] - cd->cptr[c];
+    const PetscScalar *g;
+    PetscCall(TnDynHaloBegin(dyn));
+    UpdateRows(dyn, rows, nint, a, out, NULL, &acc, prod, expo, nodeacc, B);
+    PetscCall(TnDynHaloEnd(dyn));
+    PetscCall(VecGetArrayRead(dyn->G, &g));
+    UpdateRows(dyn, rows + nint, nrows - nint, a, out, g, &acc, prod, expo, nodeacc, B);
+    PetscCall(VecRestoreArrayRead(dyn->G, &g));
+  }
+  TnAccEnd(&acc, prod, expo, ldet, B);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+#define TN_SWEEP(dyn, a, out, ldet, nodeacc, B) PetscCall(Sweep(dyn, a, out, ldet, nodeacc, B))
+
+static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *save, PetscReal *ldet, PetscReal *nodeacc)
+{
+  const PetscInt n = dyn->m * dyn->B;
+  PetscFunctionBeginUser;
+  if (dyn->form == TN_FORM_RATE)
+    for (PetscInt q = 0; q < n; q++) dyn->pbuf[q] = TnPhi(dyn->act, a[q]);
+  else
+    PetscCall(PetscArraycpy(dyn->pbuf, a, n));
+  TN_DISPATCH_B(dyn->B, TN_SWEEP, dyn, a, out, ldet, nodeacc);
+  PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + 8.0 * dyn->m * dyn->B));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SetUp(TnDyn dyn)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(TnLogDetIsLocal(dyn->ldt), dyn->comm, PETSC_ERR_USER, "-logdet_type %s is for the sync scheme; in the colored scheme diag is already exact", TnLogDetTypes[dyn->ldt]);
+  PetscCall(TnColoredColoringSetUp(dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Reset(TnDyn dyn)
+{
+  TnColored *cd = (TnColored *)dyn->data;
+  PetscFunctionBeginUser;
+  if (cd->colors) PetscCall(PetscFree4(cd->colors, cd->cptr, cd->crows, cd->cnint));
+  cd->ncolors = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Destroy(TnDyn dyn)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(dyn->data));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsObject)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsString("-coloring_file", "Read the colouring (one colour per node, natural order)", "TnDynSetColoringFile", dyn->colin, dyn->colin, sizeof(dyn->colin), NULL));
+  PetscCall(PetscOptionsString("-coloring_out", "Write the colouring used to this file", "TnDynSetColoringFile", dyn->colout, dyn->colout, sizeof(dyn->colout), NULL));
+  PetscCall(PetscOptionsInt("-coloring_seed", "Seed of the colouring's node priorities", "TnDynSetColoringSeed", dyn->colseed, &dyn->colseed, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* MODEL.md section 4: a substep is a bijection iff 1 + h A_ii > 0 for every
+   state: 1 - h gamma_i + h min(W_ii, 0) > 0 for tanh (0 < phi' <= 1),
+   1 + h (W_ii - gamma_i) > 0 for linear. */
+static PetscErrorCode Bound(TnDyn dyn, const TnBoundQ *q, PetscReal margin, TnDynBound *b)
+{
+  PetscFunctionBeginUser;
+  b->applies = PETSC_TRUE;
+  b->value   = q->fmin;
+  b->fmin    = q->fmin;
+  b->ok      = (PetscBool)(q->fmin > margin);
+  PetscCall(PetscSNPrintf(b->what, sizeof(b->what), "colored: min_i (1 + h A_ii) >= %.4g > 0", (double)q->fmin));
+  PetscCall(PetscSNPrintf(b->fix, sizeof(b->fix), "a colored substep is not invertible (MODEL.md section 4): min_i of %s = %.4g is not > 0 (short by %.3g). Use a smaller -dyn_h, larger self-weights W_ii, or smaller leaks gamma",
+                          dyn->act == TN_ACT_TANH ? "1 - h gamma_i + h min(W_ii, 0)" : "1 + h (W_ii - gamma_i)", (double)q->fmin, (double)-q->fmin));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode View(TnDyn dyn, PetscViewer viewer)
+{
+  TnColored *cd = (TnColored *)dyn->data;
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerASCIIPrintf(viewer, ", %" PetscInt_FMT " colours", cd->ncolors));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode GetColors(TnDyn dyn, PetscInt *ncolors, const PetscInt **colors)
+{
+  TnColored *cd = (TnColored *)dyn->data;
+  PetscFunctionBeginUser;
+  *ncolors = cd->ncolors;
+  *colors  = cd->colors;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnSchemeCreate_Colored(TnDyn dyn)
+{
+  TnColored *cd;
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&cd));
+  dyn->data               = cd;
+  dyn->ops.setfromoptions = SetFromOptions;
+  dyn->ops.setup          = SetUp;
+  dyn->ops.reset          = Reset;
+  dyn->ops.destroy        = Destroy;
+  dyn->ops.step           = Step;
+  dyn->ops.adjointsetup   = TnColoredAdjointSetUp;
+  dyn->ops.adjointreset   = TnColoredAdjointReset;
+  dyn->ops.adjointstep    = TnColoredAdjointStep;
+  dyn->ops.inversestep    = TnColoredInverseStep;
+  dyn->ops.bound          = Bound;
+  dyn->ops.view           = View;
+  dyn->ops.getcolors      = GetColors;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

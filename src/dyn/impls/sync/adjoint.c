@@ -1,0 +1,276 @@
+/* Backward step of the sync scheme (docs/gradient.md), step k from the state
+   a = a_k and lam = omega lambda_{k+1} to lamnew = omega lambda_k:
+     rate:    v = h lam;  lambda_k = (1 - h gamma) lam + D (W^T v) + c w_ii phi''(a),
+              D = diag(phi'(a)); dL/dW_ij += v_i phi(a_j), dL/db_i += v_i
+     current: mu = h D lam + c w_ii phi''(s), s = W a + b, D = diag(phi'(s));
+              lambda_k = (1 - h gamma) lam + W^T mu; dL/dW_ij += mu_i a_j, dL/db_i += mu_i
+   and in both dL/dgamma_i += -h a_i lam_i - c_i, dL/dW_ii += c_i d_i, where
+   c = d(local loss)/dA_ii (TnAdjLocal). The on-process block's W^T is a
+   gather over Ad's columns for the rate form with B >= 4 (RateColumns: each
+   lamnew_j written once; phi(a_k) kept by the forward pass) and a scatter-add
+   by rows otherwise (Rows). Off-process columns go into the ghost buffer,
+   which the reverse halo exchange (SCATTER_REVERSE, ADD_VALUES over the
+   forward block halo) adds into the owners' lamnew; for the rate form the
+   factor phi'(a_j) of an off-process column is applied on the sending side,
+   from the ghost phi(a_j) the forward exchange brought. */
+#include "syncimpl.h"
+
+/* The transposed product of one row of a CSR block: v = the row's B
+   multipliers (rate: h lam_i; current: mu_i), x = the column values (rate:
+   phi(a); current: a), out = where column j's contributions go. gW[t] +=
+   v . x_j; out_j += W_ij phi'(x_j) v (rate) or W_ij v (current). */
+TN_INLINE void RowTransposed(const TnCSR *A, PetscInt i, PetscBool ratetanh, const PetscReal *restrict v, const PetscReal *restrict x, PetscReal *restrict out, PetscReal *restrict gW, const PetscInt B)
+{
+  for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) {
+    const size_t j = (size_t)A->ja[t] * B;
+    gW[t] += TnAdjSynapse(A->va[t], v, x + j, out + j, ratetanh, B);
+  }
+}
+
+/* sum_b x_b y_b in four lanes, then pairwise: a fixed order that vectorises. */
+TN_INLINE PetscReal Dot(const PetscReal *restrict x, const PetscReal *restrict y, const PetscInt B)
+{
+  PetscReal s[4] = {0, 0, 0, 0};
+  PetscInt  b    = 0;
+  for (; b + 4 <= B; b += 4)
+    for (PetscInt l = 0; l < 4; l++) s[l] += x[b + l] * y[b + l];
+  for (; b < B; b++) s[0] += x[b] * y[b];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* Rate form, on-process part, as a gather over the columns of Ad (its
+   transpose tia/tja/tperm): for every node j,
+     u_j       = sum_i W_ij lam_i                       (i over Ad's column j)
+     lamnew_j  = (1 - h gamma_j) lam_j + c_j w_jj phi''(a_j) + h phi'(a_j) u_j
+     dL/dW_ij += h lam_i . phi(a_j) (into tgW, with W_ij from tva: both in
+                 the transpose's order),  dL/db_j += h sum_b lam_j,
+     dL/dgamma_j += sum_b (-h a_j lam_j - c_j),  dL/dW_jj += sum_b c_j phi'(a_j)
+   Each node's lamnew is written once (no scatter, no zeroing); lam is
+   gathered from neighbouring rows. The off-process synapses' terms follow
+   (OffProcess, the reverse halo adds them). */
+TN_INLINE void RateColumns(TnDyn dyn, const PetscScalar *restrict a, const PetscReal *restrict p, TnDynAdjAcc *acc, const PetscInt B)
+{
+  TnDynAdj       *g   = &dyn->adj;
+  TnSync         *sd  = (TnSync *)dyn->data;
+  const PetscBool lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
+  const PetscReal h           = dyn->h;
+  const PetscReal *restrict L = g->lam, *restrict va = sd->tva;
+  PetscReal *restrict Ln = g->lamnew, *restrict gW = acc->gW, *restrict tgW = sd->tgW;
+  const PetscInt *restrict tia = sd->tia, *restrict tja = sd->tja;
+  PetscReal u[B];
+  for (PetscInt j = 0; j < dyn->m; j++) {
+    const PetscReal *restrict pj = p + (size_t)j * B, *restrict Lj = L + (size_t)j * B, *restrict aj = a + (size_t)j * B;
+    PetscReal *restrict Lnj = Ln + (size_t)j * B;
+    const PetscReal gj = dyn->gamma[j], wj = dyn->wdiag[j];
+    PetscReal       sb = 0, sg = 0, sw = 0;
+    for (PetscInt b = 0; b < B; b++) u[b] = 0;
+    for (PetscInt t = tia[j]; t < tia[j + 1]; t++) {
+      const PetscReal *restrict Li = L + (size_t)tja[t] * B;
+      const PetscReal w            = va[t];
+      for (PetscInt b = 0; b < B; b++) u[b] += w * Li[b];
+      tgW[t] += h * Dot(Li, pj, B);
+    }
+    for (PetscInt b = 0; b < B; b++) {
+      PetscReal d, phi2, c;
+      TnAdjLocal(lin, diag, h, gj, wj, g->wt[b], pj[b], &d, &phi2, &c);
+      Lnj[b] = (1 - h * gj) * Lj[b] + c * wj * phi2 + h * d * u[b];
+      sb += h * Lj[b];
+      sg += -h * aj[b] * Lj[b] - c;
+      sw += c * d;
+    }
+    acc->gb[j] += sb;
+    acc->gg[j] += sg;
+    if (dyn->diagpos[j] >= 0) gW[dyn->diagpos[j]] += sw;
+  }
+}
+
+/* On-process part as one pass over the rows (rate: a compile-time constant
+   at the call): row i's own terms -- the gradients of b, gamma and W_ii and
+   lamnew_i's diagonal part -- then the transposed product of its on-process
+   synapses, a scatter into lamnew, which is zero on entry (rows add into it
+   in any order).
+     rate:    t = phi(a_i) from p, v = h lam_i (batches B < 4: RateColumns'
+              transpose would cost 8 bytes per synapse for no gain);
+     current: t = phi(s_i), v = mu_i = h phi'(s_i) lam_i + c_i w_ii phi''(s_i),
+              kept in S for OffProcess. */
+TN_INLINE void Rows(TnDyn dyn, const PetscScalar *restrict a, const PetscReal *restrict p, TnDynAdjAcc *acc, const PetscBool rate, const PetscInt B)
+{
+  TnDynAdj        *g   = &dyn->adj;
+  TnSync          *sd  = (TnSync *)dyn->data;
+  const PetscBool  lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
+  const PetscReal  h    = dyn->h;
+  const PetscReal *x    = rate ? p : a; /* what the columns of W multiply */
+  PetscReal *restrict L = g->lam, *restrict Ln = g->lamnew;
+  PetscReal v[B];
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
+    PetscReal       sb = 0, sg = 0, sw = 0;
+    for (PetscInt b = 0; b < B; b++) {
+      const size_t q = (size_t)i * B + b;
+      PetscReal    d, phi2, c, t = rate ? p[q] : TnPhi(dyn->act, sd->S[q]);
+      TnAdjLocal(lin, diag, h, gi, wi, g->wt[b], t, &d, &phi2, &c);
+      if (rate) {
+        v[b] = h * L[q];
+        Ln[q] += (1 - h * gi) * L[q] + c * wi * phi2;
+      } else {
+        v[b] = sd->S[q] = h * d * L[q] + c * wi * phi2; /* mu */
+        Ln[q] += (1 - h * gi) * L[q];
+      }
+      sb += v[b];
+      sg += -h * a[q] * L[q] - c;
+      sw += c * d;
+    }
+    acc->gb[i] += sb;
+    acc->gg[i] += sg;
+    if (dyn->diagpos[i] >= 0) acc->gW[dyn->diagpos[i]] += sw;
+    RowTransposed(&dyn->d, i, rate && !lin, v, x, Ln, acc->gW, B);
+  }
+}
+
+/* The row multipliers: h lam_i (rate) or mu_i (current, in S). */
+TN_INLINE void RowMult(TnDyn dyn, PetscInt i, PetscReal *v, const PetscInt B)
+{
+  TnDynAdj       *g    = &dyn->adj;
+  TnSync         *sd   = (TnSync *)dyn->data;
+  const PetscBool rate = dyn->form == TN_FORM_RATE;
+  for (PetscInt b = 0; b < B; b++) v[b] = rate ? dyn->h * g->lam[(size_t)i * B + b] : sd->S[(size_t)i * B + b];
+}
+
+TN_INLINE void OffProcess(TnDyn dyn, const PetscReal *gx, PetscReal *gy, TnDynAdjAcc *acc, const PetscInt B)
+{
+  const PetscBool rt = dyn->form == TN_FORM_RATE && dyn->act == TN_ACT_TANH;
+  PetscReal       v[B];
+  for (PetscInt q = 0; q < dyn->nghost * B; q++) gy[q] = 0;
+  for (PetscInt r = 0; r < dyn->noff; r++) {
+    const PetscInt i = dyn->offrows[r];
+    RowMult(dyn, i, v, B);
+    RowTransposed(&dyn->o, i, rt, v, gx, gy, acc->gW + dyn->d.n, B);
+  }
+}
+
+/* current form: S = W a + b (forward halo of a in flight). */
+TN_INLINE void SynInput(TnDyn dyn, const PetscScalar *a, const PetscInt B)
+{
+  TnSync *sd = (TnSync *)dyn->data;
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    PetscReal *restrict si = sd->S + (size_t)i * B;
+    for (PetscInt b = 0; b < B; b++) si[b] = dyn->bias[i];
+    TnRowTimesBlock(&dyn->d, i, a, B, si);
+  }
+}
+
+TN_INLINE void SynInputOff(TnDyn dyn, const PetscScalar *gx, const PetscInt B)
+{
+  TnSync *sd = (TnSync *)dyn->data;
+  for (PetscInt r = 0; r < dyn->noff; r++) TnRowTimesBlock(&dyn->o, dyn->offrows[r], gx, B, sd->S + (size_t)dyn->offrows[r] * B);
+}
+
+PetscErrorCode TnSyncAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *pk)
+{
+  TnDynAdj        *g    = &dyn->adj;
+  TnSync          *sd   = (TnSync *)dyn->data;
+  TnDynAdjAcc     *acc  = &g->acc;
+  const PetscBool  rate = dyn->form == TN_FORM_RATE;
+  const PetscReal *gx, *x;
+  PetscReal       *gy;
+  PetscFunctionBeginUser;
+  if (rate && !pk) { /* phi(a_k): kept by the forward pass (tanh) or a_k itself (linear) */
+    PetscCheck(dyn->act == TN_ACT_LINEAR, PETSC_COMM_SELF, PETSC_ERR_PLIB, "phi(a_k) was not kept");
+    pk = ak;
+  }
+  x = rate ? pk : ak; /* what the columns of W multiply */
+  PetscCall(TnDynAdjHaloBegin(dyn, x));
+  if (rate && sd->tia) {
+    TN_DISPATCH_B(dyn->B, RateColumns, dyn, ak, pk, acc);
+    PetscCall(TnDynAdjHaloEnd(dyn, &gx));
+  } else if (rate) {
+    PetscCall(PetscArrayzero(g->lamnew, (size_t)dyn->m * dyn->B));
+    TN_DISPATCH_B(dyn->B, Rows, dyn, ak, pk, acc, PETSC_TRUE);
+    PetscCall(TnDynAdjHaloEnd(dyn, &gx));
+  } else {
+    PetscCall(PetscArrayzero(g->lamnew, (size_t)dyn->m * dyn->B));
+    TN_DISPATCH_B(dyn->B, SynInput, dyn, ak);
+    PetscCall(TnDynAdjHaloEnd(dyn, &gx));
+    TN_DISPATCH_B(dyn->B, SynInputOff, dyn, gx);
+    TN_DISPATCH_B(dyn->B, Rows, dyn, ak, NULL, acc, PETSC_FALSE);
+  }
+  PetscCall(VecGetArray(g->Gy, &gy));
+  TN_DISPATCH_B(dyn->B, OffProcess, dyn, gx, gy, acc);
+  PetscCall(VecRestoreArray(g->Gy, &gy));
+  PetscCall(TnDynAdjReverseBegin(dyn, g->lamnew));
+  PetscCall(TnDynAdjReverseEnd(dyn));
+  TnDynAdjSwap(dyn);
+  PetscCall(PetscLogFlops((rate ? 6.0 : 8.0) * dyn->B * (double)(dyn->d.n + dyn->o.n) + 20.0 * dyn->m * dyn->B));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The rate form's backward pass applies Ad^T column by column (a gather):
+   tja[tia[j] .. tia[j+1]) are the rows i with W_ij in Ad, ascending, and
+   tperm the positions of those entries in Ad's values. Per gradient, the
+   values are gathered into tva once (AdjointBegin) and dL/dW is accumulated
+   in tgW in the same order, then scattered back once (AdjointEnd): the K
+   backward steps stream both instead of reaching into Ad's order at every
+   synapse. It pays from B = 4. */
+static PetscErrorCode Transpose(TnDyn dyn)
+{
+  TnSync      *sd = (TnSync *)dyn->data;
+  const TnCSR *d  = &dyn->d;
+  PetscInt    *next;
+  PetscFunctionBeginUser;
+  PetscCall(PetscCalloc3(dyn->m + 1, &sd->tia, d->n + 1, &sd->tja, d->n + 1, &sd->tperm));
+  for (PetscInt t = 0; t < d->n; t++) sd->tia[d->ja[t] + 1]++;
+  for (PetscInt j = 0; j < dyn->m; j++) sd->tia[j + 1] += sd->tia[j];
+  PetscCall(PetscMalloc1(dyn->m + 1, &next));
+  PetscCall(PetscArraycpy(next, sd->tia, dyn->m));
+  for (PetscInt i = 0; i < dyn->m; i++)
+    for (PetscInt t = d->ia[i]; t < d->ia[i + 1]; t++) {
+      PetscInt u   = next[d->ja[t]]++;
+      sd->tja[u]   = i;
+      sd->tperm[u] = t;
+    }
+  PetscCall(PetscFree(next));
+  PetscCall(PetscMalloc2(d->n + 1, &sd->tva, d->n + 1, &sd->tgW));
+  dyn->adj.bytes += 4.0 * (dyn->m + 1 + 2.0 * d->n) + 16.0 * d->n;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rate form with tanh: phi(a_k) is kept by the forward pass (one state per
+   step). Current form: s and mu in S (the forward step's buffer). */
+PetscErrorCode TnSyncAdjointSetUp(TnDyn dyn, size_t *nsave)
+{
+  TnSync *sd = (TnSync *)dyn->data;
+  PetscFunctionBeginUser;
+  sd->storep = (PetscBool)(dyn->form == TN_FORM_RATE && dyn->act == TN_ACT_TANH);
+  *nsave     = sd->storep ? (size_t)dyn->m * dyn->B : 0;
+  if (dyn->form == TN_FORM_RATE && dyn->B >= 4) PetscCall(Transpose(dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnSyncAdjointReset(TnDyn dyn)
+{
+  TnSync *sd = (TnSync *)dyn->data;
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree3(sd->tia, sd->tja, sd->tperm));
+  PetscCall(PetscFree2(sd->tva, sd->tgW));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnSyncAdjointBegin(TnDyn dyn)
+{
+  TnSync *sd = (TnSync *)dyn->data;
+  PetscFunctionBeginUser;
+  if (sd->tia) { /* the gather kernel's W and dL/dW in the transpose's order */
+    for (PetscInt t = 0; t < dyn->d.n; t++) sd->tva[t] = dyn->d.va[sd->tperm[t]];
+    PetscCall(PetscArrayzero(sd->tgW, dyn->d.n));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnSyncAdjointEnd(TnDyn dyn)
+{
+  TnSync *sd = (TnSync *)dyn->data;
+  PetscFunctionBeginUser;
+  if (sd->tia)
+    for (PetscInt t = 0; t < dyn->d.n; t++) dyn->adj.acc.gW[sd->tperm[t]] += sd->tgW[t];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
