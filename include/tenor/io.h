@@ -19,7 +19,7 @@
 PetscErrorCode TnReadMatrixMarket(MPI_Comm comm, const char path[], Mat *W);
 
 /* Writes W (any parallel AIJ) as MatrixMarket coordinate real general, 1-based,
-   %.17g. Collective; rank 0 writes. */
+   %.17g. Collective; rank 0 writes, atomically (TnCommitOpen below). */
 PetscErrorCode TnWriteMatrixMarket(Mat W, const char path[]);
 
 /* A vector of N values from a MatrixMarket array file ("%%MatrixMarket matrix
@@ -54,5 +54,52 @@ PetscErrorCode TnReadSamplesHDF5(MPI_Comm comm, const char path[], const char da
 
 /* Writes a distributed vector (default layout, natural order) to path as one
    value per line (%.17g), after an optional header line. Collective; rank 0
-   writes, receiving the others' parts in turn (memory on rank 0: one part). */
+   writes, receiving the others' parts in turn (memory on rank 0: one part),
+   atomically (TnCommitOpen below). */
 PetscErrorCode TnWriteVecText(Vec v, const char header[], const char path[]);
+
+/* Atomic output. Every file tenor writes appears under its name complete or
+   not at all: it is written to the temporary path.tmp (same directory, so the
+   rename cannot cross file systems), fsync'ed, renamed over path by rank 0,
+   and the directory is fsync'ed (best effort: some file systems refuse a
+   directory fsync; the rename stands). A write that fails leaves a previous
+   file at path untouched and removes the temporary.
+
+   Symbolic links are never written through. A symbolic link at path, or
+   anything there that is not a regular file (a directory, a device), is
+   refused with an error naming it: the link and its target stay as they
+   were. A temporary path.tmp that is a regular file is a leftover of a run
+   that stopped mid-write and is removed; one that is a symbolic link or not
+   a regular file is refused the same way. The temporary is then created by
+   rank 0 with O_CREAT | O_EXCL | O_NOFOLLOW (mode 0666 less the umask), so a
+   link appearing meanwhile makes the open fail rather than be followed.
+
+   Every failure (refusal, open, write, fsync, rename) is collective: every
+   rank of comm raises the same PETSC_ERR_USER error, printed once, naming the
+   file and the reason (strerror), and no rank waits. A writer that stops on
+   an error of its own between the two calls leaves path.tmp behind; the next
+   write of path removes it. Only the last component of path is checked:
+   directories on the way may be symbolic links (an -out_dir on scratch). */
+
+/* Rank 0 writes through stdio. Collective. On return *fp is the open
+   temporary on rank 0 and NULL on the other ranks. */
+PetscErrorCode TnCommitOpen(MPI_Comm comm, const char path[], FILE **fp);
+/* Collective. Rank 0 checks the stream for write errors, flushes, fsyncs and
+   closes it, then renames it over path; *fp is NULL on return, also after an
+   error. ok = PETSC_FALSE on any rank (the caller's own verdict, e.g. data
+   that could not be gathered) discards the temporary: an error on every
+   rank, path untouched. */
+PetscErrorCode TnCommitClose(MPI_Comm comm, const char path[], FILE **fp, PetscBool ok);
+
+/* Every rank writes (parallel HDF5, MPI-IO). Collective. Checks path and
+   creates the empty temporary as above, then returns its name in tmp
+   (len bytes; PETSC_MAX_PATH_LEN + 8 always suffices) on every rank: open
+   tmp collectively for writing (truncation is fine) and write it. */
+PetscErrorCode TnCommitBegin(MPI_Comm comm, const char path[], char tmp[], size_t len);
+/* Collective; call it after every rank has closed tmp (H5Fclose,
+   MPI_File_close), with ok = PETSC_FALSE on a rank whose write or close
+   failed. If every rank says ok, rank 0 fsyncs tmp, renames it over path and
+   fsyncs the directory; otherwise tmp is removed and every rank raises the
+   error. Rank 0's fsync covers what reached its node; a writer that needs
+   every node's caches on disk syncs before closing (MPI_File_sync). */
+PetscErrorCode TnCommitEnd(MPI_Comm comm, const char tmp[], const char path[], PetscBool ok);

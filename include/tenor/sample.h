@@ -45,8 +45,9 @@ PetscErrorCode TnSamplerDestroy(TnSampler *s);
 
 /* Samples to a 2-D HDF5 dataset (samples x N, double) with parallel HDF5:
    every rank writes its natural-order column block of each batch in one
-   collective write. The file is written as path.tmp and renamed by rank 0
-   on close. Collective. */
+   collective write. The file is written as path.tmp and, once every rank
+   has closed it, fsync'ed and renamed by rank 0 (TnCommitBegin/End,
+   tenor/io.h; a symbolic link at path is refused). Collective. */
 typedef struct _p_TnSampleH5 *TnSampleH5;
 PetscErrorCode                TnSampleH5Create(MPI_Comm comm, const char path[], const char dataset[], PetscInt S, PetscInt N, TnSampleH5 *h);
 /* Rows s0 .. s0+valid-1 from xnat (natural order, default split, block size

@@ -13,8 +13,10 @@ PetscErrorCode TnCmdNormCheck(MPI_Comm comm);
 PetscErrorCode TnCmdSample(MPI_Comm comm);
 PetscErrorCode TnCmdTrain(MPI_Comm comm);
 
-/* Output files are written by rank 0 to path.tmp, flushed, fsync'ed and
-   renamed: a crash never leaves a half-written result under its real name. */
+/* dir/name (returned in path) written by rank 0 through TnCommitOpen /
+   TnCommitClose (tenor/io.h): path.tmp, flushed, fsync'ed and renamed, so a
+   crash never leaves a half-written result under its real name; a symbolic
+   link at path is refused. *fp is NULL on ranks other than 0. Collective. */
 PetscErrorCode TnOutOpen(MPI_Comm comm, const char dir[], const char name[], FILE **fp, char path[], size_t len);
 PetscErrorCode TnOutClose(MPI_Comm comm, FILE **fp, const char path[]);
 PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[]);

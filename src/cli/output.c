@@ -1,5 +1,6 @@
-/* Output files, written atomically by rank 0. */
+/* Output files, written atomically by rank 0 (TnCommitOpen, tenor/io.h). */
 #include "cli.h"
+#include <tenor/io.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -40,37 +41,16 @@ PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[])
 
 PetscErrorCode TnOutOpen(MPI_Comm comm, const char dir[], const char name[], FILE **fp, char path[], size_t len)
 {
-  PetscMPIInt rank;
-  char        tmp[PETSC_MAX_PATH_LEN + 8], msg[512] = "";
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(PetscSNPrintf(path, len, "%s/%s", dir, name));
-  *fp = NULL;
-  if (!rank) {
-    PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-    *fp = fopen(tmp, "w");
-    if (!*fp) PetscCall(PetscSNPrintf(msg, sizeof(msg), "cannot write %s: %s", tmp, strerror(errno)));
-  }
-  PetscCall(TnErrorSync(comm, (PetscBool)(!rank && !*fp), msg));
+  PetscCall(TnCommitOpen(comm, path, fp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnOutClose(MPI_Comm comm, FILE **fp, const char path[])
 {
-  PetscMPIInt rank;
-  int         bad = 0;
-  char        tmp[PETSC_MAX_PATH_LEN + 8], msg[512] = "";
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank) {
-    PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-    if (fflush(*fp) || fsync(fileno(*fp)) || fclose(*fp) || rename(tmp, path)) {
-      bad = 1;
-      PetscCall(PetscSNPrintf(msg, sizeof(msg), "writing %s failed: %s (disk full?)", path, strerror(errno)));
-    }
-    *fp = NULL;
-  }
-  PetscCall(TnErrorSync(comm, (PetscBool)bad, msg));
+  PetscCall(TnCommitClose(comm, path, fp, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -3,9 +3,9 @@
    rank owning their row (PETSc's default split) and scatters each chunk, so
    rank 0 holds one chunk plus its own rows. Each rank then sorts its rows,
    rejects duplicates and builds its MPIAIJ block with exact preallocation.
-   Writing: rank 0 writes, receiving the other ranks' rows in turn. */
+   Writing: rank 0 writes, receiving the other ranks' rows in turn, through
+   an atomic write (TnCommitOpen). */
 #include "ioimpl.h"
-#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -266,32 +266,15 @@ static void WriteRows(FILE *f, PetscInt rstart, PetscInt nr, const PetscInt rowp
     for (PetscInt k = rowptr[r]; k < rowptr[r + 1]; k++) fprintf(f, "%" PetscInt_FMT " %" PetscInt_FMT " %.17g\n", rstart + r + 1, cols[k] + 1, (double)PetscRealPart(vals[k]));
 }
 
-typedef struct {
-  FILE        *f;
-  PetscInt    *rowptr, *cols;
-  PetscScalar *vals;
-} MMWrite;
-
-static PetscErrorCode MMWriteDestroy(void *ctx)
-{
-  MMWrite *w = (MMWrite *)ctx;
-  PetscFunctionBeginUser;
-  if (w->f) fclose(w->f);
-  w->f = NULL;
-  PetscCall(PetscFree(w->rowptr));
-  PetscCall(PetscFree2(w->cols, w->vals));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode TnWriteMatrixMarket(Mat W, const char path[])
 {
   MPI_Comm        comm;
   PetscMPIInt     rank, size, n;
-  PetscInt        M, N, rstart, rend;
+  PetscInt        M, N, rstart, rend, *rowptr, *cols;
+  PetscScalar    *vals;
   long long       nnz;
   const PetscInt *ranges;
-  MMWrite         w              = {NULL, NULL, NULL, NULL};
-  char            msg[TN_IO_MSG] = "";
+  FILE           *f;
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_IOWrite, 0, 0, 0, 0));
   PetscCall(PetscObjectGetComm((PetscObject)W, &comm));
@@ -300,36 +283,34 @@ PetscErrorCode TnWriteMatrixMarket(Mat W, const char path[])
   PetscCall(MatGetSize(W, &M, &N));
   PetscCall(MatGetOwnershipRange(W, &rstart, &rend));
   PetscCall(MatGetOwnershipRanges(W, &ranges));
-  PetscCall(PackRows(W, rstart, rend - rstart, &w.rowptr, &w.cols, &w.vals));
-  nnz = w.rowptr[rend - rstart];
+  PetscCall(TnCommitOpen(comm, path, &f)); /* first: a refused path leaves nothing allocated */
+  PetscCall(PackRows(W, rstart, rend - rstart, &rowptr, &cols, &vals));
+  nnz = rowptr[rend - rstart];
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nnz, 1, MPI_LONG_LONG, MPI_SUM, comm));
-  if (rank == 0 && !(w.f = fopen(path, "w"))) snprintf(msg, sizeof(msg), "cannot write %s: %s", path, strerror(errno));
-  PetscCall(TnIoSync(comm, msg, MMWriteDestroy, &w));
   if (rank == 0) {
-    fprintf(w.f, "%%%%MatrixMarket matrix coordinate real general\n%% written by tenor\n%" PetscInt_FMT " %" PetscInt_FMT " %lld\n", M, N, nnz);
-    WriteRows(w.f, rstart, rend - rstart, w.rowptr, w.cols, w.vals);
+    fprintf(f, "%%%%MatrixMarket matrix coordinate real general\n%% written by tenor\n%" PetscInt_FMT " %" PetscInt_FMT " %lld\n", M, N, nnz);
+    WriteRows(f, rstart, rend - rstart, rowptr, cols, vals);
     for (PetscMPIInt r = 1; r < size; r++) {
       PetscInt nr = ranges[r + 1] - ranges[r];
-      PetscCall(PetscFree(w.rowptr)); /* one part in memory at a time */
-      PetscCall(PetscFree2(w.cols, w.vals));
-      PetscCall(PetscMalloc1(nr + 1, &w.rowptr));
-      PetscCallMPI(MPI_Recv(w.rowptr, (PetscMPIInt)nr + 1, MPIU_INT, r, 0, comm, MPI_STATUS_IGNORE));
-      PetscCall(PetscMalloc2(w.rowptr[nr], &w.cols, w.rowptr[nr], &w.vals));
-      PetscCall(PetscMPIIntCast(w.rowptr[nr], &n));
-      PetscCallMPI(MPI_Recv(w.cols, n, MPIU_INT, r, 1, comm, MPI_STATUS_IGNORE));
-      PetscCallMPI(MPI_Recv(w.vals, n, MPIU_SCALAR, r, 2, comm, MPI_STATUS_IGNORE));
-      WriteRows(w.f, ranges[r], nr, w.rowptr, w.cols, w.vals);
+      PetscCall(PetscFree(rowptr)); /* one part in memory at a time */
+      PetscCall(PetscFree2(cols, vals));
+      PetscCall(PetscMalloc1(nr + 1, &rowptr));
+      PetscCallMPI(MPI_Recv(rowptr, (PetscMPIInt)nr + 1, MPIU_INT, r, 0, comm, MPI_STATUS_IGNORE));
+      PetscCall(PetscMalloc2(rowptr[nr], &cols, rowptr[nr], &vals));
+      PetscCall(PetscMPIIntCast(rowptr[nr], &n));
+      PetscCallMPI(MPI_Recv(cols, n, MPIU_INT, r, 1, comm, MPI_STATUS_IGNORE));
+      PetscCallMPI(MPI_Recv(vals, n, MPIU_SCALAR, r, 2, comm, MPI_STATUS_IGNORE));
+      WriteRows(f, ranges[r], nr, rowptr, cols, vals);
     }
   } else {
-    PetscCall(PetscMPIIntCast(w.rowptr[rend - rstart], &n));
-    PetscCallMPI(MPI_Send(w.rowptr, (PetscMPIInt)(rend - rstart) + 1, MPIU_INT, 0, 0, comm));
-    PetscCallMPI(MPI_Send(w.cols, n, MPIU_INT, 0, 1, comm));
-    PetscCallMPI(MPI_Send(w.vals, n, MPIU_SCALAR, 0, 2, comm));
+    PetscCall(PetscMPIIntCast(rowptr[rend - rstart], &n));
+    PetscCallMPI(MPI_Send(rowptr, (PetscMPIInt)(rend - rstart) + 1, MPIU_INT, 0, 0, comm));
+    PetscCallMPI(MPI_Send(cols, n, MPIU_INT, 0, 1, comm));
+    PetscCallMPI(MPI_Send(vals, n, MPIU_SCALAR, 0, 2, comm));
   }
-  if (rank == 0 && (ferror(w.f) | fclose(w.f))) snprintf(msg, sizeof(msg), "error writing %s (disk full?)", path);
-  w.f = NULL;
-  PetscCall(MMWriteDestroy(&w));
-  PetscCall(TnErrorSync(comm, (PetscBool)(msg[0] != 0), msg));
+  PetscCall(PetscFree(rowptr));
+  PetscCall(PetscFree2(cols, vals));
+  PetscCall(TnCommitClose(comm, path, &f, PETSC_TRUE));
   PetscCall(PetscLogEventEnd(TN_IOWrite, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

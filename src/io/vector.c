@@ -1,10 +1,8 @@
 /* Columns of numbers: vectors (MatrixMarket array or plain text), integer
    files, and writing a distributed vector as text. Rank 0 parses the whole
    column (N values, 8 bytes each) and scatters it; writing gathers one
-   rank's part at a time on rank 0. */
+   rank's part at a time on rank 0 (an atomic write: TnCommitOpen). */
 #include "ioimpl.h"
-#include <unistd.h>
-#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -186,21 +184,6 @@ PetscErrorCode TnReadIntegers(MPI_Comm comm, const char path[], PetscInt N, Pets
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-typedef struct {
-  FILE        *f;
-  PetscScalar *buf;
-} VecWrite;
-
-static PetscErrorCode VecWriteDestroy(void *ctx)
-{
-  VecWrite *w = (VecWrite *)ctx;
-  PetscFunctionBeginUser;
-  if (w->f) fclose(w->f);
-  w->f = NULL;
-  PetscCall(PetscFree(w->buf));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static void WriteValues(FILE *f, PetscInt n, const PetscScalar a[])
 {
   for (PetscInt i = 0; i < n; i++) fprintf(f, "%.17g\n", (double)PetscRealPart(a[i]));
@@ -212,39 +195,34 @@ PetscErrorCode TnWriteVecText(Vec v, const char header[], const char path[])
   PetscMPIInt        rank, size, n;
   const PetscInt    *ranges;
   const PetscScalar *a;
-  VecWrite           w              = {NULL, NULL};
-  char               msg[TN_IO_MSG] = "", tmp[PETSC_MAX_PATH_LEN + 8];
+  FILE              *f;
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_IOWrite, 0, 0, 0, 0));
   PetscCall(PetscObjectGetComm((PetscObject)v, &comm));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(VecGetOwnershipRanges(v, &ranges));
-  /* written to path.tmp, fsync'ed and renamed: never a half-written file under its real name */
-  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-  if (rank == 0 && !(w.f = fopen(tmp, "w"))) snprintf(msg, sizeof(msg), "cannot write %.900s: %s", tmp, strerror(errno));
-  PetscCall(TnIoSync(comm, msg, VecWriteDestroy, &w));
+  PetscCall(TnCommitOpen(comm, path, &f));
   PetscCall(VecGetArrayRead(v, &a));
   if (rank == 0) {
-    PetscInt nmax = 0;
+    PetscInt     nmax = 0;
+    PetscScalar *buf;
     for (PetscMPIInt r = 1; r < size; r++) nmax = PetscMax(nmax, ranges[r + 1] - ranges[r]);
-    PetscCall(PetscMalloc1(nmax, &w.buf));
-    if (header) fprintf(w.f, "%s\n", header);
-    WriteValues(w.f, ranges[1] - ranges[0], a);
+    PetscCall(PetscMalloc1(nmax, &buf));
+    if (header) fprintf(f, "%s\n", header);
+    WriteValues(f, ranges[1] - ranges[0], a);
     for (PetscMPIInt r = 1; r < size; r++) {
       PetscCall(PetscMPIIntCast(ranges[r + 1] - ranges[r], &n));
-      PetscCallMPI(MPI_Recv(w.buf, n, MPIU_SCALAR, r, 0, comm, MPI_STATUS_IGNORE));
-      WriteValues(w.f, n, w.buf);
+      PetscCallMPI(MPI_Recv(buf, n, MPIU_SCALAR, r, 0, comm, MPI_STATUS_IGNORE));
+      WriteValues(f, n, buf);
     }
-    if (ferror(w.f) | fflush(w.f) | fsync(fileno(w.f)) | fclose(w.f) || rename(tmp, path)) snprintf(msg, sizeof(msg), "error writing %s (disk full?): %s", path, strerror(errno));
-    w.f = NULL;
+    PetscCall(PetscFree(buf));
   } else {
     PetscCall(PetscMPIIntCast(ranges[rank + 1] - ranges[rank], &n));
     PetscCallMPI(MPI_Send(a, n, MPIU_SCALAR, 0, 0, comm));
   }
   PetscCall(VecRestoreArrayRead(v, &a));
-  PetscCall(VecWriteDestroy(&w));
-  PetscCall(TnErrorSync(comm, (PetscBool)(msg[0] != 0), msg));
+  PetscCall(TnCommitClose(comm, path, &f, PETSC_TRUE));
   PetscCall(PetscLogEventEnd(TN_IOWrite, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -2,14 +2,13 @@
    the natural-order node block [rs, re) of the default split, and writes
    that column block of each batch's rows in one collective write, after
    transposing its node-major, sample-fastest block to row-major. The file
-   is path.tmp until TnSampleH5Close renames it (rank 0), so a crash never
-   leaves a half-written file under the real name. Every HDF5 failure is
-   turned into one collective tenor error. */
+   is path.tmp until TnSampleH5Close has closed it on every rank and rank 0
+   has fsync'ed and renamed it (TnCommitBegin/End, tenor/io.h), so a crash
+   never leaves a half-written file under the real name. Every HDF5 failure
+   is turned into one collective tenor error. */
 #include <tenor/sample.h>
+#include <tenor/io.h>
 #include <hdf5.h>
-#include <stdio.h>
-#include <string.h>
-#include <errno.h>
 
 struct _p_TnSampleH5 {
   MPI_Comm comm;
@@ -32,13 +31,15 @@ PetscErrorCode TnSampleH5Create(MPI_Comm comm, const char path[], const char dat
   TnSampleH5 p;
   hid_t      fapl, space;
   hsize_t    dims[2] = {(hsize_t)S, (hsize_t)N};
+  char       tmp[PETSC_MAX_PATH_LEN + 8];
   PetscFunctionBeginUser;
+  PetscCall(TnCommitBegin(comm, path, tmp, sizeof(tmp))); /* first: a refused path leaves nothing allocated */
   PetscCall(PetscNew(&p));
   p->comm = comm;
   p->S    = S;
   p->N    = N;
   PetscCall(PetscStrncpy(p->path, path, sizeof(p->path)));
-  PetscCall(PetscSNPrintf(p->tmp, sizeof(p->tmp), "%s.tmp", path));
+  PetscCall(PetscStrncpy(p->tmp, tmp, sizeof(p->tmp)));
   fapl    = H5Pcreate(H5P_FILE_ACCESS);
   p->file = fapl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ? H5I_INVALID_HID : H5Fcreate(p->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   if (fapl >= 0) H5Pclose(fapl);
@@ -92,18 +93,14 @@ PetscErrorCode TnSampleH5Write(TnSampleH5 h, Vec xnat, PetscInt s0, PetscInt val
 
 PetscErrorCode TnSampleH5Close(TnSampleH5 *h)
 {
-  TnSampleH5  p = *h;
-  PetscMPIInt rank;
-  int         bad;
+  TnSampleH5 p = *h;
+  PetscBool  ok;
   PetscFunctionBeginUser;
   if (!p) PetscFunctionReturn(PETSC_SUCCESS);
   H5Pclose(p->dxpl);
   H5Dclose(p->dset);
-  bad = H5Fclose(p->file) < 0;
-  PetscCall(H5Check(p->comm, bad, "close", p->tmp));
-  PetscCallMPI(MPI_Comm_rank(p->comm, &rank));
-  bad = !rank && rename(p->tmp, p->path);
-  PetscCall(H5Check(p->comm, bad, "rename the finished file to", p->path));
+  ok = (PetscBool)(H5Fclose(p->file) >= 0);
+  PetscCall(TnCommitEnd(p->comm, p->tmp, p->path, ok));
   PetscCall(PetscFree(*h));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

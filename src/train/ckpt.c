@@ -2,16 +2,14 @@
    datasets of the canonical order (canon.c) of length nnz + 2N as doubles
    (row and col are integers stored exactly as doubles): row, col, theta, and
    for a checkpoint m, v and best; attributes on "/" hold the metadata.
-   Written to path.tmp, fsync'ed and renamed: a crash at any moment leaves
-   the previous file intact. Loading compares the metadata and the pattern
+   Written to path.tmp, fsync'ed, renamed and the directory fsync'ed
+   (TnCommitBegin/End, tenor/io.h): a crash at any moment leaves the
+   previous file intact. Loading compares the metadata and the pattern
    and names the first mismatch. */
 #include "trainimpl.h"
+#include <tenor/io.h>
 #include <petscviewerhdf5.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <string.h>
-#include <unistd.h>
 
 #define TN_FILE_VERSION 1
 
@@ -208,33 +206,6 @@ static PetscErrorCode WriteTrainMeta(TnTrain tr, PetscViewer vw)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Rank 0: fsync the finished file, rename it into place, fsync the directory. */
-static PetscErrorCode Commit(MPI_Comm comm, const char tmp[], const char path[])
-{
-  PetscMPIInt rank;
-  int         bad                           = 0;
-  char        msg[PETSC_MAX_PATH_LEN + 128] = "";
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank) {
-    int  fd = open(tmp, O_RDONLY);
-    char dir[PETSC_MAX_PATH_LEN];
-    if (fd < 0 || fsync(fd) || close(fd) || rename(tmp, path)) {
-      bad = 1;
-      PetscCall(PetscSNPrintf(msg, sizeof(msg), "writing %s failed: %s (disk full?)", path, strerror(errno)));
-    } else {
-      PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
-      fd = open(dirname(dir), O_RDONLY);
-      if (fd >= 0) {
-        (void)fsync(fd); /* best effort: some file systems refuse a directory fsync */
-        close(fd);
-      }
-    }
-  }
-  PetscCall(TnErrorSync(comm, (PetscBool)bad, msg));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
 {
   PetscViewer vw;
@@ -246,7 +217,7 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
   if (!TN_CkptWrite) PetscCall(PetscLogEventRegister("CkptWrite", TN_CLASSID, &TN_CkptWrite));
   PetscCall(PetscLogEventBegin(TN_CkptWrite, 0, 0, 0, 0));
   PetscCall(TnCanonSetUp(tr));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  PetscCall(TnCommitBegin(tr->comm, path, tmp, sizeof(tmp)));
   PetscCall(PetscViewerHDF5Open(tr->comm, tmp, FILE_MODE_WRITE, &vw));
   PetscCall(VecDuplicate(tr->theta, &aux));
   PetscCall(MapVec(tr, 0, aux));
@@ -277,7 +248,7 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
     PetscCall(VecDestroy(&sd));
   }
   PetscCall(PetscViewerDestroy(&vw));
-  PetscCall(Commit(tr->comm, tmp, path));
+  PetscCall(TnCommitEnd(tr->comm, tmp, path, PETSC_TRUE));
   PetscCall(TnCanonDestroy(&tr->canon));
   PetscCall(PetscLogEventEnd(TN_CkptWrite, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -5,9 +5,12 @@
    ratio (NLL_indep - L)/(NLL_indep - H). Rates count forward synaptic
    updates (nnz K per sample); the backward pass costs about as much again. */
 #include "trainimpl.h"
+#include <tenor/io.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <math.h>
+#include <unistd.h>
 
 #define TN_METRICS_HEADER "step,epoch,lr,train_loss,train_bpd,valid_loss,valid_bpd,gap_per_dim,ratio,grad_norm,shrunk,halvings,skipped,samples_per_s,syn_updates_per_s,elapsed_s\n"
 
@@ -44,39 +47,46 @@ PetscErrorCode TnTrainGetRates(TnTrain tr, PetscLogDouble *seconds, PetscInt64 *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Rows of an existing metrics file up to `step` (the checkpoint's), so a
-   restarted run continues the file without duplicate rows. Rank 0. */
-static PetscErrorCode TruncateMetrics(const char path[], PetscInt64 step)
+/* Rank 0: the header, then (keep >= 0, a restart) the rows of the existing
+   file at path up to step `keep`, the checkpoint's, so that a restarted run
+   continues the file without duplicate rows. */
+static void MetricsHead(FILE *out, const char path[], PetscInt64 keep)
 {
-  FILE *in = fopen(path, "r"), *out;
-  char  tmp[PETSC_MAX_PATH_LEN + 8], line[4096];
-  PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-  out = fopen(tmp, "w");
-  PetscCheck(out, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s: %s", tmp, strerror(errno));
+  FILE *in = keep >= 0 ? fopen(path, "r") : NULL;
+  char  line[4096];
   fputs(TN_METRICS_HEADER, out);
   while (in && fgets(line, sizeof(line), in)) {
     long long s;
-    if (sscanf(line, "%lld,", &s) == 1 && s <= step) fputs(line, out);
+    if (sscanf(line, "%lld,", &s) == 1 && s <= keep) fputs(line, out);
   }
   if (in) fclose(in);
-  PetscCheck(!fclose(out) && !rename(tmp, path), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", path, strerror(errno));
-  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Collective. The file starts as its header (and the kept rows) in an atomic
+   write (TnCommitOpen); rank 0 then appends to it row by row, opening it
+   with O_NOFOLLOW: a symbolic link put there meanwhile is refused. */
 PetscErrorCode TnTrainMetricsOpen(TnTrain tr, PetscBool restart)
 {
   PetscMPIInt rank;
+  PetscBool   isopen = (PetscBool)(tr->metrics != NULL);
   char        path[PETSC_MAX_PATH_LEN], msg[PETSC_MAX_PATH_LEN + 64] = "";
+  FILE       *out;
+  int         fd;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
-  if (!tr->out_dir[0] || tr->metrics || rank) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Bcast(&isopen, 1, MPIU_BOOL, 0, tr->comm)); /* rank 0 alone holds the file */
+  if (!tr->out_dir[0] || isopen) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/train_metrics.csv", tr->out_dir));
-  if (restart) PetscCall(TruncateMetrics(path, tr->info.step));
-  tr->metrics = fopen(path, restart ? "a" : "w");
-  if (!tr->metrics) PetscCall(PetscSNPrintf(msg, sizeof(msg), "cannot write %s: %s", path, strerror(errno)));
-  PetscCheck(tr->metrics, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "%s", msg);
-  if (!restart) fputs(TN_METRICS_HEADER, tr->metrics);
+  PetscCall(TnCommitOpen(tr->comm, path, &out));
+  if (!rank) MetricsHead(out, path, restart ? tr->info.step : -1);
+  PetscCall(TnCommitClose(tr->comm, path, &out, PETSC_TRUE));
+  if (!rank) {
+    fd          = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    tr->metrics = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (!tr->metrics) PetscCall(PetscSNPrintf(msg, sizeof(msg), "cannot write %s: %s", path, strerror(errno)));
+    if (fd >= 0 && !tr->metrics) close(fd);
+  }
+  PetscCall(TnErrorSync(tr->comm, (PetscBool)(!rank && !tr->metrics), msg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -4,9 +4,9 @@
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
 fail=0
-expect_error() { # NAME PATTERN ARGS...
+expect_error() { # NAME PATTERN ARGS... (the command is logdensity, or $CMD)
   local name=$1 pat=$2; shift 2
-  timeout 120 mpirun -n 3 --oversubscribe "$TENOR" logdensity -out_dir "$W/out" "$@" >"$name.out" 2>&1
+  timeout 120 mpirun -n 3 --oversubscribe "$TENOR" "${CMD:-logdensity}" -out_dir "$W/out" "$@" >"$name.out" 2>&1
   local rc=$? n
   n=$(grep -c "tenor: error:" "$name.out")
   if [ $rc -eq 0 ] || [ $rc -eq 124 ] || [ "$n" -ne 1 ] || ! grep -q -- "$pat" "$name.out"; then
@@ -37,4 +37,12 @@ expect_error h_zero "dyn_h" -dyn_h 0
 expect_error k_negative "dyn_steps" -dyn_steps -1
 expect_error not_invertible_sync "not guaranteed invertible" -net_scale 30
 expect_error not_invertible_colored "not invertible" -dyn_scheme colored -net_gamma 30
+# output is never written through a symbolic link: refused, the target untouched
+echo precious >victim.txt
+mkdir -p out && ln -sfn "$W/victim.txt" out/logphi.csv
+expect_error symlink_output "out/logphi.csv: it is a symbolic link" -net_W good.mtx
+rm -f out/logphi.csv && ln -sfn "$W/victim.txt" out/train_metrics.csv
+CMD=train expect_error symlink_metrics "out/train_metrics.csv: it is a symbolic link" -net_n 4 -data_samples 64 -train_epochs 1
+rm -f out/train_metrics.csv
+[ "$(cat victim.txt)" = precious ] || { echo "FAIL a symbolic link's target was written"; fail=1; }
 exit $fail

@@ -1,12 +1,16 @@
 /* Tests of tenor/io.h: every reader on good files (values checked exactly),
    on each kind of bad file (the error must be raised on every rank and name
-   the problem), round trips through the writers, and chunked parsing.
+   the problem), round trips through the writers, chunked parsing, and the
+   atomic writes: symbolic links refused, failures collective, old files kept.
    Rank 0 writes the test files into TnTestTmpDir(); all ranks then read. */
 #include "tn_test.h"
 #include <tenor/io.h>
+#include <tenor/sample.h>
 #include <tenor/sys.h>
 #include <hdf5.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* CU_ASSERT that call fails and that its message contains frag. */
 #define ASSERT_FAILS_WITH(call, frag)                                                                                                                  \
@@ -516,10 +520,253 @@ static void test_write_vec_text(void)
   VecDestroy(&v);
 }
 
+/* Atomic output (TnCommitOpen/Close, TnCommitBegin/End and the writers built
+   on them). Rank 0 prepares and inspects the files; what it sees is
+   broadcast, so every rank asserts the same facts. */
+
+static void Join(const char name[], char path[PETSC_MAX_PATH_LEN])
+{
+  snprintf(path, PETSC_MAX_PATH_LEN, "%s/%s", TnTestTmpDir(), name);
+}
+
+/* Rank 0 makes name a symbolic link to target (a path, need not exist). */
+static void Symlink(const char target[], const char name[], char path[PETSC_MAX_PATH_LEN])
+{
+  Join(name, path);
+  if (Rank() == 0) CU_ASSERT(symlink(target, path) == 0);
+  MPI_Barrier(PETSC_COMM_WORLD);
+}
+
+/* On every rank: whether the file at path holds exactly text. */
+static PetscBool Holds(const char path[], const char text[])
+{
+  int ok = 0;
+  if (Rank() == 0) {
+    char  buf[512] = "";
+    FILE *f        = fopen(path, "r");
+    if (f) {
+      buf[fread(buf, 1, sizeof(buf) - 1, f)] = 0;
+      fclose(f);
+      ok = !strcmp(buf, text);
+    }
+  }
+  MPI_Bcast(&ok, 1, MPI_INT, 0, PETSC_COMM_WORLD);
+  return (PetscBool)ok;
+}
+
+/* On every rank: 0 (absent), 'l' (symbolic link), 'f' (regular file) or 'o'. */
+static char Kind(const char path[])
+{
+  char        k = 0;
+  struct stat st;
+  if (Rank() == 0 && !lstat(path, &st)) k = S_ISLNK(st.st_mode) ? 'l' : S_ISREG(st.st_mode) ? 'f'
+                                                                                            : 'o';
+  MPI_Bcast(&k, 1, MPI_CHAR, 0, PETSC_COMM_WORLD);
+  return k;
+}
+
+static char TmpKind(const char path[])
+{
+  char tmp[PETSC_MAX_PATH_LEN + 8];
+  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+  return Kind(tmp);
+}
+
+/* Rank 0 writes text through TnCommitOpen; the commit fails (ok false) on
+   rank `fail` (-1: none). */
+static PetscErrorCode CommitText(const char path[], const char text[], PetscMPIInt fail)
+{
+  FILE *f;
+  PetscFunctionBeginUser;
+  PetscCall(TnCommitOpen(PETSC_COMM_WORLD, path, &f));
+  CU_ASSERT((Rank() == 0) == (f != NULL));
+  if (f) fputs(text, f);
+  PetscCall(TnCommitClose(PETSC_COMM_WORLD, path, &f, (PetscBool)(Rank() != fail)));
+  CU_ASSERT_PTR_NULL(f);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* "rank  r\n" for every rank, each rank writing its own 8 bytes with MPI-IO
+   (TnCommitBegin/End); rank `fail` (-1: none) reports a failed write. */
+static PetscErrorCode CommitRanks(const char path[], PetscMPIInt fail)
+{
+  char     tmp[PETSC_MAX_PATH_LEN + 8], rec[9];
+  MPI_File fh;
+  PetscFunctionBeginUser;
+  PetscCall(TnCommitBegin(PETSC_COMM_WORLD, path, tmp, sizeof(tmp)));
+  snprintf(rec, sizeof(rec), "rank %2d\n", (int)Rank());
+  PetscCallMPI(MPI_File_open(PETSC_COMM_WORLD, tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &fh));
+  PetscCallMPI(MPI_File_write_at_all(fh, (MPI_Offset)Rank() * 8, rec, 8, MPI_CHAR, MPI_STATUS_IGNORE));
+  PetscCallMPI(MPI_File_close(&fh));
+  PetscCall(TnCommitEnd(PETSC_COMM_WORLD, tmp, path, (PetscBool)(Rank() != fail)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void RanksText(char text[256])
+{
+  PetscMPIInt size;
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  text[0] = 0;
+  for (int r = 0; r < size; r++) snprintf(text + strlen(text), 256 - strlen(text), "rank %2d\n", r);
+}
+
+static Vec SmallVec(void)
+{
+  Vec v;
+  VecCreateMPI(PETSC_COMM_WORLD, PETSC_DECIDE, 5, &v);
+  VecSet(v, 1.5);
+  return v;
+}
+
+/* Both variants write, replace an existing file and leave no temporary; a
+   stale regular temporary from a stopped run is removed. */
+static void test_commit_roundtrip(void)
+{
+  char p[PETSC_MAX_PATH_LEN], q[PETSC_MAX_PATH_LEN], ranks[256];
+  RanksText(ranks);
+  Join("commit.txt", p);
+  TN_ASSERT_OK(CommitText(p, "first\n", -1));
+  CU_ASSERT(Holds(p, "first\n"));
+  TN_ASSERT_OK(CommitText(p, "second\n", -1));
+  CU_ASSERT(Holds(p, "second\n"));
+  CU_ASSERT(TmpKind(p) == 0);
+  Join("ranks.txt", q);
+  TN_ASSERT_OK(CommitRanks(q, -1));
+  CU_ASSERT(Holds(q, ranks));
+  CU_ASSERT(TmpKind(q) == 0);
+  WriteText("stale.txt.tmp", "left by a killed run, longer than the new file\n", q);
+  Join("stale.txt", q);
+  TN_ASSERT_OK(CommitText(q, "fresh\n", -1));
+  CU_ASSERT(Holds(q, "fresh\n"));
+  CU_ASSERT(TmpKind(q) == 0);
+  WriteText("stale2.txt.tmp", "left by a killed run, longer than the new file\n", q);
+  Join("stale2.txt", q);
+  TN_ASSERT_OK(CommitRanks(q, -1));
+  CU_ASSERT(Holds(q, ranks));
+}
+
+/* A symbolic link at the final path is refused by every writer: the link
+   stays a link and its target keeps its contents. */
+static void test_commit_symlink_path(void)
+{
+  char       target[PETSC_MAX_PATH_LEN], link[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
+  FILE      *f     = NULL;
+  Vec        v     = SmallVec();
+  Mat        W     = NULL;
+  TnSampleH5 h5    = NULL;
+  const char key[] = "is a symbolic link, and tenor does not write through symbolic links";
+  WriteText("target.txt", "precious\n", target);
+  Symlink(target, "link.txt", link);
+  ASSERT_FAILS_WITH(TnCommitOpen(PETSC_COMM_WORLD, link, &f), key);
+  CU_ASSERT_PTR_NULL(f);
+  ASSERT_FAILS_WITH(TnCommitBegin(PETSC_COMM_WORLD, link, tmp, sizeof(tmp)), key);
+  ASSERT_FAILS_WITH(TnWriteVecText(v, NULL, link), key);
+  MatCreateAIJ(PETSC_COMM_WORLD, PETSC_DECIDE, PETSC_DECIDE, 3, 3, 1, NULL, 0, NULL, &W);
+  MatAssemblyBegin(W, MAT_FINAL_ASSEMBLY);
+  MatAssemblyEnd(W, MAT_FINAL_ASSEMBLY);
+  ASSERT_FAILS_WITH(TnWriteMatrixMarket(W, link), key);
+  ASSERT_FAILS_WITH(TnSampleH5Create(PETSC_COMM_WORLD, link, "/x", 2, 3, &h5), key);
+  CU_ASSERT_PTR_NULL(h5);
+  CU_ASSERT(Kind(link) == 'l');
+  CU_ASSERT(TmpKind(link) == 0);
+  CU_ASSERT(Holds(target, "precious\n"));
+  MatDestroy(&W);
+  VecDestroy(&v);
+}
+
+/* A stale temporary that is a symbolic link is refused, not followed: its
+   target keeps its contents, a dangling link's target is not created, and
+   nothing appears at the final path. */
+static void test_commit_symlink_tmp(void)
+{
+  char victim[PETSC_MAX_PATH_LEN], link[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN], nowhere[PETSC_MAX_PATH_LEN];
+  Vec  v = SmallVec();
+  WriteText("victim.txt", "precious\n", victim);
+  Symlink(victim, "out.txt.tmp", link);
+  Join("out.txt", out);
+  ASSERT_FAILS_WITH(TnWriteVecText(v, NULL, out), "its temporary file");
+  ASSERT_FAILS_WITH(TnWriteVecText(v, NULL, out), "is a symbolic link");
+  ASSERT_FAILS_WITH(CommitRanks(out, -1), "is a symbolic link");
+  CU_ASSERT(Holds(victim, "precious\n"));
+  CU_ASSERT(Kind(link) == 'l');
+  CU_ASSERT(Kind(out) == 0);
+  Join("nowhere.txt", nowhere);
+  Symlink(nowhere, "out2.txt.tmp", link);
+  Join("out2.txt", out);
+  ASSERT_FAILS_WITH(CommitText(out, "x\n", -1), "is a symbolic link");
+  CU_ASSERT(Kind(nowhere) == 0);
+  CU_ASSERT(Kind(out) == 0);
+  VecDestroy(&v);
+}
+
+/* A symbolic link put at the final path while the file is being written is
+   refused at the commit; the temporary is removed. */
+static void test_commit_symlink_late(void)
+{
+  char  target[PETSC_MAX_PATH_LEN], p[PETSC_MAX_PATH_LEN];
+  FILE *f = NULL;
+  WriteText("late-target.txt", "precious\n", target);
+  Join("late.txt", p);
+  TN_ASSERT_OK(TnCommitOpen(PETSC_COMM_WORLD, p, &f));
+  if (f) fputs("new\n", f);
+  Symlink(target, "late.txt", p);
+  ASSERT_FAILS_WITH(TnCommitClose(PETSC_COMM_WORLD, p, &f, PETSC_TRUE), "is a symbolic link");
+  CU_ASSERT(Kind(p) == 'l');
+  CU_ASSERT(TmpKind(p) == 0);
+  CU_ASSERT(Holds(target, "precious\n"));
+}
+
+/* A directory that does not exist, a path through a regular file, a
+   directory at the path, and (when not root) a read-only directory: one
+   clear error on every rank, naming the file. */
+static void test_commit_unwritable(void)
+{
+  char p[PETSC_MAX_PATH_LEN], file[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN], msg[3 * PETSC_MAX_PATH_LEN];
+  Vec  v = SmallVec();
+  Join("no-such-dir/out.txt", p);
+  snprintf(msg, sizeof(msg), "cannot write %s: cannot create %s.tmp: No such file or directory", p, p);
+  ASSERT_FAILS_WITH(CommitText(p, "x\n", -1), msg);
+  ASSERT_FAILS_WITH(CommitRanks(p, -1), msg);
+  ASSERT_FAILS_WITH(TnWriteVecText(v, NULL, p), msg);
+  WriteText("plain-file", "not a directory\n", file);
+  Join("plain-file/out.txt", p);
+  ASSERT_FAILS_WITH(CommitText(p, "x\n", -1), "Not a directory");
+  Join("a-directory", dir);
+  if (Rank() == 0) CU_ASSERT(mkdir(dir, 0700) == 0);
+  MPI_Barrier(PETSC_COMM_WORLD);
+  ASSERT_FAILS_WITH(CommitText(dir, "x\n", -1), "it exists and is not a regular file");
+  CU_ASSERT(Kind(dir) == 'o');
+  if (geteuid() != 0) { /* root writes anywhere */
+    Join("read-only", dir);
+    if (Rank() == 0) CU_ASSERT(mkdir(dir, 0500) == 0);
+    MPI_Barrier(PETSC_COMM_WORLD);
+    Join("read-only/out.txt", p);
+    ASSERT_FAILS_WITH(CommitText(p, "x\n", -1), "Permission denied");
+  }
+  VecDestroy(&v);
+}
+
+/* A write that fails on one rank (the last) fails on every rank, removes the
+   temporary and leaves the previous file as it was. */
+static void test_commit_failure_keeps_old(void)
+{
+  char        p[PETSC_MAX_PATH_LEN], msg[64];
+  PetscMPIInt size;
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  snprintf(msg, sizeof(msg), "failed on rank %d", (int)size - 1);
+  WriteText("keep.txt", "old\n", p);
+  ASSERT_FAILS_WITH(CommitText(p, "new\n", size - 1), msg);
+  CU_ASSERT(Holds(p, "old\n"));
+  CU_ASSERT(TmpKind(p) == 0);
+  ASSERT_FAILS_WITH(CommitRanks(p, size - 1), msg);
+  CU_ASSERT(Holds(p, "old\n"));
+  CU_ASSERT(TmpKind(p) == 0);
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite mm = CU_add_suite("io_matrixmarket", NULL, NULL), vec = CU_add_suite("io_vector", NULL, NULL);
-  CU_pSuite smp = CU_add_suite("io_samples", NULL, NULL);
+  CU_pSuite smp = CU_add_suite("io_samples", NULL, NULL), cmt = CU_add_suite("io_commit", NULL, NULL);
   CU_add_test(mm, "general (scipy mmwrite)", test_mm_general);
   CU_add_test(mm, "symmetric integer", test_mm_symmetric_integer);
   CU_add_test(mm, "pattern", test_mm_pattern);
@@ -538,4 +785,10 @@ void TnTestRegister(void)
   CU_add_test(smp, "bad CSV", test_csv_errors);
   CU_add_test(smp, "HDF5", test_hdf5);
   CU_add_test(smp, "bad HDF5", test_hdf5_errors);
+  CU_add_test(cmt, "write, replace, stale temporary", test_commit_roundtrip);
+  CU_add_test(cmt, "symbolic link at the path refused", test_commit_symlink_path);
+  CU_add_test(cmt, "symbolic link as the temporary refused", test_commit_symlink_tmp);
+  CU_add_test(cmt, "symbolic link appearing during the write", test_commit_symlink_late);
+  CU_add_test(cmt, "unwritable paths", test_commit_unwritable);
+  CU_add_test(cmt, "failed write keeps the old file", test_commit_failure_keeps_old);
 }
