@@ -1,10 +1,11 @@
-/* The dynamics against independent dense references (MODEL.md section 7):
+/* The dynamics against independent dense references (MODEL.md section 7;
+   the continuous scheme's own references are in test_continuous.c):
    - linear sync: a_K = M^K x + c, log Phi = log p(a_K) + K log|det M| when W
      is triangular (diag exact), and the diag value in general;
    - colored (tanh, rate and current): sum of local terms = log|det| of the
      whole sweep's Jacobian, formed densely and factored with LAPACK;
    - every check at every rank count with ptscotch renumbering, against the
-     same serial reference (rank and partition invariance);
+     same serial reference (rank and partition invariance; every scheme);
    - bad configurations fail with an error on every rank. */
 #include "tn_test.h"
 #include <tenor/dyn.h>
@@ -230,9 +231,10 @@ static void test_colored_exact(void)
    value computed on one rank inside the same program. */
 static void test_rank_invariance(void)
 {
-  const char *types[] = {"lattice2d", "er", "smallworld"};
+  const char    *types[]   = {"lattice2d", "er", "smallworld"};
+  const TnScheme schemes[] = {TN_SCHEME_SYNC, TN_SCHEME_COLORED, TN_SCHEME_CONTINUOUS};
   for (int t = 0; t < 3; t++)
-    for (int scheme = 0; scheme < 2; scheme++) {
+    for (int scheme = 0; scheme < 3; scheme++) {
       PetscReal   v[2][4];
       MPI_Comm    comms[2];
       PetscMPIInt rank;
@@ -251,7 +253,7 @@ static void test_rank_invariance(void)
         TN_ASSERT_OK(TnNetSetDegree(net, 6));
         TN_ASSERT_OK(TnNetSetWeightScale(net, 0.7));
         TN_ASSERT_OK(TnDynCreate(net, &dyn));
-        TN_ASSERT_OK(TnDynSetScheme(dyn, (scheme ? TN_SCHEME_COLORED : TN_SCHEME_SYNC)));
+        TN_ASSERT_OK(TnDynSetScheme(dyn, schemes[scheme]));
         TN_ASSERT_OK(TnDynSetBatchSize(dyn, 4));
         TN_ASSERT_OK(TnDynCreateState(dyn, &x));
         {
