@@ -44,6 +44,7 @@ PetscErrorCode TnDynSetNodeLoss(TnDyn dyn, PetscBool on);
 PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[]);
 /* Seed of the hashed node priorities of the computed colouring. */
 PetscErrorCode TnDynSetColoringSeed(TnDyn dyn, PetscInt seed);
+PetscErrorCode TnDynGetColoringSeed(TnDyn dyn, PetscInt *seed);
 /* Options with prefix -dyn_, -logdet_ and -base_ (see -help). */
 PetscErrorCode TnDynSetFromOptions(TnDyn dyn);
 /* Builds the halo exchange for the batch size, the colouring, and checks

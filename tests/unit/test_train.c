@@ -4,7 +4,8 @@
    TnTrainRun's signal path); a checkpoint written on every rank loads on one
    rank (and back) with the same parameters keyed by (row, col); an
    incompatible checkpoint is refused; a step that would break invertibility
-   is shrunk and counted. */
+   is shrunk and counted; a model records the colouring seed set through
+   the API. */
 #include "tn_test.h"
 #include <tenor/train.h>
 #include <petscviewerhdf5.h>
@@ -30,6 +31,7 @@ typedef struct {
   const char *part;
   PetscBool   single; /* moments in single precision */
   TnOptimizer opt;
+  PetscInt    colseed; /* seed of the colouring (0: the default) */
 } Config;
 
 static const Config base_cfg = {.n = 4, .K = 4, .S = 200, .steps = 20, .scheme = TN_SCHEME_COLORED, .act = TN_ACT_LINEAR, .h = 0.5, .lr = 0.02, .vfrac = 0.25, .part = "none"};
@@ -52,6 +54,7 @@ static PetscErrorCode Build(MPI_Comm comm, const Config *c, Setup *s)
   PetscCall(TnDynSetStepSize(s->dyn, c->h));
   PetscCall(TnDynSetSteps(s->dyn, c->K));
   PetscCall(TnDynSetBatchSize(s->dyn, 16));
+  if (c->colseed) PetscCall(TnDynSetColoringSeed(s->dyn, c->colseed));
   PetscCall(TnDynSetUp(s->dyn));
   PetscCall(TnDataCreate(comm, &s->data));
   PetscCall(TnDataSetType(s->data, TNDATA_GMRF2D));
@@ -423,6 +426,61 @@ static void test_shrink(void)
   TN_ASSERT_OK(Destroy(&s));
 }
 
+/* The colouring seed set through the API (not the options database) is the
+   one the model records; loading the model gives the same colouring. */
+static PetscErrorCode StoredReal(MPI_Comm comm, const char path[], const char name[], PetscReal *v)
+{
+  PetscViewer vw;
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerHDF5Open(comm, path, FILE_MODE_READ, &vw));
+  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", name, PETSC_REAL, NULL, v));
+  PetscCall(PetscViewerDestroy(&vw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SameColors(TnNet net, TnDyn a, TnDyn b, PetscBool *same)
+{
+  const PetscInt *ca, *cb;
+  PetscInt        m, na, nb, eq;
+  Mat             W;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetMat(net, &W));
+  PetscCall(MatGetLocalSize(W, &m, NULL));
+  PetscCall(TnDynGetNumColors(a, &na));
+  PetscCall(TnDynGetNumColors(b, &nb));
+  PetscCall(TnDynGetColors(a, &ca));
+  PetscCall(TnDynGetColors(b, &cb));
+  eq = na == nb && !memcmp(ca, cb, sizeof(PetscInt) * m);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &eq, 1, MPIU_INT, MPI_MIN, PetscObjectComm((PetscObject)W)));
+  *same = (PetscBool)eq;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_model_coloring_seed(void)
+{
+  Setup     s;
+  Config    c = base_cfg;
+  char      path[PETSC_MAX_PATH_LEN];
+  PetscReal stored = 0;
+  PetscInt  seed   = 0;
+  PetscBool same   = PETSC_FALSE;
+  TnDyn     dyn;
+  c.colseed = 99;
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  TN_ASSERT_OK(SaveModel(&s, "seed_model.h5", path));
+  TN_ASSERT_OK(StoredReal(PETSC_COMM_WORLD, path, "coloring_seed", &stored));
+  CU_ASSERT(stored == 99);
+  TN_ASSERT_OK(TnDynCreate(s.net, &dyn));
+  TN_ASSERT_OK(TnModelConfigureDyn(PETSC_COMM_WORLD, path, dyn));
+  TN_ASSERT_OK(TnDynGetColoringSeed(dyn, &seed));
+  CU_ASSERT(seed == 99);
+  TN_ASSERT_OK(TnDynSetUp(dyn));
+  TN_ASSERT_OK(SameColors(s.net, s.dyn, dyn, &same));
+  CU_ASSERT(same);
+  TN_ASSERT_OK(TnDynDestroy(&dyn));
+  TN_ASSERT_OK(Destroy(&s));
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("train", NULL, NULL);
@@ -435,4 +493,5 @@ void TnTestRegister(void)
   CU_add_test(s, "checkpoint written on P ranks loads on 1 and back", test_cross_ranks);
   CU_add_test(s, "incompatible checkpoint refused", test_refuse);
   CU_add_test(s, "non-invertible steps shrunk and counted", test_shrink);
+  CU_add_test(s, "the model records the colouring seed set by API", test_model_coloring_seed);
 }
