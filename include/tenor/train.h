@@ -134,10 +134,12 @@ void TnTrainRequestStop(void);
 
 /* Model files (written by TnTrainSaveModel; docs/training.md). Before
    TnNetSetUp: the net takes W (from the stored pattern and values), b and
-   gamma. Before TnDynSetUp: scheme, form, activation, h, K, base, log-det
-   type and colouring seed, except those given on the command line (a note is
-   printed when they differ). Before TnDataLoad: the standardisation
-   statistics, if the model was trained on standardised data. Collective. */
+   gamma. Before TnDynSetUp: the dynamics take every stored setting (scheme,
+   form, activation, h, K, base, log-det type and colouring seed); the options
+   database is not consulted, so a caller that lets the command line override
+   the model calls TnDynSetFromOptions afterwards. Before TnDataLoad: the
+   standardisation statistics, if the model was trained on standardised data.
+   Collective. */
 PetscErrorCode TnModelLoadNet(MPI_Comm comm, const char path[], TnNet net);
 PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn);
 PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData data);

@@ -13,6 +13,11 @@ PetscErrorCode TnCmdNormCheck(MPI_Comm comm);
 PetscErrorCode TnCmdSample(MPI_Comm comm);
 PetscErrorCode TnCmdTrain(MPI_Comm comm);
 
+/* The dynamics' settings with -model: the model file's (model[0] != 0),
+   then the options database over them, with a note for each setting the
+   command line changes (model.c). Without a model: TnDynSetFromOptions. */
+PetscErrorCode TnCliConfigureDyn(MPI_Comm comm, const char model[], TnDyn dyn);
+
 /* Output files are written by rank 0 to path.tmp, flushed, fsync'ed and
    renamed: a crash never leaves a half-written result under its real name. */
 PetscErrorCode TnOutOpen(MPI_Comm comm, const char dir[], const char name[], FILE **fp, char path[], size_t len);

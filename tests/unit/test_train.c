@@ -4,8 +4,8 @@
    TnTrainRun's signal path); a checkpoint written on every rank loads on one
    rank (and back) with the same parameters keyed by (row, col); an
    incompatible checkpoint is refused; a step that would break invertibility
-   is shrunk and counted; a model records the colouring seed set through
-   the API. */
+   is shrunk and counted; a model records and restores the dynamics'
+   settings. */
 #include "tn_test.h"
 #include <tenor/train.h>
 #include <petscviewerhdf5.h>
@@ -481,6 +481,40 @@ static void test_model_coloring_seed(void)
   TN_ASSERT_OK(Destroy(&s));
 }
 
+/* TnModelConfigureDyn applies every stored setting whatever the options
+   database holds; TnDynSetFromOptions afterwards puts the command line
+   over them (what the front end does with -model). */
+static void test_model_settings_precedence(void)
+{
+  Setup     s;
+  Config    c = base_cfg;
+  char      path[PETSC_MAX_PATH_LEN];
+  PetscReal h = 0;
+  PetscInt  K = 0, seed = 0;
+  TnScheme  scheme = TN_SCHEME_SYNC;
+  TnDyn     dyn;
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  TN_ASSERT_OK(SaveModel(&s, "settings_model.h5", path));
+  TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-dyn_h", "0.25"));
+  TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-dyn_steps", "7"));
+  TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-dyn_coloring_seed", "5"));
+  TN_ASSERT_OK(TnDynCreate(s.net, &dyn));
+  TN_ASSERT_OK(TnDynSetScheme(dyn, TN_SCHEME_SYNC));
+  TN_ASSERT_OK(TnModelConfigureDyn(PETSC_COMM_WORLD, path, dyn));
+  TN_ASSERT_OK(TnDynGetParams(dyn, &scheme, NULL, NULL, &h, &K, NULL));
+  TN_ASSERT_OK(TnDynGetColoringSeed(dyn, &seed));
+  CU_ASSERT(scheme == c.scheme && h == c.h && K == c.K && seed == 12345);
+  TN_ASSERT_OK(TnDynSetFromOptions(dyn));
+  TN_ASSERT_OK(TnDynGetParams(dyn, &scheme, NULL, NULL, &h, &K, NULL));
+  TN_ASSERT_OK(TnDynGetColoringSeed(dyn, &seed));
+  CU_ASSERT(scheme == c.scheme && h == 0.25 && K == 7 && seed == 5);
+  TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-dyn_h"));
+  TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-dyn_steps"));
+  TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-dyn_coloring_seed"));
+  TN_ASSERT_OK(TnDynDestroy(&dyn));
+  TN_ASSERT_OK(Destroy(&s));
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("train", NULL, NULL);
@@ -494,4 +528,5 @@ void TnTestRegister(void)
   CU_add_test(s, "incompatible checkpoint refused", test_refuse);
   CU_add_test(s, "non-invertible steps shrunk and counted", test_shrink);
   CU_add_test(s, "the model records the colouring seed set by API", test_model_coloring_seed);
+  CU_add_test(s, "model settings applied; the options database over them", test_model_settings_precedence);
 }
