@@ -5,7 +5,8 @@
    rank (and back) with the same parameters keyed by (row, col); an
    incompatible checkpoint is refused; a step that would break invertibility
    is shrunk and counted; a model records and restores the dynamics'
-   settings. */
+   settings; setters called after SetUp set up again, or are refused once
+   steps were taken. */
 #include "tn_test.h"
 #include <tenor/train.h>
 #include <petscviewerhdf5.h>
@@ -515,6 +516,70 @@ static void test_model_settings_precedence(void)
   TN_ASSERT_OK(Destroy(&s));
 }
 
+/* Set up as c says, then switch to `opt` (and the moments' precision) and
+   take one step: the parameters after it. */
+static PetscErrorCode OneStep(const Config *c, TnOptimizer opt, PetscBool single, const char name[], char path[])
+{
+  Setup s;
+  PetscFunctionBeginUser;
+  PetscCall(Build(PETSC_COMM_WORLD, c, &s));
+  PetscCall(TnTrainSetOptimizer(s.tr, opt));
+  if (single != c->single) PetscCall(TnTrainSetSingleMoments(s.tr, single));
+  PetscCall(Steps(&s, 1));
+  PetscCall(SaveModel(&s, name, path));
+  PetscCall(Destroy(&s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Changing the optimiser (or the moments' precision) after SetUp sets up
+   again: the step equals a fresh trainer's, bitwise. */
+static void test_setter_after_setup(void)
+{
+  Config    sgd = base_cfg, adam = base_cfg;
+  char      a[PETSC_MAX_PATH_LEN], b[PETSC_MAX_PATH_LEN];
+  PetscBool same = PETSC_FALSE;
+  sgd.opt        = TN_OPT_SGD;
+  adam.opt       = TN_OPT_ADAM;
+  TN_ASSERT_OK(OneStep(&sgd, TN_OPT_ADAM, PETSC_FALSE, "switched_adam.h5", a));
+  TN_ASSERT_OK(OneStep(&adam, TN_OPT_ADAM, PETSC_FALSE, "fresh_adam.h5", b));
+  TN_ASSERT_OK(SameTheta(PETSC_COMM_WORLD, a, b, &same));
+  CU_ASSERT(same);
+  same        = PETSC_FALSE;
+  adam.single = PETSC_TRUE;
+  TN_ASSERT_OK(OneStep(&sgd, TN_OPT_ADAM, PETSC_TRUE, "switched_adam_single.h5", a));
+  TN_ASSERT_OK(OneStep(&adam, TN_OPT_ADAM, PETSC_TRUE, "fresh_adam_single.h5", b));
+  TN_ASSERT_OK(SameTheta(PETSC_COMM_WORLD, a, b, &same));
+  CU_ASSERT(same);
+}
+
+/* After a step, or a checkpoint load, the optimiser and the moments'
+   precision cannot change (the moments would be lost); setting the same
+   value, or the budget, is fine. */
+static void test_setter_refused_after_steps(void)
+{
+  Setup       s;
+  Config      c = base_cfg;
+  char        ck[PETSC_MAX_PATH_LEN];
+  TnTrainInfo in;
+  Path(ck, "setter_ckpt.h5");
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  TN_ASSERT_OK(Steps(&s, 1));
+  TN_ASSERT_FAILS(TnTrainSetOptimizer(s.tr, TN_OPT_SGD));
+  TN_ASSERT_FAILS(TnTrainSetSingleMoments(s.tr, PETSC_TRUE));
+  TN_ASSERT_OK(TnTrainSetOptimizer(s.tr, TN_OPT_ADAM));
+  TN_ASSERT_OK(TnTrainSetBudget(s.tr, 0, 7));
+  TN_ASSERT_OK(TnTrainGetInfo(s.tr, &in));
+  CU_ASSERT(in.total == 7);
+  TN_ASSERT_OK(Steps(&s, 1));
+  TN_ASSERT_OK(TnTrainWriteCheckpoint(s.tr, ck));
+  TN_ASSERT_OK(Destroy(&s));
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  TN_ASSERT_OK(TnTrainLoadCheckpoint(s.tr, ck));
+  TN_ASSERT_FAILS(TnTrainSetOptimizer(s.tr, TN_OPT_SGD));
+  TN_ASSERT_OK(Steps(&s, 1));
+  TN_ASSERT_OK(Destroy(&s));
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("train", NULL, NULL);
@@ -529,4 +594,6 @@ void TnTestRegister(void)
   CU_add_test(s, "non-invertible steps shrunk and counted", test_shrink);
   CU_add_test(s, "the model records the colouring seed set by API", test_model_coloring_seed);
   CU_add_test(s, "model settings applied; the options database over them", test_model_settings_precedence);
+  CU_add_test(s, "optimiser changed after SetUp: SetUp again, step = fresh", test_setter_after_setup);
+  CU_add_test(s, "optimiser change after a step or a load refused", test_setter_refused_after_steps);
 }
