@@ -53,13 +53,18 @@ typedef struct {
    inside, options -grad_) on `data` (loaded, for the same N). Borrows all
    three: they must outlive the trainer. */
 PetscErrorCode TnTrainCreate(TnNet net, TnDyn dyn, TnData data, TnTrain *tr);
+/* Setters may be called after SetUp. The optimiser, the moments' precision
+   and -train_keep_best decide what SetUp allocates: changing one before the
+   first step makes SetUp run again; after a step (or a checkpoint load) it
+   is refused (PETSC_ERR_ORDER), since the moments and best parameters would
+   be lost. The budget is recomputed; the others apply from the next step. */
 PetscErrorCode TnTrainSetOptimizer(TnTrain tr, TnOptimizer opt);
 PetscErrorCode TnTrainSetLearningRate(TnTrain tr, PetscReal lr);
 PetscErrorCode TnTrainSetAdam(TnTrain tr, PetscReal beta1, PetscReal beta2, PetscReal eps);
 PetscErrorCode TnTrainSetMomentum(TnTrain tr, PetscReal mu);
 /* Adam's / SGD's moments stored in single precision (the update itself is
    computed in double from the stored values): 8 bytes per parameter less.
-   Before SetUp; -train_moments_single. */
+   Before the first step; -train_moments_single. */
 PetscErrorCode TnTrainSetSingleMoments(TnTrain tr, PetscBool single);
 /* lr(s) = lr0 (constant); lr0 (min + (1 - min)(1 + cos(pi s / S))/2) (cosine over
    the budget S); lr0 decay^floor(s / every) (step). */
@@ -134,10 +139,12 @@ void TnTrainRequestStop(void);
 
 /* Model files (written by TnTrainSaveModel; docs/training.md). Before
    TnNetSetUp: the net takes W (from the stored pattern and values), b and
-   gamma. Before TnDynSetUp: scheme, form, activation, h, K, base, log-det
-   type and colouring seed, except those given on the command line (a note is
-   printed when they differ). Before TnDataLoad: the standardisation
-   statistics, if the model was trained on standardised data. Collective. */
+   gamma. Before TnDynSetUp: the dynamics take every stored setting (scheme,
+   form, activation, h, K, base, log-det type and colouring seed); the options
+   database is not consulted, so a caller that lets the command line override
+   the model calls TnDynSetFromOptions afterwards. Before TnDataLoad: the
+   standardisation statistics, if the model was trained on standardised data.
+   Collective. */
 PetscErrorCode TnModelLoadNet(MPI_Comm comm, const char path[], TnNet net);
 PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn);
 PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData data);

@@ -13,6 +13,11 @@ PetscErrorCode TnCmdNormCheck(MPI_Comm comm);
 PetscErrorCode TnCmdSample(MPI_Comm comm);
 PetscErrorCode TnCmdTrain(MPI_Comm comm);
 
+/* The dynamics' settings with -model: the model file's (model[0] != 0),
+   then the options database over them, with a note for each setting the
+   command line changes (model.c). Without a model: TnDynSetFromOptions. */
+PetscErrorCode TnCliConfigureDyn(MPI_Comm comm, const char model[], TnDyn dyn);
+
 /* dir/name (returned in path) written by rank 0 through TnCommitOpen /
    TnCommitClose (tenor/io.h): path.tmp, flushed, fsync'ed and renamed, so a
    crash never leaves a half-written result under its real name; a symbolic

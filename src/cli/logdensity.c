@@ -30,8 +30,7 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   run->t_net = TnTime() - t;
   t          = TnTime();
   PetscCall(TnDynCreate(*net, dyn));
-  PetscCall(TnDynSetFromOptions(*dyn));
-  if (run->model[0]) PetscCall(TnModelConfigureDyn(comm, run->model, *dyn));
+  PetscCall(TnCliConfigureDyn(comm, run->model, *dyn));
   PetscCall(TnDynSetUp(*dyn));
   PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
   run->t_dyn = TnTime() - t;

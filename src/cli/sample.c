@@ -34,8 +34,7 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnSampler *sm
   run->t_net = TnTime() - t;
   t          = TnTime();
   PetscCall(TnDynCreate(*net, dyn));
-  PetscCall(TnDynSetFromOptions(*dyn));
-  if (model[0]) PetscCall(TnModelConfigureDyn(comm, model, *dyn));
+  PetscCall(TnCliConfigureDyn(comm, model, *dyn));
   PetscCall(TnDynSetUp(*dyn));
   PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
   PetscCall(TnDynGetParams(*dyn, NULL, NULL, NULL, NULL, &run->K, &run->B));

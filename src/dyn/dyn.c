@@ -262,6 +262,13 @@ PetscErrorCode TnDynGetParams(TnDyn dyn, TnScheme *scheme, TnForm *form, TnAct *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnDynGetColoringSeed(TnDyn dyn, PetscInt *seed)
+{
+  PetscFunctionBeginUser;
+  *seed = dyn->colseed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnDynGetInvertibility(TnDyn dyn, PetscReal *value, const char **what)
 {
   PetscFunctionBeginUser;

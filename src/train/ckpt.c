@@ -128,13 +128,13 @@ static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
   TnBase       base;
   TnLogDetType ldt;
   PetscReal    h;
-  PetscInt     K, ncol, cseed = 12345;
+  PetscInt     K, ncol, cseed;
   const char  *ntype;
   PetscFunctionBeginUser;
   PetscCall(TnDynGetParams(tr->dyn, &scheme, &form, &act, &h, &K, NULL));
   PetscCall(TnDynGetLoss(tr->dyn, &ldt, &base));
   PetscCall(TnDynGetNumColors(tr->dyn, &ncol));
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-dyn_coloring_seed", &cseed, NULL));
+  PetscCall(TnDynGetColoringSeed(tr->dyn, &cseed));
   PetscCall(TnNetGetType(tr->net, &ntype));
   PetscCall(PutInt(vw, "version", TN_FILE_VERSION));
   PetscCall(PutInt(vw, "N", tr->N));

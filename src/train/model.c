@@ -2,7 +2,10 @@
    a data set. The file is self-contained: W is rebuilt from the stored
    pattern (row, col >= 0) and values, b from col = -1, gamma = e^u from
    col = -2 (the same e^u the trainer used), in natural order with PETSc's
-   default row split; the net then partitions it as its options say. */
+   default row split; the net then partitions it as its options say. The
+   dynamics take every setting the file stores; whether the command line
+   overrides them is the front end's decision (src/cli/model.c), not this
+   file's: nothing here reads the options database. */
 #include "trainimpl.h"
 #include <petscviewerhdf5.h>
 #include <string.h>
@@ -20,14 +23,21 @@ static PetscErrorCode OpenModel(MPI_Comm comm, const char path[], PetscViewer *v
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ReadSize(PetscViewer vw, const char path[], const char name[], PetscInt64 *v)
+static PetscErrorCode ReadReal(PetscViewer vw, const char path[], const char name[], PetscReal *r)
 {
   PetscBool has;
-  PetscReal r;
   PetscFunctionBeginUser;
   PetscCall(PetscViewerHDF5HasAttribute(vw, "/", name, &has));
   PetscCheck(has, PetscObjectComm((PetscObject)vw), PETSC_ERR_FILE_UNEXPECTED, "%s lacks the attribute '%s'", path, name);
-  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", name, PETSC_REAL, NULL, &r));
+  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", name, PETSC_REAL, NULL, r));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ReadSize(PetscViewer vw, const char path[], const char name[], PetscInt64 *v)
+{
+  PetscReal r;
+  PetscFunctionBeginUser;
+  PetscCall(ReadReal(vw, path, name, &r));
   *v = (PetscInt64)r;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -146,66 +156,48 @@ static PetscErrorCode EnumIndex(MPI_Comm comm, const char path[], const char *co
   SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown setting '%s'", path, name);
 }
 
-/* The model's value of a choice option unless the command line gives one. */
-static PetscErrorCode Choice(MPI_Comm comm, PetscViewer vw, const char path[], const char attr[], const char opt[], const char *const list[], PetscInt n, PetscInt current, PetscInt *idx)
+/* The model's value of a choice setting. */
+static PetscErrorCode Choice(MPI_Comm comm, PetscViewer vw, const char path[], const char attr[], const char *const list[], PetscInt n, PetscInt *idx)
 {
-  char      v[64];
-  PetscBool given;
+  char v[64];
   PetscFunctionBeginUser;
   PetscCall(TnTrainGetStringAttr(vw, path, attr, v, sizeof(v)));
   PetscCall(EnumIndex(comm, path, list, n, v, idx));
-  PetscCall(PetscOptionsHasName(NULL, NULL, opt, &given));
-  if (given) {
-    if (*idx != current) PetscCall(PetscPrintf(comm, "note: %s %s overrides the model's %s = %s\n", opt, list[current], attr, v));
-    *idx = current;
-  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
 {
-  PetscViewer  vw;
-  TnScheme     scheme;
-  TnForm       form;
-  TnAct        act;
-  TnBase       base;
-  TnLogDetType ldt;
-  PetscReal    h, val;
-  PetscInt     K, v[5];
-  PetscBool    given;
+  PetscViewer vw;
+  PetscInt    v[5];
+  PetscInt64  K, seed;
+  PetscReal   h;
   PetscFunctionBeginUser;
   PetscCall(OpenModel(comm, path, &vw));
-  PetscCall(TnDynGetParams(dyn, &scheme, &form, &act, &h, &K, NULL));
-  PetscCall(TnDynGetLoss(dyn, &ldt, &base));
   {
-    char sv[64];
+    char           sv[64];
+    PetscErrorCode ierr;
     PetscCall(TnTrainGetStringAttr(vw, path, "scheme", sv, sizeof(sv)));
-    PetscCall(PetscOptionsHasName(NULL, NULL, "-dyn_scheme", &given));
-    if (given) {
-      if (strcmp(sv, scheme)) PetscCall(PetscPrintf(comm, "note: -dyn_scheme %s overrides the model's scheme = %s\n", scheme, sv));
-    } else
-      PetscCall(TnDynSetScheme(dyn, sv));
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    ierr = TnDynSetScheme(dyn, sv);
+    PetscCall(PetscPopErrorHandler());
+    PetscCheck(!ierr, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown scheme '%s' (sync, colored or continuous)", path, sv);
   }
-  PetscCall(Choice(comm, vw, path, "form", "-dyn_form", TnFormTypes, 2, form, &v[1]));
-  PetscCall(Choice(comm, vw, path, "act", "-dyn_act", TnActTypes, 2, act, &v[2]));
-  PetscCall(Choice(comm, vw, path, "base", "-base_type", TnBaseTypes, 2, base, &v[3]));
-  PetscCall(Choice(comm, vw, path, "logdet", "-logdet_type", TnLogDetTypes, TN_LOGDET_NTYPES, ldt, &v[4]));
+  PetscCall(Choice(comm, vw, path, "form", TnFormTypes, 2, &v[1]));
+  PetscCall(Choice(comm, vw, path, "act", TnActTypes, 2, &v[2]));
+  PetscCall(Choice(comm, vw, path, "base", TnBaseTypes, 2, &v[3]));
+  PetscCall(Choice(comm, vw, path, "logdet", TnLogDetTypes, TN_LOGDET_NTYPES, &v[4]));
+  PetscCall(ReadReal(vw, path, "h", &h));
+  PetscCall(ReadSize(vw, path, "K", &K));
+  PetscCall(ReadSize(vw, path, "coloring_seed", &seed));
+  PetscCall(PetscViewerDestroy(&vw));
   PetscCall(TnDynSetForm(dyn, (TnForm)v[1]));
   PetscCall(TnDynSetActivation(dyn, (TnAct)v[2]));
   PetscCall(TnDynSetBase(dyn, (TnBase)v[3]));
   PetscCall(TnDynSetLogDetType(dyn, (TnLogDetType)v[4]));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-dyn_h", &given));
-  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", "h", PETSC_REAL, NULL, &val));
-  if (given && val != h) PetscCall(PetscPrintf(comm, "note: -dyn_h %g overrides the model's h = %.17g\n", (double)h, (double)val));
-  if (!given) PetscCall(TnDynSetStepSize(dyn, val));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-dyn_steps", &given));
-  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", "K", PETSC_REAL, NULL, &val));
-  if (given && (PetscInt)val != K) PetscCall(PetscPrintf(comm, "note: -dyn_steps %" PetscInt_FMT " overrides the model's K = %" PetscInt_FMT "\n", K, (PetscInt)val));
-  if (!given) PetscCall(TnDynSetSteps(dyn, (PetscInt)val));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-dyn_coloring_seed", &given));
-  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", "coloring_seed", PETSC_REAL, NULL, &val));
-  if (!given) PetscCall(TnDynSetColoringSeed(dyn, (PetscInt)val));
-  PetscCall(PetscViewerDestroy(&vw));
+  PetscCall(TnDynSetStepSize(dyn, h));
+  PetscCall(TnDynSetSteps(dyn, (PetscInt)K));
+  PetscCall(TnDynSetColoringSeed(dyn, (PetscInt)seed));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

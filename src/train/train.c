@@ -66,16 +66,44 @@ PetscErrorCode TnTrainDestroy(TnTrain *tr)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Training has state that only the steps taken can rebuild: the
+   optimiser's moments m, v, the best validated parameters and the best loss
+   (and, after TnTrainLoadCheckpoint, all of these as loaded). */
+static PetscBool HasProgress(TnTrain tr)
+{
+  return (PetscBool)(tr->info.step > 0 || tr->restarted);
+}
+
+/* A setting that decides what SetUp built (which moment vectors exist, their
+   precision, the best-parameter copy) changes: before the first step, the
+   set-up is dropped and SetUp runs again on next use; after it, that would
+   zero the moments and forget the best parameters mid-run, so it is refused
+   (a new trainer on the same net starts from the current parameters). */
+static PetscErrorCode Invalidate(TnTrain tr, const char what[])
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!HasProgress(tr), tr->comm, PETSC_ERR_ORDER, "cannot change %s after %" PetscInt64_FMT " training step(s)%s: the optimiser's moments and the best validated parameters would be lost; set it before the first step, or create a new trainer (it starts from the net's current parameters)", what, tr->info.step, tr->restarted ? " and a checkpoint load" : "");
+  PetscCall(TnTrainReset(tr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Which vectors SetUp allocates depends on the optimiser (v: Adam only). */
 PetscErrorCode TnTrainSetOptimizer(TnTrain tr, TnOptimizer opt)
 {
   PetscFunctionBeginUser;
+  if (opt == tr->opt) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(Invalidate(tr, "the optimiser (TnTrainSetOptimizer, -train_optimizer)"));
   tr->opt = opt;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The settings below are read at every step: they take effect at the next
+   one, and are checked here because SetUp, which checks the options
+   database's values, may have run already. */
 PetscErrorCode TnTrainSetLearningRate(TnTrain tr, PetscReal lr)
 {
   PetscFunctionBeginUser;
+  PetscCheck(lr > 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "TnTrainSetLearningRate: the learning rate must be > 0 (got %g)", (double)lr);
   tr->lr0 = lr;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -83,23 +111,37 @@ PetscErrorCode TnTrainSetLearningRate(TnTrain tr, PetscReal lr)
 PetscErrorCode TnTrainSetAdam(TnTrain tr, PetscReal beta1, PetscReal beta2, PetscReal eps)
 {
   PetscFunctionBeginUser;
+  PetscCheck(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "TnTrainSetAdam: beta1 and beta2 must be in [0, 1) and eps > 0 (got %g, %g, %g)", (double)beta1, (double)beta2, (double)eps);
   tr->beta1 = beta1;
   tr->beta2 = beta2;
   tr->eps   = eps;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The moments' storage (double Vecs or float arrays) is allocated by SetUp. */
 PetscErrorCode TnTrainSetSingleMoments(TnTrain tr, PetscBool single)
 {
   PetscFunctionBeginUser;
-  PetscCheck(!tr->setup, tr->comm, PETSC_ERR_ORDER, "set the moments' precision before TnTrainSetUp()");
+  if (single == tr->single) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(Invalidate(tr, "the moments' precision (TnTrainSetSingleMoments, -train_moments_single)"));
   tr->single = single;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The best-parameter copy is allocated by SetUp (no setter: -train_keep_best). */
+static PetscErrorCode SetKeepBest(TnTrain tr, PetscBool keep)
+{
+  PetscFunctionBeginUser;
+  if (keep == tr->keep_best) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(Invalidate(tr, "-train_keep_best"));
+  tr->keep_best = keep;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnTrainSetMomentum(TnTrain tr, PetscReal mu)
 {
   PetscFunctionBeginUser;
+  PetscCheck(mu >= 0 && mu < 1, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "TnTrainSetMomentum: mu must be in [0, 1) (got %g)", (double)mu);
   tr->mu = mu;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -107,6 +149,7 @@ PetscErrorCode TnTrainSetMomentum(TnTrain tr, PetscReal mu)
 PetscErrorCode TnTrainSetSchedule(TnTrain tr, TnSchedule sched, PetscReal decay, PetscInt every, PetscReal minfrac)
 {
   PetscFunctionBeginUser;
+  PetscCheck(sched != TN_SCHED_STEP || (every > 0 && decay > 0), tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "TnTrainSetSchedule: the step schedule needs every > 0 and decay > 0");
   tr->sched       = sched;
   tr->decay       = decay;
   tr->every_decay = every;
@@ -114,17 +157,28 @@ PetscErrorCode TnTrainSetSchedule(TnTrain tr, TnSchedule sched, PetscReal decay,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The step budget, which SetUp derives from -train_steps / -train_epochs. */
+static void Budget(TnTrain tr)
+{
+  tr->info.total = tr->steps > 0 ? tr->steps : (PetscInt64)tr->epochs * tr->info.nbatch;
+}
+
+/* SetUp's budget is recomputed (nothing else depends on it): a run may be
+   lengthened or shortened at any time; the cosine schedule follows. */
 PetscErrorCode TnTrainSetBudget(TnTrain tr, PetscInt epochs, PetscInt steps)
 {
   PetscFunctionBeginUser;
+  PetscCheck(epochs >= 0 && steps >= 0 && (epochs > 0 || steps > 0), tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "TnTrainSetBudget: give epochs or steps > 0, neither negative (got %" PetscInt_FMT ", %" PetscInt_FMT ")", epochs, steps);
   tr->epochs = epochs;
   tr->steps  = steps;
+  if (tr->setup) Budget(tr);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnTrainSetClip(TnTrain tr, PetscReal clip)
 {
   PetscFunctionBeginUser;
+  PetscCheck(clip >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "TnTrainSetClip: clip must be >= 0 (0: off; got %g)", (double)clip);
   tr->clip = clip;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -132,72 +186,42 @@ PetscErrorCode TnTrainSetClip(TnTrain tr, PetscReal clip)
 PetscErrorCode TnTrainSetValidation(TnTrain tr, PetscInt every, PetscInt patience)
 {
   PetscFunctionBeginUser;
+  PetscCheck(every >= 0 && patience >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "TnTrainSetValidation: every and patience must be >= 0");
   tr->valid_every = every;
   tr->patience    = patience;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The current epoch was shuffled with the old seed: it is shuffled again
+   with the new one at the next step, so that step s always takes its batch
+   from TnDataShuffle(data, epoch, seed) (and a restart replays it). */
 PetscErrorCode TnTrainSetSeed(TnTrain tr, PetscInt seed)
 {
   PetscFunctionBeginUser;
+  if (seed != tr->seed) tr->shuffled = PETSC_FALSE;
   tr->seed = seed;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Read by TnTrainRun at every step. */
 PetscErrorCode TnTrainSetCheckpoint(TnTrain tr, PetscInt every, const char dir[])
 {
   PetscFunctionBeginUser;
+  PetscCheck(every >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "TnTrainSetCheckpoint: every must be >= 0 (0: only on a signal)");
   tr->ckpt_every = every;
   PetscCall(PetscStrncpy(tr->ckpt_dir, dir ? dir : "", sizeof(tr->ckpt_dir)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The metrics file is opened by TnTrainRun: one open in another directory is
+   closed, and the next run opens the new one. */
 PetscErrorCode TnTrainSetOutputDir(TnTrain tr, const char dir[])
 {
+  PetscBool same;
   PetscFunctionBeginUser;
+  PetscCall(PetscStrcmp(tr->out_dir, dir ? dir : "", &same));
+  if (!same) PetscCall(TnTrainMetricsClose(tr));
   PetscCall(PetscStrncpy(tr->out_dir, dir ? dir : "", sizeof(tr->out_dir)));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode OptimizerOptions(PetscOptionItems *PetscOptionsObject, TnTrain tr)
-{
-  PetscInt o = (PetscInt)tr->opt, s = (PetscInt)tr->sched;
-  PetscFunctionBeginUser;
-  PetscCall(TnOptionsChoice("-optimizer", "Optimiser", "TnTrainSetOptimizer", TnOptimizerTypes, 2, &o, NULL));
-  PetscCall(PetscOptionsReal("-lr", "Learning rate", "TnTrainSetLearningRate", tr->lr0, &tr->lr0, NULL));
-  PetscCall(PetscOptionsReal("-beta1", "Adam: decay of the first moment", "TnTrainSetAdam", tr->beta1, &tr->beta1, NULL));
-  PetscCall(PetscOptionsReal("-beta2", "Adam: decay of the second moment", "TnTrainSetAdam", tr->beta2, &tr->beta2, NULL));
-  PetscCall(PetscOptionsReal("-eps", "Adam: epsilon in m / (sqrt(v) + eps)", "TnTrainSetAdam", tr->eps, &tr->eps, NULL));
-  PetscCall(PetscOptionsReal("-momentum", "SGD: momentum mu in m <- mu m + g", "TnTrainSetMomentum", tr->mu, &tr->mu, NULL));
-  PetscCall(PetscOptionsBool("-moments_single", "Keep the optimiser's moments m, v in single precision (8 bytes per parameter less; the update is computed in double)", "TnTrainSetSingleMoments", tr->single, &tr->single, NULL));
-  PetscCall(TnOptionsChoice("-schedule", "Learning-rate schedule", "TnTrainSetSchedule", TnScheduleTypes, 3, &s, NULL));
-  PetscCall(PetscOptionsReal("-lr_decay", "step schedule: factor per -train_lr_every steps", "TnTrainSetSchedule", tr->decay, &tr->decay, NULL));
-  PetscCall(PetscOptionsInt("-lr_every", "step schedule: steps between decays", "TnTrainSetSchedule", tr->every_decay, &tr->every_decay, NULL));
-  PetscCall(PetscOptionsReal("-lr_min", "cosine schedule: final learning rate as a fraction of -train_lr", "TnTrainSetSchedule", tr->minfrac, &tr->minfrac, NULL));
-  PetscCall(PetscOptionsReal("-clip", "Gradient-norm clipping threshold (0: off)", "TnTrainSetClip", tr->clip, &tr->clip, NULL));
-  tr->opt   = (TnOptimizer)o;
-  tr->sched = (TnSchedule)s;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode TnTrainSetFromOptions(TnTrain tr)
-{
-  PetscFunctionBeginUser;
-  PetscCall(TnTrainReset(tr));
-  PetscCall(TnGradSetFromOptions(tr->grad));
-  PetscOptionsBegin(tr->comm, "train_", "Training (MODEL.md section 5; docs/training.md)", "TnTrain");
-  PetscCall(OptimizerOptions(PetscOptionsObject, tr));
-  PetscCall(PetscOptionsInt("-epochs", "Passes over the training part (when -train_steps is 0)", "TnTrainSetBudget", tr->epochs, &tr->epochs, NULL));
-  PetscCall(PetscOptionsInt("-steps", "Number of updates (0: use -train_epochs)", "TnTrainSetBudget", tr->steps, &tr->steps, NULL));
-  PetscCall(PetscOptionsInt("-valid_every", "Validate every this many steps (0: each epoch)", "TnTrainSetValidation", tr->valid_every, &tr->valid_every, NULL));
-  PetscCall(PetscOptionsInt("-patience", "Early stopping: validations without improvement (0: off)", "TnTrainSetValidation", tr->patience, &tr->patience, NULL));
-  PetscCall(PetscOptionsBool("-keep_best", "Keep (one more parameter-sized vector) and restore at the end the best validated parameters", "TnTrainRun", tr->keep_best, &tr->keep_best, NULL));
-  PetscCall(PetscOptionsInt("-seed", "Seed of the minibatch shuffle", "TnTrainSetSeed", tr->seed, &tr->seed, NULL));
-  PetscCall(PetscOptionsInt("-max_shrink", "Halvings of a step that would break invertibility before it is skipped", "TnTrainRun", tr->max_shrink, &tr->max_shrink, NULL));
-  PetscCall(PetscOptionsInt("-ckpt_every", "Checkpoint every this many steps (0: only on SIGTERM/SIGUSR1)", "TnTrainSetCheckpoint", tr->ckpt_every, &tr->ckpt_every, NULL));
-  PetscCall(PetscOptionsString("-ckpt_dir", "Checkpoint directory (default: the output directory)", "TnTrainSetCheckpoint", tr->ckpt_dir, tr->ckpt_dir, sizeof(tr->ckpt_dir), NULL));
-  PetscCall(PetscOptionsReal("-progress_every", "Seconds between progress lines", "TnTrainRun", tr->progress_every, &tr->progress_every, NULL));
-  PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -212,6 +236,62 @@ static PetscErrorCode CheckSettings(TnTrain tr)
   PetscCheck(tr->steps >= 0 && tr->epochs >= 0 && tr->valid_every >= 0 && tr->patience >= 0 && tr->ckpt_every >= 0 && tr->max_shrink >= 0, tr->comm, PETSC_ERR_USER, "-train_steps, -train_epochs, -train_valid_every, -train_patience, -train_ckpt_every and -train_max_shrink must be >= 0");
   PetscCheck(tr->clip >= 0, tr->comm, PETSC_ERR_USER, "-train_clip must be >= 0 (0: off)");
   PetscCheck(tr->sched != TN_SCHED_STEP || (tr->every_decay > 0 && tr->decay > 0), tr->comm, PETSC_ERR_USER, "the step schedule needs -train_lr_every > 0 and -train_lr_decay > 0");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode OptimizerOptions(PetscOptionItems *PetscOptionsObject, TnTrain tr)
+{
+  PetscInt  o = (PetscInt)tr->opt, s = (PetscInt)tr->sched;
+  PetscBool single = tr->single;
+  PetscFunctionBeginUser;
+  PetscCall(TnOptionsChoice("-optimizer", "Optimiser", "TnTrainSetOptimizer", TnOptimizerTypes, 2, &o, NULL));
+  PetscCall(PetscOptionsReal("-lr", "Learning rate", "TnTrainSetLearningRate", tr->lr0, &tr->lr0, NULL));
+  PetscCall(PetscOptionsReal("-beta1", "Adam: decay of the first moment", "TnTrainSetAdam", tr->beta1, &tr->beta1, NULL));
+  PetscCall(PetscOptionsReal("-beta2", "Adam: decay of the second moment", "TnTrainSetAdam", tr->beta2, &tr->beta2, NULL));
+  PetscCall(PetscOptionsReal("-eps", "Adam: epsilon in m / (sqrt(v) + eps)", "TnTrainSetAdam", tr->eps, &tr->eps, NULL));
+  PetscCall(PetscOptionsReal("-momentum", "SGD: momentum mu in m <- mu m + g", "TnTrainSetMomentum", tr->mu, &tr->mu, NULL));
+  PetscCall(PetscOptionsBool("-moments_single", "Keep the optimiser's moments m, v in single precision (8 bytes per parameter less; the update is computed in double)", "TnTrainSetSingleMoments", single, &single, NULL));
+  PetscCall(TnOptionsChoice("-schedule", "Learning-rate schedule", "TnTrainSetSchedule", TnScheduleTypes, 3, &s, NULL));
+  PetscCall(PetscOptionsReal("-lr_decay", "step schedule: factor per -train_lr_every steps", "TnTrainSetSchedule", tr->decay, &tr->decay, NULL));
+  PetscCall(PetscOptionsInt("-lr_every", "step schedule: steps between decays", "TnTrainSetSchedule", tr->every_decay, &tr->every_decay, NULL));
+  PetscCall(PetscOptionsReal("-lr_min", "cosine schedule: final learning rate as a fraction of -train_lr", "TnTrainSetSchedule", tr->minfrac, &tr->minfrac, NULL));
+  PetscCall(PetscOptionsReal("-clip", "Gradient-norm clipping threshold (0: off)", "TnTrainSetClip", tr->clip, &tr->clip, NULL));
+  PetscCall(TnTrainSetOptimizer(tr, (TnOptimizer)o));
+  PetscCall(TnTrainSetSingleMoments(tr, single));
+  tr->sched = (TnSchedule)s;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The settings that decide what SetUp built go through their setters (so a
+   change resets the set-up, or is refused once training has progressed);
+   after SetUp the others are checked here. */
+PetscErrorCode TnTrainSetFromOptions(TnTrain tr)
+{
+  PetscInt  epochs = tr->epochs, steps = tr->steps, seed = tr->seed;
+  PetscBool keep = tr->keep_best;
+  PetscFunctionBeginUser;
+  PetscCall(TnGradSetFromOptions(tr->grad));
+  PetscOptionsBegin(tr->comm, "train_", "Training (MODEL.md section 5; docs/training.md)", "TnTrain");
+  PetscCall(OptimizerOptions(PetscOptionsObject, tr));
+  PetscCall(PetscOptionsInt("-epochs", "Passes over the training part (when -train_steps is 0)", "TnTrainSetBudget", epochs, &epochs, NULL));
+  PetscCall(PetscOptionsInt("-steps", "Number of updates (0: use -train_epochs)", "TnTrainSetBudget", steps, &steps, NULL));
+  PetscCall(PetscOptionsInt("-valid_every", "Validate every this many steps (0: each epoch)", "TnTrainSetValidation", tr->valid_every, &tr->valid_every, NULL));
+  PetscCall(PetscOptionsInt("-patience", "Early stopping: validations without improvement (0: off)", "TnTrainSetValidation", tr->patience, &tr->patience, NULL));
+  PetscCall(PetscOptionsBool("-keep_best", "Keep (one more parameter-sized vector) and restore at the end the best validated parameters", "TnTrainRun", keep, &keep, NULL));
+  PetscCall(PetscOptionsInt("-seed", "Seed of the minibatch shuffle", "TnTrainSetSeed", seed, &seed, NULL));
+  PetscCall(PetscOptionsInt("-max_shrink", "Halvings of a step that would break invertibility before it is skipped", "TnTrainRun", tr->max_shrink, &tr->max_shrink, NULL));
+  PetscCall(PetscOptionsInt("-ckpt_every", "Checkpoint every this many steps (0: only on SIGTERM/SIGUSR1)", "TnTrainSetCheckpoint", tr->ckpt_every, &tr->ckpt_every, NULL));
+  PetscCall(PetscOptionsString("-ckpt_dir", "Checkpoint directory (default: the output directory)", "TnTrainSetCheckpoint", tr->ckpt_dir, tr->ckpt_dir, sizeof(tr->ckpt_dir), NULL));
+  PetscCall(PetscOptionsReal("-progress_every", "Seconds between progress lines", "TnTrainRun", tr->progress_every, &tr->progress_every, NULL));
+  PetscOptionsEnd();
+  PetscCall(SetKeepBest(tr, keep));
+  PetscCall(TnTrainSetSeed(tr, seed));
+  tr->epochs = epochs;
+  tr->steps  = steps;
+  if (tr->setup) {
+    PetscCall(CheckSettings(tr));
+    Budget(tr);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -285,8 +365,8 @@ PetscErrorCode TnTrainSetUp(TnTrain tr)
   PetscCall(TnGradGetParams(tr->grad, tr->theta));
   PetscCall(TnGradSetParams(tr->grad, tr->theta));
   if (tr->best) PetscCall(VecCopy(tr->theta, tr->best));
-  tr->info.nbatch     = (tr->Strain + tr->B - 1) / tr->B;
-  tr->info.total      = tr->steps > 0 ? tr->steps : (PetscInt64)tr->epochs * tr->info.nbatch;
+  tr->info.nbatch = (tr->Strain + tr->B - 1) / tr->B;
+  Budget(tr);
   tr->info.valid_loss = PETSC_MAX_REAL;
   tr->info.best_valid = PETSC_MAX_REAL;
   tr->info.best_step  = -1;

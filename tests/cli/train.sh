@@ -1,6 +1,7 @@
 #!/bin/bash
 # tenor train end to end: a short run writes metrics, JSON, model and
-# checkpoint; `tenor logdensity -model` reproduces the final loss; a run
+# checkpoint; `tenor logdensity -model` reproduces the final loss, and the
+# command line overrides the model's dynamics settings with a note; a run
 # killed with SIGKILL after its first checkpoint and restarted with
 # -train_restart ends with bitwise the parameters of an uninterrupted run;
 # SIGTERM checkpoints and exits 0; bad restarts are refused.
@@ -28,6 +29,13 @@ head -1 short/train_metrics.csv | grep -q "^step,epoch,lr,train_loss,train_bpd,v
 mpirun -n 3 --oversubscribe "$TENOR" logdensity -model short/model.h5 $DATA -dyn_batch 50 -out_dir ld >ld.log 2>&1 || { cat ld.log; exit 1; }
 a=$(json short/train.json all_loss); b=$(json ld/summary.json loss_nats_mean)
 close "$a" "$b" 1e-11 || { echo "FAIL logdensity -model gives $b, training's final evaluation $a"; fail=1; }
+grep -q "overrides the model's" ld.log && { echo "FAIL a note about an override nobody gave"; fail=1; }
+# the command line over the model's settings, each change noted
+$MPI "$TENOR" logdensity -model short/model.h5 $DATA -dyn_batch 50 -dyn_h 0.25 -dyn_steps 2 -dyn_coloring_seed 7 -out_dir ldo >ldo.log 2>&1 || { cat ldo.log; exit 1; }
+for note in "note: -dyn_h 0.25 overrides the model's h = " "note: -dyn_steps 2 overrides the model's K = " "note: -dyn_coloring_seed 7 overrides the model's coloring_seed = "; do
+  grep -q "^$note" ldo.log || { echo "FAIL no '$note...' note"; cat ldo.log; fail=1; }
+done
+grep -q "^dynamics: .* h = 0.25, K = 2 " ldo.log || { echo "FAIL the command line did not override the model's h and K"; fail=1; }
 
 # 3. SIGKILL after the first checkpoint, restart: bitwise the uninterrupted parameters
 RUN="-net_n 24 -data_type gmrf2d -data_samples 1536 -data_valid_fraction 0.125 -dyn_steps 12 -dyn_batch 32 -train_steps 150 -train_valid_every 25 -train_ckpt_every 10"
@@ -66,5 +74,5 @@ grep -q "does not match this run: K is 12 in the file but 11 here" bad.log || { 
 $MPI "$TENOR" logdensity -model nothere.h5 >bad2.log 2>&1 && { echo "FAIL a missing model was accepted"; fail=1; }
 grep -q "cannot read the model file nothere.h5" bad2.log || { echo "FAIL unclear missing-model error"; cat bad2.log; fail=1; }
 
-[ $fail -eq 0 ] && echo "ok   train: outputs, logdensity -model, SIGKILL/SIGTERM restarts bitwise, refusals"
+[ $fail -eq 0 ] && echo "ok   train: outputs, logdensity -model (and overrides), SIGKILL/SIGTERM restarts bitwise, refusals"
 exit $fail

@@ -4,7 +4,9 @@
    TnTrainRun's signal path); a checkpoint written on every rank loads on one
    rank (and back) with the same parameters keyed by (row, col); an
    incompatible checkpoint is refused; a step that would break invertibility
-   is shrunk and counted. */
+   is shrunk and counted; a model records and restores the dynamics'
+   settings; setters called after SetUp set up again, or are refused once
+   steps were taken. */
 #include "tn_test.h"
 #include <tenor/train.h>
 #include <petscviewerhdf5.h>
@@ -30,6 +32,7 @@ typedef struct {
   const char *part;
   PetscBool   single; /* moments in single precision */
   TnOptimizer opt;
+  PetscInt    colseed; /* seed of the colouring (0: the default) */
 } Config;
 
 static const Config base_cfg = {.n = 4, .K = 4, .S = 200, .steps = 20, .scheme = TN_SCHEME_COLORED, .act = TN_ACT_LINEAR, .h = 0.5, .lr = 0.02, .vfrac = 0.25, .part = "none"};
@@ -52,6 +55,7 @@ static PetscErrorCode Build(MPI_Comm comm, const Config *c, Setup *s)
   PetscCall(TnDynSetStepSize(s->dyn, c->h));
   PetscCall(TnDynSetSteps(s->dyn, c->K));
   PetscCall(TnDynSetBatchSize(s->dyn, 16));
+  if (c->colseed) PetscCall(TnDynSetColoringSeed(s->dyn, c->colseed));
   PetscCall(TnDynSetUp(s->dyn));
   PetscCall(TnDataCreate(comm, &s->data));
   PetscCall(TnDataSetType(s->data, TNDATA_GMRF2D));
@@ -423,6 +427,159 @@ static void test_shrink(void)
   TN_ASSERT_OK(Destroy(&s));
 }
 
+/* The colouring seed set through the API (not the options database) is the
+   one the model records; loading the model gives the same colouring. */
+static PetscErrorCode StoredReal(MPI_Comm comm, const char path[], const char name[], PetscReal *v)
+{
+  PetscViewer vw;
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerHDF5Open(comm, path, FILE_MODE_READ, &vw));
+  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", name, PETSC_REAL, NULL, v));
+  PetscCall(PetscViewerDestroy(&vw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SameColors(TnNet net, TnDyn a, TnDyn b, PetscBool *same)
+{
+  const PetscInt *ca, *cb;
+  PetscInt        m, na, nb, eq;
+  Mat             W;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetMat(net, &W));
+  PetscCall(MatGetLocalSize(W, &m, NULL));
+  PetscCall(TnDynGetNumColors(a, &na));
+  PetscCall(TnDynGetNumColors(b, &nb));
+  PetscCall(TnDynGetColors(a, &ca));
+  PetscCall(TnDynGetColors(b, &cb));
+  eq = na == nb && !memcmp(ca, cb, sizeof(PetscInt) * m);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &eq, 1, MPIU_INT, MPI_MIN, PetscObjectComm((PetscObject)W)));
+  *same = (PetscBool)eq;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_model_coloring_seed(void)
+{
+  Setup     s;
+  Config    c = base_cfg;
+  char      path[PETSC_MAX_PATH_LEN];
+  PetscReal stored = 0;
+  PetscInt  seed   = 0;
+  PetscBool same   = PETSC_FALSE;
+  TnDyn     dyn;
+  c.colseed = 99;
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  TN_ASSERT_OK(SaveModel(&s, "seed_model.h5", path));
+  TN_ASSERT_OK(StoredReal(PETSC_COMM_WORLD, path, "coloring_seed", &stored));
+  CU_ASSERT(stored == 99);
+  TN_ASSERT_OK(TnDynCreate(s.net, &dyn));
+  TN_ASSERT_OK(TnModelConfigureDyn(PETSC_COMM_WORLD, path, dyn));
+  TN_ASSERT_OK(TnDynGetColoringSeed(dyn, &seed));
+  CU_ASSERT(seed == 99);
+  TN_ASSERT_OK(TnDynSetUp(dyn));
+  TN_ASSERT_OK(SameColors(s.net, s.dyn, dyn, &same));
+  CU_ASSERT(same);
+  TN_ASSERT_OK(TnDynDestroy(&dyn));
+  TN_ASSERT_OK(Destroy(&s));
+}
+
+/* TnModelConfigureDyn applies every stored setting whatever the options
+   database holds; TnDynSetFromOptions afterwards puts the command line
+   over them (what the front end does with -model). */
+static void test_model_settings_precedence(void)
+{
+  Setup     s;
+  Config    c = base_cfg;
+  char      path[PETSC_MAX_PATH_LEN];
+  PetscReal h = 0;
+  PetscInt  K = 0, seed = 0;
+  TnScheme  scheme = TN_SCHEME_SYNC;
+  TnDyn     dyn;
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  TN_ASSERT_OK(SaveModel(&s, "settings_model.h5", path));
+  TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-dyn_h", "0.25"));
+  TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-dyn_steps", "7"));
+  TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-dyn_coloring_seed", "5"));
+  TN_ASSERT_OK(TnDynCreate(s.net, &dyn));
+  TN_ASSERT_OK(TnDynSetScheme(dyn, TN_SCHEME_SYNC));
+  TN_ASSERT_OK(TnModelConfigureDyn(PETSC_COMM_WORLD, path, dyn));
+  TN_ASSERT_OK(TnDynGetParams(dyn, &scheme, NULL, NULL, &h, &K, NULL));
+  TN_ASSERT_OK(TnDynGetColoringSeed(dyn, &seed));
+  CU_ASSERT(scheme == c.scheme && h == c.h && K == c.K && seed == 12345);
+  TN_ASSERT_OK(TnDynSetFromOptions(dyn));
+  TN_ASSERT_OK(TnDynGetParams(dyn, &scheme, NULL, NULL, &h, &K, NULL));
+  TN_ASSERT_OK(TnDynGetColoringSeed(dyn, &seed));
+  CU_ASSERT(scheme == c.scheme && h == 0.25 && K == 7 && seed == 5);
+  TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-dyn_h"));
+  TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-dyn_steps"));
+  TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-dyn_coloring_seed"));
+  TN_ASSERT_OK(TnDynDestroy(&dyn));
+  TN_ASSERT_OK(Destroy(&s));
+}
+
+/* Set up as c says, then switch to `opt` (and the moments' precision) and
+   take one step: the parameters after it. */
+static PetscErrorCode OneStep(const Config *c, TnOptimizer opt, PetscBool single, const char name[], char path[])
+{
+  Setup s;
+  PetscFunctionBeginUser;
+  PetscCall(Build(PETSC_COMM_WORLD, c, &s));
+  PetscCall(TnTrainSetOptimizer(s.tr, opt));
+  if (single != c->single) PetscCall(TnTrainSetSingleMoments(s.tr, single));
+  PetscCall(Steps(&s, 1));
+  PetscCall(SaveModel(&s, name, path));
+  PetscCall(Destroy(&s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Changing the optimiser (or the moments' precision) after SetUp sets up
+   again: the step equals a fresh trainer's, bitwise. */
+static void test_setter_after_setup(void)
+{
+  Config    sgd = base_cfg, adam = base_cfg;
+  char      a[PETSC_MAX_PATH_LEN], b[PETSC_MAX_PATH_LEN];
+  PetscBool same = PETSC_FALSE;
+  sgd.opt        = TN_OPT_SGD;
+  adam.opt       = TN_OPT_ADAM;
+  TN_ASSERT_OK(OneStep(&sgd, TN_OPT_ADAM, PETSC_FALSE, "switched_adam.h5", a));
+  TN_ASSERT_OK(OneStep(&adam, TN_OPT_ADAM, PETSC_FALSE, "fresh_adam.h5", b));
+  TN_ASSERT_OK(SameTheta(PETSC_COMM_WORLD, a, b, &same));
+  CU_ASSERT(same);
+  same        = PETSC_FALSE;
+  adam.single = PETSC_TRUE;
+  TN_ASSERT_OK(OneStep(&sgd, TN_OPT_ADAM, PETSC_TRUE, "switched_adam_single.h5", a));
+  TN_ASSERT_OK(OneStep(&adam, TN_OPT_ADAM, PETSC_TRUE, "fresh_adam_single.h5", b));
+  TN_ASSERT_OK(SameTheta(PETSC_COMM_WORLD, a, b, &same));
+  CU_ASSERT(same);
+}
+
+/* After a step, or a checkpoint load, the optimiser and the moments'
+   precision cannot change (the moments would be lost); setting the same
+   value, or the budget, is fine. */
+static void test_setter_refused_after_steps(void)
+{
+  Setup       s;
+  Config      c = base_cfg;
+  char        ck[PETSC_MAX_PATH_LEN];
+  TnTrainInfo in;
+  Path(ck, "setter_ckpt.h5");
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  TN_ASSERT_OK(Steps(&s, 1));
+  TN_ASSERT_FAILS(TnTrainSetOptimizer(s.tr, TN_OPT_SGD));
+  TN_ASSERT_FAILS(TnTrainSetSingleMoments(s.tr, PETSC_TRUE));
+  TN_ASSERT_OK(TnTrainSetOptimizer(s.tr, TN_OPT_ADAM));
+  TN_ASSERT_OK(TnTrainSetBudget(s.tr, 0, 7));
+  TN_ASSERT_OK(TnTrainGetInfo(s.tr, &in));
+  CU_ASSERT(in.total == 7);
+  TN_ASSERT_OK(Steps(&s, 1));
+  TN_ASSERT_OK(TnTrainWriteCheckpoint(s.tr, ck));
+  TN_ASSERT_OK(Destroy(&s));
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  TN_ASSERT_OK(TnTrainLoadCheckpoint(s.tr, ck));
+  TN_ASSERT_FAILS(TnTrainSetOptimizer(s.tr, TN_OPT_SGD));
+  TN_ASSERT_OK(Steps(&s, 1));
+  TN_ASSERT_OK(Destroy(&s));
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("train", NULL, NULL);
@@ -435,4 +592,8 @@ void TnTestRegister(void)
   CU_add_test(s, "checkpoint written on P ranks loads on 1 and back", test_cross_ranks);
   CU_add_test(s, "incompatible checkpoint refused", test_refuse);
   CU_add_test(s, "non-invertible steps shrunk and counted", test_shrink);
+  CU_add_test(s, "the model records the colouring seed set by API", test_model_coloring_seed);
+  CU_add_test(s, "model settings applied; the options database over them", test_model_settings_precedence);
+  CU_add_test(s, "optimiser changed after SetUp: SetUp again, step = fresh", test_setter_after_setup);
+  CU_add_test(s, "optimiser change after a step or a load refused", test_setter_refused_after_steps);
 }

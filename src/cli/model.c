@@ -1,0 +1,67 @@
+/* -model in the front end: the precedence between a model file and the
+   command line. The model's settings are applied first (TnModelConfigureDyn
+   applies all of them), then the options database over them
+   (TnDynSetFromOptions), so whatever the user gave wins; a note names every
+   setting the command line changes. */
+#include "cli.h"
+#include <tenor/train.h>
+
+/* The dynamics' settings a model file stores. */
+typedef struct {
+  char         scheme[64];
+  TnForm       form;
+  TnAct        act;
+  TnBase       base;
+  TnLogDetType ldt;
+  PetscReal    h;
+  PetscInt     K, seed;
+} DynSettings;
+
+static PetscErrorCode GetSettings(TnDyn dyn, DynSettings *s)
+{
+  PetscFunctionBeginUser;
+  TnScheme scheme;
+  PetscCall(TnDynGetParams(dyn, &scheme, &s->form, &s->act, &s->h, &s->K, NULL));
+  PetscCall(PetscStrncpy(s->scheme, scheme, sizeof(s->scheme)));
+  PetscCall(TnDynGetLoss(dyn, &s->ldt, &s->base));
+  PetscCall(TnDynGetColoringSeed(dyn, &s->seed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode NoteChoice(MPI_Comm comm, const char opt[], const char attr[], const char *const list[], PetscInt given, PetscInt model)
+{
+  PetscFunctionBeginUser;
+  if (given != model) PetscCall(PetscPrintf(comm, "note: %s %s overrides the model's %s = %s\n", opt, list[given], attr, list[model]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The notes: what the command line (c) changed of the model's settings (m). */
+static PetscErrorCode NoteOverrides(MPI_Comm comm, const DynSettings *m, const DynSettings *c)
+{
+  PetscFunctionBeginUser;
+  if (strcmp(c->scheme, m->scheme)) PetscCall(PetscPrintf(comm, "note: -dyn_scheme %s overrides the model's scheme = %s\n", c->scheme, m->scheme));
+  PetscCall(NoteChoice(comm, "-dyn_form", "form", TnFormTypes, c->form, m->form));
+  PetscCall(NoteChoice(comm, "-dyn_act", "act", TnActTypes, c->act, m->act));
+  PetscCall(NoteChoice(comm, "-base_type", "base", TnBaseTypes, c->base, m->base));
+  PetscCall(NoteChoice(comm, "-logdet_type", "logdet", TnLogDetTypes, c->ldt, m->ldt));
+  if (c->h != m->h) PetscCall(PetscPrintf(comm, "note: -dyn_h %g overrides the model's h = %.17g\n", (double)c->h, (double)m->h));
+  if (c->K != m->K) PetscCall(PetscPrintf(comm, "note: -dyn_steps %" PetscInt_FMT " overrides the model's K = %" PetscInt_FMT "\n", c->K, m->K));
+  if (c->seed != m->seed) PetscCall(PetscPrintf(comm, "note: -dyn_coloring_seed %" PetscInt_FMT " overrides the model's coloring_seed = %" PetscInt_FMT "\n", c->seed, m->seed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnCliConfigureDyn(MPI_Comm comm, const char model[], TnDyn dyn)
+{
+  DynSettings m, c;
+  PetscFunctionBeginUser;
+  if (!model[0]) {
+    PetscCall(TnDynSetFromOptions(dyn));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(TnModelConfigureDyn(comm, model, dyn));
+  PetscCall(GetSettings(dyn, &m));
+  PetscCall(TnDynSetFromOptions(dyn));
+  PetscCall(GetSettings(dyn, &c));
+  PetscCall(NoteOverrides(comm, &m, &c));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
