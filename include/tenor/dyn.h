@@ -57,6 +57,7 @@ PetscErrorCode TnDynSetFinalTime(TnDyn dyn, PetscReal T);
    to adapt the step (-dyn_adapt; false: K classical RK4 steps). */
 PetscErrorCode TnDynSetTolerances(TnDyn dyn, PetscReal rtol, PetscReal atol);
 PetscErrorCode TnDynSetAdaptive(TnDyn dyn, PetscBool adapt);
+PetscErrorCode TnDynGetTolerances(TnDyn dyn, PetscReal *rtol, PetscReal *atol, PetscBool *adapt);
 /* Options with prefix -dyn_, -logdet_ and -base_ (see -help). */
 PetscErrorCode TnDynSetFromOptions(TnDyn dyn);
 /* Builds the halo exchange for the batch size, the colouring, and checks

@@ -13,8 +13,9 @@ typedef struct {
   TnAct        act;
   TnBase       base;
   TnLogDetType ldt;
-  PetscReal    h;
+  PetscReal    h, rtol, atol;
   PetscInt     K, seed;
+  PetscBool    adapt;
 } DynSettings;
 
 static PetscErrorCode GetSettings(TnDyn dyn, DynSettings *s)
@@ -25,6 +26,7 @@ static PetscErrorCode GetSettings(TnDyn dyn, DynSettings *s)
   PetscCall(PetscStrncpy(s->scheme, scheme, sizeof(s->scheme)));
   PetscCall(TnDynGetLoss(dyn, &s->ldt, &s->base));
   PetscCall(TnDynGetColoringSeed(dyn, &s->seed));
+  PetscCall(TnDynGetTolerances(dyn, &s->rtol, &s->atol, &s->adapt));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -46,6 +48,9 @@ static PetscErrorCode NoteOverrides(MPI_Comm comm, const DynSettings *m, const D
   PetscCall(NoteChoice(comm, "-logdet_type", "logdet", TnLogDetTypes, c->ldt, m->ldt));
   if (c->h != m->h) PetscCall(PetscPrintf(comm, "note: -dyn_h %g overrides the model's h = %.17g\n", (double)c->h, (double)m->h));
   if (c->K != m->K) PetscCall(PetscPrintf(comm, "note: -dyn_steps %" PetscInt_FMT " overrides the model's K = %" PetscInt_FMT "\n", c->K, m->K));
+  if (c->rtol != m->rtol) PetscCall(PetscPrintf(comm, "note: -dyn_rtol %g overrides the model's rtol = %g\n", (double)c->rtol, (double)m->rtol));
+  if (c->atol != m->atol) PetscCall(PetscPrintf(comm, "note: -dyn_atol %g overrides the model's atol = %g\n", (double)c->atol, (double)m->atol));
+  if (c->adapt != m->adapt) PetscCall(PetscPrintf(comm, "note: -dyn_adapt %d overrides the model's adapt = %d\n", (int)c->adapt, (int)m->adapt));
   if (c->seed != m->seed) PetscCall(PetscPrintf(comm, "note: -dyn_coloring_seed %" PetscInt_FMT " overrides the model's coloring_seed = %" PetscInt_FMT "\n", c->seed, m->seed));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -262,10 +262,12 @@ PetscErrorCode TnDynGetParams(TnDyn dyn, TnScheme *scheme, TnForm *form, TnAct *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnDynGetColoringSeed(TnDyn dyn, PetscInt *seed)
+PetscErrorCode TnDynGetTolerances(TnDyn dyn, PetscReal *rtol, PetscReal *atol, PetscBool *adapt)
 {
   PetscFunctionBeginUser;
-  *seed = dyn->colseed;
+  if (rtol) *rtol = dyn->rtol;
+  if (atol) *atol = dyn->atol;
+  if (adapt) *adapt = dyn->adapt;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -127,11 +127,13 @@ static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
   TnAct        act;
   TnBase       base;
   TnLogDetType ldt;
-  PetscReal    h;
+  PetscReal    h, rtol, atol;
   PetscInt     K, ncol, cseed;
+  PetscBool    adapt;
   const char  *ntype;
   PetscFunctionBeginUser;
   PetscCall(TnDynGetParams(tr->dyn, &scheme, &form, &act, &h, &K, NULL));
+  PetscCall(TnDynGetTolerances(tr->dyn, &rtol, &atol, &adapt));
   PetscCall(TnDynGetLoss(tr->dyn, &ldt, &base));
   PetscCall(TnDynGetNumColors(tr->dyn, &ncol));
   PetscCall(TnDynGetColoringSeed(tr->dyn, &cseed));
@@ -149,6 +151,9 @@ static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
   PetscCall(PutInt(vw, "K", K));
   PetscCall(PutInt(vw, "colors", ncol));
   PetscCall(PutInt(vw, "coloring_seed", cseed));
+  PetscCall(PutReal(vw, "rtol", rtol)); /* the continuous scheme's integrator */
+  PetscCall(PutReal(vw, "atol", atol));
+  PetscCall(PutInt(vw, "adapt", adapt));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

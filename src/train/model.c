@@ -170,7 +170,7 @@ PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
 {
   PetscViewer vw;
   PetscInt    v[5];
-  PetscInt64  K, seed;
+  PetscInt64  K = 0, seed = 0;
   PetscReal   h;
   PetscFunctionBeginUser;
   PetscCall(OpenModel(comm, path, &vw));
@@ -190,6 +190,19 @@ PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
   PetscCall(ReadReal(vw, path, "h", &h));
   PetscCall(ReadSize(vw, path, "K", &K));
   PetscCall(ReadSize(vw, path, "coloring_seed", &seed));
+  {
+    PetscBool has; /* the continuous scheme's integrator (files of version 1 lack it) */
+    PetscReal rtol, atol, adapt;
+    PetscCall(PetscViewerHDF5HasAttribute(vw, "/", "rtol", &has));
+    if (has) {
+      PetscCall(ReadReal(vw, path, "rtol", &rtol));
+      PetscCall(ReadReal(vw, path, "atol", &atol));
+      PetscCall(ReadReal(vw, path, "adapt", &adapt));
+      PetscCheck(rtol > 0 && rtol < 1 && atol >= 0 && (adapt == 0 || adapt == 1), comm, PETSC_ERR_FILE_UNEXPECTED, "%s: rtol = %g, atol = %g, adapt = %g: expected 0 < rtol < 1, atol >= 0, adapt 0 or 1", path, (double)rtol, (double)atol, (double)adapt);
+      PetscCall(TnDynSetTolerances(dyn, rtol, atol));
+      PetscCall(TnDynSetAdaptive(dyn, (PetscBool)(adapt == 1)));
+    }
+  }
   PetscCall(PetscViewerDestroy(&vw));
   PetscCall(TnDynSetForm(dyn, (TnForm)v[1]));
   PetscCall(TnDynSetActivation(dyn, (TnAct)v[2]));
@@ -205,7 +218,7 @@ PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData dat
 {
   PetscViewer vw;
   PetscBool   has;
-  PetscInt64  N;
+  PetscInt64  N = 0;
   Vec         mean, sd;
   PetscFunctionBeginUser;
   PetscCall(OpenModel(comm, path, &vw));

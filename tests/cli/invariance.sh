@@ -1,6 +1,6 @@
 #!/bin/bash
 # log Phi per sample is the same, to 1e-12 relative, for 1-4 ranks, with and
-# without graph partitioning, for both schemes and forms.
+# without graph partitioning, for every scheme and both forms.
 # Usage: invariance.sh TENOR WORKDIR
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
@@ -11,7 +11,7 @@ compare() { # A B
                      if (d / s > m) m = d / s }
            END { printf "%.3g", m; exit (m > 1e-12) }' "$1" "$2"
 }
-for cfg in "sync rate" "colored rate" "sync current" "colored current"; do
+for cfg in "sync rate" "colored rate" "sync current" "colored current" "continuous rate" "continuous current"; do
   set -- $cfg
   common="-net_type smallworld -net_n 3000 -net_k 6 -net_scale 0.8 -dyn_scheme $1 -dyn_form $2 -data_samples 5 -dyn_batch 3 -dyn_steps 6"
   mpirun -n 1 "$TENOR" logdensity $common -out_dir ref >/dev/null 2>&1 || { echo "FAIL reference run ($cfg)"; fail=1; continue; }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tenor normcheck end to end: colored with diag integrates to 1 and the same at
-# 1 and 3 ranks; sync with the exact dense log-det integrates to 1 (skipped
+# 1 and 3 ranks; the continuous scheme integrates to 1 within 1e-6 (N = 2, 3); sync with the exact dense log-det integrates to 1 (skipped
 # with a message while dense is not built); importance sampling of a
 # normalised Phi at N = 20 is within 3 standard errors of 1; a grid too large
 # or too slow is refused with one error line; -help lists the options.
@@ -39,6 +39,16 @@ elif grep -q "not available" dense.log; then
 else
   echo "FAIL sync dense"; cat dense.log; fail=1
 fi
+
+# continuous (Liouville log-det, Dormand-Prince at rtol 1e-10): 1 within 1e-6 for N = 2 and 3
+for N in 2 3; do
+  if run cont$N 2 -net_type full -net_n $N -net_scale 0.6 -net_seed 3 -dyn_scheme continuous -dyn_T 1 -dyn_steps 5 -dyn_rtol 1e-10 -norm_points $((N == 2 ? 101 : 121)); then
+    a=$(json cont$N/normcheck.json integral)
+    near "$a" 1 1e-6 && echo "ok   continuous N = $N: $(grep 'result:' cont$N.log)" || { echo "FAIL continuous N = $N integral $a"; fail=1; }
+  else
+    echo "FAIL continuous N = $N"; cat cont$N.log; fail=1
+  fi
+done
 
 # importance sampling, N = 20, linear colored (exact): within 3 standard errors of 1
 if run is 2 -net_type er -net_n 20 -net_k 2 -net_scale 0.3 -dyn_act linear -dyn_scheme colored -dyn_h 0.1 -dyn_steps 10 -norm_samples 20000; then
