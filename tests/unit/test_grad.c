@@ -200,12 +200,11 @@ static void test_fd(void)
     PetscBool    adapt;
     PetscReal    tol;
   } sch[] = {
-      {TN_SCHEME_SYNC,       TN_LOGDET_DIAG,  PETSC_TRUE,  1e-6},
-      {TN_SCHEME_SYNC,       TN_LOGDET_TRACE, PETSC_TRUE,  1e-6},
-      {TN_SCHEME_COLORED,    TN_LOGDET_DIAG,  PETSC_TRUE,  1e-6},
-      {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG,  PETSC_FALSE, 1e-6},
-      {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG,  PETSC_TRUE,  1e-5}
-  };
+      {TN_SCHEME_SYNC, TN_LOGDET_DIAG, PETSC_TRUE, 1e-6},
+      {TN_SCHEME_SYNC, TN_LOGDET_TRACE, PETSC_TRUE, 1e-6},
+      {TN_SCHEME_COLORED, TN_LOGDET_DIAG, PETSC_TRUE, 1e-6},
+      {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG, PETSC_FALSE, 1e-6},
+      {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG, PETSC_TRUE, 1e-5}};
   int cnt = 0;
   for (int s = 0; s < 5; s++)
     for (int form = 0; form < 2; form++)
