@@ -3,6 +3,7 @@
 #include "tn_test.h"
 #include <tenor/sys.h>
 #include <tenor/net.h>
+#include <tenor/dyn.h>
 #include <petscblaslapack.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -111,4 +112,39 @@ int main(int argc, char **argv)
   }
   TnFinalize(0);
   return total ? 1 : 0;
+}
+
+PetscErrorCode TnTestEvaluate(TnDyn dyn, PetscInt N, PetscInt B, PetscInt ld, const PetscReal *x, PetscReal *logphi, PetscReal *aK)
+{
+  Vec                xnat, xs, all;
+  VecScatter         toall;
+  TnDynResult        res;
+  PetscInt           rs, re;
+  const PetscScalar *pa;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
+  PetscCall(TnDynCreateState(dyn, &xs));
+  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
+  for (PetscInt q = rs; q < re; q++) PetscCall(VecSetValue(xnat, q, x[(q % B) * ld + q / B], INSERT_VALUES));
+  PetscCall(VecAssemblyBegin(xnat));
+  PetscCall(VecAssemblyEnd(xnat));
+  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  PetscCall(TnDynEvaluate(dyn, xs, &res));
+  for (PetscInt b = 0; b < B; b++) logphi[b] = res.logphi[b];
+  if (aK) {
+    PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_REVERSE));
+    PetscCall(VecScatterCreateToAll(xnat, &toall, &all));
+    PetscCall(VecScatterBegin(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecScatterEnd(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecGetArrayRead(all, &pa));
+    for (PetscInt q = 0; q < N * B; q++) aK[(q % B) * ld + q / B] = pa[q];
+    PetscCall(VecRestoreArrayRead(all, &pa));
+    PetscCall(VecScatterDestroy(&toall));
+    PetscCall(VecDestroy(&all));
+  }
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&xs));
+  PetscCall(VecDestroy(&xnat));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }

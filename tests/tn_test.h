@@ -45,5 +45,11 @@ void TnTestRandomDense(PetscInt N, PetscInt ld, PetscReal dens, PetscBool tri, P
    overwritten. A U_ii exactly zero gives sign 0 and log|det| = -inf. */
 void TnTestDenseLogDet(PetscInt N, PetscScalar *A, PetscReal *logabs, PetscReal *sign);
 
+/* Evaluates samples x (row b at x + b*ld, N values each, natural order)
+   through dyn (B = its batch size): log Phi per sample into logphi[B], and
+   a_K into aK (row b at aK + b*ld, on every rank) unless NULL. Collective. */
+typedef struct _p_TnDyn *TnDyn;
+PetscErrorCode           TnTestEvaluate(TnDyn dyn, PetscInt N, PetscInt B, PetscInt ld, const PetscReal *x, PetscReal *logphi, PetscReal *aK);
+
 /* A temporary directory for this test program (shared by all ranks). */
 const char *TnTestTmpDir(void);

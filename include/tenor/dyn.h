@@ -90,6 +90,11 @@ PetscErrorCode TnDynGetNumColors(TnDyn dyn, PetscInt *ncolors);
 PetscErrorCode TnDynGetColors(TnDyn dyn, const PetscInt **colors);
 PetscErrorCode TnDynGetLoss(TnDyn dyn, TnLogDetType *ldt, TnBase *base);
 PetscErrorCode TnDynGetNet(TnDyn dyn, TnNet *net);
+/* Products with W (each serving the B samples of a batch) since SetUp: K
+   per evaluation for sync and colored, the field evaluations (Runge-Kutta
+   stages) for continuous. The cost of a sample is passes x nnz synaptic
+   updates. */
+PetscErrorCode TnDynGetPasses(TnDyn dyn, PetscInt64 *passes);
 /* Local rows m of the partitioned layout (a state batch holds m*B values here). */
 PetscErrorCode TnDynGetLocalSize(TnDyn dyn, PetscInt *m);
 PetscErrorCode TnDynGetParams(TnDyn dyn, TnScheme *scheme, TnForm *form, TnAct *act, PetscReal *h, PetscInt *K, PetscInt *B);

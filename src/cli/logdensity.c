@@ -9,6 +9,7 @@ typedef struct {
   char        dir[PETSC_MAX_PATH_LEN], model[PETSC_MAX_PATH_LEN]; /* model: a file of tenor train, or "" */
   PetscInt    S, N, K;
   PetscInt64  nnz;
+  PetscReal   passes;   /* products with W per sample (per batch: every sample of it shares them) */
   PetscReal  *logphi;   /* [S] */
   PetscReal  *steploss; /* [K] mean over samples of sum_i l_{k,i} */
   PetscReal   baseloss; /* mean over samples of sum_i l_i^base */
@@ -76,6 +77,11 @@ static PetscErrorCode Evaluate(MPI_Comm comm, TnDyn dyn, TnData data, TnRun *run
     PetscCall(TnProgressUpdate(comm, &prog, s0 + valid));
   }
   run->t_eval = TnTime() - run->t_eval;
+  {
+    PetscInt64 p;
+    PetscCall(TnDynGetPasses(dyn, &p));
+    run->passes = nb > 0 ? (PetscReal)p / nb : 0;
+  }
   PetscCall(TnDynResultDestroy(&res));
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&xnat));
@@ -160,7 +166,8 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *r
     fprintf(fp, "  \"base_loss_mean\": %.17g,\n", (double)run->baseloss);
     TnJsonArray(fp, "step_loss_mean", run->steploss, run->K, PETSC_FALSE);
     fprintf(fp, "  \"timings_s\": {\"network\": %.6g, \"dynamics_setup\": %.6g, \"data\": %.6g, \"evaluate\": %.6g, \"total\": %.6g},\n", run->t_net, run->t_dyn, run->t_data, run->t_eval, run->t_total);
-    fprintf(fp, "  \"synaptic_updates_per_s\": %.6g,\n", run->t_eval > 0 ? (double)run->nnz * run->S * run->K / run->t_eval : 0.0);
+    fprintf(fp, "  \"synaptic_updates_per_s\": %.6g,\n", run->t_eval > 0 ? (double)run->nnz * run->S * run->passes / run->t_eval : 0.0);
+    fprintf(fp, "  \"passes_per_sample\": %.6g,\n  \"synaptic_updates_per_sample\": %.6g,\n", (double)run->passes, (double)run->passes * (double)run->nnz);
     fprintf(fp, "  \"memory\": {\"peak_rss_bytes_sum\": %.6g, \"peak_rss_bytes_max\": %.6g, \"bytes_per_synapse\": %.6g, \"simulation_bytes\": %.6g, \"simulation_bytes_per_synapse\": %.6g, \"note\": \"simulation = resident memory after the evaluation minus that after start-up (libraries), summed over ranks\"},\n", run->mem_sum, run->mem_max, run->mem_sum / (double)PetscMax(run->nnz, 1), run->mem_sim, run->mem_sim / (double)PetscMax(run->nnz, 1));
     fprintf(fp, "  \"outputs\": [");
     for (PetscInt f = 0; f < nfiles; f++) fprintf(fp, "%s\"%s\"", f ? ", " : "", files[f]);
@@ -177,7 +184,7 @@ static PetscErrorCode PrintSummary(MPI_Comm comm, TnRun *run, const char *files[
   Stats(run, &mean, &sd);
   PetscCall(PetscPrintf(comm, "result: -log Phi(x) = %.10g nats per sample (sd %.4g over %" PetscInt_FMT " samples) = %.8g bits/dim\n", mean, sd, run->S, mean / (run->N * M_LN2)));
   PetscCall(PetscPrintf(comm, "  base term %.10g nats, log-det terms %.10g nats (sum over %" PetscInt_FMT " steps)\n", (double)run->baseloss, mean - (double)run->baseloss, run->K));
-  PetscCall(PetscPrintf(comm, "time: evaluate %.3f s (%.3g synaptic updates/s), total %.3f s\nmemory: %.3g GB in simulation (%.1f bytes per synapse), peak %.3g GB (%.1f bytes per synapse, set-up included)\n", run->t_eval, run->t_eval > 0 ? (double)run->nnz * run->S * run->K / run->t_eval : 0.0, run->t_total, run->mem_sim / 1e9, run->mem_sim / (double)PetscMax(run->nnz, 1), run->mem_sum / 1e9, run->mem_sum / (double)PetscMax(run->nnz, 1)));
+  PetscCall(PetscPrintf(comm, "time: evaluate %.3f s (%.3g synaptic updates/s), total %.3f s\nmemory: %.3g GB in simulation (%.1f bytes per synapse), peak %.3g GB (%.1f bytes per synapse, set-up included)\n", run->t_eval, run->t_eval > 0 ? (double)run->nnz * run->S * run->passes / run->t_eval : 0.0, run->t_total, run->mem_sim / 1e9, run->mem_sim / (double)PetscMax(run->nnz, 1), run->mem_sum / 1e9, run->mem_sum / (double)PetscMax(run->nnz, 1)));
   for (PetscInt f = 0; f < nfiles; f++) PetscCall(PetscPrintf(comm, "wrote %s\n", files[f]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

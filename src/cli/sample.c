@@ -238,7 +238,7 @@ static PetscErrorCode ReadOptions(MPI_Comm comm, TnRun *run)
   PetscOptionsBegin(comm, "out_", "Output", "tenor");
   PetscCall(PetscOptionsString("-dir", "Directory for samples.csv and sample.json", "", run->dir, run->dir, sizeof(run->dir), NULL));
   PetscOptionsEnd();
-  PetscOptionsBegin(comm, "sample_", "Sampling (MODEL.md section 6)", "tenor");
+  PetscOptionsBegin(comm, "sample_", "Sampling (docs/sampling.md)", "tenor");
   PetscCall(PetscOptionsInt("-n", "Number of samples", "", run->S, &run->S, NULL));
   PetscCall(PetscOptionsString("-hdf5", "Also write the samples to this HDF5 file (dataset /x, samples x N)", "", run->h5, run->h5, sizeof(run->h5), NULL));
   PetscOptionsEnd();

@@ -167,7 +167,7 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscFunctionBeginUser;
   PetscCall(TnDynReset(dyn));
   PetscCall(TnDynSchemeNames(&names, &nnames));
-  PetscOptionsBegin(dyn->comm, "dyn_", "Dynamics (MODEL.md section 2)", "TnDyn");
+  PetscOptionsBegin(dyn->comm, "dyn_", "Dynamics (docs/model.md section 2)", "TnDyn");
   for (v = 0; v < nnames && strcmp(names[v], dyn->type); v++) {
   }
   PetscCall(TnOptionsChoice("-scheme", "Update scheme", "TnDynSetScheme", names, nnames, &v, NULL));
@@ -188,12 +188,12 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCheck(!(hset && Tset), dyn->comm, PETSC_ERR_USER, "give -dyn_h or -dyn_T, not both (T = K h)");
   if (hset) dyn->T = 0;
   if (Tset) PetscCall(TnDynSetFinalTime(dyn, T));
-  PetscOptionsBegin(dyn->comm, "logdet_", "Log-determinant of a step (MODEL.md section 3)", "TnDyn");
+  PetscOptionsBegin(dyn->comm, "logdet_", "Log-determinant of a step (docs/model.md section 3)", "TnDyn");
   v = (PetscInt)dyn->ldt;
   PetscCall(TnOptionsChoice("-type", "Method: diag sum log|1 + h A_ii|, trace h sum A_ii, dense (ScaLAPACK LU), sparse (MUMPS LU), slq (stochastic estimate)", "TnDynSetLogDetType", TnLogDetTypes, TN_LOGDET_NTYPES, &v, NULL));
   dyn->ldt = (TnLogDetType)v;
   PetscOptionsEnd();
-  PetscOptionsBegin(dyn->comm, "base_", "Base density at time T (MODEL.md section 3)", "TnDyn");
+  PetscOptionsBegin(dyn->comm, "base_", "Base density at time T (docs/model.md section 3)", "TnDyn");
   v = (PetscInt)dyn->base;
   PetscCall(TnOptionsChoice("-type", "Base density", "TnDynSetBase", TnBaseTypes, 2, &v, NULL));
   dyn->base = (TnBase)v;
@@ -239,6 +239,13 @@ PetscErrorCode TnDynGetNet(TnDyn dyn, TnNet *net)
 {
   PetscFunctionBeginUser;
   *net = dyn->net;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynGetPasses(TnDyn dyn, PetscInt64 *passes)
+{
+  PetscFunctionBeginUser;
+  *passes = dyn->passes;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

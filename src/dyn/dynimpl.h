@@ -108,6 +108,7 @@ struct _p_TnDyn {
   Vec              P, G;   /* a Vec view of pbuf, and the ghost copy */
   PetscInt         renorm; /* rows between renormalisations of the diag product */
   PetscInt         nvalid; /* real samples of the batch being evaluated */
+  PetscInt64       passes; /* products with W since SetUp (TnDynGetPasses) */
   TnLogDet         exact;  /* a global log-det method (dense, sparse, slq), or NULL */
   Mat              J;      /* its step Jacobian */
   VecScatter       nat2part;

@@ -145,6 +145,7 @@ PetscErrorCode TnDynSetUp(TnDyn dyn)
   dyn->setup = PETSC_TRUE; /* from here on Reset releases what was taken */
   PetscCall(TnNetUse(dyn->net, 1));
   dyn->nvalid = dyn->B;
+  dyn->passes = 0;
   PetscCall(SetUpHalo(dyn));
   PetscCall(SetUpNatural(dyn));
   if (dyn->nodeloss_on) {

@@ -53,7 +53,7 @@ PetscErrorCode TnGradSetFromOptions(TnGrad g)
   PetscInt v = (PetscInt)g->ckpt;
   PetscFunctionBeginUser;
   PetscCall(TnGradReset(g));
-  PetscOptionsBegin(g->comm, "grad_", "Gradient by reverse mode (MODEL.md section 5)", "TnGrad");
+  PetscOptionsBegin(g->comm, "grad_", "Gradient by reverse mode (docs/gradient.md)", "TnGrad");
   PetscCall(TnOptionsChoice("-checkpoint", "Trajectory storage: auto (sqrt when K > 16), none (all K states), sqrt (every ceil(sqrt K)-th state, one recomputed segment)", "TnGradSetCheckpoint", TnGradCheckpointTypes, 3, &v, NULL));
   PetscOptionsEnd();
   g->ckpt = (TnGradCheckpoint)v;

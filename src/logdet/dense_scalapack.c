@@ -197,7 +197,7 @@ static PetscErrorCode SetFromOptions_Dense(TnLogDet ld)
     PetscCall(PetscSNPrintf(grid, sizeof(grid), "%" PetscInt_FMT "x%" PetscInt_FMT, d->opt_pr, d->opt_pc));
   else
     PetscCall(PetscStrncpy(grid, "auto", sizeof(grid)));
-  PetscOptionsBegin(ld->comm, "logdet_", "Dense log-det: LU on a ScaLAPACK process grid (MODEL.md section 3)", "TnLogDet");
+  PetscOptionsBegin(ld->comm, "logdet_", "Dense log-det: LU on a ScaLAPACK process grid (docs/model.md section 3)", "TnLogDet");
   PetscCall(PetscOptionsString("-dense_grid", "Process grid PxQ with P*Q = ranks, or auto (near-square)", "", grid, grid, sizeof(grid), &set));
   if (set) PetscCall(ParseGrid(ld->comm, grid, &d->opt_pr, &d->opt_pc));
   PetscCall(PetscOptionsInt("-dense_nb", "Block size of the block-cyclic layout", "", d->nb, &d->nb, NULL));

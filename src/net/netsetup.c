@@ -19,7 +19,7 @@ PetscErrorCode TnNetSetFromOptions(TnNet net)
     PetscCall(PetscStrcmp(net->type, TnNetTypes[t], &eq));
     if (eq) itype = t;
   }
-  PetscOptionsBegin(net->comm, "net_", "Network (MODEL.md section 2)", "TnNet");
+  PetscOptionsBegin(net->comm, "net_", "Network (docs/model.md section 2)", "TnNet");
   PetscCall(TnOptionsChoice("-type", "Generator or source of W", "TnNetSetType", TnNetTypes, 5, &itype, &set));
   if (set) PetscCall(PetscStrncpy(net->type, TnNetTypes[itype], sizeof(net->type)));
   PetscCall(PetscOptionsInt("-n", "Lattice side n (lattice2d: N = n^2) or node count N (er, smallworld, full)", "TnNetSetSize", net->n, &net->n, NULL));
@@ -53,7 +53,7 @@ static PetscErrorCode CheckGenerator(TnNet net)
   PetscCheck(net->scale >= 0 && !PetscIsInfOrNanReal(net->scale), net->comm, PETSC_ERR_USER, "-net_scale must be finite and >= 0 (got %g)", (double)net->scale);
   PetscCheck(net->recip == 0 || !strcmp(net->type, TNNET_ER), net->comm, PETSC_ERR_USER, "-net_reciprocity is for -net_type er only (got type %s)", net->type);
   PetscCheck(!PetscIsInfOrNanReal(net->bias), net->comm, PETSC_ERR_USER, "-net_bias must be finite (got %g)", (double)net->bias);
-  PetscCheck(net->gamma0 > 0 && PetscIsNormalReal(net->gamma0), net->comm, PETSC_ERR_USER, "-net_gamma must be > 0 (MODEL.md: gamma_i > 0), got %g", (double)net->gamma0);
+  PetscCheck(net->gamma0 > 0 && PetscIsNormalReal(net->gamma0), net->comm, PETSC_ERR_USER, "-net_gamma must be > 0 (gamma_i > 0), got %g", (double)net->gamma0);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -171,7 +171,7 @@ static PetscErrorCode Validate(TnNet net, Mat W, Vec b, Vec gamma)
     }
     if (!bad && !(pg[i - rs] > 0 && PetscIsNormalReal(pg[i - rs]))) {
       bad = PETSC_TRUE;
-      PetscCall(PetscSNPrintf(msg, sizeof(msg), "gamma(%" PetscInt_FMT ") = %g: the leak must be finite and > 0 (MODEL.md section 2)", i + 1, (double)pg[i - rs]));
+      PetscCall(PetscSNPrintf(msg, sizeof(msg), "gamma(%" PetscInt_FMT ") = %g: the leak must be finite and > 0 (docs/model.md section 2)", i + 1, (double)pg[i - rs]));
     }
   }
   PetscCall(VecRestoreArrayRead(b, &pb));

@@ -54,7 +54,7 @@ PetscErrorCode TnSamplerSetFromOptions(TnSampler s)
   PetscReal tol   = s->stats.tol;
   PetscInt  maxit = s->stats.maxit;
   PetscFunctionBeginUser;
-  PetscOptionsBegin(s->comm, "sample_", "Sampling (MODEL.md section 6)", "TnSampler");
+  PetscOptionsBegin(s->comm, "sample_", "Sampling (docs/sampling.md)", "TnSampler");
   PetscCall(PetscOptionsInt("-seed", "Seed of the base draw z (keyed by sample and natural node number)", "TnSamplerSetSeed", s->seed, &s->seed, NULL));
   PetscCall(PetscOptionsReal("-tol", "sync: relative tolerance of the fixed point a_k = a_{k+1} - h f(a_k)", "TnSamplerSetTolerance", tol, &tol, NULL));
   PetscCall(PetscOptionsInt("-maxit", "sync: most fixed-point iterations per step", "TnSamplerSetMaxIterations", maxit, &maxit, NULL));

@@ -271,7 +271,7 @@ PetscErrorCode TnTrainSetFromOptions(TnTrain tr)
   PetscBool keep = tr->keep_best;
   PetscFunctionBeginUser;
   PetscCall(TnGradSetFromOptions(tr->grad));
-  PetscOptionsBegin(tr->comm, "train_", "Training (MODEL.md section 5; docs/training.md)", "TnTrain");
+  PetscOptionsBegin(tr->comm, "train_", "Training (docs/training.md)", "TnTrain");
   PetscCall(OptimizerOptions(PetscOptionsObject, tr));
   PetscCall(PetscOptionsInt("-epochs", "Passes over the training part (when -train_steps is 0)", "TnTrainSetBudget", epochs, &epochs, NULL));
   PetscCall(PetscOptionsInt("-steps", "Number of updates (0: use -train_epochs)", "TnTrainSetBudget", steps, &steps, NULL));

@@ -24,40 +24,10 @@ static PetscErrorCode ModelNet(const Model *m, TnNet *net)
   return TnTestNetFromDense(m->N, NMAX, &m->W[0][0], &m->P[0][0], m->b, m->g, net);
 }
 
-/* log Phi of samples x[b][i] and a(T) (natural order, on every rank). */
+/* log Phi of samples x[b][i] and a_K (natural order, on every rank). */
 static PetscErrorCode Run(TnDyn dyn, PetscInt N, PetscInt B, PetscReal x[][NMAX], PetscReal *logphi, PetscReal aK[][NMAX])
 {
-  Vec                xnat, xs, all;
-  VecScatter         toall;
-  TnDynResult        res;
-  PetscInt           rs, re;
-  const PetscScalar *pa;
-  PetscFunctionBeginUser;
-  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
-  PetscCall(TnDynCreateState(dyn, &xs));
-  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
-  for (PetscInt q = rs; q < re; q++) PetscCall(VecSetValue(xnat, q, x[q % B][q / B], INSERT_VALUES));
-  PetscCall(VecAssemblyBegin(xnat));
-  PetscCall(VecAssemblyEnd(xnat));
-  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
-  PetscCall(TnDynResultCreate(dyn, &res));
-  PetscCall(TnDynEvaluate(dyn, xs, &res));
-  for (PetscInt b = 0; b < B; b++) logphi[b] = res.logphi[b];
-  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_REVERSE));
-  if (aK) {
-    PetscCall(VecScatterCreateToAll(xnat, &toall, &all));
-    PetscCall(VecScatterBegin(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
-    PetscCall(VecScatterEnd(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
-    PetscCall(VecGetArrayRead(all, &pa));
-    for (PetscInt q = 0; q < N * B; q++) aK[q % B][q / B] = pa[q];
-    PetscCall(VecRestoreArrayRead(all, &pa));
-    PetscCall(VecScatterDestroy(&toall));
-    PetscCall(VecDestroy(&all));
-  }
-  PetscCall(TnDynResultDestroy(&res));
-  PetscCall(VecDestroy(&xs));
-  PetscCall(VecDestroy(&xnat));
-  PetscFunctionReturn(PETSC_SUCCESS);
+  return TnTestEvaluate(dyn, N, B, NMAX, &x[0][0], logphi, aK ? &aK[0][0] : NULL);
 }
 
 /* C = A B for n x n row-major matrices of stride NMAX + 1. */

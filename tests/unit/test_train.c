@@ -504,11 +504,11 @@ static void test_model_settings_precedence(void)
   TN_ASSERT_OK(TnModelConfigureDyn(PETSC_COMM_WORLD, path, dyn));
   TN_ASSERT_OK(TnDynGetParams(dyn, &scheme, NULL, NULL, &h, &K, NULL));
   TN_ASSERT_OK(TnDynGetColoringSeed(dyn, &seed));
-  CU_ASSERT(scheme == c.scheme && h == c.h && K == c.K && seed == 12345);
+  CU_ASSERT(!strcmp(scheme, c.scheme) && h == c.h && K == c.K && seed == 12345);
   TN_ASSERT_OK(TnDynSetFromOptions(dyn));
   TN_ASSERT_OK(TnDynGetParams(dyn, &scheme, NULL, NULL, &h, &K, NULL));
   TN_ASSERT_OK(TnDynGetColoringSeed(dyn, &seed));
-  CU_ASSERT(scheme == c.scheme && h == 0.25 && K == 7 && seed == 5);
+  CU_ASSERT(!strcmp(scheme, c.scheme) && h == 0.25 && K == 7 && seed == 5);
   TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-dyn_h"));
   TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-dyn_steps"));
   TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-dyn_coloring_seed"));

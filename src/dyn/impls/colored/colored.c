@@ -66,6 +66,7 @@ static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscSca
 {
   const PetscInt n = dyn->m * dyn->B;
   PetscFunctionBeginUser;
+  dyn->passes++;
   if (dyn->form == TN_FORM_RATE)
     for (PetscInt q = 0; q < n; q++) dyn->pbuf[q] = TnPhi(dyn->act, a[q]);
   else
@@ -119,7 +120,7 @@ static PetscErrorCode Bound(TnDyn dyn, const TnBoundQ *q, PetscReal margin, TnDy
   b->fmin    = q->fmin;
   b->ok      = (PetscBool)(q->fmin > margin);
   PetscCall(PetscSNPrintf(b->what, sizeof(b->what), "colored: min_i (1 + h A_ii) >= %.4g > 0", (double)q->fmin));
-  PetscCall(PetscSNPrintf(b->fix, sizeof(b->fix), "a colored substep is not invertible (MODEL.md section 4): min_i of %s = %.4g is not > 0 (short by %.3g). Use a smaller -dyn_h, larger self-weights W_ii, or smaller leaks gamma",
+  PetscCall(PetscSNPrintf(b->fix, sizeof(b->fix), "a colored substep is not invertible (docs/model.md section 5): min_i of %s = %.4g is not > 0 (short by %.3g). Use a smaller -dyn_h, larger self-weights W_ii, or smaller leaks gamma",
                           dyn->act == TN_ACT_TANH ? "1 - h gamma_i + h min(W_ii, 0)" : "1 + h (W_ii - gamma_i)", (double)q->fmin, (double)-q->fmin));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

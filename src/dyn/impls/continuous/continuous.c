@@ -88,6 +88,7 @@ PetscErrorCode TnContField(TnDyn dyn, const PetscReal *Y, PetscReal *F, PetscRea
     TN_DISPATCH_B(dyn->B, CurrentField, dyn, Y, c->S, F, Ad);
   }
   c->evals++;
+  dyn->passes++;
   PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.n + dyn->o.n) + 6.0 * c->n));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

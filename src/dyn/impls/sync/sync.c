@@ -152,6 +152,7 @@ static PetscErrorCode StepCurrent(TnDyn dyn, const PetscScalar *a, PetscScalar *
 PetscErrorCode TnSyncStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc)
 {
   PetscFunctionBeginUser;
+  dyn->passes++;
   if (dyn->form == TN_FORM_RATE)
     PetscCall(StepRate(dyn, a, out, pa, ldet, nodeacc));
   else
@@ -203,7 +204,7 @@ static PetscErrorCode Bound(TnDyn dyn, const TnBoundQ *q, PetscReal margin, TnDy
   b->ok      = (PetscBool)(b->value < 1 - margin);
   b->fmin    = 1 - b->value;
   PetscCall(PetscSNPrintf(b->what, sizeof(b->what), "sync: h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g (%g + sqrt(%g * %g)) = %.4g < 1", (double)h, (double)q->gmax, (double)q->n1, (double)q->ninf, (double)b->value));
-  PetscCall(PetscSNPrintf(b->fix, sizeof(b->fix), "the sync step is not guaranteed invertible (MODEL.md section 4): h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g * (%g + sqrt(%g * %g)) = %.4g, which is not < 1 (by %.3g). Use -dyn_h below %.4g, or smaller weights (-net_scale), or the colored scheme",
+  PetscCall(PetscSNPrintf(b->fix, sizeof(b->fix), "the sync step is not guaranteed invertible (docs/model.md section 5): h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g * (%g + sqrt(%g * %g)) = %.4g, which is not < 1 (by %.3g). Use -dyn_h below %.4g, or smaller weights (-net_scale), or the colored scheme",
                           (double)h, (double)q->gmax, (double)q->n1, (double)q->ninf, (double)b->value, (double)(b->value - 1), (double)(1.0 / lip)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
