@@ -4,9 +4,11 @@
    by reverse mode through the K steps of the dynamics (MODEL.md section 5;
    docs/gradient.md):
      lambda_K = dl_base/da_K,  lambda_k = J_k^T lambda_{k+1} + d(step-k local loss)/da_k,
-   the transposed product doing the reverse halo exchange. Sync scheme with the
-   diag or trace log-det, and colored scheme (exact; the substeps are reversed
-   in reverse colour order). Memory: trajectory checkpointing (-grad_checkpoint).
+   the transposed product doing the reverse halo exchange. Every scheme: sync
+   with the diag or trace log-det, colored (exact; the substeps are reversed
+   in reverse colour order) and continuous (the discrete adjoint of the
+   accepted Runge-Kutta steps); each step's adjoint is the scheme's own
+   (TnDynAdjointStep). Memory: trajectory checkpointing (-grad_checkpoint).
 
    Parameter vector theta (one distributed Vec, TnGradCreateParamVec, or the
    network's own storage viewed by TnGradGetParamVec): on each

@@ -219,6 +219,7 @@ PetscErrorCode TnCmdTrain(MPI_Comm comm)
   PetscCall(SetUp(comm, &net, &dyn, &data, &tr, &run));
   PetscCall(TnTrainInstallSignalHandlers());
   PetscCall(Restart(comm, tr, &run));
+  PetscCall(TnWarnUnusedOptions(comm, "train")); /* before the long part: a typo is seen at once */
   PetscCall(TnTrainRun(tr));
   PetscCall(TnTrainGetInfo(tr, &in));
   if (in.status != TN_TRAIN_INTERRUPTED) PetscCall(Finish(comm, tr, &run));

@@ -85,7 +85,17 @@ PetscErrorCode TnDynSetScheme(TnDyn dyn, TnScheme scheme)
   TnSchemeCreateFn create;
   PetscFunctionBeginUser;
   PetscCall(TnDynFindScheme(scheme, &create));
-  PetscCheck(create, dyn->comm, PETSC_ERR_USER, "unknown scheme '%s': use sync, colored or continuous", scheme);
+  if (!create) {
+    const char *const *names;
+    PetscInt           n;
+    char               list[256] = "";
+    PetscCall(TnDynSchemeNames(&names, &n));
+    for (PetscInt q = 0; q < n; q++) {
+      PetscCall(PetscStrlcat(list, q ? ", " : "", sizeof(list)));
+      PetscCall(PetscStrlcat(list, names[q], sizeof(list)));
+    }
+    SETERRQ(dyn->comm, PETSC_ERR_USER, "unknown scheme '%s': the schemes are %s", scheme, list);
+  }
   if (!strcmp(dyn->type, scheme)) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnDynReset(dyn));
   if (dyn->ops.destroy) PetscCall(dyn->ops.destroy(dyn));

@@ -265,7 +265,7 @@ TN_INLINE void TnRowTimesBlockPrefetch(const TnCSR *A, PetscInt i, const PetscSc
 }
 
 /* The plain loop, unless pf (a compile-time constant where it is used): then
-   the prefetching one. Kernels are instantiated for both (TnDynStep_Sync). */
+   the prefetching one. Kernels are instantiated for both (TnSyncStep). */
 TN_INLINE void TnRowTimesBlockPF(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y, const int pf)
 {
   if (pf)

@@ -92,15 +92,12 @@ PetscErrorCode TnGradSetUp(TnGrad g)
   TnAct         act;
   PetscInt      K, B;
   TnParamLayout L;
-  TnLogDetType  ldt;
   PetscFunctionBeginUser;
   PetscCall(TnDynSetUp(dyn));
   PetscCall(TnDynGetParams(dyn, &scheme, &form, &act, NULL, &K, &B));
   PetscCall(TnNetGetParamLayout(g->net, &L));
   if (g->setup && g->B == B && g->K == K && g->m == L.m && g->nlocal == L.n && !strcmp(g->scheme, scheme) && g->form == form && g->act == act) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnGradReset(g));
-  PetscCall(TnDynGetLoss(dyn, &ldt, NULL));
-  PetscCheck(TnLogDetIsLocal(ldt), g->comm, PETSC_ERR_SUP, "the gradient is implemented for the local log-det methods (diag, trace); -logdet_type %s has none here", TnLogDetTypes[ldt]);
   g->m = L.m;
   g->B = B;
   g->K = K;

@@ -181,7 +181,7 @@ PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
     PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
     ierr = TnDynSetScheme(dyn, sv);
     PetscCall(PetscPopErrorHandler());
-    PetscCheck(!ierr, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown scheme '%s' (sync, colored or continuous)", path, sv);
+    PetscCheck(!ierr, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown scheme '%s' (see -dyn_scheme in -help for the schemes)", path, sv);
   }
   PetscCall(Choice(comm, vw, path, "form", TnFormTypes, 2, &v[1]));
   PetscCall(Choice(comm, vw, path, "act", TnActTypes, 2, &v[2]));

@@ -1,6 +1,7 @@
 #!/bin/bash
 # tenor train end to end: a short run writes metrics, JSON, model and
-# checkpoint; `tenor logdensity -model` reproduces the final loss, and the
+# checkpoint; `tenor logdensity -model` reproduces the final loss (also for
+# the continuous scheme), and the
 # command line overrides the model's dynamics settings with a note; a run
 # killed with SIGKILL after its first checkpoint and restarted with
 # -train_restart ends with bitwise the parameters of an uninterrupted run;
@@ -36,6 +37,14 @@ for note in "note: -dyn_h 0.25 overrides the model's h = " "note: -dyn_steps 2 o
   grep -q "^$note" ldo.log || { echo "FAIL no '$note...' note"; cat ldo.log; fail=1; }
 done
 grep -q "^dynamics: .* h = 0.25, K = 2 " ldo.log || { echo "FAIL the command line did not override the model's h and K"; fail=1; }
+
+# 2b. the continuous scheme: trains, its model records the integrator, and
+# logdensity -model (3 ranks) reproduces the final loss to the tolerance
+$MPI "$TENOR" train -net_n 6 $DATA -dyn_scheme continuous -dyn_steps 2 -dyn_rtol 1e-9 -train_epochs 1 -out_dir cont >cont.log 2>&1 || { cat cont.log; exit 1; }
+mpirun -n 3 --oversubscribe "$TENOR" logdensity -model cont/model.h5 $DATA -dyn_batch 50 -out_dir ldc >ldc.log 2>&1 || { cat ldc.log; exit 1; }
+grep -q "^dynamics: continuous scheme.*rtol 1e-09" ldc.log || { echo "FAIL the continuous model did not reload its integrator"; cat ldc.log; fail=1; }
+a=$(json cont/train.json all_loss); b=$(json ldc/summary.json loss_nats_mean)
+close "$a" "$b" 1e-8 || { echo "FAIL continuous: logdensity -model gives $b, training's final evaluation $a"; fail=1; }
 
 # 3. SIGKILL after the first checkpoint, restart: bitwise the uninterrupted parameters
 RUN="-net_n 24 -data_type gmrf2d -data_samples 1536 -data_valid_fraction 0.125 -dyn_steps 12 -dyn_batch 32 -train_steps 150 -train_valid_every 25 -train_ckpt_every 10"

@@ -195,7 +195,7 @@ PetscErrorCode TnContAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, c
   PetscReal dt = c->dt0[k];
   PetscFunctionBeginUser;
   PetscCall(PetscArraycpy(c->Fbar, ak, c->n)); /* Fbar is free until the steps are reversed */
-  PetscCall(TnContIntegrate(dyn, c->Fbar, dyn->h, &dt, NULL, NULL, PETSC_TRUE, NULL, NULL));
+  PetscCall(TnContIntegrate(dyn, c->tab, dyn->adapt, c->Fbar, dyn->h, &dt, NULL, NULL, PETSC_TRUE, NULL, NULL));
   for (PetscInt n = c->ntraj - 1; n >= 0; n--) PetscCall(StepBack(dyn, c->traj + (size_t)n * c->n, c->dts[n]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -43,12 +43,13 @@ typedef struct {
 
 /* f(Y) -> F and A_ii(Y) -> Ad (m*B each); one halo exchange, overlapped. */
 PetscErrorCode TnContField(TnDyn dyn, const PetscReal *Y, PetscReal *F, PetscReal *Ad);
-/* Integrates [t0, t0 + len] (len < 0: backwards) from y (in place) with the
-   scheme's method, starting from the trial step *dt (updated to the next
-   proposal); ldet[b] += int sum_i A_ii dt, nodeacc[i] -= its node i part
-   for the real samples; record: keep each accepted step's start state and
-   size (traj, dts). */
-PetscErrorCode TnContIntegrate(TnDyn dyn, PetscReal *y, PetscReal len, PetscReal *dt, PetscReal *ldet, PetscReal *nodeacc, PetscBool record, PetscInt64 *steps, PetscInt64 *rejected);
+/* Integrates an interval of length len (< 0: backwards) from y (in place)
+   with tab (adaptive when it has an error estimate: tab->order > 0 and
+   adapt), starting from the trial step *dt (updated to the next proposal);
+   ldet[b] += int sum_i A_ii dt, nodeacc[i] -= its node i part for the real
+   samples; record: keep each accepted step's start state and size (traj,
+   dts). */
+PetscErrorCode TnContIntegrate(TnDyn dyn, const TnRKTableau *tab, PetscBool adapt, PetscReal *y, PetscReal len, PetscReal *dt, PetscReal *ldet, PetscReal *nodeacc, PetscBool record, PetscInt64 *steps, PetscInt64 *rejected);
 PetscErrorCode TnContAdjointSetUp(TnDyn dyn, size_t *nsave);
 PetscErrorCode TnContAdjointReset(TnDyn dyn);
 PetscErrorCode TnContAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *save);

@@ -106,10 +106,9 @@ static void Combine(TnCont *c, const PetscReal *y, PetscReal dt, const PetscReal
 
 /* One step of size dt (signed) from y: F[0] = f(y) and A0 given; the
    stages, the new state (ynew), and sum_s b_s A_s, sum_s e_s A_s per node. */
-static PetscErrorCode TrialStep(TnDyn dyn, const PetscReal *y, const PetscReal *A0, PetscReal dt)
+static PetscErrorCode TrialStep(TnDyn dyn, const TnRKTableau *tab, const PetscReal *y, const PetscReal *A0, PetscReal dt)
 {
-  TnCont            *c   = (TnCont *)dyn->data;
-  const TnRKTableau *tab = c->tab;
+  TnCont *c = (TnCont *)dyn->data;
   PetscFunctionBeginUser;
   for (size_t q = 0; q < c->n; q++) {
     c->tacc[q] = tab->b[0] * A0[q];
@@ -132,12 +131,11 @@ static PetscErrorCode TrialStep(TnDyn dyn, const PetscReal *y, const PetscReal *
    and the log-det integral's |dt sum_i sum_s e_s A_s| / (atol + rtol
    max(|l|, |l + delta|)) per sample, l the integral over this interval so far
    and delta = dt sum_i sum_s b_s A_s (delta returned, global). */
-static PetscErrorCode ErrorNorm(TnDyn dyn, const PetscReal *y, PetscReal dt, const PetscReal *lacc, PetscReal *delta, PetscReal *err)
+static PetscErrorCode ErrorNorm(TnDyn dyn, const TnRKTableau *tab, const PetscReal *y, PetscReal dt, const PetscReal *lacc, PetscReal *delta, PetscReal *err)
 {
-  TnCont            *c   = (TnCont *)dyn->data;
-  const TnRKTableau *tab = c->tab;
-  const PetscInt     B   = dyn->B;
-  PetscReal          es  = 0, sums[2 * 1024];
+  TnCont        *c  = (TnCont *)dyn->data;
+  const PetscInt B  = dyn->B;
+  PetscReal      es = 0, sums[2 * 1024];
   PetscFunctionBeginUser;
   for (PetscInt b = 0; b < 2 * B; b++) sums[b] = 0;
   for (size_t q = 0; q < c->n; q++) {
@@ -176,16 +174,14 @@ static PetscErrorCode Record(TnDyn dyn, const PetscReal *y, PetscReal dt)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnContIntegrate(TnDyn dyn, PetscReal *y, PetscReal len, PetscReal *dt, PetscReal *ldet, PetscReal *nodeacc, PetscBool record, PetscInt64 *steps, PetscInt64 *rejected)
+PetscErrorCode TnContIntegrate(TnDyn dyn, const TnRKTableau *tab, PetscBool adapt, PetscReal *y, PetscReal len, PetscReal *dt, PetscReal *ldet, PetscReal *nodeacc, PetscBool record, PetscInt64 *steps, PetscInt64 *rejected)
 {
-  TnCont            *c     = (TnCont *)dyn->data;
-  const TnRKTableau *tab   = c->tab;
-  const PetscBool    adapt = dyn->adapt;
-  const PetscReal    sign = len > 0 ? 1 : -1, L = PetscAbsReal(len);
-  const PetscInt     B    = dyn->B;
-  PetscReal          done = 0, h = adapt ? PetscMin(*dt, L) : L, next = h, lacc[1024], delta[1024], *A0 = c->A0;
-  PetscInt64         nsteps = 0, nrej = 0;
-  PetscBool          fresh = PETSC_TRUE;
+  TnCont         *c    = (TnCont *)dyn->data;
+  const PetscReal sign = len > 0 ? 1 : -1, L = PetscAbsReal(len);
+  const PetscInt  B    = dyn->B;
+  PetscReal       done = 0, h = adapt ? PetscMin(*dt, L) : L, next = h, lacc[1024], delta[1024], *A0 = c->A0;
+  PetscInt64      nsteps = 0, nrej = 0;
+  PetscBool       fresh = PETSC_TRUE;
   PetscFunctionBeginUser;
   if (record) c->ntraj = 0;
   for (PetscInt b = 0; b < B; b++) lacc[b] = 0;
@@ -196,10 +192,10 @@ PetscErrorCode TnContIntegrate(TnDyn dyn, PetscReal *y, PetscReal len, PetscReal
     clipped = (PetscBool)(hs < h);
     if (fresh) PetscCall(TnContField(dyn, y, c->F[0], A0));
     fresh = PETSC_FALSE;
-    PetscCall(TrialStep(dyn, y, A0, sign * hs));
+    PetscCall(TrialStep(dyn, tab, y, A0, sign * hs));
     if (adapt) {
       PetscReal fac;
-      PetscCall(ErrorNorm(dyn, y, sign * hs, lacc, delta, &err));
+      PetscCall(ErrorNorm(dyn, tab, y, sign * hs, lacc, delta, &err));
       fac = err > 0 ? 0.9 * PetscPowReal(err, -1.0 / tab->order) : 5;
       if (!(err <= 1)) { /* rejected (NaN included): F[0], A0 still hold f(y) */
         nrej++;
@@ -247,7 +243,7 @@ static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscSca
   PetscReal dt = c->dt0[k];
   PetscFunctionBeginUser;
   if (out != a) PetscCall(PetscArraycpy(out, a, c->n));
-  PetscCall(TnContIntegrate(dyn, out, dyn->h, &dt, ldet, nodeacc, PETSC_FALSE, &c->steps, &c->rejected));
+  PetscCall(TnContIntegrate(dyn, c->tab, dyn->adapt, out, dyn->h, &dt, ldet, nodeacc, PETSC_FALSE, &c->steps, &c->rejected));
   c->dt0[k + 1] = dt;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -257,15 +253,9 @@ static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscSca
    map, whose own error then shows in a round trip). */
 static PetscErrorCode InverseStep(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st)
 {
-  PetscReal dt    = dyn->h;
-  PetscBool adapt = dyn->adapt;
-  TnCont   *c     = (TnCont *)dyn->data;
+  PetscReal dt = dyn->h;
   PetscFunctionBeginUser;
-  dyn->adapt = PETSC_TRUE;
-  c->tab     = &TnRK_DP54;
-  PetscCall(TnContIntegrate(dyn, a, -dyn->h, &dt, NULL, NULL, PETSC_FALSE, &st->rk_steps, &st->rk_rejected));
-  dyn->adapt = adapt;
-  c->tab     = adapt ? &TnRK_DP54 : &TnRK_RK4;
+  PetscCall(TnContIntegrate(dyn, &TnRK_DP54, PETSC_TRUE, a, -dyn->h, &dt, NULL, NULL, PETSC_FALSE, &st->rk_steps, &st->rk_rejected));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
