@@ -156,4 +156,12 @@ typedef struct {
 /* a = a_{k+1} -> a_k in place, by the scheme's own inverse. Collective. */
 PetscErrorCode TnDynStepInverse(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);
 PetscErrorCode TnDynView(TnDyn dyn, PetscViewer viewer);
+/* The dynamics' settings as root attributes of an HDF5 file (model and
+   checkpoint files, opened with PetscViewerHDF5Open): scheme, form, act,
+   base, logdet, h, K, colors, coloring_seed, rtol, atol, adapt. Read applies
+   every stored setting, each validated (an error names the file and the
+   attribute); whether the command line overrides them is the caller's
+   decision. Collective. */
+PetscErrorCode TnDynWriteAttributes(TnDyn dyn, PetscViewer vw);
+PetscErrorCode TnDynReadAttributes(TnDyn dyn, PetscViewer vw, const char path[]);
 PetscErrorCode TnDynDestroy(TnDyn *dyn);

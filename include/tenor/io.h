@@ -103,3 +103,17 @@ PetscErrorCode TnCommitBegin(MPI_Comm comm, const char path[], char tmp[], size_
    error. Rank 0's fsync covers what reached its node; a writer that needs
    every node's caches on disk syncs before closing (MPI_File_sync). */
 PetscErrorCode TnCommitEnd(MPI_Comm comm, const char tmp[], const char path[], PetscBool ok);
+
+/* Attributes of the root group of an HDF5 file opened with
+   PetscViewerHDF5Open (model and checkpoint metadata). Numbers are stored as
+   doubles; integers are exact below 2^53. The getters are collective and
+   name the file (path) and the attribute when it is missing, not an
+   integer in [lo, hi] (TnH5GetInt), or not one of list (TnH5GetChoice). */
+PetscErrorCode TnH5PutReal(PetscViewer vw, const char name[], PetscReal v);
+PetscErrorCode TnH5PutInt(PetscViewer vw, const char name[], PetscInt64 v);
+PetscErrorCode TnH5PutStr(PetscViewer vw, const char name[], const char v[]);
+PetscErrorCode TnH5HasAttr(PetscViewer vw, const char name[], PetscBool *has);
+PetscErrorCode TnH5GetReal(PetscViewer vw, const char path[], const char name[], PetscReal *v);
+PetscErrorCode TnH5GetInt(PetscViewer vw, const char path[], const char name[], PetscInt64 lo, PetscInt64 hi, PetscInt64 *v);
+PetscErrorCode TnH5GetStr(PetscViewer vw, const char path[], const char name[], char out[], size_t len);
+PetscErrorCode TnH5GetChoice(PetscViewer vw, const char path[], const char name[], const char *const list[], PetscInt n, PetscInt *idx);

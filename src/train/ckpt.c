@@ -97,63 +97,17 @@ static PetscErrorCode MapVec(TnTrain tr, PetscInt which, Vec v)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode PutInt(PetscViewer vw, const char name[], PetscInt64 v)
-{
-  PetscReal r = (PetscReal)v; /* exact below 2^53 */
-  PetscFunctionBeginUser;
-  PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_REAL, &r));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode PutReal(PetscViewer vw, const char name[], PetscReal v)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_REAL, &v));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode PutStr(PetscViewer vw, const char name[], const char v[])
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_STRING, v));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The network and dynamics: what a model needs to be evaluated again. */
 static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
 {
-  TnScheme     scheme;
-  TnForm       form;
-  TnAct        act;
-  TnBase       base;
-  TnLogDetType ldt;
-  PetscReal    h, rtol, atol;
-  PetscInt     K, ncol, cseed;
-  PetscBool    adapt;
-  const char  *ntype;
+  const char *ntype;
   PetscFunctionBeginUser;
-  PetscCall(TnDynGetParams(tr->dyn, &scheme, &form, &act, &h, &K, NULL));
-  PetscCall(TnDynGetTolerances(tr->dyn, &rtol, &atol, &adapt));
-  PetscCall(TnDynGetLoss(tr->dyn, &ldt, &base));
-  PetscCall(TnDynGetNumColors(tr->dyn, &ncol));
-  PetscCall(TnDynGetColoringSeed(tr->dyn, &cseed));
   PetscCall(TnNetGetType(tr->net, &ntype));
-  PetscCall(PutInt(vw, "version", TN_FILE_VERSION));
-  PetscCall(PutInt(vw, "N", tr->N));
-  PetscCall(PutInt(vw, "nnz", tr->nnz));
-  PetscCall(PutStr(vw, "net_type", ntype));
-  PetscCall(PutStr(vw, "scheme", scheme));
-  PetscCall(PutStr(vw, "form", TnFormTypes[form]));
-  PetscCall(PutStr(vw, "act", TnActTypes[act]));
-  PetscCall(PutStr(vw, "base", TnBaseTypes[base]));
-  PetscCall(PutStr(vw, "logdet", TnLogDetTypes[ldt]));
-  PetscCall(PutReal(vw, "h", h));
-  PetscCall(PutInt(vw, "K", K));
-  PetscCall(PutInt(vw, "colors", ncol));
-  PetscCall(PutInt(vw, "coloring_seed", cseed));
-  PetscCall(PutReal(vw, "rtol", rtol)); /* the continuous scheme's integrator */
-  PetscCall(PutReal(vw, "atol", atol));
-  PetscCall(PutInt(vw, "adapt", adapt));
+  PetscCall(TnH5PutInt(vw, "version", TN_FILE_VERSION));
+  PetscCall(TnH5PutInt(vw, "N", tr->N));
+  PetscCall(TnH5PutInt(vw, "nnz", tr->nnz));
+  PetscCall(TnH5PutStr(vw, "net_type", ntype));
+  PetscCall(TnDynWriteAttributes(tr->dyn, vw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -181,32 +135,32 @@ static PetscErrorCode WriteTrainMeta(TnTrain tr, PetscViewer vw)
 {
   const TnTrainInfo *in = &tr->info;
   PetscFunctionBeginUser;
-  PetscCall(PutStr(vw, "optimizer", TnOptimizerTypes[tr->opt]));
-  PetscCall(PutStr(vw, "moments", tr->single ? "single" : "double"));
-  PetscCall(PutInt(vw, "batch", tr->B));
-  PetscCall(PutInt(vw, "train_samples", tr->Strain));
-  PetscCall(PutInt(vw, "valid_samples", tr->Svalid));
-  PetscCall(PutInt(vw, "shuffle_seed", tr->seed));
-  PetscCall(PutInt(vw, "step", in->step));
-  PetscCall(PutInt(vw, "epoch", in->epoch));
-  PetscCall(PutInt(vw, "pos", in->pos));
-  PetscCall(PutInt(vw, "shrunk", in->shrunk));
-  PetscCall(PutInt(vw, "halvings", in->halvings));
-  PetscCall(PutInt(vw, "skipped", in->skipped));
-  PetscCall(PutInt(vw, "best_step", in->best_step));
-  PetscCall(PutInt(vw, "bad_evals", tr->bad_evals));
-  PetscCall(PutInt(vw, "loss_count", tr->loss_count));
-  PetscCall(PutReal(vw, "loss_sum", tr->loss_sum));
-  PetscCall(PutReal(vw, "best_valid", in->best_valid));
-  PetscCall(PutReal(vw, "valid_loss", in->valid_loss));
-  PetscCall(PutReal(vw, "lr", in->lr));
-  PetscCall(PutReal(vw, "grad_norm", in->gnorm));
+  PetscCall(TnH5PutStr(vw, "optimizer", TnOptimizerTypes[tr->opt]));
+  PetscCall(TnH5PutStr(vw, "moments", tr->single ? "single" : "double"));
+  PetscCall(TnH5PutInt(vw, "batch", tr->B));
+  PetscCall(TnH5PutInt(vw, "train_samples", tr->Strain));
+  PetscCall(TnH5PutInt(vw, "valid_samples", tr->Svalid));
+  PetscCall(TnH5PutInt(vw, "shuffle_seed", tr->seed));
+  PetscCall(TnH5PutInt(vw, "step", in->step));
+  PetscCall(TnH5PutInt(vw, "epoch", in->epoch));
+  PetscCall(TnH5PutInt(vw, "pos", in->pos));
+  PetscCall(TnH5PutInt(vw, "shrunk", in->shrunk));
+  PetscCall(TnH5PutInt(vw, "halvings", in->halvings));
+  PetscCall(TnH5PutInt(vw, "skipped", in->skipped));
+  PetscCall(TnH5PutInt(vw, "best_step", in->best_step));
+  PetscCall(TnH5PutInt(vw, "bad_evals", tr->bad_evals));
+  PetscCall(TnH5PutInt(vw, "loss_count", tr->loss_count));
+  PetscCall(TnH5PutReal(vw, "loss_sum", tr->loss_sum));
+  PetscCall(TnH5PutReal(vw, "best_valid", in->best_valid));
+  PetscCall(TnH5PutReal(vw, "valid_loss", in->valid_loss));
+  PetscCall(TnH5PutReal(vw, "lr", in->lr));
+  PetscCall(TnH5PutReal(vw, "grad_norm", in->gnorm));
   {
     PetscReal   hash;
     PetscMPIInt size;
     PetscCall(PartitionHash(tr, &hash, &size));
-    PetscCall(PutInt(vw, "ranks", size));
-    PetscCall(PutReal(vw, "partition_hash", hash));
+    PetscCall(TnH5PutInt(vw, "ranks", size));
+    PetscCall(TnH5PutReal(vw, "partition_hash", hash));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -231,7 +185,7 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
   PetscCall(WriteCanon(tr, vw, "col", aux));
   PetscCall(VecDestroy(&aux));
   PetscCall(WriteCanon(tr, vw, "theta", tr->theta));
-  PetscCall(PutStr(vw, "format", ckpt ? "tenor-checkpoint" : "tenor-model"));
+  PetscCall(TnH5PutStr(vw, "format", ckpt ? "tenor-checkpoint" : "tenor-model"));
   PetscCall(WriteModelMeta(tr, vw));
   if (ckpt) {
     PetscCall(WriteMoment(tr, vw, "m", tr->m, tr->mf));
@@ -273,35 +227,12 @@ PetscErrorCode TnTrainSaveModel(TnTrain tr, const char path[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode GetReal(PetscViewer vw, const char path[], const char name[], PetscReal *v)
-{
-  PetscBool has;
-  PetscFunctionBeginUser;
-  PetscCall(PetscViewerHDF5HasAttribute(vw, "/", name, &has));
-  PetscCheck(has, PetscObjectComm((PetscObject)vw), PETSC_ERR_FILE_UNEXPECTED, "%s lacks the attribute '%s': not a tenor checkpoint/model, or a damaged one", path, name);
-  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", name, PETSC_REAL, NULL, v));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode ExpectInt(PetscViewer vw, const char path[], const char name[], PetscInt64 here, const char what[])
 {
   PetscReal v;
   PetscFunctionBeginUser;
-  PetscCall(GetReal(vw, path, name, &v));
+  PetscCall(TnH5GetReal(vw, path, name, &v));
   PetscCheck((PetscInt64)v == here, PetscObjectComm((PetscObject)vw), PETSC_ERR_USER, "%s does not match this run: %s is %" PetscInt64_FMT " in the file but %" PetscInt64_FMT " here (%s)", path, name, (PetscInt64)v, here, what);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode TnTrainGetStringAttr(PetscViewer vw, const char path[], const char name[], char out[], size_t len)
-{
-  PetscBool has;
-  char     *s = NULL;
-  PetscFunctionBeginUser;
-  PetscCall(PetscViewerHDF5HasAttribute(vw, "/", name, &has));
-  PetscCheck(has, PetscObjectComm((PetscObject)vw), PETSC_ERR_FILE_UNEXPECTED, "%s lacks the attribute '%s': not a tenor checkpoint/model, or a damaged one", path, name);
-  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", name, PETSC_STRING, NULL, &s));
-  PetscCall(PetscStrncpy(out, s, len));
-  PetscCall(PetscFree(s));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -310,7 +241,7 @@ static PetscErrorCode ExpectStr(PetscViewer vw, const char path[], const char na
   char      v[256];
   PetscBool same;
   PetscFunctionBeginUser;
-  PetscCall(TnTrainGetStringAttr(vw, path, name, v, sizeof(v)));
+  PetscCall(TnH5GetStr(vw, path, name, v, sizeof(v)));
   PetscCall(PetscStrcmp(v, here, &same));
   PetscCheck(same, PetscObjectComm((PetscObject)vw), PETSC_ERR_USER, "%s does not match this run: %s is '%s' in the file but '%s' here", path, name, v, here);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -329,7 +260,7 @@ static PetscErrorCode CheckCompatible(TnTrain tr, PetscViewer vw, const char pat
   PetscInt     K;
   char         fmt[64];
   PetscFunctionBeginUser;
-  PetscCall(TnTrainGetStringAttr(vw, path, "format", fmt, sizeof(fmt)));
+  PetscCall(TnH5GetStr(vw, path, "format", fmt, sizeof(fmt)));
   PetscCheck(!strcmp(fmt, "tenor-checkpoint"), tr->comm, PETSC_ERR_USER, "%s is a '%s' file, not a tenor checkpoint", path, fmt);
   PetscCall(ExpectInt(vw, path, "version", TN_FILE_VERSION, "file format version"));
   PetscCall(TnDynGetParams(tr->dyn, &scheme, &form, &act, &h, &K, NULL));
@@ -341,7 +272,7 @@ static PetscErrorCode CheckCompatible(TnTrain tr, PetscViewer vw, const char pat
   PetscCall(ExpectStr(vw, path, "act", TnActTypes[act]));
   PetscCall(ExpectStr(vw, path, "base", TnBaseTypes[base]));
   PetscCall(ExpectStr(vw, path, "logdet", TnLogDetTypes[ldt]));
-  PetscCall(GetReal(vw, path, "h", &hf));
+  PetscCall(TnH5GetReal(vw, path, "h", &hf));
   PetscCheck(hf == h, tr->comm, PETSC_ERR_USER, "%s does not match this run: h is %.17g in the file but %.17g here (-dyn_h)", path, (double)hf, (double)h);
   PetscCall(ExpectInt(vw, path, "K", K, "-dyn_steps"));
   PetscCall(ExpectStr(vw, path, "optimizer", TnOptimizerTypes[tr->opt]));
@@ -395,7 +326,7 @@ static PetscErrorCode ReadTrainMeta(TnTrain tr, PetscViewer vw, const char path[
   PetscReal    v[12];
   const char  *names[] = {"step", "epoch", "pos", "shrunk", "halvings", "skipped", "best_step", "bad_evals", "loss_count", "loss_sum", "best_valid", "valid_loss"};
   PetscFunctionBeginUser;
-  for (int q = 0; q < 12; q++) PetscCall(GetReal(vw, path, names[q], &v[q]));
+  for (int q = 0; q < 12; q++) PetscCall(TnH5GetReal(vw, path, names[q], &v[q]));
   in->step       = (PetscInt64)v[0];
   in->epoch      = (PetscInt64)v[1];
   in->pos        = (PetscInt64)v[2];
@@ -408,14 +339,14 @@ static PetscErrorCode ReadTrainMeta(TnTrain tr, PetscViewer vw, const char path[
   tr->loss_sum   = v[9];
   in->best_valid = v[10];
   in->valid_loss = v[11];
-  PetscCall(GetReal(vw, path, "lr", &in->lr));
-  PetscCall(GetReal(vw, path, "grad_norm", &in->gnorm));
+  PetscCall(TnH5GetReal(vw, path, "lr", &in->lr));
+  PetscCall(TnH5GetReal(vw, path, "grad_norm", &in->gnorm));
   {
     PetscReal   hash, fhash, franks;
     PetscMPIInt size;
     PetscCall(PartitionHash(tr, &hash, &size));
-    PetscCall(GetReal(vw, path, "ranks", &franks));
-    PetscCall(GetReal(vw, path, "partition_hash", &fhash));
+    PetscCall(TnH5GetReal(vw, path, "ranks", &franks));
+    PetscCall(TnH5GetReal(vw, path, "partition_hash", &fhash));
     if ((PetscMPIInt)franks != size)
       PetscCall(PetscPrintf(tr->comm, "note: %s was written on %d rank(s), this run has %d: the continuation equals an uninterrupted run to round-off, not bit for bit\n", path, (int)franks, size));
     else if (fhash != hash)

@@ -7,6 +7,7 @@
    overrides them is the front end's decision (src/cli/model.c), not this
    file's: nothing here reads the options database. */
 #include "trainimpl.h"
+#include <tenor/io.h>
 #include <petscviewerhdf5.h>
 #include <string.h>
 
@@ -18,27 +19,15 @@ static PetscErrorCode OpenModel(MPI_Comm comm, const char path[], PetscViewer *v
   PetscCall(PetscTestFile(path, 'r', &exists));
   PetscCheck(exists, comm, PETSC_ERR_FILE_OPEN, "cannot read the model file %s (-model)", path);
   PetscCall(PetscViewerHDF5Open(comm, path, FILE_MODE_READ, vw));
-  PetscCall(TnTrainGetStringAttr(*vw, path, "format", fmt, sizeof(fmt)));
+  PetscCall(TnH5GetStr(*vw, path, "format", fmt, sizeof(fmt)));
   PetscCheck(!strcmp(fmt, "tenor-model") || !strcmp(fmt, "tenor-checkpoint"), comm, PETSC_ERR_USER, "%s is a '%s' file, not a tenor model", path, fmt);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode ReadReal(PetscViewer vw, const char path[], const char name[], PetscReal *r)
-{
-  PetscBool has;
-  PetscFunctionBeginUser;
-  PetscCall(PetscViewerHDF5HasAttribute(vw, "/", name, &has));
-  PetscCheck(has, PetscObjectComm((PetscObject)vw), PETSC_ERR_FILE_UNEXPECTED, "%s lacks the attribute '%s'", path, name);
-  PetscCall(PetscViewerHDF5ReadAttribute(vw, "/", name, PETSC_REAL, NULL, r));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode ReadSize(PetscViewer vw, const char path[], const char name[], PetscInt64 *v)
 {
-  PetscReal r;
   PetscFunctionBeginUser;
-  PetscCall(ReadReal(vw, path, name, &r));
-  *v = (PetscInt64)r;
+  PetscCall(TnH5GetInt(vw, path, name, 0, PETSC_MAX_INT, v));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -147,70 +136,13 @@ PetscErrorCode TnModelLoadNet(MPI_Comm comm, const char path[], TnNet net)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The index of `name` in a PETSc enum list, or an error naming the file. */
-static PetscErrorCode EnumIndex(MPI_Comm comm, const char path[], const char *const list[], PetscInt n, const char name[], PetscInt *idx)
-{
-  PetscFunctionBeginUser;
-  for (*idx = 0; *idx < n; (*idx)++)
-    if (!strcmp(list[*idx], name)) PetscFunctionReturn(PETSC_SUCCESS);
-  SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown setting '%s'", path, name);
-}
-
-/* The model's value of a choice setting. */
-static PetscErrorCode Choice(MPI_Comm comm, PetscViewer vw, const char path[], const char attr[], const char *const list[], PetscInt n, PetscInt *idx)
-{
-  char v[64];
-  PetscFunctionBeginUser;
-  PetscCall(TnTrainGetStringAttr(vw, path, attr, v, sizeof(v)));
-  PetscCall(EnumIndex(comm, path, list, n, v, idx));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
 {
   PetscViewer vw;
-  PetscInt    v[5];
-  PetscInt64  K = 0, seed = 0;
-  PetscReal   h;
   PetscFunctionBeginUser;
   PetscCall(OpenModel(comm, path, &vw));
-  {
-    char           sv[64];
-    PetscErrorCode ierr;
-    PetscCall(TnTrainGetStringAttr(vw, path, "scheme", sv, sizeof(sv)));
-    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-    ierr = TnDynSetScheme(dyn, sv);
-    PetscCall(PetscPopErrorHandler());
-    PetscCheck(!ierr, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown scheme '%s' (see -dyn_scheme in -help for the schemes)", path, sv);
-  }
-  PetscCall(Choice(comm, vw, path, "form", TnFormTypes, 2, &v[1]));
-  PetscCall(Choice(comm, vw, path, "act", TnActTypes, 2, &v[2]));
-  PetscCall(Choice(comm, vw, path, "base", TnBaseTypes, 2, &v[3]));
-  PetscCall(Choice(comm, vw, path, "logdet", TnLogDetTypes, TN_LOGDET_NTYPES, &v[4]));
-  PetscCall(ReadReal(vw, path, "h", &h));
-  PetscCall(ReadSize(vw, path, "K", &K));
-  PetscCall(ReadSize(vw, path, "coloring_seed", &seed));
-  {
-    PetscBool has; /* the continuous scheme's integrator (files of version 1 lack it) */
-    PetscReal rtol, atol, adapt;
-    PetscCall(PetscViewerHDF5HasAttribute(vw, "/", "rtol", &has));
-    if (has) {
-      PetscCall(ReadReal(vw, path, "rtol", &rtol));
-      PetscCall(ReadReal(vw, path, "atol", &atol));
-      PetscCall(ReadReal(vw, path, "adapt", &adapt));
-      PetscCheck(rtol > 0 && rtol < 1 && atol >= 0 && (adapt == 0 || adapt == 1), comm, PETSC_ERR_FILE_UNEXPECTED, "%s: rtol = %g, atol = %g, adapt = %g: expected 0 < rtol < 1, atol >= 0, adapt 0 or 1", path, (double)rtol, (double)atol, (double)adapt);
-      PetscCall(TnDynSetTolerances(dyn, rtol, atol));
-      PetscCall(TnDynSetAdaptive(dyn, (PetscBool)(adapt == 1)));
-    }
-  }
+  PetscCall(TnDynReadAttributes(dyn, vw, path));
   PetscCall(PetscViewerDestroy(&vw));
-  PetscCall(TnDynSetForm(dyn, (TnForm)v[1]));
-  PetscCall(TnDynSetActivation(dyn, (TnAct)v[2]));
-  PetscCall(TnDynSetBase(dyn, (TnBase)v[3]));
-  PetscCall(TnDynSetLogDetType(dyn, (TnLogDetType)v[4]));
-  PetscCall(TnDynSetStepSize(dyn, h));
-  PetscCall(TnDynSetSteps(dyn, (PetscInt)K));
-  PetscCall(TnDynSetColoringSeed(dyn, (PetscInt)seed));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -67,8 +67,6 @@ PetscReal      TnTrainLearningRate(TnTrain tr, PetscInt64 step);
 PetscErrorCode TnTrainDirection(TnTrain tr, PetscReal lr);
 /* ckpt.c: a file of theta-layout vectors by name plus metadata. */
 PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt);
-/* A string attribute of "/" (an error naming the file if absent). */
-PetscErrorCode TnTrainGetStringAttr(PetscViewer vw, const char path[], const char name[], char out[], size_t len);
 /* loop.c */
 PetscErrorCode TnTrainReport(TnTrain tr, PetscBool evaluated);
 PetscErrorCode TnTrainMetricsOpen(TnTrain tr, PetscBool restart);

@@ -516,6 +516,46 @@ static void test_model_settings_precedence(void)
   TN_ASSERT_OK(Destroy(&s));
 }
 
+/* A model whose dynamics attribute `name` is overwritten with a bad value
+   (num: a number, else a string) is refused when read; the good file reads. */
+static PetscErrorCode ReadDamaged(const char path[], const char name[], PetscReal num, const char str[], TnNet net)
+{
+  PetscViewer vw;
+  TnDyn       dyn;
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerHDF5Open(PETSC_COMM_WORLD, path, FILE_MODE_APPEND, &vw));
+  if (str)
+    PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_STRING, str));
+  else
+    PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_REAL, &num));
+  PetscCall(PetscViewerDestroy(&vw));
+  PetscCall(TnDynCreate(net, &dyn));
+  PetscCall(TnModelConfigureDyn(PETSC_COMM_WORLD, path, dyn));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_model_dyn_attributes_checked(void)
+{
+  Setup  s;
+  Config c = base_cfg;
+  char   path[PETSC_MAX_PATH_LEN];
+  const struct {
+    const char *name, *str;
+    PetscReal   num;
+  } bad[] = {
+      {"scheme", "leapfrog", 0}, {"form", "voltage", 0}, {"K", NULL, 0.5}, {"K", NULL, -3}, {"h", NULL, -0.1}, {"h", NULL, NAN}, {"rtol", NULL, 0}, {"adapt", NULL, 2}};
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  for (size_t q = 0; q < sizeof(bad) / sizeof(bad[0]); q++) {
+    char name[64];
+    PetscSNPrintf(name, sizeof(name), "damaged_%d.h5", (int)q);
+    TN_ASSERT_OK(SaveModel(&s, name, path));
+    TN_ASSERT_OK(ReadDamaged(path, "version", 1, NULL, s.net)); /* an untouched dynamics part reads */
+    TN_ASSERT_FAILS(ReadDamaged(path, bad[q].name, bad[q].num, bad[q].str, s.net));
+  }
+  TN_ASSERT_OK(Destroy(&s));
+}
+
 /* Set up as c says, then switch to `opt` (and the moments' precision) and
    take one step: the parameters after it. */
 static PetscErrorCode OneStep(const Config *c, TnOptimizer opt, PetscBool single, const char name[], char path[])
@@ -594,6 +634,7 @@ void TnTestRegister(void)
   CU_add_test(s, "non-invertible steps shrunk and counted", test_shrink);
   CU_add_test(s, "the model records the colouring seed set by API", test_model_coloring_seed);
   CU_add_test(s, "model settings applied; the options database over them", test_model_settings_precedence);
+  CU_add_test(s, "a model's bad dynamics settings refused", test_model_dyn_attributes_checked);
   CU_add_test(s, "optimiser changed after SetUp: SetUp again, step = fresh", test_setter_after_setup);
   CU_add_test(s, "optimiser change after a step or a load refused", test_setter_refused_after_steps);
 }
