@@ -13,12 +13,16 @@
    and dL/dtheta += (df/dtheta)^T(Y_s) Fbar_s + c_s d(sum_i A_ii)/dtheta (VJP). */
 #include "contimpl.h"
 
-/* The vector-Jacobian product at Y, rate form, on-process rows: with v =
-   Fbar, p = phi(Y), d = phi'(Y_i), phi2 = phi''(Y_i),
-     out_i += -gamma_i v_i + c w_ii phi2,  out_j += W_ij phi'(Y_j) v_i,
-     dL/dW_ij += v_i p_j, dL/db_i += v_i, dL/dgamma_i += -Y_i v_i - c,
-     dL/dW_ii += c d. */
-TN_INLINE void VjpRate(TnDyn dyn, const PetscReal *restrict Y, const PetscReal *restrict p, const PetscReal *restrict v, const PetscReal *restrict cw, PetscReal *restrict out, const PetscInt B)
+/* The vector-Jacobian product at Y, on-process rows, with v = Fbar and c
+   per sample (rate: a compile-time constant at the call):
+     rate, X = p = phi(Y), d = phi'(Y_i), phi2 = phi''(Y_i), m = v:
+       out_i += -gamma_i v_i + c w_ii phi2,  out_j += W_ij phi'(Y_j) v_i,
+       dL/dW_ij += v_i p_j;
+     current, X = s = W Y + b, d = phi'(s_i), phi2 = phi''(s_i),
+       m_i = mu_i = d v_i + c w_ii phi2 (written over s, for VjpOff):
+       out_i += -gamma_i v_i,  out_j += W_ij mu_i,  dL/dW_ij += mu_i Y_j;
+   and in both dL/db_i += m_i, dL/dgamma_i += -Y_i v_i - c, dL/dW_ii += c d. */
+TN_INLINE void VjpRows(TnDyn dyn, const PetscReal *restrict Y, PetscReal *restrict X, const PetscReal *restrict v, const PetscReal *restrict cw, PetscReal *restrict out, const PetscBool rate, const PetscInt B)
 {
   TnDynAdjAcc    *acc = &dyn->adj.acc;
   const PetscBool lin = dyn->act == TN_ACT_LINEAR;
@@ -27,9 +31,11 @@ TN_INLINE void VjpRate(TnDyn dyn, const PetscReal *restrict Y, const PetscReal *
     PetscReal       sb = 0, sg = 0, sw = 0;
     for (PetscInt b = 0; b < B; b++) {
       const size_t    q = (size_t)i * B + b;
-      const PetscReal d = lin ? 1.0 : 1.0 - p[q] * p[q], phi2 = lin ? 0.0 : -2.0 * p[q] * d;
-      out[q] += -gi * v[q] + cw[b] * wi * phi2;
-      sb += v[q];
+      const PetscReal t = rate ? X[q] : TnPhi(dyn->act, X[q]), d = lin ? 1.0 : 1.0 - t * t, phi2 = lin ? 0.0 : -2.0 * t * d;
+      const PetscReal m = rate ? v[q] : d * v[q] + cw[b] * wi * phi2;
+      out[q] += -gi * v[q] + (rate ? cw[b] * wi * phi2 : 0.0);
+      if (!rate) X[q] = m; /* mu */
+      sb += m;
       sg += -Y[q] * v[q] - cw[b];
       sw += cw[b] * d;
     }
@@ -38,37 +44,7 @@ TN_INLINE void VjpRate(TnDyn dyn, const PetscReal *restrict Y, const PetscReal *
     if (dyn->diagpos[i] >= 0) acc->gW[dyn->diagpos[i]] += sw;
     for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) {
       const size_t j = (size_t)dyn->d.ja[t] * B;
-      acc->gW[t] += TnAdjSynapse(dyn->d.va[t], v + (size_t)i * B, p + j, out + j, !lin, B);
-    }
-  }
-}
-
-/* Current form, on-process rows: s = W Y + b (S), d = phi'(s_i),
-     mu_i = d v_i + c w_ii phi''(s_i) (kept in S),  out_i += -gamma_i v_i,
-     out_j += W_ij mu_i,  dL/dW_ij += mu_i Y_j,  dL/db_i += mu_i,
-     dL/dgamma_i += -Y_i v_i - c,  dL/dW_ii += c d. */
-TN_INLINE void VjpCurrent(TnDyn dyn, const PetscReal *restrict Y, PetscReal *restrict S, const PetscReal *restrict v, const PetscReal *restrict cw, PetscReal *restrict out, const PetscInt B)
-{
-  TnDynAdjAcc    *acc = &dyn->adj.acc;
-  const PetscBool lin = dyn->act == TN_ACT_LINEAR;
-  for (PetscInt i = 0; i < dyn->m; i++) {
-    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
-    PetscReal       sb = 0, sg = 0, sw = 0;
-    for (PetscInt b = 0; b < B; b++) {
-      const size_t    q = (size_t)i * B + b;
-      const PetscReal t = TnPhi(dyn->act, S[q]), d = lin ? 1.0 : 1.0 - t * t, phi2 = lin ? 0.0 : -2.0 * t * d;
-      S[q] = d * v[q] + cw[b] * wi * phi2; /* mu */
-      out[q] += -gi * v[q];
-      sb += S[q];
-      sg += -Y[q] * v[q] - cw[b];
-      sw += cw[b] * d;
-    }
-    acc->gb[i] += sb;
-    acc->gg[i] += sg;
-    if (dyn->diagpos[i] >= 0) acc->gW[dyn->diagpos[i]] += sw;
-    for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) {
-      const size_t j = (size_t)dyn->d.ja[t] * B;
-      acc->gW[t] += TnAdjSynapse(dyn->d.va[t], S + (size_t)i * B, Y + j, out + j, PETSC_FALSE, B);
+      acc->gW[t] += TnAdjSynapse(dyn->d.va[t], (rate ? v : X) + (size_t)i * B, (rate ? X : Y) + j, out + j, rate && !lin, B);
     }
   }
 }
@@ -113,7 +89,7 @@ static PetscErrorCode Vjp(TnDyn dyn, const PetscReal *Y, const PetscReal *v, con
   if (dyn->form == TN_FORM_RATE) {
     TnPhiAll(dyn->act, c->n, Y, dyn->pbuf);
     PetscCall(TnDynAdjHaloBegin(dyn, dyn->pbuf));
-    TN_DISPATCH_B(dyn->B, VjpRate, dyn, Y, dyn->pbuf, v, cw, out);
+    TN_DISPATCH_B(dyn->B, VjpRows, dyn, Y, dyn->pbuf, v, cw, out, PETSC_TRUE);
     PetscCall(TnDynAdjHaloEnd(dyn, &gx));
     PetscCall(VecGetArray(dyn->adj.Gy, &gy));
     TN_DISPATCH_B(dyn->B, VjpOff, dyn, v, gx, gy, (PetscBool)(dyn->act == TN_ACT_TANH));
@@ -122,7 +98,7 @@ static PetscErrorCode Vjp(TnDyn dyn, const PetscReal *Y, const PetscReal *v, con
     TN_DISPATCH_B(dyn->B, SynOn, dyn, Y, c->S);
     PetscCall(TnDynAdjHaloEnd(dyn, &gx));
     TN_DISPATCH_B(dyn->B, SynOff, dyn, gx, c->S);
-    TN_DISPATCH_B(dyn->B, VjpCurrent, dyn, Y, c->S, v, cw, out);
+    TN_DISPATCH_B(dyn->B, VjpRows, dyn, Y, c->S, v, cw, out, PETSC_FALSE);
     PetscCall(VecGetArray(dyn->adj.Gy, &gy));
     TN_DISPATCH_B(dyn->B, VjpOff, dyn, c->S, gx, gy, PETSC_FALSE);
   }
