@@ -76,6 +76,7 @@ PetscErrorCode TnDynDestroy(TnDyn *dyn)
   if (!*dyn) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnDynReset(*dyn));
   if ((*dyn)->ops.destroy) PetscCall((*dyn)->ops.destroy(*dyn));
+  PetscCall(PetscFree((*dyn)->data));
   PetscCall(PetscFree(*dyn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -99,6 +100,7 @@ PetscErrorCode TnDynSetScheme(TnDyn dyn, TnScheme scheme)
   if (!strcmp(dyn->type, scheme)) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnDynReset(dyn));
   if (dyn->ops.destroy) PetscCall(dyn->ops.destroy(dyn));
+  PetscCall(PetscFree(dyn->data));
   PetscCall(PetscMemzero(&dyn->ops, sizeof(dyn->ops)));
   dyn->data    = NULL;
   dyn->ldtdesc = NULL;

@@ -25,7 +25,8 @@ typedef struct {
   /* its keys in the options database (inside the -dyn_ section) */
   PetscErrorCode (*setfromoptions)(TnDyn, PetscOptionItems *);
   /* build what the scheme needs after the common set-up (colouring, work
-     arrays); reset frees it; destroy frees dyn->data */
+     arrays); reset frees it; destroy frees what dyn->data points to (the
+     struct itself is freed by the common code; NULL: nothing) */
   PetscErrorCode (*setup)(TnDyn);
   PetscErrorCode (*reset)(TnDyn);
   PetscErrorCode (*destroy)(TnDyn);

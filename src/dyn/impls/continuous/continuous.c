@@ -289,13 +289,6 @@ static PetscErrorCode Reset(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Destroy(TnDyn dyn)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscFree(dyn->data));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsObject)
 {
   PetscFunctionBeginUser;
@@ -336,7 +329,6 @@ PetscErrorCode TnSchemeCreate_Continuous(TnDyn dyn)
   dyn->ops.setfromoptions = SetFromOptions;
   dyn->ops.setup          = SetUp;
   dyn->ops.reset          = Reset;
-  dyn->ops.destroy        = Destroy;
   dyn->ops.step           = Step;
   dyn->ops.adjointsetup   = TnContAdjointSetUp;
   dyn->ops.adjointreset   = TnContAdjointReset;

@@ -185,13 +185,6 @@ static PetscErrorCode Reset(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Destroy(TnDyn dyn)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscFree(dyn->data));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* MODEL.md section 4: a step is a bijection when h Lip(f) < 1, with
    Lip(f) <= max gamma + sqrt(|W|_1 |W|_inf) sup|phi'| (sup|phi'| = 1 for
    tanh and linear). Every factor 1 + h A_ii is then >= 1 - h Lip(f). */
@@ -217,7 +210,6 @@ PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
   dyn->data             = s;
   dyn->ops.setup        = SetUp;
   dyn->ops.reset        = Reset;
-  dyn->ops.destroy      = Destroy;
   dyn->ops.step         = TnSyncStep;
   dyn->ops.stepsave     = StepSave;
   dyn->ops.adjointsetup = TnSyncAdjointSetUp;
