@@ -27,6 +27,15 @@ int TnFinalize(PetscErrorCode ierr);
    printed once (by rank 0) and no rank is left waiting. */
 PetscErrorCode TnErrorSync(MPI_Comm comm, PetscBool bad, const char msg[]);
 
+/* Bytes the ranks of this node may use together: -memory_limit (bytes per
+   node) if given, else 90% of MemAvailable. Not collective. */
+double TnMemoryNodeAvailable(void);
+/* Collective. Refuses, before anything is allocated, when the ranks of some
+   node together need more than that node has: `bytes` is what this rank is
+   about to allocate for `what` (e.g. "the network's matrix (nnz = 3e8)");
+   `hint` (may be NULL) says what to change. One message, every rank fails. */
+PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], const char hint[]);
+
 /* Counter-based random numbers: the value depends only on (seed, stream,
    counter), never on the rank count. splitmix64 finalizer over a combined key. */
 uint64_t TnRandU64(uint64_t seed, uint64_t stream, uint64_t counter);

@@ -91,21 +91,12 @@ PetscErrorCode TnDenseCount(TnDense *d, Mat J, int64_t *nsend, int64_t *nrecv)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Bytes this node may use: -logdet_dense_memory_limit, else 90% of
-   MemAvailable (/proc/meminfo; free pages if absent). */
+/* Bytes this node may use: -logdet_dense_memory_limit, else what
+   TnMemoryNodeAvailable says (-memory_limit, or 90% of MemAvailable). */
 static double NodeMemory(const TnDense *d)
 {
-  FILE  *fp = fopen("/proc/meminfo", "r");
-  char   line[256];
-  double kb = -1;
   if (d->memory_limit > 0) return d->memory_limit;
-  if (fp) {
-    while (fgets(line, sizeof(line), fp))
-      if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
-    fclose(fp);
-  }
-  if (kb < 0) return 0.9 * (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-  return 0.9 * kb * 1024.0;
+  return TnMemoryNodeAvailable();
 }
 
 /* Refuses, collectively and before allocating, when the ranks of some node
@@ -125,7 +116,7 @@ PetscErrorCode TnDenseCheckMemory(TnDense *d, PetscInt N, int64_t nsend, int64_t
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nfit, 1, MPI_DOUBLE, MPI_MIN, d->comm));
   PetscCall(PetscSNPrintf(msg, sizeof(msg),
                           "dense log-det of N = %" PetscInt_FMT " needs %.4g GB on a node with %d rank(s) (8 N^2/P bytes per rank, P = %d, plus transfer buffers) but %.4g GB is available there%s; the largest N that fits is about %.0f: use more nodes, or -logdet_type sparse or slq",
-                          N, need / 1e9, rn, d->size, avail / 1e9, d->memory_limit > 0 ? " (-logdet_dense_memory_limit)" : " (90% of MemAvailable)", nfit));
+                          N, need / 1e9, rn, d->size, avail / 1e9, d->memory_limit > 0 ? " (-logdet_dense_memory_limit)" : " (-memory_limit, or 90% of MemAvailable)", nfit));
   PetscCall(TnErrorSync(d->comm, (PetscBool)(need > avail), msg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

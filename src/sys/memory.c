@@ -1,0 +1,52 @@
+/* Memory a run may plan with, and the one check that refuses, before
+   anything is allocated, a request that cannot fit.
+   Invariant: the ranks sharing a node together need at most what that node
+   has available; the check is collective and its message names what needs
+   the memory, how much, how much there is, and what to change. */
+#include <tenor/sys.h>
+#include <stdio.h>
+#include <unistd.h>
+
+/* Bytes this node may use: -memory_limit (bytes per node) if given, else 90%
+   of MemAvailable (/proc/meminfo; free pages if that is absent). */
+double TnMemoryNodeAvailable(void)
+{
+  PetscReal limit = 0;
+  PetscBool set   = PETSC_FALSE;
+  FILE     *fp;
+  char      line[256];
+  double    kb = -1;
+  if (!PetscOptionsGetReal(NULL, NULL, "-memory_limit", &limit, &set) && set && limit > 0) return (double)limit;
+  fp = fopen("/proc/meminfo", "r");
+  if (fp) {
+    while (fgets(line, sizeof(line), fp))
+      if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    fclose(fp);
+  }
+  if (kb < 0) return 0.9 * (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  return 0.9 * kb * 1024.0;
+}
+
+PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], const char hint[])
+{
+  MPI_Comm    node;
+  PetscMPIInt rn;
+  double      need = bytes > 0 ? bytes : 0, avail = TnMemoryNodeAvailable(), worst[2];
+  PetscBool   set = PETSC_FALSE;
+  PetscReal   limit;
+  char        msg[1024];
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, &rn));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &need, 1, MPI_DOUBLE, MPI_SUM, node));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &avail, 1, MPI_DOUBLE, MPI_MIN, node));
+  PetscCallMPI(MPI_Comm_free(&node));
+  /* the node whose shortfall is worst speaks for all */
+  worst[0] = need - avail;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, worst, 1, MPI_DOUBLE, MPI_MAX, comm));
+  if (!(worst[0] > 0)) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-memory_limit", &limit, &set));
+  PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s needs %.4g GB on a node with %d rank(s) but %.4g GB is available there (%s)%s%s", what, need / 1e9, (int)rn, avail / 1e9, set ? "-memory_limit" : "90% of MemAvailable", hint && hint[0] ? ": " : "", hint ? hint : ""));
+  PetscCall(TnErrorSync(comm, (PetscBool)(need - avail >= worst[0]), msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
