@@ -91,7 +91,7 @@ static PetscErrorCode BuildNet(MPI_Comm comm, const char type[], PetscInt n, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* h = 0.1, halved until the sync bound h Lip(f) (MODEL.md section 4) < 0.95. */
+/* h = 0.1, halved until the sync bound h Lip(f) (docs/model.md section 5) < 0.95. */
 static PetscErrorCode ChooseH(TnNet net, double *h)
 {
   PetscReal hv = 0.1, n1, ninf, gmax;

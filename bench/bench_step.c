@@ -122,7 +122,7 @@ static PetscErrorCode BuildNet(MPI_Comm comm, const char type[], PetscInt n, Pet
 }
 
 /* h: -dyn_h if given; else 0.1, halved while the sync bound
-   h (max gamma + sqrt(|W|_1 |W|_inf)) (MODEL.md section 4) is not < 0.95. */
+   h (max gamma + sqrt(|W|_1 |W|_inf)) (docs/model.md section 5) is not < 0.95. */
 static PetscErrorCode ChooseH(TnNet net, double *h, char reason[], size_t len)
 {
   PetscBool set;

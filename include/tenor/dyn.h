@@ -1,5 +1,5 @@
 /* tenor/dyn.h - the time evolution of a batch of B states through K steps
-   (MODEL.md sections 2-4) and the log-density it yields:
+   (docs/model.md sections 2-5) and the log-density it yields:
      log Phi(x) = log p_base(a_K) + sum_k sum_i (node i's log-det term of step k).
    A state batch is a Vec with block size B laid out node-major, sample-fastest
    (entry i*B + b is node i of sample b), in the network's partitioned order,
@@ -10,7 +10,7 @@
 
 typedef struct _p_TnDyn *TnDyn;
 
-/* Schemes (MODEL.md section 2), chosen by name (-dyn_scheme); each is an
+/* Schemes (docs/model.md section 2), chosen by name (-dyn_scheme); each is an
    implementation in src/dyn/impls/<name>/ registered in src/dyn/dynregis.c. */
 typedef const char *TnScheme;
 #define TN_SCHEME_SYNC "sync"
@@ -61,7 +61,7 @@ PetscErrorCode TnDynGetTolerances(TnDyn dyn, PetscReal *rtol, PetscReal *atol, P
 /* Options with prefix -dyn_, -logdet_ and -base_ (see -help). */
 PetscErrorCode TnDynSetFromOptions(TnDyn dyn);
 /* Builds the halo exchange for the batch size, the colouring, and checks
-   invertibility (MODEL.md section 4). Collective. */
+   invertibility (docs/model.md section 5). Collective. */
 PetscErrorCode TnDynSetUp(TnDyn dyn);
 
 /* A state batch (block size B, partitioned layout). */
@@ -98,7 +98,7 @@ PetscErrorCode TnDynGetPasses(TnDyn dyn, PetscInt64 *passes);
 /* Local rows m of the partitioned layout (a state batch holds m*B values here). */
 PetscErrorCode TnDynGetLocalSize(TnDyn dyn, PetscInt *m);
 PetscErrorCode TnDynGetParams(TnDyn dyn, TnScheme *scheme, TnForm *form, TnAct *act, PetscReal *h, PetscInt *K, PetscInt *B);
-/* The invertibility bound that applies (MODEL.md section 4): sync: h Lip(f)
+/* The invertibility bound that applies (docs/model.md section 5): sync: h Lip(f)
    bound (must be < 1); colored: min_i (1 - h gamma_i + h min(W_ii, 0)) (> 0);
    continuous: none (the flow of a Lipschitz field is a bijection; value 0). */
 PetscErrorCode TnDynGetInvertibility(TnDyn dyn, PetscReal *value, const char **what);

@@ -1,8 +1,7 @@
 /* tenor/grad.h - the exact gradient of the mean loss
      L = (1/nvalid) sum_{b < nvalid} -log Phi(x_b)
    with respect to the parameters theta = (W on its pattern P, b, u = log gamma),
-   by reverse mode through the K steps of the dynamics (MODEL.md section 5;
-   docs/gradient.md):
+   by reverse mode through the K steps of the dynamics (docs/gradient.md):
      lambda_K = dl_base/da_K,  lambda_k = J_k^T lambda_{k+1} + d(step-k local loss)/da_k,
    the transposed product doing the reverse halo exchange. Every scheme: sync
    with the diag or trace log-det, colored (exact; the substeps are reversed
@@ -58,7 +57,7 @@ PetscErrorCode TnGradGetParams(TnGrad g, Vec theta);
    take effect at the next evaluation without a new SetUp; the pattern never
    changes. Rule: change the parameters of a net in use only through
    TnGradSetParams / TnGradAddToParams. Then the invertibility condition
-   (MODEL.md section 4) is checked again: an error if it fails. Collective. */
+   (docs/model.md section 5) is checked again: an error if it fails. Collective. */
 PetscErrorCode TnGradSetParams(TnGrad g, Vec theta);
 /* theta <- theta + alpha d in place, without a copy of theta (W += alpha dW,
    b += alpha db, u += alpha du, gamma = e^u); then the invertibility check.

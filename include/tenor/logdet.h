@@ -1,5 +1,5 @@
 /* tenor/logdet.h - log|det J| of a distributed square sparse matrix (a step
-   Jacobian J_k = I + h A_k, MODEL.md section 3), by one of the methods of
+   Jacobian J_k = I + h A_k, docs/model.md section 3), by one of the methods of
    TnLogDetType. Create -> SetFromOptions -> Compute (any number of times,
    any matrices of one size) -> Destroy. Options prefix -logdet_. */
 #pragma once

@@ -1,5 +1,5 @@
 /* tenor/loss.h - base densities and local log-determinant methods
-   (MODEL.md section 3). Both are sums of per-node terms. */
+   (docs/model.md section 4). Both are sums of per-node terms. */
 #pragma once
 #include <petscsys.h>
 

@@ -1,5 +1,5 @@
 /* tenor/net.h - the network: connectivity W on a fixed sparse pattern P,
-   bias b and leak gamma (MODEL.md section 2), distributed over the ranks as
+   bias b and leak gamma (docs/model.md section 1), distributed over the ranks as
    contiguous blocks of rows of a PETSc MPIAIJ matrix, optionally renumbered by
    a graph partitioner so that each rank owns a well-connected block. */
 #pragma once

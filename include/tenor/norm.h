@@ -1,5 +1,5 @@
 /* tenor/norm.h - is Phi a density? The integral of Phi over R^N
-   (MODEL.md sections 4 and 7), evaluated with the dynamics engine on batches
+   (docs/normalization.md), evaluated with the dynamics engine on batches
    of points:
    - grid: the trapezoid rule with n points per axis on [-L, L]^N (N = 2, 3),
      with a truncation estimate (the mass in the outermost shell of cells) and

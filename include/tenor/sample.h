@@ -1,4 +1,4 @@
-/* tenor/sample.h - generation (MODEL.md section 6): draw z ~ p_base and run
+/* tenor/sample.h - generation (docs/sampling.md): draw z ~ p_base and run
    the evolution backwards, a_K = z -> a_{K-1} -> ... -> a_0 = x, so that x is
    distributed with density Phi. The draw is counter-based (seed, sample
    number, natural node number), so the samples are the same for any rank

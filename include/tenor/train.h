@@ -1,6 +1,6 @@
 /* tenor/train.h - learning: minimise the mean loss L = mean_x -log Phi(x)
    over the training samples by the exact gradient (tenor/grad.h) with Adam
-   or SGD with momentum (MODEL.md section 5; docs/training.md).
+   or SGD with momentum (docs/gradient.md, docs/training.md).
 
    Reproducibility: the minibatch of step s is positions [p B, p B + B) of
    the training part shuffled by TnDataShuffle(data, epoch, seed), so the
@@ -11,8 +11,8 @@
    moments, which have theta's layout) keyed by the natural (row, col) of
    each parameter, sorted, so a file written on P ranks loads on Q ranks.
 
-   Invertibility: an update that would break the condition of MODEL.md
-   section 4 is halved (up to -train_max_shrink times; then skipped). Both
+   Invertibility: an update that would break the condition of docs/model.md
+   section 5 is halved (up to -train_max_shrink times; then skipped). Both
    events are counted and reported, never silent. */
 #pragma once
 #include <tenor/grad.h>

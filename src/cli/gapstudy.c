@@ -1,4 +1,4 @@
-/* tenor logdet: the gap study (MODEL.md section 3). For the sync scheme, at
+/* tenor logdet: the gap study (docs/gap-study.md). For the sync scheme, at
    every step k and for every sample, before the step, the Jacobian
    J_k = I + h A_k is formed and its log|det| computed by each requested
    method side by side; then the state advances by one step. The gap of a

@@ -1,5 +1,5 @@
 /* tenor logdensity: evaluate log Phi(x) for every sample, in batches of B,
-   and report the local-loss breakdown (MODEL.md section 3). */
+   and report the local-loss breakdown (docs/model.md section 4). */
 #include "cli.h"
 #include <tenor/io.h>
 #include <tenor/train.h>

@@ -1,5 +1,5 @@
 /* tenor sample: draw z ~ p_base, run the evolution backwards to x = a_0
-   (MODEL.md section 6), then check the sample by running it forward again:
+   (docs/sampling.md), then check the sample by running it forward again:
    TnDynEvaluate(x) gives log Phi(x) and a_K, and max_i |a_K,i - z_i| is the
    round-trip error. Samples go to out_dir/samples.csv (one sample per row,
    natural node order, %.17g; rank 0 gathers one batch, N*B values, at a

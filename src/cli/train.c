@@ -1,5 +1,5 @@
 /* tenor train: minimise the mean -log Phi over the training samples
-   (MODEL.md section 5; docs/training.md), with validation, metrics,
+   (docs/gradient.md, docs/training.md), with validation, metrics,
    checkpoints that survive interruption, and a saved model that
    `tenor logdensity -model` evaluates. */
 #include "cli.h"

@@ -1,5 +1,4 @@
-/* Reverse mode through the dynamics, one step at a time (MODEL.md section 5;
-   docs/gradient.md): the work shared by every scheme (lambda, the sample
+/* Reverse mode through the dynamics, one step at a time (docs/gradient.md): the work shared by every scheme (lambda, the sample
    weights, the forward and reverse halo exchanges over the dynamics' block
    scatter) and the public entry points; each scheme's adjoint step is its
    own (impls/<scheme>/adjoint.c).

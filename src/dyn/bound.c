@@ -1,4 +1,4 @@
-/* The invertibility condition (MODEL.md section 4), written once: the
+/* The invertibility condition (docs/model.md section 5), written once: the
    quantities every scheme's condition is made of, evaluated in one pass
    over the parameters (current, or a trial theta + alpha d that has not been
    written into the net), then turned into the scheme's condition by its

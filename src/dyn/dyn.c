@@ -205,7 +205,7 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsChoice("-type", "Method: diag sum log|1 + h A_ii|, trace h sum A_ii, dense (ScaLAPACK LU), sparse (MUMPS LU), slq (stochastic estimate)", "TnDynSetLogDetType", TnLogDetTypes, TN_LOGDET_NTYPES, &v, NULL));
   dyn->ldt = (TnLogDetType)v;
   PetscOptionsEnd();
-  PetscOptionsBegin(dyn->comm, "base_", "Base density at time T (docs/model.md section 3)", "TnDyn");
+  PetscOptionsBegin(dyn->comm, "base_", "Base density at time T (docs/model.md section 4)", "TnDyn");
   v = (PetscInt)dyn->base;
   PetscCall(TnOptionsChoice("-type", "Base density", "TnDynSetBase", TnBaseTypes, 2, &v, NULL));
   dyn->base = (TnBase)v;

@@ -16,7 +16,7 @@ typedef struct {
 
 typedef struct _TnBoundQ TnBoundQ;
 
-/* A scheme (MODEL.md section 2) is one implementation behind this table, in
+/* A scheme (docs/model.md section 2) is one implementation behind this table, in
    its own folder under src/dyn/impls/, registered by name in dynregis.c.
    Arrays are a rank's local block of a state batch (m*B entries,
    node-major, sample-fastest). The implementation keeps its own state in
@@ -174,7 +174,7 @@ TN_INLINE double TnTanh(double x)
   return big ? copysign(q, x) : x + q;
 }
 
-/* phi and phi' (MODEL.md section 2). */
+/* phi and phi' (docs/model.md section 2). */
 TN_INLINE PetscReal TnPhi(TnAct act, PetscReal s)
 {
   return act == TN_ACT_TANH ? TnTanh(s) : s;

@@ -1,7 +1,7 @@
 /* TnDyn set-up common to every scheme: kernel views of W, the halo exchange
    for B samples per node, the natural-order scatter and the per-node totals;
-   then the scheme's own set-up and the invertibility check of MODEL.md
-   section 4. */
+   then the scheme's own set-up and the invertibility check of
+   docs/model.md section 5. */
 #include "dynimpl.h"
 
 /* Software prefetch of the batched gathers pays when the columns are

@@ -1,5 +1,5 @@
 /* The sync step's Jacobian for one sample, as a distributed sparse matrix on
-   the pattern of W plus the diagonal (MODEL.md section 2):
+   the pattern of W plus the diagonal (docs/model.md section 2):
      rate:    J = I + h(-Gamma + W D),  D = diag(phi'(a))
      current: J = I + h(-Gamma + D W),  D = diag(phi'(W a + b))
    evaluated at the state before the step. Used by the global log-det methods. */

@@ -2,7 +2,7 @@
    distributed over a BLACS process grid (ScaLAPACK pdgetrf; LAPACK dgetrf on
    one process):
      log|det J| = sum_g log|U_gg|,  sign = (-1)^(row swaps) prod_g sign(U_gg).
-   Exact for any step Jacobian (MODEL.md section 3); O(N^3/P) time and
+   Exact for any step Jacobian (docs/model.md section 3); O(N^3/P) time and
    8 N^2/P bytes per rank. The grid is built once from J's communicator;
    the local array is reused while N is unchanged. Options -logdet_dense_*. */
 #include "dense.h"

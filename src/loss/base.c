@@ -1,4 +1,4 @@
-/* Base densities p_base on R^N, products over nodes (MODEL.md section 3). */
+/* Base densities p_base on R^N, products over nodes (docs/model.md section 4). */
 #include <tenor/loss.h>
 #include <math.h>
 

@@ -19,7 +19,7 @@ PetscErrorCode TnNetSetFromOptions(TnNet net)
     PetscCall(PetscStrcmp(net->type, TnNetTypes[t], &eq));
     if (eq) itype = t;
   }
-  PetscOptionsBegin(net->comm, "net_", "Network (docs/model.md section 2)", "TnNet");
+  PetscOptionsBegin(net->comm, "net_", "Network (docs/model.md section 1)", "TnNet");
   PetscCall(TnOptionsChoice("-type", "Generator or source of W", "TnNetSetType", TnNetTypes, 5, &itype, &set));
   if (set) PetscCall(PetscStrncpy(net->type, TnNetTypes[itype], sizeof(net->type)));
   PetscCall(PetscOptionsInt("-n", "Lattice side n (lattice2d: N = n^2) or node count N (er, smallworld, full)", "TnNetSetSize", net->n, &net->n, NULL));
@@ -171,7 +171,7 @@ static PetscErrorCode Validate(TnNet net, Mat W, Vec b, Vec gamma)
     }
     if (!bad && !(pg[i - rs] > 0 && PetscIsNormalReal(pg[i - rs]))) {
       bad = PETSC_TRUE;
-      PetscCall(PetscSNPrintf(msg, sizeof(msg), "gamma(%" PetscInt_FMT ") = %g: the leak must be finite and > 0 (docs/model.md section 2)", i + 1, (double)pg[i - rs]));
+      PetscCall(PetscSNPrintf(msg, sizeof(msg), "gamma(%" PetscInt_FMT ") = %g: the leak must be finite and > 0 (docs/model.md section 1)", i + 1, (double)pg[i - rs]));
     }
   }
   PetscCall(VecRestoreArrayRead(b, &pb));

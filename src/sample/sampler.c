@@ -1,5 +1,5 @@
 /* TnSampler: life cycle, options, the base draw and the backward pass
-   a_K = z -> a_0 = x (MODEL.md section 6). The draw of node i of sample s is
+   a_K = z -> a_0 = x (docs/sampling.md). The draw of node i of sample s is
    a pure function of (seed, s, natural number of i): rank invariant. */
 #include <tenor/sample.h>
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tenor logdet (the gap study, MODEL.md section 3) end to end:
+# tenor logdet (the gap study, docs/gap-study.md) end to end:
 #  - the CSV has one row per step, sample and method, the JSON the summary;
 #  - on a DAG (upper-triangular W with self-loops) diag equals the exact value;
 #  - on a network of reciprocal pairs with W_ij = W_ji > 0, diag and trace

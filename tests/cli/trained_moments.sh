@@ -4,8 +4,7 @@
 # tau = 1, kappa^2 = 0.5), then `tenor sample -model`. The exact marginal
 # variance and nearest-neighbour covariance of the data come from the
 # spectrum: var = (1/N) sum_pq 1/lambda_pq, cov = (1/N) sum_pq cos(2 pi p/n)/lambda_pq
-# with lambda_pq = tau (kappa^2 + 4 sin^2(pi p/n) + 4 sin^2(pi q/n)) (MODEL.md
-# section 7). An untrained model (no epochs) must fail the same check.
+# with lambda_pq = tau (kappa^2 + 4 sin^2(pi p/n) + 4 sin^2(pi q/n)) (docs/data.md). An untrained model (no epochs) must fail the same check.
 # Usage: trained_moments.sh TENOR WORKDIR
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"

@@ -1,5 +1,5 @@
-/* The continuous scheme against independent references (MODEL.md
-   sections 2 and 7):
+/* The continuous scheme against independent references (docs/model.md
+   section 2):
    - linear closed form: a(T) = e^{TM} x + (int_0^T e^{sM} ds) b, M = W - Gamma,
      and log|det| = T tr M, with the exponential computed here (scaling and
      squaring of the augmented matrix [[TM, Tb], [0, 0]]);

@@ -1,4 +1,4 @@
-/* The dynamics against independent dense references (MODEL.md section 7;
+/* The dynamics against independent dense references (docs/model.md section 2;
    the continuous scheme's own references are in test_continuous.c):
    - linear sync: a_K = M^K x + c, log Phi = log p(a_K) + K log|det M| when W
      is triangular (diag exact), and the diag value in general;

@@ -10,7 +10,7 @@
      I + h(-Gamma + W D) (or D W) formed from the model;
    - inside TnDynEvaluate: equals diag on a triangular (DAG) network, and
      exceeds diag by K (log|det M| - sum log|M_ii|) for a linear network
-     (MODEL.md section 7);
+     (docs/exact-logdet-dense.md);
    - a too-large N is refused against a faked memory limit; a bad grid too. */
 #include "tn_test.h"
 #include <tenor/dyn.h>

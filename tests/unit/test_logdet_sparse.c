@@ -1,5 +1,5 @@
 /* The sparse (MUMPS) log-det against a serial LAPACK value computed on every
-   rank from the same hash-random matrix (MODEL.md section 3):
+   rank from the same hash-random matrix (docs/model.md section 3):
    - random J of sizes not divisible by the rank count, both signs of det J:
      log|det| to 1e-10 relative, the sign exactly;
    - the analysis reused when the values change on the same pattern;
@@ -251,7 +251,7 @@ static PetscErrorCode GatherMat(Mat W, PetscInt N, PetscScalar *out)
 }
 
 /* The sync step Jacobian, formed densely from the net's W, b, gamma and the
-   state a (MODEL.md section 2), column-major:
+   state a (docs/model.md section 2), column-major:
      rate:    J = I + h(-Gamma + W diag(1 - tanh^2 a))
      current: J = I + h(-Gamma + diag(1 - tanh^2(W a + b)) W) */
 static void DenseJacobian(TnForm form, PetscInt N, PetscReal h, const PetscScalar *W, const PetscScalar *b, const PetscScalar *g, const PetscScalar *a, PetscScalar *J)

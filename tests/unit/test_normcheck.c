@@ -1,5 +1,4 @@
-/* The integral of Phi (tenor/norm.h) against known answers (MODEL.md
-   section 7):
+/* The integral of Phi (tenor/norm.h) against known answers (docs/normalization.md):
    - colored with diag is exact: the integral is 1 (N = 2, 3, tanh, random W
      with self-loops), with the automatic box and a given one;
    - linear sync: Phi_local = Phi_exact e^{K (local - log det M)} with the

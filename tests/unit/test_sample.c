@@ -1,4 +1,4 @@
-/* Sampling (MODEL.md section 6) against its definition and closed forms:
+/* Sampling (docs/sampling.md) against its definition and closed forms:
    - round trip: forward(inverse(z)) = z within 1e-10 (relative to
      max(1, |z|)) for both schemes, both forms, tanh and linear, normal and
      logistic bases, on lattice2d (with self-loops) and er networks;

@@ -1,4 +1,4 @@
-/* colored scheme (Gauss-Seidel by colour), MODEL.md section 2: substep c
+/* colored scheme (Gauss-Seidel by colour), docs/model.md section 2: substep c
    updates a_i <- a_i + h f_i(a) for the nodes of colour c only. No node of
    colour c reads another node of colour c, so the substep Jacobian is the
    identity but for the rows of colour c and its log-determinant is exactly
@@ -102,7 +102,7 @@ static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsOb
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* MODEL.md section 4: a substep is a bijection iff 1 + h A_ii > 0 for every
+/* docs/model.md section 5: a substep is a bijection iff 1 + h A_ii > 0 for every
    state: 1 - h gamma_i + h min(W_ii, 0) > 0 for tanh (0 < phi' <= 1),
    1 + h (W_ii - gamma_i) > 0 for linear. */
 static PetscErrorCode Bound(TnDyn dyn, const TnBoundQ *q, PetscReal margin, TnDynBound *b)

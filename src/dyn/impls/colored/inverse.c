@@ -1,4 +1,4 @@
-/* Inverse of a colored step (MODEL.md section 6): the substeps undone in
+/* Inverse of a colored step (docs/sampling.md): the substeps undone in
    reverse colour order. Substep c changed only the nodes of colour c, and
    node i of colour c reads no other node of colour c, so with the values
    after the substep (a') the old a_i is the root of the scalar equation

@@ -1,4 +1,4 @@
-/* Private: the continuous scheme (impls/continuous), MODEL.md section 2:
+/* Private: the continuous scheme (impls/continuous), docs/model.md section 2:
    da/dt = f(a) on [0, T], reported on K intervals of length h = T / K, and
      log|det da(T)/da(0)| = int_0^T sum_i A_ii(a(t)) dt   (Liouville)
    integrated alongside the state. Each interval is integrated by an explicit

@@ -1,4 +1,4 @@
-/* The continuous scheme (MODEL.md section 2): the ODE da/dt = f(a) on
+/* The continuous scheme (docs/model.md section 2): the ODE da/dt = f(a) on
    [0, T], K report intervals of length h = T / K, each integrated by an
    explicit Runge-Kutta method (contimpl.h), with the Liouville integral
      log|det da(T)/da(0)| = int_0^T sum_i A_ii(a(t)) dt,

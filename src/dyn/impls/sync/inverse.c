@@ -1,4 +1,4 @@
-/* Inverse of a sync step (MODEL.md section 6): given a_{k+1}, the a_k with
+/* Inverse of a sync step (docs/sampling.md): given a_{k+1}, the a_k with
    a_k + h f(a_k) = a_{k+1}. Splitting f(a) = -gamma a + N(a), with
    N(a) = W phi(a) + b (rate) or phi(W a + b) (current), a_k is the fixed
    point of

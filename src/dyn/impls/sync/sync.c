@@ -1,4 +1,4 @@
-/* sync scheme (explicit Euler, every node at once), MODEL.md section 2:
+/* sync scheme (explicit Euler, every node at once), docs/model.md section 2:
      rate:    out = a + h(-gamma a + W phi(a) + b),  A_ii = -gamma_i + W_ii phi'(a_i)
      current: out = a + h(-gamma a + phi(W a + b)),  A_ii = -gamma_i + W_ii phi'(s_i)
    out may be a (in place, TnDynEvaluate) or another array (the gradient's
@@ -185,7 +185,7 @@ static PetscErrorCode Reset(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* MODEL.md section 4: a step is a bijection when h Lip(f) < 1, with
+/* docs/model.md section 5: a step is a bijection when h Lip(f) < 1, with
    Lip(f) <= max gamma + sqrt(|W|_1 |W|_inf) sup|phi'| (sup|phi'| = 1 for
    tanh and linear). Every factor 1 + h A_ii is then >= 1 - h Lip(f). */
 static PetscErrorCode Bound(TnDyn dyn, const TnBoundQ *q, PetscReal margin, TnDynBound *b)
