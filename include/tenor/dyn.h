@@ -31,6 +31,7 @@ typedef struct {
   PetscInt   nvalid; /* samples 0..nvalid-1 are real (the last batch may be padded); per-node totals count only these. Default B. */
   PetscInt   first;  /* number of sample 0 in the data set (for messages). Default 0. */
   PetscReal *logphi, *base, *steps;
+  PetscReal *logphi_se; /* [B] standard error of logphi[b] when the log-dets are estimates (slq): sqrt(sum_k se_k^2), the steps' errors being independent; else 0 */
 } TnDynResult;
 
 PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn);

@@ -26,5 +26,9 @@ PetscErrorCode TnLogDetGetType(TnLogDet ld, TnLogDetType *type);
    borrowed: randomised methods (slq) key their draws by it, so estimates are
    the same for any rank count and partition. Without it, the global row. */
 PetscErrorCode TnLogDetSetNodeNumbers(TnLogDet ld, const PetscInt natural[]);
+/* Randomised methods (slq): the next computations draw from stream s >= 0
+   (default 0), independent of every other stream's draws, so estimates made
+   with different streams have independent errors (their variances add). */
+PetscErrorCode TnLogDetSetStream(TnLogDet ld, PetscInt64 stream);
 PetscErrorCode TnLogDetView(TnLogDet ld, PetscViewer viewer);
 PetscErrorCode TnLogDetDestroy(TnLogDet *ld);

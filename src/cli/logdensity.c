@@ -9,10 +9,12 @@ typedef struct {
   char        dir[PETSC_MAX_PATH_LEN], model[PETSC_MAX_PATH_LEN]; /* model: a file of tenor train, or "" */
   PetscInt    S, N, K;
   PetscInt64  nnz;
-  PetscReal   passes;   /* products with W per sample (per batch: every sample of it shares them) */
-  PetscReal  *logphi;   /* [S] */
-  PetscReal  *steploss; /* [K] mean over samples of sum_i l_{k,i} */
-  PetscReal   baseloss; /* mean over samples of sum_i l_i^base */
+  PetscReal   passes;    /* products with W per sample (per batch: every sample of it shares them) */
+  PetscReal  *logphi;    /* [S] */
+  PetscReal  *logphi_se; /* [S] standard error of logphi when the log-dets are estimates (slq), else 0 */
+  PetscBool   estimate;  /* the log-det method is an estimate: report standard errors */
+  PetscReal  *steploss;  /* [K] mean over samples of sum_i l_{k,i} */
+  PetscReal   baseloss;  /* mean over samples of sum_i l_i^base */
   double      t_net, t_dyn, t_data, t_eval, t_total, mem_sum, mem_max, mem_base, mem_sim;
   PetscMPIInt size;
 } TnRun;
@@ -57,7 +59,7 @@ static PetscErrorCode Evaluate(MPI_Comm comm, TnDyn dyn, TnData data, TnRun *run
   PetscCall(TnDynCreateNaturalState(dyn, &xnat));
   PetscCall(TnDynCreateState(dyn, &x));
   PetscCall(TnDynResultCreate(dyn, &res));
-  PetscCall(PetscCalloc2(run->S, &run->logphi, run->K + 1, &run->steploss));
+  PetscCall(PetscCalloc3(run->S, &run->logphi, run->K + 1, &run->steploss, run->S, &run->logphi_se));
   nb = (run->S + B - 1) / B;
   PetscCall(PetscPrintf(comm, "evaluating %" PetscInt_FMT " samples in %" PetscInt_FMT " batch(es) of %" PetscInt_FMT "\n", run->S, nb, B));
   PetscCall(TnProgressStart(comm, &prog, "samples", run->S, (double)run->nnz * run->K, "synaptic updates"));
@@ -70,7 +72,8 @@ static PetscErrorCode Evaluate(MPI_Comm comm, TnDyn dyn, TnData data, TnRun *run
     PetscCall(TnDynNaturalToState(dyn, xnat, x, SCATTER_FORWARD));
     PetscCall(TnDynEvaluate(dyn, x, &res));
     for (PetscInt b = 0; b < valid; b++) {
-      run->logphi[s0 + b] = res.logphi[b];
+      run->logphi[s0 + b]    = res.logphi[b];
+      run->logphi_se[s0 + b] = res.logphi_se[b];
       run->baseloss -= res.base[b] / run->S;
       for (PetscInt k = 0; k < run->K; k++) run->steploss[k] -= res.steps[k * B + b] / run->S;
     }
@@ -94,8 +97,12 @@ static PetscErrorCode WriteSamples(MPI_Comm comm, TnRun *run, char path[], size_
   PetscFunctionBeginUser;
   PetscCall(TnOutOpen(comm, run->dir, "logphi.csv", &fp, path, len));
   if (fp) {
-    fprintf(fp, "sample,log_phi,loss_nats,bits_per_dim\n");
-    for (PetscInt s = 0; s < run->S; s++) fprintf(fp, "%" PetscInt_FMT ",%.17g,%.17g,%.17g\n", s, (double)run->logphi[s], (double)-run->logphi[s], (double)(-run->logphi[s] / (run->N * M_LN2)));
+    fprintf(fp, "sample,log_phi,loss_nats,bits_per_dim%s\n", run->estimate ? ",log_phi_stderr" : "");
+    for (PetscInt s = 0; s < run->S; s++) {
+      fprintf(fp, "%" PetscInt_FMT ",%.17g,%.17g,%.17g", s, (double)run->logphi[s], (double)-run->logphi[s], (double)(-run->logphi[s] / (run->N * M_LN2)));
+      if (run->estimate) fprintf(fp, ",%.17g", (double)run->logphi_se[s]);
+      fprintf(fp, "\n");
+    }
   }
   PetscCall(TnOutClose(comm, &fp, path));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -127,19 +134,25 @@ static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static void Stats(const TnRun *run, double *mean, double *sd)
+/* The mean loss, its sd over samples and, for estimated log-dets, the
+   standard error of the mean from the estimates' errors alone: every sample
+   has its own probes, so the errors are independent and
+   se(mean) = sqrt(sum_s se_s^2) / S. */
+static void Stats(const TnRun *run, double *mean, double *sd, double *se)
 {
-  double m = 0, v = 0;
+  double m = 0, v = 0, e = 0;
   for (PetscInt s = 0; s < run->S; s++) m += -run->logphi[s] / run->S;
   for (PetscInt s = 0; s < run->S; s++) v += (-run->logphi[s] - m) * (-run->logphi[s] - m);
+  for (PetscInt s = 0; s < run->S; s++) e += (double)run->logphi_se[s] * run->logphi_se[s];
   *mean = m;
   *sd   = run->S > 1 ? sqrt(v / (run->S - 1)) : 0;
+  *se   = run->S > 0 ? sqrt(e) / run->S : 0;
 }
 
 static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *run, const char *files[], PetscInt nfiles, char path[], size_t len)
 {
   FILE           *fp;
-  double          mean, sd;
+  double          mean, sd, se;
   TnScheme        scheme;
   TnForm          form;
   TnAct           act;
@@ -150,7 +163,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *r
   TnLogDetType    ldt;
   TnBase          base;
   PetscFunctionBeginUser;
-  Stats(run, &mean, &sd);
+  Stats(run, &mean, &sd, &se);
   PetscCall(TnDynGetLoss(dyn, &ldt, &base));
   PetscCall(TnDynGetParams(dyn, &scheme, &form, &act, &h, NULL, &B));
   PetscCall(TnDynGetNumColors(dyn, &ncol));
@@ -164,6 +177,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *r
     fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"batch\": %" PetscInt_FMT ", \"colors\": %" PetscInt_FMT ", \"logdet\": \"%s\", \"base\": \"%s\", \"invertibility_value\": %.17g, \"invertibility\": \"%s\"},\n", scheme, TnFormTypes[form], TnActTypes[act], (double)h, run->K, B, ncol, TnLogDetTypes[ldt], TnBaseTypes[base], (double)inv, what);
     fprintf(fp, "  \"samples\": %" PetscInt_FMT ",\n  \"loss_nats_mean\": %.17g,\n  \"loss_nats_sd\": %.17g,\n  \"bits_per_dim\": %.17g,\n  \"log_phi_mean\": %.17g,\n", run->S, mean, sd, mean / (run->N * M_LN2), -mean);
     fprintf(fp, "  \"base_loss_mean\": %.17g,\n", (double)run->baseloss);
+    if (run->estimate) fprintf(fp, "  \"loss_stderr_nats\": %.17g,\n  \"loss_stderr_note\": \"standard error of loss_nats_mean from the estimated log-dets (per-sample errors in logphi.csv, log_phi_stderr)\",\n", se);
     TnJsonArray(fp, "step_loss_mean", run->steploss, run->K, PETSC_FALSE);
     fprintf(fp, "  \"timings_s\": {\"network\": %.6g, \"dynamics_setup\": %.6g, \"data\": %.6g, \"evaluate\": %.6g, \"total\": %.6g},\n", run->t_net, run->t_dyn, run->t_data, run->t_eval, run->t_total);
     fprintf(fp, "  \"synaptic_updates_per_s\": %.6g,\n", run->t_eval > 0 ? (double)run->nnz * run->S * run->passes / run->t_eval : 0.0);
@@ -179,11 +193,15 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *r
 
 static PetscErrorCode PrintSummary(MPI_Comm comm, TnRun *run, const char *files[], PetscInt nfiles)
 {
-  double mean, sd;
+  double mean, sd, se, semax = 0;
   PetscFunctionBeginUser;
-  Stats(run, &mean, &sd);
+  Stats(run, &mean, &sd, &se);
   PetscCall(PetscPrintf(comm, "result: -log Phi(x) = %.10g nats per sample (sd %.4g over %" PetscInt_FMT " samples) = %.8g bits/dim\n", mean, sd, run->S, mean / (run->N * M_LN2)));
   PetscCall(PetscPrintf(comm, "  base term %.10g nats, log-det terms %.10g nats (sum over %" PetscInt_FMT " steps)\n", (double)run->baseloss, mean - (double)run->baseloss, run->K));
+  if (run->estimate) {
+    for (PetscInt s = 0; s < run->S; s++) semax = PetscMax(semax, (double)run->logphi_se[s]);
+    PetscCall(PetscPrintf(comm, "  estimated log-dets: standard error %.3g nats on the mean, per sample up to %.3g nats (log_phi_stderr in logphi.csv)\n", se, semax));
+  }
   PetscCall(PetscPrintf(comm, "time: evaluate %.3f s (%.3g synaptic updates/s), total %.3f s\nmemory: %.3g GB in simulation (%.1f bytes per synapse), peak %.3g GB (%.1f bytes per synapse, set-up included)\n", run->t_eval, run->t_eval > 0 ? (double)run->nnz * run->S * run->passes / run->t_eval : 0.0, run->t_total, run->mem_sim / 1e9, run->mem_sim / (double)PetscMax(run->nnz, 1), run->mem_sum / 1e9, run->mem_sum / (double)PetscMax(run->nnz, 1)));
   for (PetscInt f = 0; f < nfiles; f++) PetscCall(PetscPrintf(comm, "wrote %s\n", files[f]));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -217,6 +235,11 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
     PetscCall(TnDataDescribe(data, desc, sizeof(desc)));
     PetscCall(PetscPrintf(comm, "data: %s\n", desc));
   }
+  {
+    TnLogDetType ldt;
+    PetscCall(TnDynGetLoss(dyn, &ldt, NULL));
+    run.estimate = (PetscBool)(ldt == TN_LOGDET_SLQ);
+  }
   PetscCall(Evaluate(comm, dyn, data, &run));
   PetscCall(TnCurrentMemory(comm, &run.mem_sim));
   run.mem_sim -= run.mem_base;
@@ -234,7 +257,7 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
   PetscCall(WriteSummary(comm, net, dyn, &run, files, nf, p2, sizeof(p2)));
   PetscCall(PrintSummary(comm, &run, files, nf));
   PetscCall(TnWarnUnusedOptions(comm, "logdensity"));
-  PetscCall(PetscFree2(run.logphi, run.steploss));
+  PetscCall(PetscFree3(run.logphi, run.steploss, run.logphi_se));
   PetscCall(TnDataDestroy(&data));
   PetscCall(TnDynDestroy(&dyn));
   PetscCall(TnNetDestroy(&net));

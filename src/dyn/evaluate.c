@@ -39,14 +39,14 @@ PetscErrorCode TnDynResultCreate(TnDyn dyn, TnDynResult *res)
   res->K      = dyn->K;
   res->nvalid = dyn->B;
   res->first  = 0;
-  PetscCall(PetscCalloc3(dyn->B, &res->logphi, dyn->B, &res->base, dyn->K * dyn->B + 1, &res->steps));
+  PetscCall(PetscCalloc4(dyn->B, &res->logphi, dyn->B, &res->base, dyn->K * dyn->B + 1, &res->steps, dyn->B, &res->logphi_se));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnDynResultDestroy(TnDynResult *res)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscFree3(res->logphi, res->base, res->steps));
+  PetscCall(PetscFree4(res->logphi, res->base, res->steps, res->logphi_se));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -64,14 +64,19 @@ static void BaseTerms(TnDyn dyn, const PetscScalar *a, PetscReal *base, PetscRea
 
 /* The global method's log|det J_k| for each real sample, before step k. A
    determinant <= 0 means the step is not a bijection there: an error naming
-   the step and the sample. */
-static PetscErrorCode ExactStep(TnDyn dyn, Vec x, PetscInt k, const TnDynResult *res, PetscReal *out)
+   the step and the sample. An estimate (slq) of step k of sample s (its
+   number in the data set) draws from stream s K + k, so every step of every
+   sample has its own independent probes: the errors of the K steps are
+   independent and var[b] += se^2 adds up the variance of log Phi. */
+static PetscErrorCode ExactStep(TnDyn dyn, Vec x, PetscInt k, const TnDynResult *res, PetscReal *out, PetscReal *var)
 {
   PetscFunctionBeginUser;
   for (PetscInt b = 0; b < res->nvalid; b++) {
     TnLogDetResult r;
     PetscCall(TnDynStepJacobian(dyn, x, b, dyn->J));
+    PetscCall(TnLogDetSetStream(dyn->exact, ((PetscInt64)res->first + b) * dyn->K + k));
     PetscCall(TnLogDetCompute(dyn->exact, dyn->J, &r));
+    var[b] += r.stderr_ * r.stderr_;
     PetscCheck(r.sign > 0, dyn->comm, PETSC_ERR_USER, "step %" PetscInt_FMT ", sample %" PetscInt_FMT ": det J_k %s (log|det| = %g): the evolution is not invertible there, so Phi is not a density; use a smaller -dyn_h or smaller weights", k, res->first + b, r.sign == 0 ? "= 0" : "< 0", (double)r.logabs);
     out[b] = r.logabs;
   }
@@ -91,6 +96,7 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
   dyn->nvalid = res->nvalid;
   PetscCall(PetscArrayzero(res->steps, K * B));
   PetscCall(PetscArrayzero(res->base, B));
+  PetscCall(PetscArrayzero(res->logphi_se, B));
   PetscCall(VecGetArray(x, &a));
   if (dyn->nodeloss) PetscCall(VecGetArray(dyn->nodeloss, &nodeacc));
   PetscCall(TnProgressStart(dyn->comm, &prog, "steps", K, 1.0, "steps"));
@@ -98,7 +104,7 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
   for (PetscInt k = 0; k < K; k++) {
     if (dyn->exact) {
       PetscCall(VecRestoreArray(x, &a));
-      PetscCall(ExactStep(dyn, x, k, res, exact + k * B));
+      PetscCall(ExactStep(dyn, x, k, res, exact + k * B, res->logphi_se));
       PetscCall(VecGetArray(x, &a));
     }
     PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
@@ -117,7 +123,8 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
     PetscCall(PetscFree(exact));
   }
   for (PetscInt b = 0; b < B; b++) {
-    res->logphi[b] = res->base[b];
+    res->logphi_se[b] = PetscSqrtReal(res->logphi_se[b]); /* variance -> standard error */
+    res->logphi[b]    = res->base[b];
     for (PetscInt k = 0; k < K; k++) res->logphi[b] += res->steps[k * B + b];
   }
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -18,6 +18,7 @@ struct _p_TnLogDet {
   TnLogDetOps     ops;
   void           *data;
   const PetscInt *natural; /* node number of each local row, or NULL */
+  PetscInt64      stream;  /* randomised methods: which independent draws the next computations use */
 };
 
 /* Each fills ld->ops and ld->data. */

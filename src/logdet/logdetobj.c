@@ -50,6 +50,14 @@ PetscErrorCode TnLogDetSetNodeNumbers(TnLogDet ld, const PetscInt natural[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnLogDetSetStream(TnLogDet ld, PetscInt64 stream)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(stream >= 0, ld->comm, PETSC_ERR_ARG_OUTOFRANGE, "log-det stream %" PetscInt64_FMT " must be >= 0", stream);
+  ld->stream = stream;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnLogDetGetType(TnLogDet ld, TnLogDetType *type)
 {
   PetscFunctionBeginUser;

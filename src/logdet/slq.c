@@ -7,8 +7,10 @@
    S diag(theta) S^T and tau_k = S_1k (the m-point Gauss quadrature of the
    spectral measure of A seen from v_1). The estimate is the mean over probes,
    halved; its standard error is the probes' standard deviation / sqrt(probes)
-   / 2. Probe entry i is the top bit of TnRandU64(seed, probe, i) with i J's
-   global column number, so the estimate does not depend on the rank count.
+   / 2. Probe p of stream s (TnLogDetSetStream) has entry i = the top bit of
+   TnRandU64(seed, s * probes + p, i) with i the node's natural number (else
+   J's global column number), so the estimate does not depend on the rank
+   count, and different streams use different, independent probes.
    There is no sign: J^T J forgets it, and the result reports +1. */
 #include "logdetimpl.h"
 #include <petscblaslapack.h>
@@ -38,7 +40,7 @@ static PetscErrorCode SetFromOptions_SLQ(TnLogDet ld)
 
 /* z_i = +-1 from the top bit of the counter-based generator, keyed by the
    node's natural number when known (else the global row index i). */
-static PetscErrorCode Rademacher(Vec z, PetscInt seed, PetscInt probe, const PetscInt *natural)
+static PetscErrorCode Rademacher(Vec z, PetscInt seed, uint64_t probe, const PetscInt *natural)
 {
   PetscScalar *pz;
   PetscInt     lo, hi;
@@ -140,7 +142,7 @@ static PetscErrorCode Compute_SLQ(TnLogDet ld, Mat J, TnLogDetResult *res)
   znorm2       = (PetscReal)N; /* |z|^2 for a Rademacher probe */
   for (PetscInt p = 0; p < s->probes; p++) {
     PetscReal q = 0;
-    PetscCall(Rademacher(V[0], s->seed, p, ld->natural));
+    PetscCall(Rademacher(V[0], s->seed, (uint64_t)ld->stream * (uint64_t)s->probes + (uint64_t)p, ld->natural));
     PetscCall(VecScale(V[0], 1.0 / PetscSqrtReal(znorm2)));
     PetscCall(Lanczos(J, V, t, s->steps, s->reorth, alpha, beta, &m));
     PetscCall(Quadrature(m, alpha, beta, &q, &s->theta_min, &s->theta_max));
