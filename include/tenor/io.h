@@ -2,7 +2,8 @@
    Every reader is collective: rank 0 parses (or every rank reads its own
    hyperslab, for HDF5), and a malformed file is reported once, on rank 0, as
    a PETSC_ERR_USER/PETSC_ERR_FILE_* error on the communicator, naming the
-   file, the line and what was expected. No rank is left waiting. */
+   file, the line and what was expected. The text readers read regular files
+   only: a directory, a FIFO or a device (/dev/zero) is refused at once. No rank is left waiting. */
 #pragma once
 #include <petscmat.h>
 
@@ -12,9 +13,14 @@
    an MPIAIJ matrix (type MATMPIAIJ at every rank count, square, N x N) with
    PETSc's default row split (natural node order). `pattern` entries get the
    value 1; `symmetric` files store one triangle, mirrored here. Comment lines
-   ('%') and blank lines are skipped. Errors: missing/garbled banner, complex
-   field, non-square size, fewer entries than declared (truncated), more
-   entries than declared, index out of range, NaN/Inf, duplicate (i,j).
+   ('%') and blank lines are skipped. Entries repeating a (row, column) pair
+   (for symmetric files: also an entry and its mirror) are summed, as scipy
+   does, and one line on rank 0 says how many. Errors: missing/garbled banner,
+   complex field, non-square size, fewer entries than declared (truncated),
+   more entries than declared, index out of range, NaN/Inf (also as a sum of
+   duplicates), a path that is not a regular file, a declared entry count the
+   file's size cannot hold, a declared size whose reading needs more memory
+   than the node has (TnCheckMemory), before anything is allocated for it.
    Rank 0 holds at most a chunk of entries at a time. Collective. */
 PetscErrorCode TnReadMatrixMarket(MPI_Comm comm, const char path[], Mat *W);
 
@@ -26,24 +32,29 @@ PetscErrorCode TnWriteMatrixMarket(Mat W, const char path[]);
    array real general", N x 1 or 1 x N) or plain text (one value per line;
    blank lines and lines starting with '#' or '%' skipped). N > 0: the file must
    hold exactly N values (else an error naming both counts); N <= 0: the size
-   is the count found (at least one). NaN/Inf is an error. Returns a Vec with
+   is the count found (at least one). NaN/Inf is an error, so is a size line
+   promising more values than the file's size can hold. Returns a Vec with
    PETSc's default layout. Collective. */
 PetscErrorCode TnReadVector(MPI_Comm comm, const char path[], PetscInt N, Vec *v);
 
-/* N non-negative integers, one per line (a colouring file; blank lines and
+/* N non-negative integers below PETSC_MAX_INT, one per line (a colouring file; blank lines and
    lines starting with '#' or '%' skipped). Returns out[i - rstart] for global
    rows rstart..rend-1 (any 0 <= rstart <= rend <= N, usually this rank's part
    of the default layout) in a PetscMalloc'd array. Collective. */
 PetscErrorCode TnReadIntegers(MPI_Comm comm, const char path[], PetscInt N, PetscInt rstart, PetscInt rend, PetscInt **out);
 
 /* Samples from CSV: one sample per row, N comma-separated values; an optional
-   first header row (detected: a field that is not a number; it must have N
-   fields too) is skipped, as are blank lines and lines starting with '#'
-   (numpy.savetxt headers). N is the number of nodes (the row length must
+   first header row is skipped, as are blank lines and lines starting with '#'
+   (numpy.savetxt headers) and a UTF-8 byte-order mark. The first row is the
+   header if none of its fields is a number (names), or if it reads exactly
+   0,1,...,N-1 with N >= 2 (pandas' default column names); it must have N
+   fields too. A first row with some numeric and some other fields is an
+   error naming the line and the field; any other first row is a sample. N is the number of nodes (the row length must
    equal it; else an error naming the row). Returns S, the number of samples, and this rank's columns
    [rstart, rend) of every sample in x (PetscMalloc'd), interleaved sample-fastest:
-   x[(i - rstart) * S + s]. Errors: no rows, ragged row, non-number, NaN/Inf.
-   Collective. */
+   x[(i - rstart) * S + s]. Errors: no rows, ragged row, non-number, NaN/Inf,
+   not a regular file, more samples than the node's memory holds (checked
+   with TnCheckMemory each time the buffer grows). Collective. */
 PetscErrorCode TnReadSamplesCSV(MPI_Comm comm, const char path[], PetscInt N, PetscInt rstart, PetscInt rend, PetscInt *S, PetscScalar **x);
 
 /* The same from a 2-D HDF5 dataset (samples x N, any float or integer type; read with

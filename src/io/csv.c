@@ -17,7 +17,7 @@ typedef struct {
   PetscInt    *rs, *re;      /* rank 0: every rank's column range */
   PetscMPIInt *counts, *displs;
   PetscReal   *loc; /* this rank's columns, sample-major: loc[s * n + (i - rstart)] */
-  size_t       cap;
+  size_t       cap; /* rows loc has room for */
 } Csv;
 
 static PetscErrorCode CsvDestroy(void *ctx)
@@ -35,12 +35,13 @@ static PetscErrorCode CsvDestroy(void *ctx)
 /* Parses the comma-separated fields of line into row[0..N) (values beyond N
    are counted, not stored). Returns the field count; *bad is the first field
    that is not a number (-1: none) and *inf the first non-finite one, with
-   their text in q. */
-static PetscInt CsvParseRow(const char *line, PetscInt N, PetscReal row[], PetscInt *bad, PetscInt *inf, char q[64])
+   their text in q; *nnum counts the fields that are numbers. */
+static PetscInt CsvParseRow(const char *line, PetscInt N, PetscReal row[], PetscInt *bad, PetscInt *inf, PetscInt *nnum, char q[64])
 {
   const char *p = line;
   PetscInt    nf;
   *bad = *inf = -1;
+  *nnum       = 0;
   for (nf = 0;; nf++) {
     const char *f = p, *s = p;
     double      x  = 0;
@@ -53,6 +54,7 @@ static PetscInt CsvParseRow(const char *line, PetscInt N, PetscReal row[], Petsc
     }
     if ((!ok && *bad < 0) || (ok && !isfinite(x) && *inf < 0 && *bad < 0)) snprintf(q, 64, "%.*s", (int)PetscMin(p - f, 40), f);
     if (!ok && *bad < 0) *bad = nf;
+    if (ok) (*nnum)++;
     if (ok && !isfinite(x) && *inf < 0) *inf = nf;
     if (nf < N) row[nf] = x;
     if (*p != ',') break;
@@ -69,6 +71,19 @@ static const char *CsvHint(PetscInt nf, PetscInt N, const char line[])
   return "";
 }
 
+/* The first row is the header if no field of it is a number (names), or if
+   it reads exactly 0,1,...,N-1 for N >= 2 (pandas' default column names,
+   DataFrame(x).to_csv(index=False)); otherwise it is data, and a field that is
+   not a number there is an error, as in any other row. */
+static PetscBool CsvIsHeader(PetscInt nf, PetscInt nnum, PetscInt N, const PetscReal row[])
+{
+  if (nnum == 0) return PETSC_TRUE;
+  if (N < 2 || nf != N || nnum != N) return PETSC_FALSE;
+  for (PetscInt i = 0; i < N; i++)
+    if (row[i] != (PetscReal)i) return PETSC_FALSE;
+  return PETSC_TRUE;
+}
+
 /* Rank 0: reads up to Rmax data rows into c->chunk; *done at the end of the file. */
 static void CsvReadChunk(Csv *c, PetscInt Rmax, PetscInt *R, PetscBool *done)
 {
@@ -76,26 +91,32 @@ static void CsvReadChunk(Csv *c, PetscInt Rmax, PetscInt *R, PetscBool *done)
   *R    = 0;
   *done = PETSC_FALSE;
   while (*R < Rmax) {
-    PetscInt nf, bad, inf;
+    PetscInt   nf, bad, inf, nnum;
+    PetscReal *row;
     if (!TnIoNextData(&c->in, "#")) {
       *done = PETSC_TRUE;
       if (!c->in.msg[0] && c->S + *R == 0) snprintf(c->in.msg, sizeof(c->in.msg), "%s has no data rows; expected one sample per row, %" PetscInt_FMT " comma-separated values each", c->in.path, c->N);
       return;
     }
-    nf = CsvParseRow(c->in.line, c->N, c->chunk + (size_t)*R * (size_t)c->N, &bad, &inf, q);
-    if (bad >= 0 && !c->started) { /* the header */
+    row = c->chunk + (size_t)*R * (size_t)c->N;
+    nf  = CsvParseRow(c->in.line, c->N, row, &bad, &inf, &nnum, q);
+    if (!c->started && CsvIsHeader(nf, nnum, c->N, row)) {
       c->started = PETSC_TRUE;
       if (nf != c->N) TnIoFail(&c->in, "the header has %" PetscInt_FMT " fields, expected %" PetscInt_FMT " (the number of nodes)%s", nf, c->N, CsvHint(nf, c->N, c->in.line));
       if (c->in.msg[0]) return;
       continue;
     }
-    c->started = PETSC_TRUE;
-    if (bad >= 0)
+    if (bad >= 0 && !c->started) /* some fields numbers, some not: neither a header nor a sample */
+      TnIoFail(&c->in, "field %" PetscInt_FMT ": found '%s', expected a number; the first row mixes numbers and text, so it is neither a header (no field may be a number) nor a sample (every field must be)%s", bad + 1, q, CsvHint(nf, c->N, c->in.line));
+    else if (bad >= 0)
       TnIoFail(&c->in, "row %lld, field %" PetscInt_FMT ": found '%s', expected a number%s", c->S + *R + 1, bad + 1, q, CsvHint(nf, c->N, c->in.line));
     else if (nf != c->N)
       TnIoFail(&c->in, "row %lld has %" PetscInt_FMT " values, expected %" PetscInt_FMT " (the number of nodes)%s", c->S + *R + 1, nf, c->N, CsvHint(nf, c->N, c->in.line));
     else if (inf >= 0)
       TnIoFail(&c->in, "row %lld, field %" PetscInt_FMT ": found '%s'; samples must be finite numbers", c->S + *R + 1, inf + 1, q);
+    else if (c->S + *R + 1 > PETSC_MAX_INT)
+      TnIoFail(&c->in, "more than %d samples, the most this PETSc build indexes; split the file", (int)PETSC_MAX_INT);
+    c->started = PETSC_TRUE;
     if (c->in.msg[0]) return;
     (*R)++;
   }
@@ -104,7 +125,8 @@ static void CsvReadChunk(Csv *c, PetscInt Rmax, PetscInt *R, PetscBool *done)
 /* Collective: rank 0's R rows -> every rank's columns, appended to loc. */
 static PetscErrorCode CsvScatterChunk(MPI_Comm comm, Csv *c, PetscInt R, PetscInt n)
 {
-  PetscMPIInt rank, size, cnt;
+  PetscMPIInt    rank, size, cnt;
+  PetscErrorCode ierr;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -116,9 +138,16 @@ static PetscErrorCode CsvScatterChunk(MPI_Comm comm, Csv *c, PetscInt R, PetscIn
       for (PetscInt k = 0; k < R; k++) PetscCall(PetscArraycpy(c->send + c->displs[r] + k * nr, c->chunk + (size_t)k * (size_t)c->N + c->rs[r], nr));
     }
   }
-  if (((size_t)c->S + (size_t)R) * (size_t)n > c->cap) {
-    c->cap = PetscMax(2 * c->cap, ((size_t)c->S + (size_t)R) * (size_t)n);
-    PetscCall(PetscRealloc(sizeof(PetscReal) * c->cap, &c->loc));
+  if ((size_t)c->S + (size_t)R > c->cap) { /* cap counts rows, the same on every rank: the check is collective */
+    size_t cap = PetscMax(2 * c->cap, (size_t)c->S + (size_t)R);
+    char   what[PETSC_MAX_PATH_LEN + 64];
+    /* the grown buffer, then the sample-fastest copy returned at the end */
+    PetscCall(PetscSNPrintf(what, sizeof(what), "reading %s (%lld samples so far)", c->in.path, c->S + (long long)R));
+    ierr = TnCheckMemory(comm, 2.0 * (double)cap * (double)n * sizeof(PetscReal), what, "use fewer samples or more nodes");
+    if (ierr) (void)CsvDestroy(c); /* a refusal closes the file and frees the rows read */
+    PetscCall(ierr);
+    c->cap = cap;
+    PetscCall(PetscRealloc(sizeof(PetscReal) * c->cap * (size_t)PetscMax(n, 1), &c->loc));
   }
   PetscCall(PetscMPIIntCast(R * n, &cnt));
   PetscCallMPI(MPI_Scatterv(c->send, c->counts, c->displs, MPIU_REAL, c->loc + (size_t)c->S * (size_t)n, cnt, MPIU_REAL, 0, comm));

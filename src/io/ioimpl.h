@@ -17,14 +17,18 @@ typedef struct {
   char       *line; /* the current line, without its end-of-line characters */
   size_t      cap;
   long        lineno;         /* 1-based number of the current line */
+  long long   size;           /* bytes in the file (a regular file: TnIoOpen refuses others) */
   char        msg[TN_IO_MSG]; /* the first error; non-empty means failed */
 } TnIoFile;
 
 /* Opens path for reading; on failure sets r->msg (naming the path and the
-   reason) and returns PETSC_FALSE. */
+   reason) and returns PETSC_FALSE. Only regular files are read: a directory,
+   a FIFO or a device (/dev/zero) is refused at once, without reading, since a
+   FIFO may block and a device may never end. Sets r->size. */
 PetscBool TnIoOpen(TnIoFile *r, const char path[]);
 /* Next line into r->line; PETSC_FALSE at end of file or on a read error or a
-   NUL byte (binary file), the latter two setting r->msg. */
+   NUL byte (binary file), the latter two setting r->msg. A UTF-8 byte-order
+   mark at the start of line 1 (Excel, Notepad) is removed. */
 PetscBool TnIoNext(TnIoFile *r);
 /* Next line that is neither blank nor starts (after blanks) with a character
    of `comments`; PETSC_FALSE at end of file or on error. */
@@ -39,6 +43,11 @@ void TnIoFail(TnIoFile *r, const char fmt[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
    `stops` (may be NULL). Integers reject "1.5" and overflow. */
 PetscBool TnIoParseInt(const char **p, const char stops[], long long *v);
 PetscBool TnIoParseReal(const char **p, const char stops[], double *v);
+/* Rank 0: the most items of at least minbytes bytes of text each that the
+   rest of the file after the current line can hold. A count declared in the
+   file is capped by it before it sizes anything: a size line promising more
+   is then found truncated by reading, which the file's size bounds. */
+long long TnIoMaxCount(TnIoFile *r, int minbytes);
 /* PETSC_TRUE if only blanks remain in s. */
 PetscBool TnIoBlank(const char *s);
 /* Copies the first few characters of s (up to a newline) into out, for messages. */

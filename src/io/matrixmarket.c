@@ -2,7 +2,7 @@
    Reading: rank 0 parses TN_MM_CHUNK entries at a time, buckets them by the
    rank owning their row (PETSc's default split) and scatters each chunk, so
    rank 0 holds one chunk plus its own rows. Each rank then sorts its rows,
-   rejects duplicates and builds its MPIAIJ block with exact preallocation.
+   sums duplicates and builds its MPIAIJ block with exact preallocation.
    Writing: rank 0 writes, receiving the other ranks' rows in turn, through
    an atomic write (TnCommitOpen). */
 #include "ioimpl.h"
@@ -15,6 +15,7 @@ typedef struct {
   TnIoFile     in;         /* the file (rank 0); in.msg is the error on every rank */
   PetscInt     N, chunk;   /* chunk: entries per scatter */
   long long    nnz, nread; /* entries declared on the size line, read so far */
+  long long    nfit;       /* at most nnz: the entries the file's size can hold */
   long         sizeline;
   PetscBool    pattern, symmetric;
   PetscLayout  map;
@@ -70,8 +71,34 @@ static void MMReadHeader(MMRead *m)
     TnIoFail(&m->in, "the matrix is %lld x %lld; W must be square (N x N, N = the number of nodes)", rows, cols);
   else if (rows < 1 || rows > PETSC_MAX_INT || m->nnz < 0)
     TnIoFail(&m->in, "found sizes '%s', expected 1 <= N <= %lld and entries >= 0", q, (long long)PETSC_MAX_INT);
-  else
-    m->N = (PetscInt)rows;
+  else {
+    m->N    = (PetscInt)rows;
+    m->nfit = PetscMin(m->nnz, TnIoMaxCount(&m->in, m->pattern ? 4 : 6)); /* 'i j' or 'i j v' lines */
+  }
+}
+
+/* Collective: refuses, before anything is allocated, a declared size whose
+   reading needs more memory than the node has (entries: the declared count,
+   capped by what the file's size can hold, so that a size line promising
+   more is reported as truncated by reading, not as memory). Per rank: its nr rows (row
+   pointers, counts, the matrix's row arrays: about 40 bytes a row) and an
+   even share of the entries (mirrored ones too, for symmetric files): 16
+   bytes each while they arrive (twice that while the buffer doubles), 12 in
+   the sorted copy and 12 in the matrix; rank 0 also holds the parse buffers. */
+static PetscErrorCode MMCheckMemory(MPI_Comm comm, MMRead *m, PetscInt nr)
+{
+  PetscMPIInt rank, size;
+  double      per, bytes;
+  char        what[PETSC_MAX_PATH_LEN + 128];
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  per   = (double)m->nfit * (m->symmetric ? 2.0 : 1.0) / size;
+  bytes = 40.0 * (double)nr + per * (2.0 * (sizeof(PetscInt) * 2 + sizeof(PetscScalar)) + 2.0 * (sizeof(PetscInt) + sizeof(PetscScalar)));
+  if (rank == 0) bytes += 2.0 * (double)m->chunk * 2.0 * (sizeof(PetscInt) * 2 + sizeof(PetscScalar)) + 3.0 * size * sizeof(PetscMPIInt);
+  PetscCall(PetscSNPrintf(what, sizeof(what), "reading %s (N = %" PetscInt_FMT ", %lld entries declared)", m->in.path, m->N, m->nnz));
+  PetscCall(TnCheckMemory(comm, bytes, what, "check the size line of the file, or run on more nodes"));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Rank 0: parses the current line as an entry. */
@@ -145,10 +172,15 @@ static PetscErrorCode MMScatterChunk(MPI_Comm comm, MMRead *m)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* This rank's entries -> CSR with sorted columns; sets in.msg on a duplicate. */
-static PetscErrorCode MMToCSR(MMRead *m, PetscInt rstart, PetscInt nr)
+/* This rank's entries -> CSR with sorted, unique columns. Entries with the
+   same (row, column) are summed, as the MatrixMarket convention and scipy
+   (coo -> csr) do; *ndup counts the entries merged away. A sum that is not
+   finite sets in.msg. */
+static PetscErrorCode MMToCSR(MMRead *m, PetscInt rstart, PetscInt nr, long long *ndup)
 {
+  PetscInt w = 0;
   PetscFunctionBeginUser;
+  *ndup = 0;
   PetscCall(PetscCalloc1(nr + 1, &m->rowptr));
   PetscCall(PetscMalloc2(m->nloc, &m->cols, m->nloc, &m->vals));
   PetscCall(PetscCalloc2(nr, &m->dnz, nr, &m->onz));
@@ -161,17 +193,26 @@ static PetscErrorCode MMToCSR(MMRead *m, PetscInt rstart, PetscInt nr)
   PetscCall(PetscFree(m->li));
   PetscCall(PetscFree(m->lj));
   PetscCall(PetscFree(m->lv));
-  for (PetscInt r = 0; r < nr; r++) {
-    PetscInt s = m->rowptr[r], n = m->rowptr[r + 1] - s;
+  for (PetscInt r = 0; r < nr; r++) { /* sort each row, then compact it to w.. summing repeats */
+    PetscInt s = m->rowptr[r], n = m->rowptr[r + 1] - s, w0 = w;
     PetscCall(PetscSortIntWithScalarArray(n, m->cols + s, m->vals + s));
-    m->dnz[r] = 0;
+    m->rowptr[r] = w0;
+    m->dnz[r]    = 0;
     for (PetscInt k = s; k < s + n; k++) {
-      if (k > s && m->cols[k] == m->cols[k - 1] && !m->in.msg[0])
-        snprintf(m->in.msg, sizeof(m->in.msg), "%s: duplicate entry (%" PetscInt_FMT ", %" PetscInt_FMT ")%s; each (row, column) pair may appear once", m->in.path, rstart + r + 1, m->cols[k] + 1, m->symmetric ? " (a symmetric file stores one triangle: an entry and its mirror are the same pair)" : "");
-      if (m->cols[k] >= rstart && m->cols[k] < rstart + nr) m->dnz[r]++;
+      if (w > w0 && m->cols[k] == m->cols[w - 1]) {
+        m->vals[w - 1] += m->vals[k];
+        (*ndup)++;
+        if (!isfinite(PetscRealPart(m->vals[w - 1])) && !m->in.msg[0])
+          snprintf(m->in.msg, sizeof(m->in.msg), "%s: the duplicate entries (%" PetscInt_FMT ", %" PetscInt_FMT ") sum to a value that is not finite", m->in.path, rstart + r + 1, m->cols[k] + 1);
+        continue;
+      }
+      m->cols[w] = m->cols[k], m->vals[w] = m->vals[k];
+      if (m->cols[w] >= rstart && m->cols[w] < rstart + nr) m->dnz[r]++;
+      w++;
     }
-    m->onz[r] = n - m->dnz[r];
+    m->onz[r] = (w - w0) - m->dnz[r];
   }
+  m->rowptr[nr] = w;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -199,6 +240,7 @@ PetscErrorCode TnReadMatrixMarket(MPI_Comm comm, const char path[], Mat *W)
   PetscInt        hdr[2], rstart, nr;
   const PetscInt *ranges;
   PetscBool       done = PETSC_FALSE;
+  long long       ndup;
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_IORead, 0, 0, 0, 0));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -209,15 +251,24 @@ PetscErrorCode TnReadMatrixMarket(MPI_Comm comm, const char path[], Mat *W)
   PetscCall(TnIoSync(comm, m.in.msg, MMReadDestroy, &m));
   hdr[0] = m.N, hdr[1] = m.symmetric;
   PetscCallMPI(MPI_Bcast(hdr, 2, MPIU_INT, 0, comm));
+  PetscCallMPI(MPI_Bcast(&m.nnz, 1, MPI_LONG_LONG, 0, comm));
+  PetscCallMPI(MPI_Bcast(&m.nfit, 1, MPI_LONG_LONG, 0, comm));
   m.N = hdr[0], m.symmetric = (PetscBool)hdr[1];
+  PetscCall(TnIoChunkSize(TN_MM_CHUNK, &m.chunk));
+  m.chunk = (PetscInt)PetscMin((long long)m.chunk, PetscMax(m.nfit, 1)); /* no buffer beyond the declared entries */
+  nr      = PETSC_DECIDE;
+  PetscCall(PetscSplitOwnership(comm, &nr, &m.N));
+  {
+    PetscErrorCode ierr = MMCheckMemory(comm, &m, nr); /* collective; a refusal closes the file first */
+    if (ierr) (void)MMReadDestroy(&m);
+    PetscCall(ierr);
+  }
   PetscCall(PetscLayoutCreateFromSizes(comm, PETSC_DECIDE, m.N, 1, &m.map));
   PetscCall(PetscLayoutGetRanges(m.map, &ranges));
   PetscCall(PetscLayoutGetRange(m.map, &rstart, &nr));
   nr -= rstart;
   if (rank == 0) {
-    PetscInt c2;
-    PetscCall(TnIoChunkSize(TN_MM_CHUNK, &m.chunk));
-    c2 = 2 * m.chunk; /* symmetric files: an entry and its mirror */
+    PetscInt c2 = 2 * m.chunk; /* symmetric files: an entry and its mirror */
     PetscCall(PetscMalloc6(c2, &m.ti, c2, &m.tj, c2, &m.tv, c2, &m.si, c2, &m.sj, c2, &m.sv));
     PetscCall(PetscMalloc3(size, &m.counts, size, &m.displs, size, &m.next));
   }
@@ -228,8 +279,10 @@ PetscErrorCode TnReadMatrixMarket(MPI_Comm comm, const char path[], Mat *W)
     PetscCall(MMScatterChunk(comm, &m));
   }
   if (rank == 0) TnIoClose(&m.in);
-  PetscCall(MMToCSR(&m, rstart, nr));
+  PetscCall(MMToCSR(&m, rstart, nr, &ndup));
   PetscCall(TnIoSync(comm, m.in.msg, MMReadDestroy, &m));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ndup, 1, MPI_LONG_LONG, MPI_SUM, comm));
+  if (ndup) PetscCall(PetscPrintf(comm, "%s: %lld duplicate entries summed into the (row, column) entry they repeat%s\n", path, ndup, m.symmetric ? " (a symmetric file's entry and its mirror count as the same pair)" : ""));
   PetscCall(MMAssemble(comm, &m, rstart, nr, W));
   PetscCall(MMReadDestroy(&m));
   PetscCall(PetscLogEventEnd(TN_IORead, 0, 0, 0, 0));

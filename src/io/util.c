@@ -6,15 +6,61 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
+
+/* What a non-regular file is, for the message. */
+static const char *FileKind(mode_t m)
+{
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "a special file";
+}
 
 PetscBool TnIoOpen(TnIoFile *r, const char path[])
 {
+  struct stat st;
+  int         fd;
   r->path   = path;
   r->lineno = 0;
-  r->f      = fopen(path, "r");
-  if (!r->f) snprintf(r->msg, sizeof(r->msg), "cannot open %s: %s (check the path and the permissions)", path, strerror(errno));
+  r->size   = 0;
+  r->f      = NULL;
+  /* O_NONBLOCK: opening a FIFO without a writer must not wait */
+  fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(r->msg, sizeof(r->msg), "cannot open %s: %s (check the path and the permissions)", path, strerror(errno));
+    return PETSC_FALSE;
+  }
+  if (fstat(fd, &st)) {
+    snprintf(r->msg, sizeof(r->msg), "cannot examine %s: %s", path, strerror(errno));
+    close(fd);
+    return PETSC_FALSE;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(r->msg, sizeof(r->msg), "%s is %s, not a regular file; give the path of a text file (decompress or copy the data to a file first)", path, FileKind(st.st_mode));
+    close(fd);
+    return PETSC_FALSE;
+  }
+  (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  r->size = (long long)st.st_size;
+  r->f    = fdopen(fd, "r");
+  if (!r->f) {
+    snprintf(r->msg, sizeof(r->msg), "cannot open %s: %s", path, strerror(errno));
+    close(fd);
+  }
   return r->f ? PETSC_TRUE : PETSC_FALSE;
+}
+
+long long TnIoMaxCount(TnIoFile *r, int minbytes)
+{
+  long pos = r->f ? ftell(r->f) : 0;
+  /* + 1: the last item may lack its end-of-line */
+  return (r->size - (pos > 0 ? (long long)pos : 0) + 1) / (minbytes > 0 ? minbytes : 1);
 }
 
 PetscBool TnIoNext(TnIoFile *r)
@@ -27,6 +73,10 @@ PetscBool TnIoNext(TnIoFile *r)
     return PETSC_FALSE;
   }
   r->lineno++;
+  if (r->lineno == 1 && n >= 3 && !memcmp(r->line, "\xEF\xBB\xBF", 3)) { /* UTF-8 byte-order mark */
+    memmove(r->line, r->line + 3, (size_t)n - 2);
+    n -= 3;
+  }
   if (memchr(r->line, 0, (size_t)n)) {
     TnIoFail(r, "found a NUL byte; expected a text file (is this a binary file?)");
     return PETSC_FALSE;

@@ -50,7 +50,7 @@ static PetscErrorCode ColumnRead(Column *c, const char comments[], PetscBool int
       TnIoFail(&c->in, "found '%s', expected one %s per line", q, kind);
     else if (!isfinite(x))
       TnIoFail(&c->in, "found '%s': the value is not finite", q);
-    else if (integers && (k < 0 || k > PETSC_MAX_INT))
+    else if (integers && (k < 0 || k >= PETSC_MAX_INT))
       TnIoFail(&c->in, "found %lld, expected a non-negative integer below %d", k, (int)PETSC_MAX_INT);
     else if (declared >= 0 && c->n == declared)
       TnIoFail(&c->in, "extra value after the %lld declared on line %ld; fix the size there or remove the extra lines", declared, sizeline);
@@ -94,6 +94,8 @@ static PetscErrorCode ReadMMArray(Column *c, PetscInt N)
     TnIoFail(&c->in, "found '%s', expected the size line 'N 1' (two integers)", q);
   else if ((rows != 1 && cols != 1) || rows < 1 || cols < 1)
     TnIoFail(&c->in, "the array is %lld x %lld; a vector must be N x 1 or 1 x N", rows, cols);
+  else if (rows > PETSC_MAX_INT || cols > PETSC_MAX_INT)
+    TnIoFail(&c->in, "the array is %lld x %lld, more than this PETSc build's %d values", rows, cols, (int)PETSC_MAX_INT);
   else if (N >= 0 && rows * cols != N)
     TnIoFail(&c->in, "the array is %lld x %lld but the network has %" PetscInt_FMT " nodes", rows, cols, N);
   if (c->in.msg[0]) PetscFunctionReturn(PETSC_SUCCESS);

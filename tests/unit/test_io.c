@@ -192,8 +192,10 @@ static void test_mm_errors(void)
       {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 abc\n", "found '1 1 abc'"},
       {"%%MatrixMarket matrix coordinate real general\n2 2 1\n1.5 1 2\n", "expected 'row column value'"},
       {"%%MatrixMarket matrix coordinate pattern general\n2 2 1\n1 1 2\n", "expected 'row column'"},
-      {"%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n3 2 1\n3 2 5\n", "duplicate entry (3, 2)"},
-      {"%%MatrixMarket matrix coordinate real symmetric\n3 3 2\n2 1 1\n1 2 5\n", "duplicate entry"},
+      {"%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1e308\n1 1 1e308\n", "the duplicate entries (1, 1) sum to a value that is not finite"},
+      {"%%MatrixMarket matrix coordinate real general\n3 3 2147483647\n1 1 1\n", "truncated: expected 2147483647 entries (line 2), found 1"},
+      {"%%MatrixMarket matrix coordinate pattern symmetric\n3 3 2147483647\n1 1\n", "truncated: expected 2147483647 entries (line 2), found 1"},
+      {"%%MatrixMarket matrix coordinate real general\n2147483648 2147483648 1\n1 1 1\n", "expected 1 <= N <= 2147483647"},
   };
   char p[PETSC_MAX_PATH_LEN], *big;
   Mat  W = NULL;
@@ -216,6 +218,62 @@ static void test_mm_errors(void)
   ASSERT_FAILS_WITH(TnReadMatrixMarket(PETSC_COMM_WORLD, p, &W), "line 3: found '1111");
   snprintf(p, sizeof(p), "%s/no-such-file.mtx", TnTestTmpDir());
   ASSERT_FAILS_WITH(TnReadMatrixMarket(PETSC_COMM_WORLD, p, &W), "cannot open");
+}
+
+/* Repeated (row, column) entries are summed, as scipy does; for a symmetric
+   file an entry and its mirror are one pair. */
+static void test_mm_duplicates(void)
+{
+  char   p[PETSC_MAX_PATH_LEN];
+  Mat    W     = NULL;
+  double d[9]  = {0};
+  d[2 * 3 + 1] = 1 + 5 + 0.25;
+  d[0]         = 2;
+  WriteText("dup.mtx", "%%MatrixMarket matrix coordinate real general\n3 3 4\n3 2 1\n1 1 2\n3 2 5\n% between\n3 2 0.25\n", p);
+  TN_ASSERT_OK(TnReadMatrixMarket(PETSC_COMM_WORLD, p, &W));
+  CheckMat(W, 3, d, 2);
+  MatDestroy(&W);
+  for (int k = 0; k < 9; k++) d[k] = 0;
+  d[1 * 3 + 0] = d[0 * 3 + 1] = 6; /* (2,1) and (1,2) both mirrored: 1 + 5 each */
+  WriteText("dupsym.mtx", "%%MatrixMarket matrix coordinate real symmetric\n3 3 2\n2 1 1\n1 2 5\n", p);
+  TN_ASSERT_OK(TnReadMatrixMarket(PETSC_COMM_WORLD, p, &W));
+  CheckMat(W, 3, d, 2);
+  MatDestroy(&W);
+}
+
+/* A directory, a FIFO and /dev/zero are refused at once, naming what they are. */
+static void test_not_regular(void)
+{
+  char         p[PETSC_MAX_PATH_LEN];
+  Mat          W = NULL;
+  Vec          v = NULL;
+  PetscInt    *c = NULL, S;
+  PetscScalar *x = NULL;
+  ASSERT_FAILS_WITH(TnReadMatrixMarket(PETSC_COMM_WORLD, "/dev/zero", &W), "/dev/zero is a character device, not a regular file");
+  ASSERT_FAILS_WITH(TnReadVector(PETSC_COMM_WORLD, "/dev/zero", 0, &v), "/dev/zero is a character device");
+  ASSERT_FAILS_WITH(TnReadIntegers(PETSC_COMM_WORLD, "/dev/zero", 0, 0, 0, &c), "/dev/zero is a character device");
+  ASSERT_FAILS_WITH(TnReadSamplesCSV(PETSC_COMM_WORLD, "/dev/zero", 1, 0, Rank() == 0 ? 1 : 0, &S, &x), "/dev/zero is a character device");
+  ASSERT_FAILS_WITH(TnReadMatrixMarket(PETSC_COMM_WORLD, TnTestTmpDir(), &W), "is a directory, not a regular file");
+  snprintf(p, sizeof(p), "%s/fifo", TnTestTmpDir());
+  if (Rank() == 0) {
+    unlink(p);
+    CU_ASSERT(mkfifo(p, 0600) == 0);
+  }
+  MPI_Barrier(PETSC_COMM_WORLD);
+  ASSERT_FAILS_WITH(TnReadMatrixMarket(PETSC_COMM_WORLD, p, &W), "is a FIFO (named pipe), not a regular file");
+  if (Rank() == 0) unlink(p);
+}
+
+/* A size line whose reading cannot fit in memory is refused before any
+   allocation (-memory_limit stands in for a small node). */
+static void test_mm_memory(void)
+{
+  char p[PETSC_MAX_PATH_LEN];
+  Mat  W = NULL;
+  WriteText("huge.mtx", "%%MatrixMarket matrix coordinate real general\n2147483647 2147483647 1\n1 1 1\n", p);
+  PetscOptionsSetValue(NULL, "-memory_limit", "1e9");
+  ASSERT_FAILS_WITH(TnReadMatrixMarket(PETSC_COMM_WORLD, p, &W), "huge.mtx (N = 2147483647, 1 entries declared) needs");
+  PetscOptionsClearValue(NULL, "-memory_limit");
 }
 
 static void test_mm_write_unwritable(void)
@@ -291,6 +349,8 @@ static void test_vec_errors(void)
       {"%%MatrixMarket matrix array complex general\n2 1\n1 0\n2 0\n", "complex values are not supported", 2},
       {"%%MatrixMarket matrix coordinate real general\n2 1 1\n1 1 1\n", "found format 'coordinate', expected 'array'", 2},
       {"%%MatrixMarket matrix array real general\n2 1\n1\ninf\n", "not finite", 2},
+      {"%%MatrixMarket matrix array real general\n2000000000 1\n1\n", "truncated: expected 2000000000 values (line 2), found 1", 0},
+      {"%%MatrixMarket matrix array real general\n1 4294967296\n1\n", "more than this PETSc build's", 0},
   };
   char p[PETSC_MAX_PATH_LEN];
   Vec  v = NULL;
@@ -328,6 +388,8 @@ static void test_integers_errors(void)
   DefaultRange(3, &rs, &re);
   WriteText("neg.txt", "0\n-1\n2\n", p);
   ASSERT_FAILS_WITH(TnReadIntegers(PETSC_COMM_WORLD, p, 3, rs, re, &c), "line 2: found -1, expected a non-negative integer");
+  WriteText("huge.txt", "0\n2147483647\n2\n", p);
+  ASSERT_FAILS_WITH(TnReadIntegers(PETSC_COMM_WORLD, p, 3, rs, re, &c), "line 2: found 2147483647, expected a non-negative integer below 2147483647");
   WriteText("frac.txt", "0\n1.5\n2\n", p);
   ASSERT_FAILS_WITH(TnReadIntegers(PETSC_COMM_WORLD, p, 3, rs, re, &c), "line 2: found '1.5', expected one non-negative integer per line");
   WriteText("short.txt", "0\n1\n", p);
@@ -358,6 +420,24 @@ static void test_csv(void)
   CheckSamples(S, x, 2, 5, w, rs, re);
   PetscFree(x);
   WriteText("plain.csv", "# numpy.savetxt header\n1, 2 ,3,4,5\r\n\n6,-7.5,8e-3,9,10\r\n", p);
+  TN_ASSERT_OK(TnReadSamplesCSV(PETSC_COMM_WORLD, p, 5, rs, re, &S, &x));
+  CheckSamples(S, x, 2, 5, w, rs, re);
+  PetscFree(x);
+  /* a UTF-8 byte-order mark (Excel) before a headerless first row: still a sample */
+  WriteText("bom.csv", "\xEF\xBB\xBF"
+                       "1,2,3,4,5\n6,-7.5,8e-3,9,10\n",
+            p);
+  TN_ASSERT_OK(TnReadSamplesCSV(PETSC_COMM_WORLD, p, 5, rs, re, &S, &x));
+  CheckSamples(S, x, 2, 5, w, rs, re);
+  PetscFree(x);
+  WriteText("bomheader.csv", "\xEF\xBB\xBF"
+                             "a,b,c,d,e\n1,2,3,4,5\n6,-7.5,8e-3,9,10\n",
+            p);
+  TN_ASSERT_OK(TnReadSamplesCSV(PETSC_COMM_WORLD, p, 5, rs, re, &S, &x));
+  CheckSamples(S, x, 2, 5, w, rs, re);
+  PetscFree(x);
+  /* pandas' default column names 0..N-1 are a header */
+  WriteText("pandas.csv", "0,1,2,3,4\n1,2,3,4,5\n6,-7.5,8e-3,9,10\n", p);
   TN_ASSERT_OK(TnReadSamplesCSV(PETSC_COMM_WORLD, p, 5, rs, re, &S, &x));
   CheckSamples(S, x, 2, 5, w, rs, re);
   PetscFree(x);
@@ -401,6 +481,10 @@ static void test_csv_errors(void)
       {"1;2;3\n", "the header has 1 fields, expected 3 (the number of nodes); fields must be separated by commas"},
       {"1,2,3\n4;5;6\n", "row 2, field 1: found '4;5;6', expected a number; fields must be separated by commas"},
       {"0,1,2,3\n", "row 1 has 4 values, expected 3 (the number of nodes); an index column?"},
+      {"1,x,3\n4,5,6\n", "line 1: field 2: found 'x', expected a number; the first row mixes numbers and text"},
+      {"\xEF\xBB\xBF"
+       "1,2,x\n",
+       "line 1: field 3: found 'x'"},
   };
   char         p[PETSC_MAX_PATH_LEN];
   PetscInt     S, rs, re;
@@ -414,6 +498,16 @@ static void test_csv_errors(void)
   }
   snprintf(p, sizeof(p), "%s/no-such-file.csv", TnTestTmpDir());
   ASSERT_FAILS_WITH(TnReadSamplesCSV(PETSC_COMM_WORLD, p, 3, rs, re, &S, &x), "cannot open");
+  /* more samples than the memory allows: refused while reading, on every rank */
+  {
+    char text[4096];
+    int  len = 0;
+    for (int r = 0; r < 200; r++) len += snprintf(text + len, sizeof(text) - (size_t)len, "%d,%d,%d\n", r + 1, r + 2, r + 3);
+    WriteText("many.csv", text, p);
+  }
+  PetscOptionsSetValue(NULL, "-memory_limit", "1000");
+  ASSERT_FAILS_WITH(TnReadSamplesCSV(PETSC_COMM_WORLD, p, 3, rs, re, &S, &x), "many.csv (200 samples so far) needs");
+  PetscOptionsClearValue(NULL, "-memory_limit");
 }
 
 /* Rank 0 writes samples.h5 (serial HDF5): /x doubles 3 x 7, /grp/f float32
@@ -774,6 +868,9 @@ void TnTestRegister(void)
   CU_add_test(mm, "chunked scatter", test_mm_chunked);
   CU_add_test(mm, "bad files", test_mm_errors);
   CU_add_test(mm, "unwritable path", test_mm_write_unwritable);
+  CU_add_test(mm, "duplicates summed", test_mm_duplicates);
+  CU_add_test(mm, "memory needed by the size line", test_mm_memory);
+  CU_add_test(mm, "not a regular file", test_not_regular);
   CU_add_test(vec, "MatrixMarket array", test_vec_mm_array);
   CU_add_test(vec, "plain text", test_vec_plain);
   CU_add_test(vec, "bad files", test_vec_errors);
