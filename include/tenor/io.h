@@ -115,16 +115,30 @@ PetscErrorCode TnCommitBegin(MPI_Comm comm, const char path[], char tmp[], size_
    every node's caches on disk syncs before closing (MPI_File_sync). */
 PetscErrorCode TnCommitEnd(MPI_Comm comm, const char tmp[], const char path[], PetscBool ok);
 
-/* Attributes of the root group of an HDF5 file opened with
-   PetscViewerHDF5Open (model and checkpoint metadata). Numbers are stored as
-   doubles; integers are exact below 2^53. The getters are collective and
-   name the file (path) and the attribute when it is missing, not an
-   integer in [lo, hi] (TnH5GetInt), or not one of list (TnH5GetChoice). */
+/* tenor's own HDF5 files (model and checkpoint) through PetscViewerHDF5.
+   TnH5OpenRead: collective open for reading after rank 0 has checked the
+   file with serial HDF5 (it exists, is HDF5, opens, and every contiguous
+   dataset stores all the values it declares inside the file), one verdict
+   for all ranks; option (may be NULL) names the option that gave path.
+   Attributes of the root group: numbers are stored as doubles; integers are
+   exact below 2^53. The getters are collective and name the file (path)
+   and the attribute when it is missing, not a single element of the right
+   class (number or string), not finite, not a number in [lo, hi]
+   (TnH5GetRealIn; TnH5GetReal: any finite number), not an integer in
+   [lo, hi] (TnH5GetInt), or not one of list (TnH5GetChoice).
+   TnH5CheckLength: the dataset `name` is numeric and holds exactly n values
+   in one dimension (call it before allocating n values).
+   TnH5CheckValues: every entry of a loaded vector is finite and in
+   [lo, hi]; else the first bad entry is named. All collective. */
+PetscErrorCode TnH5OpenRead(MPI_Comm comm, const char path[], const char option[], PetscViewer *vw);
 PetscErrorCode TnH5PutReal(PetscViewer vw, const char name[], PetscReal v);
 PetscErrorCode TnH5PutInt(PetscViewer vw, const char name[], PetscInt64 v);
 PetscErrorCode TnH5PutStr(PetscViewer vw, const char name[], const char v[]);
 PetscErrorCode TnH5HasAttr(PetscViewer vw, const char name[], PetscBool *has);
 PetscErrorCode TnH5GetReal(PetscViewer vw, const char path[], const char name[], PetscReal *v);
+PetscErrorCode TnH5GetRealIn(PetscViewer vw, const char path[], const char name[], PetscReal lo, PetscReal hi, PetscReal *v);
 PetscErrorCode TnH5GetInt(PetscViewer vw, const char path[], const char name[], PetscInt64 lo, PetscInt64 hi, PetscInt64 *v);
 PetscErrorCode TnH5GetStr(PetscViewer vw, const char path[], const char name[], char out[], size_t len);
 PetscErrorCode TnH5GetChoice(PetscViewer vw, const char path[], const char name[], const char *const list[], PetscInt n, PetscInt *idx);
+PetscErrorCode TnH5CheckLength(PetscViewer vw, const char path[], const char name[], PetscInt64 n);
+PetscErrorCode TnH5CheckValues(Vec v, const char path[], const char name[], PetscReal lo, PetscReal hi);

@@ -303,6 +303,7 @@ PetscErrorCode TnDataGetBatchPart(TnData data, TnDataPart part, PetscInt s0, Vec
   PetscCall(VecGetBlockSize(xnat, &B));
   PetscCall(VecGetLocalSize(xnat, &nloc));
   PetscCheck(nloc == (data->rend - data->rstart) * B, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "batch vector does not match the data layout");
+  PetscCheck(s0 >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "batch start %" PetscInt_FMT " is negative", s0);
   v = PetscMax(0, PetscMin(B, PartSize(data, part) - s0));
   PetscCall(PetscMalloc1(B, &sidx));
   for (PetscInt b = 0; b < v; b++) sidx[b] = Index(data, part, s0 + b);

@@ -1,8 +1,10 @@
 /* Start-up and shut-down: tenor's error handler and log events.
    Invariant: an error detected collectively is printed by rank 0 only; an
-   error detected on one rank is printed by that rank and aborts the job. */
+   error detected on one rank is printed by that rank and aborts the job.
+   HDF5 prints no error stacks (unless -tn_traceback). */
 #include <tenor/sys.h>
 #include <stdio.h>
+#include <hdf5.h>
 
 PetscClassId  TN_CLASSID;
 PetscLogEvent TN_NetBuild, TN_Partition, TN_Coloring, TN_DynSetUp, TN_DynStep, TN_HaloExchange, TN_DataLoad, TN_IORead, TN_IOWrite;
@@ -37,6 +39,7 @@ PetscErrorCode TnInitialize(int *argc, char ***argv, const char help[])
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-tn_traceback", &trace, NULL));
   if (!trace) PetscCall(PetscPushErrorHandler(TnErrorHandler, NULL));
+  if (!trace) H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* HDF5's error stacks: tenor's readers and writers say what failed, naming the file */
   PetscCall(PetscClassIdRegister("tenor", &TN_CLASSID));
   PetscCall(PetscLogEventRegister("NetBuild", TN_CLASSID, &TN_NetBuild));
   PetscCall(PetscLogEventRegister("Partition", TN_CLASSID, &TN_Partition));

@@ -11,8 +11,6 @@
 #include <petscviewerhdf5.h>
 #include <string.h>
 
-#define TN_FILE_VERSION 1
-
 PetscLogEvent TN_CkptWrite;
 
 /* theta-layout vector -> dataset `name` in the canonical order. */
@@ -26,11 +24,13 @@ static PetscErrorCode WriteCanon(TnTrain tr, PetscViewer vw, const char name[], 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ReadCanon(TnTrain tr, PetscViewer vw, const char name[], Vec v)
+/* The inverse; every value checked to be finite and in [lo, hi]. */
+static PetscErrorCode ReadCanon(TnTrain tr, PetscViewer vw, const char path[], const char name[], PetscReal lo, PetscReal hi, Vec v)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscObjectSetName((PetscObject)tr->canon.canon, name));
   PetscCall(VecLoad(tr->canon.canon, vw));
+  PetscCall(TnH5CheckValues(tr->canon.canon, path, name, lo, hi));
   PetscCall(VecScatterBegin(tr->canon.sct, tr->canon.canon, v, INSERT_VALUES, SCATTER_REVERSE));
   PetscCall(VecScatterEnd(tr->canon.sct, tr->canon.canon, v, INSERT_VALUES, SCATTER_REVERSE));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -60,19 +60,19 @@ static PetscErrorCode WriteMoment(TnTrain tr, PetscViewer vw, const char name[],
 
 /* The inverse: into V, or narrowed into F (exact: a single-precision run
    wrote the values, CheckCompatible made sure), or nowhere (v of SGD). */
-static PetscErrorCode ReadMoment(TnTrain tr, PetscViewer vw, const char name[], Vec V, float *F)
+static PetscErrorCode ReadMoment(TnTrain tr, PetscViewer vw, const char path[], const char name[], PetscReal lo, Vec V, float *F)
 {
   Vec                aux;
   const PetscScalar *a;
   PetscInt           n;
   PetscFunctionBeginUser;
   if (V) {
-    PetscCall(ReadCanon(tr, vw, name, V));
+    PetscCall(ReadCanon(tr, vw, path, name, lo, PETSC_MAX_REAL, V));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   if (!F) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(VecDuplicate(tr->theta, &aux));
-  PetscCall(ReadCanon(tr, vw, name, aux));
+  PetscCall(ReadCanon(tr, vw, path, name, lo, PETSC_MAX_REAL, aux));
   PetscCall(VecGetLocalSize(aux, &n));
   PetscCall(VecGetArrayRead(aux, &a));
   for (PetscInt q = 0; q < n; q++) F[q] = (float)a[q];
@@ -304,7 +304,7 @@ static PetscErrorCode CheckPattern(TnTrain tr, PetscViewer vw, const char path[]
   PetscCall(VecGetOwnershipRange(tr->theta, &rs, NULL));
   for (PetscInt which = 0; which < 2; which++) {
     PetscCall(MapVec(tr, which, mine));
-    PetscCall(ReadCanon(tr, vw, which ? "col" : "row", theirs));
+    PetscCall(ReadCanon(tr, vw, path, which ? "col" : "row", -2, tr->N - 1, theirs));
     PetscCall(VecGetLocalSize(mine, &n));
     PetscCall(VecGetArrayRead(mine, &a));
     PetscCall(VecGetArrayRead(theirs, &b));
@@ -320,32 +320,36 @@ static PetscErrorCode CheckPattern(TnTrain tr, PetscViewer vw, const char path[]
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The counters and losses, each checked against what a run can have
+   written: counts are integers, step = epoch * nbatch + pos with
+   0 <= pos < nbatch (every step advances pos, an epoch wraps it), the other
+   counters at most what step allows, losses finite. */
 static PetscErrorCode ReadTrainMeta(TnTrain tr, PetscViewer vw, const char path[])
 {
-  TnTrainInfo *in = &tr->info;
-  PetscReal    v[12];
-  const char  *names[] = {"step", "epoch", "pos", "shrunk", "halvings", "skipped", "best_step", "bad_evals", "loss_count", "loss_sum", "best_valid", "valid_loss"};
+  TnTrainInfo *in  = &tr->info;
+  PetscInt64   max = (PetscInt64)1 << 53, nb = tr->info.nbatch;
   PetscFunctionBeginUser;
-  for (int q = 0; q < 12; q++) PetscCall(TnH5GetReal(vw, path, names[q], &v[q]));
-  in->step       = (PetscInt64)v[0];
-  in->epoch      = (PetscInt64)v[1];
-  in->pos        = (PetscInt64)v[2];
-  in->shrunk     = (PetscInt64)v[3];
-  in->halvings   = (PetscInt64)v[4];
-  in->skipped    = (PetscInt64)v[5];
-  in->best_step  = (PetscInt64)v[6];
-  tr->bad_evals  = (PetscInt64)v[7];
-  tr->loss_count = (PetscInt64)v[8];
-  tr->loss_sum   = v[9];
-  in->best_valid = v[10];
-  in->valid_loss = v[11];
-  PetscCall(TnH5GetReal(vw, path, "lr", &in->lr));
-  PetscCall(TnH5GetReal(vw, path, "grad_norm", &in->gnorm));
+  PetscCall(TnH5GetInt(vw, path, "epoch", 0, PETSC_MAX_INT - 1, &in->epoch));
+  PetscCall(TnH5GetInt(vw, path, "pos", 0, nb - 1, &in->pos));
+  PetscCall(TnH5GetInt(vw, path, "step", 0, max, &in->step));
+  PetscCheck(in->step == in->epoch * nb + in->pos, tr->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute 'step' = %" PetscInt64_FMT ", expected epoch * batches per epoch + pos = %" PetscInt64_FMT " * %" PetscInt64_FMT " + %" PetscInt64_FMT " (a damaged checkpoint?)", path, in->step, in->epoch, nb, in->pos);
+  PetscCall(TnH5GetInt(vw, path, "shrunk", 0, in->step, &in->shrunk));
+  PetscCall(TnH5GetInt(vw, path, "skipped", 0, in->step, &in->skipped));
+  PetscCall(TnH5GetInt(vw, path, "halvings", 0, max, &in->halvings));
+  PetscCall(TnH5GetInt(vw, path, "best_step", -1, in->step, &in->best_step));
+  PetscCall(TnH5GetInt(vw, path, "bad_evals", 0, in->step, &tr->bad_evals));
+  PetscCall(TnH5GetInt(vw, path, "loss_count", 0, in->step, &tr->loss_count));
+  PetscCall(TnH5GetReal(vw, path, "loss_sum", &tr->loss_sum));
+  PetscCall(TnH5GetReal(vw, path, "best_valid", &in->best_valid));
+  PetscCall(TnH5GetReal(vw, path, "valid_loss", &in->valid_loss));
+  PetscCall(TnH5GetRealIn(vw, path, "lr", 0, PETSC_MAX_REAL, &in->lr));
+  PetscCall(TnH5GetRealIn(vw, path, "grad_norm", 0, PETSC_MAX_REAL, &in->gnorm));
   {
-    PetscReal   hash, fhash, franks;
+    PetscReal   hash, fhash;
     PetscMPIInt size;
     PetscCall(PartitionHash(tr, &hash, &size));
-    PetscCall(TnH5GetReal(vw, path, "ranks", &franks));
+    PetscInt64 franks;
+    PetscCall(TnH5GetInt(vw, path, "ranks", 1, PETSC_MPI_INT_MAX, &franks));
     PetscCall(TnH5GetReal(vw, path, "partition_hash", &fhash));
     if ((PetscMPIInt)franks != size)
       PetscCall(PetscPrintf(tr->comm, "note: %s was written on %d rank(s), this run has %d: the continuation equals an uninterrupted run to round-off, not bit for bit\n", path, (int)franks, size));
@@ -358,19 +362,17 @@ static PetscErrorCode ReadTrainMeta(TnTrain tr, PetscViewer vw, const char path[
 PetscErrorCode TnTrainLoadCheckpoint(TnTrain tr, const char path[])
 {
   PetscViewer vw;
-  PetscBool   exists;
   PetscFunctionBeginUser;
   PetscCall(TnTrainSetUp(tr));
-  PetscCall(PetscTestFile(path, 'r', &exists));
-  PetscCheck(exists, tr->comm, PETSC_ERR_FILE_OPEN, "cannot read the checkpoint %s", path);
-  PetscCall(PetscViewerHDF5Open(tr->comm, path, FILE_MODE_READ, &vw));
+  PetscCall(TnH5OpenRead(tr->comm, path, "-train_restart", &vw));
   PetscCall(CheckCompatible(tr, vw, path));
+  for (PetscInt k = 0; k < 6; k++) PetscCall(TnH5CheckLength(vw, path, (const char *[]){"row", "col", "theta", "m", "v", "best"}[k], tr->nnz + 2 * (PetscInt64)tr->N));
   PetscCall(TnCanonSetUp(tr));
   PetscCall(CheckPattern(tr, vw, path));
-  PetscCall(ReadCanon(tr, vw, "theta", tr->theta));
-  PetscCall(ReadMoment(tr, vw, "m", tr->m, tr->mf));
-  PetscCall(ReadMoment(tr, vw, "v", tr->v, tr->vf));
-  if (tr->best) PetscCall(ReadCanon(tr, vw, "best", tr->best));
+  PetscCall(ReadCanon(tr, vw, path, "theta", -PETSC_MAX_REAL, PETSC_MAX_REAL, tr->theta));
+  PetscCall(ReadMoment(tr, vw, path, "m", -PETSC_MAX_REAL, tr->m, tr->mf));
+  PetscCall(ReadMoment(tr, vw, path, "v", 0, tr->v, tr->vf));
+  PetscCall(ReadCanon(tr, vw, path, "best", -PETSC_MAX_REAL, PETSC_MAX_REAL, tr->best ? tr->best : tr->g)); /* checked also when not kept */
   PetscCall(ReadTrainMeta(tr, vw, path));
   PetscCall(PetscViewerDestroy(&vw));
   PetscCall(TnCanonDestroy(&tr->canon));

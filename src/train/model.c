@@ -9,31 +9,37 @@
 #include "trainimpl.h"
 #include <tenor/io.h>
 #include <petscviewerhdf5.h>
+#include <float.h>
 #include <string.h>
 
 static PetscErrorCode OpenModel(MPI_Comm comm, const char path[], PetscViewer *vw)
 {
-  PetscBool exists;
-  char      fmt[64];
+  char       fmt[64];
+  PetscInt64 version;
   PetscFunctionBeginUser;
-  PetscCall(PetscTestFile(path, 'r', &exists));
-  PetscCheck(exists, comm, PETSC_ERR_FILE_OPEN, "cannot read the model file %s (-model)", path);
-  PetscCall(PetscViewerHDF5Open(comm, path, FILE_MODE_READ, vw));
+  PetscCall(TnH5OpenRead(comm, path, "-model", vw));
   PetscCall(TnH5GetStr(*vw, path, "format", fmt, sizeof(fmt)));
-  PetscCheck(!strcmp(fmt, "tenor-model") || !strcmp(fmt, "tenor-checkpoint"), comm, PETSC_ERR_USER, "%s is a '%s' file, not a tenor model", path, fmt);
+  PetscCheck(!strcmp(fmt, "tenor-model") || !strcmp(fmt, "tenor-checkpoint"), comm, PETSC_ERR_USER, "%s: attribute 'format' = '%s', expected 'tenor-model' or 'tenor-checkpoint': not a tenor model", path, fmt);
+  PetscCall(TnH5GetInt(*vw, path, "version", 1, TN_FILE_VERSION, &version));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ReadSize(PetscViewer vw, const char path[], const char name[], PetscInt64 *v)
+/* N and nnz: 1 <= N, 0 <= nnz <= N^2, and the nnz + 2N parameters must be
+   indexable by a PetscInt. */
+static PetscErrorCode ReadSizes(PetscViewer vw, const char path[], PetscInt64 *N, PetscInt64 *nnz)
 {
   PetscFunctionBeginUser;
-  PetscCall(TnH5GetInt(vw, path, name, 0, PETSC_MAX_INT, v));
+  PetscCall(TnH5GetInt(vw, path, "N", 1, (PETSC_MAX_INT - 1) / 2, N));
+  PetscCall(TnH5GetInt(vw, path, "nnz", 0, PetscMin(*N * *N, PETSC_MAX_INT - 1 - 2 * *N), nnz));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode LoadNamed(MPI_Comm comm, PetscViewer vw, const char name[], PetscInt n, Vec *v)
+/* The dataset `name` of n values (its length checked first, so that a forged
+   size allocates nothing). */
+static PetscErrorCode LoadNamed(MPI_Comm comm, PetscViewer vw, const char path[], const char name[], PetscInt n, Vec *v)
 {
   PetscFunctionBeginUser;
+  PetscCall(TnH5CheckLength(vw, path, name, n));
   PetscCall(VecCreateMPI(comm, PETSC_DECIDE, n, v));
   PetscCall(PetscObjectSetName((PetscObject)*v, name));
   PetscCall(VecLoad(*v, vw));
@@ -41,7 +47,8 @@ static PetscErrorCode LoadNamed(MPI_Comm comm, PetscViewer vw, const char name[]
 }
 
 /* Preallocation of W (default split of N) for the entries this rank holds:
-   counts of the diagonal and off-diagonal blocks, added at the rows' owners. */
+   counts of the diagonal and off-diagonal blocks, added at the rows' owners.
+   The entries were checked (CheckEntries): 0 <= i, j < N or j in {-1, -2}. */
 static PetscErrorCode Preallocate(MPI_Comm comm, PetscInt N, PetscInt n, const PetscScalar *r, const PetscScalar *c, Mat W)
 {
   Vec                dn, on;
@@ -83,53 +90,107 @@ static PetscErrorCode Preallocate(MPI_Comm comm, PetscInt N, PetscInt n, const P
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Every entry this rank holds: row an integer in [0, N), col an integer in
+   [-2, N) (-1: b, -2: log gamma), theta finite and, for log gamma, e^theta
+   a positive normal double. Then the counts: nnz entries with col >= 0. */
+static PetscErrorCode CheckEntries(MPI_Comm comm, const char path[], PetscInt64 N, PetscInt64 nnz, PetscInt rs, PetscInt n, const PetscScalar *r, const PetscScalar *c, const PetscScalar *t)
+{
+  char       msg[512] = "";
+  PetscInt64 syn      = 0;
+  PetscFunctionBeginUser;
+  for (PetscInt q = 0; q < n && !msg[0]; q++) {
+    PetscReal i = r[q], j = c[q];
+    if (!(i >= 0 && i < N && i == PetscFloorReal(i)))
+      snprintf(msg, sizeof(msg), "%s: the dataset 'row' holds %g at entry %" PetscInt_FMT ", expected an integer in [0, %" PetscInt64_FMT "] (a node)", path, (double)i, rs + q, N - 1);
+    else if (!(j >= -2 && j < N && j == PetscFloorReal(j)))
+      snprintf(msg, sizeof(msg), "%s: the dataset 'col' holds %g at entry %" PetscInt_FMT ", expected an integer in [-2, %" PetscInt64_FMT "] (a node; -1: the bias b, -2: log gamma)", path, (double)j, rs + q, N - 1);
+    else if (PetscIsInfOrNanReal(t[q]) || (j == -2 && !PetscIsNormalReal(PetscExpReal(t[q]))))
+      snprintf(msg, sizeof(msg), "%s: the dataset 'theta' holds %g at entry %" PetscInt_FMT ", expected a finite number%s", path, (double)t[q], rs + q, j == -2 ? " whose exponential (gamma) is a positive normal double" : "");
+    syn += j >= 0;
+  }
+  PetscCall(TnErrorSync(comm, (PetscBool)(msg[0] != 0), msg));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &syn, 1, MPIU_INT64, MPI_SUM, comm));
+  PetscCheck(syn == nnz, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the dataset 'col' has %" PetscInt64_FMT " synapse entries (col >= 0), but the attribute 'nnz' = %" PetscInt64_FMT, path, syn, nnz);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnModelLoadNet(MPI_Comm comm, const char path[], TnNet net)
 {
   PetscViewer        vw;
   PetscInt64         N, nnz;
-  Vec                row, col, th, b, gamma;
+  Vec                row, col, th, b, gamma, nb, ng;
   Mat                W;
+  MatInfo            info;
   const PetscScalar *r, *c, *t;
-  PetscInt           n;
+  PetscInt           n, rs;
+  PetscReal          lo[2], hi[2];
+  PetscMPIInt        size;
+  char               what[128];
   PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(OpenModel(comm, path, &vw));
-  PetscCall(ReadSize(vw, path, "N", &N));
-  PetscCall(ReadSize(vw, path, "nnz", &nnz));
-  PetscCheck(N > 0 && N < PETSC_MAX_INT && nnz + 2 * N < PETSC_MAX_INT, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: sizes N = %" PetscInt64_FMT ", nnz = %" PetscInt64_FMT " out of range", path, N, nnz);
-  PetscCall(LoadNamed(comm, vw, "row", (PetscInt)(nnz + 2 * N), &row));
-  PetscCall(LoadNamed(comm, vw, "col", (PetscInt)(nnz + 2 * N), &col));
-  PetscCall(LoadNamed(comm, vw, "theta", (PetscInt)(nnz + 2 * N), &th));
+  PetscCall(ReadSizes(vw, path, &N, &nnz));
+  PetscCall(TnH5CheckLength(vw, path, "row", nnz + 2 * N));
+  PetscCall(TnH5CheckLength(vw, path, "col", nnz + 2 * N));
+  PetscCall(TnH5CheckLength(vw, path, "theta", nnz + 2 * N));
+  /* per rank: row, col, theta (3 doubles per parameter), W (a double and an
+     int per synapse), b, gamma and the preallocation counts (6 doubles per node) */
+  PetscCall(PetscSNPrintf(what, sizeof(what), "the model %s (N = %" PetscInt64_FMT ", nnz = %" PetscInt64_FMT ")", path, N, nnz));
+  PetscCall(TnCheckMemory(comm, (3.0 * 8 * (nnz + 2 * N) + 12.0 * nnz + 48.0 * N) / size, what, "run on more nodes"));
+  PetscCall(LoadNamed(comm, vw, path, "row", (PetscInt)(nnz + 2 * N), &row));
+  PetscCall(LoadNamed(comm, vw, path, "col", (PetscInt)(nnz + 2 * N), &col));
+  PetscCall(LoadNamed(comm, vw, path, "theta", (PetscInt)(nnz + 2 * N), &th));
   PetscCall(PetscViewerDestroy(&vw));
   PetscCall(VecGetLocalSize(th, &n));
+  PetscCall(VecGetOwnershipRange(th, &rs, NULL));
   PetscCall(VecGetArrayRead(row, &r));
   PetscCall(VecGetArrayRead(col, &c));
   PetscCall(VecGetArrayRead(th, &t));
+  PetscCall(CheckEntries(comm, path, N, nnz, rs, n, r, c, t));
   PetscCall(MatCreate(comm, &W));
   PetscCall(Preallocate(comm, (PetscInt)N, n, r, c, W));
   PetscCall(MatSetOption(W, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
   PetscCall(MatCreateVecs(W, &b, &gamma));
+  PetscCall(VecDuplicate(b, &nb));
+  PetscCall(VecDuplicate(b, &ng));
   for (PetscInt q = 0; q < n; q++) {
     PetscInt i = (PetscInt)r[q], j = (PetscInt)c[q];
     if (j >= 0)
       PetscCall(MatSetValue(W, i, j, t[q], INSERT_VALUES));
-    else if (j == -1)
+    else if (j == -1) {
       PetscCall(VecSetValue(b, i, t[q], INSERT_VALUES));
-    else
+      PetscCall(VecSetValue(nb, i, 1.0, ADD_VALUES));
+    } else {
       PetscCall(VecSetValue(gamma, i, PetscExpReal(t[q]), INSERT_VALUES));
+      PetscCall(VecSetValue(ng, i, 1.0, ADD_VALUES));
+    }
   }
   PetscCall(VecRestoreArrayRead(row, &r));
   PetscCall(VecRestoreArrayRead(col, &c));
   PetscCall(VecRestoreArrayRead(th, &t));
   PetscCall(MatAssemblyBegin(W, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(W, MAT_FINAL_ASSEMBLY));
-  PetscCall(VecAssemblyBegin(b));
-  PetscCall(VecAssemblyEnd(b));
-  PetscCall(VecAssemblyBegin(gamma));
-  PetscCall(VecAssemblyEnd(gamma));
+  for (PetscInt k = 0; k < 4; k++) {
+    Vec v = k == 0 ? b : k == 1 ? gamma
+                     : k == 2   ? nb
+                                : ng;
+    PetscCall(VecAssemblyBegin(v));
+    PetscCall(VecAssemblyEnd(v));
+  }
+  /* each (row, col) pair once; each node one b and one gamma */
+  PetscCall(MatGetInfo(W, MAT_GLOBAL_SUM, &info));
+  PetscCheck((PetscInt64)info.nz_used == nnz, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the datasets 'row' and 'col' hold %" PetscInt64_FMT " synapses but only %" PetscInt64_FMT " distinct (row, col) pairs; each pair must appear once", path, nnz, (PetscInt64)info.nz_used);
+  PetscCall(VecMin(nb, NULL, &lo[0]));
+  PetscCall(VecMax(nb, NULL, &hi[0]));
+  PetscCall(VecMin(ng, NULL, &lo[1]));
+  PetscCall(VecMax(ng, NULL, &hi[1]));
+  PetscCheck(lo[0] == 1 && hi[0] == 1 && lo[1] == 1 && hi[1] == 1, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: every node needs exactly one bias (col = -1) and one log gamma (col = -2) entry; the file has %d to %d biases and %d to %d log gammas per node", path, (int)lo[0], (int)hi[0], (int)lo[1], (int)hi[1]);
   PetscCall(TnNetSetParameters(net, W, b, gamma));
   PetscCall(MatDestroy(&W));
   PetscCall(VecDestroy(&b));
   PetscCall(VecDestroy(&gamma));
+  PetscCall(VecDestroy(&nb));
+  PetscCall(VecDestroy(&ng));
   PetscCall(VecDestroy(&row));
   PetscCall(VecDestroy(&col));
   PetscCall(VecDestroy(&th));
@@ -156,9 +217,11 @@ PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData dat
   PetscCall(OpenModel(comm, path, &vw));
   PetscCall(PetscViewerHDF5HasDataset(vw, "data_mean", &has));
   if (has) {
-    PetscCall(ReadSize(vw, path, "N", &N));
-    PetscCall(LoadNamed(comm, vw, "data_mean", (PetscInt)N, &mean));
-    PetscCall(LoadNamed(comm, vw, "data_sd", (PetscInt)N, &sd));
+    PetscCall(TnH5GetInt(vw, path, "N", 1, PETSC_MAX_INT, &N));
+    PetscCall(LoadNamed(comm, vw, path, "data_mean", (PetscInt)N, &mean));
+    PetscCall(LoadNamed(comm, vw, path, "data_sd", (PetscInt)N, &sd));
+    PetscCall(TnH5CheckValues(mean, path, "data_mean", -PETSC_MAX_REAL, PETSC_MAX_REAL));
+    PetscCall(TnH5CheckValues(sd, path, "data_sd", DBL_MIN, PETSC_MAX_REAL));
     PetscCall(TnDataSetStandardization(data, mean, sd));
     PetscCall(PetscPrintf(comm, "data: standardised with the model's training statistics\n"));
     PetscCall(VecDestroy(&mean));

@@ -6,6 +6,10 @@
 #include <tenor/train.h>
 #include <signal.h>
 
+/* The format version of model and checkpoint files this code writes; it
+   reads versions 1..TN_FILE_VERSION. */
+#define TN_FILE_VERSION 1
+
 /* The canonical order of parameters: sorted by natural row, then column with
    u = log gamma (col -2) and b (col -1) first. pos[q] is the canonical index
    of theta's local entry q; sct scatters theta's layout to a Vec `canon` of
