@@ -63,3 +63,22 @@ typedef struct {
 } TnProgress;
 PetscErrorCode TnProgressStart(MPI_Comm comm, TnProgress *p, const char what[], PetscInt n, double work_per_item, const char unit[]);
 PetscErrorCode TnProgressUpdate(MPI_Comm comm, TnProgress *p, PetscInt done);
+
+/* Inside PetscOptionsBegin/End: checked numbers (shown by -help with their
+   default). An integer is read as 64-bit (an exact 1e6 is accepted, 1.5 is
+   not) and must lie in [min, max] and fit PetscInt; a real must be finite and
+   lie in [min, max] (PETSC_MIN_REAL, PETSC_MAX_REAL: unbounded). A bad value
+   is a collective error, reported once, naming the option and the range.
+   *val is cur when the option is unset. */
+#define TnOptionsInt(opt, text, man, cur, val, set, min, max) TnOptionsInt_Private(PetscOptionsObject, opt, text, man, cur, val, set, min, max)
+#define TnOptionsReal(opt, text, man, cur, val, set, min, max) TnOptionsReal_Private(PetscOptionsObject, opt, text, man, cur, val, set, min, max)
+PetscErrorCode TnOptionsInt_Private(PetscOptionItems *obj, const char opt[], const char text[], const char man[], PetscInt cur, PetscInt *val, PetscBool *set, PetscInt64 min, PetscInt64 max);
+PetscErrorCode TnOptionsReal_Private(PetscOptionItems *obj, const char opt[], const char text[], const char man[], PetscReal cur, PetscReal *val, PetscBool *set, PetscReal min, PetscReal max);
+/* The same outside PetscOptionsBegin/End, for a full name ("-memory_limit");
+   collective on comm. *val is left alone when the option is unset. */
+PetscErrorCode TnOptionsGetInt(MPI_Comm comm, const char name[], PetscInt *val, PetscBool *set, PetscInt64 min, PetscInt64 max);
+PetscErrorCode TnOptionsGetReal(MPI_Comm comm, const char name[], PetscReal *val, PetscBool *set, PetscReal min, PetscReal max);
+/* Not collective: parse a whole string as an integer (an exact real such as
+   1e6 too) or a finite real; *ok is false otherwise. */
+PetscErrorCode TnParseInt(const char str[], PetscInt64 *v, PetscBool *ok);
+PetscErrorCode TnParseReal(const char str[], PetscReal *v, PetscBool *ok);

@@ -239,12 +239,12 @@ static PetscErrorCode ReadOptions(MPI_Comm comm, TnRun *run)
   PetscCall(PetscOptionsString("-dir", "Directory for samples.csv and sample.json", "", run->dir, run->dir, sizeof(run->dir), NULL));
   PetscOptionsEnd();
   PetscOptionsBegin(comm, "sample_", "Sampling (docs/sampling.md)", "tenor");
-  PetscCall(PetscOptionsInt("-n", "Number of samples", "", run->S, &run->S, NULL));
+  PetscCall(TnOptionsInt("-n", "Number of samples", "", run->S, &run->S, NULL, 1, PETSC_MAX_INT));
   PetscCall(PetscOptionsString("-hdf5", "Also write the samples to this HDF5 file (dataset /x, samples x N)", "", run->h5, run->h5, sizeof(run->h5), NULL));
   PetscOptionsEnd();
   PetscCheck(run->S >= 1, comm, PETSC_ERR_USER, "-sample_n must be >= 1 (got %" PetscInt_FMT ")", run->S);
   run->seed = 1;
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-sample_seed", &run->seed, NULL));
+  PetscCall(TnOptionsGetInt(comm, "-sample_seed", &run->seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -138,14 +138,14 @@ static PetscBool IsHDF5Name(const char *file)
 static PetscErrorCode GeneratorOptions(PetscOptionItems *PetscOptionsObject, TnData data)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscOptionsInt("-gmrf_n", "gmrf2d: lattice side n, N = n^2 (0: sqrt(N))", "TnDataSetGMRF", data->gmrf_n, &data->gmrf_n, NULL));
-  PetscCall(PetscOptionsReal("-gmrf_tau", "gmrf2d: precision scale tau in Q = tau (kappa^2 I - Laplacian)", "TnDataSetGMRF", data->gmrf_tau, &data->gmrf_tau, NULL));
-  PetscCall(PetscOptionsReal("-gmrf_kappa2", "gmrf2d: kappa^2 (correlation length ~ 1/kappa lattice spacings)", "TnDataSetGMRF", data->gmrf_kappa2, &data->gmrf_kappa2, NULL));
+  PetscCall(TnOptionsInt("-gmrf_n", "gmrf2d: lattice side n, N = n^2 (0: sqrt(N))", "TnDataSetGMRF", data->gmrf_n, &data->gmrf_n, NULL, 0, PETSC_MAX_INT));
+  PetscCall(TnOptionsReal("-gmrf_tau", "gmrf2d: precision scale tau in Q = tau (kappa^2 I - Laplacian)", "TnDataSetGMRF", data->gmrf_tau, &data->gmrf_tau, NULL, 0, PETSC_MAX_REAL));
+  PetscCall(TnOptionsReal("-gmrf_kappa2", "gmrf2d: kappa^2 (correlation length ~ 1/kappa lattice spacings)", "TnDataSetGMRF", data->gmrf_kappa2, &data->gmrf_kappa2, NULL, 0, PETSC_MAX_REAL));
   PetscCall(PetscOptionsString("-gauss_Q", "gauss: precision matrix Q (MatrixMarket, symmetric positive definite)", "TnDataSetGaussPrecision", data->gauss_Q, data->gauss_Q, sizeof(data->gauss_Q), NULL));
-  PetscCall(PetscOptionsInt("-gauss_dense_max", "gauss: largest N sampled with a dense Cholesky on every rank", "TnDataSetGaussPrecision", data->gauss_dmax, &data->gauss_dmax, NULL));
-  PetscCall(PetscOptionsInt("-mix_components", "mixture: number of components K (1..16)", "TnDataSetMixture", data->mix_K, &data->mix_K, NULL));
-  PetscCall(PetscOptionsReal("-mix_separation", "mixture: means mu_ki = separation * N(0,1)", "TnDataSetMixture", data->mix_sep, &data->mix_sep, NULL));
-  PetscCall(PetscOptionsReal("-mix_sd", "mixture: component sd sigma_k = sd * U(1/2, 3/2)", "TnDataSetMixture", data->mix_sd, &data->mix_sd, NULL));
+  PetscCall(TnOptionsInt("-gauss_dense_max", "gauss: largest N sampled with a dense Cholesky on every rank", "TnDataSetGaussPrecision", data->gauss_dmax, &data->gauss_dmax, NULL, 0, PETSC_MAX_INT));
+  PetscCall(TnOptionsInt("-mix_components", "mixture: number of components K (1..16)", "TnDataSetMixture", data->mix_K, &data->mix_K, NULL, 1, 16));
+  PetscCall(TnOptionsReal("-mix_separation", "mixture: means mu_ki = separation * N(0,1)", "TnDataSetMixture", data->mix_sep, &data->mix_sep, NULL, PETSC_MIN_REAL, PETSC_MAX_REAL));
+  PetscCall(TnOptionsReal("-mix_sd", "mixture: component sd sigma_k = sd * U(1/2, 3/2)", "TnDataSetMixture", data->mix_sd, &data->mix_sd, NULL, 0, PETSC_MAX_REAL));
   data->mix_nwts = 16;
   PetscCall(PetscOptionsRealArray("-mix_weights", "mixture: K component weights (normalised)", "TnDataSetMixture", data->mix_wts, &data->mix_nwts, NULL));
   data->mix_nsds = 16;
@@ -168,10 +168,10 @@ PetscErrorCode TnDataSetFromOptions(TnData data)
   PetscCall(TnOptionsChoice("-type", "Source of samples: normal (built-in N(0, I)), csv, hdf5, gmrf2d, gauss, mixture (docs/data.md)", "TnDataSetType", TnDataTypes, NTYPES, &it, &set));
   PetscCall(PetscOptionsString("-file", "CSV or HDF5 file: one sample per row, N columns", "TnDataSetFile", data->file, data->file, sizeof(data->file), &fset));
   PetscCall(PetscOptionsString("-dataset", "HDF5 dataset (samples x N)", "TnDataSetFile", data->dataset, data->dataset, sizeof(data->dataset), NULL));
-  PetscCall(PetscOptionsInt("-samples", "Number of samples of a built-in generator", "TnDataSetSamples", data->S, &data->S, NULL));
-  PetscCall(PetscOptionsInt("-seed", "Seed of the generators and of dequantisation noise", "TnDataSetSamples", data->seed, &data->seed, NULL));
-  PetscCall(PetscOptionsReal("-valid_fraction", "Fraction of samples held out for validation", "TnDataSetValidationFraction", data->vfrac, &data->vfrac, NULL));
-  PetscCall(PetscOptionsInt("-split_seed", "Seed of the train/validation split", "TnDataSetValidationFraction", data->split_seed, &data->split_seed, NULL));
+  PetscCall(TnOptionsInt("-samples", "Number of samples of a built-in generator", "TnDataSetSamples", data->S, &data->S, NULL, 1, PETSC_MAX_INT));
+  PetscCall(TnOptionsInt("-seed", "Seed of the generators and of dequantisation noise", "TnDataSetSamples", data->seed, &data->seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(TnOptionsReal("-valid_fraction", "Fraction of samples held out for validation", "TnDataSetValidationFraction", data->vfrac, &data->vfrac, NULL, 0, 1));
+  PetscCall(TnOptionsInt("-split_seed", "Seed of the train/validation split", "TnDataSetValidationFraction", data->split_seed, &data->split_seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscCall(PetscOptionsBool("-standardize", "Standardise each node with the training mean and sd", "TnDataSetStandardize", data->standardize, &data->standardize, NULL));
   PetscCall(PetscOptionsBool("-dequantize", "Add U(0,1) noise to integer data", "TnDataSetDequantize", data->dequantize, &data->dequantize, NULL));
   PetscCall(GeneratorOptions(PetscOptionsObject, data));

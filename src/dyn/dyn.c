@@ -190,10 +190,10 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   v         = (PetscInt)dyn->act;
   PetscCall(TnOptionsChoice("-act", "Activation phi", "TnDynSetActivation", TnActTypes, 2, &v, NULL));
   dyn->act = (TnAct)v;
-  PetscCall(PetscOptionsReal("-h", "Step size h", "TnDynSetStepSize", dyn->h, &dyn->h, &hset));
-  PetscCall(PetscOptionsReal("-T", "Final time T (then h = T / K)", "TnDynSetFinalTime", T, &T, &Tset));
-  PetscCall(PetscOptionsInt("-steps", "Number of steps K (T = K h)", "TnDynSetSteps", dyn->K, &dyn->K, NULL));
-  PetscCall(PetscOptionsInt("-batch", "Samples evolved together, B (one matrix pass serves all B)", "TnDynSetBatchSize", dyn->B, &dyn->B, NULL));
+  PetscCall(TnOptionsReal("-h", "Step size h", "TnDynSetStepSize", dyn->h, &dyn->h, &hset, 0, PETSC_MAX_REAL));
+  PetscCall(TnOptionsReal("-T", "Final time T (then h = T / K)", "TnDynSetFinalTime", T, &T, &Tset, 0, PETSC_MAX_REAL));
+  PetscCall(TnOptionsInt("-steps", "Number of steps K (T = K h)", "TnDynSetSteps", dyn->K, &dyn->K, NULL, 0, PETSC_MAX_INT));
+  PetscCall(TnOptionsInt("-batch", "Samples evolved together, B (one matrix pass serves all B)", "TnDynSetBatchSize", dyn->B, &dyn->B, NULL, 1, 1024));
   PetscCall(PetscOptionsBool("-nodeloss", "Accumulate per-node loss totals", "TnDynSetNodeLoss", dyn->nodeloss_on, &dyn->nodeloss_on, NULL));
   if (dyn->ops.setfromoptions) PetscCall(dyn->ops.setfromoptions(dyn, PetscOptionsObject));
   PetscOptionsEnd();

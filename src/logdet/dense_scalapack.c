@@ -200,8 +200,8 @@ static PetscErrorCode SetFromOptions_Dense(TnLogDet ld)
   PetscOptionsBegin(ld->comm, "logdet_", "Dense log-det: LU on a ScaLAPACK process grid (docs/model.md section 3)", "TnLogDet");
   PetscCall(PetscOptionsString("-dense_grid", "Process grid PxQ with P*Q = ranks, or auto (near-square)", "", grid, grid, sizeof(grid), &set));
   if (set) PetscCall(ParseGrid(ld->comm, grid, &d->opt_pr, &d->opt_pc));
-  PetscCall(PetscOptionsInt("-dense_nb", "Block size of the block-cyclic layout", "", d->nb, &d->nb, NULL));
-  PetscCall(PetscOptionsReal("-dense_memory_limit", "Bytes per node the method may use (default: 90% of MemAvailable)", "", d->memory_limit, &d->memory_limit, NULL));
+  PetscCall(TnOptionsInt("-dense_nb", "Block size of the block-cyclic layout", "", d->nb, &d->nb, NULL, 1, PETSC_MAX_INT));
+  PetscCall(TnOptionsReal("-dense_memory_limit", "Bytes per node the method may use (default: 90% of MemAvailable)", "", d->memory_limit, &d->memory_limit, NULL, 0, PETSC_MAX_REAL));
   PetscOptionsEnd();
   PetscCheck(d->nb >= 1, ld->comm, PETSC_ERR_USER, "-logdet_dense_nb %" PetscInt_FMT ": the block size must be >= 1", d->nb);
   PetscFunctionReturn(PETSC_SUCCESS);

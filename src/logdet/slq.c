@@ -28,9 +28,9 @@ static PetscErrorCode SetFromOptions_SLQ(TnLogDet ld)
   LogDet_SLQ *s = (LogDet_SLQ *)ld->data;
   PetscFunctionBeginUser;
   PetscOptionsBegin(ld->comm, "logdet_slq_", "Stochastic Lanczos quadrature log-det (an estimate)", "TnLogDet");
-  PetscCall(PetscOptionsInt("-probes", "Rademacher probes (the error falls like 1/sqrt(probes))", "TnLogDet", s->probes, &s->probes, NULL));
-  PetscCall(PetscOptionsInt("-steps", "Lanczos steps per probe (quadrature points)", "TnLogDet", s->steps, &s->steps, NULL));
-  PetscCall(PetscOptionsInt("-seed", "Seed of the probes", "TnLogDet", s->seed, &s->seed, NULL));
+  PetscCall(TnOptionsInt("-probes", "Rademacher probes (the error falls like 1/sqrt(probes))", "TnLogDet", s->probes, &s->probes, NULL, 1, PETSC_MAX_INT));
+  PetscCall(TnOptionsInt("-steps", "Lanczos steps per probe (quadrature points)", "TnLogDet", s->steps, &s->steps, NULL, 1, PETSC_MAX_INT));
+  PetscCall(TnOptionsInt("-seed", "Seed of the probes", "TnLogDet", s->seed, &s->seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscCall(PetscOptionsBool("-reorth", "Full reorthogonalisation of the Lanczos vectors", "TnLogDet", s->reorth, &s->reorth, NULL));
   PetscOptionsEnd();
   PetscCheck(s->probes >= 2, ld->comm, PETSC_ERR_USER, "-logdet_slq_probes %" PetscInt_FMT ": at least 2 probes are needed for a standard error", s->probes);

@@ -55,9 +55,9 @@ PetscErrorCode TnSamplerSetFromOptions(TnSampler s)
   PetscInt  maxit = s->stats.maxit;
   PetscFunctionBeginUser;
   PetscOptionsBegin(s->comm, "sample_", "Sampling (docs/sampling.md)", "TnSampler");
-  PetscCall(PetscOptionsInt("-seed", "Seed of the base draw z (keyed by sample and natural node number)", "TnSamplerSetSeed", s->seed, &s->seed, NULL));
-  PetscCall(PetscOptionsReal("-tol", "sync: relative tolerance of the fixed point a_k = a_{k+1} - h f(a_k)", "TnSamplerSetTolerance", tol, &tol, NULL));
-  PetscCall(PetscOptionsInt("-maxit", "sync: most fixed-point iterations per step", "TnSamplerSetMaxIterations", maxit, &maxit, NULL));
+  PetscCall(TnOptionsInt("-seed", "Seed of the base draw z (keyed by sample and natural node number)", "TnSamplerSetSeed", s->seed, &s->seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(TnOptionsReal("-tol", "sync: relative tolerance of the fixed point a_k = a_{k+1} - h f(a_k)", "TnSamplerSetTolerance", tol, &tol, NULL, 0, PETSC_MAX_REAL));
+  PetscCall(TnOptionsInt("-maxit", "sync: most fixed-point iterations per step", "TnSamplerSetMaxIterations", maxit, &maxit, NULL, 1, PETSC_MAX_INT));
   PetscOptionsEnd();
   PetscCall(TnSamplerSetTolerance(s, tol));
   PetscCall(TnSamplerSetMaxIterations(s, maxit));

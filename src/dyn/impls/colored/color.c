@@ -255,8 +255,9 @@ static PetscErrorCode CompressColors(TnDyn dyn, Vec C)
   PetscScalar *col;
   PetscFunctionBeginUser;
   PetscCall(VecMax(C, NULL, &cmax));
+  /* compared as a real: cmax + 1 overflows PetscInt for a colour of 2^31 - 1 */
+  PetscCheck(cmax < 10000000, dyn->comm, PETSC_ERR_USER, "colour numbers up to %.0f are too large: number the colours 0, 1, 2, ... (below 10^7)", (double)cmax);
   n = (PetscInt)cmax + 1;
-  PetscCheck(n <= 10000000, dyn->comm, PETSC_ERR_USER, "colour numbers up to %" PetscInt_FMT " are too large: number the colours 0, 1, 2, ...", n - 1);
   PetscCall(PetscCalloc1(n, &map));
   PetscCall(VecGetArray(C, &col));
   for (PetscInt i = 0; i < dyn->m; i++) map[(PetscInt)col[i]] = 1;

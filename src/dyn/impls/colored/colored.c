@@ -98,7 +98,7 @@ static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsOb
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsString("-coloring_file", "Read the colouring (one colour per node, natural order)", "TnDynSetColoringFile", dyn->colin, dyn->colin, sizeof(dyn->colin), NULL));
   PetscCall(PetscOptionsString("-coloring_out", "Write the colouring used to this file", "TnDynSetColoringFile", dyn->colout, dyn->colout, sizeof(dyn->colout), NULL));
-  PetscCall(PetscOptionsInt("-coloring_seed", "Seed of the colouring's node priorities", "TnDynSetColoringSeed", dyn->colseed, &dyn->colseed, NULL));
+  PetscCall(TnOptionsInt("-coloring_seed", "Seed of the colouring's node priorities", "TnDynSetColoringSeed", dyn->colseed, &dyn->colseed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
