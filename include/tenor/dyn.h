@@ -108,13 +108,22 @@ typedef struct {
   PetscBool ok;      /* the condition holds (with a margin of 1e-10 for a trial) */
   PetscReal value;   /* the bound */
   PetscReal fmin;    /* a lower bound on every factor 1 + h A_ii it guarantees */
-  char      what[256], fix[512];
+  char      what[512], fix[768];
 } TnDynBound;
+/* The bound on |W|_2 in the sync scheme's condition (-dyn_bound_norm):
+   auto (default) the cheap sqrt(|W|_1 |W|_inf) when it certifies, else a
+   Lanczos certificate; cheap; lanczos (always the certificate, the smaller
+   of the two used). docs/model.md section 5. */
+typedef enum { TN_BOUND_NORM_AUTO,
+               TN_BOUND_NORM_CHEAP,
+               TN_BOUND_NORM_LANCZOS } TnBoundNorm;
+extern const char *const TnBoundNormTypes[];
 /* The invertibility condition at the trial parameters theta + alpha d
    (theta's layout, TnNetGetParamLayout; d = NULL: theta), gamma = e^u,
    computed by the same code and in the same order as the check of SetUp,
-   so a trial accepted here is accepted there. Nothing is changed.
-   Collective. */
+   so a trial accepted here is accepted there. Nothing is changed but,
+   when the sync bound needs one, a new Lanczos certificate of the current
+   W (bound.c). Collective. */
 PetscErrorCode TnDynCheckBound(TnDyn dyn, const PetscScalar *theta, const PetscScalar *d, PetscReal alpha, TnDynBound *bound);
 /* The network's parameters changed (TnNetParamsUpdated done): check the
    invertibility condition again; an error if it fails. Collective. */

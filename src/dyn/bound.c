@@ -3,22 +3,47 @@
    over the parameters (current, or a trial theta + alpha d that has not been
    written into the net), then turned into the scheme's condition by its
    own `bound` operation:
-     sync:     h (max_i gamma_i + sqrt(|W|_1 |W|_inf)) < 1
+     sync:     h (max_i gamma_i + w) < 1, w >= |W|_2: the cheap
+               sqrt(|W|_1 |W|_inf), or a Lanczos certificate (below)
      colored:  min_i (1 - h gamma_i + h min(W_ii, 0)) > 0  (tanh)
                min_i (1 + h (W_ii - gamma_i)) > 0         (linear)
      continuous: none.
    The check of SetUp and the trainer's check of a trial run this same code
    in the same order; a trial is accepted only with a margin of 1e-10, so
-   one accepted here is not refused by round-off once stored. */
+   one accepted here is not refused by round-off once stored.
+
+   The Lanczos certificate (docs/model.md section 5): k Lanczos steps on
+   A = W^T W, full reorthogonalisation, from a start uniform on the sphere
+   (normal entries TnRandNormal by natural node number, normalised: the same
+   for any rank count); theta = the largest Ritz value. Kuczynski and
+   Wozniakowski (1992): P(theta < (1 - eps) lambda_max(A)) <= 1.648 sqrt(n)
+   exp(-sqrt(eps) (2k' - 1)), used with k' = k - 1 (so either convention of
+   the paper's k, k or k + 1 Krylov vectors, is covered); eps from the
+   failure probability delta; then |W|_2 <= sqrt(theta (1 + 1e-8) / (1 - eps))
+   (1e-8: round-off far above the backward error of the reorthogonalised
+   recurrence). An early stop with beta_j > 0 small adds beta_j to theta
+   (dropping it moves T's eigenvalues by at most beta_j).
+   The certificate is made for the net's current W (W_c, kept); any W,
+   a trial included, then has |W|_2 <= |W_c|_2 + sqrt(|W - W_c|_1
+   |W - W_c|_inf): one extra pass, so the trainer's trial check stays cheap.
+   A new certificate is made only when the condition fails with the cheap
+   bound and with this drift bound while W has moved since W_c (and at the
+   first check with -dyn_bound_norm lanczos); each draws a fresh start (stream
+   = number of certificates so far), so each fails with probability at most
+   delta whatever W the earlier ones led to. */
 #include "dynimpl.h"
+#include <petscblaslapack.h>
 
 #define TN_BOUND_MARGIN 1e-10
+#define TN_BOUND_SEED 0x6e6f726d32ULL /* the certificate's start vectors */
+
+const char *const TnBoundNormTypes[] = {"auto", "cheap", "lanczos", "TnBoundNorm", "TN_BOUND_NORM_", NULL};
 
 /* |W|_1 = max_j sum_i |W_ij| (column sums) without a global-length work
    array (MatNorm(NORM_1) allocates N doubles on every rank): local column
    sums of the on-process block, the off-process block's added to their
-   owners by a reverse scatter. */
-static PetscErrorCode Norm1(TnDyn dyn, const PetscScalar *th, const PetscScalar *d, PetscReal alpha, PetscReal *n1)
+   owners by a reverse scatter. With ref (W_c's values): |W - W_c|_1. */
+static PetscErrorCode Norm1(TnDyn dyn, const PetscScalar *th, const PetscScalar *d, PetscReal alpha, const PetscScalar *ref, PetscReal *n1)
 {
   PetscScalar *c, *g;
   PetscFunctionBeginUser;
@@ -38,13 +63,105 @@ static PetscErrorCode Norm1(TnDyn dyn, const PetscScalar *th, const PetscScalar 
   PetscCall(VecGetArray(dyn->bgs, &g));
   for (PetscInt i = 0; i < dyn->m; i++) c[i] = 0;
   for (PetscInt q = 0; q < dyn->nghost; q++) g[q] = 0;
-  for (PetscInt t = 0; t < dyn->d.n; t++) c[dyn->d.ja[t]] += PetscAbsScalar(TnParamTrial(th, d, alpha, t));
-  for (PetscInt t = 0; t < dyn->o.n; t++) g[dyn->o.ja[t]] += PetscAbsScalar(TnParamTrial(th, d, alpha, dyn->d.n + t));
+  for (PetscInt t = 0; t < dyn->d.n; t++) c[dyn->d.ja[t]] += PetscAbsScalar(TnParamTrial(th, d, alpha, t) - (ref ? ref[t] : 0));
+  for (PetscInt t = 0; t < dyn->o.n; t++) g[dyn->o.ja[t]] += PetscAbsScalar(TnParamTrial(th, d, alpha, dyn->d.n + t) - (ref ? ref[dyn->d.n + t] : 0));
   PetscCall(VecRestoreArray(dyn->bcs, &c));
   PetscCall(VecRestoreArray(dyn->bgs, &g));
   PetscCall(VecScatterBegin(dyn->bsct, dyn->bgs, dyn->bcs, ADD_VALUES, SCATTER_REVERSE));
   PetscCall(VecScatterEnd(dyn->bsct, dyn->bgs, dyn->bcs, ADD_VALUES, SCATTER_REVERSE));
   PetscCall(VecMax(dyn->bcs, NULL, n1));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* sqrt(|W - W_c|_1 |W - W_c|_inf) at theta + alpha d: the cheap bound on
+   |W - W_c|_2. */
+static PetscErrorCode Drift(TnDyn dyn, const PetscScalar *th, const PetscScalar *d, PetscReal alpha, PetscReal *drift)
+{
+  TnParamLayout L;
+  PetscReal     ninf = 0, n1;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamLayout(dyn->net, &L));
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    PetscReal rs = 0;
+    for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) rs += PetscAbsScalar(TnParamTrial(th, d, alpha, t) - dyn->wc[t]);
+    for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) rs += PetscAbsScalar(TnParamTrial(th, d, alpha, L.nd + t) - dyn->wc[L.nd + t]);
+    ninf = PetscMax(ninf, rs);
+  }
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &ninf, 1, MPIU_REAL, MPIU_MAX, dyn->comm));
+  PetscCall(Norm1(dyn, th, d, alpha, dyn->wc, &n1));
+  *drift = PetscSqrtReal(n1 * ninf);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The Lanczos certificate for the net's current W (see the top): sets
+   dyn->w2c, dyn->w2eps and keeps W's values in dyn->wc. Collective. */
+static PetscErrorCode Certify(TnDyn dyn)
+{
+  Mat             W;
+  Vec            *V, t;
+  TnParamLayout   L;
+  PetscScalar    *par, *pv, *h;
+  const PetscInt *natural;
+  PetscInt        k = dyn->bsteps, N, m = k;
+  PetscReal      *alpha, *beta, *e, theta = 0, extra = 0, nrm, s;
+  PetscBLASInt    bn, info;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetMat(dyn->net, &W));
+  PetscCall(MatGetSize(W, &N, NULL));
+  PetscCall(TnCheckMemory(dyn->comm, 8.0 * (k + 2) * dyn->m, "the Lanczos basis of the |W|_2 certificate (k + 1 vectors, -dyn_bound_lanczos_steps)", "use fewer steps (-dyn_bound_lanczos_steps) or -dyn_bound_norm cheap"));
+  PetscCall(MatCreateVecs(W, NULL, &t));
+  {
+    Vec x;
+    PetscCall(MatCreateVecs(W, &x, NULL));
+    PetscCall(VecDuplicateVecs(x, k + 1, &V));
+    PetscCall(VecDestroy(&x));
+  }
+  PetscCall(PetscMalloc4(k, &alpha, k, &beta, k, &e, k + 1, &h));
+  PetscCall(TnNetGetNatural(dyn->net, &natural));
+  PetscCall(VecGetArray(V[0], &pv));
+  for (PetscInt i = 0; i < dyn->m; i++) pv[i] = TnRandNormal(TN_BOUND_SEED, (uint64_t)dyn->ncert, (uint64_t)natural[i]);
+  PetscCall(VecRestoreArray(V[0], &pv));
+  PetscCall(VecNormalize(V[0], NULL));
+  for (PetscInt j = 0; j < k; j++) { /* V[j+1] = A V[j] - alpha_j V[j] - beta_{j-1} V[j-1], then against all of V twice */
+    PetscCall(MatMult(W, V[j], t));
+    PetscCall(MatMultTranspose(W, t, V[j + 1]));
+    PetscCall(VecDot(V[j + 1], V[j], &h[0]));
+    alpha[j] = PetscRealPart(h[0]);
+    PetscCall(VecAXPY(V[j + 1], -alpha[j], V[j]));
+    if (j > 0) PetscCall(VecAXPY(V[j + 1], -beta[j - 1], V[j - 1]));
+    for (PetscInt pass = 0; pass < 2; pass++) {
+      PetscCall(VecMDot(V[j + 1], j + 1, V, h));
+      for (PetscInt i = 0; i <= j; i++) h[i] = -h[i];
+      PetscCall(VecMAXPY(V[j + 1], j + 1, h, V));
+    }
+    PetscCall(VecNorm(V[j + 1], NORM_2, &nrm));
+    if (j == k - 1) break;
+    if (nrm <= 1e-10 * PetscMax(PetscAbsReal(alpha[j]), PETSC_SMALL)) { /* (numerically) invariant Krylov space */
+      m     = j + 1;
+      extra = nrm;
+      break;
+    }
+    beta[j] = nrm;
+    PetscCall(VecScale(V[j + 1], 1.0 / nrm));
+  }
+  for (PetscInt j = 0; j < m; j++) e[j] = j < m - 1 ? beta[j] : 0;
+  PetscCall(PetscBLASIntCast(m, &bn));
+  PetscCallBLAS("LAPACKsteqr", LAPACKsteqr_("N", &bn, alpha, e, NULL, &bn, NULL, &info));
+  PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "LAPACK steqr failed on the Lanczos matrix of the |W|_2 certificate: info %d", (int)info);
+  for (PetscInt j = 0; j < m; j++) theta = PetscMax(theta, alpha[j]);
+  theta += extra;
+  s          = PetscLogReal(1.648 * PetscSqrtReal((PetscReal)N) / dyn->bdelta) / (2.0 * (k - 1) - 1.0);
+  dyn->w2eps = s * s;
+  dyn->w2c   = dyn->w2eps < 1 ? PetscSqrtReal(theta * (1 + 1e-8) / (1 - dyn->w2eps)) : PETSC_MAX_REAL;
+  dyn->ncert++;
+  PetscCall(TnNetGetParamLayout(dyn->net, &L));
+  PetscCall(TnNetGetParamArray(dyn->net, &par, NULL));
+  if (!dyn->wc) PetscCall(PetscMalloc1(L.nd + L.no + 1, &dyn->wc));
+  PetscCall(PetscArraycpy(dyn->wc, par, L.nd + L.no));
+  PetscCall(PetscInfo(NULL, "|W|_2 certificate %" PetscInt_FMT ": %" PetscInt_FMT " Lanczos steps, theta %g, eps %g: |W|_2 <= %g\n", dyn->ncert, m, (double)theta, (double)dyn->w2eps, (double)dyn->w2c));
+  PetscCall(PetscFree4(alpha, beta, e, h));
+  PetscCall(VecDestroyVecs(k + 1, &V));
+  PetscCall(VecDestroy(&t));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -77,7 +194,16 @@ static PetscErrorCode Quantities(TnDyn dyn, const PetscScalar *th, const PetscSc
   q->ninf      = loc[3];
   q->nonfinite = (PetscBool)(loc[4] > 0 || PetscIsInfOrNanReal(loc[0]) || PetscIsInfOrNanReal(loc[1]) || PetscIsInfOrNanReal(loc[3]));
   q->n1        = 0;
-  if (norm1) PetscCall(Norm1(dyn, th, d, alpha, &q->n1));
+  q->n2        = -1;
+  if (norm1) PetscCall(Norm1(dyn, th, d, alpha, NULL, &q->n1));
+  if (norm1 && dyn->wc) {
+    PetscCall(Drift(dyn, th, d, alpha, &q->drift));
+    q->n2    = dyn->w2c + q->drift;
+    q->w2c   = dyn->w2c;
+    q->w2eps = dyn->w2eps;
+    q->delta = dyn->bdelta;
+    q->steps = dyn->bsteps;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -89,7 +215,7 @@ void TnDynSetRenorm(TnDyn dyn, PetscReal fmin, PetscReal fmax)
   dyn->renorm    = (PetscInt)PetscMax(1, PetscMin(4096, 600.0 / lmax));
 }
 
-static PetscErrorCode Bound(TnDyn dyn, const PetscScalar *th, const PetscScalar *d, PetscReal alpha, const PetscReal *gamma, PetscReal margin, TnBoundQ *q, TnDynBound *bnd)
+static PetscErrorCode Condition(TnDyn dyn, const PetscScalar *th, const PetscScalar *d, PetscReal alpha, const PetscReal *gamma, PetscReal margin, TnBoundQ *q, TnDynBound *bnd)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(bnd, sizeof(*bnd)));
@@ -98,6 +224,31 @@ static PetscErrorCode Bound(TnDyn dyn, const PetscScalar *th, const PetscScalar 
   if (q->nonfinite) {
     bnd->ok = PETSC_FALSE;
     PetscCall(PetscSNPrintf(bnd->fix, sizeof(bnd->fix), "the parameters hold NaN or Inf"));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The condition; a (new) Lanczos certificate of the current W when it is
+   wanted (lanczos: none yet; auto or lanczos: the condition fails) and
+   would be new (no certificate, or W has moved since), then the condition
+   again. */
+static PetscErrorCode Bound(TnDyn dyn, const PetscScalar *th, const PetscScalar *d, PetscReal alpha, const PetscReal *gamma, PetscReal margin, TnBoundQ *q, TnDynBound *bnd)
+{
+  PetscFunctionBeginUser;
+  PetscCall(Condition(dyn, th, d, alpha, gamma, margin, q, bnd));
+  if (dyn->ops.boundnorm1 && dyn->bnorm != TN_BOUND_NORM_CHEAP && !q->nonfinite && (!bnd->ok || (dyn->bnorm == TN_BOUND_NORM_LANCZOS && !dyn->wc))) {
+    PetscBool stale = PETSC_TRUE;
+    if (dyn->wc) {
+      PetscScalar *par;
+      PetscReal    dc;
+      PetscCall(TnNetGetParamArray(dyn->net, &par, NULL));
+      PetscCall(Drift(dyn, par, NULL, 0, &dc));
+      stale = (PetscBool)(dc > 0);
+    }
+    if (stale) {
+      PetscCall(Certify(dyn));
+      PetscCall(Condition(dyn, th, d, alpha, gamma, margin, q, bnd));
+    }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -27,6 +27,9 @@ PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
   d->rtol    = 1e-8;
   d->atol    = 1e-10;
   d->adapt   = PETSC_TRUE;
+  d->bnorm   = TN_BOUND_NORM_AUTO;
+  d->bsteps  = 64;
+  d->bdelta  = 1e-12;
   *dyn       = d;
   PetscCall(TnDynSetScheme(d, TN_SCHEME_SYNC));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -66,6 +69,8 @@ PetscErrorCode TnDynReset(TnDyn dyn)
   PetscCall(VecDestroy(&dyn->bcs));
   PetscCall(VecDestroy(&dyn->bgs));
   PetscCall(VecScatterDestroy(&dyn->bsct));
+  PetscCall(PetscFree(dyn->wc));
+  dyn->ncert = 0;
   dyn->setup = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -195,8 +200,15 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsInt("-steps", "Number of steps K (T = K h)", "TnDynSetSteps", dyn->K, &dyn->K, NULL, 0, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-batch", "Samples evolved together, B (one matrix pass serves all B)", "TnDynSetBatchSize", dyn->B, &dyn->B, NULL, 1, 1024));
   PetscCall(PetscOptionsBool("-nodeloss", "Accumulate per-node loss totals", "TnDynSetNodeLoss", dyn->nodeloss_on, &dyn->nodeloss_on, NULL));
+  v = (PetscInt)dyn->bnorm;
+  PetscCall(TnOptionsChoice("-bound_norm", "|W|_2 in the sync invertibility bound: auto (cheap if it certifies, else Lanczos), cheap sqrt(|W|_1 |W|_inf), lanczos (certificate)", "TnDynCheckInvertible", TnBoundNormTypes, 3, &v, NULL));
+  dyn->bnorm = (TnBoundNorm)v;
+  PetscCall(PetscOptionsInt("-bound_lanczos_steps", "Lanczos steps k of the |W|_2 certificate (k + 1 vectors of memory)", "TnDynCheckInvertible", dyn->bsteps, &dyn->bsteps, NULL));
+  PetscCall(PetscOptionsReal("-bound_delta", "Failure probability of the |W|_2 certificate", "TnDynCheckInvertible", dyn->bdelta, &dyn->bdelta, NULL));
   if (dyn->ops.setfromoptions) PetscCall(dyn->ops.setfromoptions(dyn, PetscOptionsObject));
   PetscOptionsEnd();
+  PetscCheck(dyn->bsteps >= 2 && dyn->bsteps <= 10000, dyn->comm, PETSC_ERR_USER, "-dyn_bound_lanczos_steps %" PetscInt_FMT ": use 2 to 10000 (default 64)", dyn->bsteps);
+  PetscCheck(dyn->bdelta > 0 && dyn->bdelta < 1, dyn->comm, PETSC_ERR_USER, "-dyn_bound_delta %g: the failure probability must be in (0, 1) (default 1e-12)", (double)dyn->bdelta);
   PetscCheck(!(hset && Tset), dyn->comm, PETSC_ERR_USER, "give -dyn_h or -dyn_T, not both (T = K h)");
   if (hset) dyn->T = 0;
   if (Tset) PetscCall(TnDynSetFinalTime(dyn, T));

@@ -97,6 +97,10 @@ struct _p_TnDyn {
   PetscInt  colseed;
   PetscReal rtol, atol;
   PetscBool adapt;
+  /* the sync bound's |W|_2 (bound.c): which bound, Lanczos steps, failure probability */
+  TnBoundNorm bnorm;
+  PetscInt    bsteps;
+  PetscReal   bdelta;
 
   PetscInt         m, nghost;
   Mat              Ad, Ao;
@@ -118,6 +122,10 @@ struct _p_TnDyn {
   TnDynBound       bnd;
   Vec              bcs, bgs; /* bound.c: |W|'s column sums, ghost part */
   VecScatter       bsct;
+  PetscScalar     *wc;    /* bound.c: W's values (theta's first nd + no entries) where the Lanczos certificate was made, or NULL */
+  PetscReal        w2c;   /* the certificate: |W_c|_2 <= w2c (with probability >= 1 - bdelta) */
+  PetscReal        w2eps; /* its eps: w2c = sqrt(theta (1 + 1e-8) / (1 - eps)) */
+  PetscInt         ncert; /* certificates made since SetUp (each draws a fresh start) */
   TnDynAdj         adj;
 };
 
@@ -323,6 +331,10 @@ void TnDynSetRenorm(TnDyn dyn, PetscReal fmin, PetscReal fmax);
    finite. */
 struct _TnBoundQ {
   PetscReal gmax, fmin, wmax, ninf, n1;
+  PetscReal n2;                /* a certified |W|_2 bound: w2c + sqrt(|W - W_c|_1 |W - W_c|_inf), or -1 (no certificate) */
+  PetscReal drift;             /* sqrt(|W - W_c|_1 |W - W_c|_inf) when n2 >= 0 */
+  PetscReal w2c, w2eps, delta; /* the certificate it builds on, its eps and failure probability */
+  PetscInt  steps;
   PetscBool nonfinite;
 };
 

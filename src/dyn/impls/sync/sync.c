@@ -186,19 +186,34 @@ static PetscErrorCode Reset(TnDyn dyn)
 }
 
 /* docs/model.md section 5: a step is a bijection when h Lip(f) < 1, with
-   Lip(f) <= max gamma + sqrt(|W|_1 |W|_inf) sup|phi'| (sup|phi'| = 1 for
-   tanh and linear). Every factor 1 + h A_ii is then >= 1 - h Lip(f). */
+   Lip(f) <= max gamma + |W|_2 sup|phi'| (sup|phi'| = 1 for tanh and linear)
+   and |W|_2 <= the smaller of sqrt(|W|_1 |W|_inf) and, when one was made
+   (bound.c), the Lanczos certificate plus the drift since. Every factor
+   1 + h A_ii is then >= 1 - h Lip(f). */
 static PetscErrorCode Bound(TnDyn dyn, const TnBoundQ *q, PetscReal margin, TnDynBound *b)
 {
-  const PetscReal h = dyn->h, lip = q->gmax + PetscSqrtReal(q->n1 * q->ninf);
+  const PetscReal h = dyn->h, cheap = PetscSqrtReal(q->n1 * q->ninf);
+  const PetscBool sharp = (PetscBool)(q->n2 >= 0 && q->n2 < cheap);
+  const PetscReal w = sharp ? q->n2 : cheap, lip = q->gmax + w;
+  char            cert[256] = "";
   PetscFunctionBeginUser;
   b->applies = PETSC_TRUE;
   b->value   = h * lip;
   b->ok      = (PetscBool)(b->value < 1 - margin);
   b->fmin    = 1 - b->value;
-  PetscCall(PetscSNPrintf(b->what, sizeof(b->what), "sync: h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g (%g + sqrt(%g * %g)) = %.4g < 1", (double)h, (double)q->gmax, (double)q->n1, (double)q->ninf, (double)b->value));
-  PetscCall(PetscSNPrintf(b->fix, sizeof(b->fix), "the sync step is not guaranteed invertible (docs/model.md section 5): h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g * (%g + sqrt(%g * %g)) = %.4g, which is not < 1 (by %.3g). Use -dyn_h below %.4g, or smaller weights (-net_scale), or the colored scheme",
-                          (double)h, (double)q->gmax, (double)q->n1, (double)q->ninf, (double)b->value, (double)(b->value - 1), (double)(1.0 / lip)));
+  if (q->n2 >= 0 && q->w2eps >= 1)
+    PetscCall(PetscSNPrintf(cert, sizeof(cert), "no Lanczos certificate: %" PetscInt_FMT " steps are too few for failure probability %.0e (eps = %.3g >= 1), use more -dyn_bound_lanczos_steps", q->steps, (double)q->delta, (double)q->w2eps));
+  else if (q->n2 >= 0) {
+    char drift[64] = "";
+    if (q->drift > 0) PetscCall(PetscSNPrintf(drift, sizeof(drift), " + %.3g (the change of W since)", (double)q->drift));
+    PetscCall(PetscSNPrintf(cert, sizeof(cert), "|W|_2 <= %.4g%s (Lanczos certificate, %" PetscInt_FMT " steps, eps %.3g, failure probability %.0e)", (double)q->w2c, drift, q->steps, (double)q->w2eps, (double)q->delta));
+  }
+  if (sharp)
+    PetscCall(PetscSNPrintf(b->what, sizeof(b->what), "sync: h Lip(f) <= h (max gamma + |W|_2) = %g (%g + %.4g) = %.4g < 1, %s; cheap sqrt(|W|_1 |W|_inf) = %.4g", (double)h, (double)q->gmax, (double)w, (double)b->value, cert, (double)cheap));
+  else
+    PetscCall(PetscSNPrintf(b->what, sizeof(b->what), "sync: h Lip(f) <= h (max gamma + sqrt(|W|_1 |W|_inf)) = %g (%g + sqrt(%g * %g)) = %.4g < 1", (double)h, (double)q->gmax, (double)q->n1, (double)q->ninf, (double)b->value));
+  PetscCall(PetscSNPrintf(b->fix, sizeof(b->fix), "the sync step is not guaranteed invertible (docs/model.md section 5): h Lip(f) <= h (max gamma + |W|_2) = %g * (%g + %.4g) = %.4g, which is not < 1 (by %.3g); cheap bound |W|_2 <= sqrt(|W|_1 |W|_inf) = sqrt(%g * %g)%s%s. Use -dyn_h below %.4g, or smaller weights (-net_scale), or the colored scheme%s",
+                          (double)h, (double)q->gmax, (double)w, (double)b->value, (double)(b->value - 1), (double)q->n1, (double)q->ninf, q->n2 >= 0 ? "; " : "", cert, (double)(1.0 / lip), dyn->bnorm == TN_BOUND_NORM_CHEAP ? ", or the sharper -dyn_bound_norm auto" : ""));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
