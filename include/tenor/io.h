@@ -32,8 +32,9 @@ PetscErrorCode TnWriteMatrixMarket(Mat W, const char path[]);
    array real general", N x 1 or 1 x N) or plain text (one value per line;
    blank lines and lines starting with '#' or '%' skipped). N > 0: the file must
    hold exactly N values (else an error naming both counts); N <= 0: the size
-   is the count found (at least one). NaN/Inf is an error, so is a size line
-   promising more values than the file's size can hold. Returns a Vec with
+   is the count found (at least one). NaN/Inf is an error. Rank 0 holds the N
+   values while parsing: refused first (TnCheckMemory) when its node cannot
+   hold them; TnReadIntegers the same. Returns a Vec with
    PETSc's default layout. Collective. */
 PetscErrorCode TnReadVector(MPI_Comm comm, const char path[], PetscInt N, Vec *v);
 

@@ -240,6 +240,6 @@ PetscErrorCode TnIoChunkSize(PetscInt def, PetscInt *chunk)
   PetscFunctionBeginUser;
   *chunk = def;
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-tn_io_chunk", chunk, NULL));
-  *chunk = PetscMax(*chunk, 1);
+  *chunk = PetscMin(PetscMax(*chunk, 1), PETSC_MAX_INT / 4); /* room for a symmetric file's mirrors */
   PetscFunctionReturn(PETSC_SUCCESS);
 }

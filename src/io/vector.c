@@ -125,6 +125,19 @@ static PetscErrorCode ColumnLoad(Column *c, const char path[], PetscBool integer
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Collective: rank 0 holds all N values (8 bytes each) while it parses;
+   refused before allocating when its node cannot hold them. */
+static PetscErrorCode ColumnCheckMemory(MPI_Comm comm, const char path[], PetscInt N)
+{
+  PetscMPIInt rank;
+  char        what[PETSC_MAX_PATH_LEN + 64];
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "reading %s (%" PetscInt_FMT " values, parsed on rank 0)", path, N));
+  PetscCall(TnCheckMemory(comm, rank == 0 && N > 0 ? (double)N * sizeof(PetscScalar) : 0, what, "run on more nodes"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnReadVector(MPI_Comm comm, const char path[], PetscInt N, Vec *v)
 {
   Column          c;
@@ -138,6 +151,7 @@ PetscErrorCode TnReadVector(MPI_Comm comm, const char path[], PetscInt N, Vec *v
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PetscMemzero(&c, sizeof(c)));
   c.in.path = path;
+  PetscCall(ColumnCheckMemory(comm, path, N));
   if (rank == 0) PetscCall(ColumnLoad(&c, path, PETSC_FALSE, N > 0 ? N : -1));
   PetscCall(TnIoSync(comm, c.in.msg, ColumnDestroy, &c));
   n = (PetscInt)c.n;
@@ -168,6 +182,7 @@ PetscErrorCode TnReadIntegers(MPI_Comm comm, const char path[], PetscInt N, Pets
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PetscMemzero(&c, sizeof(c)));
   c.in.path = path;
+  PetscCall(ColumnCheckMemory(comm, path, N));
   PetscCall(TnIoGatherRanges(comm, "TnReadIntegers", N, rstart, rend, &c.rs, &c.re));
   if (rank == 0) PetscCall(ColumnLoad(&c, path, PETSC_TRUE, N));
   PetscCall(TnIoSync(comm, c.in.msg, ColumnDestroy, &c));

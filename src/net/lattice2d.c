@@ -9,6 +9,16 @@ PetscInt TnNetLattice2dMaxCols(TnNet net)
   return (2 * R + 1) * (2 * R + 1);
 }
 
+double TnNetLattice2dRowCount(TnNet net)
+{
+  PetscInt R = (PetscInt)net->radius;
+  double   c = 0;
+  for (PetscInt dr = -R; dr <= R; dr++)
+    for (PetscInt dc = -R; dc <= R; dc++)
+      if ((PetscReal)(dr * dr + dc * dc) <= net->radius * net->radius + 1e-12 && (dr || dc || net->self)) c++;
+  return PetscMin(c, (double)net->n * (double)net->n); /* a small lattice repeats nodes */
+}
+
 PetscErrorCode TnNetRows_Lattice2d(TnNet net, PetscInt row, PetscInt *cols, PetscInt *ncols)
 {
   PetscInt n = net->n, r = row / n, c = row % n, R = (PetscInt)net->radius, m = 0;

@@ -41,6 +41,8 @@ PetscErrorCode TnNetRows_ER(TnNet, PetscInt, PetscInt *, PetscInt *);
 PetscErrorCode TnNetRows_SmallWorld(TnNet, PetscInt, PetscInt *, PetscInt *);
 PetscErrorCode TnNetRows_Full(TnNet, PetscInt, PetscInt *, PetscInt *);
 PetscInt       TnNetLattice2dMaxCols(TnNet);
+/* Columns of a lattice2d row (before the de-duplication a small lattice needs). */
+double TnNetLattice2dRowCount(TnNet);
 
 /* The one parameter array W and b are built on (storage.c). */
 PetscErrorCode TnNetAdoptStorage(TnNet net);

@@ -57,6 +57,37 @@ static PetscErrorCode CheckGenerator(TnNet net)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Collective. Before a generator runs: the memory its network needs on this
+   rank, refused with TnCheckMemory when some node cannot hold it, and
+   printed when it is large. N nodes with `per_row` synapses each; this rank
+   gets m rows (PETSc's default split), nnz = m per_row synapses. At set-up
+   the matrix exists twice (the generated W and its partitioned or adopted
+   copy, storage.c) at 12 bytes a synapse (column index and value) and about
+   24 bytes a row (the row arrays of the two blocks), plus about 64 bytes a
+   node for b, gamma, W's diagonal, the node numbering and build counters.
+   The estimate is printed when it is 1 GB or more, or a quarter of a node's
+   memory. */
+static PetscErrorCode CheckBuildMemory(TnNet net, PetscInt N, double per_row)
+{
+  PetscInt    m = PETSC_DECIDE, Nn = N;
+  PetscMPIInt size;
+  double      nnz, bytes, total;
+  char        what[256], msg[256] = "";
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(net->comm, &size));
+  PetscCall(PetscSplitOwnership(net->comm, &m, &Nn));
+  nnz   = (double)m * per_row;
+  bytes = 2.0 * (nnz * (sizeof(PetscInt) + sizeof(PetscScalar)) + 6.0 * sizeof(PetscInt) * m) + 64.0 * m;
+  if (nnz >= (double)PETSC_MAX_INT)
+    PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s network with N = %" PetscInt_FMT " has about %.3g synapses per rank at %d rank(s), more than 32-bit indices hold (%d); use at least %d ranks or a smaller -net_n", net->type, N, nnz, (int)size, (int)PETSC_MAX_INT, (int)ceil((double)N * per_row / (0.9 * PETSC_MAX_INT))));
+  PetscCall(TnErrorSync(net->comm, (PetscBool)(msg[0] != 0), msg));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "building the %s network (N = %" PetscInt_FMT ", %.3g synapses)", net->type, N, (double)N * per_row));
+  PetscCall(TnCheckMemory(net->comm, bytes, what, "reduce -net_n or -net_k, or run on more nodes"));
+  PetscCallMPI(MPI_Allreduce(&bytes, &total, 1, MPI_DOUBLE, MPI_SUM, net->comm));
+  if (total >= 1e9 || total >= 0.25 * TnMemoryNodeAvailable()) PetscCall(PetscPrintf(net->comm, "network: building %s, N = %" PetscInt_FMT ", %.3g synapses: about %.3g GB at set-up (%.3g GB per rank, estimate)\n", net->type, N, (double)N * per_row, total / 1e9, total / size / 1e9));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode BuildGenerated(TnNet net, Mat *W)
 {
   PetscBool lat, er, sw, full;
@@ -67,9 +98,11 @@ static PetscErrorCode BuildGenerated(TnNet net, Mat *W)
   PetscCall(PetscStrcmp(net->type, TNNET_SMALLWORLD, &sw));
   PetscCall(PetscStrcmp(net->type, TNNET_FULL, &full));
   if (lat) {
-    PetscCheck(net->radius >= 1, net->comm, PETSC_ERR_USER, "-net_radius must be >= 1 (got %g)", (double)net->radius);
+    PetscCheck(net->radius >= 1 && net->radius <= net->n, net->comm, PETSC_ERR_USER, "-net_radius must be in [1, n] = [1, %" PetscInt_FMT "] (got %g)", net->n, (double)net->radius);
     PetscCheck((PetscInt64)net->n * net->n < PETSC_MAX_INT, net->comm, PETSC_ERR_USER, "-net_n %" PetscInt_FMT " gives more nodes than 32-bit indices hold", net->n);
+    PetscCheck(PetscSqr(2 * net->radius + 1) < PETSC_MAX_INT, net->comm, PETSC_ERR_USER, "-net_radius %g gives more neighbours per node than 32-bit indices hold", (double)net->radius);
     net->N = net->n * net->n;
+    PetscCall(CheckBuildMemory(net, net->N, TnNetLattice2dRowCount(net)));
     PetscCall(TnNetBuildFromRows(net, net->N, TnNetLattice2dMaxCols(net) + 1, TnNetRows_Lattice2d, W));
   } else if (er || sw) {
     net->N = net->n;
@@ -77,10 +110,12 @@ static PetscErrorCode BuildGenerated(TnNet net, Mat *W)
     PetscCheck(!sw || net->k % 2 == 0, net->comm, PETSC_ERR_USER, "smallworld needs an even -net_k (k/2 neighbours on each side), got %" PetscInt_FMT, net->k);
     PetscCheck(net->recip >= 0 && net->recip <= 1, net->comm, PETSC_ERR_USER, "-net_reciprocity must be in [0, 1] (got %g)", (double)net->recip);
     PetscCheck(!sw || (net->rewire >= 0 && net->rewire <= 1), net->comm, PETSC_ERR_USER, "-net_rewire must be in [0, 1] (got %g)", (double)net->rewire);
+    PetscCall(CheckBuildMemory(net, net->N, (double)net->k + (net->self ? 1 : 0)));
     PetscCall(TnNetBuildFromRows(net, net->N, net->k + 1, er ? TnNetRows_ER : TnNetRows_SmallWorld, W));
   } else if (full) {
     net->N = net->n;
     PetscCheck(net->N <= 20000, net->comm, PETSC_ERR_USER, "full pattern with N = %" PetscInt_FMT " would need %.3g GB; use N <= 20000", net->N, 12.0 * net->N * (double)net->N / 1e9);
+    PetscCall(CheckBuildMemory(net, net->N, (double)net->N - (net->self ? 0 : 1)));
     PetscCall(TnNetBuildFromRows(net, net->N, net->N, TnNetRows_Full, W));
   } else
     SETERRQ(net->comm, PETSC_ERR_USER, "unknown -net_type %s", net->type);

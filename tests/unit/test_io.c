@@ -362,6 +362,10 @@ static void test_vec_errors(void)
   }
   snprintf(p, sizeof(p), "%s/no-such-file.txt", TnTestTmpDir());
   ASSERT_FAILS_WITH(TnReadVector(PETSC_COMM_WORLD, p, 3, &v), "cannot open");
+  /* rank 0 would hold N values: refused before allocating when they cannot fit */
+  PetscOptionsSetValue(NULL, "-memory_limit", "1e6");
+  ASSERT_FAILS_WITH(TnReadVector(PETSC_COMM_WORLD, p, 1000000, &v), "(1000000 values, parsed on rank 0) needs 0.008 GB");
+  PetscOptionsClearValue(NULL, "-memory_limit");
 }
 
 static void test_integers(void)
