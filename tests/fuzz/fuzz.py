@@ -24,13 +24,15 @@ not counted. Exit status: 0 if every failure was expected, 1 otherwise.
 Usage: fuzz.py TENOR WORKDIR [options]; every option has an environment
 variable (TENOR_FUZZ_*) so that a larger run needs no edit of the CTest:
 
-  --mutants N   mutants per format              (TENOR_FUZZ_MUTANTS, 24)
+  --mutants N   mutants per format, at least one  (TENOR_FUZZ_MUTANTS, 12)
+                per mutation class
   --seed S      seed of the mutations           (TENOR_FUZZ_SEED, 1)
   --ranks L     rank counts, e.g. 1,3           (TENOR_FUZZ_RANKS, 1,3)
   --formats L   formats, comma-separated        (TENOR_FUZZ_FORMATS, all)
   --jobs J      runs in parallel                (TENOR_FUZZ_JOBS, 2)
   --timeout T   seconds per run before a hang   (TENOR_FUZZ_TIMEOUT, 60)
   --known FILE  expected failures               (TENOR_FUZZ_KNOWN)
+  --memlimit G  GiB of address space per process (TENOR_FUZZ_MEMLIMIT, 4)
   --corpus      the small fixed set used by tests/sanitize.sh: 4 mutants
                 per format, 1 and 2 ranks       (TENOR_FUZZ_CORPUS=1)
 """
@@ -54,9 +56,9 @@ FORMATS = ["mtx", "b", "gamma", "csv", "coloring", "h5samples", "model", "ckpt"]
 # Output that must never appear, whatever the exit status.
 NOISE = [
     ("HDF5-DIAG", "HDF5-DIAG"),
-    ("PETSC ERROR", "PETSC ERROR"),
+    ("PETSC-ERROR", "PETSC ERROR"),
     ("signal", r"Caught signal|exited on signal|[Ss]egmentation fault|SIGSEGV|SIGBUS|SIGFPE|core dumped"),
-    ("abort", r"MPI_ABORT|MPI_Abort|Aborted|abort\(\)|MPI_ERRORS_ARE_FATAL"),
+    ("abort", r"did not happen on every rank|MPI_ABORT|MPI_Abort|Aborted|abort\(\)|MPI_ERRORS_ARE_FATAL"),
     ("libc", r"double free|free\(\): |malloc\(\): |corrupted size|stack smashing"),
     ("sanitizer", r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:"),
 ]
@@ -95,9 +97,17 @@ def vector_plain(vals):
     return "".join("%.17g\n" % v for v in vals).encode()
 
 
+MEMLIMIT = 0  # bytes of address space per process (RLIMIT_AS), 0: none
+
+
+def limit_memory():
+    if MEMLIMIT:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMLIMIT, MEMLIMIT))
+
+
 def run(cmd, cwd, timeout, env=None):
     try:
-        p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, env=env)
+        p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, env=env, preexec_fn=limit_memory)
         return p.returncode, p.stdout.decode("utf-8", "replace")
     except subprocess.TimeoutExpired as e:
         return 124, (e.stdout or b"").decode("utf-8", "replace") + "\n[fuzz: timeout after %ss]\n" % timeout
@@ -445,31 +455,37 @@ FINITE_RE = re.compile(r"(?<![A-Za-z_])(?:[-+]?(?:nan|inf|infinity))(?![A-Za-z_]
 
 
 def check(rc, out, outdir, results):
-    """'' if the run kept the contract, else the kind of failure."""
-    for kind, pat in NOISE:
-        if re.search(pat, out):
-            return "noise:" + kind
-    if rc == 124:
-        return "hang"
-    if rc < 0 or rc >= 128:
-        return "signal"
+    """'' if the run kept the contract, else what went wrong: kinds joined by '+'."""
+    kinds = [kind for kind, pat in NOISE if re.search(pat, out)]
     nerr = len(re.findall(r"tenor: error:", out))
-    if rc != 0:
-        return "" if nerr == 1 else ("no-error-line" if nerr == 0 else "error-lines:%d" % nerr)
-    if nerr:
-        return "exit0-with-error"
-    for f in results:
-        p = os.path.join(outdir, f)
-        if not os.path.isfile(p) or os.path.getsize(p) == 0:
-            return "exit0-missing:" + f
-        if f.endswith((".csv", ".json")):
-            with open(p, "rb") as fh:
-                txt = fh.read().decode("utf-8", "replace")
-            if f.endswith(".csv"):
-                txt = "\n".join(txt.split("\n")[1:])  # the header
-            if FINITE_RE.search(txt.replace("null", "")):
-                return "exit0-nonfinite:" + f
-    return ""
+    if rc == 124:
+        kinds.insert(0, "hang")
+    elif rc < 0 or rc >= 128:
+        kinds.insert(0, "signal")
+    elif rc != 0:
+        if nerr != 1:
+            kinds.append("no-error-line" if nerr == 0 else "error-lines")
+        elif re.search(r"^tenor: \(PETSc error", out, re.M):  # an internal error code: the bad input was not recognised as such
+            kinds.append("internal-error")
+        elif re.search(r"tenor: error: \S*\s*$", out, re.M):  # a bare function name, no message
+            kinds.append("bare-error")
+    else:
+        if nerr:
+            kinds.append("exit0-with-error")
+        for f in results:
+            p = os.path.join(outdir, f)
+            if not os.path.isfile(p) or os.path.getsize(p) == 0:
+                kinds.append("exit0-missing-output")
+                break
+            if f.endswith((".csv", ".json")):
+                with open(p, "rb") as fh:
+                    txt = fh.read().decode("utf-8", "replace")
+                if f.endswith(".csv"):
+                    txt = "\n".join(txt.split("\n")[1:])  # the header
+                if FINITE_RE.search(txt):
+                    kinds.append("exit0-nonfinite")
+                    break
+    return "+".join(kinds)
 
 
 # ----------------------------------------------------------------------------
@@ -488,12 +504,12 @@ def load_known(path):
 
 
 def is_known(known, fmt, cls, kind):
-    """Entries are FORMAT:CLASS or FORMAT:CLASS:KIND, with * for any."""
+    """Entries are FORMAT:CLASS or FORMAT:CLASS:KINDS (the failure's kinds must be among KINDS, joined by +), * for any."""
     for key in known:
         p = key.split(":")
         if len(p) < 2:
             continue
-        if p[0] in ("*", fmt) and p[1] in ("*", cls) and (len(p) < 3 or p[2] in ("*", kind) or kind.startswith(p[2] + ":")):
+        if p[0] in ("*", fmt) and p[1] in ("*", cls) and (len(p) < 3 or p[2] == "*" or set(kind.split("+")) <= set(p[2].split("+"))):
             return key
     return None
 
@@ -503,18 +519,24 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("tenor")
     ap.add_argument("workdir")
-    ap.add_argument("--mutants", type=int, default=int(env("TENOR_FUZZ_MUTANTS", "24")))
+    ap.add_argument("--mutants", type=int, default=int(env("TENOR_FUZZ_MUTANTS", "12")))
     ap.add_argument("--seed", type=int, default=int(env("TENOR_FUZZ_SEED", "1")))
     ap.add_argument("--ranks", default=env("TENOR_FUZZ_RANKS", "1,3"))
     ap.add_argument("--formats", default=env("TENOR_FUZZ_FORMATS", ",".join(FORMATS)))
     ap.add_argument("--jobs", type=int, default=int(env("TENOR_FUZZ_JOBS", "2")))
     ap.add_argument("--timeout", type=float, default=float(env("TENOR_FUZZ_TIMEOUT", "60")))
     ap.add_argument("--known", default=env("TENOR_FUZZ_KNOWN", os.path.join(HERE, "known_failures.txt")))
+    ap.add_argument("--memlimit", type=float, default=float(env("TENOR_FUZZ_MEMLIMIT", "4")),
+                    help="GiB of address space per process (0: none; off under AddressSanitizer)")
     ap.add_argument("--corpus", action="store_true", default=env("TENOR_FUZZ_CORPUS", "0") == "1")
     a = ap.parse_args()
     if a.corpus:
         a.mutants, a.ranks = 4, "1,2"
     tenor = os.path.abspath(a.tenor)
+    global MEMLIMIT
+    # a mutated size must not take the machine's memory; ASan reserves terabytes of address space
+    asan = b"libasan" in subprocess.run(["ldd", tenor], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+    MEMLIMIT = 0 if asan else int(a.memlimit * 2 ** 30)
     formats = [f for f in a.formats.split(",") if f]
     for f in formats:
         if f not in FORMATS:
@@ -535,7 +557,9 @@ def main():
             orig = f.read()
         muts = h5_mutators(H5Info(seeds[fmt])) if fmt in ("h5samples", "model", "ckpt") else (MM_MUTATORS if fmt in ("mtx", "b") else TEXT_MUTATORS)
         names = sorted(muts)
-        for i in range(-1, a.mutants):  # -1: the seed itself, which must be read (exit 0)
+        if a.corpus:  # the classes that reach deepest, one mutant each
+            names = ["truncate", "attr", "data_value", "meta_flip"] if "attr" in muts else ["number", "header_number", "long_line", "truncate"]
+        for i in range(-1, a.mutants if a.corpus else max(a.mutants, len(names))):  # -1: the seed itself, which must be read (exit 0)
             r = random.Random("%d:%s:%d" % (a.seed, fmt, i))
             cls = "seed" if i < 0 else names[i % len(names)] if i < len(names) else r.choice(names)  # every class at least once
             data = orig if i < 0 else muts[cls](orig, r)
@@ -565,8 +589,8 @@ def main():
         with open(os.path.join(mdir, "output%d.txt" % np_), "w") as f:
             f.write("$ %s\nexit %d\n%s" % (" ".join(cmd), rc, out))
         kind = check(rc, out, outdir, results)
-        if cls == "seed" and not kind and rc != 0:
-            kind = "seed-rejected"
+        if cls == "seed" and rc != 0:
+            kind = (kind + "+" if kind else "") + "seed-rejected"
         return job, cmd, rc, out, kind, time.time() - t
 
     failures, expected, kinds = [], [], {}
@@ -578,7 +602,8 @@ def main():
             if not kind:
                 kinds["ok-exit0" if rc == 0 else "ok-error"] = kinds.get("ok-exit0" if rc == 0 else "ok-error", 0) + 1
                 continue
-            first = ([l for l in out.splitlines() if "tenor: error" in l or re.search("|".join(p for _, p in NOISE), l)] or out.splitlines()[-1:] or [""])[0][:200]
+            ls = out.splitlines()
+            first = ([l for l in ls if "tenor: error" in l] or [l for l in ls if re.search("|".join(p for _, p in NOISE), l)] or ls[-1:] or [""])[0][:200]
             entry = (fmt, cls, kind, i, np_, cmd, rc, first, path)
             key = is_known(known, fmt, cls, kind)
             print("%s %s-%03d-%s np%d: %s, exit %d: %s" % ("known" if key else "FAIL ", fmt, i, cls, np_, kind, rc, first), flush=True)
