@@ -5,7 +5,7 @@
 # --corpus: 4 mutants per reader format at 1 and 2 ranks) with the sanitized
 # program. Any sanitizer report fails: ASan aborts at its first error, UBSan
 # is made fatal with halt_on_error, and the fuzzer counts a report as noise.
-# Opt-in (a second full build, unit tests 2-3x slower): run it directly or
+# Opt-in (a second full build, slower unit tests): run it directly or
 # as `TENOR_SANITIZE=1 bash tests/run.sh`; docs/architecture.md (Testing).
 #
 # Leak detection is off (detect_leaks=0): Open MPI, hwloc and the loader keep
