@@ -7,6 +7,11 @@
 #pragma once
 #include <petscmat.h>
 
+/* The largest magnitude a sample value may have: its square, which every
+   log-density contains, stays finite (1e150^2 = 1e300 < DBL_MAX). Larger
+   values are refused by every sample reader as if they were not finite. */
+#define TN_SAMPLE_MAX 1e150
+
 /* W from a MatrixMarket coordinate file ("%%MatrixMarket matrix coordinate
    real|integer|pattern general|symmetric"; scipy.io.mmwrite output loads).
    Row = postsynaptic i, column = presynaptic j, 1-based in the file. Returns

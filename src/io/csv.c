@@ -52,10 +52,10 @@ static PetscInt CsvParseRow(const char *line, PetscInt N, PetscReal row[], Petsc
     }
     for (p = s; *p && *p != ','; p++) {
     }
-    if ((!ok && *bad < 0) || (ok && !isfinite(x) && *inf < 0 && *bad < 0)) snprintf(q, 64, "%.*s", (int)PetscMin(p - f, 40), f);
+    if ((!ok && *bad < 0) || (ok && !(PetscAbsReal(x) <= TN_SAMPLE_MAX) && *inf < 0 && *bad < 0)) snprintf(q, 64, "%.*s", (int)PetscMin(p - f, 40), f);
     if (!ok && *bad < 0) *bad = nf;
     if (ok) (*nnum)++;
-    if (ok && !isfinite(x) && *inf < 0) *inf = nf;
+    if (ok && !(PetscAbsReal(x) <= TN_SAMPLE_MAX) && *inf < 0) *inf = nf;
     if (nf < N) row[nf] = x;
     if (*p != ',') break;
     p++;
@@ -113,7 +113,7 @@ static void CsvReadChunk(Csv *c, PetscInt Rmax, PetscInt *R, PetscBool *done)
     else if (nf != c->N)
       TnIoFail(&c->in, "row %lld has %" PetscInt_FMT " values, expected %" PetscInt_FMT " (the number of nodes)%s", c->S + *R + 1, nf, c->N, CsvHint(nf, c->N, c->in.line));
     else if (inf >= 0)
-      TnIoFail(&c->in, "row %lld, field %" PetscInt_FMT ": found '%s'; samples must be finite numbers", c->S + *R + 1, inf + 1, q);
+      TnIoFail(&c->in, "row %lld, field %" PetscInt_FMT ": found '%s'; samples must be finite numbers of magnitude at most %g", c->S + *R + 1, inf + 1, q, TN_SAMPLE_MAX);
     else if (c->S + *R + 1 > PETSC_MAX_INT)
       TnIoFail(&c->in, "more than %d samples, the most this PETSc build indexes; split the file", (int)PETSC_MAX_INT);
     c->started = PETSC_TRUE;

@@ -127,7 +127,7 @@ PetscErrorCode TnReadSamplesHDF5(MPI_Comm comm, const char path[], const char da
   PetscCall(TnIoSync(comm, h.msg, H5ReadDestroy, &h));
   *S = (PetscInt)ns;
   for (size_t k = 0; k < (size_t)ns * (size_t)n && !h.msg[0]; k++)
-    if (!isfinite(h.buf[k])) snprintf(h.msg, sizeof(h.msg), "dataset '%s' in %s: sample %zu, node %zu is %g; samples must be finite numbers", dataset, path, k / (size_t)n + 1, rstart + k % (size_t)n + 1, h.buf[k]);
+    if (!(fabs(h.buf[k]) <= TN_SAMPLE_MAX)) snprintf(h.msg, sizeof(h.msg), "dataset '%s' in %s: sample %zu, node %zu is %g; samples must be finite numbers of magnitude at most %g", dataset, path, k / (size_t)n + 1, rstart + k % (size_t)n + 1, h.buf[k], TN_SAMPLE_MAX);
   PetscCall(TnIoSync(comm, h.msg, H5ReadDestroy, &h));
   PetscCall(PetscMalloc1((size_t)n * (size_t)ns, x));
   for (size_t s = 0; s < (size_t)ns; s++)

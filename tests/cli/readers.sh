@@ -38,6 +38,7 @@ mm '3 3 5\n1 1 0.25\n2 1 0.1\n1 1 0.25\n3 2 0.2\n2 1 0\n' >dup.mtx
 printf '1,2,3\n4,5,6\n' >plain.csv
 printf '\xef\xbb\xbf1,2,3\n4,5,6\n' >bom.csv
 printf '1,x,3\n4,5,6\n' >mixed.csv
+printf '1,2,3\n4,1e308,6\n' >huge.csv
 printf '0\n1\n2147483647\n' >maxcolor.txt
 printf '0\n1\n2147483646\n' >bigcolor.txt
 mkfifo fifo.mtx
@@ -55,6 +56,8 @@ for np in 1 3; do
   # count the file cannot hold is found truncated at once
   expect_error $np huge_N "hugeN.mtx (N = 2147483647, 1 entries declared) needs" -net_W hugeN.mtx -memory_limit 8e9
   expect_error $np huge_nnz "hugennz.mtx is truncated: expected 2147483647 entries (line 2), found 1" -net_W hugennz.mtx
+  # finite but so large that its square overflows: refused, not a result of inf
+  expect_error $np huge_sample "row 2, field 2: found '1e308'; samples must be finite numbers of magnitude at most 1e+150" -net_W good.mtx -data_file huge.csv
   # 3. generated networks: estimated and refused before building
   expect_error $np er_big "building the er network (N = 100000000, 9e+08 synapses) needs" -net_type er -net_n 100000000 -memory_limit 8e9
   [ $np = 3 ] && expect_error $np lattice_big "building the lattice2d network (N = 400000000" -net_type lattice2d -net_n 20000 -memory_limit 8e9
