@@ -33,6 +33,7 @@ PetscErrorCode TnSampleH5Create(MPI_Comm comm, const char path[], const char dat
   hsize_t    dims[2] = {(hsize_t)S, (hsize_t)N};
   char       tmp[PETSC_MAX_PATH_LEN + 8];
   PetscFunctionBeginUser;
+  PetscCall(TnCommitCheckSpace(comm, path, 8.0 * S * N + 65536));
   PetscCall(TnCommitBegin(comm, path, tmp, sizeof(tmp))); /* first: a refused path leaves nothing allocated */
   PetscCall(PetscNew(&p));
   p->comm = comm;
