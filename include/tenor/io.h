@@ -121,6 +121,13 @@ PetscErrorCode TnCommitBegin(MPI_Comm comm, const char path[], char tmp[], size_
    every node's caches on disk syncs before closing (MPI_File_sync). */
 PetscErrorCode TnCommitEnd(MPI_Comm comm, const char tmp[], const char path[], PetscBool ok);
 
+/* Collective. Refuses, before anything is written, a file of about `bytes`
+   that its file system has no room for (statvfs on rank 0): one error
+   naming path and both sizes. Parallel HDF5 cannot fail a write on some
+   ranks cleanly (its collective calls then wait for the failed rank), so
+   its writers ask first. */
+PetscErrorCode TnCommitCheckSpace(MPI_Comm comm, const char path[], double bytes);
+
 /* tenor's own HDF5 files (model and checkpoint) through PetscViewerHDF5.
    TnH5OpenRead: collective open for reading after rank 0 has checked the
    file with serial HDF5 (it exists, is HDF5, opens, and every contiguous

@@ -10,6 +10,7 @@
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define TN_COMMIT_SUFFIX ".tmp"
@@ -215,5 +216,20 @@ PetscErrorCode TnCommitEnd(MPI_Comm comm, const char tmp[], const char path[], P
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (!ok) Failed(path, tmp, rank, msg, sizeof(msg));
   PetscCall(Finish(comm, tmp, path, PETSC_TRUE, msg, sizeof(msg)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnCommitCheckSpace(MPI_Comm comm, const char path[], double bytes)
+{
+  PetscMPIInt    rank;
+  char           msg[TN_COMMIT_MSG] = "", dir[PETSC_MAX_PATH_LEN];
+  struct statvfs fs;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank && snprintf(dir, sizeof(dir), "%s", path) < (int)sizeof(dir) && !statvfs(dirname(dir), &fs)) {
+    double avail = (double)fs.f_bavail * (double)fs.f_frsize;
+    if (avail < bytes) snprintf(msg, sizeof(msg), "cannot write %s: it needs about %.3g MB and its file system has %.3g MB free (is the disk full?); the files written before are kept", path, bytes / 1048576, avail / 1048576);
+  }
+  PetscCall(TnErrorSync(comm, (PetscBool)(msg[0] != 0), msg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

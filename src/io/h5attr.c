@@ -50,7 +50,7 @@ PetscErrorCode TnH5HasAttr(PetscViewer vw, const char name[], PetscBool *has)
 }
 
 /* Rank 0, before the collective open: the file exists, is HDF5, opens with
-   serial HDF5, and every dataset of the root group that declares a
+   serial HDF5, and every dataset of the root group (or just `dataset`) that declares a
    contiguous, unfiltered layout stores all its values inside the file (a
    damaged or forged size is refused before anything that large is
    allocated). Sets msg on failure. */
@@ -100,18 +100,18 @@ static herr_t ScanLink(hid_t g, const char name[], const H5L_info_t *info, void 
   return s->msg[0] ? -1 : 0;
 }
 
-void TnH5Precheck(const char path[], const char option[], char msg[], size_t len)
+void TnH5Precheck(const char path[], const char option[], const char dataset[], char msg[], size_t len)
 {
   struct stat st;
   hid_t       f;
   Scan        s = {path, 0, msg, len};
   if (stat(path, &st)) {
-    snprintf(msg, len, "cannot read %s%s%s%s: %s", path, option ? " (" : "", option ? option : "", option ? ")" : "", strerror(errno));
+    snprintf(msg, len, "cannot open %s%s%s%s: %s (check the path and the permissions)", path, option ? " (" : "", option ? option : "", option ? ")" : "", strerror(errno));
     return;
   }
   s.size = st.st_size;
   if (access(path, R_OK)) {
-    snprintf(msg, len, "cannot read %s: %s", path, strerror(errno));
+    snprintf(msg, len, "cannot open %s: %s (check the path and the permissions)", path, strerror(errno));
     return;
   }
   if (!S_ISREG(st.st_mode) || H5Fis_hdf5(path) <= 0) {
@@ -122,7 +122,10 @@ void TnH5Precheck(const char path[], const char option[], char msg[], size_t len
     snprintf(msg, len, "cannot open %s as an HDF5 file: it is damaged or truncated", path);
     return;
   }
-  if (H5Literate(f, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, ScanLink, &s) < 0 && !msg[0]) snprintf(msg, len, "cannot list the contents of %s: it is damaged or truncated", path);
+  if (dataset) { /* that one (a missing one is the caller's message) */
+    if (H5Lexists(f, dataset, H5P_DEFAULT) > 0) ScanLink(f, dataset, NULL, &s);
+  } else if (H5Literate(f, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, ScanLink, &s) < 0 && !msg[0])
+    snprintf(msg, len, "cannot list the contents of %s: it is damaged or truncated", path);
   if (H5Fclose(f) < 0 && !msg[0]) snprintf(msg, len, "cannot read %s: it is damaged or truncated", path);
 }
 
@@ -132,7 +135,7 @@ PetscErrorCode TnH5OpenRead(MPI_Comm comm, const char path[], const char option[
   char        msg[TN_IO_MSG] = "";
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank) TnH5Precheck(path, option, msg, sizeof(msg));
+  if (!rank) TnH5Precheck(path, option, NULL, msg, sizeof(msg));
   PetscCall(TnErrorSync(comm, (PetscBool)(msg[0] != 0), msg));
   PetscCall(PetscViewerHDF5Open(comm, path, FILE_MODE_READ, vw));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -114,15 +114,18 @@ PetscErrorCode TnReadSamplesHDF5(MPI_Comm comm, const char path[], const char da
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   if (!(0 <= rstart && rstart <= rend && rend <= N))
     snprintf(h.msg, sizeof(h.msg), "TnReadSamplesHDF5: rank %d asks for columns [%" PetscInt_FMT ", %" PetscInt_FMT "), outside 0..%" PetscInt_FMT, (int)rank, rstart, rend, N);
-  else if (rank == 0 && access(path, R_OK))
-    snprintf(h.msg, sizeof(h.msg), "cannot open %s: %s (check the path and the permissions)", path, strerror(errno));
-  else if (rank == 0 && H5Fis_hdf5(path) <= 0)
-    snprintf(h.msg, sizeof(h.msg), "%s is not an HDF5 file", path);
+  else if (rank == 0)
+    TnH5Precheck(path, "-data_file", dataset, h.msg, sizeof(h.msg)); /* before the collective open: one verdict */
   PetscCall(TnIoSync(comm, h.msg, H5ReadDestroy, &h));
   H5Open(comm, &h);
   PetscCall(TnIoSync(comm, h.msg, H5ReadDestroy, &h));
   H5Shape(&h, N, &ns);
   PetscCall(TnIoSync(comm, h.msg, H5ReadDestroy, &h));
+  { /* the read buffer and the transposed copy, before either is allocated */
+    char what[PETSC_MAX_PATH_LEN + 64];
+    PetscCall(PetscSNPrintf(what, sizeof(what), "the samples of %s (%llu x %" PetscInt_FMT ")", path, (unsigned long long)ns, N));
+    PetscCall(TnCheckMemory(comm, 2.0 * 8 * (double)ns * (double)n, what, "use fewer samples, or more nodes"));
+  }
   PetscCall(H5ReadBlock(&h, rstart, n, ns));
   PetscCall(TnIoSync(comm, h.msg, H5ReadDestroy, &h));
   *S = (PetscInt)ns;

@@ -80,6 +80,7 @@ PetscErrorCode TnIoChunkSize(PetscInt def, PetscInt *chunk);
 
 /* Rank 0 only, before a collective HDF5 open: path exists, is an HDF5 file,
    opens with serial HDF5, and every contiguous unfiltered dataset of its
-   root group stores all the values it declares inside the file. Sets msg
-   (naming path, and option when given) on failure. */
-void TnH5Precheck(const char path[], const char option[], char msg[], size_t len);
+   root group (dataset = NULL) or the one dataset named stores all the
+   values it declares inside the file. Sets msg (naming path, and option
+   when given) on failure. */
+void TnH5Precheck(const char path[], const char option[], const char dataset[], char msg[], size_t len);

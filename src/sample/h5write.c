@@ -17,12 +17,22 @@ struct _p_TnSampleH5 {
   PetscInt S, N;
 };
 
-static PetscErrorCode H5Check(MPI_Comm comm, int bad, const char what[], const char path[])
+/* Collective. After a failure on any rank: the temporary is removed
+   (TnCommitEnd with ok = PETSC_FALSE: path untouched) and every rank raises
+   one error naming the file. The HDF5 handles are left open: closing them
+   is collective in HDF5 and could wait for a rank that failed. */
+static PetscErrorCode H5Check(TnSampleH5 p, int bad, const char what[])
 {
-  char msg[PETSC_MAX_PATH_LEN + 128];
+  char msg[2 * PETSC_MAX_PATH_LEN + 160];
+  int  any = bad != 0;
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(msg, sizeof(msg), "HDF5: cannot %s %s (is the directory writable from every rank, and the disk not full?)", what, path));
-  PetscCall(TnErrorSync(comm, (PetscBool)(bad != 0), msg));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, p->comm));
+  if (!any) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(msg, sizeof(msg), "HDF5: cannot %s %s (is the directory writable from every rank, and the disk not full?); %s is unchanged", what, p->tmp, p->path));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL)); /* the removal's own error says less */
+  (void)TnCommitEnd(p->comm, p->tmp, p->path, PETSC_FALSE);
+  PetscCall(PetscPopErrorHandler());
+  PetscCall(TnErrorSync(p->comm, (PetscBool)(bad != 0), msg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -33,6 +43,7 @@ PetscErrorCode TnSampleH5Create(MPI_Comm comm, const char path[], const char dat
   hsize_t    dims[2] = {(hsize_t)S, (hsize_t)N};
   char       tmp[PETSC_MAX_PATH_LEN + 8];
   PetscFunctionBeginUser;
+  PetscCall(TnCommitCheckSpace(comm, path, 8.0 * S * N + 65536));
   PetscCall(TnCommitBegin(comm, path, tmp, sizeof(tmp))); /* first: a refused path leaves nothing allocated */
   PetscCall(PetscNew(&p));
   p->comm = comm;
@@ -43,11 +54,11 @@ PetscErrorCode TnSampleH5Create(MPI_Comm comm, const char path[], const char dat
   fapl    = H5Pcreate(H5P_FILE_ACCESS);
   p->file = fapl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ? H5I_INVALID_HID : H5Fcreate(p->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   if (fapl >= 0) H5Pclose(fapl);
-  PetscCall(H5Check(comm, p->file < 0, "create", p->tmp));
+  PetscCall(H5Check(p, p->file < 0, "create"));
   space   = H5Screate_simple(2, dims, NULL);
   p->dset = H5Dcreate2(p->file, dataset, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   H5Sclose(space);
-  PetscCall(H5Check(comm, p->dset < 0, "create the dataset in", p->tmp));
+  PetscCall(H5Check(p, p->dset < 0, "create the dataset in"));
   p->dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(p->dxpl, H5FD_MPIO_COLLECTIVE);
   *h = p;
@@ -87,7 +98,7 @@ PetscErrorCode TnSampleH5Write(TnSampleH5 h, Vec xnat, PetscInt s0, PetscInt val
   H5Sclose(mspace);
   H5Sclose(fspace);
   PetscCall(PetscFree(buf));
-  PetscCall(H5Check(h->comm, err < 0, "write samples to", h->tmp));
+  PetscCall(H5Check(h, err < 0, "write samples to"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -4,6 +4,7 @@
    HDF5 prints no error stacks (unless -tn_traceback). */
 #include <tenor/sys.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <hdf5.h>
 
 PetscClassId  TN_CLASSID;
@@ -35,6 +36,15 @@ static PetscErrorCode TnErrorHandler(MPI_Comm comm, int line, const char *fun, c
 PetscErrorCode TnInitialize(int *argc, char ***argv, const char help[])
 {
   PetscBool trace = PETSC_FALSE;
+#if defined(OPEN_MPI)
+  /* Open MPI's MPI-IO (OMPIO) queries its shared-file-pointer components at
+     every MPI_File_open (every HDF5 file tenor writes or reads in parallel);
+     the lockedfile and sm components format a name derived from the file's
+     path into a fixed buffer and abort the process ("buffer overflow
+     detected") for paths of about 235 characters and more. tenor never uses
+     shared file pointers: leave those two out, unless the user chose. */
+  if (setenv("OMPI_MCA_sharedfp", "^lockedfile,sm", 0)) return PETSC_ERR_SYS;
+#endif
   PetscCall(PetscInitialize(argc, argv, NULL, help));
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-tn_traceback", &trace, NULL));

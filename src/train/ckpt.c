@@ -131,7 +131,7 @@ static PetscErrorCode PartitionHash(TnTrain tr, PetscReal *hash, PetscMPIInt *si
 }
 
 /* The training state beyond the vectors. */
-static PetscErrorCode WriteTrainMeta(TnTrain tr, PetscViewer vw)
+static PetscErrorCode WriteTrainMeta(TnTrain tr, PetscViewer vw, PetscReal hash, PetscMPIInt size)
 {
   const TnTrainInfo *in = &tr->info;
   PetscFunctionBeginUser;
@@ -155,60 +155,100 @@ static PetscErrorCode WriteTrainMeta(TnTrain tr, PetscViewer vw)
   PetscCall(TnH5PutReal(vw, "valid_loss", in->valid_loss));
   PetscCall(TnH5PutReal(vw, "lr", in->lr));
   PetscCall(TnH5PutReal(vw, "grad_norm", in->gnorm));
-  {
-    PetscReal   hash;
-    PetscMPIInt size;
-    PetscCall(PartitionHash(tr, &hash, &size));
-    PetscCall(TnH5PutInt(vw, "ranks", size));
-    PetscCall(TnH5PutReal(vw, "partition_hash", hash));
-  }
+  PetscCall(TnH5PutInt(vw, "ranks", size));
+  PetscCall(TnH5PutReal(vw, "partition_hash", hash));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One stage of writing a file, run with PETSc's error printing off; ok
+   turns false on every rank when the stage failed on any (a full disk fails
+   the MPI-IO of some ranks only), and the later stages are skipped, so no
+   rank waits in a collective write the others left. Each stage's own
+   communication happens before its I/O. */
+#define TN_WRITE_STAGE(comm, ok, call)                                              \
+  do {                                                                              \
+    if (ok) {                                                                       \
+      PetscErrorCode e_;                                                            \
+      int            good_;                                                         \
+      PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));              \
+      e_ = (call);                                                                  \
+      PetscCall(PetscPopErrorHandler());                                            \
+      good_ = !e_;                                                                  \
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &good_, 1, MPI_INT, MPI_MIN, comm)); \
+      ok = (PetscBool)good_;                                                        \
+    }                                                                               \
+  } while (0)
+
+static PetscErrorCode WriteMap(TnTrain tr, PetscViewer vw, PetscInt which, Vec aux)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MapVec(tr, which, aux));
+  PetscCall(WriteCanon(tr, vw, which ? "col" : "row", aux));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteHead(TnTrain tr, PetscViewer vw, PetscBool ckpt)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnH5PutStr(vw, "format", ckpt ? "tenor-checkpoint" : "tenor-model"));
+  PetscCall(WriteModelMeta(tr, vw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
 {
-  PetscViewer vw;
-  Vec         aux;
+  PetscViewer vw = NULL;
+  Vec         aux, mean = NULL, sd = NULL;
   char        tmp[PETSC_MAX_PATH_LEN + 8];
-  PetscReal   c;
+  PetscReal   c, hash;
+  PetscMPIInt size;
+  PetscBool   ok   = PETSC_TRUE;
+  MPI_Comm    comm = tr->comm;
   PetscFunctionBeginUser;
   PetscCall(TnTrainSetUp(tr));
   if (!TN_CkptWrite) PetscCall(PetscLogEventRegister("CkptWrite", TN_CLASSID, &TN_CkptWrite));
   PetscCall(PetscLogEventBegin(TN_CkptWrite, 0, 0, 0, 0));
   PetscCall(TnCanonSetUp(tr));
-  PetscCall(TnCommitBegin(tr->comm, path, tmp, sizeof(tmp)));
-  PetscCall(PetscViewerHDF5Open(tr->comm, tmp, FILE_MODE_WRITE, &vw));
+  /* everything that communicates beyond the file, before it is opened */
   PetscCall(VecDuplicate(tr->theta, &aux));
-  PetscCall(MapVec(tr, 0, aux));
-  PetscCall(WriteCanon(tr, vw, "row", aux));
-  PetscCall(MapVec(tr, 1, aux));
-  PetscCall(WriteCanon(tr, vw, "col", aux));
-  PetscCall(VecDestroy(&aux));
-  PetscCall(WriteCanon(tr, vw, "theta", tr->theta));
-  PetscCall(TnH5PutStr(vw, "format", ckpt ? "tenor-checkpoint" : "tenor-model"));
-  PetscCall(WriteModelMeta(tr, vw));
-  if (ckpt) {
-    PetscCall(WriteMoment(tr, vw, "m", tr->m, tr->mf));
-    PetscCall(WriteMoment(tr, vw, "v", tr->v, tr->vf));
-    PetscCall(WriteCanon(tr, vw, "best", tr->best ? tr->best : tr->theta)); /* without -train_keep_best, theta stands in */
-    PetscCall(WriteTrainMeta(tr, vw));
-  }
+  PetscCall(PartitionHash(tr, &hash, &size));
   PetscCall(TnDataGetLogJacobian(tr->data, &c));
   if (c != 0) { /* standardised data: the statistics travel with the model */
-    Vec mean, sd;
-    PetscCall(VecCreateMPI(tr->comm, PETSC_DECIDE, tr->N, &mean));
+    PetscCall(VecCreateMPI(comm, PETSC_DECIDE, tr->N, &mean));
     PetscCall(VecDuplicate(mean, &sd));
     PetscCall(TnDataGetStandardization(tr->data, mean, sd));
     PetscCall(PetscObjectSetName((PetscObject)mean, "data_mean"));
     PetscCall(PetscObjectSetName((PetscObject)sd, "data_sd"));
-    PetscCall(VecView(mean, vw));
-    PetscCall(VecView(sd, vw));
-    PetscCall(VecDestroy(&mean));
-    PetscCall(VecDestroy(&sd));
   }
-  PetscCall(PetscViewerDestroy(&vw));
-  PetscCall(TnCommitEnd(tr->comm, tmp, path, PETSC_TRUE));
+  /* the datasets (3, a checkpoint 6, of nnz + 2N doubles; the statistics 2N),
+     their chunk overhead and the metadata */
+  PetscCall(TnCommitCheckSpace(comm, path, 1.25 * 8 * ((ckpt ? 6.0 : 3.0) * (tr->nnz + 2.0 * tr->N) + (mean ? 2.0 * tr->N : 0)) + 65536));
+  PetscCall(TnCommitBegin(comm, path, tmp, sizeof(tmp)));
+  TN_WRITE_STAGE(comm, ok, PetscViewerHDF5Open(comm, tmp, FILE_MODE_WRITE, &vw));
+  TN_WRITE_STAGE(comm, ok, WriteMap(tr, vw, 0, aux));
+  TN_WRITE_STAGE(comm, ok, WriteMap(tr, vw, 1, aux));
+  TN_WRITE_STAGE(comm, ok, WriteCanon(tr, vw, "theta", tr->theta));
+  TN_WRITE_STAGE(comm, ok, WriteHead(tr, vw, ckpt));
+  if (ckpt) {
+    TN_WRITE_STAGE(comm, ok, WriteMoment(tr, vw, "m", tr->m, tr->mf));
+    TN_WRITE_STAGE(comm, ok, WriteMoment(tr, vw, "v", tr->v, tr->vf));
+    TN_WRITE_STAGE(comm, ok, WriteCanon(tr, vw, "best", tr->best ? tr->best : tr->theta)); /* without -train_keep_best, theta stands in */
+    TN_WRITE_STAGE(comm, ok, WriteTrainMeta(tr, vw, hash, size));
+  }
+  if (mean) {
+    TN_WRITE_STAGE(comm, ok, VecView(mean, vw));
+    TN_WRITE_STAGE(comm, ok, VecView(sd, vw));
+  }
+  if (vw) { /* closed also after a failure: the temporary is then removed */
+    PetscBool closed = PETSC_TRUE;
+    TN_WRITE_STAGE(comm, closed, PetscViewerDestroy(&vw));
+    ok = (PetscBool)(ok && closed);
+  }
+  PetscCall(VecDestroy(&aux));
+  PetscCall(VecDestroy(&mean));
+  PetscCall(VecDestroy(&sd));
   PetscCall(TnCanonDestroy(&tr->canon));
+  PetscCall(TnCommitEnd(comm, tmp, path, ok));
   PetscCall(PetscLogEventEnd(TN_CkptWrite, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -5,7 +5,10 @@
    default row split; the net then partitions it as its options say. The
    dynamics take every setting the file stores; whether the command line
    overrides them is the front end's decision (src/cli/model.c), not this
-   file's: nothing here reads the options database. */
+   file's: nothing here reads the options database. Nothing read is trusted:
+   the file is checked before the collective open (TnH5OpenRead), sizes
+   before allocation, each entry before it is used (CheckEntries), and the
+   pattern after assembly (each pair once, one b and one log gamma per node). */
 #include "trainimpl.h"
 #include <tenor/io.h>
 #include <petscviewerhdf5.h>

@@ -8,6 +8,7 @@
 #include <tenor/io.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <math.h>
 #include <unistd.h>
@@ -62,31 +63,40 @@ static void MetricsHead(FILE *out, const char path[], PetscInt64 keep)
   if (in) fclose(in);
 }
 
-/* Collective. The file starts as its header (and the kept rows) in an atomic
-   write (TnCommitOpen); rank 0 then appends to it row by row, opening it
-   with O_NOFOLLOW: a symbolic link put there meanwhile is refused. */
+/* Collective: train_metrics.csv rewritten whole from rank 0's memory in
+   one atomic write (TnCommitOpen/Close): a failed write (a full disk) is one
+   error on every rank and leaves the previous file. */
+static PetscErrorCode MetricsCommit(TnTrain tr)
+{
+  FILE *out;
+  PetscFunctionBeginUser;
+  PetscCall(TnCommitOpen(tr->comm, tr->metrics_path, &out));
+  if (out) {
+    fflush(tr->metrics);
+    if (tr->metrics_len) fwrite(tr->metrics_buf, 1, tr->metrics_len, out);
+  }
+  PetscCall(TnCommitClose(tr->comm, tr->metrics_path, &out, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Collective. Rank 0 keeps the file's contents in memory: its header (and
+   the kept rows), then a row per validation, each time committed whole. */
 PetscErrorCode TnTrainMetricsOpen(TnTrain tr, PetscBool restart)
 {
   PetscMPIInt rank;
-  PetscBool   isopen = (PetscBool)(tr->metrics != NULL);
-  char        path[PETSC_MAX_PATH_LEN], msg[PETSC_MAX_PATH_LEN + 64] = "";
-  FILE       *out;
-  int         fd;
+  PetscBool   bad = PETSC_FALSE;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
-  PetscCallMPI(MPI_Bcast(&isopen, 1, MPIU_BOOL, 0, tr->comm)); /* rank 0 alone holds the file */
-  if (!tr->out_dir[0] || isopen) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/train_metrics.csv", tr->out_dir));
-  PetscCall(TnCommitOpen(tr->comm, path, &out));
-  if (!rank) MetricsHead(out, path, restart ? tr->info.step : -1);
-  PetscCall(TnCommitClose(tr->comm, path, &out, PETSC_TRUE));
+  if (!tr->out_dir[0] || tr->metrics_on) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(tr->metrics_path, sizeof(tr->metrics_path), "%s/train_metrics.csv", tr->out_dir));
   if (!rank) {
-    fd          = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-    tr->metrics = fd >= 0 ? fdopen(fd, "a") : NULL;
-    if (!tr->metrics) PetscCall(PetscSNPrintf(msg, sizeof(msg), "cannot write %s: %s", path, strerror(errno)));
-    if (fd >= 0 && !tr->metrics) close(fd);
+    tr->metrics = open_memstream(&tr->metrics_buf, &tr->metrics_len);
+    if (tr->metrics) MetricsHead(tr->metrics, tr->metrics_path, restart ? tr->info.step : -1);
+    bad = (PetscBool)!tr->metrics;
   }
-  PetscCall(TnErrorSync(tr->comm, (PetscBool)(!rank && !tr->metrics), msg));
+  PetscCall(TnErrorSync(tr->comm, bad, "out of memory for the metrics file"));
+  tr->metrics_on = PETSC_TRUE;
+  PetscCall(MetricsCommit(tr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -94,7 +104,11 @@ PetscErrorCode TnTrainMetricsClose(TnTrain tr)
 {
   PetscFunctionBeginUser;
   if (tr->metrics) fclose(tr->metrics);
-  tr->metrics = NULL;
+  free(tr->metrics_buf); /* allocated by open_memstream */
+  tr->metrics     = NULL;
+  tr->metrics_buf = NULL;
+  tr->metrics_len = 0;
+  tr->metrics_on  = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -112,15 +126,15 @@ static PetscErrorCode MetricsRow(TnTrain tr, PetscReal train, PetscReal gap, Pet
   const PetscReal    bpd = 1.0 / (tr->N * M_LN2);
   char               c[6][64];
   PetscFunctionBeginUser;
-  if (!tr->metrics) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!tr->metrics_on) PetscFunctionReturn(PETSC_SUCCESS);
   Fmt(c[0], 64, "%.17g", train);
   Fmt(c[1], 64, "%.17g", train < PETSC_MAX_REAL ? train * bpd : PETSC_MAX_REAL);
   Fmt(c[2], 64, "%.17g", in->valid_loss);
   Fmt(c[3], 64, "%.17g", in->valid_loss < PETSC_MAX_REAL ? in->valid_loss * bpd : PETSC_MAX_REAL);
   Fmt(c[4], 64, "%.17g", gap);
   Fmt(c[5], 64, "%.17g", ratio);
-  fprintf(tr->metrics, "%" PetscInt64_FMT ",%" PetscInt64_FMT ",%.17g,%s,%s,%s,%s,%s,%s,%.17g,%" PetscInt64_FMT ",%" PetscInt64_FMT ",%" PetscInt64_FMT ",%.6g,%.6g,%.6g\n", in->step, in->epoch, (double)in->lr, c[0], c[1], c[2], c[3], c[4], c[5], (double)in->gnorm, in->shrunk, in->halvings, in->skipped, sps, ups, tr->t_train);
-  fflush(tr->metrics);
+  if (tr->metrics) fprintf(tr->metrics, "%" PetscInt64_FMT ",%" PetscInt64_FMT ",%.17g,%s,%s,%s,%s,%s,%s,%.17g,%" PetscInt64_FMT ",%" PetscInt64_FMT ",%" PetscInt64_FMT ",%.6g,%.6g,%.6g\n", in->step, in->epoch, (double)in->lr, c[0], c[1], c[2], c[3], c[4], c[5], (double)in->gnorm, in->shrunk, in->halvings, in->skipped, sps, ups, tr->t_train);
+  PetscCall(MetricsCommit(tr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -58,7 +58,11 @@ struct _p_TnTrain {
   PetscReal      nll_true;           /* mean exact -log p of the validation samples (PETSC_MAX_REAL if unknown) */
   PetscBool      shuffled;           /* the data's training part is in this epoch's order */
   PetscBool      restarted;          /* state loaded from a checkpoint */
-  FILE          *metrics;            /* rank 0: train_metrics.csv */
+  FILE          *metrics;            /* rank 0: train_metrics.csv's contents, in memory (open_memstream) */
+  char          *metrics_buf;        /* rank 0: the memory stream's buffer */
+  size_t         metrics_len;        /* rank 0: its length */
+  PetscBool      metrics_on;         /* every rank: the metrics file is open */
+  char           metrics_path[PETSC_MAX_PATH_LEN];
 };
 
 extern volatile sig_atomic_t TnTrainStopFlag;

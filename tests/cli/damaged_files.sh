@@ -86,4 +86,25 @@ NPS=3 model nnz_range "'nnz' = 3e+08, expected an integer in \[0, 256\]" attr nn
 X="attr nnz 3e8" model sizes_forged "dataset 'row' holds 208 values .* expected 300040000" attr N 20000
 SRC=std/model.h5 model data_mean_nan "dataset 'data_mean' holds nan at entry 3" set data_mean 3 nan
 NPS=3 SRC=std/model.h5 model data_sd_zero "dataset 'data_sd' holds 0 at entry 3" set data_sd 3 0
+
+# damaged HDF5 structure: rank 0 checks the file with serial HDF5 before the
+# collective open, so no rank waits for another that failed to open it
+cp run/model.h5 super.h5; printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of=super.h5 bs=1 seek=40 conv=notrunc 2>/dev/null
+for np in 1 3; do
+  run $np "$TENOR" logdensity -model super.h5 $DATA -out_dir ld >super.$np.log 2>&1
+  check "damaged superblock" $np super.$np.log $? "cannot open super.h5 as an HDF5 file: it is damaged or truncated"
+  head -c 5000 run/model.h5 >trunc.h5
+  run $np "$TENOR" logdensity -model trunc.h5 $DATA -out_dir ld >trunc.$np.log 2>&1
+  check "truncated model" $np trunc.$np.log $? "trunc.h5 .*damaged or truncated"
+done
+
+# HDF5 samples: a declared size the file does not hold, and one larger than the memory
+"$H5EDIT" forged.h5 samples /x 20000000 16
+"$H5EDIT" small.h5 samples /x 1000 16 0.5
+for np in 1 3; do
+  run $np "$TENOR" logdensity -net_n 4 -data_file forged.h5 -out_dir ld >forged.$np.log 2>&1
+  check "samples forged size" $np forged.$np.log $? "forged.h5: the dataset '/x' declares 320000000 values .* but the file stores 0 bytes"
+  run $np "$TENOR" logdensity -net_n 4 -data_file small.h5 -memory_limit 100000 -out_dir ld >mem.$np.log 2>&1
+  check "samples memory" $np mem.$np.log $? "the samples of small.h5 (1000 x 16) .*-memory_limit"
+done
 exit $fail

@@ -87,7 +87,7 @@ h5diff full/model.h5 term/model.h5 /theta >/dev/null || { echo "FAIL parameters 
 $MPI "$TENOR" train $RUN -dyn_steps 11 -out_dir kill -train_restart >bad.log 2>&1 && { echo "FAIL an incompatible checkpoint was accepted"; fail=1; }
 grep -q "does not match this run: K is 12 in the file but 11 here" bad.log || { echo "FAIL unclear refusal:"; cat bad.log; fail=1; }
 $MPI "$TENOR" logdensity -model nothere.h5 >bad2.log 2>&1 && { echo "FAIL a missing model was accepted"; fail=1; }
-grep -q "cannot read the model file nothere.h5" bad2.log || { echo "FAIL unclear missing-model error"; cat bad2.log; fail=1; }
+grep -q "cannot open nothere.h5 (-model): No such file" bad2.log || { echo "FAIL unclear missing-model error"; cat bad2.log; fail=1; }
 
 [ $fail -eq 0 ] && echo "ok   train: outputs, logdensity -model (and overrides), SIGKILL/SIGTERM restarts bitwise, refusals"
 exit $fail

@@ -6,8 +6,9 @@
      h5edit FILE set DSET INDEX VALUE element INDEX of the 1-D dataset DSET
      h5edit FILE get DSET INDEX       prints element INDEX of DSET
      h5edit FILE len DSET             prints the length of the 1-D dataset DSET
-     h5edit FILE samples DSET S N     a new contiguous S x N double dataset DSET
-                                      whose storage is never written (late allocation)
+     h5edit FILE samples DSET S N [V] a new contiguous S x N double dataset DSET
+                                      whose storage is never written (late
+                                      allocation), or holds V everywhere
    Values are parsed with strtod ("nan", "inf", "-1e9"). Exit 0 on success. */
 #include <hdf5.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ static int Fail(const char what[])
 int main(int argc, char **argv)
 {
   hid_t f, a, s, d, t;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   if (argc < 4) {
     fprintf(stderr, "usage: h5edit FILE attr|str|del|set|get|len|samples ...\n");
     return 2;
@@ -30,7 +32,7 @@ int main(int argc, char **argv)
   if (!strcmp(argv[2], "samples")) {
     hsize_t dims[2];
     hid_t   dcpl;
-    if (argc != 6) return 2;
+    if (argc != 6 && argc != 7) return 2;
     f       = H5Fopen(argv[1], H5F_ACC_RDWR, H5P_DEFAULT);
     dims[0] = strtoull(argv[4], NULL, 10), dims[1] = strtoull(argv[5], NULL, 10);
     if (f < 0) f = H5Fcreate(argv[1], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -39,6 +41,13 @@ int main(int argc, char **argv)
     s = H5Screate_simple(2, dims, NULL);
     d = H5Dcreate2(f, argv[3], H5T_NATIVE_DOUBLE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (d < 0) return Fail("H5Dcreate2");
+    if (argc == 7) {
+      size_t  n = (size_t)(dims[0] * dims[1]);
+      double *v = malloc(sizeof(double) * (n ? n : 1));
+      for (size_t k = 0; k < n; k++) v[k] = strtod(argv[6], NULL);
+      if (H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) return Fail("H5Dwrite");
+      free(v);
+    }
     H5Dclose(d), H5Sclose(s), H5Pclose(dcpl);
     return H5Fclose(f) < 0 ? Fail("H5Fclose") : 0;
   }
@@ -88,7 +97,7 @@ int main(int argc, char **argv)
         if (H5Dread(d, H5T_NATIVE_DOUBLE, m, s, H5P_DEFAULT, &v) < 0) return Fail("H5Dread");
         printf("%.17g\n", v);
       } else {
-        if (argc != 6) return 2;
+        if (argc != 6 && argc != 7) return 2;
         v = strtod(argv[5], NULL);
         if (H5Dwrite(d, H5T_NATIVE_DOUBLE, m, s, H5P_DEFAULT, &v) < 0) return Fail("H5Dwrite");
       }
