@@ -5,6 +5,7 @@
    file, the line and what was expected. No rank is left waiting. */
 #pragma once
 #include <petscmat.h>
+#include <jansson.h>
 
 /* W from a MatrixMarket coordinate file ("%%MatrixMarket matrix coordinate
    real|integer|pattern general|symmetric"; scipy.io.mmwrite output loads).
@@ -103,6 +104,20 @@ PetscErrorCode TnCommitBegin(MPI_Comm comm, const char path[], char tmp[], size_
    error. Rank 0's fsync covers what reached its node; a writer that needs
    every node's caches on disk syncs before closing (MPI_File_sync). */
 PetscErrorCode TnCommitEnd(MPI_Comm comm, const char tmp[], const char path[], PetscBool ok);
+
+/* JSON output (jansson). Every JSON file tenor writes is a json_t tree
+   handed to TnJsonCommit, which dumps it on rank 0 (indented, doubles with
+   17 significant digits: they read back as the same double) into an atomic
+   write (TnCommitOpen/Close) and frees it on every rank (*root = NULL).
+   A NULL root (a failed json_pack) is an error on every rank, path
+   untouched. Collective. TnJsonReal: a number, or null when v is NaN, Inf
+   or tenor's "no value" PETSC_MAX_REAL. TnJsonStr: a string (bytes that are
+   not UTF-8 become '?'), null for NULL. TnJsonSet: obj[key] = v (stolen),
+   an error if either is NULL. */
+PetscErrorCode TnJsonCommit(MPI_Comm comm, const char path[], json_t **root);
+json_t        *TnJsonReal(double v);
+json_t        *TnJsonStr(const char s[]);
+PetscErrorCode TnJsonSet(json_t *obj, const char key[], json_t *v);
 
 /* Attributes of the root group of an HDF5 file opened with
    PetscViewerHDF5Open (model and checkpoint metadata). Numbers are stored as

@@ -136,9 +136,8 @@ static void Stats(const TnRun *run, double *mean, double *sd)
   *sd   = run->S > 1 ? sqrt(v / (run->S - 1)) : 0;
 }
 
-static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *run, const char *files[], PetscInt nfiles, char path[], size_t len)
+static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data, TnRun *run, const char *files[], PetscInt nfiles, char path[], size_t len)
 {
-  FILE           *fp;
   double          mean, sd;
   TnScheme        scheme;
   TnForm          form;
@@ -149,6 +148,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *r
   TnPartitionInfo pi;
   TnLogDetType    ldt;
   TnBase          base;
+  json_t         *root, *prep;
   PetscFunctionBeginUser;
   Stats(run, &mean, &sd);
   PetscCall(TnDynGetLoss(dyn, &ldt, &base));
@@ -157,23 +157,26 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *r
   PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
   PetscCall(TnNetGetType(net, &ntype));
   PetscCall(TnNetGetPartitionInfo(net, &pi));
-  PetscCall(TnOutOpen(comm, run->dir, "summary.json", &fp, path, len));
-  if (fp) {
-    fprintf(fp, "{\n  \"tenor_version\": \"%s\",\n  \"command\": \"logdensity\",\n  \"ranks\": %d,\n", TENOR_VERSION, run->size);
-    fprintf(fp, "  \"network\": {\"type\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"edge_cut\": %" PetscInt_FMT ", \"halo_min\": %" PetscInt_FMT ", \"halo_mean\": %.6g, \"halo_max\": %" PetscInt_FMT ", \"imbalance_rows\": %.6g, \"imbalance_nnz\": %.6g},\n", ntype, run->N, run->nnz, pi.edge_cut, pi.halo_min, (double)pi.halo_mean, pi.halo_max, (double)pi.imbalance_rows, (double)pi.imbalance_nnz);
-    fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"batch\": %" PetscInt_FMT ", \"colors\": %" PetscInt_FMT ", \"logdet\": \"%s\", \"base\": \"%s\", \"invertibility_value\": %.17g, \"invertibility\": \"%s\"},\n", scheme, TnFormTypes[form], TnActTypes[act], (double)h, run->K, B, ncol, TnLogDetTypes[ldt], TnBaseTypes[base], (double)inv, what);
-    fprintf(fp, "  \"samples\": %" PetscInt_FMT ",\n  \"loss_nats_mean\": %.17g,\n  \"loss_nats_sd\": %.17g,\n  \"bits_per_dim\": %.17g,\n  \"log_phi_mean\": %.17g,\n", run->S, mean, sd, mean / (run->N * M_LN2), -mean);
-    fprintf(fp, "  \"base_loss_mean\": %.17g,\n", (double)run->baseloss);
-    TnJsonArray(fp, "step_loss_mean", run->steploss, run->K, PETSC_FALSE);
-    fprintf(fp, "  \"timings_s\": {\"network\": %.6g, \"dynamics_setup\": %.6g, \"data\": %.6g, \"evaluate\": %.6g, \"total\": %.6g},\n", run->t_net, run->t_dyn, run->t_data, run->t_eval, run->t_total);
-    fprintf(fp, "  \"synaptic_updates_per_s\": %.6g,\n", run->t_eval > 0 ? (double)run->nnz * run->S * run->passes / run->t_eval : 0.0);
-    fprintf(fp, "  \"passes_per_sample\": %.6g,\n  \"synaptic_updates_per_sample\": %.6g,\n", (double)run->passes, (double)run->passes * (double)run->nnz);
-    fprintf(fp, "  \"memory\": {\"peak_rss_bytes_sum\": %.6g, \"peak_rss_bytes_max\": %.6g, \"bytes_per_synapse\": %.6g, \"simulation_bytes\": %.6g, \"simulation_bytes_per_synapse\": %.6g, \"note\": \"simulation = resident memory after the evaluation minus that after start-up (libraries), summed over ranks\"},\n", run->mem_sum, run->mem_max, run->mem_sum / (double)PetscMax(run->nnz, 1), run->mem_sim, run->mem_sim / (double)PetscMax(run->nnz, 1));
-    fprintf(fp, "  \"outputs\": [");
-    for (PetscInt f = 0; f < nfiles; f++) fprintf(fp, "%s\"%s\"", f ? ", " : "", files[f]);
-    fprintf(fp, "]\n}\n");
-  }
-  PetscCall(TnOutClose(comm, &fp, path));
+  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "logdensity", "ranks", (int)run->size);
+  PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz, "edge_cut", (json_int_t)pi.edge_cut, "halo_min", (json_int_t)pi.halo_min, "halo_mean", TnJsonReal((double)pi.halo_mean), "halo_max", (json_int_t)pi.halo_max, "imbalance_rows", TnJsonReal((double)pi.imbalance_rows), "imbalance_nnz", TnJsonReal((double)pi.imbalance_nnz))));
+  PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:o}", "scheme", TnJsonStr(scheme), "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)h), "K", (json_int_t)run->K, "batch", (json_int_t)B, "colors", (json_int_t)ncol, "logdet", TnLogDetTypes[ldt], "base", TnBaseTypes[base], "invertibility_value", TnJsonReal((double)inv), "invertibility", TnJsonStr(what))));
+  PetscCall(TnJsonSet(root, "samples", json_integer(run->S)));
+  PetscCall(TnJsonSet(root, "loss_nats_mean", TnJsonReal(mean)));
+  PetscCall(TnJsonSet(root, "loss_nats_sd", TnJsonReal(sd)));
+  PetscCall(TnJsonSet(root, "bits_per_dim", TnJsonReal(mean / (run->N * M_LN2))));
+  PetscCall(TnJsonSet(root, "log_phi_mean", TnJsonReal(-mean)));
+  PetscCall(TnJsonSet(root, "base_loss_mean", TnJsonReal((double)run->baseloss)));
+  PetscCall(TnJsonSet(root, "step_loss_mean", TnJsonRealArray(run->steploss, run->K)));
+  PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f, s:f, s:f, s:f}", "network", run->t_net, "dynamics_setup", run->t_dyn, "data", run->t_data, "evaluate", run->t_eval, "total", run->t_total)));
+  PetscCall(TnJsonSet(root, "synaptic_updates_per_s", TnJsonReal(run->t_eval > 0 ? (double)run->nnz * run->S * run->passes / run->t_eval : 0.0)));
+  PetscCall(TnJsonSet(root, "passes_per_sample", TnJsonReal((double)run->passes)));
+  PetscCall(TnJsonSet(root, "synaptic_updates_per_sample", TnJsonReal((double)run->passes * (double)run->nnz)));
+  PetscCall(TnJsonSet(root, "memory", json_pack("{s:f, s:f, s:f, s:f, s:f, s:s}", "peak_rss_bytes_sum", run->mem_sum, "peak_rss_bytes_max", run->mem_max, "bytes_per_synapse", run->mem_sum / (double)PetscMax(run->nnz, 1), "simulation_bytes", run->mem_sim, "simulation_bytes_per_synapse", run->mem_sim / (double)PetscMax(run->nnz, 1), "note", "simulation = resident memory after the evaluation minus that after start-up (libraries), summed over ranks")));
+  PetscCall(TnJsonSet(root, "outputs", TnJsonStrArray(files, nfiles)));
+  PetscCall(TnOutDataPreprocessing(data, &prep));
+  PetscCall(TnOutProvenance(comm, "logdensity", prep, NULL, NULL, root));
+  PetscCall(PetscSNPrintf(path, len, "%s/summary.json", run->dir));
+  PetscCall(TnJsonCommit(comm, path, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -231,7 +234,7 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
   files[nf++] = p2;
   PetscCall(TnPeakMemory(comm, &run.mem_sum, &run.mem_max));
   run.t_total = TnTime() - run.t_total;
-  PetscCall(WriteSummary(comm, net, dyn, &run, files, nf, p2, sizeof(p2)));
+  PetscCall(WriteSummary(comm, net, dyn, data, &run, files, nf, p2, sizeof(p2)));
   PetscCall(PrintSummary(comm, &run, files, nf));
   PetscCall(TnWarnUnusedOptions(comm, "logdensity"));
   PetscCall(PetscFree2(run.logphi, run.steploss));

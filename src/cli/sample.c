@@ -5,6 +5,7 @@
    natural node order, %.17g; rank 0 gathers one batch, N*B values, at a
    time) and optionally to HDF5 (parallel HDF5, dataset /x, samples x N). */
 #include "cli.h"
+#include <tenor/io.h>
 #include <tenor/train.h>
 #include <tenor/sample.h>
 #include <math.h>
@@ -175,7 +176,6 @@ static void Worst(const TnRun *run, double *ab, double *rel, double *mean)
 
 static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnSampler smp, TnRun *run, const char *files[], PetscInt nfiles, char path[], size_t len)
 {
-  FILE          *fp;
   double         ab, rel, mean;
   TnScheme       scheme;
   TnForm         form;
@@ -186,6 +186,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnSample
   TnLogDetType   ldt;
   TnBase         base;
   TnSamplerStats st;
+  json_t        *root;
   PetscFunctionBeginUser;
   Worst(run, &ab, &rel, &mean);
   PetscCall(TnSamplerGetStats(smp, &st));
@@ -194,24 +195,24 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnSample
   PetscCall(TnDynGetNumColors(dyn, &ncol));
   PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
   PetscCall(TnNetGetType(net, &ntype));
-  PetscCall(TnOutOpen(comm, run->dir, "sample.json", &fp, path, len));
-  if (fp) {
-    fprintf(fp, "{\n  \"tenor_version\": \"%s\",\n  \"command\": \"sample\",\n  \"ranks\": %d,\n", TENOR_VERSION, run->size);
-    fprintf(fp, "  \"network\": {\"type\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT "},\n", ntype, run->N, run->nnz);
-    fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"batch\": %" PetscInt_FMT ", \"colors\": %" PetscInt_FMT ", \"logdet\": \"%s\", \"base\": \"%s\", \"invertibility_value\": %.17g, \"invertibility\": \"%s\"},\n", scheme, TnFormTypes[form], TnActTypes[act], (double)h, run->K, run->B, ncol, TnLogDetTypes[ldt], TnBaseTypes[base], (double)inv, what);
-    fprintf(fp, "  \"samples\": %" PetscInt_FMT ",\n  \"seed\": %" PetscInt_FMT ",\n", run->S, run->seed);
-    fprintf(fp, "  \"inversion\": {\"sync_iterations_total\": %" PetscInt64_FMT ", \"sync_steps\": %" PetscInt64_FMT ", \"sync_iterations_max\": %" PetscInt_FMT ", \"sync_final_change_max\": %.6g, \"newton_iterations_total\": %" PetscInt64_FMT ", \"newton_solves\": %" PetscInt64_FMT ", \"newton_iterations_max\": %" PetscInt_FMT ", \"rk_steps\": %" PetscInt64_FMT ", \"rk_rejected\": %" PetscInt64_FMT "},\n", st.sync_iters, st.sync_steps, st.sync_iters_max, (double)st.sync_change_max, st.newton_iters, st.newton_solves, st.newton_iters_max, st.rk_steps, st.rk_rejected);
-    fprintf(fp, "  \"roundtrip_max_abs\": %.6g,\n  \"roundtrip_max_rel\": %.6g,\n  \"log_phi_mean\": %.17g,\n", ab, rel, mean);
-    TnJsonArray(fp, "log_phi", run->logphi, run->S, PETSC_FALSE);
-    TnJsonArray(fp, "roundtrip_abs", run->rt_abs, run->S, PETSC_FALSE);
-    fprintf(fp, "  \"timings_s\": {\"network\": %.6g, \"dynamics_setup\": %.6g, \"invert\": %.6g, \"forward_check\": %.6g, \"write\": %.6g, \"total\": %.6g},\n", run->t_net, run->t_dyn, run->t_invert, run->t_forward, run->t_write, run->t_total);
-    fprintf(fp, "  \"samples_per_s\": %.6g,\n", run->t_invert > 0 ? run->S / run->t_invert : 0.0);
-    fprintf(fp, "  \"memory\": {\"peak_rss_bytes_sum\": %.6g, \"peak_rss_bytes_max\": %.6g},\n", run->mem_sum, run->mem_max);
-    fprintf(fp, "  \"outputs\": [");
-    for (PetscInt f = 0; f < nfiles; f++) fprintf(fp, "%s\"%s\"", f ? ", " : "", files[f]);
-    fprintf(fp, "]\n}\n");
-  }
-  PetscCall(TnOutClose(comm, &fp, path));
+  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "sample", "ranks", (int)run->size);
+  PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz)));
+  PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:o}", "scheme", TnJsonStr(scheme), "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)h), "K", (json_int_t)run->K, "batch", (json_int_t)run->B, "colors", (json_int_t)ncol, "logdet", TnLogDetTypes[ldt], "base", TnBaseTypes[base], "invertibility_value", TnJsonReal((double)inv), "invertibility", TnJsonStr(what))));
+  PetscCall(TnJsonSet(root, "samples", json_integer(run->S)));
+  PetscCall(TnJsonSet(root, "seed", json_integer(run->seed)));
+  PetscCall(TnJsonSet(root, "inversion", json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I}", "sync_iterations_total", (json_int_t)st.sync_iters, "sync_steps", (json_int_t)st.sync_steps, "sync_iterations_max", (json_int_t)st.sync_iters_max, "sync_final_change_max", TnJsonReal((double)st.sync_change_max), "newton_iterations_total", (json_int_t)st.newton_iters, "newton_solves", (json_int_t)st.newton_solves, "newton_iterations_max", (json_int_t)st.newton_iters_max, "rk_steps", (json_int_t)st.rk_steps, "rk_rejected", (json_int_t)st.rk_rejected)));
+  PetscCall(TnJsonSet(root, "roundtrip_max_abs", TnJsonReal(ab)));
+  PetscCall(TnJsonSet(root, "roundtrip_max_rel", TnJsonReal(rel)));
+  PetscCall(TnJsonSet(root, "log_phi_mean", TnJsonReal(mean)));
+  PetscCall(TnJsonSet(root, "log_phi", TnJsonRealArray(run->logphi, run->S)));
+  PetscCall(TnJsonSet(root, "roundtrip_abs", TnJsonRealArray(run->rt_abs, run->S)));
+  PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "network", run->t_net, "dynamics_setup", run->t_dyn, "invert", run->t_invert, "forward_check", run->t_forward, "write", run->t_write, "total", run->t_total)));
+  PetscCall(TnJsonSet(root, "samples_per_s", TnJsonReal(run->t_invert > 0 ? run->S / run->t_invert : 0.0)));
+  PetscCall(TnJsonSet(root, "memory", json_pack("{s:f, s:f}", "peak_rss_bytes_sum", run->mem_sum, "peak_rss_bytes_max", run->mem_max)));
+  PetscCall(TnJsonSet(root, "outputs", TnJsonStrArray(files, nfiles)));
+  PetscCall(TnOutProvenance(comm, "sample", NULL, NULL, NULL, root));
+  PetscCall(PetscSNPrintf(path, len, "%s/sample.json", run->dir));
+  PetscCall(TnJsonCommit(comm, path, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

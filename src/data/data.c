@@ -254,6 +254,16 @@ PetscErrorCode TnDataLoad(TnData data, PetscInt N)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnDataGetPreprocessing(TnData data, PetscBool *dequantized, PetscReal *valid_fraction, PetscBool *standardized)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(data->x, data->comm, PETSC_ERR_ORDER, "call TnDataLoad() first");
+  if (dequantized) *dequantized = data->dequantize;
+  if (valid_fraction) *valid_fraction = data->S > 0 ? (PetscReal)data->Svalid / data->S : 0;
+  if (standardized) *standardized = data->std_applied;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnDataGetNumSamples(TnData data, PetscInt *S)
 {
   PetscFunctionBeginUser;
