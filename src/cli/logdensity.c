@@ -13,6 +13,7 @@ typedef struct {
   PetscReal  *logphi;   /* [S] */
   PetscReal  *steploss; /* [K] mean over samples of sum_i l_{k,i} */
   PetscReal   baseloss; /* mean over samples of sum_i l_i^base */
+  PetscReal   shift;    /* sum_i log sd_i: data-space loss = standardised loss + shift (0 unless standardised) */
   double      t_net, t_dyn, t_data, t_eval, t_total, mem_sum, mem_max, mem_base, mem_sim;
   PetscMPIInt size;
 } TnRun;
@@ -39,8 +40,15 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   PetscCall(TnDataCreate(comm, data));
   PetscCall(TnDataSetFromOptions(*data));
   if (run->model[0]) PetscCall(TnModelConfigureData(comm, run->model, *data));
+  if (run->model[0]) { /* an explicit -data_dequantize wins over the model's */
+    PetscBool deq, set;
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-data_dequantize", &deq, &set));
+    if (set) PetscCall(TnDataSetDequantize(*data, deq));
+  }
   PetscCall(TnDataLoad(*data, run->N));
   PetscCall(TnDataGetNumSamples(*data, &run->S));
+  PetscCall(TnDataGetLogJacobian(*data, &run->shift));
+  run->shift  = -run->shift;
   run->t_data = TnTime() - t;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -94,15 +102,18 @@ static PetscErrorCode WriteSamples(MPI_Comm comm, TnRun *run, char path[], size_
   PetscFunctionBeginUser;
   PetscCall(TnOutOpen(comm, run->dir, "logphi.csv", &fp, path, len));
   if (fp) {
-    fprintf(fp, "sample,log_phi,loss_nats,bits_per_dim\n");
-    for (PetscInt s = 0; s < run->S; s++) fprintf(fp, "%" PetscInt_FMT ",%.17g,%.17g,%.17g\n", s, (double)run->logphi[s], (double)-run->logphi[s], (double)(-run->logphi[s] / (run->N * M_LN2)));
+    fprintf(fp, "sample,log_phi,loss_nats,bits_per_dim,loss_standardized_nats\n");
+    for (PetscInt s = 0; s < run->S; s++) {
+      double z = -(double)run->logphi[s], x = z + (double)run->shift; /* -log p_z(z), -log p_x(x) */
+      fprintf(fp, "%" PetscInt_FMT ",%.17g,%.17g,%.17g,%.17g\n", s, -x, x, x / (run->N * M_LN2), z);
+    }
   }
   PetscCall(TnOutClose(comm, &fp, path));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Per-node totals, averaged over samples, in natural node order. */
-static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *run, char path[], size_t len)
+static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data, TnRun *run, char path[], size_t len)
 {
   Vec             part, nat;
   VecScatter      sct;
@@ -119,6 +130,16 @@ static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *
   PetscCall(VecScatterBegin(sct, part, nat, INSERT_VALUES, SCATTER_REVERSE));
   PetscCall(VecScatterEnd(sct, part, nat, INSERT_VALUES, SCATTER_REVERSE));
   PetscCall(VecScale(nat, 1.0 / run->S));
+  if (run->shift != 0) { /* data space: node i adds log sd_i (nat has the default layout, as sd) */
+    Vec mean, sd;
+    PetscCall(VecDuplicate(nat, &mean));
+    PetscCall(VecDuplicate(nat, &sd));
+    PetscCall(TnDataGetStandardization(data, mean, sd));
+    PetscCall(VecLog(sd));
+    PetscCall(VecAXPY(nat, 1.0, sd));
+    PetscCall(VecDestroy(&mean));
+    PetscCall(VecDestroy(&sd));
+  }
   PetscCall(PetscSNPrintf(path, len, "%s/nodeloss.csv", run->dir));
   PetscCall(TnWriteVecText(nat, "node_loss_nats", path));
   PetscCall(VecScatterDestroy(&sct));
@@ -127,12 +148,15 @@ static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Mean and sd over samples of -log p_x(x), the loss in the data's own space:
+   the network sees z = (x - mean) / sd when the data are standardised, and
+   -log p_x(x) = -log p_z(z) + sum_i log sd_i (docs/data.md). */
 static void Stats(const TnRun *run, double *mean, double *sd)
 {
   double m = 0, v = 0;
   for (PetscInt s = 0; s < run->S; s++) m += -run->logphi[s] / run->S;
   for (PetscInt s = 0; s < run->S; s++) v += (-run->logphi[s] - m) * (-run->logphi[s] - m);
-  *mean = m;
+  *mean = m + run->shift; /* data space */
   *sd   = run->S > 1 ? sqrt(v / (run->S - 1)) : 0;
 }
 
@@ -165,6 +189,9 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnData d
   PetscCall(TnJsonSet(root, "loss_nats_sd", TnJsonReal(sd)));
   PetscCall(TnJsonSet(root, "bits_per_dim", TnJsonReal(mean / (run->N * M_LN2))));
   PetscCall(TnJsonSet(root, "log_phi_mean", TnJsonReal(-mean)));
+  PetscCall(TnJsonSet(root, "loss_standardized_nats_mean", TnJsonReal(mean - run->shift)));
+  PetscCall(TnJsonSet(root, "bits_per_dim_standardized", TnJsonReal((mean - run->shift) / (run->N * M_LN2))));
+  PetscCall(TnJsonSet(root, "sum_log_sd", TnJsonReal(run->shift)));
   PetscCall(TnJsonSet(root, "base_loss_mean", TnJsonReal((double)run->baseloss)));
   PetscCall(TnJsonSet(root, "step_loss_mean", TnJsonRealArray(run->steploss, run->K)));
   PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f, s:f, s:f, s:f}", "network", run->t_net, "dynamics_setup", run->t_dyn, "data", run->t_data, "evaluate", run->t_eval, "total", run->t_total)));
@@ -186,7 +213,8 @@ static PetscErrorCode PrintSummary(MPI_Comm comm, TnRun *run, const char *files[
   PetscFunctionBeginUser;
   Stats(run, &mean, &sd);
   PetscCall(PetscPrintf(comm, "result: -log Phi(x) = %.10g nats per sample (sd %.4g over %" PetscInt_FMT " samples) = %.8g bits/dim\n", mean, sd, run->S, mean / (run->N * M_LN2)));
-  PetscCall(PetscPrintf(comm, "  base term %.10g nats, log-det terms %.10g nats (sum over %" PetscInt_FMT " steps)\n", (double)run->baseloss, mean - (double)run->baseloss, run->K));
+  if (run->shift != 0) PetscCall(PetscPrintf(comm, "  in the data's own space; standardised: %.10g nats = %.8g bits/dim, plus sum_i log sd_i = %.10g nats\n", mean - run->shift, (mean - run->shift) / (run->N * M_LN2), (double)run->shift));
+  PetscCall(PetscPrintf(comm, "  base term %.10g nats, log-det terms %.10g nats (sum over %" PetscInt_FMT " steps)\n", (double)run->baseloss, mean - run->shift - (double)run->baseloss, run->K));
   PetscCall(PetscPrintf(comm, "time: evaluate %.3f s (%.3g synaptic updates/s), total %.3f s\nmemory: %.3g GB in simulation (%.1f bytes per synapse), peak %.3g GB (%.1f bytes per synapse, set-up included)\n", run->t_eval, run->t_eval > 0 ? (double)run->nnz * run->S * run->passes / run->t_eval : 0.0, run->t_total, run->mem_sim / 1e9, run->mem_sim / (double)PetscMax(run->nnz, 1), run->mem_sum / 1e9, run->mem_sum / (double)PetscMax(run->nnz, 1)));
   for (PetscInt f = 0; f < nfiles; f++) PetscCall(PetscPrintf(comm, "wrote %s\n", files[f]));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -227,7 +255,7 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
   PetscCall(WriteSamples(comm, &run, p1, sizeof(p1)));
   files[nf++] = p1;
   if (nodeloss) {
-    PetscCall(WriteNodeLoss(comm, net, dyn, &run, p3, sizeof(p3)));
+    PetscCall(WriteNodeLoss(comm, net, dyn, data, &run, p3, sizeof(p3)));
     files[nf++] = p3;
   }
   PetscCall(PetscSNPrintf(p2, sizeof(p2), "%s/summary.json", run.dir));

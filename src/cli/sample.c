@@ -15,6 +15,9 @@ typedef struct {
   PetscInt    S, N, K, B, seed;
   PetscInt64  nnz;
   PetscReal  *logphi, *rt_abs, *rt_rel; /* [S] */
+  Vec         mean, sd;                 /* -model of standardised data: x = mean + sd z (default layout of N), else NULL */
+  PetscReal   shift;                    /* sum_i log sd_i: log p_x(x) = log Phi(z) - shift */
+  PetscBool   dequantized;
   double      t_net, t_dyn, t_invert, t_forward, t_write, t_total, mem_sum, mem_max;
   PetscMPIInt size;
 } TnRun;
@@ -29,6 +32,16 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnSampler *sm
   PetscCall(TnNetCreate(comm, net));
   PetscCall(TnNetSetFromOptions(*net));
   if (model[0]) PetscCall(TnModelLoadNet(comm, model, *net)); /* a network trained by tenor train */
+  if (model[0]) PetscCall(TnModelGetPreprocessing(comm, model, &run->dequantized, &run->mean, &run->sd));
+  if (run->sd) { /* samples are written in the data's own space */
+    Vec l;
+    PetscCall(VecDuplicate(run->sd, &l));
+    PetscCall(VecCopy(run->sd, l));
+    PetscCall(VecLog(l));
+    PetscCall(VecSum(l, &run->shift));
+    PetscCall(VecDestroy(&l));
+    PetscCall(PetscPrintf(comm, "data: the model was trained on standardised data; samples are written in the data's own space, x = mean + sd z\n"));
+  }
   PetscCall(TnNetSetUp(*net));
   PetscCall(TnNetGetSizes(*net, &run->N, &run->nnz));
   PetscCall(TnNetView(*net, PETSC_VIEWER_STDOUT_(comm)));
@@ -87,11 +100,33 @@ typedef struct {
   TnSampleH5 h5;
 } TnBatchIO;
 
+/* x_i = mean_i + sd_i z_i for every slot of a natural-order batch (block
+   size B; mean and sd have the same default split of N). */
+static PetscErrorCode Unstandardize(Vec xnat, Vec mean, Vec sd)
+{
+  PetscScalar       *x;
+  const PetscScalar *m, *d;
+  PetscInt           n, B;
+  PetscFunctionBeginUser;
+  PetscCall(VecGetBlockSize(xnat, &B));
+  PetscCall(VecGetLocalSize(mean, &n));
+  PetscCall(VecGetArray(xnat, &x));
+  PetscCall(VecGetArrayRead(mean, &m));
+  PetscCall(VecGetArrayRead(sd, &d));
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt b = 0; b < B; b++) x[(size_t)i * B + b] = m[i] + d[i] * x[(size_t)i * B + b];
+  PetscCall(VecRestoreArrayRead(sd, &d));
+  PetscCall(VecRestoreArrayRead(mean, &m));
+  PetscCall(VecRestoreArray(xnat, &x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode WriteBatch(MPI_Comm comm, TnDyn dyn, TnBatchIO *io, TnRun *run, PetscInt s0, PetscInt valid)
 {
   PetscLogDouble t = TnTime();
   PetscFunctionBeginUser;
   PetscCall(TnDynNaturalToState(dyn, io->xnat, io->xs, SCATTER_REVERSE));
+  if (run->sd) PetscCall(Unstandardize(io->xnat, run->mean, run->sd));
   PetscCall(VecScatterBegin(io->tozero, io->xnat, io->all, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecScatterEnd(io->tozero, io->xnat, io->all, INSERT_VALUES, SCATTER_FORWARD));
   if (io->fp) {
@@ -127,7 +162,7 @@ static PetscErrorCode Generate(MPI_Comm comm, TnDyn dyn, TnSampler smp, TnBatchI
     res.first  = s0;
     PetscCall(TnDynEvaluate(dyn, io->x, &res));
     PetscCall(RoundTrip(comm, io->x, io->z, run->B, valid, run->rt_abs + s0, run->rt_rel + s0));
-    for (PetscInt b = 0; b < valid; b++) run->logphi[s0 + b] = res.logphi[b];
+    for (PetscInt b = 0; b < valid; b++) run->logphi[s0 + b] = res.logphi[b] - run->shift; /* log p_x(x) */
     run->t_forward += TnTime() - t;
     PetscCall(WriteBatch(comm, dyn, io, run, s0, valid));
     PetscCall(TnProgressUpdate(comm, &prog, s0 + valid));
@@ -210,7 +245,8 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnSample
   PetscCall(TnJsonSet(root, "samples_per_s", TnJsonReal(run->t_invert > 0 ? run->S / run->t_invert : 0.0)));
   PetscCall(TnJsonSet(root, "memory", json_pack("{s:f, s:f}", "peak_rss_bytes_sum", run->mem_sum, "peak_rss_bytes_max", run->mem_max)));
   PetscCall(TnJsonSet(root, "outputs", TnJsonStrArray(files, nfiles)));
-  PetscCall(TnOutProvenance(comm, "sample", NULL, NULL, NULL, root));
+  PetscCall(TnJsonSet(root, "sum_log_sd", TnJsonReal((double)run->shift)));
+  PetscCall(TnOutProvenance(comm, "sample", json_pack("{s:b, s:b, s:o, s:s}", "dequantize", (int)run->dequantized, "standardize", run->sd ? 1 : 0, "sum_log_sd", TnJsonReal((double)run->shift), "note", "the model's preprocessing, inverted: samples are in the data's own space"), NULL, NULL, root));
   PetscCall(PetscSNPrintf(path, len, "%s/sample.json", run->dir));
   PetscCall(TnJsonCommit(comm, path, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -279,6 +315,8 @@ PetscErrorCode TnCmdSample(MPI_Comm comm)
   PetscCall(PrintSummary(comm, smp, &run, files, nf));
   PetscCall(TnWarnUnusedOptions(comm, "sample"));
   PetscCall(PetscFree3(run.logphi, run.rt_abs, run.rt_rel));
+  PetscCall(VecDestroy(&run.mean));
+  PetscCall(VecDestroy(&run.sd));
   PetscCall(TnSamplerDestroy(&smp));
   PetscCall(TnDynDestroy(&dyn));
   PetscCall(TnNetDestroy(&net));

@@ -122,6 +122,12 @@ static PetscErrorCode Restart(MPI_Comm comm, TnTrain tr, TnCmdRun *run)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A loss in the data's own space (standardised + shift), null for "none". */
+static json_t *Shifted(PetscReal L, PetscReal shift)
+{
+  return TnJsonReal(L < PETSC_MAX_REAL ? (double)(L + shift) : NAN);
+}
+
 static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data, TnTrain tr, TnCmdRun *run)
 {
   char           path[PETSC_MAX_PATH_LEN], metrics[PETSC_MAX_PATH_LEN];
@@ -136,7 +142,9 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data
   TnAct          act;
   const char    *ntype, *outs[3];
   json_t        *root, *prep;
+  PetscReal      sh = 0;
   PetscFunctionBeginUser;
+  PetscCall(TnTrainGetDataShift(tr, &sh));
   PetscCall(TnTrainGetInfo(tr, &in));
   PetscCall(TnTrainGetReference(tr, run->valid, &H, &known, &nll, &gap, &ratio));
   PetscCall(TnTrainGetSameSampleRatio(tr, run->valid, &nll_true, &ratio2));
@@ -154,9 +162,10 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data
   PetscCall(TnJsonSet(root, "epoch", json_integer(in.epoch)));
   PetscCall(TnJsonSet(root, "batches_per_epoch", json_integer(in.nbatch)));
   PetscCall(TnJsonSet(root, "invertibility", json_pack("{s:I, s:I, s:I}", "steps_shrunk", (json_int_t)in.shrunk, "halvings", (json_int_t)in.halvings, "steps_skipped", (json_int_t)in.skipped)));
-  PetscCall(TnJsonSet(root, "best_valid_loss", TnJsonReal((double)in.best_valid)));
+  PetscCall(TnJsonSet(root, "best_valid_loss", TnJsonReal(in.best_valid < PETSC_MAX_REAL ? (double)(in.best_valid + sh) : NAN)));
   PetscCall(TnJsonSet(root, "best_step", json_integer(in.best_step)));
-  PetscCall(TnJsonSet(root, "final", json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "valid_loss", TnJsonReal((double)run->valid), "valid_bits_per_dim", TnJsonReal(run->valid < PETSC_MAX_REAL ? (double)run->valid / (N * M_LN2) : NAN), "train_loss", TnJsonReal((double)run->train), "all_loss", TnJsonReal((double)run->all), "entropy", TnJsonReal(known ? (double)H : NAN), "gap_per_dim", TnJsonReal((double)gap), "nll_indep", TnJsonReal((double)nll), "ratio", TnJsonReal((double)ratio), "valid_exact_nll", TnJsonReal((double)nll_true), "ratio_same_samples", TnJsonReal((double)ratio2))));
+  PetscCall(TnJsonSet(root, "sum_log_sd", TnJsonReal((double)sh)));
+  PetscCall(TnJsonSet(root, "final", json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "valid_loss", Shifted(run->valid, sh), "valid_bits_per_dim", TnJsonReal(run->valid < PETSC_MAX_REAL ? (double)(run->valid + sh) / (N * M_LN2) : NAN), "train_loss", Shifted(run->train, sh), "all_loss", Shifted(run->all, sh), "entropy", Shifted(known ? H : PETSC_MAX_REAL, sh), "gap_per_dim", TnJsonReal((double)gap), "nll_indep", Shifted(nll, sh), "ratio", TnJsonReal((double)ratio), "valid_exact_nll", Shifted(nll_true, sh), "ratio_same_samples", TnJsonReal((double)ratio2), "valid_loss_standardized", TnJsonReal((double)run->valid), "train_loss_standardized", TnJsonReal((double)run->train), "all_loss_standardized", TnJsonReal((double)run->all))));
   PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f}", "train", (double)secs, "total", (double)run->t_total)));
   PetscCall(TnJsonSet(root, "samples_per_s", TnJsonReal(secs > 0 ? samples / secs : 0.0)));
   PetscCall(TnJsonSet(root, "synaptic_updates_per_s", TnJsonReal(secs > 0 ? (double)samples * nnz * K / secs : 0.0)));
@@ -177,18 +186,21 @@ static PetscErrorCode Finish(MPI_Comm comm, TnTrain tr, TnCmdRun *run)
   PetscInt  nv;
   PetscReal gap, ratio, H, nll, nll_true, ratio2;
   PetscBool known;
+  PetscReal sh = 0;
   PetscFunctionBeginUser;
+  PetscCall(TnTrainGetDataShift(tr, &sh)); /* printed in the data's own space */
   PetscCall(TnTrainEvaluate(tr, TN_DATA_VALID, &run->valid, &nv));
   PetscCall(TnTrainEvaluate(tr, TN_DATA_TRAIN, &run->train, NULL));
   PetscCall(TnTrainEvaluate(tr, TN_DATA_ALL, &run->all, NULL));
   PetscCall(TnTrainSaveModel(tr, run->model));
   PetscCall(TnTrainGetReference(tr, run->valid, &H, &known, &nll, &gap, &ratio));
-  PetscCall(PetscPrintf(comm, "final: training loss %.10g nats, all %" PetscInt_FMT " samples %.10g nats per sample", (double)run->train, run->S, (double)run->all));
-  if (nv > 0) PetscCall(PetscPrintf(comm, ", validation %.10g nats", (double)run->valid));
+  PetscCall(PetscPrintf(comm, "final: training loss %.10g nats, all %" PetscInt_FMT " samples %.10g nats per sample", (double)(run->train + sh), run->S, (double)(run->all + sh)));
+  if (nv > 0) PetscCall(PetscPrintf(comm, ", validation %.10g nats", (double)(run->valid + sh)));
+  if (sh != 0) PetscCall(PetscPrintf(comm, " (in the data's own space; standardised, all samples: %.10g nats; sum_i log sd_i = %.10g nats)", (double)run->all, (double)sh));
   PetscCall(PetscPrintf(comm, "\n"));
-  if (known && nv > 0) PetscCall(PetscPrintf(comm, "  exact entropy %.10g nats: gap %.4g nats per dimension; factorised baseline %.10g nats; ratio (NLL_indep - NLL)/(NLL_indep - H) = %.4f\n", (double)H, (double)gap, (double)nll, (double)ratio));
+  if (known && nv > 0) PetscCall(PetscPrintf(comm, "  exact entropy %.10g nats: gap %.4g nats per dimension; factorised baseline %.10g nats; ratio (NLL_indep - NLL)/(NLL_indep - H) = %.4f\n", (double)(H + sh), (double)gap, (double)(nll + sh), (double)ratio));
   PetscCall(TnTrainGetSameSampleRatio(tr, run->valid, &nll_true, &ratio2));
-  if (nv > 0 && ratio2 < PETSC_MAX_REAL) PetscCall(PetscPrintf(comm, "  exact -log p of the validation samples %.10g nats; ratio against it (NLL_indep - NLL)/(NLL_indep - NLL_true) = %.4f\n", (double)nll_true, (double)ratio2));
+  if (nv > 0 && ratio2 < PETSC_MAX_REAL) PetscCall(PetscPrintf(comm, "  exact -log p of the validation samples %.10g nats; ratio against it (NLL_indep - NLL)/(NLL_indep - NLL_true) = %.4f\n", (double)(nll_true + sh), (double)ratio2));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -418,6 +418,7 @@ PetscErrorCode TnDataDescribe(TnData data, char buf[], size_t len)
   }
   if (data->x) {
     PetscCall(TnDataExactEntropy(data, &H, &known));
+    H -= c; /* reported in the data's own space */
     if (known)
       PetscCall(PetscSNPrintf(extra, sizeof(extra), "; exact entropy H = %.10g nats (%.8g bits/dim)", (double)H, (double)(H / (data->N * M_LN2))));
     else if (data->Hestimate)
@@ -428,7 +429,7 @@ PetscErrorCode TnDataDescribe(TnData data, char buf[], size_t len)
   }
   if (data->x && data->logp) {
     PetscReal m = 0;
-    for (PetscInt s = 0; s < data->S; s++) m += (data->logp[s] - c) / data->S;
+    for (PetscInt s = 0; s < data->S; s++) m += data->logp[s] / data->S; /* data space */
     PetscCall(PetscSNPrintf(extra, sizeof(extra), "; exact mean -log p of these samples = %.10g nats", (double)-m));
     PetscCall(PetscStrlcat(buf, extra, len));
   }

@@ -165,12 +165,43 @@ static PetscErrorCode WriteTrainMeta(TnTrain tr, PetscViewer vw)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The preprocessing of the training data, so that a model is evaluated and
+   sampled in the data's own space (model.c, TnModelGetPreprocessing):
+   attributes dequantize (0/1) and dequantize_width (u ~ U(0, width)),
+   standardize (0/1) and sum_log_sd = sum_i log sd_i; when standardised,
+   the datasets data_mean and data_sd (length N, natural order), with
+   z = (x - data_mean) / data_sd. */
+static PetscErrorCode WritePreprocessing(TnTrain tr, PetscViewer vw)
+{
+  PetscBool deq, std;
+  PetscReal c;
+  PetscFunctionBeginUser;
+  PetscCall(TnDataGetPreprocessing(tr->data, &deq, NULL, &std));
+  PetscCall(TnDataGetLogJacobian(tr->data, &c));
+  PetscCall(TnH5PutInt(vw, "dequantize", deq));
+  PetscCall(TnH5PutReal(vw, "dequantize_width", deq ? TN_DATA_DEQUANTIZE_WIDTH : 0));
+  PetscCall(TnH5PutInt(vw, "standardize", std));
+  PetscCall(TnH5PutReal(vw, "sum_log_sd", -c));
+  if (std) { /* the statistics travel with the model */
+    Vec mean, sd;
+    PetscCall(VecCreateMPI(tr->comm, PETSC_DECIDE, tr->N, &mean));
+    PetscCall(VecDuplicate(mean, &sd));
+    PetscCall(TnDataGetStandardization(tr->data, mean, sd));
+    PetscCall(PetscObjectSetName((PetscObject)mean, "data_mean"));
+    PetscCall(PetscObjectSetName((PetscObject)sd, "data_sd"));
+    PetscCall(VecView(mean, vw));
+    PetscCall(VecView(sd, vw));
+    PetscCall(VecDestroy(&mean));
+    PetscCall(VecDestroy(&sd));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
 {
   PetscViewer vw;
   Vec         aux;
   char        tmp[PETSC_MAX_PATH_LEN + 8];
-  PetscReal   c;
   PetscFunctionBeginUser;
   PetscCall(TnTrainSetUp(tr));
   if (!TN_CkptWrite) PetscCall(PetscLogEventRegister("CkptWrite", TN_CLASSID, &TN_CkptWrite));
@@ -193,19 +224,7 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
     PetscCall(WriteCanon(tr, vw, "best", tr->best ? tr->best : tr->theta)); /* without -train_keep_best, theta stands in */
     PetscCall(WriteTrainMeta(tr, vw));
   }
-  PetscCall(TnDataGetLogJacobian(tr->data, &c));
-  if (c != 0) { /* standardised data: the statistics travel with the model */
-    Vec mean, sd;
-    PetscCall(VecCreateMPI(tr->comm, PETSC_DECIDE, tr->N, &mean));
-    PetscCall(VecDuplicate(mean, &sd));
-    PetscCall(TnDataGetStandardization(tr->data, mean, sd));
-    PetscCall(PetscObjectSetName((PetscObject)mean, "data_mean"));
-    PetscCall(PetscObjectSetName((PetscObject)sd, "data_sd"));
-    PetscCall(VecView(mean, vw));
-    PetscCall(VecView(sd, vw));
-    PetscCall(VecDestroy(&mean));
-    PetscCall(VecDestroy(&sd));
-  }
+  PetscCall(WritePreprocessing(tr, vw));
   PetscCall(PetscViewerDestroy(&vw));
   PetscCall(TnCommitEnd(tr->comm, tmp, path, PETSC_TRUE));
   PetscCall(TnCanonDestroy(&tr->canon));

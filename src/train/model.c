@@ -146,24 +146,58 @@ PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData data)
+/* The preprocessing a model was trained with (ckpt.c, WritePreprocessing):
+   the attribute "dequantize" (absent in older files: none) and, when
+   standardised, the datasets data_mean and data_sd of length N, checked
+   here: every value finite, every sd > 0. */
+static PetscErrorCode CheckStandardization(MPI_Comm comm, const char path[], Vec mean, Vec sd)
+{
+  PetscReal m1, s1, smin;
+  PetscFunctionBeginUser;
+  PetscCall(VecNorm(mean, NORM_1, &m1));
+  PetscCall(VecNorm(sd, NORM_1, &s1));
+  PetscCall(VecMin(sd, NULL, &smin));
+  PetscCheck(PetscIsNormalReal(m1) || m1 == 0, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the dataset data_mean holds a value that is not a finite number: a damaged model file", path);
+  PetscCheck(PetscIsNormalReal(s1) && smin > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the dataset data_sd must hold finite positive scales (min %g): a damaged model file", path, (double)smin);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnModelGetPreprocessing(MPI_Comm comm, const char path[], PetscBool *dequantized, Vec *mean, Vec *sd)
 {
   PetscViewer vw;
   PetscBool   has;
-  PetscInt64  N = 0;
-  Vec         mean, sd;
+  PetscInt64  N = 0, dq = 0;
   PetscFunctionBeginUser;
+  *mean = *sd = NULL;
   PetscCall(OpenModel(comm, path, &vw));
+  PetscCall(TnH5HasAttr(vw, "dequantize", &has));
+  if (has) PetscCall(TnH5GetInt(vw, path, "dequantize", 0, 1, &dq));
+  *dequantized = (PetscBool)(dq != 0);
   PetscCall(PetscViewerHDF5HasDataset(vw, "data_mean", &has));
   if (has) {
     PetscCall(ReadSize(vw, path, "N", &N));
-    PetscCall(LoadNamed(comm, vw, "data_mean", (PetscInt)N, &mean));
-    PetscCall(LoadNamed(comm, vw, "data_sd", (PetscInt)N, &sd));
+    PetscCheck(N > 0 && N < PETSC_MAX_INT, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: N = %" PetscInt64_FMT " out of range", path, N);
+    PetscCall(LoadNamed(comm, vw, "data_mean", (PetscInt)N, mean));
+    PetscCall(LoadNamed(comm, vw, "data_sd", (PetscInt)N, sd));
+  }
+  PetscCall(PetscViewerDestroy(&vw));
+  if (*mean) PetscCall(CheckStandardization(comm, path, *mean, *sd));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData data)
+{
+  PetscBool deq;
+  Vec       mean, sd;
+  PetscFunctionBeginUser;
+  PetscCall(TnModelGetPreprocessing(comm, path, &deq, &mean, &sd));
+  PetscCall(TnDataSetDequantize(data, deq));
+  if (deq) PetscCall(PetscPrintf(comm, "data: dequantised (x + U(0,1)) as the model's training data were\n"));
+  if (mean) {
     PetscCall(TnDataSetStandardization(data, mean, sd));
     PetscCall(PetscPrintf(comm, "data: standardised with the model's training statistics\n"));
     PetscCall(VecDestroy(&mean));
     PetscCall(VecDestroy(&sd));
   }
-  PetscCall(PetscViewerDestroy(&vw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
