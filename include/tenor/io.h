@@ -58,6 +58,8 @@ PetscErrorCode TnReadSamplesHDF5(MPI_Comm comm, const char path[], const char da
    writes, receiving the others' parts in turn (memory on rank 0: one part),
    atomically (TnCommitOpen below). */
 PetscErrorCode TnWriteVecText(Vec v, const char header[], const char path[]);
+/* The same as CSV rows "i,v_i" (0-based global index i), after the header. */
+PetscErrorCode TnWriteVecTable(Vec v, const char header[], const char path[]);
 
 /* Atomic output. Every file tenor writes appears under its name complete or
    not at all: it is written to the temporary path.tmp (same directory, so the
@@ -120,8 +122,9 @@ json_t        *TnJsonStr(const char s[]);
 PetscErrorCode TnJsonSet(json_t *obj, const char key[], json_t *v);
 
 /* Attributes of the root group of an HDF5 file opened with
-   PetscViewerHDF5Open (model and checkpoint metadata). Numbers are stored as
-   doubles; integers are exact below 2^53. The getters are collective and
+   PetscViewerHDF5Open (model and checkpoint metadata). Reals are stored as
+   doubles, integers (TnH5PutInt) as 64-bit integers; TnH5GetInt also reads
+   an integer stored as a double by older files. The getters are collective and
    name the file (path) and the attribute when it is missing, not an
    integer in [lo, hi] (TnH5GetInt), or not one of list (TnH5GetChoice). */
 PetscErrorCode TnH5PutReal(PetscViewer vw, const char name[], PetscReal v);

@@ -141,7 +141,7 @@ static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnData 
     PetscCall(VecDestroy(&sd));
   }
   PetscCall(PetscSNPrintf(path, len, "%s/nodeloss.csv", run->dir));
-  PetscCall(TnWriteVecText(nat, "node_loss_nats", path));
+  PetscCall(TnWriteVecTable(nat, "node,node_loss_nats", path));
   PetscCall(VecScatterDestroy(&sct));
   PetscCall(ISDestroy(&is));
   PetscCall(VecDestroy(&nat));

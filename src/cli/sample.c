@@ -1,8 +1,8 @@
 /* tenor sample: draw z ~ p_base, run the evolution backwards to x = a_0
    (MODEL.md section 6), then check the sample by running it forward again:
    TnDynEvaluate(x) gives log Phi(x) and a_K, and max_i |a_K,i - z_i| is the
-   round-trip error. Samples go to out_dir/samples.csv (one sample per row,
-   natural node order, %.17g; rank 0 gathers one batch, N*B values, at a
+   round-trip error. Samples go to out_dir/samples.csv (a header x0,...,x{N-1},
+   then one sample per row, natural node order, %.17g; rank 0 gathers one batch, N*B values, at a
    time) and optionally to HDF5 (parallel HDF5, dataset /x, samples x N). */
 #include "cli.h"
 #include <tenor/io.h>
@@ -181,6 +181,8 @@ static PetscErrorCode OpenOutputs(MPI_Comm comm, TnDyn dyn, TnBatchIO *io, TnRun
   PetscCall(VecScatterCreateToZero(io->xnat, &io->tozero, &io->all));
   PetscCall(TnOutMakeDir(comm, run->dir));
   PetscCall(TnOutOpen(comm, run->dir, "samples.csv", &io->fp, path, len));
+  if (io->fp) /* header: one column per node, natural order (tenor logdensity -data_file skips it) */
+    for (PetscInt i = 0; i < run->N; i++) fprintf(io->fp, "x%" PetscInt_FMT "%c", i, i + 1 < run->N ? ',' : '\n');
   if (run->h5[0]) PetscCall(TnSampleH5Create(comm, run->h5, "/x", run->S, run->N, &io->h5));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,6 +1,6 @@
 /* Attributes of the root group "/" of an HDF5 file opened with
-   PetscViewerHDF5Open: the metadata of model and checkpoint files. Numbers
-   are stored as doubles (integers are exact below 2^53). Every getter
+   PetscViewerHDF5Open: the metadata of model and checkpoint files. Reals
+   are stored as doubles, integers as 64-bit integers. Every getter
    checks what it reads and names the file and the attribute when it is
    missing or wrong. */
 #include <tenor/io.h>
@@ -14,10 +14,14 @@ PetscErrorCode TnH5PutReal(PetscViewer vw, const char name[], PetscReal v)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* An integer is stored as a 64-bit integer attribute (files written before
+   were doubles; TnH5GetInt reads either: HDF5 converts on reading). */
 PetscErrorCode TnH5PutInt(PetscViewer vw, const char name[], PetscInt64 v)
 {
+  long l = (long)v; /* PETSc's HDF5 viewer takes PETSC_LONG (64-bit on LP64), not PETSC_INT64 */
   PetscFunctionBeginUser;
-  PetscCall(TnH5PutReal(vw, name, (PetscReal)v));
+  PetscCheck((PetscInt64)l == v, PETSC_COMM_SELF, PETSC_ERR_SUP, "attribute %s = %" PetscInt64_FMT " does not fit a long", name, v);
+  PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_LONG, &l));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

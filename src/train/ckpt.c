@@ -97,6 +97,16 @@ static PetscErrorCode MapVec(TnTrain tr, PetscInt which, Vec v)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Self-description for readers other than tenor: the layout of the
+   datasets and the units (read by no one here). */
+static PetscErrorCode WriteLayout(PetscViewer vw)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnH5PutStr(vw, "theta_layout", "row, col, theta: one entry per parameter, length nnz + 2N, sorted by natural row i (0-based), within a row: col = -2: theta = u_i = log gamma_i (gamma = exp(u)); col = -1: theta = b_i; col = j >= 0: theta = W_ij (presynaptic j), ascending j. row and col are integers stored exactly as doubles"));
+  PetscCall(TnH5PutStr(vw, "units", "theta, W, b: dimensionless (the state is the data after preprocessing, z); gamma: 1 / unit time; h: unit time (T = h K); data_mean, data_sd: units of the data x, z = (x - data_mean) / data_sd; sum_log_sd, losses: nats"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The network and dynamics: what a model needs to be evaluated again. */
 static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
 {
@@ -108,6 +118,7 @@ static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
   PetscCall(TnH5PutInt(vw, "nnz", tr->nnz));
   PetscCall(TnH5PutStr(vw, "net_type", ntype));
   PetscCall(TnDynWriteAttributes(tr->dyn, vw));
+  PetscCall(WriteLayout(vw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

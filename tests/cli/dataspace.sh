@@ -56,4 +56,13 @@ python3 -c '
 import json, sys
 a = json.load(open("s/sample.json"))["log_phi_mean"]; b = json.load(open("lds/summary.json"))["log_phi_mean"]
 sys.exit(not abs(a - b) < 1e-8 * abs(a))' && say ok "logdensity -model of the samples = sample.json log_phi (data space)" || say fail "logdensity -model vs sample.json"
+# the model file describes itself: preprocessing, theta's layout, units; integers as integers
+h5dump -A tr/model.h5 >attrs.txt 2>&1 || { say fail "h5dump tr/model.h5"; cat attrs.txt; }
+for a in dequantize dequantize_width standardize sum_log_sd theta_layout units; do
+  grep -q "ATTRIBUTE \"$a\"" attrs.txt || say fail "model.h5 lacks the attribute $a"
+done
+for a in N nnz K standardize; do
+  grep -A1 "ATTRIBUTE \"$a\"" attrs.txt | grep -q H5T_STD_I64LE || say fail "model.h5: $a is not stored as an integer"
+done
+grep -q "col = -2: theta = u_i = log gamma_i" attrs.txt && say ok "model.h5: preprocessing, layout, units, integer attributes" || say fail "model.h5: theta_layout"
 exit $fail
