@@ -174,7 +174,10 @@ PetscErrorCode TnOutProvenance(MPI_Comm comm, const char command[], json_t *prep
     PetscCall(PetscOptionsGetString(NULL, NULL, input_options[q], val, sizeof(val), &set));
     if (set && val[0]) json_array_append_new(in, InputFile(rank, input_options[q], val));
   }
-  if (in && extra && extra[0]) json_array_append_new(in, InputFile(rank, extra_option, extra));
+  if (in && extra && extra[0]) { /* a file the run itself rewrote since (a checkpoint): its content now is not what was read */
+    json_t *f = json_pack("{s:s, s:o, s:s}", "option", extra_option, "path", TnJsonStr(extra), "note", "rewritten by this run after it was read: size and hash not recorded");
+    if (f) json_array_append_new(in, f);
+  }
   PetscCall(PetscOptionsGetAll(NULL, &all));
   prov = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "tenor_version", TENOR_VERSION, "git_commit", TENOR_COMMIT, "command", command, "ranks", (int)size, "options", TnJsonStr(all), "inputs", in ? in : json_null(), "preprocessing", prep ? prep : json_null());
   PetscCall(PetscFree(all));
