@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS="build-essential cmake pkg-config openmpi-bin libopenmpi-dev petsc-dev libscalapack-openmpi-dev \
-libhdf5-openmpi-dev hdf5-tools libcunit1-dev libopenblas0-serial clang-format python3 python3-matplotlib"
+libhdf5-openmpi-dev hdf5-tools libjansson-dev libcunit1-dev libopenblas0-serial clang-format python3 python3-matplotlib"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

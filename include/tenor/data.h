@@ -84,6 +84,13 @@ PetscErrorCode TnDataGetLogJacobian(TnData data, PetscReal *c);
 /* Dequantisation of integer data: x + u, u ~ U(0,1) from the counter-based
    generator (seed, stream 13, s N + i). */
 PetscErrorCode TnDataSetDequantize(TnData data, PetscBool flg);
+/* Width of the dequantisation noise u ~ U(0, width): integer data become
+   continuous, and the density of x + u is what the model learns. */
+#define TN_DATA_DEQUANTIZE_WIDTH 1.0
+/* What TnDataLoad applied, in order: dequantisation (x + U(0,1)), the
+   validation split (fraction), standardisation (then TnDataGetLogJacobian
+   gives c = -sum_i log sd_i). Any pointer may be NULL. */
+PetscErrorCode TnDataGetPreprocessing(TnData data, PetscBool *dequantized, PetscReal *valid_fraction, PetscBool *standardized);
 /* gmrf2d parameters: lattice side n (0: sqrt(N)), tau, kappa^2. */
 PetscErrorCode TnDataSetGMRF(TnData data, PetscInt n, PetscReal tau, PetscReal kappa2);
 /* gauss: the precision matrix file (MatrixMarket). */

@@ -74,6 +74,8 @@ PetscErrorCode TnReadSamplesHDF5(MPI_Comm comm, const char path[], const char da
    writes, receiving the others' parts in turn (memory on rank 0: one part),
    atomically (TnCommitOpen below). */
 PetscErrorCode TnWriteVecText(Vec v, const char header[], const char path[]);
+/* The same as CSV rows "i,v_i" (0-based global index i), after the header. */
+PetscErrorCode TnWriteVecTable(Vec v, const char header[], const char path[]);
 
 /* Atomic output. Every file tenor writes appears under its name complete or
    not at all: it is written to the temporary path.tmp (same directory, so the
@@ -133,8 +135,9 @@ PetscErrorCode TnCommitCheckSpace(MPI_Comm comm, const char path[], double bytes
    file with serial HDF5 (it exists, is HDF5, opens, and every contiguous
    dataset stores all the values it declares inside the file), one verdict
    for all ranks; option (may be NULL) names the option that gave path.
-   Attributes of the root group: numbers are stored as doubles; integers are
-   exact below 2^53. The getters are collective and name the file (path)
+   Attributes of the root group: reals are stored as doubles, integers
+   (TnH5PutInt) as 64-bit integers; TnH5GetInt also reads an integer stored
+   as a double by older files. The getters are collective and name the file (path)
    and the attribute when it is missing, not a single element of the right
    class (number or string), not finite, not a number in [lo, hi]
    (TnH5GetRealIn; TnH5GetReal: any finite number), not an integer in

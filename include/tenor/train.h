@@ -113,6 +113,12 @@ PetscErrorCode TnTrainGetReference(TnTrain tr, PetscReal L, PetscReal *H, PetscB
    themselves (data with an exact density): (NLL_indep - L)/(NLL_indep -
    NLL_true); free of the validation set's sampling noise around H. */
 PetscErrorCode TnTrainGetSameSampleRatio(TnTrain tr, PetscReal L, PetscReal *nll_true, PetscReal *ratio);
+/* Losses, entropies and NLLs above are those of what the network sees: with
+   -data_standardize, of z = (x - mean)/sd. shift = sum_i log sd_i turns each
+   into the data's own space, -log p_x(x) = -log p_z(z) + shift (0 without
+   standardisation; gaps and ratios are differences and do not change).
+   Every figure tenor train prints or writes is shifted (docs/data.md). */
+PetscErrorCode TnTrainGetDataShift(TnTrain tr, PetscReal *shift);
 PetscErrorCode TnTrainGetRates(TnTrain tr, PetscLogDouble *seconds, PetscInt64 *samples);
 /* theta (tenor/grad.h layout), borrowed; the parameters the net holds. */
 PetscErrorCode TnTrainGetParams(TnTrain tr, Vec *theta);
@@ -143,8 +149,14 @@ void TnTrainRequestStop(void);
    form, activation, h, K, base, log-det type and colouring seed); the options
    database is not consulted, so a caller that lets the command line override
    the model calls TnDynSetFromOptions afterwards. Before TnDataLoad: the
-   standardisation statistics, if the model was trained on standardised data.
+   model's preprocessing: dequantisation as in training, and the
+   standardisation statistics if the model was trained on standardised data.
    Collective. */
 PetscErrorCode TnModelLoadNet(MPI_Comm comm, const char path[], TnNet net);
 PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn);
 PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData data);
+/* The preprocessing stored in a model file: whether its training data were
+   dequantised, and the standardisation z = (x - mean) / sd (Vecs of the
+   default layout of N, checked finite with sd > 0; NULL, NULL when the data
+   were not standardised; the caller destroys them). Collective. */
+PetscErrorCode TnModelGetPreprocessing(MPI_Comm comm, const char path[], PetscBool *dequantized, Vec *mean, Vec *sd);

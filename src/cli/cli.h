@@ -4,8 +4,13 @@
 #include <tenor/dyn.h>
 #include <tenor/data.h>
 #include <stdio.h>
+#include <tenor/io.h>
+#include "io/json.h" /* JSON output: TnJsonCommit, TnJsonReal, ... */
 
 #define TENOR_VERSION "0.1.0"
+#ifndef TENOR_COMMIT /* set by CMake: git rev-parse --short HEAD at configure time */
+#define TENOR_COMMIT "unknown"
+#endif
 
 PetscErrorCode TnCmdLogDensity(MPI_Comm comm);
 PetscErrorCode TnCmdLogDet(MPI_Comm comm);
@@ -32,5 +37,22 @@ PetscErrorCode TnCurrentMemory(MPI_Comm comm, double *sum);
 /* Options given but never read are most likely typos: one warning each, on
    rank 0, naming the command whose -help lists the options. */
 PetscErrorCode TnWarnUnusedOptions(MPI_Comm comm, const char command[]);
-/* JSON helpers (rank 0's FILE, NULL elsewhere). */
-void TnJsonArray(FILE *fp, const char key[], const PetscReal *v, PetscInt n, PetscBool last);
+/* JSON arrays of numbers (TnJsonReal: non-finite -> null) and strings;
+   NULL when out of memory. */
+json_t *TnJsonRealArray(const PetscReal *v, PetscInt n);
+json_t *TnJsonStrArray(const char *const v[], PetscInt n);
+/* Provenance of a JSON output, root["provenance"], written by this one
+   function for every command: tenor version, git commit (TENOR_COMMIT),
+   command, rank count, the full option set (PetscOptionsGetAll), every
+   input file named by an option the run used (-options_file, -model,
+   -net_W, -net_b, -net_gamma_file, -dyn_coloring_file, -data_file,
+   -data_gauss_Q), each with its path, size in bytes and the 64-bit FNV-1a
+   hash of its content (read through again by rank 0 when the provenance is
+   written), plus extra (the checkpoint a run resumed from, under
+   extra_option; NULL: none) with its path only, since the run rewrote it, and the data preprocessing prep (stolen; NULL:
+   null, a command without data). Collective. */
+PetscErrorCode TnOutProvenance(MPI_Comm comm, const char command[], json_t *prep, const char extra_option[], const char extra[], json_t *root);
+/* The preprocessing TnDataLoad applied, as JSON: dequantize, its width,
+   valid_fraction, standardize and sum_log_sd = sum_i log sd_i (the shift
+   from standardised to data-space losses, docs/data.md). */
+PetscErrorCode TnOutDataPreprocessing(TnData data, json_t **prep);

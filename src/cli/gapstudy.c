@@ -331,62 +331,37 @@ static double StepGap(const TnGap *g, PetscInt k, PetscInt c)
   return m;
 }
 
-static void JsonString(FILE *fp, const char *s)
+static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data, const TnGap *g, char path[], size_t len)
 {
-  fputc('"', fp);
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\') fputc('\\', fp);
-    if ((unsigned char)*s >= 32) fputc(*s, fp);
-  }
-  fputc('"', fp);
-}
-
-static void JsonNumber(FILE *fp, double v)
-{
-  if (isfinite(v))
-    fprintf(fp, "%.17g", v);
-  else
-    fprintf(fp, "null");
-}
-
-static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, const TnGap *g, char path[], size_t len)
-{
-  FILE       *fp;
   const char *ntype, *what;
-  char       *opts;
   TnForm      form;
   TnAct       act;
   PetscReal   inv;
+  json_t     *root, *methods, *prep;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetType(net, &ntype));
   PetscCall(TnDynGetParams(dyn, NULL, &form, &act, NULL, NULL, NULL));
   PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
-  PetscCall(PetscOptionsGetAll(NULL, &opts));
-  PetscCall(TnOutOpen(comm, g->dir, "logdet.json", &fp, path, len));
-  if (fp) {
-    fprintf(fp, "{\n  \"tenor_version\": \"%s\",\n  \"command\": \"logdet\",\n  \"ranks\": %d,\n  \"options\": ", TENOR_VERSION, g->size);
-    JsonString(fp, opts);
-    fprintf(fp, ",\n  \"network\": {\"type\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"offdiag_nnz\": %" PetscInt64_FMT ", \"self_loops\": %" PetscInt64_FMT ", \"mean_in_degree\": %.17g, ", ntype, g->N, g->nnz, g->offnnz, g->selfloops, (double)g->offnnz / g->N);
-    fprintf(fp, "\"reciprocal_edges\": %" PetscInt64_FMT ", \"reciprocity_measured\": %.17g, \"weight_scale_measured\": %.17g},\n", g->pairs, (double)g->recip, (double)g->wscale);
-    fprintf(fp, "  \"dynamics\": {\"scheme\": \"sync\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"batch\": %" PetscInt_FMT ", \"invertibility_value\": %.17g},\n", TnFormTypes[form], TnActTypes[act], (double)g->h, g->K, g->B, (double)inv);
-    fprintf(fp, "  \"samples\": %" PetscInt_FMT ",\n  \"reference\": %s%s%s,\n  \"reference_exact\": %s,\n  \"nonpositive_determinants\": %" PetscInt_FMT ",\n  \"methods\": {\n", g->S, g->ref < 0 ? "" : "\"", g->ref < 0 ? "null" : g->name[g->ref], g->ref < 0 ? "" : "\"", g->ref >= 0 && g->type[g->ref] != TN_LOGDET_SLQ ? "true" : "false", g->nonpos);
-    for (PetscInt c = 0; c < g->ncol; c++) {
-      TnGapStats st = Stats(g, c);
-      fprintf(fp, "    \"%s\": {\"mean_value_per_node\": %.17g, \"mean_seconds\": %.17g, \"mean_gap_per_node\": ", g->name[c], st.value, st.seconds);
-      JsonNumber(fp, st.gap);
-      fprintf(fp, ", \"sd_gap_per_node\": ");
-      JsonNumber(fp, st.gap_sd);
-      fprintf(fp, ", \"mean_gap_per_node_by_step\": [");
-      for (PetscInt k = 0; k < g->K; k++) {
-        if (k) fprintf(fp, ", ");
-        JsonNumber(fp, StepGap(g, k, c));
-      }
-      fprintf(fp, "]}%s\n", c + 1 < g->ncol ? "," : "");
-    }
-    fprintf(fp, "  },\n  \"timings_s\": {\"setup\": %.6g, \"study\": %.6g, \"total\": %.6g}\n}\n", g->t_setup, g->t_study, g->t_total);
+  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "logdet", "ranks", (int)g->size);
+  PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o}", "type", TnJsonStr(ntype), "N", (json_int_t)g->N, "nnz", (json_int_t)g->nnz, "offdiag_nnz", (json_int_t)g->offnnz, "self_loops", (json_int_t)g->selfloops, "mean_in_degree", TnJsonReal((double)g->offnnz / g->N), "reciprocal_edges", (json_int_t)g->pairs, "reciprocity_measured", TnJsonReal((double)g->recip), "weight_scale_measured", TnJsonReal((double)g->wscale))));
+  PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:o}", "scheme", "sync", "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)g->h), "K", (json_int_t)g->K, "batch", (json_int_t)g->B, "invertibility_value", TnJsonReal((double)inv))));
+  PetscCall(TnJsonSet(root, "samples", json_integer(g->S)));
+  PetscCall(TnJsonSet(root, "reference", g->ref < 0 ? json_null() : TnJsonStr(g->name[g->ref])));
+  PetscCall(TnJsonSet(root, "reference_exact", json_boolean(g->ref >= 0 && g->type[g->ref] != TN_LOGDET_SLQ)));
+  PetscCall(TnJsonSet(root, "nonpositive_determinants", json_integer(g->nonpos)));
+  methods = json_object();
+  for (PetscInt c = 0; c < g->ncol; c++) {
+    TnGapStats st = Stats(g, c);
+    json_t    *by = json_array();
+    for (PetscInt k = 0; by && k < g->K; k++) json_array_append_new(by, TnJsonReal(StepGap(g, k, c)));
+    PetscCall(TnJsonSet(methods, g->name[c], json_pack("{s:o, s:o, s:o, s:o, s:o}", "mean_value_per_node", TnJsonReal(st.value), "mean_seconds", TnJsonReal(st.seconds), "mean_gap_per_node", TnJsonReal(st.gap), "sd_gap_per_node", TnJsonReal(st.gap_sd), "mean_gap_per_node_by_step", by ? by : json_null())));
   }
-  PetscCall(TnOutClose(comm, &fp, path));
-  PetscCall(PetscFree(opts));
+  PetscCall(TnJsonSet(root, "methods", methods));
+  PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f, s:f}", "setup", g->t_setup, "study", g->t_study, "total", g->t_total)));
+  PetscCall(TnOutDataPreprocessing(data, &prep));
+  PetscCall(TnOutProvenance(comm, "logdet", prep, NULL, NULL, root));
+  PetscCall(PetscSNPrintf(path, len, "%s/logdet.json", g->dir));
+  PetscCall(TnJsonCommit(comm, path, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -447,7 +422,7 @@ PetscErrorCode TnCmdLogDet(MPI_Comm comm)
   PetscCall(TnOutMakeDir(comm, g.dir));
   PetscCall(WriteSteps(comm, &g, p1, sizeof(p1)));
   g.t_total = TnTime() - g.t_total;
-  PetscCall(WriteJson(comm, net, dyn, &g, p2, sizeof(p2)));
+  PetscCall(WriteJson(comm, net, dyn, data, &g, p2, sizeof(p2)));
   PetscCall(PrintSummary(comm, &g, p1, p2));
   PetscCall(TnWarnUnusedOptions(comm, "logdet"));
   for (PetscInt m = 0; m < g.nm; m++) PetscCall(TnLogDetDestroy(&g.ld[m]));

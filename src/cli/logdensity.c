@@ -15,6 +15,7 @@ typedef struct {
   PetscBool   estimate;  /* the log-det method is an estimate: report standard errors */
   PetscReal  *steploss;  /* [K] mean over samples of sum_i l_{k,i} */
   PetscReal   baseloss;  /* mean over samples of sum_i l_i^base */
+  PetscReal   shift;     /* sum_i log sd_i: data-space loss = standardised loss + shift (0 unless standardised) */
   double      t_net, t_dyn, t_data, t_eval, t_total, mem_sum, mem_max, mem_base, mem_sim;
   PetscMPIInt size;
 } TnRun;
@@ -41,8 +42,15 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   PetscCall(TnDataCreate(comm, data));
   PetscCall(TnDataSetFromOptions(*data));
   if (run->model[0]) PetscCall(TnModelConfigureData(comm, run->model, *data));
+  if (run->model[0]) { /* an explicit -data_dequantize wins over the model's */
+    PetscBool deq, set;
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-data_dequantize", &deq, &set));
+    if (set) PetscCall(TnDataSetDequantize(*data, deq));
+  }
   PetscCall(TnDataLoad(*data, run->N));
   PetscCall(TnDataGetNumSamples(*data, &run->S));
+  PetscCall(TnDataGetLogJacobian(*data, &run->shift));
+  run->shift  = -run->shift;
   run->t_data = TnTime() - t;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -97,9 +105,10 @@ static PetscErrorCode WriteSamples(MPI_Comm comm, TnRun *run, char path[], size_
   PetscFunctionBeginUser;
   PetscCall(TnOutOpen(comm, run->dir, "logphi.csv", &fp, path, len));
   if (fp) {
-    fprintf(fp, "sample,log_phi,loss_nats,bits_per_dim%s\n", run->estimate ? ",log_phi_stderr" : "");
+    fprintf(fp, "sample,log_phi,loss_nats,bits_per_dim,loss_standardized_nats%s\n", run->estimate ? ",log_phi_stderr" : "");
     for (PetscInt s = 0; s < run->S; s++) {
-      fprintf(fp, "%" PetscInt_FMT ",%.17g,%.17g,%.17g", s, (double)run->logphi[s], (double)-run->logphi[s], (double)(-run->logphi[s] / (run->N * M_LN2)));
+      double z = -(double)run->logphi[s], x = z + (double)run->shift; /* -log p_z(z), -log p_x(x) */
+      fprintf(fp, "%" PetscInt_FMT ",%.17g,%.17g,%.17g,%.17g", s, -x, x, x / (run->N * M_LN2), z);
       if (run->estimate) fprintf(fp, ",%.17g", (double)run->logphi_se[s]);
       fprintf(fp, "\n");
     }
@@ -109,7 +118,7 @@ static PetscErrorCode WriteSamples(MPI_Comm comm, TnRun *run, char path[], size_
 }
 
 /* Per-node totals, averaged over samples, in natural node order. */
-static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *run, char path[], size_t len)
+static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data, TnRun *run, char path[], size_t len)
 {
   Vec             part, nat;
   VecScatter      sct;
@@ -126,17 +135,29 @@ static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *
   PetscCall(VecScatterBegin(sct, part, nat, INSERT_VALUES, SCATTER_REVERSE));
   PetscCall(VecScatterEnd(sct, part, nat, INSERT_VALUES, SCATTER_REVERSE));
   PetscCall(VecScale(nat, 1.0 / run->S));
+  if (run->shift != 0) { /* data space: node i adds log sd_i (nat has the default layout, as sd) */
+    Vec mean, sd;
+    PetscCall(VecDuplicate(nat, &mean));
+    PetscCall(VecDuplicate(nat, &sd));
+    PetscCall(TnDataGetStandardization(data, mean, sd));
+    PetscCall(VecLog(sd));
+    PetscCall(VecAXPY(nat, 1.0, sd));
+    PetscCall(VecDestroy(&mean));
+    PetscCall(VecDestroy(&sd));
+  }
   PetscCall(PetscSNPrintf(path, len, "%s/nodeloss.csv", run->dir));
-  PetscCall(TnWriteVecText(nat, "node_loss_nats", path));
+  PetscCall(TnWriteVecTable(nat, "node,node_loss_nats", path));
   PetscCall(VecScatterDestroy(&sct));
   PetscCall(ISDestroy(&is));
   PetscCall(VecDestroy(&nat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The mean loss, its sd over samples and, for estimated log-dets, the
-   standard error of the mean from the estimates' errors alone: every sample
-   has its own probes, so the errors are independent and
+/* Mean and sd over samples of -log p_x(x), the loss in the data's own space:
+   the network sees z = (x - mean) / sd when the data are standardised, and
+   -log p_x(x) = -log p_z(z) + sum_i log sd_i (docs/data.md). For estimated
+   log-dets also the standard error of the mean from the estimates' errors
+   alone: every sample has its own probes, so the errors are independent and
    se(mean) = sqrt(sum_s se_s^2) / S. */
 static void Stats(const TnRun *run, double *mean, double *sd, double *se)
 {
@@ -144,14 +165,13 @@ static void Stats(const TnRun *run, double *mean, double *sd, double *se)
   for (PetscInt s = 0; s < run->S; s++) m += -run->logphi[s] / run->S;
   for (PetscInt s = 0; s < run->S; s++) v += (-run->logphi[s] - m) * (-run->logphi[s] - m);
   for (PetscInt s = 0; s < run->S; s++) e += (double)run->logphi_se[s] * run->logphi_se[s];
-  *mean = m;
+  *mean = m + run->shift; /* data space */
   *sd   = run->S > 1 ? sqrt(v / (run->S - 1)) : 0;
   *se   = run->S > 0 ? sqrt(e) / run->S : 0;
 }
 
-static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *run, const char *files[], PetscInt nfiles, char path[], size_t len)
+static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data, TnRun *run, const char *files[], PetscInt nfiles, char path[], size_t len)
 {
-  FILE           *fp;
   double          mean, sd, se;
   TnScheme        scheme;
   TnForm          form;
@@ -162,6 +182,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *r
   TnPartitionInfo pi;
   TnLogDetType    ldt;
   TnBase          base;
+  json_t         *root, *prep;
   PetscFunctionBeginUser;
   Stats(run, &mean, &sd, &se);
   PetscCall(TnDynGetLoss(dyn, &ldt, &base));
@@ -170,24 +191,33 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnRun *r
   PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
   PetscCall(TnNetGetType(net, &ntype));
   PetscCall(TnNetGetPartitionInfo(net, &pi));
-  PetscCall(TnOutOpen(comm, run->dir, "summary.json", &fp, path, len));
-  if (fp) {
-    fprintf(fp, "{\n  \"tenor_version\": \"%s\",\n  \"command\": \"logdensity\",\n  \"ranks\": %d,\n", TENOR_VERSION, run->size);
-    fprintf(fp, "  \"network\": {\"type\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"edge_cut\": %" PetscInt_FMT ", \"halo_min\": %" PetscInt_FMT ", \"halo_mean\": %.6g, \"halo_max\": %" PetscInt_FMT ", \"imbalance_rows\": %.6g, \"imbalance_nnz\": %.6g},\n", ntype, run->N, run->nnz, pi.edge_cut, pi.halo_min, (double)pi.halo_mean, pi.halo_max, (double)pi.imbalance_rows, (double)pi.imbalance_nnz);
-    fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"batch\": %" PetscInt_FMT ", \"colors\": %" PetscInt_FMT ", \"logdet\": \"%s\", \"base\": \"%s\", \"invertibility_value\": %.17g, \"invertibility\": \"%s\"},\n", scheme, TnFormTypes[form], TnActTypes[act], (double)h, run->K, B, ncol, TnLogDetTypes[ldt], TnBaseTypes[base], (double)inv, what);
-    fprintf(fp, "  \"samples\": %" PetscInt_FMT ",\n  \"loss_nats_mean\": %.17g,\n  \"loss_nats_sd\": %.17g,\n  \"bits_per_dim\": %.17g,\n  \"log_phi_mean\": %.17g,\n", run->S, mean, sd, mean / (run->N * M_LN2), -mean);
-    fprintf(fp, "  \"base_loss_mean\": %.17g,\n", (double)run->baseloss);
-    if (run->estimate) fprintf(fp, "  \"loss_stderr_nats\": %.17g,\n  \"loss_stderr_note\": \"standard error of loss_nats_mean from the estimated log-dets (per-sample errors in logphi.csv, log_phi_stderr)\",\n", se);
-    TnJsonArray(fp, "step_loss_mean", run->steploss, run->K, PETSC_FALSE);
-    fprintf(fp, "  \"timings_s\": {\"network\": %.6g, \"dynamics_setup\": %.6g, \"data\": %.6g, \"evaluate\": %.6g, \"total\": %.6g},\n", run->t_net, run->t_dyn, run->t_data, run->t_eval, run->t_total);
-    fprintf(fp, "  \"synaptic_updates_per_s\": %.6g,\n", run->t_eval > 0 ? (double)run->nnz * run->S * run->passes / run->t_eval : 0.0);
-    fprintf(fp, "  \"passes_per_sample\": %.6g,\n  \"synaptic_updates_per_sample\": %.6g,\n", (double)run->passes, (double)run->passes * (double)run->nnz);
-    fprintf(fp, "  \"memory\": {\"peak_rss_bytes_sum\": %.6g, \"peak_rss_bytes_max\": %.6g, \"bytes_per_synapse\": %.6g, \"simulation_bytes\": %.6g, \"simulation_bytes_per_synapse\": %.6g, \"note\": \"simulation = resident memory after the evaluation minus that after start-up (libraries), summed over ranks\"},\n", run->mem_sum, run->mem_max, run->mem_sum / (double)PetscMax(run->nnz, 1), run->mem_sim, run->mem_sim / (double)PetscMax(run->nnz, 1));
-    fprintf(fp, "  \"outputs\": [");
-    for (PetscInt f = 0; f < nfiles; f++) fprintf(fp, "%s\"%s\"", f ? ", " : "", files[f]);
-    fprintf(fp, "]\n}\n");
+  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "logdensity", "ranks", (int)run->size);
+  PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz, "edge_cut", (json_int_t)pi.edge_cut, "halo_min", (json_int_t)pi.halo_min, "halo_mean", TnJsonReal((double)pi.halo_mean), "halo_max", (json_int_t)pi.halo_max, "imbalance_rows", TnJsonReal((double)pi.imbalance_rows), "imbalance_nnz", TnJsonReal((double)pi.imbalance_nnz))));
+  PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:o}", "scheme", TnJsonStr(scheme), "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)h), "K", (json_int_t)run->K, "batch", (json_int_t)B, "colors", (json_int_t)ncol, "logdet", TnLogDetTypes[ldt], "base", TnBaseTypes[base], "invertibility_value", TnJsonReal((double)inv), "invertibility", TnJsonStr(what))));
+  PetscCall(TnJsonSet(root, "samples", json_integer(run->S)));
+  PetscCall(TnJsonSet(root, "loss_nats_mean", TnJsonReal(mean)));
+  PetscCall(TnJsonSet(root, "loss_nats_sd", TnJsonReal(sd)));
+  PetscCall(TnJsonSet(root, "bits_per_dim", TnJsonReal(mean / (run->N * M_LN2))));
+  PetscCall(TnJsonSet(root, "log_phi_mean", TnJsonReal(-mean)));
+  PetscCall(TnJsonSet(root, "loss_standardized_nats_mean", TnJsonReal(mean - run->shift)));
+  PetscCall(TnJsonSet(root, "bits_per_dim_standardized", TnJsonReal((mean - run->shift) / (run->N * M_LN2))));
+  PetscCall(TnJsonSet(root, "sum_log_sd", TnJsonReal(run->shift)));
+  PetscCall(TnJsonSet(root, "base_loss_mean", TnJsonReal((double)run->baseloss)));
+  if (run->estimate) {
+    PetscCall(TnJsonSet(root, "loss_stderr_nats", TnJsonReal(se)));
+    PetscCall(TnJsonSet(root, "loss_stderr_note", TnJsonStr("standard error of loss_nats_mean from the estimated log-dets (per-sample errors in logphi.csv, log_phi_stderr)")));
   }
-  PetscCall(TnOutClose(comm, &fp, path));
+  PetscCall(TnJsonSet(root, "step_loss_mean", TnJsonRealArray(run->steploss, run->K)));
+  PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f, s:f, s:f, s:f}", "network", run->t_net, "dynamics_setup", run->t_dyn, "data", run->t_data, "evaluate", run->t_eval, "total", run->t_total)));
+  PetscCall(TnJsonSet(root, "synaptic_updates_per_s", TnJsonReal(run->t_eval > 0 ? (double)run->nnz * run->S * run->passes / run->t_eval : 0.0)));
+  PetscCall(TnJsonSet(root, "passes_per_sample", TnJsonReal((double)run->passes)));
+  PetscCall(TnJsonSet(root, "synaptic_updates_per_sample", TnJsonReal((double)run->passes * (double)run->nnz)));
+  PetscCall(TnJsonSet(root, "memory", json_pack("{s:f, s:f, s:f, s:f, s:f, s:s}", "peak_rss_bytes_sum", run->mem_sum, "peak_rss_bytes_max", run->mem_max, "bytes_per_synapse", run->mem_sum / (double)PetscMax(run->nnz, 1), "simulation_bytes", run->mem_sim, "simulation_bytes_per_synapse", run->mem_sim / (double)PetscMax(run->nnz, 1), "note", "simulation = resident memory after the evaluation minus that after start-up (libraries), summed over ranks")));
+  PetscCall(TnJsonSet(root, "outputs", TnJsonStrArray(files, nfiles)));
+  PetscCall(TnOutDataPreprocessing(data, &prep));
+  PetscCall(TnOutProvenance(comm, "logdensity", prep, NULL, NULL, root));
+  PetscCall(PetscSNPrintf(path, len, "%s/summary.json", run->dir));
+  PetscCall(TnJsonCommit(comm, path, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -197,7 +227,8 @@ static PetscErrorCode PrintSummary(MPI_Comm comm, TnRun *run, const char *files[
   PetscFunctionBeginUser;
   Stats(run, &mean, &sd, &se);
   PetscCall(PetscPrintf(comm, "result: -log Phi(x) = %.10g nats per sample (sd %.4g over %" PetscInt_FMT " samples) = %.8g bits/dim\n", mean, sd, run->S, mean / (run->N * M_LN2)));
-  PetscCall(PetscPrintf(comm, "  base term %.10g nats, log-det terms %.10g nats (sum over %" PetscInt_FMT " steps)\n", (double)run->baseloss, mean - (double)run->baseloss, run->K));
+  if (run->shift != 0) PetscCall(PetscPrintf(comm, "  in the data's own space; standardised: %.10g nats = %.8g bits/dim, plus sum_i log sd_i = %.10g nats\n", mean - run->shift, (mean - run->shift) / (run->N * M_LN2), (double)run->shift));
+  PetscCall(PetscPrintf(comm, "  base term %.10g nats, log-det terms %.10g nats (sum over %" PetscInt_FMT " steps)\n", (double)run->baseloss, mean - run->shift - (double)run->baseloss, run->K));
   if (run->estimate) {
     for (PetscInt s = 0; s < run->S; s++) semax = PetscMax(semax, (double)run->logphi_se[s]);
     PetscCall(PetscPrintf(comm, "  estimated log-dets: standard error %.3g nats on the mean, per sample up to %.3g nats (log_phi_stderr in logphi.csv)\n", se, semax));
@@ -247,14 +278,14 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
   PetscCall(WriteSamples(comm, &run, p1, sizeof(p1)));
   files[nf++] = p1;
   if (nodeloss) {
-    PetscCall(WriteNodeLoss(comm, net, dyn, &run, p3, sizeof(p3)));
+    PetscCall(WriteNodeLoss(comm, net, dyn, data, &run, p3, sizeof(p3)));
     files[nf++] = p3;
   }
   PetscCall(PetscSNPrintf(p2, sizeof(p2), "%s/summary.json", run.dir));
   files[nf++] = p2;
   PetscCall(TnPeakMemory(comm, &run.mem_sum, &run.mem_max));
   run.t_total = TnTime() - run.t_total;
-  PetscCall(WriteSummary(comm, net, dyn, &run, files, nf, p2, sizeof(p2)));
+  PetscCall(WriteSummary(comm, net, dyn, data, &run, files, nf, p2, sizeof(p2)));
   PetscCall(PrintSummary(comm, &run, files, nf));
   PetscCall(TnWarnUnusedOptions(comm, "logdensity"));
   PetscCall(PetscFree3(run.logphi, run.steploss, run.logphi_se));

@@ -3,6 +3,7 @@
    sampling above); this command sets up the network and the dynamics from
    the options, prints the result on rank 0 and writes normcheck.json. */
 #include "cli.h"
+#include <tenor/io.h>
 #include <tenor/norm.h>
 
 typedef struct {
@@ -56,7 +57,7 @@ static PetscErrorCode PrintSummary(MPI_Comm comm, const TnNormResult *r, const c
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static void JsonDynamics(FILE *fp, TnNet net, TnDyn dyn)
+static PetscErrorCode JsonDynamics(TnDyn dyn, json_t **j)
 {
   TnScheme     scheme;
   TnForm       form;
@@ -66,34 +67,38 @@ static void JsonDynamics(FILE *fp, TnNet net, TnDyn dyn)
   const char  *what;
   TnLogDetType ldt;
   TnBase       base;
-  TnDynGetLoss(dyn, &ldt, &base);
-  TnDynGetParams(dyn, &scheme, &form, &act, &h, &K, &B);
-  TnDynGetNumColors(dyn, &ncol);
-  TnDynGetInvertibility(dyn, &inv, &what);
-  fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"T\": %.17g, \"batch\": %" PetscInt_FMT ", \"colors\": %" PetscInt_FMT ", \"logdet\": \"%s\", \"base\": \"%s\", \"invertibility_value\": %.17g, \"invertibility\": \"%s\"},\n", scheme, TnFormTypes[form], TnActTypes[act], (double)h, K, (double)(h * K), B, ncol, TnLogDetTypes[ldt], TnBaseTypes[base], (double)inv, what);
+  PetscFunctionBeginUser;
+  PetscCall(TnDynGetLoss(dyn, &ldt, &base));
+  PetscCall(TnDynGetParams(dyn, &scheme, &form, &act, &h, &K, &B));
+  PetscCall(TnDynGetNumColors(dyn, &ncol));
+  PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
+  *j = json_pack("{s:o, s:s, s:s, s:o, s:I, s:o, s:I, s:I, s:s, s:s, s:o, s:o}", "scheme", TnJsonStr(scheme), "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)h), "K", (json_int_t)K, "T", TnJsonReal((double)(h * K)), "batch", (json_int_t)B, "colors", (json_int_t)ncol, "logdet", TnLogDetTypes[ldt], "base", TnBaseTypes[base], "invertibility_value", TnJsonReal((double)inv), "invertibility", TnJsonStr(what));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, const TnNormRun *run, const TnNormOptions *opt, const TnNormResult *r, char path[], size_t len)
 {
-  FILE       *fp;
   const char *ntype;
+  json_t     *root, *dj = NULL;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetType(net, &ntype));
-  PetscCall(TnOutOpen(comm, run->dir, "normcheck.json", &fp, path, len));
-  if (fp) {
-    fprintf(fp, "{\n  \"tenor_version\": \"%s\",\n  \"command\": \"normcheck\",\n  \"ranks\": %d,\n", TENOR_VERSION, run->size);
-    fprintf(fp, "  \"network\": {\"type\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT "},\n", ntype, run->N, run->nnz);
-    JsonDynamics(fp, net, dyn);
-    fprintf(fp, "  \"method\": \"%s\",\n  \"integral\": %.17g,\n  \"error\": %.17g,\n", TnNormMethods[r->method], (double)r->integral, (double)r->error);
-    if (r->method == TN_NORM_GRID) {
-      fprintf(fp, "  \"grid\": {\"rule\": \"trapezoid\", \"points_per_axis\": %" PetscInt_FMT ", \"points\": %" PetscInt64_FMT ", \"box\": %.17g, \"box_automatic\": %s, \"box_search_steps\": %" PetscInt_FMT ", \"box_tol\": %.17g,", r->n, r->points, (double)r->L, r->L_auto ? "true" : "false", r->box_steps, (double)opt->tol);
-      fprintf(fp, " \"truncation\": %.17g, \"discretisation\": %.17g, \"integral_every_other_point\": %.17g},\n", (double)r->truncation, (double)r->discretisation, (double)r->coarse);
-    } else {
-      fprintf(fp, "  \"importance_sampling\": {\"samples\": %" PetscInt_FMT ", \"sigma\": %.17g, \"sigma_automatic\": %s, \"pilot_samples\": %" PetscInt_FMT ", \"seed\": %" PetscInt_FMT ", \"standard_error\": %.17g, \"effective_sample_size\": %.17g},\n", r->S, (double)r->sigma, r->pilot_samples ? "true" : "false", r->pilot_samples, opt->seed, (double)r->stderr_, (double)r->ess);
-    }
-    fprintf(fp, "  \"evaluations\": %" PetscInt64_FMT ",\n  \"timings_s\": {\"integrate\": %.6g, \"total\": %.6g},\n  \"evaluations_per_s\": %.6g\n}\n", r->evaluations, r->seconds, run->t_total, r->seconds > 0 ? (double)r->evaluations / r->seconds : 0.0);
-  }
-  PetscCall(TnOutClose(comm, &fp, path));
+  PetscCall(JsonDynamics(dyn, &dj));
+  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "normcheck", "ranks", (int)run->size);
+  PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz)));
+  PetscCall(TnJsonSet(root, "dynamics", dj));
+  PetscCall(TnJsonSet(root, "method", json_string(TnNormMethods[r->method])));
+  PetscCall(TnJsonSet(root, "integral", TnJsonReal((double)r->integral)));
+  PetscCall(TnJsonSet(root, "error", TnJsonReal((double)r->error)));
+  if (r->method == TN_NORM_GRID)
+    PetscCall(TnJsonSet(root, "grid", json_pack("{s:s, s:I, s:I, s:o, s:b, s:I, s:o, s:o, s:o, s:o}", "rule", "trapezoid", "points_per_axis", (json_int_t)r->n, "points", (json_int_t)r->points, "box", TnJsonReal((double)r->L), "box_automatic", (int)r->L_auto, "box_search_steps", (json_int_t)r->box_steps, "box_tol", TnJsonReal((double)opt->tol), "truncation", TnJsonReal((double)r->truncation), "discretisation", TnJsonReal((double)r->discretisation), "integral_every_other_point", TnJsonReal((double)r->coarse))));
+  else
+    PetscCall(TnJsonSet(root, "importance_sampling", json_pack("{s:I, s:o, s:b, s:I, s:I, s:o, s:o}", "samples", (json_int_t)r->S, "sigma", TnJsonReal((double)r->sigma), "sigma_automatic", r->pilot_samples ? 1 : 0, "pilot_samples", (json_int_t)r->pilot_samples, "seed", (json_int_t)opt->seed, "standard_error", TnJsonReal((double)r->stderr_), "effective_sample_size", TnJsonReal((double)r->ess))));
+  PetscCall(TnJsonSet(root, "evaluations", json_integer((json_int_t)r->evaluations)));
+  PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f}", "integrate", r->seconds, "total", run->t_total)));
+  PetscCall(TnJsonSet(root, "evaluations_per_s", TnJsonReal(r->seconds > 0 ? (double)r->evaluations / r->seconds : 0.0)));
+  PetscCall(TnOutProvenance(comm, "normcheck", NULL, NULL, NULL, root));
+  PetscCall(PetscSNPrintf(path, len, "%s/normcheck.json", run->dir));
+  PetscCall(TnJsonCommit(comm, path, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include <tenor/io.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -80,12 +81,108 @@ PetscErrorCode TnCurrentMemory(MPI_Comm comm, double *sum)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-void TnJsonArray(FILE *fp, const char key[], const PetscReal *v, PetscInt n, PetscBool last)
+json_t *TnJsonRealArray(const PetscReal *v, PetscInt n)
 {
-  if (!fp) return;
-  fprintf(fp, "  \"%s\": [", key);
-  for (PetscInt i = 0; i < n; i++) fprintf(fp, "%s%.17g", i ? ", " : "", (double)v[i]);
-  fprintf(fp, "]%s\n", last ? "" : ",");
+  json_t *a = json_array();
+  for (PetscInt i = 0; a && i < n; i++)
+    if (json_array_append_new(a, TnJsonReal((double)v[i]))) {
+      json_decref(a);
+      return NULL;
+    }
+  return a;
+}
+
+json_t *TnJsonStrArray(const char *const v[], PetscInt n)
+{
+  json_t *a = json_array();
+  for (PetscInt i = 0; a && i < n; i++)
+    if (json_array_append_new(a, TnJsonStr(v[i]))) {
+      json_decref(a);
+      return NULL;
+    }
+  return a;
+}
+
+/* 64-bit FNV-1a of a file's bytes and its size, by reading it through
+   (rank 0). 0 on success, else errno. */
+static int Fingerprint(const char path[], uint64_t *hash, long long *bytes)
+{
+  static unsigned char buf[1 << 16];
+  FILE                *fp = fopen(path, "rb");
+  size_t               n;
+  uint64_t             h   = 14695981039346656037ULL;
+  long long            len = 0;
+  if (!fp) return errno;
+  while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+    for (size_t i = 0; i < n; i++) h = (h ^ buf[i]) * 1099511628211ULL;
+    len += (long long)n;
+  }
+  n = (size_t)ferror(fp);
+  fclose(fp);
+  if (n) return EIO;
+  *hash  = h;
+  *bytes = len;
+  return 0;
+}
+
+/* One input file: {"option", "path", "bytes", "fnv1a64"} (rank 0 reads it;
+   the other ranks' trees are never written). */
+static json_t *InputFile(PetscMPIInt rank, const char option[], const char path[])
+{
+  json_t   *f     = json_pack("{s:s, s:o}", "option", option, "path", TnJsonStr(path));
+  uint64_t  h     = 0;
+  long long bytes = 0;
+  int       err;
+  char      hex[24];
+  if (!f || rank) return f;
+  if ((err = Fingerprint(path, &h, &bytes))) {
+    json_object_set_new(f, "error", json_string(strerror(err)));
+    return f;
+  }
+  snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)h);
+  json_object_set_new(f, "bytes", json_integer(bytes));
+  json_object_set_new(f, "fnv1a64", json_string(hex));
+  return f;
+}
+
+/* Options whose value names a file tenor reads. */
+static const char *const input_options[] = {"-options_file", "-model", "-net_W", "-net_b", "-net_gamma_file", "-dyn_coloring_file", "-data_file", "-data_gauss_Q"};
+
+PetscErrorCode TnOutDataPreprocessing(TnData data, json_t **prep)
+{
+  PetscBool deq, std;
+  PetscReal vf, c;
+  PetscFunctionBeginUser;
+  PetscCall(TnDataGetPreprocessing(data, &deq, &vf, &std));
+  PetscCall(TnDataGetLogJacobian(data, &c));
+  *prep = json_pack("{s:b, s:o, s:o, s:b, s:o}", "dequantize", (int)deq, "dequantize_width", deq ? TnJsonReal(TN_DATA_DEQUANTIZE_WIDTH) : json_null(), "valid_fraction", TnJsonReal((double)vf), "standardize", (int)std, "sum_log_sd", std ? TnJsonReal(-(double)c) : json_null());
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnOutProvenance(MPI_Comm comm, const char command[], json_t *prep, const char extra_option[], const char extra[], json_t *root)
+{
+  PetscMPIInt rank, size;
+  char       *all, val[PETSC_MAX_PATH_LEN];
+  json_t     *in = json_array(), *prov;
+  PetscBool   used, set;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  for (size_t q = 0; in && q < sizeof(input_options) / sizeof(input_options[0]); q++) {
+    PetscCall(PetscOptionsUsed(NULL, input_options[q] + 1, &used)); /* the database stores names without the dash */
+    if (!used) continue;
+    PetscCall(PetscOptionsGetString(NULL, NULL, input_options[q], val, sizeof(val), &set));
+    if (set && val[0]) json_array_append_new(in, InputFile(rank, input_options[q], val));
+  }
+  if (in && extra && extra[0]) { /* a file the run itself rewrote since (a checkpoint): its content now is not what was read */
+    json_t *f = json_pack("{s:s, s:o, s:s}", "option", extra_option, "path", TnJsonStr(extra), "note", "rewritten by this run after it was read: size and hash not recorded");
+    if (f) json_array_append_new(in, f);
+  }
+  PetscCall(PetscOptionsGetAll(NULL, &all));
+  prov = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "tenor_version", TENOR_VERSION, "git_commit", TENOR_COMMIT, "command", command, "ranks", (int)size, "options", TnJsonStr(all), "inputs", in ? in : json_null(), "preprocessing", prep ? prep : json_null());
+  PetscCall(PetscFree(all));
+  PetscCall(TnJsonSet(root, "provenance", prov));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnWarnUnusedOptions(MPI_Comm comm, const char command[])

@@ -1,10 +1,11 @@
 /* tenor sample: draw z ~ p_base, run the evolution backwards to x = a_0
    (docs/sampling.md), then check the sample by running it forward again:
    TnDynEvaluate(x) gives log Phi(x) and a_K, and max_i |a_K,i - z_i| is the
-   round-trip error. Samples go to out_dir/samples.csv (one sample per row,
-   natural node order, %.17g; rank 0 gathers one batch, N*B values, at a
+   round-trip error. Samples go to out_dir/samples.csv (a header x0,...,x{N-1},
+   then one sample per row, natural node order, %.17g; rank 0 gathers one batch, N*B values, at a
    time) and optionally to HDF5 (parallel HDF5, dataset /x, samples x N). */
 #include "cli.h"
+#include <tenor/io.h>
 #include <tenor/train.h>
 #include <tenor/sample.h>
 #include <math.h>
@@ -14,6 +15,9 @@ typedef struct {
   PetscInt    S, N, K, B, seed;
   PetscInt64  nnz;
   PetscReal  *logphi, *rt_abs, *rt_rel; /* [S] */
+  Vec         mean, sd;                 /* -model of standardised data: x = mean + sd z (default layout of N), else NULL */
+  PetscReal   shift;                    /* sum_i log sd_i: log p_x(x) = log Phi(z) - shift */
+  PetscBool   dequantized;
   double      t_net, t_dyn, t_invert, t_forward, t_write, t_total, mem_sum, mem_max;
   PetscMPIInt size;
 } TnRun;
@@ -28,6 +32,16 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnSampler *sm
   PetscCall(TnNetCreate(comm, net));
   PetscCall(TnNetSetFromOptions(*net));
   if (model[0]) PetscCall(TnModelLoadNet(comm, model, *net)); /* a network trained by tenor train */
+  if (model[0]) PetscCall(TnModelGetPreprocessing(comm, model, &run->dequantized, &run->mean, &run->sd));
+  if (run->sd) { /* samples are written in the data's own space */
+    Vec l;
+    PetscCall(VecDuplicate(run->sd, &l));
+    PetscCall(VecCopy(run->sd, l));
+    PetscCall(VecLog(l));
+    PetscCall(VecSum(l, &run->shift));
+    PetscCall(VecDestroy(&l));
+    PetscCall(PetscPrintf(comm, "data: the model was trained on standardised data; samples are written in the data's own space, x = mean + sd z\n"));
+  }
   PetscCall(TnNetSetUp(*net));
   PetscCall(TnNetGetSizes(*net, &run->N, &run->nnz));
   PetscCall(TnNetView(*net, PETSC_VIEWER_STDOUT_(comm)));
@@ -86,11 +100,33 @@ typedef struct {
   TnSampleH5 h5;
 } TnBatchIO;
 
+/* x_i = mean_i + sd_i z_i for every slot of a natural-order batch (block
+   size B; mean and sd have the same default split of N). */
+static PetscErrorCode Unstandardize(Vec xnat, Vec mean, Vec sd)
+{
+  PetscScalar       *x;
+  const PetscScalar *m, *d;
+  PetscInt           n, B;
+  PetscFunctionBeginUser;
+  PetscCall(VecGetBlockSize(xnat, &B));
+  PetscCall(VecGetLocalSize(mean, &n));
+  PetscCall(VecGetArray(xnat, &x));
+  PetscCall(VecGetArrayRead(mean, &m));
+  PetscCall(VecGetArrayRead(sd, &d));
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt b = 0; b < B; b++) x[(size_t)i * B + b] = m[i] + d[i] * x[(size_t)i * B + b];
+  PetscCall(VecRestoreArrayRead(sd, &d));
+  PetscCall(VecRestoreArrayRead(mean, &m));
+  PetscCall(VecRestoreArray(xnat, &x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode WriteBatch(MPI_Comm comm, TnDyn dyn, TnBatchIO *io, TnRun *run, PetscInt s0, PetscInt valid)
 {
   PetscLogDouble t = TnTime();
   PetscFunctionBeginUser;
   PetscCall(TnDynNaturalToState(dyn, io->xnat, io->xs, SCATTER_REVERSE));
+  if (run->sd) PetscCall(Unstandardize(io->xnat, run->mean, run->sd));
   PetscCall(VecScatterBegin(io->tozero, io->xnat, io->all, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecScatterEnd(io->tozero, io->xnat, io->all, INSERT_VALUES, SCATTER_FORWARD));
   if (io->fp) {
@@ -126,7 +162,7 @@ static PetscErrorCode Generate(MPI_Comm comm, TnDyn dyn, TnSampler smp, TnBatchI
     res.first  = s0;
     PetscCall(TnDynEvaluate(dyn, io->x, &res));
     PetscCall(RoundTrip(comm, io->x, io->z, run->B, valid, run->rt_abs + s0, run->rt_rel + s0));
-    for (PetscInt b = 0; b < valid; b++) run->logphi[s0 + b] = res.logphi[b];
+    for (PetscInt b = 0; b < valid; b++) run->logphi[s0 + b] = res.logphi[b] - run->shift; /* log p_x(x) */
     run->t_forward += TnTime() - t;
     PetscCall(WriteBatch(comm, dyn, io, run, s0, valid));
     PetscCall(TnProgressUpdate(comm, &prog, s0 + valid));
@@ -145,6 +181,8 @@ static PetscErrorCode OpenOutputs(MPI_Comm comm, TnDyn dyn, TnBatchIO *io, TnRun
   PetscCall(VecScatterCreateToZero(io->xnat, &io->tozero, &io->all));
   PetscCall(TnOutMakeDir(comm, run->dir));
   PetscCall(TnOutOpen(comm, run->dir, "samples.csv", &io->fp, path, len));
+  if (io->fp) /* header: one column per node, natural order (tenor logdensity -data_file skips it) */
+    for (PetscInt i = 0; i < run->N; i++) fprintf(io->fp, "x%" PetscInt_FMT "%c", i, i + 1 < run->N ? ',' : '\n');
   if (run->h5[0]) PetscCall(TnSampleH5Create(comm, run->h5, "/x", run->S, run->N, &io->h5));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -175,7 +213,6 @@ static void Worst(const TnRun *run, double *ab, double *rel, double *mean)
 
 static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnSampler smp, TnRun *run, const char *files[], PetscInt nfiles, char path[], size_t len)
 {
-  FILE          *fp;
   double         ab, rel, mean;
   TnScheme       scheme;
   TnForm         form;
@@ -186,6 +223,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnSample
   TnLogDetType   ldt;
   TnBase         base;
   TnSamplerStats st;
+  json_t        *root;
   PetscFunctionBeginUser;
   Worst(run, &ab, &rel, &mean);
   PetscCall(TnSamplerGetStats(smp, &st));
@@ -194,24 +232,25 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnSample
   PetscCall(TnDynGetNumColors(dyn, &ncol));
   PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
   PetscCall(TnNetGetType(net, &ntype));
-  PetscCall(TnOutOpen(comm, run->dir, "sample.json", &fp, path, len));
-  if (fp) {
-    fprintf(fp, "{\n  \"tenor_version\": \"%s\",\n  \"command\": \"sample\",\n  \"ranks\": %d,\n", TENOR_VERSION, run->size);
-    fprintf(fp, "  \"network\": {\"type\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT "},\n", ntype, run->N, run->nnz);
-    fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"batch\": %" PetscInt_FMT ", \"colors\": %" PetscInt_FMT ", \"logdet\": \"%s\", \"base\": \"%s\", \"invertibility_value\": %.17g, \"invertibility\": \"%s\"},\n", scheme, TnFormTypes[form], TnActTypes[act], (double)h, run->K, run->B, ncol, TnLogDetTypes[ldt], TnBaseTypes[base], (double)inv, what);
-    fprintf(fp, "  \"samples\": %" PetscInt_FMT ",\n  \"seed\": %" PetscInt_FMT ",\n", run->S, run->seed);
-    fprintf(fp, "  \"inversion\": {\"sync_iterations_total\": %" PetscInt64_FMT ", \"sync_steps\": %" PetscInt64_FMT ", \"sync_iterations_max\": %" PetscInt_FMT ", \"sync_final_change_max\": %.6g, \"newton_iterations_total\": %" PetscInt64_FMT ", \"newton_solves\": %" PetscInt64_FMT ", \"newton_iterations_max\": %" PetscInt_FMT ", \"rk_steps\": %" PetscInt64_FMT ", \"rk_rejected\": %" PetscInt64_FMT "},\n", st.sync_iters, st.sync_steps, st.sync_iters_max, (double)st.sync_change_max, st.newton_iters, st.newton_solves, st.newton_iters_max, st.rk_steps, st.rk_rejected);
-    fprintf(fp, "  \"roundtrip_max_abs\": %.6g,\n  \"roundtrip_max_rel\": %.6g,\n  \"log_phi_mean\": %.17g,\n", ab, rel, mean);
-    TnJsonArray(fp, "log_phi", run->logphi, run->S, PETSC_FALSE);
-    TnJsonArray(fp, "roundtrip_abs", run->rt_abs, run->S, PETSC_FALSE);
-    fprintf(fp, "  \"timings_s\": {\"network\": %.6g, \"dynamics_setup\": %.6g, \"invert\": %.6g, \"forward_check\": %.6g, \"write\": %.6g, \"total\": %.6g},\n", run->t_net, run->t_dyn, run->t_invert, run->t_forward, run->t_write, run->t_total);
-    fprintf(fp, "  \"samples_per_s\": %.6g,\n", run->t_invert > 0 ? run->S / run->t_invert : 0.0);
-    fprintf(fp, "  \"memory\": {\"peak_rss_bytes_sum\": %.6g, \"peak_rss_bytes_max\": %.6g},\n", run->mem_sum, run->mem_max);
-    fprintf(fp, "  \"outputs\": [");
-    for (PetscInt f = 0; f < nfiles; f++) fprintf(fp, "%s\"%s\"", f ? ", " : "", files[f]);
-    fprintf(fp, "]\n}\n");
-  }
-  PetscCall(TnOutClose(comm, &fp, path));
+  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "sample", "ranks", (int)run->size);
+  PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz)));
+  PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:o}", "scheme", TnJsonStr(scheme), "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)h), "K", (json_int_t)run->K, "batch", (json_int_t)run->B, "colors", (json_int_t)ncol, "logdet", TnLogDetTypes[ldt], "base", TnBaseTypes[base], "invertibility_value", TnJsonReal((double)inv), "invertibility", TnJsonStr(what))));
+  PetscCall(TnJsonSet(root, "samples", json_integer(run->S)));
+  PetscCall(TnJsonSet(root, "seed", json_integer(run->seed)));
+  PetscCall(TnJsonSet(root, "inversion", json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I}", "sync_iterations_total", (json_int_t)st.sync_iters, "sync_steps", (json_int_t)st.sync_steps, "sync_iterations_max", (json_int_t)st.sync_iters_max, "sync_final_change_max", TnJsonReal((double)st.sync_change_max), "newton_iterations_total", (json_int_t)st.newton_iters, "newton_solves", (json_int_t)st.newton_solves, "newton_iterations_max", (json_int_t)st.newton_iters_max, "rk_steps", (json_int_t)st.rk_steps, "rk_rejected", (json_int_t)st.rk_rejected)));
+  PetscCall(TnJsonSet(root, "roundtrip_max_abs", TnJsonReal(ab)));
+  PetscCall(TnJsonSet(root, "roundtrip_max_rel", TnJsonReal(rel)));
+  PetscCall(TnJsonSet(root, "log_phi_mean", TnJsonReal(mean)));
+  PetscCall(TnJsonSet(root, "log_phi", TnJsonRealArray(run->logphi, run->S)));
+  PetscCall(TnJsonSet(root, "roundtrip_abs", TnJsonRealArray(run->rt_abs, run->S)));
+  PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "network", run->t_net, "dynamics_setup", run->t_dyn, "invert", run->t_invert, "forward_check", run->t_forward, "write", run->t_write, "total", run->t_total)));
+  PetscCall(TnJsonSet(root, "samples_per_s", TnJsonReal(run->t_invert > 0 ? run->S / run->t_invert : 0.0)));
+  PetscCall(TnJsonSet(root, "memory", json_pack("{s:f, s:f}", "peak_rss_bytes_sum", run->mem_sum, "peak_rss_bytes_max", run->mem_max)));
+  PetscCall(TnJsonSet(root, "outputs", TnJsonStrArray(files, nfiles)));
+  PetscCall(TnJsonSet(root, "sum_log_sd", TnJsonReal((double)run->shift)));
+  PetscCall(TnOutProvenance(comm, "sample", json_pack("{s:b, s:b, s:o, s:s}", "dequantize", (int)run->dequantized, "standardize", run->sd ? 1 : 0, "sum_log_sd", TnJsonReal((double)run->shift), "note", "the model's preprocessing, inverted: samples are in the data's own space"), NULL, NULL, root));
+  PetscCall(PetscSNPrintf(path, len, "%s/sample.json", run->dir));
+  PetscCall(TnJsonCommit(comm, path, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -278,6 +317,8 @@ PetscErrorCode TnCmdSample(MPI_Comm comm)
   PetscCall(PrintSummary(comm, smp, &run, files, nf));
   PetscCall(TnWarnUnusedOptions(comm, "sample"));
   PetscCall(PetscFree3(run.logphi, run.rt_abs, run.rt_rel));
+  PetscCall(VecDestroy(&run.mean));
+  PetscCall(VecDestroy(&run.sd));
   PetscCall(TnSamplerDestroy(&smp));
   PetscCall(TnDynDestroy(&dyn));
   PetscCall(TnNetDestroy(&net));

@@ -51,7 +51,7 @@ static PetscErrorCode SetDefaults(void)
 
 typedef struct {
   char           dir[PETSC_MAX_PATH_LEN], model[PETSC_MAX_PATH_LEN], ckpt[PETSC_MAX_PATH_LEN];
-  PetscBool      restart;
+  PetscBool      restart, resumed; /* resumed: from run->ckpt */
   PetscMPIInt    size;
   PetscInt       S;
   PetscReal      valid, all, train;
@@ -116,24 +116,21 @@ static PetscErrorCode Restart(MPI_Comm comm, TnTrain tr, TnCmdRun *run)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(TnTrainLoadCheckpoint(tr, run->ckpt));
+  run->resumed = PETSC_TRUE;
   PetscCall(TnTrainGetInfo(tr, &in));
   PetscCall(PetscPrintf(comm, "resumed from %s at step %" PetscInt64_FMT " (epoch %" PetscInt64_FMT ", batch %" PetscInt64_FMT ")\n", run->ckpt, in.step, in.epoch, in.pos));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static void JsonReal(FILE *fp, const char key[], PetscReal v, PetscBool comma)
+/* A loss in the data's own space (standardised + shift), null for "none". */
+static json_t *Shifted(PetscReal L, PetscReal shift)
 {
-  if (!fp) return;
-  if (v < PETSC_MAX_REAL && !isnan((double)v))
-    fprintf(fp, "\"%s\": %.17g%s", key, (double)v, comma ? ", " : "");
-  else
-    fprintf(fp, "\"%s\": null%s", key, comma ? ", " : "");
+  return TnJsonReal(L < PETSC_MAX_REAL ? (double)(L + shift) : NAN);
 }
 
-static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnTrain tr, TnCmdRun *run)
+static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data, TnTrain tr, TnCmdRun *run)
 {
-  FILE          *fp;
-  char           path[PETSC_MAX_PATH_LEN];
+  char           path[PETSC_MAX_PATH_LEN], metrics[PETSC_MAX_PATH_LEN];
   TnTrainInfo    in;
   PetscReal      H, nll, gap, ratio, h, nll_true, ratio2;
   PetscBool      known;
@@ -143,8 +140,11 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnTrain tr,
   TnScheme       scheme;
   TnForm         form;
   TnAct          act;
-  const char    *ntype;
+  const char    *ntype, *outs[3];
+  json_t        *root, *prep;
+  PetscReal      sh = 0;
   PetscFunctionBeginUser;
+  PetscCall(TnTrainGetDataShift(tr, &sh));
   PetscCall(TnTrainGetInfo(tr, &in));
   PetscCall(TnTrainGetReference(tr, run->valid, &H, &known, &nll, &gap, &ratio));
   PetscCall(TnTrainGetSameSampleRatio(tr, run->valid, &nll_true, &ratio2));
@@ -152,30 +152,30 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnTrain tr,
   PetscCall(TnNetGetSizes(net, &N, &nnz));
   PetscCall(TnNetGetType(net, &ntype));
   PetscCall(TnDynGetParams(dyn, &scheme, &form, &act, &h, &K, &B));
-  PetscCall(TnOutOpen(comm, run->dir, "train.json", &fp, path, sizeof(path)));
-  if (fp) {
-    fprintf(fp, "{\n  \"tenor_version\": \"%s\",\n  \"command\": \"train\",\n  \"ranks\": %d,\n  \"status\": \"%s\",\n", TENOR_VERSION, run->size, TnTrainStatusNames[in.status]);
-    fprintf(fp, "  \"network\": {\"type\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT "},\n", ntype, N, nnz);
-    fprintf(fp, "  \"dynamics\": {\"scheme\": \"%s\", \"form\": \"%s\", \"activation\": \"%s\", \"h\": %.17g, \"K\": %" PetscInt_FMT ", \"batch\": %" PetscInt_FMT "},\n", scheme, TnFormTypes[form], TnActTypes[act], (double)h, K, B);
-    fprintf(fp, "  \"steps\": %" PetscInt64_FMT ", \"step_budget\": %" PetscInt64_FMT ", \"epoch\": %" PetscInt64_FMT ", \"batches_per_epoch\": %" PetscInt_FMT ",\n", in.step, in.total, in.epoch, in.nbatch);
-    fprintf(fp, "  \"invertibility\": {\"steps_shrunk\": %" PetscInt64_FMT ", \"halvings\": %" PetscInt64_FMT ", \"steps_skipped\": %" PetscInt64_FMT "},\n  ", in.shrunk, in.halvings, in.skipped);
-    JsonReal(fp, "best_valid_loss", in.best_valid, PETSC_TRUE);
-    fprintf(fp, "\"best_step\": %" PetscInt64_FMT ",\n  \"final\": {", in.best_step);
-    JsonReal(fp, "valid_loss", run->valid, PETSC_TRUE);
-    JsonReal(fp, "valid_bits_per_dim", run->valid < PETSC_MAX_REAL ? run->valid / (N * M_LN2) : PETSC_MAX_REAL, PETSC_TRUE);
-    JsonReal(fp, "train_loss", run->train, PETSC_TRUE);
-    JsonReal(fp, "all_loss", run->all, PETSC_TRUE);
-    JsonReal(fp, "entropy", known ? H : PETSC_MAX_REAL, PETSC_TRUE);
-    JsonReal(fp, "gap_per_dim", gap, PETSC_TRUE);
-    JsonReal(fp, "nll_indep", nll, PETSC_TRUE);
-    JsonReal(fp, "ratio", ratio, PETSC_TRUE);
-    JsonReal(fp, "valid_exact_nll", nll_true, PETSC_TRUE);
-    JsonReal(fp, "ratio_same_samples", ratio2, PETSC_FALSE);
-    fprintf(fp, "},\n  \"timings_s\": {\"train\": %.6g, \"total\": %.6g},\n", secs, run->t_total);
-    fprintf(fp, "  \"samples_per_s\": %.6g,\n  \"synaptic_updates_per_s\": %.6g,\n", secs > 0 ? samples / secs : 0.0, secs > 0 ? (double)samples * nnz * K / secs : 0.0);
-    fprintf(fp, "  \"outputs\": [\"%s/train_metrics.csv\", \"%s\", \"%s\"]\n}\n", run->dir, in.status == TN_TRAIN_INTERRUPTED ? run->ckpt : run->model, path);
-  }
-  PetscCall(TnOutClose(comm, &fp, path));
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/train.json", run->dir));
+  PetscCall(PetscSNPrintf(metrics, sizeof(metrics), "%s/train_metrics.csv", run->dir));
+  root = json_pack("{s:s, s:s, s:i, s:s}", "tenor_version", TENOR_VERSION, "command", "train", "ranks", (int)run->size, "status", TnTrainStatusNames[in.status]);
+  PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(ntype), "N", (json_int_t)N, "nnz", (json_int_t)nnz)));
+  PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:o, s:s, s:s, s:o, s:I, s:I}", "scheme", TnJsonStr(scheme), "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)h), "K", (json_int_t)K, "batch", (json_int_t)B)));
+  PetscCall(TnJsonSet(root, "steps", json_integer(in.step)));
+  PetscCall(TnJsonSet(root, "step_budget", json_integer(in.total)));
+  PetscCall(TnJsonSet(root, "epoch", json_integer(in.epoch)));
+  PetscCall(TnJsonSet(root, "batches_per_epoch", json_integer(in.nbatch)));
+  PetscCall(TnJsonSet(root, "invertibility", json_pack("{s:I, s:I, s:I}", "steps_shrunk", (json_int_t)in.shrunk, "halvings", (json_int_t)in.halvings, "steps_skipped", (json_int_t)in.skipped)));
+  PetscCall(TnJsonSet(root, "best_valid_loss", TnJsonReal(in.best_valid < PETSC_MAX_REAL ? (double)(in.best_valid + sh) : NAN)));
+  PetscCall(TnJsonSet(root, "best_step", json_integer(in.best_step)));
+  PetscCall(TnJsonSet(root, "sum_log_sd", TnJsonReal((double)sh)));
+  PetscCall(TnJsonSet(root, "final", json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "valid_loss", Shifted(run->valid, sh), "valid_bits_per_dim", TnJsonReal(run->valid < PETSC_MAX_REAL ? (double)(run->valid + sh) / (N * M_LN2) : NAN), "train_loss", Shifted(run->train, sh), "all_loss", Shifted(run->all, sh), "entropy", Shifted(known ? H : PETSC_MAX_REAL, sh), "gap_per_dim", TnJsonReal((double)gap), "nll_indep", Shifted(nll, sh), "ratio", TnJsonReal((double)ratio), "valid_exact_nll", Shifted(nll_true, sh), "ratio_same_samples", TnJsonReal((double)ratio2), "valid_loss_standardized", TnJsonReal((double)run->valid), "train_loss_standardized", TnJsonReal((double)run->train), "all_loss_standardized", TnJsonReal((double)run->all))));
+  PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f}", "train", (double)secs, "total", (double)run->t_total)));
+  PetscCall(TnJsonSet(root, "samples_per_s", TnJsonReal(secs > 0 ? samples / secs : 0.0)));
+  PetscCall(TnJsonSet(root, "synaptic_updates_per_s", TnJsonReal(secs > 0 ? (double)samples * nnz * K / secs : 0.0)));
+  outs[0] = metrics;
+  outs[1] = in.status == TN_TRAIN_INTERRUPTED ? run->ckpt : run->model;
+  outs[2] = path;
+  PetscCall(TnJsonSet(root, "outputs", TnJsonStrArray(outs, 3)));
+  PetscCall(TnOutDataPreprocessing(data, &prep));
+  PetscCall(TnOutProvenance(comm, "train", prep, "-train_restart", run->resumed ? run->ckpt : NULL, root));
+  PetscCall(TnJsonCommit(comm, path, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -186,18 +186,21 @@ static PetscErrorCode Finish(MPI_Comm comm, TnTrain tr, TnCmdRun *run)
   PetscInt  nv;
   PetscReal gap, ratio, H, nll, nll_true, ratio2;
   PetscBool known;
+  PetscReal sh = 0;
   PetscFunctionBeginUser;
+  PetscCall(TnTrainGetDataShift(tr, &sh)); /* printed in the data's own space */
   PetscCall(TnTrainEvaluate(tr, TN_DATA_VALID, &run->valid, &nv));
   PetscCall(TnTrainEvaluate(tr, TN_DATA_TRAIN, &run->train, NULL));
   PetscCall(TnTrainEvaluate(tr, TN_DATA_ALL, &run->all, NULL));
   PetscCall(TnTrainSaveModel(tr, run->model));
   PetscCall(TnTrainGetReference(tr, run->valid, &H, &known, &nll, &gap, &ratio));
-  PetscCall(PetscPrintf(comm, "final: training loss %.10g nats, all %" PetscInt_FMT " samples %.10g nats per sample", (double)run->train, run->S, (double)run->all));
-  if (nv > 0) PetscCall(PetscPrintf(comm, ", validation %.10g nats", (double)run->valid));
+  PetscCall(PetscPrintf(comm, "final: training loss %.10g nats, all %" PetscInt_FMT " samples %.10g nats per sample", (double)(run->train + sh), run->S, (double)(run->all + sh)));
+  if (nv > 0) PetscCall(PetscPrintf(comm, ", validation %.10g nats", (double)(run->valid + sh)));
+  if (sh != 0) PetscCall(PetscPrintf(comm, " (in the data's own space; standardised, all samples: %.10g nats; sum_i log sd_i = %.10g nats)", (double)run->all, (double)sh));
   PetscCall(PetscPrintf(comm, "\n"));
-  if (known && nv > 0) PetscCall(PetscPrintf(comm, "  exact entropy %.10g nats: gap %.4g nats per dimension; factorised baseline %.10g nats; ratio (NLL_indep - NLL)/(NLL_indep - H) = %.4f\n", (double)H, (double)gap, (double)nll, (double)ratio));
+  if (known && nv > 0) PetscCall(PetscPrintf(comm, "  exact entropy %.10g nats: gap %.4g nats per dimension; factorised baseline %.10g nats; ratio (NLL_indep - NLL)/(NLL_indep - H) = %.4f\n", (double)(H + sh), (double)gap, (double)(nll + sh), (double)ratio));
   PetscCall(TnTrainGetSameSampleRatio(tr, run->valid, &nll_true, &ratio2));
-  if (nv > 0 && ratio2 < PETSC_MAX_REAL) PetscCall(PetscPrintf(comm, "  exact -log p of the validation samples %.10g nats; ratio against it (NLL_indep - NLL)/(NLL_indep - NLL_true) = %.4f\n", (double)nll_true, (double)ratio2));
+  if (nv > 0 && ratio2 < PETSC_MAX_REAL) PetscCall(PetscPrintf(comm, "  exact -log p of the validation samples %.10g nats; ratio against it (NLL_indep - NLL)/(NLL_indep - NLL_true) = %.4f\n", (double)(nll_true + sh), (double)ratio2));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -224,7 +227,7 @@ PetscErrorCode TnCmdTrain(MPI_Comm comm)
   PetscCall(TnTrainGetInfo(tr, &in));
   if (in.status != TN_TRAIN_INTERRUPTED) PetscCall(Finish(comm, tr, &run));
   run.t_total = TnTime() - run.t_total;
-  PetscCall(WriteJson(comm, net, dyn, tr, &run));
+  PetscCall(WriteJson(comm, net, dyn, data, tr, &run));
   PetscCall(PetscPrintf(comm, "status: %s after %" PetscInt64_FMT " steps (%" PetscInt64_FMT " shrunk for invertibility, %" PetscInt64_FMT " skipped); total %.1f s\n", TnTrainStatusNames[in.status], in.step, in.shrunk, in.skipped, run.t_total));
   if (in.status != TN_TRAIN_INTERRUPTED) PetscCall(PetscPrintf(comm, "wrote %s/train_metrics.csv, %s/train.json, %s\n", run.dir, run.dir, run.model));
   PetscCall(TnTrainDestroy(&tr));

@@ -254,6 +254,16 @@ PetscErrorCode TnDataLoad(TnData data, PetscInt N)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnDataGetPreprocessing(TnData data, PetscBool *dequantized, PetscReal *valid_fraction, PetscBool *standardized)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(data->x, data->comm, PETSC_ERR_ORDER, "call TnDataLoad() first");
+  if (dequantized) *dequantized = data->dequantize;
+  if (valid_fraction) *valid_fraction = data->S > 0 ? (PetscReal)data->Svalid / data->S : 0;
+  if (standardized) *standardized = data->std_applied;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnDataGetNumSamples(TnData data, PetscInt *S)
 {
   PetscFunctionBeginUser;
@@ -409,6 +419,7 @@ PetscErrorCode TnDataDescribe(TnData data, char buf[], size_t len)
   }
   if (data->x) {
     PetscCall(TnDataExactEntropy(data, &H, &known));
+    H -= c; /* reported in the data's own space */
     if (known)
       PetscCall(PetscSNPrintf(extra, sizeof(extra), "; exact entropy H = %.10g nats (%.8g bits/dim)", (double)H, (double)(H / (data->N * M_LN2))));
     else if (data->Hestimate)
@@ -419,7 +430,7 @@ PetscErrorCode TnDataDescribe(TnData data, char buf[], size_t len)
   }
   if (data->x && data->logp) {
     PetscReal m = 0;
-    for (PetscInt s = 0; s < data->S; s++) m += (data->logp[s] - c) / data->S;
+    for (PetscInt s = 0; s < data->S; s++) m += data->logp[s] / data->S; /* data space */
     PetscCall(PetscSNPrintf(extra, sizeof(extra), "; exact mean -log p of these samples = %.10g nats", (double)-m));
     PetscCall(PetscStrlcat(buf, extra, len));
   }

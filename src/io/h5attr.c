@@ -1,7 +1,8 @@
 /* tenor's own HDF5 files (models, checkpoints) as read through a
    PetscViewerHDF5: the checked open, the attributes of the root group "/"
    (the metadata) and the checks of the datasets' shapes and values.
-   Numbers are stored as doubles (integers are exact below 2^53). Every
+   Reals are stored as doubles, integers as 64-bit integers (older files'
+   integers stored as doubles still read). Every
    getter checks what it reads (one element, numeric or string, finite, in
    range) and names the file and the attribute when it is missing or wrong;
    every check ends in TnErrorSync, so all ranks leave with one verdict.
@@ -23,10 +24,14 @@ PetscErrorCode TnH5PutReal(PetscViewer vw, const char name[], PetscReal v)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* An integer is stored as a 64-bit integer attribute (files written before
+   were doubles; TnH5GetInt reads either: HDF5 converts on reading). */
 PetscErrorCode TnH5PutInt(PetscViewer vw, const char name[], PetscInt64 v)
 {
+  long l = (long)v; /* PETSc's HDF5 viewer takes PETSC_LONG (64-bit on LP64), not PETSC_INT64 */
   PetscFunctionBeginUser;
-  PetscCall(TnH5PutReal(vw, name, (PetscReal)v));
+  PetscCheck((PetscInt64)l == v, PETSC_COMM_SELF, PETSC_ERR_SUP, "attribute %s = %" PetscInt64_FMT " does not fit a long", name, v);
+  PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_LONG, &l));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

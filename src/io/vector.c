@@ -201,12 +201,17 @@ PetscErrorCode TnReadIntegers(MPI_Comm comm, const char path[], PetscInt N, Pets
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static void WriteValues(FILE *f, PetscInt n, const PetscScalar a[])
+/* Rows first .. first+n-1: "value", or "index,value" (indexed). */
+static void WriteValues(FILE *f, PetscInt first, PetscInt n, const PetscScalar a[], PetscBool indexed)
 {
-  for (PetscInt i = 0; i < n; i++) fprintf(f, "%.17g\n", (double)PetscRealPart(a[i]));
+  for (PetscInt i = 0; i < n; i++)
+    if (indexed)
+      fprintf(f, "%" PetscInt_FMT ",%.17g\n", first + i, (double)PetscRealPart(a[i]));
+    else
+      fprintf(f, "%.17g\n", (double)PetscRealPart(a[i]));
 }
 
-PetscErrorCode TnWriteVecText(Vec v, const char header[], const char path[])
+static PetscErrorCode WriteVec(Vec v, const char header[], const char path[], PetscBool indexed)
 {
   MPI_Comm           comm;
   PetscMPIInt        rank, size, n;
@@ -227,11 +232,11 @@ PetscErrorCode TnWriteVecText(Vec v, const char header[], const char path[])
     for (PetscMPIInt r = 1; r < size; r++) nmax = PetscMax(nmax, ranges[r + 1] - ranges[r]);
     PetscCall(PetscMalloc1(nmax, &buf));
     if (header) fprintf(f, "%s\n", header);
-    WriteValues(f, ranges[1] - ranges[0], a);
+    WriteValues(f, 0, ranges[1] - ranges[0], a, indexed);
     for (PetscMPIInt r = 1; r < size; r++) {
       PetscCall(PetscMPIIntCast(ranges[r + 1] - ranges[r], &n));
       PetscCallMPI(MPI_Recv(buf, n, MPIU_SCALAR, r, 0, comm, MPI_STATUS_IGNORE));
-      WriteValues(f, n, buf);
+      WriteValues(f, ranges[r], n, buf, indexed);
     }
     PetscCall(PetscFree(buf));
   } else {
@@ -241,5 +246,19 @@ PetscErrorCode TnWriteVecText(Vec v, const char header[], const char path[])
   PetscCall(VecRestoreArrayRead(v, &a));
   PetscCall(TnCommitClose(comm, path, &f, PETSC_TRUE));
   PetscCall(PetscLogEventEnd(TN_IOWrite, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnWriteVecText(Vec v, const char header[], const char path[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(WriteVec(v, header, path, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnWriteVecTable(Vec v, const char header[], const char path[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(WriteVec(v, header, path, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -9,6 +9,7 @@
 #include <tenor/sample.h>
 #include <tenor/io.h>
 #include <hdf5.h>
+#include <string.h>
 
 struct _p_TnSampleH5 {
   MPI_Comm comm;
@@ -36,6 +37,39 @@ static PetscErrorCode H5Check(TnSampleH5 p, int bad, const char what[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Attributes of the samples dataset (collective: every rank writes the same
+   metadata): samples and nodes as 64-bit integers, the layout and the
+   units. Returns < 0 on failure. */
+static int PutStr(hid_t obj, const char name[], const char v[])
+{
+  hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a;
+  int   err;
+  H5Tset_size(t, strlen(v) + 1);
+  a   = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  err = a < 0 || H5Awrite(a, t, v) < 0 ? -1 : 0;
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  H5Tclose(t);
+  return err;
+}
+
+static int PutInt(hid_t obj, const char name[], long long v)
+{
+  hid_t sp = H5Screate(H5S_SCALAR), a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  int   err = a < 0 || H5Awrite(a, H5T_NATIVE_LLONG, &v) < 0 ? -1 : 0;
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  return err;
+}
+
+static int Describe(hid_t dset, PetscInt S, PetscInt N)
+{
+  int err = PutInt(dset, "samples", S) | PutInt(dset, "N", N);
+  err |= PutStr(dset, "layout", "samples x N: row s is sample s, column i is node i in natural order");
+  err |= PutStr(dset, "units", "units of the data x (with tenor sample -model of standardised data: x = data_mean + data_sd z, the data's own space)");
+  return err ? -1 : 0;
+}
+
 PetscErrorCode TnSampleH5Create(MPI_Comm comm, const char path[], const char dataset[], PetscInt S, PetscInt N, TnSampleH5 *h)
 {
   TnSampleH5 p;
@@ -59,6 +93,7 @@ PetscErrorCode TnSampleH5Create(MPI_Comm comm, const char path[], const char dat
   p->dset = H5Dcreate2(p->file, dataset, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   H5Sclose(space);
   PetscCall(H5Check(p, p->dset < 0, "create the dataset in"));
+  PetscCall(H5Check(p, Describe(p->dset, S, N) < 0, "write the attributes of the dataset in"));
   p->dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(p->dxpl, H5FD_MPIO_COLLECTIVE);
   *h = p;

@@ -97,6 +97,16 @@ static PetscErrorCode MapVec(TnTrain tr, PetscInt which, Vec v)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Self-description for readers other than tenor: the layout of the
+   datasets and the units (read by no one here). */
+static PetscErrorCode WriteLayout(PetscViewer vw)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnH5PutStr(vw, "theta_layout", "row, col, theta: one entry per parameter, length nnz + 2N, sorted by natural row i (0-based), within a row: col = -2: theta = u_i = log gamma_i (gamma = exp(u)); col = -1: theta = b_i; col = j >= 0: theta = W_ij (presynaptic j), ascending j. row and col are integers stored exactly as doubles"));
+  PetscCall(TnH5PutStr(vw, "units", "theta, W, b: dimensionless (the state is the data after preprocessing, z); gamma: 1 / unit time; h: unit time (T = h K); data_mean, data_sd: units of the data x, z = (x - data_mean) / data_sd; sum_log_sd, losses: nats"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The network and dynamics: what a model needs to be evaluated again. */
 static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
 {
@@ -108,6 +118,7 @@ static PetscErrorCode WriteModelMeta(TnTrain tr, PetscViewer vw)
   PetscCall(TnH5PutInt(vw, "nnz", tr->nnz));
   PetscCall(TnH5PutStr(vw, "net_type", ntype));
   PetscCall(TnDynWriteAttributes(tr->dyn, vw));
+  PetscCall(WriteLayout(vw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -195,12 +206,37 @@ static PetscErrorCode WriteHead(TnTrain tr, PetscViewer vw, PetscBool ckpt)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The preprocessing of the training data, so that a model is evaluated and
+   sampled in the data's own space (model.c, TnModelGetPreprocessing):
+   attributes dequantize (0/1) and dequantize_width (u ~ U(0, width)),
+   standardize (0/1) and sum_log_sd = sum_i log sd_i; when standardised,
+   the datasets data_mean and data_sd (length N, natural order; made by the
+   caller before the file is opened), with z = (x - data_mean) / data_sd. */
+static PetscErrorCode WritePreprocessing(TnTrain tr, PetscViewer vw, Vec mean, Vec sd)
+{
+  PetscBool deq, std;
+  PetscReal c;
+  PetscFunctionBeginUser;
+  PetscCall(TnDataGetPreprocessing(tr->data, &deq, NULL, &std));
+  PetscCall(TnDataGetLogJacobian(tr->data, &c));
+  PetscCall(TnH5PutInt(vw, "dequantize", deq));
+  PetscCall(TnH5PutReal(vw, "dequantize_width", deq ? TN_DATA_DEQUANTIZE_WIDTH : 0));
+  PetscCall(TnH5PutInt(vw, "standardize", std));
+  PetscCall(TnH5PutReal(vw, "sum_log_sd", -c));
+  if (mean) {
+    PetscCall(VecView(mean, vw));
+    PetscCall(VecView(sd, vw));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
 {
   PetscViewer vw = NULL;
   Vec         aux, mean = NULL, sd = NULL;
   char        tmp[PETSC_MAX_PATH_LEN + 8];
-  PetscReal   c, hash;
+  PetscReal   hash;
+  PetscBool   std;
   PetscMPIInt size;
   PetscBool   ok   = PETSC_TRUE;
   MPI_Comm    comm = tr->comm;
@@ -212,8 +248,8 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
   /* everything that communicates beyond the file, before it is opened */
   PetscCall(VecDuplicate(tr->theta, &aux));
   PetscCall(PartitionHash(tr, &hash, &size));
-  PetscCall(TnDataGetLogJacobian(tr->data, &c));
-  if (c != 0) { /* standardised data: the statistics travel with the model */
+  PetscCall(TnDataGetPreprocessing(tr->data, NULL, NULL, &std));
+  if (std) { /* standardised data: the statistics travel with the model */
     PetscCall(VecCreateMPI(comm, PETSC_DECIDE, tr->N, &mean));
     PetscCall(VecDuplicate(mean, &sd));
     PetscCall(TnDataGetStandardization(tr->data, mean, sd));
@@ -235,10 +271,7 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
     TN_WRITE_STAGE(comm, ok, WriteCanon(tr, vw, "best", tr->best ? tr->best : tr->theta)); /* without -train_keep_best, theta stands in */
     TN_WRITE_STAGE(comm, ok, WriteTrainMeta(tr, vw, hash, size));
   }
-  if (mean) {
-    TN_WRITE_STAGE(comm, ok, VecView(mean, vw));
-    TN_WRITE_STAGE(comm, ok, VecView(sd, vw));
-  }
+  TN_WRITE_STAGE(comm, ok, WritePreprocessing(tr, vw, mean, sd));
   if (vw) { /* closed also after a failure: the temporary is then removed */
     PetscBool closed = PETSC_TRUE;
     TN_WRITE_STAGE(comm, closed, PetscViewerDestroy(&vw));

@@ -210,26 +210,46 @@ PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData data)
+/* The preprocessing a model was trained with (ckpt.c, WritePreprocessing):
+   the attribute "dequantize" (absent in older files: none) and, when
+   standardised, the datasets data_mean and data_sd of length N, checked
+   here: every value finite, every sd > 0. */
+PetscErrorCode TnModelGetPreprocessing(MPI_Comm comm, const char path[], PetscBool *dequantized, Vec *mean, Vec *sd)
 {
   PetscViewer vw;
   PetscBool   has;
-  PetscInt64  N = 0;
-  Vec         mean, sd;
+  PetscInt64  N = 0, dq = 0;
   PetscFunctionBeginUser;
+  *mean = *sd = NULL;
   PetscCall(OpenModel(comm, path, &vw));
+  PetscCall(TnH5HasAttr(vw, "dequantize", &has));
+  if (has) PetscCall(TnH5GetInt(vw, path, "dequantize", 0, 1, &dq));
+  *dequantized = (PetscBool)(dq != 0);
   PetscCall(PetscViewerHDF5HasDataset(vw, "data_mean", &has));
   if (has) {
     PetscCall(TnH5GetInt(vw, path, "N", 1, PETSC_MAX_INT, &N));
-    PetscCall(LoadNamed(comm, vw, path, "data_mean", (PetscInt)N, &mean));
-    PetscCall(LoadNamed(comm, vw, path, "data_sd", (PetscInt)N, &sd));
-    PetscCall(TnH5CheckValues(mean, path, "data_mean", -PETSC_MAX_REAL, PETSC_MAX_REAL));
-    PetscCall(TnH5CheckValues(sd, path, "data_sd", DBL_MIN, PETSC_MAX_REAL));
+    PetscCall(LoadNamed(comm, vw, path, "data_mean", (PetscInt)N, mean));
+    PetscCall(LoadNamed(comm, vw, path, "data_sd", (PetscInt)N, sd));
+    PetscCall(TnH5CheckValues(*mean, path, "data_mean", -PETSC_MAX_REAL, PETSC_MAX_REAL));
+    PetscCall(TnH5CheckValues(*sd, path, "data_sd", DBL_MIN, PETSC_MAX_REAL));
+  }
+  PetscCall(PetscViewerDestroy(&vw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData data)
+{
+  PetscBool deq;
+  Vec       mean, sd;
+  PetscFunctionBeginUser;
+  PetscCall(TnModelGetPreprocessing(comm, path, &deq, &mean, &sd));
+  PetscCall(TnDataSetDequantize(data, deq));
+  if (deq) PetscCall(PetscPrintf(comm, "data: dequantised (x + U(0,1)) as the model's training data were\n"));
+  if (mean) {
     PetscCall(TnDataSetStandardization(data, mean, sd));
     PetscCall(PetscPrintf(comm, "data: standardised with the model's training statistics\n"));
     PetscCall(VecDestroy(&mean));
     PetscCall(VecDestroy(&sd));
   }
-  PetscCall(PetscViewerDestroy(&vw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

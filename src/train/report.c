@@ -1,6 +1,8 @@
 /* Progress lines (rank 0, at every validation and every -train_progress_every
    seconds) and the metrics file out_dir/train_metrics.csv (one row per
-   validation). Losses in nats per sample and bits per dimension L/(N ln 2);
+   validation). Losses in nats per sample and bits per dimension L/(N ln 2),
+   in the data's own space (TnTrainGetDataShift; the standardised figures in
+   the last two columns);
    the gap to the exact entropy per dimension (L - H)/N; the learning-quality
    ratio (NLL_indep - L)/(NLL_indep - H). Rates count forward synaptic
    updates (nnz K per sample); the backward pass costs about as much again. */
@@ -13,7 +15,16 @@
 #include <math.h>
 #include <unistd.h>
 
-#define TN_METRICS_HEADER "step,epoch,lr,train_loss,train_bpd,valid_loss,valid_bpd,gap_per_dim,ratio,grad_norm,shrunk,halvings,skipped,samples_per_s,syn_updates_per_s,elapsed_s\n"
+#define TN_METRICS_HEADER "step,epoch,lr,train_loss,train_bpd,valid_loss,valid_bpd,gap_per_dim,ratio,grad_norm,shrunk,halvings,skipped,samples_per_s,syn_updates_per_s,elapsed_s,train_loss_standardized,valid_loss_standardized\n"
+
+PetscErrorCode TnTrainGetDataShift(TnTrain tr, PetscReal *shift)
+{
+  PetscReal c;
+  PetscFunctionBeginUser;
+  PetscCall(TnDataGetLogJacobian(tr->data, &c));
+  *shift = -c;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PetscErrorCode TnTrainGetReference(TnTrain tr, PetscReal L, PetscReal *H, PetscBool *known, PetscReal *nll_indep, PetscReal *gap_per_dim, PetscReal *ratio)
 {
@@ -124,16 +135,22 @@ static PetscErrorCode MetricsRow(TnTrain tr, PetscReal train, PetscReal gap, Pet
 {
   const TnTrainInfo *in  = &tr->info;
   const PetscReal    bpd = 1.0 / (tr->N * M_LN2);
-  char               c[6][64];
+  PetscReal          sh  = 0, tx, vx;
+  char               c[8][64];
   PetscFunctionBeginUser;
   if (!tr->metrics_on) PetscFunctionReturn(PETSC_SUCCESS);
-  Fmt(c[0], 64, "%.17g", train);
-  Fmt(c[1], 64, "%.17g", train < PETSC_MAX_REAL ? train * bpd : PETSC_MAX_REAL);
-  Fmt(c[2], 64, "%.17g", in->valid_loss);
-  Fmt(c[3], 64, "%.17g", in->valid_loss < PETSC_MAX_REAL ? in->valid_loss * bpd : PETSC_MAX_REAL);
+  PetscCall(TnTrainGetDataShift(tr, &sh));
+  tx = train < PETSC_MAX_REAL ? train + sh : PETSC_MAX_REAL;
+  vx = in->valid_loss < PETSC_MAX_REAL ? in->valid_loss + sh : PETSC_MAX_REAL;
+  Fmt(c[0], 64, "%.17g", tx);
+  Fmt(c[1], 64, "%.17g", tx < PETSC_MAX_REAL ? tx * bpd : PETSC_MAX_REAL);
+  Fmt(c[2], 64, "%.17g", vx);
+  Fmt(c[3], 64, "%.17g", vx < PETSC_MAX_REAL ? vx * bpd : PETSC_MAX_REAL);
   Fmt(c[4], 64, "%.17g", gap);
   Fmt(c[5], 64, "%.17g", ratio);
-  if (tr->metrics) fprintf(tr->metrics, "%" PetscInt64_FMT ",%" PetscInt64_FMT ",%.17g,%s,%s,%s,%s,%s,%s,%.17g,%" PetscInt64_FMT ",%" PetscInt64_FMT ",%" PetscInt64_FMT ",%.6g,%.6g,%.6g\n", in->step, in->epoch, (double)in->lr, c[0], c[1], c[2], c[3], c[4], c[5], (double)in->gnorm, in->shrunk, in->halvings, in->skipped, sps, ups, tr->t_train);
+  Fmt(c[6], 64, "%.17g", train);
+  Fmt(c[7], 64, "%.17g", in->valid_loss);
+  if (tr->metrics) fprintf(tr->metrics, "%" PetscInt64_FMT ",%" PetscInt64_FMT ",%.17g,%s,%s,%s,%s,%s,%s,%.17g,%" PetscInt64_FMT ",%" PetscInt64_FMT ",%" PetscInt64_FMT ",%.6g,%.6g,%.6g,%s,%s\n", in->step, in->epoch, (double)in->lr, c[0], c[1], c[2], c[3], c[4], c[5], (double)in->gnorm, in->shrunk, in->halvings, in->skipped, sps, ups, tr->t_train, c[6], c[7]);
   PetscCall(MetricsCommit(tr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -142,25 +159,26 @@ PetscErrorCode TnTrainReport(TnTrain tr, PetscBool evaluated)
 {
   const TnTrainInfo *in  = &tr->info;
   PetscLogDouble     now = TnTime();
-  PetscReal          train, gap = PETSC_MAX_REAL, ratio = PETSC_MAX_REAL, bpd = 1.0 / (tr->N * M_LN2);
+  PetscReal          train, gap = PETSC_MAX_REAL, ratio = PETSC_MAX_REAL, bpd = 1.0 / (tr->N * M_LN2), sh = 0;
   double             sps, ups, eta;
   PetscInt64         done       = in->step - tr->step_last;
   char               valid[160] = "", shr[96] = "";
   PetscFunctionBeginUser;
   if (!evaluated && now - tr->t_last < tr->progress_every) PetscFunctionReturn(PETSC_SUCCESS);
   tr->t_last = now;
-  train      = tr->loss_count ? tr->loss_sum / tr->loss_count : PETSC_MAX_REAL;
-  sps        = tr->t_train > 0 ? tr->samples / tr->t_train : 0;
-  ups        = sps * (double)tr->nnz * tr->K;
-  eta        = done > 0 ? tr->t_train / done * (double)(in->total - in->step) : 0;
+  PetscCall(TnTrainGetDataShift(tr, &sh)); /* printed in the data's own space */
+  train = tr->loss_count ? tr->loss_sum / tr->loss_count : PETSC_MAX_REAL;
+  sps   = tr->t_train > 0 ? tr->samples / tr->t_train : 0;
+  ups   = sps * (double)tr->nnz * tr->K;
+  eta   = done > 0 ? tr->t_train / done * (double)(in->total - in->step) : 0;
   if (in->valid_loss < PETSC_MAX_REAL) {
     PetscCall(TnTrainGetReference(tr, in->valid_loss, NULL, NULL, NULL, &gap, &ratio));
-    PetscCall(PetscSNPrintf(valid, sizeof(valid), " | valid %.6g (%.5g b/d)", (double)in->valid_loss, (double)(in->valid_loss * bpd)));
+    PetscCall(PetscSNPrintf(valid, sizeof(valid), " | valid %.6g (%.5g b/d)", (double)(in->valid_loss + sh), (double)((in->valid_loss + sh) * bpd)));
     if (gap < PETSC_MAX_REAL) PetscCall(PetscSNPrintf(valid + strlen(valid), sizeof(valid) - strlen(valid), " gap/dim %.4g", (double)gap));
     if (ratio < PETSC_MAX_REAL) PetscCall(PetscSNPrintf(valid + strlen(valid), sizeof(valid) - strlen(valid), " ratio %.4f", (double)ratio));
   }
   if (in->shrunk || in->skipped) PetscCall(PetscSNPrintf(shr, sizeof(shr), " | shrunk %" PetscInt64_FMT " (%" PetscInt64_FMT " halvings) skipped %" PetscInt64_FMT, in->shrunk, in->halvings, in->skipped));
-  PetscCall(PetscPrintf(tr->comm, "step %" PetscInt64_FMT "/%" PetscInt64_FMT " epoch %" PetscInt64_FMT " | train %.6g (%.5g b/d)%s%s | %.3g samples/s %.3g syn upd/s | ETA %.0f s\n", in->step, in->total, in->epoch, (double)train, (double)(train * bpd), valid, shr, sps, ups, eta));
+  PetscCall(PetscPrintf(tr->comm, "step %" PetscInt64_FMT "/%" PetscInt64_FMT " epoch %" PetscInt64_FMT " | train %.6g (%.5g b/d)%s%s | %.3g samples/s %.3g syn upd/s | ETA %.0f s\n", in->step, in->total, in->epoch, (double)(train + sh), (double)((train + sh) * bpd), valid, shr, sps, ups, eta));
   if (evaluated) {
     PetscCall(MetricsRow(tr, train, gap, ratio, sps, ups));
     tr->loss_sum   = 0;

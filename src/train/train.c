@@ -410,7 +410,11 @@ PetscErrorCode TnTrainView(TnTrain tr, PetscViewer viewer)
     PetscCall(PetscViewerASCIIPrintf(viewer, ", momentum %g", (double)tr->mu));
   if (tr->clip > 0) PetscCall(PetscViewerASCIIPrintf(viewer, ", clip %g", (double)tr->clip));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n  %" PetscInt_FMT " training / %" PetscInt_FMT " validation samples, batch %" PetscInt_FMT ", %" PetscInt_FMT " batches per epoch, %" PetscInt64_FMT " steps; %" PetscInt64_FMT " parameters (%" PetscInt64_FMT " synapses + 2 N)\n", tr->Strain, tr->Svalid, tr->B, tr->info.nbatch, tr->info.total, tr->nnz + 2 * (PetscInt64)tr->N, tr->nnz));
-  if (tr->Svalid > 0 && tr->Hknown) PetscCall(PetscViewerASCIIPrintf(viewer, "  exact entropy H = %.8g nats (%.6g per dim); factorised-Gaussian baseline on the validation part %.8g nats\n", (double)tr->H, (double)(tr->H / tr->N), (double)tr->nll_indep));
+  if (tr->Svalid > 0 && tr->Hknown) {
+    PetscReal sh; /* in the data's own space */
+    PetscCall(TnTrainGetDataShift(tr, &sh));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  exact entropy H = %.8g nats (%.6g per dim); factorised-Gaussian baseline on the validation part %.8g nats\n", (double)(tr->H + sh), (double)((tr->H + sh) / tr->N), (double)(tr->nll_indep + sh)));
+  }
   PetscCall(TnGradView(tr->grad, viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -21,7 +21,8 @@ for scheme in sync colored; do
   if ! mpirun -n 3 --oversubscribe "$TENOR" sample $common -sample_n $S -sample_seed 5 -sample_hdf5 s3.h5 -out_dir s3 >s3.out 2>&1; then
     say fail "$scheme: tenor sample at 3 ranks"; cat s3.out; continue
   fi
-  rows=$(grep -c . s3/samples.csv); cols=$(awk -F, '{ print NF }' s3/samples.csv | sort -u)
+  head -1 s3/samples.csv | grep -q "^x0,x1,.*,x143$" && say ok "$scheme: samples.csv header x0..x143" || say fail "$scheme: samples.csv header: $(head -c 60 s3/samples.csv)"
+  rows=$(grep -vc "^x" s3/samples.csv); cols=$(awk -F, '{ print NF }' s3/samples.csv | sort -u)
   [ "$rows" = $S ] && [ "$cols" = 144 ] && say ok "$scheme: samples.csv is $rows x $cols" || say fail "$scheme: samples.csv is $rows rows x '$cols' columns, expected $S x 144"
   rt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["roundtrip_max_rel"])' s3/sample.json)
   python3 -c "import sys; sys.exit(not ($rt <= 1e-10))" && say ok "$scheme: round trip $rt" || say fail "$scheme: round trip $rt > 1e-10"
