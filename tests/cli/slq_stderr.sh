@@ -44,8 +44,9 @@ se20=$(json p20/summary.json loss_stderr_nats); se80=$(json p80/summary.json los
 [ -n "$se20" ] && [ -n "$se80" ] || { echo "FAIL summary.json has no loss_stderr_nats"; exit 1; }
 head -1 ex/logphi.csv | grep -q stderr && { echo "FAIL an exact method reports a standard error column"; fail=1; }
 
+# logphi.csv: sample,log_phi,loss_nats,bits_per_dim,loss_standardized_nats[,log_phi_stderr]
 for p in p20 p80; do
-  stats=$(paste -d, ex/logphi.csv $p/logphi.csv | awk -F, 'NR > 1 { if (!($9 > 0)) bad++; z = ($6 - $2) / $9; if (z < 0) z = -z; if (z > zmax) zmax = z; s += z * z; n++ }
+  stats=$(paste -d, ex/logphi.csv $p/logphi.csv | awk -F, 'NR > 1 { if (!($11 > 0)) bad++; z = ($7 - $2) / $11; if (z < 0) z = -z; if (z > zmax) zmax = z; s += z * z; n++ }
     END { printf "%d %.4g %.4g", bad, zmax, s / n }')
   set -- $stats
   echo "$p: max |error|/stderr $2, mean z^2 $3"
@@ -54,12 +55,12 @@ for p in p20 p80; do
   check 'm > 0.4 && m < 2' "$p: mean z^2 = $3 is not about 1" -v m="$3"
 done
 
-r=$(paste -d, p20/logphi.csv p80/logphi.csv | awk -F, 'NR > 1 { s += $5 / $10; n++ } END { printf "%.4g", s / n }')
+r=$(paste -d, p20/logphi.csv p80/logphi.csv | awk -F, 'NR > 1 { s += $6 / $12; n++ } END { printf "%.4g", s / n }')
 echo "stderr ratio 20 -> 80 probes: per sample (mean) $r, of the mean $se20 / $se80"
 check 'r > 1.7 && r < 2.3' "per-sample stderr ratio for 4x probes is $r, not about 2" -v r="$r"
 check 'a / b > 1.7 && a / b < 2.3' "stderr of the mean: 4x probes gives $se20 -> $se80, not about half" -v a="$se20" -v b="$se80"
 
-paste -d, p20/logphi.csv p20np2/logphi.csv | awk -F, 'NR > 1 && NR <= 5 { for (c = 2; c <= 5; c += 3) { d = $c - $(c + 5); if (d < 0) d = -d; a = $c < 0 ? -$c : $c; if (d > 1e-10 * (1 + a)) bad++ } } END { exit bad > 0 }' ||
+paste -d, p20/logphi.csv p20np2/logphi.csv | awk -F, 'NR > 1 && NR <= 5 { for (c = 2; c <= 6; c += 4) { d = $c - $(c + 6); if (d < 0) d = -d; a = $c < 0 ? -$c : $c; if (d > 1e-10 * (1 + a)) bad++ } } END { exit bad > 0 }' ||
   { echo "FAIL estimates or standard errors differ between 1 and 2 ranks"; fail=1; }
 
 [ $fail -eq 0 ] && echo "ok   slq standard errors: errors within 5 se, mean z^2 about 1, 1/sqrt(probes), rank invariance (reference $ref)"
