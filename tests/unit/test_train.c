@@ -10,6 +10,7 @@
 #include "tn_test.h"
 #include <tenor/train.h>
 #include <petscviewerhdf5.h>
+#include <hdf5.h>
 #include <signal.h>
 #include <string.h>
 
@@ -524,6 +525,12 @@ static PetscErrorCode ReadDamaged(const char path[], const char name[], PetscRea
   TnDyn       dyn;
   PetscFunctionBeginUser;
   PetscCall(PetscViewerHDF5Open(PETSC_COMM_WORLD, path, FILE_MODE_APPEND, &vw));
+  { /* replaced, not converted: K = 0.5 must reach the file as a double even
+       though tenor stores K as an integer */
+    hid_t fid;
+    PetscCall(PetscViewerHDF5GetFileId(vw, &fid));
+    if (H5Aexists_by_name(fid, "/", name, H5P_DEFAULT) > 0) PetscCheck(H5Adelete_by_name(fid, "/", name, H5P_DEFAULT) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "H5Adelete");
+  }
   if (str)
     PetscCall(PetscViewerHDF5WriteAttribute(vw, "/", name, PETSC_STRING, str));
   else
