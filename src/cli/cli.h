@@ -5,7 +5,7 @@
 #include <tenor/data.h>
 #include <stdio.h>
 
-#define TENOR_VERSION "0.1.0"
+#include <tenor/version.h> /* TENOR_VERSION, from CMakeLists.txt */
 
 PetscErrorCode TnCmdLogDensity(MPI_Comm comm);
 PetscErrorCode TnCmdLogDet(MPI_Comm comm);
