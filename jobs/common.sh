@@ -59,7 +59,7 @@ tn_write_file() {
   local tmp
   tn_check_output "$1"
   tmp=$(mktemp "$1.XXXXXX") || tn_die "cannot write in $(dirname "$1")"
-  printf '%s\n' "$2" >"$tmp" && mv -f -- "$tmp" "$1" || {
+  printf '%s\n' "$2" >"$tmp" && chmod "$(printf '%03o' $((0666 & ~$(umask))))" "$tmp" && mv -f -- "$tmp" "$1" || {
     rm -f -- "$tmp"
     tn_die "cannot write '$1'"
   }

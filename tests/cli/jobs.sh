@@ -153,6 +153,15 @@ SLURM_NTASKS=1 TN_NET_N=8 TN_SAMPLES=256 TN_ARGS="-train_steps 10" bash "$JOBS/t
 has linktrain.log "is a symbolic link"
 [ "$(cat target)" = keep ] || bad "train.sbatch: written through the symbolic link"
 rm -f "$T/command.sh"
+# scaling.sh: jobs.txt and scaling.csv
+mkdir -p linkstudy && ln -s "$W/target" linkstudy/jobs.txt
+STUDY_DIR=$W/linkstudy TN_RANKS=1 TN_SIZES=8 bash "$JOBS/scaling.sh" --local >linkstudy.log 2>&1 && bad "scaling.sh wrote jobs.txt through a symbolic link"
+has linkstudy.log "jobs.txt' is a symbolic link"
+rm linkstudy/jobs.txt && ln -s "$W/target" linkstudy/scaling.csv
+bash "$JOBS/scaling.sh" --collect linkstudy >linkcollect.log 2>&1 && bad "scaling.sh wrote scaling.csv through a symbolic link"
+has linkcollect.log "scaling.csv' is a symbolic link"
+[ "$(cat target)" = keep ] || bad "scaling.sh: written through the symbolic link"
+[ "$(stat -c %a "$R/command.sh")" = "$(printf '%03o' $((0666 & ~$(umask))))" ] || bad "command.sh mode $(stat -c %a "$R/command.sh") ignores the umask"
 
 # 4. SIGTERM to the job script reaches every rank as SIGUSR1 (tenor train checkpoints on it)
 cat >fake <<'FAKE'
