@@ -17,6 +17,7 @@
 #include <tenor/dyn.h>
 #include <tenor/net.h>
 #include <tenor/sys.h>
+#include <tenor/version.h>
 
 static PetscErrorCode Run(MPI_Comm comm)
 {
@@ -54,7 +55,7 @@ static PetscErrorCode Run(MPI_Comm comm)
   PetscCall(TnDataSetFromOptions(data));
   PetscCall(TnDataLoad(data, N));
   PetscCall(TnDataGetNumSamples(data, &S));
-  PetscCall(PetscPrintf(comm, "N = %" PetscInt_FMT ", nnz = %" PetscInt64_FMT ", %" PetscInt_FMT " samples in batches of %" PetscInt_FMT "\n", N, nnz, S, B));
+  PetscCall(PetscPrintf(comm, "tenor %s: N = %" PetscInt_FMT ", nnz = %" PetscInt64_FMT ", %" PetscInt_FMT " samples in batches of %" PetscInt_FMT "\n", TENOR_VERSION, N, nnz, S, B));
 
   PetscCall(TnDynCreateNaturalState(dyn, &xnat));
   PetscCall(TnDynCreateState(dyn, &x));

@@ -42,6 +42,29 @@ tn_make_run_dir() {
   RUN_DIR=$(cd "$RUN_DIR" && pwd)
 }
 
+# tn_check_output FILE: an output file that is a symbolic link is refused,
+# never written through (nor one that is not a regular file).
+tn_check_output() {
+  if [ -L "$1" ]; then
+    tn_die "'$1' is a symbolic link: refusing to write through it (remove it, or choose another RUN_DIR)"
+  elif [ -e "$1" ] && [ ! -f "$1" ]; then
+    tn_die "'$1' exists and is not a regular file: refusing to write it"
+  fi
+  return 0
+}
+
+# tn_write_file FILE TEXT: FILE holds TEXT, written to a new file next to it
+# and renamed over it (a symbolic link at FILE is refused first).
+tn_write_file() {
+  local tmp
+  tn_check_output "$1"
+  tmp=$(mktemp "$1.XXXXXX") || tn_die "cannot write in $(dirname "$1")"
+  printf '%s\n' "$2" >"$tmp" && chmod "$(printf '%03o' $((0666 & ~$(umask))))" "$tmp" && mv -f -- "$tmp" "$1" || {
+    rm -f -- "$tmp"
+    tn_die "cannot write '$1'"
+  }
+}
+
 # One BLAS thread per rank; Open MPI refuses root unless told.
 tn_mpi_env() {
   export OPENBLAS_NUM_THREADS=1
@@ -78,16 +101,19 @@ tn_launch_prefix() {
 # ranks one second later, too soon for a checkpoint.
 tn_forward() {
   echo "$TN_SCRIPT: received SIG$1 at $(date '+%F %T'); sending SIG$TN_FWD to ${TN_LAUNCH[0]} (pid $TN_PID) for tenor's handler"
+  TN_SIGNALLED=$1
   kill -s "$TN_FWD" "$TN_PID" 2>/dev/null
 }
 
 # tn_run ARGS...: print and run "TN_LAUNCH ARGS" (output also in RUN_DIR/tenor.log),
-# forwarding signals; returns its exit status.
+# forwarding signals (TN_SIGNALLED: the name of the last one received, or
+# empty); returns its exit status.
 tn_run() {
   local cmd=("${TN_LAUNCH[@]}" "$@") rc
   TN_FWD=${TN_FORWARD_SIGNAL:-USR1}
-  printf '%q ' "${cmd[@]}" >"$RUN_DIR/command.sh"
-  echo >>"$RUN_DIR/command.sh"
+  TN_SIGNALLED=""
+  tn_check_output "$RUN_DIR/tenor.log"
+  tn_write_file "$RUN_DIR/command.sh" "$(printf '%q ' "${cmd[@]}")"
   echo "$TN_SCRIPT: job $TN_JOBID, $TN_NTASKS rank(s) on $(hostname), run directory $RUN_DIR"
   echo "$TN_SCRIPT: running: $(cat "$RUN_DIR/command.sh")"
   "${cmd[@]}" > >(tee "$RUN_DIR/tenor.log") 2>&1 &

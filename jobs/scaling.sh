@@ -54,6 +54,8 @@ json_get() { grep -o "\"$2\": *[^,}]*" "$1" | head -1 | sed 's/^[^:]*: *//; s/"/
 collect() {
   local dir=$1 s id p size series mode out="$1/scaling.csv" rows="$1/.rows" missing=0 d
   [ -d "$dir" ] || tn_die "no study directory '$dir'"
+  tn_check_output "$rows"
+  tn_check_output "$out"
   : >"$rows"
   for s in "$dir"/*/summary.json; do
     [ -f "$s" ] || continue
@@ -103,6 +105,7 @@ local_sbatch() {
   done
   id=$(($(cat "$STUDY_DIR/jobs.txt" 2>/dev/null | wc -l) + 1)) # this study's job count
   a=${output//%j/$id}
+  [ "$a" = /dev/stdout ] || tn_check_output "$a"
   echo "$TN_SCRIPT: running job $id now (--local)" >&2
   SLURM_JOB_ID=$id SLURM_NTASKS=$ntasks SLURM_SUBMIT_DIR=$PWD SLURM_JOB_NAME=$name bash "$1" >"$a" 2>&1
   echo "$id"
@@ -159,6 +162,7 @@ fi
 STUDY_DIR=${STUDY_DIR:-$PWD/runs/scaling-$TN_MODE-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$STUDY_DIR" || tn_die "cannot create STUDY_DIR '$STUDY_DIR'"
 STUDY_DIR=$(cd "$STUDY_DIR" && pwd)
+tn_check_output "$STUDY_DIR/jobs.txt"
 read -r -a extra <<<"${SBATCH_ARGS:-}"
 read -r -a sb <<<"$SBATCH_CMD"
 echo "$TN_SCRIPT: $TN_MODE scaling of tenor logdensity ($TN_NET_TYPE), ranks: ${ranks[*]}, sizes: ${sizes[*]}; study directory $STUDY_DIR"

@@ -7,7 +7,7 @@
 #include <tenor/io.h>
 #include "io/json.h" /* JSON output: TnJsonCommit, TnJsonReal, ... */
 
-#define TENOR_VERSION "0.1.0"
+#include <tenor/version.h> /* TENOR_VERSION, from CMakeLists.txt */
 #ifndef TENOR_COMMIT /* set by CMake: git rev-parse --short HEAD at configure time */
 #define TENOR_COMMIT "unknown"
 #endif

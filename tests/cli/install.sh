@@ -18,6 +18,9 @@ LIBDIR=$(dirname "$lib")
 soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
 [[ $soname == libtenor.so.[0-9]* ]] && [ -e "$LIBDIR/$soname" ] && say ok "shared library, soname $soname" || say fail "libtenor.so: soname '$soname'"
 [ -f "$P/include/tenor/dyn.h" ] && say ok "headers installed" || say fail "include/tenor/dyn.h not installed"
+version=$(sed -n 's/^project(tenor VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
+grep -q "TENOR_VERSION \"$version\"" "$P/include/tenor/version.h" 2>/dev/null && say ok "tenor/version.h: $version" || say fail "include/tenor/version.h lacks TENOR_VERSION \"$version\""
+[ "$(pkg-config --modversion "$LIBDIR/pkgconfig/tenor.pc" 2>/dev/null)" = "$version" ] || say fail "tenor.pc's version is not $version"
 for f in tenorConfig.cmake tenorConfigVersion.cmake tenorTargets.cmake; do
   [ -f "$LIBDIR/cmake/tenor/$f" ] || say fail "$f not installed"
 done
@@ -32,6 +35,7 @@ awk -F, 'NR > 1 { printf "%s %s\n", $1, $2 }' ref/logphi.csv >ref.txt
 
 # the example's output against the reference: same samples, relative difference <= 1e-12
 check() { # NAME OUTPUT
+  grep -q "^tenor $version: N = 64," "$2" || say fail "$1: no line 'tenor $version: N = 64, ...'"
   awk '$1 == "sample" { print $2, $4 }' "$2" >"$1.txt"
   if awk 'NR == FNR { r[$1] = $2; n++; next } { if (!($1 in r)) exit 1; d = $2 - r[$1]; s = r[$1] < 0 ? -r[$1] : r[$1]; if ((d < 0 ? -d : d) > 1e-12 * (s > 1 ? s : 1)) exit 1; m++ } END { exit m != n }' ref.txt "$1.txt"; then
     say ok "$1: log Phi of 6 samples = tenor logdensity's ($(head -1 "$1.txt"))"
@@ -48,7 +52,7 @@ if cmake -S "$SRC/examples" -B ex-cmake -DCMAKE_PREFIX_PATH="$P" -DCMAKE_BUILD_T
 else say fail "CMake build of examples/"; cat cmake.log; fi
 # a version the package cannot satisfy is refused
 mkdir -p v9 && printf 'cmake_minimum_required(VERSION 3.20)\nproject(v LANGUAGES C)\nfind_package(tenor 9.0 REQUIRED)\n' >v9/CMakeLists.txt
-cmake -S v9 -B v9/b -DCMAKE_PREFIX_PATH="$P" >v9.log 2>&1 && say fail "find_package(tenor 9.0) accepted version $(grep -o 'VERSION [0-9.]*' "$SRC/CMakeLists.txt" | head -1)"
+cmake -S v9 -B v9/b -DCMAKE_PREFIX_PATH="$P" >v9.log 2>&1 && say fail "find_package(tenor 9.0) accepted version $version"
 
 # 2. pkg-config and the plain C compiler
 export PKG_CONFIG_PATH=$LIBDIR/pkgconfig

@@ -4,7 +4,9 @@
 # scaling.sh with sbatch and squeue replaced by shims (SBATCH, SQUEUE) that run
 # the jobs in the background. Checks the run directories, the outputs, the
 # collected CSV, the signal forwarding (SIGTERM to the job script reaches every
-# rank as SIGUSR1) and the error messages. Usage: jobs.sh TENOR WORKDIR
+# rank as SIGUSR1), train.sbatch's TN_REQUEUE=1 (scontrol through a shim; on a
+# real Slurm with TENOR_TEST_SLURM=1), that no output is written through a
+# symbolic link, and the error messages. Usage: jobs.sh TENOR WORKDIR
 set -u
 JOBS=$(cd "$(dirname "$0")/../../jobs" && pwd) || exit 1
 TENOR=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
@@ -66,6 +68,100 @@ has train106.log "resumed from $T/ckpt.h5 at step 10"
 [ "$(ls "$T" | grep -c '^tenor\.log\.')" -eq 1 ] || bad "train.sbatch: the first job's tenor.log was not kept"
 TENOR=$W/no/tenor bash "$JOBS/train.sbatch" >nobin.log 2>&1 && bad "train.sbatch ran without a tenor binary"
 has nobin.log "does not exist"
+
+# 3c. TN_REQUEUE=1: after a checkpoint on the signal the job requeues itself
+# (scontrol through a shim that records its arguments, or fails on request)
+mkdir -p shim
+cat >shim/scontrol <<'SHIM'
+#!/bin/bash
+echo "$*" >>"$(dirname "$0")/scontrol.calls"
+[ -e "$(dirname "$0")/scontrol.fail" ] && { echo "scontrol: error: Requested operation is presently disabled for job $2" >&2; exit 1; }
+exit 0
+SHIM
+chmod +x shim/scontrol
+# train_signalled NAME [VAR=VALUE...]: a long train job in a faked allocation,
+# SIGTERM to the script once tenor has checkpointed (its handler is in place)
+train_signalled() {
+  local name=$1 pid
+  shift
+  env SLURM_JOB_ID=107 SLURM_NTASKS=2 SLURM_SUBMIT_DIR=$W TN_NET_N=8 TN_SAMPLES=256 TN_CKPT_EVERY=5 TN_ARGS="-train_steps 10000000" \
+    TN_SCONTROL=$W/shim/scontrol RUN_DIR=$W/$name "$@" bash "$JOBS/train.sbatch" >"$name.log" 2>&1 &
+  pid=$!
+  for i in $(seq 600); do [ -s "$name/ckpt.h5" ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  kill -TERM $pid
+  wait $pid
+}
+rm -f shim/scontrol.calls
+train_signalled rq TN_REQUEUE=1
+rc=$?
+[ $rc -eq 0 ] || { bad "TN_REQUEUE=1: the job script ended with status $rc"; cat rq.log; }
+has rq/train.json '"status": "interrupted"'
+has rq.log "requeueing job 107"
+[ "$(cat shim/scontrol.calls 2>/dev/null)" = "requeue 107" ] || { bad "TN_REQUEUE=1: scontrol was not called as 'requeue 107': '$(cat shim/scontrol.calls 2>/dev/null)'"; cat rq.log; }
+# the same at TN_REQUEUE_MAX, and when scontrol refuses
+rm -f shim/scontrol.calls
+train_signalled rqmax TN_REQUEUE=1 SLURM_RESTART_COUNT=3 TN_REQUEUE_MAX=3
+has rqmax.log "not requeued: already requeued 3 time(s)"
+[ -e shim/scontrol.calls ] && bad "requeued beyond TN_REQUEUE_MAX"
+touch shim/scontrol.fail
+train_signalled rqfail TN_REQUEUE=1
+rc=$?
+rm -f shim/scontrol.fail
+[ $rc -eq 3 ] || bad "a failed requeue: status $rc, 3 expected"
+has rqfail.log "requeue 107' failed: scontrol: error: Requested operation is presently disabled"
+has rqfail.log "sbatch --requeue"
+# a run that ends by itself is not requeued
+SLURM_JOB_ID=108 SLURM_NTASKS=1 TN_NET_N=8 TN_SAMPLES=64 TN_REQUEUE=1 TN_SCONTROL=$W/shim/scontrol TN_ARGS="-train_steps 3" RUN_DIR=$W/rqdone \
+  bash "$JOBS/train.sbatch" >rqdone.log 2>&1 || { bad "TN_REQUEUE=1, short run failed"; cat rqdone.log; }
+has rqdone.log "not requeued: no signal came"
+[ "$(cat shim/scontrol.calls 2>/dev/null)" = "requeue 107" ] || bad "scontrol called for a run that ended by itself"
+TN_REQUEUE=yes bash "$JOBS/train.sbatch" >badrq.log 2>&1 && bad "TN_REQUEUE=yes accepted"
+has badrq.log "TN_REQUEUE='yes': choose 1"
+
+# 3c'. the same on a real Slurm, only when asked (TENOR_TEST_SLURM=1 with SLURM_CONF
+# or a default Slurm, e.g. from jobs/local-slurm.sh): it takes 2-3 minutes,
+# as Slurm makes a requeued job eligible about 2 minutes after the requeue
+if [ "${TENOR_TEST_SLURM:-0}" = 1 ] && command -v sbatch >/dev/null && sinfo -h >/dev/null 2>&1; then
+  J=$(TN_REQUEUE=1 TN_NET_N=8 TN_SAMPLES=256 TN_CKPT_EVERY=5 TN_ARGS="-train_steps 300" RUN_DIR=$W/slurmrq \
+    sbatch --parsable --requeue --ntasks=2 --output="$W/slurmrq-%j.out" "$JOBS/train.sbatch")
+  for i in $(seq 600); do [ -s slurmrq/ckpt.h5 ] && break; sleep 0.2; done
+  scancel --batch --signal=TERM "$J"
+  for i in $(seq 150); do
+    st=$(scontrol show job "$J" 2>/dev/null | grep -o 'JobState=[A-Z]*')
+    case $st in *COMPLETED* | *FAILED* | *CANCELLED* | "") break ;; esac
+    sleep 2
+  done
+  has "slurmrq-$J.out" "requeueing job $J"
+  has "slurmrq-$J.out" "start of job $J (requeued 1 time(s))"
+  has "slurmrq-$J.out" "resumed from $W/slurmrq/ckpt.h5 at step"
+  has slurmrq/train.json '"status": "done"'
+  [ "$st" = JobState=COMPLETED ] || bad "Slurm requeue: job $J ended $st"
+else
+  echo "skip the requeue on a real Slurm (TENOR_TEST_SLURM=1 and a running Slurm: jobs/local-slurm.sh)"
+fi
+
+# 3d. no file of a job is written through a symbolic link
+echo keep >target
+for f in command.sh tenor.log; do
+  rm -rf "link-$f" && mkdir "link-$f" && ln -s "$W/target" "link-$f/$f"
+  SLURM_NTASKS=1 TN_NET_N=8 RUN_DIR=$W/link-$f bash "$JOBS/logdensity.sbatch" >"link-$f.log" 2>&1 && bad "logdensity.sbatch wrote with $f a symbolic link"
+  has "link-$f.log" "link-$f/$f' is a symbolic link: refusing to write through it"
+  [ "$(cat target)" = keep ] || bad "$f: written through the symbolic link"
+done
+rm -f "$T/command.sh" && ln -s "$W/target" "$T/command.sh"
+SLURM_NTASKS=1 TN_NET_N=8 TN_SAMPLES=256 TN_ARGS="-train_steps 10" bash "$JOBS/train.sbatch" >linktrain.log 2>&1 && bad "train.sbatch wrote command.sh through a symbolic link"
+has linktrain.log "is a symbolic link"
+[ "$(cat target)" = keep ] || bad "train.sbatch: written through the symbolic link"
+rm -f "$T/command.sh"
+# scaling.sh: jobs.txt and scaling.csv
+mkdir -p linkstudy && ln -s "$W/target" linkstudy/jobs.txt
+STUDY_DIR=$W/linkstudy TN_RANKS=1 TN_SIZES=8 bash "$JOBS/scaling.sh" --local >linkstudy.log 2>&1 && bad "scaling.sh wrote jobs.txt through a symbolic link"
+has linkstudy.log "jobs.txt' is a symbolic link"
+rm linkstudy/jobs.txt && ln -s "$W/target" linkstudy/scaling.csv
+bash "$JOBS/scaling.sh" --collect linkstudy >linkcollect.log 2>&1 && bad "scaling.sh wrote scaling.csv through a symbolic link"
+has linkcollect.log "scaling.csv' is a symbolic link"
+[ "$(cat target)" = keep ] || bad "scaling.sh: written through the symbolic link"
+[ "$(stat -c %a "$R/command.sh")" = "$(printf '%03o' $((0666 & ~$(umask))))" ] || bad "command.sh mode $(stat -c %a "$R/command.sh") ignores the umask"
 
 # 4. SIGTERM to the job script reaches every rank as SIGUSR1 (tenor train checkpoints on it)
 cat >fake <<'FAKE'
