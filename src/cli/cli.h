@@ -13,6 +13,16 @@ PetscErrorCode TnCmdNormCheck(MPI_Comm comm);
 PetscErrorCode TnCmdSample(MPI_Comm comm);
 PetscErrorCode TnCmdTrain(MPI_Comm comm);
 
+/* The end of a command's options pass (tenor/sys.h): after
+   TnOptionsPassBegin and the command's own options, the network and the
+   dynamics, and with these flags the data, the trainer, the sampler read
+   their options (no set-up), then TnOptionsPassEnd: -help prints them
+   (*help: stop now), an unknown option is refused. Collective. */
+enum { TN_CLI_DATA    = 1,
+       TN_CLI_TRAIN   = 2,
+       TN_CLI_SAMPLER = 4 };
+PetscErrorCode TnCliOptionsPass(MPI_Comm comm, const char command[], unsigned objects, PetscBool *help);
+
 /* The dynamics' settings with -model: the model file's (model[0] != 0),
    then the options database over them, with a note for each setting the
    command line changes (model.c). Without a model: TnDynSetFromOptions. */
@@ -24,6 +34,9 @@ PetscErrorCode TnCliConfigureDyn(MPI_Comm comm, const char model[], TnDyn dyn);
    link at path is refused. *fp is NULL on ranks other than 0. Collective. */
 PetscErrorCode TnOutOpen(MPI_Comm comm, const char dir[], const char name[], FILE **fp, char path[], size_t len);
 PetscErrorCode TnOutClose(MPI_Comm comm, FILE **fp, const char path[]);
+/* mkdir -p dir, then check (rank 0) that it is a directory a file can be
+   created in (an exclusive temporary file, removed): every command calls it
+   right after its options, before any work. One message, collective. */
 PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[]);
 /* Peak resident memory summed over ranks, and its maximum over ranks (bytes). */
 PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max);

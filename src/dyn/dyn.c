@@ -195,6 +195,15 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsInt("-steps", "Number of steps K (T = K h)", "TnDynSetSteps", dyn->K, &dyn->K, NULL, 0, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-batch", "Samples evolved together, B (one matrix pass serves all B)", "TnDynSetBatchSize", dyn->B, &dyn->B, NULL, 1, 1024));
   PetscCall(PetscOptionsBool("-nodeloss", "Accumulate per-node loss totals", "TnDynSetNodeLoss", dyn->nodeloss_on, &dyn->nodeloss_on, NULL));
+  if (TnOptionsDeclaring()) { /* the options pass: every scheme's keys, then the chosen scheme again */
+    char chosen[64];
+    PetscCall(PetscStrncpy(chosen, dyn->type, sizeof(chosen)));
+    for (PetscInt t = 0; t < nnames; t++) {
+      PetscCall(TnDynSetScheme(dyn, names[t]));
+      if (dyn->ops.setfromoptions) PetscCall(dyn->ops.setfromoptions(dyn, PetscOptionsObject));
+    }
+    PetscCall(TnDynSetScheme(dyn, chosen));
+  }
   if (dyn->ops.setfromoptions) PetscCall(dyn->ops.setfromoptions(dyn, PetscOptionsObject));
   PetscOptionsEnd();
   PetscCheck(!(hset && Tset), dyn->comm, PETSC_ERR_USER, "give -dyn_h or -dyn_T, not both (T = K h)");
@@ -205,6 +214,12 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsChoice("-type", "Method: diag sum log|1 + h A_ii|, trace h sum A_ii, dense (ScaLAPACK LU), sparse (MUMPS LU), slq (stochastic estimate)", "TnDynSetLogDetType", TnLogDetTypes, TN_LOGDET_NTYPES, &v, NULL));
   dyn->ldt = (TnLogDetType)v;
   PetscOptionsEnd();
+  for (PetscInt t = 0; TnOptionsDeclaring() && t < TN_LOGDET_NTYPES; t++) { /* the options pass: every method's keys */
+    TnLogDet ld;
+    PetscCall(TnLogDetCreate(dyn->comm, (TnLogDetType)t, &ld));
+    PetscCall(TnLogDetSetFromOptions(ld));
+    PetscCall(TnLogDetDestroy(&ld));
+  }
   PetscOptionsBegin(dyn->comm, "base_", "Base density at time T (docs/model.md section 3)", "TnDyn");
   v = (PetscInt)dyn->base;
   PetscCall(TnOptionsChoice("-type", "Base density", "TnDynSetBase", TnBaseTypes, 2, &v, NULL));

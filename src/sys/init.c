@@ -2,12 +2,14 @@
    Invariant: an error detected collectively is printed by rank 0 only; an
    error detected on one rank is printed by that rank and aborts the job. */
 #include <tenor/sys.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 PetscClassId  TN_CLASSID;
 PetscLogEvent TN_NetBuild, TN_Partition, TN_Coloring, TN_DynSetUp, TN_DynStep, TN_HaloExchange, TN_DataLoad, TN_IORead, TN_IOWrite;
 
-static PetscBool tn_err_seen, tn_err_collective;
+static PetscBool tn_err_seen, tn_err_collective, tn_own_mpi;
 
 static PetscErrorCode TnErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
 {
@@ -30,13 +32,66 @@ static PetscErrorCode TnErrorHandler(MPI_Comm comm, int line, const char *fun, c
   return n;
 }
 
+/* Rank 0 checks that every -options_file(_yaml) of the command line can be
+   read, before PetscInitialize: PETSc 3.18 fails on rank 0 alone while the
+   others wait in a broadcast. MPI is started here for that (and finalised
+   by TnFinalize). Returns 0 or 1 on every rank; the message is printed once. */
+static int CheckOptionsFiles(int argc, char **argv)
+{
+  int  rank;
+  char msg[PETSC_MAX_PATH_LEN + 256] = "";
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  for (int i = 1; !rank && !msg[0] && i < argc; i++) {
+    if (strcmp(argv[i], "-options_file") && strcmp(argv[i], "-options_file_yaml")) continue;
+    if (i + 1 >= argc || argv[i + 1][0] == '-')
+      snprintf(msg, sizeof(msg), "%s needs a file name", argv[i]);
+    else {
+      FILE *fp = fopen(argv[i + 1], "r");
+      if (!fp)
+        snprintf(msg, sizeof(msg), "cannot read the options file %s (%s): %s", argv[i + 1], argv[i], strerror(errno));
+      else
+        fclose(fp);
+    }
+  }
+  MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, MPI_COMM_WORLD);
+  if (!msg[0]) return 0;
+  if (!rank) fprintf(stderr, "tenor: error: %s\n", msg);
+  return 1;
+}
+
 PetscErrorCode TnInitialize(int *argc, char ***argv, const char help[])
 {
-  PetscBool trace = PETSC_FALSE;
+  int       mpi_init = 0;
+  PetscBool trace = PETSC_FALSE, trace_argv = PETSC_FALSE, want_help = PETSC_FALSE;
+  /* -help: tenor's options, listed by the command's options pass; PETSc's
+     own (printed by PetscInitialize) only with -help all, and after them */
+  for (int i = 1; i < *argc; i++)
+    if (!strcmp((*argv)[i], "-help")) {
+      want_help = PETSC_TRUE;
+      if (i + 1 < *argc && !strcmp((*argv)[i + 1], "all")) { /* keep -help, drop "all" (PETSc knows no such value) */
+        PetscHelpPrintf = TnHelpDefer;
+        i++;
+      }
+      for (int j = i; j + 1 < *argc; j++) (*argv)[j] = (*argv)[j + 1];
+      (*argc)--;
+      i--;
+    }
+  MPI_Initialized(&mpi_init);
+  if (!mpi_init) {
+    if (MPI_Init(argc, argv)) return PETSC_ERR_MPI;
+    tn_own_mpi = PETSC_TRUE;
+  }
+  if (CheckOptionsFiles(*argc, *argv)) return PETSC_ERR_FILE_OPEN;
+  for (int i = 1; i < *argc; i++) trace_argv |= (PetscBool)!strcmp((*argv)[i], "-tn_traceback");
+  /* installed before PetscInitialize: an unreadable or broken -options_file
+     is one message too */
+  if (!trace_argv) PetscCall(PetscPushErrorHandler(TnErrorHandler, NULL));
   PetscCall(PetscInitialize(argc, argv, NULL, help));
+  PetscHelpPrintf = PetscHelpPrintfDefault;
   PetscFunctionBeginUser;
+  if (want_help) PetscCall(PetscOptionsSetValue(NULL, "-help", NULL));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-tn_traceback", &trace, NULL));
-  if (!trace) PetscCall(PetscPushErrorHandler(TnErrorHandler, NULL));
+  if (trace && !trace_argv) PetscCall(PetscPopErrorHandler());
   PetscCall(PetscClassIdRegister("tenor", &TN_CLASSID));
   PetscCall(PetscLogEventRegister("NetBuild", TN_CLASSID, &TN_NetBuild));
   PetscCall(PetscLogEventRegister("Partition", TN_CLASSID, &TN_Partition));
@@ -69,16 +124,18 @@ static PetscBool AllRanksFailed(void)
 
 int TnFinalize(PetscErrorCode ierr)
 {
-  if (ierr && !AllRanksFailed()) {
-    fprintf(stderr, "tenor: the error above did not happen on every rank; aborting the others\n");
-    MPI_Abort(PETSC_COMM_WORLD, 1);
-  }
-  if (ierr) {
-    PetscPopErrorHandler();
-    (void)PetscFinalize(); /* exit status is already an error; a second one adds nothing */
-    return 1;
-  }
-  return PetscFinalize() ? 1 : 0;
+  int status = ierr ? 1 : 0, fini = 0;
+  if (PetscInitializeCalled) {
+    if (ierr && !AllRanksFailed()) {
+      fprintf(stderr, "tenor: the error above did not happen on every rank; aborting the others\n");
+      MPI_Abort(PETSC_COMM_WORLD, 1);
+    }
+    if (ierr) PetscPopErrorHandler();
+    if (PetscFinalize()) status = 1; /* after an error, a second one adds nothing */
+  }                                  /* else PetscInitialize itself failed, on every rank (an options file) */
+  MPI_Finalized(&fini);
+  if (tn_own_mpi && !fini) MPI_Finalize(); /* PETSc leaves MPI running when it did not start it */
+  return status;
 }
 
 PetscErrorCode TnErrorSync(MPI_Comm comm, PetscBool bad, const char msg[])
