@@ -27,6 +27,9 @@ PetscErrorCode TnCliOptionsPass(MPI_Comm comm, const char command[], unsigned ob
    then the options database over them, with a note for each setting the
    command line changes (model.c). Without a model: TnDynSetFromOptions. */
 PetscErrorCode TnCliConfigureDyn(MPI_Comm comm, const char model[], TnDyn dyn);
+/* With a model (model[0] != 0): refuses the network's options (-net_*), which
+   the model file overrides, with one message naming them. Collective. */
+PetscErrorCode TnCliCheckModelOptions(MPI_Comm comm, const char model[]);
 
 /* dir/name (returned in path) written by rank 0 through TnCommitOpen /
    TnCommitClose (tenor/io.h): path.tmp, flushed, fsync'ed and renamed, so a

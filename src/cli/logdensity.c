@@ -211,6 +211,7 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
   PetscOptionsEnd();
   PetscCall(TnCliOptionsPass(comm, "logdensity", TN_CLI_DATA, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnCliCheckModelOptions(comm, run.model));
   PetscCall(TnOutMakeDir(comm, run.dir)); /* before any work: a directory we cannot write is found now */
   PetscCall(PetscPrintf(comm, "tenor logdensity on %d rank(s)\n", run.size));
   PetscCall(TnCurrentMemory(comm, &run.mem_base));

@@ -267,6 +267,7 @@ PetscErrorCode TnCmdSample(MPI_Comm comm)
   PetscCall(ReadOptions(comm, &run));
   PetscCall(TnCliOptionsPass(comm, "sample", TN_CLI_SAMPLER, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnCliCheckModelOptions(comm, run.model));
   PetscCall(TnOutMakeDir(comm, run.dir)); /* before any work */
   PetscCall(PetscPrintf(comm, "tenor sample on %d rank(s)\n", run.size));
   PetscCall(SetUp(comm, &net, &dyn, &smp, &run));

@@ -95,4 +95,10 @@ expect_error 3 out_dir_file_train "cannot write in the output directory afile" t
 grep -q "^step" out_dir_file_train.out && { echo "FAIL training ran before the output directory was checked"; fail=1; }
 expect_error 2 out_dir_notdir "cannot write in the output directory afile/sub" normcheck -out_dir afile/sub
 expect_error 2 out_dir_sample "cannot write in the output directory afile" sample -out_dir afile
+
+# 7. -model holds the network: -net_* beside it is refused, -dyn_* overrides it with a note
+"$TENOR" train -net_n 2 -data_file x.csv -train_epochs 1 -out_dir m >m.out 2>&1 || { echo "FAIL train for -model"; cat m.out; fail=1; }
+expect_error 2 model_net_n "holds the network; -net_n would be ignored" logdensity -model m/model.h5 -data_file x.csv -net_n 8 -out_dir mo
+expect_error 1 model_net_type "-net_type, -net_n would be ignored" sample -model m/model.h5 -net_type er -net_n 8 -out_dir mo
+expect_ok model_dyn "note: -dyn_steps 2 overrides the model's K = 1" logdensity -model m/model.h5 -data_file x.csv -dyn_steps 2 -out_dir mo
 exit $fail
