@@ -4,6 +4,9 @@
 #include <tenor/sys.h>
 #include <errno.h>
 #include <stdio.h>
+#if defined(TENOR_HAVE_YAML)
+#include <yaml.h>
+#endif
 #include <string.h>
 
 PetscClassId  TN_CLASSID;
@@ -32,6 +35,39 @@ static PetscErrorCode TnErrorHandler(MPI_Comm comm, int line, const char *fun, c
   return n;
 }
 
+/* A YAML options file that does not parse: "file:line:column: problem". */
+static void CheckYAML(const char opt[], const char file[], char msg[], size_t len)
+{
+#if defined(TENOR_HAVE_YAML)
+  size_t n = strlen(file);
+  if (strcmp(opt, "-options_file_yaml") && !(n > 5 && !strcmp(file + n - 5, ".yaml")) && !(n > 4 && !strcmp(file + n - 4, ".yml"))) return;
+  FILE         *fp = fopen(file, "r");
+  yaml_parser_t parser;
+  yaml_event_t  ev;
+  int           done = 0;
+  if (!fp || !yaml_parser_initialize(&parser)) {
+    if (fp) fclose(fp);
+    return;
+  }
+  yaml_parser_set_input_file(&parser, fp);
+  while (!done) {
+    if (!yaml_parser_parse(&parser, &ev)) {
+      snprintf(msg, len, "%s:%lu:%lu: the YAML options file (%s) does not parse: %s%s%s", file, (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1, opt, parser.problem ? parser.problem : "error", parser.context ? " " : "", parser.context ? parser.context : "");
+      break;
+    }
+    done = ev.type == YAML_STREAM_END_EVENT;
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&parser);
+  fclose(fp);
+#else
+  (void)opt;
+  (void)file;
+  (void)msg;
+  (void)len;
+#endif
+}
+
 /* Rank 0 checks that every -options_file(_yaml) of the command line can be
    read, before PetscInitialize: PETSc 3.18 fails on rank 0 alone while the
    others wait in a broadcast. MPI is started here for that (and finalised
@@ -49,8 +85,10 @@ static int CheckOptionsFiles(int argc, char **argv)
       FILE *fp = fopen(argv[i + 1], "r");
       if (!fp)
         snprintf(msg, sizeof(msg), "cannot read the options file %s (%s): %s", argv[i + 1], argv[i], strerror(errno));
-      else
+      else {
         fclose(fp);
+        CheckYAML(argv[i], argv[i + 1], msg, sizeof(msg));
+      }
     }
   }
   MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, MPI_COMM_WORLD);

@@ -45,7 +45,7 @@ for np in 1 2 3 8; do expect_error $np steps_1e12 "-dyn_steps 1e12 is out of ran
 expect_error 3 net_n_frac "-net_n 1.5: not an integer" logdensity -net_n 1.5 -out_dir o
 expect_error 3 options_file_missing "cannot read the options file /nonexistent" logdensity -options_file /nonexistent
 printf 'net:\n  n: 4\n bad: [\n' >bad.yaml
-expect_error 3 options_file_yaml "YAML" logdensity -options_file_yaml bad.yaml
+expect_error 3 options_file_yaml "bad.yaml:3:2: the YAML options file" logdensity -options_file_yaml bad.yaml
 
 # 3. -help prints tenor's options (rank 0 only) and stops; usage and version
 cd_clean() { rm -rf out; }
