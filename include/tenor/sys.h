@@ -82,3 +82,19 @@ PetscErrorCode TnOptionsGetReal(MPI_Comm comm, const char name[], PetscReal *val
    1e6 too) or a finite real; *ok is false otherwise. */
 PetscErrorCode TnParseInt(const char str[], PetscInt64 *v, PetscBool *ok);
 PetscErrorCode TnParseReal(const char str[], PetscReal *v, PetscBool *ok);
+
+/* The options pass of a command, collective. Between Begin and End the
+   command reads all its options (every object's SetFromOptions, without
+   set-up): each one read is recorded, with its group, default and help text.
+   End then either prints tenor's options (when -help was given; *help is
+   set and the command should stop) on rank 0, or refuses, before any work,
+   every option under a tenor prefix (net_, dyn_, data_, ...) that nothing
+   read, naming the closest known one. TnOptionsDeclaring() is true in the
+   pass: objects with variants read every variant's options then.
+   TnOptionsDeclare records an option read elsewhere with PetscOptionsGet*. */
+PetscErrorCode TnOptionsPassBegin(MPI_Comm comm);
+PetscErrorCode TnOptionsPassEnd(MPI_Comm comm, const char command[], PetscBool *help);
+PetscBool      TnOptionsDeclaring(void);
+PetscErrorCode TnOptionsDeclare(MPI_Comm comm, const char name[], const char def[], const char text[]);
+/* A PetscHelpPrintf that keeps the text for TnOptionsPassEnd (-help all). */
+PetscErrorCode TnHelpDefer(MPI_Comm comm, const char fmt[], ...);

@@ -397,20 +397,25 @@ static PetscErrorCode ViewDyn(MPI_Comm comm, TnDyn dyn, const TnGap *g)
 
 PetscErrorCode TnCmdLogDet(MPI_Comm comm)
 {
-  TnNet  net;
-  TnDyn  dyn;
-  TnData data;
-  TnGap  g = {.dir = "out", .h2 = PETSC_TRUE};
-  char   p1[PETSC_MAX_PATH_LEN], p2[PETSC_MAX_PATH_LEN];
+  TnNet     net;
+  TnDyn     dyn;
+  TnData    data;
+  TnGap     g = {.dir = "out", .h2 = PETSC_TRUE};
+  char      p1[PETSC_MAX_PATH_LEN], p2[PETSC_MAX_PATH_LEN];
+  PetscBool help;
   PetscFunctionBeginUser;
   g.t_total = TnTime();
   PetscCallMPI(MPI_Comm_size(comm, &g.size));
+  PetscCall(TnOptionsPassBegin(comm));
   PetscOptionsBegin(comm, "", "Gap study output (tenor logdet)", "tenor");
   PetscCall(PetscOptionsString("-out_dir", "Directory for logdet_steps.csv and logdet.json", "", g.dir, g.dir, sizeof(g.dir), NULL));
   PetscCall(PetscOptionsString("-gap_write_W", "Write W as used (partitioned order; natural with -partition_type none) to this MatrixMarket file", "", g.wout, g.wout, sizeof(g.wout), NULL));
   PetscCall(PetscOptionsBool("-gap_h2", "Add the second-order predictions diag_h2 and trace_h2 (docs/model.md section 3)", "", g.h2, &g.h2, NULL));
   PetscOptionsEnd();
   PetscCall(ParseMethods(comm, &g));
+  PetscCall(TnCliOptionsPass(comm, "logdet", TN_CLI_DATA, &help));
+  if (help) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnOutMakeDir(comm, g.dir)); /* before any work: a directory we cannot write is found now */
   PetscCall(PetscPrintf(comm, "tenor logdet on %d rank(s)\n", g.size));
   g.t_setup = TnTime();
   PetscCall(SetUp(comm, &net, &dyn, &data, &g));
@@ -419,7 +424,6 @@ PetscErrorCode TnCmdLogDet(MPI_Comm comm)
   g.t_study = TnTime();
   PetscCall(Study(comm, dyn, data, &g));
   g.t_study = TnTime() - g.t_study;
-  PetscCall(TnOutMakeDir(comm, g.dir));
   PetscCall(WriteSteps(comm, &g, p1, sizeof(p1)));
   g.t_total = TnTime() - g.t_total;
   PetscCall(WriteJson(comm, net, dyn, data, &g, p2, sizeof(p2)));

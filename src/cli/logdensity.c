@@ -247,16 +247,21 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
   char        p1[PETSC_MAX_PATH_LEN], p2[PETSC_MAX_PATH_LEN], p3[PETSC_MAX_PATH_LEN];
   const char *files[3];
   PetscInt    nf       = 0;
-  PetscBool   nodeloss = PETSC_FALSE;
+  PetscBool   nodeloss = PETSC_FALSE, help;
   PetscFunctionBeginUser;
   run.t_total = TnTime();
   PetscCallMPI(MPI_Comm_size(comm, &run.size));
+  PetscCall(TnOptionsPassBegin(comm));
   PetscOptionsBegin(comm, "out_", "Output", "tenor");
   PetscCall(PetscOptionsString("-dir", "Directory for logphi.csv, summary.json, nodeloss.csv", "", run.dir, run.dir, sizeof(run.dir), NULL));
   PetscOptionsEnd();
   PetscOptionsBegin(comm, NULL, "Model", "tenor");
   PetscCall(PetscOptionsString("-model", "A model saved by tenor train (HDF5): its parameters, pattern and dynamics settings", "TnModelLoadNet", run.model, run.model, sizeof(run.model), NULL));
   PetscOptionsEnd();
+  PetscCall(TnCliOptionsPass(comm, "logdensity", TN_CLI_DATA, &help));
+  if (help) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnCliCheckModelOptions(comm, run.model));
+  PetscCall(TnOutMakeDir(comm, run.dir)); /* before any work: a directory we cannot write is found now */
   PetscCall(PetscPrintf(comm, "tenor logdensity on %d rank(s)\n", run.size));
   PetscCall(TnCurrentMemory(comm, &run.mem_base));
   PetscCall(SetUp(comm, &net, &dyn, &data, &run));
@@ -274,7 +279,6 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
   PetscCall(Evaluate(comm, dyn, data, &run));
   PetscCall(TnCurrentMemory(comm, &run.mem_sim));
   run.mem_sim -= run.mem_base;
-  PetscCall(TnOutMakeDir(comm, run.dir));
   PetscCall(WriteSamples(comm, &run, p1, sizeof(p1)));
   files[nf++] = p1;
   if (nodeloss) {

@@ -70,3 +70,22 @@ PetscErrorCode TnCliConfigureDyn(MPI_Comm comm, const char model[], TnDyn dyn)
   PetscCall(NoteOverrides(comm, &m, &c));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode TnCliCheckModelOptions(MPI_Comm comm, const char model[])
+{
+  /* what a model file fixes: the network's pattern, weights, biases and leaks */
+  static const char *const net[]      = {"-net_type", "-net_n", "-net_k", "-net_radius", "-net_rewire", "-net_reciprocity", "-net_self", "-net_scale", "-net_gamma", "-net_bias", "-net_seed", "-net_W", "-net_b", "-net_gamma_file"};
+  char                     given[512] = "";
+  PetscBool                set;
+  PetscFunctionBeginUser;
+  if (!model[0]) PetscFunctionReturn(PETSC_SUCCESS);
+  for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++) {
+    PetscCall(PetscOptionsHasName(NULL, NULL, net[i], &set));
+    if (set) {
+      PetscCall(PetscStrlcat(given, given[0] ? ", " : "", sizeof(given)));
+      PetscCall(PetscStrlcat(given, net[i], sizeof(given)));
+    }
+  }
+  PetscCheck(!given[0], comm, PETSC_ERR_USER, "-model %s holds the network; %s would be ignored: drop %s (the dynamics' options -dyn_*, -logdet_type, -base_type may override the model's)", model, given, strchr(given, ',') ? "them" : "it");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -110,18 +110,22 @@ PetscErrorCode TnCmdNormCheck(MPI_Comm comm)
   TnNormOptions opt;
   TnNormResult  res;
   char          path[PETSC_MAX_PATH_LEN];
+  PetscBool     help;
   PetscFunctionBeginUser;
   run.t_total = TnTime();
   PetscCallMPI(MPI_Comm_size(comm, &run.size));
+  PetscCall(TnOptionsPassBegin(comm));
   PetscOptionsBegin(comm, "out_", "Output", "tenor");
   PetscCall(PetscOptionsString("-dir", "Directory for normcheck.json", "", run.dir, run.dir, sizeof(run.dir), NULL));
   PetscOptionsEnd();
   PetscCall(TnNormOptionsSetDefault(&opt));
   PetscCall(TnNormOptionsSetFromOptions(comm, &opt));
+  PetscCall(TnCliOptionsPass(comm, "normcheck", 0, &help));
+  if (help) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnOutMakeDir(comm, run.dir)); /* before any work */
   PetscCall(PetscPrintf(comm, "tenor normcheck on %d rank(s)\n", run.size));
   PetscCall(SetUp(comm, &net, &dyn, &run));
   PetscCall(TnNormIntegrate(dyn, &opt, &res));
-  PetscCall(TnOutMakeDir(comm, run.dir));
   run.t_total = TnTime() - run.t_total;
   PetscCall(WriteJson(comm, net, dyn, &run, &opt, &res, path, sizeof(path)));
   PetscCall(PrintSummary(comm, &res, path));

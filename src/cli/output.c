@@ -2,6 +2,7 @@
 #include "cli.h"
 #include <tenor/io.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -25,6 +26,28 @@ static int MakeDirs(const char dir[])
   return mkdir(path, 0777) && errno != EEXIST ? -1 : 0;
 }
 
+/* 0, or -1 with errno: dir is a directory in which a file can be created
+   (an exclusive temporary file, removed at once). */
+static int CheckWritable(const char dir[])
+{
+  char        path[PETSC_MAX_PATH_LEN];
+  struct stat st;
+  int         fd;
+  if (stat(dir, &st)) return -1;
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return -1;
+  }
+  if (snprintf(path, sizeof(path), "%s/.tenor-write-test.%ld", dir, (long)getpid()) >= (int)sizeof(path)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return -1;
+  close(fd);
+  return unlink(path);
+}
+
 PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[])
 {
   PetscMPIInt rank;
@@ -32,9 +55,9 @@ PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[])
   char        msg[512] = "";
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank && MakeDirs(dir)) {
+  if (!rank && (MakeDirs(dir) || CheckWritable(dir))) {
     err = 1;
-    PetscCall(PetscSNPrintf(msg, sizeof(msg), "cannot create the output directory %s: %s (choose another with -out_dir)", dir, strerror(errno)));
+    PetscCall(PetscSNPrintf(msg, sizeof(msg), "cannot write in the output directory %s: %s (choose another with -out_dir)", dir, strerror(errno)));
   }
   PetscCall(TnErrorSync(comm, (PetscBool)err, msg));
   PetscFunctionReturn(PETSC_SUCCESS);

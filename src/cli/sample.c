@@ -11,7 +11,7 @@
 #include <math.h>
 
 typedef struct {
-  char        dir[PETSC_MAX_PATH_LEN], h5[PETSC_MAX_PATH_LEN];
+  char        dir[PETSC_MAX_PATH_LEN], h5[PETSC_MAX_PATH_LEN], model[PETSC_MAX_PATH_LEN];
   PetscInt    S, N, K, B, seed;
   PetscInt64  nnz;
   PetscReal  *logphi, *rt_abs, *rt_rel; /* [S] */
@@ -25,10 +25,9 @@ typedef struct {
 static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnSampler *smp, TnRun *run)
 {
   PetscLogDouble t;
-  char           model[PETSC_MAX_PATH_LEN] = "";
+  const char    *model = run->model;
   PetscFunctionBeginUser;
   t = TnTime();
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-model", model, sizeof(model), NULL));
   PetscCall(TnNetCreate(comm, net));
   PetscCall(TnNetSetFromOptions(*net));
   if (model[0]) PetscCall(TnModelLoadNet(comm, model, *net)); /* a network trained by tenor train */
@@ -179,7 +178,6 @@ static PetscErrorCode OpenOutputs(MPI_Comm comm, TnDyn dyn, TnBatchIO *io, TnRun
   PetscCall(VecDuplicate(io->z, &io->xs));
   PetscCall(TnDynCreateNaturalState(dyn, &io->xnat));
   PetscCall(VecScatterCreateToZero(io->xnat, &io->tozero, &io->all));
-  PetscCall(TnOutMakeDir(comm, run->dir));
   PetscCall(TnOutOpen(comm, run->dir, "samples.csv", &io->fp, path, len));
   if (io->fp) /* header: one column per node, natural order (tenor logdensity -data_file skips it) */
     for (PetscInt i = 0; i < run->N; i++) fprintf(io->fp, "x%" PetscInt_FMT "%c", i, i + 1 < run->N ? ',' : '\n');
@@ -281,6 +279,9 @@ static PetscErrorCode ReadOptions(MPI_Comm comm, TnRun *run)
   PetscCall(TnOptionsInt("-n", "Number of samples", "", run->S, &run->S, NULL, 1, PETSC_MAX_INT));
   PetscCall(PetscOptionsString("-hdf5", "Also write the samples to this HDF5 file (dataset /x, samples x N)", "", run->h5, run->h5, sizeof(run->h5), NULL));
   PetscOptionsEnd();
+  PetscOptionsBegin(comm, NULL, "Model", "tenor");
+  PetscCall(PetscOptionsString("-model", "A model saved by tenor train (HDF5): its network and dynamics settings", "TnModelLoadNet", run->model, run->model, sizeof(run->model), NULL));
+  PetscOptionsEnd();
   PetscCheck(run->S >= 1, comm, PETSC_ERR_USER, "-sample_n must be >= 1 (got %" PetscInt_FMT ")", run->S);
   run->seed = 1;
   PetscCall(TnOptionsGetInt(comm, "-sample_seed", &run->seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
@@ -297,10 +298,16 @@ PetscErrorCode TnCmdSample(MPI_Comm comm)
   char        p1[PETSC_MAX_PATH_LEN], p2[PETSC_MAX_PATH_LEN];
   const char *files[3];
   PetscInt    nf = 0;
+  PetscBool   help;
   PetscFunctionBeginUser;
   run.t_total = TnTime();
   PetscCallMPI(MPI_Comm_size(comm, &run.size));
+  PetscCall(TnOptionsPassBegin(comm));
   PetscCall(ReadOptions(comm, &run));
+  PetscCall(TnCliOptionsPass(comm, "sample", TN_CLI_SAMPLER, &help));
+  if (help) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnCliCheckModelOptions(comm, run.model));
+  PetscCall(TnOutMakeDir(comm, run.dir)); /* before any work */
   PetscCall(PetscPrintf(comm, "tenor sample on %d rank(s)\n", run.size));
   PetscCall(SetUp(comm, &net, &dyn, &smp, &run));
   PetscCall(PetscCalloc3(run.S, &run.logphi, run.S, &run.rt_abs, run.S, &run.rt_rel));

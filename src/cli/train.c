@@ -40,17 +40,19 @@ static const char *const defaults[][2] = {
 
 static PetscErrorCode SetDefaults(void)
 {
-  PetscBool set;
+  PetscBool set, file;
   PetscFunctionBeginUser;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-data_file", &file));
   for (size_t q = 0; q < sizeof(defaults) / sizeof(defaults[0]); q++) {
     PetscCall(PetscOptionsHasName(NULL, NULL, defaults[q][0], &set));
+    if (file && !strcmp(defaults[q][0], "-data_type")) continue; /* the type follows the file's name (TnDataSetFromOptions) */
     if (!set) PetscCall(PetscOptionsSetValue(NULL, defaults[q][0], defaults[q][1]));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 typedef struct {
-  char           dir[PETSC_MAX_PATH_LEN], model[PETSC_MAX_PATH_LEN], ckpt[PETSC_MAX_PATH_LEN];
+  char           dir[PETSC_MAX_PATH_LEN], model[PETSC_MAX_PATH_LEN], ckpt[PETSC_MAX_PATH_LEN], ckdir[PETSC_MAX_PATH_LEN];
   PetscBool      restart, resumed; /* resumed: from run->ckpt */
   PetscMPIInt    size;
   PetscInt       S;
@@ -99,8 +101,7 @@ static PetscErrorCode Options(MPI_Comm comm, TnCmdRun *run)
   PetscOptionsEnd();
   PetscCall(PetscSNPrintf(run->model, sizeof(run->model), "%s/model.h5", run->dir));
   PetscCall(PetscSNPrintf(run->ckpt, sizeof(run->ckpt), "%s/ckpt.h5", ckdir[0] ? ckdir : run->dir));
-  PetscCall(TnOutMakeDir(comm, run->dir));
-  if (ckdir[0]) PetscCall(TnOutMakeDir(comm, ckdir));
+  PetscCall(PetscStrncpy(run->ckdir, ckdir, sizeof(run->ckdir)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -212,12 +213,18 @@ PetscErrorCode TnCmdTrain(MPI_Comm comm)
   TnTrain     tr;
   TnTrainInfo in;
   TnCmdRun    run = {.dir = "out"};
+  PetscBool   help;
   PetscFunctionBeginUser;
   run.t_total = TnTime();
   run.valid = run.train = run.all = PETSC_MAX_REAL;
   PetscCallMPI(MPI_Comm_size(comm, &run.size));
   PetscCall(SetDefaults());
+  PetscCall(TnOptionsPassBegin(comm));
   PetscCall(Options(comm, &run));
+  PetscCall(TnCliOptionsPass(comm, "train", TN_CLI_DATA | TN_CLI_TRAIN, &help));
+  if (help) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnOutMakeDir(comm, run.dir));
+  if (run.ckdir[0]) PetscCall(TnOutMakeDir(comm, run.ckdir));
   PetscCall(PetscPrintf(comm, "tenor train on %d rank(s)\n", run.size));
   PetscCall(SetUp(comm, &net, &dyn, &data, &tr, &run));
   PetscCall(TnTrainInstallSignalHandlers());

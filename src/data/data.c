@@ -176,9 +176,12 @@ PetscErrorCode TnDataSetFromOptions(TnData data)
   PetscCall(PetscOptionsBool("-dequantize", "Add U(0,1) noise to integer data", "TnDataSetDequantize", data->dequantize, &data->dequantize, NULL));
   PetscCall(GeneratorOptions(PetscOptionsObject, data));
   PetscOptionsEnd();
-  if (set)
+  /* The one rule for the type of a data file: -data_type if given, else the
+     file's name: .h5 or .hdf5 is hdf5, anything else csv. */
+  if (set) {
     PetscCall(PetscStrncpy(data->type, TnDataTypes[it], sizeof(data->type)));
-  else if (fset) {
+    PetscCheck(!fset || it == 1 || it == 2 || it == 4, data->comm, PETSC_ERR_USER, "-data_file %s is not read by -data_type %s: drop -data_type (the type follows the file name: .h5, .hdf5 -> hdf5, else csv) or the file", data->file, data->type);
+  } else if (fset) {
     PetscBool gauss;
     PetscCall(PetscStrcmp(data->type, TNDATA_GAUSS, &gauss));
     if (!gauss) PetscCall(PetscStrncpy(data->type, IsHDF5Name(data->file) ? TNDATA_HDF5 : TNDATA_CSV, sizeof(data->type)));

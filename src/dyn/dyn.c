@@ -203,12 +203,19 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   v = (PetscInt)dyn->bnorm;
   PetscCall(TnOptionsChoice("-bound_norm", "|W|_2 in the sync invertibility bound: auto (cheap if it certifies, else Lanczos), cheap sqrt(|W|_1 |W|_inf), lanczos (certificate)", "TnDynCheckInvertible", TnBoundNormTypes, 3, &v, NULL));
   dyn->bnorm = (TnBoundNorm)v;
-  PetscCall(PetscOptionsInt("-bound_lanczos_steps", "Lanczos steps k of the |W|_2 certificate (k + 1 vectors of memory)", "TnDynCheckInvertible", dyn->bsteps, &dyn->bsteps, NULL));
-  PetscCall(PetscOptionsReal("-bound_delta", "Failure probability of the |W|_2 certificate", "TnDynCheckInvertible", dyn->bdelta, &dyn->bdelta, NULL));
+  PetscCall(TnOptionsInt("-bound_lanczos_steps", "Lanczos steps k of the |W|_2 certificate (k + 1 vectors of memory)", "TnDynCheckInvertible", dyn->bsteps, &dyn->bsteps, NULL, 2, 10000));
+  PetscCall(TnOptionsReal("-bound_delta", "Failure probability of the |W|_2 certificate", "TnDynCheckInvertible", dyn->bdelta, &dyn->bdelta, NULL, 1e-300, 0.5));
+  if (TnOptionsDeclaring()) { /* the options pass: every scheme's keys, then the chosen scheme again */
+    char chosen[64];
+    PetscCall(PetscStrncpy(chosen, dyn->type, sizeof(chosen)));
+    for (PetscInt t = 0; t < nnames; t++) {
+      PetscCall(TnDynSetScheme(dyn, names[t]));
+      if (dyn->ops.setfromoptions) PetscCall(dyn->ops.setfromoptions(dyn, PetscOptionsObject));
+    }
+    PetscCall(TnDynSetScheme(dyn, chosen));
+  }
   if (dyn->ops.setfromoptions) PetscCall(dyn->ops.setfromoptions(dyn, PetscOptionsObject));
   PetscOptionsEnd();
-  PetscCheck(dyn->bsteps >= 2 && dyn->bsteps <= 10000, dyn->comm, PETSC_ERR_USER, "-dyn_bound_lanczos_steps %" PetscInt_FMT ": use 2 to 10000 (default 64)", dyn->bsteps);
-  PetscCheck(dyn->bdelta > 0 && dyn->bdelta < 1, dyn->comm, PETSC_ERR_USER, "-dyn_bound_delta %g: the failure probability must be in (0, 1) (default 1e-12)", (double)dyn->bdelta);
   PetscCheck(!(hset && Tset), dyn->comm, PETSC_ERR_USER, "give -dyn_h or -dyn_T, not both (T = K h)");
   if (hset) dyn->T = 0;
   if (Tset) PetscCall(TnDynSetFinalTime(dyn, T));
@@ -217,6 +224,12 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsChoice("-type", "Method: diag sum log|1 + h A_ii|, trace h sum A_ii, dense (ScaLAPACK LU), sparse (MUMPS LU), slq (stochastic estimate)", "TnDynSetLogDetType", TnLogDetTypes, TN_LOGDET_NTYPES, &v, NULL));
   dyn->ldt = (TnLogDetType)v;
   PetscOptionsEnd();
+  for (PetscInt t = 0; TnOptionsDeclaring() && t < TN_LOGDET_NTYPES; t++) { /* the options pass: every method's keys */
+    TnLogDet ld;
+    PetscCall(TnLogDetCreate(dyn->comm, (TnLogDetType)t, &ld));
+    PetscCall(TnLogDetSetFromOptions(ld));
+    PetscCall(TnLogDetDestroy(&ld));
+  }
   PetscOptionsBegin(dyn->comm, "base_", "Base density at time T (docs/model.md section 4)", "TnDyn");
   v = (PetscInt)dyn->base;
   PetscCall(TnOptionsChoice("-type", "Base density", "TnDynSetBase", TnBaseTypes, 2, &v, NULL));
