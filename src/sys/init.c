@@ -129,7 +129,10 @@ PetscErrorCode TnInitialize(int *argc, char ***argv, const char help[])
 #endif
   MPI_Initialized(&mpi_init);
   if (!mpi_init) {
-    if (MPI_Init(argc, argv)) return PETSC_ERR_MPI;
+    /* the thread level PetscInitialize would ask for (FUNNELED): PT-Scotch's
+       threaded partitioner deadlocks at 3+ ranks under MPI_THREAD_SINGLE */
+    int provided;
+    if (MPI_Init_thread(argc, argv, PETSC_MPI_THREAD_REQUIRED, &provided)) return PETSC_ERR_MPI;
     tn_own_mpi = PETSC_TRUE;
   }
   if (CheckOptionsFiles(*argc, *argv)) return PETSC_ERR_FILE_OPEN;
