@@ -8,7 +8,7 @@
 #include "io/json.h" /* JSON output: TnJsonCommit, TnJsonReal, ... */
 
 #include <tenor/version.h> /* TENOR_VERSION, from CMakeLists.txt */
-#include "tenor_git.h" /* TENOR_GIT_COMMIT: git describe of the source tree, refreshed at every build */
+#include "tenor_git.h"     /* TENOR_GIT_COMMIT: git describe of the source tree, refreshed at every build */
 #define TENOR_COMMIT TENOR_GIT_COMMIT
 
 PetscErrorCode TnCmdLogDensity(MPI_Comm comm);

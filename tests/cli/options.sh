@@ -36,9 +36,12 @@ expect_error 1 lr_inf "-train_lr inf: not a finite number" train -train_lr inf -
 expect_error 1 h_nan "-dyn_h nan" logdensity -dyn_h nan -out_dir o
 expect_error 1 mix_k "-data_mix_components 17 is out of range" logdensity -data_type mixture -data_mix_components 17 -out_dir o
 expect_ok exact_1e1 "K = 10 " logdensity -net_n 4 -dyn_steps 1e1 -data_samples 8 -out_dir o
-printf '2147483647\n0\n0\n0\n' >bigcolor.txt
+printf '2147483647\n0\n0\n0\n' >maxcolor.txt
+printf '2147483646\n0\n0\n0\n' >bigcolor.txt
 printf '%%%%MatrixMarket matrix coordinate real general\n4 4 4\n1 1 0.1\n2 2 0.1\n3 3 0.1\n4 4 0.1\n' >diag4.mtx
-expect_error 1 color_2p31 "colour numbers up to 2147483647 are too large" logdensity -net_W diag4.mtx -dyn_scheme colored -dyn_coloring_file bigcolor.txt -data_samples 4 -out_dir o
+# 2^31 - 1 is refused by the reader; 2^31 - 2 passes it and must not overflow cmax + 1
+expect_error 1 color_2p31 "found 2147483647, expected a non-negative integer below 2147483647" logdensity -net_W diag4.mtx -dyn_scheme colored -dyn_coloring_file maxcolor.txt -data_samples 4 -out_dir o
+expect_error 1 color_2p31m1 "colour numbers up to 2147483646 are too large" logdensity -net_W diag4.mtx -dyn_scheme colored -dyn_coloring_file bigcolor.txt -data_samples 4 -out_dir o
 
 # 2. errors in user input end the run with one message at 1, 2, 3 and 8 ranks
 for np in 1 2 3 8; do expect_error $np steps_1e12 "-dyn_steps 1e12 is out of range" logdensity -dyn_steps 1e12 -out_dir o; done
