@@ -1,0 +1,258 @@
+/* TnRule: local learning rules on the network's W (docs/rules.md). Node i
+   updates its row W_i. from its own activity r_i and those of its
+   in-neighbours j in P_i; off-process r_j arrive through a halo scatter over
+   W's ghost columns (garray), block size B, as in the dynamics' forward
+   exchange (src/dyn/dynsetup.c). The update is formed in a work array laid
+   out like the net's parameter array (zero for b and u), checked, and only
+   then added with TnNetSetParams, so a refused step leaves W untouched. */
+#include <tenor/rule.h>
+
+typedef enum { TN_RULE_HEBB,
+               TN_RULE_OJA } TnRuleKind;
+static const char *const TnRuleTypes[] = {TNRULE_HEBB, TNRULE_OJA, "TnRuleKind", "TN_RULE_", NULL};
+
+struct _p_TnRule {
+  MPI_Comm   comm;
+  TnNet      net;
+  TnRuleKind kind;
+  PetscReal  eta, alpha, wmax;
+  PetscInt64 steps;
+  PetscReal  wlast; /* max |W_ij| after the last step */
+  /* halo for the current batch size (rebuilt when B changes) */
+  PetscInt     B, m, nghost;
+  VecScatter   halo;
+  Vec          G;
+  PetscScalar *dw, *y; /* the update (parameter layout); y_i per sample (oja) */
+  PetscInt     ndw;
+  Mat          Wref; /* the W the halo was built for (a new SetUp of the net makes a new one) */
+};
+
+PetscErrorCode TnRuleCreate(TnNet net, TnRule *rule)
+{
+  TnRule r;
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&r));
+  r->net = net;
+  PetscCall(TnNetGetComm(net, &r->comm));
+  r->kind  = TN_RULE_HEBB;
+  r->eta   = 0.01;
+  r->alpha = 1.0;
+  r->wmax  = 1e6;
+  *rule    = r;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode TnRuleReset(TnRule r)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecScatterDestroy(&r->halo));
+  PetscCall(VecDestroy(&r->G));
+  PetscCall(PetscFree2(r->dw, r->y));
+  r->B = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnRuleDestroy(TnRule *rule)
+{
+  PetscFunctionBeginUser;
+  if (!*rule) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnRuleReset(*rule));
+  PetscCall(PetscFree(*rule));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnRuleSetType(TnRule r, const char type[])
+{
+  PetscBool found = PETSC_FALSE;
+  PetscFunctionBeginUser;
+  for (PetscInt k = 0; k < 2; k++) {
+    PetscBool eq;
+    PetscCall(PetscStrcmp(type, TnRuleTypes[k], &eq));
+    if (eq) r->kind = (TnRuleKind)k, found = PETSC_TRUE;
+  }
+  PetscCheck(found, r->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown rule type '%s': use hebb or oja", type);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnRuleGetType(TnRule r, const char **type)
+{
+  PetscFunctionBeginUser;
+  *type = TnRuleTypes[r->kind];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnRuleSetEta(TnRule r, PetscReal eta)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(eta > 0 && PetscIsNormalReal(eta), r->comm, PETSC_ERR_ARG_OUTOFRANGE, "the rule's step size eta must be finite and > 0, not %g", (double)eta);
+  r->eta = eta;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnRuleSetDecay(TnRule r, PetscReal alpha)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(alpha >= 0 && !PetscIsInfOrNanReal(alpha), r->comm, PETSC_ERR_ARG_OUTOFRANGE, "the rule's decay alpha must be finite and >= 0, not %g", (double)alpha);
+  r->alpha = alpha;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnRuleSetMaxWeight(TnRule r, PetscReal wmax)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(wmax > 0 && !PetscIsInfOrNanReal(wmax), r->comm, PETSC_ERR_ARG_OUTOFRANGE, "the rule's weight limit must be finite and > 0, not %g", (double)wmax);
+  r->wmax = wmax;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnRuleSetFromOptions(TnRule r)
+{
+  PetscInt v = (PetscInt)r->kind;
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(r->comm, "rule_", "Local learning rules (docs/rules.md)", "TnRule");
+  PetscCall(TnOptionsChoice("-type", "Rule: hebb (Hebbian with linear decay) or oja", "TnRuleSetType", TnRuleTypes, 2, &v, NULL));
+  PetscCall(TnOptionsReal("-eta", "Step size eta > 0", "TnRuleSetEta", r->eta, &r->eta, NULL, PETSC_SMALL, PETSC_MAX_REAL));
+  PetscCall(TnOptionsReal("-decay", "hebb's decay alpha >= 0 (fixed point W = C/alpha)", "TnRuleSetDecay", r->alpha, &r->alpha, NULL, 0, PETSC_MAX_REAL));
+  PetscCall(TnOptionsReal("-max_weight", "A step leaving some |W_ij| above this is refused (runaway growth)", "TnRuleSetMaxWeight", r->wmax, &r->wmax, NULL, PETSC_SMALL, PETSC_MAX_REAL));
+  PetscOptionsEnd();
+  r->kind = (TnRuleKind)v;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnRuleGetStats(TnRule r, PetscInt64 *steps, PetscReal *wmax)
+{
+  PetscFunctionBeginUser;
+  if (steps) *steps = r->steps;
+  if (wmax) *wmax = r->wlast;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnRuleView(TnRule r, PetscViewer viewer)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "rule: %s, eta %g", TnRuleTypes[r->kind], (double)r->eta));
+  if (r->kind == TN_RULE_HEBB) PetscCall(PetscViewerASCIIPrintf(viewer, ", decay %g", (double)r->alpha));
+  PetscCall(PetscViewerASCIIPrintf(viewer, ", weight limit %g, %" PetscInt64_FMT " steps\n", (double)r->wmax, r->steps));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The halo scatter r -> G for batch size B (block index set over garray). */
+static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
+{
+  Mat             W, Ao;
+  const PetscInt *garray;
+  TnParamLayout   L;
+  IS              is;
+  PetscFunctionBeginUser;
+  PetscCall(TnRuleReset(r));
+  PetscCall(TnNetGetMat(r->net, &W));
+  PetscCall(TnNetGetParamLayout(r->net, &L));
+  PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, &Ao, &garray));
+  PetscCall(MatGetSize(Ao, NULL, &r->nghost));
+  r->m   = L.m;
+  r->ndw = L.n;
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, r->nghost * B, &r->G));
+  PetscCall(ISCreateBlock(PETSC_COMM_SELF, B, r->nghost, garray, PETSC_COPY_VALUES, &is));
+  PetscCall(VecScatterCreate(x, is, r->G, NULL, &r->halo));
+  PetscCall(ISDestroy(&is));
+  PetscCall(PetscMalloc2(L.n + 1, &r->dw, (size_t)L.m * B + 1, &r->y));
+  PetscCall(PetscArrayzero(r->dw, L.n));
+  r->B    = B;
+  r->Wref = W;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The update of one block (Ad or Ao) of W. Row i's entries t in [ia[i],
+   ia[i+1]) have values w[t] and presynaptic activities at rj + ja[t]*B
+   (local r, or the ghost copy G). hebb: d = eta (<r_i r_j> - alpha w);
+   oja: d = eta (<y_i r_j> - <y_i^2> w). */
+static void BlockUpdate(TnRuleKind kind, PetscReal eta, PetscReal alpha, PetscInt m, PetscInt B, const PetscInt *ia, const PetscInt *ja, const PetscScalar *w, const PetscScalar *ri, const PetscScalar *rj, const PetscScalar *y, PetscScalar *d)
+{
+  const PetscReal invB = 1.0 / (PetscReal)B;
+  for (PetscInt i = 0; i < m; i++) {
+    const PetscScalar *pre = kind == TN_RULE_HEBB ? ri + (size_t)i * B : y + (size_t)i * B;
+    PetscReal          yy  = 0;
+    if (kind == TN_RULE_OJA)
+      for (PetscInt b = 0; b < B; b++) yy += pre[b] * pre[b];
+    for (PetscInt t = ia[i]; t < ia[i + 1]; t++) {
+      const PetscScalar *rc = rj + (size_t)ja[t] * B;
+      PetscReal          s  = 0;
+      for (PetscInt b = 0; b < B; b++) s += pre[b] * rc[b];
+      d[t] = kind == TN_RULE_HEBB ? eta * (s * invB - alpha * w[t]) : eta * (s * invB - yy * invB * w[t]);
+    }
+  }
+}
+
+PetscErrorCode TnRuleApply(TnRule r, Vec x)
+{
+  Mat                W, Ad, Ao;
+  TnParamLayout      L;
+  const PetscInt    *ia, *ja, *oia, *oja;
+  const PetscScalar *px, *pg;
+  PetscScalar       *param;
+  PetscInt           B, nloc, n;
+  PetscBool          done, bad = PETSC_FALSE;
+  PetscReal          loc[2] = {0, 0}, glob[2];
+  char               msg[512];
+  PetscFunctionBeginUser;
+  PetscCall(TnNetSetUp(r->net));
+  PetscCall(TnNetGetParamLayout(r->net, &L));
+  PetscCall(VecGetBlockSize(x, &B));
+  PetscCall(VecGetLocalSize(x, &nloc));
+  PetscCall(PetscSNPrintf(msg, sizeof msg, "the activities given to the %s rule do not have the network's layout: block size B = number of samples, local size (local rows) * B, in the partitioned order", TnRuleTypes[r->kind]));
+  PetscCall(TnErrorSync(r->comm, (PetscBool)(nloc != L.m * B), msg));
+  PetscCall(VecGetArrayRead(x, &px));
+  for (PetscInt q = 0; q < nloc; q++)
+    if (PetscIsInfOrNanScalar(px[q])) bad = PETSC_TRUE;
+  PetscCall(VecRestoreArrayRead(x, &px));
+  PetscCall(PetscSNPrintf(msg, sizeof msg, "the activities given to the %s rule hold NaN or Inf", TnRuleTypes[r->kind]));
+  PetscCall(TnErrorSync(r->comm, bad, msg));
+  PetscCall(TnNetGetMat(r->net, &W));
+  if (B != r->B || L.n != r->ndw || W != r->Wref) PetscCall(SetUpHalo(r, x, B));
+  PetscCall(MatMPIAIJGetSeqAIJ(W, &Ad, &Ao, NULL));
+  PetscCall(TnNetGetParamArray(r->net, &param, NULL));
+  PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
+  PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+  PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, &oja, &done));
+  PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+  PetscCall(VecScatterBegin(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(x, &px));
+  PetscCall(VecGetArrayRead(r->G, &pg));
+  if (r->kind == TN_RULE_OJA) { /* y_i = sum_{j in P_i} W_ij r_j, per sample */
+    for (PetscInt i = 0; i < L.m; i++) {
+      PetscScalar *yi = r->y + (size_t)i * B;
+      for (PetscInt b = 0; b < B; b++) yi[b] = 0;
+      for (PetscInt t = ia[i]; t < ia[i + 1]; t++)
+        for (PetscInt b = 0; b < B; b++) yi[b] += param[t] * px[(size_t)ja[t] * B + b];
+      for (PetscInt t = oia[i]; t < oia[i + 1]; t++)
+        for (PetscInt b = 0; b < B; b++) yi[b] += param[L.nd + t] * pg[(size_t)oja[t] * B + b];
+    }
+  }
+  BlockUpdate(r->kind, r->eta, r->alpha, L.m, B, ia, ja, param, px, px, r->y, r->dw);
+  BlockUpdate(r->kind, r->eta, r->alpha, L.m, B, oia, oja, param + L.nd, px, pg, r->y, r->dw + L.nd);
+  PetscCall(VecRestoreArrayRead(r->G, &pg));
+  PetscCall(VecRestoreArrayRead(x, &px));
+  PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, &oja, &done));
+  PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
+
+  /* The trial W + dW, by the expression TnNetSetParams stores: its largest
+     |W_ij| and whether any entry is non-finite, over all ranks. */
+  for (PetscInt q = 0; q < L.nd + L.no; q++) {
+    const PetscReal v = PetscAbsScalar(TnParamTrial(param, r->dw, 1.0, q));
+    if (PetscIsInfOrNanReal(v))
+      loc[1] = 1;
+    else
+      loc[0] = PetscMax(loc[0], v);
+  }
+  PetscCall(MPIU_Allreduce(loc, glob, 2, MPIU_REAL, MPIU_MAX, r->comm));
+  PetscCall(PetscSNPrintf(msg, sizeof msg,
+                          "the %s rule's weights are running away: step %" PetscInt64_FMT " would make %s (limit -rule_max_weight %g); the step was not applied. %s",
+                          TnRuleTypes[r->kind], r->steps + 1, glob[1] > 0 ? "some W_ij NaN or Inf" : "max |W_ij| exceed the limit", (double)r->wmax,
+                          r->kind == TN_RULE_HEBB && r->alpha == 0 ? "Pure Hebbian learning (-rule_decay 0) has no fixed point: use a decay alpha > 0" : "Use a smaller -rule_eta"));
+  PetscCall(TnErrorSync(r->comm, (PetscBool)(glob[1] > 0 || glob[0] > r->wmax), msg));
+  PetscCall(TnNetSetParams(r->net, r->dw, 1.0, PETSC_TRUE));
+  r->wlast = glob[0];
+  r->steps++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,303 @@
+/* Local learning rules (src/rule, docs/rules.md), against references the test
+   computes itself from the same samples:
+   - hebb with the decaying step eta_t = 1/(alpha (t+1)) over two passes of a
+     fixed sample set reaches W = C/alpha on P, C = <r r^T> summed here:
+     relative error in the norm over P <= 1e-3, and every entry within 1e-12
+     of the reference (so the result is the same at every rank count);
+   - oja (full batch, constant eta) takes each row W_i. to the unit principal
+     eigenvector of C restricted to P_i (LAPACK syev on the block): |cos| >=
+     0.999 and |‖W_i‖ - 1| <= 1e-3 on every row with a relative eigengap
+     (l1 - l2)/l1 >= 0.05;
+   - hebb with alpha = 0 grows without bound: the step beyond the weight limit
+     is refused with an error, W stays finite and as it was;
+   - bad input (NaN activity, wrong layout, unknown type) is refused.
+   Samples are functions of (natural node, sample) only. */
+#include "tn_test.h"
+#include <tenor/net.h>
+#include <tenor/rule.h>
+#include <petscblaslapack.h>
+
+#define NF 3
+
+/* r_is = tanh(sum_f a_f u_fi z_fs + 0.4 eps_is): three shared factors of
+   decreasing strength plus independent noise. */
+static PetscReal Act(PetscInt i, PetscInt s)
+{
+  static const PetscReal a[NF] = {1.2, 0.6, 0.3};
+  PetscReal              x     = 0.4 * TnRandNormal(7, 3, (uint64_t)i * 100003 + s);
+  for (PetscInt f = 0; f < NF; f++) x += a[f] * TnRandNormal(7, 1, (uint64_t)f * 1000 + i) * TnRandNormal(7, 2, (uint64_t)f * 100003 + s);
+  return PetscTanhReal(x);
+}
+
+/* C_ij = (1/S) sum_s r_is r_js. */
+static PetscReal Cov(PetscInt i, PetscInt j, PetscInt S)
+{
+  PetscReal c = 0;
+  for (PetscInt s = 0; s < S; s++) c += Act(i, s) * Act(j, s);
+  return c / S;
+}
+
+static PetscErrorCode MakeNet(PetscInt N, PetscInt k, TnNet *net)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
+  PetscCall(TnNetSetType(*net, "er"));
+  PetscCall(TnNetSetSize(*net, N));
+  PetscCall(TnNetSetDegree(*net, k));
+  PetscCall(TnNetSetSelfLoops(*net, PETSC_TRUE));
+  PetscCall(TnNetSetWeightScale(*net, 0.5));
+  PetscCall(TnNetSetUp(*net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* x (partitioned order, block size B) <- samples s0 .. s0+B-1. */
+static PetscErrorCode FillBatch(TnNet net, Vec x, PetscInt B, PetscInt s0)
+{
+  const PetscInt *natural;
+  PetscInt        m;
+  PetscScalar    *px;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetNatural(net, &natural));
+  PetscCall(VecGetLocalSize(x, &m));
+  m /= B;
+  PetscCall(VecGetArrayWrite(x, &px));
+  for (PetscInt i = 0; i < m; i++)
+    for (PetscInt b = 0; b < B; b++) px[i * B + b] = Act(natural[i], s0 + b);
+  PetscCall(VecRestoreArrayWrite(x, &px));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CreateBatch(TnNet net, PetscInt B, Vec *x)
+{
+  TnParamLayout L;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(VecCreateMPI(PETSC_COMM_WORLD, L.m * B, PETSC_DETERMINE, x));
+  PetscCall(VecSetBlockSize(*x, B));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode HebbFixedPoint(void)
+{
+  const PetscInt  N = 60, k = 6, S = 64, B = 4, passes = 2;
+  const PetscReal alpha = 0.5;
+  TnNet           net;
+  TnRule          rule;
+  Vec             x;
+  TnParamLayout   L;
+  PetscScalar    *th;
+  PetscInt       *row, *col;
+  PetscReal       loc[3] = {0, 0, 0}, glob[3];
+  PetscInt64      steps;
+  PetscFunctionBeginUser;
+  PetscCall(MakeNet(N, k, &net));
+  PetscCall(TnRuleCreate(net, &rule));
+  PetscCall(TnRuleSetType(rule, TNRULE_HEBB));
+  PetscCall(TnRuleSetDecay(rule, alpha));
+  PetscCall(CreateBatch(net, B, &x));
+  /* W_{t+1} = (1 - 1/(t+1)) W_t + (1/(t+1)) C_t/alpha: the running mean of
+     the batch covariances over alpha, = C/alpha after whole passes. */
+  for (PetscInt t = 0; t < passes * (S / B); t++) {
+    PetscCall(FillBatch(net, x, B, (t % (S / B)) * B));
+    PetscCall(TnRuleSetEta(rule, 1.0 / (alpha * (t + 1))));
+    PetscCall(TnRuleApply(rule, x));
+  }
+  PetscCall(TnRuleGetStats(rule, &steps, NULL));
+  CU_ASSERT(steps == passes * (S / B));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(TnNetGetParamArray(net, &th, NULL));
+  PetscCall(TnNetGetParamMap(net, &row, &col));
+  for (PetscInt q = 0; q < L.nd + L.no; q++) {
+    const PetscReal ref = Cov(row[q], col[q], S) / alpha, e = th[q] - ref;
+    loc[0] += e * e;
+    loc[1] += ref * ref;
+    loc[2] = PetscMax(loc[2], PetscAbsReal(e));
+  }
+  PetscCall(PetscFree2(row, col));
+  PetscCall(MPIU_Allreduce(loc, glob, 3, MPIU_REAL, MPIU_SUM, PETSC_COMM_WORLD));
+  PetscCall(MPIU_Allreduce(&loc[2], &glob[2], 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "hebb: |W - C/alpha|_P / |C/alpha|_P = %.3e, max entry error %.3e\n", (double)PetscSqrtReal(glob[0] / glob[1]), (double)glob[2]));
+  CU_ASSERT(PetscSqrtReal(glob[0] / glob[1]) <= 1e-3);
+  CU_ASSERT(glob[2] <= 1e-12);
+  PetscCall(VecDestroy(&x));
+  PetscCall(TnRuleDestroy(&rule));
+  CU_ASSERT(rule == NULL);
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_hebb_fixed_point(void)
+{
+  TN_ASSERT_OK(HebbFixedPoint());
+}
+
+#define KMAX 16
+
+static PetscErrorCode OjaPrincipal(void)
+{
+  const PetscInt N = 40, k = 5, S = 200, steps = 1500;
+  TnNet          net;
+  TnRule         rule;
+  Vec            x;
+  TnParamLayout  L;
+  PetscScalar   *th;
+  PetscInt      *row, *col, loc[3] = {0, 0, 0}, glob[3];
+  PetscFunctionBeginUser;
+  PetscCall(MakeNet(N, k, &net));
+  PetscCall(TnRuleCreate(net, &rule));
+  PetscCall(TnRuleSetType(rule, TNRULE_OJA));
+  PetscCall(TnRuleSetEta(rule, 0.2));
+  PetscCall(CreateBatch(net, S, &x));
+  PetscCall(FillBatch(net, x, S, 0));
+  for (PetscInt t = 0; t < steps; t++) PetscCall(TnRuleApply(rule, x));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(TnNetGetParamArray(net, &th, NULL));
+  PetscCall(TnNetGetParamMap(net, &row, &col));
+  /* Row i's entries: its positions in Ad's part then Ao's; gather them by row. */
+  for (PetscInt i = 0; i < L.m; i++) {
+    PetscInt     n = 0, pos[KMAX], nat;
+    PetscScalar  C[KMAX * KMAX], w[KMAX], work[10 * KMAX];
+    PetscReal    lam[KMAX], dot = 0, nw = 0, gap;
+    PetscBLASInt bn, lwork = 10 * KMAX, info;
+    nat = row[L.b + i];
+    for (PetscInt q = 0; q < L.nd + L.no; q++)
+      if (row[q] == nat) pos[n++] = q;
+    if (n < 2 || n > KMAX) continue;
+    for (PetscInt a = 0; a < n; a++)
+      for (PetscInt b = 0; b < n; b++) C[a + b * n] = Cov(col[pos[a]], col[pos[b]], S);
+    PetscCall(PetscBLASIntCast(n, &bn));
+    LAPACKsyev_("V", "U", &bn, C, &bn, lam, work, &lwork, &info);
+    PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "syev failed");
+    gap = (lam[n - 1] - lam[n - 2]) / lam[n - 1]; /* ascending */
+    for (PetscInt a = 0; a < n; a++) w[a] = th[pos[a]], dot += w[a] * C[a + (n - 1) * n], nw += w[a] * w[a];
+    nw = PetscSqrtReal(nw);
+    if (gap < 0.05) continue;
+    loc[0]++;
+    if (PetscAbsReal(dot) / nw >= 0.999 && PetscAbsReal(nw - 1) <= 1e-3)
+      loc[1]++;
+    else
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "oja: row %" PetscInt_FMT ": |cos| %.6f, |W_i| %.6f, gap %.3f\n", nat, (double)(PetscAbsReal(dot) / nw), (double)nw, (double)gap));
+  }
+  loc[2] = L.m;
+  PetscCall(PetscFree2(row, col));
+  PetscCall(MPIU_Allreduce(loc, glob, 3, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "oja: %" PetscInt_FMT " of %" PetscInt_FMT " rows with gap >= 0.05, %" PetscInt_FMT " converged\n", glob[0], glob[2], glob[1]));
+  CU_ASSERT(glob[0] >= N / 2); /* the check is not vacuous */
+  CU_ASSERT(glob[1] == glob[0]);
+  PetscCall(VecDestroy(&x));
+  PetscCall(TnRuleDestroy(&rule));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_oja_principal(void)
+{
+  TN_ASSERT_OK(OjaPrincipal());
+}
+
+static PetscErrorCode HebbRunaway(void)
+{
+  TnNet          net;
+  TnRule         rule;
+  Vec            x;
+  TnParamLayout  L;
+  PetscScalar   *th, *before;
+  PetscErrorCode e    = 0;
+  PetscInt       t    = 0;
+  PetscReal      wmax = 50, loc = 0, glob, diff = 0, gdiff;
+  PetscInt64     steps = 0;
+  PetscFunctionBeginUser;
+  PetscCall(MakeNet(30, 4, &net));
+  PetscCall(TnRuleCreate(net, &rule));
+  PetscCall(PetscOptionsSetValue(NULL, "-rule_decay", "0"));
+  PetscCall(PetscOptionsSetValue(NULL, "-rule_eta", "1"));
+  PetscCall(PetscOptionsSetValue(NULL, "-rule_max_weight", "50"));
+  PetscCall(TnRuleSetFromOptions(rule));
+  PetscCall(PetscOptionsClearValue(NULL, "-rule_decay"));
+  PetscCall(PetscOptionsClearValue(NULL, "-rule_eta"));
+  PetscCall(PetscOptionsClearValue(NULL, "-rule_max_weight"));
+  PetscCall(CreateBatch(net, 1, &x));
+  PetscCall(FillBatch(net, x, 1, 0));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(TnNetGetParamArray(net, &th, NULL));
+  PetscCall(PetscMalloc1(L.n + 1, &before));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  for (t = 0; t < 100000 && !e; t++) {
+    PetscCall(PetscArraycpy(before, th, L.n));
+    e = TnRuleApply(rule, x);
+  }
+  PetscCall(PetscPopErrorHandler());
+  PetscCall(TnRuleGetStats(rule, &steps, NULL));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "hebb, alpha = 0: refused at step %" PetscInt64_FMT "\n", steps + 1));
+  CU_ASSERT(e != 0);
+  CU_ASSERT(t < 100000);
+  for (PetscInt q = 0; q < L.n; q++) {
+    if (PetscIsInfOrNanScalar(th[q]))
+      loc = PETSC_INFINITY;
+    else if (q < L.nd + L.no)
+      loc = PetscMax(loc, PetscAbsScalar(th[q]));
+    diff = PetscMax(diff, PetscAbsScalar(th[q] - before[q]));
+  }
+  PetscCall(MPIU_Allreduce(&loc, &glob, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
+  PetscCall(MPIU_Allreduce(&diff, &gdiff, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
+  CU_ASSERT(glob <= wmax);    /* finite and within the limit */
+  CU_ASSERT(glob > wmax / 2); /* it did grow */
+  CU_ASSERT(gdiff == 0);      /* the refused step changed nothing */
+  PetscCall(PetscFree(before));
+  PetscCall(VecDestroy(&x));
+  PetscCall(TnRuleDestroy(&rule));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_hebb_runaway(void)
+{
+  TN_ASSERT_OK(HebbRunaway());
+}
+
+static PetscErrorCode BadInput(void)
+{
+  TnNet         net;
+  TnRule        rule;
+  Vec           x, y;
+  TnParamLayout L;
+  PetscFunctionBeginUser;
+  PetscCall(MakeNet(20, 3, &net));
+  PetscCall(TnRuleCreate(net, &rule));
+  TN_ASSERT_FAILS(TnRuleSetType(rule, "hebbian"));
+  TN_ASSERT_FAILS(TnRuleSetEta(rule, 0));
+  TN_ASSERT_FAILS(TnRuleSetDecay(rule, -1));
+  PetscCall(CreateBatch(net, 2, &x));
+  PetscCall(FillBatch(net, x, 2, 0));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  {
+    PetscMPIInt rank;
+    PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+    if (rank == 0 && L.m > 0) PetscCall(VecSetValue(x, 0, NAN, INSERT_VALUES)); /* one rank only: the refusal is collective */
+    PetscCall(VecAssemblyBegin(x));
+    PetscCall(VecAssemblyEnd(x));
+  }
+  TN_ASSERT_FAILS(TnRuleApply(rule, x));
+  PetscCall(VecCreateMPI(PETSC_COMM_WORLD, L.m * 2 + 1, PETSC_DETERMINE, &y));
+  PetscCall(VecSet(y, 0.1));
+  TN_ASSERT_FAILS(TnRuleApply(rule, y));
+  PetscCall(VecDestroy(&y));
+  PetscCall(VecDestroy(&x));
+  PetscCall(TnRuleDestroy(&rule));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_bad_input(void)
+{
+  TN_ASSERT_OK(BadInput());
+}
+
+void TnTestRegister(void)
+{
+  CU_pSuite s = CU_add_suite("rule", NULL, NULL);
+  CU_add_test(s, "hebb reaches C/alpha on P", test_hebb_fixed_point);
+  CU_add_test(s, "oja rows reach the principal eigenvector of C on P_i", test_oja_principal);
+  CU_add_test(s, "hebb without decay runs away and is stopped", test_hebb_runaway);
+  CU_add_test(s, "bad input refused", test_bad_input);
+}
