@@ -25,7 +25,12 @@ PetscErrorCode TnCmdTrain(MPI_Comm comm);
 enum { TN_CLI_DATA    = 1,
        TN_CLI_TRAIN   = 2,
        TN_CLI_SAMPLER = 4 };
-PetscErrorCode TnCliOptionsPass(MPI_Comm comm, const char command[], unsigned objects, PetscBool *help);
+/* Batch sizes commands use instead of the dynamics' default (TnCliOptionsPass
+   shows them in -help): the gap study's exact log-dets are costly; the
+   normalisation check's grid points are just samples, widest is fastest. */
+#define TN_LOGDET_BATCH 4
+#define TN_NORMCHECK_BATCH 1024
+PetscErrorCode TnCliOptionsPass(MPI_Comm comm, const char command[], unsigned objects, PetscInt batch, PetscBool *help);
 
 /* The dynamics' settings with -model: the model file's (model[0] != 0),
    then the options database over them, with a note for each setting the

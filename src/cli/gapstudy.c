@@ -153,7 +153,7 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
     PetscCall(TnWriteMatrixMarket(W, g->wout));
   }
   PetscCall(TnDynCreate(*net, dyn));
-  PetscCall(TnDynSetBatchSize(*dyn, 4)); /* defaults for a study: exact log-dets are costly */
+  PetscCall(TnDynSetBatchSize(*dyn, TN_LOGDET_BATCH)); /* defaults for a study: exact log-dets are costly */
   PetscCall(TnDynSetFromOptions(*dyn));
   PetscCall(TnDynGetParams(*dyn, &scheme, NULL, NULL, &g->h, &g->K, &g->B));
   PetscCheck(!strcmp(scheme, TN_SCHEME_SYNC), comm, PETSC_ERR_USER, "tenor logdet studies the sync scheme (-dyn_scheme sync); in the colored scheme diag is already exact");
@@ -413,7 +413,7 @@ PetscErrorCode TnCmdLogDet(MPI_Comm comm)
   PetscCall(PetscOptionsBool("-gap_h2", "Add the second-order predictions diag_h2 and trace_h2 (docs/model.md section 3)", "", g.h2, &g.h2, NULL));
   PetscOptionsEnd();
   PetscCall(ParseMethods(comm, &g));
-  PetscCall(TnCliOptionsPass(comm, "logdet", TN_CLI_DATA, &help));
+  PetscCall(TnCliOptionsPass(comm, "logdet", TN_CLI_DATA, TN_LOGDET_BATCH, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnOutMakeDir(comm, g.dir)); /* before any work: a directory we cannot write is found now */
   PetscCall(PetscPrintf(comm, "tenor logdet on %d rank(s)\n", g.size));

@@ -258,7 +258,7 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
   PetscOptionsBegin(comm, NULL, "Model", "tenor");
   PetscCall(PetscOptionsString("-model", "A model saved by tenor train (HDF5): its parameters, pattern and dynamics settings", "TnModelLoadNet", run.model, run.model, sizeof(run.model), NULL));
   PetscOptionsEnd();
-  PetscCall(TnCliOptionsPass(comm, "logdensity", TN_CLI_DATA, &help));
+  PetscCall(TnCliOptionsPass(comm, "logdensity", TN_CLI_DATA, 0, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnCliCheckModelOptions(comm, run.model));
   PetscCall(TnOutMakeDir(comm, run.dir)); /* before any work: a directory we cannot write is found now */

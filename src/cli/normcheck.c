@@ -23,7 +23,7 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnNormRun *ru
   PetscCall(TnNetGetSizes(*net, &run->N, &run->nnz));
   PetscCall(TnNetView(*net, PETSC_VIEWER_STDOUT_(comm)));
   PetscCall(TnDynCreate(*net, dyn));
-  PetscCall(TnDynSetBatchSize(*dyn, 1024)); /* the grid points are just samples: the widest batch is fastest */
+  PetscCall(TnDynSetBatchSize(*dyn, TN_NORMCHECK_BATCH)); /* the grid points are just samples: the widest batch is fastest */
   PetscCall(TnDynSetFromOptions(*dyn));
   PetscCall(TnDynSetUp(*dyn));
   PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
@@ -120,7 +120,7 @@ PetscErrorCode TnCmdNormCheck(MPI_Comm comm)
   PetscOptionsEnd();
   PetscCall(TnNormOptionsSetDefault(&opt));
   PetscCall(TnNormOptionsSetFromOptions(comm, &opt));
-  PetscCall(TnCliOptionsPass(comm, "normcheck", 0, &help));
+  PetscCall(TnCliOptionsPass(comm, "normcheck", 0, TN_NORMCHECK_BATCH, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnOutMakeDir(comm, run.dir)); /* before any work */
   PetscCall(PetscPrintf(comm, "tenor normcheck on %d rank(s)\n", run.size));

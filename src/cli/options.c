@@ -23,7 +23,7 @@ static PetscErrorCode RunTimeOptions(MPI_Comm comm)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnCliOptionsPass(MPI_Comm comm, const char command[], unsigned objects, PetscBool *help)
+PetscErrorCode TnCliOptionsPass(MPI_Comm comm, const char command[], unsigned objects, PetscInt batch, PetscBool *help)
 {
   TnNet     net  = NULL;
   TnDyn     dyn  = NULL;
@@ -34,6 +34,7 @@ PetscErrorCode TnCliOptionsPass(MPI_Comm comm, const char command[], unsigned ob
   PetscCall(TnNetCreate(comm, &net));
   PetscCall(TnNetSetFromOptions(net));
   PetscCall(TnDynCreate(net, &dyn));
+  if (batch > 0) PetscCall(TnDynSetBatchSize(dyn, batch)); /* the command's own default, as -help shows it */
   PetscCall(TnDynSetFromOptions(dyn));
   if (objects & TN_CLI_DATA) {
     PetscCall(TnDataCreate(comm, &data));

@@ -304,7 +304,7 @@ PetscErrorCode TnCmdSample(MPI_Comm comm)
   PetscCallMPI(MPI_Comm_size(comm, &run.size));
   PetscCall(TnOptionsPassBegin(comm));
   PetscCall(ReadOptions(comm, &run));
-  PetscCall(TnCliOptionsPass(comm, "sample", TN_CLI_SAMPLER, &help));
+  PetscCall(TnCliOptionsPass(comm, "sample", TN_CLI_SAMPLER, 0, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnCliCheckModelOptions(comm, run.model));
   PetscCall(TnOutMakeDir(comm, run.dir)); /* before any work */

@@ -221,7 +221,7 @@ PetscErrorCode TnCmdTrain(MPI_Comm comm)
   PetscCall(SetDefaults());
   PetscCall(TnOptionsPassBegin(comm));
   PetscCall(Options(comm, &run));
-  PetscCall(TnCliOptionsPass(comm, "train", TN_CLI_DATA | TN_CLI_TRAIN, &help));
+  PetscCall(TnCliOptionsPass(comm, "train", TN_CLI_DATA | TN_CLI_TRAIN, 0, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnOutMakeDir(comm, run.dir));
   if (run.ckdir[0]) PetscCall(TnOutMakeDir(comm, run.ckdir));

@@ -58,6 +58,9 @@ mpirun -n 2 "$TENOR" train -help >help.out 2>&1 || { echo "FAIL train -help exit
 grep -q -- "^  -net_n  *<16>" help.out || { echo "FAIL train -help: -net_n with train's default 16"; fail=1; }
 grep -q "Options for all PETSc" help.out && { echo "FAIL -help shows PETSc's options"; fail=1; }
 [ -e out ] && { echo "FAIL -help wrote out/"; fail=1; }
+# a command's own default is what -help shows
+"$TENOR" normcheck -help 2>&1 | grep -q -- "^  -dyn_batch  *<1024>" || { echo "FAIL normcheck -help: -dyn_batch with normcheck's default 1024"; fail=1; }
+"$TENOR" logdet -help 2>&1 | grep -q -- "^  -dyn_batch  *<4>" || { echo "FAIL logdet -help: -dyn_batch with logdet's default 4"; fail=1; }
 "$TENOR" logdensity -help all >helpall.out 2>&1 || { echo "FAIL -help all exit"; fail=1; }
 a=$(grep -n -- "^  -dyn_steps" helpall.out | head -1 | cut -d: -f1); b=$(grep -n "Options for all PETSc" helpall.out | head -1 | cut -d: -f1)
 [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] || { echo "FAIL -help all: tenor's options first, then PETSc's ($a, $b)"; fail=1; }
