@@ -57,6 +57,12 @@ PetscErrorCode TnNetSetUp(TnNet net);
 /* Accessors (after SetUp): W in the partitioned order; b, gamma and the
    diagonal W_ii as vectors with W's row layout. Borrowed references. */
 PetscErrorCode TnNetGetMat(TnNet net, Mat *W);
+/* The halo of a node-state vector x (partitioned order, B consecutive
+   values per node): *G (sequential, B values per ghost node of W, in the
+   order of W's off-diagonal columns, garray) and the scatter x -> G. Every
+   user of presynaptic values from other ranks builds its halo here.
+   Collective. */
+PetscErrorCode TnNetCreateHalo(TnNet net, Vec x, PetscInt B, Vec *G, VecScatter *halo);
 PetscErrorCode TnNetGetVecs(TnNet net, Vec *b, Vec *gamma, Vec *wdiag);
 PetscErrorCode TnNetGetSizes(TnNet net, PetscInt *N, PetscInt64 *nnz);
 /* natural[i]: the original (natural) number of local row i; size = local rows. */

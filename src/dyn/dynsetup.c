@@ -60,20 +60,12 @@ static PetscErrorCode SetUpBlocks(TnDyn dyn)
 /* The halo: B consecutive values per ghost node (block IS over garray). */
 static PetscErrorCode SetUpHalo(TnDyn dyn)
 {
-  Mat             W;
-  const PetscInt *garray;
-  IS              is;
-  const PetscInt  B = dyn->B;
+  const PetscInt B = dyn->B;
   PetscFunctionBeginUser;
-  PetscCall(TnNetGetMat(dyn->net, &W));
-  PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, NULL, &garray));
   PetscCall(PetscMalloc1((size_t)dyn->m * B + 1, &dyn->pbuf));
   PetscCall(PetscArrayzero(dyn->pbuf, (size_t)dyn->m * B));
   PetscCall(VecCreateMPIWithArray(dyn->comm, B, dyn->m * B, PETSC_DECIDE, dyn->pbuf, &dyn->P));
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, dyn->nghost * B, &dyn->G));
-  PetscCall(ISCreateBlock(PETSC_COMM_SELF, B, dyn->nghost, garray, PETSC_COPY_VALUES, &is));
-  PetscCall(VecScatterCreate(dyn->P, is, dyn->G, NULL, &dyn->halo));
-  PetscCall(ISDestroy(&is));
+  PetscCall(TnNetCreateHalo(dyn->net, dyn->P, B, &dyn->G, &dyn->halo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -200,3 +200,20 @@ PetscErrorCode TnNetGetParamMap(TnNet net, PetscInt **row, PetscInt **col)
   PetscCall(VecDestroy(&nv));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode TnNetCreateHalo(TnNet net, Vec x, PetscInt B, Vec *G, VecScatter *halo)
+{
+  Mat             W, Ao;
+  const PetscInt *garray;
+  PetscInt        nghost;
+  IS              is;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetMat(net, &W));
+  PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, &Ao, &garray));
+  PetscCall(MatGetSize(Ao, NULL, &nghost));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, nghost * B, G));
+  PetscCall(ISCreateBlock(PETSC_COMM_SELF, B, nghost, garray, PETSC_COPY_VALUES, &is));
+  PetscCall(VecScatterCreate(x, is, *G, NULL, halo));
+  PetscCall(ISDestroy(&is));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

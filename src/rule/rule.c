@@ -139,22 +139,18 @@ PetscErrorCode TnRuleView(TnRule r, PetscViewer viewer)
 /* The halo scatter r -> G for batch size B (block index set over garray). */
 static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
 {
-  Mat             W, Ao;
-  const PetscInt *garray;
-  TnParamLayout   L;
-  IS              is;
+  Mat           W;
+  TnParamLayout L;
+  PetscInt      ng;
   PetscFunctionBeginUser;
   PetscCall(TnRuleReset(r));
   PetscCall(TnNetGetMat(r->net, &W));
   PetscCall(TnNetGetParamLayout(r->net, &L));
-  PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, &Ao, &garray));
-  PetscCall(MatGetSize(Ao, NULL, &r->nghost));
   r->m   = L.m;
   r->ndw = L.n;
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, r->nghost * B, &r->G));
-  PetscCall(ISCreateBlock(PETSC_COMM_SELF, B, r->nghost, garray, PETSC_COPY_VALUES, &is));
-  PetscCall(VecScatterCreate(x, is, r->G, NULL, &r->halo));
-  PetscCall(ISDestroy(&is));
+  PetscCall(TnNetCreateHalo(r->net, x, B, &r->G, &r->halo));
+  PetscCall(VecGetSize(r->G, &ng));
+  r->nghost = ng / B;
   PetscCall(PetscMalloc2(L.n + 1, &r->dw, (size_t)L.m * B + 1, &r->y));
   PetscCall(PetscArrayzero(r->dw, L.n));
   r->B    = B;
