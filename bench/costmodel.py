@@ -33,11 +33,14 @@ Commands:
         --comm C.json --parts2 NET=DIR ...
       predicts bench_step's 2-rank step times from its 1-rank rates, the 2-rank
       triad, the ping-pong and the 2-part statistics, and prints the ratios.
-  costmodel.py project --step1 S1.json [...] --parts NET=DIR ... [--B 1]
+  costmodel.py project --step1 S1.json [...] --series NAME=SOURCE ... [--B 1]
         [--scheme sync] [--node-triad 340e9 --ranks-per-node 120
         --latency 1.3e-6 --net-bw 12.5e9] --out DIR
-      strong scaling for each NET (one network, every P partitioned in DIR) and
-      writes DIR/projection.csv (+ .png with matplotlib).
+      a series per NAME: real partitions (DIR: every P tenor partition wrote
+      there; several DIRs for weak scaling, one N per P) or the closed form of
+      a random er partition (er:N:k:P1,P2,... or er:weak<n>:k:...); writes
+      OUT/projection.csv (+ .png with matplotlib). Efficiency = updates/s per
+      rank against the series' smallest P (strong or weak alike).
 """
 import argparse
 import csv
@@ -165,24 +168,62 @@ def cmd_validate(a):
     print(f"largest |model/measured - 1| = {worst:.3f}")
 
 
+def er_parts(N, k, P):
+    """Expected per-part statistics of an er network (in-degree k, columns
+    uniform over the other nodes) cut into P equal parts at random, which is
+    what any partitioner reaches on such a graph within a few per cent: a part
+    of n = N/P rows has z = n k synapses, o = z (N - n)/(N - 1) of them
+    off-part; its halo is the number of distinct off-part columns among o
+    uniform draws from N - n, E = (N - n)(1 - (1 - 1/(N - n))^o), and its
+    neighbour parts the distinct parts among them, (P - 1)(1 - (1 - 1/(P - 1))^o)."""
+    n = N / P
+    z = n * k
+    if P == 1:
+        return [{"part": 0, "rows": n, "synapses": z, "halo": 0.0, "neighbours": 0.0, "offsynapses": 0.0}]
+    o = z * (N - n) / (N - 1)
+    h = (N - n) * (1 - math.exp(o * math.log1p(-1 / (N - n))))
+    d = (P - 1) * (1 - math.exp(o * math.log1p(-1 / (P - 1)))) if P > 2 else 1.0
+    return [{"part": q, "rows": n, "synapses": z, "halo": h, "neighbours": d, "offsynapses": o} for q in range(P)]
+
+
+def series_points(spec):
+    """NAME=DIR[,DIR...] (real partitions: every partition_P<P>_parts.csv in
+    the directories) or NAME=er:N:k:P1,P2,... (the closed form of er_parts;
+    N may be 'weak<n>' for N = n P)."""
+    name, src = spec.split("=", 1)
+    pts = {}
+    if src.startswith("er:"):
+        _, Ns, ks, Ps = src.split(":")
+        for P in (int(x) for x in Ps.split(",")):
+            N = int(float(Ns[4:])) * P if Ns.startswith("weak") else int(float(Ns))
+            pts[P] = ("closed form", er_parts(N, int(ks), P))
+    else:
+        for d in src.split(","):
+            for P, parts in parts_in(d).items():
+                pts[P] = (d, parts)
+    return name, dict(sorted(pts.items()))
+
+
 def cmd_project(a):
     rates = Rates(a.step1)
     share = a.node_triad / a.ranks_per_node
     os.makedirs(a.out, exist_ok=True)
     rows = []
-    for spec in a.parts:
-        net, d = spec.split("=", 1)
-        allp = parts_in(d)
-        P0 = min(allp)
+    for spec in a.series:
+        name, pts = series_points(spec)
+        net = a.net.get(name, name.split("-")[0]) if a.net else name.split("-")[0]
         base = None
-        for P, parts in allp.items():
+        for P, (src, parts) in pts.items():
             t, terms = step_time(parts, rates, net, a.B, a.scheme, a.latency, a.net_bw, share, K=a.K)
             nnz = sum(q["synapses"] for q in parts)
+            N = sum(q["rows"] for q in parts)
             if base is None:
-                base = (P, t)
-            eff = base[1] * base[0] / (t * P)
-            rows.append({"net": net, "dir": d, "ranks": P, "N": int(sum(q["rows"] for q in parts)), "nnz": int(nnz), "B": a.B, "scheme": a.scheme,
-                         "time_per_step_s": t, "synaptic_updates_per_s": nnz * a.B / t, "parallel_efficiency": eff,
+                base = (P, t, N)
+            weak = abs(N / P - base[2] / base[0]) > 0.05 * base[2] / base[0]
+            # efficiency: updates/s per rank against the series' smallest P
+            eff = (nnz * a.B / t / P) / (sum(q["synapses"] for q in pts[base[0]][1]) * a.B / base[1] / base[0])
+            rows.append({"series": name, "net": net, "source": src, "ranks": P, "N": int(round(N)), "nnz": int(round(nnz)), "B": a.B, "scheme": a.scheme,
+                         "time_per_step_s": t, "synaptic_updates_per_s": nnz * a.B / t, "parallel_efficiency": eff, "scaling": "weak" if weak else "strong",
                          "kernel_s": terms["kernel_s"], "exchange_s": terms["exchange_s"], "exchanges_per_step": terms["exchanges"]})
     path = os.path.join(a.out, "projection.csv")
     with open(path, "w", newline="") as f:
@@ -191,7 +232,7 @@ def cmd_project(a):
         w.writerows(rows)
     print(f"costmodel: {len(rows)} projections in {path}")
     for r in rows:
-        print(f"  {r['net']:10} P={r['ranks']:>5} {r['time_per_step_s']:.3g} s/step  {r['synaptic_updates_per_s']:.3g} updates/s  efficiency {r['parallel_efficiency']:.2f}  (kernel {r['kernel_s']:.2g} s, exchange {r['exchange_s']:.2g} s x {r['exchanges_per_step']})")
+        print(f"  {r['series']:14} P={r['ranks']:>5} {r['time_per_step_s']:.3g} s/step  {r['synaptic_updates_per_s']:.3g} updates/s  efficiency {r['parallel_efficiency']:.2f}  (kernel {r['kernel_s']:.2g} s, exchange {r['exchange_s']:.2g} s x {r['exchanges_per_step']})")
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -200,8 +241,8 @@ def cmd_project(a):
         print("costmodel: matplotlib not available: no plot (run with /usr/bin/python3)")
         return
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    for net in dict.fromkeys(r["net"] for r in rows):
-        rr = [r for r in rows if r["net"] == net]
+    for net in dict.fromkeys(r["series"] for r in rows):
+        rr = [r for r in rows if r["series"] == net]
         ax[0].loglog([r["ranks"] for r in rr], [r["synaptic_updates_per_s"] for r in rr], "o-", label=net)
         ax[1].semilogx([r["ranks"] for r in rr], [r["parallel_efficiency"] for r in rr], "o-", label=net)
     ax[0].set_xlabel("ranks P")
@@ -227,7 +268,9 @@ def main():
     v.add_argument("--out")
     p = sub.add_parser("project")
     p.add_argument("--step1", nargs="+", required=True)
-    p.add_argument("--parts", nargs="+", required=True, metavar="NET=DIR")
+    p.add_argument("--series", nargs="+", required=True, metavar="NAME=SOURCE",
+                   help="NAME=DIR[,DIR...] (tenor partition outputs) or NAME=er:N:k:P1,P2,... (closed form; N = weak<n> for n per rank); NAME's part before '-' is the network type of the bench_step rates unless --net maps it")
+    p.add_argument("--net", type=lambda x: dict(kv.split("=", 1) for kv in x.split(",")), default=None, help="NAME=NETTYPE,... for series names that are not network types")
     p.add_argument("--B", type=int, default=1)
     p.add_argument("--scheme", default="sync")
     p.add_argument("--K", type=int, default=100)
