@@ -42,6 +42,11 @@ typedef enum { TN_TRAIN_RULE_GRADIENT,
                TN_TRAIN_RULE_OJA } TnTrainRule;
 #define TN_TRAIN_NRULES 3
 extern const char *const TnTrainRuleTypes[];
+/* The rules whose update is a TnRule's (tenor/rule.h): hebb and oja. */
+static inline PetscBool TnTrainRuleUsesTnRule(TnTrainRule rule)
+{
+  return (PetscBool)(rule == TN_TRAIN_RULE_HEBB || rule == TN_TRAIN_RULE_OJA);
+}
 
 /* Why a run stopped. */
 typedef enum { TN_TRAIN_RUNNING,

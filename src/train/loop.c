@@ -196,7 +196,7 @@ PetscErrorCode TnTrainStep(TnTrain tr)
   if (stop) PetscFunctionReturn(PETSC_SUCCESS); /* the step is not taken: theta stays the last good state */
   skipped = tr->info.skipped;
   PetscCall(ApplyStep(tr));
-  if (tr->rule_kind != TN_TRAIN_RULE_GRADIENT && tr->info.skipped == skipped) PetscCall(TnRuleUpdateApplied(tr->rule, n, wmax));
+  if (TnTrainRuleUsesTnRule(tr->rule_kind) && tr->info.skipped == skipped) PetscCall(TnRuleUpdateApplied(tr->rule, n, wmax));
   tr->info.gnorm      = gnorm;
   tr->info.batch_loss = loss;
   tr->loss_sum += loss;

@@ -111,7 +111,7 @@ PetscErrorCode TnTrainSetRule(TnTrain tr, TnTrainRule rule)
   PetscCheck(rule >= 0 && rule < TN_TRAIN_NRULES, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "TnTrainSetRule: unknown rule %d", (int)rule);
   if (rule == tr->rule_kind) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(!HasProgress(tr), tr->comm, PETSC_ERR_ORDER, "cannot change the rule (-train_rule) after %" PetscInt64_FMT " training step(s)%s: set it before the first step", tr->info.step, tr->restarted ? " and a checkpoint load" : "");
-  if (rule != TN_TRAIN_RULE_GRADIENT) PetscCall(TnRuleSetType(tr->rule, TnTrainRuleTypes[rule]));
+  if (TnTrainRuleUsesTnRule(rule)) PetscCall(TnRuleSetType(tr->rule, TnTrainRuleTypes[rule]));
   tr->rule_kind = rule;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -138,10 +138,10 @@ static PetscErrorCode RuleOptions(TnTrain tr, TnTrainRule rule)
   const char *type;
   PetscFunctionBeginUser;
   PetscCall(TnTrainSetRule(tr, rule));
-  if (rule == TN_TRAIN_RULE_GRADIENT && !TnOptionsDeclaring()) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!TnTrainRuleUsesTnRule(rule) && !TnOptionsDeclaring()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnRuleSetFromOptions(tr->rule));
   PetscCall(TnRuleGetType(tr->rule, &type));
-  PetscCheck(rule == TN_TRAIN_RULE_GRADIENT || !strcmp(type, TnTrainRuleTypes[rule]), tr->comm, PETSC_ERR_USER, "-rule_type %s contradicts -train_rule %s: tenor train takes the rule from -train_rule alone", type, TnTrainRuleTypes[rule]);
+  PetscCheck(!TnTrainRuleUsesTnRule(rule) || !strcmp(type, TnTrainRuleTypes[rule]), tr->comm, PETSC_ERR_USER, "-rule_type %s contradicts -train_rule %s: tenor train takes the rule from -train_rule alone", type, TnTrainRuleTypes[rule]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -453,7 +453,7 @@ PetscErrorCode TnTrainView(TnTrain tr, PetscViewer viewer)
 {
   PetscFunctionBeginUser;
   PetscCall(TnTrainSetUp(tr));
-  if (tr->rule_kind != TN_TRAIN_RULE_GRADIENT) { /* the optimiser's settings do not apply */
+  if (TnTrainRuleUsesTnRule(tr->rule_kind)) { /* the optimiser's settings do not apply */
     PetscCall(PetscViewerASCIIPrintf(viewer, "training by the local "));
     PetscCall(TnRuleView(tr->rule, viewer));
     PetscCall(PetscViewerASCIIPrintf(viewer, "  W only (b and gamma stay as they are), every update through the invertibility check"));

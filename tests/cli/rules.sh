@@ -10,7 +10,7 @@
 #  4. a checkpoint restart (SIGKILL-free: a shorter run, then -train_restart
 #     with the full budget) ends bitwise on the uninterrupted parameters, on
 #     the same and on another rank count; a restart with another rule or
-#     another eta is refused naming both;
+#     another eta is refused naming both, a damaged rule attribute named;
 #  5. oja through train: every row of W reaches unit norm;
 #  6. steps that break invertibility (sync scheme, large hebb weights) are
 #     shrunk or skipped and reported;
@@ -89,6 +89,13 @@ mpirun -n 2 "$TENOR" train $COMMON -data_valid_fraction 0.125 -train_rule oja -t
 grep -q "re2/ckpt.h5 does not match this run: it was written by -train_rule hebb, this run has -train_rule oja" bad.log || { echo "FAIL unclear refusal of another rule:"; cat bad.log; fail=1; }
 mpirun -n 2 "$TENOR" train $RUN -rule_eta 0.04 -train_steps 40 -train_restart -out_dir re2 >bad2.log 2>&1 && { echo "FAIL a restart with another eta was accepted"; fail=1; }
 grep -q "does not match this run: rule_eta is 0.050000000000000003 in the file but 0.040000000000000001 here (-rule_eta)" bad2.log || { echo "FAIL unclear refusal of another eta:"; cat bad2.log; fail=1; }
+# a damaged rule attribute in the checkpoint: one clear error
+H5EDIT=${TN_H5EDIT:-$(dirname "$TENOR")/tests/h5edit}
+for edit in "attr rule_samples -5|'rule_samples' = -5" "str rule_schedule bogus|'rule_schedule' = 'bogus' is not one of the known settings"; do
+  rm -rf dmg; mkdir dmg; cp re2/ckpt.h5 dmg/; "$H5EDIT" dmg/ckpt.h5 ${edit%%|*} || { echo "FAIL h5edit ${edit%%|*}"; fail=1; }
+  mpirun -n 2 "$TENOR" train $RUN -train_steps 40 -train_restart -out_dir dmg >dmg.log 2>&1 && { echo "FAIL a damaged rule attribute was accepted (${edit%%|*})"; fail=1; }
+  grep -q "tenor: error: dmg/ckpt.h5.*${edit#*|}" dmg.log || { echo "FAIL unclear error for ${edit%%|*}:"; cat dmg.log; fail=1; }
+done
 mpirun -n 2 "$TENOR" train $COMMON -train_rule oja -rule_schedule average -train_steps 1 -out_dir bad3 >bad3.log 2>&1 && { echo "FAIL oja with the average schedule was accepted"; fail=1; }
 grep -q "rule_schedule average .* needs the hebb rule with a decay alpha > 0" bad3.log || { echo "FAIL unclear refusal of oja + average:"; cat bad3.log; fail=1; }
 mpirun -n 2 "$TENOR" train $COMMON -train_rule hebb -rule_type oja -train_steps 1 -out_dir bad4 >bad4.log 2>&1 && { echo "FAIL -rule_type against -train_rule was accepted"; fail=1; }

@@ -332,27 +332,27 @@ static PetscErrorCode UpdateAsDirection(void)
   PetscCall(VecRestoreArray(d, &px));
   PetscCall(TnRuleCheckUpdate(rule, d, &wmax, why, sizeof why));
   CU_ASSERT(why[0] == 0 && wmax > 0);
-  /* adding d is TnRuleApply's step on the 3 samples, on the same net (a
-     second net could be partitioned differently at 4 ranks and more) */
+  /* adding d is TnRuleApply's step on the 3 samples (on the same net: a
+     second net may be partitioned differently) */
   {
-    PetscScalar *p, *saved, *p1;
+    PetscScalar *p, *save, *after;
+    PetscCall(PetscMalloc2(L.n + 1, &save, L.n + 1, &after));
     PetscCall(TnNetGetParamArray(net, &p, NULL));
-    PetscCall(PetscMalloc2(L.n, &saved, L.n, &p1));
-    PetscCall(PetscArraycpy(saved, p, L.n));
+    PetscCall(PetscArraycpy(save, p, L.n));
     PetscCall(VecGetArray(d, &px));
     PetscCall(TnNetSetParams(net, px, 1.0, PETSC_TRUE));
     PetscCall(VecRestoreArray(d, &px));
     PetscCall(TnNetGetParamArray(net, &p, NULL));
-    PetscCall(PetscArraycpy(p1, p, L.n));
-    PetscCall(TnNetSetParams(net, saved, 1.0, PETSC_FALSE));
+    PetscCall(PetscArraycpy(after, p, L.n));
+    PetscCall(TnNetSetParams(net, save, 1.0, PETSC_FALSE)); /* back to the start */
     PetscCall(TnRuleCreate(net, &ref));
     PetscCall(TnRuleSetDecay(ref, 0.5));
     PetscCall(TnRuleSetEta(ref, 0.3));
     PetscCall(TnRuleApply(ref, x3));
     PetscCall(TnNetGetParamArray(net, &p, NULL));
-    for (PetscInt q = 0; q < L.n; q++) CU_ASSERT(p1[q] == p[q]);
+    for (PetscInt q = 0; q < L.n; q++) CU_ASSERT(p[q] == after[q]);
     PetscCall(TnRuleDestroy(&ref));
-    PetscCall(PetscFree2(saved, p1));
+    PetscCall(PetscFree2(save, after));
   }
   /* a limit below the current weights: the check says why, nothing changes */
   PetscCall(TnRuleSetMaxWeight(rule, 1e-3));

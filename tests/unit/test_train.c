@@ -34,6 +34,8 @@ typedef struct {
   PetscBool   single; /* moments in single precision */
   TnOptimizer opt;
   PetscInt    colseed; /* seed of the colouring (0: the default) */
+  TnTrainRule rule;    /* gradient (0) or a local rule with eta reta, decay rdecay, weight limit rmax (0: default) */
+  PetscReal   reta, rdecay, rmax;
 } Config;
 
 static const Config base_cfg = {.n = 4, .K = 4, .S = 200, .steps = 20, .scheme = TN_SCHEME_COLORED, .act = TN_ACT_LINEAR, .h = 0.5, .lr = 0.02, .vfrac = 0.25, .part = "none"};
@@ -69,6 +71,14 @@ static PetscErrorCode Build(MPI_Comm comm, const Config *c, Setup *s)
   PetscCall(TnTrainSetSchedule(s->tr, TN_SCHED_COSINE, 0.1, 1, 0.1));
   PetscCall(TnTrainSetOptimizer(s->tr, c->opt));
   PetscCall(TnTrainSetSingleMoments(s->tr, c->single));
+  PetscCall(TnTrainSetRule(s->tr, c->rule));
+  if (TnTrainRuleUsesTnRule(c->rule)) {
+    TnRule rule;
+    PetscCall(TnTrainGetRule(s->tr, NULL, &rule));
+    PetscCall(TnRuleSetEta(rule, c->reta));
+    PetscCall(TnRuleSetDecay(rule, c->rdecay));
+    if (c->rmax > 0) PetscCall(TnRuleSetMaxWeight(rule, c->rmax));
+  }
   PetscCall(TnTrainSetUp(s->tr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -627,6 +637,65 @@ static void test_setter_refused_after_steps(void)
   TN_ASSERT_OK(Destroy(&s));
 }
 
+/* The local rules through the trainer: a checkpoint restart ends bitwise on
+   the uninterrupted parameters (hebb, oja); the rule cannot change after a
+   step; hebb with alpha = 0 runs away: TnTrainRun stops with status
+   TN_TRAIN_RUNAWAY and the reason, theta stays the last good state (finite,
+   within the limit), and a further step is refused. */
+static void test_rules_restart(void)
+{
+  Config c = base_cfg;
+  c.rule   = TN_TRAIN_RULE_HEBB;
+  c.reta   = 0.05;
+  c.rdecay = 1;
+  RestartBitwise(c);
+  c.rule = TN_TRAIN_RULE_OJA;
+  c.reta = 0.02;
+  RestartBitwise(c);
+}
+
+static void test_rules_runaway(void)
+{
+  Config      c = base_cfg;
+  Setup       s;
+  TnTrainInfo in;
+  const char *why;
+  Vec         theta;
+  PetscReal   wmax = 0;
+  c.rule           = TN_TRAIN_RULE_HEBB;
+  c.reta           = 1;
+  c.rdecay         = 0;
+  c.rmax           = 20;
+  c.steps          = 1000;
+  c.vfrac          = 0; /* no validation: the run ends with the last good state, not the best validated */
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  TN_ASSERT_OK(TnTrainSetCheckpoint(s.tr, 0, TnTestTmpDir()));
+  TN_ASSERT_OK(Steps(&s, 1));
+  TN_ASSERT_FAILS(TnTrainSetRule(s.tr, TN_TRAIN_RULE_GRADIENT));
+  TN_ASSERT_OK(TnTrainRun(s.tr));
+  TN_ASSERT_OK(TnTrainGetInfo(s.tr, &in));
+  TN_ASSERT_OK(TnTrainGetStopReason(s.tr, &why));
+  CU_ASSERT(in.status == TN_TRAIN_RUNAWAY && in.step > 1 && in.step < 1000);
+  CU_ASSERT(strstr(why, "running away") != NULL);
+  TN_ASSERT_OK(TnTrainGetParams(s.tr, &theta));
+  {
+    const PetscScalar *t;
+    PetscInt           n;
+    PetscBool          finite = PETSC_TRUE;
+    TN_ASSERT_OK(VecGetLocalSize(theta, &n));
+    TN_ASSERT_OK(VecGetArrayRead(theta, &t));
+    for (PetscInt q = 0; q < n; q++) {
+      if (PetscIsInfOrNanScalar(t[q])) finite = PETSC_FALSE;
+    }
+    TN_ASSERT_OK(VecRestoreArrayRead(theta, &t));
+    CU_ASSERT(finite);
+  }
+  TN_ASSERT_OK(VecNorm(theta, NORM_INFINITY, &wmax)); /* b = u = 0 here: max |W_ij| */
+  CU_ASSERT(wmax <= 20 && wmax > 10);
+  TN_ASSERT_FAILS(TnTrainStep(s.tr));
+  TN_ASSERT_OK(Destroy(&s));
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("train", NULL, NULL);
@@ -644,4 +713,6 @@ void TnTestRegister(void)
   CU_add_test(s, "a model's bad dynamics settings refused", test_model_dyn_attributes_checked);
   CU_add_test(s, "optimiser changed after SetUp: SetUp again, step = fresh", test_setter_after_setup);
   CU_add_test(s, "optimiser change after a step or a load refused", test_setter_refused_after_steps);
+  CU_add_test(s, "local rules: checkpoint/restart = uninterrupted, bitwise", test_rules_restart);
+  CU_add_test(s, "hebb without decay: stopped, last good state kept", test_rules_runaway);
 }
