@@ -16,6 +16,7 @@ PetscErrorCode TnCmdLogDet(MPI_Comm comm);
 PetscErrorCode TnCmdNormCheck(MPI_Comm comm);
 PetscErrorCode TnCmdSample(MPI_Comm comm);
 PetscErrorCode TnCmdTrain(MPI_Comm comm);
+PetscErrorCode TnCmdRecall(MPI_Comm comm);
 
 /* The end of a command's options pass (tenor/sys.h): after
    TnOptionsPassBegin and the command's own options, the network and the
