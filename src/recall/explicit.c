@@ -128,9 +128,13 @@ PetscErrorCode TnRecallSetUpExplicit(TnRecall r)
     r->kmean = (PetscReal)kg / (PetscReal)r->N;
   }
 
-  /* local rows grouped by colour (counting sort) */
-  PetscCall(PetscMalloc1(r->m + 1, &col));
-  PetscCall(Colors(r, col));
+  /* local rows grouped by colour (counting sort); sync needs no colouring:
+     one colour */
+  PetscCall(PetscCalloc1(r->m + 1, &col));
+  if (r->update == TN_RECALL_ASYNC)
+    PetscCall(Colors(r, col));
+  else
+    r->ncolors = 1;
   PetscCall(PetscCalloc2(r->ncolors + 1, &r->cptr, r->m + 1, &r->crow));
   for (PetscInt i = 0; i < r->m; i++) r->cptr[col[i] + 1]++;
   for (PetscInt c = 0; c < r->ncolors; c++) r->cptr[c + 1] += r->cptr[c];

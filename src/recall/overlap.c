@@ -31,7 +31,7 @@ PetscErrorCode TnRecallSetUpOverlap(TnRecall r)
   for (PetscInt i = 0; i < r->m; i++)
     for (PetscInt mu = 0; mu < r->p; mu++) r->xl[(size_t)i * r->p + mu] = (signed char)TnRecallXi(r, lo + i, mu);
   r->kmean   = (PetscReal)(r->N - 1);
-  r->ncolors = r->N;
+  r->ncolors = r->update == TN_RECALL_ASYNC ? r->N : 1; /* node by node, or all at once */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

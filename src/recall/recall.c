@@ -80,6 +80,7 @@ PetscErrorCode TnRecallSetNoise(TnRecall r, PetscReal f)
 PetscErrorCode TnRecallSetUpdate(TnRecall r, TnRecallUpdate u)
 {
   PetscFunctionBeginUser;
+  PetscCall(TnRecallReset(r)); /* the colouring is set up for async only */
   r->update = u;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -132,7 +133,7 @@ PetscErrorCode TnRecallSetFromOptions(TnRecall r)
   PetscCall(TnOptionsInt("-tests", "Run from the first n stored patterns only (0: all p)", "TnRecallSetTests", r->tests, &r->tests, NULL, 0, PETSC_MAX_INT));
   PetscCall(TnOptionsReal("-threshold", "A final overlap m >= this counts as retrieved", "TnRecallSetThreshold", r->threshold, &r->threshold, NULL, -1, 1));
   PetscOptionsEnd();
-  r->update = (TnRecallUpdate)u;
+  r->update = (TnRecallUpdate)u; /* the object was reset above */
   r->field  = (TnRecallField)f;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
