@@ -105,6 +105,7 @@ PetscErrorCode TnRecallSetTests(TnRecall r, PetscInt n)
 {
   PetscFunctionBeginUser;
   PetscCheck(n >= 0, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "the number of test patterns must be >= 0, not %" PetscInt_FMT, n);
+  PetscCall(TnRecallReset(r)); /* SetUp checks tests <= p */
   r->tests = n;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -151,6 +152,8 @@ PetscErrorCode TnRecallSetUp(TnRecall r)
                         "-recall_patterns 0: store at least one pattern (-recall_patterns p with p >= 1; 0 means every pattern of a -recall_pattern_file)"));
   PetscCall(PetscSNPrintf(msg, sizeof msg, "-recall_field overlap needs a full network (-net_type full), not %s: use -recall_field explicit", type));
   PetscCall(TnErrorSync(r->comm, (PetscBool)(r->field == TN_RECALL_FIELD_OVERLAP && !full), msg));
+  PetscCall(PetscSNPrintf(msg, sizeof msg, "-recall_tests %" PetscInt_FMT " is more than the %" PetscInt_FMT " stored patterns: use 0 (all) or at most p", r->tests, r->p));
+  PetscCall(TnErrorSync(r->comm, (PetscBool)(!r->file[0] && r->tests > r->p), msg)); /* before the net is built; a file's p is known below */
   r->used = r->field == TN_RECALL_FIELD_AUTO ? (full ? TN_RECALL_FIELD_OVERLAP : TN_RECALL_FIELD_EXPLICIT) : r->field;
   if (r->used == TN_RECALL_FIELD_OVERLAP) {
     PetscCall(TnNetGetRequestedSize(r->net, &r->N));
