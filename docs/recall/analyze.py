@@ -16,7 +16,8 @@ er (diluted, synchronous): alpha_c at M_C and at m = 0.1 (where m(alpha)
 goes to 0 in the extremely diluted limit), against k/N, with the
 Derrida-Gardner-Zippelius values: m = erf(m / sqrt(2 alpha)) has m -> 0 at
 2/pi and m = 0.9 at 0.2994.
-Needs python3-matplotlib and numpy. Usage: /usr/bin/python3 docs/recall/analyze.py [DIR]"""
+Needs python3-matplotlib and numpy. Usage: /usr/bin/python3 docs/recall/analyze.py [DIR [OUT]]
+(DIR holds results.csv, default this folder; figures and summary.txt go to OUT, default DIR)."""
 import csv, math, os, sys
 from collections import defaultdict
 
@@ -26,6 +27,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 D = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+O = sys.argv[2] if len(sys.argv) > 2 else D
+os.makedirs(O, exist_ok=True)
 M_C = float(os.environ.get('M_C', '0.9'))
 rows = list(csv.DictReader(open(os.path.join(D, 'results.csv'))))
 for r in rows:
@@ -137,7 +140,7 @@ if Ns:
     ax[1].set_title('finite-size extrapolation')
     ax[1].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(os.path.join(D, 'alpha_c_full.png'), dpi=110)
+    fig.savefig(os.path.join(O, 'alpha_c_full.png'), dpi=110)
 
 # --- diluted: alpha_c against k/N
 dil = defaultdict(lambda: defaultdict(list))  # (study, N) -> k -> [(a09, a01)]
@@ -174,8 +177,8 @@ if dil:
     ax[1].set_title('overlap against the extremely diluted limit')
     ax[1].legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(os.path.join(D, 'alpha_c_diluted.png'), dpi=110)
+    fig.savefig(os.path.join(O, 'alpha_c_diluted.png'), dpi=110)
 
 text = '\n'.join(out)
+open(os.path.join(O, 'summary.txt'), 'w').write(text + '\n')
 print(text)
-open(os.path.join(D, 'summary.txt'), 'w').write(text + '\n')
