@@ -71,6 +71,10 @@ PetscErrorCode TnNetGetNatural(TnNet net, const PetscInt **natural);
 PetscErrorCode TnNetGetSymmetricPattern(TnNet net, Mat *S);
 PetscErrorCode TnNetGetPartitionInfo(TnNet net, TnPartitionInfo *info);
 PetscErrorCode TnNetGetType(TnNet net, const char **type);
+/* The node count the settings ask a generator for, without SetUp (lattice2d:
+   n*n; a file network: -1, known only once read). For work that needs N but
+   not W (tenor recall's overlap form on a full net). */
+PetscErrorCode TnNetGetRequestedSize(TnNet net, PetscInt *N);
 PetscErrorCode TnNetGetComm(TnNet net, MPI_Comm *comm);
 /* The network's parameters as one local array, which W's values and b are
    views of: [W's on-process block values | off-process block values | b |

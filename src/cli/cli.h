@@ -16,6 +16,7 @@ PetscErrorCode TnCmdLogDet(MPI_Comm comm);
 PetscErrorCode TnCmdNormCheck(MPI_Comm comm);
 PetscErrorCode TnCmdSample(MPI_Comm comm);
 PetscErrorCode TnCmdTrain(MPI_Comm comm);
+PetscErrorCode TnCmdRecall(MPI_Comm comm);
 
 /* The end of a command's options pass (tenor/sys.h): after
    TnOptionsPassBegin and the command's own options, the network and the
@@ -66,7 +67,7 @@ json_t *TnJsonStrArray(const char *const v[], PetscInt n);
    command, rank count, the full option set (PetscOptionsGetAll), every
    input file named by an option the run used (-options_file, -model,
    -net_W, -net_b, -net_gamma_file, -dyn_coloring_file, -data_file,
-   -data_gauss_Q), each with its path, size in bytes and the 64-bit FNV-1a
+   -data_gauss_Q, -recall_pattern_file), each with its path, size in bytes and the 64-bit FNV-1a
    hash of its content (read through again by rank 0 when the provenance is
    written), plus extra (the checkpoint a run resumed from, under
    extra_option; NULL: none) with its path only, since the run rewrote it, and the data preprocessing prep (stolen; NULL:

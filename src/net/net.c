@@ -165,6 +165,17 @@ PetscErrorCode TnNetGetType(TnNet net, const char **type)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnNetGetRequestedSize(TnNet net, PetscInt *N)
+{
+  PetscBool lat, file;
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrcmp(net->type, TNNET_LATTICE2D, &lat));
+  PetscCall(PetscStrcmp(net->type, TNNET_FILE, &file));
+  *N = file ? -1 : lat ? net->n * net->n
+                       : net->n;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* S = W + W^T: its structure is the pattern P + P^T (users skip the
    diagonal; values are not used). */
 PetscErrorCode TnNetGetSymmetricPattern(TnNet net, Mat *S)

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Figures and fits of the Hopfield memory study (docs/recall.md) from
+docs/recall/results.csv, written by docs/recall/study.sh.
+
+alpha_c of one sweep (one N, k and pattern set): the alpha at which the mean
+final overlap from the stored patterns themselves (noise 0) first falls below
+M_C (0.9 by default), by linear interpolation between the two grid points
+around the crossing.
+
+full: alpha_c(N) = mean over the pattern sets, error = their standard error;
+fit alpha_c(N) = alpha_inf + a N^-nu by weighted least squares, (i) with
+nu = 1/2 fixed and (ii) with nu free; the error of alpha_inf from the fit's
+covariance (scaled by the reduced chi^2 when above 1).
+
+er (diluted, synchronous): alpha_c at M_C and at m = 0.1 (where m(alpha)
+goes to 0 in the extremely diluted limit), against k/N, with the
+Derrida-Gardner-Zippelius values: m = erf(m / sqrt(2 alpha)) has m -> 0 at
+2/pi and m = 0.9 at 0.2994.
+Needs python3-matplotlib and numpy. Usage: /usr/bin/python3 docs/recall/analyze.py [DIR [OUT]]
+(DIR holds results.csv, default this folder; figures and summary.txt go to OUT, default DIR)."""
+import csv, math, os, sys
+from collections import defaultdict
+
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt
+import numpy as np
+
+D = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+O = sys.argv[2] if len(sys.argv) > 2 else D
+os.makedirs(O, exist_ok=True)
+M_C = float(os.environ.get('M_C', '0.9'))
+rows = list(csv.DictReader(open(os.path.join(D, 'results.csv'))))
+for r in rows:
+    for key in ('N', 'seed', 'p', 'tests'):
+        r[key] = int(r[key])
+    for key in ('k', 'alpha', 'overlap_mean', 'overlap_sd', 'fraction_retrieved', 'sweeps_mean', 'seconds'):
+        r[key] = float(r[key])
+
+
+def crossing(curve, level):
+    """First alpha where m falls below level (linear interpolation), or None."""
+    curve = sorted(curve)
+    for (a0, m0), (a1, m1) in zip(curve, curve[1:]):
+        if m0 >= level > m1:
+            return a0 + (m0 - level) * (a1 - a0) / (m0 - m1)
+    return None
+
+
+def dgz_m(alpha):
+    """Largest fixed point of m = erf(m / sqrt(2 alpha)) (0 above 2/pi)."""
+    m = 1.0
+    for _ in range(20000):
+        m = math.erf(m / math.sqrt(2 * alpha))
+    return m
+
+
+def dgz_alpha(level):
+    lo, hi = 1e-3, 2 / math.pi
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if dgz_m(mid) >= level:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+sweeps = defaultdict(list)  # (study, type, N, k, seed) -> [(alpha, m)]
+for r in rows:
+    sweeps[(r['study'], r['type'], r['N'], r['k'], r['seed'])].append((r['alpha'], r['overlap_mean']))
+
+out = []
+# --- full: alpha_c(N) and the extrapolation
+full = defaultdict(list)
+for (study, typ, N, k, seed), c in sweeps.items():
+    if study == 'full':
+        a = crossing(c, M_C)
+        if a is not None:
+            full[N].append(a)
+Ns = sorted(full)
+fit_text = []
+if Ns:
+    x = np.array(Ns, float)
+    y = np.array([np.mean(full[N]) for N in Ns])
+    e = np.array([np.std(full[N], ddof=1) / math.sqrt(len(full[N])) if len(full[N]) > 1 else 0.01 for N in Ns])
+    e = np.maximum(e, 1e-4)
+    out.append('full: alpha_c(N) at m = %.2f (mean over pattern sets +- standard error)' % M_C)
+    for N, yy, ee in zip(Ns, y, e):
+        out.append('  N = %6d: %.4f +- %.4f  (%d sets: %s)' % (N, yy, ee, len(full[N]), ' '.join('%.4f' % v for v in full[N])))
+
+    def wls(nu):
+        A = np.vstack([np.ones_like(x), x ** -nu]).T
+        W = np.diag(1 / e ** 2)
+        cov = np.linalg.inv(A.T @ W @ A)
+        beta = cov @ A.T @ W @ y
+        chi2 = float(((A @ beta - y) / e) ** 2 @ np.ones_like(y))
+        dof = max(len(y) - 2, 1)
+        s = max(chi2 / dof, 1.0)
+        return beta, cov * s, chi2, dof
+
+    if len(Ns) >= 3:
+        beta, cov, chi2, dof = wls(0.5)
+        fit_text.append((0.5, beta, cov, chi2, dof))
+        out.append('  fit nu = 1/2 fixed: alpha_inf = %.4f +- %.4f, a = %.3f, chi2/dof = %.2f/%d' % (beta[0], math.sqrt(cov[0, 0]), beta[1], chi2, dof))
+    if len(Ns) >= 4:
+        best = None
+        for nu in np.linspace(0.1, 1.5, 141):
+            b, c_, chi2, dof = wls(nu)
+            if best is None or chi2 < best[3]:
+                best = (nu, b, c_, chi2, dof)
+        nu, b, c_, chi2, dof = best
+        # the error of alpha_inf with nu free: the spread of alpha_inf over nu within chi2_min + 1
+        ok = [wls(v)[0][0] for v in np.linspace(0.1, 1.5, 141) if wls(v)[2] <= chi2 + 1]
+        spread = (max(ok) - min(ok)) / 2 if ok else float('nan')
+        fit_text.append((nu, b, c_, chi2, dof))
+        out.append('  fit nu free: nu = %.2f, alpha_inf = %.4f +- %.4f (fit) , range over chi2_min + 1: %.4f .. %.4f, chi2/dof = %.2f/%d'
+                   % (nu, b[0], math.sqrt(c_[0, 0]), min(ok), max(ok), chi2, dof - 1))
+    out.append('  Amit-Gutfreund-Sompolinsky: 0.138')
+
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    for N in Ns:
+        al = sorted(set(a for (s, t, n, k, sd), c in sweeps.items() if s == 'full' and n == N for a, _ in c))
+        ms = [np.mean([m for (s, t, n, k, sd), c in sweeps.items() if s == 'full' and n == N for a2, m in c if a2 == a]) for a in al]
+        ax[0].plot(al, ms, 'o-', ms=3, label='N = %d' % N)
+    ax[0].axhline(M_C, color='gray', ls=':', lw=1)
+    ax[0].axvline(0.138, color='k', ls='--', lw=1, label='AGS 0.138')
+    ax[0].set_xlabel(r'$\alpha = p/(N-1)$')
+    ax[0].set_ylabel('mean final overlap m (from the pattern)')
+    ax[0].set_title('full network, asynchronous')
+    ax[0].legend(fontsize=8)
+    ax[1].errorbar(x ** -0.5, y, yerr=e, fmt='o', label=r'$\alpha_c(N)$ at m = %.1f' % M_C)
+    xx = np.linspace(0, x.min() ** -0.5 * 1.05, 100)
+    for nu, b, c_, chi2, dof in fit_text:
+        ax[1].plot(xx, b[0] + b[1] * xx ** (2 * nu),  # N^-nu = (N^-1/2)^(2 nu)
+                   label=r'$\nu$ = %.2f: $\alpha_c(\infty)$ = %.4f $\pm$ %.4f' % (nu, b[0], math.sqrt(c_[0, 0])))
+    ax[1].axhspan(0.128, 0.148, color='gray', alpha=0.2, label='0.138 $\\pm$ 0.01')
+    ax[1].set_xlabel(r'$N^{-1/2}$')
+    ax[1].set_ylabel(r'$\alpha_c(N)$')
+    ax[1].set_title('finite-size extrapolation')
+    ax[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(O, 'alpha_c_full.png'), dpi=110)
+
+# --- diluted: alpha_c against k/N
+dil = defaultdict(lambda: defaultdict(list))  # (study, N) -> k -> [(a09, a01)]
+for (study, typ, N, k, seed), c in sweeps.items():
+    if study in ('er', 'ladder'):
+        dil[(study, N)][k].append((crossing(c, M_C), crossing(c, 0.1), typ))
+if dil:
+    a09, a01 = dgz_alpha(M_C), 2 / math.pi
+    out.append('diluted (synchronous): alpha_c at m = %.2f and at m = 0.1; DGZ limit: %.4f and %.4f (m -> 0 at 2/pi = %.4f)' % (M_C, a09, dgz_alpha(0.1), a01))
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    for (study, N), byk in sorted(dil.items()):
+        ks = sorted(byk)
+        f = [k / (N - 1) if byk[k][0][2] == 'full' else k / N for k in ks]
+        for j, (lab, mk) in enumerate((('m = %.1f' % M_C, 'o'), ('m = 0.1', 's'))):
+            v = [np.mean([t[j] for t in byk[k] if t[j] is not None]) if any(t[j] is not None for t in byk[k]) else np.nan for k in ks]
+            ax[0].semilogx(f, v, mk + '-', label='N = %d, %s' % (N, lab))
+            for k, ff, vv in zip(ks, f, v):
+                out.append('  %s N = %d k = %g (k/N = %.3g): alpha_c(%s) = %s  (%d sets)' % (study, N, k, ff, lab, '%.4f' % vv if vv == vv else 'not reached', len(byk[k])))
+    ax[0].axhline(0.138, color='k', ls='--', lw=1, label='AGS 0.138')
+    ax[0].axhline(a01, color='C3', ls='--', lw=1, label=r'DGZ $2/\pi$ (m $\to$ 0)')
+    ax[0].axhline(a09, color='C3', ls=':', lw=1, label='DGZ, m = %.1f: %.3f' % (M_C, a09))
+    ax[0].set_xlabel('k / N')
+    ax[0].set_ylabel(r'$\alpha_c = p/k$')
+    ax[0].set_title('diluted er networks, synchronous')
+    ax[0].legend(fontsize=7)
+    al = np.linspace(0.05, 0.8, 200)
+    ax[1].plot(al, [dgz_m(a) for a in al], 'k--', label='DGZ: m = erf(m/sqrt(2 alpha))')
+    for (study, typ, N, k, seed), c in sorted(sweeps.items()):
+        if study == 'er' or (study == 'ladder' and seed == 1):
+            c = sorted(c)
+            ax[1].plot([a for a, _ in c], [m for _, m in c], 'o-', ms=3, label='%s N = %d, k = %g' % (typ, N, k))
+    ax[1].set_xlabel(r'$\alpha = p/k$')
+    ax[1].set_ylabel('mean final overlap m')
+    ax[1].set_title('overlap against the extremely diluted limit')
+    ax[1].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(os.path.join(O, 'alpha_c_diluted.png'), dpi=110)
+
+text = '\n'.join(out)
+open(os.path.join(O, 'summary.txt'), 'w').write(text + '\n')
+print(text)
