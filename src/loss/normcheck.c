@@ -406,7 +406,15 @@ PetscErrorCode TnNormIntegrate(TnDyn dyn, const TnNormOptions *opt, TnNormResult
 {
   TnEval         e;
   PetscLogDouble t0 = TnTime();
+  PetscInt       nclamp;
+  TnNet          net;
+  MPI_Comm       comm;
   PetscFunctionBeginUser;
+  PetscCall(TnDynSetUp(dyn));
+  PetscCall(TnDynGetNet(dyn, &net));
+  PetscCall(TnNetGetComm(net, &comm));
+  PetscCall(TnDynGetClamp(dyn, &nclamp, NULL, NULL));
+  PetscCheck(!nclamp, comm, PETSC_ERR_SUP, "the normalisation check of a conditional density (clamped nodes, -data_clamp) is not implemented yet");
   PetscCall(PetscMemzero(res, sizeof(*res)));
   PetscCall(EvalCreate(dyn, opt->max_seconds, &e));
   res->N      = e.N;

@@ -77,8 +77,11 @@ PetscErrorCode TnSamplerDrawBase(TnSampler s, PetscInt first, Vec z)
   PetscInt        n, m, B;
   TnNet           net;
   TnBase          base;
+  PetscInt        nclamp;
   PetscFunctionBeginUser;
   PetscCall(TnDynSetUp(s->dyn));
+  PetscCall(TnDynGetClamp(s->dyn, &nclamp, NULL, NULL));
+  PetscCheck(!nclamp, s->comm, PETSC_ERR_SUP, "sampling a conditional density (clamped nodes, -data_clamp) is not implemented yet");
   PetscCheck(first >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "first sample number must be >= 0 (got %" PetscInt_FMT ")", first);
   PetscCall(TnDynGetNet(s->dyn, &net));
   PetscCall(TnDynGetParams(s->dyn, NULL, NULL, NULL, NULL, NULL, &B));

@@ -1,0 +1,312 @@
+/* Clamped nodes (docs/conditional.md): the conditional density of the free
+   nodes F given the clamped ones C.
+   - linear sync, the free block W_FF triangular (diag exact) and W_FC, W_CF
+     dense: log Phi(t | x) against the closed-form conditional Gaussian
+     N(t; mu, Sigma), Sigma = (A^T A)^{-1}, mu = -A^{-1}(B x_C + d), where
+     a_K^F = A t + B x_C + d; evaluated by LAPACK (getrs, getri, potrf), to
+     1e-10; the clamped values are held exactly; the per-node totals are 0
+     on C and add up to the loss; the same with the exact global methods
+     (dense, sparse) on a W_FF that is not triangular;
+   - every node clamped but one: the 1-D density of that node in closed form;
+   - every check at 1-4 ranks with the default partitioner, against the same
+     serial reference (rank and partition invariance);
+   - a bad clamp set (out of range, listed twice, all nodes, not an integer,
+     an unsupported scheme) is refused on every rank. */
+#include "tn_test.h"
+#include <tenor/dyn.h>
+#include <tenor/net.h>
+#include <petscblaslapack.h>
+
+#define NMAX 12
+
+typedef struct {
+  PetscInt  N;
+  PetscReal W[NMAX][NMAX], b[NMAX], g[NMAX];
+  PetscBool P[NMAX][NMAX];
+} Model;
+
+/* Dense W (every entry), free block upper triangular in natural order when
+   tri (then the diag log-det is exact). */
+static void ModelClamped(Model *m, PetscInt N, const PetscBool *clamped, PetscBool tri, uint64_t seed)
+{
+  TnTestRandomDense(N, NMAX, 1.0, PETSC_FALSE, 0.6 / PetscSqrtReal((PetscReal)N), seed, &m->W[0][0], &m->P[0][0], m->b, m->g);
+  m->N = N;
+  for (PetscInt i = 0; i < N; i++)
+    for (PetscInt j = 0; j < i; j++)
+      if (tri && !clamped[i] && !clamped[j]) m->W[i][j] = 0, m->P[i][j] = PETSC_FALSE;
+}
+
+/* The clamp set as an IS: rank 0 gives all of it. */
+static PetscErrorCode SetClamp(TnDyn dyn, PetscInt N, const PetscBool *clamped)
+{
+  PetscMPIInt rank;
+  PetscInt    idx[NMAX], n = 0;
+  IS          is;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  for (PetscInt i = 0; i < N && !rank; i++)
+    if (clamped[i]) idx[n++] = i;
+  PetscCall(ISCreateGeneral(PETSC_COMM_WORLD, n, idx, PETSC_COPY_VALUES, &is));
+  PetscCall(TnDynSetClamp(dyn, is));
+  PetscCall(ISDestroy(&is));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The masked linear step a <- M' a + c' (M' = I + h(W - Gamma) with the
+   clamped rows replaced by the identity's, c' = h b with them zero), K times:
+   returns T = M'^K and e = sum_{k<K} M'^k c', so a_K = T x + e. */
+static void Propagator(const Model *m, const PetscBool *clamped, PetscReal h, PetscInt K, PetscReal T[][NMAX], PetscReal *e)
+{
+  PetscInt  N = m->N;
+  PetscReal M[NMAX][NMAX], c[NMAX], Tn[NMAX][NMAX], en[NMAX];
+  for (PetscInt i = 0; i < N; i++) {
+    c[i] = clamped[i] ? 0 : h * m->b[i];
+    e[i] = 0;
+    for (PetscInt j = 0; j < N; j++) {
+      M[i][j] = clamped[i] ? (PetscReal)(i == j) : (i == j) + h * (m->W[i][j] - (i == j) * m->g[i]);
+      T[i][j] = (i == j);
+    }
+  }
+  for (PetscInt k = 0; k < K; k++) { /* T <- M T, e <- M e + c */
+    for (PetscInt i = 0; i < N; i++) {
+      en[i] = c[i];
+      for (PetscInt j = 0; j < N; j++) {
+        Tn[i][j] = 0;
+        en[i] += M[i][j] * e[j];
+        for (PetscInt l = 0; l < N; l++) Tn[i][j] += M[i][l] * T[l][j];
+      }
+    }
+    for (PetscInt i = 0; i < N; i++) {
+      e[i] = en[i];
+      for (PetscInt j = 0; j < N; j++) T[i][j] = Tn[i][j];
+    }
+  }
+}
+
+/* log N(t; mu, Sigma) of the free values t = x_F given x_C, in closed form:
+   a_K^F = A t + B x_C + d with A = T_FF, B = T_FC, d = e_F, so
+   t ~ N(mu, Sigma), mu = -A^{-1}(B x_C + d), Sigma = (A^T A)^{-1}. mu by
+   LU solve, Sigma by LU inverse of A^T A, then its Cholesky factor L:
+   log N = -|L^{-1}(t - mu)|^2 / 2 - sum log L_ii - n/2 log 2 pi. */
+static PetscReal ConditionalGaussian(PetscInt N, const PetscBool *clamped, PetscReal T[][NMAX], const PetscReal *e, const PetscReal *x)
+{
+  PetscInt     F[NMAX], n = 0;
+  PetscScalar  A[NMAX * NMAX], P[NMAX * NMAX], mu[NMAX], work[NMAX * NMAX];
+  PetscBLASInt bn, one = 1, piv[NMAX], info, lw = NMAX * NMAX;
+  PetscReal    z[NMAX], q = 0, ld = 0;
+  for (PetscInt i = 0; i < N; i++)
+    if (!clamped[i]) F[n++] = i;
+  bn = (PetscBLASInt)n;
+  for (PetscInt r = 0; r < n; r++) {
+    mu[r] = -e[F[r]];
+    for (PetscInt j = 0; j < N; j++)
+      if (clamped[j]) mu[r] -= T[F[r]][j] * x[j];
+    for (PetscInt s = 0; s < n; s++) A[s * n + r] = T[F[r]][F[s]]; /* column-major */
+  }
+  for (PetscInt r = 0; r < n; r++) /* P = A^T A */
+    for (PetscInt s = 0; s < n; s++) {
+      P[s * n + r] = 0;
+      for (PetscInt l = 0; l < n; l++) P[s * n + r] += A[r * n + l] * A[s * n + l];
+    }
+  LAPACKgetrf_(&bn, &bn, A, &bn, piv, &info);
+  LAPACKgetrs_("N", &bn, &one, A, &bn, piv, mu, &bn, &info);
+  LAPACKgetrf_(&bn, &bn, P, &bn, piv, &info);
+  LAPACKgetri_(&bn, P, &bn, piv, work, &lw, &info); /* Sigma */
+  LAPACKpotrf_("L", &bn, P, &bn, &info);            /* Sigma = L L^T */
+  for (PetscInt r = 0; r < n; r++) {                /* z = L^{-1}(t - mu) */
+    z[r] = x[F[r]] - mu[r];
+    for (PetscInt s = 0; s < r; s++) z[r] -= P[s * n + r] * z[s];
+    z[r] /= P[r * n + r];
+    q += z[r] * z[r];
+    ld += PetscLogReal(P[r * n + r]);
+  }
+  return -0.5 * q - ld - 0.5 * n * PetscLogReal(2 * PETSC_PI);
+}
+
+static PetscErrorCode LinearDyn(const Model *m, TnLogDetType ldt, PetscReal h, PetscInt K, PetscInt B, TnNet *net, TnDyn *dyn)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnTestNetFromDense(m->N, NMAX, &m->W[0][0], &m->P[0][0], m->b, m->g, net));
+  PetscCall(TnDynCreate(*net, dyn));
+  PetscCall(TnDynSetActivation(*dyn, TN_ACT_LINEAR));
+  PetscCall(TnDynSetLogDetType(*dyn, ldt));
+  PetscCall(TnDynSetStepSize(*dyn, h));
+  PetscCall(TnDynSetSteps(*dyn, K));
+  PetscCall(TnDynSetBatchSize(*dyn, B));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The sum over nodes of the per-node totals, and the largest |total| on a
+   clamped node. */
+static PetscErrorCode NodeLossCheck(TnDyn dyn, PetscReal *sum, PetscReal *clampedmax)
+{
+  Vec              nl;
+  const PetscReal *mask;
+  const PetscReal *v;
+  PetscInt         m;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynGetNodeLoss(dyn, &nl));
+  PetscCall(TnDynGetClamp(dyn, NULL, NULL, &mask));
+  PetscCall(VecSum(nl, sum));
+  PetscCall(VecGetLocalSize(nl, &m));
+  PetscCall(VecGetArrayRead(nl, &v));
+  *clampedmax = 0;
+  for (PetscInt i = 0; i < m; i++)
+    if (mask && mask[i] == 0) *clampedmax = PetscMax(*clampedmax, PetscAbsReal(v[i]));
+  PetscCall(VecRestoreArrayRead(nl, &v));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, clampedmax, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One configuration against the conditional Gaussian. */
+static void CheckGaussian(PetscInt N, const PetscBool *clamped, PetscBool tri, TnLogDetType ldt, uint64_t seed)
+{
+  const PetscInt  B = 3, K = 5;
+  const PetscReal h = 0.1;
+  Model           m;
+  TnNet           net;
+  TnDyn           dyn;
+  PetscReal       x[3][NMAX], aK[3][NMAX], lp[3], T[NMAX][NMAX], e[NMAX], mean = 0;
+  PetscInt        nc = 0, nf;
+  ModelClamped(&m, N, clamped, tri, seed);
+  for (PetscInt b = 0; b < B; b++)
+    for (PetscInt i = 0; i < N; i++) x[b][i] = TnRandNormal(seed + 7, b, i);
+  TN_ASSERT_OK(LinearDyn(&m, ldt, h, K, B, &net, &dyn));
+  TN_ASSERT_OK(SetClamp(dyn, N, clamped));
+  if (TnLogDetIsLocal(ldt)) TN_ASSERT_OK(TnDynSetNodeLoss(dyn, PETSC_TRUE));
+  TN_ASSERT_OK(TnTestEvaluate(dyn, N, B, NMAX, &x[0][0], lp, &aK[0][0]));
+  TN_ASSERT_OK(TnDynGetClamp(dyn, &nc, &nf, NULL));
+  for (PetscInt i = 0; i < N; i++) nc -= clamped[i];
+  CU_ASSERT(nc == 0);
+  Propagator(&m, clamped, h, K, T, e);
+  for (PetscInt b = 0; b < B; b++) {
+    PetscReal ref = ConditionalGaussian(N, clamped, T, e, x[b]);
+    TN_ASSERT_CLOSE(lp[b], ref, 1e-10);
+    mean -= lp[b] / B;
+    for (PetscInt i = 0; i < N; i++)
+      if (clamped[i]) CU_ASSERT(aK[b][i] == x[b][i]); /* held exactly */
+  }
+  if (TnLogDetIsLocal(ldt)) {
+    PetscReal sum, cmax;
+    TN_ASSERT_OK(NodeLossCheck(dyn, &sum, &cmax));
+    TN_ASSERT_CLOSE(sum / B, mean, 1e-12);
+    CU_ASSERT(cmax == 0);
+  }
+  TnDynDestroy(&dyn);
+  TnNetDestroy(&net);
+}
+
+static void test_conditional_gaussian(void)
+{
+  const PetscBool c8[8] = {0, 1, 0, 0, 1, 0, 1, 0}, c5[5] = {1, 0, 0, 0, 1};
+  CheckGaussian(8, c8, PETSC_TRUE, TN_LOGDET_DIAG, 21);
+  CheckGaussian(5, c5, PETSC_TRUE, TN_LOGDET_DIAG, 22);
+  CheckGaussian(8, c8, PETSC_FALSE, TN_LOGDET_DENSE, 23); /* W_FF full: the exact method on the free block */
+  CheckGaussian(8, c8, PETSC_FALSE, TN_LOGDET_SPARSE, 24);
+}
+
+/* All nodes clamped but f: a_K,f = alpha^K t + beta (alpha^K - 1)/(alpha - 1)
+   with alpha = 1 + h(W_ff - gamma_f), beta = h(b_f + sum_{j != f} W_fj x_j),
+   and log Phi(t | x) = log p(a_K,f) + K log|alpha| (normal and logistic). */
+static void test_one_free(void)
+{
+  const PetscInt  N = 7, B = 2, K = 6, f = 3;
+  const PetscReal h = 0.15;
+  PetscBool       clamped[NMAX];
+  for (PetscInt i = 0; i < N; i++) clamped[i] = (PetscBool)(i != f);
+  for (int base = 0; base < 2; base++) {
+    Model     m;
+    TnNet     net;
+    TnDyn     dyn;
+    PetscReal x[2][NMAX], lp[2];
+    ModelClamped(&m, N, clamped, PETSC_FALSE, 31 + base);
+    for (PetscInt b = 0; b < B; b++)
+      for (PetscInt i = 0; i < N; i++) x[b][i] = 1.5 * TnRandNormal(41, b, i);
+    TN_ASSERT_OK(LinearDyn(&m, TN_LOGDET_DIAG, h, K, B, &net, &dyn));
+    TN_ASSERT_OK(TnDynSetBase(dyn, (TnBase)base));
+    TN_ASSERT_OK(SetClamp(dyn, N, clamped));
+    TN_ASSERT_OK(TnTestEvaluate(dyn, N, B, NMAX, &x[0][0], lp, NULL));
+    for (PetscInt b = 0; b < B; b++) {
+      PetscReal alpha = 1 + h * (m.W[f][f] - m.g[f]), beta = h * m.b[f], aK;
+      for (PetscInt j = 0; j < N; j++)
+        if (j != f) beta += h * m.W[f][j] * x[b][j];
+      aK = PetscPowReal(alpha, K) * x[b][f] + beta * (PetscPowReal(alpha, K) - 1) / (alpha - 1);
+      TN_ASSERT_CLOSE(lp[b], TnBaseLogDensity((TnBase)base, aK) + K * PetscLogReal(PetscAbsReal(alpha)), 1e-12);
+    }
+    TnDynDestroy(&dyn);
+    TnNetDestroy(&net);
+  }
+}
+
+/* SetUp with the clamp list `list` (n entries, given by rank 0) or the file
+   `path`. */
+static PetscErrorCode ClampSetUp(const PetscInt *list, PetscInt n, const char *path, TnScheme scheme)
+{
+  const PetscBool none[NMAX] = {0};
+  Model           m;
+  TnNet           net;
+  TnDyn           dyn;
+  PetscMPIInt     rank;
+  PetscErrorCode  ierr;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  ModelClamped(&m, 6, none, PETSC_FALSE, 5);
+  PetscCall(LinearDyn(&m, TN_LOGDET_DIAG, 0.1, 3, 2, &net, &dyn));
+  PetscCall(TnDynSetScheme(dyn, scheme));
+  if (path)
+    PetscCall(TnDynSetClampFile(dyn, path));
+  else {
+    IS is;
+    PetscCall(ISCreateGeneral(PETSC_COMM_WORLD, rank ? 0 : n, list, PETSC_COPY_VALUES, &is));
+    PetscCall(TnDynSetClamp(dyn, is));
+    PetscCall(ISDestroy(&is));
+  }
+  ierr = TnDynSetUp(dyn);
+  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnNetDestroy(&net));
+  return ierr;
+}
+
+static void WriteFile(const char *path, const char *text)
+{
+  PetscMPIInt rank;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  if (!rank) {
+    FILE *fp = fopen(path, "w");
+    fputs(text, fp);
+    fclose(fp);
+  }
+  MPI_Barrier(PETSC_COMM_WORLD);
+}
+
+static void test_bad_clamp(void)
+{
+  const PetscInt ok[] = {0, 5}, range[] = {2, 6}, neg[] = {-1}, twice[] = {1, 4, 1}, all[] = {0, 1, 2, 3, 4, 5};
+  char           path[PETSC_MAX_PATH_LEN];
+  TN_ASSERT_OK(ClampSetUp(ok, 2, NULL, TN_SCHEME_SYNC));
+  TN_ASSERT_FAILS(ClampSetUp(range, 2, NULL, TN_SCHEME_SYNC));
+  TN_ASSERT_FAILS(ClampSetUp(neg, 1, NULL, TN_SCHEME_SYNC));
+  TN_ASSERT_FAILS(ClampSetUp(twice, 3, NULL, TN_SCHEME_SYNC));
+  TN_ASSERT_FAILS(ClampSetUp(all, 6, NULL, TN_SCHEME_SYNC));
+  PetscSNPrintf(path, sizeof(path), "%s/clamp.txt", TnTestTmpDir());
+  WriteFile(path, "# clamped\n0\n\n5\n");
+  TN_ASSERT_OK(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+  WriteFile(path, "0\n2.5\n");
+  TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+  WriteFile(path, "0\nfive\n");
+  TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+  WriteFile(path, "6\n");
+  TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+  WriteFile(path, "3\n3\n");
+  TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+  WriteFile(path, "");
+  TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+}
+
+void TnTestRegister(void)
+{
+  CU_pSuite s = CU_add_suite("clamp", NULL, NULL);
+  CU_add_test(s, "conditional Gaussian of a linear network", test_conditional_gaussian);
+  CU_add_test(s, "one free node: the 1-D density", test_one_free);
+  CU_add_test(s, "bad clamp sets", test_bad_clamp);
+}
