@@ -9,6 +9,8 @@
      (dense, sparse) on a W_FF that is not triangular;
    - colored (diag exact for any W_FF): the same Gaussian through the
      product of the masked substeps, in the colouring's order;
+   - continuous (Dormand-Prince at rtol 1e-12): the same Gaussian with
+     T = e^{T M'} from a matrix exponential, to 1e-9;
    - every node clamped but one: the 1-D density of that node in closed form;
    - every check at 1-4 ranks with the default partitioner, against the same
      serial reference (rank and partition invariance);
@@ -87,6 +89,72 @@ static void Propagator(const Model *m, const PetscBool *clamped, PetscReal h, Pe
         for (PetscInt j = 0; j < N; j++) T[i][j] = Tn[i][j];
       }
     }
+}
+
+/* E = e^A (n x n, stride NMAX + 1) by scaling and squaring: A / 2^s with
+   |A / 2^s|_1 <= 1/8, a Taylor polynomial of degree 24, s squarings. */
+#define MS (NMAX + 1)
+static void MatMul(PetscInt n, PetscReal A[][MS], PetscReal B[][MS], PetscReal C[][MS])
+{
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt j = 0; j < n; j++) {
+      PetscReal s = 0;
+      for (PetscInt k = 0; k < n; k++) s += A[i][k] * B[k][j];
+      C[i][j] = s;
+    }
+}
+
+static void Expm(PetscInt n, PetscReal A[][MS], PetscReal E[][MS])
+{
+  PetscReal nrm = 0, X[MS][MS], T[MS][MS], P[MS][MS];
+  PetscInt  s   = 0;
+  for (PetscInt j = 0; j < n; j++) {
+    PetscReal c = 0;
+    for (PetscInt i = 0; i < n; i++) c += PetscAbsReal(A[i][j]);
+    nrm = PetscMax(nrm, c);
+  }
+  while (nrm / ldexp(1.0, (int)s) > 0.125) s++;
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt j = 0; j < n; j++) {
+      X[i][j] = ldexp(A[i][j], -(int)s);
+      E[i][j] = (i == j) + X[i][j];
+      T[i][j] = X[i][j];
+    }
+  for (PetscInt k = 2; k <= 24; k++) {
+    MatMul(n, T, X, P);
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt j = 0; j < n; j++) {
+        T[i][j] = P[i][j] / k;
+        E[i][j] += T[i][j];
+      }
+  }
+  for (PetscInt q = 0; q < s; q++) {
+    MatMul(n, E, E, P);
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt j = 0; j < n; j++) E[i][j] = P[i][j];
+  }
+}
+
+/* The continuous scheme's flow of the masked linear field
+   da/dt = M'(a) = D_F ((W - Gamma) a + b) (D_F: 1 on the free rows) over
+   [0, T]: a(T) = e^{T M'} x + (int_0^T e^{s M'} ds) b', read off the
+   exponential of the augmented matrix T [[M', b'], [0, 0]]. */
+static void Flow(const Model *m, const PetscBool *clamped, PetscReal Tf, PetscReal T[][NMAX], PetscReal *e)
+{
+  PetscInt  N = m->N;
+  PetscReal A[MS][MS], E[MS][MS];
+  for (PetscInt i = 0; i <= N; i++)
+    for (PetscInt j = 0; j <= N; j++) A[i][j] = 0;
+  for (PetscInt i = 0; i < N; i++) {
+    if (clamped[i]) continue;
+    for (PetscInt j = 0; j < N; j++) A[i][j] = Tf * (m->W[i][j] - (i == j) * m->g[i]);
+    A[i][N] = Tf * m->b[i];
+  }
+  Expm(N + 1, A, E);
+  for (PetscInt i = 0; i < N; i++) {
+    e[i] = E[i][N];
+    for (PetscInt j = 0; j < N; j++) T[i][j] = E[i][j];
+  }
 }
 
 /* The colours of the nodes in natural order, on every rank. */
@@ -190,12 +258,13 @@ static void CheckGaussian(PetscInt N, const PetscBool *clamped, PetscBool tri, T
   TnDyn           dyn;
   PetscReal       x[3][NMAX], aK[3][NMAX], lp[3], T[NMAX][NMAX], e[NMAX], mean = 0;
   PetscInt        nc = 0, nf, col[NMAX], ncol = 0;
-  PetscBool       colored = (PetscBool)!strcmp(scheme, TN_SCHEME_COLORED);
+  PetscBool       colored = (PetscBool)!strcmp(scheme, TN_SCHEME_COLORED), cont = (PetscBool)!strcmp(scheme, TN_SCHEME_CONTINUOUS);
   ModelClamped(&m, N, clamped, tri, seed);
   for (PetscInt b = 0; b < B; b++)
     for (PetscInt i = 0; i < N; i++) x[b][i] = TnRandNormal(seed + 7, b, i);
   TN_ASSERT_OK(LinearDyn(&m, ldt, h, K, B, &net, &dyn));
   TN_ASSERT_OK(TnDynSetScheme(dyn, scheme));
+  TN_ASSERT_OK(TnDynSetTolerances(dyn, 1e-12, 1e-14)); /* continuous: the integration error far below the test's 1e-9 */
   TN_ASSERT_OK(SetClamp(dyn, N, clamped));
   if (TnLogDetIsLocal(ldt)) TN_ASSERT_OK(TnDynSetNodeLoss(dyn, PETSC_TRUE));
   TN_ASSERT_OK(TnTestEvaluate(dyn, N, B, NMAX, &x[0][0], lp, &aK[0][0]));
@@ -203,13 +272,23 @@ static void CheckGaussian(PetscInt N, const PetscBool *clamped, PetscBool tri, T
   for (PetscInt i = 0; i < N; i++) nc -= clamped[i];
   CU_ASSERT(nc == 0);
   if (colored) TN_ASSERT_OK(GatherColors(net, dyn, N, col, &ncol));
-  Propagator(&m, clamped, h, K, colored ? col : NULL, ncol, T, e);
+  if (cont)
+    Flow(&m, clamped, h * K, T, e);
+  else
+    Propagator(&m, clamped, h, K, colored ? col : NULL, ncol, T, e);
   for (PetscInt b = 0; b < B; b++) {
     PetscReal ref = ConditionalGaussian(N, clamped, T, e, x[b]);
-    TN_ASSERT_CLOSE(lp[b], ref, 1e-10);
+    TN_ASSERT_CLOSE(lp[b], ref, cont ? 1e-9 : 1e-10);
     mean -= lp[b] / B;
-    for (PetscInt i = 0; i < N; i++)
-      if (clamped[i]) CU_ASSERT(aK[b][i] == x[b][i]); /* held exactly */
+    for (PetscInt i = 0; i < N; i++) {
+      if (clamped[i]) {
+        CU_ASSERT(aK[b][i] == x[b][i]); /* held exactly */
+      } else if (cont) {                /* and the free ones follow the flow */
+        PetscReal ai = e[i];
+        for (PetscInt j = 0; j < N; j++) ai += T[i][j] * x[b][j];
+        TN_ASSERT_CLOSE(aK[b][i], ai, 1e-9);
+      }
+    }
   }
   if (TnLogDetIsLocal(ldt)) {
     PetscReal sum, cmax;
@@ -230,6 +309,7 @@ static void test_conditional_gaussian(void)
   CheckGaussian(8, c8, PETSC_FALSE, TN_SCHEME_SYNC, TN_LOGDET_SPARSE, 24);
   CheckGaussian(8, c8, PETSC_FALSE, TN_SCHEME_COLORED, TN_LOGDET_DIAG, 25); /* diag is exact for colored */
   CheckGaussian(5, c5, PETSC_FALSE, TN_SCHEME_COLORED, TN_LOGDET_DIAG, 26);
+  CheckGaussian(8, c8, PETSC_FALSE, TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG, 27); /* the Liouville integral over F, against e^{T M'} */
 }
 
 /* All nodes clamped but f: a_K,f = alpha^K t + beta (alpha^K - 1)/(alpha - 1)

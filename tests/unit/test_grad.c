@@ -241,11 +241,12 @@ static void test_fd_clamp(void)
   const struct {
     TnScheme     s;
     TnLogDetType l;
-  } sch[] = {{TN_SCHEME_SYNC, TN_LOGDET_DIAG}, {TN_SCHEME_SYNC, TN_LOGDET_TRACE}, {TN_SCHEME_COLORED, TN_LOGDET_DIAG}};
-  for (int s = 0; s < 3; s++)
+    PetscBool    adapt;
+  } sch[] = {{TN_SCHEME_SYNC, TN_LOGDET_DIAG, PETSC_TRUE}, {TN_SCHEME_SYNC, TN_LOGDET_TRACE, PETSC_TRUE}, {TN_SCHEME_COLORED, TN_LOGDET_DIAG, PETSC_TRUE}, {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG, PETSC_FALSE}};
+  for (int s = 0; s < 4; s++)
     for (int form = 0; form < 2; form++)
       for (int act = 0; act < 2; act++) {
-        Config    c = {sch[s].s, sch[s].l, (TnForm)form, (TnAct)act, (TnBase)((form + act) % 2), PETSC_TRUE, 3, clamp};
+        Config    c = {sch[s].s, sch[s].l, (TnForm)form, (TnAct)act, (TnBase)((form + act) % 2), sch[s].adapt, 3, clamp};
         PetscReal worst;
         for (PetscInt B = 3; B <= (s < 2 && c.form == TN_FORM_RATE ? 4 : 3); B++) {
           TN_ASSERT_OK(FDCheck(&c, 300 + 10 * s + 4 * form + act, B, &worst));
