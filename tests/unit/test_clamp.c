@@ -12,6 +12,11 @@
    - continuous (Dormand-Prince at rtol 1e-12): the same Gaussian with
      T = e^{T M'} from a matrix exponential, to 1e-9;
    - every node clamped but one: the 1-D density of that node in closed form;
+   - the integral of Phi(t | x) over t is 1 for N_F = 2 and 3 (normcheck's
+     grid, x from a file; colored, continuous);
+   - sampling t given x: the clamped columns are the given values, the
+     round trip, and the free columns' mean and variance against the
+     conditional Gaussian;
    - every check at 1-4 ranks with the default partitioner, against the same
      serial reference (rank and partition invariance);
    - a bad clamp set (out of range, listed twice, all nodes, not an integer,
@@ -19,7 +24,10 @@
 #include "tn_test.h"
 #include <tenor/dyn.h>
 #include <tenor/net.h>
+#include <tenor/norm.h>
+#include <tenor/sample.h>
 #include <petscblaslapack.h>
+#include <stdlib.h>
 
 #define NMAX 12
 
@@ -178,7 +186,7 @@ static PetscErrorCode GatherColors(TnNet net, TnDyn dyn, PetscInt N, PetscInt *c
    t ~ N(mu, Sigma), mu = -A^{-1}(B x_C + d), Sigma = (A^T A)^{-1}. mu by
    LU solve, Sigma by LU inverse of A^T A, then its Cholesky factor L:
    log N = -|L^{-1}(t - mu)|^2 / 2 - sum log L_ii - n/2 log 2 pi. */
-static PetscReal ConditionalGaussian(PetscInt N, const PetscBool *clamped, PetscReal T[][NMAX], const PetscReal *e, const PetscReal *x)
+static PetscReal ConditionalGaussian(PetscInt N, const PetscBool *clamped, PetscReal T[][NMAX], const PetscReal *e, const PetscReal *x, PetscReal *mu_out, PetscReal *var_out)
 {
   PetscInt     F[NMAX], n = 0;
   PetscScalar  A[NMAX * NMAX], P[NMAX * NMAX], mu[NMAX], work[NMAX * NMAX];
@@ -202,8 +210,12 @@ static PetscReal ConditionalGaussian(PetscInt N, const PetscBool *clamped, Petsc
   LAPACKgetrs_("N", &bn, &one, A, &bn, piv, mu, &bn, &info);
   LAPACKgetrf_(&bn, &bn, P, &bn, piv, &info);
   LAPACKgetri_(&bn, P, &bn, piv, work, &lw, &info); /* Sigma */
-  LAPACKpotrf_("L", &bn, P, &bn, &info);            /* Sigma = L L^T */
-  for (PetscInt r = 0; r < n; r++) {                /* z = L^{-1}(t - mu) */
+  for (PetscInt r = 0; r < n; r++) {                /* moments of free node F[r] (sampling test) */
+    if (mu_out) mu_out[r] = mu[r];
+    if (var_out) var_out[r] = P[r * n + r];
+  }
+  LAPACKpotrf_("L", &bn, P, &bn, &info); /* Sigma = L L^T */
+  for (PetscInt r = 0; r < n; r++) {     /* z = L^{-1}(t - mu) */
     z[r] = x[F[r]] - mu[r];
     for (PetscInt s = 0; s < r; s++) z[r] -= P[s * n + r] * z[s];
     z[r] /= P[r * n + r];
@@ -277,7 +289,7 @@ static void CheckGaussian(PetscInt N, const PetscBool *clamped, PetscBool tri, T
   else
     Propagator(&m, clamped, h, K, colored ? col : NULL, ncol, T, e);
   for (PetscInt b = 0; b < B; b++) {
-    PetscReal ref = ConditionalGaussian(N, clamped, T, e, x[b]);
+    PetscReal ref = ConditionalGaussian(N, clamped, T, e, x[b], NULL, NULL);
     TN_ASSERT_CLOSE(lp[b], ref, cont ? 1e-9 : 1e-10);
     mean -= lp[b] / B;
     for (PetscInt i = 0; i < N; i++) {
@@ -345,6 +357,91 @@ static void test_one_free(void)
   }
 }
 
+static void WriteFile(const char *path, const char *text);
+
+/* Sampling t given x (TnSampler with the given file): linear sync, W_FF
+   triangular. The clamped columns of every sample are the given values
+   exactly; the forward evaluation of the samples returns z (round trip);
+   the free columns' means are within 5 standard errors of the conditional
+   Gaussian's mu and their variances within 10% of Sigma_ii (S = 4000). */
+static void test_sample(void)
+{
+  const PetscBool c8[8] = {0, 1, 0, 0, 1, 0, 1, 0};
+  const PetscInt  N = 8, B = 1000, S = 4000, K = 5;
+  const PetscReal h = 0.1, xg[8] = {0.3, -1.2, 0.5, 0.1, 0.9, -0.4, 1.4, 0.2};
+  Model           m;
+  TnNet           net;
+  TnDyn           dyn;
+  TnSampler       smp;
+  Vec             z, x, xnat, all;
+  VecScatter      toall;
+  TnDynResult     res;
+  PetscReal       T[NMAX][NMAX], e[NMAX], mu[NMAX], var[NMAX], sum[NMAX] = {0}, sum2[NMAX] = {0}, rt = 0;
+  PetscBool       held = PETSC_TRUE;
+  char            path[PETSC_MAX_PATH_LEN], text[256] = "";
+  for (PetscInt i = 0; i < N; i++) PetscSNPrintf(text + strlen(text), sizeof(text) - strlen(text), "%.17g\n", (double)xg[i]);
+  PetscSNPrintf(path, sizeof(path), "%s/given8.txt", TnTestTmpDir());
+  WriteFile(path, text);
+  ModelClamped(&m, N, c8, PETSC_TRUE, 61);
+  TN_ASSERT_OK(LinearDyn(&m, TN_LOGDET_DIAG, h, K, B, &net, &dyn));
+  TN_ASSERT_OK(SetClamp(dyn, N, c8));
+  TN_ASSERT_OK(TnSamplerCreate(dyn, &smp));
+  TN_ASSERT_OK(TnSamplerSetGiven(smp, path));
+  TN_ASSERT_OK(TnDynCreateState(dyn, &z));
+  TN_ASSERT_OK(TnDynCreateState(dyn, &x));
+  TN_ASSERT_OK(TnDynCreateNaturalState(dyn, &xnat));
+  TN_ASSERT_OK(TnDynResultCreate(dyn, &res));
+  TN_ASSERT_OK(VecScatterCreateToAll(xnat, &toall, &all));
+  for (PetscInt s0 = 0; s0 < S; s0 += B) {
+    const PetscScalar *pa;
+    TN_ASSERT_OK(TnSamplerDrawBase(smp, s0, z));
+    TN_ASSERT_OK(VecCopy(z, x));
+    TN_ASSERT_OK(TnSamplerInvert(smp, x));
+    TN_ASSERT_OK(TnDynNaturalToState(dyn, xnat, x, SCATTER_REVERSE));
+    TN_ASSERT_OK(VecScatterBegin(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
+    TN_ASSERT_OK(VecScatterEnd(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
+    TN_ASSERT_OK(VecGetArrayRead(all, &pa));
+    for (PetscInt i = 0; i < N; i++)
+      for (PetscInt b = 0; b < B; b++) {
+        PetscReal v = pa[(size_t)i * B + b];
+        if (c8[i]) held = (PetscBool)(held && v == xg[i]);
+        sum[i] += v;
+        sum2[i] += v * v;
+      }
+    TN_ASSERT_OK(VecRestoreArrayRead(all, &pa));
+    TN_ASSERT_OK(TnDynEvaluate(dyn, x, &res)); /* x = a_K: back to z */
+    TN_ASSERT_OK(VecAXPY(x, -1.0, z));
+    {
+      PetscReal d;
+      TN_ASSERT_OK(VecNorm(x, NORM_INFINITY, &d));
+      rt = PetscMax(rt, d);
+    }
+  }
+  CU_ASSERT(held);
+  CU_ASSERT(rt < 1e-10);
+  Propagator(&m, c8, h, K, NULL, 0, T, e);
+  ConditionalGaussian(N, c8, T, e, xg, mu, var);
+  for (PetscInt i = 0, r = 0; i < N; i++) {
+    PetscReal mean, v;
+    if (c8[i]) continue;
+    mean = sum[i] / S;
+    v    = sum2[i] / S - mean * mean;
+    if (PetscAbsReal(mean - mu[r]) > 5 * PetscSqrtReal(var[r] / S) || PetscAbsReal(v / var[r] - 1) > 0.1) PetscPrintf(PETSC_COMM_WORLD, "  node %d: mean %g (mu %g), variance %g (Sigma_ii %g)\n", (int)i, (double)mean, (double)mu[r], (double)v, (double)var[r]);
+    CU_ASSERT(PetscAbsReal(mean - mu[r]) <= 5 * PetscSqrtReal(var[r] / S));
+    CU_ASSERT(PetscAbsReal(v / var[r] - 1) <= 0.1);
+    r++;
+  }
+  TnDynResultDestroy(&res);
+  VecScatterDestroy(&toall);
+  VecDestroy(&all);
+  VecDestroy(&xnat);
+  VecDestroy(&x);
+  VecDestroy(&z);
+  TnSamplerDestroy(&smp);
+  TnDynDestroy(&dyn);
+  TnNetDestroy(&net);
+}
+
 /* SetUp with the clamp list `list` (n entries, given by rank 0) or the file
    `path`. */
 static PetscErrorCode ClampSetUp(const PetscInt *list, PetscInt n, const char *path, TnScheme scheme)
@@ -410,10 +507,60 @@ static void test_bad_clamp(void)
   TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
 }
 
+/* The integral of Phi(t | x) over the free values t, for a fixed x (the
+   given file), by the trapezoid grid on [-8, 8]^N_F: 1 for N_F = 2 and 3
+   (tanh; colored, where diag is exact; continuous for N_F = 2), within the grid's
+   own error estimate plus 1e-6. (sync with dense: tests/cli/clamp.sh.) */
+static void test_normcheck(void)
+{
+  const PetscBool c2[5] = {1, 0, 1, 0, 1}, c3[5] = {0, 1, 0, 1, 0};
+  const struct {
+    TnScheme     s;
+    TnLogDetType l;
+  } cfg[] = {{TN_SCHEME_COLORED, TN_LOGDET_DIAG}, {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG}};
+  char path[PETSC_MAX_PATH_LEN];
+  PetscSNPrintf(path, sizeof(path), "%s/given.txt", TnTestTmpDir());
+  WriteFile(path, "0.8\n-1.1\n0.4\n1.5\n-0.3\n");
+  for (int nf = 2; nf <= 3; nf++)
+    for (int q = 0; q < 2; q++) {
+      const PetscBool *clamped = nf == 2 ? c2 : c3;
+      Model            m;
+      TnNet            net;
+      TnDyn            dyn;
+      TnNormOptions    opt;
+      TnNormResult     res = {0};
+      if (nf == 3 && q == 1) continue; /* continuous: N_F = 2 (its stages cost an exchange each) */
+      ModelClamped(&m, 5, clamped, PETSC_FALSE, 50 + nf);
+      TN_ASSERT_OK(TnTestNetFromDense(m.N, NMAX, &m.W[0][0], &m.P[0][0], m.b, m.g, &net));
+      TN_ASSERT_OK(TnDynCreate(net, &dyn));
+      TN_ASSERT_OK(TnDynSetScheme(dyn, cfg[q].s));
+      TN_ASSERT_OK(TnDynSetLogDetType(dyn, cfg[q].l));
+      TN_ASSERT_OK(TnDynSetStepSize(dyn, 0.2));
+      TN_ASSERT_OK(TnDynSetSteps(dyn, 4));
+      TN_ASSERT_OK(TnDynSetBatchSize(dyn, 1024)); /* few halo exchanges per point */
+      TN_ASSERT_OK(TnDynSetTolerances(dyn, 1e-10, 1e-12));
+      TN_ASSERT_OK(SetClamp(dyn, 5, clamped));
+      TN_ASSERT_OK(TnNormOptionsSetDefault(&opt));
+      opt.method = TN_NORM_GRID;
+      opt.n      = nf == 2 ? 101 : 41;
+      opt.L      = 0; /* the automatic box */
+      PetscStrncpy(opt.given, path, sizeof(opt.given));
+      TN_ASSERT_OK(TnNormIntegrate(dyn, &opt, &res));
+      CU_ASSERT(res.N == nf && res.nclamp == 5 - nf);
+      if (PetscAbsReal(res.integral - 1) > res.error + 1e-6 || getenv("TN_CLAMP_VERBOSE")) PetscPrintf(PETSC_COMM_WORLD, "  %s %s N_F = %d: integral %.10f, error estimate %.2g\n", cfg[q].s, TnLogDetTypes[cfg[q].l], nf, (double)res.integral, (double)res.error);
+      CU_ASSERT(PetscAbsReal(res.integral - 1) <= res.error + 1e-6);
+      CU_ASSERT(res.error < 1e-2);
+      TnDynDestroy(&dyn);
+      TnNetDestroy(&net);
+    }
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("clamp", NULL, NULL);
   CU_add_test(s, "conditional Gaussian of a linear network", test_conditional_gaussian);
   CU_add_test(s, "one free node: the 1-D density", test_one_free);
   CU_add_test(s, "bad clamp sets", test_bad_clamp);
+  CU_add_test(s, "the integral of Phi(t | x) over t is 1", test_normcheck);
+  CU_add_test(s, "sampling t given x", test_sample);
 }
