@@ -163,6 +163,17 @@ PetscErrorCode TnDynSetUpClamp(TnDyn dyn)
   PetscCall(ISDestroy(&nat));
   PetscCall(VecDestroy(&part));
   PetscCall(VecDestroy(&cnt));
+  { /* the ghost columns' mask, by the halo exchange (pbuf is free at set-up) */
+    const PetscScalar *g;
+    for (PetscInt i = 0; i < dyn->m; i++)
+      for (PetscInt b = 0; b < dyn->B; b++) dyn->pbuf[(size_t)i * dyn->B + b] = dyn->fmask[i];
+    PetscCall(TnDynHaloBegin(dyn));
+    PetscCall(TnDynHaloEnd(dyn));
+    PetscCall(PetscMalloc1(dyn->nghost + 1, &dyn->gfmask));
+    PetscCall(VecGetArrayRead(dyn->G, &g));
+    for (PetscInt q = 0; q < dyn->nghost; q++) dyn->gfmask[q] = PetscRealPart(g[(size_t)q * dyn->B]);
+    PetscCall(VecRestoreArrayRead(dyn->G, &g));
+  }
   PetscCall(PetscInfo(NULL, "%" PetscInt_FMT " of %" PetscInt_FMT " nodes clamped\n", dyn->nclamp, N));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -171,6 +182,7 @@ PetscErrorCode TnDynResetClamp(TnDyn dyn)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscFree(dyn->fmask));
+  PetscCall(PetscFree(dyn->gfmask));
   dyn->nclamp = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -112,6 +112,7 @@ struct _p_TnDyn {
 
   PetscInt         m, nghost;
   PetscReal       *fmask;         /* [m] 1 for a free row, 0 for a clamped one; NULL: none clamped (clamp.c) */
+  PetscReal       *gfmask;        /* [nghost] the same for the ghost columns (the invertibility bound's W_FF) */
   PetscInt         nclamp, nfree; /* global counts (nfree = N without a clamp) */
   Mat              Ad, Ao;
   TnCSR            d, o;

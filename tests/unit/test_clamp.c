@@ -17,6 +17,9 @@
    - sampling t given x: the clamped columns are the given values, the
      round trip, and the free columns' mean and variance against the
      conditional Gaussian;
+   - the invertibility and colouring checks consider only F (a clamped
+     node's strong outgoing weights or large leak do not refuse the run; a
+     full network's colouring has one colour per free node);
    - every check at 1-4 ranks with the default partitioner, against the same
      serial reference (rank and partition invariance);
    - a bad clamp set (out of range, listed twice, all nodes, not an integer,
@@ -442,6 +445,76 @@ static void test_sample(void)
   TnNetDestroy(&net);
 }
 
+/* The invertibility checks consider only F: a clamped node 0 with strong
+   weights to the free nodes (W_i0 = 4) fails the sync bound of the whole
+   network and passes that of W_FF; a clamped node with gamma_0 = 30 fails
+   the colored factor 1 - h gamma_0 > 0 and passes when clamped. */
+static PetscErrorCode BoundSetUp(TnScheme scheme, PetscBool clamp, PetscReal *value)
+{
+  const PetscBool c[6] = {1, 0, 0, 0, 0, 0};
+  Model           m;
+  TnNet           net;
+  TnDyn           dyn;
+  PetscErrorCode  ierr;
+  ModelClamped(&m, 6, c, PETSC_FALSE, 71);
+  for (PetscInt i = 1; i < 6; i++) m.W[i][0] = 4.0, m.P[i][0] = PETSC_TRUE;
+  m.g[0] = 30;
+  PetscFunctionBeginUser;
+  PetscCall(LinearDyn(&m, TN_LOGDET_DIAG, 0.1, 3, 2, &net, &dyn));
+  PetscCall(TnDynSetActivation(dyn, TN_ACT_TANH));
+  PetscCall(TnDynSetScheme(dyn, scheme));
+  if (clamp) PetscCall(SetClamp(dyn, 6, c));
+  ierr = TnDynSetUp(dyn);
+  if (!ierr && value) PetscCall(TnDynGetInvertibility(dyn, value, NULL));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnNetDestroy(&net));
+  return ierr;
+}
+
+/* A full network of 6 nodes, 2 clamped: the computed colouring has 4
+   colours (one per free node), not 6; a colouring file that gives every
+   node colour 0 but the free ones distinct colours is proper on F and
+   accepted, one that repeats a colour among free nodes is refused. */
+static PetscErrorCode ColorSetUp(const char *file, PetscInt *ncol)
+{
+  const PetscBool c[6] = {0, 1, 0, 0, 1, 0};
+  Model           m;
+  TnNet           net;
+  TnDyn           dyn;
+  PetscErrorCode  ierr;
+  ModelClamped(&m, 6, c, PETSC_FALSE, 81);
+  PetscFunctionBeginUser;
+  PetscCall(LinearDyn(&m, TN_LOGDET_DIAG, 0.1, 3, 2, &net, &dyn));
+  PetscCall(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
+  PetscCall(TnDynSetColoringFile(dyn, file, NULL));
+  PetscCall(SetClamp(dyn, 6, c));
+  ierr = TnDynSetUp(dyn);
+  if (!ierr) PetscCall(TnDynGetNumColors(dyn, ncol));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnNetDestroy(&net));
+  return ierr;
+}
+
+static void test_bound_free(void)
+{
+  PetscReal v    = -1;
+  PetscInt  ncol = 0;
+  char      path[PETSC_MAX_PATH_LEN];
+  TN_ASSERT_OK(ColorSetUp(NULL, &ncol));
+  CU_ASSERT(ncol == 4);
+  PetscSNPrintf(path, sizeof(path), "%s/colors6.txt", TnTestTmpDir());
+  WriteFile(path, "1\n0\n2\n3\n0\n4\n");
+  TN_ASSERT_OK(ColorSetUp(path, &ncol));
+  WriteFile(path, "1\n0\n2\n1\n0\n4\n");
+  TN_ASSERT_FAILS(ColorSetUp(path, &ncol));
+  TN_ASSERT_FAILS(BoundSetUp(TN_SCHEME_SYNC, PETSC_FALSE, NULL));
+  TN_ASSERT_OK(BoundSetUp(TN_SCHEME_SYNC, PETSC_TRUE, &v));
+  CU_ASSERT(v > 0 && v < 1);
+  TN_ASSERT_FAILS(BoundSetUp(TN_SCHEME_COLORED, PETSC_FALSE, NULL));
+  TN_ASSERT_OK(BoundSetUp(TN_SCHEME_COLORED, PETSC_TRUE, &v));
+  CU_ASSERT(v > 0);
+}
+
 /* SetUp with the clamp list `list` (n entries, given by rank 0) or the file
    `path`. */
 static PetscErrorCode ClampSetUp(const PetscInt *list, PetscInt n, const char *path, TnScheme scheme)
@@ -563,4 +636,5 @@ void TnTestRegister(void)
   CU_add_test(s, "bad clamp sets", test_bad_clamp);
   CU_add_test(s, "the integral of Phi(t | x) over t is 1", test_normcheck);
   CU_add_test(s, "sampling t given x", test_sample);
+  CU_add_test(s, "the invertibility and colouring checks consider only F", test_bound_free);
 }
