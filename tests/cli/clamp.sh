@@ -64,6 +64,16 @@ if [ $fail -eq 0 ]; then
   cmp -s smp1/samples.csv smp3/samples.csv && echo "ok   sample: 1 and 3 ranks write the same samples" || { d=$(paste -d, smp1/samples.csv smp3/samples.csv | awk -F, 'NR > 1 { for (i = 1; i <= 12; i++) { e = $i - $(i + 12); if (e < 0) e = -e; if (e > w) w = e } } END { print w + 0 }'); awk -v d="$d" 'BEGIN { exit !(d < 1e-12) }' && echo "ok   sample: 1 and 3 ranks agree to $d" || { echo "FAIL sample: 1 and 3 ranks differ by $d"; fail=1; }; }
 fi
 
+# tenor train of a conditional density (colored, the default): the
+# conditional loss falls, and no joint reference (entropy gap) is reported
+if timeout 300 mpirun -n 2 --oversubscribe "$TENOR" train -out_dir tr -net_type er -net_n 16 -net_k 3 -net_scale 0.6 -data_type gmrf2d -data_gmrf_n 4 -data_samples 512 -data_clamp clamp.txt -train_epochs 4 -dyn_steps 5 >tr.log 2>&1; then
+  first=$(awk -F, 'NR == 2 { print $4 }' tr/train_metrics.csv); last=$(awk -F, 'END { print $4 }' tr/train_metrics.csv)
+  awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a) }' && echo "ok   train: the conditional loss falls from $first to $last nats" || { echo "FAIL train: loss $first -> $last"; fail=1; }
+  grep -q "gap/dim" tr.log && { echo "FAIL train reports an entropy gap for a conditional loss"; fail=1; }
+else
+  echo "FAIL train with a clamp"; cat tr.log; fail=1
+fi
+
 expect_error() { # NAME PATTERN COMMAND ARGS...
   local name=$1 pat=$2 cmd=$3; shift 3
   timeout 120 mpirun -n 3 --oversubscribe "$TENOR" "$cmd" -out_dir "$W/out_$name" "$@" >"$name.out" 2>&1
