@@ -5,8 +5,10 @@
 # the clamped nodes' per-node totals are 0 and summary.json says how many
 # nodes are clamped; tenor normcheck integrates Phi(t | x) over the free
 # nodes to 1 (N_F = 2) at 1 and 3 ranks; tenor sample draws t given x
-# (the clamped columns are the given values); a bad clamp file or a command that does not support
-# clamping yet ends with one error line at 3 ranks, and no hang.
+# (the clamped columns are the given values); tenor train lowers the
+# conditional loss; a bad clamp file, or a given-values file missing,
+# misplaced or of the wrong length, ends with one error line at 3 ranks,
+# and no hang.
 # Usage: clamp.sh TENOR WORKDIR
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
