@@ -59,7 +59,24 @@ PetscErrorCode TnDynSetFinalTime(TnDyn dyn, PetscReal T);
 PetscErrorCode TnDynSetTolerances(TnDyn dyn, PetscReal rtol, PetscReal atol);
 PetscErrorCode TnDynSetAdaptive(TnDyn dyn, PetscBool adapt);
 PetscErrorCode TnDynGetTolerances(TnDyn dyn, PetscReal *rtol, PetscReal *atol, PetscBool *adapt);
-/* Options with prefix -dyn_, -logdet_ and -base_ (see -help). */
+/* Clamped nodes (docs/conditional.md): the nodes of `natural` (0-based
+   natural numbers, each rank giving any part of the set; each node once, at
+   least one node left free) keep the value the sample gives them through the
+   evolution, and the density is the conditional one of the free nodes F:
+     log Phi(t | x) = log p_base(a_K^F) + sum_k log|det J_k^FF|.
+   A reference is kept; NULL clears the set. TnDynSetClampFile names a file
+   of node numbers (one per line) read and checked at SetUp instead
+   (-data_clamp FILE). Both reset the set-up. */
+PetscErrorCode TnDynSetClamp(TnDyn dyn, IS natural);
+PetscErrorCode TnDynSetClampFile(TnDyn dyn, const char path[]);
+/* After SetUp: the number of clamped and of free nodes (global), and the
+   free mask of the local rows (partitioned order: 1 free, 0 clamped; NULL
+   when no node is clamped), borrowed. Any argument may be NULL. */
+PetscErrorCode TnDynGetClamp(TnDyn dyn, PetscInt *nclamped, PetscInt *nfree, const PetscReal **freemask);
+/* base[b] += this rank's sum over its free nodes i of log p_base(a_ib) (the
+   base term of log Phi at a_K; a is this rank's block of a state batch). */
+PetscErrorCode TnDynAddBaseTerms(TnDyn dyn, const PetscScalar *a, PetscReal *base);
+/* Options with prefix -dyn_, -logdet_ and -base_, and -data_clamp (see -help). */
 PetscErrorCode TnDynSetFromOptions(TnDyn dyn);
 /* Builds the halo exchange for the batch size, the colouring, and checks
    invertibility (docs/model.md section 5). Collective. */

@@ -17,21 +17,23 @@ typedef enum { TN_NORM_AUTO,
 extern const char *const TnNormMethods[]; /* "auto", "grid", "is" */
 
 typedef struct {
-  TnNormMethod method;      /* auto: grid for N <= 3, is above */
-  PetscInt     n;           /* grid points per axis, odd (0: 401, 121, 41 for N = 2, 3, >3) */
-  PetscReal    L;           /* box half-width (<= 0: automatic) */
-  PetscReal    L0;          /* first box of the automatic search */
-  PetscReal    tol;         /* automatic box: mass outside the box <= tol * integral */
-  PetscReal    max_points;  /* refuse a grid with more points */
-  PetscReal    max_seconds; /* refuse a computation estimated to take longer */
-  PetscInt     S;           /* importance samples */
-  PetscReal    sigma;       /* q's scale (<= 0: automatic, moment-matched) */
-  PetscInt     seed;        /* of the importance samples */
+  TnNormMethod method;                    /* auto: grid for N <= 3, is above */
+  PetscInt     n;                         /* grid points per axis, odd (0: 401, 121, 41 for N = 2, 3, >3) */
+  PetscReal    L;                         /* box half-width (<= 0: automatic) */
+  PetscReal    L0;                        /* first box of the automatic search */
+  PetscReal    tol;                       /* automatic box: mass outside the box <= tol * integral */
+  PetscReal    max_points;                /* refuse a grid with more points */
+  PetscReal    max_seconds;               /* refuse a computation estimated to take longer */
+  PetscInt     S;                         /* importance samples */
+  PetscReal    sigma;                     /* q's scale (<= 0: automatic, moment-matched) */
+  PetscInt     seed;                      /* of the importance samples */
+  char         given[PETSC_MAX_PATH_LEN]; /* clamped nodes: a file of N values (natural order) whose clamped entries x are held fixed; "": x = 0 */
 } TnNormOptions;
 
 typedef struct {
-  TnNormMethod method; /* the one used */
-  PetscInt     N;
+  TnNormMethod method;   /* the one used */
+  PetscInt     N;        /* dimensions integrated over: the free nodes N_F */
+  PetscInt     nclamp;   /* clamped nodes, held at the given x (conditional density Phi(t | x)) */
   PetscReal    integral; /* the estimate of the integral of Phi */
   PetscReal    error;    /* grid: truncation + discretisation; is: standard error */
   /* grid */
@@ -57,6 +59,8 @@ PetscErrorCode TnNormOptionsSetDefault(TnNormOptions *opt);
 PetscErrorCode TnNormOptionsSetFromOptions(MPI_Comm comm, TnNormOptions *opt);
 
 /* The integral of Phi = exp(log Phi) for the set-up dynamics dyn, in batches
+   (with clamped nodes, docs/conditional.md: of Phi(t | x) over the free
+   values t, x held at the given values),
    of dyn's batch size B (1024 is fastest). Refuses, with a collective error
    naming the limit and the fix, a grid of more than max_points points, or a
    computation estimated to take more than max_seconds (timed on its first

@@ -29,12 +29,19 @@ PetscErrorCode TnSamplerSetSeed(TnSampler s, PetscInt seed);
 PetscErrorCode TnSamplerSetTolerance(TnSampler s, PetscReal tol);
 /* sync: most fixed-point iterations per step before an error (default 1000). */
 PetscErrorCode TnSamplerSetMaxIterations(TnSampler s, PetscInt maxit);
+/* Clamped nodes (docs/conditional.md): a file of N values (natural order)
+   whose clamped entries x are held fixed, so the samples are draws of the
+   free values t from Phi(t | x) (-sample_given). Needed when nodes are
+   clamped, refused otherwise (at the first draw). */
+PetscErrorCode TnSamplerSetGiven(TnSampler s, const char path[]);
 PetscErrorCode TnSamplerSetFromOptions(TnSampler s);
 
 /* z (a state batch of dyn, partitioned layout, block size B): node i of
    slot b is the draw of sample number first + b from p_base (normal: Box-
    Muller; logistic: log(u / (1 - u))), keyed by (seed, first + b, natural
-   number of node i). Local (no communication). */
+   number of node i); a clamped node's entries are its given value.
+   Local (no communication) but for the first call with clamped nodes,
+   which reads the given values (collective). */
 PetscErrorCode TnSamplerDrawBase(TnSampler s, PetscInt first, Vec z);
 /* In place: on entry x = a_K, on return x = a_0, the inverse of the K steps
    of TnDynEvaluate. Collective. */

@@ -46,6 +46,7 @@ static PetscErrorCode PrintSummary(MPI_Comm comm, const TnNormResult *r, const c
   char pw[16];
   PetscFunctionBeginUser;
   Power(r->N, pw, sizeof(pw));
+  if (r->nclamp) PetscCall(PetscPrintf(comm, "conditional: %" PetscInt_FMT " clamped nodes held at the given values; the integral of Phi(t | x) over the %" PetscInt_FMT " free ones\n", r->nclamp, r->N));
   if (r->method == TN_NORM_GRID) {
     PetscCall(PetscPrintf(comm, "result: \xe2\x88\xab\xce\xa6 = %.10f \xc2\xb1 %.2g (grid %" PetscInt_FMT "%s, box \xc2\xb1%.4g%s, truncation < %.2g, discretisation ~%.2g)\n", (double)r->integral, (double)r->error, r->n, pw, (double)r->L, r->L_auto ? " automatic" : "", (double)r->truncation, (double)r->discretisation));
     PetscCall(PetscPrintf(comm, "  the grid of every other point gives %.10f; the outermost shell of cells holds %.3g of the mass\n", (double)r->coarse, (double)(r->truncation / r->integral)));
@@ -86,6 +87,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, const TnNor
   root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "normcheck", "ranks", (int)run->size);
   PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz)));
   PetscCall(TnJsonSet(root, "dynamics", dj));
+  if (r->nclamp) PetscCall(TnJsonSet(root, "conditional", json_pack("{s:I, s:I, s:s}", "clamped_nodes", (json_int_t)r->nclamp, "free_nodes", (json_int_t)r->N, "given", opt->given[0] ? opt->given : "0")));
   PetscCall(TnJsonSet(root, "method", json_string(TnNormMethods[r->method])));
   PetscCall(TnJsonSet(root, "integral", TnJsonReal((double)r->integral)));
   PetscCall(TnJsonSet(root, "error", TnJsonReal((double)r->error)));

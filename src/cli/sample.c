@@ -13,6 +13,7 @@
 typedef struct {
   char        dir[PETSC_MAX_PATH_LEN], h5[PETSC_MAX_PATH_LEN], model[PETSC_MAX_PATH_LEN];
   PetscInt    S, N, K, B, seed;
+  PetscInt    nfree; /* the density's dimension: N, or the free nodes with -data_clamp */
   PetscInt64  nnz;
   PetscReal  *logphi, *rt_abs, *rt_rel; /* [S] */
   Vec         mean, sd;                 /* -model of standardised data: x = mean + sd z (default layout of N), else NULL */
@@ -51,6 +52,11 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnSampler *sm
   PetscCall(TnDynSetUp(*dyn));
   PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
   PetscCall(TnDynGetParams(*dyn, NULL, NULL, NULL, NULL, &run->K, &run->B));
+  {
+    PetscInt nclamp;
+    PetscCall(TnDynGetClamp(*dyn, &nclamp, &run->nfree, NULL));
+    PetscCheck(!nclamp || !run->sd, comm, PETSC_ERR_SUP, "sampling t given x (-data_clamp) from a model trained on standardised data is not supported yet: the given values would have to be standardised first");
+  }
   PetscCall(TnSamplerCreate(*dyn, smp));
   PetscCall(TnSamplerSetFromOptions(*smp));
   run->t_dyn = TnTime() - t;
@@ -259,7 +265,7 @@ static PetscErrorCode PrintSummary(MPI_Comm comm, TnSampler smp, TnRun *run, con
   PetscFunctionBeginUser;
   Worst(run, &ab, &rel, &mean);
   PetscCall(TnSamplerGetStats(smp, &st));
-  PetscCall(PetscPrintf(comm, "result: %" PetscInt_FMT " samples, mean log Phi(x) = %.10g nats (%.8g bits/dim)\n", run->S, mean, -mean / (run->N * M_LN2)));
+  PetscCall(PetscPrintf(comm, "result: %" PetscInt_FMT " samples, mean log Phi(x) = %.10g nats (%.8g bits/dim)\n", run->S, mean, -mean / (run->nfree * M_LN2)));
   PetscCall(PetscPrintf(comm, "  round trip max_i |forward(x) - z|: %.3g (relative to max(1,|z|): %.3g), worst sample\n", ab, rel));
   if (st.sync_steps) PetscCall(PetscPrintf(comm, "  sync fixed point: %.3g iterations per step on average, at most %" PetscInt_FMT "\n", (double)st.sync_iters / (double)st.sync_steps, st.sync_iters_max));
   if (st.rk_steps) PetscCall(PetscPrintf(comm, "  continuous: the flow integrated backwards in %" PetscInt64_FMT " accepted steps (%" PetscInt64_FMT " rejected)\n", st.rk_steps, st.rk_rejected));

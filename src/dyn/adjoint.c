@@ -3,7 +3,11 @@
    scatter) and the public entry points; each scheme's adjoint step is its
    own (impls/<scheme>/adjoint.c).
      lambda_K = omega dl_base/da_K   (normal: a_K; logistic: tanh(a_K / 2))
-     lambda_k = J_k^T lambda_{k+1} + d(step-k local loss)/da_k */
+     lambda_k = J_k^T lambda_{k+1} + d(step-k local loss)/da_k
+   Clamped nodes (clamp.c): no base term, so lambda_K is zero there, and
+   lambda_k is set to zero there after every step (a clamped node's row of
+   J_k is the identity's: its lambda reaches neither a free node nor a
+   parameter, and the schemes' adjoint steps rely on it being zero). */
 #include "dynimpl.h"
 
 PetscLogEvent TN_Adjoint, TN_Inverse;
@@ -114,7 +118,7 @@ PetscErrorCode TnDynAdjointBegin(TnDyn dyn, const PetscScalar *aK, PetscInt nval
   for (PetscInt b = 0; b < dyn->B; b++) g->wt[b] = b < nvalid ? 1.0 / nvalid : 0.0;
   for (size_t q = 0; q < n; q++) {
     PetscReal z = aK[q];
-    g->lam[q]   = g->wt[q % dyn->B] * (dyn->base == TN_BASE_NORMAL ? z : tanh(0.5 * z));
+    g->lam[q]   = g->wt[q % dyn->B] * (dyn->base == TN_BASE_NORMAL ? z : tanh(0.5 * z)) * TnDynFree(dyn, (PetscInt)(q / dyn->B));
   }
   PetscCall(PetscArrayzero(grad, L.n));
   g->acc.gW = grad;
@@ -129,6 +133,10 @@ PetscErrorCode TnDynAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, co
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_Adjoint, 0, 0, 0, 0));
   PetscCall(dyn->ops.adjointstep(dyn, k, ak, ak1, save));
+  if (dyn->fmask) /* lambda_k on the clamped nodes: their rows of J_k are the identity's, so it never reaches a free node or a parameter; zero keeps it so */
+    for (PetscInt i = 0; i < dyn->m; i++)
+      if (dyn->fmask[i] == 0)
+        for (PetscInt b = 0; b < dyn->B; b++) dyn->adj.lam[(size_t)i * dyn->B + b] = 0;
   PetscCall(PetscLogEventEnd(TN_Adjoint, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

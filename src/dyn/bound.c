@@ -8,6 +8,10 @@
      colored:  min_i (1 - h gamma_i + h min(W_ii, 0)) > 0  (tanh)
                min_i (1 + h (W_ii - gamma_i)) > 0         (linear)
      continuous: none.
+   With clamped nodes (clamp.c) every quantity is that of the free block:
+   max over F of gamma_i and of the colored factor, |W_FF|_1, |W_FF|_inf
+   and a certificate of |W_FF|_2 (Lanczos in F's subspace), since only
+   a_F moves and the clamped values enter a step like a bias.
    The check of SetUp and the trainer's check of a trial run this same code
    in the same order; a trial is accepted only with a margin of 1e-10, so
    one accepted here is not refused by round-off once stored.
@@ -63,14 +67,28 @@ static PetscErrorCode Norm1(TnDyn dyn, const PetscScalar *th, const PetscScalar 
   PetscCall(VecGetArray(dyn->bgs, &g));
   for (PetscInt i = 0; i < dyn->m; i++) c[i] = 0;
   for (PetscInt q = 0; q < dyn->nghost; q++) g[q] = 0;
-  for (PetscInt t = 0; t < dyn->d.n; t++) c[dyn->d.ja[t]] += PetscAbsScalar(TnParamTrial(th, d, alpha, t) - (ref ? ref[t] : 0));
-  for (PetscInt t = 0; t < dyn->o.n; t++) g[dyn->o.ja[t]] += PetscAbsScalar(TnParamTrial(th, d, alpha, dyn->d.n + t) - (ref ? ref[dyn->d.n + t] : 0));
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    if (TnDynFree(dyn, i) == 0) continue; /* clamped rows and columns are not in W_FF */
+    for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) c[dyn->d.ja[t]] += PetscAbsScalar(TnParamTrial(th, d, alpha, t) - (ref ? ref[t] : 0));
+    for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) g[dyn->o.ja[t]] += PetscAbsScalar(TnParamTrial(th, d, alpha, dyn->d.n + t) - (ref ? ref[dyn->d.n + t] : 0));
+  }
   PetscCall(VecRestoreArray(dyn->bcs, &c));
   PetscCall(VecRestoreArray(dyn->bgs, &g));
   PetscCall(VecScatterBegin(dyn->bsct, dyn->bgs, dyn->bcs, ADD_VALUES, SCATTER_REVERSE));
   PetscCall(VecScatterEnd(dyn->bsct, dyn->bgs, dyn->bcs, ADD_VALUES, SCATTER_REVERSE));
+  if (dyn->fmask) {
+    PetscCall(VecGetArray(dyn->bcs, &c));
+    for (PetscInt j = 0; j < dyn->m; j++) c[j] *= dyn->fmask[j];
+    PetscCall(VecRestoreArray(dyn->bcs, &c));
+  }
   PetscCall(VecMax(dyn->bcs, NULL, n1));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* 1 for a free ghost column, 0 for a clamped one. */
+static inline PetscReal GhostFree(TnDyn dyn, PetscInt q)
+{
+  return dyn->gfmask ? dyn->gfmask[q] : 1.0;
 }
 
 /* sqrt(|W - W_c|_1 |W - W_c|_inf) at theta + alpha d: the cheap bound on
@@ -83,13 +101,26 @@ static PetscErrorCode Drift(TnDyn dyn, const PetscScalar *th, const PetscScalar 
   PetscCall(TnNetGetParamLayout(dyn->net, &L));
   for (PetscInt i = 0; i < dyn->m; i++) {
     PetscReal rs = 0;
-    for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) rs += PetscAbsScalar(TnParamTrial(th, d, alpha, t) - dyn->wc[t]);
-    for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) rs += PetscAbsScalar(TnParamTrial(th, d, alpha, L.nd + t) - dyn->wc[L.nd + t]);
+    if (TnDynFree(dyn, i) == 0) continue;
+    for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) rs += TnDynFree(dyn, dyn->d.ja[t]) * PetscAbsScalar(TnParamTrial(th, d, alpha, t) - dyn->wc[t]);
+    for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) rs += GhostFree(dyn, dyn->o.ja[t]) * PetscAbsScalar(TnParamTrial(th, d, alpha, L.nd + t) - dyn->wc[L.nd + t]);
     ninf = PetscMax(ninf, rs);
   }
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &ninf, 1, MPIU_REAL, MPIU_MAX, dyn->comm));
   PetscCall(Norm1(dyn, th, d, alpha, dyn->wc, &n1));
   *drift = PetscSqrtReal(n1 * ninf);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* v <- P_F v: zero on the clamped rows. */
+static PetscErrorCode MaskFree(TnDyn dyn, Vec v)
+{
+  PetscScalar *a;
+  PetscFunctionBeginUser;
+  if (!dyn->fmask) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(VecGetArray(v, &a));
+  for (PetscInt i = 0; i < dyn->m; i++) a[i] *= dyn->fmask[i];
+  PetscCall(VecRestoreArray(v, &a));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -119,12 +150,14 @@ static PetscErrorCode Certify(TnDyn dyn)
   PetscCall(PetscMalloc4(k, &alpha, k, &beta, k, &e, k + 1, &h));
   PetscCall(TnNetGetNatural(dyn->net, &natural));
   PetscCall(VecGetArray(V[0], &pv));
-  for (PetscInt i = 0; i < dyn->m; i++) pv[i] = TnRandNormal(TN_BOUND_SEED, (uint64_t)dyn->ncert, (uint64_t)natural[i]);
+  for (PetscInt i = 0; i < dyn->m; i++) pv[i] = TnDynFree(dyn, i) * TnRandNormal(TN_BOUND_SEED, (uint64_t)dyn->ncert, (uint64_t)natural[i]); /* in F's subspace */
   PetscCall(VecRestoreArray(V[0], &pv));
   PetscCall(VecNormalize(V[0], NULL));
   for (PetscInt j = 0; j < k; j++) { /* V[j+1] = A V[j] - alpha_j V[j] - beta_{j-1} V[j-1], then against all of V twice */
     PetscCall(MatMult(W, V[j], t));
+    PetscCall(MaskFree(dyn, t));
     PetscCall(MatMultTranspose(W, t, V[j + 1]));
+    PetscCall(MaskFree(dyn, V[j + 1])); /* A = P_F W^T P_F W P_F: lambda_max = |W_FF|_2^2 */
     PetscCall(VecDot(V[j + 1], V[j], &h[0]));
     alpha[j] = PetscRealPart(h[0]);
     PetscCall(VecAXPY(V[j + 1], -alpha[j], V[j]));
@@ -150,7 +183,7 @@ static PetscErrorCode Certify(TnDyn dyn)
   PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "LAPACK steqr failed on the Lanczos matrix of the |W|_2 certificate: info %d", (int)info);
   for (PetscInt j = 0; j < m; j++) theta = PetscMax(theta, alpha[j]);
   theta += extra;
-  s          = PetscLogReal(1.648 * PetscSqrtReal((PetscReal)N) / dyn->bdelta) / (2.0 * (k - 1) - 1.0);
+  s          = PetscLogReal(1.648 * PetscSqrtReal((PetscReal)dyn->nfree) / dyn->bdelta) / (2.0 * (k - 1) - 1.0); /* the space: R^{N_F} */
   dyn->w2eps = s * s;
   dyn->w2c   = dyn->w2eps < 1 ? PetscSqrtReal(theta * (1 + 1e-8) / (1 - dyn->w2eps)) : PETSC_MAX_REAL;
   dyn->ncert++;
@@ -180,8 +213,9 @@ static PetscErrorCode Quantities(TnDyn dyn, const PetscScalar *th, const PetscSc
     PetscReal gi = gamma ? gamma[i] : PetscExpReal(TnParamTrial(th, d, alpha, L.u + i));
     PetscReal w = dyn->diagpos[i] >= 0 ? TnParamTrial(th, d, alpha, dyn->diagpos[i]) : 0, rs = 0;
     PetscReal f = dyn->act == TN_ACT_TANH ? 1 - dyn->h * gi + dyn->h * PetscMin(w, 0) : 1 + dyn->h * (w - gi);
-    for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) rs += PetscAbsScalar(TnParamTrial(th, d, alpha, t));
-    for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) rs += PetscAbsScalar(TnParamTrial(th, d, alpha, L.nd + t));
+    if (TnDynFree(dyn, i) == 0) continue; /* a clamped node does not move: only F's rows and columns count */
+    for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) rs += TnDynFree(dyn, dyn->d.ja[t]) * PetscAbsScalar(TnParamTrial(th, d, alpha, t));
+    for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) rs += GhostFree(dyn, dyn->o.ja[t]) * PetscAbsScalar(TnParamTrial(th, d, alpha, L.nd + t));
     loc[0] = PetscMax(loc[0], gi);
     loc[1] = PetscMax(loc[1], -f);
     loc[2] = PetscMax(loc[2], PetscAbsReal(w));

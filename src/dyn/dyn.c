@@ -70,6 +70,7 @@ PetscErrorCode TnDynReset(TnDyn dyn)
   PetscCall(VecDestroy(&dyn->bgs));
   PetscCall(VecScatterDestroy(&dyn->bsct));
   PetscCall(PetscFree(dyn->wc));
+  PetscCall(TnDynResetClamp(dyn));
   dyn->ncert = 0;
   dyn->setup = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -80,6 +81,7 @@ PetscErrorCode TnDynDestroy(TnDyn *dyn)
   PetscFunctionBeginUser;
   if (!*dyn) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnDynReset(*dyn));
+  PetscCall(ISDestroy(&(*dyn)->clampis));
   if ((*dyn)->ops.destroy) PetscCall((*dyn)->ops.destroy(*dyn));
   PetscCall(PetscFree((*dyn)->data));
   PetscCall(PetscFree(*dyn));
@@ -235,6 +237,17 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsChoice("-type", "Base density", "TnDynSetBase", TnBaseTypes, 2, &v, NULL));
   dyn->base = (TnBase)v;
   PetscOptionsEnd();
+  PetscOptionsBegin(dyn->comm, "data_", "Clamped nodes: a conditional density (docs/conditional.md)", "TnDyn");
+  {
+    char      path[PETSC_MAX_PATH_LEN];
+    PetscBool set;
+    PetscCall(PetscOptionsString("-clamp", "File of the clamped nodes (0-based natural node numbers, one per line): their values are given and held fixed, the density is that of the other nodes", "TnDynSetClampFile", dyn->clampfile, path, sizeof(path), &set));
+    if (set) {
+      PetscCheck(path[0], dyn->comm, PETSC_ERR_USER, "-data_clamp needs a file name (the clamped nodes, one 0-based node number per line)");
+      PetscCall(TnDynSetClampFile(dyn, path));
+    }
+  }
+  PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -329,6 +342,7 @@ PetscErrorCode TnDynView(TnDyn dyn, PetscViewer viewer)
   PetscFunctionBeginUser;
   PetscCall(PetscViewerASCIIPrintf(viewer, "dynamics: %s scheme, %s form, %s, h = %g, K = %" PetscInt_FMT " (T = %g), batch B = %" PetscInt_FMT, dyn->type, TnFormTypes[dyn->form], TnActTypes[dyn->act], (double)dyn->h, dyn->K, (double)(dyn->h * dyn->K), dyn->B));
   if (dyn->ops.view) PetscCall(dyn->ops.view(dyn, viewer));
+  if (dyn->nclamp) PetscCall(PetscViewerASCIIPrintf(viewer, "\nclamped: %" PetscInt_FMT " nodes; the density is conditional, over the %" PetscInt_FMT " free nodes", dyn->nclamp, dyn->nfree));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\nlog-det: %s; base: %s; invertibility: %s\n", dyn->ldtdesc ? dyn->ldtdesc : TnLogDetTypes[dyn->ldt], TnBaseTypes[dyn->base], dyn->bnd.what));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -54,6 +54,10 @@ typedef struct {
   PetscErrorCode (*view)(TnDyn, PetscViewer);
   /* the colouring, if the scheme has one (colour of each local row) */
   PetscErrorCode (*getcolors)(TnDyn, PetscInt *ncolors, const PetscInt **colors);
+  /* the step, adjoint and inverse honour the clamp mask dyn->fmask (clamped
+     rows keep their value and have no log-det term); false: SetUp refuses a
+     clamp set with this scheme */
+  PetscBool clamp;
 } TnSchemeOps;
 
 /* The gradient being accumulated, in theta's layout (TnNetGetParamLayout). */
@@ -91,6 +95,10 @@ struct _p_TnDyn {
   TnLogDetType ldt;
   TnBase       base;
   PetscBool    nodeloss_on, setup;
+  /* clamped nodes (docs/conditional.md): the set, natural numbers, given by
+     TnDynSetClamp or read from -data_clamp at SetUp */
+  IS   clampis;
+  char clampfile[PETSC_MAX_PATH_LEN];
   /* settings the schemes read (kept here so that they can be set before the
      scheme is chosen): colored's colouring, continuous's integrator */
   char      colin[PETSC_MAX_PATH_LEN], colout[PETSC_MAX_PATH_LEN];
@@ -103,6 +111,9 @@ struct _p_TnDyn {
   PetscReal   bdelta;
 
   PetscInt         m, nghost;
+  PetscReal       *fmask;         /* [m] 1 for a free row, 0 for a clamped one; NULL: none clamped (clamp.c) */
+  PetscReal       *gfmask;        /* [nghost] the same for the ghost columns (the invertibility bound's W_FF) */
+  PetscInt         nclamp, nfree; /* global counts (nfree = N without a clamp) */
   Mat              Ad, Ao;
   TnCSR            d, o;
   const PetscReal *gamma, *bias, *wdiag; /* borrowed from the net's Vecs */
@@ -135,6 +146,21 @@ PetscErrorCode TnDynFindScheme(const char name[], TnSchemeCreateFn *create);
 PetscErrorCode TnDynSchemeNames(const char *const **list, PetscInt *n);
 
 #define TN_INLINE static inline __attribute__((always_inline))
+
+/* Node i's share of a step: 1 for a free node, 0 for a clamped one. Every
+   kernel multiplies its row's update h f_i and its log-det argument h A_ii by
+   it, so a clamped node keeps its value, has the identity row in the step's
+   Jacobian (whose determinant is then that of the free block J^FF) and
+   contributes no log-det term. */
+TN_INLINE PetscReal TnDynFree(const struct _p_TnDyn *dyn, PetscInt i)
+{
+  return dyn->fmask ? dyn->fmask[i] : 1.0;
+}
+
+/* Clamp set-up (clamp.c): validates the set and builds fmask, nclamp, nfree;
+   reset frees them. Collective. */
+PetscErrorCode TnDynSetUpClamp(TnDyn dyn);
+PetscErrorCode TnDynResetClamp(TnDyn dyn);
 
 /* tanh(x) in straight-line code the compiler vectorises (the kernels are
    built with -fno-math-errno -fno-trapping-math): for |x| <= 0.625 Cephes'

@@ -140,6 +140,8 @@ PetscErrorCode TnDynSetUp(TnDyn dyn)
   dyn->passes = 0;
   PetscCall(SetUpHalo(dyn));
   PetscCall(SetUpNatural(dyn));
+  PetscCall(TnDynSetUpClamp(dyn));
+  PetscCheck(!dyn->fmask || dyn->ops.clamp, dyn->comm, PETSC_ERR_SUP, "clamped nodes (-data_clamp) are not implemented for the %s scheme yet; use -dyn_scheme sync", dyn->type);
   if (dyn->nodeloss_on) {
     Mat W;
     PetscCall(TnNetGetMat(dyn->net, &W));

@@ -50,16 +50,18 @@ PetscErrorCode TnDynResultDestroy(TnDynResult *res)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* base[b] += sum_i log p_base(a_K,ib) over local nodes; nodeacc -= the
-   same for the real samples b < nvalid. */
+/* base[b] += sum_i log p_base(a_K,ib) over the local free nodes (a
+   clamped node has no base term); nodeacc -= the same for the real samples
+   b < nvalid. */
 static void BaseTerms(TnDyn dyn, const PetscScalar *a, PetscReal *base, PetscReal *nodeacc, PetscInt nvalid)
 {
   for (PetscInt i = 0; i < dyn->m; i++)
-    for (PetscInt b = 0; b < dyn->B; b++) {
-      PetscReal lp = TnBaseLogDensity(dyn->base, a[(size_t)i * dyn->B + b]);
-      base[b] += lp;
-      if (nodeacc && b < nvalid) nodeacc[i] -= lp;
-    }
+    if (TnDynFree(dyn, i) != 0)
+      for (PetscInt b = 0; b < dyn->B; b++) {
+        PetscReal lp = TnBaseLogDensity(dyn->base, a[(size_t)i * dyn->B + b]);
+        base[b] += lp;
+        if (nodeacc && b < nvalid) nodeacc[i] -= lp;
+      }
 }
 
 /* The global method's log|det J_k| for each real sample, before step k. A

@@ -2,7 +2,9 @@
    the pattern of W plus the diagonal (docs/model.md section 2):
      rate:    J = I + h(-Gamma + W D),  D = diag(phi'(a))
      current: J = I + h(-Gamma + D W),  D = diag(phi'(W a + b))
-   evaluated at the state before the step. Used by the global log-det methods. */
+   evaluated at the state before the step, with the rows of clamped nodes
+   replaced by the identity's (such a node does not move), so that
+   det J = det J^FF, the free block's. Used by the global log-det methods. */
 #include "dynimpl.h"
 
 PetscErrorCode TnDynCreateJacobian(TnDyn dyn, Mat *J)
@@ -50,6 +52,16 @@ PetscErrorCode TnDynStepJacobian(TnDyn dyn, Vec x, PetscInt b, Mat J)
   PetscCall(VecScale(a, -dyn->h));
   PetscCall(VecShift(a, 1.0));
   PetscCall(MatDiagonalSet(J, a, ADD_VALUES));
+  if (dyn->fmask) { /* J <- F J + (I - F), F = diag(free mask) */
+    PetscCall(VecGetArray(d, &pd));
+    for (PetscInt i = 0; i < m; i++) pd[i] = dyn->fmask[i];
+    PetscCall(VecRestoreArray(d, &pd));
+    PetscCall(MatDiagonalScale(J, d, NULL));
+    PetscCall(VecGetArray(d, &pd));
+    for (PetscInt i = 0; i < m; i++) pd[i] = 1.0 - dyn->fmask[i];
+    PetscCall(VecRestoreArray(d, &pd));
+    PetscCall(MatDiagonalSet(J, d, ADD_VALUES));
+  }
   PetscCall(VecDestroy(&a));
   PetscCall(VecDestroy(&d));
   PetscFunctionReturn(PETSC_SUCCESS);

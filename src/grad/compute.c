@@ -34,9 +34,7 @@ static PetscErrorCode Forward(TnGrad g, const PetscScalar *x, TnDynResult *res)
   const size_t   n = (size_t)g->m * g->B;
   const PetscInt B = g->B, K = g->K;
   PetscScalar   *a = Slot(g, 0);
-  TnBase         base;
   PetscFunctionBeginUser;
-  PetscCall(TnDynGetLoss(g->dyn, NULL, &base));
   PetscCall(PetscArrayzero(res->steps, K * B));
   PetscCall(PetscArrayzero(res->base, B));
   PetscCall(PetscArraycpy(a, x, n));
@@ -45,7 +43,7 @@ static PetscErrorCode Forward(TnGrad g, const PetscScalar *x, TnDynResult *res)
     PetscCall(TnDynStepArrays(g->dyn, k, a, next, k / g->seg == g->nseg - 1 ? SaveSlot(g, k % g->seg) : NULL, res->steps + k * B));
     a = next;
   }
-  for (size_t q = 0; q < n; q++) res->base[q % B] += TnBaseLogDensity(base, g->aK[q]);
+  PetscCall(TnDynAddBaseTerms(g->dyn, g->aK, res->base)); /* over the free nodes */
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, res->steps, K * B, MPIU_REAL, MPIU_SUM, g->comm));
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, res->base, B, MPIU_REAL, MPIU_SUM, g->comm));
   for (PetscInt b = 0; b < B; b++) {

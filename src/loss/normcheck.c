@@ -13,8 +13,13 @@
    is: I = E_q[Phi/q], q = N(0, sigma^2 I), from S samples x = sigma z with
      log w = log Phi(x) - log q(x); with m = max log w,
      I = e^m mean(e^{log w - m}), Var w from the same shifted sums, standard
-     error sqrt(Var w / S), effective sample size (sum w)^2 / sum w^2. */
+     error sqrt(Var w / S), effective sample size (sum w)^2 / sum w^2.
+   Clamped nodes (docs/conditional.md): N is the number of free nodes, the
+   grid's axes and the samples' coordinates are the free nodes in natural
+   order (point digits and RNG counters by that order), and every clamped
+   node holds its given value: the integral of Phi(t | x) over t. */
 #include <tenor/norm.h>
+#include <tenor/io.h>
 #include <math.h>
 
 const char *const TnNormMethods[] = {"auto", "grid", "is", "TnNormMethod", "TN_NORM_", NULL};
@@ -32,6 +37,7 @@ PetscErrorCode TnNormOptionsSetDefault(TnNormOptions *opt)
   opt->S           = 100000;
   opt->sigma       = 0;
   opt->seed        = 1;
+  opt->given[0]    = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -50,6 +56,7 @@ PetscErrorCode TnNormOptionsSetFromOptions(MPI_Comm comm, TnNormOptions *opt)
   PetscCall(TnOptionsInt("-samples", "Importance samples S", "TnNormIntegrate", opt->S, &opt->S, NULL, 1, PETSC_MAX_INT));
   PetscCall(TnOptionsReal("-is_sigma", "Scale of q = N(0, sigma^2 I) (0: automatic, 1.1 x the moment-matched scale)", "TnNormIntegrate", opt->sigma, &opt->sigma, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsInt("-seed", "Seed of the importance samples", "TnNormIntegrate", opt->seed, &opt->seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(PetscOptionsString("-given", "Clamped nodes (-data_clamp): a file of N values, natural order, whose clamped entries x are held fixed while Phi(t | x) is integrated over the free ones (default x = 0)", "TnNormIntegrate", opt->given, opt->given, sizeof(opt->given), NULL));
   PetscOptionsEnd();
   opt->method = (TnNormMethod)m;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -78,12 +85,61 @@ typedef struct {
   TnDyn       dyn;
   Vec         xnat, x;
   TnDynResult res;
-  PetscInt    N, B;
+  PetscInt    N, B;  /* dimensions integrated over (the free nodes), batch */
+  PetscInt    Nnat;  /* nodes */
+  PetscInt   *dim;   /* [Nnat] natural node -> its dimension, or -1 for a clamped node */
+  PetscReal  *given; /* [Nnat] the clamped nodes' values */
+  PetscInt    nclamp;
   PetscInt64  evals;
   double      max_seconds;
 } TnEval;
 
-static PetscErrorCode EvalCreate(TnDyn dyn, double max_seconds, TnEval *e)
+/* The free nodes in natural order, replicated: dim[i] = the dimension of
+   free node i (0, 1, ... in natural order), -1 for a clamped one, whose
+   value given[i] comes from the file `given` (N values) or is 0. */
+static PetscErrorCode EvalClamp(TnEval *e, const char given[])
+{
+  const PetscReal   *mask;
+  PetscScalar       *px;
+  const PetscScalar *pa;
+  PetscInt           m, nf;
+  Vec                all;
+  VecScatter         toall;
+  PetscFunctionBeginUser;
+  PetscCall(PetscCalloc2(e->Nnat, &e->dim, e->Nnat, &e->given));
+  PetscCall(TnDynGetClamp(e->dyn, &e->nclamp, &nf, &mask));
+  PetscCall(TnDynGetLocalSize(e->dyn, &m));
+  PetscCall(VecGetArrayWrite(e->x, &px));
+  for (PetscInt q = 0; q < m * e->B; q++) px[q] = mask ? mask[q / e->B] : 1.0;
+  PetscCall(VecRestoreArrayWrite(e->x, &px));
+  PetscCall(TnDynNaturalToState(e->dyn, e->xnat, e->x, SCATTER_REVERSE));
+  PetscCall(VecScatterCreateToAll(e->xnat, &toall, &all));
+  PetscCall(VecScatterBegin(toall, e->xnat, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(toall, e->xnat, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(all, &pa));
+  e->N = 0;
+  for (PetscInt i = 0; i < e->Nnat; i++) e->dim[i] = PetscRealPart(pa[(size_t)i * e->B]) != 0 ? e->N++ : -1;
+  PetscCall(VecRestoreArrayRead(all, &pa));
+  PetscCall(VecScatterDestroy(&toall));
+  PetscCall(VecDestroy(&all));
+  PetscCheck(!(given && given[0]) || e->nclamp, e->comm, PETSC_ERR_USER, "-norm_given %s: the given values are those of clamped nodes, and no node is clamped (-data_clamp)", given);
+  if (e->nclamp && given && given[0]) {
+    Vec v;
+    PetscCall(TnReadVector(e->comm, given, e->Nnat, &v));
+    PetscCall(VecScatterCreateToAll(v, &toall, &all));
+    PetscCall(VecScatterBegin(toall, v, all, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecScatterEnd(toall, v, all, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecGetArrayRead(all, &pa));
+    for (PetscInt i = 0; i < e->Nnat; i++) e->given[i] = PetscRealPart(pa[i]);
+    PetscCall(VecRestoreArrayRead(all, &pa));
+    PetscCall(VecScatterDestroy(&toall));
+    PetscCall(VecDestroy(&all));
+    PetscCall(VecDestroy(&v));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode EvalCreate(TnDyn dyn, double max_seconds, const char given[], TnEval *e)
 {
   PetscInt n;
   PetscFunctionBeginUser;
@@ -96,7 +152,9 @@ static PetscErrorCode EvalCreate(TnDyn dyn, double max_seconds, TnEval *e)
   PetscCall(TnDynResultCreate(dyn, &e->res));
   PetscCall(PetscObjectGetComm((PetscObject)e->xnat, &e->comm));
   PetscCall(VecGetSize(e->xnat, &n));
-  e->N = n / e->B;
+  e->Nnat = n / e->B;
+  PetscCall(TnCheckMemory(e->comm, 16.0 * e->Nnat, "the replicated free-node map of the normalisation check", NULL));
+  PetscCall(EvalClamp(e, given));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -104,6 +162,7 @@ static PetscErrorCode EvalDestroy(TnEval *e)
 {
   PetscFunctionBeginUser;
   PetscCall(TnDynResultDestroy(&e->res));
+  PetscCall(PetscFree2(e->dim, e->given));
   PetscCall(VecDestroy(&e->x));
   PetscCall(VecDestroy(&e->xnat));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -182,7 +241,7 @@ static PetscErrorCode GridFill(TnEval *e, const TnGrid *g, PetscInt64 p0, PetscI
   PetscCall(VecGetArray(e->xnat, &a));
   for (PetscInt q = rs; q < re; q++) {
     PetscInt i = q / e->B, b = q % e->B;
-    a[q - rs] = -g->L + g->dx * Digit(p0 + (b < nvalid ? b : 0), i, g->n);
+    a[q - rs] = e->dim[i] < 0 ? e->given[i] : -g->L + g->dx * Digit(p0 + (b < nvalid ? b : 0), e->dim[i], g->n);
   }
   PetscCall(VecRestoreArray(e->xnat, &a));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -323,8 +382,8 @@ static PetscErrorCode SampleFill(TnEval *e, uint64_t seed, PetscReal sigma, Pets
   PetscCall(VecGetArray(e->xnat, &a));
   for (PetscInt q = rs; q < re; q++) {
     PetscInt  i = q / e->B, b = q % e->B;
-    PetscReal z = TnRandNormal(seed, (uint64_t)(s0 + (b < nvalid ? b : 0)), (uint64_t)i);
-    a[q - rs]   = sigma * z;
+    PetscReal z = e->dim[i] < 0 ? 0 : TnRandNormal(seed, (uint64_t)(s0 + (b < nvalid ? b : 0)), (uint64_t)e->dim[i]);
+    a[q - rs]   = e->dim[i] < 0 ? e->given[i] : sigma * z;
     zz[b] += z * z;
   }
   PetscCall(VecRestoreArray(e->xnat, &a));
@@ -408,8 +467,9 @@ PetscErrorCode TnNormIntegrate(TnDyn dyn, const TnNormOptions *opt, TnNormResult
   PetscLogDouble t0 = TnTime();
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(res, sizeof(*res)));
-  PetscCall(EvalCreate(dyn, opt->max_seconds, &e));
+  PetscCall(EvalCreate(dyn, opt->max_seconds, opt->given, &e));
   res->N      = e.N;
+  res->nclamp = e.nclamp;
   res->method = opt->method == TN_NORM_AUTO ? (e.N <= 3 ? TN_NORM_GRID : TN_NORM_IS) : opt->method;
   if (res->method == TN_NORM_GRID)
     PetscCall(IntegrateGrid(&e, opt, res));

@@ -1,13 +1,18 @@
 /* TnSampler: life cycle, options, the base draw and the backward pass
    a_K = z -> a_0 = x (docs/sampling.md). The draw of node i of sample s is
-   a pure function of (seed, s, natural number of i): rank invariant. */
+   a pure function of (seed, s, natural number of i): rank invariant. With
+   clamped nodes (docs/conditional.md) their z is the given x: they do not
+   move, so the samples are draws of t from Phi(t | x). */
 #include <tenor/sample.h>
+#include <tenor/io.h>
 
 struct _p_TnSampler {
   TnDyn             dyn;
   MPI_Comm          comm;
   PetscInt          seed;
-  TnDynInverseStats stats; /* also carries the sync tolerance and iteration limit */
+  char              given[PETSC_MAX_PATH_LEN]; /* clamped nodes: a file of N values (natural order) */
+  Vec               zgiven;                    /* those values as a state batch (every slot), made at the first draw */
+  TnDynInverseStats stats;                     /* also carries the sync tolerance and iteration limit */
 };
 
 PetscErrorCode TnSamplerCreate(TnDyn dyn, TnSampler *s)
@@ -58,9 +63,59 @@ PetscErrorCode TnSamplerSetFromOptions(TnSampler s)
   PetscCall(TnOptionsInt("-seed", "Seed of the base draw z (keyed by sample and natural node number)", "TnSamplerSetSeed", s->seed, &s->seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscCall(TnOptionsReal("-tol", "sync: relative tolerance of the fixed point a_k = a_{k+1} - h f(a_k)", "TnSamplerSetTolerance", tol, &tol, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsInt("-maxit", "sync: most fixed-point iterations per step", "TnSamplerSetMaxIterations", maxit, &maxit, NULL, 1, PETSC_MAX_INT));
+  PetscCall(PetscOptionsString("-given", "Clamped nodes (-data_clamp): a file of N values, natural order, whose clamped entries x are held fixed; the samples are drawn from Phi(t | x)", "TnSamplerSetGiven", s->given, s->given, sizeof(s->given), NULL));
   PetscOptionsEnd();
   PetscCall(TnSamplerSetTolerance(s, tol));
   PetscCall(TnSamplerSetMaxIterations(s, maxit));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnSamplerSetGiven(TnSampler s, const char path[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrncpy(s->given, path ? path : "", sizeof(s->given)));
+  PetscCall(VecDestroy(&s->zgiven));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The given values as a state batch: value i in every slot of node i. */
+static PetscErrorCode LoadGiven(TnSampler s, PetscInt nclamp)
+{
+  Vec                v, xnat, all;
+  VecScatter         sct;
+  const PetscScalar *pv;
+  PetscScalar       *px;
+  PetscInt           N, B, rs, re;
+  TnNet              net;
+  IS                 is;
+  PetscFunctionBeginUser;
+  PetscCheck(!s->given[0] || nclamp, s->comm, PETSC_ERR_USER, "-sample_given %s: the given values are those of clamped nodes, and no node is clamped (-data_clamp)", s->given);
+  PetscCheck(s->given[0] || !nclamp, s->comm, PETSC_ERR_USER, "sampling t given x with %" PetscInt_FMT " clamped nodes (-data_clamp) needs their values x: -sample_given FILE (N values, one per line, natural order; the clamped entries are used)", nclamp);
+  if (!nclamp || s->zgiven) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnDynGetNet(s->dyn, &net));
+  PetscCall(TnNetGetSizes(net, &N, NULL));
+  PetscCall(TnDynGetParams(s->dyn, NULL, NULL, NULL, NULL, NULL, &B));
+  PetscCall(TnReadVector(s->comm, s->given, N, &v));
+  PetscCall(TnDynCreateNaturalState(s->dyn, &xnat));
+  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
+  /* the natural batch's entries rs/B .. (re-1)/B of v, repeated B times */
+  PetscCall(ISCreateStride(s->comm, re / B - rs / B, rs / B, 1, &is));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, re / B - rs / B, &all));
+  PetscCall(VecScatterCreate(v, is, all, NULL, &sct));
+  PetscCall(VecScatterBegin(sct, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sct, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(all, &pv));
+  PetscCall(VecGetArrayWrite(xnat, &px));
+  for (PetscInt q = rs; q < re; q++) px[q - rs] = pv[q / B - rs / B];
+  PetscCall(VecRestoreArrayWrite(xnat, &px));
+  PetscCall(VecRestoreArrayRead(all, &pv));
+  PetscCall(TnDynCreateState(s->dyn, &s->zgiven));
+  PetscCall(TnDynNaturalToState(s->dyn, xnat, s->zgiven, SCATTER_FORWARD));
+  PetscCall(VecScatterDestroy(&sct));
+  PetscCall(ISDestroy(&is));
+  PetscCall(VecDestroy(&all));
+  PetscCall(VecDestroy(&xnat));
+  PetscCall(VecDestroy(&v));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -72,13 +127,18 @@ static inline PetscReal Logit(PetscReal u)
 
 PetscErrorCode TnSamplerDrawBase(TnSampler s, PetscInt first, Vec z)
 {
-  const PetscInt *nat;
-  PetscScalar    *a;
-  PetscInt        n, m, B;
-  TnNet           net;
-  TnBase          base;
+  const PetscInt    *nat;
+  PetscScalar       *a;
+  PetscInt           n, m, B;
+  TnNet              net;
+  TnBase             base;
+  PetscInt           nclamp;
+  const PetscReal   *mask;
+  const PetscScalar *zg = NULL;
   PetscFunctionBeginUser;
   PetscCall(TnDynSetUp(s->dyn));
+  PetscCall(TnDynGetClamp(s->dyn, &nclamp, NULL, &mask));
+  PetscCall(LoadGiven(s, nclamp));
   PetscCheck(first >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "first sample number must be >= 0 (got %" PetscInt_FMT ")", first);
   PetscCall(TnDynGetNet(s->dyn, &net));
   PetscCall(TnDynGetParams(s->dyn, NULL, NULL, NULL, NULL, NULL, &B));
@@ -88,11 +148,16 @@ PetscErrorCode TnSamplerDrawBase(TnSampler s, PetscInt first, Vec z)
   PetscCall(VecGetLocalSize(z, &n));
   PetscCheck(n == m * B, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "z is not a state batch of this dynamics (TnDynCreateState)");
   PetscCall(VecGetArrayWrite(z, &a));
+  if (s->zgiven) PetscCall(VecGetArrayRead(s->zgiven, &zg));
   for (PetscInt i = 0; i < m; i++)
     for (PetscInt b = 0; b < B; b++) {
       uint64_t smp = (uint64_t)(first + b), node = (uint64_t)nat[i];
-      a[(size_t)i * B + b] = base == TN_BASE_NORMAL ? TnRandNormal((uint64_t)s->seed, smp, node) : Logit(TnRandUniform((uint64_t)s->seed, smp, node));
+      if (mask && mask[i] == 0)
+        a[(size_t)i * B + b] = zg[(size_t)i * B + b]; /* clamped: a_K = a_0 = the given x_i */
+      else
+        a[(size_t)i * B + b] = base == TN_BASE_NORMAL ? TnRandNormal((uint64_t)s->seed, smp, node) : Logit(TnRandUniform((uint64_t)s->seed, smp, node));
     }
+  if (s->zgiven) PetscCall(VecRestoreArrayRead(s->zgiven, &zg));
   PetscCall(VecRestoreArrayWrite(z, &a));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -131,6 +196,7 @@ PetscErrorCode TnSamplerDestroy(TnSampler *s)
 {
   PetscFunctionBeginUser;
   if (!*s) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(VecDestroy(&(*s)->zgiven));
   PetscCall(PetscFree(*s));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -424,6 +424,15 @@ PetscErrorCode TnTrainSetUp(TnTrain tr)
   tr->nll_indep       = PETSC_MAX_REAL;
   if (tr->Svalid > 0) PetscCall(TnTrainIndependentBaseline(tr, TN_DATA_VALID, &tr->nll_indep));
   PetscCall(ExactValidLoss(tr));
+  {
+    PetscInt nclamp;
+    PetscCall(TnDynGetClamp(tr->dyn, &nclamp, NULL, NULL));
+    if (nclamp) { /* a conditional loss -log Phi(t | x) (docs/conditional.md): the joint entropy, the joint -log p and the joint factorised baseline are no references for it */
+      tr->Hknown    = PETSC_FALSE;
+      tr->nll_true  = PETSC_MAX_REAL;
+      tr->nll_indep = PETSC_MAX_REAL;
+    }
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

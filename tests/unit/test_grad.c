@@ -100,12 +100,14 @@ static PetscReal Entry(Vec v, PetscInt q)
 }
 
 typedef struct {
-  TnScheme     scheme;
-  TnLogDetType ldt;
-  TnForm       form;
-  TnAct        act;
-  TnBase       base;
-  PetscBool    adapt; /* continuous: adaptive Dormand-Prince (else RK4) */
+  TnScheme        scheme;
+  TnLogDetType    ldt;
+  TnForm          form;
+  TnAct           act;
+  TnBase          base;
+  PetscBool       adapt;  /* continuous: adaptive Dormand-Prince (else RK4) */
+  PetscInt        nclamp; /* clamped nodes clamp[0 .. nclamp) (natural numbers) */
+  const PetscInt *clamp;
 } Config;
 
 static PetscErrorCode Configure(TnDyn dyn, const Config *c, PetscReal h, PetscInt K, PetscInt B)
@@ -121,6 +123,14 @@ static PetscErrorCode Configure(TnDyn dyn, const Config *c, PetscReal h, PetscIn
   PetscCall(TnDynSetBatchSize(dyn, B));
   PetscCall(TnDynSetAdaptive(dyn, c->adapt));
   PetscCall(TnDynSetTolerances(dyn, 1e-12, 1e-14));
+  if (c->nclamp) { /* rank 0 gives the set */
+    PetscMPIInt rank;
+    IS          is;
+    PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+    PetscCall(ISCreateGeneral(PETSC_COMM_WORLD, rank ? 0 : c->nclamp, c->clamp, PETSC_COPY_VALUES, &is));
+    PetscCall(TnDynSetClamp(dyn, is));
+    PetscCall(ISDestroy(&is));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -210,7 +220,7 @@ static void test_fd(void)
     for (int form = 0; form < 2; form++)
       for (int base = 0; base < 2; base++)
         for (int act = 0; act < 2; act++) {
-          Config    c = {sch[s].s, sch[s].l, (TnForm)form, (TnAct)act, (TnBase)base, sch[s].adapt};
+          Config    c = {sch[s].s, sch[s].l, (TnForm)form, (TnAct)act, (TnBase)base, sch[s].adapt, 0, NULL};
           PetscReal worst;
           if (act == TN_ACT_LINEAR && (cnt++ % 3)) continue; /* linear for a third of the combinations */
           for (PetscInt B = 3; B <= (!strcmp(c.scheme, TN_SCHEME_SYNC) && c.form == TN_FORM_RATE ? 4 : 3); B++) {
@@ -219,6 +229,31 @@ static void test_fd(void)
             if (getenv("TN_GRAD_VERBOSE")) PetscPrintf(PETSC_COMM_WORLD, "%s %s %s %s %s B = %d: worst %.3g\n", c.scheme, TnLogDetTypes[c.ldt], TnFormTypes[c.form], TnActTypes[c.act], TnBaseTypes[c.base], (int)B, (double)worst);
           }
         }
+}
+
+/* Clamped nodes (docs/conditional.md): the gradient of the conditional
+   loss -log Phi(t | x), with the parameters of the clamped nodes' rows
+   (which do not act: their gradient must be 0) and W_FC among the checked
+   components. */
+static void test_fd_clamp(void)
+{
+  const PetscInt clamp[] = {2, 7, 5};
+  const struct {
+    TnScheme     s;
+    TnLogDetType l;
+    PetscBool    adapt;
+  } sch[] = {{TN_SCHEME_SYNC, TN_LOGDET_DIAG, PETSC_TRUE}, {TN_SCHEME_SYNC, TN_LOGDET_TRACE, PETSC_TRUE}, {TN_SCHEME_COLORED, TN_LOGDET_DIAG, PETSC_TRUE}, {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG, PETSC_FALSE}};
+  for (int s = 0; s < 4; s++)
+    for (int form = 0; form < 2; form++)
+      for (int act = 0; act < 2; act++) {
+        Config    c = {sch[s].s, sch[s].l, (TnForm)form, (TnAct)act, (TnBase)((form + act) % 2), sch[s].adapt, 3, clamp};
+        PetscReal worst;
+        for (PetscInt B = 3; B <= (s < 2 && c.form == TN_FORM_RATE ? 4 : 3); B++) {
+          TN_ASSERT_OK(FDCheck(&c, 300 + 10 * s + 4 * form + act, B, &worst));
+          CU_ASSERT(worst <= 1e-6);
+          if (getenv("TN_GRAD_VERBOSE")) PetscPrintf(PETSC_COMM_WORLD, "clamped %s %s %s %s B = %d: worst %.3g\n", c.scheme, TnLogDetTypes[c.ldt], TnFormTypes[c.form], TnActTypes[c.act], (int)B, (double)worst);
+        }
+      }
 }
 
 static const TnScheme tn_schemes[] = {TN_SCHEME_SYNC, TN_SCHEME_COLORED, TN_SCHEME_CONTINUOUS};
@@ -372,6 +407,7 @@ static void test_params(void)
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("grad", NULL, NULL);
+  CU_add_test(s, "finite differences with clamped nodes", test_fd_clamp);
   CU_add_test(s, "gradient = central finite differences", test_fd);
   CU_add_test(s, "rank-count invariance", test_rank_invariance);
   CU_add_test(s, "sqrt checkpointing = all states", test_checkpoint);

@@ -21,7 +21,7 @@ TN_INLINE void Row(TnDyn dyn, PetscInt i, const PetscReal *restrict a, const Pet
   TnColored       *cd  = (TnColored *)dyn->data;
   const PetscBool  lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG, rate = dyn->form == TN_FORM_RATE;
   const PetscBool  rt = rate && !lin;
-  const PetscReal  h = dyn->h, gi = dyn->gamma[i], wi = dyn->wdiag[i];
+  const PetscReal  h = dyn->h * TnDynFree(dyn, i), gi = dyn->gamma[i], wi = dyn->wdiag[i]; /* h = 0: a clamped row is the identity's */
   const PetscReal *x    = rate ? cd->p : a;
   PetscReal *restrict L = g->lam + (size_t)i * B;
   PetscReal v[B], s[B], sb = 0, sg = 0, sw = 0;

@@ -5,17 +5,35 @@
    higher-priority neighbours once they are all coloured, which is exactly the
    sequential greedy colouring in priority order - so the colouring, and with
    it the colored scheme's result, is the same for any rank count and
-   partition. Or read from a file (one colour per node, natural order). */
+   partition. Or read from a file (one colour per node, natural order).
+   With clamped nodes (docs/conditional.md) the graph is that of the free
+   nodes only: a clamped node never moves, so it takes colour 0 and neither
+   constrains nor is constrained (a file's colours of clamped nodes are not
+   checked). */
 #include "coloredimpl.h"
 #include <tenor/io.h>
 
 typedef struct {
-  Mat             Sd, So;
-  const PetscInt *sdi, *sdj, *soi, *soj;
-  VecScatter      sct;
-  Vec             gv; /* ghost values of S's off-process columns */
-  PetscInt        m, ng;
+  Mat              Sd, So;
+  const PetscInt  *sdi, *sdj, *soi, *soj;
+  VecScatter       sct;
+  Vec              gv; /* ghost values of S's off-process columns */
+  PetscInt         m, ng;
+  const PetscReal *free;  /* [m] 1 for a free node, 0 for a clamped one (NULL: none clamped) */
+  PetscReal       *gfree; /* [ng] the same for the ghost columns */
 } TnGraph;
+
+static PetscErrorCode GraphGhosts(TnGraph *gr, Vec v, const PetscScalar **ghost);
+
+/* Whether local node j / ghost column q is a vertex (a free node). */
+static inline PetscBool Vertex(const TnGraph *gr, PetscInt j)
+{
+  return (PetscBool)(!gr->free || gr->free[j] != 0);
+}
+static inline PetscBool GhostVertex(const TnGraph *gr, PetscInt q)
+{
+  return (PetscBool)(!gr->gfree || gr->gfree[q] != 0);
+}
 
 static PetscErrorCode GraphCreate(TnDyn dyn, TnGraph *gr)
 {
@@ -36,6 +54,19 @@ static PetscErrorCode GraphCreate(TnDyn dyn, TnGraph *gr)
   PetscCall(MatCreateVecs(S, &x, NULL));
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, gr->ng, &gr->gv));
   PetscCall(VecScatterCreate(x, is, gr->gv, NULL, &gr->sct));
+  gr->free  = dyn->fmask;
+  gr->gfree = NULL;
+  if (dyn->fmask) { /* clamped nodes are no vertices: only F's edges constrain the colours */
+    PetscScalar       *px;
+    const PetscScalar *g;
+    PetscCall(VecGetArrayWrite(x, &px));
+    for (PetscInt i = 0; i < gr->m; i++) px[i] = dyn->fmask[i];
+    PetscCall(VecRestoreArrayWrite(x, &px));
+    PetscCall(PetscMalloc1(gr->ng + 1, &gr->gfree));
+    PetscCall(GraphGhosts(gr, x, &g));
+    for (PetscInt q = 0; q < gr->ng; q++) gr->gfree[q] = PetscRealPart(g[q]);
+    PetscCall(VecRestoreArrayRead(gr->gv, &g));
+  }
   PetscCall(VecDestroy(&x));
   PetscCall(ISDestroy(&is));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -50,6 +81,7 @@ static PetscErrorCode GraphDestroy(TnGraph *gr)
   PetscCall(MatRestoreRowIJ(gr->So, 0, PETSC_FALSE, PETSC_FALSE, &n, &gr->soi, &gr->soj, &done));
   PetscCall(VecScatterDestroy(&gr->sct));
   PetscCall(VecDestroy(&gr->gv));
+  PetscCall(PetscFree(gr->gfree));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -89,7 +121,7 @@ static PetscInt JPRound(TnGraph *gr, const PetscReal *pr, const PetscInt *nat, P
     if (col[i] >= 0) continue;
     for (PetscInt t = gr->sdi[i]; t < gr->sdi[i + 1] && ready; t++) {
       PetscInt j = gr->sdj[t];
-      if (j == i || !Higher(pr[j], (PetscReal)nat[j], pr[i], (PetscReal)nat[i])) continue;
+      if (j == i || !Vertex(gr, j) || !Higher(pr[j], (PetscReal)nat[j], pr[i], (PetscReal)nat[i])) continue;
       if (col[j] < 0)
         ready = PETSC_FALSE;
       else
@@ -97,7 +129,7 @@ static PetscInt JPRound(TnGraph *gr, const PetscReal *pr, const PetscInt *nat, P
     }
     for (PetscInt t = gr->soi[i]; t < gr->soi[i + 1] && ready; t++) {
       PetscInt q = gr->soj[t];
-      if (!Higher(gp[q], gn[q], pr[i], (PetscReal)nat[i])) continue;
+      if (!GhostVertex(gr, q) || !Higher(gp[q], gn[q], pr[i], (PetscReal)nat[i])) continue;
       if (gc[q] < 0)
         ready = PETSC_FALSE;
       else
@@ -140,6 +172,12 @@ static PetscErrorCode JonesPlassmann(TnDyn dyn, TnGraph *gr, Vec C)
   PetscCall(PetscArraycpy(gnv, gh, gr->ng));
   PetscCall(VecRestoreArrayRead(gr->gv, &gh));
   PetscCall(VecSet(C, -1.0));
+  if (gr->free) { /* a clamped node does not move: colour 0, constraining nobody */
+    PetscCall(VecGetArray(C, &col));
+    for (PetscInt i = 0; i < gr->m; i++)
+      if (!Vertex(gr, i)) col[i] = 0;
+    PetscCall(VecRestoreArray(C, &col));
+  }
   PetscCall(VecGetArrayRead(vp, (const PetscScalar **)&pr));
   while (left) {
     PetscCall(GraphGhosts(gr, C, &gh));
@@ -227,15 +265,16 @@ static PetscErrorCode CheckProper(TnDyn dyn, TnGraph *gr, Vec C)
   PetscCall(GraphGhosts(gr, C, &gc));
   PetscCall(VecGetArrayRead(C, &col));
   for (PetscInt i = 0; i < gr->m && !bad; i++) {
+    if (!Vertex(gr, i)) continue; /* clamped: its colour does not matter */
     for (PetscInt t = gr->sdi[i]; t < gr->sdi[i + 1] && !bad; t++) {
       PetscInt j = gr->sdj[t];
-      if (j != i && col[j] == col[i]) {
+      if (j != i && Vertex(gr, j) && col[j] == col[i]) {
         bad = PETSC_TRUE;
         PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s is not a proper colouring: nodes %" PetscInt_FMT " and %" PetscInt_FMT " (1-based) are joined by a synapse and both have colour %d", dyn->colin, nat[i] + 1, nat[j] + 1, (int)col[i]));
       }
     }
     for (PetscInt t = gr->soi[i]; t < gr->soi[i + 1] && !bad; t++)
-      if (gc[gr->soj[t]] == col[i]) {
+      if (GhostVertex(gr, gr->soj[t]) && gc[gr->soj[t]] == col[i]) {
         bad = PETSC_TRUE;
         PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s is not a proper colouring: node %" PetscInt_FMT " (1-based) and a neighbour on another rank share colour %d", dyn->colin, nat[i] + 1, (int)col[i]));
       }

@@ -2,7 +2,8 @@
    updates a_i <- a_i + h f_i(a) for the nodes of colour c only. No node of
    colour c reads another node of colour c, so the substep Jacobian is the
    identity but for the rows of colour c and its log-determinant is exactly
-   sum_{i in c} log|1 + h A_ii|, A_ii evaluated before the substep.
+   sum_{i in c} log|1 + h A_ii|, A_ii evaluated before the substep. A
+   clamped node's h is 0 (TnDynFree): it keeps its value, adds no term.
    One halo exchange per substep; the interior rows of the colour are updated
    while it is in flight. pbuf holds phi(a) (rate) or a (current) and is kept
    equal to it row by row; a colour-c value that changes while the exchange
@@ -20,7 +21,7 @@ TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, const Pet
   PetscReal       y[B], hA[B];
   for (PetscInt r = 0; r < n; r++) {
     const PetscInt  i  = rows[r];
-    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
+    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], hi = h * TnDynFree(dyn, i); /* 0: clamped */
     PetscReal *restrict pi = dyn->pbuf + (size_t)i * B;
     const PetscScalar *ai  = a + (size_t)i * B;
     PetscScalar       *oi  = out + (size_t)i * B;
@@ -30,8 +31,8 @@ TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, const Pet
     for (PetscInt b = 0; b < B; b++) {
       /* rate: y = (W phi(a) + b)_i, phi'(a_i) = 1 - p_i^2; current: y = s_i */
       PetscReal f = rate ? y[b] : TnPhi(dyn->act, y[b]), t = rate ? pi[b] : f;
-      hA[b] = h * (-gi + wi * (lin ? 1.0 : 1.0 - t * t));
-      oi[b] = ai[b] + h * (-gi * ai[b] + f);
+      hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - t * t));
+      oi[b] = ai[b] + hi * (-gi * ai[b] + f);
       pi[b] = rate ? TnPhi(dyn->act, oi[b]) : oi[b];
     }
     TnAccRow(acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
@@ -152,5 +153,6 @@ PetscErrorCode TnSchemeCreate_Colored(TnDyn dyn)
   dyn->ops.bound          = Bound;
   dyn->ops.view           = View;
   dyn->ops.getcolors      = GetColors;
+  dyn->ops.clamp          = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

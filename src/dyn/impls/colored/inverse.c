@@ -86,12 +86,13 @@ TN_INLINE void SolveRows(TnDyn dyn, TnDynInverseStats *st, const PetscInt *rows,
   TnNodeEq  e = {.h = dyn->h, .rate = dyn->form == TN_FORM_RATE, .lin = dyn->act == TN_ACT_LINEAR};
   PetscReal r[B];
   for (PetscInt q = 0; q < n; q++) {
-    const PetscInt i   = rows[q];
-    PetscReal     *pi  = dyn->pbuf + (size_t)i * B;
-    PetscScalar   *ai  = a + (size_t)i * B;
-    PetscReal      dlo = e.lin ? 1 + dyn->h * (dyn->wdiag[i] - dyn->gamma[i]) : 1 - dyn->h * dyn->gamma[i] + dyn->h * PetscMin(dyn->wdiag[i], 0);
-    e.g                = dyn->gamma[i];
-    e.w                = dyn->wdiag[i];
+    const PetscInt i  = rows[q];
+    PetscReal     *pi = dyn->pbuf + (size_t)i * B;
+    if (TnDynFree(dyn, i) == 0) continue; /* clamped: the substep did not move it */
+    PetscScalar *ai  = a + (size_t)i * B;
+    PetscReal    dlo = e.lin ? 1 + dyn->h * (dyn->wdiag[i] - dyn->gamma[i]) : 1 - dyn->h * dyn->gamma[i] + dyn->h * PetscMin(dyn->wdiag[i], 0);
+    e.g              = dyn->gamma[i];
+    e.w              = dyn->wdiag[i];
     for (PetscInt b = 0; b < B; b++) r[b] = dyn->bias[i];
     RowOffDiagonal(&dyn->d, i, dyn->pbuf, B, r);
     if (g) TnRowTimesBlock(&dyn->o, i, g, B, r);

@@ -10,7 +10,8 @@
      Fbar_s = dt b_s lam + dt sum_{j>s} a_js Ybar_j,
      Ybar_s = (df/da)^T(Y_s) Fbar_s + c_s grad_a sum_i A_ii(Y_s),  c_s = -omega dt b_s,
      lam   <- lam + sum_s Ybar_s,
-   and dL/dtheta += (df/dtheta)^T(Y_s) Fbar_s + c_s d(sum_i A_ii)/dtheta (VJP). */
+   and dL/dtheta += (df/dtheta)^T(Y_s) Fbar_s + c_s d(sum_i A_ii)/dtheta (VJP).
+   Clamped nodes (f_i = A_ii = 0 there): Fbar and c are zero on their rows. */
 #include "contimpl.h"
 
 /* The vector-Jacobian product at Y, on-process rows, with v = Fbar and c
@@ -27,17 +28,17 @@ TN_INLINE void VjpRows(TnDyn dyn, const PetscReal *restrict Y, PetscReal *restri
   TnDynAdjAcc    *acc = &dyn->adj.acc;
   const PetscBool lin = dyn->act == TN_ACT_LINEAR;
   for (PetscInt i = 0; i < dyn->m; i++) {
-    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
+    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], fi = TnDynFree(dyn, i); /* fi = 0: a clamped row (f_i = A_ii = 0; v_i is 0 there) */
     PetscReal       sb = 0, sg = 0, sw = 0;
     for (PetscInt b = 0; b < B; b++) {
       const size_t    q = (size_t)i * B + b;
-      const PetscReal t = rate ? X[q] : TnPhi(dyn->act, X[q]), d = lin ? 1.0 : 1.0 - t * t, phi2 = lin ? 0.0 : -2.0 * t * d;
-      const PetscReal m = rate ? v[q] : d * v[q] + cw[b] * wi * phi2;
-      out[q] += -gi * v[q] + (rate ? cw[b] * wi * phi2 : 0.0);
+      const PetscReal t = rate ? X[q] : TnPhi(dyn->act, X[q]), d = lin ? 1.0 : 1.0 - t * t, phi2 = lin ? 0.0 : -2.0 * t * d, ci = fi * cw[b];
+      const PetscReal m = rate ? v[q] : d * v[q] + ci * wi * phi2;
+      out[q] += -gi * v[q] + (rate ? ci * wi * phi2 : 0.0);
       if (!rate) X[q] = m; /* mu */
       sb += m;
-      sg += -Y[q] * v[q] - cw[b];
-      sw += cw[b] * d;
+      sg += -Y[q] * v[q] - ci;
+      sw += ci * d;
     }
     acc->gb[i] += sb;
     acc->gg[i] += sg;
@@ -145,7 +146,7 @@ static PetscErrorCode StepBack(TnDyn dyn, const PetscReal *y, PetscReal dt)
       PetscReal acc = dt * tab->b[s] * lam[q];
       for (PetscInt j = s + 1; j < tab->s; j++)
         if (used[j] && tab->a[j][s] != 0) acc += dt * tab->a[j][s] * c->Ybar[j][q];
-      c->Fbar[q] = acc;
+      c->Fbar[q] = acc * TnDynFree(dyn, (PetscInt)(q / dyn->B)); /* a clamped node's field is 0: nothing flows back through it */
     }
     if (s > 0) {
       for (size_t q = 0; q < c->n; q++) {

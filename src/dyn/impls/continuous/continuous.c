@@ -87,6 +87,10 @@ PetscErrorCode TnContField(TnDyn dyn, const PetscReal *Y, PetscReal *F, PetscRea
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
     TN_DISPATCH_B(dyn->B, CurrentField, dyn, Y, c->S, F, Ad);
   }
+  if (dyn->fmask) /* clamped nodes: f_i = 0 and A_ii = 0 (they stay put and add nothing to the Liouville integral) */
+    for (PetscInt i = 0; i < dyn->m; i++)
+      if (dyn->fmask[i] == 0)
+        for (PetscInt b = 0; b < dyn->B; b++) F[(size_t)i * dyn->B + b] = Ad[(size_t)i * dyn->B + b] = 0;
   c->evals++;
   dyn->passes++;
   PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.n + dyn->o.n) + 6.0 * c->n));
@@ -335,6 +339,7 @@ PetscErrorCode TnSchemeCreate_Continuous(TnDyn dyn)
   dyn->ops.adjointstep    = TnContAdjointStep;
   dyn->ops.inversestep    = InverseStep;
   dyn->ops.bound          = Bound;
+  dyn->ops.clamp          = PETSC_TRUE;
   dyn->ops.view           = View;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

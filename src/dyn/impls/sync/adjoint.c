@@ -5,7 +5,9 @@
      current: mu = h D lam + c w_ii phi''(s), s = W a + b, D = diag(phi'(s));
               lambda_k = (1 - h gamma) lam + W^T mu; dL/dW_ij += mu_i a_j, dL/db_i += mu_i
    and in both dL/dgamma_i += -h a_i lam_i - c_i, dL/dW_ii += c_i d_i, where
-   c = d(local loss)/dA_ii (TnAdjLocal). The on-process block's W^T is a
+   c = d(local loss)/dA_ii (TnAdjLocal), zero for a clamped node (its h is
+   0 there); lam is zero on clamped nodes (adjoint.c), so their rows add
+   nothing else. The on-process block's W^T is a
    gather over Ad's columns for the rate form with B >= 4 (RateColumns: each
    lamnew_j written once; phi(a_k) kept by the forward pass) and a scatter-add
    by rows otherwise (Rows). Off-process columns go into the ghost buffer,
@@ -72,7 +74,7 @@ TN_INLINE void RateColumns(TnDyn dyn, const PetscScalar *restrict a, const Petsc
     }
     for (PetscInt b = 0; b < B; b++) {
       PetscReal d, phi2, c;
-      TnAdjLocal(lin, diag, h, gj, wj, g->wt[b], pj[b], &d, &phi2, &c);
+      TnAdjLocal(lin, diag, h * TnDynFree(dyn, j), gj, wj, g->wt[b], pj[b], &d, &phi2, &c);
       Lnj[b] = (1 - h * gj) * Lj[b] + c * wj * phi2 + h * d * u[b];
       sb += h * Lj[b];
       sg += -h * aj[b] * Lj[b] - c;
@@ -108,7 +110,7 @@ TN_INLINE void Rows(TnDyn dyn, const PetscScalar *restrict a, const PetscReal *r
     for (PetscInt b = 0; b < B; b++) {
       const size_t q = (size_t)i * B + b;
       PetscReal    d, phi2, c, t = rate ? p[q] : TnPhi(dyn->act, sd->S[q]);
-      TnAdjLocal(lin, diag, h, gi, wi, g->wt[b], t, &d, &phi2, &c);
+      TnAdjLocal(lin, diag, h * TnDynFree(dyn, i), gi, wi, g->wt[b], t, &d, &phi2, &c);
       if (rate) {
         v[b] = h * L[q];
         Ln[q] += (1 - h * gi) * L[q] + c * wi * phi2;

@@ -3,6 +3,7 @@
    N(a) = W phi(a) + b (rate) or phi(W a + b) (current), a_k is the fixed
    point of
      a <- (a_{k+1} - h N(a)) / (1 - h gamma),
+   (h = 0 on a clamped node's row: it keeps its value),
    a contraction (2-norm) with factor q <= h |W|_2 / (1 - h max gamma) < 1:
    the sync invertibility check h (max gamma + |W|_2) < 1 is exactly
    h |W|_2 < 1 - h max gamma (sup|phi'| = 1), and this q is never larger than
@@ -48,11 +49,11 @@ TN_INLINE void Update(TnDyn dyn, const PetscReal *restrict t, const PetscReal *r
   PetscReal       dm[B], sm[B];
   for (PetscInt b = 0; b < B; b++) dm[b] = sm[b] = 0;
   for (PetscInt i = 0; i < dyn->m; i++) {
-    const PetscReal den = 1.0 - h * dyn->gamma[i];
-    const size_t    o   = (size_t)i * B;
+    const PetscReal hi = h * TnDynFree(dyn, i), den = 1.0 - hi * dyn->gamma[i];
+    const size_t    o = (size_t)i * B;
     for (PetscInt b = 0; b < B; b++) {
       PetscReal nv = phi ? TnTanh(y[o + b]) : y[o + b];
-      PetscReal an = (t[o + b] - h * nv) / den, d = fabs(an - a[o + b]), s = fmax(fabs(an), fabs(t[o + b]));
+      PetscReal an = (t[o + b] - hi * nv) / den, d = fabs(an - a[o + b]), s = fmax(fabs(an), fabs(t[o + b]));
       dm[b]    = fmax(dm[b], d);
       sm[b]    = fmax(sm[b], s);
       a[o + b] = an;

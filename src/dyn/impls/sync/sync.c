@@ -1,6 +1,7 @@
 /* sync scheme (explicit Euler, every node at once), docs/model.md section 2:
      rate:    out = a + h(-gamma a + W phi(a) + b),  A_ii = -gamma_i + W_ii phi'(a_i)
      current: out = a + h(-gamma a + phi(W a + b)),  A_ii = -gamma_i + W_ii phi'(s_i)
+   with h replaced by 0 on the rows of clamped nodes (TnDynFree).
    out may be a (in place, TnDynEvaluate) or another array (the gradient's
    forward pass writes a_{k+1} straight into its trajectory slot, and phi(a_k)
    into its own, pa, so that the backward pass need not evaluate it again).
@@ -26,12 +27,12 @@ TN_INLINE void RateOnProcessBody(TnDyn dyn, const PetscScalar *a, const PetscRea
     const PetscScalar *ai        = a + (size_t)i * B;
     PetscScalar       *oi        = out + (size_t)i * B;
     const PetscReal *restrict pi = p + (size_t)i * B;
-    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i];
+    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i], hi = h * TnDynFree(dyn, i);
     for (PetscInt b = 0; b < B; b++) y[b] = bi;
     TnRowTimesBlockPF(&dyn->d, i, p, B, y, pf);
     for (PetscInt b = 0; b < B; b++) {
-      hA[b] = h * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
-      oi[b] = ai[b] + h * (-gi * ai[b] + y[b]);
+      hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
+      oi[b] = ai[b] + hi * (-gi * ai[b] + y[b]);
     }
     TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
   }
@@ -46,7 +47,7 @@ TN_INLINE void AddOffProcessBody(TnDyn dyn, PetscScalar *restrict a, const Petsc
     PetscInt i = dyn->offrows[r];
     for (PetscInt b = 0; b < B; b++) y[b] = 0;
     TnRowTimesBlockPF(&dyn->o, i, g, B, y, pf);
-    for (PetscInt b = 0; b < B; b++) a[(size_t)i * B + b] += dyn->h * y[b];
+    for (PetscInt b = 0; b < B; b++) a[(size_t)i * B + b] += dyn->h * TnDynFree(dyn, i) * y[b];
   }
 }
 
@@ -80,11 +81,11 @@ TN_INLINE void CurrentUpdate(TnDyn dyn, const PetscScalar *a, PetscScalar *out, 
     const PetscScalar *ai        = a + (size_t)i * B;
     PetscScalar       *oi        = out + (size_t)i * B;
     const PetscReal *restrict si = S + (size_t)i * B;
-    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i];
+    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], hi = h * TnDynFree(dyn, i);
     for (PetscInt b = 0; b < B; b++) f[b] = TnPhi(dyn->act, si[b]);
     for (PetscInt b = 0; b < B; b++) {
-      hA[b] = h * (-gi + wi * (dyn->act == TN_ACT_LINEAR ? 1.0 : 1.0 - f[b] * f[b]));
-      oi[b] = ai[b] + h * (-gi * ai[b] + f[b]);
+      hA[b] = hi * (-gi + wi * (dyn->act == TN_ACT_LINEAR ? 1.0 : 1.0 - f[b] * f[b]));
+      oi[b] = ai[b] + hi * (-gi * ai[b] + f[b]);
     }
     TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
   }
@@ -235,5 +236,6 @@ PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
   dyn->ops.inversestep  = TnSyncInverseStep;
   dyn->ops.bound        = Bound;
   dyn->ops.boundnorm1   = PETSC_TRUE;
+  dyn->ops.clamp        = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
