@@ -7,7 +7,8 @@
    terms with the other nodes' trajectories frozen at their unperturbed
    values -- computed by a dense evaluator written here, independent of the
    trace code; (c) the same rule on 1 rank and on all ranks; (d) the
-   continuous scheme and a global log-det method are refused. */
+   continuous scheme, a global log-det method and traces beyond the memory
+   limit are refused. */
 #include "tn_test.h"
 #include <tenor/grad.h>
 #include <tenor/loss.h>
@@ -475,7 +476,7 @@ static void test_rank_invariance(void)
 }
 
 /* (d) refusals: the continuous scheme has no local rule; nor has a global
-   log-det method. */
+   log-det method; traces that do not fit in memory. */
 static void test_refusals(void)
 {
   Config    c = {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG, TN_FORM_RATE, TN_ACT_TANH, TN_BASE_NORMAL};
@@ -487,8 +488,17 @@ static void test_refusals(void)
   TN_ASSERT_FAILS(Run(&s, 2, PETSC_TRUE, lp));
   TN_ASSERT_OK(Run(&s, 2, PETSC_FALSE, lp)); /* the exact gradient still works */
   TN_ASSERT_OK(SetupDestroy(&s));
+  /* the traces' memory is checked before they are allocated: refused under
+     a 100-byte limit (the dynamics already set up), accepted without it */
   c.scheme = TN_SCHEME_SYNC;
-  c.ldt    = TN_LOGDET_SPARSE;
+  TN_ASSERT_OK(SetupCreate(&c, &m, 0.1, 3, 2, 12, x, &s));
+  TN_ASSERT_OK(Run(&s, 2, PETSC_FALSE, lp));
+  TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-memory_limit", "100"));
+  TN_ASSERT_FAILS(Run(&s, 2, PETSC_TRUE, lp));
+  TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-memory_limit"));
+  TN_ASSERT_OK(Run(&s, 2, PETSC_TRUE, lp));
+  TN_ASSERT_OK(SetupDestroy(&s));
+  c.ldt = TN_LOGDET_SPARSE;
   TN_ASSERT_OK(SetupCreate(&c, &m, 0.1, 3, 2, 12, x, &s));
   TN_ASSERT_FAILS(Run(&s, 2, PETSC_TRUE, lp));
   TN_ASSERT_OK(SetupDestroy(&s));
@@ -500,5 +510,5 @@ void TnTestRegister(void)
   CU_add_test(s, "diagonal W: local rule = exact gradient", test_diagonal);
   CU_add_test(s, "local rule = finite differences of the truncated objective", test_fd);
   CU_add_test(s, "rank-count invariance", test_rank_invariance);
-  CU_add_test(s, "continuous and global log-det refused", test_refusals);
+  CU_add_test(s, "continuous, global log-det and no memory refused", test_refusals);
 }
