@@ -13,10 +13,16 @@
 
    Invertibility: an update that would break the condition of docs/model.md
    section 5 is halved (up to -train_max_shrink times; then skipped). Both
-   events are counted and reported, never silent. */
+   events are counted and reported, never silent.
+
+   Rules (-train_rule): gradient (the exact gradient, then Adam or SGD), or a
+   local rule of tenor/rule.h (hebb, oja) whose update dW is the step
+   direction; every rule goes through the same invertibility check, the
+   same data order, losses, reports, checkpoints and model files. */
 #pragma once
 #include <tenor/grad.h>
 #include <tenor/data.h>
+#include <tenor/rule.h>
 
 typedef struct _p_TnTrain *TnTrain;
 
@@ -27,11 +33,22 @@ typedef enum { TN_SCHED_CONSTANT,
                TN_SCHED_STEP } TnSchedule;
 extern const char *const TnOptimizerTypes[], *const TnScheduleTypes[];
 
+/* What makes the step direction (docs/training.md, docs/rules.md):
+   gradient: -lr (Adam or SGD of the gradient of the minibatch loss);
+   hebb, oja: the rule's dW (TnRuleComputeUpdate) on the activities of the
+   minibatch (-rule_activity), its step size from the rule's schedule. */
+typedef enum { TN_TRAIN_RULE_GRADIENT,
+               TN_TRAIN_RULE_HEBB,
+               TN_TRAIN_RULE_OJA } TnTrainRule;
+#define TN_TRAIN_NRULES 3
+extern const char *const TnTrainRuleTypes[];
+
 /* Why a run stopped. */
 typedef enum { TN_TRAIN_RUNNING,
-               TN_TRAIN_DONE,  /* the step budget is used up */
-               TN_TRAIN_EARLY, /* validation loss did not improve for `patience` evaluations */
-               TN_TRAIN_INTERRUPTED /* SIGTERM / SIGUSR1: checkpoint written */ } TnTrainStatus;
+               TN_TRAIN_DONE,        /* the step budget is used up */
+               TN_TRAIN_EARLY,       /* validation loss did not improve for `patience` evaluations */
+               TN_TRAIN_INTERRUPTED, /* SIGTERM / SIGUSR1: checkpoint written */
+               TN_TRAIN_RUNAWAY /* a local rule's weights ran beyond -rule_max_weight: the last good state is kept */ } TnTrainStatus;
 extern const char *const TnTrainStatusNames[];
 
 /* What the run has done so far (TnTrainGetInfo). Losses in nats per sample. */
@@ -59,6 +76,12 @@ PetscErrorCode TnTrainCreate(TnNet net, TnDyn dyn, TnData data, TnTrain *tr);
    is refused (PETSC_ERR_ORDER), since the moments and best parameters would
    be lost. The budget is recomputed; the others apply from the next step. */
 PetscErrorCode TnTrainSetOptimizer(TnTrain tr, TnOptimizer opt);
+/* The rule (before the first step); the local rule object it drives
+   (borrowed: set its options with TnRuleSet*, or -rule_*). */
+PetscErrorCode TnTrainSetRule(TnTrain tr, TnTrainRule rule);
+PetscErrorCode TnTrainGetRule(TnTrain tr, TnTrainRule *rule, TnRule *local);
+/* Why the run stopped when its status is TN_TRAIN_RUNAWAY ("" otherwise). */
+PetscErrorCode TnTrainGetStopReason(TnTrain tr, const char **why);
 PetscErrorCode TnTrainSetLearningRate(TnTrain tr, PetscReal lr);
 PetscErrorCode TnTrainSetAdam(TnTrain tr, PetscReal beta1, PetscReal beta2, PetscReal eps);
 PetscErrorCode TnTrainSetMomentum(TnTrain tr, PetscReal mu);

@@ -158,6 +158,22 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data
   root = json_pack("{s:s, s:s, s:i, s:s}", "tenor_version", TENOR_VERSION, "command", "train", "ranks", (int)run->size, "status", TnTrainStatusNames[in.status]);
   PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(ntype), "N", (json_int_t)N, "nnz", (json_int_t)nnz)));
   PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:o, s:s, s:s, s:o, s:I, s:I}", "scheme", TnJsonStr(scheme), "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)h), "K", (json_int_t)K, "batch", (json_int_t)B)));
+  {
+    TnTrainRule rk;
+    TnRule      rule;
+    const char *why;
+    PetscCall(TnTrainGetRule(tr, &rk, &rule));
+    PetscCall(TnTrainGetStopReason(tr, &why));
+    if (rk == TN_TRAIN_RULE_GRADIENT)
+      PetscCall(TnJsonSet(root, "rule", json_pack("{s:s}", "type", TnTrainRuleTypes[rk])));
+    else {
+      PetscInt64 rsteps;
+      PetscReal  wmax;
+      PetscCall(TnRuleGetStats(rule, &rsteps, &wmax));
+      PetscCall(TnJsonSet(root, "rule", json_pack("{s:s, s:I, s:o}", "type", TnTrainRuleTypes[rk], "updates_applied", (json_int_t)rsteps, "max_abs_w", TnJsonReal((double)wmax))));
+    }
+    if (why[0]) PetscCall(TnJsonSet(root, "stop_reason", TnJsonStr(why)));
+  }
   PetscCall(TnJsonSet(root, "steps", json_integer(in.step)));
   PetscCall(TnJsonSet(root, "step_budget", json_integer(in.total)));
   PetscCall(TnJsonSet(root, "epoch", json_integer(in.epoch)));
@@ -237,6 +253,11 @@ PetscErrorCode TnCmdTrain(MPI_Comm comm)
   PetscCall(WriteJson(comm, net, dyn, data, tr, &run));
   PetscCall(PetscPrintf(comm, "status: %s after %" PetscInt64_FMT " steps (%" PetscInt64_FMT " shrunk for invertibility, %" PetscInt64_FMT " skipped); total %.1f s\n", TnTrainStatusNames[in.status], in.step, in.shrunk, in.skipped, run.t_total));
   if (in.status != TN_TRAIN_INTERRUPTED) PetscCall(PetscPrintf(comm, "wrote %s/train_metrics.csv, %s/train.json, %s\n", run.dir, run.dir, run.model));
+  if (in.status == TN_TRAIN_RUNAWAY) { /* everything is written: the run fails so that no script takes it for a finished one */
+    const char *why;
+    PetscCall(TnTrainGetStopReason(tr, &why));
+    SETERRQ(comm, PETSC_ERR_NOT_CONVERGED, "training stopped before step %" PetscInt64_FMT ": %s. The checkpoint %s holds the parameters after step %" PetscInt64_FMT ", the model %s those the run ended with (with -train_keep_best, the best validated)", in.step + 1, why, run.ckpt, in.step, run.model);
+  }
   PetscCall(TnTrainDestroy(&tr));
   PetscCall(TnDataDestroy(&data));
   PetscCall(TnDynDestroy(&dyn));

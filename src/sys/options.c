@@ -336,7 +336,7 @@ static const char *Closest(const char name[], int *dist)
    created later, e.g. -mat_partitioning_*); MUMPS reads -logdet_sparse_mat_*. */
 static PetscBool TenorName(const char name[])
 {
-  static const char *const pre[] = {"net_", "partition_", "dyn_", "logdet_", "base_", "data_", "train_", "out_", "sample_", "grad_", "norm_", "gap_", "tn_", "model"};
+  static const char *const pre[] = {"net_", "partition_", "dyn_", "logdet_", "base_", "data_", "train_", "out_", "sample_", "grad_", "rule_", "norm_", "gap_", "tn_", "model"};
   if (!strncmp(name, "logdet_sparse_mat_", 18)) return PETSC_FALSE;
   for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
     if (!strncmp(name, pre[i], strlen(pre[i]))) return PETSC_TRUE;

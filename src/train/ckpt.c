@@ -198,11 +198,15 @@ static PetscErrorCode WriteMap(TnTrain tr, PetscViewer vw, PetscInt which, Vec a
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The rule that trained the parameters: train_rule, and for a local rule
+   its settings and counters (rule_*; a checkpoint's restart continues them). */
 static PetscErrorCode WriteHead(TnTrain tr, PetscViewer vw, PetscBool ckpt)
 {
   PetscFunctionBeginUser;
   PetscCall(TnH5PutStr(vw, "format", ckpt ? "tenor-checkpoint" : "tenor-model"));
   PetscCall(WriteModelMeta(tr, vw));
+  PetscCall(TnH5PutStr(vw, "train_rule", TnTrainRuleTypes[tr->rule_kind]));
+  if (tr->rule_kind != TN_TRAIN_RULE_GRADIENT) PetscCall(TnRuleWriteAttributes(tr->rule, vw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -348,6 +352,14 @@ static PetscErrorCode CheckCompatible(TnTrain tr, PetscViewer vw, const char pat
   PetscCall(TnH5GetReal(vw, path, "h", &hf));
   PetscCheck(hf == h, tr->comm, PETSC_ERR_USER, "%s does not match this run: h is %.17g in the file but %.17g here (-dyn_h)", path, (double)hf, (double)h);
   PetscCall(ExpectInt(vw, path, "K", K, "-dyn_steps"));
+  {
+    PetscBool has;
+    PetscInt  rule = TN_TRAIN_RULE_GRADIENT; /* files before the rules: gradient */
+    PetscCall(TnH5HasAttr(vw, "train_rule", &has));
+    if (has) PetscCall(TnH5GetChoice(vw, path, "train_rule", TnTrainRuleTypes, TN_TRAIN_NRULES, &rule));
+    PetscCheck(rule == (PetscInt)tr->rule_kind, tr->comm, PETSC_ERR_USER, "%s does not match this run: it was written by -train_rule %s, this run has -train_rule %s; a restart continues the rule it was trained with", path, TnTrainRuleTypes[rule], TnTrainRuleTypes[tr->rule_kind]);
+    if (rule != TN_TRAIN_RULE_GRADIENT) PetscCall(TnRuleReadAttributes(tr->rule, vw, path));
+  }
   PetscCall(ExpectStr(vw, path, "optimizer", TnOptimizerTypes[tr->opt]));
   {
     PetscBool has;

@@ -79,26 +79,124 @@ static PetscErrorCode ApplyStep(TnTrain tr)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The gradient rule: g <- dL/dtheta of the minibatch in x by reverse mode,
+   clipped, then the optimiser's step (Adam or SGD) into g. */
+static PetscErrorCode GradientDirection(TnTrain tr, PetscInt valid, PetscReal *loss, PetscReal *gnorm)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnGradCompute(tr->grad, tr->x, &tr->res, tr->g));
+  *loss = 0;
+  for (PetscInt b = 0; b < valid; b++) *loss -= tr->res.logphi[b] / valid;
+  PetscCall(VecNorm(tr->g, NORM_2, gnorm));
+  PetscCheck(!PetscIsInfOrNanReal(*gnorm) && !PetscIsInfOrNanReal(*loss), tr->comm, PETSC_ERR_USER, "step %" PetscInt64_FMT ": the loss (%g) or its gradient (norm %g) is not finite: lower -train_lr, or clip the gradient with -train_clip", tr->info.step, (double)*loss, (double)*gnorm);
+  if (tr->clip > 0 && *gnorm > tr->clip) PetscCall(VecScale(tr->g, tr->clip / *gnorm));
+  tr->info.lr = TnTrainLearningRate(tr, tr->info.step);
+  PetscCall(TnTrainDirection(tr, tr->info.lr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static inline PetscReal Phi(TnAct act, PetscReal a)
+{
+  return act == TN_ACT_TANH ? PetscTanhReal(a) : a;
+}
+
+/* The local rule's activities of the minibatch in x (x is not changed):
+   input: r = phi(x), block size B; evolved: r = phi(a_k) of the states
+   a_1..a_K of the evolution of x, as K B pseudo-samples per node (entry
+   i K B + b K + k), so that the rule's mean over them is the mean over k
+   of each step's term, and the real ones, b < valid, come first (*n). */
+static PetscErrorCode RuleActivity(TnTrain tr, PetscInt valid, PetscInt *n)
+{
+  TnRuleActivity     which;
+  TnAct              act;
+  PetscInt           m, B = tr->B, K = tr->K, bs;
+  PetscScalar       *r;
+  const PetscScalar *x;
+  PetscFunctionBeginUser;
+  PetscCall(TnRuleGetActivity(tr->rule, &which));
+  PetscCall(TnDynGetParams(tr->dyn, NULL, NULL, &act, NULL, NULL, NULL));
+  PetscCall(TnDynGetLocalSize(tr->dyn, &m));
+  bs = which == TN_RULE_ACTIVITY_INPUT ? B : K * B;
+  if (!tr->ract) {
+    PetscCall(VecCreateMPI(tr->comm, m * bs, PETSC_DETERMINE, &tr->ract));
+    PetscCall(VecSetBlockSize(tr->ract, bs));
+  }
+  PetscCall(VecGetArrayWrite(tr->ract, &r));
+  if (which == TN_RULE_ACTIVITY_INPUT) {
+    PetscCall(VecGetArrayRead(tr->x, &x));
+    for (PetscInt q = 0; q < m * B; q++) r[q] = Phi(act, x[q]);
+    PetscCall(VecRestoreArrayRead(tr->x, &x));
+    *n = valid;
+  } else {
+    PetscScalar *a;
+    PetscReal   *ldet;
+    if (!tr->xwork) PetscCall(VecDuplicate(tr->x, &tr->xwork));
+    PetscCall(VecCopy(tr->x, tr->xwork));
+    PetscCall(PetscCalloc1(B, &ldet));
+    PetscCall(VecGetArray(tr->xwork, &a));
+    for (PetscInt k = 0; k < K; k++) {
+      PetscCall(TnDynStepArrays(tr->dyn, k, a, a, NULL, ldet));
+      for (PetscInt i = 0; i < m; i++)
+        for (PetscInt b = 0; b < B; b++) r[(size_t)i * bs + b * K + k] = Phi(act, a[(size_t)i * B + b]);
+    }
+    PetscCall(VecRestoreArray(tr->xwork, &a));
+    PetscCall(PetscFree(ldet));
+    *n = valid * K;
+  }
+  PetscCall(VecRestoreArrayWrite(tr->ract, &r));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A local rule: g <- its dW for the minibatch in x (zero for b and u), the
+   step size from its schedule; the loss of the minibatch by TnDynEvaluate,
+   as the gradient rule reports it. *n: the samples the update holds; *stop:
+   the update would take the weights beyond the limit (not applied; the
+   status and the message say so). */
+static PetscErrorCode RuleDirection(TnTrain tr, PetscInt valid, PetscReal *loss, PetscReal *dnorm, PetscReal *wmax, PetscInt *n, PetscBool *stop)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RuleActivity(tr, valid, n));
+  PetscCall(TnDynEvaluate(tr->dyn, tr->x, &tr->res)); /* x is a_K afterwards */
+  *loss = 0;
+  for (PetscInt b = 0; b < valid; b++) *loss -= tr->res.logphi[b] / valid;
+  PetscCheck(!PetscIsInfOrNanReal(*loss), tr->comm, PETSC_ERR_USER, "step %" PetscInt64_FMT ": the loss of the minibatch (%g) is not finite: lower -rule_eta", tr->info.step, (double)*loss);
+  PetscCall(TnRuleGetStepSize(tr->rule, *n, &tr->info.lr));
+  PetscCall(TnRuleComputeUpdate(tr->rule, tr->ract, *n, tr->g));
+  PetscCall(VecNorm(tr->g, NORM_2, dnorm));
+  PetscCall(TnRuleCheckUpdate(tr->rule, tr->g, wmax, tr->stop_why, sizeof(tr->stop_why)));
+  *stop = (PetscBool)(tr->stop_why[0] != 0);
+  if (*stop) tr->info.status = TN_TRAIN_RUNAWAY;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnTrainStep(TnTrain tr)
 {
-  PetscInt  valid;
-  PetscReal loss = 0, gnorm;
+  PetscInt   valid, n = 0;
+  PetscReal  loss = 0, gnorm = 0, wmax = 0;
+  PetscInt64 skipped;
+  PetscBool  stop = PETSC_FALSE;
   PetscFunctionBeginUser;
   PetscCall(TnTrainSetUp(tr));
+  PetscCheck(tr->info.status != TN_TRAIN_RUNAWAY, tr->comm, PETSC_ERR_ORDER, "training stopped: %s", tr->stop_why);
   if (tr->info.pos == 0 || !tr->shuffled) PetscCall(ShuffleFor(tr, tr->info.epoch));
   tr->shuffled = PETSC_TRUE;
   PetscCall(TnDataGetBatchPart(tr->data, TN_DATA_TRAIN, (PetscInt)tr->info.pos * tr->B, tr->xnat, &valid));
   PetscCall(TnDynNaturalToState(tr->dyn, tr->xnat, tr->x, SCATTER_FORWARD));
   tr->res.nvalid = valid;
   tr->res.first  = (PetscInt)tr->info.pos * tr->B;
-  PetscCall(TnGradCompute(tr->grad, tr->x, &tr->res, tr->g));
-  for (PetscInt b = 0; b < valid; b++) loss -= tr->res.logphi[b] / valid;
-  PetscCall(VecNorm(tr->g, NORM_2, &gnorm));
-  PetscCheck(!PetscIsInfOrNanReal(gnorm) && !PetscIsInfOrNanReal(loss), tr->comm, PETSC_ERR_USER, "step %" PetscInt64_FMT ": the loss (%g) or its gradient (norm %g) is not finite: lower -train_lr, or clip the gradient with -train_clip", tr->info.step, (double)loss, (double)gnorm);
-  if (tr->clip > 0 && gnorm > tr->clip) PetscCall(VecScale(tr->g, tr->clip / gnorm));
-  tr->info.lr = TnTrainLearningRate(tr, tr->info.step);
-  PetscCall(TnTrainDirection(tr, tr->info.lr));
+  switch (tr->rule_kind) {
+  case TN_TRAIN_RULE_GRADIENT:
+    PetscCall(GradientDirection(tr, valid, &loss, &gnorm));
+    break;
+  case TN_TRAIN_RULE_HEBB:
+  case TN_TRAIN_RULE_OJA:
+    PetscCall(RuleDirection(tr, valid, &loss, &gnorm, &wmax, &n, &stop));
+    break;
+  }
+  if (stop) PetscFunctionReturn(PETSC_SUCCESS); /* the step is not taken: theta stays the last good state */
+  skipped = tr->info.skipped;
   PetscCall(ApplyStep(tr));
+  if (tr->rule_kind != TN_TRAIN_RULE_GRADIENT && tr->info.skipped == skipped) PetscCall(TnRuleUpdateApplied(tr->rule, n, wmax));
   tr->info.gnorm      = gnorm;
   tr->info.batch_loss = loss;
   tr->loss_sum += loss;
@@ -247,6 +345,11 @@ PetscErrorCode TnTrainRun(TnTrain tr)
     t0 = TnTime();
     PetscCall(TnTrainStep(tr));
     tr->t_train += TnTime() - t0;
+    if (tr->info.status == TN_TRAIN_RUNAWAY) { /* the last good state is kept, checkpointed and (by the caller) saved */
+      PetscCall(TnTrainWriteCheckpoint(tr, path));
+      PetscCall(PetscPrintf(tr->comm, "stopped before step %" PetscInt64_FMT ": %s; the parameters after step %" PetscInt64_FMT " are kept (checkpoint %s)\n", tr->info.step + 1, tr->stop_why, tr->info.step, path));
+      break;
+    }
     due = ValidationDue(tr);
     if (due) PetscCall(Validate(tr));
     PetscCall(TnTrainReport(tr, due));
@@ -258,7 +361,7 @@ PetscErrorCode TnTrainRun(TnTrain tr)
       tr->info.status = TN_TRAIN_INTERRUPTED;
     }
   }
-  if (tr->info.status != TN_TRAIN_INTERRUPTED && tr->ckpt_every > 0 && tr->info.step % tr->ckpt_every) PetscCall(TnTrainWriteCheckpoint(tr, path));
+  if (tr->info.status != TN_TRAIN_INTERRUPTED && tr->info.status != TN_TRAIN_RUNAWAY && tr->ckpt_every > 0 && tr->info.step % tr->ckpt_every) PetscCall(TnTrainWriteCheckpoint(tr, path));
   if (tr->info.status != TN_TRAIN_INTERRUPTED && tr->keep_best && tr->info.best_step >= 0 && tr->info.best_step != tr->info.step) {
     PetscCall(PetscPrintf(tr->comm, "restoring the best validated parameters (step %" PetscInt64_FMT ", validation loss %.10g nats)\n", tr->info.best_step, (double)tr->info.best_valid));
     PetscCall(VecCopy(tr->best, tr->theta));

@@ -162,7 +162,7 @@ PetscErrorCode TnTrainReport(TnTrain tr, PetscBool evaluated)
   PetscReal          train, gap = PETSC_MAX_REAL, ratio = PETSC_MAX_REAL, bpd = 1.0 / (tr->N * M_LN2), sh = 0;
   double             sps, ups, eta;
   PetscInt64         done       = in->step - tr->step_last;
-  char               valid[160] = "", shr[96] = "";
+  char               valid[160] = "", shr[96] = "", rule[96] = "";
   PetscFunctionBeginUser;
   if (!evaluated && now - tr->t_last < tr->progress_every) PetscFunctionReturn(PETSC_SUCCESS);
   tr->t_last = now;
@@ -178,7 +178,12 @@ PetscErrorCode TnTrainReport(TnTrain tr, PetscBool evaluated)
     if (ratio < PETSC_MAX_REAL) PetscCall(PetscSNPrintf(valid + strlen(valid), sizeof(valid) - strlen(valid), " ratio %.4f", (double)ratio));
   }
   if (in->shrunk || in->skipped) PetscCall(PetscSNPrintf(shr, sizeof(shr), " | shrunk %" PetscInt64_FMT " (%" PetscInt64_FMT " halvings) skipped %" PetscInt64_FMT, in->shrunk, in->halvings, in->skipped));
-  PetscCall(PetscPrintf(tr->comm, "step %" PetscInt64_FMT "/%" PetscInt64_FMT " epoch %" PetscInt64_FMT " | train %.6g (%.5g b/d)%s%s | %.3g samples/s %.3g syn upd/s | ETA %.0f s\n", in->step, in->total, in->epoch, (double)(train + sh), (double)((train + sh) * bpd), valid, shr, sps, ups, eta));
+  if (tr->rule_kind != TN_TRAIN_RULE_GRADIENT) { /* a local rule: its step size and the largest weight */
+    PetscReal wmax;
+    PetscCall(TnRuleGetStats(tr->rule, NULL, &wmax));
+    PetscCall(PetscSNPrintf(rule, sizeof(rule), " | %s eta %.4g max|W| %.4g", TnTrainRuleTypes[tr->rule_kind], (double)in->lr, (double)wmax));
+  }
+  PetscCall(PetscPrintf(tr->comm, "step %" PetscInt64_FMT "/%" PetscInt64_FMT " epoch %" PetscInt64_FMT " | train %.6g (%.5g b/d)%s%s%s | %.3g samples/s %.3g syn upd/s | ETA %.0f s\n", in->step, in->total, in->epoch, (double)(train + sh), (double)((train + sh) * bpd), valid, shr, rule, sps, ups, eta));
   if (evaluated) {
     PetscCall(MetricsRow(tr, train, gap, ratio, sps, ups));
     tr->loss_sum   = 0;

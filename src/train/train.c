@@ -1,10 +1,12 @@
 /* TnTrain: life cycle, setters, options and set-up. The optimiser state and
    the parameters live in theta's layout (tenor/grad.h). */
 #include "trainimpl.h"
+#include <string.h>
 
 const char *const TnOptimizerTypes[]   = {"adam", "sgd", "TnOptimizer", "TN_OPT_", NULL};
 const char *const TnScheduleTypes[]    = {"constant", "cosine", "step", "TnSchedule", "TN_SCHED_", NULL};
-const char *const TnTrainStatusNames[] = {"running", "done", "early_stopped", "interrupted"};
+const char *const TnTrainStatusNames[] = {"running", "done", "early_stopped", "interrupted", "weights_running_away"};
+const char *const TnTrainRuleTypes[]   = {"gradient", TNRULE_HEBB, TNRULE_OJA, "TnTrainRule", "TN_TRAIN_RULE_", NULL};
 
 PetscErrorCode TnTrainCreate(TnNet net, TnDyn dyn, TnData data, TnTrain *tr)
 {
@@ -32,6 +34,7 @@ PetscErrorCode TnTrainCreate(TnNet net, TnDyn dyn, TnData data, TnTrain *tr)
   t->keep_best      = PETSC_TRUE;
   t->progress_every = 5.0;
   PetscCall(TnGradCreate(dyn, &t->grad));
+  PetscCall(TnRuleCreate(net, &t->rule));
   *tr = t;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -49,6 +52,8 @@ static PetscErrorCode TnTrainReset(TnTrain tr)
   PetscCall(PetscFree(tr->vf));
   PetscCall(VecDestroy(&tr->xnat));
   PetscCall(VecDestroy(&tr->x));
+  PetscCall(VecDestroy(&tr->ract));
+  PetscCall(VecDestroy(&tr->xwork));
   PetscCall(TnDynResultDestroy(&tr->res));
   PetscCall(TnCanonDestroy(&tr->canon));
   tr->setup = PETSC_FALSE;
@@ -62,6 +67,7 @@ PetscErrorCode TnTrainDestroy(TnTrain *tr)
   PetscCall(TnTrainReset(*tr));
   PetscCall(TnTrainMetricsClose(*tr));
   PetscCall(TnGradDestroy(&(*tr)->grad));
+  PetscCall(TnRuleDestroy(&(*tr)->rule));
   PetscCall(PetscFree(*tr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -94,6 +100,48 @@ PetscErrorCode TnTrainSetOptimizer(TnTrain tr, TnOptimizer opt)
   if (opt == tr->opt) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(Invalidate(tr, "the optimiser (TnTrainSetOptimizer, -train_optimizer)"));
   tr->opt = opt;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The rule decides what a step does and what a checkpoint holds: it is
+   chosen before the first step. */
+PetscErrorCode TnTrainSetRule(TnTrain tr, TnTrainRule rule)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(rule >= 0 && rule < TN_TRAIN_NRULES, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "TnTrainSetRule: unknown rule %d", (int)rule);
+  if (rule == tr->rule_kind) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(!HasProgress(tr), tr->comm, PETSC_ERR_ORDER, "cannot change the rule (-train_rule) after %" PetscInt64_FMT " training step(s)%s: set it before the first step", tr->info.step, tr->restarted ? " and a checkpoint load" : "");
+  if (rule != TN_TRAIN_RULE_GRADIENT) PetscCall(TnRuleSetType(tr->rule, TnTrainRuleTypes[rule]));
+  tr->rule_kind = rule;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainGetRule(TnTrain tr, TnTrainRule *rule, TnRule *local)
+{
+  PetscFunctionBeginUser;
+  if (rule) *rule = tr->rule_kind;
+  if (local) *local = tr->rule;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTrainGetStopReason(TnTrain tr, const char **why)
+{
+  PetscFunctionBeginUser;
+  *why = tr->stop_why;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -train_rule, then (for a local rule, and in the options pass for -help)
+   the rule's own -rule_* options; -rule_type may only repeat -train_rule. */
+static PetscErrorCode RuleOptions(TnTrain tr, TnTrainRule rule)
+{
+  const char *type;
+  PetscFunctionBeginUser;
+  PetscCall(TnTrainSetRule(tr, rule));
+  if (rule == TN_TRAIN_RULE_GRADIENT && !TnOptionsDeclaring()) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnRuleSetFromOptions(tr->rule));
+  PetscCall(TnRuleGetType(tr->rule, &type));
+  PetscCheck(rule == TN_TRAIN_RULE_GRADIENT || !strcmp(type, TnTrainRuleTypes[rule]), tr->comm, PETSC_ERR_USER, "-rule_type %s contradicts -train_rule %s: tenor train takes the rule from -train_rule alone", type, TnTrainRuleTypes[rule]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -267,11 +315,12 @@ static PetscErrorCode OptimizerOptions(PetscOptionItems *PetscOptionsObject, TnT
    after SetUp the others are checked here. */
 PetscErrorCode TnTrainSetFromOptions(TnTrain tr)
 {
-  PetscInt  epochs = tr->epochs, steps = tr->steps, seed = tr->seed;
+  PetscInt  epochs = tr->epochs, steps = tr->steps, seed = tr->seed, rule = (PetscInt)tr->rule_kind;
   PetscBool keep = tr->keep_best;
   PetscFunctionBeginUser;
   PetscCall(TnGradSetFromOptions(tr->grad));
   PetscOptionsBegin(tr->comm, "train_", "Training (docs/training.md)", "TnTrain");
+  PetscCall(TnOptionsChoice("-rule", "What makes the step: gradient (exact gradient, Adam/SGD) or a local rule on W, hebb or oja (-rule_*, docs/rules.md)", "TnTrainSetRule", TnTrainRuleTypes, TN_TRAIN_NRULES, &rule, NULL));
   PetscCall(OptimizerOptions(PetscOptionsObject, tr));
   PetscCall(TnOptionsInt("-epochs", "Passes over the training part (when -train_steps is 0)", "TnTrainSetBudget", epochs, &epochs, NULL, 0, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-steps", "Number of updates (0: use -train_epochs)", "TnTrainSetBudget", steps, &steps, NULL, 0, PETSC_MAX_INT));
@@ -284,6 +333,7 @@ PetscErrorCode TnTrainSetFromOptions(TnTrain tr)
   PetscCall(PetscOptionsString("-ckpt_dir", "Checkpoint directory (default: the output directory)", "TnTrainSetCheckpoint", tr->ckpt_dir, tr->ckpt_dir, sizeof(tr->ckpt_dir), NULL));
   PetscCall(TnOptionsReal("-progress_every", "Seconds between progress lines", "TnTrainRun", tr->progress_every, &tr->progress_every, NULL, 0, PETSC_MAX_REAL));
   PetscOptionsEnd();
+  PetscCall(RuleOptions(tr, (TnTrainRule)rule));
   PetscCall(SetKeepBest(tr, keep));
   PetscCall(TnTrainSetSeed(tr, seed));
   tr->epochs = epochs;
@@ -403,12 +453,18 @@ PetscErrorCode TnTrainView(TnTrain tr, PetscViewer viewer)
 {
   PetscFunctionBeginUser;
   PetscCall(TnTrainSetUp(tr));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "training: %s, lr %g (%s schedule)", TnOptimizerTypes[tr->opt], (double)tr->lr0, TnScheduleTypes[tr->sched]));
-  if (tr->opt == TN_OPT_ADAM)
-    PetscCall(PetscViewerASCIIPrintf(viewer, ", beta1 %g, beta2 %g, eps %g, moments in %s precision", (double)tr->beta1, (double)tr->beta2, (double)tr->eps, tr->single ? "single" : "double"));
-  else
-    PetscCall(PetscViewerASCIIPrintf(viewer, ", momentum %g", (double)tr->mu));
-  if (tr->clip > 0) PetscCall(PetscViewerASCIIPrintf(viewer, ", clip %g", (double)tr->clip));
+  if (tr->rule_kind != TN_TRAIN_RULE_GRADIENT) { /* the optimiser's settings do not apply */
+    PetscCall(PetscViewerASCIIPrintf(viewer, "training by the local "));
+    PetscCall(TnRuleView(tr->rule, viewer));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  W only (b and gamma stay as they are), every update through the invertibility check"));
+  } else {
+    PetscCall(PetscViewerASCIIPrintf(viewer, "training: %s, lr %g (%s schedule)", TnOptimizerTypes[tr->opt], (double)tr->lr0, TnScheduleTypes[tr->sched]));
+    if (tr->opt == TN_OPT_ADAM)
+      PetscCall(PetscViewerASCIIPrintf(viewer, ", beta1 %g, beta2 %g, eps %g, moments in %s precision", (double)tr->beta1, (double)tr->beta2, (double)tr->eps, tr->single ? "single" : "double"));
+    else
+      PetscCall(PetscViewerASCIIPrintf(viewer, ", momentum %g", (double)tr->mu));
+    if (tr->clip > 0) PetscCall(PetscViewerASCIIPrintf(viewer, ", clip %g", (double)tr->clip));
+  }
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n  %" PetscInt_FMT " training / %" PetscInt_FMT " validation samples, batch %" PetscInt_FMT ", %" PetscInt_FMT " batches per epoch, %" PetscInt64_FMT " steps; %" PetscInt64_FMT " parameters (%" PetscInt64_FMT " synapses + 2 N)\n", tr->Strain, tr->Svalid, tr->B, tr->info.nbatch, tr->info.total, tr->nnz + 2 * (PetscInt64)tr->N, tr->nnz));
   if (tr->Svalid > 0 && tr->Hknown) {
     PetscReal sh; /* in the data's own space */

@@ -29,6 +29,10 @@ struct _p_TnTrain {
   TnGrad      grad;
   PetscBool   setup;
   TnOptimizer opt;
+  TnTrainRule rule_kind;
+  TnRule      rule;          /* the local rule (hebb, oja) */
+  Vec         ract, xwork;   /* the rule's activities (block size B, or K B evolved) and a state copy */
+  char        stop_why[512]; /* TN_TRAIN_RUNAWAY: the rule's message */
   TnSchedule  sched;
   PetscReal   lr0, beta1, beta2, eps, mu, decay, minfrac, clip;
   PetscInt    every_decay, epochs, steps, valid_every, patience, seed, ckpt_every, max_shrink;

@@ -293,6 +293,90 @@ static void test_bad_input(void)
   TN_ASSERT_OK(BadInput());
 }
 
+/* The update as a direction: ComputeUpdate on a batch of 4 whose last
+   sample is padding (nvalid = 3, the padding huge) equals the update of the
+   3 samples alone, is zero for b and u, and adding it equals TnRuleApply's
+   step; the average schedule's step sizes are n_t/(alpha S_t). */
+static PetscErrorCode UpdateAsDirection(void)
+{
+  TnNet         net;
+  TnRule        rule, ref;
+  Vec           x4, x3, d, dref;
+  TnParamLayout L;
+  PetscScalar  *px;
+  PetscReal     eta, wmax, diff, nb;
+  char          why[512];
+  PetscFunctionBeginUser;
+  PetscCall(MakeNet(30, 4, &net));
+  PetscCall(TnRuleCreate(net, &rule));
+  PetscCall(TnRuleSetDecay(rule, 0.5));
+  PetscCall(TnRuleSetEta(rule, 0.3));
+  PetscCall(CreateBatch(net, 4, &x4));
+  PetscCall(CreateBatch(net, 3, &x3));
+  PetscCall(FillBatch(net, x4, 4, 0));
+  PetscCall(FillBatch(net, x3, 3, 0));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(VecGetArray(x4, &px));
+  for (PetscInt i = 0; i < L.m; i++) px[i * 4 + 3] = 1e6;
+  PetscCall(VecRestoreArray(x4, &px));
+  PetscCall(VecCreateMPI(PETSC_COMM_WORLD, L.n, PETSC_DETERMINE, &d));
+  PetscCall(VecDuplicate(d, &dref));
+  PetscCall(TnRuleComputeUpdate(rule, x4, 3, d));
+  PetscCall(TnRuleComputeUpdate(rule, x3, 3, dref));
+  PetscCall(VecAXPY(dref, -1.0, d));
+  PetscCall(VecNorm(dref, NORM_INFINITY, &diff));
+  PetscCall(VecNorm(d, NORM_INFINITY, &nb));
+  CU_ASSERT(diff == 0 && nb > 0);
+  PetscCall(VecGetArray(d, &px));
+  for (PetscInt q = L.nd + L.no; q < L.n; q++) CU_ASSERT(px[q] == 0);
+  PetscCall(VecRestoreArray(d, &px));
+  PetscCall(TnRuleCheckUpdate(rule, d, &wmax, why, sizeof why));
+  CU_ASSERT(why[0] == 0 && wmax > 0);
+  /* adding d is TnRuleApply's step on the 3 samples */
+  {
+    TnNet        net2;
+    PetscScalar *p1, *p2;
+    PetscCall(MakeNet(30, 4, &net2));
+    PetscCall(TnRuleCreate(net2, &ref));
+    PetscCall(TnRuleSetDecay(ref, 0.5));
+    PetscCall(TnRuleSetEta(ref, 0.3));
+    PetscCall(TnRuleApply(ref, x3));
+    PetscCall(VecGetArray(d, &px));
+    PetscCall(TnNetSetParams(net, px, 1.0, PETSC_TRUE));
+    PetscCall(VecRestoreArray(d, &px));
+    PetscCall(TnNetGetParamArray(net, &p1, NULL));
+    PetscCall(TnNetGetParamArray(net2, &p2, NULL));
+    for (PetscInt q = 0; q < L.n; q++) CU_ASSERT(p1[q] == p2[q]);
+    PetscCall(TnRuleDestroy(&ref));
+    PetscCall(TnNetDestroy(&net2));
+  }
+  /* a limit below the current weights: the check says why, nothing changes */
+  PetscCall(TnRuleSetMaxWeight(rule, 1e-3));
+  PetscCall(TnRuleCheckUpdate(rule, d, &wmax, why, sizeof why));
+  CU_ASSERT(strstr(why, "running away") != NULL);
+  /* average: eta_t = n_t / (alpha S_t) */
+  PetscCall(TnRuleSetSchedule(rule, TN_RULE_SCHEDULE_AVERAGE));
+  PetscCall(TnRuleGetStepSize(rule, 4, &eta));
+  CU_ASSERT(eta == 4 / (0.5 * 4));
+  PetscCall(TnRuleUpdateApplied(rule, 4, 1.0));
+  PetscCall(TnRuleGetStepSize(rule, 2, &eta));
+  CU_ASSERT(PetscAbsReal(eta - 2 / (0.5 * 6)) < 1e-15);
+  PetscCall(TnRuleSetType(rule, TNRULE_OJA));
+  TN_ASSERT_FAILS(TnRuleGetStepSize(rule, 2, &eta)); /* average is hebb's */
+  PetscCall(VecDestroy(&d));
+  PetscCall(VecDestroy(&dref));
+  PetscCall(VecDestroy(&x3));
+  PetscCall(VecDestroy(&x4));
+  PetscCall(TnRuleDestroy(&rule));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_update_as_direction(void)
+{
+  TN_ASSERT_OK(UpdateAsDirection());
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("rule", NULL, NULL);
@@ -300,4 +384,5 @@ void TnTestRegister(void)
   CU_add_test(s, "oja rows reach the principal eigenvector of C on P_i", test_oja_principal);
   CU_add_test(s, "hebb without decay runs away and is stopped", test_hebb_runaway);
   CU_add_test(s, "bad input refused", test_bad_input);
+  CU_add_test(s, "the update as a direction (partial batch, schedule)", test_update_as_direction);
 }

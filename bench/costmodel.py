@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""A model of the cost of one step of the dynamics on P ranks (docs/scaling.md).
+
+For each part q of a real partition (the per-part statistics `tenor partition`
+writes: rows n_q, synapses z_q, halo h_q ghost columns, neighbour parts d_q,
+and, when given, the synapses with an off-part column o_q):
+
+  kernel bytes   Q_q = z_q (8 + 4) + n_q 4 2 + n_q 3 8 + B n_q 8 4 + h_q B 8 2
+                 (bench_step's formula: matrix values and column indices,
+                 row pointers, gamma/b/W_ii, the state, the halo buffers)
+  kernel time    T_q = Q_q / min(r, m): r the kernel rate in bytes/s of one
+                 rank alone, measured by bench_step at 1 rank for this network
+                 type, B and scheme, at the per-rank size z_q (log-log
+                 interpolation between the measured sizes: the rate depends on
+                 what fits in cache); m = the node's triad bandwidth / ranks per
+                 node, the share of the memory bus each rank gets when all run
+                 (a roofline: a rank is limited by its core or by its share)
+  one exchange   X_q = d_q lat + h_q B 8 / bw   (every message at network cost)
+  sync step      S_q = max(T_q (z_q - o_q)/z_q, X_q) + T_q o_q/z_q
+                 (the code overlaps the on-process rows with the exchange)
+  colored step   the same per colour, with the whole ghost vector exchanged
+                 once per colour (what the code does): sum over c colours of
+                 max(T_q (z_q - o_q)/(c z_q), X_q) + T_q o_q/(c z_q)
+  step on P      max_q S_q + 2 log2(P) lat / K  (the evaluation's Allreduce,
+                 amortised over K steps)
+
+o_q defaults to h_q when the statistics do not give it (each ghost column
+feeds at least one synapse; exactly one on a lattice, almost always one on a
+sparse random graph).
+
+Commands:
+  costmodel.py validate --step1 S1.json [S1b.json ...] --step2 S2.json
+        --comm C.json --parts2 NET=DIR ...
+      predicts bench_step's 2-rank step times from its 1-rank rates, the 2-rank
+      triad, the ping-pong and the 2-part statistics, and prints the ratios.
+  costmodel.py project --step1 S1.json [...] --series NAME=SOURCE ... [--B 1]
+        [--scheme sync] [--node-triad 340e9 --ranks-per-node 120
+        --latency 1.3e-6 --net-bw 12.5e9] --out DIR
+      a series per NAME: real partitions (DIR: every P tenor partition wrote
+      there; several DIRs for weak scaling, one N per P) or the closed form of
+      a random er partition (er:N:k:P1,P2,... or er:weak<n>:k:...); writes
+      OUT/projection.csv (+ .png with matplotlib). Efficiency = updates/s per
+      rank against the series' smallest P (strong or weak alike).
+"""
+import argparse
+import csv
+import glob
+import json
+import math
+import os
+import re
+import sys
+
+SW, IW = 8, 4  # sizeof(PetscScalar), sizeof(PetscInt)
+
+
+def kernel_bytes(rows, syn, halo, B):
+    return syn * (SW + IW) + rows * IW * 2 + rows * 3 * SW + B * rows * SW * 4 + halo * B * SW * 2
+
+
+def read_parts(path):
+    """Per-part statistics of one partition: a list of dicts of floats."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    need = ("part", "rows", "synapses", "halo", "neighbours")
+    if not rows or any(k not in rows[0] for k in need):
+        sys.exit(f"costmodel: {path}: expected the columns {','.join(need)} (tenor partition's partition_P<P>_parts.csv)")
+    out = []
+    for r in rows:
+        d = {k: float(r[k]) for k in need}
+        d["offsynapses"] = float(r["offsynapses"]) if r.get("offsynapses") not in (None, "") else d["halo"]
+        out.append(d)
+    return out
+
+
+def parts_in(directory):
+    """{P: parts} for every partition_P<P>_parts.csv in a directory."""
+    found = {}
+    for p in glob.glob(os.path.join(directory, "partition_P*_parts.csv")):
+        m = re.search(r"partition_P(\d+)_parts\.csv$", p)
+        if m:
+            found[int(m.group(1))] = read_parts(p)
+    if not found:
+        sys.exit(f"costmodel: no partition_P<P>_parts.csv in {directory} (run tenor partition -out_dir {directory})")
+    return dict(sorted(found.items()))
+
+
+class Rates:
+    """Kernel rates (bytes/s per rank) measured by bench_step at 1 rank, by
+    (net, B, scheme), as a function of synapses per rank."""
+
+    def __init__(self, files):
+        self.pts, self.colors, self.triad = {}, {}, None
+        for fn in files:
+            r = json.load(open(fn))
+            if r.get("ranks") != 1:
+                sys.exit(f"costmodel: {fn}: the rates come from 1-rank bench_step runs (this one has {r.get('ranks')} ranks)")
+            tri = r["triad"]["GBps"] * 1e9
+            self.triad = tri if self.triad is None else max(self.triad, tri)
+            for c in r["cases"]:
+                key = (c["net"], c["B"], c["scheme"])
+                self.pts.setdefault(key, []).append((c["nnz"], c["bytes_per_step"] / c["step_s_best"]))
+                self.colors[key] = c["colors"]
+        for k in self.pts:
+            self.pts[k].sort()
+
+    def rate(self, net, B, scheme, syn):
+        key = (net, B, scheme)
+        if key not in self.pts:
+            sys.exit(f"costmodel: no bench_step rate for net {net}, B = {B}, scheme {scheme}")
+        p = self.pts[key]
+        if syn <= p[0][0]:
+            return p[0][1]
+        if syn >= p[-1][0]:
+            return p[-1][1]
+        for (z0, r0), (z1, r1) in zip(p, p[1:]):
+            if z0 <= syn <= z1:
+                t = (math.log(syn) - math.log(z0)) / (math.log(z1) - math.log(z0))
+                return math.exp(math.log(r0) + t * (math.log(r1) - math.log(r0)))
+        return p[-1][1]
+
+
+def step_time(parts, rates, net, B, scheme, lat, bw, share, K=100, colors=None):
+    """Seconds per step on len(parts) ranks; also the slowest part's terms."""
+    P = len(parts)
+    nc = colors if colors is not None else (rates.colors.get((net, B, scheme), 1) if scheme == "colored" else 1)
+    worst, terms = 0.0, None
+    for q in parts:
+        z = max(q["synapses"], 1.0)
+        T = kernel_bytes(q["rows"], q["synapses"], q["halo"], B) / min(rates.rate(net, B, scheme, z), share)
+        X = (q["neighbours"] * lat + q["halo"] * B * SW / bw) if P > 1 else 0.0
+        off = min(q["offsynapses"], z) / z
+        per = max(T * (1 - off) / nc, X) + T * off / nc
+        S = nc * per
+        if S > worst:
+            worst, terms = S, {"kernel_s": T, "exchange_s": X, "exchanges": nc, "part": q["part"]}
+    red = 2 * math.log2(P) * lat / K if P > 1 else 0.0
+    return worst + red, terms
+
+
+def cmd_validate(a):
+    rates = Rates(a.step1)
+    r2 = json.load(open(a.step2))
+    comm = json.load(open(a.comm))
+    lat, bw = comm["latency_s"], comm["bandwidth_Bps"]
+    parts = {}
+    for spec in a.parts2:
+        net, d = spec.split("=", 1)
+        allp = parts_in(d)
+        if 2 not in allp:
+            sys.exit(f"costmodel: {d} has no 2-part partition (partition_P2_parts.csv)")
+        parts[net] = allp[2]
+    # each rank's share of the memory bus when both run: the 2-rank triad / 2
+    share = r2["triad"]["GBps"] * 1e9 / 2
+    print(f"triad: 1 rank {rates.triad / 1e9:.2f} GB/s, 2 ranks {r2['triad']['GBps']:.2f} GB/s (share per rank {share / 1e9:.2f} GB/s); ping-pong latency {lat * 1e6:.2f} us, bandwidth {bw / 1e9:.2f} GB/s")
+    print(f"{'net':10} {'B':>3} {'scheme':8} {'measured s':>11} {'model s':>10} {'model/meas':>10} {'kernel s':>9} {'exch s':>9}")
+    rows, worst = [], 0.0
+    for c in r2["cases"]:
+        if c["net"] not in parts:
+            continue
+        t, terms = step_time(parts[c["net"]], rates, c["net"], c["B"], c["scheme"], lat, bw, share, K=c["K"], colors=c["colors"])
+        ratio = t / c["step_s_best"]
+        worst = max(worst, abs(ratio - 1))
+        rows.append({"net": c["net"], "B": c["B"], "scheme": c["scheme"], "measured_s": c["step_s_best"], "model_s": t, "ratio": ratio, **terms})
+        print(f"{c['net']:10} {c['B']:>3} {c['scheme']:8} {c['step_s_best']:>11.4g} {t:>10.4g} {ratio:>10.3f} {terms['kernel_s']:>9.3g} {terms['exchange_s']:>9.3g}")
+    if a.out:
+        json.dump({"cases": rows, "max_relative_error": worst, "latency_s": lat, "bandwidth_Bps": bw, "share_Bps": share}, open(a.out, "w"), indent=1)
+    print(f"largest |model/measured - 1| = {worst:.3f}")
+
+
+def er_parts(N, k, P):
+    """Expected per-part statistics of an er network (in-degree k, columns
+    uniform over the other nodes) cut into P equal parts at random, which is
+    what any partitioner reaches on such a graph within a few per cent: a part
+    of n = N/P rows has z = n k synapses, o = z (N - n)/(N - 1) of them
+    off-part; its halo is the number of distinct off-part columns among o
+    uniform draws from N - n, E = (N - n)(1 - (1 - 1/(N - n))^o), and its
+    neighbour parts the distinct parts among them, (P - 1)(1 - (1 - 1/(P - 1))^o)."""
+    n = N / P
+    z = n * k
+    if P == 1:
+        return [{"part": 0, "rows": n, "synapses": z, "halo": 0.0, "neighbours": 0.0, "offsynapses": 0.0}]
+    o = z * (N - n) / (N - 1)
+    h = (N - n) * (1 - math.exp(o * math.log1p(-1 / (N - n))))
+    d = (P - 1) * (1 - math.exp(o * math.log1p(-1 / (P - 1)))) if P > 2 else 1.0
+    return [{"part": q, "rows": n, "synapses": z, "halo": h, "neighbours": d, "offsynapses": o} for q in range(P)]
+
+
+def series_points(spec):
+    """NAME=DIR[,DIR...] (real partitions: every partition_P<P>_parts.csv in
+    the directories) or NAME=er:N:k:P1,P2,... (the closed form of er_parts;
+    N may be 'weak<n>' for N = n P)."""
+    name, src = spec.split("=", 1)
+    pts = {}
+    if src.startswith("er:"):
+        _, Ns, ks, Ps = src.split(":")
+        for P in (int(x) for x in Ps.split(",")):
+            N = int(float(Ns[4:])) * P if Ns.startswith("weak") else int(float(Ns))
+            pts[P] = ("closed form", er_parts(N, int(ks), P))
+    else:
+        for d in src.split(","):
+            for P, parts in parts_in(d).items():
+                pts[P] = (d, parts)
+    return name, dict(sorted(pts.items()))
+
+
+def cmd_project(a):
+    rates = Rates(a.step1)
+    share = a.node_triad / a.ranks_per_node
+    os.makedirs(a.out, exist_ok=True)
+    rows = []
+    for spec in a.series:
+        name, pts = series_points(spec)
+        net = a.net.get(name, name.split("-")[0]) if a.net else name.split("-")[0]
+        base = None
+        for P, (src, parts) in pts.items():
+            t, terms = step_time(parts, rates, net, a.B, a.scheme, a.latency, a.net_bw, share, K=a.K)
+            nnz = sum(q["synapses"] for q in parts)
+            N = sum(q["rows"] for q in parts)
+            if base is None:
+                base = (P, t, N)
+            weak = abs(N / P - base[2] / base[0]) > 0.05 * base[2] / base[0]
+            # efficiency: updates/s per rank against the series' smallest P
+            eff = (nnz * a.B / t / P) / (sum(q["synapses"] for q in pts[base[0]][1]) * a.B / base[1] / base[0])
+            rows.append({"series": name, "net": net, "source": src, "ranks": P, "N": int(round(N)), "nnz": int(round(nnz)), "B": a.B, "scheme": a.scheme,
+                         "time_per_step_s": t, "synaptic_updates_per_s": nnz * a.B / t, "parallel_efficiency": eff, "scaling": "weak" if weak else "strong",
+                         "kernel_s": terms["kernel_s"], "exchange_s": terms["exchange_s"], "exchanges_per_step": terms["exchanges"]})
+    path = os.path.join(a.out, "projection.csv")
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    print(f"costmodel: {len(rows)} projections in {path}")
+    for r in rows:
+        print(f"  {r['series']:14} P={r['ranks']:>5} {r['time_per_step_s']:.3g} s/step  {r['synaptic_updates_per_s']:.3g} updates/s  efficiency {r['parallel_efficiency']:.2f}  (kernel {r['kernel_s']:.2g} s, exchange {r['exchange_s']:.2g} s x {r['exchanges_per_step']})")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("costmodel: matplotlib not available: no plot (run with /usr/bin/python3)")
+        return
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    for net in dict.fromkeys(r["series"] for r in rows):
+        rr = [r for r in rows if r["series"] == net]
+        ax[0].loglog([r["ranks"] for r in rr], [r["synaptic_updates_per_s"] for r in rr], "o-", label=net)
+        ax[1].semilogx([r["ranks"] for r in rr], [r["parallel_efficiency"] for r in rr], "o-", label=net)
+    ax[0].set_xlabel("ranks P")
+    ax[0].set_ylabel("synaptic updates / s")
+    ax[1].set_xlabel("ranks P")
+    ax[1].set_ylabel("parallel efficiency")
+    ax[0].legend()
+    fig.suptitle(f"model: {a.scheme}, B = {a.B}, node triad {a.node_triad / 1e9:.0f} GB/s / {a.ranks_per_node} ranks, latency {a.latency * 1e6:.1f} us, {a.net_bw / 1e9:.1f} GB/s")
+    fig.tight_layout()
+    png = os.path.join(a.out, "projection.png")
+    fig.savefig(png, dpi=100)
+    print(f"costmodel: plot in {png}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    v = sub.add_parser("validate")
+    v.add_argument("--step1", nargs="+", required=True)
+    v.add_argument("--step2", required=True)
+    v.add_argument("--comm", required=True)
+    v.add_argument("--parts2", nargs="+", required=True, metavar="NET=DIR")
+    v.add_argument("--out")
+    p = sub.add_parser("project")
+    p.add_argument("--step1", nargs="+", required=True)
+    p.add_argument("--series", nargs="+", required=True, metavar="NAME=SOURCE",
+                   help="NAME=DIR[,DIR...] (tenor partition outputs) or NAME=er:N:k:P1,P2,... (closed form; N = weak<n> for n per rank); NAME's part before '-' is the network type of the bench_step rates unless --net maps it")
+    p.add_argument("--net", type=lambda x: dict(kv.split("=", 1) for kv in x.split(",")), default=None, help="NAME=NETTYPE,... for series names that are not network types")
+    p.add_argument("--B", type=int, default=1)
+    p.add_argument("--scheme", default="sync")
+    p.add_argument("--K", type=int, default=100)
+    p.add_argument("--node-triad", type=float, default=340e9)
+    p.add_argument("--ranks-per-node", type=int, default=120)
+    p.add_argument("--latency", type=float, default=1.3e-6)
+    p.add_argument("--net-bw", type=float, default=12.5e9)
+    p.add_argument("--out", required=True)
+    a = ap.parse_args()
+    {"validate": cmd_validate, "project": cmd_project}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
