@@ -164,7 +164,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data
     const char *why;
     PetscCall(TnTrainGetRule(tr, &rk, &rule));
     PetscCall(TnTrainGetStopReason(tr, &why));
-    if (rk == TN_TRAIN_RULE_GRADIENT)
+    if (rk == TN_TRAIN_RULE_GRADIENT || rk == TN_TRAIN_RULE_LOCAL)
       PetscCall(TnJsonSet(root, "rule", json_pack("{s:s}", "type", TnTrainRuleTypes[rk])));
     else {
       PetscInt64 rsteps;

@@ -28,8 +28,8 @@ PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *
   TnParamLayout P;
   PetscFunctionBeginUser;
   PetscCall(TnDynSetUp(dyn));
-  PetscCheck(dyn->ops.localstep, dyn->comm, PETSC_ERR_SUP, "the local rule is implemented for the sync and colored schemes; -dyn_scheme %s has none (use -dyn_scheme sync or colored)", dyn->type);
-  PetscCheck(TnLogDetIsLocal(dyn->ldt), dyn->comm, PETSC_ERR_SUP, "the local rule needs a local log-det method (diag, trace); -logdet_type %s is global", TnLogDetTypes[dyn->ldt]);
+  PetscCheck(dyn->ops.localstep, dyn->comm, PETSC_ERR_USER, "the local rule is implemented for the sync and colored schemes; -dyn_scheme %s has none (use -dyn_scheme sync or colored)", dyn->type);
+  PetscCheck(TnLogDetIsLocal(dyn->ldt), dyn->comm, PETSC_ERR_USER, "the local rule needs a local log-det method (diag, trace); -logdet_type %s is global", TnLogDetTypes[dyn->ldt]);
   if (!L->setup) {
     char   what[256];
     double n;

@@ -206,7 +206,7 @@ static PetscErrorCode WriteHead(TnTrain tr, PetscViewer vw, PetscBool ckpt)
   PetscCall(TnH5PutStr(vw, "format", ckpt ? "tenor-checkpoint" : "tenor-model"));
   PetscCall(WriteModelMeta(tr, vw));
   PetscCall(TnH5PutStr(vw, "train_rule", TnTrainRuleTypes[tr->rule_kind]));
-  if (tr->rule_kind != TN_TRAIN_RULE_GRADIENT) PetscCall(TnRuleWriteAttributes(tr->rule, vw));
+  if (TnTrainIsWRule(tr->rule_kind)) PetscCall(TnRuleWriteAttributes(tr->rule, vw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -358,7 +358,7 @@ static PetscErrorCode CheckCompatible(TnTrain tr, PetscViewer vw, const char pat
     PetscCall(TnH5HasAttr(vw, "train_rule", &has));
     if (has) PetscCall(TnH5GetChoice(vw, path, "train_rule", TnTrainRuleTypes, TN_TRAIN_NRULES, &rule));
     PetscCheck(rule == (PetscInt)tr->rule_kind, tr->comm, PETSC_ERR_USER, "%s does not match this run: it was written by -train_rule %s, this run has -train_rule %s; a restart continues the rule it was trained with", path, TnTrainRuleTypes[rule], TnTrainRuleTypes[tr->rule_kind]);
-    if (rule != TN_TRAIN_RULE_GRADIENT) PetscCall(TnRuleReadAttributes(tr->rule, vw, path));
+    if (TnTrainIsWRule((TnTrainRule)rule)) PetscCall(TnRuleReadAttributes(tr->rule, vw, path));
   }
   PetscCall(ExpectStr(vw, path, "optimizer", TnOptimizerTypes[tr->opt]));
   {

@@ -81,10 +81,14 @@ static PetscErrorCode ApplyStep(TnTrain tr)
 
 /* The gradient rule: g <- dL/dtheta of the minibatch in x by reverse mode,
    clipped, then the optimiser's step (Adam or SGD) into g. */
+/* gradient: the exact gradient; local: the local rule's (TnGradComputeLocal). */
 static PetscErrorCode GradientDirection(TnTrain tr, PetscInt valid, PetscReal *loss, PetscReal *gnorm)
 {
   PetscFunctionBeginUser;
-  PetscCall(TnGradCompute(tr->grad, tr->x, &tr->res, tr->g));
+  if (tr->rule_kind == TN_TRAIN_RULE_LOCAL)
+    PetscCall(TnGradComputeLocal(tr->grad, tr->x, &tr->res, tr->g));
+  else
+    PetscCall(TnGradCompute(tr->grad, tr->x, &tr->res, tr->g));
   *loss = 0;
   for (PetscInt b = 0; b < valid; b++) *loss -= tr->res.logphi[b] / valid;
   PetscCall(VecNorm(tr->g, NORM_2, gnorm));
@@ -186,6 +190,7 @@ PetscErrorCode TnTrainStep(TnTrain tr)
   tr->res.first  = (PetscInt)tr->info.pos * tr->B;
   switch (tr->rule_kind) {
   case TN_TRAIN_RULE_GRADIENT:
+  case TN_TRAIN_RULE_LOCAL:
     PetscCall(GradientDirection(tr, valid, &loss, &gnorm));
     break;
   case TN_TRAIN_RULE_HEBB:
@@ -196,7 +201,7 @@ PetscErrorCode TnTrainStep(TnTrain tr)
   if (stop) PetscFunctionReturn(PETSC_SUCCESS); /* the step is not taken: theta stays the last good state */
   skipped = tr->info.skipped;
   PetscCall(ApplyStep(tr));
-  if (tr->rule_kind != TN_TRAIN_RULE_GRADIENT && tr->info.skipped == skipped) PetscCall(TnRuleUpdateApplied(tr->rule, n, wmax));
+  if (TnTrainIsWRule(tr->rule_kind) && tr->info.skipped == skipped) PetscCall(TnRuleUpdateApplied(tr->rule, n, wmax));
   tr->info.gnorm      = gnorm;
   tr->info.batch_loss = loss;
   tr->loss_sum += loss;

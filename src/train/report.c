@@ -178,7 +178,7 @@ PetscErrorCode TnTrainReport(TnTrain tr, PetscBool evaluated)
     if (ratio < PETSC_MAX_REAL) PetscCall(PetscSNPrintf(valid + strlen(valid), sizeof(valid) - strlen(valid), " ratio %.4f", (double)ratio));
   }
   if (in->shrunk || in->skipped) PetscCall(PetscSNPrintf(shr, sizeof(shr), " | shrunk %" PetscInt64_FMT " (%" PetscInt64_FMT " halvings) skipped %" PetscInt64_FMT, in->shrunk, in->halvings, in->skipped));
-  if (tr->rule_kind != TN_TRAIN_RULE_GRADIENT) { /* a local rule: its step size and the largest weight */
+  if (TnTrainIsWRule(tr->rule_kind)) { /* a local rule on W: its step size and the largest weight */
     PetscReal wmax;
     PetscCall(TnRuleGetStats(tr->rule, NULL, &wmax));
     PetscCall(PetscSNPrintf(rule, sizeof(rule), " | %s eta %.4g max|W| %.4g", TnTrainRuleTypes[tr->rule_kind], (double)in->lr, (double)wmax));

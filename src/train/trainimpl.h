@@ -21,6 +21,13 @@ typedef struct {
   VecScatter sct;
 } TnCanon;
 
+/* A rule of tenor/rule.h (hebb, oja) makes the step, not a gradient
+   (gradient, local) through the optimiser. */
+static inline PetscBool TnTrainIsWRule(TnTrainRule r)
+{
+  return (PetscBool)(r == TN_TRAIN_RULE_HEBB || r == TN_TRAIN_RULE_OJA);
+}
+
 struct _p_TnTrain {
   MPI_Comm    comm;
   TnNet       net;
