@@ -5,7 +5,10 @@
       (-bench_scheme): K steps (-bench_steps) of TnDynEvaluate (forward) and
       of TnGradCompute (forward + backward) with checkpointing none and sqrt;
       best and median of -bench_reps timings (max over ranks); the ratio
-      (forward + backward) / forward.
+      (forward + backward) / forward. And TnGradComputeLocal (the local
+      rule: one forward pass carrying the eligibility traces), its ratio
+      to the forward evaluation timed alternately with it, rep by rep (best
+      to best and median to median; the goal: at most 2).
    2. -bench_memory: instead, two Adam steps of the real trainer (TnTrain)
       on one configuration (-bench_memory_net lattice2d or er, size
       -bench_memory_n, in-degree -bench_k, B = -bench_memory_batch, sync, K
@@ -48,6 +51,8 @@ typedef struct {
   PetscInt64 nnz;
   double     h, fwd[2], grad[2][2]; /* [best, median]; grad[none, sqrt] */
   double     bytes[2];              /* the gradient engine's storage, none / sqrt */
+  double     local[2], lbytes;      /* the local rule: [best, median], its traces' bytes */
+  double     lfwd[2];               /* the forward timed interleaved with it */
 } Case;
 
 static double PeakRSS(void)
@@ -150,7 +155,7 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
   TnDyn       dyn;
   TnDynResult res;
   Vec         x0, x, grad;
-  double     *t;
+  double     *t, *tf;
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(c->net, name, sizeof(c->net)));
   PetscCall(PetscStrncpy(c->scheme, scheme, sizeof(c->scheme)));
@@ -161,7 +166,7 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
   PetscCall(VecDuplicate(x0, &x));
   PetscCall(RandomState(x0));
   PetscCall(TnDynResultCreate(dyn, &res));
-  PetscCall(PetscMalloc1(reps, &t));
+  PetscCall(PetscMalloc2(reps, &t, reps, &tf));
   for (PetscInt r = 0; r < reps; r++) {
     PetscCall(VecCopy(x0, x));
     TIMED(comm, t[r], TnDynEvaluate(dyn, x, &res));
@@ -179,7 +184,25 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
     PetscCall(VecDestroy(&grad));
     PetscCall(TnGradDestroy(&g));
   }
-  PetscCall(PetscFree(t));
+  {
+    TnGrad g;
+    PetscCall(TnGradCreate(dyn, &g));
+    PetscCall(TnGradCreateParamVec(g, &grad));
+    PetscCall(TnDynLocalSetUp(dyn, 0, &c->lbytes));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &c->lbytes, 1, MPI_DOUBLE, MPI_SUM, comm));
+    /* interleaved with forward evaluations, so that a load that comes and
+       goes weighs on both sides of the ratio alike */
+    for (PetscInt r = 0; r < reps; r++) {
+      PetscCall(VecCopy(x0, x));
+      TIMED(comm, tf[r], TnDynEvaluate(dyn, x, &res));
+      TIMED(comm, t[r], TnGradComputeLocal(g, x0, &res, grad));
+    }
+    BestMedian(t, reps, c->local);
+    BestMedian(tf, reps, c->lfwd);
+    PetscCall(VecDestroy(&grad));
+    PetscCall(TnGradDestroy(&g));
+  }
+  PetscCall(PetscFree2(t, tf));
   PetscCall(TnDynResultDestroy(&res));
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&x0));
@@ -193,6 +216,7 @@ static void PrintCase(FILE *fp, const Case *c, PetscBool last)
   fprintf(fp, "     \"forward_s\": {\"best\": %.5g, \"median\": %.5g},\n", c->fwd[0], c->fwd[1]);
   fprintf(fp, "     \"grad_none_s\": {\"best\": %.5g, \"median\": %.5g}, \"grad_sqrt_s\": {\"best\": %.5g, \"median\": %.5g},\n", c->grad[0][0], c->grad[0][1], c->grad[1][0], c->grad[1][1]);
   fprintf(fp, "     \"ratio_none\": %.3f, \"ratio_sqrt\": %.3f, \"goal_ratio\": 2.5,\n", c->grad[0][0] / c->fwd[0], c->grad[1][0] / c->fwd[0]);
+  fprintf(fp, "     \"local_s\": {\"best\": %.5g, \"median\": %.5g}, \"local_forward_s\": {\"best\": %.5g, \"median\": %.5g}, \"ratio_local\": %.3f, \"ratio_local_median\": %.3f, \"goal_ratio_local\": 2, \"local_trace_bytes\": %.6g,\n", c->local[0], c->local[1], c->lfwd[0], c->lfwd[1], c->local[0] / c->lfwd[0], c->local[1] / c->lfwd[1], c->lbytes);
   fprintf(fp, "     \"grad_storage_bytes\": {\"none\": %.6g, \"sqrt\": %.6g}}%s\n", c->bytes[0], c->bytes[1], last ? "" : ",");
 }
 

@@ -166,6 +166,20 @@ PetscErrorCode TnDynAdjointSetUp(TnDyn dyn, size_t *nsave, PetscLogDouble *bytes
 PetscErrorCode TnDynAdjointBegin(TnDyn dyn, const PetscScalar *aK, PetscInt nvalid, PetscScalar *grad);
 PetscErrorCode TnDynAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *save);
 PetscErrorCode TnDynAdjointEnd(TnDyn dyn, PetscScalar *grad);
+/* The local rule, forward in time (docs/gradient.md, "The local rule"):
+   node i's sensitivities e_k = d a_{k,i} / d theta_i to its own parameters
+   (the other nodes' states as given inputs), one trace per synapse and
+   sample plus b's and gamma's, and the gradient of its own loss terms.
+   LocalSetUp checks the memory (the traces and `extra` bytes the caller is
+   about to allocate) and allocates (*bytes: this rank's traces); an error for
+   a scheme without a local step (continuous) or a global log-det method.
+   Begin zeroes the traces and grad; Step k takes a_k and writes a_{k+1} into
+   out (out != a), ldet as TnDynStepArrays; End adds the base term at a_K and
+   finishes grad (dL/du = gamma dL/dgamma). Collective. */
+PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *bytes);
+PetscErrorCode TnDynLocalBegin(TnDyn dyn, PetscInt nvalid, PetscScalar *grad);
+PetscErrorCode TnDynLocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet);
+PetscErrorCode TnDynLocalEnd(TnDyn dyn, const PetscScalar *aK, PetscScalar *grad);
 /* Inversion statistics (TnDynStepInverse). sync: fixed-point iterations per
    step (each one product with a halo exchange); colored: Newton/bisection
    iterations per node solve; continuous: accepted and rejected steps of

@@ -75,6 +75,16 @@ PetscErrorCode TnGradRestoreParamMap(TnGrad g, const PetscInt **row, const Petsc
    the samples b < res->nvalid count in the loss), and sets grad (theta's
    layout) to the gradient of the mean loss over those samples. Collective. */
 PetscErrorCode TnGradCompute(TnGrad g, Vec x, TnDynResult *res, Vec grad);
+/* The local rule (docs/gradient.md, "The local rule"), with the contract of
+   TnGradCompute: res as TnDynEvaluate, and grad (theta's layout) = for each
+   node i, the gradient of the mean over the real samples of its own loss
+   terms (l_i^base and its l_{k,i}) with respect to its own parameters
+   (W_i. on P, b_i, u_i), the other nodes' states taken as given inputs. One
+   forward pass carrying d a_{k,i} / d theta_i (an eligibility trace per
+   synapse and sample, plus b's and gamma's; memory checked first); no
+   backward pass, no trajectory. Equals TnGradCompute when W is diagonal.
+   The sync and colored schemes (an error for continuous). Collective. */
+PetscErrorCode TnGradComputeLocal(TnGrad g, Vec x, TnDynResult *res, Vec grad);
 
 /* The checkpointing in use after SetUp (never AUTO), the segment length s and
    the number of states stored (checkpoints + one segment + the final state),

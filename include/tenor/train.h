@@ -15,9 +15,9 @@
    section 5 is halved (up to -train_max_shrink times; then skipped). Both
    events are counted and reported, never silent.
 
-   Rules (-train_rule): gradient (the exact gradient, then Adam or SGD), or a
-   local rule of tenor/rule.h (hebb, oja) whose update dW is the step
-   direction; every rule goes through the same invertibility check, the
+   Rules (-train_rule): gradient (the exact gradient, then Adam or SGD),
+   local (the local rule's gradient, then Adam or SGD), or a local rule of
+   tenor/rule.h (hebb, oja) whose update dW is the step direction; every rule goes through the same invertibility check, the
    same data order, losses, reports, checkpoints and model files. */
 #pragma once
 #include <tenor/grad.h>
@@ -36,11 +36,15 @@ extern const char *const TnOptimizerTypes[], *const TnScheduleTypes[];
 /* What makes the step direction (docs/training.md, docs/rules.md):
    gradient: -lr (Adam or SGD of the gradient of the minibatch loss);
    hebb, oja: the rule's dW (TnRuleComputeUpdate) on the activities of the
-   minibatch (-rule_activity), its step size from the rule's schedule. */
+   minibatch (-rule_activity), its step size from the rule's schedule;
+   local: -lr (Adam or SGD, as gradient) of the local rule's gradient
+   (TnGradComputeLocal: each node's own loss terms with respect to its own
+   parameters, eligibility traces; docs/gradient.md). */
 typedef enum { TN_TRAIN_RULE_GRADIENT,
                TN_TRAIN_RULE_HEBB,
-               TN_TRAIN_RULE_OJA } TnTrainRule;
-#define TN_TRAIN_NRULES 3
+               TN_TRAIN_RULE_OJA,
+               TN_TRAIN_RULE_LOCAL } TnTrainRule;
+#define TN_TRAIN_NRULES 4
 extern const char *const TnTrainRuleTypes[];
 /* The rules whose update is a TnRule's (tenor/rule.h): hebb and oja. */
 static inline PetscBool TnTrainRuleUsesTnRule(TnTrainRule rule)

@@ -43,6 +43,7 @@ PetscErrorCode TnDynReset(TnDyn dyn)
   PetscFunctionBeginUser;
   if (!dyn->setup) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnDynAdjointReset(dyn));
+  PetscCall(TnDynLocalReset(dyn));
   if (dyn->ops.reset) PetscCall(dyn->ops.reset(dyn));
   PetscCall(TnNetUse(dyn->net, -1));
   PetscCall(MatRestoreRowIJ(dyn->Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &dyn->d.ia, &dyn->d.ja, &done));

@@ -45,6 +45,11 @@ typedef struct {
      ak, ak1 the states before and after step k */
   PetscErrorCode (*adjointstep)(TnDyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *save);
   PetscErrorCode (*adjointend)(TnDyn);
+  /* the local rule (local.c): step k as `step` (out != a), and, for every
+     row i as it is updated, the traces of node i's own parameters carried
+     from a_k to a_{k+1} and node i's own step-k loss terms accumulated
+     (TnLocRow); NULL: the scheme has no local rule */
+  PetscErrorCode (*localstep)(TnDyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet);
   /* a = a_{k+1} -> a_k in place */
   PetscErrorCode (*inversestep)(TnDyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);
   /* the invertibility condition from the quantities of bound.c (|W|_1
@@ -80,6 +85,17 @@ typedef struct {
   TnDynAdjAcc    acc;
   PetscLogDouble bytes; /* work of the scheme's adjoint, this rank */
 } TnDynAdj;
+
+/* The local rule's forward sensitivities (local.c, docs/gradient.md): for
+   each entry q of theta's local layout (W's synapses of row i, b_i, gamma_i:
+   node i's own parameters) and sample b, e[q B + b] = d a_{k,i b} / d theta_q
+   with the other nodes' states taken as given. wt as TnDynAdj's. */
+typedef struct {
+  PetscBool      setup;
+  PetscReal     *e, *wt;
+  TnDynAdjAcc    acc;
+  PetscLogDouble bytes; /* e and wt, this rank */
+} TnDynLoc;
 
 struct _p_TnDyn {
   TnNet        net;
@@ -138,6 +154,7 @@ struct _p_TnDyn {
   PetscReal        w2eps; /* its eps: w2c = sqrt(theta (1 + 1e-8) / (1 - eps)) */
   PetscInt         ncert; /* certificates made since SetUp (each draws a fresh start) */
   TnDynAdj         adj;
+  TnDynLoc         loc;
 };
 
 /* Registration (dynregis.c): the schemes by name. */
@@ -346,6 +363,7 @@ PetscErrorCode TnDynHaloBegin(TnDyn dyn);
 PetscErrorCode TnDynHaloEnd(TnDyn dyn);
 PetscErrorCode TnDynReset(TnDyn dyn);
 PetscErrorCode TnDynAdjointReset(TnDyn dyn);
+PetscErrorCode TnDynLocalReset(TnDyn dyn);
 /* Rows per renormalisation of the diag product, from the factors' range. */
 void TnDynSetRenorm(TnDyn dyn, PetscReal fmin, PetscReal fmax);
 
@@ -404,6 +422,81 @@ TN_INLINE PetscReal TnAdjSynapse(PetscReal w, const PetscReal *restrict v, const
     oj[b] += w * (ratetanh ? 1.0 - xj[b] * xj[b] : 1.0) * v[b];
   }
   return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* The local rule's coefficients of node i for sample b at the state the
+   node is updated from (docs/gradient.md, "The local rule"), with t as in
+   TnAdjLocal and c = d l_{k,i} / d A_ii (omega included):
+     F  = 1 + h A_ii                the trace's own factor, d a_{k+1,i} / d a_{k,i}
+     hq = h d f_i / d y_i            h (rate, y = (W phi(a) + b)_i) or h phi'(s_i) (current, y = s_i)
+     ga = d l_{k,i} / d a_{k,i}      c w_ii phi''(a_i) (rate) or c w_ii^2 phi''(s_i) (current)
+     gs = d l_{k,i} / d s_i          0 (rate) or c w_ii phi''(s_i) (current)
+     c, d = phi'(t)                 for W_ii's and gamma_i's direct terms. */
+typedef struct {
+  PetscReal F, hq, ga, gs, c, d;
+} TnLocCoef;
+
+TN_INLINE void TnLocCoefs(PetscBool rate, PetscBool lin, PetscBool diag, PetscReal h, PetscReal gi, PetscReal wi, PetscReal omega, PetscReal t, TnLocCoef *k)
+{
+  PetscReal d, phi2, c;
+  TnAdjLocal(lin, diag, h, gi, wi, omega, t, &d, &phi2, &c);
+  k->F  = 1.0 + h * (-gi + wi * d);
+  k->hq = rate ? h : h * d;
+  k->gs = rate ? 0.0 : c * wi * phi2;
+  k->ga = rate ? c * wi * phi2 : c * wi * phi2 * wi;
+  k->c  = c;
+  k->d  = d;
+}
+
+/* One synapse's trace for B samples: returns sum_b (ga e + gs x_j) (the
+   synapse's step-k gradient, from e_k), then e <- F e + hq x_j (e_{k+1});
+   x = phi(a) (rate) or a (current). Four lanes, then pairwise: a fixed
+   order. */
+TN_INLINE PetscReal TnLocSynapse(PetscReal *restrict e, const PetscReal *restrict xj, const TnLocCoef *restrict k, const PetscInt B)
+{
+  PetscReal s[4] = {0, 0, 0, 0};
+  PetscInt  b    = 0;
+  for (; b + 4 <= B; b += 4)
+    for (PetscInt l = 0; l < 4; l++) {
+      s[l] += k[b + l].ga * e[b + l] + k[b + l].gs * xj[b + l];
+      e[b + l] = k[b + l].F * e[b + l] + k[b + l].hq * xj[b + l];
+    }
+  for (; b < B; b++) {
+    s[0] += k[b].ga * e[b] + k[b].gs * xj[b];
+    e[b] = k[b].F * e[b] + k[b].hq * xj[b];
+  }
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* Row i of the local rule at step k: its coefficients k[B] (TnLocCoefs) at
+   the state it is updated from; a_i = node i's own state a_{k,i}; x the
+   values the row's on-process columns read (phi(a) or a), gx those of its
+   off-process columns (NULL: the row has none). Node i's step-k gradient
+   terms are added from the traces e_k, then the traces become e_{k+1}:
+     W_ij: += ga e + gs x_j,   e <- F e + hq x_j
+     b_i:  += ga e + gs,       e <- F e + hq
+     g_i:  += ga e - c,        e <- F e - h a_i
+     W_ii: += c d (the log-det's own W_ii) */
+TN_INLINE void TnLocRow(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, const PetscScalar *restrict ai, const PetscReal *restrict x, const PetscReal *restrict gx, const PetscInt B)
+{
+  TnDynLoc    *L = &dyn->loc;
+  PetscReal   *e = L->e, *gW = L->acc.gW;
+  const size_t nd = (size_t)dyn->d.n, no = (size_t)dyn->o.n, m = (size_t)dyn->m;
+  PetscReal *restrict eb = e + (nd + no + (size_t)i) * B, *restrict eg = e + (nd + no + m + (size_t)i) * B;
+  PetscReal sb = 0, sg = 0, sw = 0;
+  for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) gW[t] += TnLocSynapse(e + (size_t)t * B, x + (size_t)dyn->d.ja[t] * B, k, B);
+  if (gx)
+    for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) gW[nd + t] += TnLocSynapse(e + (nd + t) * B, gx + (size_t)dyn->o.ja[t] * B, k, B);
+  for (PetscInt b = 0; b < B; b++) {
+    sb += k[b].ga * eb[b] + k[b].gs;
+    sg += k[b].ga * eg[b] - k[b].c;
+    sw += k[b].c * k[b].d;
+    eb[b] = k[b].F * eb[b] + k[b].hq;
+    eg[b] = k[b].F * eg[b] - dyn->h * ai[b];
+  }
+  L->acc.gb[i] += sb;
+  L->acc.gg[i] += sg;
+  if (dyn->diagpos[i] >= 0) gW[dyn->diagpos[i]] += sw;
 }
 
 extern PetscLogEvent TN_Adjoint, TN_Inverse;

@@ -23,6 +23,8 @@ struct _p_TnGrad {
   size_t           nsave;               /* the scheme's save entries per state */
   PetscReal       *save;                /* seg states' save entries */
   PetscLogDouble   bytes;
+  PetscScalar     *lstate; /* the local rule (local.c): a_k and a_{k+1}, 2 lsize values */
+  size_t           lsize;
 };
 
 extern PetscLogEvent TN_Gradient;

@@ -79,12 +79,16 @@ static PetscErrorCode ApplyStep(TnTrain tr)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The gradient rule: g <- dL/dtheta of the minibatch in x by reverse mode,
+/* The gradient rules: g <- dL/dtheta of the minibatch in x (gradient: the
+   exact gradient by reverse mode; local: the local rule's, TnGradComputeLocal),
    clipped, then the optimiser's step (Adam or SGD) into g. */
 static PetscErrorCode GradientDirection(TnTrain tr, PetscInt valid, PetscReal *loss, PetscReal *gnorm)
 {
   PetscFunctionBeginUser;
-  PetscCall(TnGradCompute(tr->grad, tr->x, &tr->res, tr->g));
+  if (tr->rule_kind == TN_TRAIN_RULE_LOCAL)
+    PetscCall(TnGradComputeLocal(tr->grad, tr->x, &tr->res, tr->g));
+  else
+    PetscCall(TnGradCompute(tr->grad, tr->x, &tr->res, tr->g));
   *loss = 0;
   for (PetscInt b = 0; b < valid; b++) *loss -= tr->res.logphi[b] / valid;
   PetscCall(VecNorm(tr->g, NORM_2, gnorm));
@@ -186,6 +190,7 @@ PetscErrorCode TnTrainStep(TnTrain tr)
   tr->res.first  = (PetscInt)tr->info.pos * tr->B;
   switch (tr->rule_kind) {
   case TN_TRAIN_RULE_GRADIENT:
+  case TN_TRAIN_RULE_LOCAL:
     PetscCall(GradientDirection(tr, valid, &loss, &gnorm));
     break;
   case TN_TRAIN_RULE_HEBB:

@@ -6,7 +6,7 @@
 const char *const TnOptimizerTypes[]   = {"adam", "sgd", "TnOptimizer", "TN_OPT_", NULL};
 const char *const TnScheduleTypes[]    = {"constant", "cosine", "step", "TnSchedule", "TN_SCHED_", NULL};
 const char *const TnTrainStatusNames[] = {"running", "done", "early_stopped", "interrupted", "weights_running_away"};
-const char *const TnTrainRuleTypes[]   = {"gradient", TNRULE_HEBB, TNRULE_OJA, "TnTrainRule", "TN_TRAIN_RULE_", NULL};
+const char *const TnTrainRuleTypes[]   = {"gradient", TNRULE_HEBB, TNRULE_OJA, "local", "TnTrainRule", "TN_TRAIN_RULE_", NULL};
 
 PetscErrorCode TnTrainCreate(TnNet net, TnDyn dyn, TnData data, TnTrain *tr)
 {
@@ -320,7 +320,7 @@ PetscErrorCode TnTrainSetFromOptions(TnTrain tr)
   PetscFunctionBeginUser;
   PetscCall(TnGradSetFromOptions(tr->grad));
   PetscOptionsBegin(tr->comm, "train_", "Training (docs/training.md)", "TnTrain");
-  PetscCall(TnOptionsChoice("-rule", "What makes the step: gradient (exact gradient, Adam/SGD) or a local rule on W, hebb or oja (-rule_*, docs/rules.md)", "TnTrainSetRule", TnTrainRuleTypes, TN_TRAIN_NRULES, &rule, NULL));
+  PetscCall(TnOptionsChoice("-rule", "What makes the step: gradient (exact gradient, Adam/SGD), local (each node's own loss terms by eligibility traces, Adam/SGD; docs/gradient.md) or a local rule on W, hebb or oja (-rule_*, docs/rules.md)", "TnTrainSetRule", TnTrainRuleTypes, TN_TRAIN_NRULES, &rule, NULL));
   PetscCall(OptimizerOptions(PetscOptionsObject, tr));
   PetscCall(TnOptionsInt("-epochs", "Passes over the training part (when -train_steps is 0)", "TnTrainSetBudget", epochs, &epochs, NULL, 0, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-steps", "Number of updates (0: use -train_epochs)", "TnTrainSetBudget", steps, &steps, NULL, 0, PETSC_MAX_INT));
@@ -402,6 +402,7 @@ PetscErrorCode TnTrainSetUp(TnTrain tr)
   if (tr->setup) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(CheckSettings(tr));
   PetscCall(TnGradSetUp(tr->grad));
+  if (tr->rule_kind == TN_TRAIN_RULE_LOCAL) PetscCall(TnDynLocalSetUp(tr->dyn, 0, NULL)); /* the scheme has it; the traces fit */
   PetscCall(TnNetGetSizes(tr->net, &tr->N, &tr->nnz));
   PetscCall(TnDynGetParams(tr->dyn, NULL, NULL, NULL, NULL, &tr->K, &tr->B));
   PetscCall(TnDataGetNumSamples(tr->data, &S));
@@ -467,7 +468,7 @@ PetscErrorCode TnTrainView(TnTrain tr, PetscViewer viewer)
     PetscCall(TnRuleView(tr->rule, viewer));
     PetscCall(PetscViewerASCIIPrintf(viewer, "  W only (b and gamma stay as they are), every update through the invertibility check"));
   } else {
-    PetscCall(PetscViewerASCIIPrintf(viewer, "training: %s, lr %g (%s schedule)", TnOptimizerTypes[tr->opt], (double)tr->lr0, TnScheduleTypes[tr->sched]));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "%s: %s, lr %g (%s schedule)", tr->rule_kind == TN_TRAIN_RULE_LOCAL ? "training by the local rule (each node's own loss terms, eligibility traces; docs/gradient.md)" : "training", TnOptimizerTypes[tr->opt], (double)tr->lr0, TnScheduleTypes[tr->sched]));
     if (tr->opt == TN_OPT_ADAM)
       PetscCall(PetscViewerASCIIPrintf(viewer, ", beta1 %g, beta2 %g, eps %g, moments in %s precision", (double)tr->beta1, (double)tr->beta2, (double)tr->eps, tr->single ? "single" : "double"));
     else

@@ -13,12 +13,15 @@
 /* Updates the rows rows[0..n) (all of one colour): out_i = a_i + h f_i, where
    f_i reads the other nodes through pbuf only, so out may be a (in place) or
    another array (every row is written once per sweep: each node has one
-   colour); g = NULL for interior rows. */
-TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, const PetscScalar *a, PetscScalar *out, const PetscScalar *restrict g, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const PetscInt B)
+   colour); g = NULL for interior rows. loc (a compile-time constant): the
+   local rule's traces of the row too (TnLocRow), from the state the row is
+   updated from -- pbuf, node i's own entry not yet overwritten. */
+TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, const PetscScalar *a, PetscScalar *out, const PetscScalar *restrict g, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const int loc, const PetscInt B)
 {
   const PetscReal h    = dyn->h;
   const int       rate = dyn->form == TN_FORM_RATE, lin = dyn->act == TN_ACT_LINEAR;
   PetscReal       y[B], hA[B];
+  TnLocCoef       k[loc ? B : 1];
   for (PetscInt r = 0; r < n; r++) {
     const PetscInt  i  = rows[r];
     const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], hi = h * TnDynFree(dyn, i); /* 0: clamped */
@@ -28,6 +31,10 @@ TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, const Pet
     for (PetscInt b = 0; b < B; b++) y[b] = dyn->bias[i];
     TnRowTimesBlock(&dyn->d, i, dyn->pbuf, B, y);
     if (g) TnRowTimesBlock(&dyn->o, i, g, B, y);
+    if (loc) {
+      for (PetscInt b = 0; b < B; b++) TnLocCoefs((PetscBool)rate, (PetscBool)lin, (PetscBool)(dyn->ldt == TN_LOGDET_DIAG), h, gi, wi, dyn->loc.wt[b], rate ? pi[b] : TnPhi(dyn->act, y[b]), &k[b]);
+      TnLocRow(dyn, i, k, ai, dyn->pbuf, g, B);
+    }
     for (PetscInt b = 0; b < B; b++) {
       /* rate: y = (W phi(a) + b)_i, phi'(a_i) = 1 - p_i^2; current: y = s_i */
       PetscReal f = rate ? y[b] : TnPhi(dyn->act, y[b]), t = rate ? pi[b] : f;
@@ -39,7 +46,7 @@ TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, const Pet
   }
 }
 
-TN_INLINE PetscErrorCode Sweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+TN_INLINE PetscErrorCode Sweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int loc, const PetscInt B)
 {
   PetscReal prod[B];
   int       expo[B];
@@ -51,19 +58,21 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out
     const PetscInt    *rows = cd->crows + cd->cptr[c], nint = cd->cnint[c], nrows = cd->cptr[c + 1] - cd->cptr[c];
     const PetscScalar *g;
     PetscCall(TnDynHaloBegin(dyn));
-    UpdateRows(dyn, rows, nint, a, out, NULL, &acc, prod, expo, nodeacc, B);
+    UpdateRows(dyn, rows, nint, a, out, NULL, &acc, prod, expo, nodeacc, loc, B);
     PetscCall(TnDynHaloEnd(dyn));
     PetscCall(VecGetArrayRead(dyn->G, &g));
-    UpdateRows(dyn, rows + nint, nrows - nint, a, out, g, &acc, prod, expo, nodeacc, B);
+    UpdateRows(dyn, rows + nint, nrows - nint, a, out, g, &acc, prod, expo, nodeacc, loc, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
   }
   TnAccEnd(&acc, prod, expo, ldet, B);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-#define TN_SWEEP(dyn, a, out, ldet, nodeacc, B) PetscCall(Sweep(dyn, a, out, ldet, nodeacc, B))
+#define TN_SWEEP(dyn, a, out, ldet, nodeacc, B) PetscCall(Sweep(dyn, a, out, ldet, nodeacc, 0, B))
+#define TN_SWEEP_LOCAL(dyn, a, out, ldet, nodeacc, B) PetscCall(Sweep(dyn, a, out, ldet, nodeacc, 1, B))
 
-static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *save, PetscReal *ldet, PetscReal *nodeacc)
+/* loc: the local rule's step (LocalStep), the same sweep carrying the traces. */
+static PetscErrorCode StepSweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, PetscBool loc)
 {
   const PetscInt n = dyn->m * dyn->B;
   PetscFunctionBeginUser;
@@ -72,8 +81,30 @@ static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscSca
     for (PetscInt q = 0; q < n; q++) dyn->pbuf[q] = TnPhi(dyn->act, a[q]);
   else
     PetscCall(PetscArraycpy(dyn->pbuf, a, n));
-  TN_DISPATCH_B(dyn->B, TN_SWEEP, dyn, a, out, ldet, nodeacc);
-  PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + 8.0 * dyn->m * dyn->B));
+  if (loc)
+    TN_DISPATCH_B(dyn->B, TN_SWEEP_LOCAL, dyn, a, out, ldet, nodeacc);
+  else
+    TN_DISPATCH_B(dyn->B, TN_SWEEP, dyn, a, out, ldet, nodeacc);
+  PetscCall(PetscLogFlops((loc ? 6.0 : 2.0) * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + (loc ? 28.0 : 8.0) * dyn->m * dyn->B));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *save, PetscReal *ldet, PetscReal *nodeacc)
+{
+  PetscFunctionBeginUser;
+  PetscCall(StepSweep(dyn, a, out, ldet, nodeacc, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The local rule's step (docs/gradient.md, "The local rule"): node i of
+   colour c is updated at substep c from the state then, a_{k+1} on the
+   colours < c and a_k on the others, its own a_{k,i} among them; its traces
+   are carried with the coefficients at that state, the scheme's exact local
+   loss l_{k,i} = -T(h A_ii) of that substep. */
+static PetscErrorCode LocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet)
+{
+  PetscFunctionBeginUser;
+  PetscCall(StepSweep(dyn, a, out, ldet, NULL, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -149,6 +180,7 @@ PetscErrorCode TnSchemeCreate_Colored(TnDyn dyn)
   dyn->ops.adjointsetup   = TnColoredAdjointSetUp;
   dyn->ops.adjointreset   = TnColoredAdjointReset;
   dyn->ops.adjointstep    = TnColoredAdjointStep;
+  dyn->ops.localstep      = LocalStep;
   dyn->ops.inversestep    = TnColoredInverseStep;
   dyn->ops.bound          = Bound;
   dyn->ops.view           = View;

@@ -233,6 +233,7 @@ PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
   dyn->ops.adjointbegin = TnSyncAdjointBegin;
   dyn->ops.adjointstep  = TnSyncAdjointStep;
   dyn->ops.adjointend   = TnSyncAdjointEnd;
+  dyn->ops.localstep    = TnSyncLocalStep;
   dyn->ops.inversestep  = TnSyncInverseStep;
   dyn->ops.bound        = Bound;
   dyn->ops.boundnorm1   = PETSC_TRUE;

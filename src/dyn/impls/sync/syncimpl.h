@@ -20,4 +20,5 @@ PetscErrorCode TnSyncAdjointReset(TnDyn dyn);
 PetscErrorCode TnSyncAdjointBegin(TnDyn dyn);
 PetscErrorCode TnSyncAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *pk);
 PetscErrorCode TnSyncAdjointEnd(TnDyn dyn);
+PetscErrorCode TnSyncLocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet);
 PetscErrorCode TnSyncInverseStep(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);

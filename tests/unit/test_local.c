@@ -1,0 +1,598 @@
+/* The local rule (TnGradComputeLocal, docs/gradient.md "The local rule"):
+   (a) with W diagonal the nodes do not interact, so node i's own terms are
+   the whole loss's dependence on theta_i: the rule equals the exact gradient
+   (TnGradCompute) to round-off, every scheme, form, base and activation;
+   (b) on a general network it matches central finite differences of the
+   truncated objective -- for each parameter of node i, node i's own loss
+   terms with the other nodes' trajectories frozen at their unperturbed
+   values -- computed by a dense evaluator written here, independent of the
+   trace code; (c) the same rule on 1 rank and on all ranks; (d) the
+   continuous scheme, a global log-det method and traces beyond the memory
+   limit are refused. */
+#include "tn_test.h"
+#include <tenor/grad.h>
+#include <tenor/loss.h>
+#include <tenor/data.h>
+#include <stdlib.h>
+
+#define NMAX 12
+#define BMAX 4
+#define KMAX 6
+
+typedef struct {
+  PetscInt  N;
+  PetscReal W[NMAX][NMAX], b[NMAX], g[NMAX];
+  PetscBool P[NMAX][NMAX];
+} Model;
+
+typedef struct {
+  TnScheme     scheme;
+  TnLogDetType ldt;
+  TnForm       form;
+  TnAct        act;
+  TnBase       base;
+} Config;
+
+static PetscErrorCode Configure(TnDyn dyn, const Config *c, PetscReal h, PetscInt K, PetscInt B)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynSetScheme(dyn, c->scheme));
+  PetscCall(TnDynSetLogDetType(dyn, c->ldt));
+  PetscCall(TnDynSetForm(dyn, c->form));
+  PetscCall(TnDynSetActivation(dyn, c->act));
+  PetscCall(TnDynSetBase(dyn, c->base));
+  PetscCall(TnDynSetStepSize(dyn, h));
+  PetscCall(TnDynSetSteps(dyn, K));
+  PetscCall(TnDynSetBatchSize(dyn, B));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Pattern density dens off the diagonal (0: W diagonal), a self-loop on
+   about 2 nodes in 3 (every node when diagonal). */
+static void ModelRandom(Model *m, PetscInt N, PetscReal dens, PetscReal scale, uint64_t seed)
+{
+  m->N = N;
+  for (PetscInt i = 0; i < N; i++) {
+    m->b[i] = 0.3 * TnRandNormal(seed, 1, i);
+    m->g[i] = 0.5 + TnRandUniform(seed, 2, i);
+    for (PetscInt j = 0; j < N; j++) {
+      PetscReal u  = TnRandUniform(seed, 3, i * N + j);
+      PetscBool on = (PetscBool)(i == j ? (dens == 0 || u < 0.67) : u < dens);
+      m->P[i][j]   = on;
+      m->W[i][j]   = on ? scale * (2 * TnRandUniform(seed, 4, i * N + j) - 1) : 0;
+    }
+  }
+}
+
+/* x[i][b] in natural order, and the same batch in the partitioned layout. */
+static PetscErrorCode FillState(TnDyn dyn, PetscInt N, PetscInt B, PetscReal scale, uint64_t seed, PetscReal x[NMAX][BMAX], Vec xs)
+{
+  Vec      xn;
+  PetscInt rs, re;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateNaturalState(dyn, &xn));
+  PetscCall(VecGetOwnershipRange(xn, &rs, &re));
+  for (PetscInt q = 0; q < N * B; q++) {
+    PetscReal v = scale * TnRandNormal(seed, 0, q);
+    if (x) x[q / B][q % B] = v;
+    if (q >= rs && q < re) PetscCall(VecSetValue(xn, q, v, INSERT_VALUES));
+  }
+  PetscCall(VecAssemblyBegin(xn));
+  PetscCall(VecAssemblyEnd(xn));
+  PetscCall(TnDynNaturalToState(dyn, xn, xs, SCATTER_FORWARD));
+  PetscCall(VecDestroy(&xn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A gradient in theta's layout as dense natural arrays on every rank:
+   gW[i][j], gb[i], gu[i]. */
+static PetscErrorCode Gather(TnGrad g, Vec grad, PetscReal gW[NMAX][NMAX], PetscReal gb[NMAX], PetscReal gu[NMAX])
+{
+  const PetscInt  *row, *col;
+  const PetscReal *p;
+  PetscInt         n;
+  PetscReal        loc[NMAX * NMAX + 2 * NMAX] = {0}, all[NMAX * NMAX + 2 * NMAX];
+  PetscFunctionBeginUser;
+  PetscCall(TnGradGetParamMap(g, &row, &col));
+  PetscCall(VecGetLocalSize(grad, &n));
+  PetscCall(VecGetArrayRead(grad, &p));
+  for (PetscInt q = 0; q < n; q++) {
+    if (col[q] >= 0)
+      loc[row[q] * NMAX + col[q]] = p[q];
+    else if (col[q] == -1)
+      loc[NMAX * NMAX + row[q]] = p[q];
+    else
+      loc[NMAX * NMAX + NMAX + row[q]] = p[q];
+  }
+  PetscCall(VecRestoreArrayRead(grad, &p));
+  PetscCall(TnGradRestoreParamMap(g, &row, &col));
+  PetscCall(MPIU_Allreduce(loc, all, NMAX * NMAX + 2 * NMAX, MPIU_REAL, MPIU_SUM, PETSC_COMM_WORLD));
+  for (PetscInt i = 0; i < NMAX; i++) {
+    for (PetscInt j = 0; j < NMAX; j++) gW[i][j] = all[i * NMAX + j];
+    gb[i] = all[NMAX * NMAX + i];
+    gu[i] = all[NMAX * NMAX + NMAX + i];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The colour of every node, natural order (colored), on every rank. */
+static PetscErrorCode Colors(TnGrad g, TnDyn dyn, PetscInt N, PetscInt color[NMAX])
+{
+  const PetscInt *row, *col, *c;
+  PetscInt        m, loc[NMAX] = {0};
+  TnNet           net;
+  TnParamLayout   L;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynGetNet(dyn, &net));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(TnDynGetLocalSize(dyn, &m));
+  PetscCall(TnDynGetColors(dyn, &c));
+  PetscCall(TnGradGetParamMap(g, &row, &col));
+  for (PetscInt r = 0; r < m; r++) loc[row[L.b + r]] = c[r]; /* b's entry names row r's natural number */
+  PetscCall(TnGradRestoreParamMap(g, &row, &col));
+  PetscCall(MPIU_Allreduce(loc, color, (PetscMPIInt)N, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---- the dense reference: the dynamics and the local loss, written out ---- */
+
+static PetscReal Phi(TnAct act, PetscReal s)
+{
+  return act == TN_ACT_TANH ? tanh(s) : s;
+}
+static PetscReal DPhi(TnAct act, PetscReal s)
+{
+  return act == TN_ACT_TANH ? 1 - tanh(s) * tanh(s) : 1;
+}
+
+/* Node i's update from the state v it sees (v[i] its own a_k,i) with row
+   parameters w[], bi, gi: its new value, and its local loss -T(h A_ii). */
+static PetscReal NodeUpdate(const Config *c, PetscReal h, PetscInt N, const PetscBool *Prow, const PetscReal *w, PetscReal bi, PetscReal gi, PetscInt i, const PetscReal *v, PetscReal *loss)
+{
+  PetscReal y = bi, f, d;
+  for (PetscInt j = 0; j < N; j++)
+    if (Prow[j]) y += w[j] * (c->form == TN_FORM_RATE ? Phi(c->act, v[j]) : v[j]);
+  f     = c->form == TN_FORM_RATE ? y : Phi(c->act, y);
+  d     = DPhi(c->act, c->form == TN_FORM_RATE ? v[i] : y);
+  *loss = -TnLogDetTerm(c->ldt, h * (-gi + (Prow[i] ? w[i] : 0) * d));
+  return v[i] + h * (-gi * v[i] + f);
+}
+
+/* The full trajectory tr[k][b][j] (k = 0 .. K), and seen[k][b][i][j]: the
+   state node i is updated from at step k (sync: a_k; colored: a_{k+1} on
+   the colours below i's, a_k on the others). */
+typedef struct {
+  PetscReal tr[KMAX + 1][BMAX][NMAX];
+  PetscReal seen[KMAX][BMAX][NMAX][NMAX];
+} Traj;
+
+static void Trajectory(const Config *c, const Model *m, PetscReal h, PetscInt K, PetscInt B, const PetscInt *color, PetscReal x[NMAX][BMAX], Traj *T)
+{
+  const PetscInt N    = m->N;
+  PetscInt       ncol = 1;
+  PetscBool      col  = (PetscBool)!strcmp(c->scheme, TN_SCHEME_COLORED);
+  if (col)
+    for (PetscInt i = 0; i < N; i++) ncol = PetscMax(ncol, color[i] + 1);
+  for (PetscInt b = 0; b < B; b++) {
+    for (PetscInt i = 0; i < N; i++) T->tr[0][b][i] = x[i][b];
+    for (PetscInt k = 0; k < K; k++) {
+      PetscReal cur[NMAX], loss;
+      for (PetscInt i = 0; i < N; i++) cur[i] = T->tr[k][b][i];
+      for (PetscInt cc = 0; cc < ncol; cc++) {
+        PetscReal nxt[NMAX];
+        for (PetscInt i = 0; i < N; i++)
+          if (!col || color[i] == cc) {
+            for (PetscInt j = 0; j < N; j++) T->seen[k][b][i][j] = cur[j];
+            nxt[i] = NodeUpdate(c, h, N, m->P[i], m->W[i], m->b[i], m->g[i], i, cur, &loss);
+          }
+        for (PetscInt i = 0; i < N; i++)
+          if (!col || color[i] == cc) cur[i] = nxt[i];
+      }
+      for (PetscInt i = 0; i < N; i++) T->tr[k + 1][b][i] = cur[i];
+    }
+  }
+}
+
+/* Node i's own loss, mean over the nvalid real samples: its trajectory
+   under the row parameters (w, bi, gi), the others frozen at T's values. */
+static PetscReal NodeLoss(const Config *c, const Model *m, PetscReal h, PetscInt K, PetscInt nvalid, const Traj *T, PetscInt i, const PetscReal *w, PetscReal bi, PetscReal gi)
+{
+  PetscReal total = 0;
+  for (PetscInt b = 0; b < nvalid; b++) {
+    PetscReal ai = T->tr[0][b][i], l = 0;
+    for (PetscInt k = 0; k < K; k++) {
+      PetscReal v[NMAX], loss;
+      for (PetscInt j = 0; j < m->N; j++) v[j] = T->seen[k][b][i][j];
+      v[i] = ai;
+      ai   = NodeUpdate(c, h, m->N, m->P[i], w, bi, gi, i, v, &loss);
+      l += loss;
+    }
+    total += l - TnBaseLogDensity(c->base, ai);
+  }
+  return total / nvalid;
+}
+
+/* ---- the library side ---- */
+
+typedef struct {
+  TnNet  net;
+  TnDyn  dyn;
+  TnGrad g;
+  Vec    x, grad;
+} Setup;
+
+static PetscErrorCode SetupCreate(const Config *c, const Model *m, PetscReal h, PetscInt K, PetscInt B, uint64_t seed, PetscReal x[NMAX][BMAX], Setup *s)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnTestNetFromDense(m->N, NMAX, &m->W[0][0], &m->P[0][0], m->b, m->g, &s->net));
+  PetscCall(TnDynCreate(s->net, &s->dyn));
+  PetscCall(Configure(s->dyn, c, h, K, B));
+  PetscCall(TnGradCreate(s->dyn, &s->g));
+  PetscCall(TnDynCreateState(s->dyn, &s->x));
+  PetscCall(FillState(s->dyn, m->N, B, 1.2, seed, x, s->x));
+  { /* theta's layout, without TnGradSetUp (which refuses a global log-det method itself) */
+    TnParamLayout L;
+    PetscCall(TnNetGetParamLayout(s->net, &L));
+    PetscCall(VecCreateMPI(PETSC_COMM_WORLD, L.n, PETSC_DETERMINE, &s->grad));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SetupDestroy(Setup *s)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecDestroy(&s->grad));
+  PetscCall(VecDestroy(&s->x));
+  PetscCall(TnGradDestroy(&s->g));
+  PetscCall(TnDynDestroy(&s->dyn));
+  PetscCall(TnNetDestroy(&s->net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The rule's gradient (local) or the exact one, and log Phi per sample. */
+static PetscErrorCode Run(Setup *s, PetscInt nvalid, PetscBool local, PetscReal logphi[BMAX])
+{
+  TnDynResult res;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynResultCreate(s->dyn, &res));
+  res.nvalid = nvalid;
+  if (local)
+    PetscCall(TnGradComputeLocal(s->g, s->x, &res, s->grad));
+  else
+    PetscCall(TnGradCompute(s->g, s->x, &res, s->grad));
+  for (PetscInt b = 0; b < res.B; b++) logphi[b] = res.logphi[b];
+  PetscCall(TnDynResultDestroy(&res));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static const Config *AllConfigs(PetscInt *n)
+{
+  static Config   cs[64];
+  static PetscInt nc = 0;
+  if (!nc) {
+    const struct {
+      TnScheme     s;
+      TnLogDetType l;
+    } sch[] = {
+        {TN_SCHEME_SYNC, TN_LOGDET_DIAG},
+        {TN_SCHEME_SYNC, TN_LOGDET_TRACE},
+        {TN_SCHEME_COLORED, TN_LOGDET_DIAG}};
+    for (int s = 0; s < 3; s++)
+      for (int form = 0; form < 2; form++)
+        for (int base = 0; base < 2; base++)
+          for (int act = 0; act < 2; act++) cs[nc++] = (Config){sch[s].s, sch[s].l, (TnForm)form, (TnAct)act, (TnBase)base};
+  }
+  *n = nc;
+  return cs;
+}
+
+/* (a) W diagonal: the rule = the exact gradient, every component, and the
+   same log Phi; and on a general network the two differ (the comparison
+   can fail). */
+static PetscErrorCode DiagonalCheck(const Config *c, uint64_t seed, PetscReal *worst, PetscReal *general)
+{
+  const PetscInt B = 3, nvalid = 2, K = 5;
+  PetscReal      x[NMAX][BMAX], le[BMAX], ll[BMAX];
+  PetscReal      eW[NMAX][NMAX], eb[NMAX], eu[NMAX], lW[NMAX][NMAX], lb[NMAX], lu[NMAX], nrm = 0;
+  Model          m;
+  Setup          s;
+  PetscFunctionBeginUser;
+  *worst = *general = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    PetscReal diff = 0;
+    ModelRandom(&m, 10, pass == 0 ? 0.0 : 0.3, 0.8, seed);
+    PetscCall(SetupCreate(c, &m, 0.15, K, B, seed + 1, x, &s));
+    PetscCall(Run(&s, nvalid, PETSC_FALSE, le));
+    PetscCall(Gather(s.g, s.grad, eW, eb, eu));
+    PetscCall(Run(&s, nvalid, PETSC_TRUE, ll));
+    PetscCall(Gather(s.g, s.grad, lW, lb, lu));
+    for (PetscInt b = 0; b < B; b++) TN_ASSERT_CLOSE(ll[b], le[b], 1e-14);
+    nrm = 0;
+    for (PetscInt i = 0; i < m.N; i++) {
+      nrm = PetscMax(nrm, PetscMax(PetscAbsReal(eb[i]), PetscAbsReal(eu[i])));
+      for (PetscInt j = 0; j < m.N; j++) nrm = PetscMax(nrm, PetscAbsReal(eW[i][j]));
+    }
+    for (PetscInt i = 0; i < m.N; i++) {
+      diff = PetscMax(diff, PetscMax(PetscAbsReal(lb[i] - eb[i]), PetscAbsReal(lu[i] - eu[i])));
+      for (PetscInt j = 0; j < m.N; j++) diff = PetscMax(diff, PetscAbsReal(lW[i][j] - eW[i][j]));
+    }
+    CU_ASSERT(nrm > 1e-3);
+    if (pass == 0)
+      *worst = diff / nrm;
+    else
+      *general = diff / nrm;
+    PetscCall(SetupDestroy(&s));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_diagonal(void)
+{
+  PetscInt      n;
+  const Config *cs = AllConfigs(&n);
+  for (PetscInt q = 0; q < n; q++) {
+    PetscReal worst, general;
+    TN_ASSERT_OK(DiagonalCheck(&cs[q], 300 + q, &worst, &general));
+    if (worst > 1e-12 || getenv("TN_LOCAL_VERBOSE")) PetscPrintf(PETSC_COMM_WORLD, "  diagonal W, %s %s %s %s %s: max |local - exact| / max |exact| = %.3g (general W: %.3g)\n", cs[q].scheme, TnLogDetTypes[cs[q].ldt], TnFormTypes[cs[q].form], TnActTypes[cs[q].act], TnBaseTypes[cs[q].base], (double)worst, (double)general);
+    CU_ASSERT(worst <= 1e-12);
+    CU_ASSERT(general > 1e-6);
+  }
+}
+
+/* (b) every component of the rule against central differences of the
+   truncated objective (node i's own loss, the others frozen), eps = 1e-5.
+   Also: the dense reference's node losses add up to the library's mean
+   -log Phi, so the reference is the dynamics tenor computes. */
+static PetscErrorCode FDCheck(const Config *c, uint64_t seed, PetscReal *worst)
+{
+  const PetscInt  B = 3, nvalid = 2, K = 4;
+  const PetscReal eps = 1e-5, h = 0.15;
+  PetscReal       x[NMAX][BMAX], lp[BMAX], gW[NMAX][NMAX], gb[NMAX], gu[NMAX], L = 0, Lref = 0;
+  PetscInt        color[NMAX] = {0};
+  Model           m;
+  Setup           s;
+  Traj           *T;
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&T));
+  ModelRandom(&m, 10, 0.3, 0.8, seed);
+  PetscCall(SetupCreate(c, &m, h, K, B, seed + 1, x, &s));
+  PetscCall(Run(&s, nvalid, PETSC_TRUE, lp));
+  PetscCall(Gather(s.g, s.grad, gW, gb, gu));
+  if (!strcmp(c->scheme, TN_SCHEME_COLORED)) PetscCall(Colors(s.g, s.dyn, m.N, color));
+  Trajectory(c, &m, h, K, B, color, x, T);
+  for (PetscInt b = 0; b < nvalid; b++) L -= lp[b] / nvalid;
+  for (PetscInt i = 0; i < m.N; i++) Lref += NodeLoss(c, &m, h, K, nvalid, T, i, m.W[i], m.b[i], m.g[i]);
+  TN_ASSERT_CLOSE(Lref, L, 1e-12);
+  *worst = 0;
+  for (PetscInt i = 0; i < m.N; i++)
+    for (PetscInt j = -2; j < m.N; j++) { /* j = -2: u_i, -1: b_i, else W_ij */
+      PetscReal w[NMAX], bi = m.b[i], ui = PetscLogReal(m.g[i]), fd, gq, err, Lpm[2];
+      if (j >= 0 && !m.P[i][j]) continue;
+      for (int sgn = 0; sgn < 2; sgn++) {
+        PetscReal d = sgn ? -eps : eps;
+        for (PetscInt jj = 0; jj < m.N; jj++) w[jj] = m.W[i][jj] + (jj == j ? d : 0);
+        Lpm[sgn] = NodeLoss(c, &m, h, K, nvalid, T, i, w, bi + (j == -1 ? d : 0), PetscExpReal(ui + (j == -2 ? d : 0)));
+      }
+      fd  = (Lpm[0] - Lpm[1]) / (2 * eps);
+      gq  = j == -2 ? gu[i] : j == -1 ? gb[i]
+                                      : gW[i][j];
+      err = PetscAbsReal(fd - gq) / PetscMax(PetscAbsReal(gq), 1e-3);
+      if (err > 1e-6) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  %s %s %s %s %s: node %d, %s %d: rule %.12g, finite difference %.12g\n", c->scheme, TnLogDetTypes[c->ldt], TnFormTypes[c->form], TnActTypes[c->act], TnBaseTypes[c->base], (int)i, j == -2 ? "u" : j == -1 ? "b"
+                                                                                                                                                                                                                                                                           : "W col",
+                                            (int)j, (double)gq, (double)fd));
+      *worst = PetscMax(*worst, err);
+    }
+  PetscCall(SetupDestroy(&s));
+  PetscCall(PetscFree(T));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_fd(void)
+{
+  PetscInt      n;
+  const Config *cs = AllConfigs(&n);
+  for (PetscInt q = 0; q < n; q++) {
+    PetscReal worst;
+    TN_ASSERT_OK(FDCheck(&cs[q], 500 + q, &worst));
+    if (getenv("TN_LOCAL_VERBOSE")) PetscPrintf(PETSC_COMM_WORLD, "  fd %s %s %s %s %s: worst %.3g\n", cs[q].scheme, TnLogDetTypes[cs[q].ldt], TnFormTypes[cs[q].form], TnActTypes[cs[q].act], TnBaseTypes[cs[q].base], (double)worst);
+    CU_ASSERT(worst <= 1e-6);
+  }
+}
+
+/* (c) the rule's norm, its derivative along a direction defined per natural
+   (row, col) pair, and log Phi: on comm (any rank count) as on one rank. */
+static PetscErrorCode NetRule(MPI_Comm comm, TnScheme scheme, TnForm form, PetscReal out[3])
+{
+  TnNet            net;
+  TnDyn            dyn;
+  TnGrad           g;
+  Vec              x, grad;
+  TnDynResult      res;
+  const PetscInt  *row, *col;
+  PetscInt         n;
+  const PetscReal *pg;
+  PetscReal        loc[2] = {0, 0};
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(comm, &net));
+  PetscCall(TnNetSetType(net, "er"));
+  PetscCall(TnNetSetSize(net, 120));
+  PetscCall(TnNetSetDegree(net, 5));
+  PetscCall(TnNetSetReciprocity(net, 0.5));
+  PetscCall(TnNetSetSelfLoops(net, PETSC_TRUE));
+  PetscCall(TnNetSetWeightScale(net, 0.7));
+  PetscCall(TnNetSetBiasScale(net, 0.2));
+  PetscCall(TnDynCreate(net, &dyn));
+  PetscCall(TnDynSetScheme(dyn, scheme));
+  PetscCall(TnDynSetForm(dyn, form));
+  PetscCall(TnDynSetBase(dyn, TN_BASE_LOGISTIC));
+  PetscCall(TnDynSetSteps(dyn, 23));
+  PetscCall(TnDynSetBatchSize(dyn, 4));
+  PetscCall(TnGradCreate(dyn, &g));
+  PetscCall(TnDynCreateState(dyn, &x));
+  PetscCall(FillState(dyn, 120, 4, 1.0, 77, NULL, x));
+  PetscCall(TnGradCreateParamVec(g, &grad));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  res.nvalid = 3;
+  PetscCall(TnGradComputeLocal(g, x, &res, grad));
+  PetscCall(TnGradGetParamMap(g, &row, &col));
+  PetscCall(VecGetLocalSize(grad, &n));
+  PetscCall(VecGetArrayRead(grad, &pg));
+  for (PetscInt q = 0; q < n; q++) {
+    loc[0] += pg[q] * pg[q];
+    loc[1] += pg[q] * TnRandNormal(5, 0, (uint64_t)row[q] * 1000 + (uint64_t)(col[q] + 2));
+  }
+  PetscCall(VecRestoreArrayRead(grad, &pg));
+  PetscCall(TnGradRestoreParamMap(g, &row, &col));
+  PetscCall(MPIU_Allreduce(loc, out, 2, MPIU_REAL, MPIU_SUM, comm));
+  out[0] = PetscSqrtReal(out[0]);
+  out[2] = res.logphi[0];
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&grad));
+  PetscCall(VecDestroy(&x));
+  PetscCall(TnGradDestroy(&g));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_rank_invariance(void)
+{
+  const TnScheme schemes[] = {TN_SCHEME_SYNC, TN_SCHEME_COLORED};
+  for (int scheme = 0; scheme < 2; scheme++)
+    for (int form = 0; form < 2; form++) {
+      PetscReal   v[2][3];
+      MPI_Comm    sub;
+      PetscMPIInt rank;
+      MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+      MPI_Comm_split(PETSC_COMM_WORLD, rank == 0 ? 0 : MPI_UNDEFINED, 0, &sub);
+      TN_ASSERT_OK(NetRule(PETSC_COMM_WORLD, schemes[scheme], (TnForm)form, v[0]));
+      if (sub != MPI_COMM_NULL) {
+        TN_ASSERT_OK(NetRule(sub, schemes[scheme], (TnForm)form, v[1]));
+        MPI_Comm_free(&sub);
+      }
+      MPI_Bcast(v[1], 3, MPIU_REAL, 0, PETSC_COMM_WORLD);
+      CU_ASSERT(v[0][0] > 0);
+      for (int t = 0; t < 3; t++) TN_ASSERT_CLOSE(v[0][t], v[1][t], 1e-11 * PetscMax(1, PetscAbsReal(v[1][t])));
+    }
+}
+
+/* (d) refusals: the continuous scheme has no local rule; nor has a global
+   log-det method; traces that do not fit in memory. */
+static void test_refusals(void)
+{
+  Config    c = {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG, TN_FORM_RATE, TN_ACT_TANH, TN_BASE_NORMAL};
+  PetscReal x[NMAX][BMAX], lp[BMAX];
+  Model     m;
+  Setup     s;
+  ModelRandom(&m, 8, 0.3, 0.5, 11);
+  TN_ASSERT_OK(SetupCreate(&c, &m, 0.1, 3, 2, 12, x, &s));
+  TN_ASSERT_FAILS(Run(&s, 2, PETSC_TRUE, lp));
+  TN_ASSERT_OK(Run(&s, 2, PETSC_FALSE, lp)); /* the exact gradient still works */
+  TN_ASSERT_OK(SetupDestroy(&s));
+  /* the traces' memory is checked before they are allocated: refused under
+     a 100-byte limit (the dynamics already set up), accepted without it */
+  c.scheme = TN_SCHEME_SYNC;
+  TN_ASSERT_OK(SetupCreate(&c, &m, 0.1, 3, 2, 12, x, &s));
+  TN_ASSERT_OK(Run(&s, 2, PETSC_FALSE, lp));
+  TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-memory_limit", "100"));
+  TN_ASSERT_FAILS(Run(&s, 2, PETSC_TRUE, lp));
+  TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-memory_limit"));
+  TN_ASSERT_OK(Run(&s, 2, PETSC_TRUE, lp));
+  TN_ASSERT_OK(SetupDestroy(&s));
+  c.ldt = TN_LOGDET_SPARSE;
+  TN_ASSERT_OK(SetupCreate(&c, &m, 0.1, 3, 2, 12, x, &s));
+  TN_ASSERT_FAILS(Run(&s, 2, PETSC_TRUE, lp));
+  TN_ASSERT_OK(SetupDestroy(&s));
+}
+
+/* (e) the rule learns: on a 6 x 6 lattice (sync, rate, tanh) fed gmrf2d
+   data, steps theta <- theta - lr g_local on training batches lower the
+   exact mean -log Phi of held-out samples, for both schemes. */
+static PetscErrorCode Descent(TnScheme scheme, PetscBool local, PetscReal *before, PetscReal *after)
+{
+  const PetscInt B = 16, nb = 4, steps = 60;
+  TnNet          net;
+  TnDyn          dyn;
+  TnGrad         g;
+  TnData         data;
+  Vec            xn, x, grad;
+  TnDynResult    res;
+  PetscInt       N, valid;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, &net));
+  PetscCall(TnNetSetType(net, TNNET_LATTICE2D));
+  PetscCall(TnNetSetSize(net, 6));
+  PetscCall(TnNetSetWeightScale(net, 0.3));
+  PetscCall(TnNetSetBiasScale(net, 0.0));
+  PetscCall(TnNetSetUp(net));
+  PetscCall(TnNetGetSizes(net, &N, NULL));
+  PetscCall(TnDynCreate(net, &dyn));
+  PetscCall(TnDynSetScheme(dyn, scheme));
+  PetscCall(TnDynSetStepSize(dyn, 0.2));
+  PetscCall(TnDynSetSteps(dyn, 4));
+  PetscCall(TnDynSetBatchSize(dyn, B));
+  PetscCall(TnDataCreate(PETSC_COMM_WORLD, &data));
+  PetscCall(TnDataSetType(data, TNDATA_GMRF2D));
+  PetscCall(TnDataSetSamples(data, (nb + 2) * B, 7));
+  PetscCall(TnDataLoad(data, N));
+  PetscCall(TnGradCreate(dyn, &g));
+  PetscCall(TnDynCreateNaturalState(dyn, &xn));
+  PetscCall(TnDynCreateState(dyn, &x));
+  PetscCall(TnGradCreateParamVec(g, &grad));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  for (PetscInt s = 0; s <= steps; s++) {
+    if (s == 0 || s == steps) { /* held-out: the last two batches */
+      PetscReal L = 0;
+      for (PetscInt hb = nb; hb < nb + 2; hb++) {
+        PetscCall(TnDataGetBatch(data, hb * B, xn, &valid));
+        PetscCall(TnDynNaturalToState(dyn, xn, x, SCATTER_FORWARD));
+        res.nvalid = valid;
+        PetscCall(TnDynEvaluate(dyn, x, &res));
+        for (PetscInt b = 0; b < valid; b++) L -= res.logphi[b] / (2 * valid);
+      }
+      *(s == 0 ? before : after) = L / N;
+    }
+    if (s == steps) break;
+    PetscCall(TnDataGetBatch(data, (s % nb) * B, xn, &valid));
+    PetscCall(TnDynNaturalToState(dyn, xn, x, SCATTER_FORWARD));
+    res.nvalid = valid;
+    if (local)
+      PetscCall(TnGradComputeLocal(g, x, &res, grad));
+    else
+      PetscCall(TnGradCompute(g, x, &res, grad));
+    PetscCall(TnGradAddToParams(g, -0.05, grad));
+  }
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&grad));
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&xn));
+  PetscCall(TnGradDestroy(&g));
+  PetscCall(TnDataDestroy(&data));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_descent(void)
+{
+  const TnScheme schemes[] = {TN_SCHEME_SYNC, TN_SCHEME_COLORED};
+  for (int q = 0; q < 2; q++) {
+    PetscReal before = 0, after = 0, eb = 0, ea = 0;
+    TN_ASSERT_OK(Descent(schemes[q], PETSC_TRUE, &before, &after));
+    if (getenv("TN_LOCAL_VERBOSE")) {
+      TN_ASSERT_OK(Descent(schemes[q], PETSC_FALSE, &eb, &ea));
+      PetscPrintf(PETSC_COMM_WORLD, "  descent %s: held-out loss %.6f -> %.6f nats/dim (exact gradient, same steps: %.6f -> %.6f)\n", schemes[q], (double)before, (double)after, (double)eb, (double)ea);
+    }
+    CU_ASSERT(after < before - 0.5);
+  }
+}
+
+void TnTestRegister(void)
+{
+  CU_pSuite s = CU_add_suite("local", NULL, NULL);
+  CU_add_test(s, "diagonal W: local rule = exact gradient", test_diagonal);
+  CU_add_test(s, "local rule = finite differences of the truncated objective", test_fd);
+  CU_add_test(s, "rank-count invariance", test_rank_invariance);
+  CU_add_test(s, "continuous, global log-det and no memory refused", test_refusals);
+  CU_add_test(s, "steps along the rule lower the held-out loss (gmrf2d)", test_descent);
+}
