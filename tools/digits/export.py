@@ -28,6 +28,7 @@ import os
 import sys
 
 SPLIT_SEED = 0
+DEQUANT_SEED = 1
 N_TRAIN = 1437
 N_PIXELS = 64
 N_CLASSES = 10
@@ -71,6 +72,32 @@ def load_split():
     perm = np.random.RandomState(SPLIT_SEED).permutation(x.shape[0])
     tr, te = perm[:N_TRAIN], perm[N_TRAIN:]
     return x[tr], y[tr], tr, x[te], y[te], te
+
+
+def dequantize(np, x_train, x_test):
+    """The one dequantisation the comparisons share: y = x + u, u ~ U(0,1)
+    from numpy.random.RandomState(DEQUANT_SEED), the training images' noise
+    drawn first."""
+    rng = np.random.RandomState(DEQUANT_SEED)
+    y_train = x_train + rng.uniform(size=x_train.shape)
+    return y_train, x_test + rng.uniform(size=x_test.shape)
+
+
+def read_split(np, folder):
+    """(x_train, labels_train, x_test, labels_test) from the CSV files of an
+    export, checked against the split's sizes; exits naming what is wrong."""
+    out = []
+    for p, n in (("train", N_TRAIN), ("test", 1797 - N_TRAIN)):
+        f, fl = os.path.join(folder, f"digits_{p}.csv"), os.path.join(folder, f"digits_{p}_labels.csv")
+        try:
+            x = np.loadtxt(f, delimiter=",", skiprows=1, ndmin=2)
+            lab = np.loadtxt(fl, delimiter=",", skiprows=1, ndmin=1).astype(int)
+        except (OSError, ValueError) as e:
+            sys.exit(f"digits: error: cannot read the export in {folder} ({e}): run /usr/bin/python3 tools/digits/export.py {folder}")
+        if x.shape != (n, N_PIXELS) or x.min() < 0 or x.max() > 16 or lab.shape != (n,) or lab.min() < 0 or lab.max() >= N_CLASSES:
+            sys.exit(f"digits: error: {f} and {fl} are not the export's {n} images of {N_PIXELS} pixels in 0..16 with labels 0..9: export again with tools/digits/export.py {folder}")
+        out += [x, lab]
+    return tuple(out)
 
 
 def write_csv(path, x, fmt):
