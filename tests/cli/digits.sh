@@ -11,7 +11,7 @@
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W" || exit 1
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
+PY=${TN_DIGITS_PYTHON:-/usr/bin/python3} # Debian's Python, which sees Debian's packages
 if ! $PY -c 'import numpy, sklearn, h5py' 2>/dev/null; then
   echo "SKIPPED: Debian's python3-sklearn and python3-h5py are not installed (apt-get install -y python3-sklearn python3-h5py, or bash tools/setup.sh --digits)"
   exit 77
@@ -100,6 +100,8 @@ assert rows["tenor full-linear"]["test_nats"] < f["test_nats"], (rows["tenor ful
 print({k: round(r["test_bits_per_dim"], 4) for k, r in rows.items()})
 PY
 grep -q "^| tenor full-linear |" dens/density.md && say ok "density.md holds the table" || say fail "density.md"
+[ "$(head -c 8 dens/samples.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && [ "$(cat dens/*/samples/samples.csv | wc -l)" = 65 ] \
+  && say ok "samples.png drawn from 64 samples of the best network" || say fail "samples.png"
 
 # 5. clear errors: an unknown network, a missing tenor
 $PY "$SRC/tools/digits/density.py" --tenor "$TENOR" --data ex --out d2 --nets nosuch >e1.log 2>&1

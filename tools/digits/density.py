@@ -22,6 +22,11 @@ on the code length of the integer images.
 
 --nets chooses tenor's networks from NETS below (default: all); --epochs
 overrides their training epochs (a quick check: --epochs 1).
+
+Samples: the tenor network with the lowest test loss draws 64 images
+(tenor sample -model, -sample_seed 1, in the data's own space), drawn as an
+8 x 8 grid beside 64 test images in samples.png (clipped to 0..17, dark =
+ink; needs python3-matplotlib; --no-png leaves it out).
 """
 import argparse
 import json
@@ -105,6 +110,26 @@ def run(cmd, log, env=None):
         fail(f"this command failed (exit {r.returncode}; output in {log}):\n  {shlex.join(cmd)}\n" + "\n".join("  | " + t for t in tail))
 
 
+def grid_png(np, path, left, right, ltitle, rtitle):
+    """two 8 x 8 grids of 8 x 8 images (rows of 64 values), side by side."""
+    matplotlib = export.need("matplotlib", "python3-matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4.4))
+    for ax, imgs, title in zip(axes, (left, right), (ltitle, rtitle)):
+        big = np.full((8 * 9 - 1, 8 * 9 - 1), 6.0)  # grey between the images
+        for k, im in enumerate(imgs[:64]):
+            r, c = divmod(k, 8)
+            big[9 * r : 9 * r + 8, 9 * c : 9 * c + 8] = np.clip(im, 0, 17).reshape(8, 8)
+        ax.imshow(big, cmap="gray_r", vmin=0, vmax=17, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    export.atomic_write(path, lambda t: fig.savefig(t, dpi=100, format="png"))
+    print(f"wrote {path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tenor", default="build/tenor")
@@ -113,6 +138,7 @@ def main():
     ap.add_argument("--ranks", type=int, default=1, help="MPI ranks of tenor (1: N = 64 is too small to gain from more)")
     ap.add_argument("--nets", default=",".join(NETS))
     ap.add_argument("--epochs", type=int, default=0, help="override every network's epochs (0: their own)")
+    ap.add_argument("--no-png", action="store_true", help="no samples.png")
     a = ap.parse_args()
     np = export.need("numpy", "python3-numpy")
     export.need("sklearn", "python3-sklearn")
@@ -146,13 +172,13 @@ def main():
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     if os.geteuid() == 0:
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    mpi = ["mpirun", "-n", str(a.ranks)] + (["--oversubscribe"] if a.ranks > (os.cpu_count() or 1) else [])
     for name in nets:
         desc, opts = NETS[name]
         opts = shlex.split(opts)
         if a.epochs:
             opts[opts.index("-train_epochs") + 1] = str(a.epochs)
         d = os.path.join(a.out, name)
-        mpi = ["mpirun", "-n", str(a.ranks)] + (["--oversubscribe"] if a.ranks > (os.cpu_count() or 1) else [])
         train = mpi + [tenor, "train", "-data_file", yfile["train"], "-data_standardize"] + opts + ["-out_dir", d]
         test = mpi + [tenor, "logdensity", "-model", os.path.join(d, "model.h5"), "-data_file", yfile["test"], "-out_dir", os.path.join(d, "test")]
         t0 = time.time()
@@ -167,7 +193,7 @@ def main():
             {
                 "model": f"tenor {name}",
                 "description": desc,
-                "train_nats": fin.get("train_loss"),
+                "train_nats": fin.get("all_loss"),  # all 1437 training images, as the baselines'
                 "test_nats": sj["loss_nats_mean"],
                 "synapses": tj.get("network", {}).get("nnz"),
                 "wall_s": round(wall, 1),
@@ -176,18 +202,30 @@ def main():
         )
         if abs(sj["bits_per_dim"] - sj["loss_nats_mean"] / (N * math.log(2))) > 1e-9 * abs(sj["bits_per_dim"]):
             fail(f"{d}/test/summary.json: bits_per_dim is not loss_nats_mean / (N ln 2)")
+    tenor_rows = [r for r in rows if r["model"].startswith("tenor")]
+    sample_cmd = []
+    if tenor_rows:
+        best = min(tenor_rows, key=lambda r: r["test_nats"])["model"][len("tenor ") :]
+        d = os.path.join(a.out, best)
+        cmd = mpi + [tenor, "sample", "-model", os.path.join(d, "model.h5"), "-sample_n", "64", "-sample_seed", "1", "-out_dir", os.path.join(d, "samples")]
+        print(f"running: {shlex.join(cmd)}", flush=True)
+        run(cmd, os.path.join(a.out, f"{best}.sample.log"), env)
+        sample_cmd = [shlex.join(cmd[:3] + ["build/tenor"] + cmd[4:])]
+        if not a.no_png:
+            xs = np.loadtxt(os.path.join(d, "samples", "samples.csv"), delimiter=",", skiprows=1, ndmin=2)
+            grid_png(np, os.path.join(a.out, "samples.png"), xs, y["test"][:64], f"tenor {best}: 64 samples", "64 test images (dequantised)")
     for r in rows:
         for k in ("train", "test"):
             v = r[f"{k}_nats"]
             r[f"{k}_bits_per_dim"] = None if v is None else v / (N * math.log(2))
 
-    table = ["| model | test nats | test bits/dim | train bits/dim | what |", "|---|---|---|---|---|"]
+    table = ["| model | test nats | test bits/dim | train bits/dim (all 1437) | what |", "|---|---|---|---|---|"]
     for r in rows:
         tr = "" if r["train_bits_per_dim"] is None else f"{r['train_bits_per_dim']:.4f}"
         table.append(f"| {r['model']} | {r['test_nats']:.2f} | {r['test_bits_per_dim']:.4f} | {tr} | {r['description']} |")
     md = "\n".join(table) + "\n"
     md += f"\n{len(y['test'])} test images, {len(y['train'])} training images; dequantised y = x + u (seed {DEQUANT_SEED}), bits/dim of y on the 0..17 scale.\n"
-    md += "\nCommands:\n\n" + "".join(f"- `{r['command']}`\n" for r in rows if r["model"].startswith("tenor"))
+    md += "\nCommands:\n\n" + "".join(f"- `{c}`\n" for c in [r["command"] for r in tenor_rows] + sample_cmd)
     meta = {
         "data": os.path.abspath(a.data),
         "train": len(y["train"]),
@@ -195,7 +233,7 @@ def main():
         "dequantize_seed": DEQUANT_SEED,
         "units": "mean -log p(y) over the test images; bits/dim = nats / (64 ln 2); y = x + u on the 0..17 scale",
         "ranks": a.ranks,
-        "commands": commands + [r["command"] for r in rows if r["model"].startswith("tenor")],
+        "commands": commands + [r["command"] for r in tenor_rows] + sample_cmd,
         "rows": rows,
     }
     export.atomic_write(os.path.join(a.out, "density.md"), lambda t: open(t, "w").write(md))
