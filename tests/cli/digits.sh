@@ -9,8 +9,8 @@
 # Needs Debian's python3-sklearn and python3-h5py: without them the test is
 # skipped (exit 77, ctest's SKIP_RETURN_CODE). Usage: digits.sh TENOR WORKDIR
 set -u
-TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W" || exit 1
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
+TENOR=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W" || exit 1
 PY=${TN_DIGITS_PYTHON:-/usr/bin/python3} # Debian's Python, which sees Debian's packages
 if ! $PY -c 'import numpy, sklearn, h5py' 2>/dev/null; then
   echo "SKIPPED: Debian's python3-sklearn and python3-h5py are not installed (apt-get install -y python3-sklearn python3-h5py, or bash tools/setup.sh --digits)"
