@@ -70,6 +70,8 @@ for k, j in s.items():
 PY
 
 # 3. the density comparison at a tiny budget (1 epoch)
+# (a symlink where it writes a log and one where it writes a table)
+mkdir -p dens && ln -s "$PWD/victim" dens/full-linear.train.log && ln -s "$PWD/victim" dens/density.json
 $PY "$SRC/tools/digits/density.py" --tenor "$TENOR" --data ex --out dens --nets full-linear,lattice-r2-tanh-K4 --epochs 1 >dens.log 2>&1 || { tail -20 dens.log; say fail "density.py"; }
 $PY - <<'PY' && say ok "density.py: the Gaussian baselines match an independent computation; tenor's rows are its summary.json, in bits/dim = nats / (64 ln 2)" || say fail "density.py's table"
 import json, math
@@ -97,6 +99,7 @@ for n in ("full-linear", "lattice-r2-tanh-K4"):
 assert rows["tenor full-linear"]["test_nats"] < f["test_nats"], (rows["tenor full-linear"]["test_nats"], f["test_nats"])
 print({k: round(r["test_bits_per_dim"], 4) for k, r in rows.items()})
 PY
+[ "$(cat victim)" = keep ] && [ ! -L dens/full-linear.train.log ] && [ ! -L dens/density.json ] && say ok "density.py replaces symlinks, their target unchanged" || say fail "density.py wrote through a symlink"
 grep -q "^| tenor full-linear |" dens/density.md && say ok "density.md holds the table" || say fail "density.md"
 [ "$(head -c 8 dens/samples.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && [ "$(cat dens/*/samples/samples.csv | wc -l)" = 65 ] \
   && say ok "samples.png drawn from 64 samples of the best network" || say fail "samples.png"

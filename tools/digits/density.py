@@ -102,8 +102,11 @@ def baselines(np, ytr, yte):
 
 
 def run(cmd, log, env=None):
-    """run cmd (a list), output to log; exit naming the command if it fails."""
-    with open(log, "w") as f:
+    """run cmd (a list), output to log (a symlink there is replaced, not
+    written through); exit naming the command if it fails."""
+    if os.path.islink(log):
+        os.unlink(log)
+    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644), "w") as f:
         r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
     if r.returncode != 0:
         tail = open(log).read().splitlines()[-8:]
