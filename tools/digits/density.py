@@ -60,9 +60,13 @@ NETS = {
         "8 x 8 periodic lattice, radius 2, colored, tanh, K = 4",
         "-net_type lattice2d -net_n 8 -net_radius 2 -dyn_scheme colored -dyn_act tanh -dyn_h 0.5 -dyn_steps 4 -train_epochs 60 -train_lr 0.01",
     ),
+    "lattice-r3-tanh-K4": (
+        "8 x 8 periodic lattice, radius 3 (29 synapses per node), colored, tanh, K = 4",
+        "-net_type lattice2d -net_n 8 -net_radius 3 -dyn_scheme colored -dyn_act tanh -dyn_h 0.5 -dyn_steps 4 -train_epochs 100 -train_lr 0.02",
+    ),
     "full-tanh-K4": (
         "all-to-all W, colored, tanh, K = 4",
-        "-net_type full -net_n 64 -dyn_scheme colored -dyn_act tanh -dyn_h 0.5 -dyn_steps 4 -train_epochs 150 -train_lr 0.01",
+        "-net_type full -net_n 64 -dyn_scheme colored -dyn_act tanh -dyn_h 0.5 -dyn_steps 4 -train_epochs 100 -train_lr 0.02",
     ),
 }
 
