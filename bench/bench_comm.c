@@ -101,7 +101,7 @@ static PetscErrorCode Calibrated(TimeFn fn, void *ctx, double tmin, PetscInt rep
     if (t * (double)n >= tmin / 4 || n >= ((PetscInt64)1 << 30)) break;
     n *= 2;
   }
-  n = (PetscInt64)(tmin / PetscMax(t, 1e-9)) + 1;
+  n     = (PetscInt64)(tmin / PetscMax(t, 1e-9)) + 1;
   *best = PETSC_MAX_REAL;
   for (PetscInt r = 0; r < reps; r++) {
     PetscCall(fn(ctx, n, &t));
@@ -151,7 +151,7 @@ static PetscErrorCode Run(void)
   PetscMPIInt size, rank;
   PetscInt    sizes[MAXL], degs[MAXL], hsizes[MAXL], ns, nd, nh, reps = 5;
   PetscInt    defs[] = {8, 64, 512, 4096, 32768, 262144, 2097152, 16777216}, defd[] = {1, 2, 4, 8}, defh[] = {8, 4096, 262144};
-  double      tmin = 0.2, tp[MAXL], tx[MAXL][MAXL], alpha, beta;
+  double      tmin                    = 0.2, tp[MAXL], tx[MAXL][MAXL], alpha, beta;
   char        out[PETSC_MAX_PATH_LEN] = "";
   PetscBool   set;
   PetscInt64  maxbuf = 0;
