@@ -65,7 +65,7 @@ json_t *TnJsonStrArray(const char *const v[], PetscInt n);
    function for every command: tenor version, git commit (TENOR_COMMIT),
    command, rank count, the full option set (PetscOptionsGetAll), every
    input file named by an option the run used (-options_file, -model,
-   -net_W, -net_b, -net_gamma_file, -dyn_coloring_file, -data_file,
+   -net_W, -net_b, -net_gamma_file, -partition_file, -dyn_coloring_file, -data_file,
    -data_gauss_Q), each with its path, size in bytes and the 64-bit FNV-1a
    hash of its content (read through again by rank 0 when the provenance is
    written), plus extra (the checkpoint a run resumed from, under

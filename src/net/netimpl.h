@@ -14,6 +14,7 @@ struct _p_TnNet {
   PetscInt  users; /* TnDyn objects holding views of W */
   PetscInt  seed;
   char      wfile[PETSC_MAX_PATH_LEN], bfile[PETSC_MAX_PATH_LEN], gfile[PETSC_MAX_PATH_LEN];
+  char      partfile[PETSC_MAX_PATH_LEN]; /* -partition_file: used instead of the partitioner ("" : none) */
   Mat       Wuser;
   Vec       buser, guser;
 

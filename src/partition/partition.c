@@ -2,8 +2,44 @@
    the network is renumbered so that each rank owns a contiguous block of
    rows. Invariant: natural[i] is the generator/file number of local row i,
    and W_new = P W P^T, b_new = P b, gamma_new = P gamma for the permutation P
-   so every result is the same up to round-off whatever the partition. */
+   so every result is the same up to round-off whatever the partition.
+   The partition comes from the partitioner (-partition_type) or from a file
+   (-partition_file: the part of every natural node, part = rank). */
 #include "../net/netimpl.h"
+#include <tenor/io.h>
+
+/* -partition_file: newproc[i - rs] = the part of natural row i, rows [rs, re)
+   of W's default split. A part is a rank, so the parts must be 0 .. size-1,
+   each given a node. The reader refuses a wrong length and a negative or
+   non-integer entry; here, with one collective message each: a part >= size
+   (the file was made for more ranks), parts that leave a rank empty (made
+   for fewer ranks, or a partition with an empty part). */
+static PetscErrorCode ReadPartitionFile(TnNet net, PetscInt rs, PetscInt re, PetscInt **newproc)
+{
+  PetscMPIInt size, rank;
+  PetscInt    lmax = -1, gmax, *count, *gcount, empty = -1;
+  char        msg[PETSC_MAX_PATH_LEN + 256] = "";
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(net->comm, &size));
+  PetscCallMPI(MPI_Comm_rank(net->comm, &rank));
+  PetscCall(TnReadIntegers(net->comm, net->partfile, net->N, rs, re, newproc));
+  for (PetscInt i = rs; i < re; i++) lmax = PetscMax(lmax, (*newproc)[i - rs]);
+  PetscCall(MPIU_Allreduce(&lmax, &gmax, 1, MPIU_INT, MPI_MAX, net->comm));
+  if (rank == 0 && gmax >= size) PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s has parts up to %" PetscInt_FMT " (a partition into %" PetscInt_FMT " parts) but tenor runs on %d rank(s): part numbers must be in [0, %d); run on %" PetscInt_FMT " ranks, or write a partition for %d: tenor partition -partition_sizes %d", net->partfile, gmax, gmax + 1, size, size, gmax + 1, size, size));
+  PetscCall(TnErrorSync(net->comm, (PetscBool)(msg[0] != 0), msg));
+  PetscCall(PetscCalloc2(size, &count, size, &gcount));
+  for (PetscInt i = rs; i < re; i++) count[(*newproc)[i - rs]]++;
+  PetscCall(MPIU_Allreduce(count, gcount, size, MPIU_INT, MPI_SUM, net->comm));
+  for (PetscMPIInt r = size - 1; r >= 0; r--)
+    if (!gcount[r]) empty = r;
+  PetscCall(PetscFree2(count, gcount));
+  if (rank == 0 && empty >= 0 && gmax + 1 < size)
+    PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s has parts 0..%" PetscInt_FMT " (a partition into %" PetscInt_FMT " parts) but tenor runs on %d rank(s), which would leave rank %" PetscInt_FMT " without nodes; run on %" PetscInt_FMT " ranks, or write a partition for %d: tenor partition -partition_sizes %d", net->partfile, gmax, gmax + 1, size, empty, gmax + 1, size, size));
+  else if (rank == 0 && empty >= 0)
+    PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s gives no node to part %" PetscInt_FMT ": every rank needs at least one node; use a partition without empty parts", net->partfile, empty));
+  PetscCall(TnErrorSync(net->comm, (PetscBool)(msg[0] != 0), msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 /* isrows: for each new local row (in order), its natural global number. */
 static PetscErrorCode ComputeNewRows(TnNet net, Mat W, IS *isrows)
@@ -18,6 +54,15 @@ static PetscErrorCode ComputeNewRows(TnNet net, Mat W, IS *isrows)
   PetscCallMPI(MPI_Comm_size(net->comm, &size));
   PetscCall(PetscStrcmp(net->parttype, "none", &none));
   PetscCall(MatGetOwnershipRange(W, &rs, &re));
+  if (net->partfile[0]) { /* a partition computed beforehand: part = rank */
+    PetscInt *newproc;
+    PetscCall(ReadPartitionFile(net, rs, re, &newproc));
+    PetscCall(ISCreateGeneral(net->comm, re - rs, newproc, PETSC_OWN_POINTER, &isnewproc));
+    PetscCall(ISBuildTwoSided(isnewproc, NULL, isrows));
+    PetscCall(ISDestroy(&isnewproc));
+    PetscCall(ISSort(*isrows));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (size == 1 || none) {
     PetscCall(ISCreateStride(net->comm, re - rs, rs, 1, isrows));
     PetscFunctionReturn(PETSC_SUCCESS);
