@@ -16,6 +16,7 @@ PetscErrorCode TnCmdLogDet(MPI_Comm comm);
 PetscErrorCode TnCmdNormCheck(MPI_Comm comm);
 PetscErrorCode TnCmdSample(MPI_Comm comm);
 PetscErrorCode TnCmdTrain(MPI_Comm comm);
+PetscErrorCode TnCmdPartition(MPI_Comm comm); /* partition/cli.c */
 
 /* The end of a command's options pass (tenor/sys.h): after
    TnOptionsPassBegin and the command's own options, the network and the
@@ -24,7 +25,8 @@ PetscErrorCode TnCmdTrain(MPI_Comm comm);
    (*help: stop now), an unknown option is refused. Collective. */
 enum { TN_CLI_DATA    = 1,
        TN_CLI_TRAIN   = 2,
-       TN_CLI_SAMPLER = 4 };
+       TN_CLI_SAMPLER = 4,
+       TN_CLI_NODYN   = 8 /* the network only (tenor partition) */ };
 /* Batch sizes commands use instead of the dynamics' default (TnCliOptionsPass
    shows them in -help): the gap study's exact log-dets are costly; the
    normalisation check's grid points are just samples, widest is fastest. */

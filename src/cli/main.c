@@ -14,6 +14,7 @@ static const char usage[] = "tenor " TENOR_VERSION " - time-evolution normalizat
                             "  normcheck    is Phi a density? integrate it (grid for N = 2, 3; importance sampling above)\n"
                             "  sample       draw z from the base density and run the evolution backwards\n"
                             "  train        learn: minimise the mean -log Phi over data (Adam/SGD, checkpoints, saved model)\n"
+                            "  partition    cut the network into P parts (Scotch) for -partition_file, with halo and balance statistics\n"
                             "  version      print the version, the git commit and the library versions (also --version)\n"
                             "  help         this text (also --help, -h, or no command); `tenor COMMAND -help` lists COMMAND's options\n";
 
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
         {"normcheck", TnCmdNormCheck},
         {"sample", TnCmdSample},
         {"train", TnCmdTrain},
+        {"partition", TnCmdPartition},
     };
     PetscErrorCode (*run)(MPI_Comm) = NULL;
     for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)
