@@ -49,5 +49,7 @@ double TnNetLattice2dRowCount(TnNet);
 PetscErrorCode TnNetAdoptStorage(TnNet net);
 PetscErrorCode TnNetFreeStorage(TnNet net);
 
-/* Renumbering by a graph partitioner (src/partition). */
-PetscErrorCode TnPartitionNet(TnNet net, Mat W, Vec b, Vec gamma);
+/* Renumbering by a graph partitioner or a partition file (src/partition).
+   Consumes W (*W = NULL on return: it becomes net->W, or is destroyed once
+   its rows are moved). */
+PetscErrorCode TnPartitionNet(TnNet net, Mat *W, Vec b, Vec gamma);

@@ -243,7 +243,7 @@ PetscErrorCode TnNetSetUp(TnNet net)
   net->t_build = TnTime() - net->t_build;
   PetscCall(PetscLogEventEnd(TN_NetBuild, 0, 0, 0, 0));
   net->t_partition = TnTime();
-  PetscCall(TnPartitionNet(net, W, b, gamma));
+  PetscCall(TnPartitionNet(net, &W, b, gamma)); /* consumes W */
   net->t_partition = TnTime() - net->t_partition;
   PetscCall(MatDestroy(&W));
   PetscCall(VecDestroy(&b));

@@ -3,8 +3,9 @@
 # at start-up. log Phi equals the 1-rank run to 1e-12 relative for random
 # partitions at 1, 2, 3 ranks (and logdensity plus three training steps at 8
 # and 16 ranks, oversubscribed); the edge cut and halo sizes the run reports
-# equal an independent count over W's file and the partition file; each bad
-# partition file is one error on rank 0, non-zero exit, no hang.
+# equal an independent count over W's file and the partition file; the peak
+# memory stays near the natural order's; each bad partition file is one
+# error on rank 0, non-zero exit, no hang.
 # Usage: partition_file.sh TENOR WORKDIR
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
@@ -85,7 +86,24 @@ for np in 8 16; do
   else say fail "train at $np ranks"; cat tr$np.log; fi
 done
 
-# 3. bad partition files: one error each, on rank 0, at 3 ranks
+# 3. memory: renumbering by a partition file holds no second copy of W
+#    beside the first; the peak (set-up included, summed over 2 ranks) is
+#    within 15 bytes per synapse of the run that keeps the natural order
+#    (MatCreateSubMatrix, used before, added about 39)
+MEM="-net_n 500 -data_samples 1 -dyn_batch 1 -dyn_steps 1"
+python3 -c 'print("\n".join(str(int(i >= 125000)) for i in range(250000)))' >half.txt
+if mpirun -n 2 --oversubscribe "$TENOR" logdensity $MEM -partition_file half.txt -out_dir mf >mf.log 2>&1 &&
+  mpirun -n 2 --oversubscribe "$TENOR" logdensity $MEM -partition_type none -out_dir mn >mn.log 2>&1; then
+  python3 - mf/summary.json mn/summary.json <<'PY' && say ok "peak memory with -partition_file within 15 bytes/synapse of the natural order" || say fail "peak memory with -partition_file"
+import json, sys
+f, n = (json.load(open(p)) for p in sys.argv[1:])
+d = (f["memory"]["peak_rss_bytes_sum"] - n["memory"]["peak_rss_bytes_sum"]) / f["network"]["nnz"]
+print("  peak %.1f bytes/synapse with the file, %.1f in natural order: %+.1f" % (f["memory"]["bytes_per_synapse"], n["memory"]["bytes_per_synapse"], d))
+sys.exit(d > 15)
+PY
+else say fail "memory runs"; cat mf.log mn.log; fi
+
+# 4. bad partition files: one error each, on rank 0, at 3 ranks
 expect_error() { # NAME PATTERN FILE
   timeout 120 mpirun -n 3 --oversubscribe "$TENOR" logdensity $COMMON -partition_file "$3" -out_dir bad >"$1.out" 2>&1
   local rc=$? n
