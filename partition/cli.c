@@ -22,7 +22,7 @@ typedef struct {
 } TnPartRow;
 
 typedef struct {
-  char        dir[PETSC_MAX_PATH_LEN];
+  char        dir[PETSC_MAX_PATH_LEN], type[64];
   PetscInt    sizes[TN_PART_MAX_SIZES], nsizes;
   PetscInt    N;
   PetscInt64  nnz;
@@ -92,12 +92,11 @@ static double Imbalance(double max, double mean)
 
 /* partition_stats.csv and .json: one row per P done so far (rewritten after
    each P, so a run stopped midway keeps the sizes it finished). */
-static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnPartitioner pt, const TnPartRun *run, PetscInt done)
+static PetscErrorCode WriteSummary(MPI_Comm comm, TnPartitioner pt, const TnPartRun *run, PetscInt done)
 {
-  FILE       *fp;
-  char        path[PETSC_MAX_PATH_LEN];
-  const char *ntype;
-  json_t     *root, *arr;
+  FILE   *fp;
+  char    path[PETSC_MAX_PATH_LEN];
+  json_t *root, *arr;
   PetscFunctionBeginUser;
   PetscCall(TnOutOpen(comm, run->dir, "partition_stats.csv", &fp, path, sizeof(path)));
   if (fp) {
@@ -109,9 +108,8 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnPartitioner pt, c
     }
   }
   PetscCall(TnOutClose(comm, &fp, path));
-  PetscCall(TnNetGetType(net, &ntype));
   root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "partition", "ranks", (int)run->size);
-  PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz)));
+  PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(run->type), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz)));
   {
     PetscInt       seed;
     PetscReal      imb;
@@ -188,6 +186,12 @@ PetscErrorCode TnCmdPartition(MPI_Comm comm)
   PetscCall(TnErrorSync(comm, (PetscBool)(msg[0] != 0), msg));
   PetscCall(TnNetGetMat(net, &W));
   PetscCall(TnPartitionerSetGraph(pt, W));
+  {
+    const char *t;
+    PetscCall(TnNetGetType(net, &t));
+    PetscCall(PetscStrncpy(run.type, t, sizeof(run.type)));
+  }
+  PetscCall(TnNetDestroy(&net)); /* rank 0 holds the pattern now: W is no longer needed */
   if (rank == 0) PetscCall(PetscMalloc1(run.N, &part));
   for (PetscInt k = 0; k < run.nsizes; k++) {
     TnPartStats    st;
@@ -200,7 +204,7 @@ PetscErrorCode TnCmdPartition(MPI_Comm comm)
     PetscCall(WritePartition(comm, &run, run.sizes[k], part));
     PetscCall(WriteParts(comm, &run, &st));
     PetscCall(TnPartStatsDestroy(&st));
-    PetscCall(WriteSummary(comm, net, pt, &run, k + 1));
+    PetscCall(WriteSummary(comm, pt, &run, k + 1));
     PetscCall(PetscPrintf(comm, "P = %" PetscInt_FMT ": edge cut %" PetscInt64_FMT " (%.2f%% of synapses); halo min/mean/max %" PetscInt_FMT "/%.1f/%" PetscInt_FMT "; neighbours %" PetscInt_FMT "/%.1f/%" PetscInt_FMT "; imbalance rows %.3f, synapses %.3f; %.3f s\n", r->P, r->edge_cut, run.nnz > 0 ? 100.0 * (double)r->edge_cut / (double)run.nnz : 0.0, r->halo[0], (double)r->halo_mean, r->halo[1], r->nbrs[0], (double)r->nbrs_mean, r->nbrs[1],
                           Imbalance(r->rows[1], r->rows_mean), Imbalance((double)r->syn[1], r->syn_mean), r->seconds));
     if (r->empty) PetscCall(PetscPrintf(comm, "warning: P = %" PetscInt_FMT ": %" PetscInt_FMT " part(s) without nodes; -partition_file refuses this partition (try another -partition_seed or -partition_strategy balance)\n", r->P, r->empty));
@@ -211,6 +215,5 @@ PetscErrorCode TnCmdPartition(MPI_Comm comm)
   PetscCall(TnWarnUnusedOptions(comm, "partition"));
   PetscCall(PetscFree(part));
   PetscCall(TnPartitionerDestroy(&pt));
-  PetscCall(TnNetDestroy(&net));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
