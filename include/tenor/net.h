@@ -44,6 +44,13 @@ PetscErrorCode TnNetSetBiasScale(TnNet net, PetscReal bias);
 PetscErrorCode TnNetSetSeed(TnNet net, PetscInt seed);
 /* Partitioner: "none" or a MatPartitioningType ("ptscotch", "parmetis", ...). */
 PetscErrorCode TnNetSetPartitioner(TnNet net, const char type[]);
+/* A partition computed beforehand (tenor partition, docs/partition.md): a
+   text file of N part numbers, one per line in natural node order, used at
+   SetUp instead of the partitioner. Its parts must be exactly the ranks:
+   numbers in [0, P), P = the rank count, every rank given a node; a wrong
+   length, a number out of range, another P or an empty rank is one
+   collective error naming the file. NULL or "" goes back to the partitioner. */
+PetscErrorCode TnNetSetPartitionFile(TnNet net, const char path[]);
 /* Use these (natural order, default row split) instead of a generator. The
    net takes its own references. b or gamma may be NULL (zero bias, gamma = the
    leak set by TnNetSetLeak). */

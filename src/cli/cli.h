@@ -17,6 +17,7 @@ PetscErrorCode TnCmdNormCheck(MPI_Comm comm);
 PetscErrorCode TnCmdSample(MPI_Comm comm);
 PetscErrorCode TnCmdTrain(MPI_Comm comm);
 PetscErrorCode TnCmdRecall(MPI_Comm comm);
+PetscErrorCode TnCmdPartition(MPI_Comm comm); /* partition/cli.c */
 
 /* The end of a command's options pass (tenor/sys.h): after
    TnOptionsPassBegin and the command's own options, the network and the
@@ -25,7 +26,8 @@ PetscErrorCode TnCmdRecall(MPI_Comm comm);
    (*help: stop now), an unknown option is refused. Collective. */
 enum { TN_CLI_DATA    = 1,
        TN_CLI_TRAIN   = 2,
-       TN_CLI_SAMPLER = 4 };
+       TN_CLI_SAMPLER = 4,
+       TN_CLI_NODYN   = 8 /* the network only (tenor partition) */ };
 /* Batch sizes commands use instead of the dynamics' default (TnCliOptionsPass
    shows them in -help): the gap study's exact log-dets are costly; the
    normalisation check's grid points are just samples, widest is fastest. */
@@ -66,7 +68,7 @@ json_t *TnJsonStrArray(const char *const v[], PetscInt n);
    function for every command: tenor version, git commit (TENOR_COMMIT),
    command, rank count, the full option set (PetscOptionsGetAll), every
    input file named by an option the run used (-options_file, -model,
-   -net_W, -net_b, -net_gamma_file, -dyn_coloring_file, -data_file,
+   -net_W, -net_b, -net_gamma_file, -partition_file, -dyn_coloring_file, -data_file,
    -data_gauss_Q, -recall_pattern_file), each with its path, size in bytes and the 64-bit FNV-1a
    hash of its content (read through again by rank 0 when the provenance is
    written), plus extra (the checkpoint a run resumed from, under

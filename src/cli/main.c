@@ -15,6 +15,7 @@ static const char usage[] = "tenor " TENOR_VERSION " - time-evolution normalizat
                             "  sample       draw z from the base density and run the evolution backwards\n"
                             "  recall       Hopfield memory: store p patterns on the network, recall them from noisy starts\n"
                             "  train        learn: minimise the mean -log Phi over data (Adam/SGD, checkpoints, saved model)\n"
+                            "  partition    cut the network into P parts (Scotch) for -partition_file, with halo and balance statistics\n"
                             "  version      print the version, the git commit and the library versions (also --version)\n"
                             "  help         this text (also --help, -h, or no command); `tenor COMMAND -help` lists COMMAND's options\n";
 
@@ -73,6 +74,7 @@ int main(int argc, char **argv)
         {"sample", TnCmdSample},
         {"train", TnCmdTrain},
         {"recall", TnCmdRecall},
+        {"partition", TnCmdPartition},
     };
     PetscErrorCode (*run)(MPI_Comm) = NULL;
     for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)

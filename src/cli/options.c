@@ -33,9 +33,11 @@ PetscErrorCode TnCliOptionsPass(MPI_Comm comm, const char command[], unsigned ob
   PetscFunctionBeginUser;
   PetscCall(TnNetCreate(comm, &net));
   PetscCall(TnNetSetFromOptions(net));
-  PetscCall(TnDynCreate(net, &dyn));
-  if (batch > 0) PetscCall(TnDynSetBatchSize(dyn, batch)); /* the command's own default, as -help shows it */
-  PetscCall(TnDynSetFromOptions(dyn));
+  if (!(objects & TN_CLI_NODYN)) {
+    PetscCall(TnDynCreate(net, &dyn));
+    if (batch > 0) PetscCall(TnDynSetBatchSize(dyn, batch)); /* the command's own default, as -help shows it */
+    PetscCall(TnDynSetFromOptions(dyn));
+  }
   if (objects & TN_CLI_DATA) {
     PetscCall(TnDataCreate(comm, &data));
     PetscCall(TnDataSetFromOptions(data));

@@ -91,6 +91,14 @@ PetscErrorCode TnNetSetPartitioner(TnNet net, const char type[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnNetSetPartitionFile(TnNet net, const char path[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrncpy(net->partfile, path ? path : "", sizeof(net->partfile)));
+  PetscCall(TnNetReset(net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnNetSetParameters(TnNet net, Mat W, Vec b, Vec gamma)
 {
   PetscFunctionBeginUser;

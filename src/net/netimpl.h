@@ -14,6 +14,7 @@ struct _p_TnNet {
   PetscInt  users; /* TnDyn objects holding views of W */
   PetscInt  seed;
   char      wfile[PETSC_MAX_PATH_LEN], bfile[PETSC_MAX_PATH_LEN], gfile[PETSC_MAX_PATH_LEN];
+  char      partfile[PETSC_MAX_PATH_LEN]; /* -partition_file: used instead of the partitioner ("" : none) */
   Mat       Wuser;
   Vec       buser, guser;
 
@@ -48,5 +49,7 @@ double TnNetLattice2dRowCount(TnNet);
 PetscErrorCode TnNetAdoptStorage(TnNet net);
 PetscErrorCode TnNetFreeStorage(TnNet net);
 
-/* Renumbering by a graph partitioner (src/partition). */
-PetscErrorCode TnPartitionNet(TnNet net, Mat W, Vec b, Vec gamma);
+/* Renumbering by a graph partitioner or a partition file (src/partition).
+   Consumes W (*W = NULL on return: it becomes net->W, or is destroyed once
+   its rows are moved). */
+PetscErrorCode TnPartitionNet(TnNet net, Mat *W, Vec b, Vec gamma);

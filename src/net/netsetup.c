@@ -40,6 +40,7 @@ PetscErrorCode TnNetSetFromOptions(TnNet net)
   PetscCall(PetscStrncpy(part, net->parttype, sizeof(part)));
   PetscOptionsBegin(net->comm, "partition_", "Domain decomposition", "TnNet");
   PetscCall(PetscOptionsString("-type", "Graph partitioner: none, or a MatPartitioningType (ptscotch, parmetis, ...)", "TnNetSetPartitioner", part, part, sizeof(part), NULL));
+  PetscCall(PetscOptionsString("-file", "Partition file (tenor partition's partition_P<P>.txt, P = ranks) used instead of the partitioner", "TnNetSetPartitionFile", net->partfile, net->partfile, sizeof(net->partfile), NULL));
   PetscOptionsEnd();
   PetscCall(PetscStrncpy(net->parttype, part, sizeof(net->parttype)));
   PetscCall(TnNetReset(net));
@@ -242,7 +243,7 @@ PetscErrorCode TnNetSetUp(TnNet net)
   net->t_build = TnTime() - net->t_build;
   PetscCall(PetscLogEventEnd(TN_NetBuild, 0, 0, 0, 0));
   net->t_partition = TnTime();
-  PetscCall(TnPartitionNet(net, W, b, gamma));
+  PetscCall(TnPartitionNet(net, &W, b, gamma)); /* consumes W */
   net->t_partition = TnTime() - net->t_partition;
   PetscCall(MatDestroy(&W));
   PetscCall(VecDestroy(&b));
@@ -271,7 +272,7 @@ PetscErrorCode TnNetView(TnNet net, PetscViewer viewer)
   if (size == 1)
     PetscCall(PetscViewerASCIIPrintf(viewer, "partition: one rank, nothing to partition\n"));
   else
-    PetscCall(PetscViewerASCIIPrintf(viewer, "partition: %s; edge cut %" PetscInt_FMT " (%.2f%% of synapses); halo per rank min/mean/max %" PetscInt_FMT "/%.1f/%" PetscInt_FMT "; imbalance rows %.3f, nnz %.3f\n", net->parttype, p->edge_cut,
+    PetscCall(PetscViewerASCIIPrintf(viewer, "partition: %s; edge cut %" PetscInt_FMT " (%.2f%% of synapses); halo per rank min/mean/max %" PetscInt_FMT "/%.1f/%" PetscInt_FMT "; imbalance rows %.3f, nnz %.3f\n", net->partfile[0] ? net->partfile : net->parttype, p->edge_cut,
                                      100.0 * (double)p->edge_cut / (double)PetscMax(net->nnz, 1), p->halo_min, (double)p->halo_mean, p->halo_max, (double)p->imbalance_rows, (double)p->imbalance_nnz));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

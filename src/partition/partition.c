@@ -2,26 +2,69 @@
    the network is renumbered so that each rank owns a contiguous block of
    rows. Invariant: natural[i] is the generator/file number of local row i,
    and W_new = P W P^T, b_new = P b, gamma_new = P gamma for the permutation P
-   so every result is the same up to round-off whatever the partition. */
+   so every result is the same up to round-off whatever the partition (the
+   rows move by one exchange, PermuteMat, without a second copy of W beside
+   the first).
+   The partition comes from the partitioner (-partition_type) or from a file
+   (-partition_file: the part of every natural node, part = rank). */
 #include "../net/netimpl.h"
+#include <tenor/io.h>
 
-/* isrows: for each new local row (in order), its natural global number. */
-static PetscErrorCode ComputeNewRows(TnNet net, Mat W, IS *isrows)
+/* -partition_file: newproc[i - rs] = the part of natural row i, rows [rs, re)
+   of W's default split. A part is a rank, so the parts must be 0 .. size-1,
+   each given a node. The reader refuses a wrong length and a negative or
+   non-integer entry; here, with one collective message each: a part >= size
+   (the file was made for more ranks), parts that leave a rank empty (made
+   for fewer ranks, or a partition with an empty part). */
+static PetscErrorCode ReadPartitionFile(TnNet net, PetscInt rs, PetscInt re, PetscInt **newproc)
+{
+  PetscMPIInt size, rank;
+  PetscInt    lmax = -1, gmax, *count, *gcount, empty = -1;
+  char        msg[PETSC_MAX_PATH_LEN + 256] = "";
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(net->comm, &size));
+  PetscCallMPI(MPI_Comm_rank(net->comm, &rank));
+  PetscCall(TnReadIntegers(net->comm, net->partfile, net->N, rs, re, newproc));
+  for (PetscInt i = rs; i < re; i++) lmax = PetscMax(lmax, (*newproc)[i - rs]);
+  PetscCall(MPIU_Allreduce(&lmax, &gmax, 1, MPIU_INT, MPI_MAX, net->comm));
+  if (rank == 0 && gmax >= size) PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s has parts up to %" PetscInt_FMT " (a partition into %" PetscInt_FMT " parts) but tenor runs on %d rank(s): part numbers must be in [0, %d); run on %" PetscInt_FMT " ranks, or write a partition for %d: tenor partition -partition_sizes %d", net->partfile, gmax, gmax + 1, size, size, gmax + 1, size, size));
+  PetscCall(TnErrorSync(net->comm, (PetscBool)(msg[0] != 0), msg));
+  PetscCall(PetscCalloc2(size, &count, size, &gcount));
+  for (PetscInt i = rs; i < re; i++) count[(*newproc)[i - rs]]++;
+  PetscCall(MPIU_Allreduce(count, gcount, size, MPIU_INT, MPI_SUM, net->comm));
+  for (PetscMPIInt r = size - 1; r >= 0; r--)
+    if (!gcount[r]) empty = r;
+  PetscCall(PetscFree2(count, gcount));
+  if (rank == 0 && empty >= 0 && gmax + 1 < size)
+    PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s has parts 0..%" PetscInt_FMT " (a partition into %" PetscInt_FMT " parts) but tenor runs on %d rank(s), which would leave rank %" PetscInt_FMT " without nodes; run on %" PetscInt_FMT " ranks, or write a partition for %d: tenor partition -partition_sizes %d", net->partfile, gmax, gmax + 1, size, empty, gmax + 1, size, size));
+  else if (rank == 0 && empty >= 0)
+    PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s gives no node to part %" PetscInt_FMT ": every rank needs at least one node; use a partition without empty parts", net->partfile, empty));
+  PetscCall(TnErrorSync(net->comm, (PetscBool)(msg[0] != 0), msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* *isnewproc: for each local row of W (natural order, default split), the
+   rank it goes to; NULL when the natural order stays (one rank, or
+   -partition_type none, without a partition file). */
+static PetscErrorCode ComputeNewProc(TnNet net, Mat W, IS *isnewproc)
 {
   PetscMPIInt     size;
   PetscBool       none;
   PetscInt        rs, re;
   Mat             Wt, S, adj;
   MatPartitioning part;
-  IS              isnewproc;
   PetscFunctionBeginUser;
+  *isnewproc = NULL;
   PetscCallMPI(MPI_Comm_size(net->comm, &size));
   PetscCall(PetscStrcmp(net->parttype, "none", &none));
   PetscCall(MatGetOwnershipRange(W, &rs, &re));
-  if (size == 1 || none) {
-    PetscCall(ISCreateStride(net->comm, re - rs, rs, 1, isrows));
+  if (net->partfile[0]) { /* a partition computed beforehand: part = rank */
+    PetscInt *newproc;
+    PetscCall(ReadPartitionFile(net, rs, re, &newproc));
+    PetscCall(ISCreateGeneral(net->comm, re - rs, newproc, PETSC_OWN_POINTER, isnewproc));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
+  if (size == 1 || none) PetscFunctionReturn(PETSC_SUCCESS);
   /* the partitioners want a symmetric graph without self-loops: P + P^T */
   PetscCall(MatTranspose(W, MAT_INITIAL_MATRIX, &Wt));
   PetscCall(MatDuplicate(W, MAT_COPY_VALUES, &S));
@@ -34,12 +77,181 @@ static PetscErrorCode ComputeNewRows(TnNet net, Mat W, IS *isrows)
   PetscCall(MatPartitioningSetType(part, net->parttype));
   PetscCall(MatPartitioningSetNParts(part, size));
   PetscCall(MatPartitioningSetFromOptions(part));
-  PetscCall(MatPartitioningApply(part, &isnewproc));
+  PetscCall(MatPartitioningApply(part, isnewproc));
   PetscCall(MatPartitioningDestroy(&part));
   PetscCall(MatDestroy(&adj));
-  PetscCall(ISBuildTwoSided(isnewproc, NULL, isrows));
-  PetscCall(ISDestroy(&isnewproc));
-  PetscCall(ISSort(*isrows));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* newidx[i - rs]: the partitioned number of natural row i, rows [rs, re):
+   rank q's rows are the nodes of part q in natural order, numbered from
+   rank q's first row on, so node i of part q is
+     (rows of the parts before q) + (nodes of q on lower ranks) + (nodes of q before i here). */
+static PetscErrorCode NewNumbers(TnNet net, const PetscInt newproc[], PetscInt m, PetscInt newidx[])
+{
+  PetscMPIInt size;
+  PetscInt   *cnt, *below, *total;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(net->comm, &size));
+  PetscCall(PetscCalloc3(size, &cnt, size, &below, size + 1, &total));
+  for (PetscInt i = 0; i < m; i++) cnt[newproc[i]]++;
+  PetscCallMPI(MPI_Exscan(cnt, below, size, MPIU_INT, MPI_SUM, net->comm));
+  PetscCallMPI(MPI_Allreduce(cnt, total + 1, size, MPIU_INT, MPI_SUM, net->comm));
+  {
+    PetscMPIInt rank;
+    PetscCallMPI(MPI_Comm_rank(net->comm, &rank));
+    if (rank == 0) PetscCall(PetscArrayzero(below, size)); /* MPI_Exscan leaves rank 0's undefined */
+  }
+  for (PetscMPIInt q = 0; q < size; q++) total[q + 1] += total[q]; /* total[q]: rank q's first row */
+  for (PetscInt i = 0; i < m; i++) newidx[i] = total[newproc[i]] + below[newproc[i]]++;
+  PetscCall(PetscFree3(cnt, below, total));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* W_new = P W P^T, rows moved to their ranks by one all-to-all exchange.
+   Memory: W is destroyed (*W = NULL) once its rows are packed, so at most
+   two copies of the synapses (12 bytes each: column and value) exist at any
+   time: W and the send buffer, the send and receive buffers, or the receive
+   buffer and W_new. Rows arrive in natural order (rank by rank, each rank's
+   rows in order), which is their new order. */
+static PetscErrorCode PermuteMat(TnNet net, Mat *W, IS isnewproc, PetscInt mnew, Mat *Wnew)
+{
+  PetscMPIInt     size;
+  PetscInt        rs, re, m, N, nghost, *newidx, *gnew, rstart;
+  const PetscInt *newproc, *garray;
+  PetscMPIInt    *icnt, *idsp, *vcnt, *vdsp, *ircnt, *irdsp, *vrcnt, *vrdsp;
+  PetscInt       *isend, *irecv, *dnz, *onz;
+  PetscScalar    *vsend, *vrecv;
+  PetscInt64      ni = 0, nv = 0, nir = 0, nvr = 0;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(net->comm, &size));
+  PetscCall(MatGetOwnershipRange(*W, &rs, &re));
+  PetscCall(MatGetSize(*W, &N, NULL));
+  m = re - rs;
+  PetscCall(ISGetIndices(isnewproc, &newproc));
+  PetscCall(PetscMalloc1(m + 1, &newidx));
+  PetscCall(NewNumbers(net, newproc, m, newidx));
+  /* the new numbers of W's ghost columns, from their owners */
+  PetscCall(MatMPIAIJGetSeqAIJ(*W, NULL, NULL, &garray));
+  {
+    Mat                Ao;
+    Vec                vn, vg;
+    VecScatter         sct;
+    IS                 isg;
+    PetscScalar       *a;
+    const PetscScalar *g;
+    PetscCall(MatMPIAIJGetSeqAIJ(*W, NULL, &Ao, NULL));
+    PetscCall(MatGetSize(Ao, NULL, &nghost));
+    PetscCall(MatCreateVecs(*W, &vn, NULL));
+    PetscCall(VecGetArrayWrite(vn, &a));
+    for (PetscInt i = 0; i < m; i++) a[i] = (PetscScalar)newidx[i]; /* exact: integers below 2^31 */
+    PetscCall(VecRestoreArrayWrite(vn, &a));
+    PetscCall(VecCreateSeq(PETSC_COMM_SELF, nghost, &vg));
+    PetscCall(ISCreateGeneral(PETSC_COMM_SELF, nghost, garray, PETSC_USE_POINTER, &isg));
+    PetscCall(VecScatterCreate(vn, isg, vg, NULL, &sct));
+    PetscCall(VecScatterBegin(sct, vn, vg, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecScatterEnd(sct, vn, vg, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecScatterDestroy(&sct));
+    PetscCall(ISDestroy(&isg));
+    PetscCall(VecDestroy(&vn));
+    PetscCall(PetscMalloc1(nghost + 1, &gnew));
+    PetscCall(VecGetArrayRead(vg, &g));
+    for (PetscInt q = 0; q < nghost; q++) gnew[q] = (PetscInt)PetscRealPart(g[q]);
+    PetscCall(VecRestoreArrayRead(vg, &g));
+    PetscCall(VecDestroy(&vg));
+  }
+  /* pack: per row its column count, then its new columns; its values */
+  PetscCall(PetscCalloc4(size, &icnt, size + 1, &idsp, size, &vcnt, size + 1, &vdsp));
+  for (PetscInt i = rs; i < re; i++) {
+    PetscInt nc;
+    PetscCall(MatGetRow(*W, i, &nc, NULL, NULL));
+    icnt[newproc[i - rs]] += 1 + nc;
+    vcnt[newproc[i - rs]] += nc;
+    PetscCall(MatRestoreRow(*W, i, &nc, NULL, NULL));
+  }
+  for (PetscMPIInt r = 0; r < size; r++) {
+    ni += icnt[r], nv += vcnt[r];
+    PetscCall(PetscMPIIntCast((PetscInt64)idsp[r] + icnt[r], &idsp[r + 1]));
+    PetscCall(PetscMPIIntCast((PetscInt64)vdsp[r] + vcnt[r], &vdsp[r + 1]));
+  }
+  PetscCall(PetscMalloc1(ni + 1, &isend));
+  PetscCall(PetscMalloc1(nv + 1, &vsend));
+  {
+    PetscMPIInt *ipos, *vpos;
+    PetscCall(PetscMalloc2(size, &ipos, size, &vpos));
+    PetscCall(PetscArraycpy(ipos, idsp, size));
+    PetscCall(PetscArraycpy(vpos, vdsp, size));
+    for (PetscInt i = rs; i < re; i++) {
+      PetscInt           nc, r = newproc[i - rs];
+      const PetscInt    *cols;
+      const PetscScalar *vals;
+      PetscCall(MatGetRow(*W, i, &nc, &cols, &vals));
+      isend[ipos[r]++] = nc;
+      for (PetscInt t = 0; t < nc; t++) {
+        PetscInt j = cols[t], q;
+        if (j >= rs && j < re)
+          isend[ipos[r]++] = newidx[j - rs];
+        else {
+          PetscCall(PetscFindInt(j, nghost, garray, &q));
+          PetscCheck(q >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "column %" PetscInt_FMT " of row %" PetscInt_FMT " is not among W's ghost columns", j, i);
+          isend[ipos[r]++] = gnew[q];
+        }
+        vsend[vpos[r]++] = vals[t];
+      }
+      PetscCall(MatRestoreRow(*W, i, &nc, &cols, &vals));
+    }
+    PetscCall(PetscFree2(ipos, vpos));
+  }
+  PetscCall(ISRestoreIndices(isnewproc, &newproc));
+  PetscCall(PetscFree(newidx));
+  PetscCall(PetscFree(gnew));
+  PetscCall(MatDestroy(W)); /* the natural-order copy is no longer needed */
+  /* exchange */
+  PetscCall(PetscCalloc4(size, &ircnt, size + 1, &irdsp, size, &vrcnt, size + 1, &vrdsp));
+  PetscCallMPI(MPI_Alltoall(icnt, 1, MPI_INT, ircnt, 1, MPI_INT, net->comm));
+  PetscCallMPI(MPI_Alltoall(vcnt, 1, MPI_INT, vrcnt, 1, MPI_INT, net->comm));
+  for (PetscMPIInt r = 0; r < size; r++) {
+    nir += ircnt[r], nvr += vrcnt[r];
+    PetscCall(PetscMPIIntCast((PetscInt64)irdsp[r] + ircnt[r], &irdsp[r + 1]));
+    PetscCall(PetscMPIIntCast((PetscInt64)vrdsp[r] + vrcnt[r], &vrdsp[r + 1]));
+  }
+  PetscCall(PetscMalloc1(nir + 1, &irecv));
+  PetscCallMPI(MPI_Alltoallv(isend, icnt, idsp, MPIU_INT, irecv, ircnt, irdsp, MPIU_INT, net->comm));
+  PetscCall(PetscFree(isend));
+  PetscCall(PetscMalloc1(nvr + 1, &vrecv));
+  PetscCallMPI(MPI_Alltoallv(vsend, vcnt, vdsp, MPIU_SCALAR, vrecv, vrcnt, vrdsp, MPIU_SCALAR, net->comm));
+  PetscCall(PetscFree(vsend));
+  PetscCall(PetscFree4(icnt, idsp, vcnt, vdsp));
+  PetscCall(PetscFree4(ircnt, irdsp, vrcnt, vrdsp));
+  /* W_new: exact preallocation, then each row with its columns sorted */
+  PetscCallMPI(MPI_Scan(&mnew, &rstart, 1, MPIU_INT, MPI_SUM, net->comm));
+  rstart -= mnew;
+  PetscCall(PetscCalloc2(mnew + 1, &dnz, mnew + 1, &onz));
+  for (PetscInt i = 0, t = 0; i < mnew; i++) {
+    PetscInt nc = irecv[t++];
+    for (PetscInt k = 0; k < nc; k++, t++) {
+      if (irecv[t] >= rstart && irecv[t] < rstart + mnew)
+        dnz[i]++;
+      else
+        onz[i]++;
+    }
+  }
+  PetscCall(MatCreate(net->comm, Wnew));
+  PetscCall(MatSetSizes(*Wnew, mnew, mnew, N, N));
+  PetscCall(MatSetType(*Wnew, MATMPIAIJ));
+  PetscCall(MatMPIAIJSetPreallocation(*Wnew, 0, dnz, 0, onz));
+  PetscCall(MatSetOption(*Wnew, MAT_SORTED_FULL, PETSC_TRUE));
+  PetscCall(PetscFree2(dnz, onz));
+  for (PetscInt i = 0, t = 0, v = 0; i < mnew; i++) {
+    PetscInt nc = irecv[t++], row = rstart + i;
+    PetscCall(PetscSortIntWithScalarArray(nc, irecv + t, vrecv + v));
+    PetscCall(MatSetValues(*Wnew, 1, &row, nc, irecv + t, vrecv + v, INSERT_VALUES));
+    t += nc, v += nc;
+  }
+  PetscCall(PetscFree(irecv));
+  PetscCall(PetscFree(vrecv));
+  PetscCall(MatAssemblyBegin(*Wnew, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(*Wnew, MAT_FINAL_ASSEMBLY));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -89,26 +301,32 @@ static PetscErrorCode ComputeInfo(TnNet net)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnPartitionNet(TnNet net, Mat W, Vec b, Vec gamma)
+PetscErrorCode TnPartitionNet(TnNet net, Mat *W, Vec b, Vec gamma)
 {
-  IS              isrows;
+  IS              isrows, isnewproc;
   const PetscInt *idx;
   PetscInt        m;
   Vec             like;
-  PetscBool       identity;
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_Partition, 0, 0, 0, 0));
-  PetscCall(ComputeNewRows(net, W, &isrows));
-  PetscCall(PetscObjectTypeCompare((PetscObject)isrows, ISSTRIDE, &identity));
-  if (identity) { /* no renumbering: keep W, b, gamma (no copy) */
-    PetscCall(PetscObjectReference((PetscObject)W));
+  PetscCall(ComputeNewProc(net, *W, &isnewproc));
+  if (!isnewproc) { /* no renumbering: keep W, b, gamma (no copy) */
+    PetscInt rs, re;
+    PetscCall(MatGetOwnershipRange(*W, &rs, &re));
+    PetscCall(ISCreateStride(net->comm, re - rs, rs, 1, &isrows));
+    net->W = *W;
+    *W     = NULL;
     PetscCall(PetscObjectReference((PetscObject)b));
     PetscCall(PetscObjectReference((PetscObject)gamma));
-    net->W     = W;
     net->b     = b;
     net->gamma = gamma;
   } else {
-    PetscCall(MatCreateSubMatrix(W, isrows, isrows, MAT_INITIAL_MATRIX, &net->W));
+    /* isrows: for each new local row (in order), its natural number */
+    PetscCall(ISBuildTwoSided(isnewproc, NULL, &isrows));
+    PetscCall(ISSort(isrows));
+    PetscCall(ISGetLocalSize(isrows, &m));
+    PetscCall(PermuteMat(net, W, isnewproc, m, &net->W));
+    PetscCall(ISDestroy(&isnewproc));
     PetscCall(MatCreateVecs(net->W, &like, NULL));
     PetscCall(PermuteVec(b, isrows, like, &net->b));
     PetscCall(PermuteVec(gamma, isrows, like, &net->gamma));

@@ -2,7 +2,7 @@
 # Every shell command printed in the docs runs: the fenced ```sh blocks of
 # README.md and docs/*.md, in order, each block as one bash script (set -e,
 # pipefail) in a scratch directory per doc file that holds links to build/
-# (the build under test), jobs/, tools/, tests/, docs/, bench/ and examples/,
+# (the build under test), jobs/, tools/, tests/, docs/, bench/, examples/ and partition/,
 # with a time limit per block. A failing command is named by its doc file and
 # line. Usage: doc_commands.sh TENOR WORKDIR
 #
@@ -106,7 +106,7 @@ for docpath in "$SRC/README.md" "$SRC"/docs/*.md; do
   S=$W/run/$name
   mkdir -p "$S"
   ln -s "$BUILD" "$S/build"
-  for d in jobs tools tests docs bench examples; do ln -s "$SRC/$d" "$S/$d"; done
+  for d in jobs tools tests docs bench examples partition; do ln -s "$SRC/$d" "$S/$d"; done
   for b in "blocks/$name"/*; do
     start=$((10#$(basename "$b") - 1))
     block_script "$doc" "$b" >"$b.sh"

@@ -1,0 +1,252 @@
+/* The offline partitioner (partition/partitioner.c, tenor/partition.h):
+   - reproducible: the same graph, P and seed give the same parts, twice in a
+     row and from a graph built on one rank (a 1-rank communicator) instead
+     of all of them;
+   - the parts are in [0, P), none empty;
+   - the statistics equal an independent count: every off-part synapse
+     gathered as a (part, column) and a (part, neighbour part) key, sorted
+     and de-duplicated, instead of the partitioner's stamps;
+   - with P = the rank count, the partition written to a file and given to a
+     net (TnNetSetPartitionFile) makes the runtime report the same edge cut,
+     halo sizes and imbalances, and the net's rows are the file's parts;
+   - bad calls are refused. */
+#include "tn_test.h"
+#include <tenor/net.h>
+#include <tenor/partition.h>
+
+#define NN 300
+#define NP 7
+
+static int CmpI64(const void *a, const void *b)
+{
+  PetscInt64 x = *(const PetscInt64 *)a, y = *(const PetscInt64 *)b;
+  return (x > y) - (x < y);
+}
+
+static PetscErrorCode MakeNet(MPI_Comm comm, const char partfile[], TnNet *net)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(comm, net));
+  PetscCall(TnNetSetType(*net, TNNET_ER));
+  PetscCall(TnNetSetSize(*net, NN));
+  PetscCall(TnNetSetDegree(*net, 6));
+  PetscCall(TnNetSetSeed(*net, 3));
+  PetscCall(TnNetSetWeightScale(*net, 0.5));
+  PetscCall(TnNetSetPartitioner(*net, "none"));
+  if (partfile) PetscCall(TnNetSetPartitionFile(*net, partfile));
+  PetscCall(TnNetSetUp(*net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* part (rank 0) of the er net built on comm, P parts. */
+static PetscErrorCode PartitionOn(MPI_Comm comm, PetscInt P, PetscInt part[], TnPartitioner *keep, TnNet *keepnet)
+{
+  TnNet         net;
+  TnPartitioner pt;
+  Mat           W;
+  PetscFunctionBeginUser;
+  PetscCall(MakeNet(comm, NULL, &net));
+  PetscCall(TnNetGetMat(net, &W));
+  PetscCall(TnPartitionerCreate(comm, &pt));
+  PetscCall(TnPartitionerSetGraph(pt, W));
+  PetscCall(TnPartitionerApply(pt, P, part, NULL));
+  if (keep)
+    *keep = pt;
+  else
+    PetscCall(TnPartitionerDestroy(&pt));
+  if (keepnet)
+    *keepnet = net;
+  else
+    PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void TestReproducible(void)
+{
+  PetscMPIInt rank;
+  PetscInt    a[NN], b[NN], c[NN], count[NP] = {0};
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  TN_ASSERT_OK(PartitionOn(PETSC_COMM_WORLD, NP, a, NULL, NULL));
+  TN_ASSERT_OK(PartitionOn(PETSC_COMM_WORLD, NP, b, NULL, NULL));
+  if (rank == 0) {
+    PetscBool same = PETSC_TRUE, range = PETSC_TRUE, full = PETSC_TRUE;
+    TN_ASSERT_OK(PartitionOn(PETSC_COMM_SELF, NP, c, NULL, NULL)); /* the graph built on one rank */
+    for (PetscInt i = 0; i < NN; i++) {
+      if (a[i] != b[i] || a[i] != c[i]) same = PETSC_FALSE;
+      if (a[i] < 0 || a[i] >= NP)
+        range = PETSC_FALSE;
+      else
+        count[a[i]]++;
+    }
+    for (PetscInt q = 0; q < NP; q++)
+      if (!count[q]) full = PETSC_FALSE;
+    CU_ASSERT(same);
+    CU_ASSERT(range);
+    CU_ASSERT(full);
+  }
+}
+
+/* Independent count of the statistics of part (known on every rank) over
+   the net's rows (natural order, default split), on rank 0. */
+static PetscErrorCode CountStats(TnNet net, const PetscInt part[], PetscInt P, PetscInt64 *cut, PetscInt rows[], PetscInt64 syn[], PetscInt halo[], PetscInt nbrs[])
+{
+  Mat         W;
+  PetscInt    rs, re, nk = 0, lrows[NN] = {0};
+  PetscInt64 *hk, *nk2, *allh = NULL, *alln = NULL, lsyn[NN] = {0}, lcut;
+  PetscMPIInt size, rank, n, *cnt = NULL, *dsp = NULL;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCall(TnNetGetMat(net, &W));
+  PetscCall(MatGetOwnershipRange(W, &rs, &re));
+  PetscCall(PetscMalloc2(NN * NN, &hk, NN * NN, &nk2));
+  for (PetscInt i = rs; i < re; i++) {
+    PetscInt        nc;
+    const PetscInt *cols;
+    PetscCall(MatGetRow(W, i, &nc, &cols, NULL));
+    lrows[part[i]]++;
+    lsyn[part[i]] += nc;
+    for (PetscInt t = 0; t < nc; t++)
+      if (part[cols[t]] != part[i]) {
+        hk[nk]    = (PetscInt64)part[i] * NN + cols[t];
+        nk2[nk++] = (PetscInt64)part[i] * NN + part[cols[t]];
+      }
+    PetscCall(MatRestoreRow(W, i, &nc, &cols, NULL));
+  }
+  lcut = nk;
+  PetscCallMPI(MPI_Reduce(&lcut, cut, 1, MPIU_INT64, MPI_SUM, 0, PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Reduce(lrows, rows, P, MPIU_INT, MPI_SUM, 0, PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Reduce(lsyn, syn, P, MPIU_INT64, MPI_SUM, 0, PETSC_COMM_WORLD));
+  PetscCall(PetscMPIIntCast(nk, &n));
+  if (rank == 0) PetscCall(PetscMalloc4(size, &cnt, size + 1, &dsp, NN * NN, &allh, NN * NN, &alln));
+  PetscCallMPI(MPI_Gather(&n, 1, MPI_INT, cnt, 1, MPI_INT, 0, PETSC_COMM_WORLD));
+  if (rank == 0) {
+    dsp[0] = 0;
+    for (PetscMPIInt r = 0; r < size; r++) dsp[r + 1] = dsp[r] + cnt[r];
+  }
+  PetscCallMPI(MPI_Gatherv(hk, n, MPIU_INT64, allh, cnt, dsp, MPIU_INT64, 0, PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Gatherv(nk2, n, MPIU_INT64, alln, cnt, dsp, MPIU_INT64, 0, PETSC_COMM_WORLD));
+  if (rank == 0) {
+    PetscInt tot = dsp[size];
+    qsort(allh, (size_t)tot, sizeof(PetscInt64), CmpI64);
+    qsort(alln, (size_t)tot, sizeof(PetscInt64), CmpI64);
+    for (PetscInt q = 0; q < P; q++) halo[q] = nbrs[q] = 0;
+    for (PetscInt t = 0; t < tot; t++) {
+      if (t == 0 || allh[t] != allh[t - 1]) halo[allh[t] / NN]++;
+      if (t == 0 || alln[t] != alln[t - 1]) nbrs[alln[t] / NN]++;
+    }
+    PetscCall(PetscFree4(cnt, dsp, allh, alln));
+  }
+  PetscCall(PetscFree2(hk, nk2));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void TestStats(void)
+{
+  PetscMPIInt   rank;
+  PetscInt      part[NN], rows[NP], halo[NP], nbrs[NP];
+  PetscInt64    cut = 0, syn[NP];
+  TnPartitioner pt;
+  TnNet         net;
+  TnPartStats   st;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  TN_ASSERT_OK(PartitionOn(PETSC_COMM_WORLD, NP, part, &pt, &net));
+  TN_ASSERT_OK(TnPartitionerGetStats(pt, NP, part, &st));
+  MPI_Bcast(part, NN, MPIU_INT, 0, PETSC_COMM_WORLD);
+  TN_ASSERT_OK(CountStats(net, part, NP, &cut, rows, syn, halo, nbrs));
+  if (rank == 0) {
+    PetscBool same = PETSC_TRUE;
+    CU_ASSERT(st.edge_cut == cut);
+    CU_ASSERT(cut > 0);
+    for (PetscInt q = 0; q < NP; q++)
+      if (st.rows[q] != rows[q] || st.synapses[q] != syn[q] || st.halo[q] != halo[q] || st.neighbours[q] != nbrs[q]) same = PETSC_FALSE;
+    CU_ASSERT(same);
+  }
+  TN_ASSERT_OK(TnPartStatsDestroy(&st));
+  TN_ASSERT_OK(TnPartitionerDestroy(&pt));
+  TN_ASSERT_OK(TnNetDestroy(&net));
+}
+
+/* P = the rank count: the runtime on the partition file agrees. */
+static void TestRuntime(void)
+{
+  PetscMPIInt     rank, size;
+  PetscInt        part[NN], m;
+  char            path[PETSC_MAX_PATH_LEN];
+  TnPartitioner   pt;
+  TnNet           net, net2;
+  TnPartStats     st;
+  TnPartitionInfo info;
+  const PetscInt *natural;
+  PetscBool       mine = PETSC_TRUE;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  TN_ASSERT_OK(PartitionOn(PETSC_COMM_WORLD, size, part, &pt, &net));
+  TN_ASSERT_OK(TnPartitionerGetStats(pt, size, part, &st));
+  PetscSNPrintf(path, sizeof(path), "%s/part_P%d.txt", TnTestTmpDir(), (int)size);
+  if (rank == 0) {
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    for (PetscInt i = 0; i < NN; i++) fprintf(f, "%d\n", (int)part[i]);
+    fclose(f);
+  }
+  MPI_Bcast(part, NN, MPIU_INT, 0, PETSC_COMM_WORLD);
+  TN_ASSERT_OK(MakeNet(PETSC_COMM_WORLD, path, &net2));
+  TN_ASSERT_OK(TnNetGetPartitionInfo(net2, &info));
+  TN_ASSERT_OK(TnNetGetNatural(net2, &natural));
+  {
+    Mat W;
+    TN_ASSERT_OK(TnNetGetMat(net2, &W));
+    TN_ASSERT_OK(MatGetLocalSize(W, &m, NULL));
+  }
+  for (PetscInt i = 0; i < m; i++)
+    if (part[natural[i]] != rank || (i > 0 && natural[i] <= natural[i - 1])) mine = PETSC_FALSE;
+  CU_ASSERT(mine); /* rank r holds exactly part r's nodes, in natural order */
+  if (rank == 0) {
+    PetscInt   hmin = st.halo[0], hmax = st.halo[0], rmax = 0;
+    PetscInt64 smax = 0, stot = 0;
+    double     hsum = 0;
+    for (PetscInt q = 0; q < size; q++) {
+      hmin = PetscMin(hmin, st.halo[q]), hmax = PetscMax(hmax, st.halo[q]), hsum += st.halo[q];
+      rmax = PetscMax(rmax, st.rows[q]), smax = PetscMax(smax, st.synapses[q]), stot += st.synapses[q];
+    }
+    CU_ASSERT(info.edge_cut == st.edge_cut);
+    CU_ASSERT(info.halo_min == hmin);
+    CU_ASSERT(info.halo_max == hmax);
+    TN_ASSERT_CLOSE(info.halo_mean, hsum / size, 1e-14);
+    TN_ASSERT_CLOSE(info.imbalance_rows, (double)rmax / ((double)NN / size), 1e-14);
+    TN_ASSERT_CLOSE(info.imbalance_nnz, (double)smax / ((double)stot / size), 1e-14);
+  }
+  TN_ASSERT_OK(TnPartStatsDestroy(&st));
+  TN_ASSERT_OK(TnPartitionerDestroy(&pt));
+  TN_ASSERT_OK(TnNetDestroy(&net2));
+  TN_ASSERT_OK(TnNetDestroy(&net));
+}
+
+static void TestRefusals(void)
+{
+  TnPartitioner pt;
+  TnNet         net;
+  Mat           W;
+  PetscInt      part[NN];
+  TN_ASSERT_OK(TnPartitionerCreate(PETSC_COMM_WORLD, &pt));
+  TN_ASSERT_FAILS(TnPartitionerApply(pt, 2, part, NULL)); /* no graph yet */
+  TN_ASSERT_FAILS(TnPartitionerSetImbalance(pt, 2.0));
+  TN_ASSERT_OK(MakeNet(PETSC_COMM_WORLD, NULL, &net));
+  TN_ASSERT_OK(TnNetGetMat(net, &W));
+  TN_ASSERT_OK(TnPartitionerSetGraph(pt, W));
+  TN_ASSERT_FAILS(TnPartitionerApply(pt, 0, part, NULL));
+  TN_ASSERT_FAILS(TnPartitionerApply(pt, NN + 1, part, NULL));
+  TN_ASSERT_OK(TnPartitionerApply(pt, NN, part, NULL)); /* one node a part is allowed */
+  TN_ASSERT_OK(TnPartitionerDestroy(&pt));
+  TN_ASSERT_OK(TnNetDestroy(&net));
+}
+
+void TnTestRegister(void)
+{
+  CU_pSuite s = CU_add_suite("partition", NULL, NULL);
+  CU_add_test(s, "reproducible, from one rank or all", TestReproducible);
+  CU_add_test(s, "statistics against an independent count", TestStats);
+  CU_add_test(s, "the runtime on the partition file agrees", TestRuntime);
+  CU_add_test(s, "refusals", TestRefusals);
+}
