@@ -69,7 +69,7 @@ static PetscErrorCode WritePartition(MPI_Comm comm, const TnPartRun *run, PetscI
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* partition_P<P>_parts.csv: part,rows,synapses,halo,neighbours. */
+/* partition_P<P>_parts.csv: part,rows,synapses,halo,neighbours,offsynapses. */
 static PetscErrorCode WriteParts(MPI_Comm comm, const TnPartRun *run, const TnPartStats *st)
 {
   FILE *fp;
@@ -78,8 +78,8 @@ static PetscErrorCode WriteParts(MPI_Comm comm, const TnPartRun *run, const TnPa
   PetscCall(PetscSNPrintf(name, sizeof(name), "partition_P%" PetscInt_FMT "_parts.csv", st->P));
   PetscCall(TnOutOpen(comm, run->dir, name, &fp, path, sizeof(path)));
   if (fp) {
-    fprintf(fp, "part,rows,synapses,halo,neighbours\n");
-    for (PetscInt q = 0; q < st->P; q++) fprintf(fp, "%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt64_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT "\n", q, st->rows[q], st->synapses[q], st->halo[q], st->neighbours[q]);
+    fprintf(fp, "part,rows,synapses,halo,neighbours,offsynapses\n");
+    for (PetscInt q = 0; q < st->P; q++) fprintf(fp, "%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt64_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt64_FMT "\n", q, st->rows[q], st->synapses[q], st->halo[q], st->neighbours[q], st->offsynapses[q]);
   }
   PetscCall(TnOutClose(comm, &fp, path));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -336,7 +336,7 @@ PetscErrorCode TnPartitionerGetStats(TnPartitioner p, PetscInt P, const PetscInt
     if (part[i] < 0 || part[i] >= P) PetscCall(PetscSNPrintf(msg, sizeof(msg), "part[%" PetscInt_FMT "] = %" PetscInt_FMT " is not in [0, %" PetscInt_FMT ")", i, part[i], P));
   PetscCall(TnErrorSync(p->comm, (PetscBool)(msg[0] != 0), msg));
   if (rank != 0) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscCalloc4(P, &st->rows, P, &st->halo, P, &st->neighbours, P, &st->synapses));
+  PetscCall(PetscCalloc5(P, &st->rows, P, &st->halo, P, &st->neighbours, P, &st->synapses, P, &st->offsynapses));
   /* the rows of each part together (counting sort), so that one stamp per
      node (the last part that counted it) finds each part's distinct halo
      nodes, and one stamp per part its distinct neighbours */
@@ -358,6 +358,7 @@ PetscErrorCode TnPartitionerGetStats(TnPartitioner p, PetscInt P, const PetscInt
         PetscInt j = p->ja[t], r = part[j];
         if (r == q) continue;
         st->edge_cut++;
+        st->offsynapses[q]++;
         if (seen[j] != q) seen[j] = q, st->halo[q]++;
         if (pseen[r] != q) pseen[r] = q, st->neighbours[q]++;
       }
@@ -371,6 +372,6 @@ PetscErrorCode TnPartitionerGetStats(TnPartitioner p, PetscInt P, const PetscInt
 PetscErrorCode TnPartStatsDestroy(TnPartStats *st)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscFree4(st->rows, st->halo, st->neighbours, st->synapses));
+  PetscCall(PetscFree5(st->rows, st->halo, st->neighbours, st->synapses, st->offsynapses));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

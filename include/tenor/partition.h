@@ -52,14 +52,16 @@ PetscErrorCode TnPartitionerApply(TnPartitioner p, PetscInt P, PetscInt part[], 
    rank q: rows[q] the nodes of q, synapses[q] the nonzeros of their rows of
    W, halo[q] the distinct nodes j outside q with W_ij != 0 for some i in q
    (the ghost values q receives every step: the columns of its off-process
-   block), neighbours[q] the parts owning them (the ranks q receives from);
-   edge_cut the synapses W_ij with i, j in different parts (the off-process
-   blocks' nonzeros, summed). */
+   block), neighbours[q] the parts owning them (the ranks q receives from),
+   offsynapses[q] the synapses of q's rows whose presynaptic node is outside q
+   (the nonzeros of its off-process block: the work that waits for the halo);
+   edge_cut the synapses W_ij with i, j in different parts (the sum of
+   offsynapses). */
 typedef struct {
   PetscInt    P;
   PetscInt64  edge_cut, nnz;
   PetscInt   *rows, *halo, *neighbours; /* [P] */
-  PetscInt64 *synapses;                 /* [P] */
+  PetscInt64 *synapses, *offsynapses;   /* [P] */
 } TnPartStats;
 /* On rank 0 for a part[] of the graph set (P parts); *st allocated there
    (zeros elsewhere). Collective. */

@@ -49,15 +49,15 @@ for P in map(int, sys.argv[3].split(",")):
     part = [int(l) for l in open("%s/partition_P%d.txt" % (d, P))]
     if len(part) != N or min(part) < 0 or max(part) >= P:
         print("  P=%d: partition file of %d lines, parts %d..%d" % (P, len(part), min(part), max(part))); bad = 1; continue
-    nrows, syn, halo, nbrs, cut = [0] * P, [0] * P, [set() for q in range(P)], [set() for q in range(P)], 0
+    nrows, syn, halo, nbrs, off, cut = [0] * P, [0] * P, [set() for q in range(P)], [set() for q in range(P)], [0] * P, 0
     for i in range(N):
         q = part[i]; nrows[q] += 1; syn[q] += len(cols[i])
         for j in cols[i]:
             if part[j] != q:
-                cut += 1; halo[q].add(j); nbrs[q].add(part[j])
-    want = [[q, nrows[q], syn[q], len(halo[q]), len(nbrs[q])] for q in range(P)]
+                cut += 1; off[q] += 1; halo[q].add(j); nbrs[q].add(part[j])
+    want = [[q, nrows[q], syn[q], len(halo[q]), len(nbrs[q]), off[q]] for q in range(P)]
     r = list(csv.reader(open("%s/partition_P%d_parts.csv" % (d, P))))
-    if r[0] != ["part", "rows", "synapses", "halo", "neighbours"] or [list(map(int, x)) for x in r[1:]] != want:
+    if r[0] != ["part", "rows", "synapses", "halo", "neighbours", "offsynapses"] or [list(map(int, x)) for x in r[1:]] != want:
         print("  P=%d: parts file differs from the count" % P); bad = 1
     s = summary[P]
     h = [len(x) for x in halo]; n = [len(x) for x in nbrs]

@@ -155,12 +155,18 @@ static void TestStats(void)
   MPI_Bcast(part, NN, MPIU_INT, 0, PETSC_COMM_WORLD);
   TN_ASSERT_OK(CountStats(net, part, NP, &cut, rows, syn, halo, nbrs));
   if (rank == 0) {
-    PetscBool same = PETSC_TRUE;
+    PetscBool  same = PETSC_TRUE;
+    PetscInt64 off  = 0;
     CU_ASSERT(st.edge_cut == cut);
     CU_ASSERT(cut > 0);
-    for (PetscInt q = 0; q < NP; q++)
+    for (PetscInt q = 0; q < NP; q++) {
       if (st.rows[q] != rows[q] || st.synapses[q] != syn[q] || st.halo[q] != halo[q] || st.neighbours[q] != nbrs[q]) same = PETSC_FALSE;
+      /* every ghost feeds at least one off-part synapse */
+      if (st.offsynapses[q] < st.halo[q] || st.offsynapses[q] > st.synapses[q]) same = PETSC_FALSE;
+      off += st.offsynapses[q];
+    }
     CU_ASSERT(same);
+    CU_ASSERT(off == cut);
   }
   TN_ASSERT_OK(TnPartStatsDestroy(&st));
   TN_ASSERT_OK(TnPartitionerDestroy(&pt));
