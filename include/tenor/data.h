@@ -72,6 +72,21 @@ PetscErrorCode TnDataExactLogDensity(TnData data, TnDataPart part, PetscInt s0, 
    *H is a Monte Carlo estimate -mean log p over the samples (mixture) or NaN
    (files). */
 PetscErrorCode TnDataExactEntropy(TnData data, PetscReal *H, PetscBool *known);
+/* Conditional references for a clamp set C (docs/conditional.md): the
+   natural node numbers of `clamped` (each rank any part of the set; each
+   node once, one node at least left free; NULL drops the set). For a
+   Gaussian with known precision Q (gmrf2d, gauss), t = x_F given x = x_C is
+   N(-Q_FF^-1 Q_FC x, Q_FF^-1): Set factors Q_FF (MUMPS Cholesky,
+   distributed) once; the entropy H(t | x) = (N_F/2) log(2 pi e) -
+   1/2 log det Q_FF and log p(t | x) of each sample (one solve each) then
+   come in the representation delivered, like their joint counterparts.
+   *known = PETSC_FALSE for other data (or dequantised). After TnDataLoad;
+   collective (Set, LogDensity). GetConditioning: N_F (N without a set) and
+   whether the references are known; either pointer may be NULL. */
+PetscErrorCode TnDataSetConditioning(TnData data, IS clamped);
+PetscErrorCode TnDataGetConditioning(TnData data, PetscInt *nfree, PetscBool *known);
+PetscErrorCode TnDataExactConditionalEntropy(TnData data, PetscReal *H, PetscBool *known);
+PetscErrorCode TnDataExactConditionalLogDensity(TnData data, TnDataPart part, PetscInt s0, PetscInt B, PetscReal logp[], PetscBool *known);
 /* Standardisation z_i = (x_i - mean_i) / sd_i with per-node statistics of the
    training part. Get copies them into Vecs of the default layout (N global);
    Set (before TnDataLoad, or after it: re-standardises) imposes saved ones.

@@ -34,6 +34,8 @@ PetscErrorCode TnDataCreate(MPI_Comm comm, TnData *data)
 static PetscErrorCode Clear(TnData d)
 {
   PetscFunctionBeginUser;
+  PetscCall(TnDataConditionalReset_Private(d));
+  d->precision = NULL;
   if (d->gen.destroy) PetscCall(d->gen.destroy(d));
   d->gen.sample  = NULL;
   d->gen.destroy = NULL;

@@ -47,6 +47,17 @@ struct _p_TnData {
   PetscInt     mix_nwts, mix_nsds;
   PetscInt     gauss_dmax;
   PetscBool    mix_diag;
+
+  /* Gaussian types: the precision Q as a new matrix of the default layout
+     (rows [rstart, rend)), for the conditional references (conditional.c) */
+  PetscErrorCode (*precision)(TnData, Mat *);
+  /* conditional references of a clamp set (TnDataSetConditioning) */
+  PetscBool cset, cknown;
+  PetscInt  cNf, cnf;        /* free nodes: global, this rank's */
+  PetscInt *cfidx;           /* [cnf] local rows (i - rstart) of this rank's free nodes */
+  PetscReal clogdet, csdlog; /* log det Q_FF; sum over F of log sd_i (standardised) */
+  Mat       cQ, cF;          /* Q and the Cholesky factor of Q_FF */
+  Vec       ca, cw, cr, cy;  /* a sample, Q a, r = (Q a)_F, Q_FF^-1 r */
 };
 
 /* generate.c: runs data->gen for all S samples, sample-parallel, and moves them
@@ -59,6 +70,12 @@ PetscErrorCode TnDataSetUp_Mixture(TnData data);
 PetscErrorCode TnDataSetUp_Normal(TnData data);
 /* gauss.c: log-densities of file samples under the Gaussian of -data_gauss_Q. */
 PetscErrorCode TnDataGaussFile_Private(TnData data);
+/* conditional.c: drops the conditioning (Clear, TnDataSetConditioning). */
+PetscErrorCode TnDataConditionalReset_Private(TnData data);
+/* gauss.c: Q = L L' by MUMPS (distributed): log det Q from its determinant
+   (ICNTL(33)); *F the factor (for MatSolve), or NULL to drop it. `what`
+   names Q in the errors. */
+PetscErrorCode TnDataCholeskyMUMPS_Private(TnData data, Mat Q, const char what[], Mat *F, PetscReal *logdet);
 /* split.c */
 PetscErrorCode TnDataSplit_Private(TnData data);
 PetscErrorCode TnDataDequantize_Private(TnData data);

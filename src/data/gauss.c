@@ -68,6 +68,14 @@ static PetscErrorCode ReadQ(TnData data, Mat *Q)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Q afresh from the file, for the conditional references. */
+static PetscErrorCode PrecisionGauss(TnData data, Mat *Q)
+{
+  PetscFunctionBeginUser;
+  PetscCall(ReadQ(data, Q));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Every rank: Q as a sequential matrix and its dense Cholesky factor. */
 static PetscErrorCode DenseFactor(TnData data, Mat Q, Gauss *g)
 {
@@ -113,14 +121,15 @@ PetscErrorCode TnDataSetUp_Gauss(TnData data)
   data->gen.destroy = DestroyGauss;
   PetscCall(DenseFactor(data, Q, g));
   PetscCall(MatDestroy(&Q));
-  data->H      = 0.5 * data->N * PetscLogReal(2 * PETSC_PI * M_E) - 0.5 * g->logdet;
-  data->Hknown = PETSC_TRUE;
+  data->H         = 0.5 * data->N * PetscLogReal(2 * PETSC_PI * M_E) - 0.5 * g->logdet;
+  data->Hknown    = PETSC_TRUE;
+  data->precision = PrecisionGauss;
   PetscCall(TnDataGenerate_Private(data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* log det Q by MUMPS Cholesky (LDL' with sym = 2 unless Q is flagged SPD). */
-static PetscErrorCode LogDetMUMPS(TnData data, Mat Q, PetscReal *logdet)
+PetscErrorCode TnDataCholeskyMUMPS_Private(TnData data, Mat Q, const char what[], Mat *Fout, PetscReal *logdet)
 {
   Mat           F;
   MatFactorInfo info;
@@ -133,12 +142,15 @@ static PetscErrorCode LogDetMUMPS(TnData data, Mat Q, PetscReal *logdet)
   PetscCall(MatCholeskyFactorSymbolic(F, Q, NULL, &info));
   PetscCall(MatCholeskyFactorNumeric(F, Q, &info));
   PetscCall(MatMumpsGetInfog(F, 1, &err));
-  PetscCheck(err >= 0, data->comm, PETSC_ERR_LIB, "MUMPS Cholesky of -data_gauss_Q %s failed with INFOG(1) = %" PetscInt_FMT, data->gauss_Q, err);
+  PetscCheck(err >= 0, data->comm, PETSC_ERR_LIB, "MUMPS Cholesky of %s failed with INFOG(1) = %" PetscInt_FMT, what, err);
   PetscCall(MatMumpsGetRinfog(F, 12, &d));
   PetscCall(MatMumpsGetInfog(F, 34, &e));
-  PetscCheck(d > 0, data->comm, PETSC_ERR_USER, "-data_gauss_Q %s is not positive definite (det Q <= 0)", data->gauss_Q);
+  PetscCheck(d > 0, data->comm, PETSC_ERR_USER, "%s is not positive definite (det <= 0)", what);
   *logdet = PetscLogReal(d) + e * M_LN2;
-  PetscCall(MatDestroy(&F));
+  if (Fout)
+    *Fout = F;
+  else
+    PetscCall(MatDestroy(&F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -148,9 +160,11 @@ PetscErrorCode TnDataGaussFile_Private(TnData data)
   Vec         v, w;
   PetscReal   logdet = 0;
   PetscScalar q, *a;
+  char        what[PETSC_MAX_PATH_LEN + 32];
   PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(what, sizeof(what), "-data_gauss_Q %s", data->gauss_Q));
   PetscCall(ReadQ(data, &Q));
-  PetscCall(LogDetMUMPS(data, Q, &logdet));
+  PetscCall(TnDataCholeskyMUMPS_Private(data, Q, what, NULL, &logdet));
   PetscCall(MatCreateVecs(Q, &v, &w));
   PetscCall(PetscMalloc1(data->S, &data->logp));
   for (PetscInt s = 0; s < data->S; s++) {
@@ -161,8 +175,9 @@ PetscErrorCode TnDataGaussFile_Private(TnData data)
     PetscCall(VecDot(w, v, &q));
     data->logp[s] = 0.5 * logdet - 0.5 * q - 0.5 * data->N * PetscLogReal(2 * PETSC_PI);
   }
-  data->H      = 0.5 * data->N * PetscLogReal(2 * PETSC_PI * M_E) - 0.5 * logdet;
-  data->Hknown = PETSC_TRUE;
+  data->H         = 0.5 * data->N * PetscLogReal(2 * PETSC_PI * M_E) - 0.5 * logdet;
+  data->Hknown    = PETSC_TRUE;
+  data->precision = PrecisionGauss;
   PetscCall(VecDestroy(&v));
   PetscCall(VecDestroy(&w));
   PetscCall(MatDestroy(&Q));

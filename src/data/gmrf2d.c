@@ -63,6 +63,33 @@ static PetscErrorCode SampleGMRF(TnData data, PetscInt s, PetscReal x[], PetscRe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Q = tau (kappa^2 I - Delta) by the stencil, rows [rstart, rend): the
+   diagonal tau (kappa^2 + 4), -tau per lattice neighbour, entries added so
+   that n = 1, 2 (a neighbour met twice, or the node itself) come out right.
+   For the conditional references (conditional.c). */
+static PetscErrorCode PrecisionGMRF(TnData data, Mat *Q)
+{
+  GMRF     *g   = (GMRF *)data->gctx;
+  PetscInt  n   = g->n;
+  PetscReal tau = data->gmrf_tau;
+  PetscFunctionBeginUser;
+  PetscCall(MatCreateAIJ(data->comm, data->rend - data->rstart, data->rend - data->rstart, data->N, data->N, 5, NULL, 4, NULL, Q));
+  PetscCall(MatSetOption(*Q, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
+  for (PetscInt k = data->rstart; k < data->rend; k++) {
+    const PetscInt i = k / n, j = k % n, nb[4] = {i * n + (j + 1) % n, i * n + (j + n - 1) % n, ((i + 1) % n) * n + j, ((i + n - 1) % n) * n + j};
+    PetscScalar    d = tau * data->gmrf_kappa2, off = -tau, on = tau;
+    PetscCall(MatSetValue(*Q, k, k, d, ADD_VALUES));
+    for (PetscInt q = 0; q < 4; q++) {
+      PetscCall(MatSetValue(*Q, k, k, on, ADD_VALUES));
+      PetscCall(MatSetValue(*Q, k, nb[q], off, ADD_VALUES));
+    }
+  }
+  PetscCall(MatAssemblyBegin(*Q, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(*Q, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatSetOption(*Q, MAT_SPD, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode DestroyGMRF(TnData data)
 {
   GMRF *g = (GMRF *)data->gctx;
@@ -112,9 +139,10 @@ PetscErrorCode TnDataSetUp_GMRF2D(TnData data)
      Q = (1/N) F_u^H Lambda F_u, so x = (1/N) F_u^H Lambda^-1/2 F_u xi has
      Cov x = (1/N^2) F_u^H Lambda^-1/2 (N I) Lambda^-1/2 F_u = Q^-1: the scale
      lambda^-1/2 / N. Lambda is even in (p, q), so x is real. */
-  g->halflogdet = 0.5 * sum;
-  data->H       = 0.5 * data->N * PetscLogReal(2 * PETSC_PI * M_E) - g->halflogdet;
-  data->Hknown  = PETSC_TRUE;
+  g->halflogdet   = 0.5 * sum;
+  data->H         = 0.5 * data->N * PetscLogReal(2 * PETSC_PI * M_E) - g->halflogdet;
+  data->Hknown    = PETSC_TRUE;
+  data->precision = PrecisionGMRF;
   PetscCall(TnDataGenerate_Private(data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

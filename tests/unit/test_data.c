@@ -2,7 +2,9 @@
    log-density and entropy against dense LAPACK; gauss (dense and MUMPS paths)
    against dense; mixture against the direct formula; split, shuffle,
    standardisation, dequantisation; every sample and index the same as on a
-   1-rank sub-communicator. */
+   1-rank sub-communicator; gmrf2d's conditional references for a clamp set
+   (H(t | x) and log p(t | x) against dense LAPACK and against
+   log p(t, x) - log p(x) of the dense marginal, to 1e-10). */
 #include "tn_test.h"
 #include <tenor/data.h>
 #include <petscblaslapack.h>
@@ -498,6 +500,176 @@ static void test_bad_inputs(void)
   TnDataDestroy(&d);
 }
 
+/* The clamp set {k : clamp(k)} as an IS given by rank 0. */
+static IS ClampIS(PetscInt N, const PetscBool *clamped)
+{
+  PetscMPIInt rank;
+  PetscInt   *idx = malloc(sizeof(PetscInt) * (N + 1)), n = 0;
+  IS          is;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  for (PetscInt k = 0; k < N && !rank; k++)
+    if (clamped[k]) idx[n++] = k;
+  ISCreateGeneral(PETSC_COMM_WORLD, n, idx, PETSC_COPY_VALUES, &is);
+  free(idx);
+  return is;
+}
+
+/* Dense A[I, J] of the index lists I, J (row-major, N x N source). */
+static void Block(PetscInt N, const PetscReal *A, PetscInt nI, const PetscInt *rows, PetscInt nJ, const PetscInt *cols, PetscReal *out)
+{
+  for (PetscInt a = 0; a < nI; a++)
+    for (PetscInt b = 0; b < nJ; b++) out[a * nJ + b] = A[rows[a] * N + cols[b]];
+}
+
+/* gmrf2d given a clamp set: H(t | x) = (N_F/2) log(2 pi e) - 1/2 log det Q_FF
+   and log p(t | x) with r = (Q a)_F, r' Q_FF^-1 r, both by dense LAPACK; and
+   log p(t | x) = log p(t, x) - log p(x) with the marginal x ~ N(0, (Q^-1)_CC),
+   an independent route. Two sets (every other row; every third node), the
+   validation part's last, short batch, standardised data (shifted by
+   sum_F log sd_i), a type without a precision (mixture: unknown), bad sets. */
+static void test_gmrf_conditional(void)
+{
+  const PetscInt n = 6, N = 36, S = 12;
+  PetscReal     *Q = malloc(sizeof(PetscReal) * N * N), *Cov = malloc(sizeof(PetscReal) * N * N), *W = malloc(sizeof(PetscReal) * N * N), *QFF = malloc(sizeof(PetscReal) * N * N), *SCC = malloc(sizeof(PetscReal) * N * N);
+  GMRFDense(n, 1.3, 0.5, Q);
+  LogDetSPD(N, Q, Cov, PETSC_TRUE); /* Cov = Q^-1 */
+  for (int set = 0; set < 2; set++) {
+    PetscBool clamped[36];
+    PetscInt  F[36], C[36], nF = 0, nC = 0, cnt;
+    PetscReal ldFF, ldCC, H, lp[16], ljoint[16], *X;
+    PetscBool known;
+    TnData    d = MakeGMRF(PETSC_COMM_WORLD, n, S);
+    IS        is;
+    for (PetscInt k = 0; k < N; k++) {
+      clamped[k] = set == 0 ? (PetscBool)((k / n) % 2 == 0) : (PetscBool)(k % 3 == 0);
+      if (clamped[k])
+        C[nC++] = k;
+      else
+        F[nF++] = k;
+    }
+    is = ClampIS(N, clamped);
+    TN_ASSERT_OK(TnDataSetConditioning(d, is));
+    {
+      PetscInt nf;
+      TN_ASSERT_OK(TnDataGetConditioning(d, &nf, &known));
+      CU_ASSERT(nf == nF && known);
+    }
+    Block(N, Q, nF, F, nF, F, QFF);
+    ldFF = LogDetSPD(nF, QFF, W, PETSC_TRUE); /* W = Q_FF^-1 */
+    TN_ASSERT_OK(TnDataExactConditionalEntropy(d, &H, &known));
+    CU_ASSERT(known);
+    TN_ASSERT_CLOSE(H, 0.5 * nF * log(2 * M_PI * M_E) - 0.5 * ldFF, 1e-10);
+    Block(N, Cov, nC, C, nC, C, SCC);
+    ldCC = LogDetSPD(nC, SCC, SCC, PETSC_TRUE); /* log det Sigma_CC; SCC = Sigma_CC^-1 */
+    TN_ASSERT_OK(GatherPart(d, PETSC_COMM_WORLD, TN_DATA_ALL, N, &X, &cnt));
+    TN_ASSERT_OK(TnDataExactConditionalLogDensity(d, TN_DATA_ALL, 0, S, lp, &known));
+    TN_ASSERT_OK(TnDataExactLogDensity(d, TN_DATA_ALL, 0, S, ljoint, &known));
+    for (PetscInt s = 0; s < S; s++) {
+      const PetscReal *a = X + s * N;
+      PetscReal        r[36], xc[36], q = 0, qc = 0;
+      for (PetscInt f = 0; f < nF; f++) {
+        r[f] = 0;
+        for (PetscInt k = 0; k < N; k++) r[f] += Q[F[f] * N + k] * a[k];
+      }
+      for (PetscInt f = 0; f < nF; f++)
+        for (PetscInt g = 0; g < nF; g++) q += r[f] * W[f * nF + g] * r[g];
+      TN_ASSERT_CLOSE(lp[s], 0.5 * ldFF - 0.5 * q - 0.5 * nF * log(2 * M_PI), 1e-10);
+      for (PetscInt c = 0; c < nC; c++) xc[c] = a[C[c]];
+      for (PetscInt c = 0; c < nC; c++)
+        for (PetscInt e = 0; e < nC; e++) qc += xc[c] * SCC[c * nC + e] * xc[e];
+      TN_ASSERT_CLOSE(lp[s], ljoint[s] - (-0.5 * ldCC - 0.5 * qc - 0.5 * nC * log(2 * M_PI)), 1e-10);
+    }
+    PetscFree(X);
+    TnDataDestroy(&d);
+    if (set == 0) { /* the validation part, its short last batch; standardised data */
+      PetscReal lv[16], lz[16], Hz, sdlog = 0;
+      PetscInt  Sv, s0;
+      Vec       mean, sd;
+      TnDataCreate(PETSC_COMM_WORLD, &d);
+      TnDataSetType(d, TNDATA_GMRF2D);
+      TnDataSetSamples(d, 40, 3);
+      TnDataSetGMRF(d, n, 1.3, 0.5);
+      TnDataSetValidationFraction(d, 0.25, 5);
+      TN_ASSERT_OK(TnDataLoad(d, N));
+      TN_ASSERT_OK(TnDataSetConditioning(d, is));
+      TnDataGetPartSizes(d, NULL, &Sv);
+      s0 = Sv - 3;
+      TN_ASSERT_OK(TnDataExactConditionalLogDensity(d, TN_DATA_VALID, s0, 8, lv, &known));
+      CU_ASSERT(lv[3] == 0 && lv[7] == 0 && lv[0] != 0);
+      TnDataDestroy(&d);
+      TnDataCreate(PETSC_COMM_WORLD, &d);
+      TnDataSetType(d, TNDATA_GMRF2D);
+      TnDataSetSamples(d, 40, 3);
+      TnDataSetGMRF(d, n, 1.3, 0.5);
+      TnDataSetValidationFraction(d, 0.25, 5);
+      TnDataSetStandardize(d, PETSC_TRUE);
+      TN_ASSERT_OK(TnDataLoad(d, N));
+      TN_ASSERT_OK(TnDataSetConditioning(d, is));
+      TN_ASSERT_OK(TnDataExactConditionalLogDensity(d, TN_DATA_VALID, s0, 8, lz, &known));
+      TN_ASSERT_OK(TnDataExactConditionalEntropy(d, &Hz, &known));
+      VecCreateMPI(PETSC_COMM_WORLD, PETSC_DECIDE, N, &mean);
+      VecDuplicate(mean, &sd);
+      TN_ASSERT_OK(TnDataGetStandardization(d, mean, sd));
+      {
+        const PetscScalar *p;
+        PetscInt           r0, r1;
+        VecGetOwnershipRange(sd, &r0, &r1);
+        VecGetArrayRead(sd, &p);
+        for (PetscInt k = r0; k < r1; k++)
+          if (!clamped[k]) sdlog += log(PetscRealPart(p[k - r0]));
+        VecRestoreArrayRead(sd, &p);
+        MPI_Allreduce(MPI_IN_PLACE, &sdlog, 1, MPIU_REAL, MPI_SUM, PETSC_COMM_WORLD);
+      }
+      for (PetscInt b = 0; b < 3; b++) TN_ASSERT_CLOSE(lz[b], lv[b] + sdlog, 1e-10);
+      TN_ASSERT_CLOSE(Hz, 0.5 * nF * log(2 * M_PI * M_E) - 0.5 * ldFF - sdlog, 1e-10);
+      VecDestroy(&mean);
+      VecDestroy(&sd);
+      TnDataDestroy(&d);
+    }
+    ISDestroy(&is);
+  }
+  { /* no precision: unknown; bad sets refused on every rank */
+    TnData    d;
+    PetscBool clamped[36] = {PETSC_FALSE}, known = PETSC_TRUE;
+    PetscReal H, lp[4];
+    IS        is;
+    clamped[3] = PETSC_TRUE;
+    TnDataCreate(PETSC_COMM_WORLD, &d);
+    TnDataSetType(d, TNDATA_MIXTURE);
+    TnDataSetSamples(d, 8, 3);
+    TN_ASSERT_OK(TnDataLoad(d, N));
+    is = ClampIS(N, clamped);
+    TN_ASSERT_OK(TnDataSetConditioning(d, is));
+    TN_ASSERT_OK(TnDataExactConditionalEntropy(d, &H, &known));
+    CU_ASSERT(!known);
+    TN_ASSERT_OK(TnDataExactConditionalLogDensity(d, TN_DATA_ALL, 0, 4, lp, &known));
+    CU_ASSERT(!known);
+    ISDestroy(&is);
+    for (PetscInt k = 0; k < N; k++) clamped[k] = PETSC_TRUE;
+    is = ClampIS(N, clamped);
+    TN_ASSERT_FAILS(TnDataSetConditioning(d, is));
+    ISDestroy(&is);
+    {
+      PetscMPIInt rank;
+      PetscInt    bad[2] = {5, 5};
+      MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+      ISCreateGeneral(PETSC_COMM_WORLD, rank ? 0 : 2, bad, PETSC_COPY_VALUES, &is);
+      TN_ASSERT_FAILS(TnDataSetConditioning(d, is));
+      ISDestroy(&is);
+      bad[1] = N;
+      ISCreateGeneral(PETSC_COMM_WORLD, rank ? 0 : 2, bad, PETSC_COPY_VALUES, &is);
+      TN_ASSERT_FAILS(TnDataSetConditioning(d, is));
+      ISDestroy(&is);
+    }
+    TnDataDestroy(&d);
+  }
+  free(Q);
+  free(Cov);
+  free(W);
+  free(QFF);
+  free(SCC);
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("data", NULL, NULL);
@@ -510,4 +682,5 @@ void TnTestRegister(void)
   CU_add_test(s, "standardisation", test_standardize);
   CU_add_test(s, "dequantisation", test_dequantize);
   CU_add_test(s, "bad inputs", test_bad_inputs);
+  CU_add_test(s, "gmrf2d conditional references", test_gmrf_conditional);
 }
