@@ -56,6 +56,7 @@ typedef struct {
   PetscBool      restart, resumed; /* resumed: from run->ckpt */
   PetscMPIInt    size;
   PetscInt       S;
+  PetscInt       nclamp, nfree; /* clamped nodes (-data_clamp) and the free ones, the density's dimension */
   PetscReal      valid, all, train;
   PetscLogDouble t_total;
 } TnCmdRun;
@@ -74,6 +75,7 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   PetscCall(TnDynSetFromOptions(*dyn));
   PetscCall(TnDynSetUp(*dyn));
   PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
+  PetscCall(TnDynGetClamp(*dyn, &run->nclamp, &run->nfree, NULL));
   PetscCall(TnDataCreate(comm, data));
   PetscCall(TnDataSetFromOptions(*data));
   PetscCall(TnDataLoad(*data, N));
@@ -182,7 +184,8 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data
   PetscCall(TnJsonSet(root, "best_valid_loss", TnJsonReal(in.best_valid < PETSC_MAX_REAL ? (double)(in.best_valid + sh) : NAN)));
   PetscCall(TnJsonSet(root, "best_step", json_integer(in.best_step)));
   PetscCall(TnJsonSet(root, "sum_log_sd", TnJsonReal((double)sh)));
-  PetscCall(TnJsonSet(root, "final", json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "valid_loss", Shifted(run->valid, sh), "valid_bits_per_dim", TnJsonReal(run->valid < PETSC_MAX_REAL ? (double)(run->valid + sh) / (N * M_LN2) : NAN), "train_loss", Shifted(run->train, sh), "all_loss", Shifted(run->all, sh), "entropy", Shifted(known ? H : PETSC_MAX_REAL, sh), "gap_per_dim", TnJsonReal((double)gap), "nll_indep", Shifted(nll, sh), "ratio", TnJsonReal((double)ratio), "valid_exact_nll", Shifted(nll_true, sh), "ratio_same_samples", TnJsonReal((double)ratio2), "valid_loss_standardized", TnJsonReal((double)run->valid), "train_loss_standardized", TnJsonReal((double)run->train), "all_loss_standardized", TnJsonReal((double)run->all))));
+  PetscCall(TnJsonSet(root, "final", json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "valid_loss", Shifted(run->valid, sh), "valid_bits_per_dim", TnJsonReal(run->valid < PETSC_MAX_REAL ? (double)(run->valid + sh) / (run->nfree * M_LN2) : NAN), "train_loss", Shifted(run->train, sh), "all_loss", Shifted(run->all, sh), "entropy", Shifted(known ? H : PETSC_MAX_REAL, sh), "gap_per_dim", TnJsonReal((double)gap), "nll_indep", Shifted(nll, sh), "ratio", TnJsonReal((double)ratio), "valid_exact_nll", Shifted(nll_true, sh), "ratio_same_samples", TnJsonReal((double)ratio2), "valid_loss_standardized", TnJsonReal((double)run->valid), "train_loss_standardized", TnJsonReal((double)run->train), "all_loss_standardized", TnJsonReal((double)run->all))));
+  if (run->nclamp) PetscCall(TnJsonSet(root, "conditional", json_pack("{s:I, s:I, s:s}", "clamped_nodes", (json_int_t)run->nclamp, "free_nodes", (json_int_t)run->nfree, "note", "losses are -log Phi(t | x) of the free nodes given the clamped ones; bits per dimension and gap per dimension over the free nodes; entropy is H(t | x), valid_exact_nll the exact -log p(t | x), nll_indep a factorised Gaussian of the free nodes")));
   PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f}", "train", (double)secs, "total", (double)run->t_total)));
   PetscCall(TnJsonSet(root, "samples_per_s", TnJsonReal(secs > 0 ? samples / secs : 0.0)));
   PetscCall(TnJsonSet(root, "synaptic_updates_per_s", TnJsonReal(secs > 0 ? (double)samples * nnz * K / secs : 0.0)));
@@ -215,9 +218,9 @@ static PetscErrorCode Finish(MPI_Comm comm, TnTrain tr, TnCmdRun *run)
   if (nv > 0) PetscCall(PetscPrintf(comm, ", validation %.10g nats", (double)(run->valid + sh)));
   if (sh != 0) PetscCall(PetscPrintf(comm, " (in the data's own space; standardised, all samples: %.10g nats; sum_i log sd_i = %.10g nats)", (double)run->all, (double)sh));
   PetscCall(PetscPrintf(comm, "\n"));
-  if (known && nv > 0) PetscCall(PetscPrintf(comm, "  exact entropy %.10g nats: gap %.4g nats per dimension; factorised baseline %.10g nats; ratio (NLL_indep - NLL)/(NLL_indep - H) = %.4f\n", (double)(H + sh), (double)gap, (double)(nll + sh), (double)ratio));
+  if (known && nv > 0) PetscCall(PetscPrintf(comm, "  exact %s %.10g nats: gap %.4g nats per dimension; factorised baseline %.10g nats; ratio (NLL_indep - NLL)/(NLL_indep - H) = %.4f\n", run->nclamp ? "conditional entropy H(t | x)" : "entropy", (double)(H + sh), (double)gap, (double)(nll + sh), (double)ratio));
   PetscCall(TnTrainGetSameSampleRatio(tr, run->valid, &nll_true, &ratio2));
-  if (nv > 0 && ratio2 < PETSC_MAX_REAL) PetscCall(PetscPrintf(comm, "  exact -log p of the validation samples %.10g nats; ratio against it (NLL_indep - NLL)/(NLL_indep - NLL_true) = %.4f\n", (double)(nll_true + sh), (double)ratio2));
+  if (nv > 0 && ratio2 < PETSC_MAX_REAL) PetscCall(PetscPrintf(comm, "  exact -log p%s of the validation samples %.10g nats; ratio against it (NLL_indep - NLL)/(NLL_indep - NLL_true) = %.4f\n", run->nclamp ? "(t | x)" : "", (double)(nll_true + sh), (double)ratio2));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

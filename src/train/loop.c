@@ -262,7 +262,9 @@ static PetscErrorCode NodeSums(TnTrain tr, TnDataPart part, PetscInt S, PetscInt
 }
 
 /* The factorised Gaussian N(mean_i, var_i) fitted to the training part:
-   NLL(x) = sum_i [ log(2 pi var_i)/2 + (x_i - mean_i)^2 / (2 var_i) ]. */
+   NLL(x) = sum_i [ log(2 pi var_i)/2 + (x_i - mean_i)^2 / (2 var_i) ], the
+   sum over the free nodes with a clamp set (a factorised Gaussian of t that
+   ignores x, docs/conditional.md). */
 PetscErrorCode TnTrainIndependentBaseline(TnTrain tr, TnDataPart part, PetscReal *nll)
 {
   PetscReal *mean, *var, *sq, loc = 0;
@@ -282,7 +284,8 @@ PetscErrorCode TnTrainIndependentBaseline(TnTrain tr, TnDataPart part, PetscReal
   PetscCall(NodeSums(tr, TN_DATA_TRAIN, Strain, 1, mean, var));
   for (PetscInt i = 0; i < n; i++) var[i] = var[i] > 0 ? var[i] / Strain : 1.0;
   PetscCall(NodeSums(tr, part, S, 1, mean, sq));
-  for (PetscInt i = 0; i < n; i++) loc += 0.5 * PetscLogReal(2 * PETSC_PI * var[i]) + 0.5 * sq[i] / (S * var[i]);
+  for (PetscInt i = 0; i < n; i++)
+    if (!tr->fnat || tr->fnat[i] != 0) loc += 0.5 * PetscLogReal(2 * PETSC_PI * var[i]) + 0.5 * sq[i] / (S * var[i]); /* a clamped node is no variable of the density */
   PetscCall(MPIU_Allreduce(&loc, nll, 1, MPIU_REAL, MPIU_SUM, tr->comm));
   PetscCall(PetscFree3(mean, var, sq));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -1,10 +1,12 @@
 /* Progress lines (rank 0, at every validation and every -train_progress_every
    seconds) and the metrics file out_dir/train_metrics.csv (one row per
-   validation). Losses in nats per sample and bits per dimension L/(N ln 2),
+   validation). Losses in nats per sample and bits per dimension L/(N_F ln 2)
+   (N_F = N, or the free nodes with a clamp set: the density's dimension),
    in the data's own space (TnTrainGetDataShift; the standardised figures in
    the last two columns);
-   the gap to the exact entropy per dimension (L - H)/N; the learning-quality
-   ratio (NLL_indep - L)/(NLL_indep - H). Rates count forward synaptic
+   the gap to the exact entropy per dimension (L - H)/N_F; the learning-quality
+   ratio (NLL_indep - L)/(NLL_indep - H) (with a clamp set H = H(t | x) and
+   NLL_indep over the free nodes, docs/conditional.md). Rates count forward synaptic
    updates (nnz K per sample); the backward pass costs about as much again. */
 #include "trainimpl.h"
 #include <tenor/io.h>
@@ -35,7 +37,7 @@ PetscErrorCode TnTrainGetReference(TnTrain tr, PetscReal L, PetscReal *H, PetscB
   if (H) *H = tr->H;
   if (known) *known = tr->Hknown;
   if (nll_indep) *nll_indep = tr->nll_indep;
-  if (gap_per_dim) *gap_per_dim = ok ? (L - tr->H) / tr->N : PETSC_MAX_REAL;
+  if (gap_per_dim) *gap_per_dim = ok ? (L - tr->H) / tr->Nf : PETSC_MAX_REAL;
   if (ratio) *ratio = ok && tr->nll_indep < PETSC_MAX_REAL && tr->nll_indep != tr->H ? (tr->nll_indep - L) / (tr->nll_indep - tr->H) : PETSC_MAX_REAL;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -134,7 +136,7 @@ static void Fmt(char buf[], size_t len, const char fmt[], PetscReal v)
 static PetscErrorCode MetricsRow(TnTrain tr, PetscReal train, PetscReal gap, PetscReal ratio, double sps, double ups)
 {
   const TnTrainInfo *in  = &tr->info;
-  const PetscReal    bpd = 1.0 / (tr->N * M_LN2);
+  const PetscReal    bpd = 1.0 / (tr->Nf * M_LN2);
   PetscReal          sh  = 0, tx, vx;
   char               c[8][64];
   PetscFunctionBeginUser;
@@ -159,7 +161,7 @@ PetscErrorCode TnTrainReport(TnTrain tr, PetscBool evaluated)
 {
   const TnTrainInfo *in  = &tr->info;
   PetscLogDouble     now = TnTime();
-  PetscReal          train, gap = PETSC_MAX_REAL, ratio = PETSC_MAX_REAL, bpd = 1.0 / (tr->N * M_LN2), sh = 0;
+  PetscReal          train, gap = PETSC_MAX_REAL, ratio = PETSC_MAX_REAL, bpd = 1.0 / (tr->Nf * M_LN2), sh = 0;
   double             sps, ups, eta;
   PetscInt64         done       = in->step - tr->step_last;
   char               valid[160] = "", shr[96] = "", rule[96] = "";

@@ -54,6 +54,7 @@ static PetscErrorCode TnTrainReset(TnTrain tr)
   PetscCall(VecDestroy(&tr->x));
   PetscCall(VecDestroy(&tr->ract));
   PetscCall(VecDestroy(&tr->xwork));
+  PetscCall(PetscFree(tr->fnat));
   PetscCall(TnDynResultDestroy(&tr->res));
   PetscCall(TnCanonDestroy(&tr->canon));
   tr->setup = PETSC_FALSE;
@@ -375,10 +376,10 @@ static PetscErrorCode CreateVecs(TnTrain tr)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* nll_true = mean exact -log p of the validation samples, when the data
-   have an exact density: the reference on the very samples the model is
-   scored on, so that a ratio against it is free of the validation set's
-   sampling noise around H (docs/training.md). */
+/* nll_true = mean exact -log p of the validation samples (with a clamp set
+   -log p(t | x)), when the data have an exact density: the reference on the
+   very samples the model is scored on, so that a ratio against it is free
+   of the validation set's sampling noise around H (docs/training.md). */
 static PetscErrorCode ExactValidLoss(TnTrain tr)
 {
   PetscReal lp[64], sum = 0;
@@ -387,11 +388,55 @@ static PetscErrorCode ExactValidLoss(TnTrain tr)
   tr->nll_true = PETSC_MAX_REAL;
   if (tr->Svalid == 0) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt s0 = 0; s0 < tr->Svalid; s0 += 64) {
-    PetscCall(TnDataExactLogDensity(tr->data, TN_DATA_VALID, s0, 64, lp, &known));
+    if (tr->fnat)
+      PetscCall(TnDataExactConditionalLogDensity(tr->data, TN_DATA_VALID, s0, 64, lp, &known));
+    else
+      PetscCall(TnDataExactLogDensity(tr->data, TN_DATA_VALID, s0, 64, lp, &known));
     if (!known) PetscFunctionReturn(PETSC_SUCCESS);
     for (PetscInt b = 0; b < 64 && s0 + b < tr->Svalid; b++) sum -= lp[b];
   }
   tr->nll_true = sum / tr->Svalid;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A clamp set (docs/conditional.md): the loss is -log Phi(t | x), so the
+   references are the conditional ones: H(t | x) and -log p(t | x) of the
+   data (TnDataSetConditioning; the factor is dropped once they are
+   computed) and the factorised baseline over the free nodes. fnat: the
+   free mask moved from the partitioned rows to xnat's natural ones. */
+static PetscErrorCode Conditioning(TnTrain tr)
+{
+  const PetscReal *fm;
+  PetscInt         nclamp, m, n, rstart, nc = 0, *idx;
+  PetscScalar     *a;
+  IS               is;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynGetClamp(tr->dyn, &nclamp, &tr->Nf, &fm));
+  if (!nclamp) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(VecGetLocalSize(tr->x, &m));
+  PetscCall(VecGetArrayWrite(tr->x, &a));
+  for (PetscInt i = 0; i < m / tr->B; i++)
+    for (PetscInt b = 0; b < tr->B; b++) a[(size_t)i * tr->B + b] = fm[i];
+  PetscCall(VecRestoreArrayWrite(tr->x, &a));
+  PetscCall(TnDynNaturalToState(tr->dyn, tr->xnat, tr->x, SCATTER_REVERSE));
+  PetscCall(VecGetLocalSize(tr->xnat, &n));
+  PetscCall(VecGetOwnershipRange(tr->xnat, &rstart, NULL));
+  n /= tr->B;
+  rstart /= tr->B;
+  PetscCall(PetscMalloc1(n + 1, &tr->fnat));
+  PetscCall(PetscMalloc1(n + 1, &idx));
+  PetscCall(VecGetArray(tr->xnat, &a));
+  for (PetscInt i = 0; i < n; i++) {
+    tr->fnat[i] = PetscRealPart(a[(size_t)i * tr->B]);
+    if (tr->fnat[i] == 0) idx[nc++] = rstart + i;
+  }
+  PetscCall(VecRestoreArray(tr->xnat, &a));
+  PetscCall(ISCreateGeneral(tr->comm, nc, idx, PETSC_OWN_POINTER, &is));
+  PetscCall(TnDataSetConditioning(tr->data, is));
+  PetscCall(ISDestroy(&is));
+  PetscCall(TnDataExactConditionalEntropy(tr->data, &tr->H, &tr->Hknown));
+  PetscCall(ExactValidLoss(tr));
+  PetscCall(TnDataSetConditioning(tr->data, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -423,17 +468,10 @@ PetscErrorCode TnTrainSetUp(TnTrain tr)
   tr->info.best_step  = -1;
   tr->info.status     = TN_TRAIN_RUNNING;
   tr->nll_indep       = PETSC_MAX_REAL;
+  tr->Nf              = tr->N;
+  PetscCall(Conditioning(tr));
+  if (!tr->fnat) PetscCall(ExactValidLoss(tr));
   if (tr->Svalid > 0) PetscCall(TnTrainIndependentBaseline(tr, TN_DATA_VALID, &tr->nll_indep));
-  PetscCall(ExactValidLoss(tr));
-  {
-    PetscInt nclamp;
-    PetscCall(TnDynGetClamp(tr->dyn, &nclamp, NULL, NULL));
-    if (nclamp) { /* a conditional loss -log Phi(t | x) (docs/conditional.md): the joint entropy, the joint -log p and the joint factorised baseline are no references for it */
-      tr->Hknown    = PETSC_FALSE;
-      tr->nll_true  = PETSC_MAX_REAL;
-      tr->nll_indep = PETSC_MAX_REAL;
-    }
-  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -479,7 +517,7 @@ PetscErrorCode TnTrainView(TnTrain tr, PetscViewer viewer)
   if (tr->Svalid > 0 && tr->Hknown) {
     PetscReal sh; /* in the data's own space */
     PetscCall(TnTrainGetDataShift(tr, &sh));
-    PetscCall(PetscViewerASCIIPrintf(viewer, "  exact entropy H = %.8g nats (%.6g per dim); factorised-Gaussian baseline on the validation part %.8g nats\n", (double)(tr->H + sh), (double)((tr->H + sh) / tr->N), (double)(tr->nll_indep + sh)));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  exact %s = %.8g nats (%.6g per dim); factorised-Gaussian baseline%s on the validation part %.8g nats\n", tr->fnat ? "conditional entropy H(t | x)" : "entropy H", (double)(tr->H + sh), (double)((tr->H + sh) / tr->Nf), tr->fnat ? " of t" : "", (double)(tr->nll_indep + sh)));
   }
   PetscCall(TnGradView(tr->grad, viewer));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -43,8 +43,10 @@ struct _p_TnTrain {
 
   /* set-up */
   PetscInt    N, B, K, Strain, Svalid;
+  PetscInt    Nf;   /* the density's dimension: N, or the free nodes with a clamp set */
+  PetscReal  *fnat; /* with a clamp set: 1 free, 0 clamped, for this rank's rows of xnat (natural order); else NULL */
   PetscInt64  nnz;
-  PetscReal   H; /* exact entropy (NaN if unknown) */
+  PetscReal   H; /* exact entropy (NaN if unknown); with a clamp set the conditional one H(t | x) */
   PetscBool   Hknown;
   Vec         theta, m, v, g, best, xnat, x; /* g: the gradient, then the step direction d; v: Adam only */
   float      *mf, *vf;                       /* -train_moments_single: m and v (vf: Adam only) */
@@ -58,8 +60,8 @@ struct _p_TnTrain {
   PetscInt64     loss_count;
   PetscLogDouble t_train, t_last;    /* seconds in steps; time of the last progress line */
   PetscInt64     samples, step_last; /* samples trained on */
-  PetscReal      nll_indep;          /* factorised baseline on the validation part (PETSC_MAX_REAL if none) */
-  PetscReal      nll_true;           /* mean exact -log p of the validation samples (PETSC_MAX_REAL if unknown) */
+  PetscReal      nll_indep;          /* factorised baseline on the validation part, over the free nodes (PETSC_MAX_REAL if none) */
+  PetscReal      nll_true;           /* mean exact -log p (with a clamp set: -log p(t | x)) of the validation samples (PETSC_MAX_REAL if unknown) */
   PetscBool      shuffled;           /* the data's training part is in this epoch's order */
   PetscBool      restarted;          /* state loaded from a checkpoint */
   FILE          *metrics;            /* rank 0: train_metrics.csv's contents, in memory (open_memstream) */
