@@ -43,6 +43,15 @@ PetscErrorCode TnWriteMatrixMarket(Mat W, const char path[]);
    PETSc's default layout. Collective. */
 PetscErrorCode TnReadVector(MPI_Comm comm, const char path[], PetscInt N, Vec *v);
 
+/* A list of node numbers (a clamp file): one entry per line, a 0-based node
+   number k or an inclusive range a-b (a <= b: the nodes a .. b); blank lines
+   and lines starting with '#' or '%' skipped. A value that is neither, a
+   negative one, a reversed range, an end outside 0 .. N-1, a node listed
+   twice (by any two lines, named), an empty file: one collective error
+   starting with `opt` (the option naming the file). Returns the sorted
+   node numbers, an even share on every rank. Collective. */
+PetscErrorCode TnReadNodeList(MPI_Comm comm, const char path[], const char opt[], PetscInt N, IS *is);
+
 /* N non-negative integers below PETSC_MAX_INT, one per line (a colouring file; blank lines and
    lines starting with '#' or '%' skipped). Returns out[i - rstart] for global
    rows rstart..rend-1 (any 0 <= rstart <= rend <= N, usually this rank's part

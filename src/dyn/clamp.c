@@ -58,39 +58,6 @@ static PetscErrorCode AnyBad(MPI_Comm comm, const char msg[], PetscBool *any)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The clamp file as an IS of natural node numbers (default split of its
-   entries): every entry must be an integer in [0, N). */
-static PetscErrorCode ReadClampFile(TnDyn dyn, PetscInt N, IS *is)
-{
-  Vec                v;
-  const PetscScalar *pv;
-  PetscInt           n, rstart, *idx;
-  PetscBool          any;
-  char               msg[PETSC_MAX_PATH_LEN + 256] = "";
-  PetscFunctionBeginUser;
-  PetscCall(TnReadVector(dyn->comm, dyn->clampfile, 0, &v));
-  PetscCall(VecGetLocalSize(v, &n));
-  PetscCall(VecGetOwnershipRange(v, &rstart, NULL));
-  PetscCall(PetscMalloc1(n + 1, &idx));
-  PetscCall(VecGetArrayRead(v, &pv));
-  for (PetscInt q = 0; q < n && !msg[0]; q++) {
-    PetscReal x = PetscRealPart(pv[q]);
-    if (x != PetscFloorReal(x))
-      PetscCall(PetscSNPrintf(msg, sizeof(msg), "-data_clamp %s: value number %" PetscInt_FMT " is %g, not a node number: the file lists the clamped nodes as 0-based natural node numbers, one per line", dyn->clampfile, rstart + q + 1, (double)x));
-    else if (x < 0 || x >= N)
-      PetscCall(PetscSNPrintf(msg, sizeof(msg), "-data_clamp %s: value number %" PetscInt_FMT " is %.0f, but the network's natural node numbers are 0 .. %" PetscInt_FMT, dyn->clampfile, rstart + q + 1, (double)x, N - 1));
-    else
-      idx[q] = (PetscInt)x;
-  }
-  PetscCall(VecRestoreArrayRead(v, &pv));
-  PetscCall(VecDestroy(&v));
-  PetscCall(AnyBad(dyn->comm, msg, &any));
-  if (any) PetscCall(PetscFree(idx));
-  PetscCall(TnErrorSync(dyn->comm, (PetscBool)(msg[0] != 0), msg));
-  PetscCall(ISCreateGeneral(dyn->comm, n, idx, PETSC_OWN_POINTER, is));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* Counts how often each natural node is listed (a natural-order Vec), checks
    the counts, and moves them to the partitioned rows: fmask_i = 1 - count. */
 PetscErrorCode TnDynSetUpClamp(TnDyn dyn)
@@ -115,7 +82,7 @@ PetscErrorCode TnDynSetUpClamp(TnDyn dyn)
     is = dyn->clampis;
     PetscCall(PetscObjectReference((PetscObject)is));
   } else
-    PetscCall(ReadClampFile(dyn, N, &is));
+    PetscCall(TnReadNodeList(dyn->comm, dyn->clampfile, "-data_clamp", N, &is)); /* numbers k and ranges a-b, each node once, all in [0, N) */
   PetscCall(ISGetLocalSize(is, &n));
   nlo = PETSC_DECIDE;
   PetscCall(PetscSplitOwnership(dyn->comm, &nlo, &N));

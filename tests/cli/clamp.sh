@@ -7,7 +7,8 @@
 # nodes to 1 (N_F = 2) at 1 and 3 ranks; tenor sample draws t given x
 # (the clamped columns are the given values); tenor train lowers the
 # conditional loss and reports it against the conditional references
-# (H(t | x), gap, ratio; conditional_train.sh checks their values); a bad clamp file, or a given-values file missing,
+# (H(t | x), gap, ratio; conditional_train.sh checks their values); a clamp
+# file of ranges a-b clamps the nodes the numbers one by one do; a bad clamp file, or a given-values file missing,
 # misplaced or of the wrong length, ends with one error line at 3 ranks,
 # and no hang.
 # Usage: clamp.sh TENOR WORKDIR
@@ -86,18 +87,39 @@ expect_error() { # NAME PATTERN COMMAND ARGS...
     echo "FAIL $name: exit $rc, $n error line(s), expected /$pat/"; cat "$name.out"; fail=1
   else echo "ok   $name: $(grep 'tenor: error:' "$name.out" | cut -c1-160)"; fi
 }
+# ranges a-b (inclusive) give the same set as the numbers one by one
+printf '0\n2\n3\n4\n5\n9\n' >single.txt
+printf '# ranges\n3-5\n0\n\n 9 \n2 - 2\n' >ranges.txt
+for f in single ranges; do
+  timeout 120 mpirun -n 3 --oversubscribe "$TENOR" logdensity -out_dir rg_$f $NET -data_clamp $f.txt >rg_$f.log 2>&1 || { echo "FAIL logdensity with $f.txt"; cat rg_$f.log; fail=1; }
+done
+cmp -s rg_single/logphi.csv rg_ranges/logphi.csv && grep -q '"clamped_nodes": 6' rg_ranges/summary.json && echo "ok   ranges: 3-5, 2 - 2 and single numbers clamp the same 6 nodes as the list" || { echo "FAIL ranges differ from the list"; fail=1; }
 printf '1\n12\n' >range.txt
+printf '1\n9-12\n' >rangeend.txt
+printf '1\n5-3\n' >reversed.txt
 printf '3\n5\n3\n' >twice.txt
+printf '1\n3-6\n# note\n5\n' >overlap.txt
 printf '1\n2.5\n' >real.txt
 printf '1\nnode\n' >word.txt
+printf '1\n3-x\n' >garbage.txt
+printf '1\n3-\n' >halfrange.txt
+printf '1\n-3\n' >negative.txt
 seq 0 11 >all.txt
+printf '0-11\n' >allrange.txt
 : >empty.txt
-expect_error range "value number 2 is 12, but the network.s natural node numbers are 0 .. 11" logdensity $NET -data_clamp range.txt
-expect_error twice "node 3 is listed 2 times" logdensity $NET -data_clamp twice.txt
-expect_error real "is 2.5, not a node number" logdensity $NET -data_clamp real.txt
-expect_error word "word.txt" logdensity $NET -data_clamp word.txt
+expect_error range "range.txt, line 2: node 12 is not a node of the network, whose natural numbers are 0 .. 11" logdensity $NET -data_clamp range.txt
+expect_error rangeend "rangeend.txt, line 2: the range 9-12 ends past the network.s last node, 11" logdensity $NET -data_clamp rangeend.txt
+expect_error reversed "reversed.txt, line 2: the range 5-3 is reversed: write its lower end first (3-5)" logdensity $NET -data_clamp reversed.txt
+expect_error twice "twice.txt: lines 1 (3) and 3 (3) both list node 3" logdensity $NET -data_clamp twice.txt
+expect_error overlap "overlap.txt: lines 2 (3-6) and 4 (5) both list node 5" logdensity $NET -data_clamp overlap.txt
+expect_error real "real.txt, line 2: found '2.5', expected a node number k or an inclusive range a-b" logdensity $NET -data_clamp real.txt
+expect_error word "word.txt, line 2: found 'node'" logdensity $NET -data_clamp word.txt
+expect_error garbage "garbage.txt, line 2: found '3-x'" logdensity $NET -data_clamp garbage.txt
+expect_error halfrange "halfrange.txt, line 2: found '3-'" logdensity $NET -data_clamp halfrange.txt
+expect_error negative "negative.txt, line 2: found '-3': node numbers are 0-based, not negative" logdensity $NET -data_clamp negative.txt
 expect_error all "all 12 nodes are clamped" logdensity $NET -data_clamp all.txt
-expect_error empty "empty.txt" logdensity $NET -data_clamp empty.txt
+expect_error allrange "all 12 nodes are clamped" logdensity $NET -data_clamp allrange.txt
+expect_error empty "empty.txt holds no node numbers" logdensity $NET -data_clamp empty.txt
 expect_error missing "nosuch.txt" logdensity $NET -data_clamp nosuch.txt
 expect_error given_unclamped "no node is clamped" normcheck -net_type full -net_n 5 -norm_given given5.txt
 expect_error given_short "given5.txt has 5 values but the network has 6 nodes" normcheck -net_type full -net_n 6 -data_clamp clamp5.txt -norm_given given5.txt

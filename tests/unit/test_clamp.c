@@ -23,7 +23,8 @@
    - every check at 1-4 ranks with the default partitioner, against the same
      serial reference (rank and partition invariance);
    - a bad clamp set (out of range, listed twice, all nodes, not an integer,
-     an unsupported scheme) is refused on every rank. */
+     an unsupported scheme; in a file, a reversed, overlapping or too long
+     range a-b) is refused on every rank, and a file of ranges is read. */
 #include "tn_test.h"
 #include <tenor/dyn.h>
 #include <tenor/net.h>
@@ -577,6 +578,16 @@ static void test_bad_clamp(void)
   WriteFile(path, "3\n3\n");
   TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
   WriteFile(path, "");
+  TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+  WriteFile(path, "0-1\n# a range and a number\n4\n");
+  TN_ASSERT_OK(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+  WriteFile(path, "3-1\n");
+  TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+  WriteFile(path, "0-2\n2\n");
+  TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+  WriteFile(path, "4-6\n");
+  TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
+  WriteFile(path, "0-5\n");
   TN_ASSERT_FAILS(ClampSetUp(NULL, 0, path, TN_SCHEME_SYNC));
 }
 
