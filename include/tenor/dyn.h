@@ -73,6 +73,9 @@ PetscErrorCode TnDynSetClampFile(TnDyn dyn, const char path[]);
    free mask of the local rows (partitioned order: 1 free, 0 clamped; NULL
    when no node is clamped), borrowed. Any argument may be NULL. */
 PetscErrorCode TnDynGetClamp(TnDyn dyn, PetscInt *nclamped, PetscInt *nfree, const PetscReal **freemask);
+/* After SetUp: the clamped nodes' natural numbers (this rank's rows), a new
+   IS, or NULL when no node is clamped. */
+PetscErrorCode TnDynGetClampIS(TnDyn dyn, IS *natural);
 /* base[b] += this rank's sum over its free nodes i of log p_base(a_ib) (the
    base term of log Phi at a_K; a is this rank's block of a state batch). */
 PetscErrorCode TnDynAddBaseTerms(TnDyn dyn, const PetscScalar *a, PetscReal *base);

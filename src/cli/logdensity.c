@@ -10,13 +10,14 @@ typedef struct {
   PetscInt    S, N, K;
   PetscInt    nclamp, nfree; /* clamped nodes (-data_clamp) and the free ones, the density's dimension */
   PetscInt64  nnz;
-  PetscReal   passes;    /* products with W per sample (per batch: every sample of it shares them) */
-  PetscReal  *logphi;    /* [S] */
-  PetscReal  *logphi_se; /* [S] standard error of logphi when the log-dets are estimates (slq), else 0 */
-  PetscBool   estimate;  /* the log-det method is an estimate: report standard errors */
-  PetscReal  *steploss;  /* [K] mean over samples of sum_i l_{k,i} */
-  PetscReal   baseloss;  /* mean over samples of sum_i l_i^base */
-  PetscReal   shift;     /* sum_i log sd_i: data-space loss = standardised loss + shift (0 unless standardised) */
+  PetscReal   passes;         /* products with W per sample (per batch: every sample of it shares them) */
+  PetscReal  *logphi;         /* [S] */
+  PetscReal  *logphi_se;      /* [S] standard error of logphi when the log-dets are estimates (slq), else 0 */
+  PetscBool   estimate;       /* the log-det method is an estimate: report standard errors */
+  PetscReal  *steploss;       /* [K] mean over samples of sum_i l_{k,i} */
+  PetscReal   baseloss;       /* mean over samples of sum_i l_i^base */
+  PetscReal   shift;          /* sum_i log sd_i: data-space loss = standardised loss + shift (0 unless standardised) */
+  PetscReal   condH, condnll; /* with a clamp set and Gaussian data: H(t | x), mean exact -log p(t | x) of the samples (NaN if unknown) */
   double      t_net, t_dyn, t_data, t_eval, t_total, mem_sum, mem_max, mem_base, mem_sim;
   PetscMPIInt size;
 } TnRun;
@@ -54,6 +55,22 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   PetscCall(TnDataGetLogJacobian(*data, &run->shift));
   run->shift = -run->shift;
   PetscCheck(run->shift == 0 || !run->nclamp, comm, PETSC_ERR_SUP, "clamped nodes (-data_clamp) with standardised data (-data_standardize) are not supported yet: the data-space density would need the free nodes' sum of log sd_i only; standardise the data beforehand and drop -data_standardize");
+  run->condH = run->condnll = NAN;
+  if (run->nclamp) { /* the conditional references (docs/conditional.md) */
+    IS        is;
+    PetscBool known;
+    PetscReal lp[64], sum = 0;
+    PetscCall(TnDynGetClampIS(*dyn, &is));
+    PetscCall(TnDataSetConditioning(*data, is));
+    PetscCall(ISDestroy(&is));
+    PetscCall(TnDataExactConditionalEntropy(*data, &run->condH, &known));
+    for (PetscInt s0 = 0; known && s0 < run->S; s0 += 64) {
+      PetscCall(TnDataExactConditionalLogDensity(*data, TN_DATA_ALL, s0, 64, lp, &known));
+      for (PetscInt b = 0; b < 64 && s0 + b < run->S; b++) sum -= lp[b];
+    }
+    if (known) run->condnll = sum / run->S;
+    PetscCall(TnDataSetConditioning(*data, NULL));
+  }
   run->t_data = TnTime() - t;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -204,7 +221,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnData d
   PetscCall(TnJsonSet(root, "log_phi_mean", TnJsonReal(-mean)));
   PetscCall(TnJsonSet(root, "loss_standardized_nats_mean", TnJsonReal(mean - run->shift)));
   PetscCall(TnJsonSet(root, "bits_per_dim_standardized", TnJsonReal((mean - run->shift) / (run->nfree * M_LN2))));
-  if (run->nclamp) PetscCall(TnJsonSet(root, "conditional", json_pack("{s:I, s:I, s:s}", "clamped_nodes", (json_int_t)run->nclamp, "free_nodes", (json_int_t)run->nfree, "note", "log_phi is log Phi(t | x) of the free nodes given the clamped ones; bits per dimension over the free nodes")));
+  if (run->nclamp) PetscCall(TnJsonSet(root, "conditional", json_pack("{s:I, s:I, s:o, s:o, s:s}", "clamped_nodes", (json_int_t)run->nclamp, "free_nodes", (json_int_t)run->nfree, "entropy", TnJsonReal((double)run->condH), "exact_nll_mean", TnJsonReal((double)run->condnll), "note", "log_phi is log Phi(t | x) of the free nodes given the clamped ones; bits per dimension over the free nodes; entropy is H(t | x) and exact_nll_mean the mean exact -log p(t | x) of the samples (Gaussian data; null otherwise)")));
   PetscCall(TnJsonSet(root, "sum_log_sd", TnJsonReal(run->shift)));
   PetscCall(TnJsonSet(root, "base_loss_mean", TnJsonReal((double)run->baseloss)));
   if (run->estimate) {
@@ -274,6 +291,7 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
     char desc[512];
     PetscCall(TnDataDescribe(data, desc, sizeof(desc)));
     PetscCall(PetscPrintf(comm, "data: %s\n", desc));
+    if (!isnan(run.condH)) PetscCall(PetscPrintf(comm, "conditional references (%" PetscInt_FMT " clamped, %" PetscInt_FMT " free nodes): exact H(t | x) = %.10g nats (%.8g bits/dim over the free nodes); exact mean -log p(t | x) of these samples = %.10g nats\n", run.nclamp, run.nfree, (double)run.condH, (double)(run.condH / (run.nfree * M_LN2)), (double)run.condnll));
   }
   {
     TnLogDetType ldt;

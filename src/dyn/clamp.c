@@ -37,6 +37,22 @@ PetscErrorCode TnDynGetClamp(TnDyn dyn, PetscInt *nclamped, PetscInt *nfree, con
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnDynGetClampIS(TnDyn dyn, IS *natural)
+{
+  const PetscInt *nat;
+  PetscInt       *idx, n = 0;
+  PetscFunctionBeginUser;
+  PetscCheck(dyn->setup, dyn->comm, PETSC_ERR_ORDER, "call TnDynSetUp() first");
+  *natural = NULL;
+  if (!dyn->nclamp) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnNetGetNatural(dyn->net, &nat));
+  PetscCall(PetscMalloc1(dyn->m + 1, &idx));
+  for (PetscInt i = 0; i < dyn->m; i++)
+    if (dyn->fmask[i] == 0) idx[n++] = nat[i];
+  PetscCall(ISCreateGeneral(dyn->comm, n, idx, PETSC_OWN_POINTER, natural));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnDynAddBaseTerms(TnDyn dyn, const PetscScalar *a, PetscReal *base)
 {
   PetscFunctionBeginUser;

@@ -5,8 +5,9 @@
 # validation samples, the factorised baseline of t, and with them the gap
 # and the ratio, in the progress lines, train_metrics.csv and train.json;
 # bits and gap per dimension divide by N_F (18), not N (36), in train and
-# in logdensity; the references are the same at 1, 2 and 3 ranks (1e-10) and
-# so is the trained loss (1e-8); the ratio is (NLL_indep - NLL)/(NLL_indep - H)
+# in logdensity, which gives H(t | x) and the mean exact -log p(t | x) too;
+# the references are the same at 1, 2 and 3 ranks (1e-10) and so is the
+# trained loss (1e-8); the ratio is (NLL_indep - NLL)/(NLL_indep - H)
 # of the figures written.
 # Usage: conditional_train.sh TENOR WORKDIR
 set -u
@@ -60,6 +61,9 @@ s = json.load(open("ld/summary.json"))
 m = s["loss_nats_mean"]
 ok = abs(s["bits_per_dim"] - m / (18 * math.log(2))) <= 1e-12 * abs(m)
 print(("ok   " if ok else "FAIL ") + "logdensity: bits_per_dim %.6f = mean loss / (N_F ln 2)" % s["bits_per_dim"])
-exit(not ok)
+c, H = s["conditional"], json.load(open("t2/train.json"))["final"]["entropy"]
+ok2 = abs(c["entropy"] - H) <= 1e-12 * abs(H) and isinstance(c["exact_nll_mean"], float)
+print(("ok   " if ok2 else "FAIL ") + "logdensity: H(t | x) %s as in train, mean exact -log p(t | x) %s" % (c["entropy"], c["exact_nll_mean"]))
+exit(not (ok and ok2))
 EOF
 exit $fail
