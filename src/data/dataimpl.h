@@ -34,7 +34,18 @@ struct _p_TnData {
   /* dequantisation and standardisation */
   PetscBool  dequantize, standardize, user_std, std_applied;
   PetscReal *mean, *sd; /* [rend - rstart] */
-  PetscReal  logjac;    /* -sum_i log sd_i (global) */
+  PetscReal  logjac;    /* -sum_i log sd_i over the free nodes (global) */
+  PetscReal *cmask;     /* [rend - rstart] 1: a clamped node, kept as given (TnDataSetClampMask), or NULL */
+
+  /* class labels: the C label nodes N - C .. N - 1 hold the one-hot code of
+     the sample's label (labels.c) */
+  char       labels[PETSC_MAX_PATH_LEN], labels_dataset[256];
+  PetscInt   C;       /* label nodes (0: none) */
+  PetscBool  C_model; /* C imposed by a model: classes need no training samples */
+  PetscBool  C_ready; /* labels read and C decided */
+  PetscInt  *label;   /* [Slab] replicated, or NULL (no -data_labels) */
+  PetscInt   Slab;
+  PetscReal *prior; /* [C] share of each class in the training part (with labels) */
 
   /* generators */
   TnDataGenOps gen;
@@ -59,6 +70,20 @@ PetscErrorCode TnDataSetUp_Mixture(TnData data);
 PetscErrorCode TnDataSetUp_Normal(TnData data);
 /* gauss.c: log-densities of file samples under the Gaussian of -data_gauss_Q. */
 PetscErrorCode TnDataGaussFile_Private(TnData data);
+/* labels.c: reads the labels and decides C (collective; once). */
+PetscErrorCode TnDataLabelsSetUp_Private(TnData data);
+/* labels.c, in TnDataLoad: D = N - C columns from the file, the label
+   nodes' one-hot columns from the labels (zero without labels). */
+PetscErrorCode TnDataLabelsRead_Private(TnData data);
+/* labels.c, after the split: every label < C and, unless C came from a
+   model, every class in the training part; the priors. */
+PetscErrorCode TnDataLabelsCheck_Private(TnData data);
+/* Whether local node i (0-based from rstart) is kept as given by the
+   transforms: a label node or a clamped node. */
+static inline PetscBool TnDataKept(TnData data, PetscInt i)
+{
+  return (PetscBool)(data->rstart + i >= data->N - data->C || (data->cmask && data->cmask[i] != 0));
+}
 /* split.c */
 PetscErrorCode TnDataSplit_Private(TnData data);
 PetscErrorCode TnDataDequantize_Private(TnData data);
