@@ -10,8 +10,9 @@
 /* post[c] = p(c | x) from logprior[c] = log pi_c and loglik[c] = log p(x | c):
    with m = max_c (log pi_c + log p(x | c)),
      log p(x) = m + log sum_c exp(log pi_c + log p(x | c) - m),
-     post[c]  = exp(log pi_c + log p(x | c) - log p(x)),
-   so no term overflows and the largest is exp(0) = 1. *logpx = log p(x)
+     post[c]  = exp(log pi_c + log p(x | c) - m) / sum_c' exp(... - m),
+   so no term overflows, the largest is exp(0) = 1, and the posteriors sum
+   to 1 within a few ulps whatever the scale of the log-densities. *logpx = log p(x)
    (may be NULL). Every loglik must be finite or -inf (the sample is then
    impossible under that class); an error if all classes give -inf. Not
    collective. */

@@ -14,9 +14,9 @@ PetscErrorCode TnClassPosterior(PetscInt C, const PetscReal logprior[], const Pe
     m = PetscMax(m, l);
   }
   PetscCheck(m > -PETSC_INFINITY, PETSC_COMM_SELF, PETSC_ERR_FP, "every class gives the sample density 0 (log p(x | c) = -inf for all %" PetscInt_FMT " classes): no posterior", C);
-  for (PetscInt c = 0; c < C; c++) sum += PetscExpReal(logprior[c] + loglik[c] - m);
+  for (PetscInt c = 0; c < C; c++) sum += (post[c] = PetscExpReal(logprior[c] + loglik[c] - m));
   lz = m + PetscLogReal(sum);
-  for (PetscInt c = 0; c < C; c++) post[c] = PetscExpReal(logprior[c] + loglik[c] - lz);
+  for (PetscInt c = 0; c < C; c++) post[c] /= sum; /* not exp(l - lz): m + log(sum) would round at m's scale */
   if (logpx) *logpx = lz;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
