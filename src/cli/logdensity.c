@@ -147,6 +147,12 @@ static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnData 
     PetscCall(VecDuplicate(nat, &sd));
     PetscCall(TnDataGetStandardization(data, mean, sd));
     PetscCall(VecLog(sd));
+    if (run->nclamp) { /* over the free nodes only (docs/conditional.md): mean <- 1 - clamp mask */
+      PetscCall(TnDynGetClampMask(dyn, mean));
+      PetscCall(VecScale(mean, -1.0));
+      PetscCall(VecShift(mean, 1.0));
+      PetscCall(VecPointwiseMult(sd, sd, mean));
+    }
     PetscCall(VecAXPY(nat, 1.0, sd));
     PetscCall(VecDestroy(&mean));
     PetscCall(VecDestroy(&sd));
