@@ -36,7 +36,7 @@ PetscErrorCode TnDataSetSamples(TnData data, PetscInt S, PetscInt seed);
    -data_gmrf_n, -data_gmrf_tau, -data_gmrf_kappa2, -data_gauss_Q,
    -data_mix_components, -data_mix_separation, -data_mix_sd,
    -data_mix_weights, -data_mix_sds, -data_mix_diagonal, -data_labels,
-   -data_labels_dataset, -data_classes. */
+   -data_labels_dataset, -data_classes, -data_class. */
 PetscErrorCode TnDataSetFromOptions(TnData data);
 /* Loads (or generates) the samples for a network of N nodes. Collective. */
 PetscErrorCode TnDataLoad(TnData data, PetscInt N);
@@ -122,6 +122,13 @@ PetscErrorCode TnDataGetClasses(TnData data, PetscInt *C);
    (prior[C]; an error without labels). */
 PetscErrorCode TnDataGetLabels(TnData data, const PetscInt **labels);
 PetscErrorCode TnDataGetClassPriors(TnData data, PetscReal prior[]);
+/* A per-class model (docs/predict.md): with labels, keep only the samples
+   of class c (-data_class c; -1: all) and add no label nodes, so the data
+   are those of p(x | c). Get: c (-1: none), the labels' number of classes
+   C and the share of class c among all labels (collective: reads the
+   labels if needed). */
+PetscErrorCode TnDataSetClassSelect(TnData data, PetscInt c);
+PetscErrorCode TnDataGetClassSelect(TnData data, PetscInt *c, PetscInt *C, PetscReal *prior);
 /* The clamped nodes (docs/conditional.md), before TnDataLoad: mask of the
    default layout of N, 1 for a clamped node. Standardisation leaves
    clamped nodes as given (mean 0, sd 1 in the statistics) and the

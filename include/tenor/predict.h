@@ -27,3 +27,8 @@ PetscErrorCode TnClassPosterior(PetscInt C, const PetscReal logprior[], const Pe
    (standardised data: log p_z; the data space adds TnDataGetLogJacobian).
    Collective. */
 PetscErrorCode TnClassLogLikelihood(TnDyn dyn, TnData data, PetscInt C, PetscReal loglik[]);
+
+/* logphi[s] = log Phi(x_s) of every sample of data (all S, stored order)
+   in batches of the dynamics' B: a per-class model's log p(x | c) in the
+   representation the network sees. Collective. */
+PetscErrorCode TnLogDensityAll(TnDyn dyn, TnData data, PetscReal logphi[]);

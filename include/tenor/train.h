@@ -200,3 +200,8 @@ PetscErrorCode TnModelGetPreprocessing(MPI_Comm comm, const char path[], PetscBo
    TnModelConfigureDyn also sets the stored clamp set (none: no clamp) and
    TnModelConfigureData the classes. Collective. */
 PetscErrorCode TnModelGetClasses(MPI_Comm comm, const char path[], PetscInt *C, PetscReal **prior);
+/* A per-class model (tenor train -data_class c): *c = its class (-1: not a
+   per-class model), *C the number of classes and *prior = pi_c, checked
+   (0 <= c < C, C >= 2, pi_c in (0, 1]). C and prior may be NULL.
+   Collective. */
+PetscErrorCode TnModelGetClassIndex(MPI_Comm comm, const char path[], PetscInt *c, PetscInt *C, PetscReal *prior);

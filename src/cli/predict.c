@@ -10,8 +10,13 @@
 #include <tenor/predict.h>
 #include <math.h>
 
+#define TN_PREDICT_MAXMODELS 1024
+
 typedef struct {
   char            dir[PETSC_MAX_PATH_LEN], model[PETSC_MAX_PATH_LEN];
+  char           *models[TN_PREDICT_MAXMODELS]; /* -model m0.h5,m1.h5,...: one per-class model per class */
+  PetscInt        nmodels;
+  PetscInt       *ownlabel; /* per-class models: the labels, read here */
   PetscInt        S, N, C, K, B;
   PetscInt64      nnz;
   PetscReal      *prior, *logprior; /* [C] */
@@ -31,6 +36,11 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
 {
   PetscInt nclamp, B0;
   PetscFunctionBeginUser;
+  {
+    PetscInt c, Cm;
+    PetscCall(TnModelGetClassIndex(comm, run->model, &c, &Cm, NULL));
+    PetscCheck(c < 0, comm, PETSC_ERR_USER, "-model %s is the per-class model of class %" PetscInt_FMT " of %" PetscInt_FMT ": give all %" PetscInt_FMT " per-class models, -model m0.h5,m1.h5,...", run->model, c, Cm, Cm);
+  }
   PetscCall(TnModelGetClasses(comm, run->model, &run->C, &run->prior));
   PetscCheck(run->C > 0, comm, PETSC_ERR_USER, "-model %s has no classes: it was trained without labels; train a classifier with tenor train -data_labels FILE (docs/predict.md)", run->model);
   PetscCall(TnNetCreate(comm, net));
@@ -84,18 +94,26 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* log p(x | c) for all samples and classes, the posteriors, the scores. */
-static PetscErrorCode Classify(MPI_Comm comm, TnDyn dyn, TnData data, TnRun *run)
+/* log p(x | c) for all samples and classes (one model with label nodes). */
+static PetscErrorCode Likelihoods(MPI_Comm comm, TnDyn dyn, TnData data, TnRun *run)
 {
-  PetscInt C = run->C, correct = 0; /* with labels: samples whose predicted class is their label */
+  PetscInt C = run->C;
   PetscFunctionBeginUser;
   PetscCall(PetscPrintf(comm, "classifying %" PetscInt_FMT " samples into %" PetscInt_FMT " classes: batches of %" PetscInt_FMT " samples x %" PetscInt_FMT " classes\n", run->S, C, run->B / C, C));
   PetscCall(PetscMalloc3((size_t)run->S * C, &run->loglik, (size_t)run->S * C, &run->post, run->S, &run->logpx));
-  PetscCall(PetscMalloc3(run->S, &run->pred, C, &run->logprior, C * C, &run->confusion));
   run->t_eval = TnTime();
   PetscCall(TnClassLogLikelihood(dyn, data, C, run->loglik));
   run->t_eval = TnTime() - run->t_eval;
   for (size_t q = 0; q < (size_t)run->S * C; q++) run->loglik[q] += run->logjac; /* the data's own space */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The posteriors, the predicted classes and, with labels, the scores. */
+static PetscErrorCode Classify(TnRun *run)
+{
+  PetscInt C = run->C, correct = 0; /* with labels: samples whose predicted class is their label */
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc3(run->S, &run->pred, C, &run->logprior, C * C, &run->confusion));
   for (PetscInt c = 0; c < C; c++) run->logprior[c] = PetscLogReal(run->prior[c]);
   for (PetscInt c = 0; c < C * C; c++) run->confusion[c] = 0;
   run->logloss = 0;
@@ -115,6 +133,88 @@ static PetscErrorCode Classify(MPI_Comm comm, TnDyn dyn, TnData data, TnRun *run
   }
   run->correct  = correct;
   run->accuracy = run->S ? (PetscReal)correct / run->S : 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Per-class models (-model m0.h5,m1.h5,...; tenor train -data_class c):
+   model k gives log p(x | c_k) of every sample, each with its own network,
+   dynamics and preprocessing; the classes must be 0 .. C-1, each once, of
+   models that agree on C, and their priors must sum to 1. */
+static PetscErrorCode PerClass(MPI_Comm comm, TnData *data, TnRun *run)
+{
+  PetscInt  C = run->nmodels, Sl = 0;
+  PetscReal sum                     = 0;
+  char      lab[PETSC_MAX_PATH_LEN] = "", lds[256] = "";
+  PetscBool lset;
+  PetscFunctionBeginUser;
+  run->C = C;
+  PetscCall(PetscCalloc1(C, &run->prior));
+  for (PetscInt k = 0; k < C; k++) {
+    PetscInt  c, Cm;
+    PetscReal p;
+    PetscCall(TnModelGetClassIndex(comm, run->models[k], &c, &Cm, &p));
+    PetscCheck(c >= 0, comm, PETSC_ERR_USER, "-model: %s is not a per-class model (tenor train -data_labels L -data_class c); several models are the per-class models of one classifier", run->models[k]);
+    PetscCheck(Cm == C, comm, PETSC_ERR_USER, "-model: %s is the model of class %" PetscInt_FMT " of %" PetscInt_FMT " classes, but %" PetscInt_FMT " models are given: give one per class", run->models[k], c, Cm, C);
+    PetscCheck(run->prior[c] == 0, comm, PETSC_ERR_USER, "-model: %s and another model are both of class %" PetscInt_FMT ": give one model per class", run->models[k], c);
+    run->prior[c] = p;
+    sum += p;
+  }
+  PetscCheck(PetscAbsReal(sum - 1) <= 1e-9, comm, PETSC_ERR_USER, "-model: the per-class models' priors sum to %.17g, not 1: were they trained on the same labels?", (double)sum);
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-data_labels", lab, sizeof(lab), &lset));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-data_labels_dataset", lds, sizeof(lds), NULL));
+  if (lset && lab[0]) { /* the labels are only scored here: no label nodes */
+    PetscCall(TnReadLabels(comm, lab, lds, &Sl, &run->ownlabel));
+    for (PetscInt s = 0; s < Sl; s++) {
+      PetscInt l = run->ownlabel[s];
+      if (l >= C) PetscCall(PetscFree(run->ownlabel));
+      PetscCheck(l < C, comm, PETSC_ERR_USER, "-data_labels %s: label number %" PetscInt_FMT " is %" PetscInt_FMT ", outside the %" PetscInt_FMT " classes 0 .. %" PetscInt_FMT " of the models", lab, s + 1, l, C, C - 1);
+    }
+  }
+  run->t_eval = 0;
+  for (PetscInt k = 0; k < C; k++) {
+    TnNet      net;
+    TnDyn      dyn;
+    PetscInt   c, S, N, nclamp;
+    PetscReal *lphi, lj;
+    PetscCall(TnModelGetClassIndex(comm, run->models[k], &c, NULL, NULL));
+    PetscCall(PetscPrintf(comm, "class %" PetscInt_FMT ": model %s\n", c, run->models[k]));
+    PetscCall(TnNetCreate(comm, &net));
+    PetscCall(TnNetSetFromOptions(net));
+    PetscCall(TnModelLoadNet(comm, run->models[k], net));
+    PetscCall(TnNetSetUp(net));
+    PetscCall(TnNetGetSizes(net, &N, &run->nnz));
+    PetscCall(TnDynCreate(net, &dyn));
+    PetscCall(TnCliConfigureDyn(comm, run->models[k], dyn));
+    PetscCall(TnDynSetUp(dyn));
+    PetscCall(TnDynGetClamp(dyn, &nclamp, NULL, NULL));
+    PetscCheck(!nclamp, comm, PETSC_ERR_USER, "-model %s: a per-class model has no clamped nodes (drop -data_clamp)", run->models[k]);
+    if (!k) PetscCall(TnDynView(dyn, PETSC_VIEWER_STDOUT_(comm)));
+    PetscCall(TnDataDestroy(data));
+    PetscCall(TnDataCreate(comm, data));
+    PetscCall(TnDataSetFromOptions(*data));
+    PetscCall(TnDataSetLabels(*data, "", NULL));
+    PetscCall(TnModelConfigureData(comm, run->models[k], *data));
+    PetscCall(TnDataLoad(*data, N));
+    PetscCall(TnDataGetNumSamples(*data, &S));
+    PetscCheck(!k || S == run->S, comm, PETSC_ERR_USER, "-data_file gives %" PetscInt_FMT " samples to one model and %" PetscInt_FMT " to another", S, run->S);
+    PetscCheck(!run->ownlabel || Sl == S, comm, PETSC_ERR_USER, "-data_labels %s has %" PetscInt_FMT " labels but -data_file has %" PetscInt_FMT " samples: give one label per sample, in the same order", lab, Sl, S);
+    if (!k) {
+      run->S = S;
+      PetscCall(PetscMalloc3((size_t)S * C, &run->loglik, (size_t)S * C, &run->post, S, &run->logpx));
+    }
+    PetscCall(TnDataGetLogJacobian(*data, &lj));
+    PetscCall(PetscMalloc1(S, &lphi));
+    run->t_eval -= TnTime();
+    PetscCall(TnLogDensityAll(dyn, *data, lphi));
+    run->t_eval += TnTime();
+    for (PetscInt s = 0; s < S; s++) run->loglik[(size_t)s * C + c] = lphi[s] + lj; /* the data's own space */
+    PetscCall(PetscFree(lphi));
+    PetscCall(TnDynDestroy(&dyn));
+    PetscCall(TnNetDestroy(&net));
+  }
+  run->N     = -1; /* several networks */
+  run->label = run->ownlabel;
+  run->B     = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -170,7 +270,10 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnData data, TnRun *run, const
   for (PetscInt s = 0; s < run->S; s++) mlogpx -= run->logpx[s] / run->S;
   root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "predict", "ranks", (int)run->size);
   PetscCall(TnJsonSet(root, "model", TnJsonStr(run->model)));
-  PetscCall(TnJsonSet(root, "network", json_pack("{s:I, s:I, s:I, s:I}", "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz, "label_nodes_first", (json_int_t)(run->N - run->C), "data_columns", (json_int_t)(run->N - run->C))));
+  if (run->nmodels > 1)
+    PetscCall(TnJsonSet(root, "per_class_models", TnJsonStrArray((const char *const *)run->models, run->nmodels)));
+  else
+    PetscCall(TnJsonSet(root, "network", json_pack("{s:I, s:I, s:I, s:I}", "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz, "label_nodes_first", (json_int_t)(run->N - run->C), "data_columns", (json_int_t)(run->N - run->C))));
   PetscCall(TnJsonSet(root, "classes", json_integer(run->C)));
   PetscCall(TnJsonSet(root, "class_prior", TnJsonRealArray(run->prior, run->C)));
   PetscCall(TnJsonSet(root, "samples", json_integer(run->S)));
@@ -236,8 +339,10 @@ PetscErrorCode TnCmdPredict(MPI_Comm comm)
   PetscCall(PetscOptionsString("-dir", "Directory for predict.csv, confusion.csv, summary.json", "", run.dir, run.dir, sizeof(run.dir), NULL));
   PetscOptionsEnd();
   PetscOptionsBegin(comm, NULL, "Model", "tenor");
-  PetscCall(PetscOptionsString("-model", "A classifier saved by tenor train -data_labels (HDF5): network, dynamics, label nodes, class priors", "TnModelLoadNet", run.model, run.model, sizeof(run.model), NULL));
+  run.nmodels = TN_PREDICT_MAXMODELS;
+  PetscCall(PetscOptionsStringArray("-model", "A classifier saved by tenor train -data_labels (HDF5: network, dynamics, label nodes, class priors), or the per-class models m0.h5,m1.h5,... of tenor train -data_class", "TnModelLoadNet", run.models, &run.nmodels, NULL));
   PetscOptionsEnd();
+  if (run.nmodels >= 1) PetscCall(PetscStrncpy(run.model, run.models[0], sizeof(run.model)));
   PetscCall(TnCliOptionsPass(comm, "predict", TN_CLI_DATA, 0, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(run.model[0], comm, PETSC_ERR_USER, "tenor predict needs -model FILE: a model trained with labels (tenor train -data_labels FILE; docs/predict.md)");
@@ -245,14 +350,19 @@ PetscErrorCode TnCmdPredict(MPI_Comm comm)
   PetscCall(TnOutMakeDir(comm, run.dir));
   PetscCall(PetscPrintf(comm, "tenor predict on %d rank(s)\n", run.size));
   run.t_setup = TnTime();
-  PetscCall(SetUp(comm, &net, &dyn, &data, &run));
-  run.t_setup = TnTime() - run.t_setup;
+  net = NULL, dyn = NULL, data = NULL;
+  if (run.nmodels > 1)
+    PetscCall(PerClass(comm, &data, &run));
+  else
+    PetscCall(SetUp(comm, &net, &dyn, &data, &run));
+  run.t_setup = TnTime() - run.t_setup - (run.nmodels > 1 ? run.t_eval : 0);
   {
     char desc[512];
     PetscCall(TnDataDescribe(data, desc, sizeof(desc)));
     PetscCall(PetscPrintf(comm, "data: %s; %s\n", desc, run.label ? "with labels" : "no labels"));
   }
-  PetscCall(Classify(comm, dyn, data, &run));
+  if (run.nmodels == 1) PetscCall(Likelihoods(comm, dyn, data, &run));
+  PetscCall(Classify(&run));
   PetscCall(WriteCsv(comm, &run, p1, sizeof(p1)));
   files[nf++] = p1;
   if (run.label) {
@@ -268,6 +378,8 @@ PetscErrorCode TnCmdPredict(MPI_Comm comm)
   PetscCall(PetscFree3(run.loglik, run.post, run.logpx));
   PetscCall(PetscFree3(run.pred, run.logprior, run.confusion));
   PetscCall(PetscFree(run.prior));
+  PetscCall(PetscFree(run.ownlabel));
+  for (PetscInt k = 0; k < run.nmodels; k++) PetscCall(PetscFree(run.models[k]));
   PetscCall(TnDataDestroy(&data));
   PetscCall(TnDynDestroy(&dyn));
   PetscCall(TnNetDestroy(&net));

@@ -28,7 +28,8 @@ PetscErrorCode TnDataCreate(MPI_Comm comm, TnData *data)
   PetscCall(PetscStrncpy(d->type, TNDATA_NORMAL, sizeof(d->type)));
   PetscCall(PetscStrncpy(d->dataset, "/x", sizeof(d->dataset)));
   PetscCall(PetscStrncpy(d->labels_dataset, "/label", sizeof(d->labels_dataset)));
-  *data = d;
+  d->sel = -1;
+  *data  = d;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -186,6 +187,7 @@ PetscErrorCode TnDataSetFromOptions(TnData data)
     PetscCall(PetscOptionsString("-labels", "Class labels: one integer 0..C-1 per sample (text/CSV column, or an integer dataset of an .h5 file); the last C nodes become clamped one-hot label nodes (docs/predict.md)", "TnDataSetLabels", lab, lab, sizeof(lab), &lset));
     PetscCall(PetscOptionsString("-labels_dataset", "HDF5 dataset of the labels", "TnDataSetLabels", data->labels_dataset, data->labels_dataset, sizeof(data->labels_dataset), &dset));
     PetscCall(TnOptionsInt("-classes", "Number of classes C (label nodes); default 1 + the largest label", "TnDataSetClasses", C, &C, &cset, 2, PETSC_MAX_INT));
+    PetscCall(TnOptionsInt("-class", "Only the samples of this class, no label nodes: a per-class model of p(x | c) (docs/predict.md); -1: all", "TnDataSetClassSelect", data->sel, &data->sel, NULL, -1, PETSC_MAX_INT));
     if (lset) PetscCheck(lab[0], data->comm, PETSC_ERR_USER, "-data_labels needs a file name (one integer label per sample)");
     if (lset || dset) PetscCall(TnDataSetLabels(data, lab, NULL));
     if (cset) PetscCall(TnDataSetClasses(data, C, PETSC_FALSE));
@@ -270,6 +272,7 @@ PetscErrorCode TnDataLoad(TnData data, PetscInt N)
     PetscCall(TnDataLabelsRead_Private(data));
   else
     PetscCall(Source(data));
+  if (data->sel >= 0) PetscCall(TnDataLabelsSelect_Private(data));
   if (data->dequantize) PetscCall(TnDataDequantize_Private(data));
   PetscCall(TnDataSplit_Private(data));
   PetscCall(TnDataLabelsCheck_Private(data));

@@ -45,7 +45,10 @@ struct _p_TnData {
   PetscBool  C_ready; /* labels read and C decided */
   PetscInt  *label;   /* [Slab] replicated, or NULL (no -data_labels) */
   PetscInt   Slab;
-  PetscReal *prior; /* [C] share of each class in the training part (with labels) */
+  PetscReal *prior;    /* [C] share of each class in the training part (with labels) */
+  PetscInt   sel;      /* >= 0: only the samples of this class, no label nodes (a per-class model) */
+  PetscInt   selC;     /* then: the number of classes of the labels */
+  PetscReal  selprior; /* then: the share of class sel among all labels */
 
   /* generators */
   TnDataGenOps gen;
@@ -75,6 +78,9 @@ PetscErrorCode TnDataLabelsSetUp_Private(TnData data);
 /* labels.c, in TnDataLoad: D = N - C columns from the file, the label
    nodes' one-hot columns from the labels (zero without labels). */
 PetscErrorCode TnDataLabelsRead_Private(TnData data);
+/* labels.c, after reading (TnDataSetClassSelect): keeps the samples of
+   class sel only. */
+PetscErrorCode TnDataLabelsSelect_Private(TnData data);
 /* labels.c, after the split: every label < C and, unless C came from a
    model, every class in the training part; the priors. */
 PetscErrorCode TnDataLabelsCheck_Private(TnData data);

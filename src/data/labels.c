@@ -38,6 +38,16 @@ PetscErrorCode TnDataLabelsSetUp_Private(TnData data)
     PetscCheck(maxl < data->C, data->comm, PETSC_ERR_USER, "-data_labels %s: label number %" PetscInt_FMT " is %" PetscInt_FMT ", outside the %" PetscInt_FMT " classes 0 .. %" PetscInt_FMT "%s", data->labels, at + 1, maxl, data->C, data->C - 1, data->C_model ? " of the model" : " (-data_classes)");
     PetscCheck(data->C >= 2, data->comm, PETSC_ERR_USER, "-data_labels %s: every label is 0, so there is only one class; a classifier needs at least 2 (labels are 0, 1, ..., C - 1)", data->labels);
   }
+  if (data->sel >= 0) { /* a per-class model: no label nodes */
+    PetscInt n = 0;
+    PetscCheck(data->label, data->comm, PETSC_ERR_USER, "-data_class %" PetscInt_FMT " selects the samples of a class: it needs their labels (-data_labels)", data->sel);
+    PetscCheck(data->sel < data->C, data->comm, PETSC_ERR_USER, "-data_class %" PetscInt_FMT " is not one of the %" PetscInt_FMT " classes 0 .. %" PetscInt_FMT " of -data_labels %s", data->sel, data->C, data->C - 1, data->labels);
+    for (PetscInt s = 0; s < data->Slab; s++) n += data->label[s] == data->sel;
+    PetscCheck(n > 0, data->comm, PETSC_ERR_USER, "-data_class %" PetscInt_FMT ": -data_labels %s has no sample of this class", data->sel, data->labels);
+    data->selC     = data->C;
+    data->selprior = (PetscReal)n / data->Slab;
+    data->C        = 0;
+  }
   data->C_ready = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -108,12 +118,48 @@ PetscErrorCode TnDataLabelsRead_Private(TnData data)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnDataSetClassSelect(TnData data, PetscInt c)
+{
+  PetscFunctionBeginUser;
+  data->sel     = c < 0 ? -1 : c;
+  data->C_ready = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDataGetClassSelect(TnData data, PetscInt *c, PetscInt *C, PetscReal *prior)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDataLabelsSetUp_Private(data));
+  *c = data->sel;
+  if (C) *C = data->sel >= 0 ? data->selC : 0;
+  if (prior) *prior = data->sel >= 0 ? data->selprior : 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Compacts the samples (and labels) to those of class sel, in order. */
+PetscErrorCode TnDataLabelsSelect_Private(TnData data)
+{
+  PetscInt n = data->rend - data->rstart, k = 0;
+  PetscFunctionBeginUser;
+  PetscCheck(data->Slab == data->S, data->comm, PETSC_ERR_USER, "-data_labels %s has %" PetscInt_FMT " labels but -data_file %s has %" PetscInt_FMT " samples: give one label per sample, in the same order", data->labels, data->Slab, data->file, data->S);
+  for (PetscInt s = 0; s < data->S; s++) {
+    if (data->label[s] != data->sel) continue;
+    for (PetscInt i = 0; i < n; i++) data->x[(size_t)i * data->S + k] = data->x[(size_t)i * data->S + s]; /* k <= s: within row i */
+    data->label[k++] = data->sel;
+  }
+  for (PetscInt i = 0; i < n; i++) /* rows of length S -> rows of length k (k <= S: front to back is safe) */
+    for (PetscInt s = 0; s < k; s++) data->x[(size_t)i * k + s] = data->x[(size_t)i * data->S + s];
+  data->S    = k;
+  data->Slab = k;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnDataLabelsCheck_Private(TnData data)
 {
   PetscInt *cnt;
   PetscFunctionBeginUser;
   PetscCall(PetscFree(data->prior));
-  if (!data->label) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!data->label || data->sel >= 0) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscCalloc1(data->C, &cnt));
   for (PetscInt t = 0; t < data->Strain; t++) cnt[data->label[data->idx[t]]]++;
   for (PetscInt c = 0; c < data->C && !data->C_model; c++) {

@@ -79,3 +79,38 @@ PetscErrorCode TnClassLogLikelihood(TnDyn dyn, TnData data, PetscInt C, PetscRea
   PetscCall(VecDestroy(&xnat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode TnLogDensityAll(TnDyn dyn, TnData data, PetscReal logphi[])
+{
+  Vec         xnat, x;
+  TnDynResult res;
+  TnProgress  prog;
+  TnNet       net;
+  MPI_Comm    comm;
+  PetscInt    B, K, S;
+  PetscInt64  nnz;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
+  PetscCall(PetscObjectGetComm((PetscObject)xnat, &comm));
+  PetscCall(TnDynCreateState(dyn, &x));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  PetscCall(TnDynGetParams(dyn, NULL, NULL, NULL, NULL, &K, &B));
+  PetscCall(TnDynGetNet(dyn, &net));
+  PetscCall(TnNetGetSizes(net, NULL, &nnz));
+  PetscCall(TnDataGetNumSamples(data, &S));
+  PetscCall(TnProgressStart(comm, &prog, "samples", S, (double)nnz * K, "synaptic updates"));
+  for (PetscInt s0 = 0; s0 < S; s0 += B) {
+    PetscInt valid;
+    PetscCall(TnDataGetBatch(data, s0, xnat, &valid));
+    res.nvalid = valid;
+    res.first  = s0;
+    PetscCall(TnDynNaturalToState(dyn, xnat, x, SCATTER_FORWARD));
+    PetscCall(TnDynEvaluate(dyn, x, &res));
+    for (PetscInt b = 0; b < valid; b++) logphi[s0 + b] = res.logphi[b];
+    PetscCall(TnProgressUpdate(comm, &prog, s0 + valid));
+  }
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&xnat));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

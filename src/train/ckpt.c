@@ -238,11 +238,21 @@ static PetscErrorCode WritePreprocessing(TnTrain tr, PetscViewer vw, Vec mean, V
    attribute clamped (the number of clamped nodes) and, when positive, the
    dataset clamp (their natural numbers, ascending, as doubles); attribute
    classes (C label nodes, the last C nodes; 0: none) and, when positive,
-   the dataset class_prior (C shares of the training labels). Made by
+   the dataset class_prior (C shares of the training labels). A per-class
+   model (-data_class) also has class_index c, class_count C and
+   class_index_prior pi_c (the share of class c among all labels). Made by
    MakeConditional before the file is opened. */
-static PetscErrorCode WriteConditional(PetscViewer vw, PetscInt nclamp, Vec clamp, PetscInt C, Vec prior)
+static PetscErrorCode WriteConditional(TnTrain tr, PetscViewer vw, PetscInt nclamp, Vec clamp, PetscInt C, Vec prior)
 {
+  PetscInt  sel, selC;
+  PetscReal selprior;
   PetscFunctionBeginUser;
+  PetscCall(TnDataGetClassSelect(tr->data, &sel, &selC, &selprior));
+  if (sel >= 0) { /* a per-class model of p(x | class_index): tenor predict -model m0.h5,m1.h5,... */
+    PetscCall(TnH5PutInt(vw, "class_index", sel));
+    PetscCall(TnH5PutInt(vw, "class_count", selC));
+    PetscCall(TnH5PutReal(vw, "class_index_prior", selprior));
+  }
   PetscCall(TnH5PutInt(vw, "clamped", nclamp));
   PetscCall(TnH5PutInt(vw, "classes", C));
   if (clamp) PetscCall(VecView(clamp, vw));
@@ -340,7 +350,7 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
     TN_WRITE_STAGE(comm, ok, WriteTrainMeta(tr, vw, hash, size));
   }
   TN_WRITE_STAGE(comm, ok, WritePreprocessing(tr, vw, mean, sd));
-  TN_WRITE_STAGE(comm, ok, WriteConditional(vw, nclamp, clamp, C, prior));
+  TN_WRITE_STAGE(comm, ok, WriteConditional(tr, vw, nclamp, clamp, C, prior));
   if (vw) { /* closed also after a failure: the temporary is then removed */
     PetscBool closed = PETSC_TRUE;
     TN_WRITE_STAGE(comm, closed, PetscViewerDestroy(&vw));

@@ -291,6 +291,27 @@ PetscErrorCode TnModelGetClasses(MPI_Comm comm, const char path[], PetscInt *C, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnModelGetClassIndex(MPI_Comm comm, const char path[], PetscInt *c, PetscInt *C, PetscReal *prior)
+{
+  PetscViewer vw;
+  PetscBool   has;
+  PetscInt64  cc = -1, nC = 0;
+  PetscReal   p = 0;
+  PetscFunctionBeginUser;
+  PetscCall(OpenModel(comm, path, &vw));
+  PetscCall(TnH5HasAttr(vw, "class_index", &has));
+  if (has) {
+    PetscCall(TnH5GetInt(vw, path, "class_count", 2, PETSC_MAX_INT, &nC));
+    PetscCall(TnH5GetInt(vw, path, "class_index", 0, nC - 1, &cc));
+    PetscCall(TnH5GetRealIn(vw, path, "class_index_prior", PETSC_SMALL * PETSC_SMALL, 1, &p));
+  }
+  PetscCall(PetscViewerDestroy(&vw));
+  *c = (PetscInt)cc;
+  if (C) *C = (PetscInt)nC;
+  if (prior) *prior = p;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
 {
   PetscViewer vw;

@@ -7,7 +7,9 @@
 # within 1e-15 and the predicted class is its argmax, the confusion matrix
 # counts every sample and its diagonal is the accuracy; tenor logdensity
 # -model with the labels (no -data_clamp) gives predict's log p(x | label);
-# tenor sample -model holds the given one-hot label; bad labels, a model
+# tenor sample -model holds the given one-hot label; per-class models
+# (-data_class) combine in predict, each column its model's logdensity;
+# bad labels, a model
 # without classes or with a forged prior, and a symbolic link in the output's
 # place each end with one error line at 3 ranks, and no hang.
 # Usage: predict.sh TENOR WORKDIR
@@ -54,6 +56,16 @@ timeout 120 mpirun -n 2 "$TENOR" sample -model tr/model.h5 -sample_given given2.
 bad=$(awk -F, 'NR > 1 && !($5 == 0 && $6 == 0 && $7 == 1)' smp/samples.csv | wc -l)
 [ "$bad" -eq 0 ] && [ "$(wc -l <smp/samples.csv)" -eq 9 ] && echo "ok   sample -model holds the given label nodes (class 2) in all 8 samples" || { echo "FAIL sample: $bad rows without the given label"; fail=1; }
 
+# per-class models (-data_class c): predict combines them; each column is its model's logdensity
+for c in 0 1 2; do
+  timeout 120 mpirun -n 1 "$TENOR" train -out_dir pc$c -net_type full -net_n 4 -net_scale 0 -dyn_scheme colored -dyn_act tanh -dyn_h 0.5 -dyn_steps 2 -data_file x.csv -data_labels y.csv -data_class $c -data_standardize -train_epochs 6 -train_lr 0.05 >pc$c.log 2>&1 || { echo "FAIL train -data_class $c"; cat pc$c.log; fail=1; }
+done
+grep -q "30 samples from x.csv" pc1.log && echo "ok   -data_class 1 trains on the 30 samples of class 1" || { echo "FAIL -data_class"; fail=1; }
+timeout 120 mpirun -n 3 --oversubscribe "$TENOR" predict -model pc0/model.h5,pc1/model.h5,pc2/model.h5 -data_file x.csv -data_labels y.csv -out_dir ppc >ppc.log 2>&1 || { echo "FAIL predict with per-class models"; cat ppc.log; fail=1; }
+timeout 120 mpirun -n 2 "$TENOR" logdensity -model pc1/model.h5 -data_file x.csv -out_dir ld1 >ld1.log 2>&1 || { echo "FAIL logdensity of a per-class model"; fail=1; }
+worst=$(paste -d, ld1/logphi.csv ppc/predict.csv | awk -F, 'NR > 1 { d = $2 - $8; if (d < 0) d = -d; if (d > w) w = d; s = $10 + $11 + $12 - 1; if (s < 0) s = -s; if (s > e) e = s } END { printf "%.3g %.3g", w, e }')
+awk -v w="${worst% *}" -v e="${worst#* }" 'BEGIN { exit !(w <= 1e-10 && e <= 1e-15) }' && echo "ok   per-class models: log p(x | 1) = model 1's logdensity (largest difference ${worst% *}), rows sum to 1 within ${worst#* }" || { echo "FAIL per-class predict: $worst"; fail=1; }
+
 expect_error() { # NAME PATTERN COMMAND ARGS...
   local name=$1 pat=$2; shift 2
   timeout 120 mpirun -n 3 --oversubscribe "$TENOR" "$@" >"$name.out" 2>&1
@@ -86,6 +98,10 @@ if [ -n "${TN_H5EDIT:-}" ]; then
   cp tr/model.h5 forged3.h5 && "$TN_H5EDIT" forged3.h5 attr classes 2 >/dev/null
   expect_error predict_classes_length "class_prior" predict -model forged3.h5 -data_file x.csv -out_dir bad
 fi
+expect_error perclass_missing "give one per class" predict -model pc0/model.h5,pc1/model.h5 -data_file x.csv -out_dir bad
+expect_error perclass_twice "both of class 1" predict -model pc0/model.h5,pc1/model.h5,pc1/model.h5 -data_file x.csv -out_dir bad
+expect_error perclass_one "give all 3 per-class models" predict -model pc1/model.h5 -data_file x.csv -out_dir bad
+expect_error class_absent "not one of the 3 classes" $TR -net_n 4 -data_labels y.csv -data_class 3
 # never through a symbolic link: refused, the target untouched, nothing else lost
 echo precious >victim.txt
 mkdir -p sl && ln -sfn "$W/victim.txt" sl/predict.csv

@@ -12,6 +12,7 @@
      equals the closed form of the affine map x -> A diag(1/sd)(x - mean)
      + B e_c + d with its own log|det| (LAPACK), to 1e-10;
    - the priors are the training labels' shares;
+   - -data_class keeps one class's samples, in order, without label nodes;
    - bad labels (negative, not an integer, out of range, a class without
      training samples, a count unlike the samples') fail on every rank;
    - all of it at 1-4 ranks (the unit tests' rank counts) with the default
@@ -282,6 +283,46 @@ static void BadLabels(void)
   TN_ASSERT_FAILS(LoadWithLabels("label\n", 0, 0));                  /* none */
 }
 
+/* -data_class 2: the 3 samples of class 2, in order, no label nodes; pi_2 = 3/7. */
+static void ClassSelect(void)
+{
+  char               xpath[PETSC_MAX_PATH_LEN], lpath[PETSC_MAX_PATH_LEN];
+  PetscReal          x[S][D], prior;
+  PetscInt           nC, c, Cs, Ssel, valid, rs, re;
+  TnData             data;
+  Vec                xb;
+  const PetscScalar *a;
+  const PetscInt     keep[3] = {1, 5, 6};
+  snprintf(xpath, sizeof(xpath), "%s/sx.csv", TnTestTmpDir());
+  snprintf(lpath, sizeof(lpath), "%s/sl.csv", TnTestTmpDir());
+  WriteFiles(xpath, lpath, x);
+  TN_ASSERT_OK(TnDataCreate(PETSC_COMM_WORLD, &data));
+  TN_ASSERT_OK(TnDataSetFile(data, xpath, NULL));
+  TN_ASSERT_OK(TnDataSetType(data, TNDATA_CSV));
+  TN_ASSERT_OK(TnDataSetLabels(data, lpath, NULL));
+  TN_ASSERT_OK(TnDataSetClassSelect(data, 2));
+  TN_ASSERT_OK(TnDataGetClasses(data, &nC));
+  CU_ASSERT(nC == 0); /* no label nodes */
+  TN_ASSERT_OK(TnDataGetClassSelect(data, &c, &Cs, &prior));
+  CU_ASSERT(c == 2 && Cs == C);
+  TN_ASSERT_CLOSE(prior, 3.0 / 7, 1e-15);
+  TN_ASSERT_OK(TnDataLoad(data, D));
+  TN_ASSERT_OK(TnDataGetNumSamples(data, &Ssel));
+  CU_ASSERT(Ssel == 3);
+  TN_ASSERT_OK(VecCreate(PETSC_COMM_WORLD, &xb));
+  TN_ASSERT_OK(VecSetSizes(xb, PETSC_DECIDE, D * 3));
+  TN_ASSERT_OK(VecSetBlockSize(xb, 3));
+  TN_ASSERT_OK(VecSetType(xb, VECMPI));
+  TN_ASSERT_OK(TnDataGetBatch(data, 0, xb, &valid));
+  CU_ASSERT(valid == 3);
+  TN_ASSERT_OK(VecGetOwnershipRange(xb, &rs, &re));
+  TN_ASSERT_OK(VecGetArrayRead(xb, &a));
+  for (PetscInt q = rs; q < re; q++) CU_ASSERT(a[q - rs] == (PetscScalar)x[keep[q % 3]][q / 3]);
+  TN_ASSERT_OK(VecRestoreArrayRead(xb, &a));
+  TN_ASSERT_OK(VecDestroy(&xb));
+  TnDataDestroy(&data);
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("predict", NULL, NULL);
@@ -289,4 +330,5 @@ void TnTestRegister(void)
   CU_add_test(s, "linear classifier against its closed form", Linear);
   CU_add_test(s, "standardised, against the closed form in the data space", Standardized);
   CU_add_test(s, "bad labels", BadLabels);
+  CU_add_test(s, "the samples of one class (per-class models)", ClassSelect);
 }

@@ -8,14 +8,15 @@ usage: /usr/bin/python3 tools/digits/classify_tenor.py [--tenor build/tenor]
 
 For each network of --nets: `tenor train -data_labels` on the 1437
 training images (the 10 label nodes 64..73 clamped one-hot by tenor, the
-pixels standardised, 12.5% held out for keep-best), then `tenor predict` on
-the 360 test images: p(c | y) = pi_c p(y | c) / sum_c' pi_c' p(y | c'), its
+pixels standardised, 12.5% held out for keep-best), or for a perclass-*
+network ten trainings, `-data_class c` (one model of p(y | c) per class, on
+class c's images alone), then `tenor predict` on the 360 test images: p(c | y) = pi_c p(y | c) / sum_c' pi_c' p(y | c'), its
 test accuracy and mean log-loss -ln p(label | y) in nats. The table
 (classify_tenor.md, classify_tenor.json) holds the per-class Gaussian and
 the logistic regression of classify.py and one row per network.
 classes.png: for the network with the lowest test log-loss, 10 images
 sampled from p(y | c) for each class c (`tenor sample -model -sample_given`
-with the label nodes set to e_c), clipped to 0..17, one row per class,
+with the label nodes set to e_c, or class c's own model), clipped to 0..17, one row per class,
 beside 10 test images of each class (needs python3-matplotlib).
 """
 import argparse
@@ -33,12 +34,17 @@ from density import fail, run  # noqa: E402
 
 D, C = export.N_PIXELS, export.N_CLASSES
 COMMON = f"-net_type full -net_n {D + C} -dyn_scheme colored -data_standardize"
+PERCLASS = "-dyn_scheme colored -data_standardize -dyn_batch 16"
+# name: (description, per-class models?, options)
 NETS = {
-    "full-linear": ("all-to-all W (74 nodes), linear, K = 1: Gaussians with one covariance and a mean per class", "-dyn_act linear -dyn_h 0.5 -dyn_steps 1 -train_epochs 30 -train_lr 0.02"),
-    "full-linear-60": ("the same, 60 epochs at lr 0.01", "-dyn_act linear -dyn_h 0.5 -dyn_steps 1 -train_epochs 60 -train_lr 0.01"),
-    "full-tanh-K4": ("all-to-all, tanh (rate form), K = 4", "-dyn_act tanh -dyn_h 0.5 -dyn_steps 4 -train_epochs 100 -train_lr 0.02"),
-    "full-tanh-current-K4": ("all-to-all, tanh (current form: the label shifts every node's gain), K = 4", "-dyn_act tanh -dyn_form current -dyn_h 0.5 -dyn_steps 4 -train_epochs 60 -train_lr 0.02"),
-    "full-tanh-current-K8": ("all-to-all, tanh (current form), K = 8, h = 0.25", "-dyn_act tanh -dyn_form current -dyn_h 0.25 -dyn_steps 8 -train_epochs 60 -train_lr 0.01"),
+    "full-linear": ("all-to-all W (74 nodes), linear, K = 1: Gaussians with one covariance and a mean per class", False, "-dyn_act linear -dyn_h 0.5 -dyn_steps 1 -train_epochs 30 -train_lr 0.02"),
+    "full-linear-60": ("the same, 60 epochs at lr 0.01", False, "-dyn_act linear -dyn_h 0.5 -dyn_steps 1 -train_epochs 60 -train_lr 0.01"),
+    "full-tanh-K4": ("all-to-all, tanh (rate form), K = 4", False, "-dyn_act tanh -dyn_h 0.5 -dyn_steps 4 -train_epochs 100 -train_lr 0.02"),
+    "full-tanh-current-K4": ("all-to-all, tanh (current form: the label shifts every node's gain), K = 4", False, "-dyn_act tanh -dyn_form current -dyn_h 0.5 -dyn_steps 4 -train_epochs 60 -train_lr 0.02"),
+    "full-tanh-current-K8": ("all-to-all, tanh (current form), K = 8, h = 0.25", False, "-dyn_act tanh -dyn_form current -dyn_h 0.25 -dyn_steps 8 -train_epochs 60 -train_lr 0.01"),
+    "perclass-full-linear": ("one model per class: all-to-all (64 nodes), linear, K = 1", True, "-net_type full -net_n 64 -dyn_act linear -dyn_h 0.5 -dyn_steps 1 -train_epochs 60 -train_lr 0.02"),
+    "perclass-lattice-r2-tanh-K4": ("one model per class: 8 x 8 lattice, radius 2, tanh, K = 4", True, "-net_type lattice2d -net_n 8 -net_radius 2 -dyn_act tanh -dyn_h 0.5 -dyn_steps 4 -train_epochs 100 -train_lr 0.01"),
+    "perclass-lattice-r3-tanh-K4": ("one model per class: 8 x 8 lattice, radius 3, tanh, K = 4", True, "-net_type lattice2d -net_n 8 -net_radius 3 -dyn_act tanh -dyn_h 0.5 -dyn_steps 4 -train_epochs 100 -train_lr 0.02"),
 }
 
 
@@ -111,15 +117,21 @@ def main():
     mpi = ["mpirun", "-n", "1"]
     show = lambda cmd: shlex.join(cmd[:3] + ["build/tenor"] + cmd[4:])  # noqa: E731
     for name in nets:
-        desc, opts = NETS[name]
-        opts = shlex.split(COMMON + " " + opts)
+        desc, perclass, opts = NETS[name]
+        opts = shlex.split((PERCLASS if perclass else COMMON) + " " + opts)
         if a.epochs:
             opts[opts.index("-train_epochs") + 1] = str(a.epochs)
         d = os.path.join(a.out, name)
-        train = mpi + [tenor, "train", "-data_file", files["train"][0], "-data_labels", files["train"][1]] + opts + ["-out_dir", d]
-        pred = mpi + [tenor, "predict", "-model", os.path.join(d, "model.h5"), "-data_file", files["test"][0], "-data_labels", files["test"][1], "-out_dir", os.path.join(d, "test")]
+        base = mpi + [tenor, "train", "-data_file", files["train"][0], "-data_labels", files["train"][1]] + opts
+        if perclass:  # p(y | c) from class c's images alone, one model each
+            trains = [(base + ["-data_class", str(c), "-out_dir", os.path.join(d, f"class{c}")], os.path.join(a.out, f"{name}.train{c}.log")) for c in range(C)]
+            model = ",".join(os.path.join(d, f"class{c}", "model.h5") for c in range(C))
+        else:
+            trains = [(base + ["-out_dir", d], os.path.join(a.out, f"{name}.train.log"))]
+            model = os.path.join(d, "model.h5")
+        pred = mpi + [tenor, "predict", "-model", model, "-data_file", files["test"][0], "-data_labels", files["test"][1], "-out_dir", os.path.join(d, "test")]
         t0 = time.time()
-        for cmd, log in ((train, os.path.join(a.out, f"{name}.train.log")), (pred, os.path.join(a.out, f"{name}.predict.log"))):
+        for cmd, log in trains + [(pred, os.path.join(a.out, f"{name}.predict.log"))]:
             print(f"running: {show(cmd)}", flush=True)
             run(cmd, log, env)
         sj = json.load(open(os.path.join(d, "test", "summary.json")))
@@ -130,22 +142,28 @@ def main():
         acc = float(np.mean(post.argmax(axis=1) == lte))
         if abs(acc - sj["accuracy"]) > 1e-12:
             fail(f"{d}/test/summary.json: accuracy {sj['accuracy']} but predict.csv gives {acc}")
-        rows.append({"model": f"tenor {name}", "description": desc, "test_accuracy": sj["accuracy"], "test_log_loss_nats": sj["log_loss_nats"], "wall_s": round(time.time() - t0, 1), "command": show(train) + " && " + show(pred)})
+        cmds = [show(t[0]) for t in trains]
+        shown = cmds[0] + (f" (and -data_class 1 .. {C - 1})" if perclass else "") + " && " + show(pred)
+        rows.append({"model": f"tenor {name}", "description": desc, "test_accuracy": sj["accuracy"], "test_log_loss_nats": sj["log_loss_nats"], "wall_s": round(time.time() - t0, 1), "command": shown, "per_class": perclass, "models": model})
 
     grid_cmds = []
     trows = [r for r in rows if r["model"].startswith("tenor")]
     if trows:
-        best = min(trows, key=lambda r: r["test_log_loss_nats"])["model"][len("tenor ") :]
+        bestrow = min(trows, key=lambda r: r["test_log_loss_nats"])
+        best = bestrow["model"][len("tenor ") :]
         d = os.path.join(a.out, best)
         samples = []
         for c in range(C):
-            given = os.path.join(a.out, f"given_{c}.txt")
-            export.atomic_write(given, lambda t, c=c: open(t, "w").write("".join(f"{int(i == D + c)}\n" for i in range(D + C))))
-            cmd = mpi + [tenor, "sample", "-model", os.path.join(d, "model.h5"), "-sample_given", given, "-sample_n", "10", "-sample_seed", str(c + 1), "-out_dir", os.path.join(d, f"samples_{c}")]
+            if bestrow["per_class"]:  # class c's own model
+                cmd = mpi + [tenor, "sample", "-model", bestrow["models"].split(",")[c], "-sample_n", "10", "-sample_seed", str(c + 1), "-out_dir", os.path.join(d, f"samples_{c}")]
+            else:  # the label nodes given e_c
+                given = os.path.join(a.out, f"given_{c}.txt")
+                export.atomic_write(given, lambda t, c=c: open(t, "w").write("".join(f"{int(i == D + c)}\n" for i in range(D + C))))
+                cmd = mpi + [tenor, "sample", "-model", bestrow["models"], "-sample_given", given, "-sample_n", "10", "-sample_seed", str(c + 1), "-out_dir", os.path.join(d, f"samples_{c}")]
             run(cmd, os.path.join(a.out, f"{best}.sample_{c}.log"), env)
             grid_cmds.append(show(cmd))
             xs = np.loadtxt(os.path.join(d, f"samples_{c}", "samples.csv"), delimiter=",", skiprows=1, ndmin=2)
-            if not np.all(xs[:, D:] == np.eye(C)[c]):
+            if not bestrow["per_class"] and not np.all(xs[:, D:] == np.eye(C)[c]):
                 fail(f"{d}/samples_{c}/samples.csv: the label nodes do not hold class {c}")
             samples.append(xs[:, :D])
         if not a.no_png:
