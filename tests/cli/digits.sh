@@ -122,7 +122,7 @@ for r in t["rows"]:
 print({r["model"]: (r["test_accuracy"], round(r["test_log_loss_nats"], 4)) for r in t["rows"]})
 PY
 # 6. tenor's generative classifier (classify_tenor.py, tenor predict) at 2 epochs
-$PY "$SRC/tools/digits/classify_tenor.py" --tenor "$TENOR" --data ex --out ct --epochs 2 --no-baselines >ct.log 2>&1 || { tail -20 ct.log; say fail "classify_tenor.py"; }
+$PY "$SRC/tools/digits/classify_tenor.py" --tenor "$TENOR" --data ex --out ct --nets full-linear --epochs 2 --no-baselines >ct.log 2>&1 || { tail -20 ct.log; say fail "classify_tenor.py"; }
 $PY - <<'PY' && say ok "classify_tenor.py: tenor's row (accuracy above 0.8, finite log-loss), 10 class-conditional samples per class in classes.png" || say fail "classify_tenor.py's table"
 import json, os
 t = json.load(open("ct/classify_tenor.json"))

@@ -4,7 +4,7 @@ classify.py, on the same split and the same dequantised images y = x + u.
 
 usage: /usr/bin/python3 tools/digits/classify_tenor.py [--tenor build/tenor]
            [--data out/digits] [--out out/digits/classify_tenor]
-           [--nets full-linear,...] [--epochs E] [--no-png] [--no-baselines]
+           [--nets full-linear,perclass-lattice-r3-tanh-K4] [--epochs E] [--no-png] [--no-baselines]
 
 For each network of --nets: `tenor train -data_labels` on the 1437
 training images (the 10 label nodes 64..73 clamped one-hot by tenor, the
@@ -74,7 +74,7 @@ def main():
     ap.add_argument("--tenor", default="build/tenor")
     ap.add_argument("--data", default="out/digits", help="the export's folder (exported there if missing)")
     ap.add_argument("--out", default="out/digits/classify_tenor")
-    ap.add_argument("--nets", default="full-linear")
+    ap.add_argument("--nets", default="full-linear,perclass-lattice-r3-tanh-K4", help=f"comma-separated, of {', '.join(NETS)}")
     ap.add_argument("--epochs", type=int, default=0, help="override every network's epochs (0: their own)")
     ap.add_argument("--no-png", action="store_true", help="no classes.png")
     ap.add_argument("--no-baselines", action="store_true", help="tenor's rows only (classify.py has the baselines)")
