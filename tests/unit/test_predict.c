@@ -13,6 +13,8 @@
      + B e_c + d with its own log|det| (LAPACK), to 1e-10;
    - the priors are the training labels' shares;
    - -data_class keeps one class's samples, in order, without label nodes;
+   - labels from integer HDF5 datasets (1-D int32, S x 1 int64); a float
+     dataset, a negative label, a missing dataset refused on every rank;
    - bad labels (negative, not an integer, out of range, a class without
      training samples, a count unlike the samples') fail on every rank;
    - all of it at 1-4 ranks (the unit tests' rank counts) with the default
@@ -21,6 +23,8 @@
 #include <tenor/dyn.h>
 #include <tenor/net.h>
 #include <tenor/predict.h>
+#include <tenor/io.h>
+#include <hdf5.h>
 
 #define D 3
 #define C 3
@@ -323,6 +327,50 @@ static void ClassSelect(void)
   TnDataDestroy(&data);
 }
 
+/* Labels from HDF5: an int32 dataset (1-D) and an int64 one (S x 1) read as
+   written; a float dataset and a negative label are refused on every rank. */
+static void LabelsHDF5(void)
+{
+  char        path[PETSC_MAX_PATH_LEN];
+  PetscMPIInt rank;
+  PetscInt    n, *lab = NULL;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  snprintf(path, sizeof(path), "%s/labels.h5", TnTestTmpDir());
+  if (!rank) {
+    int       l32[S], neg[S];
+    long long l64[S];
+    double    f[S];
+    hsize_t   d1[1] = {S}, d2[2] = {S, 1};
+    hid_t     file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), sp1 = H5Screate_simple(1, d1, NULL), sp2 = H5Screate_simple(2, d2, NULL), ds;
+    for (PetscInt s = 0; s < S; s++) l32[s] = (int)labels[s], l64[s] = labels[s], f[s] = (double)labels[s], neg[s] = s == 4 ? -1 : (int)labels[s];
+    ds = H5Dcreate2(file, "/label", H5T_STD_I32LE, sp1, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, l32);
+    H5Dclose(ds);
+    ds = H5Dcreate2(file, "/l64", H5T_STD_I64LE, sp2, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, l64);
+    H5Dclose(ds);
+    ds = H5Dcreate2(file, "/float", H5T_IEEE_F64LE, sp1, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, f);
+    H5Dclose(ds);
+    ds = H5Dcreate2(file, "/neg", H5T_STD_I32LE, sp1, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, neg);
+    H5Dclose(ds);
+    H5Sclose(sp1);
+    H5Sclose(sp2);
+    H5Fclose(file);
+  }
+  MPI_Barrier(PETSC_COMM_WORLD);
+  for (int k = 0; k < 2; k++) {
+    TN_ASSERT_OK(TnReadLabels(PETSC_COMM_WORLD, path, k ? "/l64" : NULL, &n, &lab));
+    CU_ASSERT(n == S);
+    for (PetscInt s = 0; s < n && s < S; s++) CU_ASSERT(lab[s] == labels[s]);
+    PetscFree(lab);
+  }
+  TN_ASSERT_FAILS(TnReadLabels(PETSC_COMM_WORLD, path, "/float", &n, &lab));
+  TN_ASSERT_FAILS(TnReadLabels(PETSC_COMM_WORLD, path, "/neg", &n, &lab));
+  TN_ASSERT_FAILS(TnReadLabels(PETSC_COMM_WORLD, path, "/nosuch", &n, &lab));
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("predict", NULL, NULL);
@@ -331,4 +379,5 @@ void TnTestRegister(void)
   CU_add_test(s, "standardised, against the closed form in the data space", Standardized);
   CU_add_test(s, "bad labels", BadLabels);
   CU_add_test(s, "the samples of one class (per-class models)", ClassSelect);
+  CU_add_test(s, "labels from HDF5", LabelsHDF5);
 }
