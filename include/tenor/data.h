@@ -35,7 +35,8 @@ PetscErrorCode TnDataSetSamples(TnData data, PetscInt S, PetscInt seed);
    -data_valid_fraction, -data_split_seed, -data_standardize, -data_dequantize,
    -data_gmrf_n, -data_gmrf_tau, -data_gmrf_kappa2, -data_gauss_Q,
    -data_mix_components, -data_mix_separation, -data_mix_sd,
-   -data_mix_weights, -data_mix_sds, -data_mix_diagonal. */
+   -data_mix_weights, -data_mix_sds, -data_mix_diagonal, -data_labels,
+   -data_labels_dataset, -data_classes, -data_class. */
 PetscErrorCode TnDataSetFromOptions(TnData data);
 /* Loads (or generates) the samples for a network of N nodes. Collective. */
 PetscErrorCode TnDataLoad(TnData data, PetscInt N);
@@ -113,6 +114,42 @@ PetscErrorCode TnDataSetGaussPrecision(TnData data, const char path[]);
 /* mixture: K components, mean scale, base standard deviation. */
 PetscErrorCode TnDataSetMixture(TnData data, PetscInt K, PetscReal separation, PetscReal sd, PetscBool diagonal);
 PetscErrorCode TnDataDestroy(TnData *data);
+
+/* Class labels (docs/predict.md). With C classes the network's last C
+   nodes, D = N - C .. N - 1, are label nodes: a file of D columns is read
+   and node D + c of a sample holds 1 when its label is c, else 0 (the
+   one-hot code, built here; the caller clamps those nodes). Labels come
+   from TnDataSetLabels (-data_labels FILE: one integer per row of a text
+   or CSV file, or the integer dataset -data_labels_dataset, default
+   /label, of an .h5 file; tenor/io.h TnReadLabels). C is TnDataSetClasses
+   (-data_classes; a model's), else 1 + the largest label. At load: the
+   label count must equal the sample count, every label be < C and, unless
+   C was set with fromModel, every class have a training sample. Without
+   labels but with C > 0 the label columns are zero (tenor predict sets
+   them). TnDataGetClasses (collective) reads the labels if needed and
+   returns C (0: no labels). Label nodes are neither dequantised nor
+   standardised. */
+PetscErrorCode TnDataSetLabels(TnData data, const char path[], const char dataset[]);
+PetscErrorCode TnDataSetClasses(TnData data, PetscInt C, PetscBool fromModel);
+PetscErrorCode TnDataGetClasses(TnData data, PetscInt *C);
+/* After TnDataLoad: the labels of all S samples (borrowed; NULL without
+   labels) and the share of each class among the training part's labels
+   (prior[C]; an error without labels). */
+PetscErrorCode TnDataGetLabels(TnData data, const PetscInt **labels);
+PetscErrorCode TnDataGetClassPriors(TnData data, PetscReal prior[]);
+/* A per-class model (docs/predict.md): with labels, keep only the samples
+   of class c (-data_class c; -1: all) and add no label nodes, so the data
+   are those of p(x | c). Get: c (-1: none), the labels' number of classes
+   C and the share of class c among all labels (collective: reads the
+   labels if needed). */
+PetscErrorCode TnDataSetClassSelect(TnData data, PetscInt c);
+PetscErrorCode TnDataGetClassSelect(TnData data, PetscInt *c, PetscInt *C, PetscReal *prior);
+/* The clamped nodes (docs/conditional.md), before TnDataLoad: mask of the
+   default layout of N, 1 for a clamped node. Standardisation leaves
+   clamped nodes as given (mean 0, sd 1 in the statistics) and the
+   log-Jacobian counts the free nodes only: log p_x(t | x) = log p_z(z_t | x)
+   - sum_{i in F} log sd_i. Copied; NULL clears. */
+PetscErrorCode TnDataSetClampMask(TnData data, Vec mask);
 /* mixture after TnDataLoad: K, weights w[K], means mu[k N + i] and standard
    deviations sigma[k N + i] (all N nodes, replicated; owned by data). */
 PetscErrorCode TnDataGetMixture(TnData data, PetscInt *K, const PetscReal **w, const PetscReal **mu, const PetscReal **sigma);

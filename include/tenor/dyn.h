@@ -76,6 +76,10 @@ PetscErrorCode TnDynGetClamp(TnDyn dyn, PetscInt *nclamped, PetscInt *nfree, con
 /* After SetUp: the clamped nodes' natural numbers (this rank's rows), a new
    IS, or NULL when no node is clamped. */
 PetscErrorCode TnDynGetClampIS(TnDyn dyn, IS *natural);
+/* The clamp set in natural order: mask (default layout of N, created by the
+   caller) gets 1 for a clamped node, 0 for a free one. Sets up the
+   dynamics. Collective. */
+PetscErrorCode TnDynGetClampMask(TnDyn dyn, Vec mask);
 /* base[b] += this rank's sum over its free nodes i of log p_base(a_ib) (the
    base term of log Phi at a_K; a is this rank's block of a state batch). */
 PetscErrorCode TnDynAddBaseTerms(TnDyn dyn, const PetscScalar *a, PetscReal *base);

@@ -78,6 +78,17 @@ PetscErrorCode TnReadSamplesCSV(MPI_Comm comm, const char path[], PetscInt N, Pe
    dimension != N, NaN/Inf. Collective. */
 PetscErrorCode TnReadSamplesHDF5(MPI_Comm comm, const char path[], const char dataset[], PetscInt N, PetscInt rstart, PetscInt rend, PetscInt *S, PetscScalar **x);
 
+/* Class labels, one non-negative integer per sample: from a text or CSV
+   file (one integer per row; blank lines and lines starting with '#'
+   skipped; a first row that is not a number is a header) or, for a path
+   ending in .h5 or .hdf5, from the integer HDF5 dataset `dataset` (NULL or
+   "": "/label"; 1-D or samples x 1). Errors, one message on rank 0 naming
+   the file and the row: a value that is not an integer (2.5, text), a
+   negative label, more than one column, a float dataset, no labels.
+   Returns S and the labels, replicated on every rank (PetscMalloc'd).
+   Collective. */
+PetscErrorCode TnReadLabels(MPI_Comm comm, const char path[], const char dataset[], PetscInt *S, PetscInt **labels);
+
 /* Writes a distributed vector (default layout, natural order) to path as one
    value per line (%.17g), after an optional header line. Collective; rank 0
    writes, receiving the others' parts in turn (memory on rank 0: one part),

@@ -178,7 +178,8 @@ void TnTrainRequestStop(void);
 /* Model files (written by TnTrainSaveModel; docs/training.md). Before
    TnNetSetUp: the net takes W (from the stored pattern and values), b and
    gamma. Before TnDynSetUp: the dynamics take every stored setting (scheme,
-   form, activation, h, K, base, log-det type and colouring seed); the options
+   form, activation, h, K, base, log-det type, colouring seed and the clamp
+   set); the options
    database is not consulted, so a caller that lets the command line override
    the model calls TnDynSetFromOptions afterwards. Before TnDataLoad: the
    model's preprocessing: dequantisation as in training, and the
@@ -192,3 +193,15 @@ PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData dat
    default layout of N, checked finite with sd > 0; NULL, NULL when the data
    were not standardised; the caller destroys them). Collective. */
 PetscErrorCode TnModelGetPreprocessing(MPI_Comm comm, const char path[], PetscBool *dequantized, Vec *mean, Vec *sd);
+/* The classes of a model trained with labels (docs/predict.md): C label
+   nodes, the last C of the network (0: none), and the class priors
+   prior[C] (replicated, PetscMalloc'd; NULL when C = 0), checked: every
+   prior in (0, 1], their sum 1, the label nodes in the stored clamp set.
+   TnModelConfigureDyn also sets the stored clamp set (none: no clamp) and
+   TnModelConfigureData the classes. Collective. */
+PetscErrorCode TnModelGetClasses(MPI_Comm comm, const char path[], PetscInt *C, PetscReal **prior);
+/* A per-class model (tenor train -data_class c): *c = its class (-1: not a
+   per-class model), *C the number of classes and *prior = pi_c, checked
+   (0 <= c < C, C >= 2, pi_c in (0, 1]). C and prior may be NULL.
+   Collective. */
+PetscErrorCode TnModelGetClassIndex(MPI_Comm comm, const char path[], PetscInt *c, PetscInt *C, PetscReal *prior);

@@ -18,6 +18,7 @@ PetscErrorCode TnCmdSample(MPI_Comm comm);
 PetscErrorCode TnCmdTrain(MPI_Comm comm);
 PetscErrorCode TnCmdRecall(MPI_Comm comm);
 PetscErrorCode TnCmdPartition(MPI_Comm comm); /* partition/cli.c */
+PetscErrorCode TnCmdPredict(MPI_Comm comm);
 
 /* The end of a command's options pass (tenor/sys.h): after
    TnOptionsPassBegin and the command's own options, the network and the
@@ -42,6 +43,15 @@ PetscErrorCode TnCliConfigureDyn(MPI_Comm comm, const char model[], TnDyn dyn);
 /* With a model (model[0] != 0): refuses the network's options (-net_*), which
    the model file overrides, with one message naming them. Collective. */
 PetscErrorCode TnCliCheckModelOptions(MPI_Comm comm, const char model[]);
+
+/* Class labels (labels.c, docs/predict.md). TnCliClampLabels: with C > 0
+   classes (TnDataGetClasses, which reads -data_labels) the last C nodes
+   are clamped (refused with -data_clamp, or with C >= N); before
+   TnDynSetUp. TnCliDataClampMask: the dynamics' clamp set to the data
+   (standardisation over the free nodes); after TnDynSetUp, before
+   TnDataLoad. Collective. */
+PetscErrorCode TnCliClampLabels(MPI_Comm comm, TnData data, TnDyn dyn, PetscInt N);
+PetscErrorCode TnCliDataClampMask(MPI_Comm comm, TnDyn dyn, TnData data, PetscInt N);
 
 /* dir/name (returned in path) written by rank 0 through TnCommitOpen /
    TnCommitClose (tenor/io.h): path.tmp, flushed, fsync'ed and renamed, so a

@@ -37,14 +37,18 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   t          = TnTime();
   PetscCall(TnDynCreate(*net, dyn));
   PetscCall(TnCliConfigureDyn(comm, run->model, *dyn));
+  PetscCall(TnDataCreate(comm, data));
+  PetscCall(TnDataSetFromOptions(*data));
+  if (run->model[0])
+    PetscCall(TnModelConfigureData(comm, run->model, *data));
+  else
+    PetscCall(TnCliClampLabels(comm, *data, *dyn, run->N)); /* a model stores its label nodes in its clamp set */
   PetscCall(TnDynSetUp(*dyn));
   PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
   PetscCall(TnDynGetClamp(*dyn, &run->nclamp, &run->nfree, NULL));
+  PetscCall(TnCliDataClampMask(comm, *dyn, *data, run->N));
   run->t_dyn = TnTime() - t;
   t          = TnTime();
-  PetscCall(TnDataCreate(comm, data));
-  PetscCall(TnDataSetFromOptions(*data));
-  if (run->model[0]) PetscCall(TnModelConfigureData(comm, run->model, *data));
   if (run->model[0]) { /* an explicit -data_dequantize wins over the model's */
     PetscBool deq, set;
     PetscCall(PetscOptionsGetBool(NULL, NULL, "-data_dequantize", &deq, &set));
@@ -54,7 +58,6 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   PetscCall(TnDataGetNumSamples(*data, &run->S));
   PetscCall(TnDataGetLogJacobian(*data, &run->shift));
   run->shift = -run->shift;
-  PetscCheck(run->shift == 0 || !run->nclamp, comm, PETSC_ERR_SUP, "clamped nodes (-data_clamp) with standardised data (-data_standardize) are not supported yet: the data-space density would need the free nodes' sum of log sd_i only; standardise the data beforehand and drop -data_standardize");
   run->condH = run->condnll = NAN;
   if (run->nclamp) { /* the conditional references (docs/conditional.md) */
     IS        is;
@@ -161,6 +164,12 @@ static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnData 
     PetscCall(VecDuplicate(nat, &sd));
     PetscCall(TnDataGetStandardization(data, mean, sd));
     PetscCall(VecLog(sd));
+    if (run->nclamp) { /* over the free nodes only (docs/conditional.md): mean <- 1 - clamp mask */
+      PetscCall(TnDynGetClampMask(dyn, mean));
+      PetscCall(VecScale(mean, -1.0));
+      PetscCall(VecShift(mean, 1.0));
+      PetscCall(VecPointwiseMult(sd, sd, mean));
+    }
     PetscCall(VecAXPY(nat, 1.0, sd));
     PetscCall(VecDestroy(&mean));
     PetscCall(VecDestroy(&sd));

@@ -15,6 +15,7 @@ static const char usage[] = "tenor " TENOR_VERSION " - time-evolution normalizat
                             "  sample       draw z from the base density and run the evolution backwards\n"
                             "  recall       Hopfield memory: store p patterns on the network, recall them from noisy starts\n"
                             "  train        learn: minimise the mean -log Phi over data (Adam/SGD, checkpoints, saved model)\n"
+                            "  predict      classify with a model trained with labels: p(c | x) from p(x | c), accuracy, log-loss\n"
                             "  partition    cut the network into P parts (Scotch) for -partition_file, with halo and balance statistics\n"
                             "  version      print the version, the git commit and the library versions (also --version)\n"
                             "  help         this text (also --help, -h, or no command); `tenor COMMAND -help` lists COMMAND's options\n";
@@ -73,6 +74,7 @@ int main(int argc, char **argv)
         {"normcheck", TnCmdNormCheck},
         {"sample", TnCmdSample},
         {"train", TnCmdTrain},
+        {"predict", TnCmdPredict},
         {"recall", TnCmdRecall},
         {"partition", TnCmdPartition},
     };

@@ -169,7 +169,7 @@ static json_t *InputFile(PetscMPIInt rank, const char option[], const char path[
 }
 
 /* Options whose value names a file tenor reads. */
-static const char *const input_options[] = {"-options_file", "-model", "-net_W", "-net_b", "-net_gamma_file", "-partition_file", "-dyn_coloring_file", "-data_file", "-data_gauss_Q", "-recall_pattern_file"};
+static const char *const input_options[] = {"-options_file", "-model", "-net_W", "-net_b", "-net_gamma_file", "-partition_file", "-dyn_coloring_file", "-data_file", "-data_labels", "-data_gauss_Q", "-recall_pattern_file"};
 
 PetscErrorCode TnOutDataPreprocessing(TnData data, json_t **prep)
 {

@@ -55,7 +55,24 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnSampler *sm
   {
     PetscInt nclamp;
     PetscCall(TnDynGetClamp(*dyn, &nclamp, &run->nfree, NULL));
-    PetscCheck(!nclamp || !run->sd, comm, PETSC_ERR_SUP, "sampling t given x (-data_clamp) from a model trained on standardised data is not supported yet: the given values would have to be standardised first");
+    if (nclamp && run->sd) { /* the given values are used as they are: the model must keep its clamped nodes unstandardised (mean 0, sd 1), as tenor train does */
+      Vec       mask, dev;
+      PetscReal worst, dmean;
+      PetscCall(VecDuplicate(run->sd, &mask));
+      PetscCall(VecDuplicate(run->sd, &dev));
+      PetscCall(TnDynGetClampMask(*dyn, mask));
+      PetscCall(VecCopy(run->sd, dev));
+      PetscCall(VecShift(dev, -1.0));
+      PetscCall(VecAbs(dev));
+      PetscCall(VecPointwiseMult(dev, dev, mask));
+      PetscCall(VecNorm(dev, NORM_INFINITY, &worst));
+      PetscCall(VecPointwiseMult(dev, run->mean, mask));
+      PetscCall(VecNorm(dev, NORM_INFINITY, &dmean));
+      worst += dmean;
+      PetscCall(VecDestroy(&mask));
+      PetscCall(VecDestroy(&dev));
+      PetscCheck(worst == 0, comm, PETSC_ERR_SUP, "-model %s standardised the nodes now clamped (-data_clamp): the given values would have to be standardised first; clamp the nodes the model was trained with (its stored clamp set) or train with -data_clamp", model);
+    }
   }
   PetscCall(TnSamplerCreate(*dyn, smp));
   PetscCall(TnSamplerSetFromOptions(*smp));

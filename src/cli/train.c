@@ -73,11 +73,13 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
   PetscCall(TnNetView(*net, PETSC_VIEWER_STDOUT_(comm)));
   PetscCall(TnDynCreate(*net, dyn));
   PetscCall(TnDynSetFromOptions(*dyn));
-  PetscCall(TnDynSetUp(*dyn));
-  PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
-  PetscCall(TnDynGetClamp(*dyn, &run->nclamp, &run->nfree, NULL));
   PetscCall(TnDataCreate(comm, data));
   PetscCall(TnDataSetFromOptions(*data));
+  PetscCall(TnCliClampLabels(comm, *data, *dyn, N)); /* -data_labels: the last C nodes, clamped one-hot */
+  PetscCall(TnDynSetUp(*dyn));
+  PetscCall(TnDynView(*dyn, PETSC_VIEWER_STDOUT_(comm)));
+  PetscCall(TnCliDataClampMask(comm, *dyn, *data, N));
+  PetscCall(TnDynGetClamp(*dyn, &run->nclamp, &run->nfree, NULL));
   PetscCall(TnDataLoad(*data, N));
   PetscCall(TnDataGetNumSamples(*data, &run->S));
   PetscCall(TnDataDescribe(*data, desc, sizeof(desc)));

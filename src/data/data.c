@@ -27,7 +27,9 @@ PetscErrorCode TnDataCreate(MPI_Comm comm, TnData *data)
   d->mix_sd      = 0.5;
   PetscCall(PetscStrncpy(d->type, TNDATA_NORMAL, sizeof(d->type)));
   PetscCall(PetscStrncpy(d->dataset, "/x", sizeof(d->dataset)));
-  *data = d;
+  PetscCall(PetscStrncpy(d->labels_dataset, "/label", sizeof(d->labels_dataset)));
+  d->sel = -1;
+  *data  = d;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -56,6 +58,9 @@ PetscErrorCode TnDataDestroy(TnData *data)
   if (!*data) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(Clear(*data));
   PetscCall(PetscFree2((*data)->mean, (*data)->sd));
+  PetscCall(PetscFree((*data)->label));
+  PetscCall(PetscFree((*data)->prior));
+  PetscCall(PetscFree((*data)->cmask));
   PetscCall(PetscFree(*data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -176,6 +181,19 @@ PetscErrorCode TnDataSetFromOptions(TnData data)
   PetscCall(TnOptionsInt("-split_seed", "Seed of the train/validation split", "TnDataSetValidationFraction", data->split_seed, &data->split_seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscCall(PetscOptionsBool("-standardize", "Standardise each node with the training mean and sd", "TnDataSetStandardize", data->standardize, &data->standardize, NULL));
   PetscCall(PetscOptionsBool("-dequantize", "Add U(0,1) noise to integer data", "TnDataSetDequantize", data->dequantize, &data->dequantize, NULL));
+  {
+    char      lab[PETSC_MAX_PATH_LEN];
+    PetscInt  C = data->C;
+    PetscBool lset, dset, cset;
+    PetscCall(PetscStrncpy(lab, data->labels, sizeof(lab)));
+    PetscCall(PetscOptionsString("-labels", "Class labels: one integer 0..C-1 per sample (text/CSV column, or an integer dataset of an .h5 file); the last C nodes become clamped one-hot label nodes (docs/predict.md)", "TnDataSetLabels", lab, lab, sizeof(lab), &lset));
+    PetscCall(PetscOptionsString("-labels_dataset", "HDF5 dataset of the labels", "TnDataSetLabels", data->labels_dataset, data->labels_dataset, sizeof(data->labels_dataset), &dset));
+    PetscCall(TnOptionsInt("-classes", "Number of classes C (label nodes); default 1 + the largest label", "TnDataSetClasses", C, &C, &cset, 2, PETSC_MAX_INT));
+    PetscCall(TnOptionsInt("-class", "Only the samples of this class, no label nodes: a per-class model of p(x | c) (docs/predict.md); -1: all", "TnDataSetClassSelect", data->sel, &data->sel, NULL, -1, PETSC_MAX_INT));
+    if (lset) PetscCheck(lab[0], data->comm, PETSC_ERR_USER, "-data_labels needs a file name (one integer label per sample)");
+    if (lset || dset) PetscCall(TnDataSetLabels(data, lab, NULL));
+    if (cset) PetscCall(TnDataSetClasses(data, C, PETSC_FALSE));
+  }
   PetscCall(GeneratorOptions(PetscOptionsObject, data));
   PetscOptionsEnd();
   /* The one rule for the type of a data file: -data_type if given, else the
@@ -251,9 +269,15 @@ PetscErrorCode TnDataLoad(TnData data, PetscInt N)
   PetscCall(PetscSplitOwnership(data->comm, &n, &N));
   PetscCallMPI(MPI_Scan(&n, &data->rend, 1, MPIU_INT, MPI_SUM, data->comm));
   data->rstart = data->rend - n;
-  PetscCall(Source(data));
+  PetscCall(TnDataLabelsSetUp_Private(data));
+  if (data->C)
+    PetscCall(TnDataLabelsRead_Private(data));
+  else
+    PetscCall(Source(data));
+  if (data->sel >= 0) PetscCall(TnDataLabelsSelect_Private(data));
   if (data->dequantize) PetscCall(TnDataDequantize_Private(data));
   PetscCall(TnDataSplit_Private(data));
+  PetscCall(TnDataLabelsCheck_Private(data));
   if (data->standardize) PetscCall(TnDataStandardize_Private(data));
   PetscCall(PetscLogEventEnd(TN_DataLoad, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -34,7 +34,21 @@ struct _p_TnData {
   /* dequantisation and standardisation */
   PetscBool  dequantize, standardize, user_std, std_applied;
   PetscReal *mean, *sd; /* [rend - rstart] */
-  PetscReal  logjac;    /* -sum_i log sd_i (global) */
+  PetscReal  logjac;    /* -sum_i log sd_i over the free nodes (global) */
+  PetscReal *cmask;     /* [rend - rstart] 1: a clamped node, kept as given (TnDataSetClampMask), or NULL */
+
+  /* class labels: the C label nodes N - C .. N - 1 hold the one-hot code of
+     the sample's label (labels.c) */
+  char       labels[PETSC_MAX_PATH_LEN], labels_dataset[256];
+  PetscInt   C;       /* label nodes (0: none) */
+  PetscBool  C_model; /* C imposed by a model: classes need no training samples */
+  PetscBool  C_ready; /* labels read and C decided */
+  PetscInt  *label;   /* [Slab] replicated, or NULL (no -data_labels) */
+  PetscInt   Slab;
+  PetscReal *prior;    /* [C] share of each class in the training part (with labels) */
+  PetscInt   sel;      /* >= 0: only the samples of this class, no label nodes (a per-class model) */
+  PetscInt   selC;     /* then: the number of classes of the labels */
+  PetscReal  selprior; /* then: the share of class sel among all labels */
 
   /* generators */
   TnDataGenOps gen;
@@ -76,6 +90,23 @@ PetscErrorCode TnDataConditionalReset_Private(TnData data);
    (ICNTL(33)); *F the factor (for MatSolve), or NULL to drop it. `what`
    names Q in the errors. */
 PetscErrorCode TnDataCholeskyMUMPS_Private(TnData data, Mat Q, const char what[], Mat *F, PetscReal *logdet);
+/* labels.c: reads the labels and decides C (collective; once). */
+PetscErrorCode TnDataLabelsSetUp_Private(TnData data);
+/* labels.c, in TnDataLoad: D = N - C columns from the file, the label
+   nodes' one-hot columns from the labels (zero without labels). */
+PetscErrorCode TnDataLabelsRead_Private(TnData data);
+/* labels.c, after reading (TnDataSetClassSelect): keeps the samples of
+   class sel only. */
+PetscErrorCode TnDataLabelsSelect_Private(TnData data);
+/* labels.c, after the split: every label < C and, unless C came from a
+   model, every class in the training part; the priors. */
+PetscErrorCode TnDataLabelsCheck_Private(TnData data);
+/* Whether local node i (0-based from rstart) is kept as given by the
+   transforms: a label node or a clamped node. */
+static inline PetscBool TnDataKept(TnData data, PetscInt i)
+{
+  return (PetscBool)(data->rstart + i >= data->N - data->C || (data->cmask && data->cmask[i] != 0));
+}
 /* split.c */
 PetscErrorCode TnDataSplit_Private(TnData data);
 PetscErrorCode TnDataDequantize_Private(TnData data);

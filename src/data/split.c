@@ -67,7 +67,7 @@ PetscErrorCode TnDataShuffle(TnData data, PetscInt epoch, PetscInt seed)
 PetscErrorCode TnDataDequantize_Private(TnData data)
 {
   PetscFunctionBeginUser;
-  for (PetscInt i = data->rstart; i < data->rend; i++)
+  for (PetscInt i = data->rstart; i < PetscMin(data->rend, data->N - data->C); i++) /* label nodes stay one-hot */
     for (PetscInt s = 0; s < data->S; s++) data->x[(size_t)(i - data->rstart) * data->S + s] += TnRandUniform((uint64_t)data->seed, 13, (uint64_t)s * (uint64_t)data->N + (uint64_t)i);
   PetscCall(PetscFree(data->logp));
   data->Hknown    = PETSC_FALSE;
@@ -77,7 +77,8 @@ PetscErrorCode TnDataDequantize_Private(TnData data)
 }
 
 /* Per-node mean and sd (divisor Strain) over the training samples, in
-   ascending sample order; sd = 0 (a constant node) is replaced by 1. */
+   ascending sample order; sd = 0 (a constant node) is replaced by 1. A
+   clamped or label node keeps its given values: mean 0, sd 1. */
 static PetscErrorCode Statistics(TnData data)
 {
   PetscInt nloc = data->rend - data->rstart;
@@ -85,6 +86,11 @@ static PetscErrorCode Statistics(TnData data)
   for (PetscInt i = 0; i < nloc; i++) {
     const PetscScalar *xi = data->x + (size_t)i * data->S;
     PetscReal          m = 0, v = 0;
+    if (TnDataKept(data, i)) {
+      data->mean[i] = 0;
+      data->sd[i]   = 1;
+      continue;
+    }
     for (PetscInt t = 0; t < data->Strain; t++) m += xi[data->idx[t]];
     m /= data->Strain;
     for (PetscInt t = 0; t < data->Strain; t++) v += PetscSqr(xi[data->idx[t]] - m);
@@ -94,7 +100,10 @@ static PetscErrorCode Statistics(TnData data)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* z = (x - mean) / sd on every sample; logjac = -sum_i log sd_i. */
+/* z = (x - mean) / sd on every sample; logjac = -sum_{i in F} log sd_i, the
+   free nodes' (a clamped node is given, not a variable of the density:
+   p_x(t | x) = p_z(z_t | z_x) prod_{i in F} 1/sd_i whatever its own
+   statistics). */
 static PetscErrorCode Apply(TnData data)
 {
   PetscInt  nloc = data->rend - data->rstart;
@@ -102,7 +111,7 @@ static PetscErrorCode Apply(TnData data)
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < nloc; i++) {
     for (PetscInt s = 0; s < data->S; s++) data->x[(size_t)i * data->S + s] = (data->x[(size_t)i * data->S + s] - data->mean[i]) / data->sd[i];
-    lj -= PetscLogReal(data->sd[i]);
+    if (!TnDataKept(data, i)) lj -= PetscLogReal(data->sd[i]);
   }
   PetscCallMPI(MPI_Allreduce(&lj, &data->logjac, 1, MPIU_REAL, MPIU_SUM, data->comm));
   data->std_applied = PETSC_TRUE;

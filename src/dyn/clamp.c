@@ -169,3 +169,29 @@ PetscErrorCode TnDynResetClamp(TnDyn dyn)
   dyn->nclamp = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode TnDynGetClampMask(TnDyn dyn, Vec mask)
+{
+  Vec             part;
+  VecScatter      sct;
+  IS              nat;
+  const PetscInt *natural;
+  PetscScalar    *p;
+  PetscInt        N;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynSetUp(dyn));
+  PetscCall(TnNetGetSizes(dyn->net, &N, NULL));
+  PetscCall(TnNetGetNatural(dyn->net, &natural));
+  PetscCall(VecCreateMPI(dyn->comm, dyn->m, N, &part));
+  PetscCall(VecGetArrayWrite(part, &p));
+  for (PetscInt i = 0; i < dyn->m; i++) p[i] = dyn->fmask ? 1.0 - dyn->fmask[i] : 0.0;
+  PetscCall(VecRestoreArrayWrite(part, &p));
+  PetscCall(ISCreateGeneral(dyn->comm, dyn->m, natural, PETSC_USE_POINTER, &nat));
+  PetscCall(VecScatterCreate(mask, nat, part, NULL, &sct));
+  PetscCall(VecScatterBegin(sct, part, mask, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(VecScatterEnd(sct, part, mask, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(VecScatterDestroy(&sct));
+  PetscCall(ISDestroy(&nat));
+  PetscCall(VecDestroy(&part));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

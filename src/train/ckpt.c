@@ -234,8 +234,81 @@ static PetscErrorCode WritePreprocessing(TnTrain tr, PetscViewer vw, Vec mean, V
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The conditional part of the model (docs/conditional.md, docs/predict.md):
+   attribute clamped (the number of clamped nodes) and, when positive, the
+   dataset clamp (their natural numbers, ascending, as doubles); attribute
+   classes (C label nodes, the last C nodes; 0: none) and, when positive,
+   the dataset class_prior (C shares of the training labels). A per-class
+   model (-data_class) also has class_index c, class_count C and
+   class_index_prior pi_c (the share of class c among all labels). Made by
+   MakeConditional before the file is opened. */
+static PetscErrorCode WriteConditional(TnTrain tr, PetscViewer vw, PetscInt nclamp, Vec clamp, PetscInt C, Vec prior)
+{
+  PetscInt  sel, selC;
+  PetscReal selprior;
+  PetscFunctionBeginUser;
+  PetscCall(TnDataGetClassSelect(tr->data, &sel, &selC, &selprior));
+  if (sel >= 0) { /* a per-class model of p(x | class_index): tenor predict -model m0.h5,m1.h5,... */
+    PetscCall(TnH5PutInt(vw, "class_index", sel));
+    PetscCall(TnH5PutInt(vw, "class_count", selC));
+    PetscCall(TnH5PutReal(vw, "class_index_prior", selprior));
+  }
+  PetscCall(TnH5PutInt(vw, "clamped", nclamp));
+  PetscCall(TnH5PutInt(vw, "classes", C));
+  if (clamp) PetscCall(VecView(clamp, vw));
+  if (prior) PetscCall(VecView(prior, vw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode MakeConditional(TnTrain tr, PetscInt *nclamp, Vec *clamp, PetscInt *C, Vec *prior)
+{
+  Vec                mask;
+  const PetscScalar *m;
+  PetscInt           n, rs, k = 0, nloc = 0;
+  PetscFunctionBeginUser;
+  *clamp = *prior = NULL;
+  PetscCall(TnDynGetClamp(tr->dyn, nclamp, NULL, NULL));
+  PetscCall(TnDataGetClasses(tr->data, C));
+  if (*nclamp) {
+    PetscCall(VecCreateMPI(tr->comm, PETSC_DECIDE, tr->N, &mask));
+    PetscCall(TnDynGetClampMask(tr->dyn, mask));
+    PetscCall(VecGetLocalSize(mask, &n));
+    PetscCall(VecGetOwnershipRange(mask, &rs, NULL));
+    PetscCall(VecGetArrayRead(mask, &m));
+    for (PetscInt i = 0; i < n; i++) nloc += PetscRealPart(m[i]) != 0;
+    PetscCall(VecCreateMPI(tr->comm, nloc, *nclamp, clamp));
+    PetscCall(PetscObjectSetName((PetscObject)*clamp, "clamp"));
+    {
+      PetscScalar *c;
+      PetscCall(VecGetArrayWrite(*clamp, &c));
+      for (PetscInt i = 0; i < n; i++)
+        if (PetscRealPart(m[i]) != 0) c[k++] = rs + i;
+      PetscCall(VecRestoreArrayWrite(*clamp, &c));
+    }
+    PetscCall(VecRestoreArrayRead(mask, &m));
+    PetscCall(VecDestroy(&mask));
+  }
+  if (*C) {
+    PetscReal   *p;
+    PetscScalar *v;
+    PetscMPIInt  rank;
+    PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+    PetscCall(PetscMalloc1(*C, &p));
+    PetscCall(TnDataGetClassPriors(tr->data, p));
+    PetscCall(VecCreateMPI(tr->comm, rank ? 0 : *C, *C, prior));
+    PetscCall(PetscObjectSetName((PetscObject)*prior, "class_prior"));
+    PetscCall(VecGetArrayWrite(*prior, &v));
+    for (PetscInt c = 0; c < (rank ? 0 : *C); c++) v[c] = p[c];
+    PetscCall(VecRestoreArrayWrite(*prior, &v));
+    PetscCall(PetscFree(p));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
 {
+  Vec         clamp, prior;
+  PetscInt    nclamp, C;
   PetscViewer vw = NULL;
   Vec         aux, mean = NULL, sd = NULL;
   char        tmp[PETSC_MAX_PATH_LEN + 8];
@@ -260,9 +333,10 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
     PetscCall(PetscObjectSetName((PetscObject)mean, "data_mean"));
     PetscCall(PetscObjectSetName((PetscObject)sd, "data_sd"));
   }
+  PetscCall(MakeConditional(tr, &nclamp, &clamp, &C, &prior));
   /* the datasets (3, a checkpoint 6, of nnz + 2N doubles; the statistics 2N),
      their chunk overhead and the metadata */
-  PetscCall(TnCommitCheckSpace(comm, path, 1.25 * 8 * ((ckpt ? 6.0 : 3.0) * (tr->nnz + 2.0 * tr->N) + (mean ? 2.0 * tr->N : 0)) + 65536));
+  PetscCall(TnCommitCheckSpace(comm, path, 1.25 * 8 * ((ckpt ? 6.0 : 3.0) * (tr->nnz + 2.0 * tr->N) + (mean ? 2.0 * tr->N : 0) + (double)nclamp + (double)C) + 65536));
   PetscCall(TnCommitBegin(comm, path, tmp, sizeof(tmp)));
   TN_WRITE_STAGE(comm, ok, PetscViewerHDF5Open(comm, tmp, FILE_MODE_WRITE, &vw));
   TN_WRITE_STAGE(comm, ok, WriteMap(tr, vw, 0, aux));
@@ -276,6 +350,7 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
     TN_WRITE_STAGE(comm, ok, WriteTrainMeta(tr, vw, hash, size));
   }
   TN_WRITE_STAGE(comm, ok, WritePreprocessing(tr, vw, mean, sd));
+  TN_WRITE_STAGE(comm, ok, WriteConditional(tr, vw, nclamp, clamp, C, prior));
   if (vw) { /* closed also after a failure: the temporary is then removed */
     PetscBool closed = PETSC_TRUE;
     TN_WRITE_STAGE(comm, closed, PetscViewerDestroy(&vw));
@@ -284,6 +359,8 @@ PetscErrorCode TnTrainWriteFile(TnTrain tr, const char path[], PetscBool ckpt)
   PetscCall(VecDestroy(&aux));
   PetscCall(VecDestroy(&mean));
   PetscCall(VecDestroy(&sd));
+  PetscCall(VecDestroy(&clamp));
+  PetscCall(VecDestroy(&prior));
   PetscCall(TnCanonDestroy(&tr->canon));
   PetscCall(TnCommitEnd(comm, tmp, path, ok));
   PetscCall(PetscLogEventEnd(TN_CkptWrite, 0, 0, 0, 0));

@@ -200,13 +200,132 @@ PetscErrorCode TnModelLoadNet(MPI_Comm comm, const char path[], TnNet net)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The clamp set and the classes (ckpt.c, WriteConditional), checked: the
+   attribute clamped in [0, N - 1] (absent in older files: 0) and the
+   dataset clamp of that many integers in [0, N) in strictly increasing
+   order; the attribute classes C in [0, clamped] (C = 1 is no classifier:
+   refused) and, when C > 0, the label nodes N - C .. N - 1 the last C
+   entries of clamp and the dataset class_prior of C finite shares in
+   (0, 1] summing to 1 (within 1e-9). *clamp (NULL: none) and *prior
+   (replicated, PetscMalloc'd; NULL: none) belong to the caller. */
+static PetscErrorCode ReadConditional(MPI_Comm comm, PetscViewer vw, const char path[], IS *clamp, PetscInt *C, PetscReal **prior)
+{
+  PetscInt64         N, nc = 0, nC = 0;
+  PetscBool          has;
+  Vec                v;
+  const PetscScalar *a;
+  PetscInt           n, rs;
+  PetscReal          last = -1, prev = -1;
+  char               msg[PETSC_MAX_PATH_LEN + 256] = "";
+  PetscFunctionBeginUser;
+  *clamp = NULL;
+  *C     = 0;
+  *prior = NULL;
+  PetscCall(TnH5GetInt(vw, path, "N", 1, PETSC_MAX_INT, &N));
+  PetscCall(TnH5HasAttr(vw, "clamped", &has));
+  if (has) PetscCall(TnH5GetInt(vw, path, "clamped", 0, N - 1, &nc));
+  PetscCall(TnH5HasAttr(vw, "classes", &has));
+  if (has) PetscCall(TnH5GetInt(vw, path, "classes", 0, nc, &nC));
+  PetscCheck(nC != 1, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: attribute 'classes' = 1; a classifier has at least 2 classes (0: none)", path);
+  if (nc) {
+    PetscInt *idx;
+    PetscCall(LoadNamed(comm, vw, path, "clamp", (PetscInt)nc, &v));
+    PetscCall(VecGetLocalSize(v, &n));
+    PetscCall(VecGetOwnershipRange(v, &rs, NULL));
+    PetscCall(VecGetArrayRead(v, &a));
+    if (n) last = PetscRealPart(a[n - 1]);
+    PetscCallMPI(MPI_Exscan(&last, &prev, 1, MPIU_REAL, MPIU_MAX, comm)); /* the largest node of the ranks before */
+    PetscCall(PetscMalloc1(n + 1, &idx));
+    for (PetscInt q = 0; q < n && !msg[0]; q++) {
+      PetscReal x = PetscRealPart(a[q]), before = q ? PetscRealPart(a[q - 1]) : (rs ? prev : -1);
+      if (!(x >= 0 && x < N && x == PetscFloorReal(x)))
+        PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s: the dataset 'clamp' holds %g at entry %" PetscInt_FMT ", expected a node number in [0, %" PetscInt64_FMT "]", path, (double)x, rs + q, N - 1));
+      else if (!(x > before))
+        PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s: the dataset 'clamp' holds %g at entry %" PetscInt_FMT " after %g; the clamped nodes must be listed once each, in increasing order", path, (double)x, rs + q, (double)before));
+      else if (nC && rs + q >= nc - nC && x != N - (nc - (rs + q)))
+        PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s: %" PetscInt64_FMT " classes, so the last %" PetscInt64_FMT " clamped nodes must be the label nodes %" PetscInt64_FMT " .. %" PetscInt64_FMT "; entry %" PetscInt_FMT " of 'clamp' is %g", path, nC, nC, N - nC, N - 1, rs + q, (double)x));
+      else
+        idx[q] = (PetscInt)x;
+    }
+    PetscCall(VecRestoreArrayRead(v, &a));
+    PetscCall(VecDestroy(&v));
+    if (msg[0]) PetscCall(PetscFree(idx));
+    PetscCall(TnErrorSync(comm, (PetscBool)(msg[0] != 0), msg));
+    PetscCall(ISCreateGeneral(comm, n, idx, PETSC_OWN_POINTER, clamp));
+  }
+  if (nC) {
+    Vec        all;
+    VecScatter sct;
+    PetscReal  sum = 0;
+    PetscCall(LoadNamed(comm, vw, path, "class_prior", (PetscInt)nC, &v));
+    PetscCall(TnH5CheckValues(v, path, "class_prior", PETSC_SMALL * PETSC_SMALL, 1));
+    PetscCall(VecScatterCreateToAll(v, &sct, &all));
+    PetscCall(VecScatterBegin(sct, v, all, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecScatterEnd(sct, v, all, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(PetscMalloc1(nC, prior));
+    PetscCall(VecGetArrayRead(all, &a));
+    for (PetscInt c = 0; c < nC; c++) sum += ((*prior)[c] = PetscRealPart(a[c]));
+    PetscCall(VecRestoreArrayRead(all, &a));
+    PetscCall(VecScatterDestroy(&sct));
+    PetscCall(VecDestroy(&all));
+    PetscCall(VecDestroy(&v));
+    if (!(PetscAbsReal(sum - 1) <= 1e-9)) {
+      PetscCall(PetscFree(*prior));
+      PetscCall(ISDestroy(clamp));
+    }
+    PetscCheck(PetscAbsReal(sum - 1) <= 1e-9, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the dataset 'class_prior' sums to %.17g, expected 1 (the classes' shares of the training labels)", path, (double)sum);
+    *C = (PetscInt)nC;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnModelGetClasses(MPI_Comm comm, const char path[], PetscInt *C, PetscReal **prior)
+{
+  PetscViewer vw;
+  IS          clamp;
+  PetscFunctionBeginUser;
+  PetscCall(OpenModel(comm, path, &vw));
+  PetscCall(ReadConditional(comm, vw, path, &clamp, C, prior));
+  PetscCall(ISDestroy(&clamp));
+  PetscCall(PetscViewerDestroy(&vw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnModelGetClassIndex(MPI_Comm comm, const char path[], PetscInt *c, PetscInt *C, PetscReal *prior)
+{
+  PetscViewer vw;
+  PetscBool   has;
+  PetscInt64  cc = -1, nC = 0;
+  PetscReal   p = 0;
+  PetscFunctionBeginUser;
+  PetscCall(OpenModel(comm, path, &vw));
+  PetscCall(TnH5HasAttr(vw, "class_index", &has));
+  if (has) {
+    PetscCall(TnH5GetInt(vw, path, "class_count", 2, PETSC_MAX_INT, &nC));
+    PetscCall(TnH5GetInt(vw, path, "class_index", 0, nC - 1, &cc));
+    PetscCall(TnH5GetRealIn(vw, path, "class_index_prior", PETSC_SMALL * PETSC_SMALL, 1, &p));
+  }
+  PetscCall(PetscViewerDestroy(&vw));
+  *c = (PetscInt)cc;
+  if (C) *C = (PetscInt)nC;
+  if (prior) *prior = p;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnModelConfigureDyn(MPI_Comm comm, const char path[], TnDyn dyn)
 {
   PetscViewer vw;
+  IS          clamp;
+  PetscInt    C;
+  PetscReal  *prior;
   PetscFunctionBeginUser;
   PetscCall(OpenModel(comm, path, &vw));
   PetscCall(TnDynReadAttributes(dyn, vw, path));
+  PetscCall(ReadConditional(comm, vw, path, &clamp, &C, &prior));
   PetscCall(PetscViewerDestroy(&vw));
+  PetscCall(TnDynSetClamp(dyn, clamp)); /* NULL: none */
+  PetscCall(ISDestroy(&clamp));
+  PetscCall(PetscFree(prior));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -239,9 +358,14 @@ PetscErrorCode TnModelGetPreprocessing(MPI_Comm comm, const char path[], PetscBo
 
 PetscErrorCode TnModelConfigureData(MPI_Comm comm, const char path[], TnData data)
 {
-  PetscBool deq;
-  Vec       mean, sd;
+  PetscBool  deq;
+  Vec        mean, sd;
+  PetscInt   C;
+  PetscReal *prior;
   PetscFunctionBeginUser;
+  PetscCall(TnModelGetClasses(comm, path, &C, &prior));
+  PetscCall(PetscFree(prior));
+  if (C) PetscCall(TnDataSetClasses(data, C, PETSC_TRUE));
   PetscCall(TnModelGetPreprocessing(comm, path, &deq, &mean, &sd));
   PetscCall(TnDataSetDequantize(data, deq));
   if (deq) PetscCall(PetscPrintf(comm, "data: dequantised (x + U(0,1)) as the model's training data were\n"));

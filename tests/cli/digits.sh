@@ -5,7 +5,8 @@
 # CSV and from HDF5 alike at 1 and 2 ranks, replaces a symlink instead of
 # writing through it; the density comparison runs end to end at a tiny budget
 # (its baselines checked against an independent computation, tenor's rows
-# against tenor's own summary.json); the classification baselines classify.
+# against tenor's own summary.json); the classification baselines classify;
+# tenor's generative classifier (classify_tenor.py) runs end to end at 2 epochs.
 # Needs Debian's python3-sklearn and python3-h5py: without them the test is
 # skipped (exit 77, ctest's SKIP_RETURN_CODE). Usage: digits.sh TENOR WORKDIR
 set -u
@@ -119,6 +120,17 @@ assert [r["model"] for r in t["rows"]] == ["per-class Gaussian", "multinomial lo
 for r in t["rows"]:
     assert r["test_accuracy"] > 0.95 and 0 < r["test_log_loss_nats"] < 1, r
 print({r["model"]: (r["test_accuracy"], round(r["test_log_loss_nats"], 4)) for r in t["rows"]})
+PY
+# 6. tenor's generative classifier (classify_tenor.py, tenor predict) at 2 epochs
+$PY "$SRC/tools/digits/classify_tenor.py" --tenor "$TENOR" --data ex --out ct --nets full-linear --epochs 2 --no-baselines >ct.log 2>&1 || { tail -20 ct.log; say fail "classify_tenor.py"; }
+$PY - <<'PY' && say ok "classify_tenor.py: tenor's row (accuracy above 0.8, finite log-loss), 10 class-conditional samples per class in classes.png" || say fail "classify_tenor.py's table"
+import json, os
+t = json.load(open("ct/classify_tenor.json"))
+assert [r["model"] for r in t["rows"]] == ["tenor full-linear"], t["rows"]
+r = t["rows"][0]
+assert r["test_accuracy"] > 0.8 and 0 < r["test_log_loss_nats"] < 2, r
+assert len(t["sample_commands"]) == 10 and os.path.getsize("ct/classes.png") > 1000
+print((r["test_accuracy"], round(r["test_log_loss_nats"], 4)))
 PY
 [ $fail = 0 ] && echo "digits: all checks passed"
 exit $fail
