@@ -49,7 +49,7 @@ for np in 1 2 3; do
   d=$(compare ref/logphi.csv r$np/logphi.csv 2) && say ok "np=$np random partition: log Phi max rel diff $d" || say fail "np=$np random partition: log Phi max rel diff $d"
   [ $np -gt 1 ] || continue
   grep -q "^partition: p$np.txt; " r$np.log || say fail "np=$np: the summary does not name the partition file"
-  python3 - w.mtx p$np.txt r$np/summary.json <<'PY' && say ok "np=$np: edge cut and halo as counted from the files" || say fail "np=$np: edge cut or halo differ from the count"
+  python3 - w.mtx p$np.txt r$np/summary.json <<'PY' && say ok "np=$np: edge cut, halo and neighbours as counted from the files" || say fail "np=$np: edge cut, halo or neighbours differ from the count"
 import json, sys
 rows = [l.split() for l in open(sys.argv[1]) if not l.startswith("%")][1:]
 part = [int(l) for l in open(sys.argv[2])]
@@ -61,10 +61,11 @@ for r in rows:
         cut += 1
         halo[part[i]].add(j)
 h = [len(s) for s in halo]
+d = [len({part[j] for j in s}) for s in halo]  # neighbours: the owners of the halo
 net = json.load(open(sys.argv[3]))["network"]
-got = (net["edge_cut"], net["halo_min"], net["halo_max"], round(net["halo_mean"], 9))
-want = (cut, min(h), max(h), round(sum(h) / P, 9))
-print("  files: edge cut %d, halo min/max/mean %d/%d/%g; reported %s" % (want[0], want[1], want[2], want[3], got))
+got = (net["edge_cut"], net["halo_min"], net["halo_max"], round(net["halo_mean"], 9), net["neighbours_min"], net["neighbours_max"], round(net["neighbours_mean"], 9))
+want = (cut, min(h), max(h), round(sum(h) / P, 9), min(d), max(d), round(sum(d) / P, 9))
+print("  files: edge cut %d, halo min/max/mean %d/%d/%g, neighbours min/max/mean %d/%d/%g; reported %s" % (want + (got,)))
 sys.exit(got != want)
 PY
 done
