@@ -11,9 +11,10 @@
 #   RANKS        default "32 64 128 256" ("none": the weak series only)
 #   WEAK_RANKS   default "1 4 16 64 256" ("none": the first table only)
 # Writes OUTDIR/results.csv (one row per run), OUTDIR/weak.csv, and the runs'
-# logs and outputs under OUTDIR/runs/. Each rank's peak RSS and wall time come
-# from /usr/bin/time around that rank's process (ru_maxrss, which counts the
-# shared libraries' resident pages in every rank).
+# logs and outputs under OUTDIR/runs/. Each rank's peak RSS, wall time and CPU
+# time (user + system) come from /usr/bin/time around that rank's process
+# (ru_maxrss counts the shared libraries' resident pages in every rank); on a
+# shared or oversubscribed machine the CPU time is the figure to compare.
 set -u
 TENOR=$(readlink -f "$1"); OUT=$2
 RANKS=${3:-32 64 128 256}
@@ -26,14 +27,14 @@ cd "$R" || exit 1
 TIME=/usr/bin/time
 [ -x $TIME ] || { echo "many_ranks.sh: needs /usr/bin/time (Debian's package time)" >&2; exit 1; }
 
-# run NAME NP ARGS...: each rank under /usr/bin/time (peak RSS in kB, wall s
-# into NAME.mem/<rank>); the run's own wall time into NAME.wall
+# run NAME NP ARGS...: each rank under /usr/bin/time (peak RSS in kB, wall s,
+# user s, system s into NAME.mem/<rank>); the run's own wall time into NAME.wall
 run() {
   local name=$1 np=$2; shift 2
   rm -rf "$name" "$name.mem"; mkdir -p "$name.mem"
   local t0 t1 rc
   t0=$(date +%s.%N)
-  nice -n 10 mpirun -n "$np" --oversubscribe sh -c 'exec '$TIME' -f "%M %e" -o "$0/$OMPI_COMM_WORLD_RANK" "$@"' "$name.mem" "$TENOR" "$@" -out_dir "$name" </dev/null >"$name.log" 2>&1
+  nice -n 10 mpirun -n "$np" --oversubscribe sh -c 'exec '$TIME' -f "%M %e %U %S" -o "$0/$OMPI_COMM_WORLD_RANK" "$@"' "$name.mem" "$TENOR" "$@" -out_dir "$name" </dev/null >"$name.log" 2>&1
   rc=$?
   t1=$(date +%s.%N)
   echo "$t0 $t1" | awk '{ printf "%.2f\n", $2 - $1 }' >"$name.wall"
@@ -58,7 +59,7 @@ ld_colored|logdensity|$LD -dyn_scheme colored|part64|logphi.csv|2
 train|train|$TR|part64r2|train_metrics.csv|4 6 10
 logdet|logdet|$LG|part32|logdet_steps.csv|4"
 
-echo "case,P,N,nnz,wall_s,rank_wall_max_s,rss_max_MB,rss_mean_MB,max_rel_diff_vs_1rank,edge_cut,halo_min,halo_mean,halo_max,neighbours_min,neighbours_mean,neighbours_max,model_edge_cut,model_halo_min,model_halo_mean,model_halo_max,model_neighbours_min,model_neighbours_mean,model_neighbours_max,halo_exact" >"$OUT/results.csv"
+echo "case,P,N,nnz,wall_s,rank_wall_max_s,rank_cpu_max_s,rss_max_MB,rss_mean_MB,max_rel_diff_vs_1rank,edge_cut,halo_min,halo_mean,halo_max,neighbours_min,neighbours_mean,neighbours_max,model_edge_cut,model_halo_min,model_halo_mean,model_halo_max,model_neighbours_min,model_neighbours_mean,model_neighbours_max,halo_exact" >"$OUT/results.csv"
 
 row() { # CASE NP FILE COLS PARTDIR
   python3 - "$@" <<'PY'
@@ -78,6 +79,7 @@ if a and len(a) == len(b):
 mem = [open(f).read().split() for f in glob.glob("%s_%d.mem/*" % (case, np_))]
 rss = [float(m[0]) / 1024 for m in mem if m]
 wall = [float(m[1]) for m in mem if m]
+cpu = [float(m[2]) + float(m[3]) for m in mem if len(m) > 3]
 log = open("%s_%d.log" % (case, np_)).read()
 m = re.search(r"synapses \(nnz\) = (\d+)", log)
 nnz = int(m.group(1)) if m else -1
@@ -89,7 +91,7 @@ model = [int(st["edge_cut"]), int(st["halo_min"]), float(st["halo_mean"]), int(s
 # the log prints means to one decimal
 exact = all(abs(x - y) <= (0.05 if k in (2, 5) else 0) for k, (x, y) in enumerate(zip(meas, model)))
 wall_run = float(open("%s_%d.wall" % (case, np_)).read())
-print(",".join(str(v) for v in [case, np_, N, nnz, "%.2f" % wall_run, "%.2f" % max(wall), "%.1f" % max(rss), "%.1f" % (sum(rss) / len(rss)), "%.3g" % diff] + meas + model + [int(exact)]))
+print(",".join(str(v) for v in [case, np_, N, nnz, "%.2f" % wall_run, "%.2f" % max(wall), "%.2f" % max(cpu), "%.1f" % max(rss), "%.1f" % (sum(rss) / len(rss)), "%.3g" % diff] + meas + model + [int(exact)]))
 PY
 }
 
@@ -110,7 +112,7 @@ fi
 
 # weak scaling: N = 1024 P (er, k = 16), the runtime partitioner, per-rank
 # peak memory and the phases' times from the summary
-echo "P,N,nnz,wall_s,rss_max_MB,rss_mean_MB,network_s,dynamics_setup_s,evaluate_s,total_s,halo_max,neighbours_max" >"$OUT/weak.csv"
+echo "P,N,nnz,wall_s,rank_cpu_max_s,rss_max_MB,rss_mean_MB,network_s,dynamics_setup_s,evaluate_s,total_s,halo_max,neighbours_max" >"$OUT/weak.csv"
 for np in $WEAK_RANKS; do
   n=$((1024 * np))
   if run "weak_$np" "$np" logdensity -net_type er -net_n $n -net_k 16 -data_samples 8 -dyn_batch 8 -dyn_steps 10; then
@@ -120,9 +122,10 @@ np_ = int(sys.argv[1])
 s = json.load(open("weak_%d/summary.json" % np_))
 mem = [open(f).read().split() for f in glob.glob("weak_%d.mem/*" % np_)]
 rss = [float(m[0]) / 1024 for m in mem if m]
+cpu = [float(m[2]) + float(m[3]) for m in mem if len(m) > 3]
 t, n = s["timings_s"], s["network"]
 wall = float(open("weak_%d.wall" % np_).read())
-print(",".join(str(v) for v in [np_, n["N"], n["nnz"], "%.2f" % wall, "%.1f" % max(rss), "%.1f" % (sum(rss) / len(rss)), "%.3f" % t["network"], "%.3f" % t["dynamics_setup"], "%.3f" % t["evaluate"], "%.3f" % t["total"], n.get("halo_max", 0), n.get("neighbours_max", 0)]))
+print(",".join(str(v) for v in [np_, n["N"], n["nnz"], "%.2f" % wall, "%.2f" % max(cpu), "%.1f" % max(rss), "%.1f" % (sum(rss) / len(rss)), "%.3f" % t["network"], "%.3f" % t["dynamics_setup"], "%.3f" % t["evaluate"], "%.3f" % t["total"], n.get("halo_max", 0), n.get("neighbours_max", 0)]))
 PY
   else
     echo "FAIL weak at $np ranks"; tail -5 "weak_$np.log"; fail=1
