@@ -40,7 +40,22 @@ Commands:
       there; several DIRs for weak scaling, one N per P) or the closed form of
       a random er partition (er:N:k:P1,P2,... or er:weak<n>:k:...); writes
       OUT/projection.csv (+ .png with matplotlib). Efficiency = updates/s per
-      rank against the series' smallest P (strong or weak alike).
+      rank against the series' smallest P (strong or weak alike). --B and
+      --scheme take comma-separated lists (every combination is projected).
+  costmodel.py predict --step1 S1.json [...] [cluster options] --summaries SUMMARY.json ...
+      the model's time per step for runs tenor logdensity made (their
+      summary.json: P, N, nnz, imbalance, halo and neighbour maxima, edge
+      cut, B, scheme, K); one line per file: path, model s/step. Used by
+      jobs/scaling.sh beside each measured series.
+  costmodel.py er-check --N N --k K DIR [--out CSV]
+      the closed form of er_parts against the real partitions of that er
+      network in DIR (tenor partition's partition_stats.csv): halo and
+      neighbour parts per part, predicted and real, for every P.
+
+Rates: bench_step measures B = 1 and 16 for lattice2d and er (k = 32). A
+(net, B, scheme) without its own rate takes the measured B nearest in log B
+(a note says so), and an er network of another k the k = 32 rate at its
+synapses per rank (the rate is a function of synapses per rank).
 """
 import argparse
 import csv
@@ -90,7 +105,7 @@ class Rates:
     (net, B, scheme), as a function of synapses per rank."""
 
     def __init__(self, files):
-        self.pts, self.colors, self.triad = {}, {}, None
+        self.pts, self.colors, self.triad, self.notes = {}, {}, None, set()
         for fn in files:
             r = json.load(open(fn))
             if r.get("ranks") != 1:
@@ -104,10 +119,25 @@ class Rates:
         for k in self.pts:
             self.pts[k].sort()
 
+    def key(self, net, B, scheme):
+        """(net, B, scheme) with a measured rate: B itself, else the measured
+        B nearest in log B (None if the net and scheme have none)."""
+        if (net, B, scheme) in self.pts:
+            return (net, B, scheme)
+        bs = [k[1] for k in self.pts if k[0] == net and k[2] == scheme]
+        if not bs:
+            return None
+        b = min(bs, key=lambda x: abs(math.log(x) - math.log(max(B, 1))))
+        msg = f"costmodel: note: no bench_step rate at B = {B} for {net} {scheme}: using B = {b}'s"
+        if msg not in self.notes:
+            self.notes.add(msg)
+            print(msg, file=sys.stderr)
+        return (net, b, scheme)
+
     def rate(self, net, B, scheme, syn):
-        key = (net, B, scheme)
-        if key not in self.pts:
-            sys.exit(f"costmodel: no bench_step rate for net {net}, B = {B}, scheme {scheme}")
+        key = self.key(net, B, scheme)
+        if key is None:
+            sys.exit(f"costmodel: no bench_step rate for net {net}, scheme {scheme} (bench_step measures lattice2d and er)")
         p = self.pts[key]
         if syn <= p[0][0]:
             return p[0][1]
@@ -123,7 +153,7 @@ class Rates:
 def step_time(parts, rates, net, B, scheme, lat, bw, share, K=100, colors=None):
     """Seconds per step on len(parts) ranks; also the slowest part's terms."""
     P = len(parts)
-    nc = colors if colors is not None else (rates.colors.get((net, B, scheme), 1) if scheme == "colored" else 1)
+    nc = colors if colors is not None else (rates.colors.get(rates.key(net, B, scheme), 1) if scheme == "colored" else 1)
     worst, terms = 0.0, None
     for q in parts:
         z = max(q["synapses"], 1.0)
@@ -209,21 +239,22 @@ def cmd_project(a):
     share = a.node_triad / a.ranks_per_node
     os.makedirs(a.out, exist_ok=True)
     rows = []
-    for spec in a.series:
+    combos = [(int(B), sch) for sch in a.scheme.split(",") for B in str(a.B).split(",")]
+    for spec, (B, scheme) in ((sp, c) for c in combos for sp in a.series):
         name, pts = series_points(spec)
         net = a.net.get(name, name.split("-")[0]) if a.net else name.split("-")[0]
         base = None
         for P, (src, parts) in pts.items():
-            t, terms = step_time(parts, rates, net, a.B, a.scheme, a.latency, a.net_bw, share, K=a.K)
+            t, terms = step_time(parts, rates, net, B, scheme, a.latency, a.net_bw, share, K=a.K)
             nnz = sum(q["synapses"] for q in parts)
             N = sum(q["rows"] for q in parts)
             if base is None:
                 base = (P, t, N)
             weak = abs(N / P - base[2] / base[0]) > 0.05 * base[2] / base[0]
             # efficiency: updates/s per rank against the series' smallest P
-            eff = (nnz * a.B / t / P) / (sum(q["synapses"] for q in pts[base[0]][1]) * a.B / base[1] / base[0])
-            rows.append({"series": name, "net": net, "source": src, "ranks": P, "N": int(round(N)), "nnz": int(round(nnz)), "B": a.B, "scheme": a.scheme,
-                         "time_per_step_s": t, "synaptic_updates_per_s": nnz * a.B / t, "parallel_efficiency": eff, "scaling": "weak" if weak else "strong",
+            eff = (nnz * B / t / P) / (sum(q["synapses"] for q in pts[base[0]][1]) * B / base[1] / base[0])
+            rows.append({"series": name, "net": net, "source": src, "ranks": P, "N": int(round(N)), "nnz": int(round(nnz)), "B": B, "scheme": scheme,
+                         "time_per_step_s": t, "synaptic_updates_per_s": nnz * B / t, "parallel_efficiency": eff, "scaling": "weak" if weak else "strong",
                          "kernel_s": terms["kernel_s"], "exchange_s": terms["exchange_s"], "exchanges_per_step": terms["exchanges"]})
     path = os.path.join(a.out, "projection.csv")
     with open(path, "w", newline="") as f:
@@ -232,7 +263,7 @@ def cmd_project(a):
         w.writerows(rows)
     print(f"costmodel: {len(rows)} projections in {path}")
     for r in rows:
-        print(f"  {r['series']:14} P={r['ranks']:>5} {r['time_per_step_s']:.3g} s/step  {r['synaptic_updates_per_s']:.3g} updates/s  efficiency {r['parallel_efficiency']:.2f}  (kernel {r['kernel_s']:.2g} s, exchange {r['exchange_s']:.2g} s x {r['exchanges_per_step']})")
+        print(f"  {r['series']:16} {r['scheme']:7} B={r['B']:<2} P={r['ranks']:>5} {r['time_per_step_s']:.3g} s/step  {r['synaptic_updates_per_s']:.3g} updates/s  efficiency {r['parallel_efficiency']:.2f}  (kernel {r['kernel_s']:.2g} s, exchange {r['exchange_s']:.2g} s x {r['exchanges_per_step']})")
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -240,21 +271,77 @@ def cmd_project(a):
     except ImportError:
         print("costmodel: matplotlib not available: no plot (run with /usr/bin/python3)")
         return
-    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    for net in dict.fromkeys(r["series"] for r in rows):
-        rr = [r for r in rows if r["series"] == net]
-        ax[0].loglog([r["ranks"] for r in rr], [r["synaptic_updates_per_s"] for r in rr], "o-", label=net)
-        ax[1].semilogx([r["ranks"] for r in rr], [r["parallel_efficiency"] for r in rr], "o-", label=net)
-    ax[0].set_xlabel("ranks P")
-    ax[0].set_ylabel("synaptic updates / s")
-    ax[1].set_xlabel("ranks P")
-    ax[1].set_ylabel("parallel efficiency")
-    ax[0].legend()
-    fig.suptitle(f"model: {a.scheme}, B = {a.B}, node triad {a.node_triad / 1e9:.0f} GB/s / {a.ranks_per_node} ranks, latency {a.latency * 1e6:.1f} us, {a.net_bw / 1e9:.1f} GB/s")
+    nc = len(combos)
+    fig, ax = plt.subplots(2, nc, figsize=(4.5 * nc, 7), squeeze=False)
+    for j, (B, scheme) in enumerate(combos):
+        for net in dict.fromkeys(r["series"] for r in rows):
+            rr = [r for r in rows if r["series"] == net and r["B"] == B and r["scheme"] == scheme]
+            ax[0][j].loglog([r["ranks"] for r in rr], [r["synaptic_updates_per_s"] for r in rr], "o-", ms=3, label=net)
+            ax[1][j].semilogx([r["ranks"] for r in rr], [r["parallel_efficiency"] for r in rr], "o-", ms=3, label=net)
+        ax[0][j].set_title(f"{scheme}, B = {B}")
+        ax[1][j].set_xlabel("ranks P")
+        ax[1][j].set_ylim(0, 1.05)
+    ax[0][0].set_ylabel("synaptic updates / s")
+    ax[1][0].set_ylabel("parallel efficiency")
+    ax[0][0].legend(fontsize=7)
+    fig.suptitle(f"model: node triad {a.node_triad / 1e9:.0f} GB/s / {a.ranks_per_node} ranks, latency {a.latency * 1e6:.1f} us, {a.net_bw / 1e9:.1f} GB/s")
     fig.tight_layout()
     png = os.path.join(a.out, "projection.png")
     fig.savefig(png, dpi=100)
     print(f"costmodel: plot in {png}")
+
+
+def summary_parts(s):
+    """Parts of a tenor logdensity run, from its summary.json: the slowest
+    part has the largest rows and synapses (mean times the imbalance), the
+    largest halo and neighbour count, and the mean off-part synapses."""
+    n, P = s["network"], max(int(s["ranks"]), 1)
+    if P == 1:
+        return [{"part": 0, "rows": n["N"], "synapses": n["nnz"], "halo": 0.0, "neighbours": 0.0, "offsynapses": 0.0}]
+    nb = n.get("neighbours_max", min(P - 1, n.get("halo_max", P - 1)))
+    q = {"part": 0, "rows": n["N"] / P * n.get("imbalance_rows", 1.0), "synapses": n["nnz"] / P * n.get("imbalance_nnz", 1.0),
+         "halo": float(n.get("halo_max", 0)), "neighbours": float(nb), "offsynapses": n.get("edge_cut", 0) / P}
+    return [dict(q, part=i) for i in range(P)]
+
+
+def cmd_predict(a):
+    rates = Rates(a.step1)
+    share = a.node_triad / a.ranks_per_node
+    for fn in a.summaries:
+        try:
+            s = json.load(open(fn))
+            d = s["dynamics"]
+            net = s["network"]["type"]
+            if rates.key(net, int(d["batch"]), d["scheme"]) is None:
+                print(f"{fn} nan no-rate-for-{net}-{d['scheme']}")
+                continue
+            t, _ = step_time(summary_parts(s), rates, net, int(d["batch"]), d["scheme"], a.latency, a.net_bw, share, K=int(d["K"]),
+                             colors=int(d.get("colors", 1)) if d["scheme"] == "colored" else None)
+            print(f"{fn} {t:.6g}")
+        except (OSError, ValueError, KeyError) as e:
+            print(f"{fn} nan {type(e).__name__}")
+
+
+def cmd_er_check(a):
+    """Closed form against the real partitions of an er network."""
+    with open(os.path.join(a.dir, "partition_stats.csv"), newline="") as f:
+        stats = {int(r["P"]): r for r in csv.DictReader(f)}
+    rows = []
+    for P, r in sorted(stats.items()):
+        q = er_parts(a.N, a.k, P)[0]
+        rows.append({"P": P, "halo_model": q["halo"], "halo_min": float(r["halo_min"]), "halo_mean": float(r["halo_mean"]), "halo_max": float(r["halo_max"]),
+                     "halo_mean_over_model": float(r["halo_mean"]) / q["halo"] if q["halo"] else float("nan"),
+                     "neighbours_model": q["neighbours"], "neighbours_min": float(r["neighbours_min"]), "neighbours_mean": float(r["neighbours_mean"]), "neighbours_max": float(r["neighbours_max"]),
+                     "edge_cut_model": q["offsynapses"] * P, "edge_cut": float(r["edge_cut"])})
+    print(f"er N = {a.N}, k = {a.k}: closed form (random cut) against the partitions in {a.dir}")
+    print(f"{'P':>5} {'halo model':>11} {'real min/mean/max':>24} {'mean/model':>10} {'nbrs model':>10} {'real min/mean/max':>18} {'cut model':>10} {'cut real':>9}")
+    for r in rows:
+        print(f"{r['P']:>5} {r['halo_model']:>11.1f} {r['halo_min']:>7.0f}/{r['halo_mean']:>8.1f}/{r['halo_max']:>7.0f} {r['halo_mean_over_model']:>10.3f} {r['neighbours_model']:>10.2f} {r['neighbours_min']:>5.0f}/{r['neighbours_mean']:>6.2f}/{r['neighbours_max']:>5.0f} {r['edge_cut_model']:>10.0f} {r['edge_cut']:>9.0f}")
+    if a.out and rows:
+        with open(a.out, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+            w.writeheader()
+            w.writerows(rows)
 
 
 def main():
@@ -271,16 +358,25 @@ def main():
     p.add_argument("--series", nargs="+", required=True, metavar="NAME=SOURCE",
                    help="NAME=DIR[,DIR...] (tenor partition outputs) or NAME=er:N:k:P1,P2,... (closed form; N = weak<n> for n per rank); NAME's part before '-' is the network type of the bench_step rates unless --net maps it")
     p.add_argument("--net", type=lambda x: dict(kv.split("=", 1) for kv in x.split(",")), default=None, help="NAME=NETTYPE,... for series names that are not network types")
-    p.add_argument("--B", type=int, default=1)
-    p.add_argument("--scheme", default="sync")
+    p.add_argument("--B", default="1", help="batch size(s), comma-separated")
+    p.add_argument("--scheme", default="sync", help="sync, colored or both, comma-separated")
     p.add_argument("--K", type=int, default=100)
-    p.add_argument("--node-triad", type=float, default=340e9)
-    p.add_argument("--ranks-per-node", type=int, default=120)
-    p.add_argument("--latency", type=float, default=1.3e-6)
-    p.add_argument("--net-bw", type=float, default=12.5e9)
     p.add_argument("--out", required=True)
+    r = sub.add_parser("predict")
+    r.add_argument("--step1", nargs="+", required=True)
+    r.add_argument("--summaries", nargs="+", required=True, metavar="SUMMARY.json")
+    for q in (p, r):
+        q.add_argument("--node-triad", type=float, default=340e9)
+        q.add_argument("--ranks-per-node", type=int, default=120)
+        q.add_argument("--latency", type=float, default=1.3e-6)
+        q.add_argument("--net-bw", type=float, default=12.5e9)
+    e = sub.add_parser("er-check")
+    e.add_argument("--N", type=int, required=True)
+    e.add_argument("--k", type=int, required=True)
+    e.add_argument("dir")
+    e.add_argument("--out")
     a = ap.parse_args()
-    {"validate": cmd_validate, "project": cmd_project}[a.cmd](a)
+    {"validate": cmd_validate, "project": cmd_project, "predict": cmd_predict, "er-check": cmd_er_check}[a.cmd](a)
 
 
 if __name__ == "__main__":

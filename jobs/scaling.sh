@@ -30,16 +30,30 @@
 #   TN_NET_TYPE, TN_NET_K, TN_SCHEME, TN_H, TN_STEPS, TN_BATCH, TN_SAMPLES,
 #   TN_LOGDET, TN_ARGS, TN_LAUNCHER, TN_OVERSUBSCRIBE, TN_MPIRUN_ARGS:
 #                passed to every job (see logdensity.sbatch)
+# The cost model beside each run (bench/costmodel.py predict, docs/scaling.md):
+#   TN_MODEL     0: leave the model's columns empty             (default 1)
+#   TN_MODEL_STEP1       bench_step results at 1 rank, blank-separated (the
+#                kernel rates; measure them on the cluster: bench/run.sh)
+#                (default: this machine's, bench/results/costmodel/step_np1_N1e6.json
+#                and step_np1_N5e5.json)
+#   TN_MODEL_NODE_TRIAD  a node's STREAM triad, bytes/s          (default 340e9)
+#   TN_MODEL_RANKS_PER_NODE  ranks sharing it                    (default 120)
+#   TN_MODEL_LATENCY     message latency, s                      (default 1.3e-6)
+#   TN_MODEL_NET_BW      network bandwidth, bytes/s              (default 12.5e9)
 #
 # Outputs in STUDY_DIR: one run directory per job (logdensity-j<id>-...),
 # slurm-<id>.out per job, jobs.txt (job id, P, size, series), scaling.csv:
 #   mode,series,ranks,N,nnz,time_per_step_s,synaptic_updates_per_s,
-#   parallel_efficiency,scheme,batch,steps,samples,job_id,run_dir
+#   parallel_efficiency,scheme,batch,steps,samples,job_id,run_dir,
+#   model_time_per_step_s,measured_over_model
 # time_per_step_s = evaluate time / (K * number of batches), one step of B
 # samples; parallel_efficiency = (updates/s per rank) / (that at the smallest
 # rank count of the same series), which is T(P0) P0 / (T(P) P) for strong
-# scaling and T(P0) / T(P) for weak scaling. Exit status 1 if a job left no
-# summary.json.
+# scaling and T(P0) / T(P) for weak scaling. model_time_per_step_s is the cost
+# model's time for that run's P, N, nnz, halo, neighbours, B and scheme (its
+# summary.json) on the cluster described by TN_MODEL_*; measured_over_model
+# their ratio (empty where the model has no kernel rate, e.g. smallworld).
+# Exit status 1 if a job left no summary.json.
 set -u
 TN_SCRIPT=scaling.sh
 TN_JOBS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -86,9 +100,35 @@ collect() {
             printf "%s,%s,%s,%s,%s,%.6g,%.6g,%.4f,%s,%s,%s,%s,%s,%s\n", f[r, 1], f[r, 2], f[r, 3], f[r, 4], f[r, 5],
                    tps, f[r, 10], eff, f[r, 11], f[r, 9], f[r, 7], f[r, 8], f[r, 12], f[r, 13] } }' >"$out"
   rm -f "$rows"
+  model_columns "$out"
   echo "$TN_SCRIPT: wrote $out ($(($(wc -l <"$out") - 1)) run(s))"
-  awk -F, '{ printf "%-8s %8s %6s %12s %12s %16s %22s %20s\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$out"
+  awk -F, '{ printf "%-8s %8s %6s %12s %12s %16s %22s %20s %22s %19s\n", $1, $2, $3, $4, $5, $6, $7, $8, $15, $16 }' "$out"
   [ $missing -eq 0 ]
+}
+
+# model_columns CSV: appends model_time_per_step_s and measured_over_model,
+# the cost model's prediction for each run's summary.json (bench/costmodel.py).
+model_columns() {
+  local out=$1 pred="$1.model" py=${TN_PYTHON:-python3} step1 sums
+  mapfile -t sums < <(tail -n +2 "$out" | cut -d, -f14 | sed 's|$|/summary.json|')
+  read -r -a step1 <<<"${TN_MODEL_STEP1:-$TN_JOBS_DIR/../bench/results/costmodel/step_np1_N1e6.json $TN_JOBS_DIR/../bench/results/costmodel/step_np1_N5e5.json}"
+  tn_check_output "$pred"
+  tn_check_output "$out.tmp"
+  : >"$pred"
+  if [ "${TN_MODEL:-1}" != 0 ] && [ "$(wc -l <"$out")" -gt 1 ]; then
+    if ! "$py" "$TN_JOBS_DIR/../bench/costmodel.py" predict --step1 "${step1[@]}" --node-triad "${TN_MODEL_NODE_TRIAD:-340e9}" \
+      --ranks-per-node "${TN_MODEL_RANKS_PER_NODE:-120}" --latency "${TN_MODEL_LATENCY:-1.3e-6}" --net-bw "${TN_MODEL_NET_BW:-12.5e9}" \
+      --summaries "${sums[@]}" >"$pred"; then
+      echo "$TN_SCRIPT: the cost model failed (bench/costmodel.py predict, see above): its columns stay empty" >&2
+      : >"$pred"
+    fi
+  fi
+  # predict prints one line per summary, in order: "PATH SECONDS" (nan: none)
+  awk -F, -v OFS=, 'NR == FNR { n = split($0, w, " "); m[FNR] = w[n]; next }
+    FNR == 1 { print $0, "model_time_per_step_s", "measured_over_model"; next }
+    { t = m[FNR - 1]; if (t == "" || t == "nan" || t + 0 <= 0) print $0, "", ""; else printf "%s,%.6g,%.4f\n", $0, t, $6 / t }' "$pred" "$out" >"$out.tmp" &&
+    mv "$out.tmp" "$out"
+  rm -f "$pred"
 }
 
 # --local: sbatch's part of the contract, running the job at once with bash

@@ -20,6 +20,8 @@ typedef struct {
   PetscInt  edge_cut;           /* edges i<-j of P with i, j on different ranks */
   PetscInt  halo_min, halo_max; /* ghost nodes a rank receives each step */
   PetscReal halo_mean;
+  PetscInt  neighbours_min, neighbours_max; /* ranks owning a rank's ghost nodes: the messages it receives each step */
+  PetscReal neighbours_mean;
   PetscReal imbalance_rows, imbalance_nnz; /* max over ranks / mean */
 } TnPartitionInfo;
 

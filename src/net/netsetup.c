@@ -272,7 +272,7 @@ PetscErrorCode TnNetView(TnNet net, PetscViewer viewer)
   if (size == 1)
     PetscCall(PetscViewerASCIIPrintf(viewer, "partition: one rank, nothing to partition\n"));
   else
-    PetscCall(PetscViewerASCIIPrintf(viewer, "partition: %s; edge cut %" PetscInt_FMT " (%.2f%% of synapses); halo per rank min/mean/max %" PetscInt_FMT "/%.1f/%" PetscInt_FMT "; imbalance rows %.3f, nnz %.3f\n", net->partfile[0] ? net->partfile : net->parttype, p->edge_cut,
-                                     100.0 * (double)p->edge_cut / (double)PetscMax(net->nnz, 1), p->halo_min, (double)p->halo_mean, p->halo_max, (double)p->imbalance_rows, (double)p->imbalance_nnz));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "partition: %s; edge cut %" PetscInt_FMT " (%.2f%% of synapses); halo per rank min/mean/max %" PetscInt_FMT "/%.1f/%" PetscInt_FMT "; neighbours %" PetscInt_FMT "/%.1f/%" PetscInt_FMT "; imbalance rows %.3f, nnz %.3f\n", net->partfile[0] ? net->partfile : net->parttype, p->edge_cut,
+                                     100.0 * (double)p->edge_cut / (double)PetscMax(net->nnz, 1), p->halo_min, (double)p->halo_mean, p->halo_max, p->neighbours_min, (double)p->neighbours_mean, p->neighbours_max, (double)p->imbalance_rows, (double)p->imbalance_nnz));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

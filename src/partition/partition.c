@@ -273,10 +273,11 @@ static PetscErrorCode ComputeInfo(TnNet net)
 {
   Mat             Ad, Ao;
   const PetscInt *garray;
-  PetscInt        nghost, m;
+  const PetscInt *cranges;
+  PetscInt        nghost, m, nbrs = 0;
   MatInfo         iao, iad;
   PetscMPIInt     size;
-  PetscReal       loc[4], mx[4], sum[4];
+  PetscReal       loc[5], mx[5], sum[5], neg[2], negmx[2];
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(net->comm, &size));
   PetscCall(MatMPIAIJGetSeqAIJ(net->W, &Ad, &Ao, &garray));
@@ -284,17 +285,30 @@ static PetscErrorCode ComputeInfo(TnNet net)
   PetscCall(MatGetLocalSize(net->W, &m, NULL));
   PetscCall(MatGetInfo(Ao, MAT_LOCAL, &iao));
   PetscCall(MatGetInfo(Ad, MAT_LOCAL, &iad));
+  /* neighbours: the distinct owners of the ghost columns (garray ascending,
+     so one walk over it and the column ranges) */
+  PetscCall(MatGetOwnershipRangesColumn(net->W, &cranges));
+  for (PetscInt q = 0, r = 0; q < nghost; q++) {
+    if (q > 0 && garray[q] < cranges[r + 1]) continue;
+    while (garray[q] >= cranges[r + 1]) r++;
+    nbrs++;
+  }
   loc[0] = (PetscReal)nghost;
   loc[1] = (PetscReal)m;
   loc[2] = iad.nz_used + iao.nz_used;
   loc[3] = iao.nz_used;
-  PetscCall(MPIU_Allreduce(loc, mx, 4, MPIU_REAL, MPIU_MAX, net->comm));
-  PetscCall(MPIU_Allreduce(loc, sum, 4, MPIU_REAL, MPIU_SUM, net->comm));
-  net->pinfo.halo_max  = (PetscInt)mx[0];
-  net->pinfo.halo_mean = sum[0] / size;
-  loc[0]               = -loc[0];
-  PetscCall(MPIU_Allreduce(loc, mx, 1, MPIU_REAL, MPIU_MAX, net->comm));
-  net->pinfo.halo_min       = (PetscInt)(-mx[0]);
+  loc[4] = (PetscReal)nbrs;
+  PetscCall(MPIU_Allreduce(loc, mx, 5, MPIU_REAL, MPIU_MAX, net->comm));
+  PetscCall(MPIU_Allreduce(loc, sum, 5, MPIU_REAL, MPIU_SUM, net->comm));
+  net->pinfo.halo_max        = (PetscInt)mx[0];
+  net->pinfo.halo_mean       = sum[0] / size;
+  net->pinfo.neighbours_max  = (PetscInt)mx[4];
+  net->pinfo.neighbours_mean = sum[4] / size;
+  neg[0]                     = -loc[0];
+  neg[1]                     = -loc[4];
+  PetscCall(MPIU_Allreduce(neg, negmx, 2, MPIU_REAL, MPIU_MAX, net->comm));
+  net->pinfo.halo_min       = (PetscInt)(-negmx[0]);
+  net->pinfo.neighbours_min = (PetscInt)(-negmx[1]);
   net->pinfo.edge_cut       = (PetscInt)sum[3];
   net->pinfo.imbalance_rows = sum[1] > 0 ? mx[1] / (sum[1] / size) : 1.0;
   net->pinfo.imbalance_nnz  = sum[2] > 0 ? mx[2] / (sum[2] / size) : 1.0;

@@ -207,7 +207,7 @@ SBATCH=$W/shim/sbatch SQUEUE=$W/shim/squeue SBATCH_ARGS=--qos=ci TN_POLL=0.2 STU
   TN_RANKS="1 2" TN_SIZES="24 32" TN_STEPS=2 bash "$JOBS/scaling.sh" >strong.log 2>&1 || { cat strong.log; bad "strong series failed"; }
 has strong.log "waiting for"
 csv=strong/scaling.csv
-[ "$(head -1 $csv)" = "mode,series,ranks,N,nnz,time_per_step_s,synaptic_updates_per_s,parallel_efficiency,scheme,batch,steps,samples,job_id,run_dir" ] || bad "CSV header: $(head -1 $csv)"
+[ "$(head -1 $csv)" = "mode,series,ranks,N,nnz,time_per_step_s,synaptic_updates_per_s,parallel_efficiency,scheme,batch,steps,samples,job_id,run_dir,model_time_per_step_s,measured_over_model" ] || bad "CSV header: $(head -1 $csv)"
 [ "$(wc -l <$csv)" -eq 5 ] || { bad "strong CSV: 4 rows expected"; cat $csv; }
 [ "$(cut -d, -f2,3,4,5 $csv | tail -n +2 | tr '\n' ' ')" = "24,1,576,2880 24,2,576,2880 32,1,1024,5120 32,2,1024,5120 " ] || { bad "strong CSV: series, ranks, N, nnz"; cat $csv; }
 awk -F, 'NR > 1 && $3 == 1 && $8 != "1.0000" { exit 1 } NR > 1 && !($6 > 0 && $7 > 0 && $8 > 0) { exit 1 }' $csv || { bad "strong CSV: efficiency 1 at P0, positive times"; cat $csv; }
@@ -217,10 +217,26 @@ awk -F, 'NR > 1 { u[$2, $3] = $7; e[$2, $3] = $8 } END { for (s in u) ; d = e[32
 r=$(awk -F, 'NR == 2 { print $14 }' $csv)
 ev=$(grep -o '"evaluate": [^,}]*' "$r/summary.json" | sed 's/.*: //')
 awk -F, -v ev="$ev" 'NR == 2 { t = ev / 2; d = ($6 - t) / t; exit !(d < 1e-4 && d > -1e-4) }' $csv || bad "time_per_step_s != evaluate / (K * batches)"
+# the cost model beside each run: bench/costmodel.py predict of the run's
+# summary.json, the ratio measured / model, printed on stdout too; the
+# cluster's parameters come from TN_MODEL_*
+r2=$(awk -F, '$3 == 2 { print $14; exit }' $csv)
+m=$(python3 "$JOBS/../bench/costmodel.py" predict --step1 "$JOBS/../bench/results/costmodel/step_np1_N1e6.json" "$JOBS/../bench/results/costmodel/step_np1_N5e5.json" --summaries "$r2/summary.json" 2>/dev/null | awk '{ print $2 }')
+awk -F, -v r="$r2" -v m="$m" 'NR > 1 && $14 == r { d = ($15 - m) / m; q = ($16 - $6 / $15) / $16; exit !(m > 0 && d < 1e-4 && d > -1e-4 && q < 1e-3 && q > -1e-3) }' $csv ||
+  { bad "model_time_per_step_s is not costmodel.py predict's ($m), or the ratio is not measured / model"; cat $csv; }
+awk -F, 'NR > 1 && !($15 > 0 && $16 > 0) { exit 1 }' $csv || { bad "a run without the model's time"; cat $csv; }
+grep -q "model_time_per_step_s *measured_over_model" strong.log || bad "stdout does not show the model's columns"
 # --collect rebuilds the same table
 cp $csv first.csv
 bash "$JOBS/scaling.sh" --collect strong >collect.log 2>&1 || { cat collect.log; bad "--collect failed"; }
 cmp -s first.csv $csv || bad "--collect gave another table"
+# a slower network (1 MB/s) makes the 2-rank step slower in the model, and the 1-rank one not
+TN_MODEL_NET_BW=1e6 TN_MODEL_LATENCY=1e-3 bash "$JOBS/scaling.sh" --collect strong >slownet.log 2>&1 || { cat slownet.log; bad "--collect with TN_MODEL_NET_BW failed"; }
+paste -d, first.csv $csv | awk -F, 'NR > 1 && $3 == 2 && !($31 > 10 * $15) { exit 1 } NR > 1 && $3 == 1 && $31 != $15 { exit 1 }' ||
+  { bad "TN_MODEL_NET_BW, TN_MODEL_LATENCY not used"; paste -d, first.csv $csv; }
+TN_MODEL=0 bash "$JOBS/scaling.sh" --collect strong >nomodel.log 2>&1 || bad "--collect with TN_MODEL=0 failed"
+awk -F, 'NR > 1 && ($15 != "" || $16 != "") { exit 1 }' $csv || bad "TN_MODEL=0 still filled the model's columns"
+cp first.csv $csv
 
 # weak scaling: lattice side grows with sqrt(P), er size with P
 SBATCH=$W/shim/sbatch SQUEUE=$W/shim/squeue TN_POLL=0.2 STUDY_DIR=$W/weak TN_MODE=weak TN_RANKS="1 2" TN_SIZES=32 \

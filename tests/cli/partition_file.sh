@@ -1,9 +1,10 @@
 #!/bin/bash
 # -partition_file: a partition computed beforehand replaces the partitioner
 # at start-up. log Phi equals the 1-rank run to 1e-12 relative for random
-# partitions at 1, 2, 3 ranks (and logdensity plus three training steps at 8
-# and 16 ranks, oversubscribed); the edge cut and halo sizes the run reports
-# equal an independent count over W's file and the partition file; the peak
+# partitions at 1, 2, 3 ranks (and logdensity sync and colored, three
+# training steps and tenor logdet's dense and slq values at 8 and 16 ranks,
+# oversubscribed); the edge cut, halo sizes and neighbour ranks the run
+# reports equal an independent count over W's file and the partition file; the peak
 # memory stays near the natural order's; each bad partition file is one
 # error on rank 0, non-zero exit, no hang.
 # Usage: partition_file.sh TENOR WORKDIR
@@ -49,7 +50,7 @@ for np in 1 2 3; do
   d=$(compare ref/logphi.csv r$np/logphi.csv 2) && say ok "np=$np random partition: log Phi max rel diff $d" || say fail "np=$np random partition: log Phi max rel diff $d"
   [ $np -gt 1 ] || continue
   grep -q "^partition: p$np.txt; " r$np.log || say fail "np=$np: the summary does not name the partition file"
-  python3 - w.mtx p$np.txt r$np/summary.json <<'PY' && say ok "np=$np: edge cut and halo as counted from the files" || say fail "np=$np: edge cut or halo differ from the count"
+  python3 - w.mtx p$np.txt r$np/summary.json <<'PY' && say ok "np=$np: edge cut, halo and neighbours as counted from the files" || say fail "np=$np: edge cut, halo or neighbours differ from the count"
 import json, sys
 rows = [l.split() for l in open(sys.argv[1]) if not l.startswith("%")][1:]
 part = [int(l) for l in open(sys.argv[2])]
@@ -61,20 +62,25 @@ for r in rows:
         cut += 1
         halo[part[i]].add(j)
 h = [len(s) for s in halo]
+d = [len({part[j] for j in s}) for s in halo]  # neighbours: the owners of the halo
 net = json.load(open(sys.argv[3]))["network"]
-got = (net["edge_cut"], net["halo_min"], net["halo_max"], round(net["halo_mean"], 9))
-want = (cut, min(h), max(h), round(sum(h) / P, 9))
-print("  files: edge cut %d, halo min/max/mean %d/%d/%g; reported %s" % (want[0], want[1], want[2], want[3], got))
+got = (net["edge_cut"], net["halo_min"], net["halo_max"], round(net["halo_mean"], 9), net["neighbours_min"], net["neighbours_max"], round(net["neighbours_mean"], 9))
+want = (cut, min(h), max(h), round(sum(h) / P, 9), min(d), max(d), round(sum(d) / P, 9))
+print("  files: edge cut %d, halo min/max/mean %d/%d/%g, neighbours min/max/mean %d/%d/%g; reported %s" % (want + (got,)))
 sys.exit(got != want)
 PY
 done
 
-# 2. 8 and 16 ranks, oversubscribed: logdensity and three training steps
-#    (colored, lattice 16 x 16) equal to 1 rank
+# 2. 8 and 16 ranks, oversubscribed: logdensity (sync and colored), three
+#    training steps and the step log-determinants (dense, slq) of a 16 x 16
+#    lattice equal to 1 rank
 LD="-net_n 16 -data_samples 6 -dyn_batch 4 -dyn_steps 3"
 TR="-net_n 16 -data_samples 128 -train_steps 3 -train_valid_every 1"
+LG="-net_n 16 -logdet_methods dense,slq,diag -dyn_steps 2 -data_samples 1"
 mpirun -n 1 "$TENOR" logdensity $LD -out_dir ld1 >ld1.log 2>&1 || { cat ld1.log; exit 1; }
+mpirun -n 1 "$TENOR" logdensity $LD -dyn_scheme colored -out_dir lc1 >lc1.log 2>&1 || { cat lc1.log; exit 1; }
 mpirun -n 1 "$TENOR" train $TR -out_dir tr1 >tr1.log 2>&1 || { cat tr1.log; exit 1; }
+mpirun -n 1 "$TENOR" logdet $LG -out_dir lg1 >lg1.log 2>&1 || { cat lg1.log; exit 1; }
 for np in 8 16; do
   parts 256 $np $np >q$np.txt
   if mpirun -n $np --oversubscribe "$TENOR" logdensity $LD -partition_file q$np.txt -out_dir ld$np >ld$np.log 2>&1; then
@@ -84,6 +90,13 @@ for np in 8 16; do
     # train_loss, valid_loss, grad_norm of every step
     d=$(compare tr1/train_metrics.csv tr$np/train_metrics.csv 4 6 10) && say ok "np=$np train (3 steps): losses and gradient norms, max rel diff $d" || say fail "np=$np train: max rel diff $d"
   else say fail "train at $np ranks"; cat tr$np.log; fi
+  if mpirun -n $np --oversubscribe "$TENOR" logdensity $LD -dyn_scheme colored -partition_file q$np.txt -out_dir lc$np >lc$np.log 2>&1; then
+    d=$(compare lc1/logphi.csv lc$np/logphi.csv 2) && say ok "np=$np logdensity colored: max rel diff $d" || say fail "np=$np logdensity colored: max rel diff $d"
+  else say fail "logdensity colored at $np ranks"; cat lc$np.log; fi
+  if mpirun -n $np --oversubscribe "$TENOR" logdet $LG -partition_file q$np.txt -out_dir lg$np >lg$np.log 2>&1; then
+    # the value of every step's dense, slq and diag log-determinant
+    d=$(compare lg1/logdet_steps.csv lg$np/logdet_steps.csv 4) && say ok "np=$np logdet dense, slq: max rel diff $d" || say fail "np=$np logdet: max rel diff $d"
+  else say fail "logdet at $np ranks"; cat lg$np.log; fi
 done
 
 # 3. memory: renumbering by a partition file holds no second copy of W

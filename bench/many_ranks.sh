@@ -1,0 +1,134 @@
+#!/bin/bash
+# Many ranks on one machine: tenor logdensity (sync, colored), tenor train (2
+# steps) and tenor logdet (dense and slq in one run) at each rank count of RANKS,
+# oversubscribed, against the same run on 1 rank; and a weak-scaling series
+# (er, N = 1024 P nodes, k = 16) for memory and set-up time per rank vs P.
+# Every run of the first table uses a partition file written beforehand by
+# tenor partition, so the halo the run reports can be compared with the
+# partition's statistics (the cost model's input) number for number.
+#
+# Usage: bench/many_ranks.sh TENOR OUTDIR [RANKS] [WEAK_RANKS]
+#   RANKS        default "32 64 128 256" ("none": the weak series only)
+#   WEAK_RANKS   default "1 4 16 64 256" ("none": the first table only)
+# Writes OUTDIR/results.csv (one row per run), OUTDIR/weak.csv, and the runs'
+# logs and outputs under OUTDIR/runs/. Each rank's peak RSS, wall time and CPU
+# time (user + system) come from /usr/bin/time around that rank's process
+# (ru_maxrss counts the shared libraries' resident pages in every rank); on a
+# shared or oversubscribed machine the CPU time is the figure to compare.
+set -u
+TENOR=$(readlink -f "$1"); OUT=$2
+RANKS=${3:-32 64 128 256}
+WEAK_RANKS=${4:-1 4 16 64 256}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+mkdir -p "$OUT/runs" || exit 1
+OUT=$(readlink -f "$OUT")
+R=$OUT/runs
+cd "$R" || exit 1
+TIME=/usr/bin/time
+[ -x $TIME ] || { echo "many_ranks.sh: needs /usr/bin/time (Debian's package time)" >&2; exit 1; }
+
+# run NAME NP ARGS...: each rank under /usr/bin/time (peak RSS in kB, wall s,
+# user s, system s into NAME.mem/<rank>); the run's own wall time into NAME.wall
+run() {
+  local name=$1 np=$2; shift 2
+  rm -rf "$name" "$name.mem"; mkdir -p "$name.mem"
+  local t0 t1 rc
+  t0=$(date +%s.%N)
+  nice -n 10 mpirun -n "$np" --oversubscribe sh -c 'exec '$TIME' -f "%M %e %U %S" -o "$0/$OMPI_COMM_WORLD_RANK" "$@"' "$name.mem" "$TENOR" "$@" -out_dir "$name" </dev/null >"$name.log" 2>&1
+  rc=$?
+  t1=$(date +%s.%N)
+  echo "$t0 $t1" | awk '{ printf "%.2f\n", $2 - $1 }' >"$name.wall"
+  return $rc
+}
+
+# the networks and their partitions (2 ranks, Scotch, seed 1)
+LD="-net_n 64 -data_samples 8 -dyn_batch 8 -dyn_steps 10"
+TR="-net_n 64 -data_samples 128 -train_steps 2 -train_valid_every 1"
+LG="-net_n 32 -logdet_methods dense,slq,diag -logdet_slq_probes 4 -dyn_steps 1 -data_samples 1"
+fail=0
+if [ "$RANKS" != none ]; then
+sizes=$(echo $RANKS | tr ' ' ',')
+mpirun -n 2 "$TENOR" partition -net_n 64 -partition_sizes "$sizes" -out_dir part64 >part64.log 2>&1 || { cat part64.log; exit 1; }
+mpirun -n 2 "$TENOR" partition -net_n 32 -partition_sizes "$sizes" -out_dir part32 >part32.log 2>&1 || { cat part32.log; exit 1; }
+# train's network: the same options as the run (radius 2 lattice by default)
+mpirun -n 2 "$TENOR" partition -net_n 64 -net_radius 2 -partition_sizes "$sizes" -out_dir part64r2 >part64r2.log 2>&1 || { cat part64r2.log; exit 1; }
+
+# case name, command, options, partition folder, file, columns compared
+CASES="ld_sync|logdensity|$LD -dyn_scheme sync|part64|logphi.csv|2
+ld_colored|logdensity|$LD -dyn_scheme colored|part64|logphi.csv|2
+train|train|$TR|part64r2|train_metrics.csv|4 6 10
+logdet|logdet|$LG|part32|logdet_steps.csv|4"
+
+echo "case,P,N,nnz,wall_s,rank_wall_max_s,rank_cpu_max_s,rss_max_MB,rss_mean_MB,max_rel_diff_vs_1rank,edge_cut,halo_min,halo_mean,halo_max,neighbours_min,neighbours_mean,neighbours_max,model_edge_cut,model_halo_min,model_halo_mean,model_halo_max,model_neighbours_min,model_neighbours_mean,model_neighbours_max,halo_exact" >"$OUT/results.csv"
+
+row() { # CASE NP FILE COLS PARTDIR
+  python3 - "$@" <<'PY'
+import csv, glob, json, re, sys
+case, np_, fname, cols, pdir = sys.argv[1:6]
+np_ = int(np_)
+ref, got = "%s_1/%s" % (case, fname), "%s_%d/%s" % (case, np_, fname)
+cols = [int(c) - 1 for c in cols.split()]
+a = list(csv.reader(open(ref)))[1:]
+b = list(csv.reader(open(got)))[1:]
+diff = float("inf") if len(a) != len(b) or not a else 0.0
+if a and len(a) == len(b):
+    for ra, rb in zip(a, b):
+        for c in cols:
+            x, y = float(ra[c]), float(rb[c])
+            diff = max(diff, abs(x - y) / max(abs(x), 1.0))
+mem = [open(f).read().split() for f in glob.glob("%s_%d.mem/*" % (case, np_))]
+rss = [float(m[0]) / 1024 for m in mem if m]
+wall = [float(m[1]) for m in mem if m]
+cpu = [float(m[2]) + float(m[3]) for m in mem if len(m) > 3]
+log = open("%s_%d.log" % (case, np_)).read()
+m = re.search(r"synapses \(nnz\) = (\d+)", log)
+nnz = int(m.group(1)) if m else -1
+N = int(re.search(r"N = (\d+)", log).group(1))
+m = re.search(r"edge cut (\d+) .*halo per rank min/mean/max (\d+)/([\d.]+)/(\d+); neighbours (\d+)/([\d.]+)/(\d+)", log)
+meas = [int(m.group(1)), int(m.group(2)), float(m.group(3)), int(m.group(4)), int(m.group(5)), float(m.group(6)), int(m.group(7))] if m else [-1] * 7
+st = {int(r["P"]): r for r in csv.DictReader(open("%s/partition_stats.csv" % pdir))}[np_]
+model = [int(st["edge_cut"]), int(st["halo_min"]), float(st["halo_mean"]), int(st["halo_max"]), int(st["neighbours_min"]), float(st["neighbours_mean"]), int(st["neighbours_max"])]
+# the log prints means to one decimal
+exact = all(abs(x - y) <= (0.05 if k in (2, 5) else 0) for k, (x, y) in enumerate(zip(meas, model)))
+wall_run = float(open("%s_%d.wall" % (case, np_)).read())
+print(",".join(str(v) for v in [case, np_, N, nnz, "%.2f" % wall_run, "%.2f" % max(wall), "%.2f" % max(cpu), "%.1f" % max(rss), "%.1f" % (sum(rss) / len(rss)), "%.3g" % diff] + meas + model + [int(exact)]))
+PY
+}
+
+while IFS='|' read -r name cmd opts pdir file cols; do
+  run "${name}_1" 1 $cmd $opts || { echo "FAIL ${name} at 1 rank"; tail -5 "${name}_1.log"; fail=1; }
+done <<<"$CASES"
+for np in $RANKS; do
+  while IFS='|' read -r name cmd opts pdir file cols; do
+    if run "${name}_$np" "$np" $cmd $opts -partition_file "$pdir/partition_P$np.txt"; then
+      line=$(row "$name" "$np" "$file" "$cols" "$pdir") && echo "$line" | tee -a "$OUT/results.csv"
+    else
+      echo "FAIL $name at $np ranks"; tail -5 "${name}_$np.log"; fail=1
+    fi
+  done <<<"$CASES"
+done
+fi
+[ "$WEAK_RANKS" != none ] || exit $fail
+
+# weak scaling: N = 1024 P (er, k = 16), the runtime partitioner, per-rank
+# peak memory and the phases' times from the summary
+echo "P,N,nnz,wall_s,rank_cpu_max_s,rss_max_MB,rss_mean_MB,network_s,dynamics_setup_s,evaluate_s,total_s,halo_max,neighbours_max" >"$OUT/weak.csv"
+for np in $WEAK_RANKS; do
+  n=$((1024 * np))
+  if run "weak_$np" "$np" logdensity -net_type er -net_n $n -net_k 16 -data_samples 8 -dyn_batch 8 -dyn_steps 10; then
+    python3 - "$np" <<'PY' | tee -a "$OUT/weak.csv"
+import glob, json, sys
+np_ = int(sys.argv[1])
+s = json.load(open("weak_%d/summary.json" % np_))
+mem = [open(f).read().split() for f in glob.glob("weak_%d.mem/*" % np_)]
+rss = [float(m[0]) / 1024 for m in mem if m]
+cpu = [float(m[2]) + float(m[3]) for m in mem if len(m) > 3]
+t, n = s["timings_s"], s["network"]
+wall = float(open("weak_%d.wall" % np_).read())
+print(",".join(str(v) for v in [np_, n["N"], n["nnz"], "%.2f" % wall, "%.2f" % max(cpu), "%.1f" % max(rss), "%.1f" % (sum(rss) / len(rss)), "%.3f" % t["network"], "%.3f" % t["dynamics_setup"], "%.3f" % t["evaluate"], "%.3f" % t["total"], n.get("halo_max", 0), n.get("neighbours_max", 0)]))
+PY
+  else
+    echo "FAIL weak at $np ranks"; tail -5 "weak_$np.log"; fail=1
+  fi
+done
+exit $fail
