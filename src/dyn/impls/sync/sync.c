@@ -229,13 +229,20 @@ PetscErrorCode TnSyncPanelsUpdate(TnDyn dyn)
    N = 10^6, k = 32, B = 16, 1 rank (bench/README.md). */
 static PetscErrorCode SetUpPanels(TnDyn dyn)
 {
-  TnSync *s = (TnSync *)dyn->data;
-  size_t  bytes, row = sizeof(PetscScalar) * (size_t)dyn->B;
+  TnSync  *s = (TnSync *)dyn->data;
+  size_t   bytes, row = sizeof(PetscScalar) * (size_t)dyn->B;
+  PetscInt npd, npo;
   PetscFunctionBeginUser;
   PetscCall(TnDynPanelBytes(dyn, &bytes));
   if (!bytes) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(TnPanelsCreate(&dyn->d, dyn->m, dyn->m, dyn->d.prefetch ? (PetscInt)((row * dyn->m + bytes - 1) / bytes) : 1, &s->pd));
-  PetscCall(TnPanelsCreate(&dyn->o, dyn->m, dyn->nghost, (PetscInt)((row * dyn->nghost + bytes - 1) / bytes), &s->po));
+  npd = dyn->d.prefetch ? (PetscInt)((row * dyn->m + bytes - 1) / bytes) : 1;
+  npo = (PetscInt)((row * dyn->nghost + bytes - 1) / bytes);
+  if (!dyn->panelset) { /* the default: fewer than 4 panels did not pay (bench/README.md) */
+    if (npd < 4) npd = 1;
+    if (npo < 4) npo = 1;
+  }
+  PetscCall(TnPanelsCreate(&dyn->d, dyn->m, dyn->m, npd, &s->pd));
+  PetscCall(TnPanelsCreate(&dyn->o, dyn->m, dyn->nghost, npo, &s->po));
   if (dyn->form == TN_FORM_RATE && (s->pd.np > 1 || s->po.np > 1)) {
     PetscCall(PetscMalloc1((size_t)dyn->m * dyn->B + 1, &s->ybuf));
     TnDynAdviseHuge(s->ybuf, row * dyn->m);
