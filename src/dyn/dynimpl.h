@@ -14,6 +14,23 @@ typedef struct {
   const PetscScalar *va;
 } TnCSR;
 
+/* A CSR block split into column panels: panel q holds the entries whose
+   column is in [q cw, (q + 1) cw), row by row, each row's in its original
+   order, so a row summed panel after panel adds its terms in the same order
+   as the block itself (bit for bit when a row's columns ascend, as W's do).
+   A pass over one panel gathers from cw B values only, which stay in cache
+   (the random gathers of er otherwise miss at nearly every synapse). view[q]
+   is panel q as a CSR block (ia + q (rows + 1), ja, va); va is a copy of the
+   block's values, refreshed when W's or gamma's object state moves
+   (TnNetSetParams, TnNetParamsUpdated). np <= 1: no panels. */
+typedef struct {
+  PetscInt         np, cw, rows;
+  PetscInt        *ia, *ja;
+  PetscReal       *va;
+  TnCSR           *view;
+  PetscObjectState key[3];
+} TnPanels;
+
 typedef struct _TnBoundQ TnBoundQ;
 
 /* A scheme (docs/model.md section 2) is one implementation behind this table, in
@@ -121,6 +138,10 @@ struct _p_TnDyn {
   PetscInt  colseed;
   PetscReal rtol, atol;
   PetscBool adapt;
+  /* sync: bytes of gathered state per column panel (TnPanels), set by
+     -dyn_panel_kb (0: no panels); unset: from the last-level cache */
+  PetscInt  panelkb;
+  PetscBool panelset;
   /* the sync bound's |W|_2 (bound.c): which bound, Lanczos steps, failure probability */
   TnBoundNorm bnorm;
   PetscInt    bsteps;
@@ -358,6 +379,19 @@ TN_INLINE void TnRowTimesBlock(const TnCSR *A, PetscInt i, const PetscScalar *re
       KERNEL(__VA_ARGS__, B);         \
     }                                 \
   } while (0)
+
+/* Column panels (dynsetup.c): the panel size in bytes of gathered state,
+   from -dyn_panel_kb or the last-level cache shared by the node's ranks;
+   build panels of np for block A of `rows` rows and ncols columns (np <= 1:
+   none); copy the values again if W changed; free. */
+PetscErrorCode TnDynPanelBytes(TnDyn dyn, size_t *bytes);
+PetscErrorCode TnPanelsCreate(const TnCSR *A, PetscInt rows, PetscInt ncols, PetscInt np, TnPanels *P);
+PetscErrorCode TnPanelsUpdate(TnDyn dyn, const TnCSR *A, TnPanels *P);
+PetscErrorCode TnPanelsDestroy(TnPanels *P);
+/* Asks the kernel for transparent huge pages on the whole 2 MB pages inside
+   [p, p + bytes): fewer TLB misses for the random gathers of a large state
+   (a hint: nothing happens where it is not supported). */
+void TnDynAdviseHuge(void *p, size_t bytes);
 
 PetscErrorCode TnDynHaloBegin(TnDyn dyn);
 PetscErrorCode TnDynHaloEnd(TnDyn dyn);

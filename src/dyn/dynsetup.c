@@ -3,6 +3,132 @@
    then the scheme's own set-up and the invertibility check of
    docs/model.md section 5. */
 #include "dynimpl.h"
+#include <petsc/private/petscimpl.h> /* PetscObjectStateGet */
+#include <sys/mman.h>
+
+void TnDynAdviseHuge(void *p, size_t bytes)
+{
+#if defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t)1 << 21, lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+  if (p && hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
+/* The size of the largest cache cpu0 sees (Linux sysfs), 0 if unknown. */
+static size_t LastLevelCache(void)
+{
+  size_t best = 0;
+  for (int idx = 0; idx < 8; idx++) {
+    char  path[128], unit = 0;
+    FILE *f;
+    long  v = 0;
+    snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu0/cache/index%d/size", idx);
+    if (!(f = fopen(path, "r"))) break;
+    if (fscanf(f, "%ld%c", &v, &unit) >= 1) {
+      size_t b = (size_t)v * (unit == 'K' ? 1024 : unit == 'M' ? 1024 * 1024
+                                                               : 1);
+      if (b > best) best = b;
+    }
+    fclose(f);
+  }
+  return best;
+}
+
+/* Half of the last-level cache's share of each rank on the node (the other
+   half for the matrix and state streaming past), at least 256 kB; 8 MB per
+   node if sysfs does not tell. Collective. */
+PetscErrorCode TnDynPanelBytes(TnDyn dyn, size_t *bytes)
+{
+  MPI_Comm    node;
+  PetscMPIInt nr;
+  size_t      llc = LastLevelCache();
+  PetscFunctionBeginUser;
+  if (dyn->panelset) {
+    *bytes = (size_t)dyn->panelkb * 1024;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCallMPI(MPI_Comm_split_type(dyn->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, &nr));
+  PetscCallMPI(MPI_Comm_free(&node));
+  if (!llc) llc = (size_t)8 << 20;
+  *bytes = PetscMax(llc / (2 * (size_t)nr), (size_t)256 << 10);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnPanelsCreate(const TnCSR *A, PetscInt rows, PetscInt ncols, PetscInt np, TnPanels *P)
+{
+  PetscInt *next;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(P, sizeof(*P)));
+  if (np <= 1 || ncols <= 1 || A->n == 0) PetscFunctionReturn(PETSC_SUCCESS);
+  np      = PetscMin(np, PetscMin(ncols, 4096));
+  P->cw   = (ncols + np - 1) / np;
+  P->np   = (ncols + P->cw - 1) / P->cw;
+  P->rows = rows;
+  np      = P->np;
+  PetscCall(PetscCalloc1((size_t)np * (rows + 1), &P->ia));
+  PetscCall(PetscMalloc3(A->n, &P->ja, A->n, &P->va, np, &P->view));
+  PetscCall(PetscMalloc1(np, &next));
+  /* counts per (panel, row), then the start of each panel's rows */
+  for (PetscInt i = 0; i < rows; i++)
+    for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) P->ia[(size_t)(A->ja[t] / P->cw) * (rows + 1) + i + 1]++;
+  for (PetscInt q = 0, base = 0; q < np; q++) {
+    PetscInt *iq = P->ia + (size_t)q * (rows + 1);
+    iq[0]        = base;
+    for (PetscInt i = 0; i < rows; i++) iq[i + 1] += iq[i];
+    base = iq[rows];
+  }
+  for (PetscInt i = 0; i < rows; i++) {
+    for (PetscInt q = 0; q < np; q++) next[q] = P->ia[(size_t)q * (rows + 1) + i];
+    for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) P->ja[next[A->ja[t] / P->cw]++] = A->ja[t];
+  }
+  PetscCall(PetscFree(next));
+  for (PetscInt q = 0; q < np; q++) {
+    P->view[q].n        = A->n;
+    P->view[q].prefetch = PETSC_TRUE;
+    P->view[q].ia       = P->ia + (size_t)q * (rows + 1);
+    P->view[q].ja       = P->ja;
+    P->view[q].va       = P->va;
+  }
+  P->key[0] = P->key[1] = P->key[2] = -1; /* values not copied yet */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The values in panel order again if W (its blocks' object states, which
+   TnNetSetParams moves) or gamma (TnNetParamsUpdated) changed since. */
+PetscErrorCode TnPanelsUpdate(TnDyn dyn, const TnCSR *A, TnPanels *P)
+{
+  PetscObjectState key[3];
+  Vec              b, gamma, wdiag;
+  PetscInt        *next;
+  PetscFunctionBeginUser;
+  if (P->np <= 1) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnNetGetVecs(dyn->net, &b, &gamma, &wdiag));
+  PetscCall(PetscObjectStateGet((PetscObject)dyn->Ad, &key[0]));
+  PetscCall(PetscObjectStateGet((PetscObject)dyn->Ao, &key[1]));
+  PetscCall(PetscObjectStateGet((PetscObject)gamma, &key[2]));
+  if (key[0] == P->key[0] && key[1] == P->key[1] && key[2] == P->key[2]) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscMalloc1(P->np, &next));
+  for (PetscInt i = 0; i < P->rows; i++) {
+    for (PetscInt q = 0; q < P->np; q++) next[q] = P->ia[(size_t)q * (P->rows + 1) + i];
+    for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) P->va[next[A->ja[t] / P->cw]++] = A->va[t];
+  }
+  PetscCall(PetscFree(next));
+  for (int c = 0; c < 3; c++) P->key[c] = key[c];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnPanelsDestroy(TnPanels *P)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(P->ia));
+  PetscCall(PetscFree3(P->ja, P->va, P->view));
+  P->np = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 /* Software prefetch of the batched gathers pays when the columns are
    scattered (a random graph: er k = 32, N = 2.5e5, B = 16: 200 -> 135 ms per
@@ -61,11 +187,16 @@ static PetscErrorCode SetUpBlocks(TnDyn dyn)
 static PetscErrorCode SetUpHalo(TnDyn dyn)
 {
   const PetscInt B = dyn->B;
+  PetscScalar   *g;
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1((size_t)dyn->m * B + 1, &dyn->pbuf));
+  TnDynAdviseHuge(dyn->pbuf, sizeof(PetscScalar) * dyn->m * B); /* gathered from: huge pages before the first touch */
   PetscCall(PetscArrayzero(dyn->pbuf, (size_t)dyn->m * B));
   PetscCall(VecCreateMPIWithArray(dyn->comm, B, dyn->m * B, PETSC_DECIDE, dyn->pbuf, &dyn->P));
   PetscCall(TnNetCreateHalo(dyn->net, dyn->P, B, &dyn->G, &dyn->halo));
+  PetscCall(VecGetArray(dyn->G, &g));
+  TnDynAdviseHuge(g, sizeof(PetscScalar) * dyn->nghost * B);
+  PetscCall(VecRestoreArray(dyn->G, &g));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

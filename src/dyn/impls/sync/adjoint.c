@@ -50,28 +50,67 @@ TN_INLINE PetscReal Dot(const PetscReal *restrict x, const PetscReal *restrict y
    Each node's lamnew is written once (no scatter, no zeroing); lam is
    gathered from neighbouring rows. The off-process synapses' terms follow
    (OffProcess, the reverse halo adds them). */
+/* Column j's synapses in [t0, t1) of the transpose: u += sum_i W_ij lam_i,
+   tgW += h lam_i . phi(a_j); lam_i prefetched TN_PREFETCH_AHEAD synapses
+   ahead when pf (scattered rows, B >= 8). */
+TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt n, PetscReal h, const PetscReal *restrict L, const PetscReal *restrict pj, PetscReal *restrict u, const int pf, const PetscInt B)
+{
+  const PetscInt *restrict tja = sd->tja;
+  const PetscReal *restrict va = sd->tva;
+  PetscReal *restrict tgW      = sd->tgW;
+  for (PetscInt t = t0; t < t1; t++) {
+    const PetscReal *restrict Li = L + (size_t)tja[t] * B;
+    const PetscReal w            = va[t];
+    if (pf && t + TN_PREFETCH_AHEAD < n) {
+      const PetscReal *lf = L + (size_t)tja[t + TN_PREFETCH_AHEAD] * B;
+      __builtin_prefetch(lf);
+      __builtin_prefetch(lf + B - 1);
+    }
+    for (PetscInt b = 0; b < B; b++) u[b] += w * Li[b];
+    tgW[t] += h * Dot(Li, pj, B);
+  }
+}
+
+/* The transpose's panels but the last (its rows i in slices that stay in
+   cache, as TnPanels): u_j's partial sums into ybuf, in the same order. */
+TN_INLINE void RateColumnPanels(TnDyn dyn, const PetscReal *restrict p, const PetscInt B)
+{
+  TnSync *sd                  = (TnSync *)dyn->data;
+  const PetscReal *restrict L = dyn->adj.lam;
+  PetscReal *restrict ub      = sd->ybuf;
+  for (PetscInt q = 0; q + 1 < sd->tnp; q++) {
+    const PetscInt *restrict tia = sd->tia + (size_t)q * (dyn->m + 1);
+    for (PetscInt j = 0; j < dyn->m; j++) {
+      PetscReal u[B];
+      for (PetscInt b = 0; b < B; b++) u[b] = q ? ub[(size_t)j * B + b] : 0.0;
+      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, dyn->h, L, p + (size_t)j * B, u, 1, B);
+      for (PetscInt b = 0; b < B; b++) ub[(size_t)j * B + b] = u[b];
+    }
+  }
+}
+
 TN_INLINE void RateColumns(TnDyn dyn, const PetscScalar *restrict a, const PetscReal *restrict p, TnDynAdjAcc *acc, const PetscInt B)
 {
   TnDynAdj       *g   = &dyn->adj;
   TnSync         *sd  = (TnSync *)dyn->data;
   const PetscBool lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
   const PetscReal h           = dyn->h;
-  const PetscReal *restrict L = g->lam, *restrict va = sd->tva;
-  PetscReal *restrict Ln = g->lamnew, *restrict gW = acc->gW, *restrict tgW = sd->tgW;
-  const PetscInt *restrict tia = sd->tia, *restrict tja = sd->tja;
+  const PetscReal *restrict L = g->lam, *restrict ub = sd->tnp > 1 ? sd->ybuf : NULL;
+  PetscReal *restrict Ln = g->lamnew, *restrict gW = acc->gW;
+  const PetscInt *restrict tia = sd->tia + (size_t)(sd->tnp - 1) * (dyn->m + 1);
+  const int pf                 = dyn->d.prefetch && B >= 8;
   PetscReal u[B];
+  if (ub) RateColumnPanels(dyn, p, B);
   for (PetscInt j = 0; j < dyn->m; j++) {
     const PetscReal *restrict pj = p + (size_t)j * B, *restrict Lj = L + (size_t)j * B, *restrict aj = a + (size_t)j * B;
     PetscReal *restrict Lnj = Ln + (size_t)j * B;
     const PetscReal gj = dyn->gamma[j], wj = dyn->wdiag[j];
     PetscReal       sb = 0, sg = 0, sw = 0;
-    for (PetscInt b = 0; b < B; b++) u[b] = 0;
-    for (PetscInt t = tia[j]; t < tia[j + 1]; t++) {
-      const PetscReal *restrict Li = L + (size_t)tja[t] * B;
-      const PetscReal w            = va[t];
-      for (PetscInt b = 0; b < B; b++) u[b] += w * Li[b];
-      tgW[t] += h * Dot(Li, pj, B);
-    }
+    for (PetscInt b = 0; b < B; b++) u[b] = ub ? ub[(size_t)j * B + b] : 0.0;
+    if (pf)
+      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, 1, B);
+    else
+      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, 0, B);
     for (PetscInt b = 0; b < B; b++) {
       PetscReal d, phi2, c;
       TnAdjLocal(lin, diag, h * TnDynFree(dyn, j), gj, wj, g->wt[b], pj[b], &d, &phi2, &c);
@@ -154,17 +193,15 @@ TN_INLINE void OffProcess(TnDyn dyn, const PetscReal *gx, PetscReal *gy, TnDynAd
 TN_INLINE void SynInput(TnDyn dyn, const PetscScalar *a, const PetscInt B)
 {
   TnSync *sd = (TnSync *)dyn->data;
-  for (PetscInt i = 0; i < dyn->m; i++) {
-    PetscReal *restrict si = sd->S + (size_t)i * B;
-    for (PetscInt b = 0; b < B; b++) si[b] = dyn->bias[i];
-    TnRowTimesBlock(&dyn->d, i, a, B, si);
-  }
+  for (PetscInt i = 0; i < dyn->m; i++)
+    for (PetscInt b = 0; b < B; b++) sd->S[(size_t)i * B + b] = dyn->bias[i];
+  TnSyncProduct(&dyn->d, &sd->pd, NULL, dyn->m, a, sd->S, B);
 }
 
 TN_INLINE void SynInputOff(TnDyn dyn, const PetscScalar *gx, const PetscInt B)
 {
   TnSync *sd = (TnSync *)dyn->data;
-  for (PetscInt r = 0; r < dyn->noff; r++) TnRowTimesBlock(&dyn->o, dyn->offrows[r], gx, B, sd->S + (size_t)dyn->offrows[r] * B);
+  TnSyncProduct(&dyn->o, &sd->po, dyn->offrows, dyn->noff, gx, sd->S, B);
 }
 
 PetscErrorCode TnSyncAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *pk)
@@ -181,6 +218,7 @@ PetscErrorCode TnSyncAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, c
     pk = ak;
   }
   x = rate ? pk : ak; /* what the columns of W multiply */
+  if (!rate) PetscCall(TnSyncPanelsUpdate(dyn));
   PetscCall(TnDynAdjHaloBegin(dyn, x));
   if (rate && sd->tia) {
     TN_DISPATCH_B(dyn->B, RateColumns, dyn, ak, pk, acc);
@@ -212,27 +250,38 @@ PetscErrorCode TnSyncAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, c
    values are gathered into tva once (AdjointBegin) and dL/dW is accumulated
    in tgW in the same order, then scattered back once (AdjointEnd): the K
    backward steps stream both instead of reaching into Ad's order at every
-   synapse. It pays from B = 4. */
+   synapse. It pays from B = 4. When the forward step has column panels on
+   Ad (TnPanels), the transpose has as many, by slices of its rows i (the
+   gathered lam_i): tnp blocks of m + 1 pointers, panel after panel, each
+   column's rows still ascending across them. */
 static PetscErrorCode Transpose(TnDyn dyn)
 {
-  TnSync      *sd = (TnSync *)dyn->data;
-  const TnCSR *d  = &dyn->d;
-  PetscInt    *next;
+  TnSync        *sd = (TnSync *)dyn->data;
+  const TnCSR   *d  = &dyn->d;
+  const PetscInt m = dyn->m, np = sd->pd.np > 1 ? sd->pd.np : 1, cw = np > 1 ? sd->pd.cw : m + 1;
+  PetscInt      *next;
   PetscFunctionBeginUser;
-  PetscCall(PetscCalloc3(dyn->m + 1, &sd->tia, d->n + 1, &sd->tja, d->n + 1, &sd->tperm));
-  for (PetscInt t = 0; t < d->n; t++) sd->tia[d->ja[t] + 1]++;
-  for (PetscInt j = 0; j < dyn->m; j++) sd->tia[j + 1] += sd->tia[j];
-  PetscCall(PetscMalloc1(dyn->m + 1, &next));
-  PetscCall(PetscArraycpy(next, sd->tia, dyn->m));
-  for (PetscInt i = 0; i < dyn->m; i++)
+  sd->tnp = np;
+  PetscCall(PetscCalloc3((size_t)np * (m + 1), &sd->tia, d->n + 1, &sd->tja, d->n + 1, &sd->tperm));
+  for (PetscInt i = 0; i < m; i++)
+    for (PetscInt t = d->ia[i]; t < d->ia[i + 1]; t++) sd->tia[(size_t)(i / cw) * (m + 1) + d->ja[t] + 1]++;
+  for (PetscInt q = 0, base = 0; q < np; q++) {
+    PetscInt *tq = sd->tia + (size_t)q * (m + 1);
+    tq[0]        = base;
+    for (PetscInt j = 0; j < m; j++) tq[j + 1] += tq[j];
+    base = tq[m];
+  }
+  PetscCall(PetscMalloc1((size_t)np * (m + 1), &next));
+  PetscCall(PetscArraycpy(next, sd->tia, (size_t)np * (m + 1)));
+  for (PetscInt i = 0; i < m; i++)
     for (PetscInt t = d->ia[i]; t < d->ia[i + 1]; t++) {
-      PetscInt u   = next[d->ja[t]]++;
+      PetscInt u   = next[(size_t)(i / cw) * (m + 1) + d->ja[t]]++;
       sd->tja[u]   = i;
       sd->tperm[u] = t;
     }
   PetscCall(PetscFree(next));
   PetscCall(PetscMalloc2(d->n + 1, &sd->tva, d->n + 1, &sd->tgW));
-  dyn->adj.bytes += 4.0 * (dyn->m + 1 + 2.0 * d->n) + 16.0 * d->n;
+  dyn->adj.bytes += 4.0 * (np * (m + 1.0) + 2.0 * d->n) + 16.0 * d->n;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -27,17 +27,15 @@ static void Source(TnDyn dyn, const PetscScalar *restrict a, PetscReal *restrict
 /* y_i = b_i + (Ad q)_i for every local row. */
 TN_INLINE void ProductOn(TnDyn dyn, const PetscReal *restrict q, PetscReal *restrict y, const PetscInt B)
 {
-  for (PetscInt i = 0; i < dyn->m; i++) {
-    PetscReal *restrict yi = y + (size_t)i * B;
-    for (PetscInt b = 0; b < B; b++) yi[b] = dyn->bias[i];
-    TnRowTimesBlock(&dyn->d, i, q, B, yi);
-  }
+  for (PetscInt i = 0; i < dyn->m; i++)
+    for (PetscInt b = 0; b < B; b++) y[(size_t)i * B + b] = dyn->bias[i];
+  TnSyncProduct(&dyn->d, &((TnSync *)dyn->data)->pd, NULL, dyn->m, q, y, B);
 }
 
 /* y_i += (Ao g)_i for the rows with off-process synapses. */
 TN_INLINE void ProductOff(TnDyn dyn, const PetscScalar *restrict g, PetscReal *restrict y, const PetscInt B)
 {
-  for (PetscInt r = 0; r < dyn->noff; r++) TnRowTimesBlock(&dyn->o, dyn->offrows[r], g, B, y + (size_t)dyn->offrows[r] * B);
+  TnSyncProduct(&dyn->o, &((TnSync *)dyn->data)->po, dyn->offrows, dyn->noff, g, y, B);
 }
 
 /* a <- (t - h N) / (1 - h gamma) with N = y (rate) or phi(y) (current);
@@ -103,6 +101,7 @@ PetscErrorCode TnSyncInverseStep(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInv
   PetscFunctionBeginUser;
   if (!s->t) PetscCall(PetscMalloc2((size_t)dyn->m * dyn->B + 1, &s->t, (size_t)dyn->m * dyn->B + 1, &s->y));
   PetscCall(PetscArraycpy(s->t, a, (size_t)dyn->m * dyn->B));
+  PetscCall(TnSyncPanelsUpdate(dyn));
   PetscCall(PetscMalloc1(2 * dyn->B, &red));
   for (it = 1; it <= st->maxit && worst > st->tol; it++) {
     PetscCall(Iterate(dyn, a, red));

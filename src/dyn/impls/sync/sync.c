@@ -15,7 +15,7 @@
    (Computing phi(a_{k+1}) here, as rows finish, was measured slower at every
    B than the separate vectorised pass TnPhiAll: lattice2d N = 10^6, B = 16,
    76 vs 62 ms per step.) */
-TN_INLINE void RateOnProcessBody(TnDyn dyn, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
+TN_INLINE void RateOnProcessBody(TnDyn dyn, const TnCSR *A, const PetscReal *restrict yin, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
 {
   const PetscReal h   = dyn->h;
   const int       lin = dyn->act == TN_ACT_LINEAR;
@@ -28,8 +28,11 @@ TN_INLINE void RateOnProcessBody(TnDyn dyn, const PetscScalar *a, const PetscRea
     PetscScalar       *oi        = out + (size_t)i * B;
     const PetscReal *restrict pi = p + (size_t)i * B;
     const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i], hi = h * TnDynFree(dyn, i);
-    for (PetscInt b = 0; b < B; b++) y[b] = bi;
-    TnRowTimesBlockPF(&dyn->d, i, p, B, y, pf);
+    if (yin)
+      for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)i * B + b];
+    else
+      for (PetscInt b = 0; b < B; b++) y[b] = bi;
+    TnRowTimesBlockPF(A, i, p, B, y, pf);
     for (PetscInt b = 0; b < B; b++) {
       hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
       oi[b] = ai[b] + hi * (-gi * ai[b] + y[b]);
@@ -40,13 +43,16 @@ TN_INLINE void RateOnProcessBody(TnDyn dyn, const PetscScalar *a, const PetscRea
 }
 
 /* a_i += h (Ao g)_i for the rows with off-process synapses. */
-TN_INLINE void AddOffProcessBody(TnDyn dyn, PetscScalar *restrict a, const PetscScalar *restrict g, const int pf, const PetscInt B)
+TN_INLINE void AddOffProcessBody(TnDyn dyn, const TnCSR *A, const PetscReal *restrict yin, PetscScalar *restrict a, const PetscScalar *restrict g, const int pf, const PetscInt B)
 {
   PetscReal y[B];
   for (PetscInt r = 0; r < dyn->noff; r++) {
     PetscInt i = dyn->offrows[r];
-    for (PetscInt b = 0; b < B; b++) y[b] = 0;
-    TnRowTimesBlockPF(&dyn->o, i, g, B, y, pf);
+    if (yin)
+      for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)i * B + b];
+    else
+      for (PetscInt b = 0; b < B; b++) y[b] = 0;
+    TnRowTimesBlockPF(A, i, g, B, y, pf);
     for (PetscInt b = 0; b < B; b++) a[(size_t)i * B + b] += dyn->h * TnDynFree(dyn, i) * y[b];
   }
 }
@@ -54,18 +60,36 @@ TN_INLINE void AddOffProcessBody(TnDyn dyn, PetscScalar *restrict a, const Petsc
 /* current form: s = Ad a + b now, + Ao g later. */
 TN_INLINE void CurrentOnProcess(TnDyn dyn, const PetscScalar *restrict a, const PetscInt B)
 {
-  PetscReal *S = ((TnSync *)dyn->data)->S;
-  for (PetscInt i = 0; i < dyn->m; i++) {
-    PetscReal *restrict si = S + (size_t)i * B;
-    for (PetscInt b = 0; b < B; b++) si[b] = dyn->bias[i];
-    TnRowTimesBlock(&dyn->d, i, a, B, si);
-  }
+  TnSync    *s = (TnSync *)dyn->data;
+  PetscReal *S = s->S;
+  for (PetscInt i = 0; i < dyn->m; i++)
+    for (PetscInt b = 0; b < B; b++) S[(size_t)i * B + b] = dyn->bias[i];
+  TnSyncProduct(&dyn->d, &s->pd, NULL, dyn->m, a, S, B);
 }
 
 TN_INLINE void CurrentOffProcess(TnDyn dyn, const PetscScalar *restrict g, const PetscInt B)
 {
-  PetscReal *S = ((TnSync *)dyn->data)->S;
-  for (PetscInt r = 0; r < dyn->noff; r++) TnRowTimesBlock(&dyn->o, dyn->offrows[r], g, B, S + (size_t)dyn->offrows[r] * B);
+  TnSync *s = (TnSync *)dyn->data;
+  TnSyncProduct(&dyn->o, &s->po, dyn->offrows, dyn->noff, g, s->S, B);
+}
+
+/* The rate form's row sums over all panels but the last, into ybuf:
+   y_i = init_i + (panels 0 .. np-2 of A x)_i, init = b (bias) or 0; the
+   last panel is summed by the row pass that uses y. */
+TN_INLINE void PanelsButLast(const TnPanels *P, const PetscInt *rows, PetscInt nrows, const PetscReal *bias, const PetscReal *restrict x, PetscReal *restrict ybuf, const PetscInt B)
+{
+  for (PetscInt r = 0; r < nrows; r++) {
+    const PetscInt i = rows ? rows[r] : r;
+    for (PetscInt b = 0; b < B; b++) ybuf[(size_t)i * B + b] = bias ? bias[i] : 0.0;
+  }
+  for (PetscInt q = 0; q + 1 < P->np; q++)
+    for (PetscInt r = 0; r < nrows; r++) {
+      const PetscInt i = rows ? rows[r] : r;
+      PetscReal      y[B];
+      for (PetscInt b = 0; b < B; b++) y[b] = ybuf[(size_t)i * B + b];
+      TnRowTimesBlockPrefetch(&P->view[q], i, x, B, y);
+      for (PetscInt b = 0; b < B; b++) ybuf[(size_t)i * B + b] = y[b];
+    }
 }
 
 /* out_i = a_i + h(-gamma_i a_i + phi(s_i)), log-det factor from phi'(s_i). */
@@ -96,38 +120,57 @@ TN_INLINE void CurrentUpdate(TnDyn dyn, const PetscScalar *a, PetscScalar *out, 
    locality of W's columns: dynsetup.c). */
 TN_INLINE void RateOnProcess(TnDyn dyn, const PetscScalar *a, const PetscReal *p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
-  RateOnProcessBody(dyn, a, p, out, ldet, nodeacc, 0, B);
+  RateOnProcessBody(dyn, &dyn->d, NULL, a, p, out, ldet, nodeacc, 0, B);
 }
 TN_INLINE void RateOnProcessPF(TnDyn dyn, const PetscScalar *a, const PetscReal *p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
 {
-  RateOnProcessBody(dyn, a, p, out, ldet, nodeacc, 1, B);
+  RateOnProcessBody(dyn, &dyn->d, NULL, a, p, out, ldet, nodeacc, 1, B);
+}
+/* with panels: all but the last into ybuf, then the row pass over the last */
+TN_INLINE void RateOnProcessPanels(TnDyn dyn, const PetscScalar *a, const PetscReal *p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
+{
+  TnSync *s = (TnSync *)dyn->data;
+  PanelsButLast(&s->pd, NULL, dyn->m, dyn->bias, p, s->ybuf, B);
+  RateOnProcessBody(dyn, &s->pd.view[s->pd.np - 1], s->ybuf, a, p, out, ldet, nodeacc, 1, B);
 }
 TN_INLINE void AddOffProcess(TnDyn dyn, PetscScalar *restrict a, const PetscScalar *restrict g, const PetscInt B)
 {
-  AddOffProcessBody(dyn, a, g, 0, B);
+  AddOffProcessBody(dyn, &dyn->o, NULL, a, g, 0, B);
 }
 TN_INLINE void AddOffProcessPF(TnDyn dyn, PetscScalar *restrict a, const PetscScalar *restrict g, const PetscInt B)
 {
-  AddOffProcessBody(dyn, a, g, 1, B);
+  AddOffProcessBody(dyn, &dyn->o, NULL, a, g, 1, B);
+}
+TN_INLINE void AddOffProcessPanels(TnDyn dyn, PetscScalar *restrict a, const PetscScalar *restrict g, const PetscInt B)
+{
+  TnSync *s = (TnSync *)dyn->data;
+  PanelsButLast(&s->po, dyn->offrows, dyn->noff, NULL, g, s->ybuf, B);
+  AddOffProcessBody(dyn, &s->po.view[s->po.np - 1], s->ybuf, a, g, 1, B);
 }
 
 /* pa: where phi(a) goes (NULL: pbuf); the halo's Vec P then views it. */
 static PetscErrorCode StepRate(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc)
 {
+  TnSync            *s = (TnSync *)dyn->data;
   const PetscScalar *g;
   PetscReal         *p = pa ? pa : dyn->pbuf;
   PetscFunctionBeginUser;
+  PetscCall(TnSyncPanelsUpdate(dyn));
   TnPhiAll(dyn->act, (size_t)dyn->m * dyn->B, a, p);
   if (pa) PetscCall(VecPlaceArray(dyn->P, pa));
   PetscCall(TnDynHaloBegin(dyn));
-  if (dyn->d.prefetch && dyn->B >= 8)
+  if (s->pd.np > 1)
+    TN_DISPATCH_B(dyn->B, RateOnProcessPanels, dyn, a, p, out, ldet, nodeacc);
+  else if (dyn->d.prefetch && dyn->B >= 8)
     TN_DISPATCH_B(dyn->B, RateOnProcessPF, dyn, a, p, out, ldet, nodeacc);
   else
     TN_DISPATCH_B(dyn->B, RateOnProcess, dyn, a, p, out, ldet, nodeacc);
   PetscCall(TnDynHaloEnd(dyn));
   if (pa) PetscCall(VecResetArray(dyn->P));
   PetscCall(VecGetArrayRead(dyn->G, &g));
-  if (dyn->B >= 8)
+  if (s->po.np > 1)
+    TN_DISPATCH_B(dyn->B, AddOffProcessPanels, dyn, out, g);
+  else if (dyn->B >= 8)
     TN_DISPATCH_B(dyn->B, AddOffProcessPF, dyn, out, g);
   else
     TN_DISPATCH_B(dyn->B, AddOffProcess, dyn, out, g);
@@ -139,6 +182,7 @@ static PetscErrorCode StepCurrent(TnDyn dyn, const PetscScalar *a, PetscScalar *
 {
   const PetscScalar *g;
   PetscFunctionBeginUser;
+  PetscCall(TnSyncPanelsUpdate(dyn));
   PetscCall(PetscArraycpy(dyn->pbuf, a, dyn->m * dyn->B));
   PetscCall(TnDynHaloBegin(dyn));
   TN_DISPATCH_B(dyn->B, CurrentOnProcess, dyn, a);
@@ -169,11 +213,50 @@ static PetscErrorCode StepSave(TnDyn dyn, const PetscScalar *a, PetscReal *pa)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnSyncPanelsUpdate(TnDyn dyn)
+{
+  TnSync *s = (TnSync *)dyn->data;
+  PetscFunctionBeginUser;
+  PetscCall(TnPanelsUpdate(dyn, &dyn->d, &s->pd));
+  PetscCall(TnPanelsUpdate(dyn, &dyn->o, &s->po));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Column panels (TnPanels) where the gathered state exceeds the panel size:
+   Ad's only when its columns are scattered (dyn->d.prefetch: the hardware
+   prefetcher follows local columns, and the extra passes over the row sums
+   would cost), Ao's always (ghosts have no locality). Measured on er,
+   N = 10^6, k = 32, B = 16, 1 rank (bench/README.md). */
+static PetscErrorCode SetUpPanels(TnDyn dyn)
+{
+  TnSync  *s = (TnSync *)dyn->data;
+  size_t   bytes, row = sizeof(PetscScalar) * (size_t)dyn->B;
+  PetscInt npd, npo;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynPanelBytes(dyn, &bytes));
+  if (!bytes) PetscFunctionReturn(PETSC_SUCCESS);
+  npd = dyn->d.prefetch ? (PetscInt)((row * dyn->m + bytes - 1) / bytes) : 1;
+  npo = (PetscInt)((row * dyn->nghost + bytes - 1) / bytes);
+  if (!dyn->panelset) { /* the default: fewer than 4 panels did not pay (bench/README.md) */
+    if (npd < 4) npd = 1;
+    if (npo < 4) npo = 1;
+  }
+  PetscCall(TnPanelsCreate(&dyn->d, dyn->m, dyn->m, npd, &s->pd));
+  PetscCall(TnPanelsCreate(&dyn->o, dyn->m, dyn->nghost, npo, &s->po));
+  if (dyn->form == TN_FORM_RATE && (s->pd.np > 1 || s->po.np > 1)) {
+    PetscCall(PetscMalloc1((size_t)dyn->m * dyn->B + 1, &s->ybuf));
+    TnDynAdviseHuge(s->ybuf, row * dyn->m);
+  }
+  PetscCall(PetscInfo(NULL, "column panels of %zu bytes: %" PetscInt_FMT " on-process, %" PetscInt_FMT " off-process\n", bytes, PetscMax(s->pd.np, 1), PetscMax(s->po.np, 1)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode SetUp(TnDyn dyn)
 {
   TnSync *s = (TnSync *)dyn->data;
   PetscFunctionBeginUser;
   if (dyn->form == TN_FORM_CURRENT) PetscCall(PetscMalloc1((size_t)dyn->m * dyn->B + 1, &s->S));
+  PetscCall(SetUpPanels(dyn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -183,6 +266,22 @@ static PetscErrorCode Reset(TnDyn dyn)
   PetscFunctionBeginUser;
   PetscCall(PetscFree(s->S));
   PetscCall(PetscFree2(s->t, s->y));
+  PetscCall(TnPanelsDestroy(&s->pd));
+  PetscCall(TnPanelsDestroy(&s->po));
+  PetscCall(PetscFree(s->ybuf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsObject)
+{
+  PetscInt  kb = dyn->panelset ? dyn->panelkb : -1;
+  PetscBool set;
+  PetscFunctionBeginUser;
+  PetscCall(TnOptionsInt("-panel_kb", "sync: kB of gathered state per column panel of W (0: no panels; -1: half the last-level cache's share of each rank on the node)", "TnDynSetUp", kb, &kb, &set, -1, PETSC_MAX_INT));
+  if (set) {
+    dyn->panelkb  = kb;
+    dyn->panelset = (PetscBool)(kb >= 0);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -223,20 +322,21 @@ PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
   TnSync *s;
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&s));
-  dyn->data             = s;
-  dyn->ops.setup        = SetUp;
-  dyn->ops.reset        = Reset;
-  dyn->ops.step         = TnSyncStep;
-  dyn->ops.stepsave     = StepSave;
-  dyn->ops.adjointsetup = TnSyncAdjointSetUp;
-  dyn->ops.adjointreset = TnSyncAdjointReset;
-  dyn->ops.adjointbegin = TnSyncAdjointBegin;
-  dyn->ops.adjointstep  = TnSyncAdjointStep;
-  dyn->ops.adjointend   = TnSyncAdjointEnd;
-  dyn->ops.localstep    = TnSyncLocalStep;
-  dyn->ops.inversestep  = TnSyncInverseStep;
-  dyn->ops.bound        = Bound;
-  dyn->ops.boundnorm1   = PETSC_TRUE;
-  dyn->ops.clamp        = PETSC_TRUE;
+  dyn->data               = s;
+  dyn->ops.setfromoptions = SetFromOptions;
+  dyn->ops.setup          = SetUp;
+  dyn->ops.reset          = Reset;
+  dyn->ops.step           = TnSyncStep;
+  dyn->ops.stepsave       = StepSave;
+  dyn->ops.adjointsetup   = TnSyncAdjointSetUp;
+  dyn->ops.adjointreset   = TnSyncAdjointReset;
+  dyn->ops.adjointbegin   = TnSyncAdjointBegin;
+  dyn->ops.adjointstep    = TnSyncAdjointStep;
+  dyn->ops.adjointend     = TnSyncAdjointEnd;
+  dyn->ops.localstep      = TnSyncLocalStep;
+  dyn->ops.inversestep    = TnSyncInverseStep;
+  dyn->ops.bound          = Bound;
+  dyn->ops.boundnorm1     = PETSC_TRUE;
+  dyn->ops.clamp          = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

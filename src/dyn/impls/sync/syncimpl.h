@@ -9,10 +9,37 @@ typedef struct {
      gathered in that order once per gradient (tva) and dL/dW accumulated in
      that order (tgW), scattered back once */
   PetscInt  *tia, *tja, *tperm;
+  PetscInt   tnp; /* the transpose's panels (tia holds tnp blocks of m + 1) */
   PetscReal *tva, *tgW;
   PetscBool  storep; /* rate, tanh: phi(a_k) kept from the forward pass */
   PetscReal *t, *y;  /* inverse: the target a_{k+1} and the products N(a) */
+  /* column panels of Ad (when its columns are scattered) and of Ao, when
+     the state they gather from exceeds the panel size (SetUp); ybuf: the
+     rate form's partial row sums between panels */
+  TnPanels   pd, po;
+  PetscReal *ybuf;
 } TnSync;
+
+/* y_i += (A x)_i for rows[0..nrows) (rows NULL: 0..nrows-1), panel by panel
+   when P has panels (the same sums in the same order), otherwise row by
+   row. */
+TN_INLINE void TnSyncProduct(const TnCSR *A, const TnPanels *P, const PetscInt *rows, PetscInt nrows, const PetscReal *restrict x, PetscReal *restrict y, const PetscInt B)
+{
+  if (P->np > 1) {
+    for (PetscInt q = 0; q < P->np; q++)
+      for (PetscInt r = 0; r < nrows; r++) {
+        const PetscInt i = rows ? rows[r] : r;
+        TnRowTimesBlockPrefetch(&P->view[q], i, x, B, y + (size_t)i * B);
+      }
+  } else
+    for (PetscInt r = 0; r < nrows; r++) {
+      const PetscInt i = rows ? rows[r] : r;
+      TnRowTimesBlock(A, i, x, B, y + (size_t)i * B);
+    }
+}
+
+/* Panels up to date with W (before a product that uses them). */
+PetscErrorCode TnSyncPanelsUpdate(TnDyn dyn);
 
 PetscErrorCode TnSyncStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc);
 PetscErrorCode TnSyncAdjointSetUp(TnDyn dyn, size_t *nsave);

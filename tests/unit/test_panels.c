@@ -1,0 +1,184 @@
+/* The sync scheme's column panels (TnPanels, -dyn_panel_kb): a random
+   network's rows summed panel by panel add the same terms in the same order
+   as row by row, so with panels of a few nodes (-dyn_panel_kb 1) log Phi,
+   the final state, the gradient and the inverse step equal those without
+   panels (-dyn_panel_kb 0) on the same network, bit for bit, rate and
+   current forms, a batch size with its own kernel (16) and one without (3),
+   at every rank count (on- and off-process panels); and after W changes
+   (TnGradAddToParams), the panels' copy of W's values follows. */
+#include "tn_test.h"
+#include <tenor/dyn.h>
+#include <tenor/grad.h>
+
+static PetscErrorCode BuildER(TnNet *net)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
+  PetscCall(TnNetSetType(*net, TNNET_ER));
+  PetscCall(TnNetSetSize(*net, 400));
+  PetscCall(TnNetSetDegree(*net, 12));
+  PetscCall(TnNetSetUp(*net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A sync dyn on net with -dyn_panel_kb kb. */
+static PetscErrorCode MakeDyn(TnNet net, TnForm form, PetscInt B, const char *kb, TnDyn *dyn)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsSetValue(NULL, "-dyn_panel_kb", kb));
+  PetscCall(TnDynCreate(net, dyn));
+  PetscCall(TnDynSetFromOptions(*dyn));
+  PetscCall(PetscOptionsClearValue(NULL, "-dyn_panel_kb"));
+  PetscCall(TnDynSetForm(*dyn, form));
+  PetscCall(TnDynSetStepSize(*dyn, 0.05));
+  PetscCall(TnDynSetSteps(*dyn, 6));
+  PetscCall(TnDynSetBatchSize(*dyn, B));
+  PetscCall(TnDynSetUp(*dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Fill(Vec x, PetscInt seed)
+{
+  PetscScalar *a;
+  PetscInt     n, lo;
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(x, &n));
+  PetscCall(VecGetOwnershipRange(x, &lo, NULL));
+  PetscCall(VecGetArray(x, &a));
+  for (PetscInt q = 0; q < n; q++) a[q] = 0.8 * TnRandNormal(seed, 0, lo + q);
+  PetscCall(VecRestoreArray(x, &a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* max |x - y| over the ranks */
+static PetscReal MaxDiff(Vec x, Vec y)
+{
+  Vec       d;
+  PetscReal n = -1;
+  if (VecDuplicate(x, &d) || VecWAXPY(d, -1.0, x, y) || VecNorm(d, NORM_INFINITY, &n)) n = -1;
+  VecDestroy(&d);
+  return n;
+}
+
+/* log Phi, a_K, the gradient and one inverse step of each dyn. */
+typedef struct {
+  PetscReal logphi[16];
+  Vec       aK, grad, inv;
+} Out;
+
+static PetscErrorCode Run(TnDyn dyn, PetscInt B, Out *o)
+{
+  TnGrad            g;
+  TnDynResult       res;
+  Vec               x;
+  TnDynInverseStats st = {0};
+  PetscScalar      *a;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateState(dyn, &x));
+  PetscCall(Fill(x, 5));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  PetscCall(VecDuplicate(x, &o->aK));
+  PetscCall(VecCopy(x, o->aK));
+  PetscCall(TnDynEvaluate(dyn, o->aK, &res));
+  for (PetscInt b = 0; b < B; b++) o->logphi[b] = res.logphi[b];
+  PetscCall(TnGradCreate(dyn, &g));
+  PetscCall(TnGradCreateParamVec(g, &o->grad));
+  PetscCall(TnGradCompute(g, x, &res, o->grad));
+  PetscCall(TnGradDestroy(&g));
+  st.tol   = 1e-14;
+  st.maxit = 200;
+  PetscCall(VecDuplicate(x, &o->inv));
+  PetscCall(VecCopy(x, o->inv));
+  PetscCall(VecGetArray(o->inv, &a));
+  PetscCall(TnDynStepInverse(dyn, 0, a, &st));
+  PetscCall(VecRestoreArray(o->inv, &a));
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void OutDestroy(Out *o)
+{
+  VecDestroy(&o->aK);
+  VecDestroy(&o->grad);
+  VecDestroy(&o->inv);
+}
+
+static void Compare(const Out *o0, const Out *o1, PetscInt B)
+{
+  for (PetscInt b = 0; b < B; b++) CU_ASSERT(o0->logphi[b] == o1->logphi[b]);
+  CU_ASSERT(MaxDiff(o0->aK, o1->aK) == 0);
+  CU_ASSERT(MaxDiff(o0->grad, o1->grad) == 0);
+  CU_ASSERT(MaxDiff(o0->inv, o1->inv) == 0);
+}
+
+static void test_panels_same_sums(void)
+{
+  TnNet net;
+  TN_ASSERT_OK(BuildER(&net));
+  for (int f = 0; f < 2; f++)
+    for (PetscInt B = 16; B > 0; B = B == 16 ? 3 : 0) {
+      const TnForm form = f ? TN_FORM_CURRENT : TN_FORM_RATE;
+      TnDyn        d0, d1;
+      Out          o0, o1;
+      TN_ASSERT_OK(MakeDyn(net, form, B, "0", &d0));
+      TN_ASSERT_OK(MakeDyn(net, form, B, "1", &d1));
+      TN_ASSERT_OK(Run(d0, B, &o0));
+      TN_ASSERT_OK(Run(d1, B, &o1));
+      Compare(&o0, &o1, B);
+      OutDestroy(&o0);
+      OutDestroy(&o1);
+      TnDynDestroy(&d1);
+      TnDynDestroy(&d0);
+    }
+  TnNetDestroy(&net);
+}
+
+/* W changes after the panels copied its values: the panelled evaluation
+   must see the new W (it differs from before, and equals the plain one). */
+static void test_panels_follow_W(void)
+{
+  TnNet       net;
+  TnDyn       d0, d1;
+  TnGrad      g;
+  Vec         dir, x, y;
+  TnDynResult r0, r1;
+  PetscReal   before;
+  TN_ASSERT_OK(BuildER(&net));
+  TN_ASSERT_OK(MakeDyn(net, TN_FORM_RATE, 16, "0", &d0));
+  TN_ASSERT_OK(MakeDyn(net, TN_FORM_RATE, 16, "1", &d1));
+  TN_ASSERT_OK(TnDynCreateState(d1, &x));
+  TN_ASSERT_OK(VecDuplicate(x, &y));
+  TN_ASSERT_OK(Fill(x, 9));
+  TN_ASSERT_OK(TnDynResultCreate(d1, &r0));
+  TN_ASSERT_OK(TnDynResultCreate(d1, &r1));
+  TN_ASSERT_OK(VecCopy(x, y));
+  TN_ASSERT_OK(TnDynEvaluate(d1, y, &r1));
+  before = r1.logphi[0];
+  TN_ASSERT_OK(TnGradCreate(d1, &g));
+  TN_ASSERT_OK(TnGradCreateParamVec(g, &dir));
+  TN_ASSERT_OK(Fill(dir, 11));
+  TN_ASSERT_OK(TnGradAddToParams(g, 0.01, dir)); /* every W_ij, b_i and u_i moves */
+  TN_ASSERT_OK(VecCopy(x, y));
+  TN_ASSERT_OK(TnDynEvaluate(d1, y, &r1));
+  TN_ASSERT_OK(VecCopy(x, y));
+  TN_ASSERT_OK(TnDynEvaluate(d0, y, &r0));
+  CU_ASSERT(r1.logphi[0] != before);
+  for (PetscInt b = 0; b < 16; b++) CU_ASSERT(r0.logphi[b] == r1.logphi[b]);
+  TnDynResultDestroy(&r0);
+  TnDynResultDestroy(&r1);
+  VecDestroy(&dir);
+  VecDestroy(&x);
+  VecDestroy(&y);
+  TnGradDestroy(&g);
+  TnDynDestroy(&d1);
+  TnDynDestroy(&d0);
+  TnNetDestroy(&net);
+}
+
+void TnTestRegister(void)
+{
+  CU_pSuite s = CU_add_suite("panels", NULL, NULL);
+  CU_add_test(s, "panels: the same sums, bit for bit", test_panels_same_sums);
+  CU_add_test(s, "panels follow a change of W", test_panels_follow_W);
+}
