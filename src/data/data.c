@@ -274,6 +274,7 @@ PetscErrorCode TnDataLoad(TnData data, PetscInt N)
     PetscCall(TnDataLabelsRead_Private(data));
   else
     PetscCall(Source(data));
+  if (!data->x) PetscCall(PetscMalloc1(1, &data->x)); /* a rank without nodes (N < ranks): loaded, nothing held */
   if (data->sel >= 0) PetscCall(TnDataLabelsSelect_Private(data));
   if (data->dequantize) PetscCall(TnDataDequantize_Private(data));
   PetscCall(TnDataSplit_Private(data));
