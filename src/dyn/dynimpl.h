@@ -392,6 +392,12 @@ PetscErrorCode TnDynAdjHaloBegin(TnDyn dyn, const PetscReal *send);
 PetscErrorCode TnDynAdjHaloEnd(TnDyn dyn, const PetscReal **ghost);
 PetscErrorCode TnDynAdjReverseBegin(TnDyn dyn, PetscReal *into);
 PetscErrorCode TnDynAdjReverseEnd(TnDyn dyn);
+/* The same over another scatter between the same layouts (a part of the
+   halo: the colored scheme's per-colour scatters). */
+PetscErrorCode TnDynAdjHaloPartBegin(TnDyn dyn, VecScatter sct, const PetscReal *send);
+PetscErrorCode TnDynAdjHaloPartEnd(TnDyn dyn, VecScatter sct, const PetscReal **ghost);
+PetscErrorCode TnDynAdjReversePartBegin(TnDyn dyn, VecScatter sct, PetscReal *into);
+PetscErrorCode TnDynAdjReversePartEnd(TnDyn dyn, VecScatter sct);
 /* lam <-> lamnew */
 void TnDynAdjSwap(TnDyn dyn);
 

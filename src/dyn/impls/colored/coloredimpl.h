@@ -20,8 +20,9 @@ typedef struct {
   PetscInt64 pstate;                /* the network's parameter state they were copied at */
   PetscInt  *gptr;
   VecScatter hall, *halo;
-  PetscReal *mix; /* adjoint: the state before the substep */
-  PetscReal *p;   /* adjoint, rate: phi(mix) */
+  PetscReal *mix;  /* adjoint: the state before the substep */
+  PetscReal *p;    /* adjoint, rate: phi(mix) */
+  PetscReal *lamp; /* adjoint: lambda by position */
 } TnColored;
 
 PetscErrorCode TnColoredColoringSetUp(TnDyn dyn);

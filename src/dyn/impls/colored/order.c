@@ -101,7 +101,10 @@ PetscErrorCode TnColoredOrderSetUp(TnDyn dyn)
   TnColored     *cd = (TnColored *)dyn->data;
   const PetscInt m  = dyn->m;
   PetscInt      *gslot;
+  char           what[128];
   PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's copy of W in the colour order (%" PetscInt_FMT " synapses on this rank)", dyn->d.n + dyn->o.n));
+  PetscCall(TnCheckMemory(dyn->comm, 12.0 * (dyn->d.n + dyn->o.n) + 56.0 * m + 4.0 * dyn->nghost, what, "run on more nodes, or use -dyn_scheme sync"));
   PetscCall(PetscMalloc1(cd->ncolors + 1, &cd->gptr));
   PetscCall(PetscMalloc1(dyn->nghost + 1, &gslot));
   PetscCall(SetUpHalo(dyn, gslot));
@@ -130,7 +133,7 @@ PetscErrorCode TnColoredOrderReset(TnDyn dyn)
   PetscFunctionBeginUser;
   if (!cd->gptr) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(VecScatterDestroy(&cd->hall));
-  for (PetscInt c = 0; c < cd->ncolors; c++) PetscCall(VecScatterDestroy(&cd->halo[c]));
+  for (PetscInt c = 0; cd->halo && c < cd->ncolors; c++) PetscCall(VecScatterDestroy(&cd->halo[c]));
   PetscCall(PetscFree(cd->halo));
   PetscCall(PetscFree(cd->gptr));
   PetscCall(PetscFree4(cd->dia, cd->dja, cd->oia, cd->oja));
