@@ -186,8 +186,86 @@ static void test_colour_order_invariance(void)
   free(o);
 }
 
+/* W and b scaled by s, gamma unchanged: theta = (s W, s b, u) */
+static PetscErrorCode Scale(TnNet net, PetscReal s)
+{
+  PetscScalar  *th;
+  TnParamLayout L;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamArray(net, &th, NULL));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  for (PetscInt q = 0; q < L.u; q++) th[q] *= s;
+  PetscCall(TnNetSetParams(net, th, 0, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* log Phi of one batch, the net's values scaled by s through TnNetSetParams
+   after the dynamics' set-up and a first evaluation (fresh: before the
+   dynamics exists). */
+static PetscErrorCode ScaledLogPhi(PetscReal s, PetscBool fresh, PetscReal logphi[NB])
+{
+  TnNet        net;
+  TnDyn        dyn;
+  Vec          xnat, xs;
+  TnDynResult  res;
+  PetscScalar *px;
+  PetscInt     rs, re;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, &net));
+  PetscCall(TnNetSetType(net, "er"));
+  PetscCall(TnNetSetSize(net, NN));
+  PetscCall(TnNetSetDegree(net, 6));
+  PetscCall(TnNetSetSelfLoops(net, PETSC_TRUE));
+  PetscCall(TnNetSetWeightScale(net, 0.7));
+  PetscCall(TnNetSetBiasScale(net, 0.2));
+  PetscCall(TnNetSetUp(net));
+  if (fresh) PetscCall(Scale(net, s));
+  PetscCall(TnDynCreate(net, &dyn));
+  PetscCall(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
+  PetscCall(TnDynSetSteps(dyn, NK));
+  PetscCall(TnDynSetBatchSize(dyn, NB));
+  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
+  PetscCall(TnDynCreateState(dyn, &xs));
+  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
+  PetscCall(VecGetArrayWrite(xnat, &px));
+  for (PetscInt q = rs; q < re; q++) px[q - rs] = TnRandNormal(11, 0, (uint64_t)q);
+  PetscCall(VecRestoreArrayWrite(xnat, &px));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  if (!fresh) { /* one evaluation with the old values: the copies are taken */
+    PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
+    PetscCall(TnDynEvaluate(dyn, xs, &res));
+  }
+  if (!fresh) {
+    PetscCall(Scale(net, s));
+    PetscCall(TnDynCheckInvertible(dyn));
+  }
+  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
+  PetscCall(TnDynEvaluate(dyn, xs, &res));
+  for (PetscInt b = 0; b < NB; b++) logphi[b] = res.logphi[b];
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&xs));
+  PetscCall(VecDestroy(&xnat));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* the colour-order copies follow the network's values */
+static void test_copies_follow_values(void)
+{
+  PetscReal a[NB], b[NB], c[NB];
+  TN_ASSERT_OK(ScaledLogPhi(0.5, PETSC_FALSE, a));
+  TN_ASSERT_OK(ScaledLogPhi(0.5, PETSC_TRUE, b));
+  TN_ASSERT_OK(ScaledLogPhi(1.0, PETSC_TRUE, c));
+  for (PetscInt q = 0; q < NB; q++) {
+    TN_ASSERT_CLOSE(a[q], b[q], 1e-13);
+    CU_ASSERT(fabs(a[q] - c[q]) > 1e-6 * fabs(c[q]));
+  }
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("colorder", NULL, NULL);
   CU_add_test(s, "colored: log Phi, node losses, gradient, inverse invariant to ranks and partition", test_colour_order_invariance);
+  CU_add_test(s, "colored: the colour-order copies follow the network's values", test_copies_follow_values);
 }
