@@ -88,7 +88,8 @@ PetscErrorCode TnNetGetComm(TnNet net, MPI_Comm *comm);
 /* The network's parameters as one local array, which W's values and b are
    views of: [W's on-process block values | off-process block values | b |
    u = log gamma] (the layout of TnGrad's theta). Writing W's values or b
-   here changes the network; gamma and W_ii are derived vectors: call
+   here changes the network; gamma and W_ii are derived vectors, and a
+   dynamics object may keep its own copy (TnNetGetParamState): call
    TnNetParamsUpdated after writing (TnNetSetParams does). Borrowed; *n = its
    length. */
 PetscErrorCode TnNetGetParamArray(TnNet net, PetscScalar **param, PetscInt *n);
@@ -114,6 +115,9 @@ static inline PetscScalar TnParamTrial(const PetscScalar *th, const PetscScalar 
 PetscErrorCode TnNetSetParams(TnNet net, const PetscScalar *th, PetscReal alpha, PetscBool add);
 /* After the array was written: gamma_i = e^{u_i}, W_ii from W's values. */
 PetscErrorCode TnNetParamsUpdated(TnNet net);
+/* A counter that TnNetParamsUpdated moves on: a copy of the values taken at
+   one count is current while the count stays. */
+PetscErrorCode TnNetGetParamState(TnNet net, PetscInt64 *state);
 /* diagpos[i]: the position of W_ii among the on-process block's values
    (Ad's), or -1 when the pattern has no self-loop at i. Borrowed. */
 PetscErrorCode TnNetGetDiagPositions(TnNet net, const PetscInt **diagpos);

@@ -12,21 +12,23 @@
 
 PetscLogEvent TN_Adjoint, TN_Inverse;
 
-PetscErrorCode TnDynAdjHaloBegin(TnDyn dyn, const PetscReal *send)
+/* Over the whole halo (dyn->halo) or a scatter of a part of it between the
+   same layouts (the colored scheme's per-colour scatters). */
+PetscErrorCode TnDynAdjHaloPartBegin(TnDyn dyn, VecScatter sct, const PetscReal *send)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
   PetscCall(VecPlaceArray(dyn->adj.Pv, send));
-  PetscCall(VecScatterBegin(dyn->halo, dyn->adj.Pv, dyn->adj.Gp, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterBegin(sct, dyn->adj.Pv, dyn->adj.Gp, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnDynAdjHaloEnd(TnDyn dyn, const PetscReal **ghost)
+PetscErrorCode TnDynAdjHaloPartEnd(TnDyn dyn, VecScatter sct, const PetscReal **ghost)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
-  PetscCall(VecScatterEnd(dyn->halo, dyn->adj.Pv, dyn->adj.Gp, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sct, dyn->adj.Pv, dyn->adj.Gp, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecResetArray(dyn->adj.Pv));
   *ghost = dyn->adj.gbuf; /* Gp wraps this array of ours */
   PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
@@ -34,23 +36,51 @@ PetscErrorCode TnDynAdjHaloEnd(TnDyn dyn, const PetscReal **ghost)
 }
 
 /* into += the ghost contributions other ranks accumulated in their Gy. */
-PetscErrorCode TnDynAdjReverseBegin(TnDyn dyn, PetscReal *into)
+PetscErrorCode TnDynAdjReversePartBegin(TnDyn dyn, VecScatter sct, PetscReal *into)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
   PetscCall(VecPlaceArray(dyn->adj.Lv, into));
-  PetscCall(VecScatterBegin(dyn->halo, dyn->adj.Gy, dyn->adj.Lv, ADD_VALUES, SCATTER_REVERSE));
+  PetscCall(VecScatterBegin(sct, dyn->adj.Gy, dyn->adj.Lv, ADD_VALUES, SCATTER_REVERSE));
   PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynAdjReversePartEnd(TnDyn dyn, VecScatter sct)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
+  PetscCall(VecScatterEnd(sct, dyn->adj.Gy, dyn->adj.Lv, ADD_VALUES, SCATTER_REVERSE));
+  PetscCall(VecResetArray(dyn->adj.Lv));
+  PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynAdjHaloBegin(TnDyn dyn, const PetscReal *send)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynAdjHaloPartBegin(dyn, dyn->halo, send));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynAdjHaloEnd(TnDyn dyn, const PetscReal **ghost)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynAdjHaloPartEnd(dyn, dyn->halo, ghost));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynAdjReverseBegin(TnDyn dyn, PetscReal *into)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynAdjReversePartBegin(dyn, dyn->halo, into));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnDynAdjReverseEnd(TnDyn dyn)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
-  PetscCall(VecScatterEnd(dyn->halo, dyn->adj.Gy, dyn->adj.Lv, ADD_VALUES, SCATTER_REVERSE));
-  PetscCall(VecResetArray(dyn->adj.Lv));
-  PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
+  PetscCall(TnDynAdjReversePartEnd(dyn, dyn->halo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

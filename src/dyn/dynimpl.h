@@ -395,6 +395,10 @@ void TnDynAdviseHuge(void *p, size_t bytes);
 
 PetscErrorCode TnDynHaloBegin(TnDyn dyn);
 PetscErrorCode TnDynHaloEnd(TnDyn dyn);
+/* The same forward exchange P -> G over another scatter of those two Vecs
+   (a part of the halo: the colored scheme's per-colour scatters). */
+PetscErrorCode TnDynHaloPartBegin(TnDyn dyn, VecScatter sct);
+PetscErrorCode TnDynHaloPartEnd(TnDyn dyn, VecScatter sct);
 PetscErrorCode TnDynReset(TnDyn dyn);
 PetscErrorCode TnDynAdjointReset(TnDyn dyn);
 PetscErrorCode TnDynLocalReset(TnDyn dyn);
@@ -422,6 +426,12 @@ PetscErrorCode TnDynAdjHaloBegin(TnDyn dyn, const PetscReal *send);
 PetscErrorCode TnDynAdjHaloEnd(TnDyn dyn, const PetscReal **ghost);
 PetscErrorCode TnDynAdjReverseBegin(TnDyn dyn, PetscReal *into);
 PetscErrorCode TnDynAdjReverseEnd(TnDyn dyn);
+/* The same over another scatter between the same layouts (a part of the
+   halo: the colored scheme's per-colour scatters). */
+PetscErrorCode TnDynAdjHaloPartBegin(TnDyn dyn, VecScatter sct, const PetscReal *send);
+PetscErrorCode TnDynAdjHaloPartEnd(TnDyn dyn, VecScatter sct, const PetscReal **ghost);
+PetscErrorCode TnDynAdjReversePartBegin(TnDyn dyn, VecScatter sct, PetscReal *into);
+PetscErrorCode TnDynAdjReversePartEnd(TnDyn dyn, VecScatter sct);
 /* lam <-> lamnew */
 void TnDynAdjSwap(TnDyn dyn);
 
@@ -510,17 +520,19 @@ TN_INLINE PetscReal TnLocSynapse(PetscReal *restrict e, const PetscReal *restric
      W_ij: += ga e + gs x_j,   e <- F e + hq x_j
      b_i:  += ga e + gs,       e <- F e + hq
      g_i:  += ga e - c,        e <- F e - h a_i
-     W_ii: += c d (the log-det's own W_ii) */
-TN_INLINE void TnLocRow(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, const PetscScalar *restrict ai, const PetscReal *restrict x, const PetscReal *restrict gx, const PetscInt B)
+     W_ii: += c d (the log-det's own W_ii)
+   dj, oj: the columns of row i's synapses in theta's order (x's and gx's
+   entries), TnLocRow: W's own. */
+TN_INLINE void TnLocRowCols(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, const PetscScalar *restrict ai, const PetscReal *restrict x, const PetscInt *restrict dj, const PetscReal *restrict gx, const PetscInt *restrict oj, const PetscInt B)
 {
   TnDynLoc    *L = &dyn->loc;
   PetscReal   *e = L->e, *gW = L->acc.gW;
   const size_t nd = (size_t)dyn->d.n, no = (size_t)dyn->o.n, m = (size_t)dyn->m;
   PetscReal *restrict eb = e + (nd + no + (size_t)i) * B, *restrict eg = e + (nd + no + m + (size_t)i) * B;
   PetscReal sb = 0, sg = 0, sw = 0;
-  for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) gW[t] += TnLocSynapse(e + (size_t)t * B, x + (size_t)dyn->d.ja[t] * B, k, B);
+  for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) gW[t] += TnLocSynapse(e + (size_t)t * B, x + (size_t)dj[t - dyn->d.ia[i]] * B, k, B);
   if (gx)
-    for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) gW[nd + t] += TnLocSynapse(e + (nd + t) * B, gx + (size_t)dyn->o.ja[t] * B, k, B);
+    for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) gW[nd + t] += TnLocSynapse(e + (nd + t) * B, gx + (size_t)oj[t - dyn->o.ia[i]] * B, k, B);
   for (PetscInt b = 0; b < B; b++) {
     sb += k[b].ga * eb[b] + k[b].gs;
     sg += k[b].ga * eg[b] - k[b].c;
@@ -531,6 +543,11 @@ TN_INLINE void TnLocRow(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, cons
   L->acc.gb[i] += sb;
   L->acc.gg[i] += sg;
   if (dyn->diagpos[i] >= 0) gW[dyn->diagpos[i]] += sw;
+}
+
+TN_INLINE void TnLocRow(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, const PetscScalar *restrict ai, const PetscReal *restrict x, const PetscReal *restrict gx, const PetscInt B)
+{
+  TnLocRowCols(dyn, i, k, ai, x, dyn->d.ja + dyn->d.ia[i], gx, dyn->o.ja + dyn->o.ia[i], B);
 }
 
 extern PetscLogEvent TN_Adjoint, TN_Inverse;

@@ -218,22 +218,37 @@ static PetscErrorCode SetUpNatural(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The forward halo exchange of pbuf (P views it, or an array placed in P). */
-PetscErrorCode TnDynHaloBegin(TnDyn dyn)
+/* The forward halo exchange of pbuf (P views it, or an array placed in P),
+   over the whole halo or a scatter of a part of it. */
+PetscErrorCode TnDynHaloPartBegin(TnDyn dyn, VecScatter sct)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
-  PetscCall(VecScatterBegin(dyn->halo, dyn->P, dyn->G, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterBegin(sct, dyn->P, dyn->G, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynHaloPartEnd(TnDyn dyn, VecScatter sct)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
+  PetscCall(VecScatterEnd(sct, dyn->P, dyn->G, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynHaloBegin(TnDyn dyn)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynHaloPartBegin(dyn, dyn->halo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnDynHaloEnd(TnDyn dyn)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(TN_HaloExchange, 0, 0, 0, 0));
-  PetscCall(VecScatterEnd(dyn->halo, dyn->P, dyn->G, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(PetscLogEventEnd(TN_HaloExchange, 0, 0, 0, 0));
+  PetscCall(TnDynHaloPartEnd(dyn, dyn->halo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

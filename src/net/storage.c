@@ -112,6 +112,7 @@ PetscErrorCode TnNetParamsUpdated(TnNet net)
   PetscScalar  *pg, *pw;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetParamLayout(net, &L));
+  net->pstate++; /* copies of the values (TnNetGetParamState) are stale */
   PetscCall(VecGetArray(net->gamma, &pg));
   PetscCall(VecGetArray(net->wdiag, &pw));
   for (PetscInt i = 0; i < L.m; i++) {
@@ -120,6 +121,14 @@ PetscErrorCode TnNetParamsUpdated(TnNet net)
   }
   PetscCall(VecRestoreArray(net->wdiag, &pw));
   PetscCall(VecRestoreArray(net->gamma, &pg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnNetGetParamState(TnNet net, PetscInt64 *state)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(net->setup, net->comm, PETSC_ERR_ORDER, "call TnNetSetUp() first");
+  *state = net->pstate;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

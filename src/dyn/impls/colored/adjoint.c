@@ -10,28 +10,36 @@
    Rows of colour c read no other row of colour c, so a row's own update
    (the self-loop j = i included) is the only write to lam_i. The state before
    substep c is a_{k+1} on the colours < c and a_k on the colours >= c: it is
-   rebuilt going down the colours, one colour's rows at a time. */
+   rebuilt going down the colours, one colour's rows at a time. The state,
+   phi and lambda are worked on in the colour order (order.c), lambda copied
+   in and out once per step. */
 #include "coloredimpl.h"
 
-/* One row i of colour c. a: the state before the substep; p = phi(a) (rate);
-   gx: ghost values of p (rate) or a (current), NULL for an interior row. */
-TN_INLINE void Row(TnDyn dyn, PetscInt i, const PetscReal *restrict a, const PetscReal *restrict gx, PetscReal *restrict gy, TnDynAdjAcc *acc, const PetscInt B)
+/* One row, position p (local row i = crows[p]) of colour c, in the colour
+   order (order.c): a = mix, p = phi(mix) (rate) and lambda (lamp) by
+   position; gx: ghost values of p (rate) or a (current), NULL for an
+   interior row; gy: the contributions to the ghosts' lambda. The gradient
+   goes to theta's entries of row i (synapse r of position p is theta's
+   d.ia[i] + r, or nd + o.ia[i] + r). */
+TN_INLINE void Row(TnDyn dyn, PetscInt p, const PetscReal *restrict a, const PetscReal *restrict gx, PetscReal *restrict gy, TnDynAdjAcc *acc, const PetscInt B)
 {
   TnDynAdj        *g   = &dyn->adj;
   TnColored       *cd  = (TnColored *)dyn->data;
   const PetscBool  lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG, rate = dyn->form == TN_FORM_RATE;
   const PetscBool  rt = rate && !lin;
-  const PetscReal  h = dyn->h * TnDynFree(dyn, i), gi = dyn->gamma[i], wi = dyn->wdiag[i]; /* h = 0: a clamped row is the identity's */
+  const PetscInt   i  = cd->crows[p];
+  const PetscReal  h = dyn->h * cd->fre[p], gi = cd->gam[p], wi = cd->wdi[p]; /* h = 0: a clamped row is the identity's */
   const PetscReal *x    = rate ? cd->p : a;
-  PetscReal *restrict L = g->lam + (size_t)i * B;
-  PetscReal v[B], s[B], sb = 0, sg = 0, sw = 0;
+  PetscReal *restrict L = cd->lamp + (size_t)p * B;
+  PetscReal *gWd = acc->gW + dyn->d.ia[i] - cd->dia[p], *gWo = acc->gW + dyn->d.n + dyn->o.ia[i] - cd->oia[p];
+  PetscReal  v[B], s[B], sb = 0, sg = 0, sw = 0;
   if (!rate) {
-    for (PetscInt b = 0; b < B; b++) s[b] = dyn->bias[i];
-    TnRowTimesBlock(&dyn->d, i, a, B, s);
-    if (gx) TnRowTimesBlock(&dyn->o, i, gx, B, s);
+    for (PetscInt b = 0; b < B; b++) s[b] = cd->bia[p];
+    TnRowTimesBlock(&cd->d, p, a, B, s);
+    if (gx) TnRowTimesBlock(&cd->o, p, gx, B, s);
   }
   for (PetscInt b = 0; b < B; b++) {
-    const size_t q = (size_t)i * B + b;
+    const size_t q = (size_t)p * B + b;
     PetscReal    d, phi2, c, t = rate ? cd->p[q] : TnPhi(dyn->act, s[b]);
     TnAdjLocal(lin, diag, h, gi, wi, g->wt[b], t, &d, &phi2, &c);
     v[b] = rate ? h * L[b] : h * d * L[b] + c * wi * phi2;
@@ -43,69 +51,93 @@ TN_INLINE void Row(TnDyn dyn, PetscInt i, const PetscReal *restrict a, const Pet
   acc->gb[i] += sb;
   acc->gg[i] += sg;
   if (dyn->diagpos[i] >= 0) acc->gW[dyn->diagpos[i]] += sw;
-  for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) {
-    const size_t j = (size_t)dyn->d.ja[t] * B;
-    acc->gW[t] += TnAdjSynapse(dyn->d.va[t], v, x + j, g->lam + j, rt, B);
+  for (PetscInt t = cd->dia[p]; t < cd->dia[p + 1]; t++) {
+    const size_t j = (size_t)cd->dja[t] * B;
+    gWd[t] += TnAdjSynapse(cd->dva[t], v, x + j, cd->lamp + j, rt, B);
   }
   if (!gx) return;
-  for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) {
-    const size_t j = (size_t)dyn->o.ja[t] * B;
-    acc->gW[dyn->d.n + t] += TnAdjSynapse(dyn->o.va[t], v, gx + j, gy + j, rt, B);
+  for (PetscInt t = cd->oia[p]; t < cd->oia[p + 1]; t++) {
+    const size_t j = (size_t)cd->oja[t] * B;
+    gWo[t] += TnAdjSynapse(cd->ova[t], v, gx + j, gy + j, rt, B);
   }
 }
 
-TN_INLINE void Rows(TnDyn dyn, const PetscInt *rows, PetscInt n, const PetscReal *a, const PetscReal *gx, PetscReal *gy, TnDynAdjAcc *acc, const PetscInt B)
+TN_INLINE void Rows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscReal *a, const PetscReal *gx, PetscReal *gy, TnDynAdjAcc *acc, const PetscInt B)
 {
-  for (PetscInt r = 0; r < n; r++) Row(dyn, rows[r], a, gx, gy, acc, B);
+  for (PetscInt p = p0; p < p1; p++) Row(dyn, p, a, gx, gy, acc, B);
 }
 
-/* mix <- a_k on the rows of colour c (and p <- phi(a_k) there, rate). */
+/* mix <- a_k on the positions of colour c (and p <- phi(a_k) there, rate). */
 static void Restore(TnDyn dyn, PetscInt c, const PetscScalar *ak)
 {
   TnColored *cd = (TnColored *)dyn->data;
   PetscInt   B  = dyn->B;
-  for (PetscInt r = cd->cptr[c]; r < cd->cptr[c + 1]; r++) {
-    const size_t q = (size_t)cd->crows[r] * B;
+  for (PetscInt p = cd->cptr[c]; p < cd->cptr[c + 1]; p++) {
+    const size_t q = (size_t)p * B, qi = (size_t)cd->crows[p] * B;
     for (PetscInt b = 0; b < B; b++) {
-      cd->mix[q + b] = ak[q + b];
-      if (dyn->form == TN_FORM_RATE) cd->p[q + b] = TnPhi(dyn->act, ak[q + b]);
+      cd->mix[q + b] = ak[qi + b];
+      if (dyn->form == TN_FORM_RATE) cd->p[q + b] = TnPhi(dyn->act, ak[qi + b]);
     }
   }
 }
 
-static PetscErrorCode Substep(TnDyn dyn, PetscInt c, TnDynAdjAcc *acc)
-{
-  TnDynAdj        *g    = &dyn->adj;
-  TnColored       *cd   = (TnColored *)dyn->data;
-  const PetscInt  *rows = cd->crows + cd->cptr[c], nint = cd->cnint[c], n = cd->cptr[c + 1] - cd->cptr[c];
-  const PetscReal *gx, *a = cd->mix;
-  PetscReal       *gy;
-  PetscFunctionBeginUser;
-  PetscCall(TnDynAdjHaloBegin(dyn, dyn->form == TN_FORM_RATE ? cd->p : cd->mix));
-  PetscCall(VecGetArray(g->Gy, &gy));
-  for (PetscInt q = 0; q < dyn->nghost * dyn->B; q++) gy[q] = 0;
-  TN_DISPATCH_B(dyn->B, Rows, dyn, rows, nint, a, NULL, gy, acc);
-  PetscCall(TnDynAdjHaloEnd(dyn, &gx));
-  TN_DISPATCH_B(dyn->B, Rows, dyn, rows + nint, n - nint, a, gx, gy, acc);
-  PetscCall(VecRestoreArray(g->Gy, &gy));
-  PetscCall(TnDynAdjReverseBegin(dyn, g->lam));
-  PetscCall(TnDynAdjReverseEnd(dyn));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
+/* The halo, per colour as in the forward sweep. Forward values: all ghosts
+   at the start (colour C-1 restored to a_k, the others at a_{k+1}), then
+   before substep c < C-1 colour c+1's, restored to a_k at substep c+1.
+   Reverse: the ghosts' lambda contributions accumulate in Gy; before
+   substep c, the contributions to colour c's ghosts made by the substeps
+   above c (they must reach the owner before its colour-c rows read their
+   lambda) are added into the owners' lambda and cleared; at the end all
+   that remains (from the substeps below each ghost's colour). About two
+   ghost vectors each way per step instead of C. */
 PetscErrorCode TnColoredAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *save)
 {
-  TnColored   *cd = (TnColored *)dyn->data;
-  const size_t n  = (size_t)dyn->m * dyn->B;
+  TnDynAdj        *g  = &dyn->adj;
+  TnColored       *cd = (TnColored *)dyn->data;
+  const PetscInt   B = dyn->B, C = cd->ncolors;
+  const PetscBool  rate = dyn->form == TN_FORM_RATE;
+  const PetscReal *x, *gx;
+  PetscReal       *gy;
+  VecScatter       inflight = cd->hall;
   PetscFunctionBeginUser;
-  PetscCall(PetscArraycpy(cd->mix, ak1, n));
-  if (dyn->form == TN_FORM_RATE)
-    for (size_t q = 0; q < n; q++) cd->p[q] = TnPhi(dyn->act, ak1[q]);
-  for (PetscInt c = cd->ncolors - 1; c >= 0; c--) {
-    Restore(dyn, c, ak);
-    PetscCall(Substep(dyn, c, &dyn->adj.acc));
+  PetscCall(TnColoredRefresh(dyn));
+  for (PetscInt p = 0; p < dyn->m; p++) {
+    const size_t q = (size_t)p * B, qi = (size_t)cd->crows[p] * B;
+    for (PetscInt b = 0; b < B; b++) {
+      cd->mix[q + b]  = ak1[qi + b];
+      cd->lamp[q + b] = g->lam[qi + b];
+    }
+    if (rate) TnPhiAll(dyn->act, (size_t)B, cd->mix + q, cd->p + q);
   }
-  PetscCall(PetscLogFlops((dyn->form == TN_FORM_RATE ? 6.0 : 8.0) * dyn->B * (double)(dyn->d.n + dyn->o.n) + 20.0 * dyn->m * dyn->B));
+  x = rate ? cd->p : cd->mix;
+  PetscCall(VecZeroEntries(g->Gy));
+  Restore(dyn, C - 1, ak);
+  PetscCall(TnDynAdjHaloPartBegin(dyn, cd->hall, x));
+  for (PetscInt c = C - 1; c >= 0; c--) {
+    const PetscInt p0 = cd->cptr[c], pb = p0 + cd->cnint[c], p1 = cd->cptr[c + 1];
+    if (c < C - 1) {
+      inflight = cd->halo[c + 1];
+      PetscCall(TnDynAdjHaloPartBegin(dyn, inflight, x));
+      PetscCall(TnDynAdjReversePartBegin(dyn, cd->halo[c], cd->lamp));
+      Restore(dyn, c, ak);
+      PetscCall(TnDynAdjReversePartEnd(dyn, cd->halo[c]));
+      PetscCall(VecGetArray(g->Gy, &gy));
+      PetscCall(PetscArrayzero(gy + (size_t)cd->gptr[c] * B, (size_t)(cd->gptr[c + 1] - cd->gptr[c]) * B));
+      PetscCall(VecRestoreArray(g->Gy, &gy));
+    }
+    PetscCall(VecGetArray(g->Gy, &gy));
+    TN_DISPATCH_B(B, Rows, dyn, p0, pb, cd->mix, NULL, gy, &g->acc);
+    PetscCall(TnDynAdjHaloPartEnd(dyn, inflight, &gx));
+    TN_DISPATCH_B(B, Rows, dyn, pb, p1, cd->mix, gx, gy, &g->acc);
+    PetscCall(VecRestoreArray(g->Gy, &gy));
+  }
+  PetscCall(TnDynAdjReversePartBegin(dyn, cd->hall, cd->lamp));
+  PetscCall(TnDynAdjReversePartEnd(dyn, cd->hall));
+  for (PetscInt p = 0; p < dyn->m; p++) {
+    const size_t q = (size_t)p * B, qi = (size_t)cd->crows[p] * B;
+    for (PetscInt b = 0; b < B; b++) g->lam[qi + b] = cd->lamp[q + b];
+  }
+  PetscCall(PetscLogFlops((rate ? 6.0 : 8.0) * B * (double)(dyn->d.n + dyn->o.n) + 20.0 * dyn->m * B));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -116,8 +148,8 @@ PetscErrorCode TnColoredAdjointSetUp(TnDyn dyn, size_t *nsave)
   PetscFunctionBeginUser;
   *nsave           = 0;
   dyn->adj.inplace = PETSC_TRUE;
-  PetscCall(PetscMalloc2(n + 1, &cd->mix, dyn->form == TN_FORM_RATE ? n + 1 : 1, &cd->p));
-  dyn->adj.bytes += 8.0 * (dyn->form == TN_FORM_RATE ? 2 : 1) * n;
+  PetscCall(PetscMalloc3(n + 1, &cd->mix, dyn->form == TN_FORM_RATE ? n + 1 : 1, &cd->p, n + 1, &cd->lamp));
+  dyn->adj.bytes += 8.0 * (dyn->form == TN_FORM_RATE ? 3 : 2) * n;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -125,6 +157,6 @@ PetscErrorCode TnColoredAdjointReset(TnDyn dyn)
 {
   TnColored *cd = (TnColored *)dyn->data;
   PetscFunctionBeginUser;
-  PetscCall(PetscFree2(cd->mix, cd->p));
+  PetscCall(PetscFree3(cd->mix, cd->p, cd->lamp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -308,7 +308,8 @@ static PetscErrorCode CompressColors(TnDyn dyn, Vec C)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Rows grouped by colour, interior rows (no off-process synapse) first. */
+/* Rows grouped by colour, interior rows (no off-process synapse) first,
+   each group in the partitioned order: crows, and its inverse cinv. */
 static PetscErrorCode GroupRows(TnDyn dyn, Vec C)
 {
   TnColored         *cd = (TnColored *)dyn->data;
@@ -319,7 +320,7 @@ static PetscErrorCode GroupRows(TnDyn dyn, Vec C)
   PetscCall(CompressColors(dyn, C));
   PetscCall(VecMax(C, NULL, &cmax));
   cd->ncolors = (PetscInt)cmax + 1;
-  PetscCall(PetscMalloc4(dyn->m + 1, &cd->colors, cd->ncolors + 1, &cd->cptr, dyn->m + 1, &cd->crows, cd->ncolors, &cd->cnint));
+  PetscCall(PetscMalloc5(dyn->m + 1, &cd->colors, cd->ncolors + 1, &cd->cptr, dyn->m + 1, &cd->crows, cd->ncolors, &cd->cnint, dyn->m + 1, &cd->cinv));
   PetscCall(PetscCalloc1(cd->ncolors + 1, &fill));
   PetscCall(VecGetArrayRead(C, &col));
   PetscCall(PetscArrayzero(cd->cptr, cd->ncolors + 1));
@@ -335,6 +336,7 @@ static PetscErrorCode GroupRows(TnDyn dyn, Vec C)
       PetscInt c = cd->colors[i], interior = dyn->o.ia[i + 1] == dyn->o.ia[i];
       if (interior == (pass == 0)) cd->crows[cd->cptr[c] + fill[c]++] = i;
     }
+  for (PetscInt p = 0; p < dyn->m; p++) cd->cinv[cd->crows[p]] = p;
   PetscCall(VecRestoreArrayRead(C, &col));
   PetscCall(PetscFree(fill));
   PetscFunctionReturn(PETSC_SUCCESS);

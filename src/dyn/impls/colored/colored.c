@@ -4,36 +4,41 @@
    identity but for the rows of colour c and its log-determinant is exactly
    sum_{i in c} log|1 + h A_ii|, A_ii evaluated before the substep. A
    clamped node's h is 0 (TnDynFree): it keeps its value, adds no term.
-   One halo exchange per substep; the interior rows of the colour are updated
-   while it is in flight. pbuf holds phi(a) (rate) or a (current) and is kept
-   equal to it row by row; a colour-c value that changes while the exchange
-   is in flight is read by nobody during substep c. */
+   The rows are visited in the colour order (order.c): substep c streams the
+   contiguous positions cptr[c] .. cptr[c+1) of W's copy, of b, gamma, W_ii
+   and of pbuf, which holds phi(a) (rate) or a (current) by position and is
+   kept equal to it row by row. The halo: all ghosts at the start of the
+   step, then colour c's after substep c (the only ones it changed), each
+   exchange overlapped with the next substep's interior rows. */
 #include "coloredimpl.h"
 
-/* Updates the rows rows[0..n) (all of one colour): out_i = a_i + h f_i, where
-   f_i reads the other nodes through pbuf only, so out may be a (in place) or
-   another array (every row is written once per sweep: each node has one
-   colour); g = NULL for interior rows. loc (a compile-time constant): the
-   local rule's traces of the row too (TnLocRow), from the state the row is
-   updated from -- pbuf, node i's own entry not yet overwritten. */
-TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, const PetscScalar *a, PetscScalar *out, const PetscScalar *restrict g, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const int loc, const PetscInt B)
+/* Updates the positions p0 .. p1 (all of one colour): out_i = a_i + h f_i
+   for row i = crows[p], where f_i reads the other nodes through pbuf only,
+   so out may be a (in place) or another array (every row is written once
+   per sweep: each node has one colour); g = NULL for interior rows. loc (a
+   compile-time constant): the local rule's traces of the row too
+   (TnLocRowCols), from the state the row is updated from -- pbuf, node i's
+   own entry not yet overwritten. */
+TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar *a, PetscScalar *out, const PetscScalar *restrict g, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const int loc, const PetscInt B)
 {
-  const PetscReal h    = dyn->h;
-  const int       rate = dyn->form == TN_FORM_RATE, lin = dyn->act == TN_ACT_LINEAR;
-  PetscReal       y[B], hA[B];
-  TnLocCoef       k[loc ? B : 1];
-  for (PetscInt r = 0; r < n; r++) {
-    const PetscInt  i  = rows[r];
-    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], hi = h * TnDynFree(dyn, i); /* 0: clamped */
-    PetscReal *restrict pi = dyn->pbuf + (size_t)i * B;
+  const TnColored *cd   = (const TnColored *)dyn->data;
+  const PetscReal  h    = dyn->h;
+  const int        rate = dyn->form == TN_FORM_RATE, lin = dyn->act == TN_ACT_LINEAR;
+  PetscReal        y[B], hA[B];
+  TnLocCoef        k[loc ? B : 1];
+  for (PetscInt p = p0; p < p1; p++) {
+    const PetscInt  i  = cd->crows[p];
+    const PetscReal gi = cd->gam[p], wi = cd->wdi[p], hi = h * cd->fre[p]; /* 0: clamped */
+    if (p + TN_COLORED_AHEAD < p1) TnColoredPrefetchRow(a, cd->crows[p + TN_COLORED_AHEAD], B);
+    PetscReal *restrict pi = dyn->pbuf + (size_t)p * B;
     const PetscScalar *ai  = a + (size_t)i * B;
     PetscScalar       *oi  = out + (size_t)i * B;
-    for (PetscInt b = 0; b < B; b++) y[b] = dyn->bias[i];
-    TnRowTimesBlock(&dyn->d, i, dyn->pbuf, B, y);
-    if (g) TnRowTimesBlock(&dyn->o, i, g, B, y);
+    for (PetscInt b = 0; b < B; b++) y[b] = cd->bia[p];
+    TnRowTimesBlockPF(&cd->d, p, dyn->pbuf, B, y, B >= 8);
+    if (g) TnRowTimesBlockPF(&cd->o, p, g, B, y, B >= 8);
     if (loc) {
       for (PetscInt b = 0; b < B; b++) TnLocCoefs((PetscBool)rate, (PetscBool)lin, (PetscBool)(dyn->ldt == TN_LOGDET_DIAG), h, gi, wi, dyn->loc.wt[b], rate ? pi[b] : TnPhi(dyn->act, y[b]), &k[b]);
-      TnLocRow(dyn, i, k, ai, dyn->pbuf, g, B);
+      TnLocRowCols(dyn, i, k, ai, dyn->pbuf, cd->dja + cd->dia[p], g, cd->oja + cd->oia[p], B);
     }
     for (PetscInt b = 0; b < B; b++) {
       /* rate: y = (W phi(a) + b)_i, phi'(a_i) = 1 - p_i^2; current: y = s_i */
@@ -48,21 +53,28 @@ TN_INLINE void UpdateRows(TnDyn dyn, const PetscInt *rows, PetscInt n, const Pet
 
 TN_INLINE PetscErrorCode Sweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int loc, const PetscInt B)
 {
-  PetscReal prod[B];
-  int       expo[B];
-  TnAcc     acc;
+  const TnColored *cd   = (const TnColored *)dyn->data;
+  const int        rate = dyn->form == TN_FORM_RATE;
+  PetscReal        prod[B];
+  int              expo[B];
+  TnAcc            acc;
+  VecScatter       inflight = cd->hall;
   PetscFunctionBeginUser;
+  TnColoredFill(dyn, a, rate, B);
+  PetscCall(TnDynHaloPartBegin(dyn, cd->hall));
   TnAccBegin(dyn, &acc, prod, expo, B);
-  const TnColored *cd = (const TnColored *)dyn->data;
   for (PetscInt c = 0; c < cd->ncolors; c++) {
-    const PetscInt    *rows = cd->crows + cd->cptr[c], nint = cd->cnint[c], nrows = cd->cptr[c + 1] - cd->cptr[c];
+    const PetscInt     p0 = cd->cptr[c], pb = p0 + cd->cnint[c], p1 = cd->cptr[c + 1];
     const PetscScalar *g;
-    PetscCall(TnDynHaloBegin(dyn));
-    UpdateRows(dyn, rows, nint, a, out, NULL, &acc, prod, expo, nodeacc, loc, B);
-    PetscCall(TnDynHaloEnd(dyn));
+    UpdateRows(dyn, p0, pb, a, out, NULL, &acc, prod, expo, nodeacc, loc, B);
+    PetscCall(TnDynHaloPartEnd(dyn, inflight));
     PetscCall(VecGetArrayRead(dyn->G, &g));
-    UpdateRows(dyn, rows + nint, nrows - nint, a, out, g, &acc, prod, expo, nodeacc, loc, B);
+    UpdateRows(dyn, pb, p1, a, out, g, &acc, prod, expo, nodeacc, loc, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
+    if (c < cd->ncolors - 1) { /* colour c's new values, read from substep c + 1 on */
+      inflight = cd->halo[c];
+      PetscCall(TnDynHaloPartBegin(dyn, inflight));
+    }
   }
   TnAccEnd(&acc, prod, expo, ldet, B);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -74,13 +86,9 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out
 /* loc: the local rule's step (LocalStep), the same sweep carrying the traces. */
 static PetscErrorCode StepSweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, PetscBool loc)
 {
-  const PetscInt n = dyn->m * dyn->B;
   PetscFunctionBeginUser;
   dyn->passes++;
-  if (dyn->form == TN_FORM_RATE)
-    for (PetscInt q = 0; q < n; q++) dyn->pbuf[q] = TnPhi(dyn->act, a[q]);
-  else
-    PetscCall(PetscArraycpy(dyn->pbuf, a, n));
+  PetscCall(TnColoredRefresh(dyn));
   if (loc)
     TN_DISPATCH_B(dyn->B, TN_SWEEP_LOCAL, dyn, a, out, ldet, nodeacc);
   else
@@ -113,6 +121,7 @@ static PetscErrorCode SetUp(TnDyn dyn)
   PetscFunctionBeginUser;
   PetscCheck(TnLogDetIsLocal(dyn->ldt), dyn->comm, PETSC_ERR_USER, "-logdet_type %s is for the sync scheme; in the colored scheme diag is already exact", TnLogDetTypes[dyn->ldt]);
   PetscCall(TnColoredColoringSetUp(dyn));
+  PetscCall(TnColoredOrderSetUp(dyn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -120,7 +129,8 @@ static PetscErrorCode Reset(TnDyn dyn)
 {
   TnColored *cd = (TnColored *)dyn->data;
   PetscFunctionBeginUser;
-  if (cd->colors) PetscCall(PetscFree4(cd->colors, cd->cptr, cd->crows, cd->cnint));
+  PetscCall(TnColoredOrderReset(dyn));
+  if (cd->colors) PetscCall(PetscFree5(cd->colors, cd->cptr, cd->crows, cd->cnint, cd->cinv));
   cd->ncolors = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,17 +1,62 @@
-/* Private: the colored scheme's state (impls/colored). Rows of colour c are
-   crows[cptr[c] .. cptr[c+1]), the first cnint[c] of them interior (no
-   off-process synapse). */
+/* Private: the colored scheme's state (impls/colored). The rows are visited
+   in the colour order: position p holds local row crows[p] (cinv its
+   inverse), colour c at positions cptr[c] .. cptr[c+1), the first cnint[c]
+   of them interior (no off-process synapse). The kernels read W, b, gamma,
+   W_ii and the free mask in that order (order.c: copies refreshed whenever
+   the network's values change) and pbuf too (phi(a) or a of position p at
+   pbuf + p B), so a substep streams contiguous rows; the states a, out and
+   lambda keep the partitioned order. Ghost slots are grouped by colour
+   (colour c at gptr[c] .. gptr[c+1) of dyn->G): halo[c] refreshes colour c's
+   ghosts only, hall all of them. */
 #pragma once
 #include "../../dynimpl.h"
 
 typedef struct {
-  PetscInt   ncolors, *colors, *cptr, *crows, *cnint;
-  PetscReal *mix; /* adjoint: the state before the substep */
-  PetscReal *p;   /* adjoint, rate: phi(mix) */
+  PetscInt   ncolors, *colors, *cptr, *crows, *cnint, *cinv;
+  TnCSR      d, o; /* W's two blocks in the colour order: row p is local row crows[p], its synapses in theta's order */
+  PetscInt  *dia, *dja, *oia, *oja;
+  PetscReal *dva, *ova;
+  PetscReal *gam, *bia, *wdi, *fre; /* gamma, b, W_ii, the free mask (1: no clamp) by position */
+  PetscInt64 pstate;                /* the network's parameter state they were copied at */
+  PetscInt  *gptr;
+  VecScatter hall, *halo;
+  PetscReal *mix;  /* adjoint: the state before the substep */
+  PetscReal *p;    /* adjoint, rate: phi(mix) */
+  PetscReal *lamp; /* adjoint: lambda by position */
 } TnColored;
 
 PetscErrorCode TnColoredColoringSetUp(TnDyn dyn);
+PetscErrorCode TnColoredOrderSetUp(TnDyn dyn);
+PetscErrorCode TnColoredOrderReset(TnDyn dyn);
+PetscErrorCode TnColoredRefresh(TnDyn dyn);
 PetscErrorCode TnColoredAdjointSetUp(TnDyn dyn, size_t *nsave);
 PetscErrorCode TnColoredAdjointReset(TnDyn dyn);
 PetscErrorCode TnColoredAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *save);
 PetscErrorCode TnColoredInverseStep(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);
+
+/* Rows of a state are read in the colour order, every C-th row: the
+   hardware prefetcher does not follow, so each row is asked for
+   TN_COLORED_AHEAD positions ahead (all its B values). */
+#define TN_COLORED_AHEAD 8
+TN_INLINE void TnColoredPrefetchRow(const PetscScalar *a, PetscInt i, const PetscInt B)
+{
+  const PetscScalar *ai = a + (size_t)i * B;
+  for (PetscInt o = 0; o < B; o += 8) __builtin_prefetch(ai + o);
+  __builtin_prefetch(ai + B - 1);
+}
+
+/* pbuf <- phi(a) (rate) or a (current) by position: a read in its own
+   order, pbuf written scattered (stores do not stall), each row's B values
+   in one vectorised loop. */
+TN_INLINE void TnColoredFill(TnDyn dyn, const PetscScalar *a, const int rate, const PetscInt B)
+{
+  const TnColored *cd = (const TnColored *)dyn->data;
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    const PetscScalar *ai = a + (size_t)i * B;
+    PetscReal         *pp = dyn->pbuf + (size_t)cd->cinv[i] * B;
+    if (rate)
+      TnPhiAll(dyn->act, (size_t)B, ai, pp);
+    else
+      for (PetscInt b = 0; b < B; b++) pp[b] = ai[b];
+  }
+}

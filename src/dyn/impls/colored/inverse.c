@@ -10,8 +10,9 @@
    check, so G is strictly increasing and |x - x*| <= |G(x) - a_i'| / dlo_i
    brackets the root. Newton from x = a_i', bisecting whenever a step leaves
    the bracket, until |G(x) - a_i'| <= 4 eps scale (scale: the sum of the
-   magnitudes of G's terms) or the step is below an ulp. The neighbours'
-   values come from one halo exchange per substep, as in the forward pass. */
+   magnitudes of G's terms) or the step is below an ulp. The rows, W and the
+   neighbours' values are read in the colour order, and the halo exchanged
+   per colour, as in the forward sweep (colored.c). */
 #include "coloredimpl.h"
 #include <float.h>
 
@@ -79,23 +80,24 @@ TN_INLINE void RowOffDiagonal(const TnCSR *A, PetscInt i, const PetscScalar *res
   }
 }
 
-/* Solves rows[0..n) (all of one colour) in place; g = NULL for interior
-   rows. pbuf is kept equal to phi(a) (rate) or a (current) row by row. */
-TN_INLINE void SolveRows(TnDyn dyn, TnDynInverseStats *st, const PetscInt *rows, PetscInt n, PetscScalar *restrict a, const PetscScalar *restrict g, PetscBool *ok, const PetscInt B)
+/* Solves the positions p0 .. p1 (all of one colour; order.c) in place,
+   row i = crows[p] of a; g = NULL for interior rows. pbuf is kept equal to
+   phi(a) (rate) or a (current) position by position. */
+TN_INLINE void SolveRows(TnDyn dyn, TnDynInverseStats *st, PetscInt p0, PetscInt p1, PetscScalar *restrict a, const PetscScalar *restrict g, PetscBool *ok, const PetscInt B)
 {
-  TnNodeEq  e = {.h = dyn->h, .rate = dyn->form == TN_FORM_RATE, .lin = dyn->act == TN_ACT_LINEAR};
-  PetscReal r[B];
-  for (PetscInt q = 0; q < n; q++) {
-    const PetscInt i  = rows[q];
-    PetscReal     *pi = dyn->pbuf + (size_t)i * B;
-    if (TnDynFree(dyn, i) == 0) continue; /* clamped: the substep did not move it */
-    PetscScalar *ai  = a + (size_t)i * B;
-    PetscReal    dlo = e.lin ? 1 + dyn->h * (dyn->wdiag[i] - dyn->gamma[i]) : 1 - dyn->h * dyn->gamma[i] + dyn->h * PetscMin(dyn->wdiag[i], 0);
-    e.g              = dyn->gamma[i];
-    e.w              = dyn->wdiag[i];
-    for (PetscInt b = 0; b < B; b++) r[b] = dyn->bias[i];
-    RowOffDiagonal(&dyn->d, i, dyn->pbuf, B, r);
-    if (g) TnRowTimesBlock(&dyn->o, i, g, B, r);
+  const TnColored *cd = (const TnColored *)dyn->data;
+  TnNodeEq         e  = {.h = dyn->h, .rate = dyn->form == TN_FORM_RATE, .lin = dyn->act == TN_ACT_LINEAR};
+  PetscReal        r[B];
+  for (PetscInt p = p0; p < p1; p++) {
+    PetscReal *pi = dyn->pbuf + (size_t)p * B;
+    if (cd->fre[p] == 0) continue; /* clamped: the substep did not move it */
+    PetscScalar *ai  = a + (size_t)cd->crows[p] * B;
+    PetscReal    dlo = e.lin ? 1 + dyn->h * (cd->wdi[p] - cd->gam[p]) : 1 - dyn->h * cd->gam[p] + dyn->h * PetscMin(cd->wdi[p], 0);
+    e.g              = cd->gam[p];
+    e.w              = cd->wdi[p];
+    for (PetscInt b = 0; b < B; b++) r[b] = cd->bia[p];
+    RowOffDiagonal(&cd->d, p, dyn->pbuf, B, r);
+    if (g) TnRowTimesBlock(&cd->o, p, g, B, r);
     for (PetscInt b = 0; b < B; b++) {
       PetscInt  its;
       PetscBool conv;
@@ -110,19 +112,28 @@ TN_INLINE void SolveRows(TnDyn dyn, TnDynInverseStats *st, const PetscInt *rows,
   }
 }
 
+/* The halo as in the forward sweep, in reverse: all ghosts first, then
+   colour c's after its substep is undone (read by the substeps below c). */
 TN_INLINE PetscErrorCode Unsweep(TnDyn dyn, TnDynInverseStats *st, PetscScalar *a, PetscBool *ok, const PetscInt B)
 {
-  const TnColored *cd = (const TnColored *)dyn->data;
+  const TnColored *cd       = (const TnColored *)dyn->data;
+  const int        rate     = dyn->form == TN_FORM_RATE;
+  VecScatter       inflight = cd->hall;
   PetscFunctionBeginUser;
+  TnColoredFill(dyn, a, rate, B);
+  PetscCall(TnDynHaloPartBegin(dyn, cd->hall));
   for (PetscInt c = cd->ncolors - 1; c >= 0; c--) {
-    const PetscInt    *rows = cd->crows + cd->cptr[c], nint = cd->cnint[c], nrows = cd->cptr[c + 1] - cd->cptr[c];
+    const PetscInt     p0 = cd->cptr[c], pb = p0 + cd->cnint[c], p1 = cd->cptr[c + 1];
     const PetscScalar *g;
-    PetscCall(TnDynHaloBegin(dyn));
-    SolveRows(dyn, st, rows, nint, a, NULL, ok, B);
-    PetscCall(TnDynHaloEnd(dyn));
+    SolveRows(dyn, st, p0, pb, a, NULL, ok, B);
+    PetscCall(TnDynHaloPartEnd(dyn, inflight));
     PetscCall(VecGetArrayRead(dyn->G, &g));
-    SolveRows(dyn, st, rows + nint, nrows - nint, a, g, ok, B);
+    SolveRows(dyn, st, pb, p1, a, g, ok, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
+    if (c > 0) {
+      inflight = cd->halo[c];
+      PetscCall(TnDynHaloPartBegin(dyn, inflight));
+    }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -131,16 +142,10 @@ TN_INLINE PetscErrorCode Unsweep(TnDyn dyn, TnDynInverseStats *st, PetscScalar *
 
 PetscErrorCode TnColoredInverseStep(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st)
 {
-  const PetscInt n  = dyn->m * dyn->B;
-  PetscBool      ok = PETSC_TRUE;
+  PetscBool ok = PETSC_TRUE;
   PetscFunctionBeginUser;
-  if (dyn->form == TN_FORM_RATE)
-    for (PetscInt q = 0; q < n; q++) dyn->pbuf[q] = TnPhi(dyn->act, a[q]);
-  else
-    PetscCall(PetscArraycpy(dyn->pbuf, a, n));
-  PetscCall(VecPlaceArray(dyn->P, dyn->pbuf));
+  PetscCall(TnColoredRefresh(dyn));
   TN_DISPATCH_B(dyn->B, TN_UNSWEEP, dyn, st, a, &ok);
-  PetscCall(VecResetArray(dyn->P));
   PetscCall(TnErrorSync(dyn->comm, (PetscBool)!ok, "sampling: a colored node equation a_i + h f_i(a) = a_i' did not converge in 200 Newton/bisection iterations; this should not happen when the colored invertibility check passes: please report it with the options used"));
   PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m])));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -1,0 +1,163 @@
+/* The colour order of the colored scheme (coloredimpl.h). A substep updates
+   the rows of one colour; visited through an index list over the
+   partitioned order they are scattered over W's arrays and the state (every
+   C-th row, one page apart on a random graph), so each substep pays a
+   latency-bound walk over the whole matrix. Here W's two blocks, b, gamma,
+   W_ii, the free mask and pbuf are kept in the colour order instead: position
+   p = cinv[i] of local row i, so colour c's rows are the contiguous range
+   cptr[c] .. cptr[c+1) of every one of them. Each row keeps its synapses in
+   theta's order, so synapse r of position p is theta's entry
+   d.ia[crows[p]] + r (Ad) or nd + o.ia[crows[p]] + r (Ao), and a gradient
+   accumulates into theta directly. The copies are refreshed when the
+   network's values change (TnNetGetParamState: TnNetSetParams and
+   TnNetParamsUpdated move it on).
+
+   Ghost slots are grouped by colour: the owner's colour and position of
+   every ghost come from the owner by one scatter each. Ghost values of
+   colour c change only at substep c on their owner, so the forward sweep
+   exchanges all ghosts once at the start of a step (hall) and then, after
+   substep c < C-1, only colour c's (halo[c]): about two ghost vectors per
+   step instead of C. */
+#include "coloredimpl.h"
+
+/* ghost[q] = own[] of W's off-process column q on its owner */
+static PetscErrorCode GhostValues(TnDyn dyn, const PetscReal *own, PetscReal *ghost)
+{
+  Mat                W;
+  const PetscInt    *garray;
+  Vec                x, g;
+  IS                 is;
+  VecScatter         sct;
+  PetscScalar       *px;
+  const PetscScalar *pg;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetMat(dyn->net, &W));
+  PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, NULL, &garray));
+  PetscCall(MatCreateVecs(W, &x, NULL));
+  PetscCall(VecGetArrayWrite(x, &px));
+  for (PetscInt i = 0; i < dyn->m; i++) px[i] = own[i];
+  PetscCall(VecRestoreArrayWrite(x, &px));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, dyn->nghost, &g));
+  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, dyn->nghost, garray, PETSC_USE_POINTER, &is));
+  PetscCall(VecScatterCreate(x, is, g, NULL, &sct));
+  PetscCall(VecScatterBegin(sct, x, g, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sct, x, g, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(g, &pg));
+  for (PetscInt q = 0; q < dyn->nghost; q++) ghost[q] = PetscRealPart(pg[q]);
+  PetscCall(VecRestoreArrayRead(g, &pg));
+  PetscCall(VecScatterDestroy(&sct));
+  PetscCall(ISDestroy(&is));
+  PetscCall(VecDestroy(&g));
+  PetscCall(VecDestroy(&x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* gslot[q]: the slot of ghost q, ghosts grouped by colour (gptr); the halo
+   scatters from the owners' positions (pbuf, P's layout) into those slots
+   (G). */
+static PetscErrorCode SetUpHalo(TnDyn dyn, PetscInt *gslot)
+{
+  TnColored     *cd = (TnColored *)dyn->data;
+  const PetscInt B = dyn->B, ng = dyn->nghost, C = cd->ncolors;
+  PetscReal     *own, *gcol, *gpos;
+  PetscInt      *fill, *gidx, rstart;
+  IS             isf, ist;
+  Mat            W;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetMat(dyn->net, &W));
+  PetscCall(MatGetOwnershipRange(W, &rstart, NULL));
+  PetscCall(PetscMalloc5(dyn->m + 1, &own, ng + 1, &gcol, ng + 1, &gpos, C + 1, &fill, ng + 1, &gidx));
+  for (PetscInt i = 0; i < dyn->m; i++) own[i] = (PetscReal)cd->colors[i];
+  PetscCall(GhostValues(dyn, own, gcol));
+  for (PetscInt i = 0; i < dyn->m; i++) own[i] = (PetscReal)(rstart + cd->cinv[i]); /* exact: below 2^31 */
+  PetscCall(GhostValues(dyn, own, gpos));
+  PetscCall(PetscArrayzero(cd->gptr, C + 1));
+  PetscCall(PetscArrayzero(fill, C + 1));
+  for (PetscInt q = 0; q < ng; q++) cd->gptr[(PetscInt)gcol[q] + 1]++;
+  for (PetscInt c = 0; c < C; c++) cd->gptr[c + 1] += cd->gptr[c];
+  for (PetscInt q = 0; q < ng; q++) {
+    PetscInt c     = (PetscInt)gcol[q];
+    gslot[q]       = cd->gptr[c] + fill[c]++;
+    gidx[gslot[q]] = (PetscInt)gpos[q];
+  }
+  PetscCall(ISCreateBlock(PETSC_COMM_SELF, B, ng, gidx, PETSC_COPY_VALUES, &isf));
+  PetscCall(VecScatterCreate(dyn->P, isf, dyn->G, NULL, &cd->hall));
+  PetscCall(ISDestroy(&isf));
+  PetscCall(PetscMalloc1(C, &cd->halo));
+  for (PetscInt c = 0; c < C; c++) {
+    const PetscInt n = cd->gptr[c + 1] - cd->gptr[c];
+    PetscCall(ISCreateBlock(PETSC_COMM_SELF, B, n, gidx + cd->gptr[c], PETSC_COPY_VALUES, &isf));
+    PetscCall(ISCreateStride(PETSC_COMM_SELF, n * B, cd->gptr[c] * B, 1, &ist));
+    PetscCall(VecScatterCreate(dyn->P, isf, dyn->G, ist, &cd->halo[c]));
+    PetscCall(ISDestroy(&isf));
+    PetscCall(ISDestroy(&ist));
+  }
+  PetscCall(PetscFree5(own, gcol, gpos, fill, gidx));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnColoredOrderSetUp(TnDyn dyn)
+{
+  TnColored     *cd = (TnColored *)dyn->data;
+  const PetscInt m  = dyn->m;
+  PetscInt      *gslot;
+  char           what[128];
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's copy of W in the colour order (%" PetscInt_FMT " synapses on this rank)", dyn->d.n + dyn->o.n));
+  PetscCall(TnCheckMemory(dyn->comm, 12.0 * (dyn->d.n + dyn->o.n) + 56.0 * m + 4.0 * dyn->nghost, what, "run on more nodes, or use -dyn_scheme sync"));
+  PetscCall(PetscMalloc1(cd->ncolors + 1, &cd->gptr));
+  PetscCall(PetscMalloc1(dyn->nghost + 1, &gslot));
+  PetscCall(SetUpHalo(dyn, gslot));
+  PetscCall(PetscMalloc4(m + 1, &cd->dia, dyn->d.n + 1, &cd->dja, m + 1, &cd->oia, dyn->o.n + 1, &cd->oja));
+  PetscCall(PetscMalloc6(dyn->d.n + 1, &cd->dva, dyn->o.n + 1, &cd->ova, m + 1, &cd->gam, m + 1, &cd->bia, m + 1, &cd->wdi, m + 1, &cd->fre));
+  cd->dia[0] = cd->oia[0] = 0;
+  for (PetscInt p = 0; p < m; p++) {
+    const PetscInt i = cd->crows[p], nd = dyn->d.ia[i + 1] - dyn->d.ia[i], no = dyn->o.ia[i + 1] - dyn->o.ia[i];
+    cd->dia[p + 1] = cd->dia[p] + nd;
+    cd->oia[p + 1] = cd->oia[p] + no;
+    for (PetscInt r = 0; r < nd; r++) cd->dja[cd->dia[p] + r] = cd->cinv[dyn->d.ja[dyn->d.ia[i] + r]];
+    for (PetscInt r = 0; r < no; r++) cd->oja[cd->oia[p] + r] = gslot[dyn->o.ja[dyn->o.ia[i] + r]];
+    cd->fre[p] = TnDynFree(dyn, i);
+  }
+  PetscCall(PetscFree(gslot));
+  cd->d      = (TnCSR){.n = dyn->d.n, .prefetch = dyn->d.prefetch, .ia = cd->dia, .ja = cd->dja, .va = cd->dva};
+  cd->o      = (TnCSR){.n = dyn->o.n, .prefetch = dyn->o.prefetch, .ia = cd->oia, .ja = cd->oja, .va = cd->ova};
+  cd->pstate = -1;
+  PetscCall(TnColoredRefresh(dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnColoredOrderReset(TnDyn dyn)
+{
+  TnColored *cd = (TnColored *)dyn->data;
+  PetscFunctionBeginUser;
+  if (!cd->gptr) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(VecScatterDestroy(&cd->hall));
+  for (PetscInt c = 0; cd->halo && c < cd->ncolors; c++) PetscCall(VecScatterDestroy(&cd->halo[c]));
+  PetscCall(PetscFree(cd->halo));
+  PetscCall(PetscFree(cd->gptr));
+  PetscCall(PetscFree4(cd->dia, cd->dja, cd->oia, cd->oja));
+  PetscCall(PetscFree6(cd->dva, cd->ova, cd->gam, cd->bia, cd->wdi, cd->fre));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The copies of W's values, b, gamma and W_ii in the colour order, taken
+   again if the network's values changed since (TnNetGetParamState). */
+PetscErrorCode TnColoredRefresh(TnDyn dyn)
+{
+  TnColored *cd = (TnColored *)dyn->data;
+  PetscInt64 st;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamState(dyn->net, &st));
+  if (st == cd->pstate) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt p = 0; p < dyn->m; p++) {
+    const PetscInt i = cd->crows[p];
+    PetscCall(PetscArraycpy(cd->dva + cd->dia[p], dyn->d.va + dyn->d.ia[i], cd->dia[p + 1] - cd->dia[p]));
+    PetscCall(PetscArraycpy(cd->ova + cd->oia[p], dyn->o.va + dyn->o.ia[i], cd->oia[p + 1] - cd->oia[p]));
+    cd->gam[p] = dyn->gamma[i];
+    cd->bia[p] = dyn->bias[i];
+    cd->wdi[p] = dyn->wdiag[i];
+  }
+  cd->pstate = st;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
