@@ -112,6 +112,14 @@ static inline PetscScalar TnParamTrial(const PetscScalar *th, const PetscScalar 
 PetscErrorCode TnNetSetParams(TnNet net, const PetscScalar *th, PetscReal alpha, PetscBool add);
 /* After the array was written: gamma_i = e^{u_i}, W_ii from W's values. */
 PetscErrorCode TnNetParamsUpdated(TnNet net);
+/* After W's values alone were written (b and u untouched): W_ii from W's
+   values; gamma is left as it is. Local. */
+PetscErrorCode TnNetWeightsUpdated(TnNet net);
+/* A counter that grows at every write of the parameters announced by
+   TnNetParamsUpdated or TnNetWeightsUpdated (TnNetSetParams, SetUp): what
+   was computed from the parameters at one version still holds while the
+   version is the same. Local. */
+PetscErrorCode TnNetGetParamVersion(TnNet net, PetscInt64 *version);
 /* diagpos[i]: the position of W_ii among the on-process block's values
    (Ad's), or -1 when the pattern has no self-loop at i. Borrowed. */
 PetscErrorCode TnNetGetDiagPositions(TnNet net, const PetscInt **diagpos);

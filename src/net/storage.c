@@ -98,6 +98,14 @@ PetscErrorCode TnNetGetParamLayout(TnNet net, TnParamLayout *L)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnNetGetParamVersion(TnNet net, PetscInt64 *version)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(net->setup, net->comm, PETSC_ERR_ORDER, "call TnNetSetUp() first");
+  *version = net->pversion;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnNetGetDiagPositions(TnNet net, const PetscInt **diagpos)
 {
   PetscFunctionBeginUser;
@@ -112,6 +120,7 @@ PetscErrorCode TnNetParamsUpdated(TnNet net)
   PetscScalar  *pg, *pw;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetParamLayout(net, &L));
+  net->pversion++;
   PetscCall(VecGetArray(net->gamma, &pg));
   PetscCall(VecGetArray(net->wdiag, &pw));
   for (PetscInt i = 0; i < L.m; i++) {
@@ -120,6 +129,20 @@ PetscErrorCode TnNetParamsUpdated(TnNet net)
   }
   PetscCall(VecRestoreArray(net->wdiag, &pw));
   PetscCall(VecRestoreArray(net->gamma, &pg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnNetWeightsUpdated(TnNet net)
+{
+  TnParamLayout L;
+  PetscScalar  *pw;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamLayout(net, &L));
+  net->pversion++;
+  PetscCall(VecGetArray(net->wdiag, &pw));
+  for (PetscInt i = 0; i < L.m; i++)
+    if (net->diagpos[i] >= 0) pw[i] = net->param[net->diagpos[i]];
+  PetscCall(VecRestoreArray(net->wdiag, &pw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
