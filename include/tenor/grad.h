@@ -38,7 +38,9 @@ PetscErrorCode TnGradSetCheckpoint(TnGrad g, TnGradCheckpoint type);
 PetscErrorCode TnGradSetFromOptions(TnGrad g);
 /* Sets up the dynamics, checks that the configuration has a gradient (a local
    log-det method: diag or trace), sizes theta and allocates the trajectory
-   storage. Collective. */
+   storage. Collective. The functions of theta below (ParamVec, GetParams,
+   SetParams, AddToParams, ParamMap) set up the dynamics and theta's layout
+   only: they need neither the gradient nor its storage. */
 PetscErrorCode TnGradSetUp(TnGrad g);
 
 /* theta's layout (see the top of this file). */

@@ -89,7 +89,7 @@ PetscErrorCode TnNetGetComm(TnNet net, MPI_Comm *comm);
    views of: [W's on-process block values | off-process block values | b |
    u = log gamma] (the layout of TnGrad's theta). Writing W's values or b
    here changes the network; gamma and W_ii are derived vectors, and a
-   dynamics object may keep its own copy (TnNetGetParamState): call
+   dynamics object may keep its own copy (TnNetGetParamVersion): call
    TnNetParamsUpdated after writing (TnNetSetParams does). Borrowed; *n = its
    length. */
 PetscErrorCode TnNetGetParamArray(TnNet net, PetscScalar **param, PetscInt *n);
@@ -115,9 +115,14 @@ static inline PetscScalar TnParamTrial(const PetscScalar *th, const PetscScalar 
 PetscErrorCode TnNetSetParams(TnNet net, const PetscScalar *th, PetscReal alpha, PetscBool add);
 /* After the array was written: gamma_i = e^{u_i}, W_ii from W's values. */
 PetscErrorCode TnNetParamsUpdated(TnNet net);
-/* A counter that TnNetParamsUpdated moves on: a copy of the values taken at
-   one count is current while the count stays. */
-PetscErrorCode TnNetGetParamState(TnNet net, PetscInt64 *state);
+/* After W's values alone were written (b and u untouched): W_ii from W's
+   values; gamma is left as it is. Local. */
+PetscErrorCode TnNetWeightsUpdated(TnNet net);
+/* A counter that grows at every write of the parameters announced by
+   TnNetParamsUpdated or TnNetWeightsUpdated (TnNetSetParams, SetUp): what
+   was computed from the parameters at one version still holds while the
+   version is the same. Local. */
+PetscErrorCode TnNetGetParamVersion(TnNet net, PetscInt64 *version);
 /* diagpos[i]: the position of W_ii among the on-process block's values
    (Ad's), or -1 when the pattern has no self-loop at i. Borrowed. */
 PetscErrorCode TnNetGetDiagPositions(TnNet net, const PetscInt **diagpos);

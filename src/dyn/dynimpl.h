@@ -21,14 +21,14 @@ typedef struct {
    A pass over one panel gathers from cw B values only, which stay in cache
    (the random gathers of er otherwise miss at nearly every synapse). view[q]
    is panel q as a CSR block (ia + q (rows + 1), ja, va); va is a copy of the
-   block's values, refreshed when W's or gamma's object state moves
-   (TnNetSetParams, TnNetParamsUpdated). np <= 1: no panels. */
+   block's values, refreshed when the network's parameter version moves
+   (TnNetGetParamVersion). np <= 1: no panels. */
 typedef struct {
-  PetscInt         np, cw, rows;
-  PetscInt        *ia, *ja;
-  PetscReal       *va;
-  TnCSR           *view;
-  PetscObjectState key[3];
+  PetscInt   np, cw, rows;
+  PetscInt  *ia, *ja;
+  PetscReal *va;
+  TnCSR     *view;
+  PetscInt64 version; /* the network's parameter version va was copied at (TnNetGetParamVersion) */
 } TnPanels;
 
 typedef struct _TnBoundQ TnBoundQ;
@@ -492,24 +492,38 @@ TN_INLINE void TnLocCoefs(PetscBool rate, PetscBool lin, PetscBool diag, PetscRe
   k->d  = d;
 }
 
-/* One synapse's trace for B samples: returns sum_b (ga e + gs x_j) (the
-   synapse's step-k gradient, from e_k), then e <- F e + hq x_j (e_{k+1});
-   x = phi(a) (rate) or a (current). Four lanes, then pairwise: a fixed
-   order. */
-TN_INLINE PetscReal TnLocSynapse(PetscReal *restrict e, const PetscReal *restrict xj, const TnLocCoef *restrict k, const PetscInt B)
+/* One synapse's trace for B samples, the coefficients as arrays over the
+   samples (contiguous in b, loaded as vectors): returns
+   sum_b (ga e + gs x_j) (the synapse's step-k gradient, from e_k; gs = 0 in
+   the rate form: hasgs false leaves its term out), summed in four lanes
+   then pairwise (a fixed order), then e <- F e + hq x_j (e_{k+1}), a
+   separate loop without a reduction; x = phi(a) (rate) or a (current). */
+TN_INLINE PetscReal TnLocSynapse(PetscReal *restrict e, const PetscReal *restrict xj, const PetscReal *restrict F, const PetscReal *restrict hq, const PetscReal *restrict ga, const PetscReal *restrict gs, const int hasgs, const PetscInt B)
 {
   PetscReal s[4] = {0, 0, 0, 0};
   PetscInt  b    = 0;
   for (; b + 4 <= B; b += 4)
-    for (PetscInt l = 0; l < 4; l++) {
-      s[l] += k[b + l].ga * e[b + l] + k[b + l].gs * xj[b + l];
-      e[b + l] = k[b + l].F * e[b + l] + k[b + l].hq * xj[b + l];
-    }
-  for (; b < B; b++) {
-    s[0] += k[b].ga * e[b] + k[b].gs * xj[b];
-    e[b] = k[b].F * e[b] + k[b].hq * xj[b];
-  }
+    for (PetscInt l = 0; l < 4; l++) s[l] += hasgs ? ga[b + l] * e[b + l] + gs[b + l] * xj[b + l] : ga[b + l] * e[b + l];
+  for (; b < B; b++) s[0] += hasgs ? ga[b] * e[b] + gs[b] * xj[b] : ga[b] * e[b];
+  for (b = 0; b < B; b++) e[b] = F[b] * e[b] + hq[b] * xj[b];
   return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* The synapses t in [t0, t1) of one block: traces at e + t B, presynaptic
+   values at x + ja[t - t0] B (ja: the row's own columns), gradient entries g[t]; grad false: the row's
+   step-k gradient terms vanish (ga = gs = 0: the linear activation's
+   phi'' = 0 in the rate form) and only the traces are carried, without
+   the gradient's read-modify-write. */
+TN_INLINE void TnLocSynapses(PetscReal *restrict e, PetscReal *restrict g, const PetscInt *restrict ja, PetscInt t0, PetscInt t1, const PetscReal *restrict x, const PetscReal *restrict F, const PetscReal *restrict hq, const PetscReal *restrict ga, const PetscReal *restrict gs, const int grad, const int hasgs, const PetscInt B)
+{
+  for (PetscInt t = t0; t < t1; t++) {
+    PetscReal *restrict et       = e + (size_t)t * B;
+    const PetscReal *restrict xj = x + (size_t)ja[t - t0] * B;
+    if (grad)
+      g[t] += TnLocSynapse(et, xj, F, hq, ga, gs, hasgs, B);
+    else
+      for (PetscInt b = 0; b < B; b++) et[b] = F[b] * et[b] + hq[b] * xj[b];
+  }
 }
 
 /* Row i of the local rule at step k: its coefficients k[B] (TnLocCoefs) at
@@ -521,18 +535,38 @@ TN_INLINE PetscReal TnLocSynapse(PetscReal *restrict e, const PetscReal *restric
      b_i:  += ga e + gs,       e <- F e + hq
      g_i:  += ga e - c,        e <- F e - h a_i
      W_ii: += c d (the log-det's own W_ii)
-   dj, oj: the columns of row i's synapses in theta's order (x's and gx's
-   entries), TnLocRow: W's own. */
+   The coefficients are first laid out as arrays over the samples (F, hq,
+   ga, gs); a row whose ga and gs all vanish carries its synapses' traces
+   without the gradient's read-modify-write. dj, oj: the columns of row
+   i's synapses in theta's order (x's and gx's entries); TnLocRow: W's own. */
 TN_INLINE void TnLocRowCols(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, const PetscScalar *restrict ai, const PetscReal *restrict x, const PetscInt *restrict dj, const PetscReal *restrict gx, const PetscInt *restrict oj, const PetscInt B)
 {
   TnDynLoc    *L = &dyn->loc;
   PetscReal   *e = L->e, *gW = L->acc.gW;
   const size_t nd = (size_t)dyn->d.n, no = (size_t)dyn->o.n, m = (size_t)dyn->m;
   PetscReal *restrict eb = e + (nd + no + (size_t)i) * B, *restrict eg = e + (nd + no + m + (size_t)i) * B;
-  PetscReal sb = 0, sg = 0, sw = 0;
-  for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) gW[t] += TnLocSynapse(e + (size_t)t * B, x + (size_t)dj[t - dyn->d.ia[i]] * B, k, B);
-  if (gx)
-    for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) gW[nd + t] += TnLocSynapse(e + (nd + t) * B, gx + (size_t)oj[t - dyn->o.ia[i]] * B, k, B);
+  PetscReal sb = 0, sg = 0, sw = 0, F[B], hq[B], ga[B], gs[B];
+  int       grad = 0, hasgs = 0;
+  for (PetscInt b = 0; b < B; b++) {
+    F[b]  = k[b].F;
+    hq[b] = k[b].hq;
+    ga[b] = k[b].ga;
+    gs[b] = k[b].gs;
+    grad |= ga[b] != 0 || gs[b] != 0;
+    hasgs |= gs[b] != 0;
+  }
+#define TN_LOC_BLOCKS(G, S)                                                                                     \
+  do {                                                                                                          \
+    TnLocSynapses(e, gW, dj, dyn->d.ia[i], dyn->d.ia[i + 1], x, F, hq, ga, gs, G, S, B);                        \
+    if (gx) TnLocSynapses(e + nd * B, gW + nd, oj, dyn->o.ia[i], dyn->o.ia[i + 1], gx, F, hq, ga, gs, G, S, B); \
+  } while (0)
+  if (grad && hasgs)
+    TN_LOC_BLOCKS(1, 1);
+  else if (grad)
+    TN_LOC_BLOCKS(1, 0);
+  else
+    TN_LOC_BLOCKS(0, 0);
+#undef TN_LOC_BLOCKS
   for (PetscInt b = 0; b < B; b++) {
     sb += k[b].ga * eb[b] + k[b].gs;
     sg += k[b].ga * eg[b] - k[b].c;

@@ -3,7 +3,6 @@
    then the scheme's own set-up and the invertibility check of
    docs/model.md section 5. */
 #include "dynimpl.h"
-#include <petsc/private/petscimpl.h> /* PetscObjectStateGet */
 #include <sys/mman.h>
 
 void TnDynAdviseHuge(void *p, size_t bytes)
@@ -93,31 +92,28 @@ PetscErrorCode TnPanelsCreate(const TnCSR *A, PetscInt rows, PetscInt ncols, Pet
     P->view[q].ja       = P->ja;
     P->view[q].va       = P->va;
   }
-  P->key[0] = P->key[1] = P->key[2] = -1; /* values not copied yet */
+  P->version = -1; /* values not copied yet */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The values in panel order again if W (its blocks' object states, which
-   TnNetSetParams moves) or gamma (TnNetParamsUpdated) changed since. */
+/* The values in panel order again if the network's values changed since
+   (TnNetGetParamVersion: TnNetSetParams, TnNetParamsUpdated and the rules'
+   TnNetWeightsUpdated move it on). */
 PetscErrorCode TnPanelsUpdate(TnDyn dyn, const TnCSR *A, TnPanels *P)
 {
-  PetscObjectState key[3];
-  Vec              b, gamma, wdiag;
-  PetscInt        *next;
+  PetscInt64 version;
+  PetscInt  *next;
   PetscFunctionBeginUser;
   if (P->np <= 1) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(TnNetGetVecs(dyn->net, &b, &gamma, &wdiag));
-  PetscCall(PetscObjectStateGet((PetscObject)dyn->Ad, &key[0]));
-  PetscCall(PetscObjectStateGet((PetscObject)dyn->Ao, &key[1]));
-  PetscCall(PetscObjectStateGet((PetscObject)gamma, &key[2]));
-  if (key[0] == P->key[0] && key[1] == P->key[1] && key[2] == P->key[2]) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnNetGetParamVersion(dyn->net, &version));
+  if (version == P->version) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscMalloc1(P->np, &next));
   for (PetscInt i = 0; i < P->rows; i++) {
     for (PetscInt q = 0; q < P->np; q++) next[q] = P->ia[(size_t)q * (P->rows + 1) + i];
     for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) P->va[next[A->ja[t] / P->cw]++] = A->va[t];
   }
   PetscCall(PetscFree(next));
-  for (int c = 0; c < 3; c++) P->key[c] = key[c];
+  P->version = version;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

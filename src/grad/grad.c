@@ -113,10 +113,23 @@ PetscErrorCode TnGradSetUp(TnGrad g)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* theta's layout only: the dynamics set up and the local parameter count,
+   without the reverse-mode work and the trajectory, which a caller that
+   only reads or writes theta (a trainer by a local rule) does not need. */
+static PetscErrorCode SetUpLayout(TnGrad g)
+{
+  TnParamLayout L;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynSetUp(g->dyn));
+  PetscCall(TnNetGetParamLayout(g->net, &L));
+  g->nlocal = L.n;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnGradCreateParamVec(TnGrad g, Vec *theta)
 {
   PetscFunctionBeginUser;
-  PetscCall(TnGradSetUp(g));
+  PetscCall(SetUpLayout(g));
   PetscCall(VecCreateMPI(g->comm, g->nlocal, PETSC_DETERMINE, theta));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -125,7 +138,7 @@ PetscErrorCode TnGradGetParamVec(TnGrad g, Vec *theta)
 {
   PetscScalar *par;
   PetscFunctionBeginUser;
-  PetscCall(TnGradSetUp(g));
+  PetscCall(SetUpLayout(g));
   PetscCall(TnNetGetParamArray(g->net, &par, NULL));
   PetscCall(VecCreateMPIWithArray(g->comm, 1, g->nlocal, PETSC_DECIDE, par, theta));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -135,7 +148,7 @@ PetscErrorCode TnGradGetParams(TnGrad g, Vec theta)
 {
   PetscScalar *th, *par;
   PetscFunctionBeginUser;
-  PetscCall(TnGradSetUp(g));
+  PetscCall(SetUpLayout(g));
   PetscCall(TnNetGetParamArray(g->net, &par, NULL));
   PetscCall(VecGetArrayWrite(theta, &th));
   if (th != par) PetscCall(PetscArraycpy(th, par, g->nlocal));
@@ -152,7 +165,7 @@ static PetscErrorCode Apply(TnGrad g, Vec theta, PetscReal alpha, PetscBool add)
   const PetscScalar *th;
   PetscBool          bad = PETSC_FALSE;
   PetscFunctionBeginUser;
-  PetscCall(TnGradSetUp(g));
+  PetscCall(SetUpLayout(g));
   PetscCall(VecGetArrayRead(theta, &th));
   for (PetscInt q = 0; q < g->nlocal; q++) bad = (PetscBool)(bad || PetscIsInfOrNanScalar(th[q]));
   PetscCall(TnErrorSync(g->comm, bad, "the parameter vector holds NaN or Inf: the training diverged (use a smaller learning rate)"));
@@ -180,7 +193,7 @@ PetscErrorCode TnGradGetParamMap(TnGrad g, const PetscInt **row, const PetscInt 
 {
   PetscInt *r, *c;
   PetscFunctionBeginUser;
-  PetscCall(TnGradSetUp(g));
+  PetscCall(SetUpLayout(g));
   PetscCall(TnNetGetParamMap(g->net, &r, &c));
   *row = r;
   *col = c;

@@ -23,8 +23,8 @@ struct _p_TnNet {
   PetscScalar    *param;                   /* [W's two blocks' values | b | u = log gamma] (storage.c) */
   PetscInt       *pia, *pja, *poia, *poja; /* W's CSR structure, which W is built on */
   PetscInt        npar;
-  PetscInt64      pstate;  /* TnNetParamsUpdated calls so far (TnNetGetParamState) */
-  PetscInt       *diagpos; /* W_ii among Ad's values, or -1 (storage.c) */
+  PetscInt       *diagpos;  /* W_ii among Ad's values, or -1 (storage.c) */
+  PetscInt64      pversion; /* writes of the parameters announced so far (TnNetGetParamVersion) */
   PetscInt        N, *natural;
   PetscInt64      nnz;
   TnPartitionInfo pinfo;

@@ -98,6 +98,14 @@ PetscErrorCode TnNetGetParamLayout(TnNet net, TnParamLayout *L)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnNetGetParamVersion(TnNet net, PetscInt64 *version)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(net->setup, net->comm, PETSC_ERR_ORDER, "call TnNetSetUp() first");
+  *version = net->pversion;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnNetGetDiagPositions(TnNet net, const PetscInt **diagpos)
 {
   PetscFunctionBeginUser;
@@ -112,7 +120,7 @@ PetscErrorCode TnNetParamsUpdated(TnNet net)
   PetscScalar  *pg, *pw;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetParamLayout(net, &L));
-  net->pstate++; /* copies of the values (TnNetGetParamState) are stale */
+  net->pversion++; /* what was computed from the values (TnNetGetParamVersion) is stale */
   PetscCall(VecGetArray(net->gamma, &pg));
   PetscCall(VecGetArray(net->wdiag, &pw));
   for (PetscInt i = 0; i < L.m; i++) {
@@ -124,11 +132,17 @@ PetscErrorCode TnNetParamsUpdated(TnNet net)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnNetGetParamState(TnNet net, PetscInt64 *state)
+PetscErrorCode TnNetWeightsUpdated(TnNet net)
 {
+  TnParamLayout L;
+  PetscScalar  *pw;
   PetscFunctionBeginUser;
-  PetscCheck(net->setup, net->comm, PETSC_ERR_ORDER, "call TnNetSetUp() first");
-  *state = net->pstate;
+  PetscCall(TnNetGetParamLayout(net, &L));
+  net->pversion++;
+  PetscCall(VecGetArray(net->wdiag, &pw));
+  for (PetscInt i = 0; i < L.m; i++)
+    if (net->diagpos[i] >= 0) pw[i] = net->param[net->diagpos[i]];
+  PetscCall(VecRestoreArray(net->wdiag, &pw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -16,6 +16,14 @@ static const char *const TnRuleTypes[]         = {TNRULE_HEBB, TNRULE_OJA, "TnRu
 const char *const        TnRuleScheduleTypes[] = {"constant", "average", "TnRuleSchedule", "TN_RULE_SCHEDULE_", NULL};
 const char *const        TnRuleActivityTypes[] = {"input", "evolved", "TnRuleActivity", "TN_RULE_ACTIVITY_", NULL};
 
+/* What one pass of the update saw of the trial W + dW (summed or maxed
+   over all ranks after the pass): max |W_ij + dW_ij|, max over rows of
+   sum_j |W_ij + dW_ij| (oja's bound needs it; -1: not computed), and
+   whether some entry is NaN or Inf. */
+typedef struct {
+  PetscReal vmax, row1, bad;
+} TnRuleStats;
+
 struct _p_TnRule {
   MPI_Comm       comm;
   TnNet          net;
@@ -29,11 +37,17 @@ struct _p_TnRule {
   PetscInt     B, m, nghost;
   VecScatter   halo;
   Vec          G;
-  PetscScalar *y;   /* y_i per sample (oja) */
+  PetscScalar *y;   /* y_i per sample of one row (oja) */
   PetscInt     ndw; /* the parameter array's local length the halo was built for */
   PetscScalar *dw;  /* TnRuleApply's update (parameter layout), of length ndw_apply */
   PetscInt     ndw_apply;
   Mat          Wref; /* the W the halo was built for (a new SetUp of the net makes a new one) */
+  /* W's statistics (max |W_ij|, max row sum of |W_ij|, over all ranks) as
+     this rule last stored W, valid while the net's parameter version is
+     the one recorded then (TnNetGetParamVersion: any other write changes it) */
+  TnRuleStats wstat;
+  PetscInt64  wversion;
+  Mat         wmat;
 };
 
 PetscErrorCode TnRuleCreate(TnNet net, TnRule *rule)
@@ -195,54 +209,136 @@ static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
   PetscCall(TnNetCreateHalo(r->net, x, B, &r->G, &r->halo));
   PetscCall(VecGetSize(r->G, &ng));
   r->nghost = ng / B;
-  PetscCall(PetscMalloc1((size_t)L.m * B + 1, &r->y));
+  PetscCall(PetscMalloc1(B + 1, &r->y));
   r->B    = B;
   r->Wref = W;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The update of one block (Ad or Ao) of W. Row i's entries t in [ia[i],
-   ia[i+1]) have values w[t] and presynaptic activities at rj + ja[t]*B
-   (local r, or the ghost copy G). hebb: d = eta (<r_i r_j> - alpha w);
-   oja: d = eta (<y_i r_j> - <y_i^2> w); <.> the mean over the samples
-   b < nv of the B. */
-static void BlockUpdate(TnRuleKind kind, PetscReal eta, PetscReal alpha, PetscInt m, PetscInt B, PetscInt nv, const PetscInt *ia, const PetscInt *ja, const PetscScalar *w, const PetscScalar *ri, const PetscScalar *rj, const PetscScalar *y, PetscScalar *d)
+#define TN_RULE_INLINE static inline __attribute__((always_inline))
+
+/* sum_{b < n} p_b q_b in four lanes, then pairwise: a fixed order (it
+   depends on n only, not on the rank count or the padding), which
+   vectorises. */
+TN_RULE_INLINE PetscReal Dot(const PetscScalar *restrict p, const PetscScalar *restrict q, const PetscInt n)
 {
-  const PetscReal invB = 1.0 / (PetscReal)nv;
-  for (PetscInt i = 0; i < m; i++) {
-    const PetscScalar *pre = kind == TN_RULE_HEBB ? ri + (size_t)i * B : y + (size_t)i * B;
-    PetscReal          yy  = 0;
-    if (kind == TN_RULE_OJA)
-      for (PetscInt b = 0; b < nv; b++) yy += pre[b] * pre[b];
-    for (PetscInt t = ia[i]; t < ia[i + 1]; t++) {
-      const PetscScalar *rc = rj + (size_t)ja[t] * B;
-      PetscReal          s  = 0;
-      for (PetscInt b = 0; b < nv; b++) s += pre[b] * rc[b];
-      d[t] = kind == TN_RULE_HEBB ? eta * (s * invB - alpha * w[t]) : eta * (s * invB - yy * invB * w[t]);
+  PetscReal s[4] = {0, 0, 0, 0};
+  PetscInt  b    = 0;
+  for (; b + 4 <= n; b += 4)
+    for (PetscInt l = 0; l < 4; l++) s[l] += p[b + l] * q[b + l];
+  for (; b < n; b++) s[0] += p[b] * q[b];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* The entries t in [t0, t1) of one row in one block of W: values w[t],
+   presynaptic activities at rj + ja[t] B. With pre = the row's factor
+   (hebb: r_i; oja: y_i) and c its decay coefficient (hebb: alpha; oja:
+   <y_i^2>),
+     dW_ij = eta (<pre r_j> - c W_ij),   <.> = (1/n) sum over the samples b < n,
+   stored in d[t] (direction) or added to w[t] in place (inplace); either
+   way the trial v = W_ij + dW_ij, bit for bit what is stored, feeds the
+   statistics (max |v|, with rowsum the row's sum of |v| in *rs, a
+   non-finite v). */
+TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, PetscBool *bad, const int rowsum, const int inplace, const PetscInt B, const PetscInt n)
+{
+  PetscReal mx = *vmax, sum = *rs;
+  PetscBool nf = *bad;
+  for (PetscInt t = t0; t < t1; t++) {
+    const PetscReal s  = Dot(pre, rj + (size_t)ja[t] * B, n);
+    const PetscReal dt = eta * (s * invn - c * w[t]);
+    const PetscReal v = w[t] + dt, av = PetscAbsReal(v);
+    if (!(av <= PETSC_MAX_REAL))
+      nf = PETSC_TRUE; /* NaN or Inf */
+    else {
+      mx = PetscMax(mx, av);
+      if (rowsum) sum += av;
     }
+    if (inplace)
+      w[t] = v;
+    else
+      d[t] = dt;
   }
+  *vmax = mx;
+  *rs   = sum;
+  *bad  = nf;
 }
 
-PetscErrorCode TnRuleGetStepSize(TnRule r, PetscInt n, PetscReal *eta)
+/* Every local row: oja forms y_i = sum_{j in P_i} W_ij r_j (per sample)
+   from the row's two blocks, then updates the row, whose entries are still
+   in cache: W is read once from memory. w: W's values (Ad's, then Ao's at
+   nd), d the direction (same layout) or NULL when inplace. */
+TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int inplace, const PetscInt B, const PetscInt n)
 {
-  PetscFunctionBeginUser;
-  PetscCall(CheckSettings(r));
-  *eta = r->sched == TN_RULE_SCHEDULE_AVERAGE ? (PetscReal)n / (r->alpha * (PetscReal)(r->samples + n)) : r->eta;
-  PetscFunctionReturn(PETSC_SUCCESS);
+  const PetscReal invn = 1.0 / (PetscReal)n;
+  PetscBool       bad  = PETSC_FALSE;
+  PetscReal       vmax = 0, row1 = 0;
+  for (PetscInt i = 0; i < m; i++) {
+    const PetscScalar *pre = px + (size_t)i * B;
+    PetscReal          c = alpha, rs = 0;
+    if (kind == TN_RULE_OJA) {
+      PetscReal yy = 0;
+      for (PetscInt b = 0; b < B; b++) y[b] = 0;
+      for (PetscInt t = ia[i]; t < ia[i + 1]; t++)
+        for (PetscInt b = 0; b < B; b++) y[b] += w[t] * px[(size_t)ja[t] * B + b];
+      for (PetscInt t = oia[i]; t < oia[i + 1]; t++)
+        for (PetscInt b = 0; b < B; b++) y[b] += w[nd + t] * pg[(size_t)oja[t] * B + b];
+      for (PetscInt b = 0; b < n; b++) yy += y[b] * y[b];
+      pre = y;
+      c   = yy * invn;
+    }
+    RowBlock(ia[i], ia[i + 1], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, kind == TN_RULE_OJA, inplace, B, n);
+    RowBlock(oia[i], oia[i + 1], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, kind == TN_RULE_OJA, inplace, B, n);
+    row1 = PetscMax(row1, rs);
+  }
+  st->vmax = vmax;
+  st->row1 = kind == TN_RULE_OJA ? row1 : -1; /* only oja's bound needs it: -1, not known */
+  st->bad  = bad ? 1 : 0;
 }
 
-/* dw (the parameter array's layout) <- the update for the activities x, of
-   which samples b < nvalid count. Collective. */
-static PetscErrorCode ComputeArray(TnRule r, Vec x, PetscInt nvalid, PetscScalar *dw)
+#define TN_RULE_ROWS(inplace, B, n)                                                                           \
+  do {                                                                                                        \
+    if (r->kind == TN_RULE_HEBB)                                                                              \
+      Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, eta, r->alpha, st, inplace, B, n); \
+    else                                                                                                      \
+      Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, eta, r->alpha, st, inplace, B, n);  \
+  } while (0)
+/* The kernel with B (= n, no padding) a compile-time constant for the usual
+   batch sizes. */
+#define TN_RULE_DISPATCH(inplace)       \
+  do {                                  \
+    if (nvalid != B)                    \
+      TN_RULE_ROWS(inplace, B, nvalid); \
+    else                                \
+      switch (B) {                      \
+      case 1:                           \
+        TN_RULE_ROWS(inplace, 1, 1);    \
+        break;                          \
+      case 4:                           \
+        TN_RULE_ROWS(inplace, 4, 4);    \
+        break;                          \
+      case 8:                           \
+        TN_RULE_ROWS(inplace, 8, 8);    \
+        break;                          \
+      case 16:                          \
+        TN_RULE_ROWS(inplace, 16, 16);  \
+        break;                          \
+      case 32:                          \
+        TN_RULE_ROWS(inplace, 32, 32);  \
+        break;                          \
+      default:                          \
+        TN_RULE_ROWS(inplace, B, B);    \
+      }                                 \
+  } while (0)
+
+/* Checks the activities x (layout, finite) and gives, over all ranks,
+   R2 = max_i <r_i^2> and rmax = max |r_ib| over the samples b < nvalid. */
+static PetscErrorCode CheckActivities(TnRule r, Vec x, PetscInt nvalid, PetscInt *Bout, PetscReal *R2, PetscReal *rmax)
 {
-  Mat                W, Ad, Ao;
   TnParamLayout      L;
-  const PetscInt    *ia, *ja, *oia, *oja;
-  const PetscScalar *px, *pg;
-  PetscScalar       *param;
-  PetscInt           B, nloc, n;
-  PetscBool          done, bad = PETSC_FALSE;
-  PetscReal          eta;
+  const PetscScalar *px;
+  PetscInt           B, nloc;
+  PetscBool          bad    = PETSC_FALSE;
+  PetscReal          loc[2] = {0, 0}, glob[2];
   char               msg[512];
   PetscFunctionBeginUser;
   PetscCall(TnNetSetUp(r->net));
@@ -253,16 +349,49 @@ static PetscErrorCode ComputeArray(TnRule r, Vec x, PetscInt nvalid, PetscScalar
   PetscCall(TnErrorSync(r->comm, (PetscBool)(nloc != L.m * B), msg));
   PetscCheck(nvalid >= 1 && nvalid <= B, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "the %s rule's update needs 1 <= nvalid <= B = %" PetscInt_FMT " samples, not %" PetscInt_FMT, TnRuleTypes[r->kind], B, nvalid);
   PetscCall(VecGetArrayRead(x, &px));
-  for (PetscInt q = 0; q < nloc; q++)
-    if (PetscIsInfOrNanScalar(px[q])) bad = PETSC_TRUE;
+  for (PetscInt i = 0; i < L.m; i++) {
+    PetscReal ss = 0;
+    for (PetscInt b = 0; b < B; b++) {
+      const PetscReal v = px[(size_t)i * B + b], av = PetscAbsReal(v);
+      if (!(av <= PETSC_MAX_REAL)) bad = PETSC_TRUE;
+      if (b < nvalid) {
+        ss += v * v;
+        loc[1] = PetscMax(loc[1], av);
+      }
+    }
+    loc[0] = PetscMax(loc[0], ss / nvalid);
+  }
   PetscCall(VecRestoreArrayRead(x, &px));
   PetscCall(PetscSNPrintf(msg, sizeof msg, "the activities given to the %s rule hold NaN or Inf", TnRuleTypes[r->kind]));
   PetscCall(TnErrorSync(r->comm, bad, msg));
+  PetscCall(MPIU_Allreduce(loc, glob, 2, MPIU_REAL, MPIU_MAX, r->comm));
+  *Bout = B;
+  *R2   = glob[0];
+  *rmax = glob[1];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One pass over W's pattern: dw (the parameter array's layout; W's part
+   only) <- the update for the activities x, of which samples b < nvalid
+   count; or, dw = NULL, W <- W + dW in place. st: the trial's local
+   statistics (not yet reduced over the ranks). Collective (the halo). */
+static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, PetscScalar *dw, TnRuleStats *st)
+{
+  Mat                W, Ad, Ao;
+  TnParamLayout      L;
+  const PetscInt    *ia, *ja, *oia, *oja;
+  const PetscScalar *px, *pg;
+  PetscScalar       *w, *va, *vo;
+  PetscInt           n;
+  PetscBool          done;
+  PetscReal          eta;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamLayout(r->net, &L));
   PetscCall(TnRuleGetStepSize(r, nvalid, &eta));
   PetscCall(TnNetGetMat(r->net, &W));
   if (B != r->B || L.n != r->ndw || W != r->Wref) PetscCall(SetUpHalo(r, x, B));
   PetscCall(MatMPIAIJGetSeqAIJ(W, &Ad, &Ao, NULL));
-  PetscCall(TnNetGetParamArray(r->net, &param, NULL));
+  PetscCall(TnNetGetParamArray(r->net, &w, NULL));
   PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
   PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
   PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, &oja, &done));
@@ -271,75 +400,190 @@ static PetscErrorCode ComputeArray(TnRule r, Vec x, PetscInt nvalid, PetscScalar
   PetscCall(VecScatterEnd(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGetArrayRead(x, &px));
   PetscCall(VecGetArrayRead(r->G, &pg));
-  if (r->kind == TN_RULE_OJA) { /* y_i = sum_{j in P_i} W_ij r_j, per sample */
-    for (PetscInt i = 0; i < L.m; i++) {
-      PetscScalar *yi = r->y + (size_t)i * B;
-      for (PetscInt b = 0; b < B; b++) yi[b] = 0;
-      for (PetscInt t = ia[i]; t < ia[i + 1]; t++)
-        for (PetscInt b = 0; b < B; b++) yi[b] += param[t] * px[(size_t)ja[t] * B + b];
-      for (PetscInt t = oia[i]; t < oia[i + 1]; t++)
-        for (PetscInt b = 0; b < B; b++) yi[b] += param[L.nd + t] * pg[(size_t)oja[t] * B + b];
-    }
+  if (!dw) { /* written through W's own storage, so that W's state (and any cached norm) moves on */
+    PetscCall(MatSeqAIJGetArray(Ad, &va));
+    PetscCall(MatSeqAIJGetArray(Ao, &vo));
+    PetscCheck(va == w && (!L.no || vo == w + L.nd), PETSC_COMM_SELF, PETSC_ERR_PLIB, "W's value arrays are not the network's parameter storage");
+    TN_RULE_DISPATCH(1);
+    PetscCall(MatSeqAIJRestoreArray(Ao, &vo));
+    PetscCall(MatSeqAIJRestoreArray(Ad, &va));
+  } else {
+    TN_RULE_DISPATCH(0);
+    PetscCall(PetscArrayzero(dw + L.nd + L.no, L.n - L.nd - L.no)); /* b and u are not learned */
   }
-  BlockUpdate(r->kind, eta, r->alpha, L.m, B, nvalid, ia, ja, param, px, px, r->y, dw);
-  BlockUpdate(r->kind, eta, r->alpha, L.m, B, nvalid, oia, oja, param + L.nd, px, pg, r->y, dw + L.nd);
-  PetscCall(PetscArrayzero(dw + L.nd + L.no, L.n - L.nd - L.no)); /* b and u are not learned */
   PetscCall(VecRestoreArrayRead(r->G, &pg));
   PetscCall(VecRestoreArrayRead(x, &px));
   PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, &oja, &done));
   PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
+  PetscCall(PetscLogFlops((r->kind == TN_RULE_OJA ? 4.0 : 2.0) * nvalid * (double)(L.nd + L.no)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The trial W + dW, by the expression TnNetSetParams stores: its largest
-   |W_ij| and whether any entry is non-finite, over all ranks. */
-static PetscErrorCode CheckArray(TnRule r, const PetscScalar *dw, PetscReal *wmax, char why[], size_t len)
+static PetscErrorCode ReduceStats(TnRule r, TnRuleStats *st)
+{
+  PetscReal v[3] = {st->vmax, st->row1, st->bad};
+  PetscFunctionBeginUser;
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, v, 3, MPIU_REAL, MPIU_MAX, r->comm));
+  st->vmax = v[0];
+  st->row1 = v[1];
+  st->bad  = v[2];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* W was stored by this rule with the statistics st (TnNetWeightsUpdated or
+   TnNetSetParams done): remember them with the net's parameter version. */
+static PetscErrorCode StoredW(TnRule r, const TnRuleStats *st)
+{
+  PetscFunctionBeginUser;
+  r->wstat = *st;
+  PetscCall(TnNetGetParamVersion(r->net, &r->wversion));
+  PetscCall(TnNetGetMat(r->net, &r->wmat));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* W's statistics over all ranks: remembered when W is as this rule stored
+   it, else one pass over W's values. Collective. */
+static PetscErrorCode WStats(TnRule r, TnRuleStats *st)
+{
+  PetscInt64      v;
+  TnParamLayout   L;
+  PetscScalar    *w;
+  const PetscInt *ia, *oia;
+  PetscInt        n;
+  PetscBool       done, same, all;
+  Mat             W, Ad, Ao;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamVersion(r->net, &v));
+  PetscCall(TnNetGetMat(r->net, &W));
+  same = (PetscBool)(W == r->wmat && v == r->wversion && (r->kind == TN_RULE_HEBB || r->wstat.row1 >= 0));
+  PetscCall(MPIU_Allreduce(&same, &all, 1, MPIU_BOOL, MPI_LAND, r->comm));
+  if (all) {
+    *st = r->wstat;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(TnNetGetParamLayout(r->net, &L));
+  PetscCall(TnNetGetParamArray(r->net, &w, NULL));
+  PetscCall(MatMPIAIJGetSeqAIJ(W, &Ad, &Ao, NULL));
+  PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, NULL, &done));
+  PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+  PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
+  PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+  st->vmax = st->row1 = st->bad = 0;
+  for (PetscInt i = 0; i < L.m; i++) {
+    PetscReal rs = 0;
+    for (PetscInt t = ia[i]; t < ia[i + 1]; t++) rs += PetscAbsScalar(w[t]);
+    for (PetscInt t = oia[i]; t < oia[i + 1]; t++) rs += PetscAbsScalar(w[L.nd + t]);
+    st->row1 = PetscMax(st->row1, rs);
+  }
+  for (PetscInt q = 0; q < L.nd + L.no; q++) {
+    const PetscReal av = PetscAbsScalar(w[q]);
+    if (!(av <= PETSC_MAX_REAL))
+      st->bad = 1;
+    else
+      st->vmax = PetscMax(st->vmax, av);
+  }
+  if (!(st->row1 <= PETSC_MAX_REAL)) st->bad = 1;
+  PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
+  PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, NULL, &done));
+  PetscCall(ReduceStats(r, st));
+  PetscCall(StoredW(r, st));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* An a-priori bound U >= max |W_ij + dW_ij| of the coming step from W's
+   statistics (max |W_ij| = Wm, max_i sum_j |W_ij| = S) and the activities'
+   (R2 = max_i <r_i^2>, rmax = max |r_ib|), by Cauchy-Schwarz,
+   |<p r_j>| <= sqrt(<p^2> <r_j^2>):
+     hebb: |W + dW| <= |1 - eta alpha| Wm + eta R2;
+     oja:  |y_ib| <= S rmax =: Y, so <y_i^2> <= Y^2 and
+           |W + dW| <= max(1, |1 - eta Y^2|) Wm + eta Y sqrt(R2).
+   When U (with a relative margin of 1e-6 for the rounding of the sums) is
+   within the limit, the step cannot be refused and is made in place in one
+   pass; otherwise it is formed in a work array, checked and only then
+   added. Returns PETSC_FALSE when W is not finite. */
+static PetscBool InPlaceSafe(TnRule r, PetscReal eta, const TnRuleStats *w, PetscReal R2, PetscReal rmax)
+{
+  PetscReal U;
+  if (w->bad > 0) return PETSC_FALSE;
+  if (r->kind == TN_RULE_HEBB)
+    U = PetscAbsReal(1 - eta * r->alpha) * w->vmax + eta * R2;
+  else {
+    const PetscReal Y = w->row1 * rmax;
+    U                 = PetscMax(1.0, PetscAbsReal(1 - eta * Y * Y)) * w->vmax + eta * Y * PetscSqrtReal(R2);
+  }
+  return (PetscBool)(U * (1 + 1e-6) <= r->wmax);
+}
+
+PetscErrorCode TnRuleGetStepSize(TnRule r, PetscInt n, PetscReal *eta)
+{
+  PetscFunctionBeginUser;
+  PetscCall(CheckSettings(r));
+  *eta = r->sched == TN_RULE_SCHEDULE_AVERAGE ? (PetscReal)n / (r->alpha * (PetscReal)(r->samples + n)) : r->eta;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The message for a trial with the statistics st (over all ranks), or an
+   empty why[] when it is within the limit. */
+static PetscErrorCode Verdict(TnRule r, const TnRuleStats *st, PetscReal *wmax, char why[], size_t len)
+{
+  PetscFunctionBeginUser;
+  *wmax  = st->vmax;
+  why[0] = 0;
+  if (st->bad > 0 || st->vmax > r->wmax)
+    PetscCall(PetscSNPrintf(why, len, "the %s rule's weights are running away: step %" PetscInt64_FMT " would make %s (limit -rule_max_weight %g); the step was not applied. %s", TnRuleTypes[r->kind], r->steps + 1, st->bad > 0 ? "some W_ij NaN or Inf" : "max |W_ij| exceed the limit", (double)r->wmax,
+                            r->kind == TN_RULE_HEBB && r->alpha == 0 ? "Pure Hebbian learning (-rule_decay 0) has no fixed point: use a decay alpha > 0" : "Use a smaller -rule_eta"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The trial W + dW, by the expression TnNetSetParams stores: its
+   statistics over all ranks. */
+static PetscErrorCode CheckArray(TnRule r, const PetscScalar *dw, TnRuleStats *st)
 {
   TnParamLayout L;
   PetscScalar  *param;
-  PetscReal     loc[2] = {0, 0}, glob[2];
   PetscFunctionBeginUser;
   PetscCall(TnNetGetParamLayout(r->net, &L));
   PetscCall(TnNetGetParamArray(r->net, &param, NULL));
+  st->vmax = st->row1 = st->bad = 0;
   for (PetscInt q = 0; q < L.nd + L.no; q++) {
     const PetscReal v = PetscAbsScalar(TnParamTrial(param, dw, 1.0, q));
-    if (PetscIsInfOrNanReal(v))
-      loc[1] = 1;
+    if (!(v <= PETSC_MAX_REAL))
+      st->bad = 1;
     else
-      loc[0] = PetscMax(loc[0], v);
+      st->vmax = PetscMax(st->vmax, v);
   }
-  PetscCall(MPIU_Allreduce(loc, glob, 2, MPIU_REAL, MPIU_MAX, r->comm));
-  *wmax  = glob[0];
-  why[0] = 0;
-  if (glob[1] > 0 || glob[0] > r->wmax)
-    PetscCall(PetscSNPrintf(why, len, "the %s rule's weights are running away: step %" PetscInt64_FMT " would make %s (limit -rule_max_weight %g); the step was not applied. %s", TnRuleTypes[r->kind], r->steps + 1, glob[1] > 0 ? "some W_ij NaN or Inf" : "max |W_ij| exceed the limit", (double)r->wmax,
-                            r->kind == TN_RULE_HEBB && r->alpha == 0 ? "Pure Hebbian learning (-rule_decay 0) has no fixed point: use a decay alpha > 0" : "Use a smaller -rule_eta"));
+  PetscCall(ReduceStats(r, st));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnRuleComputeUpdate(TnRule r, Vec x, PetscInt nvalid, Vec d)
 {
   TnParamLayout L;
+  TnRuleStats   st;
   PetscScalar  *pd;
-  PetscInt      n;
+  PetscInt      n, B;
+  PetscReal     R2, rmax;
   PetscFunctionBeginUser;
   PetscCall(TnNetSetUp(r->net));
   PetscCall(TnNetGetParamLayout(r->net, &L));
   PetscCall(VecGetLocalSize(d, &n));
   PetscCall(TnErrorSync(r->comm, (PetscBool)(n != L.n), "the direction given to TnRuleComputeUpdate does not have theta's layout (tenor/grad.h: TnGradCreateParamVec)"));
+  PetscCall(CheckActivities(r, x, nvalid, &B, &R2, &rmax));
   PetscCall(VecGetArrayWrite(d, &pd));
-  PetscCall(ComputeArray(r, x, nvalid, pd));
+  PetscCall(Update(r, x, B, nvalid, pd, &st));
   PetscCall(VecRestoreArrayWrite(d, &pd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode TnRuleCheckUpdate(TnRule r, Vec d, PetscReal *wmax, char why[], size_t len)
 {
+  TnRuleStats        st;
   const PetscScalar *pd;
   PetscFunctionBeginUser;
   PetscCall(VecGetArrayRead(d, &pd));
-  PetscCall(CheckArray(r, pd, wmax, why, len));
+  PetscCall(CheckArray(r, pd, &st));
   PetscCall(VecRestoreArrayRead(d, &pd));
+  PetscCall(Verdict(r, &st, wmax, why, len));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -352,26 +596,44 @@ PetscErrorCode TnRuleUpdateApplied(TnRule r, PetscInt n, PetscReal wmax)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* One step. When the a-priori bound (InPlaceSafe) shows that the step
+   cannot take W beyond the limit, it is made in place: one pass over W's
+   pattern (reading W, the activities and their halo; writing W). Otherwise
+   dW is formed in a work array with the trial's statistics in the same
+   pass, and added only when they are within the limit. Either way W's
+   stored values are the same W + dW, bit for bit. */
 PetscErrorCode TnRuleApply(TnRule r, Vec x)
 {
   PetscInt      B;
-  PetscReal     wmax;
+  PetscReal     wmax, eta, R2, rmax;
   TnParamLayout L;
+  TnRuleStats   ws, st;
   char          why[512];
   PetscFunctionBeginUser;
   PetscCall(TnNetSetUp(r->net));
   PetscCall(TnNetGetParamLayout(r->net, &L));
   PetscCall(VecGetBlockSize(x, &B));
-  if (L.n != r->ndw_apply) {
-    PetscCall(PetscFree(r->dw));
-    PetscCall(PetscMalloc1(L.n + 1, &r->dw));
-    r->ndw_apply = L.n;
+  PetscCall(CheckActivities(r, x, B, &B, &R2, &rmax));
+  PetscCall(TnRuleGetStepSize(r, B, &eta));
+  PetscCall(WStats(r, &ws));
+  if (InPlaceSafe(r, eta, &ws, R2, rmax)) {
+    PetscCall(Update(r, x, B, B, NULL, &st));
+    PetscCall(ReduceStats(r, &st));
+    PetscCall(TnNetWeightsUpdated(r->net));
+  } else {
+    if (L.n != r->ndw_apply) {
+      PetscCall(PetscFree(r->dw));
+      PetscCall(PetscMalloc1(L.n + 1, &r->dw));
+      r->ndw_apply = L.n;
+    }
+    PetscCall(Update(r, x, B, B, r->dw, &st));
+    PetscCall(ReduceStats(r, &st));
+    PetscCall(Verdict(r, &st, &wmax, why, sizeof why));
+    PetscCall(TnErrorSync(r->comm, (PetscBool)(why[0] != 0), why));
+    PetscCall(TnNetSetParams(r->net, r->dw, 1.0, PETSC_TRUE));
   }
-  PetscCall(ComputeArray(r, x, B, r->dw));
-  PetscCall(CheckArray(r, r->dw, &wmax, why, sizeof why));
-  PetscCall(TnErrorSync(r->comm, (PetscBool)(why[0] != 0), why));
-  PetscCall(TnNetSetParams(r->net, r->dw, 1.0, PETSC_TRUE));
-  PetscCall(TnRuleUpdateApplied(r, B, wmax));
+  PetscCall(StoredW(r, &st));
+  PetscCall(TnRuleUpdateApplied(r, B, st.vmax));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

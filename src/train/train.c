@@ -440,14 +440,40 @@ static PetscErrorCode Conditioning(TnTrain tr)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* What each rule needs, and only that (docs/training.md, "Rules"):
+   gradient: the reverse mode and its trajectory (TnGradSetUp); local: the
+   eligibility traces (TnDynLocalSetUp; no trajectory); hebb and oja:
+   nothing (the update reads W and the activities). The two gradient rules
+   differentiate the local log-det terms, so they refuse a global
+   -logdet_type; hebb and oja take none's gradient, and the loss they report
+   is TnDynEvaluate's with whichever method is chosen. */
+static PetscErrorCode RuleSetUp(TnTrain tr)
+{
+  TnLogDetType ldt;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynGetLoss(tr->dyn, &ldt, NULL));
+  PetscCheck(TnTrainRuleUsesTnRule(tr->rule_kind) || TnLogDetIsLocal(ldt), tr->comm, PETSC_ERR_USER, "-train_rule %s differentiates the local log-det terms (diag, trace), and -logdet_type %s is global: use -logdet_type diag or trace (diag is exact for the colored scheme), or a rule that takes no gradient of the log-det (-train_rule hebb or oja, which report their loss with any -logdet_type)", TnTrainRuleTypes[tr->rule_kind], TnLogDetTypes[ldt]);
+  switch (tr->rule_kind) {
+  case TN_TRAIN_RULE_GRADIENT:
+    PetscCall(TnGradSetUp(tr->grad));
+    break;
+  case TN_TRAIN_RULE_LOCAL:
+    PetscCall(TnDynLocalSetUp(tr->dyn, 0, NULL)); /* the scheme has it; the traces fit */
+    break;
+  case TN_TRAIN_RULE_HEBB:
+  case TN_TRAIN_RULE_OJA:
+    break;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnTrainSetUp(TnTrain tr)
 {
   PetscInt S;
   PetscFunctionBeginUser;
   if (tr->setup) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(CheckSettings(tr));
-  PetscCall(TnGradSetUp(tr->grad));
-  if (tr->rule_kind == TN_TRAIN_RULE_LOCAL) PetscCall(TnDynLocalSetUp(tr->dyn, 0, NULL)); /* the scheme has it; the traces fit */
+  PetscCall(RuleSetUp(tr));
   PetscCall(TnNetGetSizes(tr->net, &tr->N, &tr->nnz));
   PetscCall(TnDynGetParams(tr->dyn, NULL, NULL, NULL, NULL, &tr->K, &tr->B));
   PetscCall(TnDataGetNumSamples(tr->data, &S));
@@ -519,6 +545,13 @@ PetscErrorCode TnTrainView(TnTrain tr, PetscViewer viewer)
     PetscCall(TnTrainGetDataShift(tr, &sh));
     PetscCall(PetscViewerASCIIPrintf(viewer, "  exact %s = %.8g nats (%.6g per dim); factorised-Gaussian baseline%s on the validation part %.8g nats\n", tr->fnat ? "conditional entropy H(t | x)" : "entropy H", (double)(tr->H + sh), (double)((tr->H + sh) / tr->Nf), tr->fnat ? " of t" : "", (double)(tr->nll_indep + sh)));
   }
-  PetscCall(TnGradView(tr->grad, viewer));
+  if (tr->rule_kind == TN_TRAIN_RULE_GRADIENT)
+    PetscCall(TnGradView(tr->grad, viewer));
+  else if (tr->rule_kind == TN_TRAIN_RULE_LOCAL) {
+    PetscLogDouble bytes, sum;
+    PetscCall(TnDynLocalSetUp(tr->dyn, 0, &bytes));
+    PetscCall(MPIU_Allreduce(&bytes, &sum, 1, MPI_DOUBLE, MPI_SUM, tr->comm));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "local rule: one forward pass carrying the eligibility traces (%.3g MB over all ranks), no trajectory, no backward pass\n", sum / 1e6));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

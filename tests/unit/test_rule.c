@@ -10,7 +10,10 @@
      (l1 - l2)/l1 >= 0.05;
    - hebb with alpha = 0 grows without bound: the step beyond the weight limit
      is refused with an error, W stays finite and as it was;
-   - bad input (NaN activity, wrong layout, unknown type) is refused.
+   - bad input (NaN activity, wrong layout, unknown type) is refused;
+   - a step made in place (its a-priori bound within the weight limit)
+     stores what the checked step stores, and W rewritten by someone else
+     is seen by the bound.
    Samples are functions of (natural node, sample) only. */
 #include "tn_test.h"
 #include <tenor/net.h>
@@ -381,6 +384,119 @@ static void test_update_as_direction(void)
   TN_ASSERT_OK(UpdateAsDirection());
 }
 
+/* max |W_ij| over all ranks, and whether the net's W_ii vector is W's
+   diagonal. */
+static PetscErrorCode WeightStats(TnNet net, PetscReal *wmax, PetscBool *diagok)
+{
+  TnParamLayout      L;
+  PetscScalar       *p;
+  const PetscInt    *dp;
+  const PetscScalar *pw;
+  Vec                wdiag;
+  PetscReal          loc = 0;
+  PetscBool          ok  = PETSC_TRUE;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(TnNetGetParamArray(net, &p, NULL));
+  PetscCall(TnNetGetDiagPositions(net, &dp));
+  PetscCall(TnNetGetVecs(net, NULL, NULL, &wdiag));
+  for (PetscInt q = 0; q < L.nd + L.no; q++) loc = PetscMax(loc, PetscAbsScalar(p[q]));
+  PetscCall(VecGetArrayRead(wdiag, &pw));
+  for (PetscInt i = 0; i < L.m; i++)
+    if (dp[i] >= 0 && pw[i] != p[dp[i]]) ok = PETSC_FALSE;
+  PetscCall(VecRestoreArrayRead(wdiag, &pw));
+  PetscCall(MPIU_Allreduce(&loc, wmax, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
+  PetscCall(MPIU_Allreduce(&ok, diagok, 1, MPIU_BOOL, MPI_LAND, PETSC_COMM_WORLD));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* TnRuleApply makes a step in place when its a-priori bound shows the
+   weight limit cannot be reached, else through the checked work array:
+   - with a generous limit (in place) and with a limit just above the
+     weights the steps reach (the bound exceeds it: checked), three steps of
+     hebb and of oja store the same W bit for bit, W_ii follows, and the
+     reported max |W_ij| is the true one;
+   - W rewritten by someone else (TnNetSetParams) near the limit: the bound
+     is taken from the new W, so a step that would cross the limit is
+     refused and W is left as it was (a bound from the rule's own last W
+     would let it through in place). */
+static PetscErrorCode InPlaceAndChecked(void)
+{
+  TnNet         net;
+  Vec           x;
+  TnParamLayout L;
+  PetscScalar  *p, *save, *inpl;
+  PetscFunctionBeginUser;
+  PetscCall(MakeNet(30, 4, &net));
+  PetscCall(CreateBatch(net, 4, &x));
+  PetscCall(FillBatch(net, x, 4, 0));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(PetscMalloc2(L.n + 1, &save, L.n + 1, &inpl));
+  PetscCall(TnNetGetParamArray(net, &p, NULL));
+  PetscCall(PetscArraycpy(save, p, L.n));
+  for (int kind = 0; kind < 2; kind++) {
+    PetscReal reach = 0, wm, last;
+    PetscBool diagok;
+    for (int pass = 0; pass < 2; pass++) {
+      TnRule rule;
+      PetscCall(TnNetSetParams(net, save, 1.0, PETSC_FALSE));
+      PetscCall(TnRuleCreate(net, &rule));
+      PetscCall(TnRuleSetType(rule, kind ? TNRULE_OJA : TNRULE_HEBB));
+      PetscCall(TnRuleSetEta(rule, 0.2));
+      PetscCall(TnRuleSetDecay(rule, 0.5));
+      if (pass) PetscCall(TnRuleSetMaxWeight(rule, reach * (1 + 1e-12)));
+      for (int t = 0; t < 3; t++) {
+        PetscCall(TnRuleApply(rule, x));
+        PetscCall(WeightStats(net, &wm, &diagok));
+        PetscCall(TnRuleGetStats(rule, NULL, &last));
+        CU_ASSERT(diagok);
+        CU_ASSERT(last == wm);
+        reach = PetscMax(reach, wm);
+      }
+      PetscCall(TnNetGetParamArray(net, &p, NULL));
+      if (!pass)
+        PetscCall(PetscArraycpy(inpl, p, L.n));
+      else
+        for (PetscInt q = 0; q < L.n; q++) CU_ASSERT(p[q] == inpl[q]);
+      PetscCall(TnRuleDestroy(&rule));
+    }
+  }
+  { /* hebb, alpha = 0, eta = 1: W_ii grows by <r_i^2> */
+    TnRule    rule;
+    PetscReal wm, wm2;
+    PetscBool diagok;
+    PetscCall(TnNetSetParams(net, save, 1.0, PETSC_FALSE));
+    PetscCall(TnRuleCreate(net, &rule));
+    PetscCall(TnRuleSetDecay(rule, 0));
+    PetscCall(TnRuleSetEta(rule, 1));
+    PetscCall(TnRuleSetMaxWeight(rule, 50));
+    PetscCall(TnRuleApply(rule, x)); /* the rule knows this W */
+    PetscCall(TnNetGetParamArray(net, &p, NULL));
+    PetscCall(PetscArraycpy(inpl, p, L.n));
+    for (PetscInt q = 0; q < L.nd + L.no; q++) inpl[q] = 49.99;
+    PetscCall(TnNetSetParams(net, inpl, 1.0, PETSC_FALSE));
+    TN_ASSERT_FAILS(TnRuleApply(rule, x));
+    PetscCall(WeightStats(net, &wm, &diagok));
+    CU_ASSERT(wm == 49.99 && diagok);
+    PetscCall(TnNetGetParamArray(net, &p, NULL));
+    for (PetscInt q = 0; q < L.n; q++) CU_ASSERT(p[q] == inpl[q]);
+    PetscCall(TnRuleSetMaxWeight(rule, 1e6)); /* now it fits: made, and the weights grew */
+    PetscCall(TnRuleApply(rule, x));
+    PetscCall(WeightStats(net, &wm2, &diagok));
+    CU_ASSERT(wm2 > 50 && diagok);
+    PetscCall(TnRuleDestroy(&rule));
+  }
+  PetscCall(PetscFree2(save, inpl));
+  PetscCall(VecDestroy(&x));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_in_place_and_checked(void)
+{
+  TN_ASSERT_OK(InPlaceAndChecked());
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("rule", NULL, NULL);
@@ -389,4 +505,5 @@ void TnTestRegister(void)
   CU_add_test(s, "hebb without decay runs away and is stopped", test_hebb_runaway);
   CU_add_test(s, "bad input refused", test_bad_input);
   CU_add_test(s, "the update as a direction (partial batch, schedule)", test_update_as_direction);
+  CU_add_test(s, "a step in place equals the checked one; W written by others", test_in_place_and_checked);
 }

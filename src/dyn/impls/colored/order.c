@@ -9,7 +9,7 @@
    theta's order, so synapse r of position p is theta's entry
    d.ia[crows[p]] + r (Ad) or nd + o.ia[crows[p]] + r (Ao), and a gradient
    accumulates into theta directly. The copies are refreshed when the
-   network's values change (TnNetGetParamState: TnNetSetParams and
+   network's values change (TnNetGetParamVersion: TnNetSetParams and
    TnNetParamsUpdated move it on).
 
    Ghost slots are grouped by colour: the owner's colour and position of
@@ -142,13 +142,13 @@ PetscErrorCode TnColoredOrderReset(TnDyn dyn)
 }
 
 /* The copies of W's values, b, gamma and W_ii in the colour order, taken
-   again if the network's values changed since (TnNetGetParamState). */
+   again if the network's values changed since (TnNetGetParamVersion). */
 PetscErrorCode TnColoredRefresh(TnDyn dyn)
 {
   TnColored *cd = (TnColored *)dyn->data;
   PetscInt64 st;
   PetscFunctionBeginUser;
-  PetscCall(TnNetGetParamState(dyn->net, &st));
+  PetscCall(TnNetGetParamVersion(dyn->net, &st));
   if (st == cd->pstate) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt p = 0; p < dyn->m; p++) {
     const PetscInt i = cd->crows[p];
