@@ -195,7 +195,12 @@ PetscErrorCode TnOutProvenance(MPI_Comm comm, const char command[], json_t *prep
     PetscCall(PetscOptionsUsed(NULL, input_options[q] + 1, &used)); /* the database stores names without the dash */
     if (!used) continue;
     PetscCall(PetscOptionsGetString(NULL, NULL, input_options[q], val, sizeof(val), &set));
-    if (set && val[0]) json_array_append_new(in, InputFile(rank, input_options[q], val));
+    if (!set || !val[0]) continue;
+    if (!strcmp(input_options[q], "-model") && strchr(val, ',') && access(val, F_OK)) { /* tenor predict's per-class models m0,m1,...: each file */
+      char *save = NULL;
+      for (char *f = strtok_r(val, ",", &save); f; f = strtok_r(NULL, ",", &save)) json_array_append_new(in, InputFile(rank, input_options[q], f));
+    } else
+      json_array_append_new(in, InputFile(rank, input_options[q], val));
   }
   if (in && extra && extra[0]) { /* a file the run itself rewrote since (a checkpoint): its content now is not what was read */
     json_t *f = json_pack("{s:s, s:o, s:s}", "option", extra_option, "path", TnJsonStr(extra), "note", "rewritten by this run after it was read: size and hash not recorded");

@@ -62,6 +62,11 @@ for c in 0 1 2; do
 done
 grep -q "30 samples from x.csv" pc1.log && echo "ok   -data_class 1 trains on the 30 samples of class 1" || { echo "FAIL -data_class"; fail=1; }
 timeout 120 mpirun -n 3 --oversubscribe "$TENOR" predict -model pc0/model.h5,pc1/model.h5,pc2/model.h5 -data_file x.csv -data_labels y.csv -out_dir ppc >ppc.log 2>&1 || { echo "FAIL predict with per-class models"; cat ppc.log; fail=1; }
+# provenance: each per-class model is one input of summary.json, with its size and hash (not the list as one missing path)
+mods=$(tr -d ' \n' <ppc/summary.json | grep -o '{"option":"-model"[^}]*}')
+nm=$(printf '%s\n' "$mods" | grep -c '"fnv1a64"')
+ne=$(printf '%s\n' "$mods" | grep -c '"error"')
+[ "$nm" = 3 ] && [ "$ne" = 0 ] && printf '%s\n' "$mods" | grep -q '"path":"pc2/model.h5"'  && echo "ok   summary.json: the 3 per-class models hashed one by one" || { echo "FAIL summary.json inputs of -model: $nm hashed, $ne errors"; fail=1; }
 timeout 120 mpirun -n 2 "$TENOR" logdensity -model pc1/model.h5 -data_file x.csv -out_dir ld1 >ld1.log 2>&1 || { echo "FAIL logdensity of a per-class model"; fail=1; }
 worst=$(paste -d, ld1/logphi.csv ppc/predict.csv | awk -F, 'NR > 1 { d = $2 - $8; if (d < 0) d = -d; if (d > w) w = d; s = $10 + $11 + $12 - 1; if (s < 0) s = -s; if (s > e) e = s } END { printf "%.3g %.3g", w, e }')
 awk -v w="${worst% *}" -v e="${worst#* }" 'BEGIN { exit !(w <= 1e-10 && e <= 1e-15) }' && echo "ok   per-class models: log p(x | 1) = model 1's logdensity (largest difference ${worst% *}), rows sum to 1 within ${worst#* }" || { echo "FAIL per-class predict: $worst"; fail=1; }
