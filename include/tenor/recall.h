@@ -52,6 +52,8 @@ PetscErrorCode TnRecallSetField(TnRecall r, TnRecallField f);
 PetscErrorCode TnRecallSetMaxSweeps(TnRecall r, PetscInt n);
 /* Start from the first `n` stored patterns only (0: all p). */
 PetscErrorCode TnRecallSetTests(TnRecall r, PetscInt n);
+/* The setting of TnRecallSetTests (0: all p), without setting up. */
+PetscErrorCode TnRecallGetTests(TnRecall r, PetscInt *n);
 /* m >= threshold counts as retrieved (default 0.9). */
 PetscErrorCode TnRecallSetThreshold(TnRecall r, PetscReal t);
 /* Options -recall_*: see -help. */

@@ -113,16 +113,96 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnRecall r, const TnRe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The dynamics from each start pattern of the set-up memory, their
+   statistics, recall.csv and recall.json in run->dir. */
+static PetscErrorCode RunTests(MPI_Comm comm, TnNet net, TnRecall r, TnRecallRun *run, TnRecallStats *st)
+{
+  TnProgress prog;
+  PetscReal  thr;
+  char       csv[PETSC_MAX_PATH_LEN], json[PETSC_MAX_PATH_LEN];
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(run->tests, &run->out));
+  run->t_run = TnTime();
+  PetscCall(TnProgressStart(comm, &prog, "patterns", run->tests, 1.0, "patterns"));
+  for (PetscInt t = 0; t < run->tests; t++) {
+    PetscCall(TnRecallRunPattern(r, t, &run->out[t]));
+    PetscCall(TnProgressUpdate(comm, &prog, t + 1));
+  }
+  run->t_run = TnTime() - run->t_run;
+  PetscCall(TnRecallGetSettings(r, NULL, &thr, NULL, NULL, NULL, NULL));
+  Stats(run, thr, st);
+  PetscCall(TnPeakMemory(comm, &run->mem_sum, &run->mem_max));
+  PetscCall(WriteCsv(comm, r, run, csv, sizeof(csv)));
+  run->t_total = TnTime() - run->t_total;
+  PetscCall(WriteJson(comm, net, r, run, st, csv, json, sizeof(json)));
+  PetscCall(PetscPrintf(comm, "result: mean overlap m = %.6f (sd %.3g) over %" PetscInt_FMT " patterns, retrieved (m >= %g) %.4f, converged %.4f, sweeps mean %.2f max %" PetscInt_FMT "\n", (double)st->m_mean, (double)st->m_sd, run->tests, (double)thr, (double)st->retrieved, (double)st->converged, (double)st->sweeps_mean, st->sweeps_max));
+  PetscCall(PetscPrintf(comm, "time: %.3f s for the dynamics, %.3f s in all\nwrote %s\nwrote %s\n", run->t_run, run->t_total, csv, json));
+  PetscCall(PetscFree(run->out));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+#define TN_RECALL_MAX_ALPHAS 256
+
+/* -recall_alphas a_1,...,a_n: one network, n memories. The net is built
+   once (for an er net at N = 10^6 that is most of a run's time); for each
+   alpha_j the memory stores p_j = max(1, round(alpha_j k)) patterns (k the
+   mean off-diagonal in-degree), W is rewritten, and the dynamics runs from
+   the first min(-recall_tests, p_j) of them. Each memory's recall.csv and
+   recall.json go to DIR/p<p_j>/ (a p already run is skipped), and
+   DIR/recall_alphas.csv, rewritten after each one, has a line per memory. */
+static PetscErrorCode RunAlphas(MPI_Comm comm, TnNet net, TnRecall r, TnRecallRun *base, PetscInt tests, const PetscReal alphas[], PetscInt na)
+{
+  PetscInt    *done, ndone = 0;
+  char        *lines, path[PETSC_MAX_PATH_LEN];
+  const size_t linelen = 256;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(na, &done, na * linelen, &lines));
+  for (PetscInt j = 0; j < na; j++) {
+    TnRecallRun   run = *base;
+    TnRecallStats st;
+    FILE         *fp;
+    PetscInt      p   = PetscMax(1, (PetscInt)PetscFloorReal(alphas[j] * base->k + 0.5));
+    PetscBool     dup = PETSC_FALSE;
+    for (PetscInt q = 0; q < ndone; q++) dup = (PetscBool)(dup || done[q] == p);
+    if (dup) {
+      PetscCall(PetscPrintf(comm, "memory %" PetscInt_FMT " of %" PetscInt_FMT ": alpha %g gives p = %" PetscInt_FMT ", already run\n", j + 1, na, (double)alphas[j], p));
+      continue;
+    }
+    run.t_total = run.t_setup = TnTime();
+    PetscCall(TnRecallSetPatterns(r, p)); /* the net stays set up */
+    PetscCall(TnRecallSetTests(r, tests ? PetscMin(tests, p) : 0));
+    PetscCall(TnRecallSetUp(r));
+    PetscCall(TnRecallGetInfo(r, &run.N, &run.p, &run.tests, &run.k, &run.ncolors, &run.field));
+    run.t_setup = TnTime() - run.t_setup;
+    PetscCall(PetscSNPrintf(run.dir, sizeof(run.dir), "%s/p%" PetscInt_FMT, base->dir, p));
+    PetscCall(TnOutMakeDir(comm, run.dir));
+    PetscCall(PetscPrintf(comm, "memory %" PetscInt_FMT " of %" PetscInt_FMT ": alpha %g, p = %" PetscInt_FMT ", alpha = p/k = %.6g; W written in %.3f s\n", j + 1, na, (double)alphas[j], p, (double)p / (double)run.k, run.t_setup));
+    PetscCall(RunTests(comm, net, r, &run, &st));
+    PetscCall(PetscSNPrintf(lines + ndone * linelen, linelen, "%.17g,%" PetscInt_FMT ",%" PetscInt_FMT ",%.17g,%.17g,%" PetscInt_FMT ",%.17g,%.17g,%.17g,%.17g,%.17g,%" PetscInt_FMT ",%.6g,%.6g\n", (double)alphas[j], p, run.N, (double)run.k, (double)p / (double)run.k, run.tests, (double)st.m_mean,
+                            (double)st.m_sd, (double)st.retrieved, (double)st.converged, (double)st.sweeps_mean, st.sweeps_max, run.t_setup, run.t_run));
+    done[ndone++] = p;
+    PetscCall(TnOutOpen(comm, base->dir, "recall_alphas.csv", &fp, path, sizeof(path)));
+    if (fp) {
+      fprintf(fp, "alpha_asked,p,N,k,alpha,tests,overlap_mean,overlap_sd,fraction_retrieved,fraction_converged,sweeps_mean,sweeps_max,setup_s,dynamics_s\n");
+      for (PetscInt q = 0; q < ndone; q++) fputs(lines + q * linelen, fp);
+    }
+    PetscCall(TnOutClose(comm, &fp, path));
+  }
+  PetscCall(PetscPrintf(comm, "wrote %s (%" PetscInt_FMT " memories)\n", path, ndone));
+  PetscCall(PetscFree2(done, lines));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnCmdRecall(MPI_Comm comm)
 {
   TnNet         net;
   TnRecall      r;
   TnRecallRun   run = {.dir = "out"};
   TnRecallStats st;
-  TnProgress    prog;
-  PetscReal     thr;
-  char          csv[PETSC_MAX_PATH_LEN], json[PETSC_MAX_PATH_LEN];
-  PetscBool     help;
+  PetscReal     alphas[TN_RECALL_MAX_ALPHAS];
+  PetscInt      na    = TN_RECALL_MAX_ALPHAS;
+  PetscInt      tests = 0;
+  PetscBool     help, has_alphas, has_p, has_file, bad = PETSC_FALSE;
   PetscFunctionBeginUser;
   run.t_total = TnTime();
   PetscCallMPI(MPI_Comm_size(comm, &run.size));
@@ -130,9 +210,19 @@ PetscErrorCode TnCmdRecall(MPI_Comm comm)
   PetscOptionsBegin(comm, "out_", "Output", "tenor");
   PetscCall(PetscOptionsString("-dir", "Directory for recall.csv and recall.json", "", run.dir, run.dir, sizeof(run.dir), NULL));
   PetscOptionsEnd();
+  PetscOptionsBegin(comm, "recall_", "Several memories on one network", "tenor");
+  PetscCall(PetscOptionsRealArray("-alphas", "Comma list of alpha = p/k: one net, p = round(alpha k) patterns each, files in DIR/p<p>/ and DIR/recall_alphas.csv (instead of -recall_patterns)", "", alphas, &na, &has_alphas));
+  PetscOptionsEnd();
   PetscCall(DeclareOptions(comm));
   PetscCall(TnCliOptionsPass(comm, "recall", 0, 0, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!has_alphas) na = 0;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-recall_patterns", &has_p));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-recall_pattern_file", &has_file));
+  PetscCall(TnErrorSync(comm, (PetscBool)(has_alphas && (has_p || has_file)), "-recall_alphas sets p for each memory: drop -recall_patterns and -recall_pattern_file"));
+  PetscCall(TnErrorSync(comm, (PetscBool)(has_alphas && na < 1), "-recall_alphas needs at least one value, e.g. -recall_alphas 0.5,0.6,0.7"));
+  for (PetscInt j = 0; j < na; j++) bad = (PetscBool)(bad || !(alphas[j] > 0) || alphas[j] > 1e6);
+  PetscCall(TnErrorSync(comm, bad, "-recall_alphas: every alpha = p/k must be positive (and at most 1e6)"));
   PetscCall(TnOutMakeDir(comm, run.dir)); /* before any work */
   PetscCall(PetscPrintf(comm, "tenor recall on %d rank(s)\n", run.size));
 
@@ -141,30 +231,23 @@ PetscErrorCode TnCmdRecall(MPI_Comm comm)
   PetscCall(TnNetSetFromOptions(net));
   PetscCall(TnRecallCreate(net, &r));
   PetscCall(TnRecallSetFromOptions(r));
+  if (na) { /* the net and k, with one pattern; the memories follow */
+    PetscCall(TnRecallGetTests(r, &tests));
+    PetscCall(TnRecallSetPatterns(r, 1));
+    PetscCall(TnRecallSetTests(r, PetscMin(tests, 1)));
+  }
   PetscCall(TnRecallSetUp(r));
   PetscCall(TnRecallGetInfo(r, &run.N, &run.p, &run.tests, &run.k, &run.ncolors, &run.field));
   if (run.field == TN_RECALL_FIELD_EXPLICIT) PetscCall(TnNetView(net, PETSC_VIEWER_STDOUT_(comm)));
   run.t_setup = TnTime() - run.t_setup;
-  PetscCall(PetscPrintf(comm, "memory: N = %" PetscInt_FMT ", p = %" PetscInt_FMT " patterns, k = %.6g, alpha = p/k = %.6g, %s field, %" PetscInt_FMT " colour(s); set up in %.3f s\n", run.N, run.p, (double)run.k, (double)run.p / (double)run.k, TnRecallFields[run.field], run.ncolors, run.t_setup));
-
-  PetscCall(PetscMalloc1(run.tests, &run.out));
-  run.t_run = TnTime();
-  PetscCall(TnProgressStart(comm, &prog, "patterns", run.tests, 1.0, "patterns"));
-  for (PetscInt t = 0; t < run.tests; t++) {
-    PetscCall(TnRecallRunPattern(r, t, &run.out[t]));
-    PetscCall(TnProgressUpdate(comm, &prog, t + 1));
+  if (na) {
+    PetscCall(PetscPrintf(comm, "network: N = %" PetscInt_FMT ", k = %.6g, %s field, %" PetscInt_FMT " colour(s); set up in %.3f s; %" PetscInt_FMT " memories (-recall_alphas)\n", run.N, (double)run.k, TnRecallFields[run.field], run.ncolors, run.t_setup, na));
+    PetscCall(RunAlphas(comm, net, r, &run, tests, alphas, na));
+  } else {
+    PetscCall(PetscPrintf(comm, "memory: N = %" PetscInt_FMT ", p = %" PetscInt_FMT " patterns, k = %.6g, alpha = p/k = %.6g, %s field, %" PetscInt_FMT " colour(s); set up in %.3f s\n", run.N, run.p, (double)run.k, (double)run.p / (double)run.k, TnRecallFields[run.field], run.ncolors, run.t_setup));
+    PetscCall(RunTests(comm, net, r, &run, &st));
   }
-  run.t_run = TnTime() - run.t_run;
-  PetscCall(TnRecallGetSettings(r, NULL, &thr, NULL, NULL, NULL, NULL));
-  Stats(&run, thr, &st);
-  PetscCall(TnPeakMemory(comm, &run.mem_sum, &run.mem_max));
-  PetscCall(WriteCsv(comm, r, &run, csv, sizeof(csv)));
-  run.t_total = TnTime() - run.t_total;
-  PetscCall(WriteJson(comm, net, r, &run, &st, csv, json, sizeof(json)));
-  PetscCall(PetscPrintf(comm, "result: mean overlap m = %.6f (sd %.3g) over %" PetscInt_FMT " patterns, retrieved (m >= %g) %.4f, converged %.4f, sweeps mean %.2f max %" PetscInt_FMT "\n", (double)st.m_mean, (double)st.m_sd, run.tests, (double)thr, (double)st.retrieved, (double)st.converged, (double)st.sweeps_mean, st.sweeps_max));
-  PetscCall(PetscPrintf(comm, "time: %.3f s for the dynamics, %.3f s in all\nwrote %s\nwrote %s\n", run.t_run, run.t_total, csv, json));
   PetscCall(TnWarnUnusedOptions(comm, "recall"));
-  PetscCall(PetscFree(run.out));
   PetscCall(TnRecallDestroy(&r));
   PetscCall(TnNetDestroy(&net));
   PetscFunctionReturn(PETSC_SUCCESS);

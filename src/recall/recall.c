@@ -110,6 +110,13 @@ PetscErrorCode TnRecallSetTests(TnRecall r, PetscInt n)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnRecallGetTests(TnRecall r, PetscInt *n)
+{
+  PetscFunctionBeginUser;
+  *n = r->tests;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnRecallSetThreshold(TnRecall r, PetscReal t)
 {
   PetscFunctionBeginUser;

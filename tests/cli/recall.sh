@@ -56,6 +56,21 @@ run file 3 -net_type full -net_n 6 -recall_pattern_file pat.txt
 [ "$(json file/recall.json p)" = 2 ] && grep -q '"-recall_pattern_file"' file/recall.json && grep -q fnv1a64 file/recall.json \
   && echo "ok   pattern file: p = 2 read, listed in the provenance" || { echo "FAIL pattern file"; cat file.log; fail=1; }
 
+# -recall_alphas: one network, a memory per alpha (p = round(alpha k)); each
+# memory's recall.csv is the one a run with -recall_patterns p writes, a
+# repeated p is run once, the tests are min(-recall_tests, p), and
+# recall_alphas.csv has a line per memory
+ERA="-net_type er -net_n 2000 -net_k 30 -recall_noise 0.1 -recall_seed 4 -recall_max_sweeps 20 -recall_update sync -recall_tests 4"
+run alphas 3 $ERA -recall_alphas 0.1,0.5,0.51,0.8
+run alpha15 2 $ERA -recall_patterns 15
+run alpha3 1 $ERA -recall_patterns 3 -recall_tests 3
+same alphas/p15 alpha15 "-recall_alphas 0.5 (p = 15 of k = 30) at 3 ranks against -recall_patterns 15 at 2"
+same alphas/p3 alpha3 "-recall_alphas 0.1 (p = 3, tests 3 of 4) against -recall_patterns 3"
+[ "$(wc -l <alphas/recall_alphas.csv)" -eq 4 ] && [ -s alphas/p24/recall.json ] && [ ! -e alphas/p0 ] \
+  && awk -F, 'NR == 1 && $2 == "p" && $7 == "overlap_mean" { h = 1 } NR > 1 { ps = ps " " $2 " " $6 } END { exit !(h && ps == " 3 3 15 4 24 4") }' alphas/recall_alphas.csv \
+  && grep -q "alpha 0.51 gives p = 15, already run" alphas.log \
+  && echo "ok   -recall_alphas: memories p = 3, 15, 24 on one net, recall_alphas.csv" || { echo "FAIL -recall_alphas"; cat alphas/recall_alphas.csv alphas.log; fail=1; }
+
 # bad input: one error line each at 3 ranks
 expect_error() { # NAME PATTERN ARGS...
   local name=$1 pat=$2; shift 2
@@ -80,6 +95,8 @@ expect_error short_line "line 2: 5 values" -net_type full -net_n 6 -recall_patte
 expect_error no_file "nosuch.txt" -net_type full -net_n 6 -recall_pattern_file nosuch.txt
 expect_error tests_above_p "recall_tests 5" -net_type full -net_n 10 -recall_patterns 2 -recall_tests 5
 expect_error overlap_er "needs a full network" -net_type er -net_n 50 -net_k 4 -recall_patterns 2 -recall_field overlap
+expect_error alphas_and_p "drop -recall_patterns" -net_type er -net_n 50 -net_k 4 -recall_patterns 2 -recall_alphas 0.5
+expect_error alphas_negative "must be positive" -net_type er -net_n 50 -net_k 4 -recall_alphas 0.5,-0.1
 expect_error bad_update "bogus" -net_type full -net_n 10 -recall_patterns 2 -recall_update bogus
 # no output through a symbolic link: refused, the target untouched
 echo keep >victim.txt
@@ -88,7 +105,7 @@ expect_error symlink_output "out/recall.csv: it is a symbolic link" -net_type fu
 [ "$(cat victim.txt)" = keep ] && echo "ok   the link's target is untouched" || { echo "FAIL victim changed"; fail=1; }
 
 timeout 60 mpirun -n 1 "$TENOR" recall -help >help.log 2>&1
-for opt in -recall_patterns -recall_pattern_file -recall_noise -recall_update -recall_field -recall_max_sweeps -recall_tests -recall_threshold -recall_seed -net_type -dyn_coloring_file; do
+for opt in -recall_patterns -recall_pattern_file -recall_noise -recall_update -recall_field -recall_max_sweeps -recall_tests -recall_alphas -recall_threshold -recall_seed -net_type -dyn_coloring_file; do
   grep -q -- "$opt" help.log || { echo "FAIL -help lacks $opt"; fail=1; }
 done
 [ $fail -eq 0 ] && echo "recall: all passed"
