@@ -16,6 +16,21 @@ er (diluted, synchronous): alpha_c at M_C and at m = 0.1 (where m(alpha)
 goes to 0 in the extremely diluted limit), against k/N, with the
 Derrida-Gardner-Zippelius values: m = erf(m / sqrt(2 alpha)) has m -> 0 at
 2/pi and m = 0.9 at 0.2994.
+er1e6 (N = 10^6, the whole alpha grid on one network, T = $T_SWEEPS sweeps,
+default 20, from the pattern itself): where m(alpha) reaches 0, per k, two
+ways. (i) Mean field near the end: m^2 = A (alpha_0 - alpha), a least-squares
+line through the points with 0.03 < m < 0.6 and alpha >= 0.5; alpha_0 its
+zero, the error from the line's covariance. (ii) The sweep limit taken into
+account: synchronous dynamics from m_0 = 1 follows DGZ's recursion
+m_{t+1} = erf(m_t / sqrt(2 alpha)) in the extremely diluted limit, and after
+T sweeps m_T is still well above the fixed point near 2/pi (critical slowing
+down: m_20 = 0.16 at alpha = 0.7 where the fixed point is 0). The model
+m_T(alpha) = F_T(alpha (2/pi) / alpha_0), F_T the T-step DGZ iterate, has
+the fixed point m -> 0 at alpha = alpha_0; alpha_0 by least squares over
+alpha >= 0.5, the error by the jackknife over the alpha points. (iii) Two
+curves without a free parameter: DGZ itself, and DGZ with the crosstalk of
+the p - 1 other patterns only, variance (p - 1)/k = alpha - 1/k, so
+alpha_eff = alpha - 1/k and m -> 0 at 2/pi + 1/k.
 Needs python3-matplotlib and numpy. Usage: /usr/bin/python3 docs/recall/analyze.py [DIR [OUT]]
 (DIR holds results.csv, default this folder; figures and summary.txt go to OUT, default DIR)."""
 import csv, math, os, sys
@@ -145,7 +160,7 @@ if Ns:
 # --- diluted: alpha_c against k/N
 dil = defaultdict(lambda: defaultdict(list))  # (study, N) -> k -> [(a09, a01)]
 for (study, typ, N, k, seed), c in sweeps.items():
-    if study in ('er', 'ladder'):
+    if study in ('er', 'ladder', 'er1e6'):
         dil[(study, N)][k].append((crossing(c, M_C), crossing(c, 0.1), typ))
 if dil:
     a09, a01 = dgz_alpha(M_C), 2 / math.pi
@@ -166,10 +181,10 @@ if dil:
     ax[0].set_ylabel(r'$\alpha_c = p/k$')
     ax[0].set_title('diluted er networks, synchronous')
     ax[0].legend(fontsize=7)
-    al = np.linspace(0.05, 0.8, 200)
+    al = np.linspace(0.05, 1.0, 200)
     ax[1].plot(al, [dgz_m(a) for a in al], 'k--', label='DGZ: m = erf(m/sqrt(2 alpha))')
     for (study, typ, N, k, seed), c in sorted(sweeps.items()):
-        if study == 'er' or (study == 'ladder' and seed == 1):
+        if study in ('er', 'er1e6') or (study == 'ladder' and seed == 1):
             c = sorted(c)
             ax[1].plot([a for a, _ in c], [m for _, m in c], 'o-', ms=3, label='%s N = %d, k = %g' % (typ, N, k))
     ax[1].set_xlabel(r'$\alpha = p/k$')
@@ -178,6 +193,88 @@ if dil:
     ax[1].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(os.path.join(O, 'alpha_c_diluted.png'), dpi=110)
+
+
+# --- er1e6: where m reaches 0
+T = int(os.environ.get('T_SWEEPS', '20'))
+
+
+def dgz_T(alpha, t=T):
+    m = 1.0
+    for _ in range(t):
+        m = math.erf(m / math.sqrt(2 * alpha))
+    return m
+
+
+big = sorted((k, N, sorted(c)) for (study, typ, N, k, seed), c in sweeps.items() if study == 'er1e6')
+if big:
+    out.append('er1e6 (synchronous, T = %d sweeps from the pattern itself): where m reaches 0; DGZ: 2/pi = %.4f' % (T, 2 / math.pi))
+    out.append('  DGZ after T = %d sweeps from m = 1: %s' % (T, ', '.join('m(%.2f) = %.3f' % (a, dgz_T(a)) for a in (0.5, 0.6, 0.65, 0.7, 0.8, 0.9, 1.0))))
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    al = np.linspace(0.2, 1.05, 300)
+    ax[0].plot(al, [dgz_m(a) for a in al], 'k--', lw=1, label='DGZ fixed point (0 above 2/pi)')
+    ax[0].plot(al, [dgz_T(a) for a in al], 'k:', lw=1, label='DGZ after T = %d sweeps' % T)
+    for j, (k, N, c) in enumerate(big):
+        a = np.array([x for x, _ in c])
+        m = np.array([y for _, y in c])
+        line = '  N = %d, k = %g: m = %s' % (N, k, ', '.join('%.3f@%.2f' % (y, x) for x, y in c))
+        out.append(line)
+        out.append('    alpha_c(m = %.1f) = %s (DGZ: %.4f, DGZ with alpha_eff = alpha - 1/k: %.4f)' % (M_C, '%.4f' % crossing(c, M_C) if crossing(c, M_C) else 'not reached', dgz_alpha(M_C), dgz_alpha(M_C) + 1 / k))
+        # (i) m^2 linear in alpha near the end
+        sel = (m > 0.03) & (m < 0.6) & (a >= 0.5)
+        a0_i = None
+        if sel.sum() >= 2:
+            A = np.vstack([np.ones(sel.sum()), a[sel]]).T
+            beta, res, *_ = np.linalg.lstsq(A, m[sel] ** 2, rcond=None)
+            a0_i = -beta[0] / beta[1]
+            if sel.sum() > 2:
+                s2 = float(np.sum((A @ beta - m[sel] ** 2) ** 2)) / (sel.sum() - 2)
+                cov = s2 * np.linalg.inv(A.T @ A)
+                g = np.array([-1 / beta[1], beta[0] / beta[1] ** 2])  # d a0 / d beta
+                err = math.sqrt(float(g @ cov @ g))
+            else:
+                err = float('nan')
+            out.append('    (i) m^2 = A (alpha_0 - alpha) over %d points (%.2f .. %.2f): alpha_0 = %.3f +- %.3f (the sweep limit not taken into account)' % (sel.sum(), a[sel].min(), a[sel].max(), a0_i, err))
+        # (ii) the T-step DGZ iterate with alpha scaled so that m -> 0 at alpha_0
+        sel2 = a >= 0.5
+        if sel2.sum() >= 3:
+            def fit(aa, mm):
+                grid = np.arange(0.40, 1.20, 0.005)
+                for _ in range(3):  # refine around the best point: step 0.005, 0.0005, 0.00005
+                    ss = np.array([np.sum((np.array([dgz_T(x * (2 / math.pi) / g0) for x in aa]) - mm) ** 2) for g0 in grid])
+                    b = grid[int(np.argmin(ss))]
+                    step = (grid[1] - grid[0]) / 10
+                    grid = np.arange(b - 10 * step, b + 10 * step, step)
+                return b, float(ss.min())
+            a2, m2 = a[sel2], m[sel2]
+            best, ssb = fit(a2, m2)
+            jack = np.array([fit(np.delete(a2, i), np.delete(m2, i))[0] for i in range(len(a2))])
+            n = len(a2)
+            jerr = math.sqrt((n - 1) / n * np.sum((jack - jack.mean()) ** 2))
+            ss_dgz = float(np.sum((np.array([dgz_T(x) for x in a2]) - m2) ** 2))
+            ss_k = float(np.sum((np.array([dgz_T(x - 1 / k) for x in a2]) - m2) ** 2))
+            out.append('    (ii) m_T = F_T(alpha (2/pi)/alpha_0) over %d points (alpha >= 0.5): alpha_0 = %.4f +- %.4f (jackknife over the points), rms residual %.4f'
+                       % (n, best, jerr, math.sqrt(ssb / n)))
+            out.append('    (iii) no free parameter: DGZ itself (m -> 0 at 2/pi = 0.6366): rms residual %.4f; DGZ with the crosstalk of the p - 1 other patterns, alpha_eff = alpha - 1/k (m -> 0 at 2/pi + 1/k = %.4f): rms residual %.4f'
+                       % (math.sqrt(ss_dgz / n), 2 / math.pi + 1 / k, math.sqrt(ss_k / n)))
+            ax[0].plot(al, [dgz_T(x * (2 / math.pi) / best) for x in al], '-', color='C%d' % j, lw=0.8, alpha=0.6)
+            ax[1].errorbar([k], [best], yerr=[max(jerr, 1e-4)], fmt='o', color='C%d' % j, label='k = %g: T-step fit' % k)
+            ax[1].plot([k], [2 / math.pi + 1 / k], 'x', color='C%d' % j, label='k = %g: 2/pi + 1/k' % k)
+        if a0_i is not None:
+            ax[1].plot([k], [a0_i], 's', mfc='none', color='C%d' % j, label='k = %g: $m^2$ line' % k)
+        ax[0].plot(a, m, 'o', color='C%d' % j, label='er N = %d, k = %g' % (N, k))
+    ax[0].set_xlabel(r'$\alpha = p/k$')
+    ax[0].set_ylabel('mean overlap after the run')
+    ax[0].set_title('N = $10^6$, synchronous, T = %d sweeps' % T)
+    ax[0].legend(fontsize=7)
+    ax[1].axhline(2 / math.pi, color='C3', ls='--', lw=1, label=r'DGZ $2/\pi$')
+    ax[1].set_xscale('log')
+    ax[1].set_xlabel('k')
+    ax[1].set_ylabel(r'$\alpha_0$: m $\to$ 0')
+    ax[1].set_title('where the overlap reaches 0')
+    ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(O, 'alpha_zero_er1e6.png'), dpi=110)
 
 text = '\n'.join(out)
 open(os.path.join(O, 'summary.txt'), 'w').write(text + '\n')
