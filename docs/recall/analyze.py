@@ -211,6 +211,7 @@ if big:
     out.append('er1e6 (synchronous, T = %d sweeps from the pattern itself): where m reaches 0; DGZ: 2/pi = %.4f' % (T, 2 / math.pi))
     out.append('  DGZ after T = %d sweeps from m = 1: %s' % (T, ', '.join('m(%.2f) = %.3f' % (a, dgz_T(a)) for a in (0.5, 0.6, 0.65, 0.7, 0.8, 0.9, 1.0))))
     fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    zeros = []
     al = np.linspace(0.2, 1.05, 300)
     ax[0].plot(al, [dgz_m(a) for a in al], 'k--', lw=1, label='DGZ fixed point (0 above 2/pi)')
     ax[0].plot(al, [dgz_T(a) for a in al], 'k:', lw=1, label='DGZ after T = %d sweeps' % T)
@@ -258,18 +259,31 @@ if big:
             out.append('    (iii) no free parameter: DGZ itself (m -> 0 at 2/pi = 0.6366): rms residual %.4f; DGZ with the crosstalk of the p - 1 other patterns, alpha_eff = alpha - 1/k (m -> 0 at 2/pi + 1/k = %.4f): rms residual %.4f'
                        % (math.sqrt(ss_dgz / n), 2 / math.pi + 1 / k, math.sqrt(ss_k / n)))
             ax[0].plot(al, [dgz_T(x * (2 / math.pi) / best) for x in al], '-', color='C%d' % j, lw=0.8, alpha=0.6)
-            ax[1].errorbar([k], [best], yerr=[max(jerr, 1e-4)], fmt='o', color='C%d' % j, label='k = %g: T-step fit' % k)
-            ax[1].plot([k], [2 / math.pi + 1 / k], 'x', color='C%d' % j, label='k = %g: 2/pi + 1/k' % k)
-        if a0_i is not None:
-            ax[1].plot([k], [a0_i], 's', mfc='none', color='C%d' % j, label='k = %g: $m^2$ line' % k)
+            ax[1].errorbar([1 / k], [best], yerr=[max(jerr, 1e-4)], fmt='o', color='C%d' % j, label='k = %g: T-step fit' % k)
+            zeros.append((k, best, jerr))
         ax[0].plot(a, m, 'o', color='C%d' % j, label='er N = %d, k = %g' % (N, k))
     ax[0].set_xlabel(r'$\alpha = p/k$')
     ax[0].set_ylabel('mean overlap after the run')
     ax[0].set_title('N = $10^6$, synchronous, T = %d sweeps' % T)
     ax[0].legend(fontsize=7)
-    ax[1].axhline(2 / math.pi, color='C3', ls='--', lw=1, label=r'DGZ $2/\pi$')
-    ax[1].set_xscale('log')
-    ax[1].set_xlabel('k')
+    xk = np.linspace(0, 1.1 * max(1 / z[0] for z in zeros), 50) if zeros else np.linspace(0, 0.1, 50)
+    ax[1].plot(xk, 2 / math.pi + xk, 'k--', lw=1, label=r'$2/\pi + 1/k$')
+    ax[1].plot([0], [2 / math.pi], 'r*', ms=10, label=r'DGZ $2/\pi$')
+    if len(zeros) >= 2:
+        x = np.array([1 / z[0] for z in zeros])
+        y = np.array([z[1] for z in zeros])
+        A = np.vstack([np.ones_like(x), x]).T
+        beta = np.linalg.lstsq(A, y, rcond=None)[0]
+        if len(zeros) > 2:
+            s2 = float(np.sum((A @ beta - y) ** 2)) / (len(zeros) - 2)
+            e0 = math.sqrt(max(s2, max(z[2] for z in zeros) ** 2) * np.linalg.inv(A.T @ A)[0, 0])
+            es = '+- %.4f' % e0
+        else:
+            es = '(two points: no error estimate)'
+        out.append('  alpha_0(k) = alpha_inf + c/k over k = %s: alpha_inf = %.4f %s, c = %.3f; DGZ 2/pi = %.4f'
+                   % (' '.join('%g' % z[0] for z in zeros), beta[0], es, beta[1], 2 / math.pi))
+        ax[1].plot(xk, beta[0] + beta[1] * xk, 'C7-', lw=1, label=r'fit: $\alpha_\infty$ = %.4f, c = %.2f' % (beta[0], beta[1]))
+    ax[1].set_xlabel('1/k')
     ax[1].set_ylabel(r'$\alpha_0$: m $\to$ 0')
     ax[1].set_title('where the overlap reaches 0')
     ax[1].legend(fontsize=7)
