@@ -56,6 +56,13 @@ PetscErrorCode TnDataSetValidationFraction(TnData data, PetscReal f, PetscInt se
 PetscErrorCode TnDataGetPartSizes(TnData data, PetscInt *Strain, PetscInt *Svalid);
 /* As TnDataGetBatch, for positions s0 .. s0+B-1 of a part. Local. */
 PetscErrorCode TnDataGetBatchPart(TnData data, TnDataPart part, PetscInt s0, Vec xnat, PetscInt *valid);
+/* Per local node i (rows rstart .. rend-1), over the samples p = 0 .. S-1 of
+   a part in order: sums[i] = sum_p x_ip (mean NULL) or sum_p (x_ip -
+   mean[i])^2. The same values, summed in the same order, as gathering the
+   part batch by batch with TnDataGetBatchPart, but one node's samples after
+   the other (the samples of a node are contiguous): no strided gather of
+   the whole part. Local. */
+PetscErrorCode TnDataGetNodeSums(TnData data, TnDataPart part, const PetscReal mean[], PetscReal sums[]);
 /* Global sample index (row of the file / generator counter) of position p of
    a part. */
 PetscErrorCode TnDataGetSampleIndex(TnData data, TnDataPart part, PetscInt p, PetscInt *s);

@@ -356,6 +356,27 @@ PetscErrorCode TnDataGetBatchPart(TnData data, TnDataPart part, PetscInt s0, Vec
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnDataGetNodeSums(TnData data, TnDataPart part, const PetscReal mean[], PetscReal sums[])
+{
+  const PetscInt S = PartSize(data, part);
+  PetscInt      *sidx;
+  PetscFunctionBeginUser;
+  PetscCheck(data->x, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call TnDataLoad() first");
+  PetscCall(PetscMalloc1(S + 1, &sidx));
+  for (PetscInt p = 0; p < S; p++) sidx[p] = Index(data, part, p);
+  for (PetscInt i = 0; i < data->rend - data->rstart; i++) {
+    const PetscScalar *row = data->x + (size_t)i * data->S; /* node i's samples */
+    PetscReal          acc = 0;
+    if (mean)
+      for (PetscInt p = 0; p < S; p++) acc += (PetscRealPart(row[sidx[p]]) - mean[i]) * (PetscRealPart(row[sidx[p]]) - mean[i]);
+    else
+      for (PetscInt p = 0; p < S; p++) acc += PetscRealPart(row[sidx[p]]);
+    sums[i] = acc;
+  }
+  PetscCall(PetscFree(sidx));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnDataGetBatch(TnData data, PetscInt s0, Vec xnat, PetscInt *valid)
 {
   PetscFunctionBeginUser;

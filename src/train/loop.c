@@ -239,32 +239,11 @@ PetscErrorCode TnTrainEvaluate(TnTrain tr, TnDataPart part, PetscReal *loss, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* sums[i] (+)= sum over the part's samples of x_i (pass 0) or of
-   (x_i - mean_i)^2 (pass 1), this rank's nodes in natural order. */
-static PetscErrorCode NodeSums(TnTrain tr, TnDataPart part, PetscInt S, PetscInt pass, const PetscReal *mean, PetscReal *sums)
-{
-  const PetscScalar *a;
-  PetscInt           n, valid;
-  PetscFunctionBeginUser;
-  PetscCall(VecGetLocalSize(tr->xnat, &n));
-  n /= tr->B;
-  for (PetscInt s0 = 0; s0 < S; s0 += tr->B) {
-    PetscCall(TnDataGetBatchPart(tr->data, part, s0, tr->xnat, &valid));
-    PetscCall(VecGetArrayRead(tr->xnat, &a));
-    for (PetscInt i = 0; i < n; i++)
-      for (PetscInt b = 0; b < valid; b++) {
-        PetscReal x = a[(size_t)i * tr->B + b];
-        sums[i] += pass ? (x - mean[i]) * (x - mean[i]) : x;
-      }
-    PetscCall(VecRestoreArrayRead(tr->xnat, &a));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The factorised Gaussian N(mean_i, var_i) fitted to the training part:
    NLL(x) = sum_i [ log(2 pi var_i)/2 + (x_i - mean_i)^2 / (2 var_i) ], the
    sum over the free nodes with a clamp set (a factorised Gaussian of t that
-   ignores x, docs/conditional.md). */
+   ignores x, docs/conditional.md). The sums run node by node over each
+   node's contiguous samples (TnDataGetNodeSums), not batch by batch. */
 PetscErrorCode TnTrainIndependentBaseline(TnTrain tr, TnDataPart part, PetscReal *nll)
 {
   PetscReal *mean, *var, *sq, loc = 0;
@@ -279,11 +258,11 @@ PetscErrorCode TnTrainIndependentBaseline(TnTrain tr, TnDataPart part, PetscReal
   PetscCall(VecGetLocalSize(tr->xnat, &n));
   n /= tr->B;
   PetscCall(PetscCalloc3(n + 1, &mean, n + 1, &var, n + 1, &sq));
-  PetscCall(NodeSums(tr, TN_DATA_TRAIN, Strain, 0, NULL, mean));
+  PetscCall(TnDataGetNodeSums(tr->data, TN_DATA_TRAIN, NULL, mean));
   for (PetscInt i = 0; i < n; i++) mean[i] /= Strain;
-  PetscCall(NodeSums(tr, TN_DATA_TRAIN, Strain, 1, mean, var));
+  PetscCall(TnDataGetNodeSums(tr->data, TN_DATA_TRAIN, mean, var));
   for (PetscInt i = 0; i < n; i++) var[i] = var[i] > 0 ? var[i] / Strain : 1.0;
-  PetscCall(NodeSums(tr, part, S, 1, mean, sq));
+  PetscCall(TnDataGetNodeSums(tr->data, part, mean, sq));
   for (PetscInt i = 0; i < n; i++)
     if (!tr->fnat || tr->fnat[i] != 0) loc += 0.5 * PetscLogReal(2 * PETSC_PI * var[i]) + 0.5 * sq[i] / (S * var[i]); /* a clamped node is no variable of the density */
   PetscCall(MPIU_Allreduce(&loc, nll, 1, MPIU_REAL, MPIU_SUM, tr->comm));

@@ -374,6 +374,56 @@ static void test_split_shuffle(void)
   TnDataDestroy(&d);
 }
 
+/* TnDataGetNodeSums: the same sums, bitwise, as the part gathered batch by
+   batch (TnDataGetBatchPart) and summed sample by sample, for the shuffled
+   training part, the validation part and all samples, with and without a
+   mean. */
+static void test_node_sums(void)
+{
+  const PetscInt parts[3] = {TN_DATA_TRAIN, TN_DATA_VALID, TN_DATA_ALL}, B = 4;
+  TnData         d;
+  Vec            v;
+  PetscInt       n, Sp[3], St, Sv, S, valid;
+  PetscReal     *ref, *got, *mean;
+  TnDataCreate(PETSC_COMM_WORLD, &d);
+  TnDataSetType(d, TNDATA_GMRF2D);
+  TnDataSetGMRF(d, 5, 1.0, 0.5);
+  TnDataSetSamples(d, 43, 1);
+  TnDataSetValidationFraction(d, 0.25, 6);
+  TN_ASSERT_OK(TnDataLoad(d, 25));
+  TN_ASSERT_OK(TnDataShuffle(d, 2, 5));
+  TnDataGetPartSizes(d, &St, &Sv);
+  TnDataGetNumSamples(d, &S);
+  Sp[0] = St, Sp[1] = Sv, Sp[2] = S;
+  n = PETSC_DECIDE, S = 25;
+  PetscSplitOwnership(PETSC_COMM_WORLD, &n, &S);
+  VecCreateMPI(PETSC_COMM_WORLD, n * B, PETSC_DETERMINE, &v);
+  VecSetBlockSize(v, B);
+  PetscCalloc3(n + 1, &ref, n + 1, &got, n + 1, &mean);
+  for (PetscInt i = 0; i < n; i++) mean[i] = 0.1 * (PetscReal)i - 0.2;
+  for (int k = 0; k < 3; k++)
+    for (int pass = 0; pass < 2; pass++) {
+      for (PetscInt i = 0; i < n; i++) ref[i] = 0;
+      for (PetscInt s0 = 0; s0 < Sp[k]; s0 += B) {
+        const PetscScalar *a;
+        TN_ASSERT_OK(TnDataGetBatchPart(d, (TnDataPart)parts[k], s0, v, &valid));
+        VecGetArrayRead(v, &a);
+        for (PetscInt i = 0; i < n; i++)
+          for (PetscInt b = 0; b < valid; b++) {
+            PetscReal x = PetscRealPart(a[i * B + b]);
+            ref[i] += pass ? (x - mean[i]) * (x - mean[i]) : x;
+          }
+        VecRestoreArrayRead(v, &a);
+      }
+      TN_ASSERT_OK(TnDataGetNodeSums(d, (TnDataPart)parts[k], pass ? mean : NULL, got));
+      for (PetscInt i = 0; i < n; i++) CU_ASSERT(got[i] == ref[i]);
+      CU_ASSERT(n == 0 || ref[0] != 0);
+    }
+  PetscFree3(ref, got, mean);
+  VecDestroy(&v);
+  TnDataDestroy(&d);
+}
+
 static void test_standardize(void)
 {
   const PetscInt N = 9, S = 50;
@@ -679,6 +729,7 @@ void TnTestRegister(void)
   CU_add_test(s, "mixture", test_mixture);
   CU_add_test(s, "gauss (dense and MUMPS)", test_gauss);
   CU_add_test(s, "split and shuffle", test_split_shuffle);
+  CU_add_test(s, "node sums = the batches' sums", test_node_sums);
   CU_add_test(s, "standardisation", test_standardize);
   CU_add_test(s, "dequantisation", test_dequantize);
   CU_add_test(s, "bad inputs", test_bad_inputs);
