@@ -242,12 +242,14 @@ PetscErrorCode TnNetSetUp(TnNet net)
   }
   net->t_build = TnTime() - net->t_build;
   PetscCall(PetscLogEventEnd(TN_NetBuild, 0, 0, 0, 0));
+  PetscCall(TnMemoryTrace(net->comm, "net: W built (natural order)"));
   net->t_partition = TnTime();
   PetscCall(TnPartitionNet(net, &W, b, gamma)); /* consumes W */
   net->t_partition = TnTime() - net->t_partition;
   PetscCall(MatDestroy(&W));
   PetscCall(VecDestroy(&b));
   PetscCall(VecDestroy(&gamma));
+  PetscCall(TnMemoryTrace(net->comm, "net: partitioned"));
   PetscCall(TnNetAdoptStorage(net));
   PetscCall(MatCreateVecs(net->W, &net->wdiag, NULL));
   PetscCall(MatGetDiagonal(net->W, net->wdiag));
@@ -259,6 +261,7 @@ PetscErrorCode TnNetSetUp(TnNet net)
      to the system, not kept in the heap for the life of the run */
   malloc_trim(0);
 #endif
+  PetscCall(TnMemoryTrace(net->comm, "net: set up (parameter storage)"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -61,6 +61,7 @@ static PetscErrorCode ComputeNewProc(TnNet net, Mat W, IS *isnewproc)
   if (net->partfile[0]) { /* a partition computed beforehand: part = rank */
     PetscInt *newproc;
     PetscCall(ReadPartitionFile(net, rs, re, &newproc));
+    PetscCall(TnMemoryTrace(net->comm, "partition: file read"));
     PetscCall(ISCreateGeneral(net->comm, re - rs, newproc, PETSC_OWN_POINTER, isnewproc));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
@@ -205,6 +206,7 @@ static PetscErrorCode PermuteMat(TnNet net, Mat *W, IS isnewproc, PetscInt mnew,
   PetscCall(ISRestoreIndices(isnewproc, &newproc));
   PetscCall(PetscFree(newidx));
   PetscCall(PetscFree(gnew));
+  PetscCall(TnMemoryTrace(net->comm, "partition: rows packed"));
   PetscCall(MatDestroy(W)); /* the natural-order copy is no longer needed */
   /* exchange */
   PetscCall(PetscCalloc4(size, &ircnt, size + 1, &irdsp, size, &vrcnt, size + 1, &vrdsp));
@@ -223,6 +225,7 @@ static PetscErrorCode PermuteMat(TnNet net, Mat *W, IS isnewproc, PetscInt mnew,
   PetscCall(PetscFree(vsend));
   PetscCall(PetscFree4(icnt, idsp, vcnt, vdsp));
   PetscCall(PetscFree4(ircnt, irdsp, vrcnt, vrdsp));
+  PetscCall(TnMemoryTrace(net->comm, "partition: rows exchanged"));
   /* W_new: exact preallocation, then each row with its columns sorted */
   PetscCallMPI(MPI_Scan(&mnew, &rstart, 1, MPIU_INT, MPI_SUM, net->comm));
   rstart -= mnew;
@@ -248,6 +251,7 @@ static PetscErrorCode PermuteMat(TnNet net, Mat *W, IS isnewproc, PetscInt mnew,
     PetscCall(MatSetValues(*Wnew, 1, &row, nc, irecv + t, vrecv + v, INSERT_VALUES));
     t += nc, v += nc;
   }
+  PetscCall(TnMemoryTrace(net->comm, "partition: rows inserted"));
   PetscCall(PetscFree(irecv));
   PetscCall(PetscFree(vrecv));
   PetscCall(MatAssemblyBegin(*Wnew, MAT_FINAL_ASSEMBLY));
