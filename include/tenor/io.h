@@ -37,9 +37,10 @@ PetscErrorCode TnWriteMatrixMarket(Mat W, const char path[]);
    array real general", N x 1 or 1 x N) or plain text (one value per line;
    blank lines and lines starting with '#' or '%' skipped). N > 0: the file must
    hold exactly N values (else an error naming both counts); N <= 0: the size
-   is the count found (at least one). NaN/Inf is an error. Rank 0 holds the N
-   values while parsing: refused first (TnCheckMemory) when its node cannot
-   hold them; TnReadIntegers the same. Returns a Vec with
+   is the count found (at least one; the file is then read twice). NaN/Inf is
+   an error. Rank 0 parses the file in blocks (-tn_io_chunk values, 2^20 by
+   default) and scatters each block as it goes, so it holds one block, not
+   the N values; TnReadIntegers the same. Returns a Vec with
    PETSc's default layout. Collective. */
 PetscErrorCode TnReadVector(MPI_Comm comm, const char path[], PetscInt N, Vec *v);
 

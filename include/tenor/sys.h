@@ -35,6 +35,12 @@ double TnMemoryNodeAvailable(void);
    about to allocate for `what` (e.g. "the network's matrix (nnz = 3e8)");
    `hint` (may be NULL) says what to change. One message, every rank fails. */
 PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], const char hint[]);
+/* Collective. With -memory_trace, rank 0 prints the resident memory now
+   (/proc/self/statm) and the peak so far (getrusage ru_maxrss), each summed
+   over ranks, and the largest rank's: the account of a run phase by phase
+   (docs/many-ranks.md). Without the option it does nothing and communicates
+   nothing. */
+PetscErrorCode TnMemoryTrace(MPI_Comm comm, const char phase[]);
 
 /* Counter-based random numbers: the value depends only on (seed, stream,
    counter), never on the rank count. splitmix64 finalizer over a combined key. */

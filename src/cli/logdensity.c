@@ -55,6 +55,7 @@ static PetscErrorCode SetUp(MPI_Comm comm, TnNet *net, TnDyn *dyn, TnData *data,
     if (set) PetscCall(TnDataSetDequantize(*data, deq));
   }
   PetscCall(TnDataLoad(*data, run->N));
+  PetscCall(TnMemoryTrace(comm, "data: loaded"));
   PetscCall(TnDataGetNumSamples(*data, &run->S));
   PetscCall(TnDataGetLogJacobian(*data, &run->shift));
   run->shift = -run->shift;
@@ -308,6 +309,7 @@ PetscErrorCode TnCmdLogDensity(MPI_Comm comm)
     run.estimate = (PetscBool)(ldt == TN_LOGDET_SLQ);
   }
   PetscCall(Evaluate(comm, dyn, data, &run));
+  PetscCall(TnMemoryTrace(comm, "logdensity: evaluated"));
   PetscCall(TnCurrentMemory(comm, &run.mem_sim));
   run.mem_sim -= run.mem_base;
   PetscCall(WriteSamples(comm, &run, p1, sizeof(p1)));

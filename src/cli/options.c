@@ -10,7 +10,7 @@
    checked here, so that the readers deep inside may trust them. */
 static PetscErrorCode RunTimeOptions(MPI_Comm comm)
 {
-  PetscBool trace = PETSC_FALSE;
+  PetscBool trace = PETSC_FALSE, mtrace = PETSC_FALSE;
   PetscReal limit = 0, every = 2.0;
   PetscInt  chunk = 0;
   PetscFunctionBeginUser;
@@ -19,6 +19,7 @@ static PetscErrorCode RunTimeOptions(MPI_Comm comm)
   PetscCall(TnOptionsReal("-memory_limit", "Bytes per node the ranks of a node may use together (0: 90% of MemAvailable)", "TnCheckMemory", limit, &limit, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsReal("-tn_progress_every", "Seconds between progress lines", "TnProgressStart", every, &every, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsInt("-tn_io_chunk", "Rows per read of a sample file (0: automatic)", "TnIoChunkSize", chunk, &chunk, NULL, 0, PETSC_MAX_INT));
+  PetscCall(PetscOptionsBool("-memory_trace", "Print the resident and peak memory (summed over ranks) after each set-up phase", "TnMemoryTrace", mtrace, &mtrace, NULL));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }

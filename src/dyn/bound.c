@@ -46,10 +46,12 @@ const char *const TnBoundNormTypes[] = {"auto", "cheap", "lanczos", "TnBoundNorm
 /* |W|_1 = max_j sum_i |W_ij| (column sums) without a global-length work
    array (MatNorm(NORM_1) allocates N doubles on every rank): local column
    sums of the on-process block, the off-process block's added to their
-   owners by a reverse scatter. With ref (W_c's values): |W - W_c|_1. */
+   owners by a reverse scatter. With ref (W_c's values): |W - W_c|_1. The
+   column sums' array (m values) exists only during the call: bcs is a Vec
+   without an array of its own, the scatter's template. */
 static PetscErrorCode Norm1(TnDyn dyn, const PetscScalar *th, const PetscScalar *d, PetscReal alpha, const PetscScalar *ref, PetscReal *n1)
 {
-  PetscScalar *c, *g;
+  PetscScalar *c, *g, *work;
   PetscFunctionBeginUser;
   if (!dyn->bsct) {
     Mat             W;
@@ -57,12 +59,14 @@ static PetscErrorCode Norm1(TnDyn dyn, const PetscScalar *th, const PetscScalar 
     IS              is;
     PetscCall(TnNetGetMat(dyn->net, &W));
     PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, NULL, &garray));
-    PetscCall(MatCreateVecs(W, &dyn->bcs, NULL));
+    PetscCall(VecCreateMPIWithArray(dyn->comm, 1, dyn->m, PETSC_DECIDE, NULL, &dyn->bcs)); /* W's column layout */
     PetscCall(VecCreateSeq(PETSC_COMM_SELF, dyn->nghost, &dyn->bgs));
     PetscCall(ISCreateGeneral(PETSC_COMM_SELF, dyn->nghost, garray, PETSC_COPY_VALUES, &is));
     PetscCall(VecScatterCreate(dyn->bcs, is, dyn->bgs, NULL, &dyn->bsct));
     PetscCall(ISDestroy(&is));
   }
+  PetscCall(PetscMalloc1(dyn->m + 1, &work));
+  PetscCall(VecPlaceArray(dyn->bcs, work));
   PetscCall(VecGetArray(dyn->bcs, &c));
   PetscCall(VecGetArray(dyn->bgs, &g));
   for (PetscInt i = 0; i < dyn->m; i++) c[i] = 0;
@@ -82,6 +86,8 @@ static PetscErrorCode Norm1(TnDyn dyn, const PetscScalar *th, const PetscScalar 
     PetscCall(VecRestoreArray(dyn->bcs, &c));
   }
   PetscCall(VecMax(dyn->bcs, NULL, n1));
+  PetscCall(VecResetArray(dyn->bcs));
+  PetscCall(PetscFree(work));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

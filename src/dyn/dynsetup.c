@@ -172,7 +172,9 @@ static PetscErrorCode SetUpBlocks(TnDyn dyn)
   dyn->bias  = pb;
   dyn->gamma = pg;
   dyn->wdiag = pw;
-  PetscCall(PetscMalloc1(dyn->m + 1, &dyn->offrows));
+  dyn->noff  = 0; /* the rows with off-process synapses: counted, then listed */
+  for (PetscInt i = 0; i < dyn->m; i++) dyn->noff += dyn->o.ia[i + 1] > dyn->o.ia[i];
+  PetscCall(PetscMalloc1(dyn->noff + 1, &dyn->offrows));
   dyn->noff = 0;
   for (PetscInt i = 0; i < dyn->m; i++)
     if (dyn->o.ia[i + 1] > dyn->o.ia[i]) dyn->offrows[dyn->noff++] = i;
@@ -196,18 +198,29 @@ static PetscErrorCode SetUpHalo(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* natural order (default split of N nodes, B per node) -> partitioned. */
+/* natural order (default split of N nodes, B per node) -> partitioned.
+   When the partitioned order is the natural one on every rank (one rank,
+   -partition_type none, or a partition file that keeps the default split),
+   the map is the identity: no scatter (nat2part NULL: a copy), which saves
+   its index arrays, about 20 bytes a node. */
 static PetscErrorCode SetUpNatural(TnDyn dyn)
 {
   const PetscInt *natural;
-  PetscInt        N, n = PETSC_DECIDE;
+  PetscInt        N, n = PETSC_DECIDE, rend;
+  int             same = 1;
   IS              is;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetSizes(dyn->net, &N, NULL));
   PetscCall(TnNetGetNatural(dyn->net, &natural));
   PetscCall(PetscSplitOwnership(dyn->comm, &n, &N));
-  PetscCall(VecCreateMPI(dyn->comm, n * dyn->B, N * dyn->B, &dyn->xnat));
-  PetscCall(VecSetBlockSize(dyn->xnat, dyn->B));
+  /* xnat is the layout's template only (TnDynCreateNaturalState duplicates
+     it): no array */
+  PetscCall(VecCreateMPIWithArray(dyn->comm, dyn->B, n * dyn->B, N * dyn->B, NULL, &dyn->xnat));
+  PetscCallMPI(MPI_Scan(&n, &rend, 1, MPIU_INT, MPI_SUM, dyn->comm));
+  if (n != dyn->m) same = 0;
+  for (PetscInt i = 0; same && i < dyn->m; i++) same = natural[i] == rend - n + i;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &same, 1, MPI_INT, MPI_LAND, dyn->comm));
+  if (same) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(ISCreateBlock(dyn->comm, dyn->B, dyn->m, natural, PETSC_COPY_VALUES, &is));
   PetscCall(VecScatterCreate(dyn->xnat, is, dyn->P, NULL, &dyn->nat2part));
   PetscCall(ISDestroy(&is));
@@ -281,7 +294,9 @@ PetscErrorCode TnDynSetUp(TnDyn dyn)
   dyn->nvalid = dyn->B;
   dyn->passes = 0;
   PetscCall(SetUpHalo(dyn));
+  PetscCall(TnMemoryTrace(dyn->comm, "dyn: halo"));
   PetscCall(SetUpNatural(dyn));
+  PetscCall(TnMemoryTrace(dyn->comm, "dyn: natural-order scatter"));
   PetscCall(TnDynSetUpClamp(dyn));
   PetscCheck(!dyn->fmask || dyn->ops.clamp, dyn->comm, PETSC_ERR_SUP, "clamped nodes (-data_clamp) are not implemented for the %s scheme yet; use -dyn_scheme sync", dyn->type);
   if (dyn->nodeloss_on) {
@@ -293,5 +308,6 @@ PetscErrorCode TnDynSetUp(TnDyn dyn)
   PetscCall(TnDynCheckInvertible(dyn));
   if (!TnLogDetIsLocal(dyn->ldt)) PetscCall(SetUpExact(dyn));
   PetscCall(PetscLogEventEnd(TN_DynSetUp, 0, 0, 0, 0));
+  PetscCall(TnMemoryTrace(dyn->comm, "dyn: set up"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

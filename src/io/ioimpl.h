@@ -67,6 +67,28 @@ PetscMPIInt TnIoOwner(const PetscInt ranges[], PetscMPIInt size, PetscInt i);
    0 <= rstart <= rend <= N, else a collective error naming the rank. */
 PetscErrorCode TnIoGatherRanges(MPI_Comm comm, const char who[], PetscInt N, PetscInt rstart, PetscInt rend, PetscInt **rs, PetscInt **re);
 
+/* A column of values made on rank 0 in global order (0, 1, ...), block by
+   block, and scattered as it is made: rank r receives the values of its
+   range [rs[r], re[r]) (disjoint ranges, TnIoGatherRanges) into its own
+   array, so rank 0 holds one block at a time, never the whole column.
+   Every rank calls TnIoScatterBlock in a loop until it returns *n = 0:
+   rank 0 passes the block's length (0: no more, at the end or on an error),
+   the others learn it. Shared by the readers of columns (vector.c) and node
+   lists (nodelist.c). */
+typedef struct {
+  MPI_Comm        comm;
+  PetscMPIInt     rank, size;
+  const PetscInt *rs, *re;         /* rank 0: every rank's range (not owned) */
+  PetscInt        rstart, rend;    /* this rank's range */
+  PetscInt        off;             /* global index of the next block's first value */
+  PetscMPIInt    *counts, *displs; /* rank 0 */
+} TnIoScatter;
+PetscErrorCode TnIoScatterCreate(MPI_Comm comm, PetscInt rstart, PetscInt rend, const PetscInt rs[], const PetscInt re[], TnIoScatter *s);
+/* block: rank 0's values off .. off + *n - 1 of type `type`; mine: this
+   rank's array for [rstart, rend). */
+PetscErrorCode TnIoScatterBlock(TnIoScatter *s, PetscInt *n, const void *block, MPI_Datatype type, void *mine);
+PetscErrorCode TnIoScatterDestroy(TnIoScatter *s);
+
 /* Checks the MatrixMarket banner in r->line ("%%MatrixMarket matrix FORMAT
    FIELD SYMMETRY", case-insensitive). coordinate: the format must be
    coordinate and pattern/symmetric are allowed (flags returned); otherwise the

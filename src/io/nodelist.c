@@ -3,8 +3,10 @@
    nodes a, a+1, ..., b); blank lines and lines starting with '#' or '%'
    skipped. Rank 0 parses the file into ranges, sorts them and checks that
    every end is a node and that no node is listed twice (naming both lines),
-   then expands them (the sorted node numbers) and scatters an even share to
-   every rank. */
+   then expands them (the sorted node numbers) block by block (-tn_io_chunk
+   numbers, 2^20 by default), scattering each block to the ranks whose even
+   share it meets (TnIoScatter): rank 0 holds the ranges (one per line of the
+   file) and one block, not the expanded list. */
 #include "ioimpl.h"
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +17,13 @@ typedef struct {
 } Span;
 
 typedef struct {
-  TnIoFile     in;
-  Span        *span; /* rank 0 */
-  PetscInt     nspan, cap;
-  PetscInt    *all; /* rank 0: the expanded, sorted node numbers */
-  PetscMPIInt *counts, *displs;
+  TnIoFile    in;
+  Span       *span; /* rank 0 */
+  PetscInt    nspan, cap;
+  PetscInt   *block;   /* rank 0: a block of the expanded, sorted node numbers */
+  PetscInt   *rs, *re; /* rank 0: every rank's share */
+  PetscInt   *idx;     /* this rank's share */
+  TnIoScatter sc;
 } NodeList;
 
 static PetscErrorCode NodeListDestroy(void *ctx)
@@ -28,8 +32,10 @@ static PetscErrorCode NodeListDestroy(void *ctx)
   PetscFunctionBeginUser;
   TnIoClose(&c->in);
   PetscCall(PetscFree(c->span));
-  PetscCall(PetscFree(c->all));
-  PetscCall(PetscFree2(c->counts, c->displs));
+  PetscCall(PetscFree(c->block));
+  PetscCall(PetscFree2(c->rs, c->re));
+  PetscCall(PetscFree(c->idx));
+  PetscCall(TnIoScatterDestroy(&c->sc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -126,13 +132,12 @@ static PetscErrorCode Parse(NodeList *c, PetscInt N, PetscInt *total)
 PetscErrorCode TnReadNodeList(MPI_Comm comm, const char path[], const char opt[], PetscInt N, IS *is)
 {
   NodeList    c;
-  PetscMPIInt rank, size, nloc;
-  PetscInt    total = 0, n = PETSC_DECIDE, *idx;
+  PetscMPIInt rank;
+  PetscInt    total = 0, n = PETSC_DECIDE, rend, chunk, got, k = 0, next = 0;
   char        what[PETSC_MAX_PATH_LEN + 64];
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_IORead, 0, 0, 0, 0));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PetscMemzero(&c, sizeof(c)));
   c.in.path = path;
   if (rank == 0) PetscCall(Parse(&c, N, &total));
@@ -143,24 +148,29 @@ PetscErrorCode TnReadNodeList(MPI_Comm comm, const char path[], const char opt[]
   }
   PetscCall(TnIoSync(comm, c.in.msg, NodeListDestroy, &c));
   PetscCallMPI(MPI_Bcast(&total, 1, MPIU_INT, 0, comm));
-  PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s (%" PetscInt_FMT " node numbers, expanded on rank 0)", opt, path, total));
-  PetscCall(TnCheckMemory(comm, rank == 0 ? (double)total * sizeof(PetscInt) : 0, what, NULL));
-  if (rank == 0) {
-    PetscInt q = 0;
-    PetscCall(PetscMalloc1(total, &c.all));
-    for (PetscInt k = 0; k < c.nspan; k++)
-      for (PetscInt i = c.span[k].lo; i <= c.span[k].hi; i++) c.all[q++] = i;
-    PetscCall(PetscMalloc2(size, &c.counts, size, &c.displs));
-  }
+  PetscCall(TnIoChunkSize((PetscInt)1 << 20, &chunk));
+  chunk = PetscMin(chunk, PetscMax(total, 1));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s (%" PetscInt_FMT " node numbers, expanded on rank 0 in blocks of %" PetscInt_FMT ")", opt, path, total, chunk));
+  PetscCall(TnCheckMemory(comm, rank == 0 ? (double)chunk * sizeof(PetscInt) : 0, what, NULL));
+  if (rank == 0) PetscCall(PetscMalloc1(chunk, &c.block));
   PetscCall(PetscSplitOwnership(comm, &n, &total));
-  PetscCall(PetscMPIIntCast(n, &nloc));
-  PetscCallMPI(MPI_Gather(&nloc, 1, MPI_INT, c.counts, 1, MPI_INT, 0, comm));
-  if (rank == 0)
-    for (PetscMPIInt r = 0; r < size; r++) c.displs[r] = r ? c.displs[r - 1] + c.counts[r - 1] : 0;
-  PetscCall(PetscMalloc1(n + 1, &idx));
-  PetscCallMPI(MPI_Scatterv(c.all, c.counts, c.displs, MPIU_INT, idx, nloc, MPIU_INT, 0, comm));
+  PetscCallMPI(MPI_Scan(&n, &rend, 1, MPIU_INT, MPI_SUM, comm));
+  PetscCall(PetscMalloc1(n + 1, &c.idx));
+  PetscCall(TnIoGatherRanges(comm, "TnReadNodeList", total, rend - n, rend, &c.rs, &c.re));
+  PetscCall(TnIoScatterCreate(comm, rend - n, rend, c.rs, c.re, &c.sc));
+  if (rank == 0 && c.nspan) next = c.span[0].lo; /* the next node to expand: span k from `next` on */
+  do {
+    got = 0;
+    if (rank == 0)
+      while (got < chunk && k < c.nspan) {
+        c.block[got++] = next;
+        if (next++ == c.span[k].hi && ++k < c.nspan) next = c.span[k].lo;
+      }
+    PetscCall(TnIoScatterBlock(&c.sc, &got, c.block, MPIU_INT, c.idx));
+  } while (got > 0);
+  PetscCall(ISCreateGeneral(comm, n, c.idx, PETSC_OWN_POINTER, is));
+  c.idx = NULL;
   PetscCall(NodeListDestroy(&c));
-  PetscCall(ISCreateGeneral(comm, n, idx, PETSC_OWN_POINTER, is));
   PetscCall(PetscLogEventEnd(TN_IORead, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -243,3 +243,47 @@ PetscErrorCode TnIoChunkSize(PetscInt def, PetscInt *chunk)
   *chunk = PetscMin(PetscMax(*chunk, 1), PETSC_MAX_INT / 4); /* room for a symmetric file's mirrors */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode TnIoScatterCreate(MPI_Comm comm, PetscInt rstart, PetscInt rend, const PetscInt rs[], const PetscInt re[], TnIoScatter *s)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(s, sizeof(*s)));
+  s->comm   = comm;
+  s->rstart = rstart;
+  s->rend   = rend;
+  s->rs     = rs;
+  s->re     = re;
+  PetscCallMPI(MPI_Comm_rank(comm, &s->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &s->size));
+  if (s->rank == 0) PetscCall(PetscMalloc2(s->size, &s->counts, s->size, &s->displs));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnIoScatterBlock(TnIoScatter *s, PetscInt *n, const void *block, MPI_Datatype type, void *mine)
+{
+  PetscInt    lo, hi;
+  PetscMPIInt cnt, tsize;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Bcast(n, 1, MPIU_INT, 0, s->comm));
+  if (*n <= 0) PetscFunctionReturn(PETSC_SUCCESS);
+  if (s->rank == 0)
+    for (PetscMPIInt r = 0; r < s->size; r++) { /* the part of [off, off + n) in rank r's range */
+      PetscInt a = PetscMax(s->off, s->rs[r]), b = PetscMin(s->off + *n, s->re[r]);
+      s->counts[r] = b > a ? (PetscMPIInt)(b - a) : 0;
+      s->displs[r] = b > a ? (PetscMPIInt)(a - s->off) : 0;
+    }
+  lo  = PetscMax(s->off, s->rstart);
+  hi  = PetscMin(s->off + *n, s->rend);
+  cnt = hi > lo ? (PetscMPIInt)(hi - lo) : 0;
+  PetscCallMPI(MPI_Type_size(type, &tsize));
+  PetscCallMPI(MPI_Scatterv(block, s->counts, s->displs, type, cnt ? (char *)mine + (size_t)(lo - s->rstart) * (size_t)tsize : NULL, cnt, type, 0, s->comm));
+  s->off += *n;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnIoScatterDestroy(TnIoScatter *s)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree2(s->counts, s->displs));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

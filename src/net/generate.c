@@ -36,41 +36,51 @@ static PetscErrorCode RowOf(TnNet net, TnNetRowFn rowfn, PetscInt N, PetscInt ro
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Two passes over the local rows: count the on- and off-process entries
-   for an exact preallocation, then insert. No temporary copy of the matrix:
-   peak memory is W itself. */
+/* Two passes over the local rows: count the on- and off-process entries,
+   then write each row's columns and weights straight into the network's
+   parameter storage (TnNetAllocStorage: the on-process block's columns
+   numbered from the rank's first row, the off-process block's global), on
+   which W is built without a copy (MatCreateMPIAIJWithSplitArrays). Peak
+   memory is W itself, and TnNetAdoptStorage has nothing to copy when the
+   rows stay where they are. */
 PetscErrorCode TnNetBuildFromRows(TnNet net, PetscInt N, PetscInt maxcols, TnNetRowFn rowfn, Mat *W)
 {
-  PetscInt     m = PETSC_DECIDE, rstart, rend, *cols, *dnz, *onz;
+  PetscInt     m = PETSC_DECIDE, rstart, rend, *cols, nd = 0, no = 0, td = 0, to = 0;
   PetscScalar *vals;
   PetscFunctionBeginUser;
   PetscCall(PetscSplitOwnership(net->comm, &m, &N));
   PetscCallMPI(MPI_Scan(&m, &rend, 1, MPIU_INT, MPI_SUM, net->comm));
   rstart = rend - m;
-  PetscCall(PetscMalloc4(maxcols, &cols, maxcols, &vals, m + 1, &dnz, m + 1, &onz));
+  PetscCall(PetscMalloc2(maxcols, &cols, maxcols, &vals));
   for (PetscInt i = 0; i < m; i++) {
     PetscInt nc;
     PetscCall(RowOf(net, rowfn, N, rstart + i, maxcols, cols, NULL, &nc));
-    dnz[i] = onz[i] = 0;
     for (PetscInt t = 0; t < nc; t++) {
       if (cols[t] >= rstart && cols[t] < rend)
-        dnz[i]++;
+        nd++;
       else
-        onz[i]++;
+        no++;
     }
   }
-  PetscCall(MatCreate(net->comm, W));
-  PetscCall(MatSetSizes(*W, m, m, N, N));
-  PetscCall(MatSetType(*W, MATMPIAIJ));
-  PetscCall(MatMPIAIJSetPreallocation(*W, 0, dnz, 0, onz));
-  PetscCall(MatSetOption(*W, MAT_SORTED_FULL, PETSC_TRUE));
+  PetscCall(TnNetFreeStorage(net));
+  PetscCall(TnNetAllocStorage(net, m, nd, no));
+  net->pia[0] = net->poia[0] = 0;
   for (PetscInt i = 0; i < m; i++) {
-    PetscInt nc, row = rstart + i;
-    PetscCall(RowOf(net, rowfn, N, row, maxcols, cols, vals, &nc));
-    PetscCall(MatSetValues(*W, 1, &row, nc, cols, vals, INSERT_VALUES));
+    PetscInt nc;
+    PetscCall(RowOf(net, rowfn, N, rstart + i, maxcols, cols, vals, &nc));
+    for (PetscInt t = 0; t < nc; t++) { /* ascending columns: each block's stay ascending */
+      if (cols[t] >= rstart && cols[t] < rend) {
+        net->pja[td]     = cols[t] - rstart;
+        net->param[td++] = vals[t];
+      } else {
+        net->poja[to]         = cols[t];
+        net->param[nd + to++] = vals[t];
+      }
+    }
+    net->pia[i + 1]  = td;
+    net->poia[i + 1] = to;
   }
-  PetscCall(MatAssemblyBegin(*W, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatAssemblyEnd(*W, MAT_FINAL_ASSEMBLY));
-  PetscCall(PetscFree4(cols, vals, dnz, onz));
+  PetscCall(PetscFree2(cols, vals));
+  PetscCall(MatCreateMPIAIJWithSplitArrays(net->comm, m, m, N, N, net->pia, net->pja, net->param, net->poia, net->poja, net->param + nd, W));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -46,7 +46,10 @@ PetscInt       TnNetLattice2dMaxCols(TnNet);
 /* Columns of a lattice2d row (before the de-duplication a small lattice needs). */
 double TnNetLattice2dRowCount(TnNet);
 
-/* The one parameter array W and b are built on (storage.c). */
+/* The one parameter array W and b are built on (storage.c): allocated for
+   m rows with nd and no synapses in the two blocks (param, pia, pja, poia,
+   poja), and adopted: W and b moved onto it. */
+PetscErrorCode TnNetAllocStorage(TnNet net, PetscInt m, PetscInt nd, PetscInt no);
 PetscErrorCode TnNetAdoptStorage(TnNet net);
 PetscErrorCode TnNetFreeStorage(TnNet net);
 

@@ -62,8 +62,10 @@ static PetscErrorCode CheckGenerator(TnNet net)
    rank, refused with TnCheckMemory when some node cannot hold it, and
    printed when it is large. N nodes with `per_row` synapses each; this rank
    gets m rows (PETSc's default split), nnz = m per_row synapses. At set-up
-   the matrix exists twice (the generated W and its partitioned or adopted
-   copy, storage.c) at 12 bytes a synapse (column index and value) and about
+   the matrix exists twice when its rows move to other ranks (the generated
+   W and the exchange's buffers, src/partition/partition.c; once when they
+   stay: W is generated on the parameter storage, storage.c); the estimate
+   counts twice, at 12 bytes a synapse (column index and value) and about
    24 bytes a row (the row arrays of the two blocks), plus about 64 bytes a
    node for b, gamma, W's diagonal, the node numbering and build counters.
    The estimate is printed when it is 1 GB or more, or a quarter of a node's
@@ -242,12 +244,14 @@ PetscErrorCode TnNetSetUp(TnNet net)
   }
   net->t_build = TnTime() - net->t_build;
   PetscCall(PetscLogEventEnd(TN_NetBuild, 0, 0, 0, 0));
+  PetscCall(TnMemoryTrace(net->comm, "net: W built (natural order)"));
   net->t_partition = TnTime();
   PetscCall(TnPartitionNet(net, &W, b, gamma)); /* consumes W */
   net->t_partition = TnTime() - net->t_partition;
   PetscCall(MatDestroy(&W));
   PetscCall(VecDestroy(&b));
   PetscCall(VecDestroy(&gamma));
+  PetscCall(TnMemoryTrace(net->comm, "net: partitioned"));
   PetscCall(TnNetAdoptStorage(net));
   PetscCall(MatCreateVecs(net->W, &net->wdiag, NULL));
   PetscCall(MatGetDiagonal(net->W, net->wdiag));
@@ -259,6 +263,7 @@ PetscErrorCode TnNetSetUp(TnNet net)
      to the system, not kept in the heap for the life of the run */
   malloc_trim(0);
 #endif
+  PetscCall(TnMemoryTrace(net->comm, "net: set up (parameter storage)"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -8,18 +8,25 @@
    layout of the gradient's parameter vector theta (TnGradGetParamVec). */
 #include "netimpl.h"
 
-/* W (assembled MPIAIJ) and b -> the same values on net->param. */
-PetscErrorCode TnNetAdoptStorage(TnNet net)
+PetscErrorCode TnNetAllocStorage(TnNet net, PetscInt m, PetscInt nd, PetscInt no)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1((size_t)nd + no + 2 * m + 1, &net->param));
+  PetscCall(PetscMalloc4(m + 1, &net->pia, nd + 1, &net->pja, m + 1, &net->poia, no + 1, &net->poja));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* W's two blocks copied onto freshly allocated storage, W rebuilt on it. */
+static PetscErrorCode CopyToStorage(TnNet net)
 {
   Mat                Ad, Ao, Wnew;
   const PetscInt    *garray, *ia, *ja, *oia, *oja;
-  const PetscScalar *va, *vo, *pb, *pg;
+  const PetscScalar *va, *vo;
   PetscInt           m, nd, no, n, N;
   PetscBool          done;
-  Vec                b;
   PetscFunctionBeginUser;
-  PetscCall(MatMPIAIJGetSeqAIJ(net->W, &Ad, &Ao, &garray));
   PetscCall(MatGetLocalSize(net->W, &m, NULL));
+  PetscCall(MatMPIAIJGetSeqAIJ(net->W, &Ad, &Ao, &garray));
   PetscCall(MatGetSize(net->W, &N, NULL));
   PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
   PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
@@ -27,8 +34,7 @@ PetscErrorCode TnNetAdoptStorage(TnNet net)
   PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
   nd = ia[m];
   no = oia[m];
-  PetscCall(PetscMalloc1((size_t)nd + no + 2 * m + 1, &net->param));
-  PetscCall(PetscMalloc4(m + 1, &net->pia, nd + 1, &net->pja, m + 1, &net->poia, no + 1, &net->poja));
+  PetscCall(TnNetAllocStorage(net, m, nd, no));
   PetscCall(PetscArraycpy(net->pia, ia, m + 1));
   PetscCall(PetscArraycpy(net->pja, ja, nd));
   PetscCall(PetscArraycpy(net->poia, oia, m + 1));
@@ -41,15 +47,33 @@ PetscErrorCode TnNetAdoptStorage(TnNet net)
   PetscCall(MatSeqAIJRestoreArrayRead(Ad, &va));
   PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, &oja, &done));
   PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
+  PetscCall(MatCreateMPIAIJWithSplitArrays(net->comm, m, m, N, N, net->pia, net->pja, net->param, net->poia, net->poja, net->param + nd, &Wnew));
+  PetscCall(MatDestroy(&net->W));
+  net->W = Wnew;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* W (assembled MPIAIJ) and b -> the same values on net->param. W is copied
+   there unless it is already built on it (the renumbering builds it so,
+   src/partition/partition.c, without a second copy of the synapses); b
+   and u = log gamma are written after W's values. */
+PetscErrorCode TnNetAdoptStorage(TnNet net)
+{
+  const PetscScalar *pb, *pg;
+  PetscInt           m, nd, no, N;
+  Vec                b;
+  PetscFunctionBeginUser;
+  if (!net->param) PetscCall(CopyToStorage(net));
+  PetscCall(MatGetLocalSize(net->W, &m, NULL));
+  PetscCall(MatGetSize(net->W, &N, NULL));
+  nd = net->pia[m];
+  no = net->poia[m];
   PetscCall(VecGetArrayRead(net->b, &pb));
   PetscCall(VecGetArrayRead(net->gamma, &pg));
   PetscCall(PetscArraycpy(net->param + nd + no, pb, m));
   for (PetscInt i = 0; i < m; i++) net->param[nd + no + m + i] = PetscLogReal(pg[i]);
   PetscCall(VecRestoreArrayRead(net->gamma, &pg));
   PetscCall(VecRestoreArrayRead(net->b, &pb));
-  PetscCall(MatCreateMPIAIJWithSplitArrays(net->comm, m, m, N, N, net->pia, net->pja, net->param, net->poia, net->poja, net->param + nd, &Wnew));
-  PetscCall(MatDestroy(&net->W));
-  net->W = Wnew;
   PetscCall(VecCreateMPIWithArray(net->comm, 1, m, N, net->param + nd + no, &b));
   PetscCall(VecDestroy(&net->b));
   net->b    = b;

@@ -61,6 +61,7 @@ static PetscErrorCode ComputeNewProc(TnNet net, Mat W, IS *isnewproc)
   if (net->partfile[0]) { /* a partition computed beforehand: part = rank */
     PetscInt *newproc;
     PetscCall(ReadPartitionFile(net, rs, re, &newproc));
+    PetscCall(TnMemoryTrace(net->comm, "partition: file read"));
     PetscCall(ISCreateGeneral(net->comm, re - rs, newproc, PETSC_OWN_POINTER, isnewproc));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
@@ -112,15 +113,17 @@ static PetscErrorCode NewNumbers(TnNet net, const PetscInt newproc[], PetscInt m
    Memory: W is destroyed (*W = NULL) once its rows are packed, so at most
    two copies of the synapses (12 bytes each: column and value) exist at any
    time: W and the send buffer, the send and receive buffers, or the receive
-   buffer and W_new. Rows arrive in natural order (rank by rank, each rank's
-   rows in order), which is their new order. */
+   buffer and W_new, which is built on the network's parameter storage (no
+   third copy when the parameters are adopted). Rows arrive in natural
+   order (rank by rank, each rank's rows in order), which is their new
+   order. */
 static PetscErrorCode PermuteMat(TnNet net, Mat *W, IS isnewproc, PetscInt mnew, Mat *Wnew)
 {
   PetscMPIInt     size;
   PetscInt        rs, re, m, N, nghost, *newidx, *gnew, rstart;
   const PetscInt *newproc, *garray;
   PetscMPIInt    *icnt, *idsp, *vcnt, *vdsp, *ircnt, *irdsp, *vrcnt, *vrdsp;
-  PetscInt       *isend, *irecv, *dnz, *onz;
+  PetscInt       *isend, *irecv, nd = 0, no = 0;
   PetscScalar    *vsend, *vrecv;
   PetscInt64      ni = 0, nv = 0, nir = 0, nvr = 0;
   PetscFunctionBeginUser;
@@ -205,7 +208,9 @@ static PetscErrorCode PermuteMat(TnNet net, Mat *W, IS isnewproc, PetscInt mnew,
   PetscCall(ISRestoreIndices(isnewproc, &newproc));
   PetscCall(PetscFree(newidx));
   PetscCall(PetscFree(gnew));
-  PetscCall(MatDestroy(W)); /* the natural-order copy is no longer needed */
+  PetscCall(TnMemoryTrace(net->comm, "partition: rows packed"));
+  PetscCall(MatDestroy(W));         /* the natural-order copy is no longer needed */
+  PetscCall(TnNetFreeStorage(net)); /* nor the storage a generator built it on */
   /* exchange */
   PetscCall(PetscCalloc4(size, &ircnt, size + 1, &irdsp, size, &vrcnt, size + 1, &vrdsp));
   PetscCallMPI(MPI_Alltoall(icnt, 1, MPI_INT, ircnt, 1, MPI_INT, net->comm));
@@ -223,35 +228,47 @@ static PetscErrorCode PermuteMat(TnNet net, Mat *W, IS isnewproc, PetscInt mnew,
   PetscCall(PetscFree(vsend));
   PetscCall(PetscFree4(icnt, idsp, vcnt, vdsp));
   PetscCall(PetscFree4(ircnt, irdsp, vrcnt, vrdsp));
-  /* W_new: exact preallocation, then each row with its columns sorted */
+  PetscCall(TnMemoryTrace(net->comm, "partition: rows exchanged"));
+  /* W_new directly on the network's parameter storage (TnNetAllocStorage):
+     each row's columns sorted, split into the on-process block (columns
+     rstart .. rstart + mnew - 1, numbered from 0) and the off-process block
+     (global columns), values in the same order; MPIAIJ is then built on
+     those arrays without a copy (the storage TnNetAdoptStorage would
+     otherwise copy W onto). */
   PetscCallMPI(MPI_Scan(&mnew, &rstart, 1, MPIU_INT, MPI_SUM, net->comm));
   rstart -= mnew;
-  PetscCall(PetscCalloc2(mnew + 1, &dnz, mnew + 1, &onz));
   for (PetscInt i = 0, t = 0; i < mnew; i++) {
     PetscInt nc = irecv[t++];
     for (PetscInt k = 0; k < nc; k++, t++) {
       if (irecv[t] >= rstart && irecv[t] < rstart + mnew)
-        dnz[i]++;
+        nd++;
       else
-        onz[i]++;
+        no++;
     }
   }
-  PetscCall(MatCreate(net->comm, Wnew));
-  PetscCall(MatSetSizes(*Wnew, mnew, mnew, N, N));
-  PetscCall(MatSetType(*Wnew, MATMPIAIJ));
-  PetscCall(MatMPIAIJSetPreallocation(*Wnew, 0, dnz, 0, onz));
-  PetscCall(MatSetOption(*Wnew, MAT_SORTED_FULL, PETSC_TRUE));
-  PetscCall(PetscFree2(dnz, onz));
-  for (PetscInt i = 0, t = 0, v = 0; i < mnew; i++) {
-    PetscInt nc = irecv[t++], row = rstart + i;
+  PetscCall(TnNetAllocStorage(net, mnew, nd, no));
+  net->pia[0] = net->poia[0] = 0;
+  for (PetscInt i = 0, t = 0, v = 0, td = 0, to = 0; i < mnew; i++) {
+    PetscInt nc = irecv[t++];
     PetscCall(PetscSortIntWithScalarArray(nc, irecv + t, vrecv + v));
-    PetscCall(MatSetValues(*Wnew, 1, &row, nc, irecv + t, vrecv + v, INSERT_VALUES));
+    for (PetscInt k = 0; k < nc; k++) {
+      PetscInt j = irecv[t + k];
+      if (j >= rstart && j < rstart + mnew) {
+        net->pja[td]     = j - rstart;
+        net->param[td++] = vrecv[v + k];
+      } else {
+        net->poja[to]         = j;
+        net->param[nd + to++] = vrecv[v + k];
+      }
+    }
+    net->pia[i + 1]  = td;
+    net->poia[i + 1] = to;
     t += nc, v += nc;
   }
+  PetscCall(TnMemoryTrace(net->comm, "partition: rows in place"));
   PetscCall(PetscFree(irecv));
   PetscCall(PetscFree(vrecv));
-  PetscCall(MatAssemblyBegin(*Wnew, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatAssemblyEnd(*Wnew, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatCreateMPIAIJWithSplitArrays(net->comm, mnew, mnew, N, N, net->pia, net->pja, net->param, net->poia, net->poja, net->param + nd, Wnew));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -324,6 +341,19 @@ PetscErrorCode TnPartitionNet(TnNet net, Mat *W, Vec b, Vec gamma)
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_Partition, 0, 0, 0, 0));
   PetscCall(ComputeNewProc(net, *W, &isnewproc));
+  if (isnewproc) { /* every row staying on its rank (a partition that is the default split) renumbers nothing */
+    const PetscInt *np;
+    PetscInt        n;
+    PetscMPIInt     rank;
+    int             stay = 1;
+    PetscCallMPI(MPI_Comm_rank(net->comm, &rank));
+    PetscCall(ISGetLocalSize(isnewproc, &n));
+    PetscCall(ISGetIndices(isnewproc, &np));
+    for (PetscInt i = 0; stay && i < n; i++) stay = np[i] == rank;
+    PetscCall(ISRestoreIndices(isnewproc, &np));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &stay, 1, MPI_INT, MPI_LAND, net->comm));
+    if (stay) PetscCall(ISDestroy(&isnewproc));
+  }
   if (!isnewproc) { /* no renumbering: keep W, b, gamma (no copy) */
     PetscInt rs, re;
     PetscCall(MatGetOwnershipRange(*W, &rs, &re));

@@ -6,6 +6,7 @@
 #include <tenor/sys.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 /* Bytes this node may use: -memory_limit (bytes per node) if given, else 90%
    of MemAvailable (/proc/meminfo; free pages if that is absent). */
@@ -48,5 +49,27 @@ PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], con
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-memory_limit", &limit, &set));
   PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s needs %.4g GB on a node with %d rank(s) but %.4g GB is available there (%s)%s%s", what, need / 1e9, (int)rn, avail / 1e9, set ? "-memory_limit" : "90% of MemAvailable", hint && hint[0] ? ": " : "", hint ? hint : ""));
   PetscCall(TnErrorSync(comm, (PetscBool)(need - avail >= worst[0]), msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnMemoryTrace(MPI_Comm comm, const char phase[])
+{
+  PetscBool     on = PETSC_FALSE;
+  struct rusage ru;
+  long          pages, resident;
+  FILE         *fp;
+  double        me[2] = {0, 0}, sum[2], mx[2];
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-memory_trace", &on, NULL));
+  if (!on) PetscFunctionReturn(PETSC_SUCCESS);
+  if ((fp = fopen("/proc/self/statm", "r"))) {
+    if (fscanf(fp, "%ld %ld", &pages, &resident) == 2) me[0] = (double)resident * (double)sysconf(_SC_PAGESIZE);
+    fclose(fp);
+  }
+  getrusage(RUSAGE_SELF, &ru);
+  me[1] = 1024.0 * (double)ru.ru_maxrss;
+  PetscCallMPI(MPI_Allreduce(me, sum, 2, MPI_DOUBLE, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(me, mx, 2, MPI_DOUBLE, MPI_MAX, comm));
+  PetscCall(PetscPrintf(comm, "memory trace: %-40s resident %9.4f GB (max rank %9.4f), peak %9.4f GB (max rank %9.4f)\n", phase, sum[0] / 1e9, mx[0] / 1e9, sum[1] / 1e9, mx[1] / 1e9));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

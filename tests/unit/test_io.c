@@ -403,6 +403,87 @@ static void test_integers_errors(void)
   ASSERT_FAILS_WITH(TnReadIntegers(PETSC_COMM_WORLD, p, 3, rs, re, &c), "cannot open");
 }
 
+/* Rank 0 streams a column in blocks (-tn_io_chunk values) and scatters each
+   as it goes: every block size, from 1 value to more than the file holds,
+   gives every rank exactly its values (vectors, integers on the default and
+   on a non-default split, node lists expanded from ranges). */
+static void test_column_blocks(void)
+{
+  static const char *chunks[] = {"1", "2", "3", "5", "64"};
+  char               pv[PETSC_MAX_PATH_LEN], pi[PETSC_MAX_PATH_LEN], pn[PETSC_MAX_PATH_LEN], text[1024];
+  double             w[11];
+  PetscInt           iw[13], nodes[64], nn = 0, len = 0;
+  for (PetscInt i = 0; i < 11; i++) len += snprintf(text + len, sizeof(text) - (size_t)len, "%s%.17g\n", i == 4 ? "# a comment\n" : "", w[i] = 0.5 * (double)i - 2.25);
+  WriteText("blocks_vec.txt", text, pv);
+  len = 0;
+  for (PetscInt i = 0; i < 13; i++) len += snprintf(text + len, sizeof(text) - (size_t)len, "%d\n", (int)(iw[i] = (7 * i) % 5));
+  WriteText("blocks_int.txt", text, pi);
+  WriteText("blocks_nodes.txt", "30-33\n2\n% comment\n10-12\n5\n40\n", pn);
+  for (PetscInt i = 2; i <= 40; i++)
+    if (i == 2 || i == 5 || (i >= 10 && i <= 12) || (i >= 30 && i <= 33) || i == 40) nodes[nn++] = i;
+  for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+    Vec             v  = NULL;
+    IS              is = NULL;
+    PetscInt       *c = NULL, rs, re, n, first = 0;
+    const PetscInt *idx;
+    PetscOptionsSetValue(NULL, "-tn_io_chunk", chunks[k]);
+    TN_ASSERT_OK(TnReadVector(PETSC_COMM_WORLD, pv, 11, &v));
+    CheckVec(v, 11, w);
+    VecDestroy(&v);
+    TN_ASSERT_OK(TnReadVector(PETSC_COMM_WORLD, pv, 0, &v)); /* the size found: counted, then streamed */
+    CheckVec(v, 11, w);
+    VecDestroy(&v);
+    DefaultRange(13, &rs, &re);
+    TN_ASSERT_OK(TnReadIntegers(PETSC_COMM_WORLD, pi, 13, rs, re, &c));
+    for (PetscInt i = rs; c && i < re; i++) CU_ASSERT(c[i - rs] == iw[i]);
+    PetscFree(c);
+    rs = PetscMin(3 * Rank(), 13), re = PetscMin(3 * Rank() + 2, 13); /* gaps between the ranks' ranges */
+    TN_ASSERT_OK(TnReadIntegers(PETSC_COMM_WORLD, pi, 13, rs, re, &c));
+    for (PetscInt i = rs; c && i < re; i++) CU_ASSERT(c[i - rs] == iw[i]);
+    PetscFree(c);
+    TN_ASSERT_OK(TnReadNodeList(PETSC_COMM_WORLD, pn, "-data_clamp", 41, &is));
+    CU_ASSERT_PTR_NOT_NULL(is);
+    if (is) {
+      ISGetLocalSize(is, &n);
+      MPI_Exscan(&n, &first, 1, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD);
+      if (Rank() == 0) first = 0;
+      ISGetIndices(is, &idx);
+      for (PetscInt i = 0; i < n; i++) CU_ASSERT(first + i < nn && idx[i] == nodes[first + i]);
+      ISRestoreIndices(is, &idx);
+      MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD);
+      CU_ASSERT(n == nn);
+      ISDestroy(&is);
+    }
+    /* errors found in a later block still fail on every rank */
+    ASSERT_FAILS_WITH(TnReadVector(PETSC_COMM_WORLD, pv, 10, &v), "has 11 values but the network has 10 nodes");
+    ASSERT_FAILS_WITH(TnReadIntegers(PETSC_COMM_WORLD, pv, 11, 0, 0, &c), "line 1: found '-2.25'");
+    PetscOptionsClearValue(NULL, "-tn_io_chunk");
+  }
+  { /* rank 0 needs one block, not the column: 40000 values (320 kB) read under a 200 kB limit in blocks of 16 */
+    char    *big = NULL;
+    size_t   cap = 40000 * 8 + 1, n = 0;
+    Vec      v = NULL;
+    PetscInt rs, re;
+    PetscMalloc1(cap, &big);
+    for (PetscInt i = 0; i < 40000; i++) n += (size_t)snprintf(big + n, cap - n, "%d\n", (int)(i % 1000));
+    WriteText("blocks_big.txt", big, pv);
+    PetscFree(big);
+    PetscOptionsSetValue(NULL, "-memory_limit", "2e5");
+    PetscOptionsSetValue(NULL, "-tn_io_chunk", "16");
+    TN_ASSERT_OK(TnReadVector(PETSC_COMM_WORLD, pv, 40000, &v));
+    PetscOptionsClearValue(NULL, "-tn_io_chunk");
+    PetscOptionsClearValue(NULL, "-memory_limit");
+    if (v) {
+      const PetscScalar *a;
+      VecGetOwnershipRange(v, &rs, &re);
+      VecGetArrayRead(v, &a);
+      for (PetscInt i = rs; i < re; i++) CU_ASSERT(a[i - rs] == (PetscScalar)(i % 1000));
+      VecRestoreArrayRead(v, &a);
+      VecDestroy(&v);
+    }
+  }
+}
+
 /* x holds columns [rs, re) of the S x N row-major samples want, sample-fastest. */
 static void CheckSamples(PetscInt S, const PetscScalar *x, PetscInt wantS, PetscInt N, const double want[], PetscInt rs, PetscInt re)
 {
@@ -880,6 +961,7 @@ void TnTestRegister(void)
   CU_add_test(vec, "bad files", test_vec_errors);
   CU_add_test(vec, "integers", test_integers);
   CU_add_test(vec, "bad integers", test_integers_errors);
+  CU_add_test(vec, "streamed in blocks", test_column_blocks);
   CU_add_test(vec, "write text round trip", test_write_vec_text);
   CU_add_test(smp, "CSV", test_csv);
   CU_add_test(smp, "CSV chunked, uneven ranges", test_csv_chunked);
