@@ -10,6 +10,8 @@
 # Usage: bench/many_ranks.sh TENOR OUTDIR [RANKS] [WEAK_RANKS]
 #   RANKS        default "32 64 128 256" ("none": the weak series only)
 #   WEAK_RANKS   default "1 4 16 64 256" ("none": the first table only)
+# TN_MANY_CASES (environment): the cases of the first table to run, default
+#   "ld_sync ld_colored train logdet".
 # Writes OUTDIR/results.csv (one row per run), OUTDIR/weak.csv, and the runs'
 # logs and outputs under OUTDIR/runs/. Each rank's peak RSS, wall time and CPU
 # time (user + system) come from /usr/bin/time around that rank's process
@@ -134,7 +136,9 @@ print(",".join(str(v) for v in [case, np_, N, nnz, "%.2f" % wall_run, "%.2f" % m
 PY
 }
 
+only="${TN_MANY_CASES:-ld_sync ld_colored train logdet}"
 while IFS='|' read -r name cmd opts pdir file cols; do
+  case " $only " in *" $name "*) ;; *) continue ;; esac
   run "${name}_1" 1 $cmd $opts || { echo "FAIL ${name} at 1 rank"; tail -5 "${name}_1.log"; fail=1; }
 done <<<"$CASES"
 for np in $RANKS; do
@@ -153,6 +157,7 @@ PY
     echo "FAIL launch at $np ranks"; tail -5 "launch_$np.log"; fail=1
   fi
   while IFS='|' read -r name cmd opts pdir file cols; do
+    case " $only " in *" $name "*) ;; *) continue ;; esac
     if run "${name}_$np" "$np" $cmd $opts -partition_file "$pdir/partition_P$np.txt"; then
       line=$(row "$name" "$np" "$file" "$cols" "$pdir" "$(calls ${name}_$np)") && echo "$line" | tee -a "$OUT/results.csv"
     else
