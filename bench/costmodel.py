@@ -51,6 +51,13 @@ Commands:
       the closed form of er_parts against the real partitions of that er
       network in DIR (tenor partition's partition_stats.csv): halo and
       neighbour parts per part, predicted and real, for every P.
+  costmodel.py lattice-check [--radius R] [--step1 S1.json ... --B 1,16
+        --scheme sync,colored] DIR [DIR ...] [--out CSV]
+      the closed form of lattice_parts (square blocks or strips) against the
+      real partitions of lattice2d networks in the DIRs (N from each
+      partition): halo, neighbour parts and edge cut, predicted and real;
+      with --step1, the step time from the closed form over the step time
+      from the real per-part statistics.
 
 Rates: bench_step measures B = 1 and 16 for lattice2d and er (k = 32). A
 (net, B, scheme) without its own rate takes the measured B nearest in log B
@@ -216,17 +223,74 @@ def er_parts(N, k, P):
     return [{"part": q, "rows": n, "synapses": z, "halo": h, "neighbours": d, "offsynapses": o} for q in range(P)]
 
 
+# the slowest part of a real lattice partition against the mean part: halo
+# max/mean 1.49 (N = 10^6) and 1.49 (1024 rows per part), neighbours max 10
+# and 11, in Scotch's partitions into P = 256 parts (bench/results/costmodel)
+LATTICE_HALO_MAX_OVER_MEAN = 1.5
+LATTICE_NEIGHBOURS_MAX = 10
+
+
+def lattice_stencil(radius):
+    """The offsets (dx, dy) a lattice2d node receives from: 0 < dx^2 + dy^2 <= radius^2."""
+    R = int(math.floor(radius + 1e-12))
+    return [(dx, dy) for dx in range(-R, R + 1) for dy in range(-R, R + 1) if 0 < dx * dx + dy * dy <= radius * radius + 1e-12]
+
+
+def lattice_parts(N, radius, P, self_loops=True):
+    """Per-part statistics of the periodic lattice2d network (N = n^2 nodes,
+    the stencil of lattice_stencil) cut into P equal compact blocks, the shape
+    a graph partitioner approaches on a lattice. Across a straight cut a part
+    sees R = floor(radius) layers of ghosts, and L = sum of dy over the
+    stencil's offsets with dy > 0 synapses cross it per unit of length. A part
+    is the better (fewer cut synapses) of
+      a square block of side s = sqrt(N/P): halo h = 4 R s + 4 c, off-part
+        synapses o = 4 L s - D (c = the stencil's offsets with dx, dy >= 1,
+        the ghosts beyond each corner; D = sum of |dx dy| over the stencil:
+        offset (dx, dy) leaves the block from s^2 - (s - |dx|)(s - |dy|) of
+        its nodes);
+      a strip n x n/P (two cuts on the torus): h = 2 R n, o = 2 L n
+    (strips win for P < 4). Neighbour parts: P - 1 up to 4 parts (strips: 2);
+    beyond, 6, the mean degree of a map of P regions on a torus whose
+    junctions join three regions (Euler: V - E + P = 0 and 3 V = 2 E give
+    2 E / P = 6).
+    A partitioner's parts are not all alike: beyond 4 parts the slowest part
+    (part 0, the one a step waits for) has LATTICE_HALO_MAX_OVER_MEAN times the
+    halo and off-part synapses and LATTICE_NEIGHBOURS_MAX neighbour parts, the
+    largest of Scotch's partitions at P = 256 (docs/scaling.md)."""
+    st = lattice_stencil(radius)
+    per = len(st) + (1 if self_loops else 0)
+    n = math.sqrt(N)
+    rows = N / P
+    if P == 1:
+        return [{"part": 0, "rows": rows, "synapses": rows * per, "halo": 0.0, "neighbours": 0.0, "offsynapses": 0.0}]
+    R = max(abs(dy) for _, dy in st)
+    L = sum(dy for _, dy in st if dy > 0)
+    c = sum(1 for dx, dy in st if dx >= 1 and dy >= 1)
+    D = sum(abs(dx * dy) for dx, dy in st)
+    s = math.sqrt(rows)
+    square = (4 * R * s + 4 * c, 4 * L * s - D)
+    strip = (2 * R * n, 2 * L * n)
+    h, o = strip if strip[1] < square[1] else square
+    d = float(min(P - 1, 2 if strip[1] < square[1] else 6))
+    parts = [{"part": q, "rows": rows, "synapses": rows * per, "halo": h, "neighbours": d, "offsynapses": o} for q in range(P)]
+    if P > 4 and square[1] <= strip[1]:
+        f = LATTICE_HALO_MAX_OVER_MEAN
+        parts[0].update(halo=f * h, offsynapses=min(f * o, rows * per), neighbours=float(min(P - 1, LATTICE_NEIGHBOURS_MAX)))
+    return parts
+
+
 def series_points(spec):
     """NAME=DIR[,DIR...] (real partitions: every partition_P<P>_parts.csv in
-    the directories) or NAME=er:N:k:P1,P2,... (the closed form of er_parts;
-    N may be 'weak<n>' for N = n P)."""
+    the directories), NAME=er:N:k:P1,P2,... (the closed form of er_parts) or
+    NAME=lattice:N:radius:P1,P2,... (the closed form of lattice_parts); N may
+    be 'weak<n>' for N = n P."""
     name, src = spec.split("=", 1)
     pts = {}
-    if src.startswith("er:"):
-        _, Ns, ks, Ps = src.split(":")
+    if src.startswith("er:") or src.startswith("lattice:"):
+        kind, Ns, ks, Ps = src.split(":")
         for P in (int(x) for x in Ps.split(",")):
             N = int(float(Ns[4:])) * P if Ns.startswith("weak") else int(float(Ns))
-            pts[P] = ("closed form", er_parts(N, int(ks), P))
+            pts[P] = ("closed form", er_parts(N, int(ks), P) if kind == "er" else lattice_parts(N, float(ks), P))
     else:
         for d in src.split(","):
             for P, parts in parts_in(d).items():
@@ -344,6 +408,57 @@ def cmd_er_check(a):
             w.writerows(rows)
 
 
+def cmd_lattice_check(a):
+    """Closed form (lattice_parts) against real partitions of lattice2d
+    networks: every P of every DIR, N read off the partition (P x mean rows).
+    With --step1, also the model's step time from the closed form against the
+    one from the real per-part statistics (the slowest part), per (B, scheme)."""
+    rates = Rates(a.step1) if a.step1 else None
+    share = a.node_triad / a.ranks_per_node
+    combos = [(int(B), sch) for sch in a.scheme.split(",") for B in str(a.B).split(",")]
+    rows = []
+    for d in a.dirs:
+        with open(os.path.join(d, "partition_stats.csv"), newline="") as f:
+            stats = {int(r["P"]): r for r in csv.DictReader(f)}
+        real = parts_in(d)
+        for P, r in sorted(stats.items()):
+            N = round(float(r["rows_mean"]) * P)
+            qs = lattice_parts(N, a.radius, P)
+            q = qs[-1]  # a typical part (part 0 is the slowest)
+            row = {"dir": d, "P": P, "N": N, "halo_model": q["halo"], "halo_min": float(r["halo_min"]), "halo_mean": float(r["halo_mean"]), "halo_max": float(r["halo_max"]),
+                   "halo_mean_over_model": float(r["halo_mean"]) / q["halo"] if q["halo"] else float("nan"),
+                   "halo_max_model": qs[0]["halo"], "halo_max_over_model": float(r["halo_max"]) / qs[0]["halo"] if q["halo"] else float("nan"),
+                   "neighbours_max_model": qs[0]["neighbours"],
+                   "neighbours_model": q["neighbours"], "neighbours_min": float(r["neighbours_min"]), "neighbours_mean": float(r["neighbours_mean"]), "neighbours_max": float(r["neighbours_max"]),
+                   "edge_cut_model": sum(x["offsynapses"] for x in qs), "edge_cut": float(r["edge_cut"])}
+            if rates and P in real:
+                for B, sch in combos:
+                    tm, _ = step_time(lattice_parts(N, a.radius, P), rates, "lattice2d", B, sch, a.latency, a.net_bw, share, K=a.K)
+                    tr, _ = step_time(real[P], rates, "lattice2d", B, sch, a.latency, a.net_bw, share, K=a.K)
+                    row[f"step_model_over_real_{sch}_B{B}"] = tm / tr
+            rows.append(row)
+    print(f"lattice2d, radius {a.radius:g}: closed form (square blocks, or strips) against the partitions in {', '.join(a.dirs)}")
+    steps = [k for k in rows[0] if k.startswith("step_")] if rows else []
+    print(f"{'P':>5} {'N':>8} {'halo model mean/max':>19} {'real min/mean/max':>20} {'mean/model':>10} {'max/model':>9} {'nbrs model':>10} {'real min/mean/max':>17} {'cut model':>10} {'cut real':>9}" + "".join(f" {k[21:]:>12}" for k in steps))
+    for r in rows:
+        print(f"{r['P']:>5} {r['N']:>8} {r['halo_model']:>9.1f}/{r['halo_max_model']:>9.1f} {r['halo_min']:>5.0f}/{r['halo_mean']:>7.1f}/{r['halo_max']:>6.0f} {r['halo_mean_over_model']:>10.3f} {r['halo_max_over_model']:>9.3f} {r['neighbours_model']:>4.0f}/{r['neighbours_max_model']:>5.0f} {r['neighbours_min']:>4.0f}/{r['neighbours_mean']:>6.2f}/{r['neighbours_max']:>5.0f} {r['edge_cut_model']:>10.0f} {r['edge_cut']:>9.0f}"
+              + "".join(f" {r.get(k, float('nan')):>12.3f}" for k in steps))
+    multi = [r for r in rows if r["P"] > 1]
+    if multi:
+        hm = [r["halo_mean_over_model"] for r in multi]
+        hx = [r["halo_max_over_model"] for r in multi]
+        print(f"real / model over {len(multi)} partitions (P > 1): halo mean {min(hm):.3f} .. {max(hm):.3f}, halo max {min(hx):.3f} .. {max(hx):.3f}")
+        for k in steps:
+            v = [r[k] for r in multi if k in r]
+            print(f"step time, closed form / real partition, {k[21:]}: {min(v):.3f} .. {max(v):.3f}")
+    if a.out and rows:
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        with open(a.out, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            w.writerows(rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -375,8 +490,20 @@ def main():
     e.add_argument("--k", type=int, required=True)
     e.add_argument("dir")
     e.add_argument("--out")
+    lc = sub.add_parser("lattice-check")
+    lc.add_argument("--radius", type=float, default=1.0)
+    lc.add_argument("--step1", nargs="+")
+    lc.add_argument("--B", default="1")
+    lc.add_argument("--scheme", default="sync")
+    lc.add_argument("--K", type=int, default=100)
+    lc.add_argument("--node-triad", type=float, default=340e9)
+    lc.add_argument("--ranks-per-node", type=int, default=120)
+    lc.add_argument("--latency", type=float, default=1.3e-6)
+    lc.add_argument("--net-bw", type=float, default=12.5e9)
+    lc.add_argument("dirs", nargs="+")
+    lc.add_argument("--out")
     a = ap.parse_args()
-    {"validate": cmd_validate, "project": cmd_project, "predict": cmd_predict, "er-check": cmd_er_check}[a.cmd](a)
+    {"validate": cmd_validate, "project": cmd_project, "predict": cmd_predict, "er-check": cmd_er_check, "lattice-check": cmd_lattice_check}[a.cmd](a)
 
 
 if __name__ == "__main__":

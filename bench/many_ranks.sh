@@ -10,11 +10,20 @@
 # Usage: bench/many_ranks.sh TENOR OUTDIR [RANKS] [WEAK_RANKS]
 #   RANKS        default "32 64 128 256" ("none": the weak series only)
 #   WEAK_RANKS   default "1 4 16 64 256" ("none": the first table only)
+# TN_MANY_CASES (environment): the cases of the first table to run, default
+#   "ld_sync ld_colored train logdet".
 # Writes OUTDIR/results.csv (one row per run), OUTDIR/weak.csv, and the runs'
 # logs and outputs under OUTDIR/runs/. Each rank's peak RSS, wall time and CPU
 # time (user + system) come from /usr/bin/time around that rank's process
 # (ru_maxrss counts the shared libraries' resident pages in every rank); on a
 # shared or oversubscribed machine the CPU time is the figure to compare.
+# At each P of RANKS a launch run (tenor logdensity -help: MPI and PETSc
+# start and stop, the options, no network) goes into OUTDIR/launch.csv, the
+# share of each run that is starting the ranks, not tenor's set-up. Where
+# mpicc is found, every run also counts each rank's MPI collectives and
+# communicator creations (bench/mpi_calls/mpi_calls.c, preloaded; the
+# counts in OUTDIR/runs/<run>.calls/<rank>): results.csv gives the largest
+# count per rank and the longest time from MPI_Init to MPI_Finalize.
 set -u
 TENOR=$(readlink -f "$1"); OUT=$2
 RANKS=${3:-32 64 128 256}
@@ -26,15 +35,26 @@ R=$OUT/runs
 cd "$R" || exit 1
 TIME=/usr/bin/time
 [ -x $TIME ] || { echo "many_ranks.sh: needs /usr/bin/time (Debian's package time)" >&2; exit 1; }
+BENCH=$(cd "$(dirname "$0")" && pwd)
+PRELOAD=""
+if command -v mpicc >/dev/null && mpicc -O2 -shared -fPIC "$BENCH/mpi_calls/mpi_calls.c" -o "$R/mpi_calls.so" 2>"$R/mpi_calls.log"; then
+  PRELOAD="$R/mpi_calls.so"
+else
+  echo "many_ranks.sh: note: no MPI call counts (mpicc failed or is missing: $R/mpi_calls.log)" >&2
+fi
 
 # run NAME NP ARGS...: each rank under /usr/bin/time (peak RSS in kB, wall s,
-# user s, system s into NAME.mem/<rank>); the run's own wall time into NAME.wall
+# user s, system s into NAME.mem/<rank>), its MPI calls into NAME.calls/<rank>;
+# the run's own wall time into NAME.wall. Open MPI yields the core while a
+# rank waits (mpi_yield_when_idle) by itself when the ranks outnumber the
+# cores; busy-polling (--mca mpi_yield_when_idle 0) was 5 times slower at 16
+# ranks on 2 cores (docs/many-ranks.md).
 run() {
   local name=$1 np=$2; shift 2
-  rm -rf "$name" "$name.mem"; mkdir -p "$name.mem"
+  rm -rf "$name" "$name.mem" "$name.calls"; mkdir -p "$name.mem" "$name.calls"
   local t0 t1 rc
   t0=$(date +%s.%N)
-  nice -n 10 mpirun -n "$np" --oversubscribe sh -c 'exec '$TIME' -f "%M %e %U %S" -o "$0/$OMPI_COMM_WORLD_RANK" "$@"' "$name.mem" "$TENOR" "$@" -out_dir "$name" </dev/null >"$name.log" 2>&1
+  nice -n 10 mpirun -n "$np" --oversubscribe -x TN_MPI_CALLS_DIR="$R/$name.calls" sh -c 'p=$1; shift; exec '$TIME' -f "%M %e %U %S" -o "$0/$OMPI_COMM_WORLD_RANK" env ${p:+LD_PRELOAD=$p} "$@"' "$name.mem" "$PRELOAD" "$TENOR" "$@" -out_dir "$name" </dev/null >"$name.log" 2>&1
   rc=$?
   t1=$(date +%s.%N)
   echo "$t0 $t1" | awk '{ printf "%.2f\n", $2 - $1 }' >"$name.wall"
@@ -59,7 +79,27 @@ ld_colored|logdensity|$LD -dyn_scheme colored|part64|logphi.csv|2
 train|train|$TR|part64r2|train_metrics.csv|4 6 10
 logdet|logdet|$LG|part32|logdet_steps.csv|4"
 
-echo "case,P,N,nnz,wall_s,rank_wall_max_s,rank_cpu_max_s,rss_max_MB,rss_mean_MB,max_rel_diff_vs_1rank,edge_cut,halo_min,halo_mean,halo_max,neighbours_min,neighbours_mean,neighbours_max,model_edge_cut,model_halo_min,model_halo_mean,model_halo_max,model_neighbours_min,model_neighbours_mean,model_neighbours_max,halo_exact" >"$OUT/results.csv"
+echo "case,P,N,nnz,wall_s,rank_wall_max_s,rank_cpu_max_s,rss_max_MB,rss_mean_MB,max_rel_diff_vs_1rank,edge_cut,halo_min,halo_mean,halo_max,neighbours_min,neighbours_mean,neighbours_max,model_edge_cut,model_halo_min,model_halo_mean,model_halo_max,model_neighbours_min,model_neighbours_mean,model_neighbours_max,halo_exact,rank_cpu_mean_s,mpi_span_max_s,collectives_max,collective_elements_max" >"$OUT/results.csv"
+echo "P,wall_s,rank_wall_max_s,rank_cpu_max_s,rank_cpu_mean_s,rss_max_MB,mpi_span_max_s,collectives_max" >"$OUT/launch.csv"
+
+# MPI_Init..MPI_Finalize span (max over ranks), collective calls and their
+# elements (max over ranks) of run NAME: "span calls elements", or "-1 -1 -1"
+calls() {
+  python3 - "$1" <<'PY'
+import glob, sys
+span, ncall, nelem = -1.0, -1, -1
+for f in glob.glob(sys.argv[1] + ".calls/*"):
+    c = e = 0
+    for line in open(f):
+        w = line.split()
+        if w[0] == "span":
+            span = max(span, float(w[1]))
+        elif not w[0].startswith("Comm_"):
+            c += int(w[1]); e += int(w[3])
+    ncall, nelem = max(ncall, c), max(nelem, e)
+print(span, ncall, nelem)
+PY
+}
 
 row() { # CASE NP FILE COLS PARTDIR
   python3 - "$@" <<'PY'
@@ -91,17 +131,35 @@ model = [int(st["edge_cut"]), int(st["halo_min"]), float(st["halo_mean"]), int(s
 # the log prints means to one decimal
 exact = all(abs(x - y) <= (0.05 if k in (2, 5) else 0) for k, (x, y) in enumerate(zip(meas, model)))
 wall_run = float(open("%s_%d.wall" % (case, np_)).read())
-print(",".join(str(v) for v in [case, np_, N, nnz, "%.2f" % wall_run, "%.2f" % max(wall), "%.2f" % max(cpu), "%.1f" % max(rss), "%.1f" % (sum(rss) / len(rss)), "%.3g" % diff] + meas + model + [int(exact)]))
+span, ncall, nelem = sys.argv[6].split()
+print(",".join(str(v) for v in [case, np_, N, nnz, "%.2f" % wall_run, "%.2f" % max(wall), "%.2f" % max(cpu), "%.1f" % max(rss), "%.1f" % (sum(rss) / len(rss)), "%.3g" % diff] + meas + model + [int(exact), "%.2f" % (sum(cpu) / len(cpu)), span, ncall, nelem]))
 PY
 }
 
+only="${TN_MANY_CASES:-ld_sync ld_colored train logdet}"
 while IFS='|' read -r name cmd opts pdir file cols; do
+  case " $only " in *" $name "*) ;; *) continue ;; esac
   run "${name}_1" 1 $cmd $opts || { echo "FAIL ${name} at 1 rank"; tail -5 "${name}_1.log"; fail=1; }
 done <<<"$CASES"
 for np in $RANKS; do
+  # starting and stopping P ranks, without tenor's work
+  if run "launch_$np" "$np" logdensity -help; then
+    python3 - "$np" "$(calls launch_$np)" <<'PY' | tee -a "$OUT/launch.csv"
+import glob, sys
+np_ = int(sys.argv[1])
+span, ncall, nelem = sys.argv[2].split()
+mem = [m for m in (open(f).read().split() for f in glob.glob("launch_%d.mem/*" % np_)) if len(m) > 3]
+cpu = [float(m[2]) + float(m[3]) for m in mem]
+wall = float(open("launch_%d.wall" % np_).read())
+print(",".join(str(v) for v in [np_, "%.2f" % wall, "%.2f" % max(float(m[1]) for m in mem), "%.2f" % max(cpu), "%.2f" % (sum(cpu) / len(cpu)), "%.1f" % (max(float(m[0]) for m in mem) / 1024), span, ncall]))
+PY
+  else
+    echo "FAIL launch at $np ranks"; tail -5 "launch_$np.log"; fail=1
+  fi
   while IFS='|' read -r name cmd opts pdir file cols; do
+    case " $only " in *" $name "*) ;; *) continue ;; esac
     if run "${name}_$np" "$np" $cmd $opts -partition_file "$pdir/partition_P$np.txt"; then
-      line=$(row "$name" "$np" "$file" "$cols" "$pdir") && echo "$line" | tee -a "$OUT/results.csv"
+      line=$(row "$name" "$np" "$file" "$cols" "$pdir" "$(calls ${name}_$np)") && echo "$line" | tee -a "$OUT/results.csv"
     else
       echo "FAIL $name at $np ranks"; tail -5 "${name}_$np.log"; fail=1
     fi
