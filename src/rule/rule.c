@@ -303,12 +303,23 @@ TN_RULE_INLINE PetscReal Dot(const PetscScalar *restrict p, const PetscScalar *r
    stored in d[t] (direction) or added to w[t] in place (inplace); either
    way the trial v = W_ij + dW_ij, bit for bit what is stored, feeds the
    statistics (max |v|, with rowsum the row's sum of |v| in *rs, a
-   non-finite v). */
-TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, PetscBool *bad, const int rowsum, const int inplace, const PetscInt B, const PetscInt n)
+   non-finite v). The gather of the synapse TN_RULE_AHEAD places on (below
+   nz, the block's synapse count) is asked for ahead: the sum over the
+   samples is a chain of dependent adds, so without it few gathers are in
+   flight at once (hebb at er, B = 16, took twice oja's time, whose y loop
+   issues its gathers back to back). By panels nz = the row's part's end:
+   the synapses further on gather from other panels. */
+#define TN_RULE_AHEAD 16
+TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, PetscBool *bad, const int rowsum, const int inplace, const PetscInt B, const PetscInt n)
 {
   PetscReal mx = *vmax, sum = *rs;
   PetscBool nf = *bad;
   for (PetscInt t = t0; t < t1; t++) {
+    if (t + TN_RULE_AHEAD < nz) {
+      const PetscScalar *xf = rj + (size_t)ja[t + TN_RULE_AHEAD] * B;
+      __builtin_prefetch(xf);
+      __builtin_prefetch(xf + B - 1);
+    }
     const PetscReal s  = Dot(pre, rj + (size_t)ja[t] * B, n);
     const PetscReal dt = eta * (s * invn - c * w[t]);
     const PetscReal v = w[t] + dt, av = PetscAbsReal(v);
@@ -351,8 +362,8 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
       pre = y;
       c   = yy * invn;
     }
-    RowBlock(ia[i], ia[i + 1], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, kind == TN_RULE_OJA, inplace, B, n);
-    RowBlock(oia[i], oia[i + 1], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, kind == TN_RULE_OJA, inplace, B, n);
+    RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, kind == TN_RULE_OJA, inplace, B, n);
+    RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, kind == TN_RULE_OJA, inplace, B, n);
     row1 = PetscMax(row1, rs);
   }
   st->vmax = vmax;
@@ -405,7 +416,7 @@ TN_RULE_INLINE void PanelUpdate(const TnRuleKind kind, PetscInt m, const PetscIn
     for (PetscInt i = 0; i < m; i++) {
       const PetscInt     t1  = PanelEnd(ja, P->cur[i], ia[i + 1], hi);
       const PetscScalar *pre = kind == TN_RULE_OJA ? P->yb + (size_t)i * B : px + (size_t)i * B;
-      RowBlock(P->cur[i], t1, ja, w, d, x, pre, eta, kind == TN_RULE_OJA ? P->cy[i] : alpha, invn, vmax, &P->rs[i], bad, kind == TN_RULE_OJA, inplace, B, n);
+      RowBlock(P->cur[i], t1, t1, ja, w, d, x, pre, eta, kind == TN_RULE_OJA ? P->cy[i] : alpha, invn, vmax, &P->rs[i], bad, kind == TN_RULE_OJA, inplace, B, n);
       P->cur[i] = t1;
     }
   }
