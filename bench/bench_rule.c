@@ -36,8 +36,8 @@ static const char help[] = "Benchmark of the local learning rules against the fo
                            "  -bench_er_n N -bench_k k   er node count and in-degree, default 10^6 and 32\n"
                            "  -bench_batch 1,16          batch sizes B\n"
                            "  -bench_scheme sync         schemes of the forward step and the local rule (sync, colored)\n"
-                           "  -bench_steps K             steps (updates) per timing, default 16\n"
-                           "  -bench_reps r              timings per operation (best and median reported), default 5\n"
+                           "  -bench_steps K             steps (updates) per timing, default 8\n"
+                           "  -bench_reps r              timings per operation (best and median reported), default 3\n"
                            "  -bench_triad_mb M          MB per triad array per rank, default 80\n"
                            "  -bench_triad_reps r        triad repetitions (best reported), default 10\n";
 
@@ -251,7 +251,7 @@ static PetscErrorCode Main(MPI_Comm comm)
 {
   char        outpath[PETSC_MAX_PATH_LEN] = "", *nets[MAXL], *schemes[MAXL];
   PetscInt    nnets = MAXL, nsch = MAXL, nB = MAXL, Bs[MAXL] = {1, 16};
-  PetscInt    lat_n = 1000, er_n = 1000000, k = 32, K = 16, reps = 5, triad_mb = 80, triad_reps = 10, ncases = 0;
+  PetscInt    lat_n = 1000, er_n = 1000000, k = 32, K = 8, reps = 3, triad_mb = 80, triad_reps = 10, ncases = 0;
   PetscBool   set_net, set_sch, set_B;
   PetscMPIInt size, rank;
   FILE       *out[2] = {NULL, NULL};

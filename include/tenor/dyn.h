@@ -213,3 +213,12 @@ PetscErrorCode TnDynView(TnDyn dyn, PetscViewer viewer);
 PetscErrorCode TnDynWriteAttributes(TnDyn dyn, PetscViewer vw);
 PetscErrorCode TnDynReadAttributes(TnDyn dyn, PetscViewer vw, const char path[]);
 PetscErrorCode TnDynDestroy(TnDyn *dyn);
+
+/* Gathers that stay in cache (the sync scheme's column panels, the rules'):
+   the default bytes of gathered state per panel, half of the last-level
+   cache's share of each rank on the node (collective); and whether a CSR
+   block of m rows has scattered columns: fewer than half of its entries
+   within 64 rows of their row (a random graph; a lattice's are local, and
+   the hardware prefetcher follows them). */
+PetscErrorCode TnPanelBytesDefault(MPI_Comm comm, size_t *bytes);
+PetscBool      TnColumnsScattered(PetscInt m, const PetscInt *ia, const PetscInt *ja);

@@ -112,6 +112,10 @@ typedef struct {
   PetscReal     *e, *wt;
   TnDynAdjAcc    acc;
   PetscLogDouble bytes; /* e and wt, this rank */
+  /* the sync scheme's fused step (impls/sync/local.c): each row's next
+     synapse (m), and with column panels the rows' F and ga (m B each) */
+  PetscInt  *cur;
+  PetscReal *cF, *cga;
 } TnDynLoc;
 
 struct _p_TnDyn {
@@ -542,22 +546,50 @@ TN_INLINE void TnLocSynapses(PetscReal *restrict e, PetscReal *restrict g, const
    ga, gs); a row whose ga and gs all vanish carries its synapses' traces
    without the gradient's read-modify-write. dj, oj: the columns of row
    i's synapses in theta's order (x's and gx's entries); TnLocRow: W's own. */
-TN_INLINE void TnLocRowCols(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, const PetscScalar *restrict ai, const PetscReal *restrict x, const PetscInt *restrict dj, const PetscReal *restrict gx, const PetscInt *restrict oj, const PetscInt B)
+/* Row i's coefficients as arrays over the samples; *grad: some ga or gs
+   is nonzero, *hasgs: some gs is. */
+TN_INLINE void TnLocRowArrays(const TnLocCoef *restrict k, PetscReal *restrict F, PetscReal *restrict hq, PetscReal *restrict ga, PetscReal *restrict gs, int *grad, int *hasgs, const PetscInt B)
 {
-  TnDynLoc    *L = &dyn->loc;
-  PetscReal   *e = L->e, *gW = L->acc.gW;
-  const size_t nd = (size_t)dyn->d.n, no = (size_t)dyn->o.n, m = (size_t)dyn->m;
-  PetscReal *restrict eb = e + (nd + no + (size_t)i) * B, *restrict eg = e + (nd + no + m + (size_t)i) * B;
-  PetscReal sb = 0, sg = 0, sw = 0, F[B], hq[B], ga[B], gs[B];
-  int       grad = 0, hasgs = 0;
+  *grad = *hasgs = 0;
   for (PetscInt b = 0; b < B; b++) {
     F[b]  = k[b].F;
     hq[b] = k[b].hq;
     ga[b] = k[b].ga;
     gs[b] = k[b].gs;
-    grad |= ga[b] != 0 || gs[b] != 0;
-    hasgs |= gs[b] != 0;
+    *grad |= ga[b] != 0 || gs[b] != 0;
+    *hasgs |= gs[b] != 0;
   }
+}
+
+/* Row i's own terms, after its synapses (W_ii's entry gets the synapse's
+   term first, then the log-det's own): b_i's and gamma_i's gradient and
+   traces, and W_ii's direct term. */
+TN_INLINE void TnLocRowOwn(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, const PetscScalar *restrict ai, const PetscInt B)
+{
+  TnDynLoc    *L  = &dyn->loc;
+  const size_t nd = (size_t)dyn->d.n, no = (size_t)dyn->o.n, m = (size_t)dyn->m;
+  PetscReal *restrict eb = L->e + (nd + no + (size_t)i) * B, *restrict eg = L->e + (nd + no + m + (size_t)i) * B;
+  PetscReal sb = 0, sg = 0, sw = 0;
+  for (PetscInt b = 0; b < B; b++) {
+    sb += k[b].ga * eb[b] + k[b].gs;
+    sg += k[b].ga * eg[b] - k[b].c;
+    sw += k[b].c * k[b].d;
+    eb[b] = k[b].F * eb[b] + k[b].hq;
+    eg[b] = k[b].F * eg[b] - dyn->h * ai[b];
+  }
+  L->acc.gb[i] += sb;
+  L->acc.gg[i] += sg;
+  if (dyn->diagpos[i] >= 0) L->acc.gW[dyn->diagpos[i]] += sw;
+}
+
+TN_INLINE void TnLocRowCols(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, const PetscScalar *restrict ai, const PetscReal *restrict x, const PetscInt *restrict dj, const PetscReal *restrict gx, const PetscInt *restrict oj, const PetscInt B)
+{
+  TnDynLoc    *L = &dyn->loc;
+  PetscReal   *e = L->e, *gW = L->acc.gW;
+  const size_t nd = (size_t)dyn->d.n;
+  PetscReal    F[B], hq[B], ga[B], gs[B];
+  int          grad, hasgs;
+  TnLocRowArrays(k, F, hq, ga, gs, &grad, &hasgs, B);
 #define TN_LOC_BLOCKS(G, S)                                                                                     \
   do {                                                                                                          \
     TnLocSynapses(e, gW, dj, dyn->d.ia[i], dyn->d.ia[i + 1], x, F, hq, ga, gs, G, S, B);                        \
@@ -570,16 +602,7 @@ TN_INLINE void TnLocRowCols(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, 
   else
     TN_LOC_BLOCKS(0, 0);
 #undef TN_LOC_BLOCKS
-  for (PetscInt b = 0; b < B; b++) {
-    sb += k[b].ga * eb[b] + k[b].gs;
-    sg += k[b].ga * eg[b] - k[b].c;
-    sw += k[b].c * k[b].d;
-    eb[b] = k[b].F * eb[b] + k[b].hq;
-    eg[b] = k[b].F * eg[b] - dyn->h * ai[b];
-  }
-  L->acc.gb[i] += sb;
-  L->acc.gg[i] += sg;
-  if (dyn->diagpos[i] >= 0) gW[dyn->diagpos[i]] += sw;
+  TnLocRowOwn(dyn, i, k, ai, B);
 }
 
 TN_INLINE void TnLocRow(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, const PetscScalar *restrict ai, const PetscReal *restrict x, const PetscReal *restrict gx, const PetscInt B)

@@ -39,22 +39,37 @@ static size_t LastLevelCache(void)
 /* Half of the last-level cache's share of each rank on the node (the other
    half for the matrix and state streaming past), at least 256 kB; 8 MB per
    node if sysfs does not tell. Collective. */
-PetscErrorCode TnDynPanelBytes(TnDyn dyn, size_t *bytes)
+PetscErrorCode TnPanelBytesDefault(MPI_Comm comm, size_t *bytes)
 {
   MPI_Comm    node;
   PetscMPIInt nr;
   size_t      llc = LastLevelCache();
   PetscFunctionBeginUser;
-  if (dyn->panelset) {
-    *bytes = (size_t)dyn->panelkb * 1024;
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  PetscCallMPI(MPI_Comm_split_type(dyn->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   PetscCallMPI(MPI_Comm_size(node, &nr));
   PetscCallMPI(MPI_Comm_free(&node));
   if (!llc) llc = (size_t)8 << 20;
   *bytes = PetscMax(llc / (2 * (size_t)nr), (size_t)256 << 10);
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -dyn_panel_kb, or the default above. Collective. */
+PetscErrorCode TnDynPanelBytes(TnDyn dyn, size_t *bytes)
+{
+  PetscFunctionBeginUser;
+  if (dyn->panelset)
+    *bytes = (size_t)dyn->panelkb * 1024;
+  else
+    PetscCall(TnPanelBytesDefault(dyn->comm, bytes));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscBool TnColumnsScattered(PetscInt m, const PetscInt *ia, const PetscInt *ja)
+{
+  PetscInt64 near = 0;
+  for (PetscInt i = 0; i < m; i++)
+    for (PetscInt t = ia[i]; t < ia[i + 1]; t++) near += PetscAbsInt(ja[t] - i) <= 64;
+  return (PetscBool)(2 * near < (PetscInt64)ia[m]);
 }
 
 PetscErrorCode TnPanelsCreate(const TnCSR *A, PetscInt rows, PetscInt ncols, PetscInt np, TnPanels *P)
@@ -133,12 +148,9 @@ PetscErrorCode TnPanelsDestroy(TnPanels *P)
    half of the on-process synapses within 64 rows of their row. */
 static PetscErrorCode ChoosePrefetch(TnDyn dyn)
 {
-  PetscInt64 near = 0;
-  for (PetscInt i = 0; i < dyn->m; i++)
-    for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) near += PetscAbsInt(dyn->d.ja[t] - i) <= 64;
   PetscFunctionBeginUser;
-  dyn->d.prefetch = (PetscBool)(2 * near < (PetscInt64)dyn->d.n);
-  PetscCall(PetscInfo(NULL, "gather prefetch %s: %" PetscInt64_FMT " of %" PetscInt_FMT " on-process synapses within 64 rows\n", dyn->d.prefetch ? "on" : "off", near, dyn->d.n));
+  dyn->d.prefetch = TnColumnsScattered(dyn->m, dyn->d.ia, dyn->d.ja);
+  PetscCall(PetscInfo(NULL, "gather prefetch %s (%" PetscInt_FMT " on-process synapses)\n", dyn->d.prefetch ? "on" : "off", dyn->d.n));
   dyn->o.prefetch = PETSC_TRUE; /* ghosts: no locality to rely on */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
