@@ -85,6 +85,14 @@ json_t *TnJsonStrArray(const char *const v[], PetscInt n);
    extra_option; NULL: none) with its path only, since the run rewrote it, and the data preprocessing prep (stolen; NULL:
    null, a command without data). Collective. */
 PetscErrorCode TnOutProvenance(MPI_Comm comm, const char command[], json_t *prep, const char extra_option[], const char extra[], json_t *root);
+/* The head of a command's JSON output (summary.json, train.json, ...):
+   {"tenor_version", "command", "ranks"}. Collective. */
+PetscErrorCode TnOutJsonBegin(MPI_Comm comm, const char command[], json_t **root);
+/* Its tail: root["provenance"] (TnOutProvenance; the preprocessing is that
+   of data when data is not NULL, else prep, stolen, NULL: null), then the
+   file dir/name written atomically (TnJsonCommit: rank 0, *root consumed);
+   path (len bytes) holds the file's name on return. Collective. */
+PetscErrorCode TnOutJsonEnd(MPI_Comm comm, const char command[], TnData data, json_t *prep, const char dir[], const char name[], char path[], size_t len, json_t **root);
 /* The preprocessing TnDataLoad applied, as JSON: dequantize, its width,
    valid_fraction, standardize and sum_log_sd = sum_i log sd_i (the shift
    from standardised to data-space losses, docs/data.md). */

@@ -213,6 +213,25 @@ PetscErrorCode TnOutProvenance(MPI_Comm comm, const char command[], json_t *prep
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnOutJsonBegin(MPI_Comm comm, const char command[], json_t **root)
+{
+  PetscMPIInt size;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  *root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", command, "ranks", (int)size);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnOutJsonEnd(MPI_Comm comm, const char command[], TnData data, json_t *prep, const char dir[], const char name[], char path[], size_t len, json_t **root)
+{
+  PetscFunctionBeginUser;
+  if (data) PetscCall(TnOutDataPreprocessing(data, &prep));
+  PetscCall(TnOutProvenance(comm, command, prep, NULL, NULL, *root));
+  PetscCall(PetscSNPrintf(path, len, "%s/%s", dir, name));
+  PetscCall(TnJsonCommit(comm, path, root));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnWarnUnusedOptions(MPI_Comm comm, const char command[])
 {
   PetscInt n;
