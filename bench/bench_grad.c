@@ -175,12 +175,12 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], const char type[],
   PetscMPIInt      size;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(BenchPeakRSS(comm, &p0, NULL));
+  PetscCall(TnPeakMemory(comm, &p0, NULL));
   PetscCall(RSSNowSum(comm, &r0));
   PetscCall(BenchBuildNet(comm, type, n, k, &net, NULL));
   PetscCall(TnNetGetSizes(net, &N, &nnz));
   PetscCall(BenchChooseH(net, PETSC_FALSE, &h, NULL, 0));
-  PetscCall(BenchPeakRSS(comm, &p1, NULL));
+  PetscCall(TnPeakMemory(comm, &p1, NULL));
   PetscCall(RSSNowSum(comm, &r1));
   PetscCall(BenchMakeDyn(net, B, TN_SCHEME_SYNC, K, h, &dyn));
   PetscCall(TnDataCreate(comm, &data));
@@ -195,7 +195,7 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], const char type[],
   PetscCall(TnTrainSetUp(tr));
   PetscCall(RSSNowSum(comm, &rt));
   for (int s = 0; s < 2; s++) PetscCall(TnTrainStep(tr));
-  PetscCall(BenchPeakRSS(comm, &p2, NULL));
+  PetscCall(TnPeakMemory(comm, &p2, NULL));
   PetscCall(RSSNowSum(comm, &r2));
   PetscCall(TnTrainGetGrad(tr, &g));
   PetscCall(TnGradGetCheckpoint(g, &used, &seg, &nst, &gbytes));

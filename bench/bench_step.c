@@ -169,21 +169,21 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], PetscInt n)
   PetscMPIInt size;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(BenchPeakRSS(comm, &r0s, &r0m));
+  PetscCall(TnPeakMemory(comm, &r0s, &r0m));
   PetscCall(PetscFPrintf(comm, PETSC_STDERR, "memory case: lattice2d n = %" PetscInt_FMT "\n", n));
   PetscCall(BenchBuildNet(comm, TNNET_LATTICE2D, n, 0, &net, &tb));
   PetscCall(TnNetGetSizes(net, &N, &nnz));
-  PetscCall(BenchPeakRSS(comm, &r1s, &r1m));
+  PetscCall(TnPeakMemory(comm, &r1s, &r1m));
   PetscCall(BenchChooseH(net, PETSC_TRUE, &h, reason, sizeof(reason)));
   PetscCall(BenchMakeDyn(net, 1, TN_SCHEME_SYNC, 2, h, &dyn));
-  PetscCall(BenchPeakRSS(comm, &r2s, &r2m));
+  PetscCall(TnPeakMemory(comm, &r2s, &r2m));
   PetscCall(TnDynCreateState(dyn, &x));
   PetscCall(VecSet(x, 0.1));
   PetscCall(TnDynResultCreate(dyn, &res));
   t0 = MPI_Wtime();
   PetscCall(TnDynEvaluate(dyn, x, &res));
   t0 = MPI_Wtime() - t0;
-  PetscCall(BenchPeakRSS(comm, &r3s, &r3m));
+  PetscCall(TnPeakMemory(comm, &r3s, &r3m));
   for (int f = 0; f < 2; f++) {
     FILE *fp = out[f];
     if (!fp) continue;

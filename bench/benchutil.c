@@ -1,7 +1,6 @@
 /* The parts every benchmark shares: see benchutil.h. */
 #include "benchutil.h"
 #include <tenor/io.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,17 +237,5 @@ PetscErrorCode BenchRandomState(MPI_Comm comm, Vec x)
   PetscCall(VecSetRandom(x, rnd));
   PetscCall(VecScale(x, 0.5));
   PetscCall(PetscRandomDestroy(&rnd));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode BenchPeakRSS(MPI_Comm comm, double *sum, double *max)
-{
-  struct rusage ru;
-  double        me;
-  PetscFunctionBeginUser;
-  getrusage(RUSAGE_SELF, &ru);
-  me = 1024.0 * (double)ru.ru_maxrss;
-  PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
-  if (max) PetscCallMPI(MPI_Allreduce(&me, max, 1, MPI_DOUBLE, MPI_MAX, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -2,7 +2,7 @@
    JSON outputs (stdout on rank 0 and -bench_out FILE), the case list of the
    step benchmarks (networks x schemes x batch sizes), the STREAM triad,
    best and median of a series of timings, the net, step size and dynamics
-   of a case, its random start state, and the resident set. */
+   of a case and its random start state. */
 #ifndef TN_BENCHUTIL_H
 #define TN_BENCHUTIL_H
 
@@ -92,9 +92,5 @@ PetscErrorCode BenchMakeDyn(TnNet net, PetscInt B, TnScheme scheme, PetscInt K, 
 
 /* x uniform in [-0.5, 0.5] (PetscRandom, seed 7). */
 PetscErrorCode BenchRandomState(MPI_Comm comm, Vec x);
-
-/* Peak resident set (getrusage ru_maxrss) summed and max over ranks (max
-   may be NULL). */
-PetscErrorCode BenchPeakRSS(MPI_Comm comm, double *sum, double *max);
 
 #endif

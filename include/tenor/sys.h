@@ -35,6 +35,9 @@ double TnMemoryNodeAvailable(void);
    about to allocate for `what` (e.g. "the network's matrix (nnz = 3e8)");
    `hint` (may be NULL) says what to change. One message, every rank fails. */
 PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], const char hint[]);
+/* Peak resident memory (getrusage ru_maxrss) summed over the ranks of comm,
+   and its maximum over them (max may be NULL); bytes. Collective. */
+PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max);
 
 /* Counter-based random numbers: the value depends only on (seed, stream,
    counter), never on the rank count. splitmix64 finalizer over a combined key. */

@@ -63,8 +63,6 @@ PetscErrorCode TnOutClose(MPI_Comm comm, FILE **fp, const char path[]);
    created in (an exclusive temporary file, removed): every command calls it
    right after its options, before any work. One message, collective. */
 PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[]);
-/* Peak resident memory summed over ranks, and its maximum over ranks (bytes). */
-PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max);
 /* Resident memory now, summed over ranks (bytes; /proc/self/statm). */
 PetscErrorCode TnCurrentMemory(MPI_Comm comm, double *sum);
 /* Options given but never read are most likely typos: one warning each, on

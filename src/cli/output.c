@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,18 +74,6 @@ PetscErrorCode TnOutClose(MPI_Comm comm, FILE **fp, const char path[])
 {
   PetscFunctionBeginUser;
   PetscCall(TnCommitClose(comm, path, fp, PETSC_TRUE));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max)
-{
-  struct rusage ru;
-  double        me;
-  PetscFunctionBeginUser;
-  getrusage(RUSAGE_SELF, &ru);
-  me = 1024.0 * (double)ru.ru_maxrss;
-  PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
-  PetscCallMPI(MPI_Allreduce(&me, max, 1, MPI_DOUBLE, MPI_MAX, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -5,6 +5,7 @@
    the memory, how much, how much there is, and what to change. */
 #include <tenor/sys.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Bytes this node may use: -memory_limit (bytes per node) if given, else 90%
@@ -48,5 +49,17 @@ PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], con
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-memory_limit", &limit, &set));
   PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s needs %.4g GB on a node with %d rank(s) but %.4g GB is available there (%s)%s%s", what, need / 1e9, (int)rn, avail / 1e9, set ? "-memory_limit" : "90% of MemAvailable", hint && hint[0] ? ": " : "", hint ? hint : ""));
   PetscCall(TnErrorSync(comm, (PetscBool)(need - avail >= worst[0]), msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max)
+{
+  struct rusage ru;
+  double        me;
+  PetscFunctionBeginUser;
+  getrusage(RUSAGE_SELF, &ru);
+  me = 1024.0 * (double)ru.ru_maxrss;
+  PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
+  if (max) PetscCallMPI(MPI_Allreduce(&me, max, 1, MPI_DOUBLE, MPI_MAX, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
