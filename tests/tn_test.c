@@ -149,6 +149,17 @@ PetscErrorCode TnTestEvaluate(TnDyn dyn, PetscInt N, PetscInt B, PetscInt ld, co
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* C = A B for n x n row-major matrices of row strides la, lb, lc. */
+static void MatMul(PetscInt n, const PetscReal *A, PetscInt la, const PetscReal *B, PetscInt lb, PetscReal *C, PetscInt lc)
+{
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt j = 0; j < n; j++) {
+      PetscReal v = 0;
+      for (PetscInt l = 0; l < n; l++) v += A[i * la + l] * B[l * lb + j];
+      C[i * lc + j] = v;
+    }
+}
+
 void TnTestExpm(PetscInt n, PetscInt ld, const PetscReal *A, PetscReal *E)
 {
   PetscReal nrm = 0, *X, *T, *P;
@@ -169,12 +180,7 @@ void TnTestExpm(PetscInt n, PetscInt ld, const PetscReal *A, PetscReal *E)
       T[i * n + j]  = X[i * n + j];
     }
   for (PetscInt k = 2; k <= 24; k++) { /* T <- T X / k, E += T */
-    for (PetscInt i = 0; i < n; i++)
-      for (PetscInt j = 0; j < n; j++) {
-        PetscReal v = 0;
-        for (PetscInt l = 0; l < n; l++) v += T[i * n + l] * X[l * n + j];
-        P[i * n + j] = v;
-      }
+    MatMul(n, T, n, X, n, P, n);
     for (PetscInt i = 0; i < n; i++)
       for (PetscInt j = 0; j < n; j++) {
         T[i * n + j] = P[i * n + j] / k;
@@ -182,12 +188,7 @@ void TnTestExpm(PetscInt n, PetscInt ld, const PetscReal *A, PetscReal *E)
       }
   }
   for (PetscInt q = 0; q < s; q++) { /* E <- E E */
-    for (PetscInt i = 0; i < n; i++)
-      for (PetscInt j = 0; j < n; j++) {
-        PetscReal v = 0;
-        for (PetscInt l = 0; l < n; l++) v += E[i * ld + l] * E[l * ld + j];
-        P[i * n + j] = v;
-      }
+    MatMul(n, E, ld, E, ld, P, n);
     for (PetscInt i = 0; i < n; i++)
       for (PetscInt j = 0; j < n; j++) E[i * ld + j] = P[i * n + j];
   }
