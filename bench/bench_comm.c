@@ -16,8 +16,7 @@
 
    JSON goes to stdout (rank 0) and to -bench_out FILE; progress to stderr.
    Needs 2 ranks or more. */
-#include <tenor/sys.h>
-#include <petscsys.h>
+#include "benchutil.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,21 +144,19 @@ static PetscErrorCode GetList(const char name[], PetscInt def[], PetscInt ndef, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Run(void)
+static PetscErrorCode Run(MPI_Comm comm)
 {
-  MPI_Comm    comm = PETSC_COMM_WORLD;
-  PetscMPIInt size, rank;
-  PetscInt    sizes[MAXL], degs[MAXL], hsizes[MAXL], ns, nd, nh, reps = 5;
+  PetscMPIInt size;
+  PetscInt    sizes[MAXL], degs[MAXL], hsizes[MAXL], ns = 0, nd = 0, nh = 0, reps = 5;
   PetscInt    defs[] = {8, 64, 512, 4096, 32768, 262144, 2097152, 16777216}, defd[] = {1, 2, 4, 8}, defh[] = {8, 4096, 262144};
   double      tmin                    = 0.2, tp[MAXL], tx[MAXL][MAXL], alpha, beta;
   char        out[PETSC_MAX_PATH_LEN] = "";
   PetscBool   set;
   PetscInt64  maxbuf = 0;
   Ctx         c;
-  FILE       *fp = NULL;
+  FILE       *fo[2];
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCheck(size >= 2, comm, PETSC_ERR_USER, "bench_comm needs at least 2 ranks (mpirun -n 2)");
   PetscCall(GetList("-bench_sizes", defs, 8, sizes, &ns, 1, 1 << 30));
   PetscCall(GetList("-bench_degrees", defd, 4, degs, &nd, 1, MAXL));
@@ -208,42 +205,32 @@ static PetscErrorCode Run(void)
   PetscCall(PetscFree(c.sbuf));
   PetscCall(PetscFree(c.rbuf));
 
-  if (rank == 0) {
-    for (int pass = 0; pass < 2; pass++) {
-      FILE *f = stdout;
-      if (pass == 1) {
-        if (!out[0]) break;
-        fp = fopen(out, "w");
-        PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", out);
-        f = fp;
-      }
-      fprintf(f, "{\n  \"bench\": \"comm\",\n  \"ranks\": %d,\n  \"min_time_s\": %g, \"reps\": %d,\n", size, tmin, (int)reps);
-      fprintf(f, "  \"pingpong\": [\n");
-      for (PetscInt i = 0; i < ns; i++) fprintf(f, "    {\"bytes\": %d, \"one_way_s\": %.6g, \"GBps\": %.6g}%s\n", (int)sizes[i], tp[i], (double)sizes[i] / tp[i] / 1e9, i + 1 < ns ? "," : "");
-      fprintf(f, "  ],\n  \"latency_s\": %.6g,\n  \"bandwidth_Bps\": %.6g,\n", alpha, beta);
-      fprintf(f, "  \"fit\": \"one_way_s = latency_s + bytes / bandwidth_Bps, least squares over the ping-pong sizes (latency_s = the smallest message's time when the intercept is not in (0, that time])\",\n");
-      fprintf(f, "  \"exchange\": [\n");
-      {
-        PetscBool first = PETSC_TRUE;
-        for (PetscInt i = 0; i < nd; i++)
-          for (PetscInt j = 0; j < nh; j++) {
-            if (tx[i][j] < 0) continue;
-            fprintf(f, "%s    {\"neighbours\": %d, \"bytes\": %d, \"s\": %.6g, \"model_s\": %.6g}", first ? "" : ",\n", (int)degs[i], (int)hsizes[j], tx[i][j], degs[i] * (alpha + hsizes[j] / beta));
-            first = PETSC_FALSE;
-          }
-      }
-      fprintf(f, "\n  ],\n  \"exchange_note\": \"every rank sends and receives one message of bytes to and from each of neighbours ring peers (Irecv, Isend, Waitall); s is the max over ranks of the mean time per exchange, best of reps; model_s = neighbours * (latency_s + bytes / bandwidth_Bps)\"\n}\n");
-      if (fp) PetscCheck(!fclose(fp), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", out);
+  PetscCall(BenchOutputsOpen(comm, out, fo));
+  for (int pass = 0; pass < 2; pass++) {
+    FILE *f = fo[pass];
+    if (!f) continue;
+    fprintf(f, "{\n  \"bench\": \"comm\",\n  \"ranks\": %d,\n  \"min_time_s\": %g, \"reps\": %d,\n", size, tmin, (int)reps);
+    fprintf(f, "  \"pingpong\": [\n");
+    for (PetscInt i = 0; i < ns; i++) fprintf(f, "    {\"bytes\": %d, \"one_way_s\": %.6g, \"GBps\": %.6g}%s\n", (int)sizes[i], tp[i], (double)sizes[i] / tp[i] / 1e9, i + 1 < ns ? "," : "");
+    fprintf(f, "  ],\n  \"latency_s\": %.6g,\n  \"bandwidth_Bps\": %.6g,\n", alpha, beta);
+    fprintf(f, "  \"fit\": \"one_way_s = latency_s + bytes / bandwidth_Bps, least squares over the ping-pong sizes (latency_s = the smallest message's time when the intercept is not in (0, that time])\",\n");
+    fprintf(f, "  \"exchange\": [\n");
+    {
+      PetscBool first = PETSC_TRUE;
+      for (PetscInt i = 0; i < nd; i++)
+        for (PetscInt j = 0; j < nh; j++) {
+          if (tx[i][j] < 0) continue;
+          fprintf(f, "%s    {\"neighbours\": %d, \"bytes\": %d, \"s\": %.6g, \"model_s\": %.6g}", first ? "" : ",\n", (int)degs[i], (int)hsizes[j], tx[i][j], degs[i] * (alpha + hsizes[j] / beta));
+          first = PETSC_FALSE;
+        }
     }
+    fprintf(f, "\n  ],\n  \"exchange_note\": \"every rank sends and receives one message of bytes to and from each of neighbours ring peers (Irecv, Isend, Waitall); s is the max over ranks of the mean time per exchange, best of reps; model_s = neighbours * (latency_s + bytes / bandwidth_Bps)\"\n}\n");
   }
+  PetscCall(BenchOutputsClose(comm, out, fo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr;
-  ierr = TnInitialize(&argc, &argv, help);
-  if (ierr) return (int)ierr;
-  ierr = Run();
-  return TnFinalize(ierr);
+  return BenchMain(argc, argv, help, Run);
 }

@@ -17,13 +17,10 @@
       start-up and without the data's bytes (MemoryCase).
 
    JSON to stdout (rank 0) and to -bench_out FILE; progress to stderr. */
-#include <tenor/net.h>
-#include <tenor/dyn.h>
+#include "benchutil.h"
 #include <tenor/grad.h>
 #include <tenor/data.h>
 #include <tenor/train.h>
-#include <sys/resource.h>
-#include <stdlib.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -43,8 +40,6 @@ static const char help[] = "Benchmark of the gradient (see the top of bench/benc
                            "  -bench_memory_n n        its lattice side or er N (default 1000)\n"
                            "  -bench_memory_batch B    its batch size (default 1)\n";
 
-#define MAXL 8
-
 typedef struct {
   char       net[64], scheme[16];
   PetscInt   N, B, K, reps;
@@ -54,77 +49,6 @@ typedef struct {
   double     local[2], lbytes;      /* the local rule: [best, median], its traces' bytes */
   double     lfwd[2];               /* the forward timed interleaved with it */
 } Case;
-
-static double PeakRSS(void)
-{
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return 1024.0 * (double)ru.ru_maxrss;
-}
-
-static PetscErrorCode RSSSum(MPI_Comm comm, double *sum)
-{
-  double me = PeakRSS();
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static int CmpDouble(const void *x, const void *y)
-{
-  double a = *(const double *)x, b = *(const double *)y;
-  return a < b ? -1 : a > b;
-}
-
-/* best and median of t[0..n) */
-static void BestMedian(double *t, PetscInt n, double out[2])
-{
-  qsort(t, (size_t)n, sizeof(double), CmpDouble);
-  out[0] = t[0];
-  out[1] = t[n / 2];
-}
-
-static PetscErrorCode BuildNet(MPI_Comm comm, const char type[], PetscInt n, PetscInt k, TnNet *net)
-{
-  PetscFunctionBeginUser;
-  PetscCall(TnNetCreate(comm, net));
-  PetscCall(TnNetSetType(*net, type));
-  PetscCall(TnNetSetSize(*net, n));
-  PetscCall(TnNetSetDegree(*net, k));
-  PetscCall(TnNetSetFromOptions(*net));
-  PetscCall(TnNetSetUp(*net));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* h = 0.1, halved until the sync bound h Lip(f) (docs/model.md section 5) < 0.95. */
-static PetscErrorCode ChooseH(TnNet net, double *h)
-{
-  PetscReal hv = 0.1, n1, ninf, gmax;
-  Mat       W;
-  Vec       gamma;
-  PetscFunctionBeginUser;
-  PetscCall(TnNetGetMat(net, &W));
-  PetscCall(TnNetGetVecs(net, NULL, &gamma, NULL));
-  PetscCall(MatNorm(W, NORM_1, &n1));
-  PetscCall(MatNorm(W, NORM_INFINITY, &ninf));
-  PetscCall(VecMax(gamma, NULL, &gmax));
-  while (hv * (gmax + PetscSqrtReal(n1 * ninf)) >= 0.95) hv *= 0.5;
-  *h = hv;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode MakeDyn(TnNet net, PetscInt B, TnScheme scheme, PetscInt K, double h, TnDyn *dyn)
-{
-  PetscFunctionBeginUser;
-  PetscCall(TnDynCreate(net, dyn));
-  PetscCall(TnDynSetFromOptions(*dyn));
-  PetscCall(TnDynSetBatchSize(*dyn, B));
-  PetscCall(TnDynSetScheme(*dyn, scheme));
-  PetscCall(TnDynSetSteps(*dyn, K));
-  PetscCall(TnDynSetStepSize(*dyn, h));
-  PetscCall(TnDynSetUp(*dyn));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
 
 static PetscErrorCode RandomState(Vec x)
 {
@@ -139,17 +63,6 @@ static PetscErrorCode RandomState(Vec x)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Max over ranks of the wall time of fn. */
-#define TIMED(comm, out, call)                                               \
-  do {                                                                       \
-    double _t0, _el;                                                         \
-    PetscCallMPI(MPI_Barrier(comm));                                         \
-    _t0 = MPI_Wtime();                                                       \
-    PetscCall(call);                                                         \
-    _el = MPI_Wtime() - _t0;                                                 \
-    PetscCallMPI(MPI_Allreduce(&_el, &(out), 1, MPI_DOUBLE, MPI_MAX, comm)); \
-  } while (0)
-
 static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], PetscInt B, TnScheme scheme, PetscInt K, double h, PetscInt reps, Case *c)
 {
   TnDyn       dyn;
@@ -161,7 +74,7 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
   PetscCall(PetscStrncpy(c->scheme, scheme, sizeof(c->scheme)));
   PetscCall(TnNetGetSizes(net, &c->N, &c->nnz));
   c->B = B, c->K = K, c->h = h, c->reps = reps;
-  PetscCall(MakeDyn(net, B, scheme, K, h, &dyn));
+  PetscCall(BenchMakeDyn(net, B, scheme, K, h, &dyn));
   PetscCall(TnDynCreateState(dyn, &x0));
   PetscCall(VecDuplicate(x0, &x));
   PetscCall(RandomState(x0));
@@ -169,9 +82,9 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
   PetscCall(PetscMalloc2(reps, &t, reps, &tf));
   for (PetscInt r = 0; r < reps; r++) {
     PetscCall(VecCopy(x0, x));
-    TIMED(comm, t[r], TnDynEvaluate(dyn, x, &res));
+    BENCH_TIMED(comm, t[r], TnDynEvaluate(dyn, x, &res));
   }
-  BestMedian(t, reps, c->fwd);
+  BenchBestMedian(t, reps, c->fwd);
   for (int ck = 0; ck < 2; ck++) {
     TnGrad g;
     PetscCall(TnGradCreate(dyn, &g));
@@ -179,8 +92,8 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
     PetscCall(TnGradCreateParamVec(g, &grad));
     PetscCall(TnGradGetCheckpoint(g, NULL, NULL, NULL, &c->bytes[ck]));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &c->bytes[ck], 1, MPI_DOUBLE, MPI_SUM, comm));
-    for (PetscInt r = 0; r < reps; r++) TIMED(comm, t[r], TnGradCompute(g, x0, &res, grad));
-    BestMedian(t, reps, c->grad[ck]);
+    for (PetscInt r = 0; r < reps; r++) BENCH_TIMED(comm, t[r], TnGradCompute(g, x0, &res, grad));
+    BenchBestMedian(t, reps, c->grad[ck]);
     PetscCall(VecDestroy(&grad));
     PetscCall(TnGradDestroy(&g));
   }
@@ -194,11 +107,11 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
        goes weighs on both sides of the ratio alike */
     for (PetscInt r = 0; r < reps; r++) {
       PetscCall(VecCopy(x0, x));
-      TIMED(comm, tf[r], TnDynEvaluate(dyn, x, &res));
-      TIMED(comm, t[r], TnGradComputeLocal(g, x0, &res, grad));
+      BENCH_TIMED(comm, tf[r], TnDynEvaluate(dyn, x, &res));
+      BENCH_TIMED(comm, t[r], TnGradComputeLocal(g, x0, &res, grad));
     }
-    BestMedian(t, reps, c->local);
-    BestMedian(tf, reps, c->lfwd);
+    BenchBestMedian(t, reps, c->local);
+    BenchBestMedian(tf, reps, c->lfwd);
     PetscCall(VecDestroy(&grad));
     PetscCall(TnGradDestroy(&g));
   }
@@ -262,14 +175,14 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], const char type[],
   PetscMPIInt      size;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(RSSSum(comm, &p0));
+  PetscCall(TnPeakMemory(comm, &p0, NULL));
   PetscCall(RSSNowSum(comm, &r0));
-  PetscCall(BuildNet(comm, type, n, k, &net));
+  PetscCall(BenchBuildNet(comm, type, n, k, &net, NULL));
   PetscCall(TnNetGetSizes(net, &N, &nnz));
-  PetscCall(ChooseH(net, &h));
-  PetscCall(RSSSum(comm, &p1));
+  PetscCall(BenchChooseH(net, PETSC_FALSE, &h, NULL, 0));
+  PetscCall(TnPeakMemory(comm, &p1, NULL));
   PetscCall(RSSNowSum(comm, &r1));
-  PetscCall(MakeDyn(net, B, TN_SCHEME_SYNC, K, h, &dyn));
+  PetscCall(BenchMakeDyn(net, B, TN_SCHEME_SYNC, K, h, &dyn));
   PetscCall(TnDataCreate(comm, &data));
   PetscCall(TnDataSetType(data, "normal"));
   PetscCall(TnDataSetSamples(data, S, 7));
@@ -282,7 +195,7 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], const char type[],
   PetscCall(TnTrainSetUp(tr));
   PetscCall(RSSNowSum(comm, &rt));
   for (int s = 0; s < 2; s++) PetscCall(TnTrainStep(tr));
-  PetscCall(RSSSum(comm, &p2));
+  PetscCall(TnPeakMemory(comm, &p2, NULL));
   PetscCall(RSSNowSum(comm, &r2));
   PetscCall(TnTrainGetGrad(tr, &g));
   PetscCall(TnGradGetCheckpoint(g, &used, &seg, &nst, &gbytes));
@@ -306,65 +219,42 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], const char type[],
 
 static PetscErrorCode Main(MPI_Comm comm)
 {
-  char        outpath[PETSC_MAX_PATH_LEN] = "", *nets[MAXL], *schemes[MAXL], mem_net[64] = TNNET_LATTICE2D;
-  PetscInt    nnets = MAXL, nsch = MAXL, nB = MAXL, Bs[MAXL] = {1, 16}, ncases = 0;
-  PetscInt    lat_n = 1000, er_n = 1000000, k = 32, reps = 3, K = 16, mem_n = 1000, mem_B = 1;
-  PetscBool   memory = PETSC_FALSE, set_net, set_sch, set_B;
-  PetscMPIInt size, rank;
-  FILE       *out[2] = {NULL, NULL};
+  char        mem_net[64] = TNNET_LATTICE2D;
+  BenchCases  bc;
+  PetscInt    ncases = 0, K = 16, mem_n = 1000, mem_B = 1;
+  PetscBool   memory = PETSC_FALSE;
+  PetscMPIInt size;
+  FILE       *out[2];
   Case       *cases;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(BenchCasesSetDefaults(&bc, "lattice2d", "sync", 3));
   PetscOptionsBegin(comm, "bench_", "bench_grad", "bench");
-  PetscCall(PetscOptionsString("-out", "JSON output file", "", outpath, outpath, sizeof(outpath), NULL));
-  PetscCall(PetscOptionsStringArray("-net", "Networks", "", nets, &nnets, &set_net));
-  PetscCall(PetscOptionsInt("-lattice_n", "Lattice side", "", lat_n, &lat_n, NULL));
-  PetscCall(PetscOptionsInt("-er_n", "Node count (er)", "", er_n, &er_n, NULL));
-  PetscCall(PetscOptionsInt("-k", "In-degree (er)", "", k, &k, NULL));
-  PetscCall(PetscOptionsIntArray("-batch", "Batch sizes", "", Bs, &nB, &set_B));
-  PetscCall(PetscOptionsStringArray("-scheme", "Schemes", "", schemes, &nsch, &set_sch));
+  PetscCall(BenchCasesOptions(PetscOptionsObject, &bc));
   PetscCall(PetscOptionsInt("-steps", "Steps K", "", K, &K, NULL));
-  PetscCall(PetscOptionsInt("-reps", "Timings per case", "", reps, &reps, NULL));
   PetscCall(PetscOptionsBool("-memory", "Only the memory case", "", memory, &memory, NULL));
   PetscCall(PetscOptionsInt("-memory_n", "Lattice side (lattice2d) or N (er) of the memory case", "", mem_n, &mem_n, NULL));
   PetscCall(PetscOptionsString("-memory_net", "Network of the memory case (lattice2d, er)", "", mem_net, mem_net, sizeof(mem_net), NULL));
   PetscCall(PetscOptionsInt("-memory_batch", "Batch size of the memory case", "", mem_B, &mem_B, NULL));
   PetscOptionsEnd();
-  if (!set_net) {
-    nnets = 1;
-    PetscCall(PetscStrallocpy(TNNET_LATTICE2D, &nets[0]));
-  }
-  if (!set_sch) {
-    nsch = 1;
-    PetscCall(PetscStrallocpy("sync", &schemes[0]));
-  }
-  if (!set_B) nB = 2;
-  PetscCheck(reps >= 1 && K >= 1, comm, PETSC_ERR_USER, "-bench_reps and -bench_steps must be >= 1");
-  if (!rank) {
-    out[0] = stdout;
-    if (outpath[0]) {
-      out[1] = fopen(outpath, "w");
-      PetscCheck(out[1], PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", outpath);
-    }
-  }
+  PetscCall(BenchCasesSetUp(&bc));
+  PetscCheck(K >= 1, comm, PETSC_ERR_USER, "-bench_steps must be >= 1");
+  PetscCall(BenchOutputsOpen(comm, bc.outpath, out));
   if (memory)
-    PetscCall(MemoryCase(comm, out, mem_net, mem_n, k, mem_B, K));
+    PetscCall(MemoryCase(comm, out, mem_net, mem_n, bc.k, mem_B, K));
   else {
-    PetscCall(PetscMalloc1(nnets * nB * nsch, &cases));
-    for (PetscInt in = 0; in < nnets; in++) {
-      TnNet     net;
-      PetscBool lat;
-      double    h;
-      PetscCall(PetscStrcmp(nets[in], TNNET_LATTICE2D, &lat));
-      PetscCall(BuildNet(comm, nets[in], lat ? lat_n : er_n, k, &net));
-      PetscCall(ChooseH(net, &h));
-      for (PetscInt is = 0; is < nsch; is++) {
+    PetscCall(PetscMalloc1(bc.nnets * bc.nB * bc.nschemes, &cases));
+    for (PetscInt in = 0; in < bc.nnets; in++) {
+      TnNet  net;
+      double h;
+      PetscCall(BenchBuildNet(comm, bc.nets[in], BenchCasesSize(&bc, bc.nets[in]), bc.k, &net, NULL));
+      PetscCall(BenchChooseH(net, PETSC_FALSE, &h, NULL, 0));
+      for (PetscInt is = 0; is < bc.nschemes; is++) {
         PetscBool col;
-        PetscCall(PetscStrcmp(schemes[is], "colored", &col));
-        for (PetscInt ib = 0; ib < nB; ib++) {
+        PetscCall(PetscStrcmp(bc.schemes[is], "colored", &col));
+        for (PetscInt ib = 0; ib < bc.nB; ib++) {
           Case *c = &cases[ncases++];
-          PetscCall(RunCase(comm, net, nets[in], Bs[ib], col ? TN_SCHEME_COLORED : TN_SCHEME_SYNC, K, h, reps, c));
+          PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], col ? TN_SCHEME_COLORED : TN_SCHEME_SYNC, K, h, bc.reps, c));
           PetscCall(PetscFPrintf(comm, PETSC_STDERR, "%s N=%" PetscInt_FMT " B=%" PetscInt_FMT " %s K=%" PetscInt_FMT ": forward %.4g s, grad none %.4g s (x%.2f), sqrt %.4g s (x%.2f)\n", c->net, c->N, c->B, c->scheme, c->K, c->fwd[0], c->grad[0][0], c->grad[0][0] / c->fwd[0], c->grad[1][0], c->grad[1][0] / c->fwd[0]));
         }
       }
@@ -379,15 +269,12 @@ static PetscErrorCode Main(MPI_Comm comm)
     }
     PetscCall(PetscFree(cases));
   }
-  if (out[1]) fclose(out[1]);
-  for (PetscInt q = 0; q < (set_net ? nnets : 1); q++) PetscCall(PetscFree(nets[q]));
-  for (PetscInt q = 0; q < (set_sch ? nsch : 1); q++) PetscCall(PetscFree(schemes[q]));
+  PetscCall(BenchOutputsClose(comm, bc.outpath, out));
+  PetscCall(BenchCasesDestroy(&bc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr = TnInitialize(&argc, &argv, help);
-  if (ierr) return 1;
-  return TnFinalize(Main(PETSC_COMM_WORLD));
+  return BenchMain(argc, argv, help, Main);
 }

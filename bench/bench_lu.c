@@ -15,6 +15,7 @@
    The test matrix is a random sparse J = I + 0.3 R/4 with 16 random entries
    per row (an expander, like a random network's step Jacobian).
    JSON goes to stdout (rank 0) and to -bench_out FILE; progress to stderr. */
+#include "benchutil.h"
 #include <tenor/logdet.h>
 #include <petscblaslapack.h>
 #include "logdet/dense.h"
@@ -196,7 +197,7 @@ static PetscErrorCode Report(FILE *fp, PetscMPIInt size, PetscInt gn, double tg,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-int main(int argc, char **argv)
+static PetscErrorCode Run(MPI_Comm comm)
 {
   PetscInt    ns[MAXL] = {2048, 4096, 8192}, nbs[MAXL] = {64, 128}, nn = 3, nnb = 2, reps = 2, gn = 4096, smax = 8192, nc = 0;
   char        outpath[PETSC_MAX_PATH_LEN] = "";
@@ -204,9 +205,10 @@ int main(int argc, char **argv)
   double      tg = 0, load[2];
   PetscMPIInt rank, size;
   PetscBool   set;
-  PetscCall(TnInitialize(&argc, &argv, help));
-  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  FILE       *fo[2];
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
   nn = MAXL;
   PetscCall(PetscOptionsGetIntArray(NULL, NULL, "-bench_n", ns, &nn, &set));
   if (!set) nn = 3;
@@ -218,6 +220,7 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_gemm_n", &gn, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_serial_max", &smax, NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-bench_out", outpath, sizeof(outpath), NULL));
+  PetscCall(BenchOutputsOpen(comm, outpath, fo));
   if (!rank) fprintf(stderr, "dgemm n = %" PetscInt_FMT " on %d rank(s)\n", gn, size);
   load[0] = LoadAvg();
   PetscCall(Gemm(gn, 2, &tg));
@@ -243,19 +246,18 @@ int main(int argc, char **argv)
     PetscCall(MatDestroy(&J));
   }
   { /* dgemm again at the end: the best of both, as the machine is shared */
-    double t2;
+    double t2 = 0;
     PetscCall(Gemm(gn, 2, &t2));
     tg      = PetscMin(tg, t2);
     load[1] = LoadAvg();
   }
-  if (!rank) {
-    PetscCall(Report(stdout, size, gn, tg, cs, nc, load));
-    if (outpath[0]) {
-      FILE *fp = fopen(outpath, "w");
-      PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", outpath);
-      PetscCall(Report(fp, size, gn, tg, cs, nc, load));
-      fclose(fp);
-    }
-  }
-  return TnFinalize(PETSC_SUCCESS);
+  for (int f = 0; f < 2; f++)
+    if (fo[f]) PetscCall(Report(fo[f], size, gn, tg, cs, nc, load));
+  PetscCall(BenchOutputsClose(comm, outpath, fo));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+int main(int argc, char **argv)
+{
+  return BenchMain(argc, argv, help, Run);
 }

@@ -13,8 +13,7 @@
       estimate, standard error, and the error against the exact value.
 
    JSON goes to stdout (rank 0) and to -bench_out FILE; progress to stderr. */
-#include <tenor/net.h>
-#include <tenor/dyn.h>
+#include "benchutil.h"
 #include <tenor/logdet.h>
 #include <math.h>
 
@@ -158,17 +157,17 @@ static void PrintJSON(FILE *fp, PetscMPIInt size, const Case *cases, PetscInt nc
   fprintf(fp, "  ]\n}\n");
 }
 
-static PetscErrorCode Run(void)
+static PetscErrorCode Run(MPI_Comm comm)
 {
   PetscInt    ln[MAXL] = {100, 316, 1000}, en[MAXL] = {1000, 3000, 10000}, sn[MAXL] = {316, 1000}, nl = 3, ne = 3, ns = 2, k = 16, nord = MAXL, ncase = 0;
   char       *orderings[MAXL], out[PETSC_MAX_PATH_LEN] = "";
   Case       *cases;
   PetscBool   set;
-  PetscMPIInt size, rank;
+  PetscMPIInt size;
+  FILE       *fo[2];
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-  PetscOptionsBegin(PETSC_COMM_WORLD, "bench_", "MUMPS / slq log-det benchmark", "bench");
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscOptionsBegin(comm, "bench_", "MUMPS / slq log-det benchmark", "bench");
   nl = MAXL; /* an unset array option leaves its count at 0: keep the defaults */
   PetscCall(PetscOptionsIntArray("-lattice_n", "lattice sides", "", ln, &nl, &set));
   if (!set) nl = 3;
@@ -187,6 +186,7 @@ static PetscErrorCode Run(void)
     PetscCall(PetscStrallocpy("auto", &orderings[0]));
     PetscCall(PetscStrallocpy("qamd", &orderings[1]));
   }
+  PetscCall(BenchOutputsOpen(comm, out, fo));
   PetscCall(PetscCalloc1((nl + ne) * nord, &cases));
   for (PetscInt i = 0; i < nl; i++) {
     PetscBool slq = PETSC_FALSE;
@@ -194,15 +194,9 @@ static PetscErrorCode Run(void)
     PetscCall(RunNet(TNNET_LATTICE2D, ln[i], 0, orderings, nord, slq, cases, &ncase));
   }
   for (PetscInt i = 0; i < ne; i++) PetscCall(RunNet(TNNET_ER, en[i], k, orderings, nord, PETSC_FALSE, cases, &ncase));
-  if (!rank) {
-    PrintJSON(stdout, size, cases, ncase);
-    if (out[0]) {
-      FILE *fp = fopen(out, "w");
-      PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", out);
-      PrintJSON(fp, size, cases, ncase);
-      fclose(fp);
-    }
-  }
+  for (int f = 0; f < 2; f++)
+    if (fo[f]) PrintJSON(fo[f], size, cases, ncase);
+  PetscCall(BenchOutputsClose(comm, out, fo));
   for (PetscInt o = 0; o < nord; o++) PetscCall(PetscFree(orderings[o]));
   PetscCall(PetscFree(cases));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -210,8 +204,5 @@ static PetscErrorCode Run(void)
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr;
-  if (TnInitialize(&argc, &argv, help)) return 1;
-  ierr = Run();
-  return TnFinalize(ierr);
+  return BenchMain(argc, argv, help, Run);
 }

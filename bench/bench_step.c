@@ -12,9 +12,7 @@
       2 steps: peak RSS summed over ranks / nnz (bytes per synapse).
 
    JSON goes to stdout (rank 0) and to -bench_out FILE; progress to stderr. */
-#include <tenor/net.h>
-#include <tenor/dyn.h>
-#include <sys/resource.h>
+#include "benchutil.h"
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -33,8 +31,6 @@ static const char help[] = "Benchmark of the forward step (see bench/README.md).
                            "  -bench_memory              only the memory case (lattice2d -bench_memory_n, B = 1, sync)\n"
                            "  -bench_memory_n n          lattice side of the memory case (3163: N ~ 10^7)\n";
 
-#define MAXL 8
-
 typedef struct {
   char       net[64], scheme[16];
   PetscInt   N, B, K, ncolors, reps;
@@ -42,123 +38,6 @@ typedef struct {
   double     ghosts, h, invert, t_setup, t_best, t_median, t_halo, bytes, bytes_kernel;
   char       invert_what[256], h_reason[128];
 } Case;
-
-static double Now(MPI_Comm comm)
-{
-  return MPI_Wtime();
-}
-
-static int CmpDouble(const void *x, const void *y)
-{
-  double a = *(const double *)x, b = *(const double *)y;
-  return a < b ? -1 : a > b;
-}
-
-/* STREAM triad on every rank at once; returns best time (max over ranks). */
-static PetscErrorCode Triad(MPI_Comm comm, PetscInt mb, PetscInt reps, double *n_out, double *tbest, double *tmed)
-{
-  size_t  n = (size_t)mb * 1000000 / sizeof(double);
-  double *a, *b, *c, *t, s = 3.0, check = 0;
-  PetscFunctionBeginUser;
-  PetscCheck(posix_memalign((void **)&a, 64, n * sizeof(double)) == 0 && posix_memalign((void **)&b, 64, n * sizeof(double)) == 0 && posix_memalign((void **)&c, 64, n * sizeof(double)) == 0, PETSC_COMM_SELF, PETSC_ERR_MEM, "triad arrays");
-  PetscCall(PetscMalloc1(reps, &t));
-  for (size_t i = 0; i < n; i++) {
-    a[i] = 1.0;
-    b[i] = 2.0;
-    c[i] = 0.5 + 1e-9 * (double)(i & 1023);
-  }
-  for (PetscInt r = 0; r < reps; r++) {
-    double t0, el;
-    double *restrict A        = a;
-    const double *restrict Bv = b, *restrict C = c;
-    PetscCallMPI(MPI_Barrier(comm));
-    t0 = MPI_Wtime();
-    for (size_t i = 0; i < n; i++) A[i] = Bv[i] + s * C[i];
-    el = MPI_Wtime() - t0;
-    PetscCallMPI(MPI_Allreduce(&el, &t[r], 1, MPI_DOUBLE, MPI_MAX, comm));
-    check += a[r % n];
-    s += 1e-3;
-  }
-  PetscCheck(check > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "triad check");
-  qsort(t, (size_t)reps, sizeof(double), CmpDouble);
-  *tbest = t[0];
-  *tmed  = t[reps / 2];
-  *n_out = (double)n;
-  free(a);
-  free(b);
-  free(c);
-  PetscCall(PetscFree(t));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static double PeakRSS(void)
-{
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return 1024.0 * (double)ru.ru_maxrss;
-}
-
-static PetscErrorCode RSSSum(MPI_Comm comm, double *sum, double *max)
-{
-  double me = PeakRSS();
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
-  PetscCallMPI(MPI_Allreduce(&me, max, 1, MPI_DOUBLE, MPI_MAX, comm));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode BuildNet(MPI_Comm comm, const char type[], PetscInt n, PetscInt k, TnNet *net, double *tbuild)
-{
-  double t = Now(comm);
-  PetscFunctionBeginUser;
-  PetscCall(TnNetCreate(comm, net));
-  PetscCall(TnNetSetType(*net, type));
-  PetscCall(TnNetSetSize(*net, n));
-  PetscCall(TnNetSetDegree(*net, k));
-  PetscCall(TnNetSetFromOptions(*net)); /* -net_scale etc. apply to every net */
-  PetscCall(TnNetSetUp(*net));
-  *tbuild = Now(comm) - t;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* h: -dyn_h if given; else 0.1, halved while the sync bound
-   h (max gamma + sqrt(|W|_1 |W|_inf)) (docs/model.md section 5) is not < 0.95. */
-static PetscErrorCode ChooseH(TnNet net, double *h, char reason[], size_t len)
-{
-  PetscBool set;
-  PetscReal hv = 0.1, n1, ninf, gmax;
-  Mat       W;
-  Vec       gamma;
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsGetReal(NULL, NULL, "-dyn_h", &hv, &set));
-  if (set) {
-    *h = hv;
-    PetscCall(PetscSNPrintf(reason, len, "-dyn_h given"));
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  PetscCall(TnNetGetMat(net, &W));
-  PetscCall(TnNetGetVecs(net, NULL, &gamma, NULL));
-  PetscCall(MatNorm(W, NORM_1, &n1));
-  PetscCall(MatNorm(W, NORM_INFINITY, &ninf));
-  PetscCall(VecMax(gamma, NULL, &gmax));
-  while (hv * (gmax + PetscSqrtReal(n1 * ninf)) >= 0.95) hv *= 0.5;
-  *h = hv;
-  PetscCall(PetscSNPrintf(reason, len, "%s (sync bound h*Lip = %.3g)", hv == 0.1 ? "default 0.1" : "halved from 0.1 for the sync invertibility check", (double)(hv * (gmax + PetscSqrtReal(n1 * ninf)))));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode MakeDyn(TnNet net, PetscInt B, TnScheme scheme, PetscInt K, double h, TnDyn *dyn)
-{
-  PetscFunctionBeginUser;
-  PetscCall(TnDynCreate(net, dyn));
-  PetscCall(TnDynSetFromOptions(*dyn)); /* -dyn_form etc.; B, scheme, K, h set below */
-  PetscCall(TnDynSetBatchSize(*dyn, B));
-  PetscCall(TnDynSetScheme(*dyn, scheme));
-  PetscCall(TnDynSetSteps(*dyn, K));
-  PetscCall(TnDynSetStepSize(*dyn, h));
-  PetscCall(TnDynSetUp(*dyn));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
 
 static PetscErrorCode HaloTime(double *t)
 {
@@ -212,21 +91,12 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char netname[], Pe
   c->h      = h;
   c->reps   = reps;
   /* calibrate with K = 1 (warm-up + one timing), then K to reach min_time */
-  ts0 = Now(comm);
-  PetscCall(MakeDyn(net, B, scheme, 1, h, &dyn));
-  c->t_setup = Now(comm) - ts0;
+  ts0 = MPI_Wtime();
+  PetscCall(BenchMakeDyn(net, B, scheme, 1, h, &dyn));
+  c->t_setup = MPI_Wtime() - ts0;
   PetscCall(TnDynCreateState(dyn, &x0));
   PetscCall(VecDuplicate(x0, &x));
-  {
-    PetscRandom rnd;
-    PetscCall(PetscRandomCreate(comm, &rnd));
-    PetscCall(PetscRandomSetInterval(rnd, -1.0, 1.0));
-    PetscCall(PetscRandomSetSeed(rnd, 7));
-    PetscCall(PetscRandomSeed(rnd));
-    PetscCall(VecSetRandom(x0, rnd));
-    PetscCall(VecScale(x0, 0.5));
-    PetscCall(PetscRandomDestroy(&rnd));
-  }
+  PetscCall(BenchRandomState(comm, x0));
   PetscCall(TnDynResultCreate(dyn, &res));
   PetscCall(TimeEval(comm, dyn, x0, x, &res, &t1, &th)); /* warm-up */
   PetscCall(TimeEval(comm, dyn, x0, x, &res, &t1, &th));
@@ -250,9 +120,12 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char netname[], Pe
       if (ts[r] < ts[ib]) ib = r;
     c->t_halo = hs[ib];
   }
-  qsort(ts, (size_t)reps, sizeof(double), CmpDouble);
-  c->t_best   = ts[0];
-  c->t_median = ts[reps / 2];
+  {
+    double bm[2];
+    BenchBestMedian(ts, reps, bm);
+    c->t_best   = bm[0];
+    c->t_median = bm[1];
+  }
   PetscCall(PetscFree2(ts, hs));
   PetscCall(TnDynGetNumColors(dyn, &c->ncolors));
   PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
@@ -296,21 +169,21 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], PetscInt n)
   PetscMPIInt size;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(RSSSum(comm, &r0s, &r0m));
+  PetscCall(TnPeakMemory(comm, &r0s, &r0m));
   PetscCall(PetscFPrintf(comm, PETSC_STDERR, "memory case: lattice2d n = %" PetscInt_FMT "\n", n));
-  PetscCall(BuildNet(comm, TNNET_LATTICE2D, n, 0, &net, &tb));
+  PetscCall(BenchBuildNet(comm, TNNET_LATTICE2D, n, 0, &net, &tb));
   PetscCall(TnNetGetSizes(net, &N, &nnz));
-  PetscCall(RSSSum(comm, &r1s, &r1m));
-  PetscCall(ChooseH(net, &h, reason, sizeof(reason)));
-  PetscCall(MakeDyn(net, 1, TN_SCHEME_SYNC, 2, h, &dyn));
-  PetscCall(RSSSum(comm, &r2s, &r2m));
+  PetscCall(TnPeakMemory(comm, &r1s, &r1m));
+  PetscCall(BenchChooseH(net, PETSC_TRUE, &h, reason, sizeof(reason)));
+  PetscCall(BenchMakeDyn(net, 1, TN_SCHEME_SYNC, 2, h, &dyn));
+  PetscCall(TnPeakMemory(comm, &r2s, &r2m));
   PetscCall(TnDynCreateState(dyn, &x));
   PetscCall(VecSet(x, 0.1));
   PetscCall(TnDynResultCreate(dyn, &res));
-  t0 = Now(comm);
+  t0 = MPI_Wtime();
   PetscCall(TnDynEvaluate(dyn, x, &res));
-  t0 = Now(comm) - t0;
-  PetscCall(RSSSum(comm, &r3s, &r3m));
+  t0 = MPI_Wtime() - t0;
+  PetscCall(TnPeakMemory(comm, &r3s, &r3m));
   for (int f = 0; f < 2; f++) {
     FILE *fp = out[f];
     if (!fp) continue;
@@ -330,78 +203,50 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], PetscInt n)
 
 static PetscErrorCode Main(MPI_Comm comm)
 {
-  char        outpath[PETSC_MAX_PATH_LEN] = "", *nets[MAXL], *schemes[MAXL];
-  PetscInt    nnets = MAXL, nsch = MAXL, nB = MAXL, Bs[MAXL] = {1, 16};
-  PetscInt    lat_n = 1000, er_n = 1000000, k = 32, reps = 3, triad_mb = 80, triad_reps = 10, mem_n = 3163;
+  BenchCases  bc;
+  PetscInt    triad_mb = 80, triad_reps = 10, mem_n = 3163;
   PetscReal   min_time = 1.0;
-  PetscBool   memory   = PETSC_FALSE, set_net, set_sch, set_B, active;
-  PetscMPIInt size, rank;
-  FILE       *out[2] = {NULL, NULL};
+  PetscBool   memory   = PETSC_FALSE, active;
+  PetscMPIInt size;
+  FILE       *out[2];
   Case       *cases;
   PetscInt    ncases = 0;
-  double      tn = 0, tbest = 1, tmed = 1, triad_gbs = 0;
+  BenchTriad  triad;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(BenchCasesSetDefaults(&bc, "lattice2d,er", "sync,colored", 3));
   PetscOptionsBegin(comm, "bench_", "bench_step", "bench");
-  PetscCall(PetscOptionsString("-out", "JSON output file", "", outpath, outpath, sizeof(outpath), NULL));
-  PetscCall(PetscOptionsStringArray("-net", "Networks", "", nets, &nnets, &set_net));
-  PetscCall(PetscOptionsInt("-lattice_n", "Lattice side", "", lat_n, &lat_n, NULL));
-  PetscCall(PetscOptionsInt("-er_n", "Node count (er, smallworld)", "", er_n, &er_n, NULL));
-  PetscCall(PetscOptionsInt("-k", "In-degree (er, smallworld)", "", k, &k, NULL));
-  PetscCall(PetscOptionsIntArray("-batch", "Batch sizes", "", Bs, &nB, &set_B));
-  PetscCall(PetscOptionsStringArray("-scheme", "Schemes", "", schemes, &nsch, &set_sch));
+  PetscCall(BenchCasesOptions(PetscOptionsObject, &bc));
   PetscCall(PetscOptionsReal("-min_time", "Seconds per timing", "", min_time, &min_time, NULL));
-  PetscCall(PetscOptionsInt("-reps", "Timings per case", "", reps, &reps, NULL));
   PetscCall(PetscOptionsInt("-triad_mb", "MB per triad array per rank", "", triad_mb, &triad_mb, NULL));
   PetscCall(PetscOptionsInt("-triad_reps", "Triad repetitions", "", triad_reps, &triad_reps, NULL));
   PetscCall(PetscOptionsBool("-memory", "Only the memory case", "", memory, &memory, NULL));
   PetscCall(PetscOptionsInt("-memory_n", "Lattice side of the memory case", "", mem_n, &mem_n, NULL));
   PetscOptionsEnd();
-  if (!set_net) {
-    nnets = 2;
-    PetscCall(PetscStrallocpy(TNNET_LATTICE2D, &nets[0]));
-    PetscCall(PetscStrallocpy(TNNET_ER, &nets[1]));
-  }
-  if (!set_sch) {
-    nsch = 2;
-    PetscCall(PetscStrallocpy("sync", &schemes[0]));
-    PetscCall(PetscStrallocpy("colored", &schemes[1]));
-  }
-  if (!set_B) nB = 2;
-  PetscCheck(reps >= 1 && triad_reps >= 1, comm, PETSC_ERR_USER, "-bench_reps and -bench_triad_reps must be >= 1");
-  if (!rank) {
-    out[0] = stdout;
-    if (outpath[0]) {
-      out[1] = fopen(outpath, "w");
-      PetscCheck(out[1], PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", outpath);
-    }
-  }
+  PetscCall(BenchCasesSetUp(&bc));
+  PetscCall(BenchOutputsOpen(comm, bc.outpath, out));
   PetscCall(PetscLogIsActive(&active));
   if (!active) PetscCall(PetscLogDefaultBegin()); /* for the halo event time */
 
   if (memory) {
     PetscCall(MemoryCase(comm, out, mem_n));
   } else {
-    PetscCall(PetscFPrintf(comm, PETSC_STDERR, "triad: %d rank(s) x 3 x %" PetscInt_FMT " MB\n", size, triad_mb));
-    PetscCall(Triad(comm, triad_mb, triad_reps, &tn, &tbest, &tmed));
-    triad_gbs = 24.0 * tn * size / tbest / 1e9;
-    PetscCall(PetscFPrintf(comm, PETSC_STDERR, "triad: %.2f GB/s (best of %" PetscInt_FMT ")\n", triad_gbs, triad_reps));
-    PetscCall(PetscMalloc1(nnets * nB * nsch, &cases));
-    for (PetscInt in = 0; in < nnets; in++) {
-      TnNet     net;
-      PetscBool lat;
-      double    tb, h;
-      char      reason[128];
-      PetscCall(PetscStrcmp(nets[in], TNNET_LATTICE2D, &lat));
-      PetscCall(BuildNet(comm, nets[in], lat ? lat_n : er_n, k, &net, &tb));
-      PetscCall(ChooseH(net, &h, reason, sizeof(reason)));
-      PetscCall(PetscFPrintf(comm, PETSC_STDERR, "net %s built in %.2f s; h = %g: %s\n", nets[in], tb, h, reason));
-      for (PetscInt is = 0; is < nsch; is++) {
-        TnScheme scheme = schemes[is];
-        for (PetscInt ib = 0; ib < nB; ib++) {
+    double triad_gbs;
+    PetscCall(BenchTriadRun(comm, triad_mb, triad_reps, &triad));
+    triad_gbs = triad.GBps;
+    PetscCall(PetscMalloc1(bc.nnets * bc.nB * bc.nschemes, &cases));
+    for (PetscInt in = 0; in < bc.nnets; in++) {
+      TnNet  net;
+      double tb, h;
+      char   reason[128];
+      PetscCall(BenchBuildNet(comm, bc.nets[in], BenchCasesSize(&bc, bc.nets[in]), bc.k, &net, &tb));
+      PetscCall(BenchChooseH(net, PETSC_TRUE, &h, reason, sizeof(reason)));
+      PetscCall(PetscFPrintf(comm, PETSC_STDERR, "net %s built in %.2f s; h = %g: %s\n", bc.nets[in], tb, h, reason));
+      for (PetscInt is = 0; is < bc.nschemes; is++) {
+        TnScheme scheme = bc.schemes[is];
+        for (PetscInt ib = 0; ib < bc.nB; ib++) {
           Case *c = &cases[ncases++];
-          PetscCall(RunCase(comm, net, nets[in], Bs[ib], scheme, h, reason, min_time, reps, c));
+          PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], scheme, h, reason, min_time, bc.reps, c));
           PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: K=%" PetscInt_FMT " step %.4g s (median %.4g), %.3g updates/s, %.2f GB/s = %.1f%% of triad\n", c->net, c->B, c->scheme, c->K, c->t_best, c->t_median, (double)c->nnz * c->B / c->t_best, c->bytes / c->t_best / 1e9, 100 * c->bytes / c->t_best / 1e9 / triad_gbs));
         }
       }
@@ -411,8 +256,7 @@ static PetscErrorCode Main(MPI_Comm comm)
       FILE *fp = out[f];
       if (!fp) continue;
       fprintf(fp, "{\n  \"bench\": \"step\",\n  \"ranks\": %d,\n  \"scalar_bytes\": %d, \"index_bytes\": %d,\n", size, (int)sizeof(PetscScalar), (int)sizeof(PetscInt));
-      fprintf(fp, "  \"triad\": {\"n_per_rank\": %.0f, \"array_MB\": %" PetscInt_FMT ", \"reps\": %" PetscInt_FMT ", \"best_s\": %.6g, \"median_s\": %.6g, \"GBps\": %.4g, \"GBps_with_write_allocate\": %.4g,\n", tn, triad_mb, triad_reps, tbest, tmed, triad_gbs, triad_gbs * 4.0 / 3.0);
-      fprintf(fp, "            \"note\": \"a[i] = b[i] + s*c[i] on every rank at once, max time over ranks, best of reps; GBps counts 3*8*n bytes per rank as STREAM does, GBps_with_write_allocate 4*8*n\"},\n");
+      BenchTriadPrint(fp, &triad, PETSC_TRUE);
       fprintf(fp, "  \"bytes_formula\": \"nnz*(8+%d) + N*%d*2 (CSR row pointers of the on- and off-process blocks) + N*3*8 (gamma, b, W_ii) + B*N*8*4 (read a, write a, write phi(a), read phi(a)) + ghosts*B*8*2 (halo send + receive); the same for colored (the matrix is read once per step over all colours)\",\n", (int)sizeof(PetscInt), (int)sizeof(PetscInt));
       fprintf(fp, "  \"bytes_formula_kernel_as_written\": \"as bytes_formula but B*N*8*6: the tanh pass reads a and writes phi(a) (+ write-allocate), the row pass reads phi(a)_i, reads a and writes a\",\n");
       fprintf(fp, "  \"cases\": [\n");
@@ -434,21 +278,12 @@ static PetscErrorCode Main(MPI_Comm comm)
     }
     PetscCall(PetscFree(cases));
   }
-  if (out[1]) fclose(out[1]);
-  for (PetscInt i = 0; i < nnets; i++) PetscCall(PetscFree(nets[i]));
-  for (PetscInt i = 0; i < nsch; i++) PetscCall(PetscFree(schemes[i]));
+  PetscCall(BenchOutputsClose(comm, bc.outpath, out));
+  PetscCall(BenchCasesDestroy(&bc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr;
-  PetscBool      set;
-  ierr = TnInitialize(&argc, &argv, help);
-  if (ierr) return 1;
-  /* keep stdout JSON-only: no progress lines from the library */
-  ierr = PetscOptionsHasName(NULL, NULL, "-tn_progress_every", &set);
-  if (!ierr && !set) ierr = PetscOptionsSetValue(NULL, "-tn_progress_every", "0");
-  if (!ierr) ierr = Main(PETSC_COMM_WORLD);
-  return TnFinalize(ierr);
+  return BenchMain(argc, argv, help, Main);
 }

@@ -148,3 +148,214 @@ PetscErrorCode TnTestEvaluate(TnDyn dyn, PetscInt N, PetscInt B, PetscInt ld, co
   PetscCall(VecDestroy(&xnat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* C = A B for n x n row-major matrices of row strides la, lb, lc. */
+static void MatMul(PetscInt n, const PetscReal *A, PetscInt la, const PetscReal *B, PetscInt lb, PetscReal *C, PetscInt lc)
+{
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt j = 0; j < n; j++) {
+      PetscReal v = 0;
+      for (PetscInt l = 0; l < n; l++) v += A[i * la + l] * B[l * lb + j];
+      C[i * lc + j] = v;
+    }
+}
+
+void TnTestExpm(PetscInt n, PetscInt ld, const PetscReal *A, PetscReal *E)
+{
+  PetscReal nrm = 0, *X, *T, *P;
+  PetscInt  s   = 0;
+  X             = (PetscReal *)malloc(3 * sizeof(PetscReal) * (size_t)(n * n));
+  T             = X + n * n;
+  P             = T + n * n;
+  for (PetscInt j = 0; j < n; j++) {
+    PetscReal c = 0;
+    for (PetscInt i = 0; i < n; i++) c += fabs(A[i * ld + j]);
+    nrm = fmax(nrm, c);
+  }
+  while (nrm / ldexp(1.0, (int)s) > 0.125) s++;
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt j = 0; j < n; j++) {
+      X[i * n + j]  = ldexp(A[i * ld + j], -(int)s);
+      E[i * ld + j] = (i == j) + X[i * n + j];
+      T[i * n + j]  = X[i * n + j];
+    }
+  for (PetscInt k = 2; k <= 24; k++) { /* T <- T X / k, E += T */
+    MatMul(n, T, n, X, n, P, n);
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt j = 0; j < n; j++) {
+        T[i * n + j] = P[i * n + j] / k;
+        E[i * ld + j] += T[i * n + j];
+      }
+  }
+  for (PetscInt q = 0; q < s; q++) { /* E <- E E */
+    MatMul(n, E, ld, E, ld, P, n);
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt j = 0; j < n; j++) E[i * ld + j] = P[i * n + j];
+  }
+  free(X);
+}
+
+void TnTestModelRandom(TnTestModel *m, PetscInt N, PetscReal dens, PetscReal scale, uint64_t seed)
+{
+  m->N = N;
+  for (PetscInt i = 0; i < N; i++) {
+    m->b[i] = 0.3 * TnRandNormal(seed, 1, i);
+    m->g[i] = 0.5 + TnRandUniform(seed, 2, i);
+    for (PetscInt j = 0; j < N; j++) {
+      PetscReal u  = TnRandUniform(seed, 3, i * N + j);
+      PetscBool on = (PetscBool)(i == j ? (dens == 0 || u < 0.67) : u < dens);
+      m->P[i][j]   = on;
+      m->W[i][j]   = on ? scale * (2 * TnRandUniform(seed, 4, i * N + j) - 1) : 0;
+    }
+  }
+}
+
+void TnTestModelRandomDense(TnTestModel *m, PetscInt N, PetscReal dens, PetscBool tri, PetscReal scale, uint64_t seed)
+{
+  m->N = N;
+  TnTestRandomDense(N, TN_TEST_NMAX, dens, tri, scale, seed, &m->W[0][0], &m->P[0][0], m->b, m->g);
+}
+
+PetscErrorCode TnTestModelNet(const TnTestModel *m, TnNet *net)
+{
+  return TnTestNetFromDense(m->N, TN_TEST_NMAX, &m->W[0][0], &m->P[0][0], m->b, m->g, net);
+}
+
+PetscErrorCode TnTestConfigure(TnDyn dyn, const TnTestConfig *c, PetscReal h, PetscInt K, PetscInt B)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynSetScheme(dyn, c->scheme));
+  PetscCall(TnDynSetLogDetType(dyn, c->ldt));
+  PetscCall(TnDynSetForm(dyn, c->form));
+  PetscCall(TnDynSetActivation(dyn, c->act));
+  PetscCall(TnDynSetBase(dyn, c->base));
+  PetscCall(TnDynSetStepSize(dyn, h));
+  PetscCall(TnDynSetSteps(dyn, K));
+  PetscCall(TnDynSetBatchSize(dyn, B));
+  PetscCall(TnDynSetAdaptive(dyn, c->adapt));
+  PetscCall(TnDynSetTolerances(dyn, 1e-12, 1e-14));
+  if (c->nclamp) { /* rank 0 gives the set */
+    PetscMPIInt rank;
+    IS          is;
+    PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+    PetscCall(ISCreateGeneral(PETSC_COMM_WORLD, rank ? 0 : c->nclamp, c->clamp, PETSC_COPY_VALUES, &is));
+    PetscCall(TnDynSetClamp(dyn, is));
+    PetscCall(ISDestroy(&is));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTestFillState(TnDyn dyn, PetscReal scale, uint64_t seed, PetscInt ld, PetscReal *xd, Vec x)
+{
+  Vec      xn;
+  PetscInt rs, re, n, B;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynGetParams(dyn, NULL, NULL, NULL, NULL, NULL, &B));
+  PetscCall(TnDynCreateNaturalState(dyn, &xn));
+  PetscCall(VecGetOwnershipRange(xn, &rs, &re));
+  PetscCall(VecGetSize(xn, &n));
+  for (PetscInt q = xd ? 0 : rs; q < (xd ? n : re); q++) {
+    PetscReal v = scale * TnRandNormal(seed, 0, q);
+    if (xd) xd[(q / B) * ld + q % B] = v;
+    if (q >= rs && q < re) PetscCall(VecSetValue(xn, q, v, INSERT_VALUES));
+  }
+  PetscCall(VecAssemblyBegin(xn));
+  PetscCall(VecAssemblyEnd(xn));
+  PetscCall(TnDynNaturalToState(dyn, xn, x, SCATTER_FORWARD));
+  PetscCall(VecDestroy(&xn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTestCentralDifferences(PetscInt n, PetscReal eps, TnTestLossFn loss, TnTestGradFn grad, void *ctx, const char what[], PetscReal *worst)
+{
+  PetscFunctionBeginUser;
+  *worst = 0;
+  for (PetscInt q = 0; q < n; q++) {
+    PetscReal g, Lp, Lm, fd, err;
+    char      name[64];
+    PetscCall(grad(ctx, q, &g, name, sizeof(name)));
+    if (!name[0]) continue;
+    PetscCall(loss(ctx, q, eps, &Lp));
+    PetscCall(loss(ctx, q, -eps, &Lm));
+    fd  = (Lp - Lm) / (2 * eps);
+    err = PetscAbsReal(fd - g) / PetscMax(PetscAbsReal(g), 1e-3);
+    if (err > 1e-6) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  %s: %s: gradient %.12g, finite difference %.12g\n", what, name, (double)g, (double)fd));
+    *worst = PetscMax(*worst, err);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTestNetGradient(MPI_Comm comm, TnScheme scheme, TnForm form, TnGradCheckpoint ck, PetscBool local, PetscReal out[3])
+{
+  TnNet            net;
+  TnDyn            dyn;
+  TnGrad           g;
+  Vec              x, grad;
+  TnDynResult      res;
+  const PetscInt  *row, *col;
+  PetscInt         n;
+  const PetscReal *pg;
+  PetscReal        loc[2] = {0, 0};
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(comm, &net));
+  PetscCall(TnNetSetType(net, "er"));
+  PetscCall(TnNetSetSize(net, 120));
+  PetscCall(TnNetSetDegree(net, 5));
+  PetscCall(TnNetSetReciprocity(net, 0.5));
+  PetscCall(TnNetSetSelfLoops(net, PETSC_TRUE));
+  PetscCall(TnNetSetWeightScale(net, 0.7));
+  PetscCall(TnNetSetBiasScale(net, 0.2));
+  PetscCall(TnDynCreate(net, &dyn));
+  PetscCall(TnDynSetScheme(dyn, scheme));
+  PetscCall(TnDynSetForm(dyn, form));
+  PetscCall(TnDynSetBase(dyn, TN_BASE_LOGISTIC));
+  PetscCall(TnDynSetSteps(dyn, 23));
+  PetscCall(TnDynSetBatchSize(dyn, 4));
+  PetscCall(TnGradCreate(dyn, &g));
+  if (!local) PetscCall(TnGradSetCheckpoint(g, ck));
+  PetscCall(TnDynCreateState(dyn, &x));
+  PetscCall(TnTestFillState(dyn, 1.0, 77, 0, NULL, x));
+  PetscCall(TnGradCreateParamVec(g, &grad));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  res.nvalid = 3;
+  if (local)
+    PetscCall(TnGradComputeLocal(g, x, &res, grad));
+  else
+    PetscCall(TnGradCompute(g, x, &res, grad));
+  PetscCall(TnGradGetParamMap(g, &row, &col));
+  PetscCall(VecGetLocalSize(grad, &n));
+  PetscCall(VecGetArrayRead(grad, &pg));
+  for (PetscInt q = 0; q < n; q++) {
+    loc[0] += pg[q] * pg[q];
+    loc[1] += pg[q] * TnRandNormal(5, 0, (uint64_t)row[q] * 1000 + (uint64_t)(col[q] + 2));
+  }
+  PetscCall(VecRestoreArrayRead(grad, &pg));
+  PetscCall(TnGradRestoreParamMap(g, &row, &col));
+  PetscCall(MPIU_Allreduce(loc, out, 2, MPIU_REAL, MPIU_SUM, comm));
+  out[0] = PetscSqrtReal(out[0]);
+  out[2] = res.logphi[0];
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&grad));
+  PetscCall(VecDestroy(&x));
+  PetscCall(TnGradDestroy(&g));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void TnTestGradRankInvariance(TnScheme scheme, TnForm form, PetscBool local)
+{
+  PetscReal   v[2][3];
+  MPI_Comm    sub;
+  PetscMPIInt rank;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  MPI_Comm_split(PETSC_COMM_WORLD, rank == 0 ? 0 : MPI_UNDEFINED, 0, &sub);
+  TN_ASSERT_OK(TnTestNetGradient(PETSC_COMM_WORLD, scheme, form, TN_GRAD_CKPT_AUTO, local, v[0]));
+  if (sub != MPI_COMM_NULL) {
+    TN_ASSERT_OK(TnTestNetGradient(sub, scheme, form, TN_GRAD_CKPT_AUTO, local, v[1]));
+    MPI_Comm_free(&sub);
+  }
+  MPI_Bcast(v[1], 3, MPIU_REAL, 0, PETSC_COMM_WORLD);
+  CU_ASSERT(v[0][0] > 0);
+  for (int t = 0; t < 3; t++) TN_ASSERT_CLOSE(v[0][t], v[1][t], 1e-11 * PetscMax(1, PetscAbsReal(v[1][t])));
+}

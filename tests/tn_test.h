@@ -5,6 +5,8 @@
 #pragma once
 #include <CUnit/Basic.h>
 #include <tenor/sys.h>
+#include <tenor/dyn.h>
+#include <tenor/grad.h>
 #include <math.h>
 
 void TnTestRegister(void);
@@ -50,6 +52,70 @@ void TnTestDenseLogDet(PetscInt N, PetscScalar *A, PetscReal *logabs, PetscReal 
    a_K into aK (row b at aK + b*ld, on every rank) unless NULL. Collective. */
 typedef struct _p_TnDyn *TnDyn;
 PetscErrorCode           TnTestEvaluate(TnDyn dyn, PetscInt N, PetscInt B, PetscInt ld, const PetscReal *x, PetscReal *logphi, PetscReal *aK);
+
+/* E = e^A (n x n, row-major, row stride ld) by scaling and squaring: A / 2^s
+   with |A / 2^s|_1 <= 1/8, a Taylor polynomial of degree 24 (remainder far
+   below eps), s squarings. */
+void TnTestExpm(PetscInt n, PetscInt ld, const PetscReal *A, PetscReal *E);
+
+/* A small dense model: W_ij where P_ij, bias b, leak gamma = g (row stride
+   TN_TEST_NMAX). */
+#define TN_TEST_NMAX 16
+typedef struct {
+  PetscInt  N;
+  PetscReal W[TN_TEST_NMAX][TN_TEST_NMAX], b[TN_TEST_NMAX], g[TN_TEST_NMAX];
+  PetscBool P[TN_TEST_NMAX][TN_TEST_NMAX];
+} TnTestModel;
+
+/* Pattern density dens off the diagonal (0: W diagonal), a self-loop on
+   about 2 nodes in 3 (every node when diagonal); W uniform in [-scale,
+   scale], b ~ 0.3 N(0,1), gamma in [0.5, 1.5); keyed by seed. */
+void TnTestModelRandom(TnTestModel *m, PetscInt N, PetscReal dens, PetscReal scale, uint64_t seed);
+/* The model of TnTestRandomDense (every self-loop, upper triangular when tri). */
+void TnTestModelRandomDense(TnTestModel *m, PetscInt N, PetscReal dens, PetscBool tri, PetscReal scale, uint64_t seed);
+/* Its network (TnTestNetFromDense). */
+PetscErrorCode TnTestModelNet(const TnTestModel *m, TnNet *net);
+
+/* A configuration of the dynamics for the gradient checks. */
+typedef struct {
+  TnScheme        scheme;
+  TnLogDetType    ldt;
+  TnForm          form;
+  TnAct           act;
+  TnBase          base;
+  PetscBool       adapt;  /* continuous: adaptive Dormand-Prince at rtol 1e-12 (else RK4) */
+  PetscInt        nclamp; /* clamped nodes clamp[0 .. nclamp) (natural numbers) */
+  const PetscInt *clamp;
+} TnTestConfig;
+
+/* Sets c, the step size h, K steps and the batch size B on dyn (not set up). */
+PetscErrorCode TnTestConfigure(TnDyn dyn, const TnTestConfig *c, PetscReal h, PetscInt K, PetscInt B);
+
+/* A batch: value scale N(0,1) keyed by (seed, 0, q) at natural position
+   q = i B + b (node i, sample b), into x in the partitioned layout, and
+   into xd[i * ld + b] on every rank unless xd is NULL. Collective. */
+PetscErrorCode TnTestFillState(TnDyn dyn, PetscReal scale, uint64_t seed, PetscInt ld, PetscReal *xd, Vec x);
+
+/* Central differences: for each component q < n that grad does not skip,
+   fd = (L(q, +eps) - L(q, -eps)) / (2 eps) against g_q; *worst = the largest
+   |fd - g_q| / max(|g_q|, 1e-3), and a line naming what and the component
+   for every error above 1e-6. loss(ctx, q, d, &L): the loss with component q
+   moved by d (and put back); grad(ctx, q, &g, name, len): g_q and the
+   component's name (name[0] = 0: skip q). Called in the same order on every
+   rank (they may be collective). */
+typedef PetscErrorCode (*TnTestLossFn)(void *ctx, PetscInt q, PetscReal d, PetscReal *L);
+typedef PetscErrorCode (*TnTestGradFn)(void *ctx, PetscInt q, PetscReal *g, char name[], size_t len);
+PetscErrorCode TnTestCentralDifferences(PetscInt n, PetscReal eps, TnTestLossFn loss, TnTestGradFn grad, void *ctx, const char what[], PetscReal *worst);
+
+/* The gradient (TnGradCompute with checkpointing ck, or the local rule
+   TnGradComputeLocal) on an er network of 120 nodes on comm (B = 4, 3
+   valid samples, logistic base, 23 steps): out = its norm, its derivative
+   along a direction defined per natural (row, col) pair, log Phi of the
+   first sample. */
+PetscErrorCode TnTestNetGradient(MPI_Comm comm, TnScheme scheme, TnForm form, TnGradCheckpoint ck, PetscBool local, PetscReal out[3]);
+/* Asserts that TnTestNetGradient gives the same on PETSC_COMM_WORLD as on
+   one rank (1e-11). */
+void TnTestGradRankInvariance(TnScheme scheme, TnForm form, PetscBool local);
 
 /* A temporary directory for this test program (shared by all ranks). */
 const char *TnTestTmpDir(void);

@@ -41,6 +41,9 @@ PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], con
    (docs/many-ranks.md). Without the option it does nothing and communicates
    nothing. */
 PetscErrorCode TnMemoryTrace(MPI_Comm comm, const char phase[]);
+/* Peak resident memory (getrusage ru_maxrss) summed over the ranks of comm,
+   and its maximum over them (max may be NULL); bytes. Collective. */
+PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max);
 
 /* Counter-based random numbers: the value depends only on (seed, stream,
    counter), never on the rank count. splitmix64 finalizer over a combined key. */

@@ -63,8 +63,6 @@ PetscErrorCode TnOutClose(MPI_Comm comm, FILE **fp, const char path[]);
    created in (an exclusive temporary file, removed): every command calls it
    right after its options, before any work. One message, collective. */
 PetscErrorCode TnOutMakeDir(MPI_Comm comm, const char dir[]);
-/* Peak resident memory summed over ranks, and its maximum over ranks (bytes). */
-PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max);
 /* Resident memory now, summed over ranks (bytes; /proc/self/statm). */
 PetscErrorCode TnCurrentMemory(MPI_Comm comm, double *sum);
 /* Options given but never read are most likely typos: one warning each, on
@@ -85,6 +83,14 @@ json_t *TnJsonStrArray(const char *const v[], PetscInt n);
    extra_option; NULL: none) with its path only, since the run rewrote it, and the data preprocessing prep (stolen; NULL:
    null, a command without data). Collective. */
 PetscErrorCode TnOutProvenance(MPI_Comm comm, const char command[], json_t *prep, const char extra_option[], const char extra[], json_t *root);
+/* The head of a command's JSON output (summary.json, train.json, ...):
+   {"tenor_version", "command", "ranks"}. Collective. */
+PetscErrorCode TnOutJsonBegin(MPI_Comm comm, const char command[], json_t **root);
+/* Its tail: root["provenance"] (TnOutProvenance; the preprocessing is that
+   of data when data is not NULL, else prep, stolen, NULL: null), then the
+   file dir/name written atomically (TnJsonCommit: rank 0, *root consumed);
+   path (len bytes) holds the file's name on return. Collective. */
+PetscErrorCode TnOutJsonEnd(MPI_Comm comm, const char command[], TnData data, json_t *prep, const char dir[], const char name[], char path[], size_t len, json_t **root);
 /* The preprocessing TnDataLoad applied, as JSON: dequantize, its width,
    valid_fraction, standardize and sum_log_sd = sum_i log sd_i (the shift
    from standardised to data-space losses, docs/data.md). */

@@ -337,12 +337,12 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data
   TnForm      form;
   TnAct       act;
   PetscReal   inv;
-  json_t     *root, *methods, *prep;
+  json_t     *root, *methods;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetType(net, &ntype));
   PetscCall(TnDynGetParams(dyn, NULL, &form, &act, NULL, NULL, NULL));
   PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
-  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "logdet", "ranks", (int)g->size);
+  PetscCall(TnOutJsonBegin(comm, "logdet", &root));
   PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o}", "type", TnJsonStr(ntype), "N", (json_int_t)g->N, "nnz", (json_int_t)g->nnz, "offdiag_nnz", (json_int_t)g->offnnz, "self_loops", (json_int_t)g->selfloops, "mean_in_degree", TnJsonReal((double)g->offnnz / g->N), "reciprocal_edges", (json_int_t)g->pairs, "reciprocity_measured", TnJsonReal((double)g->recip), "weight_scale_measured", TnJsonReal((double)g->wscale))));
   PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:o}", "scheme", "sync", "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)g->h), "K", (json_int_t)g->K, "batch", (json_int_t)g->B, "invertibility_value", TnJsonReal((double)inv))));
   PetscCall(TnJsonSet(root, "samples", json_integer(g->S)));
@@ -358,10 +358,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data
   }
   PetscCall(TnJsonSet(root, "methods", methods));
   PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f, s:f}", "setup", g->t_setup, "study", g->t_study, "total", g->t_total)));
-  PetscCall(TnOutDataPreprocessing(data, &prep));
-  PetscCall(TnOutProvenance(comm, "logdet", prep, NULL, NULL, root));
-  PetscCall(PetscSNPrintf(path, len, "%s/logdet.json", g->dir));
-  PetscCall(TnJsonCommit(comm, path, &root));
+  PetscCall(TnOutJsonEnd(comm, "logdet", data, NULL, g->dir, "logdet.json", path, len, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

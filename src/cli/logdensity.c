@@ -212,7 +212,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnData d
   TnPartitionInfo pi;
   TnLogDetType    ldt;
   TnBase          base;
-  json_t         *root, *prep;
+  json_t         *root;
   PetscFunctionBeginUser;
   Stats(run, &mean, &sd, &se);
   PetscCall(TnDynGetLoss(dyn, &ldt, &base));
@@ -221,7 +221,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnData d
   PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
   PetscCall(TnNetGetType(net, &ntype));
   PetscCall(TnNetGetPartitionInfo(net, &pi));
-  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "logdensity", "ranks", (int)run->size);
+  PetscCall(TnOutJsonBegin(comm, "logdensity", &root));
   PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:I, s:o, s:o}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz, "edge_cut", (json_int_t)pi.edge_cut, "halo_min", (json_int_t)pi.halo_min, "halo_mean", TnJsonReal((double)pi.halo_mean), "halo_max", (json_int_t)pi.halo_max, "neighbours_min", (json_int_t)pi.neighbours_min, "neighbours_mean", TnJsonReal((double)pi.neighbours_mean), "neighbours_max", (json_int_t)pi.neighbours_max, "imbalance_rows", TnJsonReal((double)pi.imbalance_rows), "imbalance_nnz", TnJsonReal((double)pi.imbalance_nnz))));
   PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:o}", "scheme", TnJsonStr(scheme), "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)h), "K", (json_int_t)run->K, "batch", (json_int_t)B, "colors", (json_int_t)ncol, "logdet", TnLogDetTypes[ldt], "base", TnBaseTypes[base], "invertibility_value", TnJsonReal((double)inv), "invertibility", TnJsonStr(what))));
   PetscCall(TnJsonSet(root, "samples", json_integer(run->S)));
@@ -245,10 +245,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnData d
   PetscCall(TnJsonSet(root, "synaptic_updates_per_sample", TnJsonReal((double)run->passes * (double)run->nnz)));
   PetscCall(TnJsonSet(root, "memory", json_pack("{s:f, s:f, s:f, s:f, s:f, s:s}", "peak_rss_bytes_sum", run->mem_sum, "peak_rss_bytes_max", run->mem_max, "bytes_per_synapse", run->mem_sum / (double)PetscMax(run->nnz, 1), "simulation_bytes", run->mem_sim, "simulation_bytes_per_synapse", run->mem_sim / (double)PetscMax(run->nnz, 1), "note", "simulation = resident memory after the evaluation minus that after start-up (libraries), summed over ranks")));
   PetscCall(TnJsonSet(root, "outputs", TnJsonStrArray(files, nfiles)));
-  PetscCall(TnOutDataPreprocessing(data, &prep));
-  PetscCall(TnOutProvenance(comm, "logdensity", prep, NULL, NULL, root));
-  PetscCall(PetscSNPrintf(path, len, "%s/summary.json", run->dir));
-  PetscCall(TnJsonCommit(comm, path, &root));
+  PetscCall(TnOutJsonEnd(comm, "logdensity", data, NULL, run->dir, "summary.json", path, len, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -84,7 +84,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, const TnNor
   PetscFunctionBeginUser;
   PetscCall(TnNetGetType(net, &ntype));
   PetscCall(JsonDynamics(dyn, &dj));
-  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "normcheck", "ranks", (int)run->size);
+  PetscCall(TnOutJsonBegin(comm, "normcheck", &root));
   PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz)));
   PetscCall(TnJsonSet(root, "dynamics", dj));
   if (r->nclamp) PetscCall(TnJsonSet(root, "conditional", json_pack("{s:I, s:I, s:s}", "clamped_nodes", (json_int_t)r->nclamp, "free_nodes", (json_int_t)r->N, "given", opt->given[0] ? opt->given : "0")));
@@ -98,9 +98,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, const TnNor
   PetscCall(TnJsonSet(root, "evaluations", json_integer((json_int_t)r->evaluations)));
   PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f}", "integrate", r->seconds, "total", run->t_total)));
   PetscCall(TnJsonSet(root, "evaluations_per_s", TnJsonReal(r->seconds > 0 ? (double)r->evaluations / r->seconds : 0.0)));
-  PetscCall(TnOutProvenance(comm, "normcheck", NULL, NULL, NULL, root));
-  PetscCall(PetscSNPrintf(path, len, "%s/normcheck.json", run->dir));
-  PetscCall(TnJsonCommit(comm, path, &root));
+  PetscCall(TnOutJsonEnd(comm, "normcheck", NULL, NULL, run->dir, "normcheck.json", path, len, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

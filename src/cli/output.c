@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,18 +74,6 @@ PetscErrorCode TnOutClose(MPI_Comm comm, FILE **fp, const char path[])
 {
   PetscFunctionBeginUser;
   PetscCall(TnCommitClose(comm, path, fp, PETSC_TRUE));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max)
-{
-  struct rusage ru;
-  double        me;
-  PetscFunctionBeginUser;
-  getrusage(RUSAGE_SELF, &ru);
-  me = 1024.0 * (double)ru.ru_maxrss;
-  PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
-  PetscCallMPI(MPI_Allreduce(&me, max, 1, MPI_DOUBLE, MPI_MAX, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -210,6 +197,25 @@ PetscErrorCode TnOutProvenance(MPI_Comm comm, const char command[], json_t *prep
   prov = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "tenor_version", TENOR_VERSION, "git_commit", TENOR_COMMIT, "command", command, "ranks", (int)size, "options", TnJsonStr(all), "inputs", in ? in : json_null(), "preprocessing", prep ? prep : json_null());
   PetscCall(PetscFree(all));
   PetscCall(TnJsonSet(root, "provenance", prov));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnOutJsonBegin(MPI_Comm comm, const char command[], json_t **root)
+{
+  PetscMPIInt size;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  *root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", command, "ranks", (int)size);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnOutJsonEnd(MPI_Comm comm, const char command[], TnData data, json_t *prep, const char dir[], const char name[], char path[], size_t len, json_t **root)
+{
+  PetscFunctionBeginUser;
+  if (data) PetscCall(TnOutDataPreprocessing(data, &prep));
+  PetscCall(TnOutProvenance(comm, command, prep, NULL, NULL, *root));
+  PetscCall(PetscSNPrintf(path, len, "%s/%s", dir, name));
+  PetscCall(TnJsonCommit(comm, path, root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

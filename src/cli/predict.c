@@ -264,11 +264,11 @@ static PetscErrorCode WriteConfusion(MPI_Comm comm, TnRun *run, char path[], siz
 
 static PetscErrorCode WriteSummary(MPI_Comm comm, TnData data, TnRun *run, const char *files[], PetscInt nfiles, char path[], size_t len)
 {
-  json_t *root, *prep;
+  json_t *root;
   double  mlogpx = 0;
   PetscFunctionBeginUser;
   for (PetscInt s = 0; s < run->S; s++) mlogpx -= run->logpx[s] / run->S;
-  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "predict", "ranks", (int)run->size);
+  PetscCall(TnOutJsonBegin(comm, "predict", &root));
   PetscCall(TnJsonSet(root, "model", TnJsonStr(run->model)));
   if (run->nmodels > 1)
     PetscCall(TnJsonSet(root, "per_class_models", TnJsonStrArray((const char *const *)run->models, run->nmodels)));
@@ -294,10 +294,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnData data, TnRun *run, const
   }
   PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:f, s:f, s:f}", "setup", run->t_setup, "evaluate", run->t_eval, "total", run->t_total)));
   PetscCall(TnJsonSet(root, "outputs", TnJsonStrArray(files, nfiles)));
-  PetscCall(TnOutDataPreprocessing(data, &prep));
-  PetscCall(TnOutProvenance(comm, "predict", prep, NULL, NULL, root));
-  PetscCall(PetscSNPrintf(path, len, "%s/summary.json", run->dir));
-  PetscCall(TnJsonCommit(comm, path, &root));
+  PetscCall(TnOutJsonEnd(comm, "predict", data, NULL, run->dir, "summary.json", path, len, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

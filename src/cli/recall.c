@@ -89,7 +89,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnRecall r, const TnRe
   PetscFunctionBeginUser;
   PetscCall(TnNetGetType(net, &ntype));
   PetscCall(TnRecallGetSettings(r, &noise, &thr, &maxsw, &seed, &upd, &file));
-  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "recall", "ranks", (int)run->size);
+  PetscCall(TnOutJsonBegin(comm, "recall", &root));
   PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:o}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "k", TnJsonReal((double)run->k))));
   PetscCall(TnJsonSet(root, "N", json_integer((json_int_t)run->N)));
   PetscCall(TnJsonSet(root, "p", json_integer((json_int_t)run->p)));
@@ -107,9 +107,7 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnRecall r, const TnRe
   PetscCall(TnJsonSet(root, "timings_s", json_pack("{s:o, s:o, s:o}", "setup", TnJsonReal(run->t_setup), "dynamics", TnJsonReal(run->t_run), "total", TnJsonReal(run->t_total))));
   PetscCall(TnJsonSet(root, "memory", json_pack("{s:o, s:o}", "peak_rss_sum_bytes", TnJsonReal(run->mem_sum), "peak_rss_max_bytes", TnJsonReal(run->mem_max))));
   PetscCall(TnJsonSet(root, "files", json_pack("[s]", csv)));
-  PetscCall(TnOutProvenance(comm, "recall", NULL, NULL, NULL, root));
-  PetscCall(PetscSNPrintf(path, len, "%s/recall.json", run->dir));
-  PetscCall(TnJsonCommit(comm, path, &root));
+  PetscCall(TnOutJsonEnd(comm, "recall", NULL, NULL, run->dir, "recall.json", path, len, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -253,7 +253,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnSample
   PetscCall(TnDynGetNumColors(dyn, &ncol));
   PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
   PetscCall(TnNetGetType(net, &ntype));
-  root = json_pack("{s:s, s:s, s:i}", "tenor_version", TENOR_VERSION, "command", "sample", "ranks", (int)run->size);
+  PetscCall(TnOutJsonBegin(comm, "sample", &root));
   PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(ntype), "N", (json_int_t)run->N, "nnz", (json_int_t)run->nnz)));
   PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:o, s:o}", "scheme", TnJsonStr(scheme), "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)h), "K", (json_int_t)run->K, "batch", (json_int_t)run->B, "colors", (json_int_t)ncol, "logdet", TnLogDetTypes[ldt], "base", TnBaseTypes[base], "invertibility_value", TnJsonReal((double)inv), "invertibility", TnJsonStr(what))));
   PetscCall(TnJsonSet(root, "samples", json_integer(run->S)));
@@ -269,9 +269,7 @@ static PetscErrorCode WriteSummary(MPI_Comm comm, TnNet net, TnDyn dyn, TnSample
   PetscCall(TnJsonSet(root, "memory", json_pack("{s:f, s:f}", "peak_rss_bytes_sum", run->mem_sum, "peak_rss_bytes_max", run->mem_max)));
   PetscCall(TnJsonSet(root, "outputs", TnJsonStrArray(files, nfiles)));
   PetscCall(TnJsonSet(root, "sum_log_sd", TnJsonReal((double)run->shift)));
-  PetscCall(TnOutProvenance(comm, "sample", json_pack("{s:b, s:b, s:o, s:s}", "dequantize", (int)run->dequantized, "standardize", run->sd ? 1 : 0, "sum_log_sd", TnJsonReal((double)run->shift), "note", "the model's preprocessing, inverted: samples are in the data's own space"), NULL, NULL, root));
-  PetscCall(PetscSNPrintf(path, len, "%s/sample.json", run->dir));
-  PetscCall(TnJsonCommit(comm, path, &root));
+  PetscCall(TnOutJsonEnd(comm, "sample", NULL, json_pack("{s:b, s:b, s:o, s:s}", "dequantize", (int)run->dequantized, "standardize", run->sd ? 1 : 0, "sum_log_sd", TnJsonReal((double)run->shift), "note", "the model's preprocessing, inverted: samples are in the data's own space"), run->dir, "sample.json", path, len, &root));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -159,7 +159,8 @@ static PetscErrorCode WriteJson(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data
   PetscCall(TnDynGetParams(dyn, &scheme, &form, &act, &h, &K, &B));
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/train.json", run->dir));
   PetscCall(PetscSNPrintf(metrics, sizeof(metrics), "%s/train_metrics.csv", run->dir));
-  root = json_pack("{s:s, s:s, s:i, s:s}", "tenor_version", TENOR_VERSION, "command", "train", "ranks", (int)run->size, "status", TnTrainStatusNames[in.status]);
+  PetscCall(TnOutJsonBegin(comm, "train", &root));
+  PetscCall(TnJsonSet(root, "status", TnJsonStr(TnTrainStatusNames[in.status])));
   PetscCall(TnJsonSet(root, "network", json_pack("{s:o, s:I, s:I}", "type", TnJsonStr(ntype), "N", (json_int_t)N, "nnz", (json_int_t)nnz)));
   PetscCall(TnJsonSet(root, "dynamics", json_pack("{s:o, s:s, s:s, s:o, s:I, s:I}", "scheme", TnJsonStr(scheme), "form", TnFormTypes[form], "activation", TnActTypes[act], "h", TnJsonReal((double)h), "K", (json_int_t)K, "batch", (json_int_t)B)));
   {

@@ -5,8 +5,8 @@
    the memory, how much, how much there is, and what to change. */
 #include <tenor/sys.h>
 #include <stdio.h>
-#include <unistd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 /* Bytes this node may use: -memory_limit (bytes per node) if given, else 90%
    of MemAvailable (/proc/meminfo; free pages if that is absent). */
@@ -71,5 +71,17 @@ PetscErrorCode TnMemoryTrace(MPI_Comm comm, const char phase[])
   PetscCallMPI(MPI_Allreduce(me, sum, 2, MPI_DOUBLE, MPI_SUM, comm));
   PetscCallMPI(MPI_Allreduce(me, mx, 2, MPI_DOUBLE, MPI_MAX, comm));
   PetscCall(PetscPrintf(comm, "memory trace: %-40s resident %9.4f GB (max rank %9.4f), peak %9.4f GB (max rank %9.4f)\n", phase, sum[0] / 1e9, mx[0] / 1e9, sum[1] / 1e9, mx[1] / 1e9));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max)
+{
+  struct rusage ru;
+  double        me;
+  PetscFunctionBeginUser;
+  getrusage(RUSAGE_SELF, &ru);
+  me = 1024.0 * (double)ru.ru_maxrss;
+  PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
+  if (max) PetscCallMPI(MPI_Allreduce(&me, max, 1, MPI_DOUBLE, MPI_MAX, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

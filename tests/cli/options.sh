@@ -46,6 +46,10 @@ expect_error 1 color_2p31m1 "colour numbers up to 2147483646 are too large" logd
 # 2. errors in user input end the run with one message at 1, 2, 3 and 8 ranks
 for np in 1 2 3 8; do expect_error $np steps_1e12 "-dyn_steps 1e12 is out of range" logdensity -dyn_steps 1e12 -out_dir o; done
 expect_error 3 net_n_frac "-net_n 1.5: not an integer" logdensity -net_n 1.5 -out_dir o
+# the sync scheme's column panels: negative (below -1), beyond PetscInt, not a number
+expect_error 3 panel_kb_negative "-dyn_panel_kb -5 is out of range: give an integer from -1 to" logdensity $FAST -dyn_panel_kb -5 -out_dir o
+expect_error 3 panel_kb_huge "-dyn_panel_kb 99999999999 is out of range" logdensity $FAST -dyn_panel_kb 99999999999 -out_dir o
+expect_error 3 panel_kb_text "-dyn_panel_kb abc: not an integer" logdensity $FAST -dyn_panel_kb abc -out_dir o
 expect_error 3 options_file_missing "cannot read the options file /nonexistent" logdensity -options_file /nonexistent
 printf 'net:\n  n: 4\n bad: [\n' >bad.yaml
 expect_error 3 options_file_yaml "bad.yaml:3:2: the YAML options file" logdensity -options_file_yaml bad.yaml

@@ -6,8 +6,9 @@ by this script for the plain-text formats), makes mutants with a fixed seed
 (byte flips, truncation, duplicated/dropped lines, evil numbers in number
 fields, extra/missing fields, BOM, very long lines, damaged HDF5 metadata,
 attributes and data at random offsets), runs the tenor command that reads the
-file on each at 1 and 3 ranks with a timeout, and checks the contract of
-README.md "File formats":
+file on each at 1 and 3 ranks with a timeout (the mutants of the class labels
+and the clamp list each at one of them in turn, the partition file at the
+largest, its part count), and checks the contract of README.md "File formats":
 
   * exit status != 0 with exactly one "tenor: error:" line and no noise
     (no signal or abort banner, no HDF5-DIAG, no PETSC ERROR, no sanitizer
@@ -51,7 +52,11 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FORMATS = ["mtx", "b", "gamma", "csv", "coloring", "h5samples", "model", "ckpt"]
+FORMATS = ["mtx", "b", "gamma", "csv", "coloring", "h5samples", "model", "ckpt", "labels", "clamp", "partition"]
+# Formats whose mutants each run at one of the rank counts, in turn (the
+# seed at all of them), to keep the fuzzer's time; the partition file runs at
+# the largest rank count only (its part count is the number of ranks).
+ALTERNATE_RANKS = ("labels", "clamp")
 
 # Output that must never appear, whatever the exit status.
 NOISE = [
@@ -68,6 +73,7 @@ NOISE = [
 # ----------------------------------------------------------------------------
 NET_N = 4  # lattice side: N = 16 nodes, small and fast
 N = NET_N * NET_N
+NLAB = 3  # classes of the labels' seed
 DATA_SMALL = ["-data_type", "gmrf2d", "-data_samples", "64", "-data_valid_fraction", "0.125"]
 TRAIN = ["-net_n", str(NET_N), "-dyn_steps", "2", "-dyn_batch", "8", "-train_steps", "4", "-train_valid_every", "2", "-train_ckpt_every", "2"] + DATA_SMALL
 LD = ["-dyn_steps", "2", "-dyn_batch", "4"]
@@ -117,8 +123,8 @@ def mpirun(np_):
     return ["mpirun", "-n", str(np_), "--oversubscribe"]
 
 
-def make_seeds(tenor, seeddir, formats, timeout):
-    """Writes one valid seed file per format; the HDF5 ones and the colouring by tenor itself."""
+def make_seeds(tenor, seeddir, formats, timeout, parts):
+    """Writes one valid seed file per format; the HDF5 ones and the colouring by tenor itself; the partition into PARTS parts."""
     os.makedirs(seeddir, exist_ok=True)
     seeds = {}
     w = os.path.join(seeddir, "W.mtx")
@@ -133,7 +139,17 @@ def make_seeds(tenor, seeddir, formats, timeout):
         f.write(("# samples, one per row\n" + ",".join("x%d" % i for i in range(N)) + "\n").encode())
         for _ in range(12):
             f.write((",".join("%.17g" % rnd.gauss(0, 1) for _ in range(N)) + "\n").encode())
-    seeds.update({"mtx": "W.mtx", "b": "b.mtx", "gamma": "gamma.txt", "csv": "x.csv"})
+    # class labels: the last NLAB of the N nodes are the label nodes, so the samples have N - NLAB columns
+    with open(os.path.join(seeddir, "xl.csv"), "wb") as f:
+        for _ in range(12):
+            f.write((",".join("%.17g" % rnd.gauss(0, 1) for _ in range(N - NLAB)) + "\n").encode())
+    with open(os.path.join(seeddir, "labels.csv"), "wb") as f:
+        f.write(("label\n" + "".join("%d\n" % (s % NLAB) for s in range(12))).encode())
+    with open(os.path.join(seeddir, "clamp.txt"), "wb") as f:  # numbers and ranges a-b
+        f.write(b"# clamped nodes\n0\n3\n5-7\n%d\n" % (N - 1))
+    with open(os.path.join(seeddir, "partition.txt"), "wb") as f:  # one part per node, contiguous blocks
+        f.write("".join("%d\n" % (i * parts // N) for i in range(N)).encode())
+    seeds.update({"mtx": "W.mtx", "b": "b.mtx", "gamma": "gamma.txt", "csv": "x.csv", "labels": "labels.csv", "clamp": "clamp.txt", "partition": "partition.txt"})
     steps = []
     if "coloring" in formats:
         steps.append(("coloring", mpirun(2) + [tenor, "logdensity", "-net_W", w, "-dyn_scheme", "colored", "-dyn_coloring_out", os.path.join(seeddir, "colors.txt"), "-out_dir", "col.out"] + LD))
@@ -175,6 +191,12 @@ def command(fmt, tenor, seeddir, path, outdir):
         return ld + ["-net_W", w, "-data_type", "hdf5", "-data_file", path], res
     if fmt == "model":
         return [tenor, "logdensity", "-out_dir", outdir, "-model", path, "-dyn_batch", "8"] + DATA_SMALL, res
+    if fmt == "labels":
+        return ld + ["-net_W", w, "-data_type", "csv", "-data_file", os.path.join(seeddir, "xl.csv"), "-data_labels", path], res
+    if fmt == "clamp":
+        return ld + ["-net_W", w, "-data_clamp", path], res
+    if fmt == "partition":
+        return ld + ["-net_W", w, "-partition_file", path], res
     if fmt == "ckpt":  # the checkpoint is read from the output directory
         return [tenor, "train"] + TRAIN[:-len(DATA_SMALL)] + ["-train_steps", "5"] + DATA_SMALL + ["-out_dir", outdir, "-train_restart"], ["model.h5", "train.json", "train_metrics.csv"]
     raise ValueError(fmt)
@@ -547,7 +569,7 @@ def main():
     os.makedirs(work)
     t0 = time.time()
     seeddir = os.path.join(work, "seeds")
-    seeds = make_seeds(tenor, seeddir, formats, max(a.timeout, 120))
+    seeds = make_seeds(tenor, seeddir, formats, max(a.timeout, 120), max(ranks))
     print("fuzz: seeds written in %.1f s; %d mutants x %d format(s) x ranks %s, seed %d" % (time.time() - t0, a.mutants, len(formats), a.ranks, a.seed), flush=True)
 
     # The mutants, all drawn before any run, so the set depends on the seed only.
@@ -573,7 +595,13 @@ def main():
             path = os.path.join(mdir, "ckpt.h5" if fmt == "ckpt" else base)
             with open(path, "wb") as f:
                 f.write(data)
-            for np_ in ranks:
+            if fmt == "partition":
+                runs = [max(ranks)]
+            elif fmt in ALTERNATE_RANKS and i >= 0:
+                runs = [ranks[i % len(ranks)]]
+            else:
+                runs = ranks
+            for np_ in runs:
                 jobs.append((fmt, i, cls, np_, mdir, path))
 
     def one(job):

@@ -33,20 +33,15 @@
 #include <petscblaslapack.h>
 #include <stdlib.h>
 
-#define NMAX 12
+#define NMAX TN_TEST_NMAX
 
-typedef struct {
-  PetscInt  N;
-  PetscReal W[NMAX][NMAX], b[NMAX], g[NMAX];
-  PetscBool P[NMAX][NMAX];
-} Model;
+typedef TnTestModel Model;
 
 /* Dense W (every entry), free block upper triangular in natural order when
    tri (then the diag log-det is exact). */
 static void ModelClamped(Model *m, PetscInt N, const PetscBool *clamped, PetscBool tri, uint64_t seed)
 {
-  TnTestRandomDense(N, NMAX, 1.0, PETSC_FALSE, 0.6 / PetscSqrtReal((PetscReal)N), seed, &m->W[0][0], &m->P[0][0], m->b, m->g);
-  m->N = N;
+  TnTestModelRandomDense(m, N, 1.0, PETSC_FALSE, 0.6 / PetscSqrtReal((PetscReal)N), seed);
   for (PetscInt i = 0; i < N; i++)
     for (PetscInt j = 0; j < i; j++)
       if (tri && !clamped[i] && !clamped[j]) m->W[i][j] = 0, m->P[i][j] = PETSC_FALSE;
@@ -103,49 +98,7 @@ static void Propagator(const Model *m, const PetscBool *clamped, PetscReal h, Pe
     }
 }
 
-/* E = e^A (n x n, stride NMAX + 1) by scaling and squaring: A / 2^s with
-   |A / 2^s|_1 <= 1/8, a Taylor polynomial of degree 24, s squarings. */
-#define MS (NMAX + 1)
-static void MatMul(PetscInt n, PetscReal A[][MS], PetscReal B[][MS], PetscReal C[][MS])
-{
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt j = 0; j < n; j++) {
-      PetscReal s = 0;
-      for (PetscInt k = 0; k < n; k++) s += A[i][k] * B[k][j];
-      C[i][j] = s;
-    }
-}
-
-static void Expm(PetscInt n, PetscReal A[][MS], PetscReal E[][MS])
-{
-  PetscReal nrm = 0, X[MS][MS], T[MS][MS], P[MS][MS];
-  PetscInt  s   = 0;
-  for (PetscInt j = 0; j < n; j++) {
-    PetscReal c = 0;
-    for (PetscInt i = 0; i < n; i++) c += PetscAbsReal(A[i][j]);
-    nrm = PetscMax(nrm, c);
-  }
-  while (nrm / ldexp(1.0, (int)s) > 0.125) s++;
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt j = 0; j < n; j++) {
-      X[i][j] = ldexp(A[i][j], -(int)s);
-      E[i][j] = (i == j) + X[i][j];
-      T[i][j] = X[i][j];
-    }
-  for (PetscInt k = 2; k <= 24; k++) {
-    MatMul(n, T, X, P);
-    for (PetscInt i = 0; i < n; i++)
-      for (PetscInt j = 0; j < n; j++) {
-        T[i][j] = P[i][j] / k;
-        E[i][j] += T[i][j];
-      }
-  }
-  for (PetscInt q = 0; q < s; q++) {
-    MatMul(n, E, E, P);
-    for (PetscInt i = 0; i < n; i++)
-      for (PetscInt j = 0; j < n; j++) E[i][j] = P[i][j];
-  }
-}
+#define MS (NMAX + 1) /* the augmented matrices of the exponential */
 
 /* The continuous scheme's flow of the masked linear field
    da/dt = M'(a) = D_F ((W - Gamma) a + b) (D_F: 1 on the free rows) over
@@ -162,7 +115,7 @@ static void Flow(const Model *m, const PetscBool *clamped, PetscReal Tf, PetscRe
     for (PetscInt j = 0; j < N; j++) A[i][j] = Tf * (m->W[i][j] - (i == j) * m->g[i]);
     A[i][N] = Tf * m->b[i];
   }
-  Expm(N + 1, A, E);
+  TnTestExpm(N + 1, MS, &A[0][0], &E[0][0]);
   for (PetscInt i = 0; i < N; i++) {
     e[i] = E[i][N];
     for (PetscInt j = 0; j < N; j++) T[i][j] = E[i][j];
@@ -232,7 +185,7 @@ static PetscReal ConditionalGaussian(PetscInt N, const PetscBool *clamped, Petsc
 static PetscErrorCode LinearDyn(const Model *m, TnLogDetType ldt, PetscReal h, PetscInt K, PetscInt B, TnNet *net, TnDyn *dyn)
 {
   PetscFunctionBeginUser;
-  PetscCall(TnTestNetFromDense(m->N, NMAX, &m->W[0][0], &m->P[0][0], m->b, m->g, net));
+  PetscCall(TnTestModelNet(m, net));
   PetscCall(TnDynCreate(*net, dyn));
   PetscCall(TnDynSetActivation(*dyn, TN_ACT_LINEAR));
   PetscCall(TnDynSetLogDetType(*dyn, ldt));
@@ -615,7 +568,7 @@ static void test_normcheck(void)
       TnNormResult     res = {0};
       if (nf == 3 && q == 1) continue; /* continuous: N_F = 2 (its stages cost an exchange each) */
       ModelClamped(&m, 5, clamped, PETSC_FALSE, 50 + nf);
-      TN_ASSERT_OK(TnTestNetFromDense(m.N, NMAX, &m.W[0][0], &m.P[0][0], m.b, m.g, &net));
+      TN_ASSERT_OK(TnTestModelNet(&m, &net));
       TN_ASSERT_OK(TnDynCreate(net, &dyn));
       TN_ASSERT_OK(TnDynSetScheme(dyn, cfg[q].s));
       TN_ASSERT_OK(TnDynSetLogDetType(dyn, cfg[q].l));

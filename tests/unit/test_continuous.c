@@ -11,18 +11,9 @@
 #include <tenor/dyn.h>
 #include <tenor/sample.h>
 
-#define NMAX 12
+#define NMAX TN_TEST_NMAX
 
-typedef struct {
-  PetscInt  N;
-  PetscReal W[NMAX][NMAX], b[NMAX], g[NMAX];
-  PetscBool P[NMAX][NMAX];
-} Model;
-
-static PetscErrorCode ModelNet(const Model *m, TnNet *net)
-{
-  return TnTestNetFromDense(m->N, NMAX, &m->W[0][0], &m->P[0][0], m->b, m->g, net);
-}
+typedef TnTestModel Model;
 
 /* log Phi of samples x[b][i] and a_K (natural order, on every rank). */
 static PetscErrorCode Run(TnDyn dyn, PetscInt N, PetscInt B, PetscReal x[][NMAX], PetscReal *logphi, PetscReal aK[][NMAX])
@@ -30,50 +21,7 @@ static PetscErrorCode Run(TnDyn dyn, PetscInt N, PetscInt B, PetscReal x[][NMAX]
   return TnTestEvaluate(dyn, N, B, NMAX, &x[0][0], logphi, aK ? &aK[0][0] : NULL);
 }
 
-/* C = A B for n x n row-major matrices of stride NMAX + 1. */
-#define MS (NMAX + 1)
-static void MatMul(PetscInt n, PetscReal A[][MS], PetscReal B[][MS], PetscReal C[][MS])
-{
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt j = 0; j < n; j++) {
-      PetscReal s = 0;
-      for (PetscInt k = 0; k < n; k++) s += A[i][k] * B[k][j];
-      C[i][j] = s;
-    }
-}
-
-/* E = e^A by scaling and squaring: A / 2^s with |A / 2^s|_1 <= 1/8, a
-   Taylor polynomial of degree 24 (remainder far below eps), s squarings. */
-static void Expm(PetscInt n, PetscReal A[][MS], PetscReal E[][MS])
-{
-  PetscReal nrm = 0, X[MS][MS], T[MS][MS], P[MS][MS];
-  PetscInt  s   = 0;
-  for (PetscInt j = 0; j < n; j++) {
-    PetscReal c = 0;
-    for (PetscInt i = 0; i < n; i++) c += fabs(A[i][j]);
-    nrm = fmax(nrm, c);
-  }
-  while (nrm / ldexp(1.0, (int)s) > 0.125) s++;
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt j = 0; j < n; j++) {
-      X[i][j] = ldexp(A[i][j], -(int)s);
-      E[i][j] = (i == j) + X[i][j];
-      T[i][j] = X[i][j];
-    }
-  for (PetscInt k = 2; k <= 24; k++) {
-    MatMul(n, T, X, P);
-    for (PetscInt i = 0; i < n; i++)
-      for (PetscInt j = 0; j < n; j++) {
-        T[i][j] = P[i][j] / k;
-        E[i][j] += T[i][j];
-      }
-  }
-  for (PetscInt q = 0; q < s; q++) {
-    MatMul(n, E, E, P);
-    for (PetscInt i = 0; i < n; i++)
-      for (PetscInt j = 0; j < n; j++) E[i][j] = P[i][j];
-  }
-}
+#define MS (NMAX + 1) /* the augmented matrices of the exponential */
 
 static PetscReal BaseLogP(PetscInt N, const PetscReal *a)
 {
@@ -107,8 +55,7 @@ static void test_linear(void)
     TnDyn     dyn;
     PetscInt  N = 9, B = 3, K = 3;
     PetscReal T = 1.3, x[3][NMAX], aK[3][NMAX], lp[3], A[MS][MS] = {{0}}, E[MS][MS], tr = 0;
-    m.N = N;
-    TnTestRandomDense(N, NMAX, 0.5, PETSC_FALSE, 0.6, 21 + form, &m.W[0][0], &m.P[0][0], m.b, m.g);
+    TnTestModelRandomDense(&m, N, 0.5, PETSC_FALSE, 0.6, 21 + form);
     for (PetscInt b = 0; b < B; b++)
       for (PetscInt i = 0; i < N; i++) x[b][i] = TnRandNormal(7, b, i);
     for (PetscInt i = 0; i < N; i++) {
@@ -116,8 +63,8 @@ static void test_linear(void)
       A[i][N] = T * m.b[i];
       tr += A[i][i];
     }
-    Expm(N + 1, A, E); /* E = [[e^{TM}, (int_0^T e^{sM} ds) b], [0, 1]] */
-    TN_ASSERT_OK(ModelNet(&m, &net));
+    TnTestExpm(N + 1, MS, &A[0][0], &E[0][0]); /* E = [[e^{TM}, (int_0^T e^{sM} ds) b], [0, 1]] */
+    TN_ASSERT_OK(TnTestModelNet(&m, &net));
     TN_ASSERT_OK(Continuous(net, (TnForm)form, TN_ACT_LINEAR, T, K, PETSC_TRUE, 1e-12, B, &dyn));
     TN_ASSERT_OK(Run(dyn, N, B, x, lp, aK));
     for (PetscInt b = 0; b < B; b++) {
@@ -143,11 +90,10 @@ static void test_tanh_methods(void)
     TnDyn     d1, d2;
     PetscInt  N = 10, B = 2;
     PetscReal x[2][NMAX], l1[2], l2[2], a1[2][NMAX], a2[2][NMAX];
-    m.N = N;
-    TnTestRandomDense(N, NMAX, 0.4, PETSC_FALSE, 1.5, 31 + form, &m.W[0][0], &m.P[0][0], m.b, m.g);
+    TnTestModelRandomDense(&m, N, 0.4, PETSC_FALSE, 1.5, 31 + form);
     for (PetscInt b = 0; b < B; b++)
       for (PetscInt i = 0; i < N; i++) x[b][i] = 1.5 * TnRandNormal(8, b, i);
-    TN_ASSERT_OK(ModelNet(&m, &net));
+    TN_ASSERT_OK(TnTestModelNet(&m, &net));
     TN_ASSERT_OK(Continuous(net, (TnForm)form, TN_ACT_TANH, 2.0, 4, PETSC_TRUE, 1e-12, B, &d1));
     TN_ASSERT_OK(Run(d1, N, B, x, l1, a1));
     TnDynDestroy(&d1);
@@ -171,11 +117,10 @@ static void test_sync_converges(void)
   TnDyn     dyn;
   PetscInt  N = 10, B = 2;
   PetscReal T = 1.0, x[2][NMAX], lc[2], err[3], hs[3] = {0.02, 0.01, 0.005};
-  m.N = N;
-  TnTestRandomDense(N, NMAX, 0.4, PETSC_FALSE, 1.0, 41, &m.W[0][0], &m.P[0][0], m.b, m.g);
+  TnTestModelRandomDense(&m, N, 0.4, PETSC_FALSE, 1.0, 41);
   for (PetscInt b = 0; b < B; b++)
     for (PetscInt i = 0; i < N; i++) x[b][i] = TnRandNormal(9, b, i);
-  TN_ASSERT_OK(ModelNet(&m, &net));
+  TN_ASSERT_OK(TnTestModelNet(&m, &net));
   TN_ASSERT_OK(Continuous(net, TN_FORM_RATE, TN_ACT_TANH, T, 1, PETSC_TRUE, 1e-12, B, &dyn));
   TN_ASSERT_OK(Run(dyn, N, B, x, lc, NULL));
   TnDynDestroy(&dyn);
@@ -208,9 +153,8 @@ static void test_round_trip(void)
   Vec       z, x;
   PetscInt  N = 12;
   PetscReal d;
-  m.N = N;
-  TnTestRandomDense(N, NMAX, 0.4, PETSC_FALSE, 1.2, 51, &m.W[0][0], &m.P[0][0], m.b, m.g);
-  TN_ASSERT_OK(ModelNet(&m, &net));
+  TnTestModelRandomDense(&m, N, 0.4, PETSC_FALSE, 1.2, 51);
+  TN_ASSERT_OK(TnTestModelNet(&m, &net));
   TN_ASSERT_OK(Continuous(net, TN_FORM_RATE, TN_ACT_TANH, 1.5, 3, PETSC_TRUE, 1e-11, 4, &dyn));
   TN_ASSERT_OK(TnSamplerCreate(dyn, &s));
   TN_ASSERT_OK(TnDynCreateState(dyn, &z));
@@ -241,9 +185,8 @@ static PetscErrorCode BadSetUp(PetscReal rtol, PetscReal atol, PetscReal T)
   TnNet net;
   TnDyn dyn;
   PetscFunctionBeginUser;
-  m.N = 4;
-  TnTestRandomDense(4, NMAX, 0.5, PETSC_FALSE, 0.5, 61, &m.W[0][0], &m.P[0][0], m.b, m.g);
-  PetscCall(ModelNet(&m, &net));
+  TnTestModelRandomDense(&m, 4, 0.5, PETSC_FALSE, 0.5, 61);
+  PetscCall(TnTestModelNet(&m, &net));
   PetscCall(TnDynCreate(net, &dyn));
   PetscCall(TnDynSetScheme(dyn, TN_SCHEME_CONTINUOUS));
   PetscCall(TnDynSetTolerances(dyn, rtol, atol));

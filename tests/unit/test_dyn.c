@@ -11,25 +11,9 @@
 #include <tenor/dyn.h>
 #include <petscblaslapack.h>
 
-#define NMAX 16
+#define NMAX TN_TEST_NMAX
 
-typedef struct {
-  PetscInt  N;
-  PetscReal W[NMAX][NMAX], b[NMAX], g[NMAX];
-  PetscBool P[NMAX][NMAX];
-} Model;
-
-/* A random model: pattern density `dens`, self-loops, upper triangular if tri. */
-static void ModelRandom(Model *m, PetscInt N, PetscReal dens, PetscBool tri, PetscReal scale, uint64_t seed)
-{
-  m->N = N;
-  TnTestRandomDense(N, NMAX, dens, tri, scale, seed, &m->W[0][0], &m->P[0][0], m->b, m->g);
-}
-
-static PetscErrorCode ModelNet(const Model *m, TnNet *net)
-{
-  return TnTestNetFromDense(m->N, NMAX, &m->W[0][0], &m->P[0][0], m->b, m->g, net);
-}
+typedef TnTestModel Model;
 
 /* log Phi of samples x[b][i] and a_K (natural order, on every rank). */
 static PetscErrorCode RunTenor(TnDyn dyn, PetscInt N, PetscInt B, PetscReal x[][NMAX], PetscReal *logphi, PetscReal aK[][NMAX])
@@ -63,10 +47,10 @@ static void test_linear_sync(void)
     TnDyn     dyn;
     PetscInt  N = 9, B = 3, K = 7;
     PetscReal h = 0.1, x[3][NMAX], aK[3][NMAX], lp[3], ldiag = 0;
-    ModelRandom(&m, N, 0.4, (PetscBool)tri, 0.8, 11 + tri);
+    TnTestModelRandomDense(&m, N, 0.4, (PetscBool)tri, 0.8, 11 + tri);
     for (PetscInt b = 0; b < B; b++)
       for (PetscInt i = 0; i < N; i++) x[b][i] = TnRandNormal(99, b, i);
-    TN_ASSERT_OK(ModelNet(&m, &net));
+    TN_ASSERT_OK(TnTestModelNet(&m, &net));
     TN_ASSERT_OK(TnDynCreate(net, &dyn));
     TN_ASSERT_OK(TnDynSetActivation(dyn, TN_ACT_LINEAR));
     TN_ASSERT_OK(TnDynSetStepSize(dyn, h));
@@ -170,10 +154,10 @@ static void test_colored_exact(void)
     TnDyn     dyn;
     PetscInt  N = 12, B = 2, K = 4, col[NMAX], ncol = 0;
     PetscReal h = 0.2, x[2][NMAX], aK[2][NMAX], lp[2];
-    ModelRandom(&m, N, 0.3, PETSC_FALSE, 1.0, 21 + form);
+    TnTestModelRandomDense(&m, N, 0.3, PETSC_FALSE, 1.0, 21 + form);
     for (PetscInt b = 0; b < B; b++)
       for (PetscInt i = 0; i < N; i++) x[b][i] = TnRandNormal(7, b, i);
-    TN_ASSERT_OK(ModelNet(&m, &net));
+    TN_ASSERT_OK(TnTestModelNet(&m, &net));
     TN_ASSERT_OK(TnDynCreate(net, &dyn));
     TN_ASSERT_OK(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
     TN_ASSERT_OK(TnDynSetForm(dyn, (TnForm)form));
@@ -294,12 +278,12 @@ static void test_bad_inputs(void)
   PetscMPIInt rank;
   char        path[PETSC_MAX_PATH_LEN];
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
-  ModelRandom(&m, 6, 0.5, PETSC_FALSE, 0.5, 3);
+  TnTestModelRandomDense(&m, 6, 0.5, PETSC_FALSE, 0.5, 3);
   m.W[2][2] = NAN;
-  TN_ASSERT_OK(ModelNet(&m, &net));
+  TN_ASSERT_OK(TnTestModelNet(&m, &net));
   TN_ASSERT_FAILS(TnNetSetUp(net));
   TnNetDestroy(&net);
-  ModelRandom(&m, 6, 0.5, PETSC_FALSE, 0.5, 3);
+  TnTestModelRandomDense(&m, 6, 0.5, PETSC_FALSE, 0.5, 3);
   m.P[0][1] = m.P[1][0] = PETSC_TRUE;
   m.W[0][1]             = 0.1;
   PetscSNPrintf(path, sizeof(path), "%s/colors.txt", TnTestTmpDir());
@@ -309,7 +293,7 @@ static void test_bad_inputs(void)
     fclose(fp);
   }
   MPI_Barrier(PETSC_COMM_WORLD);
-  TN_ASSERT_OK(ModelNet(&m, &net));
+  TN_ASSERT_OK(TnTestModelNet(&m, &net));
   TN_ASSERT_OK(TnDynCreate(net, &dyn));
   TN_ASSERT_OK(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
   TN_ASSERT_OK(TnDynSetColoringFile(dyn, path, NULL));

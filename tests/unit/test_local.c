@@ -16,74 +16,12 @@
 #include <tenor/data.h>
 #include <stdlib.h>
 
-#define NMAX 12
+#define NMAX TN_TEST_NMAX
 #define BMAX 4
 #define KMAX 6
 
-typedef struct {
-  PetscInt  N;
-  PetscReal W[NMAX][NMAX], b[NMAX], g[NMAX];
-  PetscBool P[NMAX][NMAX];
-} Model;
-
-typedef struct {
-  TnScheme     scheme;
-  TnLogDetType ldt;
-  TnForm       form;
-  TnAct        act;
-  TnBase       base;
-} Config;
-
-static PetscErrorCode Configure(TnDyn dyn, const Config *c, PetscReal h, PetscInt K, PetscInt B)
-{
-  PetscFunctionBeginUser;
-  PetscCall(TnDynSetScheme(dyn, c->scheme));
-  PetscCall(TnDynSetLogDetType(dyn, c->ldt));
-  PetscCall(TnDynSetForm(dyn, c->form));
-  PetscCall(TnDynSetActivation(dyn, c->act));
-  PetscCall(TnDynSetBase(dyn, c->base));
-  PetscCall(TnDynSetStepSize(dyn, h));
-  PetscCall(TnDynSetSteps(dyn, K));
-  PetscCall(TnDynSetBatchSize(dyn, B));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Pattern density dens off the diagonal (0: W diagonal), a self-loop on
-   about 2 nodes in 3 (every node when diagonal). */
-static void ModelRandom(Model *m, PetscInt N, PetscReal dens, PetscReal scale, uint64_t seed)
-{
-  m->N = N;
-  for (PetscInt i = 0; i < N; i++) {
-    m->b[i] = 0.3 * TnRandNormal(seed, 1, i);
-    m->g[i] = 0.5 + TnRandUniform(seed, 2, i);
-    for (PetscInt j = 0; j < N; j++) {
-      PetscReal u  = TnRandUniform(seed, 3, i * N + j);
-      PetscBool on = (PetscBool)(i == j ? (dens == 0 || u < 0.67) : u < dens);
-      m->P[i][j]   = on;
-      m->W[i][j]   = on ? scale * (2 * TnRandUniform(seed, 4, i * N + j) - 1) : 0;
-    }
-  }
-}
-
-/* x[i][b] in natural order, and the same batch in the partitioned layout. */
-static PetscErrorCode FillState(TnDyn dyn, PetscInt N, PetscInt B, PetscReal scale, uint64_t seed, PetscReal x[NMAX][BMAX], Vec xs)
-{
-  Vec      xn;
-  PetscInt rs, re;
-  PetscFunctionBeginUser;
-  PetscCall(TnDynCreateNaturalState(dyn, &xn));
-  PetscCall(VecGetOwnershipRange(xn, &rs, &re));
-  for (PetscInt q = 0; q < N * B; q++) {
-    PetscReal v = scale * TnRandNormal(seed, 0, q);
-    if (x) x[q / B][q % B] = v;
-    if (q >= rs && q < re) PetscCall(VecSetValue(xn, q, v, INSERT_VALUES));
-  }
-  PetscCall(VecAssemblyBegin(xn));
-  PetscCall(VecAssemblyEnd(xn));
-  PetscCall(TnDynNaturalToState(dyn, xn, xs, SCATTER_FORWARD));
-  PetscCall(VecDestroy(&xn));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+typedef TnTestModel  Model;
+typedef TnTestConfig Config;
 
 /* A gradient in theta's layout as dense natural arrays on every rank:
    gW[i][j], gb[i], gu[i]. */
@@ -225,12 +163,12 @@ typedef struct {
 static PetscErrorCode SetupCreate(const Config *c, const Model *m, PetscReal h, PetscInt K, PetscInt B, uint64_t seed, PetscReal x[NMAX][BMAX], Setup *s)
 {
   PetscFunctionBeginUser;
-  PetscCall(TnTestNetFromDense(m->N, NMAX, &m->W[0][0], &m->P[0][0], m->b, m->g, &s->net));
+  PetscCall(TnTestModelNet(m, &s->net));
   PetscCall(TnDynCreate(s->net, &s->dyn));
-  PetscCall(Configure(s->dyn, c, h, K, B));
+  PetscCall(TnTestConfigure(s->dyn, c, h, K, B));
   PetscCall(TnGradCreate(s->dyn, &s->g));
   PetscCall(TnDynCreateState(s->dyn, &s->x));
-  PetscCall(FillState(s->dyn, m->N, B, 1.2, seed, x, s->x));
+  PetscCall(TnTestFillState(s->dyn, 1.2, seed, BMAX, &x[0][0], s->x));
   { /* theta's layout, without TnGradSetUp (which refuses a global log-det method itself) */
     TnParamLayout L;
     PetscCall(TnNetGetParamLayout(s->net, &L));
@@ -281,7 +219,7 @@ static const Config *AllConfigs(PetscInt *n)
     for (int s = 0; s < 3; s++)
       for (int form = 0; form < 2; form++)
         for (int base = 0; base < 2; base++)
-          for (int act = 0; act < 2; act++) cs[nc++] = (Config){sch[s].s, sch[s].l, (TnForm)form, (TnAct)act, (TnBase)base};
+          for (int act = 0; act < 2; act++) cs[nc++] = (Config){sch[s].s, sch[s].l, (TnForm)form, (TnAct)act, (TnBase)base, PETSC_TRUE, 0, NULL};
   }
   *n = nc;
   return cs;
@@ -301,7 +239,7 @@ static PetscErrorCode DiagonalCheck(const Config *c, uint64_t seed, PetscReal *w
   *worst = *general = 0;
   for (int pass = 0; pass < 2; pass++) {
     PetscReal diff = 0;
-    ModelRandom(&m, 10, pass == 0 ? 0.0 : 0.3, 0.8, seed);
+    TnTestModelRandom(&m, 10, pass == 0 ? 0.0 : 0.3, 0.8, seed);
     PetscCall(SetupCreate(c, &m, 0.15, K, B, seed + 1, x, &s));
     PetscCall(Run(&s, nvalid, PETSC_FALSE, le));
     PetscCall(Gather(s.g, s.grad, eW, eb, eu));
@@ -340,6 +278,44 @@ static void test_diagonal(void)
   }
 }
 
+/* Component q = i (N + 2) + j + 2 of node i's parameters: j = -2 u_i, -1
+   b_i, else W_ij (only where P_ij). */
+typedef struct {
+  const Config *c;
+  const Model  *m;
+  PetscReal     h;
+  PetscInt      K, nvalid;
+  const Traj   *T;
+  PetscReal (*gW)[NMAX], *gb, *gu;
+} FD;
+
+/* Node i's own loss with its component q moved by d. */
+static PetscErrorCode FDLoss(void *ctx, PetscInt q, PetscReal d, PetscReal *L)
+{
+  FD       *f = (FD *)ctx;
+  PetscInt  N = f->m->N, i = q / (N + 2), j = q % (N + 2) - 2;
+  PetscReal w[NMAX];
+  PetscFunctionBeginUser;
+  for (PetscInt jj = 0; jj < N; jj++) w[jj] = f->m->W[i][jj] + (jj == j ? d : 0);
+  *L = NodeLoss(f->c, f->m, f->h, f->K, f->nvalid, f->T, i, w, f->m->b[i] + (j == -1 ? d : 0), PetscExpReal(PetscLogReal(f->m->g[i]) + (j == -2 ? d : 0)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode FDGrad(void *ctx, PetscInt q, PetscReal *g, char name[], size_t len)
+{
+  FD      *f = (FD *)ctx;
+  PetscInt N = f->m->N, i = q / (N + 2), j = q % (N + 2) - 2;
+  PetscFunctionBeginUser;
+  name[0] = 0;
+  if (j >= 0 && !f->m->P[i][j]) PetscFunctionReturn(PETSC_SUCCESS);
+  *g = j == -2 ? f->gu[i] : j == -1 ? f->gb[i]
+                                    : f->gW[i][j];
+  PetscCall(PetscSNPrintf(name, len, "node %d, %s %d", (int)i, j == -2 ? "u" : j == -1 ? "b"
+                                                                                       : "W col",
+                          (int)j));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* (b) every component of the rule against central differences of the
    truncated objective (node i's own loss, the others frozen), eps = 1e-5.
    Also: the dense reference's node losses add up to the library's mean
@@ -355,7 +331,7 @@ static PetscErrorCode FDCheck(const Config *c, uint64_t seed, PetscReal *worst)
   Traj           *T;
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&T));
-  ModelRandom(&m, 10, 0.3, 0.8, seed);
+  TnTestModelRandom(&m, 10, 0.3, 0.8, seed);
   PetscCall(SetupCreate(c, &m, h, K, B, seed + 1, x, &s));
   PetscCall(Run(&s, nvalid, PETSC_TRUE, lp));
   PetscCall(Gather(s.g, s.grad, gW, gb, gu));
@@ -364,25 +340,12 @@ static PetscErrorCode FDCheck(const Config *c, uint64_t seed, PetscReal *worst)
   for (PetscInt b = 0; b < nvalid; b++) L -= lp[b] / nvalid;
   for (PetscInt i = 0; i < m.N; i++) Lref += NodeLoss(c, &m, h, K, nvalid, T, i, m.W[i], m.b[i], m.g[i]);
   TN_ASSERT_CLOSE(Lref, L, 1e-12);
-  *worst = 0;
-  for (PetscInt i = 0; i < m.N; i++)
-    for (PetscInt j = -2; j < m.N; j++) { /* j = -2: u_i, -1: b_i, else W_ij */
-      PetscReal w[NMAX], bi = m.b[i], ui = PetscLogReal(m.g[i]), fd, gq, err, Lpm[2];
-      if (j >= 0 && !m.P[i][j]) continue;
-      for (int sgn = 0; sgn < 2; sgn++) {
-        PetscReal d = sgn ? -eps : eps;
-        for (PetscInt jj = 0; jj < m.N; jj++) w[jj] = m.W[i][jj] + (jj == j ? d : 0);
-        Lpm[sgn] = NodeLoss(c, &m, h, K, nvalid, T, i, w, bi + (j == -1 ? d : 0), PetscExpReal(ui + (j == -2 ? d : 0)));
-      }
-      fd  = (Lpm[0] - Lpm[1]) / (2 * eps);
-      gq  = j == -2 ? gu[i] : j == -1 ? gb[i]
-                                      : gW[i][j];
-      err = PetscAbsReal(fd - gq) / PetscMax(PetscAbsReal(gq), 1e-3);
-      if (err > 1e-6) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  %s %s %s %s %s: node %d, %s %d: rule %.12g, finite difference %.12g\n", c->scheme, TnLogDetTypes[c->ldt], TnFormTypes[c->form], TnActTypes[c->act], TnBaseTypes[c->base], (int)i, j == -2 ? "u" : j == -1 ? "b"
-                                                                                                                                                                                                                                                                           : "W col",
-                                            (int)j, (double)gq, (double)fd));
-      *worst = PetscMax(*worst, err);
-    }
+  {
+    FD   fd = {c, &m, h, K, nvalid, T, gW, gb, gu};
+    char what[128];
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s %s %s %s", c->scheme, TnLogDetTypes[c->ldt], TnFormTypes[c->form], TnActTypes[c->act], TnBaseTypes[c->base]));
+    PetscCall(TnTestCentralDifferences(m.N * (m.N + 2), eps, FDLoss, FDGrad, &fd, what, worst));
+  }
   PetscCall(SetupDestroy(&s));
   PetscCall(PetscFree(T));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -402,79 +365,11 @@ static void test_fd(void)
 
 /* (c) the rule's norm, its derivative along a direction defined per natural
    (row, col) pair, and log Phi: on comm (any rank count) as on one rank. */
-static PetscErrorCode NetRule(MPI_Comm comm, TnScheme scheme, TnForm form, PetscReal out[3])
-{
-  TnNet            net;
-  TnDyn            dyn;
-  TnGrad           g;
-  Vec              x, grad;
-  TnDynResult      res;
-  const PetscInt  *row, *col;
-  PetscInt         n;
-  const PetscReal *pg;
-  PetscReal        loc[2] = {0, 0};
-  PetscFunctionBeginUser;
-  PetscCall(TnNetCreate(comm, &net));
-  PetscCall(TnNetSetType(net, "er"));
-  PetscCall(TnNetSetSize(net, 120));
-  PetscCall(TnNetSetDegree(net, 5));
-  PetscCall(TnNetSetReciprocity(net, 0.5));
-  PetscCall(TnNetSetSelfLoops(net, PETSC_TRUE));
-  PetscCall(TnNetSetWeightScale(net, 0.7));
-  PetscCall(TnNetSetBiasScale(net, 0.2));
-  PetscCall(TnDynCreate(net, &dyn));
-  PetscCall(TnDynSetScheme(dyn, scheme));
-  PetscCall(TnDynSetForm(dyn, form));
-  PetscCall(TnDynSetBase(dyn, TN_BASE_LOGISTIC));
-  PetscCall(TnDynSetSteps(dyn, 23));
-  PetscCall(TnDynSetBatchSize(dyn, 4));
-  PetscCall(TnGradCreate(dyn, &g));
-  PetscCall(TnDynCreateState(dyn, &x));
-  PetscCall(FillState(dyn, 120, 4, 1.0, 77, NULL, x));
-  PetscCall(TnGradCreateParamVec(g, &grad));
-  PetscCall(TnDynResultCreate(dyn, &res));
-  res.nvalid = 3;
-  PetscCall(TnGradComputeLocal(g, x, &res, grad));
-  PetscCall(TnGradGetParamMap(g, &row, &col));
-  PetscCall(VecGetLocalSize(grad, &n));
-  PetscCall(VecGetArrayRead(grad, &pg));
-  for (PetscInt q = 0; q < n; q++) {
-    loc[0] += pg[q] * pg[q];
-    loc[1] += pg[q] * TnRandNormal(5, 0, (uint64_t)row[q] * 1000 + (uint64_t)(col[q] + 2));
-  }
-  PetscCall(VecRestoreArrayRead(grad, &pg));
-  PetscCall(TnGradRestoreParamMap(g, &row, &col));
-  PetscCall(MPIU_Allreduce(loc, out, 2, MPIU_REAL, MPIU_SUM, comm));
-  out[0] = PetscSqrtReal(out[0]);
-  out[2] = res.logphi[0];
-  PetscCall(TnDynResultDestroy(&res));
-  PetscCall(VecDestroy(&grad));
-  PetscCall(VecDestroy(&x));
-  PetscCall(TnGradDestroy(&g));
-  PetscCall(TnDynDestroy(&dyn));
-  PetscCall(TnNetDestroy(&net));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static void test_rank_invariance(void)
 {
   const TnScheme schemes[] = {TN_SCHEME_SYNC, TN_SCHEME_COLORED};
   for (int scheme = 0; scheme < 2; scheme++)
-    for (int form = 0; form < 2; form++) {
-      PetscReal   v[2][3];
-      MPI_Comm    sub;
-      PetscMPIInt rank;
-      MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
-      MPI_Comm_split(PETSC_COMM_WORLD, rank == 0 ? 0 : MPI_UNDEFINED, 0, &sub);
-      TN_ASSERT_OK(NetRule(PETSC_COMM_WORLD, schemes[scheme], (TnForm)form, v[0]));
-      if (sub != MPI_COMM_NULL) {
-        TN_ASSERT_OK(NetRule(sub, schemes[scheme], (TnForm)form, v[1]));
-        MPI_Comm_free(&sub);
-      }
-      MPI_Bcast(v[1], 3, MPIU_REAL, 0, PETSC_COMM_WORLD);
-      CU_ASSERT(v[0][0] > 0);
-      for (int t = 0; t < 3; t++) TN_ASSERT_CLOSE(v[0][t], v[1][t], 1e-11 * PetscMax(1, PetscAbsReal(v[1][t])));
-    }
+    for (int form = 0; form < 2; form++) TnTestGradRankInvariance(schemes[scheme], (TnForm)form, PETSC_TRUE);
 }
 
 /* (e) the sync scheme's fused step with column panels (-dyn_panel_kb 1:
@@ -555,11 +450,11 @@ static void test_panels(void)
    log-det method; traces that do not fit in memory. */
 static void test_refusals(void)
 {
-  Config    c = {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG, TN_FORM_RATE, TN_ACT_TANH, TN_BASE_NORMAL};
+  Config    c = {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG, TN_FORM_RATE, TN_ACT_TANH, TN_BASE_NORMAL, PETSC_TRUE, 0, NULL};
   PetscReal x[NMAX][BMAX], lp[BMAX];
   Model     m;
   Setup     s;
-  ModelRandom(&m, 8, 0.3, 0.5, 11);
+  TnTestModelRandom(&m, 8, 0.3, 0.5, 11);
   TN_ASSERT_OK(SetupCreate(&c, &m, 0.1, 3, 2, 12, x, &s));
   TN_ASSERT_FAILS(Run(&s, 2, PETSC_TRUE, lp));
   TN_ASSERT_OK(Run(&s, 2, PETSC_FALSE, lp)); /* the exact gradient still works */

@@ -1,0 +1,96 @@
+/* The parts every benchmark shares (bench/benchutil.c): the start-up, the
+   JSON outputs (stdout on rank 0 and -bench_out FILE), the case list of the
+   step benchmarks (networks x schemes x batch sizes), the STREAM triad,
+   best and median of a series of timings, the net, step size and dynamics
+   of a case and its random start state. */
+#ifndef TN_BENCHUTIL_H
+#define TN_BENCHUTIL_H
+
+#include <tenor/net.h>
+#include <tenor/dyn.h>
+#include <stdio.h>
+
+#define BENCH_MAXL 8 /* most values of a list option */
+
+/* main(): TnInitialize with help, -tn_progress_every 0 unless given (stdout
+   holds the JSON only), run(PETSC_COMM_WORLD), TnFinalize. */
+int BenchMain(int argc, char **argv, const char help[], PetscErrorCode (*run)(MPI_Comm));
+
+/* The JSON outputs. Collective. out[0] = stdout on rank 0; out[1] = path
+   (when path is not empty), written by rank 0 to a temporary that
+   BenchOutputsClose renames over path (TnCommitOpen/Close: a symbolic link
+   at path is refused, an older file is replaced only by a complete one).
+   NULL elsewhere. Write to every non-NULL out[f]. */
+PetscErrorCode BenchOutputsOpen(MPI_Comm comm, const char path[], FILE *out[2]);
+PetscErrorCode BenchOutputsClose(MPI_Comm comm, const char path[], FILE *out[2]);
+
+/* The cases of a step benchmark: -bench_out, -bench_net, -bench_lattice_n,
+   -bench_er_n, -bench_k, -bench_batch, -bench_scheme, -bench_reps.
+   BenchCasesSetDefaults before PetscOptionsBegin (nets and schemes: comma
+   lists), BenchCasesOptions inside it, BenchCasesSetUp after it (the
+   defaults of the lists not given); BenchCasesDestroy frees the lists. */
+typedef struct {
+  char     outpath[PETSC_MAX_PATH_LEN];
+  char    *nets[BENCH_MAXL], *schemes[BENCH_MAXL];
+  PetscInt nnets, nschemes, nB, B[BENCH_MAXL];
+  PetscInt lattice_n, er_n, k, reps;
+  /* private */
+  char      def_nets[64], def_schemes[64];
+  PetscBool set_net, set_scheme, set_B;
+} BenchCases;
+
+PetscErrorCode BenchCasesSetDefaults(BenchCases *bc, const char nets[], const char schemes[], PetscInt reps);
+PetscErrorCode BenchCasesOptions(PetscOptionItems *PetscOptionsObject, BenchCases *bc);
+PetscErrorCode BenchCasesSetUp(BenchCases *bc);
+PetscErrorCode BenchCasesDestroy(BenchCases *bc);
+/* The size of network type net in the case list: lattice_n for lattice2d,
+   er_n for the others. */
+PetscInt BenchCasesSize(const BenchCases *bc, const char net[]);
+
+/* best = out[0] and median = out[1] of t[0..n); sorts t. */
+void BenchBestMedian(double *t, PetscInt n, double out[2]);
+
+/* Max over ranks of the wall time of call (a PetscErrorCode expression),
+   after a barrier. */
+#define BENCH_TIMED(comm, out, call)                                         \
+  do {                                                                       \
+    double _t0, _el;                                                         \
+    PetscCallMPI(MPI_Barrier(comm));                                         \
+    _t0 = MPI_Wtime();                                                       \
+    PetscCall(call);                                                         \
+    _el = MPI_Wtime() - _t0;                                                 \
+    PetscCallMPI(MPI_Allreduce(&_el, &(out), 1, MPI_DOUBLE, MPI_MAX, comm)); \
+  } while (0)
+
+/* STREAM triad a = b + s c on every rank at once, arrays of mb MB per rank:
+   n doubles per array and rank, best and median of reps timings (each the
+   max over ranks), GBps = 3 * 8 n * ranks / best (as STREAM counts).
+   Progress on stderr. */
+typedef struct {
+  PetscInt mb, reps;
+  double   n, best, median, GBps;
+} BenchTriad;
+
+PetscErrorCode BenchTriadRun(MPI_Comm comm, PetscInt mb, PetscInt reps, BenchTriad *t);
+/* "triad": {n_per_rank, array_MB, reps, best_s, median_s, GBps, and with
+   detail GBps_with_write_allocate (4 * 8 n per rank) and a note}, followed
+   by ",\n". */
+void BenchTriadPrint(FILE *fp, const BenchTriad *t, PetscBool detail);
+
+/* TnNetCreate / SetType / SetSize / SetDegree / SetFromOptions (any -net_
+   option applies to every net) / SetUp; tbuild (may be NULL): its seconds. */
+PetscErrorCode BenchBuildNet(MPI_Comm comm, const char type[], PetscInt n, PetscInt k, TnNet *net, double *tbuild);
+
+/* h: -dyn_h if given and use_dyn_h; else 0.1, halved while the sync bound
+   h (max gamma + sqrt(|W|_1 |W|_inf)) (docs/model.md section 5) is not
+   < 0.95 (h does not change the cost). reason (may be NULL): why. */
+PetscErrorCode BenchChooseH(TnNet net, PetscBool use_dyn_h, double *h, char reason[], size_t len);
+
+/* TnDynCreate, SetFromOptions (-dyn_form etc.), then B, scheme, K and h,
+   SetUp. */
+PetscErrorCode BenchMakeDyn(TnNet net, PetscInt B, TnScheme scheme, PetscInt K, double h, TnDyn *dyn);
+
+/* x uniform in [-0.5, 0.5] (PetscRandom, seed 7). */
+PetscErrorCode BenchRandomState(MPI_Comm comm, Vec x);
+
+#endif
