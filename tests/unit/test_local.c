@@ -396,7 +396,7 @@ static PetscErrorCode PanelRule(TnNet net, TnForm form, TnAct act, PetscInt B, c
   PetscCall(TnDynSetBatchSize(dyn, B));
   PetscCall(TnGradCreate(dyn, &g));
   PetscCall(TnDynCreateState(dyn, &x));
-  PetscCall(FillState(dyn, 400, B, 1.0, 91, NULL, x));
+  PetscCall(TnTestFillState(dyn, 1.0, 91, 0, NULL, x));
   PetscCall(TnGradCreateParamVec(g, grad));
   PetscCall(TnDynResultCreate(dyn, &res));
   res.nvalid = B - 1;
