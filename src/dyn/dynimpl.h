@@ -147,7 +147,7 @@ struct _p_TnDyn {
   PetscInt  panelkb;
   PetscBool panelset;
   /* sync, rate form: phi(a) through a ring buffer inside the row pass
-     where Ad is banded (-dyn_fuse_phi, default false) */
+     where Ad is banded (-dyn_fuse_phi, default true) */
   PetscBool fusephi;
   /* the sync bound's |W|_2 (bound.c): which bound, Lanczos steps, failure probability */
   TnBoundNorm bnorm;
