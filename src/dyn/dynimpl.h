@@ -146,9 +146,6 @@ struct _p_TnDyn {
      -dyn_panel_kb (0: no panels); unset: from the last-level cache */
   PetscInt  panelkb;
   PetscBool panelset;
-  /* sync, rate form: phi(a) through a ring buffer inside the row pass
-     where Ad is banded (-dyn_fuse_phi, default true) */
-  PetscBool fusephi;
   /* the sync bound's |W|_2 (bound.c): which bound, Lanczos steps, failure probability */
   TnBoundNorm bnorm;
   PetscInt    bsteps;

@@ -10,87 +10,34 @@
    loops are specialised for the batch size B (TN_DISPATCH_B). */
 #include "syncimpl.h"
 
-/* Row i of the rate form's on-process part: y = yin_i (the panels' partial
-   sums) or b_i, y += (A x)_i, the log-det factor from phi'(a_i) = 1 - x_i^2
-   (tanh), out_i = a_i + h(-gamma_i a_i + y). x holds phi(a_j) at slot j,
-   or, when ring (a compile-time constant), at slot j & mask (the ring of
-   RateOnProcessRing). */
-TN_INLINE void RateRow(TnDyn dyn, const TnCSR *A, PetscInt i, const PetscReal *restrict yin, const PetscScalar *a, const PetscReal *restrict x, const PetscInt mask, PetscScalar *out, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const int pf, const int ring, const PetscInt B)
-{
-  const PetscReal    h         = dyn->h;
-  const int          lin       = dyn->act == TN_ACT_LINEAR;
-  const PetscScalar *ai        = a + (size_t)i * B;
-  PetscScalar       *oi        = out + (size_t)i * B;
-  const PetscReal *restrict pi = x + (size_t)(ring ? i & mask : i) * B;
-  const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i], hi = h * TnDynFree(dyn, i);
-  PetscReal       y[B], hA[B];
-  if (yin)
-    for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)i * B + b];
-  else
-    for (PetscInt b = 0; b < B; b++) y[b] = bi;
-  if (ring)
-    for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) {
-      const PetscReal v            = A->va[t];
-      const PetscReal *restrict xj = x + (size_t)(A->ja[t] & mask) * B;
-      for (PetscInt b = 0; b < B; b++) y[b] += v * xj[b];
-    }
-  else
-    TnRowTimesBlockPF(A, i, x, B, y, pf);
-  for (PetscInt b = 0; b < B; b++) {
-    hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
-    oi[b] = ai[b] + hi * (-gi * ai[b] + y[b]);
-  }
-  TnAccRow(acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
-}
-
-/* rate form, on-process part: RateRow for every row, p = phi(a) computed
-   beforehand by the separate vectorised pass TnPhiAll. (Computing
-   phi(a_{k+1}) here, as rows finish, was measured slower at every B than
-   the separate pass: lattice2d N = 10^6, B = 16, 76 vs 62 ms per step.) */
+/* rate form, on-process part: for every row, y = Ad p + b, the log-det
+   factor from phi'(a_i) = 1 - p_i^2 (tanh), and a_i += h(-gamma_i a_i + y).
+   (Computing phi(a_{k+1}) here, as rows finish, was measured slower at every
+   B than the separate vectorised pass TnPhiAll: lattice2d N = 10^6, B = 16,
+   76 vs 62 ms per step.) */
 TN_INLINE void RateOnProcessBody(TnDyn dyn, const TnCSR *A, const PetscReal *restrict yin, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
 {
-  PetscReal prod[B];
-  int       expo[B];
-  TnAcc     acc;
+  const PetscReal h   = dyn->h;
+  const int       lin = dyn->act == TN_ACT_LINEAR;
+  PetscReal       prod[B], y[B], hA[B];
+  int             expo[B];
+  TnAcc           acc;
   TnAccBegin(dyn, &acc, prod, expo, B);
-  for (PetscInt i = 0; i < dyn->m; i++) RateRow(dyn, A, i, yin, a, p, 0, out, &acc, prod, expo, nodeacc, pf, 0, B);
-  TnAccEnd(&acc, prod, expo, ldet, B);
-}
-
-/* The same with phi(a) computed inside the pass (Ad banded: SetUpRing).
-   Rows are taken in chunks of TN_RING_CHUNK; before chunk [i0, i1), phi of
-   the rows up to i1 + ringw - 1 is in the ring (slot j & mask holds row j),
-   computed from a while those rows are not yet overwritten (out may be a);
-   the ring holds ringrows >= TN_RING_CHUNK + 2 ringw rows, so every column
-   a chunk's rows read, within ringw of the row, is still there. The far
-   rows (reaching further) read pbuf, where phi of themselves and their
-   columns was put before the pass. Each row adds the same terms in the same
-   order as RateOnProcessBody, so the results are the same bit for bit, and
-   phi(a) never makes a round trip through memory. */
-#define TN_RING_CHUNK 64
-TN_INLINE void RateOnProcessRing(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const PetscInt B)
-{
-  TnSync        *s = (TnSync *)dyn->data;
-  const PetscInt m = dyn->m, w = s->ringw, R = s->ringrows, mask = R - 1;
-  PetscReal     *ring = s->ring, prod[B];
-  int            expo[B];
-  TnAcc          acc;
-  PetscInt       ahead = 0, f = 0;
-  TnAccBegin(dyn, &acc, prod, expo, B);
-  for (PetscInt i0 = 0; i0 < m; i0 += TN_RING_CHUNK) {
-    const PetscInt i1 = PetscMin(m, i0 + TN_RING_CHUNK), need = PetscMin(m, i1 + w);
-    while (ahead < need) { /* rows [ahead, need), in at most two contiguous pieces of the ring */
-      const PetscInt r = ahead & mask, len = PetscMin(need - ahead, R - r);
-      TnPhiAll(dyn->act, (size_t)len * B, a + (size_t)ahead * B, ring + (size_t)r * B);
-      ahead += len;
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    const PetscScalar *ai        = a + (size_t)i * B;
+    PetscScalar       *oi        = out + (size_t)i * B;
+    const PetscReal *restrict pi = p + (size_t)i * B;
+    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i], hi = h * TnDynFree(dyn, i);
+    if (yin)
+      for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)i * B + b];
+    else
+      for (PetscInt b = 0; b < B; b++) y[b] = bi;
+    TnRowTimesBlockPF(A, i, p, B, y, pf);
+    for (PetscInt b = 0; b < B; b++) {
+      hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
+      oi[b] = ai[b] + hi * (-gi * ai[b] + y[b]);
     }
-    for (PetscInt i = i0; i < i1; i++) {
-      if (f < s->nfar && s->far[f] == i) {
-        f++;
-        RateRow(dyn, &dyn->d, i, NULL, a, dyn->pbuf, 0, out, &acc, prod, expo, nodeacc, 0, 0, B);
-      } else
-        RateRow(dyn, &dyn->d, i, NULL, a, ring, mask, out, &acc, prod, expo, nodeacc, 0, 1, B);
-    }
+    TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
   }
   TnAccEnd(&acc, prod, expo, ldet, B);
 }
@@ -201,29 +148,12 @@ TN_INLINE void AddOffProcessPanels(TnDyn dyn, PetscScalar *restrict a, const Pet
   AddOffProcessBody(dyn, &s->po.view[s->po.np - 1], s->ybuf, a, g, 1, B);
 }
 
-/* out_i += h (Ao G)_i for the rows with off-process synapses, once the
-   halo has arrived. */
-static PetscErrorCode RateOffProcess(TnDyn dyn, PetscScalar *out)
-{
-  TnSync            *s = (TnSync *)dyn->data;
-  const PetscScalar *g;
-  PetscFunctionBeginUser;
-  PetscCall(VecGetArrayRead(dyn->G, &g));
-  if (s->po.np > 1)
-    TN_DISPATCH_B(dyn->B, AddOffProcessPanels, dyn, out, g);
-  else if (dyn->B >= 8)
-    TN_DISPATCH_B(dyn->B, AddOffProcessPF, dyn, out, g);
-  else
-    TN_DISPATCH_B(dyn->B, AddOffProcess, dyn, out, g);
-  PetscCall(VecRestoreArrayRead(dyn->G, &g));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* pa: where phi(a) goes (NULL: pbuf); the halo's Vec P then views it. */
 static PetscErrorCode StepRate(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc)
 {
-  TnSync    *s = (TnSync *)dyn->data;
-  PetscReal *p = pa ? pa : dyn->pbuf;
+  TnSync            *s = (TnSync *)dyn->data;
+  const PetscScalar *g;
+  PetscReal         *p = pa ? pa : dyn->pbuf;
   PetscFunctionBeginUser;
   PetscCall(TnSyncPanelsUpdate(dyn));
   TnPhiAll(dyn->act, (size_t)dyn->m * dyn->B, a, p);
@@ -237,25 +167,14 @@ static PetscErrorCode StepRate(TnDyn dyn, const PetscScalar *a, PetscScalar *out
     TN_DISPATCH_B(dyn->B, RateOnProcess, dyn, a, p, out, ldet, nodeacc);
   PetscCall(TnDynHaloEnd(dyn));
   if (pa) PetscCall(VecResetArray(dyn->P));
-  PetscCall(RateOffProcess(dyn, out));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* The rate form without phi(a) kept (Ad banded, SetUpRing): phi of the
-   rows other ranks need (and of the far rows' columns) into pbuf, begin the
-   exchange, the ring pass, end, the off-process part. pbuf holds phi(a)
-   only at those rows afterwards. */
-static PetscErrorCode StepRateRing(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc)
-{
-  TnSync        *s = (TnSync *)dyn->data;
-  const PetscInt B = dyn->B;
-  PetscFunctionBeginUser;
-  PetscCall(TnSyncPanelsUpdate(dyn));
-  for (PetscInt r = 0; r < s->npre; r++) TnPhiAll(dyn->act, (size_t)B, a + (size_t)s->pre[r] * B, dyn->pbuf + (size_t)s->pre[r] * B);
-  PetscCall(TnDynHaloBegin(dyn));
-  TN_DISPATCH_B(B, RateOnProcessRing, dyn, a, out, ldet, nodeacc);
-  PetscCall(TnDynHaloEnd(dyn));
-  PetscCall(RateOffProcess(dyn, out));
+  PetscCall(VecGetArrayRead(dyn->G, &g));
+  if (s->po.np > 1)
+    TN_DISPATCH_B(dyn->B, AddOffProcessPanels, dyn, out, g);
+  else if (dyn->B >= 8)
+    TN_DISPATCH_B(dyn->B, AddOffProcessPF, dyn, out, g);
+  else
+    TN_DISPATCH_B(dyn->B, AddOffProcess, dyn, out, g);
+  PetscCall(VecRestoreArrayRead(dyn->G, &g));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -275,35 +194,15 @@ static PetscErrorCode StepCurrent(TnDyn dyn, const PetscScalar *a, PetscScalar *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* TnSyncStep leaves phi(a) (rate) or a (current) in pbuf, or in pa, for the
-   local rule's pass (local.c); the scheme's step (Step) need not, and takes
-   the ring pass where set up (phi(a) not asked for: pa NULL). */
-static PetscErrorCode StepAny(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc, PetscBool keep)
+PetscErrorCode TnSyncStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc)
 {
-  TnSync *s = (TnSync *)dyn->data;
   PetscFunctionBeginUser;
   dyn->passes++;
-  if (dyn->form == TN_FORM_RATE && !pa && !keep && s->ring)
-    PetscCall(StepRateRing(dyn, a, out, ldet, nodeacc));
-  else if (dyn->form == TN_FORM_RATE)
+  if (dyn->form == TN_FORM_RATE)
     PetscCall(StepRate(dyn, a, out, pa, ldet, nodeacc));
   else
     PetscCall(StepCurrent(dyn, a, out, ldet, nodeacc));
   PetscCall(PetscLogFlops(2.0 * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + 8.0 * dyn->m * dyn->B));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode TnSyncStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc)
-{
-  PetscFunctionBeginUser;
-  PetscCall(StepAny(dyn, a, out, pa, ldet, nodeacc, PETSC_TRUE));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *pa, PetscReal *ldet, PetscReal *nodeacc)
-{
-  PetscFunctionBeginUser;
-  PetscCall(StepAny(dyn, a, out, pa, ldet, nodeacc, PETSC_FALSE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -352,85 +251,12 @@ static PetscErrorCode SetUpPanels(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The ring pass of the rate form (RateOnProcessRing), where Ad is banded:
-   reach_i = max |j - i| over row i's columns; ringw = the largest reach
-   whose ring (a power of 2 of at least TN_RING_CHUNK + 2 ringw rows of B
-   values) fits in TN_RING_BYTES, which stays in the L2 cache; the rows
-   reaching further are the far rows, at most m/8 of them (a periodic
-   lattice in natural order: the first and last rows of the grid, whose
-   neighbours wrap around). pre: the rows whose phi goes to pbuf before the
-   pass: the far rows, their columns and the rows the halo sends (found by
-   a reverse exchange of ones from the ghosts). Collective. */
-#define TN_RING_BYTES ((size_t)512 << 10)
-static PetscErrorCode SetUpRing(TnDyn dyn)
-{
-  TnSync        *s = (TnSync *)dyn->data;
-  const TnCSR   *d = &dyn->d;
-  const PetscInt m = dyn->m, B = dyn->B;
-  const size_t   rowsmax = TN_RING_BYTES / (sizeof(PetscReal) * B);
-  PetscInt      *reach, wcap = rowsmax > TN_RING_CHUNK ? (PetscInt)((rowsmax - TN_RING_CHUNK) / 2) : -1, w = 0, nfar = 0;
-  PetscBool      ok, any;
-  char          *mark;
-  PetscFunctionBeginUser;
-  ok = (PetscBool)(dyn->fusephi && dyn->form == TN_FORM_RATE && s->pd.np <= 1 && wcap >= 0 && m > 0);
-  PetscCall(PetscMalloc1(m + 1, &reach));
-  for (PetscInt i = 0; ok && i < m; i++) {
-    reach[i] = 0;
-    for (PetscInt t = d->ia[i]; t < d->ia[i + 1]; t++) reach[i] = PetscMax(reach[i], PetscAbsInt(d->ja[t] - i));
-    if (reach[i] <= wcap)
-      w = PetscMax(w, reach[i]);
-    else
-      nfar++;
-  }
-  if (ok) ok = (PetscBool)(nfar <= m / 8);
-  PetscCall(MPIU_Allreduce(&ok, &any, 1, MPIU_BOOL, MPI_LOR, dyn->comm));
-  if (!any) {
-    PetscCall(PetscFree(reach));
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  /* the rows the halo sends: a reverse exchange of ones into pbuf (free at set-up) */
-  PetscCall(VecSet(dyn->G, 1.0));
-  PetscCall(VecZeroEntries(dyn->P));
-  PetscCall(VecScatterBegin(dyn->halo, dyn->G, dyn->P, ADD_VALUES, SCATTER_REVERSE));
-  PetscCall(VecScatterEnd(dyn->halo, dyn->G, dyn->P, ADD_VALUES, SCATTER_REVERSE));
-  PetscCall(VecZeroEntries(dyn->G));
-  if (ok) {
-    PetscInt R = 1, npre = 0;
-    while (R < TN_RING_CHUNK + 2 * w) R *= 2;
-    s->ringw    = w;
-    s->ringrows = R;
-    s->nfar     = nfar;
-    PetscCall(PetscCalloc1(m, &mark));
-    for (PetscInt i = 0; i < m; i++) {
-      if (dyn->pbuf[(size_t)i * B] != 0) mark[i] = 1;
-      if (reach[i] > w) {
-        mark[i] = 1;
-        for (PetscInt t = d->ia[i]; t < d->ia[i + 1]; t++) mark[d->ja[t]] = 1;
-      }
-    }
-    for (PetscInt i = 0; i < m; i++) npre += mark[i];
-    s->npre = npre;
-    PetscCall(PetscMalloc3(nfar + 1, &s->far, npre + 1, &s->pre, (size_t)R * B, &s->ring));
-    nfar = npre = 0;
-    for (PetscInt i = 0; i < m; i++) {
-      if (reach[i] > w) s->far[nfar++] = i;
-      if (mark[i]) s->pre[npre++] = i;
-    }
-    PetscCall(PetscFree(mark));
-    PetscCall(PetscInfo(NULL, "phi(a) in a ring of %" PetscInt_FMT " rows: band %" PetscInt_FMT ", %" PetscInt_FMT " far rows, %" PetscInt_FMT " rows through pbuf\n", R, w, s->nfar, s->npre));
-  }
-  PetscCall(VecZeroEntries(dyn->P));
-  PetscCall(PetscFree(reach));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode SetUp(TnDyn dyn)
 {
   TnSync *s = (TnSync *)dyn->data;
   PetscFunctionBeginUser;
   if (dyn->form == TN_FORM_CURRENT) PetscCall(PetscMalloc1((size_t)dyn->m * dyn->B + 1, &s->S));
   PetscCall(SetUpPanels(dyn));
-  PetscCall(SetUpRing(dyn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -443,8 +269,6 @@ static PetscErrorCode Reset(TnDyn dyn)
   PetscCall(TnPanelsDestroy(&s->pd));
   PetscCall(TnPanelsDestroy(&s->po));
   PetscCall(PetscFree(s->ybuf));
-  PetscCall(PetscFree3(s->far, s->pre, s->ring));
-  s->nfar = s->npre = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -458,7 +282,6 @@ static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsOb
     dyn->panelkb  = kb;
     dyn->panelset = (PetscBool)(kb >= 0);
   }
-  PetscCall(PetscOptionsBool("-fuse_phi", "sync, rate form: phi(a) computed inside the row pass (a ring buffer) where W's on-process block is banded", "TnDynSetUp", dyn->fusephi, &dyn->fusephi, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -503,7 +326,7 @@ PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
   dyn->ops.setfromoptions = SetFromOptions;
   dyn->ops.setup          = SetUp;
   dyn->ops.reset          = Reset;
-  dyn->ops.step           = Step;
+  dyn->ops.step           = TnSyncStep;
   dyn->ops.stepsave       = StepSave;
   dyn->ops.adjointsetup   = TnSyncAdjointSetUp;
   dyn->ops.adjointreset   = TnSyncAdjointReset;

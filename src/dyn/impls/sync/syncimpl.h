@@ -18,14 +18,6 @@ typedef struct {
      rate form's partial row sums between panels */
   TnPanels   pd, po;
   PetscReal *ybuf;
-  /* rate form, phi(a) in a ring (StepRateRing) when Ad is banded: every
-     row but the `far` ones (ascending) reads columns within ringw of
-     itself; phi of the rows in `pre` (the rows sent to other ranks, the far
-     rows and their columns) goes to pbuf before the pass; the ring holds
-     ringrows (a power of 2) rows of phi */
-  PetscInt   ringw, ringrows, nfar, npre;
-  PetscInt  *far, *pre;
-  PetscReal *ring;
 } TnSync;
 
 /* y_i += (A x)_i for rows[0..nrows) (rows NULL: 0..nrows-1), panel by panel
