@@ -52,13 +52,15 @@ RES=$OUT/results.csv
 val() { sed -n "s/^  \"$2\": \([-0-9.eE+]*\).*/\1/p" "$1" | head -1; }
 
 # one STUDY NP UPDATE TESTS SEED P ARGS...: one run, one line of results.csv
+# Every run colours in the random order (-dyn_coloring_order random), the
+# default when the figures in docs/recall were made, so that they reproduce.
 one() {
   local study=$1 np=$2 upd=$3 tests=$4 seed=$5 p=$6; shift 6
   local dir="$OUT/runs/${study}_$(echo "$@" | tr -d ' -' | tr '_' '.')_u${upd}_s${seed}_p${p}"
   local launch=(mpirun -n "$np" --oversubscribe)
   [ "$np" -eq 1 ] && launch=() # one rank: no launcher (half a second less per run)
   "${launch[@]}" "$TENOR" recall -recall_patterns "$p" -recall_tests "$tests" -recall_seed "$seed" \
-    -recall_update "$upd" -out_dir "$dir" "$@" >"$dir.log" 2>&1 || { echo "failed: $dir (see $dir.log)"; return 1; }
+    -recall_update "$upd" -dyn_coloring_order random -out_dir "$dir" "$@" >"$dir.log" 2>&1 || { echo "failed: $dir (see $dir.log)"; return 1; }
   local j=$dir/recall.json
   echo "$study,$(sed -n 's/.*"type": "\([a-z0-9]*\)".*/\1/p' "$j" | head -1),$upd,$(val "$j" N),$(val "$j" k),$seed,$p,$(val "$j" alpha),$(val "$j" tests),$(val "$j" overlap_mean),$(val "$j" overlap_sd),$(val "$j" fraction_retrieved),$(val "$j" sweeps_mean),$(val "$j" fraction_converged),$(sed -n 's/.*"total": \([-0-9.eE+]*\).*/\1/p' "$j" | head -1)" >>"$RES"
   LAST=$(val "$j" overlap_mean)
@@ -79,7 +81,7 @@ grid() {
   local launch=(mpirun -n "$np" --oversubscribe) j
   [ "$np" -eq 1 ] && launch=()
   "${launch[@]}" "$TENOR" recall -recall_alphas "$alphas" -recall_tests "$tests" -recall_seed "$seed" \
-    -recall_update "$upd" -out_dir "$dir" "$@" >"$dir.log" 2>&1 || echo "failed: $dir (see $dir.log; the memories before the failure are kept)"
+    -recall_update "$upd" -dyn_coloring_order random -out_dir "$dir" "$@" >"$dir.log" 2>&1 || echo "failed: $dir (see $dir.log; the memories before the failure are kept)"
   for j in $(ls "$dir"/p*/recall.json 2>/dev/null | sort -V); do
     line "$study" "$upd" "$seed" "$j" >>"$RES"
     echo "$study N=$(val "$j" N) k=$(val "$j" k) seed=$seed p=$(val "$j" p) alpha=$(val "$j" alpha): m=$(val "$j" overlap_mean)"

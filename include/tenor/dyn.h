@@ -22,6 +22,13 @@ typedef enum { TN_FORM_RATE,
 typedef enum { TN_ACT_TANH,
                TN_ACT_LINEAR } TnAct;
 extern const char *const TnFormTypes[], *const TnActTypes[];
+/* The colored scheme's colouring: greedy in natural node order (nodes of
+   one colour far apart in memory only where the graph is, e.g. the
+   checkerboard of a 2-D lattice), or greedy in an order drawn from
+   -dyn_coloring_seed (docs/model.md section 6). */
+typedef enum { TN_COLORING_NATURAL,
+               TN_COLORING_RANDOM } TnColoringOrder;
+extern const char *const TnColoringOrders[];
 
 /* Per-batch results, on every rank (global sums). steps[k*B + b] is
    sum_i (log-det term of node i at step k) for sample b; base[b] is
@@ -51,6 +58,8 @@ PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[]
 /* Seed of the hashed node priorities of the computed colouring. */
 PetscErrorCode TnDynSetColoringSeed(TnDyn dyn, PetscInt seed);
 PetscErrorCode TnDynGetColoringSeed(TnDyn dyn, PetscInt *seed);
+PetscErrorCode TnDynSetColoringOrder(TnDyn dyn, TnColoringOrder order);
+PetscErrorCode TnDynGetColoringOrder(TnDyn dyn, TnColoringOrder *order);
 /* The final time T: h = T / K at SetUp (instead of the step size h). */
 PetscErrorCode TnDynSetFinalTime(TnDyn dyn, PetscReal T);
 /* continuous scheme: error control of the embedded Runge-Kutta pair on the

@@ -8,14 +8,15 @@
 
 /* The dynamics' settings a model file stores. */
 typedef struct {
-  char         scheme[64];
-  TnForm       form;
-  TnAct        act;
-  TnBase       base;
-  TnLogDetType ldt;
-  PetscReal    h, rtol, atol;
-  PetscInt     K, seed;
-  PetscBool    adapt;
+  char            scheme[64];
+  TnForm          form;
+  TnAct           act;
+  TnBase          base;
+  TnLogDetType    ldt;
+  PetscReal       h, rtol, atol;
+  PetscInt        K, seed;
+  TnColoringOrder colorder;
+  PetscBool       adapt;
 } DynSettings;
 
 static PetscErrorCode GetSettings(TnDyn dyn, DynSettings *s)
@@ -26,6 +27,7 @@ static PetscErrorCode GetSettings(TnDyn dyn, DynSettings *s)
   PetscCall(PetscStrncpy(s->scheme, scheme, sizeof(s->scheme)));
   PetscCall(TnDynGetLoss(dyn, &s->ldt, &s->base));
   PetscCall(TnDynGetColoringSeed(dyn, &s->seed));
+  PetscCall(TnDynGetColoringOrder(dyn, &s->colorder));
   PetscCall(TnDynGetTolerances(dyn, &s->rtol, &s->atol, &s->adapt));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -51,6 +53,7 @@ static PetscErrorCode NoteOverrides(MPI_Comm comm, const DynSettings *m, const D
   if (c->rtol != m->rtol) PetscCall(PetscPrintf(comm, "note: -dyn_rtol %g overrides the model's rtol = %g\n", (double)c->rtol, (double)m->rtol));
   if (c->atol != m->atol) PetscCall(PetscPrintf(comm, "note: -dyn_atol %g overrides the model's atol = %g\n", (double)c->atol, (double)m->atol));
   if (c->adapt != m->adapt) PetscCall(PetscPrintf(comm, "note: -dyn_adapt %d overrides the model's adapt = %d\n", (int)c->adapt, (int)m->adapt));
+  PetscCall(NoteChoice(comm, "-dyn_coloring_order", "coloring_order", TnColoringOrders, c->colorder, m->colorder));
   if (c->seed != m->seed) PetscCall(PetscPrintf(comm, "note: -dyn_coloring_seed %" PetscInt_FMT " overrides the model's coloring_seed = %" PetscInt_FMT "\n", c->seed, m->seed));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -2,8 +2,9 @@
    chosen by name (dynregis.c); everything here is common to all schemes. */
 #include "dynimpl.h"
 
-const char *const TnFormTypes[] = {"rate", "current", "TnForm", "TN_FORM_", NULL};
-const char *const TnActTypes[]  = {"tanh", "linear", "TnAct", "TN_ACT_", NULL};
+const char *const TnFormTypes[]      = {"rate", "current", "TnForm", "TN_FORM_", NULL};
+const char *const TnActTypes[]       = {"tanh", "linear", "TnAct", "TN_ACT_", NULL};
+const char *const TnColoringOrders[] = {"natural", "random", "TnColoringOrder", "TN_COLORING_", NULL};
 
 PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
 {
@@ -16,21 +17,22 @@ PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
   PetscCall(PetscNew(&d));
   d->net = net;
   PetscCall(TnNetGetComm(net, &d->comm));
-  d->form    = TN_FORM_RATE;
-  d->act     = TN_ACT_TANH;
-  d->h       = 0.1;
-  d->K       = 10;
-  d->B       = 16;
-  d->ldt     = TN_LOGDET_DIAG;
-  d->base    = TN_BASE_NORMAL;
-  d->colseed = 12345;
-  d->rtol    = 1e-8;
-  d->atol    = 1e-10;
-  d->adapt   = PETSC_TRUE;
-  d->bnorm   = TN_BOUND_NORM_AUTO;
-  d->bsteps  = 64;
-  d->bdelta  = 1e-12;
-  *dyn       = d;
+  d->form     = TN_FORM_RATE;
+  d->act      = TN_ACT_TANH;
+  d->h        = 0.1;
+  d->K        = 10;
+  d->B        = 16;
+  d->ldt      = TN_LOGDET_DIAG;
+  d->base     = TN_BASE_NORMAL;
+  d->colseed  = 12345;
+  d->colorder = TN_COLORING_NATURAL;
+  d->rtol     = 1e-8;
+  d->atol     = 1e-10;
+  d->adapt    = PETSC_TRUE;
+  d->bnorm    = TN_BOUND_NORM_AUTO;
+  d->bsteps   = 64;
+  d->bdelta   = 1e-12;
+  *dyn        = d;
   PetscCall(TnDynSetScheme(d, TN_SCHEME_SYNC));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -133,6 +135,7 @@ TN_DYN_SETTER(LogDetType, ldt, TnLogDetType)
 TN_DYN_SETTER(Base, base, TnBase)
 TN_DYN_SETTER(NodeLoss, nodeloss_on, PetscBool)
 TN_DYN_SETTER(ColoringSeed, colseed, PetscInt)
+TN_DYN_SETTER(ColoringOrder, colorder, TnColoringOrder)
 TN_DYN_SETTER(Adaptive, adapt, PetscBool)
 
 PetscErrorCode TnDynSetStepSize(TnDyn dyn, PetscReal h)
@@ -166,6 +169,13 @@ PetscErrorCode TnDynGetColoringSeed(TnDyn dyn, PetscInt *seed)
 {
   PetscFunctionBeginUser;
   *seed = dyn->colseed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynGetColoringOrder(TnDyn dyn, TnColoringOrder *order)
+{
+  PetscFunctionBeginUser;
+  *order = dyn->colorder;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

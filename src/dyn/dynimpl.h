@@ -138,10 +138,11 @@ struct _p_TnDyn {
   char clampfile[PETSC_MAX_PATH_LEN];
   /* settings the schemes read (kept here so that they can be set before the
      scheme is chosen): colored's colouring, continuous's integrator */
-  char      colin[PETSC_MAX_PATH_LEN], colout[PETSC_MAX_PATH_LEN];
-  PetscInt  colseed;
-  PetscReal rtol, atol;
-  PetscBool adapt;
+  char            colin[PETSC_MAX_PATH_LEN], colout[PETSC_MAX_PATH_LEN];
+  PetscInt        colseed;
+  TnColoringOrder colorder;
+  PetscReal       rtol, atol;
+  PetscBool       adapt;
   /* sync: bytes of gathered state per column panel (TnPanels), set by
      -dyn_panel_kb (0: no panels); unset: from the last-level cache */
   PetscInt  panelkb;

@@ -21,6 +21,7 @@ PetscErrorCode TnDynWriteAttributes(TnDyn dyn, PetscViewer vw)
   PetscCall(TnH5PutInt(vw, "K", K));
   PetscCall(TnH5PutInt(vw, "colors", ncol));
   PetscCall(TnH5PutInt(vw, "coloring_seed", dyn->colseed));
+  PetscCall(TnH5PutStr(vw, "coloring_order", TnColoringOrders[dyn->colorder]));
   PetscCall(TnH5PutReal(vw, "rtol", dyn->rtol));
   PetscCall(TnH5PutReal(vw, "atol", dyn->atol));
   PetscCall(TnH5PutInt(vw, "adapt", dyn->adapt));
@@ -55,6 +56,9 @@ PetscErrorCode TnDynReadAttributes(TnDyn dyn, PetscViewer vw, const char path[])
   PetscCall(TnDynSetStepSize(dyn, h));
   PetscCall(TnDynSetSteps(dyn, (PetscInt)K));
   PetscCall(TnDynSetColoringSeed(dyn, (PetscInt)seed));
+  PetscCall(TnH5HasAttr(vw, "coloring_order", &has)); /* files written before it existed used the random order */
+  if (has) PetscCall(TnH5GetChoice(vw, path, "coloring_order", TnColoringOrders, 2, &v[0]));
+  PetscCall(TnDynSetColoringOrder(dyn, has ? (TnColoringOrder)v[0] : TN_COLORING_RANDOM));
   PetscCall(TnH5HasAttr(vw, "rtol", &has)); /* the continuous scheme's integrator: files of version 1 lack it */
   if (has) {
     PetscCall(TnH5GetReal(vw, path, "rtol", &rtol));

@@ -183,6 +183,77 @@ static void test_colored_exact(void)
   }
 }
 
+/* Sequential greedy colouring of P + P^T in decreasing priority: natural
+   (node 0 first) or random (TnRandU64(seed, 7, i) >> 11, ties by the larger
+   number), each node the smallest colour its earlier neighbours lack. */
+static PetscInt GreedyColors(const Model *m, TnColoringOrder order, PetscInt seed, PetscInt *col)
+{
+  PetscInt N = m->N, ord[NMAX], ncol = 0;
+  for (PetscInt i = 0; i < N; i++) ord[i] = i;
+  for (PetscInt s = 0; order == TN_COLORING_RANDOM && s < N; s++) /* selection sort, highest first */
+    for (PetscInt t = s + 1; t < N; t++) {
+      uint64_t ps = TnRandU64((uint64_t)seed, 7, (uint64_t)ord[s]) >> 11, pt = TnRandU64((uint64_t)seed, 7, (uint64_t)ord[t]) >> 11;
+      if (pt > ps || (pt == ps && ord[t] > ord[s])) {
+        PetscInt x = ord[s];
+        ord[s]     = ord[t];
+        ord[t]     = x;
+      }
+    }
+  for (PetscInt i = 0; i < N; i++) col[i] = -1;
+  for (PetscInt s = 0; s < N; s++) {
+    PetscInt i = ord[s], c = 0;
+    for (PetscBool clash = PETSC_TRUE; clash; c += clash) {
+      clash = PETSC_FALSE;
+      for (PetscInt j = 0; j < N && !clash; j++) clash = (PetscBool)(j != i && (m->P[i][j] || m->P[j][i]) && col[j] == c);
+    }
+    col[i] = c;
+    ncol   = PetscMax(ncol, c + 1);
+  }
+  return ncol;
+}
+
+/* -dyn_coloring_order: both orders give the sequential greedy colouring at
+   every rank count; natural gives the 4 x 4 lattice its checkerboard. */
+static void test_coloring_order(void)
+{
+  for (int order = 0; order < 2; order++) {
+    Model    m;
+    TnNet    net;
+    TnDyn    dyn;
+    PetscInt N = 14, col[NMAX], ref[NMAX], ncol = 0, nref;
+    TnTestModelRandomDense(&m, N, 0.35, PETSC_FALSE, 1.0, 5);
+    nref = GreedyColors(&m, (TnColoringOrder)order, 4242, ref);
+    TN_ASSERT_OK(TnTestModelNet(&m, &net));
+    TN_ASSERT_OK(TnDynCreate(net, &dyn));
+    TN_ASSERT_OK(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
+    TN_ASSERT_OK(TnDynSetColoringOrder(dyn, (TnColoringOrder)order));
+    TN_ASSERT_OK(TnDynSetColoringSeed(dyn, 4242));
+    TN_ASSERT_OK(TnDynSetUp(dyn));
+    TN_ASSERT_OK(GatherColors(net, dyn, N, col, &ncol));
+    CU_ASSERT(ncol == nref);
+    for (PetscInt i = 0; i < N; i++) CU_ASSERT(col[i] == ref[i]);
+    TnDynDestroy(&dyn);
+    TnNetDestroy(&net);
+  }
+  {
+    TnNet    net;
+    TnDyn    dyn;
+    PetscInt n = 4, col[NMAX], ncol = 0;
+    TN_ASSERT_OK(TnNetCreate(PETSC_COMM_WORLD, &net));
+    TN_ASSERT_OK(TnNetSetType(net, "lattice2d"));
+    TN_ASSERT_OK(TnNetSetSize(net, n));
+    TN_ASSERT_OK(TnNetSetUp(net));
+    TN_ASSERT_OK(TnDynCreate(net, &dyn));
+    TN_ASSERT_OK(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
+    TN_ASSERT_OK(TnDynSetUp(dyn));
+    TN_ASSERT_OK(GatherColors(net, dyn, n * n, col, &ncol));
+    CU_ASSERT(ncol == 2);
+    for (PetscInt i = 0; i < n * n; i++) CU_ASSERT(col[i] == (i / n + i % n) % 2);
+    TnDynDestroy(&dyn);
+    TnNetDestroy(&net);
+  }
+}
+
 /* The generators give the same log Phi for every rank count: compare with a
    value computed on one rank inside the same program. */
 static void test_rank_invariance(void)
@@ -307,6 +378,7 @@ void TnTestRegister(void)
   CU_pSuite s = CU_add_suite("dyn", NULL, NULL);
   CU_add_test(s, "linear sync closed form", test_linear_sync);
   CU_add_test(s, "colored = log det of the sweep Jacobian", test_colored_exact);
+  CU_add_test(s, "colouring orders: sequential greedy, lattice checkerboard", test_coloring_order);
   CU_add_test(s, "rank and partition invariance", test_rank_invariance);
   CU_add_test(s, "bad configurations", test_bad_config);
   CU_add_test(s, "bad inputs", test_bad_inputs);

@@ -33,8 +33,9 @@ typedef struct {
   const char *part;
   PetscBool   single; /* moments in single precision */
   TnOptimizer opt;
-  PetscInt    colseed; /* seed of the colouring (0: the default) */
-  TnTrainRule rule;    /* gradient (0) or a local rule with eta reta, decay rdecay, weight limit rmax (0: default) */
+  PetscInt    colseed;   /* seed of the colouring (0: the default) */
+  PetscBool   colrandom; /* colour in the random order (default: natural) */
+  TnTrainRule rule;      /* gradient (0) or a local rule with eta reta, decay rdecay, weight limit rmax (0: default) */
   PetscReal   reta, rdecay, rmax;
 } Config;
 
@@ -59,6 +60,7 @@ static PetscErrorCode Build(MPI_Comm comm, const Config *c, Setup *s)
   PetscCall(TnDynSetSteps(s->dyn, c->K));
   PetscCall(TnDynSetBatchSize(s->dyn, 16));
   if (c->colseed) PetscCall(TnDynSetColoringSeed(s->dyn, c->colseed));
+  if (c->colrandom) PetscCall(TnDynSetColoringOrder(s->dyn, TN_COLORING_RANDOM));
   PetscCall(TnDynSetUp(s->dyn));
   PetscCall(TnDataCreate(comm, &s->data));
   PetscCall(TnDataSetType(s->data, TNDATA_GMRF2D));
@@ -470,14 +472,16 @@ static PetscErrorCode SameColors(TnNet net, TnDyn a, TnDyn b, PetscBool *same)
 
 static void test_model_coloring_seed(void)
 {
-  Setup     s;
-  Config    c = base_cfg;
-  char      path[PETSC_MAX_PATH_LEN];
-  PetscReal stored = 0;
-  PetscInt  seed   = 0;
-  PetscBool same   = PETSC_FALSE;
-  TnDyn     dyn;
-  c.colseed = 99;
+  Setup           s;
+  Config          c = base_cfg;
+  char            path[PETSC_MAX_PATH_LEN];
+  PetscReal       stored = 0;
+  PetscInt        seed   = 0;
+  PetscBool       same   = PETSC_FALSE;
+  TnColoringOrder order  = TN_COLORING_NATURAL;
+  TnDyn           dyn;
+  c.colseed   = 99;
+  c.colrandom = PETSC_TRUE;
   TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
   TN_ASSERT_OK(SaveModel(&s, "seed_model.h5", path));
   TN_ASSERT_OK(StoredReal(PETSC_COMM_WORLD, path, "coloring_seed", &stored));
@@ -485,10 +489,44 @@ static void test_model_coloring_seed(void)
   TN_ASSERT_OK(TnDynCreate(s.net, &dyn));
   TN_ASSERT_OK(TnModelConfigureDyn(PETSC_COMM_WORLD, path, dyn));
   TN_ASSERT_OK(TnDynGetColoringSeed(dyn, &seed));
-  CU_ASSERT(seed == 99);
+  TN_ASSERT_OK(TnDynGetColoringOrder(dyn, &order));
+  CU_ASSERT(seed == 99 && order == TN_COLORING_RANDOM);
   TN_ASSERT_OK(TnDynSetUp(dyn));
   TN_ASSERT_OK(SameColors(s.net, s.dyn, dyn, &same));
   CU_ASSERT(same);
+  TN_ASSERT_OK(TnDynDestroy(&dyn));
+  TN_ASSERT_OK(Destroy(&s));
+}
+
+/* The colouring order: natural by default and recorded; a file written
+   before the attribute existed (none stored) is read as random, the order
+   it was made with. */
+static void test_model_coloring_order(void)
+{
+  Setup           s;
+  Config          c = base_cfg;
+  char            path[PETSC_MAX_PATH_LEN];
+  TnColoringOrder order = TN_COLORING_RANDOM;
+  TnDyn           dyn;
+  TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
+  TN_ASSERT_OK(SaveModel(&s, "order_model.h5", path));
+  TN_ASSERT_OK(TnDynCreate(s.net, &dyn));
+  TN_ASSERT_OK(TnModelConfigureDyn(PETSC_COMM_WORLD, path, dyn));
+  TN_ASSERT_OK(TnDynGetColoringOrder(dyn, &order));
+  CU_ASSERT(order == TN_COLORING_NATURAL);
+  TN_ASSERT_OK(TnDynDestroy(&dyn));
+  {
+    PetscViewer vw;
+    hid_t       fid;
+    TN_ASSERT_OK(PetscViewerHDF5Open(PETSC_COMM_WORLD, path, FILE_MODE_APPEND, &vw));
+    TN_ASSERT_OK(PetscViewerHDF5GetFileId(vw, &fid));
+    CU_ASSERT(H5Adelete_by_name(fid, "/", "coloring_order", H5P_DEFAULT) >= 0);
+    TN_ASSERT_OK(PetscViewerDestroy(&vw));
+  }
+  TN_ASSERT_OK(TnDynCreate(s.net, &dyn));
+  TN_ASSERT_OK(TnModelConfigureDyn(PETSC_COMM_WORLD, path, dyn));
+  TN_ASSERT_OK(TnDynGetColoringOrder(dyn, &order));
+  CU_ASSERT(order == TN_COLORING_RANDOM);
   TN_ASSERT_OK(TnDynDestroy(&dyn));
   TN_ASSERT_OK(Destroy(&s));
 }
@@ -561,7 +599,7 @@ static void test_model_dyn_attributes_checked(void)
     const char *name, *str;
     PetscReal   num;
   } bad[] = {
-      {"scheme", "leapfrog", 0}, {"form", "voltage", 0}, {"K", NULL, 0.5}, {"K", NULL, -3}, {"h", NULL, -0.1}, {"h", NULL, NAN}, {"rtol", NULL, 0}, {"adapt", NULL, 2}};
+      {"scheme", "leapfrog", 0}, {"form", "voltage", 0}, {"K", NULL, 0.5}, {"K", NULL, -3}, {"h", NULL, -0.1}, {"h", NULL, NAN}, {"rtol", NULL, 0}, {"adapt", NULL, 2}, {"coloring_order", "sorted", 0}};
   TN_ASSERT_OK(Build(PETSC_COMM_WORLD, &c, &s));
   for (size_t q = 0; q < sizeof(bad) / sizeof(bad[0]); q++) {
     char name[64];
@@ -709,6 +747,7 @@ void TnTestRegister(void)
   CU_add_test(s, "incompatible checkpoint refused", test_refuse);
   CU_add_test(s, "non-invertible steps shrunk and counted", test_shrink);
   CU_add_test(s, "the model records the colouring seed set by API", test_model_coloring_seed);
+  CU_add_test(s, "the model records the colouring order; a file without it reads as random", test_model_coloring_order);
   CU_add_test(s, "model settings applied; the options database over them", test_model_settings_precedence);
   CU_add_test(s, "a model's bad dynamics settings refused", test_model_dyn_attributes_checked);
   CU_add_test(s, "optimiser changed after SetUp: SetUp again, step = fresh", test_setter_after_setup);

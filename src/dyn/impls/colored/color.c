@@ -158,7 +158,8 @@ static PetscErrorCode JonesPlassmann(TnDyn dyn, TnGraph *gr, Vec C)
   PetscCall(VecGetArrayWrite(vp, &pr));
   PetscCall(VecGetArrayWrite(vn, &col));
   for (PetscInt i = 0; i < gr->m; i++) {
-    pr[i]  = (PetscReal)(TnRandU64((uint64_t)dyn->colseed, 7, (uint64_t)nat[i]) >> 11);
+    /* natural: the lower node number first (exact in a double: N < 2^53) */
+    pr[i]  = dyn->colorder == TN_COLORING_NATURAL ? -(PetscReal)nat[i] : (PetscReal)(TnRandU64((uint64_t)dyn->colseed, 7, (uint64_t)nat[i]) >> 11);
     col[i] = (PetscReal)nat[i];
     maxdeg = PetscMax(maxdeg, gr->sdi[i + 1] - gr->sdi[i] + gr->soi[i + 1] - gr->soi[i]);
   }
