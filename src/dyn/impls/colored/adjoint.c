@@ -28,7 +28,7 @@ TN_INLINE void Row(TnDyn dyn, PetscInt p, const PetscReal *restrict a, const Pet
   const PetscBool  lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG, rate = dyn->form == TN_FORM_RATE;
   const PetscBool  rt = rate && !lin;
   const PetscInt   i  = cd->crows[p];
-  const PetscReal  h = dyn->h * cd->fre[p], gi = cd->gam[p], wi = cd->wdi[p]; /* h = 0: a clamped row is the identity's */
+  const PetscReal  h = dyn->h * TnColoredFree(dyn, cd, p), gi = cd->gam[p], wi = cd->wdi[p]; /* h = 0: a clamped row is the identity's */
   const PetscReal *x    = rate ? cd->p : a;
   PetscReal *restrict L = cd->lamp + (size_t)p * B;
   PetscReal *gWd = acc->gW + dyn->d.ia[i] - cd->dia[p], *gWo = acc->gW + dyn->d.n + dyn->o.ia[i] - cd->oia[p];

@@ -35,7 +35,7 @@ TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar
     const PetscInt q1 = PetscMin(q0 + rows, p1);
     for (PetscInt p = q0; p < q1; p++) {
       const PetscInt  i  = cd->crows[p];
-      const PetscReal gi = cd->gam[p], wi = cd->wdi[p], hi = h * cd->fre[p]; /* 0: clamped */
+      const PetscReal gi = cd->gam[p], wi = cd->wdi[p], hi = h * TnColoredFree(dyn, cd, p); /* 0: clamped */
       if (p + TN_COLORED_AHEAD < p1) TnColoredPrefetchRow(a, cd->crows[p + TN_COLORED_AHEAD], B);
       PetscReal *restrict pi = dyn->pbuf + (size_t)p * B;
       const PetscScalar *ai  = a + (size_t)i * B;

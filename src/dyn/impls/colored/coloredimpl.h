@@ -34,6 +34,14 @@ PetscErrorCode TnColoredAdjointReset(TnDyn dyn);
 PetscErrorCode TnColoredAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *save);
 PetscErrorCode TnColoredInverseStep(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);
 
+/* TnDynFree at position p: the copy fre[] is read only when some node is
+   clamped (without, every row is free and the 8 bytes per row need not
+   stream through the sweep). */
+TN_INLINE PetscReal TnColoredFree(const TnDyn dyn, const TnColored *cd, PetscInt p)
+{
+  return dyn->fmask ? cd->fre[p] : 1.0;
+}
+
 /* Rows of a state are read in the colour order, every C-th row: the
    hardware prefetcher does not follow, so each row is asked for
    TN_COLORED_AHEAD positions ahead (all its B values). */

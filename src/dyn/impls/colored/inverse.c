@@ -90,7 +90,7 @@ TN_INLINE void SolveRows(TnDyn dyn, TnDynInverseStats *st, PetscInt p0, PetscInt
   PetscReal        r[B];
   for (PetscInt p = p0; p < p1; p++) {
     PetscReal *pi = dyn->pbuf + (size_t)p * B;
-    if (cd->fre[p] == 0) continue; /* clamped: the substep did not move it */
+    if (TnColoredFree(dyn, cd, p) == 0) continue; /* clamped: the substep did not move it */
     PetscScalar *ai  = a + (size_t)cd->crows[p] * B;
     PetscReal    dlo = e.lin ? 1 + dyn->h * (cd->wdi[p] - cd->gam[p]) : 1 - dyn->h * cd->gam[p] + dyn->h * PetscMin(cd->wdi[p], 0);
     e.g              = cd->gam[p];
