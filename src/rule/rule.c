@@ -39,6 +39,7 @@ struct _p_TnRule {
   VecScatter   halo;
   Vec          G;
   PetscScalar *y;   /* y_i per sample of one row (oja) */
+  PetscScalar *buf; /* oja: one row's gathered r_j, B per synapse (the longest row's synapses times B) */
   PetscInt     ndw; /* the parameter array's local length the halo was built for */
   /* column panels (-rule_panel_kb): the pass over Ad (Ao) goes panel by
      panel, panel q holding each row's synapses with column in
@@ -83,6 +84,7 @@ static PetscErrorCode TnRuleReset(TnRule r)
   PetscCall(VecScatterDestroy(&r->halo));
   PetscCall(VecDestroy(&r->G));
   PetscCall(PetscFree(r->y));
+  PetscCall(PetscFree(r->buf));
   PetscCall(PetscFree3(r->cur, r->rs, r->cy));
   PetscCall(PetscFree(r->yb));
   r->npd = r->npo = 0;
@@ -283,6 +285,21 @@ static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
   PetscCall(VecGetSize(r->G, &ng));
   r->nghost = ng / B;
   PetscCall(PetscMalloc1(B + 1, &r->y));
+  { /* oja's row buffer: the longest row (both blocks) times B */
+    Mat             Ad, Ao;
+    const PetscInt *ia, *oia;
+    PetscInt        n, len = 0;
+    PetscBool       done;
+    PetscCall(MatMPIAIJGetSeqAIJ(W, &Ad, &Ao, NULL));
+    PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, NULL, &done));
+    PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+    PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
+    PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+    for (PetscInt i = 0; i < L.m; i++) len = PetscMax(len, ia[i + 1] - ia[i] + oia[i + 1] - oia[i]);
+    PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
+    PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, NULL, &done));
+    PetscCall(PetscMalloc1((size_t)len * B + 1, &r->buf));
+  }
   r->B    = B;
   r->Wref = W;
   PetscCall(SetUpPanels(r, W, B));
@@ -319,17 +336,17 @@ TN_RULE_INLINE PetscReal Dot(const PetscScalar *restrict p, const PetscScalar *r
    issues its gathers back to back). By panels nz = the row's part's end:
    the synapses further on gather from other panels. */
 #define TN_RULE_AHEAD 16
-TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, PetscBool *bad, const int rowsum, const int inplace, const PetscInt B, const PetscInt n)
+TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, PetscBool *bad, const int rowsum, const int inplace, const int buffered, const PetscInt B, const PetscInt n)
 {
   PetscReal mx = *vmax, sum = *rs;
   PetscBool nf = *bad;
   for (PetscInt t = t0; t < t1; t++) {
-    if (t + TN_RULE_AHEAD < nz) {
+    if (!buffered && t + TN_RULE_AHEAD < nz) {
       const PetscScalar *xf = rj + (size_t)ja[t + TN_RULE_AHEAD] * B;
       __builtin_prefetch(xf);
       __builtin_prefetch(xf + B - 1);
     }
-    const PetscReal s  = Dot(pre, rj + (size_t)ja[t] * B, n);
+    const PetscReal s  = Dot(pre, rj + (size_t)(buffered ? t - t0 : ja[t]) * B, n);
     const PetscReal dt = eta * (s * invn - c * w[t]);
     const PetscReal v = w[t] + dt, av = PetscAbsReal(v);
     if (!(av <= PETSC_MAX_REAL))
@@ -348,11 +365,36 @@ TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscI
   *bad  = nf;
 }
 
-/* Every local row: oja forms y_i = sum_{j in P_i} W_ij r_j (per sample)
-   from the row's two blocks, then updates the row, whose entries are still
-   in cache: W is read once from memory. w: W's values (Ad's, then Ao's at
-   nd), d the direction (same layout) or NULL when inplace. */
-TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int inplace, const PetscInt B, const PetscInt n)
+/* Row i's presynaptic activities in one block, synapses t in [t0, t1):
+   y += W_ij r_j per sample (the synapses in order), each gathered r_j
+   (B values) copied to buf + (t - t0) B as it is read. The gather of the
+   synapse TN_RULE_AHEAD places on (below nz) is asked for ahead. */
+TN_RULE_INLINE void GatherRow(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, const PetscScalar *restrict w, const PetscScalar *restrict rj, PetscScalar *restrict buf, PetscScalar *restrict y, const PetscInt B)
+{
+  for (PetscInt t = t0; t < t1; t++) {
+    const PetscScalar *xj    = rj + (size_t)ja[t] * B;
+    PetscScalar *restrict bt = buf + (size_t)(t - t0) * B;
+    if (t + TN_RULE_AHEAD < nz) {
+      const PetscScalar *xf = rj + (size_t)ja[t + TN_RULE_AHEAD] * B;
+      __builtin_prefetch(xf);
+      __builtin_prefetch(xf + B - 1);
+    }
+    for (PetscInt b = 0; b < B; b++) {
+      bt[b] = xj[b];
+      y[b] += w[t] * xj[b];
+    }
+  }
+}
+
+/* Every local row, W read and the activities gathered once: hebb updates
+   the row from the gathered r_j; oja gathers row i's r_j (Ad's synapses,
+   then Ao's) into buf (the row's synapses times B values: in L1) while it
+   forms y_i = sum_{j in P_i} W_ij r_j per sample, then updates the row from
+   buf while the row's W_ij are still in cache. The sums are those of a
+   row's y then its update in two passes, in the same order: the same W bit
+   for bit. w: W's values (Ad's, then Ao's at nd), d the direction (same
+   layout) or NULL when inplace. */
+TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int inplace, const PetscInt B, const PetscInt n)
 {
   const PetscReal invn = 1.0 / (PetscReal)n;
   PetscBool       bad  = PETSC_FALSE;
@@ -361,19 +403,21 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
     const PetscScalar *pre = px + (size_t)i * B;
     PetscReal          c = alpha, rs = 0;
     if (kind == TN_RULE_OJA) {
-      PetscReal yy = 0;
+      const PetscInt nrd = ia[i + 1] - ia[i];
+      PetscReal      yy  = 0;
       for (PetscInt b = 0; b < B; b++) y[b] = 0;
-      for (PetscInt t = ia[i]; t < ia[i + 1]; t++)
-        for (PetscInt b = 0; b < B; b++) y[b] += w[t] * px[(size_t)ja[t] * B + b];
-      for (PetscInt t = oia[i]; t < oia[i + 1]; t++)
-        for (PetscInt b = 0; b < B; b++) y[b] += w[nd + t] * pg[(size_t)oja[t] * B + b];
+      GatherRow(ia[i], ia[i + 1], ia[m], ja, w, px, buf, y, B);
+      GatherRow(oia[i], oia[i + 1], oia[m], oja, w + nd, pg, buf + (size_t)nrd * B, y, B);
       for (PetscInt b = 0; b < n; b++) yy += y[b] * y[b];
       pre = y;
       c   = yy * invn;
+      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, buf, pre, eta, c, invn, &vmax, &rs, &bad, 1, inplace, 1, B, n);
+      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, buf + (size_t)nrd * B, pre, eta, c, invn, &vmax, &rs, &bad, 1, inplace, 1, B, n);
+      row1 = PetscMax(row1, rs);
+    } else {
+      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, B, n);
+      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, B, n);
     }
-    RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, kind == TN_RULE_OJA, inplace, B, n);
-    RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, kind == TN_RULE_OJA, inplace, B, n);
-    row1 = PetscMax(row1, rs);
   }
   st->vmax = vmax;
   st->row1 = kind == TN_RULE_OJA ? row1 : -1; /* only oja's bound needs it: -1, not known */
@@ -425,7 +469,7 @@ TN_RULE_INLINE void PanelUpdate(const TnRuleKind kind, PetscInt m, const PetscIn
     for (PetscInt i = 0; i < m; i++) {
       const PetscInt     t1  = PanelEnd(ja, P->cur[i], ia[i + 1], hi);
       const PetscScalar *pre = kind == TN_RULE_OJA ? P->yb + (size_t)i * B : px + (size_t)i * B;
-      RowBlock(P->cur[i], t1, t1, ja, w, d, x, pre, eta, kind == TN_RULE_OJA ? P->cy[i] : alpha, invn, vmax, &P->rs[i], bad, kind == TN_RULE_OJA, inplace, B, n);
+      RowBlock(P->cur[i], t1, t1, ja, w, d, x, pre, eta, kind == TN_RULE_OJA ? P->cy[i] : alpha, invn, vmax, &P->rs[i], bad, kind == TN_RULE_OJA, inplace, 0, B, n);
       P->cur[i] = t1;
     }
   }
@@ -456,16 +500,16 @@ TN_RULE_INLINE void RowsPanels(const TnRuleKind kind, PetscInt m, PetscInt nd, c
   st->bad  = bad ? 1 : 0;
 }
 
-#define TN_RULE_ROWS(inplace, B, n)                                                                               \
-  do {                                                                                                            \
-    if (panels && r->kind == TN_RULE_HEBB)                                                                        \
-      RowsPanels(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, &P, eta, r->alpha, st, inplace, B, n); \
-    else if (panels)                                                                                              \
-      RowsPanels(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, &P, eta, r->alpha, st, inplace, B, n);  \
-    else if (r->kind == TN_RULE_HEBB)                                                                             \
-      Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, eta, r->alpha, st, inplace, B, n);     \
-    else                                                                                                          \
-      Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, eta, r->alpha, st, inplace, B, n);      \
+#define TN_RULE_ROWS(inplace, B, n)                                                                                   \
+  do {                                                                                                                \
+    if (panels && r->kind == TN_RULE_HEBB)                                                                            \
+      RowsPanels(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, &P, eta, r->alpha, st, inplace, B, n);     \
+    else if (panels)                                                                                                  \
+      RowsPanels(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, &P, eta, r->alpha, st, inplace, B, n);      \
+    else if (r->kind == TN_RULE_HEBB)                                                                                 \
+      Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, inplace, B, n); \
+    else                                                                                                              \
+      Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, inplace, B, n);  \
   } while (0)
 /* The kernel with B (= n, no padding) a compile-time constant for the usual
    batch sizes. */
