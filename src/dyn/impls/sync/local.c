@@ -24,7 +24,7 @@
 /* Rows' synapses t in [t0, t1) of a block: y += W_ij x_j (as
    TnRowTimesBlockPF, the same order) and the trace step (TnLocSynapse, rate
    form: gs = 0, hq = h). */
-TN_INLINE void SynapsesY(const TnCSR *A, PetscInt t0, PetscInt t1, const PetscReal *restrict x, PetscReal *restrict y, PetscReal *restrict e, PetscReal *restrict g, const PetscReal *restrict F, const PetscReal *restrict hq, const PetscReal *restrict ga, const int grad, const int pf, const PetscInt B)
+TN_INLINE void SynapsesY(const TnCSR *A, PetscInt t0, PetscInt t1, const PetscReal *restrict x, PetscReal *restrict y, PetscReal *restrict e, PetscReal *restrict g, const PetscReal *restrict F, const PetscReal *restrict hq, const PetscReal *restrict ga, const int grad, const int fresh, const int pf, const PetscInt B)
 {
   for (PetscInt t = t0; t < t1; t++) {
     const PetscScalar  v   = A->va[t];
@@ -36,8 +36,10 @@ TN_INLINE void SynapsesY(const TnCSR *A, PetscInt t0, PetscInt t1, const PetscRe
       __builtin_prefetch(xf + B - 1);
     }
     for (PetscInt b = 0; b < B; b++) y[b] += v * xj[b];
-    if (grad)
-      g[t] += TnLocSynapse(et, xj, F, hq, ga, NULL, 0, B);
+    if (fresh) /* e_0 = 0, not read: e_1 = hq x_j, and ga e_0 adds nothing */
+      for (PetscInt b = 0; b < B; b++) et[b] = hq[b] * xj[b];
+    else if (grad)
+      g[t] += TnLocSynapse(et, xj, F, hq, ga, NULL, 0, 0, B);
     else
       for (PetscInt b = 0; b < B; b++) et[b] = F[b] * et[b] + hq[b] * xj[b];
   }
@@ -105,10 +107,12 @@ TN_INLINE void RateOn(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscRe
       grad = RowCoefs(dyn, i, pi, q == 0 || last, keep && q == 0, F, ga, k, B);
       if (q == 0)
         for (PetscInt b = 0; b < B; b++) yi[b] = dyn->bias[i];
-      if (grad)
-        SynapsesY(A, cur[i], t1, p, yi, L->e, L->acc.gW, F, hq, ga, 1, pf, B);
+      if (L->fresh)
+        SynapsesY(A, cur[i], t1, p, yi, L->e, L->acc.gW, F, hq, ga, 0, 1, pf, B);
+      else if (grad)
+        SynapsesY(A, cur[i], t1, p, yi, L->e, L->acc.gW, F, hq, ga, 1, 0, pf, B);
       else
-        SynapsesY(A, cur[i], t1, p, yi, L->e, L->acc.gW, F, hq, ga, 0, pf, B);
+        SynapsesY(A, cur[i], t1, p, yi, L->e, L->acc.gW, F, hq, ga, 0, 0, pf, B);
       cur[i] = t1;
       if (last) {
         const PetscScalar *ai = a + (size_t)i * B;
@@ -152,10 +156,12 @@ TN_INLINE void RateOff(TnDyn dyn, PetscScalar *out, const PetscReal *g, PetscInt
       grad = RowCoefs(dyn, i, dyn->pbuf + (size_t)i * B, !keep, 0, F, ga, k, B);
       if (q == 0)
         for (PetscInt b = 0; b < B; b++) yi[b] = 0;
-      if (grad)
-        SynapsesY(A, cur[i], t1, g, yi, L->e + nd * B, L->acc.gW + nd, F, hq, ga, 1, pf, B);
+      if (L->fresh)
+        SynapsesY(A, cur[i], t1, g, yi, L->e + nd * B, L->acc.gW + nd, F, hq, ga, 0, 1, pf, B);
+      else if (grad)
+        SynapsesY(A, cur[i], t1, g, yi, L->e + nd * B, L->acc.gW + nd, F, hq, ga, 1, 0, pf, B);
       else
-        SynapsesY(A, cur[i], t1, g, yi, L->e + nd * B, L->acc.gW + nd, F, hq, ga, 0, pf, B);
+        SynapsesY(A, cur[i], t1, g, yi, L->e + nd * B, L->acc.gW + nd, F, hq, ga, 0, 0, pf, B);
       cur[i] = t1;
       if (last)
         for (PetscInt b = 0; b < B; b++) out[(size_t)i * B + b] += dyn->h * TnDynFree(dyn, i) * yi[b];
