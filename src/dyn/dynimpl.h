@@ -113,10 +113,6 @@ typedef struct {
   PetscReal     *e, *wt;
   TnDynAdjAcc    acc;
   PetscLogDouble bytes; /* e and wt, this rank */
-  /* the sync scheme's fused step (impls/sync/local.c): each row's next
-     synapse (m), and with column panels the rows' F and ga (m B each) */
-  PetscInt  *cur;
-  PetscReal *cF, *cga;
 } TnDynLoc;
 
 struct _p_TnDyn {

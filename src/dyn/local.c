@@ -18,8 +18,6 @@ PetscErrorCode TnDynLocalReset(TnDyn dyn)
   PetscFunctionBeginUser;
   if (!L->setup) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree2(L->e, L->wt));
-  PetscCall(PetscFree(L->cur));
-  PetscCall(PetscFree2(L->cF, L->cga));
   PetscCall(PetscMemzero(L, sizeof(*L)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

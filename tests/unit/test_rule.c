@@ -14,7 +14,6 @@
    - a step made in place (its a-priori bound within the weight limit)
      stores what the checked step stores, and W rewritten by someone else
      is seen by the bound;
-   - with column panels (-rule_panel_kb) every step stores the same W;
    - one step of hebb and of oja equals the formulas summed here.
    Samples are functions of (natural node, sample) only. */
 #include "tn_test.h"
@@ -581,94 +580,6 @@ static void test_in_place_and_checked(void)
   TN_ASSERT_OK(InPlaceAndChecked());
 }
 
-/* Column panels (-rule_panel_kb): on er N = 400, k = 12 with self-loops,
-   panels of 1 kB (a few columns each: dozens of panels on- and
-   off-process) against none, for hebb and oja, B = 16 (its own kernel) and
-   3 (the generic one): three steps in place and three through the checked
-   work array store the same W bit for bit and report the same max |W_ij|,
-   and the update as a direction of a padded batch (nvalid = B - 1) is the
-   same bit for bit. */
-static PetscErrorCode RuleWithPanels(TnNet net, int kind, const char *kb, PetscReal wmax, TnRule *rule)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscOptionsSetValue(NULL, "-rule_panel_kb", kb));
-  PetscCall(TnRuleCreate(net, rule));
-  PetscCall(TnRuleSetType(*rule, kind ? TNRULE_OJA : TNRULE_HEBB));
-  PetscCall(TnRuleSetFromOptions(*rule));
-  PetscCall(PetscOptionsClearValue(NULL, "-rule_panel_kb"));
-  PetscCall(TnRuleSetEta(*rule, 0.05));
-  PetscCall(TnRuleSetDecay(*rule, 0.5));
-  PetscCall(TnRuleSetMaxWeight(*rule, wmax));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode Panels(void)
-{
-  TnNet          net;
-  TnParamLayout  L;
-  PetscScalar   *p, *save, *ref;
-  const PetscInt Bs[2] = {16, 3};
-  PetscFunctionBeginUser;
-  PetscCall(MakeNet(400, 12, &net));
-  PetscCall(TnNetGetParamLayout(net, &L));
-  PetscCall(PetscMalloc2(L.n + 1, &save, L.n + 1, &ref));
-  PetscCall(TnNetGetParamArray(net, &p, NULL));
-  PetscCall(PetscArraycpy(save, p, L.n));
-  for (int ib = 0; ib < 2; ib++)
-    for (int kind = 0; kind < 2; kind++) {
-      const PetscInt B = Bs[ib];
-      Vec            x, d[2];
-      PetscReal      reach = 0, last[2];
-      PetscCall(CreateBatch(net, B, &x));
-      PetscCall(FillBatch(net, x, B, 5));
-      for (int checked = 0; checked < 2; checked++)
-        for (int pan = 0; pan < 2; pan++) {
-          TnRule rule;
-          PetscCall(TnNetSetParams(net, save, 1.0, PETSC_FALSE));
-          PetscCall(RuleWithPanels(net, kind, pan ? "1" : "0", checked ? reach * (1 + 1e-12) : 1e6, &rule));
-          for (int t = 0; t < 3; t++) PetscCall(TnRuleApply(rule, x));
-          PetscCall(TnRuleGetStats(rule, NULL, &last[pan]));
-          PetscCall(TnNetGetParamArray(net, &p, NULL));
-          if (!pan) {
-            PetscCall(PetscArraycpy(ref, p, L.n));
-            reach = last[0];
-          } else {
-            PetscInt ndiff = 0;
-            for (PetscInt q = 0; q < L.n; q++) ndiff += p[q] != ref[q];
-            CU_ASSERT(ndiff == 0);
-            CU_ASSERT(last[1] == last[0]);
-          }
-          PetscCall(TnRuleDestroy(&rule));
-        }
-      PetscCall(TnNetSetParams(net, save, 1.0, PETSC_FALSE));
-      for (int pan = 0; pan < 2; pan++) {
-        TnRule rule;
-        PetscCall(VecCreateMPI(PETSC_COMM_WORLD, L.n, PETSC_DETERMINE, &d[pan]));
-        PetscCall(RuleWithPanels(net, kind, pan ? "1" : "0", 1e6, &rule));
-        PetscCall(TnRuleComputeUpdate(rule, x, B - 1, d[pan]));
-        PetscCall(TnRuleDestroy(&rule));
-      }
-      {
-        PetscBool eq;
-        PetscReal nd;
-        PetscCall(VecEqual(d[0], d[1], &eq));
-        PetscCall(VecNorm(d[0], NORM_INFINITY, &nd));
-        CU_ASSERT(eq && nd > 0);
-      }
-      PetscCall(VecDestroy(&d[0]));
-      PetscCall(VecDestroy(&d[1]));
-      PetscCall(VecDestroy(&x));
-    }
-  PetscCall(PetscFree2(save, ref));
-  PetscCall(TnNetDestroy(&net));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static void test_panels(void)
-{
-  TN_ASSERT_OK(Panels());
-}
-
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("rule", NULL, NULL);
@@ -679,5 +590,4 @@ void TnTestRegister(void)
   CU_add_test(s, "the update as a direction (partial batch, schedule)", test_update_as_direction);
   CU_add_test(s, "a step in place equals the checked one; W written by others", test_in_place_and_checked);
   CU_add_test(s, "one step of hebb and oja against the formulas", test_one_step);
-  CU_add_test(s, "column panels: the same W bit for bit", test_panels);
 }
