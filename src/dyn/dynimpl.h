@@ -109,13 +109,10 @@ typedef struct {
    with the other nodes' states taken as given. wt as TnDynAdj's. */
 typedef struct {
   PetscBool      setup;
+  PetscBool      fresh; /* the synapses' traces are e_0 = 0, not stored: the next step writes e_1 without reading them */
   PetscReal     *e, *wt;
   TnDynAdjAcc    acc;
   PetscLogDouble bytes; /* e and wt, this rank */
-  /* the sync scheme's fused step (impls/sync/local.c): each row's next
-     synapse (m), and with column panels the rows' F and ga (m B each) */
-  PetscInt  *cur;
-  PetscReal *cF, *cga;
 } TnDynLoc;
 
 struct _p_TnDyn {
@@ -502,32 +499,37 @@ TN_INLINE void TnLocCoefs(PetscBool rate, PetscBool lin, PetscBool diag, PetscRe
    sum_b (ga e + gs x_j) (the synapse's step-k gradient, from e_k; gs = 0 in
    the rate form: hasgs false leaves its term out), summed in four lanes
    then pairwise (a fixed order), then e <- F e + hq x_j (e_{k+1}), a
-   separate loop without a reduction; x = phi(a) (rate) or a (current). */
-TN_INLINE PetscReal TnLocSynapse(PetscReal *restrict e, const PetscReal *restrict xj, const PetscReal *restrict F, const PetscReal *restrict hq, const PetscReal *restrict ga, const PetscReal *restrict gs, const int hasgs, const PetscInt B)
+   separate loop without a reduction; x = phi(a) (rate) or a (current).
+   fresh: e = e_0 = 0 is not read (the traces are not zeroed before the
+   first step): the sum is that of gs x_j and e <- hq x_j, the same values. */
+TN_INLINE PetscReal TnLocSynapse(PetscReal *restrict e, const PetscReal *restrict xj, const PetscReal *restrict F, const PetscReal *restrict hq, const PetscReal *restrict ga, const PetscReal *restrict gs, const int hasgs, const int fresh, const PetscInt B)
 {
   PetscReal s[4] = {0, 0, 0, 0};
   PetscInt  b    = 0;
   for (; b + 4 <= B; b += 4)
-    for (PetscInt l = 0; l < 4; l++) s[l] += hasgs ? ga[b + l] * e[b + l] + gs[b + l] * xj[b + l] : ga[b + l] * e[b + l];
-  for (; b < B; b++) s[0] += hasgs ? ga[b] * e[b] + gs[b] * xj[b] : ga[b] * e[b];
-  for (b = 0; b < B; b++) e[b] = F[b] * e[b] + hq[b] * xj[b];
+    for (PetscInt l = 0; l < 4; l++) s[l] += fresh ? gs[b + l] * xj[b + l] : hasgs ? ga[b + l] * e[b + l] + gs[b + l] * xj[b + l]
+                                                                                   : ga[b + l] * e[b + l];
+  for (; b < B; b++) s[0] += fresh ? gs[b] * xj[b] : hasgs ? ga[b] * e[b] + gs[b] * xj[b]
+                                                           : ga[b] * e[b];
+  for (b = 0; b < B; b++) e[b] = fresh ? hq[b] * xj[b] : F[b] * e[b] + hq[b] * xj[b];
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 /* The synapses t in [t0, t1) of one block: traces at e + t B, presynaptic
    values at x + ja[t - t0] B (ja: the row's own columns), gradient entries g[t]; grad false: the row's
    step-k gradient terms vanish (ga = gs = 0: the linear activation's
-   phi'' = 0 in the rate form) and only the traces are carried, without
-   the gradient's read-modify-write. */
-TN_INLINE void TnLocSynapses(PetscReal *restrict e, PetscReal *restrict g, const PetscInt *restrict ja, PetscInt t0, PetscInt t1, const PetscReal *restrict x, const PetscReal *restrict F, const PetscReal *restrict hq, const PetscReal *restrict ga, const PetscReal *restrict gs, const int grad, const int hasgs, const PetscInt B)
+   phi'' = 0 in the rate form; or e = 0 and gs = 0 at the first step) and
+   only the traces are carried, without the gradient's read-modify-write;
+   fresh: the first step (TnLocSynapse). */
+TN_INLINE void TnLocSynapses(PetscReal *restrict e, PetscReal *restrict g, const PetscInt *restrict ja, PetscInt t0, PetscInt t1, const PetscReal *restrict x, const PetscReal *restrict F, const PetscReal *restrict hq, const PetscReal *restrict ga, const PetscReal *restrict gs, const int grad, const int hasgs, const int fresh, const PetscInt B)
 {
   for (PetscInt t = t0; t < t1; t++) {
     PetscReal *restrict et       = e + (size_t)t * B;
     const PetscReal *restrict xj = x + (size_t)ja[t - t0] * B;
     if (grad)
-      g[t] += TnLocSynapse(et, xj, F, hq, ga, gs, hasgs, B);
+      g[t] += TnLocSynapse(et, xj, F, hq, ga, gs, hasgs, fresh, B);
     else
-      for (PetscInt b = 0; b < B; b++) et[b] = F[b] * et[b] + hq[b] * xj[b];
+      for (PetscInt b = 0; b < B; b++) et[b] = fresh ? hq[b] * xj[b] : F[b] * et[b] + hq[b] * xj[b];
   }
 }
 
@@ -588,17 +590,21 @@ TN_INLINE void TnLocRowCols(TnDyn dyn, PetscInt i, const TnLocCoef *restrict k, 
   PetscReal    F[B], hq[B], ga[B], gs[B];
   int          grad, hasgs;
   TnLocRowArrays(k, F, hq, ga, gs, &grad, &hasgs, B);
-#define TN_LOC_BLOCKS(G, S)                                                                                     \
-  do {                                                                                                          \
-    TnLocSynapses(e, gW, dj, dyn->d.ia[i], dyn->d.ia[i + 1], x, F, hq, ga, gs, G, S, B);                        \
-    if (gx) TnLocSynapses(e + nd * B, gW + nd, oj, dyn->o.ia[i], dyn->o.ia[i + 1], gx, F, hq, ga, gs, G, S, B); \
+#define TN_LOC_BLOCKS(G, S, Z)                                                                                     \
+  do {                                                                                                             \
+    TnLocSynapses(e, gW, dj, dyn->d.ia[i], dyn->d.ia[i + 1], x, F, hq, ga, gs, G, S, Z, B);                        \
+    if (gx) TnLocSynapses(e + nd * B, gW + nd, oj, dyn->o.ia[i], dyn->o.ia[i + 1], gx, F, hq, ga, gs, G, S, Z, B); \
   } while (0)
-  if (grad && hasgs)
-    TN_LOC_BLOCKS(1, 1);
+  if (L->fresh && hasgs) /* e_0 = 0: only gs x_j adds to the gradient */
+    TN_LOC_BLOCKS(1, 1, 1);
+  else if (L->fresh)
+    TN_LOC_BLOCKS(0, 0, 1);
+  else if (grad && hasgs)
+    TN_LOC_BLOCKS(1, 1, 0);
   else if (grad)
-    TN_LOC_BLOCKS(1, 0);
+    TN_LOC_BLOCKS(1, 0, 0);
   else
-    TN_LOC_BLOCKS(0, 0);
+    TN_LOC_BLOCKS(0, 0, 0);
 #undef TN_LOC_BLOCKS
   TnLocRowOwn(dyn, i, k, ai, B);
 }

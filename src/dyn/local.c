@@ -18,8 +18,6 @@ PetscErrorCode TnDynLocalReset(TnDyn dyn)
   PetscFunctionBeginUser;
   if (!L->setup) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree2(L->e, L->wt));
-  PetscCall(PetscFree(L->cur));
-  PetscCall(PetscFree2(L->cF, L->cga));
   PetscCall(PetscMemzero(L, sizeof(*L)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -58,7 +56,11 @@ PetscErrorCode TnDynLocalBegin(TnDyn dyn, PetscInt nvalid, PetscScalar *grad)
   PetscCall(TnNetGetParamLayout(dyn->net, &P));
   dyn->nvalid = nvalid;
   for (PetscInt b = 0; b < dyn->B; b++) L->wt[b] = b < nvalid ? 1.0 / nvalid : 0.0;
-  PetscCall(PetscArrayzero(L->e, (size_t)P.n * dyn->B)); /* e_0 = d a_0 / d theta = 0 */
+  /* e_0 = d a_0 / d theta = 0: b's and gamma's traces zeroed; the
+     synapses' (nnz B values) are not, the first step writes e_1 without
+     reading them (fresh) */
+  PetscCall(PetscArrayzero(L->e + (size_t)(P.nd + P.no) * dyn->B, (size_t)(P.n - P.nd - P.no) * dyn->B));
+  L->fresh = PETSC_TRUE;
   PetscCall(PetscArrayzero(grad, P.n));
   L->acc.gW = grad;
   L->acc.gb = grad + P.b;
@@ -72,6 +74,7 @@ PetscErrorCode TnDynLocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, Petsc
   PetscCheck(out != a, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the local step needs a_k beside a_{k+1}: out must not be a");
   PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
   PetscCall(dyn->ops.localstep(dyn, k, a, out, ldet));
+  dyn->loc.fresh = PETSC_FALSE; /* the synapses' traces are e_{k+1}, stored */
   PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -99,6 +102,7 @@ PetscErrorCode TnDynLocalEnd(TnDyn dyn, const PetscScalar *aK, PetscScalar *grad
     }
     grad[P.b + i] += sb;
     grad[P.u + i] += sg;
+    if (L->fresh) continue; /* no step made: the synapses' traces are e_0 = 0 */
     for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++)
       for (PetscInt b = 0; b < B; b++) grad[t] += lam[b] * L->e[(size_t)t * B + b];
     for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++)

@@ -39,19 +39,9 @@ struct _p_TnRule {
   VecScatter   halo;
   Vec          G;
   PetscScalar *y;   /* y_i per sample of one row (oja) */
+  PetscScalar *buf; /* oja: one row's gathered r_j, B per synapse (the longest row's synapses times B) */
   PetscInt     ndw; /* the parameter array's local length the halo was built for */
-  /* column panels (-rule_panel_kb): the pass over Ad (Ao) goes panel by
-     panel, panel q holding each row's synapses with column in
-     [q cw, (q + 1) cw), so that the gathers r_j come from a slice of cw B
-     values that stays in cache; np <= 1: none. cur: each row's next
-     synapse; yb: oja's y (m B, made at its first step); rs: each row's
-     sum of |W + dW| so far; cy: oja's <y_i^2> */
-  PetscInt     pkb;
-  PetscBool    pset;
-  PetscInt     npd, cwd, npo, cwo;
-  PetscInt    *cur;
-  PetscReal   *yb, *rs, *cy;
-  PetscScalar *dw; /* TnRuleApply's update (parameter layout), of length ndw_apply */
+  PetscScalar *dw;  /* TnRuleApply's update (parameter layout), of length ndw_apply */
   PetscInt     ndw_apply;
   Mat          Wref; /* the W the halo was built for (a new SetUp of the net makes a new one) */
   /* W's statistics (max |W_ij|, max row sum of |W_ij|, over all ranks) as
@@ -83,10 +73,8 @@ static PetscErrorCode TnRuleReset(TnRule r)
   PetscCall(VecScatterDestroy(&r->halo));
   PetscCall(VecDestroy(&r->G));
   PetscCall(PetscFree(r->y));
-  PetscCall(PetscFree3(r->cur, r->rs, r->cy));
-  PetscCall(PetscFree(r->yb));
-  r->npd = r->npo = 0;
-  r->B            = 0;
+  PetscCall(PetscFree(r->buf));
+  r->B = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -184,16 +172,6 @@ PetscErrorCode TnRuleSetFromOptions(TnRule r)
   PetscCall(TnOptionsReal("-max_weight", "A step leaving some |W_ij| above this is refused (runaway growth)", "TnRuleSetMaxWeight", r->wmax, &r->wmax, NULL, PETSC_SMALL, PETSC_MAX_REAL));
   PetscCall(TnOptionsChoice("-schedule", "Step size: constant eta, or (hebb) average eta_t = n_t/(alpha S_t) (the running mean of the batches' <r r^T>/alpha)", "TnRuleSetSchedule", TnRuleScheduleTypes, 2, &s, NULL));
   PetscCall(TnOptionsChoice("-activity", "Activity r given by tenor train: input phi(x) or evolved phi(a_k), k = 1..K", "TnRuleSetActivity", TnRuleActivityTypes, 2, &a, NULL));
-  {
-    PetscInt  kb = r->pset ? r->pkb : 0;
-    PetscBool set;
-    PetscCall(TnOptionsInt("-panel_kb", "kB of gathered activities per column panel of W (0, the default: no panels, which measured faster; -1: half the last-level cache's share of each rank on the node, as -dyn_panel_kb)", "TnRuleSetFromOptions", kb, &kb, &set, -1, PETSC_MAX_INT));
-    if (set) {
-      r->pkb  = kb;
-      r->pset = (PetscBool)(kb != 0);
-      r->B    = 0; /* panels made again at the next step */
-    }
-  }
   PetscOptionsEnd();
   r->kind  = (TnRuleKind)v;
   r->sched = (TnRuleSchedule)s;
@@ -219,54 +197,6 @@ PetscErrorCode TnRuleView(TnRule r, PetscViewer viewer)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Panels of cw columns for a block of ncols columns gathered from
-   `row` bytes each: np = ceil(ncols row / bytes) (at least 4 unless
-   -rule_panel_kb is given, as the dynamics' panels: fewer did not pay). */
-static void PanelCount(size_t bytes, size_t row, PetscInt ncols, PetscBool set, PetscInt *np, PetscInt *cw)
-{
-  PetscInt n = bytes ? (PetscInt)PetscMin((row * ncols + bytes - 1) / bytes, (size_t)PETSC_MAX_INT) : 1;
-  if (!set && n < 4) n = 1;
-  n   = PetscMax(1, PetscMin(n, ncols));
-  *cw = n > 1 ? (ncols + n - 1) / n : PETSC_MAX_INT;
-  *np = n > 1 ? (ncols + *cw - 1) / *cw : 1;
-}
-
-/* Column panels where the gathered activities exceed a panel: Ad's only
-   when its columns are scattered (TnColumnsScattered; a lattice's local
-   columns are followed by the hardware prefetcher), Ao's always. */
-static PetscErrorCode SetUpPanels(TnRule r, Mat W, PetscInt B)
-{
-  Mat             Ad;
-  const PetscInt *ia, *ja;
-  PetscInt        n;
-  PetscBool       done, scattered;
-  size_t          bytes;
-  PetscFunctionBeginUser;
-  /* Only when asked for (-rule_panel_kb): at er N = 10^6, k = 32, B = 16
-     (1 rank, quiet, bench_rule) oja took 2.34 s per update with the
-     default panels against 1.81 s without, hebb 1.45 s against 1.29 s;
-     the prefetch of the gathers (below) is what pays. */
-  if (!r->pset) {
-    r->npd = r->npo = 1;
-    r->cwd = r->cwo = PETSC_MAX_INT;
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  if (r->pkb > 0)
-    bytes = (size_t)r->pkb * 1024;
-  else
-    PetscCall(TnPanelBytesDefault(r->comm, &bytes));
-  PetscCall(MatMPIAIJGetSeqAIJ(W, &Ad, NULL, NULL));
-  PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
-  PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
-  scattered = TnColumnsScattered(n, ia, ja);
-  PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
-  PanelCount(scattered || r->pkb > 0 ? bytes : 0, sizeof(PetscScalar) * (size_t)B, r->m, (PetscBool)(r->pkb > 0), &r->npd, &r->cwd);
-  PanelCount(bytes, sizeof(PetscScalar) * (size_t)B, r->nghost, (PetscBool)(r->pkb > 0), &r->npo, &r->cwo);
-  if (r->npd > 1 || r->npo > 1) PetscCall(PetscMalloc3(r->m + 1, &r->cur, r->m + 1, &r->rs, r->m + 1, &r->cy));
-  PetscCall(PetscInfo(NULL, "rule: column panels %" PetscInt_FMT " on-process, %" PetscInt_FMT " off-process (%zu bytes)\n", r->npd, r->npo, bytes));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The halo scatter r -> G for batch size B (block index set over garray). */
 static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
 {
@@ -283,9 +213,23 @@ static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
   PetscCall(VecGetSize(r->G, &ng));
   r->nghost = ng / B;
   PetscCall(PetscMalloc1(B + 1, &r->y));
+  { /* oja's row buffer: the longest row (both blocks) times B */
+    Mat             Ad, Ao;
+    const PetscInt *ia, *oia;
+    PetscInt        n, len = 0;
+    PetscBool       done;
+    PetscCall(MatMPIAIJGetSeqAIJ(W, &Ad, &Ao, NULL));
+    PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, NULL, &done));
+    PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+    PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
+    PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+    for (PetscInt i = 0; i < L.m; i++) len = PetscMax(len, ia[i + 1] - ia[i] + oia[i + 1] - oia[i]);
+    PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
+    PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, NULL, &done));
+    PetscCall(PetscMalloc1((size_t)len * B + 1, &r->buf));
+  }
   r->B    = B;
   r->Wref = W;
-  PetscCall(SetUpPanels(r, W, B));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -305,7 +249,7 @@ TN_RULE_INLINE PetscReal Dot(const PetscScalar *restrict p, const PetscScalar *r
 }
 
 /* The entries t in [t0, t1) of one row in one block of W: values w[t],
-   presynaptic activities at rj + ja[t] B. With pre = the row's factor
+   presynaptic activities at rj + ja[t] B (or rj + (t - t0) B, buffered). With pre = the row's factor
    (hebb: r_i; oja: y_i) and c its decay coefficient (hebb: alpha; oja:
    <y_i^2>),
      dW_ij = eta (<pre r_j> - c W_ij),   <.> = (1/n) sum over the samples b < n,
@@ -316,20 +260,22 @@ TN_RULE_INLINE PetscReal Dot(const PetscScalar *restrict p, const PetscScalar *r
    nz, the block's synapse count) is asked for ahead: the sum over the
    samples is a chain of dependent adds, so without it few gathers are in
    flight at once (hebb at er, B = 16, took twice oja's time, whose y loop
-   issues its gathers back to back). By panels nz = the row's part's end:
-   the synapses further on gather from other panels. */
+   issues its gathers back to back). buffered (oja): the activities are
+   the row's own copy, rj + (t - t0) B (GatherRow), in cache. Column
+   panels (each pass over the rows gathering from a cache-sized slice of
+   the activities) were tried and lost: docs/rules.md, Cost. */
 #define TN_RULE_AHEAD 16
-TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, PetscBool *bad, const int rowsum, const int inplace, const PetscInt B, const PetscInt n)
+TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, PetscBool *bad, const int rowsum, const int inplace, const int buffered, const PetscInt B, const PetscInt n)
 {
   PetscReal mx = *vmax, sum = *rs;
   PetscBool nf = *bad;
   for (PetscInt t = t0; t < t1; t++) {
-    if (t + TN_RULE_AHEAD < nz) {
+    if (!buffered && t + TN_RULE_AHEAD < nz) {
       const PetscScalar *xf = rj + (size_t)ja[t + TN_RULE_AHEAD] * B;
       __builtin_prefetch(xf);
       __builtin_prefetch(xf + B - 1);
     }
-    const PetscReal s  = Dot(pre, rj + (size_t)ja[t] * B, n);
+    const PetscReal s  = Dot(pre, rj + (size_t)(buffered ? t - t0 : ja[t]) * B, n);
     const PetscReal dt = eta * (s * invn - c * w[t]);
     const PetscReal v = w[t] + dt, av = PetscAbsReal(v);
     if (!(av <= PETSC_MAX_REAL))
@@ -348,11 +294,36 @@ TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscI
   *bad  = nf;
 }
 
-/* Every local row: oja forms y_i = sum_{j in P_i} W_ij r_j (per sample)
-   from the row's two blocks, then updates the row, whose entries are still
-   in cache: W is read once from memory. w: W's values (Ad's, then Ao's at
-   nd), d the direction (same layout) or NULL when inplace. */
-TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int inplace, const PetscInt B, const PetscInt n)
+/* Row i's presynaptic activities in one block, synapses t in [t0, t1):
+   y += W_ij r_j per sample (the synapses in order), each gathered r_j
+   (B values) copied to buf + (t - t0) B as it is read. The gather of the
+   synapse TN_RULE_AHEAD places on (below nz) is asked for ahead. */
+TN_RULE_INLINE void GatherRow(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, const PetscScalar *restrict w, const PetscScalar *restrict rj, PetscScalar *restrict buf, PetscScalar *restrict y, const PetscInt B)
+{
+  for (PetscInt t = t0; t < t1; t++) {
+    const PetscScalar *xj    = rj + (size_t)ja[t] * B;
+    PetscScalar *restrict bt = buf + (size_t)(t - t0) * B;
+    if (t + TN_RULE_AHEAD < nz) {
+      const PetscScalar *xf = rj + (size_t)ja[t + TN_RULE_AHEAD] * B;
+      __builtin_prefetch(xf);
+      __builtin_prefetch(xf + B - 1);
+    }
+    for (PetscInt b = 0; b < B; b++) {
+      bt[b] = xj[b];
+      y[b] += w[t] * xj[b];
+    }
+  }
+}
+
+/* Every local row, W read and the activities gathered once: hebb updates
+   the row from the gathered r_j; oja gathers row i's r_j (Ad's synapses,
+   then Ao's) into buf (the row's synapses times B values: in L1) while it
+   forms y_i = sum_{j in P_i} W_ij r_j per sample, then updates the row from
+   buf while the row's W_ij are still in cache. The sums are those of a
+   row's y then its update in two passes, in the same order: the same W bit
+   for bit. w: W's values (Ad's, then Ao's at nd), d the direction (same
+   layout) or NULL when inplace. */
+TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int inplace, const PetscInt B, const PetscInt n)
 {
   const PetscReal invn = 1.0 / (PetscReal)n;
   PetscBool       bad  = PETSC_FALSE;
@@ -361,111 +332,33 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
     const PetscScalar *pre = px + (size_t)i * B;
     PetscReal          c = alpha, rs = 0;
     if (kind == TN_RULE_OJA) {
-      PetscReal yy = 0;
+      const PetscInt nrd = ia[i + 1] - ia[i];
+      PetscReal      yy  = 0;
       for (PetscInt b = 0; b < B; b++) y[b] = 0;
-      for (PetscInt t = ia[i]; t < ia[i + 1]; t++)
-        for (PetscInt b = 0; b < B; b++) y[b] += w[t] * px[(size_t)ja[t] * B + b];
-      for (PetscInt t = oia[i]; t < oia[i + 1]; t++)
-        for (PetscInt b = 0; b < B; b++) y[b] += w[nd + t] * pg[(size_t)oja[t] * B + b];
+      GatherRow(ia[i], ia[i + 1], ia[m], ja, w, px, buf, y, B);
+      GatherRow(oia[i], oia[i + 1], oia[m], oja, w + nd, pg, buf + (size_t)nrd * B, y, B);
       for (PetscInt b = 0; b < n; b++) yy += y[b] * y[b];
       pre = y;
       c   = yy * invn;
+      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, buf, pre, eta, c, invn, &vmax, &rs, &bad, 1, inplace, 1, B, n);
+      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, buf + (size_t)nrd * B, pre, eta, c, invn, &vmax, &rs, &bad, 1, inplace, 1, B, n);
+      row1 = PetscMax(row1, rs);
+    } else {
+      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, B, n);
+      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, B, n);
     }
-    RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, kind == TN_RULE_OJA, inplace, B, n);
-    RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, kind == TN_RULE_OJA, inplace, B, n);
-    row1 = PetscMax(row1, rs);
   }
   st->vmax = vmax;
   st->row1 = kind == TN_RULE_OJA ? row1 : -1; /* only oja's bound needs it: -1, not known */
   st->bad  = bad ? 1 : 0;
 }
 
-/* Panel by panel (r's panels: P = {npd, cwd, npo, cwo, cur, yb, rs, cy}):
-   the same sums in the same order as Rows, bit for bit. A row's synapses
-   in panel q are a contiguous part of the row (its columns ascend), from
-   cur[i] on while the column is below (q + 1) cw. oja first forms every
-   y_i = sum_j W_ij r_j (Ad's panels then Ao's, each row's terms in its own
-   order), then updates; W is then read twice, but every gather hits the
-   panel's slice. */
-typedef struct {
-  PetscInt   npd, cwd, npo, cwo;
-  PetscInt  *cur;
-  PetscReal *yb, *rs, *cy;
-} TnRulePanels;
-
-/* the end of row i's synapses in the panel below column hi, from t */
-TN_RULE_INLINE PetscInt PanelEnd(const PetscInt *restrict ja, PetscInt t, PetscInt end, PetscInt hi)
-{
-  while (t < end && ja[t] < hi) t++;
-  return t;
-}
-
-/* y_i += sum over one block's synapses of row i: W_ij r_j, panel by panel */
-TN_RULE_INLINE void PanelProduct(PetscInt m, const PetscInt *ia, const PetscInt *ja, const PetscScalar *w, const PetscScalar *x, PetscInt np, PetscInt cw, PetscInt *restrict cur, PetscReal *restrict yb, const PetscInt B)
-{
-  for (PetscInt i = 0; i < m; i++) cur[i] = ia[i];
-  for (PetscInt q = 0; q < np; q++) {
-    const PetscInt hi = q == np - 1 ? PETSC_MAX_INT : (q + 1) * cw;
-    for (PetscInt i = 0; i < m; i++) {
-      const PetscInt t1     = PanelEnd(ja, cur[i], ia[i + 1], hi);
-      PetscReal *restrict y = yb + (size_t)i * B;
-      for (PetscInt t = cur[i]; t < t1; t++)
-        for (PetscInt b = 0; b < B; b++) y[b] += w[t] * x[(size_t)ja[t] * B + b];
-      cur[i] = t1;
-    }
-  }
-}
-
-/* The update of one block, panel by panel (RowBlock on each row's part). */
-TN_RULE_INLINE void PanelUpdate(const TnRuleKind kind, PetscInt m, const PetscInt *ia, const PetscInt *ja, PetscScalar *w, PetscScalar *d, const PetscScalar *x, const PetscScalar *px, const TnRulePanels *P, PetscInt np, PetscInt cw, PetscReal eta, PetscReal alpha, PetscReal invn, PetscReal *vmax, PetscBool *bad, const int inplace, const PetscInt B, const PetscInt n)
-{
-  for (PetscInt i = 0; i < m; i++) P->cur[i] = ia[i];
-  for (PetscInt q = 0; q < np; q++) {
-    const PetscInt hi = q == np - 1 ? PETSC_MAX_INT : (q + 1) * cw;
-    for (PetscInt i = 0; i < m; i++) {
-      const PetscInt     t1  = PanelEnd(ja, P->cur[i], ia[i + 1], hi);
-      const PetscScalar *pre = kind == TN_RULE_OJA ? P->yb + (size_t)i * B : px + (size_t)i * B;
-      RowBlock(P->cur[i], t1, t1, ja, w, d, x, pre, eta, kind == TN_RULE_OJA ? P->cy[i] : alpha, invn, vmax, &P->rs[i], bad, kind == TN_RULE_OJA, inplace, B, n);
-      P->cur[i] = t1;
-    }
-  }
-}
-
-TN_RULE_INLINE void RowsPanels(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, const TnRulePanels *P, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int inplace, const PetscInt B, const PetscInt n)
-{
-  const PetscReal invn = 1.0 / (PetscReal)n;
-  PetscBool       bad  = PETSC_FALSE;
-  PetscReal       vmax = 0, row1 = 0;
-  if (kind == TN_RULE_OJA) {
-    for (size_t q = 0; q < (size_t)m * B; q++) P->yb[q] = 0;
-    PanelProduct(m, ia, ja, w, px, P->npd, P->cwd, P->cur, P->yb, B);
-    PanelProduct(m, oia, oja, w + nd, pg, P->npo, P->cwo, P->cur, P->yb, B);
-    for (PetscInt i = 0; i < m; i++) {
-      PetscReal yy = 0;
-      for (PetscInt b = 0; b < n; b++) yy += P->yb[(size_t)i * B + b] * P->yb[(size_t)i * B + b];
-      P->cy[i] = yy * invn;
-    }
-  }
-  for (PetscInt i = 0; i < m; i++) P->rs[i] = 0;
-  PanelUpdate(kind, m, ia, ja, w, d, px, px, P, P->npd, P->cwd, eta, alpha, invn, &vmax, &bad, inplace, B, n);
-  PanelUpdate(kind, m, oia, oja, w + nd, d ? d + nd : NULL, pg, px, P, P->npo, P->cwo, eta, alpha, invn, &vmax, &bad, inplace, B, n);
-  if (kind == TN_RULE_OJA)
-    for (PetscInt i = 0; i < m; i++) row1 = PetscMax(row1, P->rs[i]);
-  st->vmax = vmax;
-  st->row1 = kind == TN_RULE_OJA ? row1 : -1;
-  st->bad  = bad ? 1 : 0;
-}
-
-#define TN_RULE_ROWS(inplace, B, n)                                                                               \
-  do {                                                                                                            \
-    if (panels && r->kind == TN_RULE_HEBB)                                                                        \
-      RowsPanels(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, &P, eta, r->alpha, st, inplace, B, n); \
-    else if (panels)                                                                                              \
-      RowsPanels(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, &P, eta, r->alpha, st, inplace, B, n);  \
-    else if (r->kind == TN_RULE_HEBB)                                                                             \
-      Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, eta, r->alpha, st, inplace, B, n);     \
-    else                                                                                                          \
-      Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, eta, r->alpha, st, inplace, B, n);      \
+#define TN_RULE_ROWS(inplace, B, n)                                                                                   \
+  do {                                                                                                                \
+    if (r->kind == TN_RULE_HEBB)                                                                                      \
+      Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, inplace, B, n); \
+    else                                                                                                              \
+      Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, inplace, B, n);  \
   } while (0)
 /* The kernel with B (= n, no padding) a compile-time constant for the usual
    batch sizes. */
@@ -548,9 +441,8 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
   const PetscScalar *px, *pg;
   PetscScalar       *w, *va, *vo;
   PetscInt           n;
-  PetscBool          done, panels;
+  PetscBool          done;
   PetscReal          eta;
-  TnRulePanels       P;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetParamLayout(r->net, &L));
   PetscCall(TnRuleGetStepSize(r, nvalid, &eta));
@@ -564,9 +456,6 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
   PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
   PetscCall(VecScatterBegin(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecScatterEnd(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
-  panels = (PetscBool)(r->npd > 1 || r->npo > 1);
-  if (panels && r->kind == TN_RULE_OJA && !r->yb) PetscCall(PetscMalloc1((size_t)L.m * B + 1, &r->yb));
-  P = (TnRulePanels){r->npd, r->cwd, r->npo, r->cwo, r->cur, r->yb, r->rs, r->cy};
   PetscCall(VecGetArrayRead(x, &px));
   PetscCall(VecGetArrayRead(r->G, &pg));
   if (!dw) { /* written through W's own storage, so that W's state (and any cached norm) moves on */
