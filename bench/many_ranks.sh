@@ -12,6 +12,7 @@
 #   WEAK_RANKS   default "1 4 16 64 256" ("none": the first table only)
 # TN_MANY_CASES (environment): the cases of the first table to run, default
 #   "ld_sync ld_colored train logdet".
+# TN_MANY_LAUNCH=0 (environment): no launch run (below) at each P.
 # Writes OUTDIR/results.csv (one row per run), OUTDIR/weak.csv, and the runs'
 # logs and outputs under OUTDIR/runs/. Each rank's peak RSS, wall time and CPU
 # time (user + system) come from /usr/bin/time around that rank's process
@@ -143,7 +144,9 @@ while IFS='|' read -r name cmd opts pdir file cols; do
 done <<<"$CASES"
 for np in $RANKS; do
   # starting and stopping P ranks, without tenor's work
-  if run "launch_$np" "$np" logdensity -help; then
+  if [ "${TN_MANY_LAUNCH:-1}" = 0 ]; then
+    :
+  elif run "launch_$np" "$np" logdensity -help; then
     python3 - "$np" "$(calls launch_$np)" <<'PY' | tee -a "$OUT/launch.csv"
 import glob, sys
 np_ = int(sys.argv[1])

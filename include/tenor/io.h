@@ -12,6 +12,10 @@
    values are refused by every sample reader as if they were not finite. */
 #define TN_SAMPLE_MAX 1e150
 
+/* The largest -tn_io_chunk (values a reader parses on rank 0 per block):
+   room for a symmetric MatrixMarket block's mirrored entries in PetscInt. */
+#define TN_IO_CHUNK_MAX (PETSC_MAX_INT / 4)
+
 /* W from a MatrixMarket coordinate file ("%%MatrixMarket matrix coordinate
    real|integer|pattern general|symmetric"; scipy.io.mmwrite output loads).
    Row = postsynaptic i, column = presynaptic j, 1-based in the file. Returns
@@ -39,7 +43,7 @@ PetscErrorCode TnWriteMatrixMarket(Mat W, const char path[]);
    hold exactly N values (else an error naming both counts); N <= 0: the size
    is the count found (at least one; the file is then read twice). NaN/Inf is
    an error. Rank 0 parses the file in blocks (-tn_io_chunk values, 2^20 by
-   default) and scatters each block as it goes, so it holds one block, not
+   default, 1 .. TN_IO_CHUNK_MAX) and scatters each block as it goes, so it holds one block, not
    the N values; TnReadIntegers the same. Returns a Vec with
    PETSc's default layout. Collective. */
 PetscErrorCode TnReadVector(MPI_Comm comm, const char path[], PetscInt N, Vec *v);

@@ -168,7 +168,7 @@ PetscErrorCode TnReadSamplesCSV(MPI_Comm comm, const char path[], PetscInt N, Pe
   c.in.path = path;
   c.N       = N;
   PetscCall(TnIoGatherRanges(comm, "TnReadSamplesCSV", N, rstart, rend, &c.rs, &c.re));
-  PetscCall(TnIoChunkSize(TN_CSV_CHUNK, &Rmax));
+  PetscCall(TnIoChunkSize(comm, TN_CSV_CHUNK, &Rmax));
   Rmax = PetscMax(1, Rmax / PetscMax(N, 1)); /* rows per block */
   if (rank == 0) {
     PetscCall(PetscMalloc2((size_t)Rmax * (size_t)N, &c.chunk, (size_t)Rmax * (size_t)N, &c.send));

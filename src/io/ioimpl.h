@@ -97,8 +97,10 @@ void TnIoMMBanner(TnIoFile *r, PetscBool coordinate, PetscBool *pattern, PetscBo
 
 /* How many entries (MatrixMarket) or values (CSV) rank 0 parses before
    scattering them: def, unless the option -tn_io_chunk says otherwise (tests
-   use it to exercise the chunking on small files). */
-PetscErrorCode TnIoChunkSize(PetscInt def, PetscInt *chunk);
+   use it to exercise the chunking on small files). A value outside
+   1 .. TN_IO_CHUNK_MAX or not an integer is a collective error naming the
+   option. Collective on comm. */
+PetscErrorCode TnIoChunkSize(MPI_Comm comm, PetscInt def, PetscInt *chunk);
 
 /* Rank 0 only, before a collective HDF5 open: path exists, is an HDF5 file,
    opens with serial HDF5, and every contiguous unfiltered dataset of its

@@ -254,7 +254,7 @@ PetscErrorCode TnReadMatrixMarket(MPI_Comm comm, const char path[], Mat *W)
   PetscCallMPI(MPI_Bcast(&m.nnz, 1, MPI_LONG_LONG, 0, comm));
   PetscCallMPI(MPI_Bcast(&m.nfit, 1, MPI_LONG_LONG, 0, comm));
   m.N = hdr[0], m.symmetric = (PetscBool)hdr[1];
-  PetscCall(TnIoChunkSize(TN_MM_CHUNK, &m.chunk));
+  PetscCall(TnIoChunkSize(comm, TN_MM_CHUNK, &m.chunk));
   m.chunk = (PetscInt)PetscMin((long long)m.chunk, PetscMax(m.nfit, 1)); /* no buffer beyond the declared entries */
   nr      = PETSC_DECIDE;
   PetscCall(PetscSplitOwnership(comm, &nr, &m.N));

@@ -148,7 +148,7 @@ PetscErrorCode TnReadNodeList(MPI_Comm comm, const char path[], const char opt[]
   }
   PetscCall(TnIoSync(comm, c.in.msg, NodeListDestroy, &c));
   PetscCallMPI(MPI_Bcast(&total, 1, MPIU_INT, 0, comm));
-  PetscCall(TnIoChunkSize((PetscInt)1 << 20, &chunk));
+  PetscCall(TnIoChunkSize(comm, (PetscInt)1 << 20, &chunk));
   chunk = PetscMin(chunk, PetscMax(total, 1));
   PetscCall(PetscSNPrintf(what, sizeof(what), "%s %s (%" PetscInt_FMT " node numbers, expanded on rank 0 in blocks of %" PetscInt_FMT ")", opt, path, total, chunk));
   PetscCall(TnCheckMemory(comm, rank == 0 ? (double)chunk * sizeof(PetscInt) : 0, what, NULL));

@@ -235,12 +235,11 @@ void TnIoMMBanner(TnIoFile *r, PetscBool coordinate, PetscBool *pattern, PetscBo
   *symmetric = (PetscBool)!strcmp(tok[4], "symmetric");
 }
 
-PetscErrorCode TnIoChunkSize(PetscInt def, PetscInt *chunk)
+PetscErrorCode TnIoChunkSize(MPI_Comm comm, PetscInt def, PetscInt *chunk)
 {
   PetscFunctionBeginUser;
   *chunk = def;
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-tn_io_chunk", chunk, NULL));
-  *chunk = PetscMin(PetscMax(*chunk, 1), PETSC_MAX_INT / 4); /* room for a symmetric file's mirrors */
+  PetscCall(TnOptionsGetInt(comm, "-tn_io_chunk", chunk, NULL, 1, TN_IO_CHUNK_MAX));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

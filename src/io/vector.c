@@ -171,7 +171,7 @@ static PetscErrorCode ColumnSetUp(MPI_Comm comm, Column *c, const char path[], P
   PetscCall(PetscMemzero(c, sizeof(*c)));
   c->in.path  = path;
   c->integers = integers;
-  PetscCall(TnIoChunkSize(TN_COLUMN_CHUNK, &c->cap));
+  PetscCall(TnIoChunkSize(comm, TN_COLUMN_CHUNK, &c->cap));
   if (N > 0) c->cap = PetscMin(c->cap, N);
   PetscCall(PetscSNPrintf(what, sizeof(what), "reading %s (%" PetscInt_FMT " values, parsed on rank 0)", path, c->cap));
   PetscCall(TnCheckMemory(comm, rank == 0 ? (double)c->cap * sizeof(PetscScalar) : 0, what, "run on more nodes"));

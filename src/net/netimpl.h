@@ -15,6 +15,7 @@ struct _p_TnNet {
   PetscInt  seed;
   char      wfile[PETSC_MAX_PATH_LEN], bfile[PETSC_MAX_PATH_LEN], gfile[PETSC_MAX_PATH_LEN];
   char      partfile[PETSC_MAX_PATH_LEN]; /* -partition_file: used instead of the partitioner ("" : none) */
+  PetscInt  exchkb;                       /* -partition_exchange_kb: bytes/1024 a rank sends per round of the renumbering (0: automatic) */
   Mat       Wuser;
   Vec       buser, guser;
 

@@ -41,6 +41,7 @@ PetscErrorCode TnNetSetFromOptions(TnNet net)
   PetscOptionsBegin(net->comm, "partition_", "Domain decomposition", "TnNet");
   PetscCall(PetscOptionsString("-type", "Graph partitioner: none, or a MatPartitioningType (ptscotch, parmetis, ...)", "TnNetSetPartitioner", part, part, sizeof(part), NULL));
   PetscCall(PetscOptionsString("-file", "Partition file (tenor partition's partition_P<P>.txt, P = ranks) used instead of the partitioner", "TnNetSetPartitionFile", net->partfile, net->partfile, sizeof(net->partfile), NULL));
+  PetscCall(TnOptionsInt("-exchange_kb", "KB of rows a rank sends per round when the rows move to their ranks (0: a 32nd of its rows, at least 4 MB)", "TnNetSetPartitioner", net->exchkb, &net->exchkb, NULL, 0, PETSC_MAX_INT));
   PetscOptionsEnd();
   PetscCall(PetscStrncpy(net->parttype, part, sizeof(net->parttype)));
   PetscCall(TnNetReset(net));

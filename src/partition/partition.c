@@ -3,10 +3,17 @@
    rows. Invariant: natural[i] is the generator/file number of local row i,
    and W_new = P W P^T, b_new = P b, gamma_new = P gamma for the permutation P
    so every result is the same up to round-off whatever the partition (the
-   rows move by one exchange, PermuteMat, without a second copy of W beside
-   the first).
+   rows move in rounds of bounded size, PermuteMat, without a second copy of
+   W beside the first).
    The partition comes from the partitioner (-partition_type) or from a file
    (-partition_file: the part of every natural node, part = rank). */
+#define _DEFAULT_SOURCE /* madvise */
+#include <sys/mman.h>
+#include <unistd.h>
+#include <stdint.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include "../net/netimpl.h"
 #include <tenor/io.h>
 
@@ -84,17 +91,19 @@ static PetscErrorCode ComputeNewProc(TnNet net, Mat W, IS *isnewproc)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* newidx[i - rs]: the partitioned number of natural row i, rows [rs, re):
+/* newidx[i - rs]: the partitioned number of natural row i, rows [rs, re),
+   and total[q] (q = 0 .. size): rank q's first row in the new numbering:
    rank q's rows are the nodes of part q in natural order, numbered from
    rank q's first row on, so node i of part q is
      (rows of the parts before q) + (nodes of q on lower ranks) + (nodes of q before i here). */
-static PetscErrorCode NewNumbers(TnNet net, const PetscInt newproc[], PetscInt m, PetscInt newidx[])
+static PetscErrorCode NewNumbers(TnNet net, const PetscInt newproc[], PetscInt m, PetscInt newidx[], PetscInt total[])
 {
   PetscMPIInt size;
-  PetscInt   *cnt, *below, *total;
+  PetscInt   *cnt, *below;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(net->comm, &size));
-  PetscCall(PetscCalloc3(size, &cnt, size, &below, size + 1, &total));
+  PetscCall(PetscCalloc2(size, &cnt, size, &below));
+  PetscCall(PetscArrayzero(total, size + 1));
   for (PetscInt i = 0; i < m; i++) cnt[newproc[i]]++;
   PetscCallMPI(MPI_Exscan(cnt, below, size, MPIU_INT, MPI_SUM, net->comm));
   PetscCallMPI(MPI_Allreduce(cnt, total + 1, size, MPIU_INT, MPI_SUM, net->comm));
@@ -105,169 +114,275 @@ static PetscErrorCode NewNumbers(TnNet net, const PetscInt newproc[], PetscInt m
   }
   for (PetscMPIInt q = 0; q < size; q++) total[q + 1] += total[q]; /* total[q]: rank q's first row */
   for (PetscInt i = 0; i < m; i++) newidx[i] = total[newproc[i]] + below[newproc[i]]++;
-  PetscCall(PetscFree3(cnt, below, total));
+  PetscCall(PetscFree2(cnt, below));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* W_new = P W P^T, rows moved to their ranks by one all-to-all exchange.
-   Memory: W is destroyed (*W = NULL) once its rows are packed, so at most
-   two copies of the synapses (12 bytes each: column and value) exist at any
-   time: W and the send buffer, the send and receive buffers, or the receive
-   buffer and W_new, which is built on the network's parameter storage (no
-   third copy when the parameters are adopted). Rows arrive in natural
-   order (rank by rank, each rank's rows in order), which is their new
-   order. */
+/* Gives the whole pages inside [p, p + bytes) back to the system: their
+   contents are dropped (they would read as zeros), the allocation stays valid
+   and is freed as usual. The natural W shrinks so as its rows leave. Without
+   madvise (not Linux or a BSD) nothing is given back: the peak is then W's two
+   copies, as before the exchange was made in rounds. */
+static void ReleasePages(const void *p, size_t bytes)
+{
+#if defined(MADV_DONTNEED)
+  static uintptr_t pg = 0;
+  uintptr_t        a, b;
+  if (!pg) pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+  if (!p || !bytes || !pg) return;
+  a = ((uintptr_t)p + pg - 1) / pg * pg;
+  b = ((uintptr_t)p + bytes) / pg * pg;
+  if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED); /* a hint: a failure only keeps the pages */
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
+/* The renumbering's view of the natural W: its local rows [rs, rs + m),
+   their parts, the new number of each local row and ghost column, the new
+   ranks' first rows, and W's CSR arrays (whose pages are released as rows
+   are sent). */
+typedef struct {
+  Mat                W, Ad, Ao;
+  PetscInt           rs, m, nghost;
+  const PetscInt    *newproc, *garray, *ia, *ja, *oia, *oja;
+  const PetscScalar *va, *vo;
+  PetscInt          *newidx, *gnew, *first; /* first[q]: rank q's first new row, q = 0 .. size */
+} Rows;
+
+/* The network's parameter storage (TnNetAllocStorage): the natural W's
+   while the new one is filled. */
+typedef struct {
+  PetscScalar *param;
+  PetscInt    *pia, *pja, *poia, *poja;
+} Storage;
+
+/* The new numbers of row i's columns into cols (sorted later by the receiver). */
+static PetscErrorCode RowNewColumns(const Rows *r, PetscInt i, PetscInt *nc, PetscInt cols[], const PetscScalar **vals)
+{
+  const PetscInt *c;
+  PetscFunctionBeginUser;
+  PetscCall(MatGetRow(r->W, i, nc, &c, vals));
+  for (PetscInt t = 0; t < *nc; t++) {
+    PetscInt j = c[t], q;
+    if (j >= r->rs && j < r->rs + r->m)
+      cols[t] = r->newidx[j - r->rs];
+    else {
+      PetscCall(PetscFindInt(j, r->nghost, r->garray, &q));
+      PetscCheck(q >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "column %" PetscInt_FMT " of row %" PetscInt_FMT " is not among W's ghost columns", j, i);
+      cols[t] = r->gnew[q];
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* W_new = P W P^T, rows moved to their ranks in K rounds of bounded size.
+   A count pass first tells each rank how many rows, on-process and
+   off-process entries every rank sends it, so the storage of W_new (the
+   network's parameter storage, TnNetAllocStorage) is allocated before any
+   row moves and the rows from rank s land at fixed offsets: rank q's new
+   rows are the rows of part q from rank 0, then from rank 1, ..., each
+   rank's in natural order. Round k: each rank sends its next natural rows,
+   those whose packed bytes start in [k B / K, (k+1) B / K) of its B bytes
+   (1 + n_i column numbers and n_i values for a row of n_i synapses), so a
+   round's send buffer is B / K plus one row; each receiver sorts every row's
+   columns and writes them straight into W_new's two blocks; then the pages
+   of W's arrays holding rows already sent are given back (ReleasePages).
+   The resident memory is then about one copy of the synapses (the part of
+   W not yet sent plus the part of W_new received) and the round's buffers,
+   where one exchange of everything held two. K: -partition_exchange_kb
+   per round, or by default B / 32 with at least 4 MB (K = 1 for small
+   networks), the largest over the ranks. The result does not depend on K. */
 static PetscErrorCode PermuteMat(TnNet net, Mat *W, IS isnewproc, PetscInt mnew, Mat *Wnew)
 {
-  PetscMPIInt     size;
-  PetscInt        rs, re, m, N, nghost, *newidx, *gnew, rstart;
-  const PetscInt *newproc, *garray;
-  PetscMPIInt    *icnt, *idsp, *vcnt, *vdsp, *ircnt, *irdsp, *vrcnt, *vrdsp;
-  PetscInt       *isend, *irecv, nd = 0, no = 0;
-  PetscScalar    *vsend, *vrecv;
-  PetscInt64      ni = 0, nv = 0, nir = 0, nvr = 0;
+  PetscMPIInt  size, rank;
+  Rows         r;
+  PetscInt     N, re, rstart, *cnt, *rcnt, *cur, nd = 0, no = 0, maxnc = 0, *cols, n, K, k, next = 0;
+  PetscMPIInt *scnt, *sdsp, *vcnt, *vdsp, *rscnt, *rsdsp, *rvcnt, *rvdsp;
+  PetscInt64   bytes = 0, done = 0;
+  PetscBool    ok;
+  Storage      old = {net->param, net->pia, net->pja, net->poia, net->poja}, fresh;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(net->comm, &size));
-  PetscCall(MatGetOwnershipRange(*W, &rs, &re));
+  PetscCallMPI(MPI_Comm_rank(net->comm, &rank));
+  PetscCall(PetscMemzero(&r, sizeof(r)));
+  r.W = *W;
+  PetscCall(MatGetOwnershipRange(*W, &r.rs, &re));
   PetscCall(MatGetSize(*W, &N, NULL));
-  m = re - rs;
-  PetscCall(ISGetIndices(isnewproc, &newproc));
-  PetscCall(PetscMalloc1(m + 1, &newidx));
-  PetscCall(NewNumbers(net, newproc, m, newidx));
+  r.m = re - r.rs;
+  PetscCall(ISGetIndices(isnewproc, &r.newproc));
+  PetscCall(PetscMalloc2(r.m + 1, &r.newidx, size + 1, &r.first));
+  PetscCall(NewNumbers(net, r.newproc, r.m, r.newidx, r.first));
   /* the new numbers of W's ghost columns, from their owners */
-  PetscCall(MatMPIAIJGetSeqAIJ(*W, NULL, NULL, &garray));
+  PetscCall(MatMPIAIJGetSeqAIJ(*W, &r.Ad, &r.Ao, &r.garray));
   {
-    Mat                Ao;
     Vec                vn, vg;
     VecScatter         sct;
     IS                 isg;
     PetscScalar       *a;
     const PetscScalar *g;
-    PetscCall(MatMPIAIJGetSeqAIJ(*W, NULL, &Ao, NULL));
-    PetscCall(MatGetSize(Ao, NULL, &nghost));
+    PetscCall(MatGetSize(r.Ao, NULL, &r.nghost));
     PetscCall(MatCreateVecs(*W, &vn, NULL));
     PetscCall(VecGetArrayWrite(vn, &a));
-    for (PetscInt i = 0; i < m; i++) a[i] = (PetscScalar)newidx[i]; /* exact: integers below 2^31 */
+    for (PetscInt i = 0; i < r.m; i++) a[i] = (PetscScalar)r.newidx[i]; /* exact: integers below 2^31 */
     PetscCall(VecRestoreArrayWrite(vn, &a));
-    PetscCall(VecCreateSeq(PETSC_COMM_SELF, nghost, &vg));
-    PetscCall(ISCreateGeneral(PETSC_COMM_SELF, nghost, garray, PETSC_USE_POINTER, &isg));
+    PetscCall(VecCreateSeq(PETSC_COMM_SELF, r.nghost, &vg));
+    PetscCall(ISCreateGeneral(PETSC_COMM_SELF, r.nghost, r.garray, PETSC_USE_POINTER, &isg));
     PetscCall(VecScatterCreate(vn, isg, vg, NULL, &sct));
     PetscCall(VecScatterBegin(sct, vn, vg, INSERT_VALUES, SCATTER_FORWARD));
     PetscCall(VecScatterEnd(sct, vn, vg, INSERT_VALUES, SCATTER_FORWARD));
     PetscCall(VecScatterDestroy(&sct));
     PetscCall(ISDestroy(&isg));
     PetscCall(VecDestroy(&vn));
-    PetscCall(PetscMalloc1(nghost + 1, &gnew));
+    PetscCall(PetscMalloc1(r.nghost + 1, &r.gnew));
     PetscCall(VecGetArrayRead(vg, &g));
-    for (PetscInt q = 0; q < nghost; q++) gnew[q] = (PetscInt)PetscRealPart(g[q]);
+    for (PetscInt q = 0; q < r.nghost; q++) r.gnew[q] = (PetscInt)PetscRealPart(g[q]);
     PetscCall(VecRestoreArrayRead(vg, &g));
     PetscCall(VecDestroy(&vg));
   }
-  /* pack: per row its column count, then its new columns; its values */
-  PetscCall(PetscCalloc4(size, &icnt, size + 1, &idsp, size, &vcnt, size + 1, &vdsp));
-  for (PetscInt i = rs; i < re; i++) {
-    PetscInt nc;
-    PetscCall(MatGetRow(*W, i, &nc, NULL, NULL));
-    icnt[newproc[i - rs]] += 1 + nc;
-    vcnt[newproc[i - rs]] += nc;
-    PetscCall(MatRestoreRow(*W, i, &nc, NULL, NULL));
+  /* W's arrays, whose pages go back as their rows leave */
+  PetscCall(MatGetRowIJ(r.Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &r.ia, &r.ja, &ok));
+  PetscCheck(ok, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+  PetscCall(MatGetRowIJ(r.Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &r.oia, &r.oja, &ok));
+  PetscCheck(ok, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+  PetscCall(MatSeqAIJGetArrayRead(r.Ad, &r.va));
+  PetscCall(MatSeqAIJGetArrayRead(r.Ao, &r.vo));
+  for (PetscInt i = 0; i < r.m; i++) maxnc = PetscMax(maxnc, r.ia[i + 1] - r.ia[i] + r.oia[i + 1] - r.oia[i]);
+  PetscCall(PetscMalloc1(maxnc + 1, &cols));
+
+  /* count pass: cnt[3 q ..]: the rows, on-process and off-process entries
+     this rank sends rank q (on-process: a new column in q's new rows) */
+  PetscCall(PetscCalloc3(3 * size, &cnt, 3 * size, &rcnt, 3 * size, &cur));
+  for (PetscInt i = 0; i < r.m; i++) {
+    PetscInt           nc, q = r.newproc[i];
+    const PetscScalar *vals;
+    PetscCall(RowNewColumns(&r, r.rs + i, &nc, cols, &vals));
+    cnt[3 * q]++;
+    for (PetscInt t = 0; t < nc; t++) cnt[3 * q + (cols[t] >= r.first[q] && cols[t] < r.first[q + 1] ? 1 : 2)]++;
+    bytes += (PetscInt64)(1 + nc) * (PetscInt64)sizeof(PetscInt) + (PetscInt64)nc * (PetscInt64)sizeof(PetscScalar);
+    PetscCall(MatRestoreRow(*W, r.rs + i, &nc, NULL, &vals)); /* zeroes nc */
   }
-  for (PetscMPIInt r = 0; r < size; r++) {
-    ni += icnt[r], nv += vcnt[r];
-    PetscCall(PetscMPIIntCast((PetscInt64)idsp[r] + icnt[r], &idsp[r + 1]));
-    PetscCall(PetscMPIIntCast((PetscInt64)vdsp[r] + vcnt[r], &vdsp[r + 1]));
+  PetscCallMPI(MPI_Alltoall(cnt, 3, MPIU_INT, rcnt, 3, MPIU_INT, net->comm));
+  /* cur[3 s ..]: where rank s's next row, on- and off-process entries go */
+  for (PetscMPIInt s = 0, rows = 0; s < size; s++) {
+    cur[3 * s]     = rows;
+    cur[3 * s + 1] = nd;
+    cur[3 * s + 2] = no;
+    rows += rcnt[3 * s], nd += rcnt[3 * s + 1], no += rcnt[3 * s + 2];
+    if (s == size - 1) PetscCheck(rows == mnew, PETSC_COMM_SELF, PETSC_ERR_PLIB, "rank %d receives %" PetscInt_FMT " rows, expected %" PetscInt_FMT, (int)rank, (PetscInt)rows, mnew);
   }
-  PetscCall(PetscMalloc1(ni + 1, &isend));
-  PetscCall(PetscMalloc1(nv + 1, &vsend));
+  rstart = r.first[rank];
   {
-    PetscMPIInt *ipos, *vpos;
-    PetscCall(PetscMalloc2(size, &ipos, size, &vpos));
-    PetscCall(PetscArraycpy(ipos, idsp, size));
-    PetscCall(PetscArraycpy(vpos, vdsp, size));
-    for (PetscInt i = rs; i < re; i++) {
-      PetscInt           nc, r = newproc[i - rs];
-      const PetscInt    *cols;
-      const PetscScalar *vals;
-      PetscCall(MatGetRow(*W, i, &nc, &cols, &vals));
-      isend[ipos[r]++] = nc;
-      for (PetscInt t = 0; t < nc; t++) {
-        PetscInt j = cols[t], q;
-        if (j >= rs && j < re)
-          isend[ipos[r]++] = newidx[j - rs];
-        else {
-          PetscCall(PetscFindInt(j, nghost, garray, &q));
-          PetscCheck(q >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "column %" PetscInt_FMT " of row %" PetscInt_FMT " is not among W's ghost columns", j, i);
-          isend[ipos[r]++] = gnew[q];
-        }
-        vsend[vpos[r]++] = vals[t];
-      }
-      PetscCall(MatRestoreRow(*W, i, &nc, &cols, &vals));
-    }
-    PetscCall(PetscFree2(ipos, vpos));
+    PetscInt64 kb = net->exchkb, per = kb > 0 ? kb * 1024 : PetscMax((PetscInt64)4 << 20, bytes / 32), k64 = PetscMax(1, (bytes + per - 1) / per), kmax;
+    PetscCallMPI(MPI_Allreduce(&k64, &kmax, 1, MPIU_INT64, MPI_MAX, net->comm));
+    PetscCall(PetscIntCast(kmax, &K));
   }
-  PetscCall(ISRestoreIndices(isnewproc, &newproc));
-  PetscCall(PetscFree(newidx));
-  PetscCall(PetscFree(gnew));
-  PetscCall(TnMemoryTrace(net->comm, "partition: rows packed"));
-  PetscCall(MatDestroy(W));         /* the natural-order copy is no longer needed */
-  PetscCall(TnNetFreeStorage(net)); /* nor the storage a generator built it on */
-  /* exchange */
-  PetscCall(PetscCalloc4(size, &ircnt, size + 1, &irdsp, size, &vrcnt, size + 1, &vrdsp));
-  PetscCallMPI(MPI_Alltoall(icnt, 1, MPI_INT, ircnt, 1, MPI_INT, net->comm));
-  PetscCallMPI(MPI_Alltoall(vcnt, 1, MPI_INT, vrcnt, 1, MPI_INT, net->comm));
-  for (PetscMPIInt r = 0; r < size; r++) {
-    nir += ircnt[r], nvr += vrcnt[r];
-    PetscCall(PetscMPIIntCast((PetscInt64)irdsp[r] + ircnt[r], &irdsp[r + 1]));
-    PetscCall(PetscMPIIntCast((PetscInt64)vrdsp[r] + vrcnt[r], &vrdsp[r + 1]));
-  }
-  PetscCall(PetscMalloc1(nir + 1, &irecv));
-  PetscCallMPI(MPI_Alltoallv(isend, icnt, idsp, MPIU_INT, irecv, ircnt, irdsp, MPIU_INT, net->comm));
-  PetscCall(PetscFree(isend));
-  PetscCall(PetscMalloc1(nvr + 1, &vrecv));
-  PetscCallMPI(MPI_Alltoallv(vsend, vcnt, vdsp, MPIU_SCALAR, vrecv, vrcnt, vrdsp, MPIU_SCALAR, net->comm));
-  PetscCall(PetscFree(vsend));
-  PetscCall(PetscFree4(icnt, idsp, vcnt, vdsp));
-  PetscCall(PetscFree4(ircnt, irdsp, vrcnt, vrdsp));
-  PetscCall(TnMemoryTrace(net->comm, "partition: rows exchanged"));
-  /* W_new directly on the network's parameter storage (TnNetAllocStorage):
-     each row's columns sorted, split into the on-process block (columns
-     rstart .. rstart + mnew - 1, numbered from 0) and the off-process block
-     (global columns), values in the same order; MPIAIJ is then built on
-     those arrays without a copy (the storage TnNetAdoptStorage would
-     otherwise copy W onto). */
-  PetscCallMPI(MPI_Scan(&mnew, &rstart, 1, MPIU_INT, MPI_SUM, net->comm));
-  rstart -= mnew;
-  for (PetscInt i = 0, t = 0; i < mnew; i++) {
-    PetscInt nc = irecv[t++];
-    for (PetscInt k = 0; k < nc; k++, t++) {
-      if (irecv[t] >= rstart && irecv[t] < rstart + mnew)
-        nd++;
-      else
-        no++;
-    }
-  }
-  PetscCall(TnNetAllocStorage(net, mnew, nd, no));
+  net->param = NULL, net->pia = net->pja = net->poia = net->poja = NULL;
+  PetscCall(TnNetAllocStorage(net, mnew, nd, no)); /* pages resident only once written */
   net->pia[0] = net->poia[0] = 0;
-  for (PetscInt i = 0, t = 0, v = 0, td = 0, to = 0; i < mnew; i++) {
-    PetscInt nc = irecv[t++];
-    PetscCall(PetscSortIntWithScalarArray(nc, irecv + t, vrecv + v));
-    for (PetscInt k = 0; k < nc; k++) {
-      PetscInt j = irecv[t + k];
-      if (j >= rstart && j < rstart + mnew) {
-        net->pja[td]     = j - rstart;
-        net->param[td++] = vrecv[v + k];
-      } else {
-        net->poja[to]         = j;
-        net->param[nd + to++] = vrecv[v + k];
+
+  PetscCall(PetscCalloc4(size, &scnt, size + 1, &sdsp, size, &vcnt, size + 1, &vdsp));
+  PetscCall(PetscCalloc4(size, &rscnt, size + 1, &rsdsp, size, &rvcnt, size + 1, &rvdsp));
+  for (k = 0; k < K; k++) {
+    PetscInt     from = next, *isend, *irecv;
+    PetscScalar *vsend, *vrecv;
+    PetscInt64   ni = 0, nv = 0, nir = 0, nvr = 0, lim = (PetscInt64)((double)bytes * (k + 1) / K);
+    /* this round's rows [from, next): those starting below lim bytes */
+    PetscCall(PetscArrayzero(scnt, size));
+    PetscCall(PetscArrayzero(vcnt, size));
+    for (; next < r.m && (k == K - 1 || done < lim); next++) {
+      PetscInt nc = r.ia[next + 1] - r.ia[next] + r.oia[next + 1] - r.oia[next];
+      scnt[r.newproc[next]] += 1 + nc;
+      vcnt[r.newproc[next]] += nc;
+      done += (PetscInt64)(1 + nc) * (PetscInt64)sizeof(PetscInt) + (PetscInt64)nc * (PetscInt64)sizeof(PetscScalar);
+    }
+    for (PetscMPIInt q = 0; q < size; q++) {
+      ni += scnt[q], nv += vcnt[q];
+      PetscCall(PetscMPIIntCast((PetscInt64)sdsp[q] + scnt[q], &sdsp[q + 1]));
+      PetscCall(PetscMPIIntCast((PetscInt64)vdsp[q] + vcnt[q], &vdsp[q + 1]));
+    }
+    PetscCall(PetscMalloc2(ni + 1, &isend, nv + 1, &vsend));
+    {
+      PetscMPIInt *ipos, *vpos;
+      PetscCall(PetscMalloc2(size, &ipos, size, &vpos));
+      PetscCall(PetscArraycpy(ipos, sdsp, size));
+      PetscCall(PetscArraycpy(vpos, vdsp, size));
+      for (PetscInt i = from; i < next; i++) { /* per row: its column count, its new columns; its values */
+        PetscInt           nc, q = r.newproc[i];
+        const PetscScalar *vals;
+        PetscCall(RowNewColumns(&r, r.rs + i, &nc, isend + ipos[q] + 1, &vals));
+        isend[ipos[q]] = nc;
+        ipos[q] += 1 + (PetscMPIInt)nc;
+        PetscCall(PetscArraycpy(vsend + vpos[q], vals, nc));
+        vpos[q] += (PetscMPIInt)nc;
+        PetscCall(MatRestoreRow(*W, r.rs + i, &nc, NULL, &vals));
+      }
+      PetscCall(PetscFree2(ipos, vpos));
+    }
+    /* rows [0, next) are packed: W's pages holding only them go back */
+    ReleasePages(r.ja, (size_t)r.ia[next] * sizeof(PetscInt));
+    ReleasePages(r.va, (size_t)r.ia[next] * sizeof(PetscScalar));
+    ReleasePages(r.oja, (size_t)r.oia[next] * sizeof(PetscInt));
+    ReleasePages(r.vo, (size_t)r.oia[next] * sizeof(PetscScalar));
+    PetscCallMPI(MPI_Alltoall(scnt, 1, MPI_INT, rscnt, 1, MPI_INT, net->comm));
+    PetscCallMPI(MPI_Alltoall(vcnt, 1, MPI_INT, rvcnt, 1, MPI_INT, net->comm));
+    for (PetscMPIInt s = 0; s < size; s++) {
+      nir += rscnt[s], nvr += rvcnt[s];
+      PetscCall(PetscMPIIntCast((PetscInt64)rsdsp[s] + rscnt[s], &rsdsp[s + 1]));
+      PetscCall(PetscMPIIntCast((PetscInt64)rvdsp[s] + rvcnt[s], &rvdsp[s + 1]));
+    }
+    PetscCall(PetscMalloc2(nir + 1, &irecv, nvr + 1, &vrecv));
+    PetscCallMPI(MPI_Alltoallv(isend, scnt, sdsp, MPIU_INT, irecv, rscnt, rsdsp, MPIU_INT, net->comm));
+    PetscCallMPI(MPI_Alltoallv(vsend, vcnt, vdsp, MPIU_SCALAR, vrecv, rvcnt, rvdsp, MPIU_SCALAR, net->comm));
+    PetscCall(PetscFree2(isend, vsend));
+    if (k == 0) PetscCall(TnMemoryTrace(net->comm, "partition: first round exchanged"));
+    /* each row from rank s: columns sorted, split into the on-process block
+       (columns rstart .. rstart + mnew - 1, numbered from 0) and the
+       off-process block (global columns), values in the same order */
+    for (PetscMPIInt s = 0; s < size; s++) {
+      PetscInt *row = &cur[3 * s], *td = &cur[3 * s + 1], *to = &cur[3 * s + 2];
+      for (PetscInt t = rsdsp[s], v = rvdsp[s]; t < rsdsp[s + 1];) {
+        PetscInt nc = irecv[t++];
+        PetscCall(PetscSortIntWithScalarArray(nc, irecv + t, vrecv + v));
+        for (PetscInt c = 0; c < nc; c++) {
+          PetscInt j = irecv[t + c];
+          if (j >= rstart && j < rstart + mnew) {
+            net->pja[*td]       = j - rstart;
+            net->param[(*td)++] = vrecv[v + c];
+          } else {
+            net->poja[*to]           = j;
+            net->param[nd + (*to)++] = vrecv[v + c];
+          }
+        }
+        net->pia[*row + 1]  = *td;
+        net->poia[*row + 1] = *to;
+        (*row)++;
+        t += nc, v += nc;
       }
     }
-    net->pia[i + 1]  = td;
-    net->poia[i + 1] = to;
-    t += nc, v += nc;
+    PetscCall(PetscFree2(irecv, vrecv));
   }
   PetscCall(TnMemoryTrace(net->comm, "partition: rows in place"));
-  PetscCall(PetscFree(irecv));
-  PetscCall(PetscFree(vrecv));
+  PetscCall(PetscFree4(scnt, sdsp, vcnt, vdsp));
+  PetscCall(PetscFree4(rscnt, rsdsp, rvcnt, rvdsp));
+  PetscCall(PetscFree3(cnt, rcnt, cur));
+  PetscCall(PetscFree(cols));
+  PetscCall(MatSeqAIJRestoreArrayRead(r.Ao, &r.vo));
+  PetscCall(MatSeqAIJRestoreArrayRead(r.Ad, &r.va));
+  PetscCall(MatRestoreRowIJ(r.Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &r.oia, &r.oja, &ok));
+  PetscCall(MatRestoreRowIJ(r.Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &r.ia, &r.ja, &ok));
+  PetscCall(ISRestoreIndices(isnewproc, &r.newproc));
+  PetscCall(PetscFree2(r.newidx, r.first));
+  PetscCall(PetscFree(r.gnew));
+  PetscCall(MatDestroy(W)); /* the natural-order W, then the storage a generator built it on */
+  fresh      = (Storage){net->param, net->pia, net->pja, net->poia, net->poja};
+  net->param = old.param, net->pia = old.pia, net->pja = old.pja, net->poia = old.poia, net->poja = old.poja;
+  PetscCall(TnNetFreeStorage(net));
+  net->param = fresh.param, net->pia = fresh.pia, net->pja = fresh.pja, net->poia = fresh.poia, net->poja = fresh.poja;
+#if defined(__GLIBC__)
+  malloc_trim(0); /* the rounds' freed buffers go back to the system, not kept resident in the heap */
+#endif
   PetscCall(MatCreateMPIAIJWithSplitArrays(net->comm, mnew, mnew, N, N, net->pia, net->pja, net->param, net->poia, net->poja, net->param + nd, Wnew));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

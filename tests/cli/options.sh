@@ -50,6 +50,14 @@ expect_error 3 net_n_frac "-net_n 1.5: not an integer" logdensity -net_n 1.5 -ou
 expect_error 3 panel_kb_negative "-dyn_panel_kb -5 is out of range: give an integer from -1 to" logdensity $FAST -dyn_panel_kb -5 -out_dir o
 expect_error 3 panel_kb_huge "-dyn_panel_kb 99999999999 is out of range" logdensity $FAST -dyn_panel_kb 99999999999 -out_dir o
 expect_error 3 panel_kb_text "-dyn_panel_kb abc: not an integer" logdensity $FAST -dyn_panel_kb abc -out_dir o
+# the readers' block size: 0, negative, above its maximum (2^31/4 - 1), beyond PetscInt, not a number
+for np in 1 3; do
+  for v in 0 -3 536870912 99999999999; do
+    expect_error $np io_chunk_$v "-tn_io_chunk $v is out of range: give an integer from 1 to 536870911" logdensity $FAST -tn_io_chunk $v -out_dir o
+  done
+  expect_error $np io_chunk_text "-tn_io_chunk abc: not an integer (give an integer from 1 to 536870911)" logdensity $FAST -tn_io_chunk abc -out_dir o
+done
+expect_ok io_chunk_ok "wrote o/summary.json" logdensity $FAST -tn_io_chunk 3 -out_dir o
 expect_error 3 options_file_missing "cannot read the options file /nonexistent" logdensity -options_file /nonexistent
 printf 'net:\n  n: 4\n bad: [\n' >bad.yaml
 expect_error 3 options_file_yaml "bad.yaml:3:2: the YAML options file" logdensity -options_file_yaml bad.yaml

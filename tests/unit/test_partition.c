@@ -9,6 +9,7 @@
    - with P = the rank count, the partition written to a file and given to a
      net (TnNetSetPartitionFile) makes the runtime report the same edge cut,
      halo sizes and imbalances, and the net's rows are the file's parts;
+   - the rows moved in rounds of 1 KB or in one give W permuted, bitwise;
    - bad calls are refused. */
 #include "tn_test.h"
 #include <tenor/net.h>
@@ -229,6 +230,92 @@ static void TestRuntime(void)
   TN_ASSERT_OK(TnNetDestroy(&net));
 }
 
+/* The rows moved in rounds: with the exchange forced into rounds of 1 KB
+   (about ten per rank here) and in one round, the partitioned W is W's
+   rows and columns permuted, value for value (bitwise): row i of the new
+   W holds W_{natural[i], natural[j]} at column j, and nothing else. */
+static PetscErrorCode CheckPermuted(Mat Wseq, TnNet net)
+{
+  Mat                W;
+  const PetscInt    *natural, *cols, *ranges;
+  const PetscScalar *vals;
+  PetscInt           rs, re, m, N, *all;
+  PetscMPIInt        size, *rc, *rd;
+  PetscBool          same = PETSC_TRUE;
+  PetscFunctionBeginUser;
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  PetscCall(TnNetGetMat(net, &W));
+  PetscCall(TnNetGetNatural(net, &natural));
+  PetscCall(MatGetOwnershipRange(W, &rs, &re));
+  PetscCall(MatGetOwnershipRanges(W, &ranges));
+  PetscCall(MatGetSize(W, &N, NULL));
+  m = re - rs;
+  PetscCall(PetscMalloc3(N, &all, size, &rc, size, &rd));
+  for (PetscMPIInt r = 0; r < size; r++) rc[r] = (PetscMPIInt)(ranges[r + 1] - ranges[r]), rd[r] = (PetscMPIInt)ranges[r];
+  PetscCallMPI(MPI_Allgatherv(natural, (PetscMPIInt)m, MPIU_INT, all, rc, rd, MPIU_INT, PETSC_COMM_WORLD));
+  for (PetscInt i = rs; i < re; i++) {
+    PetscInt nc, nc0, t0;
+    PetscCall(MatGetRow(Wseq, natural[i - rs], &t0, NULL, NULL));
+    nc0 = t0; /* MatRestoreRow zeroes its count */
+    PetscCall(MatRestoreRow(Wseq, natural[i - rs], &t0, NULL, NULL));
+    PetscCall(MatGetRow(W, i, &nc, &cols, &vals));
+    if (nc != nc0) same = PETSC_FALSE;
+    for (PetscInt t = 0; t < nc; t++) {
+      PetscInt    row = natural[i - rs], col = all[cols[t]];
+      PetscScalar w;
+      PetscCall(MatGetValues(Wseq, 1, &row, 1, &col, &w));
+      if (w != vals[t] || w == 0) same = PETSC_FALSE;
+    }
+    PetscCall(MatRestoreRow(W, i, &nc, &cols, &vals));
+  }
+  PetscCall(PetscFree3(all, rc, rd));
+  CU_ASSERT(same);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void TestRounds(void)
+{
+  PetscMPIInt rank, size;
+  PetscInt    part[NN];
+  char        path[PETSC_MAX_PATH_LEN];
+  const char *kb[] = {"0", "1"};
+  TnNet       net0, net;
+  Mat         W0, *Wseq;
+  IS          isall;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  TN_ASSERT_OK(PartitionOn(PETSC_COMM_WORLD, size, part, NULL, &net0));
+  PetscSNPrintf(path, sizeof(path), "%s/rounds_P%d.txt", TnTestTmpDir(), (int)size);
+  if (rank == 0) {
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    for (PetscInt i = 0; i < NN; i++) fprintf(f, "%d\n", (int)part[i]);
+    fclose(f);
+  }
+  MPI_Barrier(PETSC_COMM_WORLD);
+  TN_ASSERT_OK(TnNetGetMat(net0, &W0)); /* natural order (-partition_type none) */
+  TN_ASSERT_OK(ISCreateStride(PETSC_COMM_SELF, NN, 0, 1, &isall));
+  TN_ASSERT_OK(MatCreateSubMatrices(W0, 1, &isall, &isall, MAT_INITIAL_MATRIX, &Wseq));
+  for (int k = 0; k < 2; k++) {
+    TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-partition_exchange_kb", kb[k]));
+    TN_ASSERT_OK(TnNetCreate(PETSC_COMM_WORLD, &net));
+    TN_ASSERT_OK(TnNetSetType(net, TNNET_ER));
+    TN_ASSERT_OK(TnNetSetSize(net, NN));
+    TN_ASSERT_OK(TnNetSetDegree(net, 6));
+    TN_ASSERT_OK(TnNetSetSeed(net, 3));
+    TN_ASSERT_OK(TnNetSetWeightScale(net, 0.5));
+    TN_ASSERT_OK(TnNetSetPartitionFile(net, path));
+    TN_ASSERT_OK(TnNetSetFromOptions(net));
+    TN_ASSERT_OK(TnNetSetUp(net));
+    TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-partition_exchange_kb"));
+    TN_ASSERT_OK(CheckPermuted(Wseq[0], net));
+    TN_ASSERT_OK(TnNetDestroy(&net));
+  }
+  TN_ASSERT_OK(MatDestroySubMatrices(1, &Wseq));
+  TN_ASSERT_OK(ISDestroy(&isall));
+  TN_ASSERT_OK(TnNetDestroy(&net0));
+}
+
 static void TestRefusals(void)
 {
   TnPartitioner pt;
@@ -254,5 +341,6 @@ void TnTestRegister(void)
   CU_add_test(s, "reproducible, from one rank or all", TestReproducible);
   CU_add_test(s, "statistics against an independent count", TestStats);
   CU_add_test(s, "the runtime on the partition file agrees", TestRuntime);
+  CU_add_test(s, "rows moved in rounds: W permuted bit for bit", TestRounds);
   CU_add_test(s, "refusals", TestRefusals);
 }
