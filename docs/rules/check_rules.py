@@ -5,7 +5,7 @@ from the samples alone (not by the rule's code).
   check_rules.py hebb SAMPLES.bin n S ALPHA MODEL.h5
       C = <x x^T> over the S samples, on the pattern P of the model's W:
       prints ||W - C/alpha||_P / ||C/alpha||_P and the largest entry error.
-  check_rules.py oja SAMPLES.bin n S ROWS GAP OUT.csv PNG STEP:MODEL.h5 ...
+  check_rules.py oja SAMPLES.bin n S ROWS GAP ETA OUT.csv PNG STEP:MODEL.h5 ...
       ROWS random rows i (seed 1); per row the block C_Pi of C on its
       in-neighbourhood, its eigenvalues (numpy.linalg.eigh, LAPACK syevd)
       and unit principal eigenvector v1; for each model (W after STEP steps)
@@ -13,7 +13,10 @@ from the samples alone (not by the rule's code).
       and prints the fraction meeting |cos| >= 0.999 and | ||W_i.|| - 1 | <=
       1e-3 among the rows with eigengap l1 - l2 >= GAP, and the steps to
       converge (the first STEP from which the row meets both and keeps
-      meeting them) against the eigengap; with PNG given, a plot of them.
+      meeting them) against the eigengap; with PNG given, a plot of them
+      and of the estimate ln(sqrt(k - 1) / 0.045) / (ETA (l1 - l2)): the
+      angle's tangent, about sqrt(k - 1) from a random start, falls like
+      e^(-ETA (l1 - l2) t) to 0.045 (|cos| = 0.999).
 
 SAMPLES.bin holds the S x N samples (raw little-endian float64, sample-major,
 N = n^2), as gen_samples.py writes them; the model's W is read with h5dump -b.
@@ -62,9 +65,9 @@ def hebb(args):
 
 def oja(args):
     X = samples(args[0], int(args[1]), int(args[2]))
-    nrows, gap, out, png = int(args[3]), float(args[4]), args[5], args[6]
-    snaps = []
-    for a in args[7:]:
+    nrows, gap, eta, out, png = int(args[3]), float(args[4]), float(args[5]), args[6], args[7]
+    snaps, k = [], 13
+    for a in args[8:]:
         step, path = a.split(":", 1)
         snaps.append((int(step), weights(path)))
     snaps.sort(key=lambda t: t[0])
@@ -125,6 +128,9 @@ def oja(args):
         ax.scatter(gaps[conv >= 0], conv[conv >= 0] * np.exp(np.random.default_rng(2).uniform(-0.08, 0.08, (conv >= 0).sum())), s=4, label="converged (jittered)")
         ax.scatter(gaps[conv < 0], np.full((conv < 0).sum(), 1.5 * last), s=6, marker="x", color="r", label="not converged by step %d" % last)
         ax.axvline(gap, color="k", lw=0.8, ls="--", label="threshold %g" % gap)
+        g = np.geomspace(gaps.min(), gaps.max(), 50)
+        ax.plot(g, np.log(np.sqrt(12) / 0.045) / (eta * g), "g-", lw=0.8, label="ln(sqrt(12)/0.045)/(eta gap)")
+        ax.set_ylim(0.5 * snaps[0][0], 2.5 * last)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("eigengap lambda1 - lambda2 of C_Pi")

@@ -18,7 +18,7 @@ NO=${5:-316}
 SO=${6:-32}
 ETA=0.3
 GAP=0.2
-STEPS="5 10 20 40 80"
+STEPS="5 10 15 20 25 30 40 50 60 80"
 NICE=${NICE:-15}
 D=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
@@ -45,6 +45,6 @@ for st in $STEPS; do
   snaps="$snaps $st:$OUT/oja_$st.h5"
 done
 t4=$(date +%s)
-nice -n "$NICE" $PY "$D/check_rules.py" oja "$OUT/oja_x.bin" "$NO" "$SO" 1000 "$GAP" "$OUT/oja_rows.csv" "$OUT/oja_steps.png" $snaps | tee "$OUT/oja_summary.txt"
+nice -n "$NICE" $PY "$D/check_rules.py" oja "$OUT/oja_x.bin" "$NO" "$SO" 1000 "$GAP" "$ETA" "$OUT/oja_rows.csv" "$OUT/oja_steps.png" $snaps | tee "$OUT/oja_summary.txt"
 echo "oja: eta $ETA, full batch of $SO, tenor train (all restarts) $((t4 - t3)) s" | tee -a "$OUT/oja_summary.txt"
 rm -f "$OUT/oja_x.bin" "$OUT/oja_x.h5" "$OUT"/oja_*.h5
