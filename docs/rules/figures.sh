@@ -5,7 +5,8 @@
 #      samples by check_rules.py;
 #  (b) oja, full batch, eta = ETA: per sampled row |cos(W_i., v1)| and
 #      | ||W_i.|| - 1 |, v1 from numpy.linalg.eigh of C_Pi, at the steps
-#      STEPS (restarts of one run, model.h5 copied after each).
+#      STEPS (one run continued with -train_restart; -train_ckpt_every makes
+#      it write the checkpoint at the end of each part; model.h5 copied).
 # The samples: gen_samples.py (gmrf2d with per-node scales in [0.5, 1.5]),
 # made unless OUT/hebb_x.h5 and OUT/oja_x.h5 (with their .bin) exist.
 # usage: sh docs/rules/figures.sh TENOR OUT [n_h S_h n_o S_o]
@@ -44,7 +45,7 @@ t3=$(date +%s)
 snaps=""
 for st in $STEPS; do
   nice -n "$NICE" mpirun -n 2 "$TENOR" train -net_n "$NO" -net_scale 0.3 -data_type hdf5 -data_file "$OUT/oja_x.h5" \
-    -data_valid_fraction 0 -dyn_batch "$SO" -train_steps "$st" -train_restart -train_keep_best 0 -train_progress_every 30 \
+    -data_valid_fraction 0 -dyn_batch "$SO" -train_steps "$st" -train_restart -train_ckpt_every 1000000 -train_keep_best 0 -train_progress_every 30 \
     -train_rule oja -rule_eta "$ETA" -out_dir "$OUT/oja" >"$OUT/oja_$st.log" 2>&1
   cp "$OUT/oja/model.h5" "$OUT/oja_$st.h5"
   snaps="$snaps $st:$OUT/oja_$st.h5"
