@@ -38,6 +38,17 @@ for note in "note: -dyn_h 0.25 overrides the model's h = " "note: -dyn_steps 2 o
 done
 grep -q "^dynamics: .* h = 0.25, K = 2 " ldo.log || { echo "FAIL the command line did not override the model's h and K"; fail=1; }
 
+# the final evaluation passes over each sample once: 40 samples (8 held out),
+# batches of 8, K = 1, one hebb step: the step's loss (1 forward step), the
+# run's last validation (1), the final validation (1) and training (4) parts =
+# 7 DynStep events; all_loss is their weighted mean (a third pass over all 40
+# samples made it 12)
+$MPI "$TENOR" train -net_n 4 -data_samples 40 -data_valid_fraction 0.2 -dyn_batch 8 -train_steps 1 -train_rule hebb -out_dir once -log_view >once.log 2>&1 || { cat once.log; exit 1; }
+n=$(awk '$1 == "DynStep" { print $2 }' once.log)
+[ "$n" = 7 ] || { echo "FAIL the final evaluation made $n forward steps, expected 7"; fail=1; }
+a=$(json once/train.json all_loss); t=$(json once/train.json train_loss); v=$(json once/train.json valid_loss)
+close "$a" "$(awk -v t="$t" -v v="$v" 'BEGIN { printf "%.17g", (32 * t + 8 * v) / 40 }')" 1e-12 || { echo "FAIL all_loss $a is not the mean of train $t and valid $v"; fail=1; }
+
 # a misspelt option is refused before training starts, naming the option meant
 $MPI "$TENOR" train -net_n 4 $DATA -train_steps 1 -train_lrr 0.1 -out_dir typo >typo.log 2>&1 && { echo "FAIL a misspelt option was accepted"; fail=1; }
 grep -q "unknown option -train_lrr (did you mean -train_lr?)" typo.log || { echo "FAIL no error for a misspelt option"; cat typo.log; fail=1; }
