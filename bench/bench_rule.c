@@ -135,16 +135,34 @@ static void PrintCase(FILE *fp, const Case *c, PetscMPIInt size, PetscBool last)
   fprintf(fp, "    }%s\n", last ? "" : ",");
 }
 
+/* The document (after "ranks"). */
+typedef struct {
+  const BenchTriad *triad;
+  const Case       *cases;
+  PetscInt          n;
+  PetscMPIInt       size;
+} Report;
+
+static void PrintReport(FILE *fp, const void *ctx)
+{
+  const Report *rp = (const Report *)ctx;
+  BenchTriadPrint(fp, rp->triad, PETSC_FALSE);
+  fprintf(fp, "  \"note\": \"seconds per step (forward: TnDynEvaluate / K; local: TnGradComputeLocal / K) or per update (hebb, oja: TnRuleApply, form + check + add); one timing of each per rep, interleaved; max over ranks; synaptic updates/s = nnz B / best seconds\",\n");
+  fprintf(fp, "  \"cases\": [\n");
+  for (PetscInt i = 0; i < rp->n; i++) PrintCase(fp, &rp->cases[i], rp->size, (PetscBool)(i == rp->n - 1));
+  fprintf(fp, "  ]\n");
+}
+
 static PetscErrorCode Main(MPI_Comm comm)
 {
-  BenchCases  bc;
-  PetscInt    K = 8, triad_mb = 80, triad_reps = 10, ncases = 0;
-  PetscMPIInt size;
-  FILE       *out[2];
-  Case       *cases;
-  BenchTriad  triad;
+  BenchCases bc;
+  PetscInt   K = 8, triad_mb = 80, triad_reps = 10, ncases = 0;
+  FILE      *out[2];
+  Case      *cases;
+  BenchTriad triad;
+  Report     rp = {&triad, NULL, 0, 0};
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Comm_size(comm, &rp.size));
   PetscCall(BenchCasesSetDefaults(&bc, "lattice2d,er", "sync", 3));
   PetscOptionsBegin(comm, "bench_", "bench_rule", "bench");
   PetscCall(BenchCasesOptions(PetscOptionsObject, &bc));
@@ -170,18 +188,10 @@ static PetscErrorCode Main(MPI_Comm comm)
       }
     PetscCall(TnNetDestroy(&net));
   }
-  for (int f = 0; f < 2; f++) {
-    FILE *fp = out[f];
-    if (!fp) continue;
-    fprintf(fp, "{\n  \"bench\": \"rule\",\n  \"ranks\": %d,\n", size);
-    BenchTriadPrint(fp, &triad, PETSC_FALSE);
-    fprintf(fp, "  \"note\": \"seconds per step (forward: TnDynEvaluate / K; local: TnGradComputeLocal / K) or per update (hebb, oja: TnRuleApply, form + check + add); one timing of each per rep, interleaved; max over ranks; synaptic updates/s = nnz B / best seconds\",\n");
-    fprintf(fp, "  \"cases\": [\n");
-    for (PetscInt i = 0; i < ncases; i++) PrintCase(fp, &cases[i], size, (PetscBool)(i == ncases - 1));
-    fprintf(fp, "  ]\n}\n");
-  }
+  rp.cases = cases;
+  rp.n     = ncases;
+  PetscCall(BenchWriteJson(comm, bc.outpath, out, "rule", PrintReport, &rp));
   PetscCall(PetscFree(cases));
-  PetscCall(BenchOutputsClose(comm, bc.outpath, out));
   PetscCall(BenchCasesDestroy(&bc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -37,6 +37,21 @@ PetscErrorCode BenchOutputsClose(MPI_Comm comm, const char path[], FILE *out[2])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode BenchWriteJson(MPI_Comm comm, const char path[], FILE *out[2], const char name[], BenchJsonBody body, const void *ctx)
+{
+  PetscMPIInt size;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  for (int f = 0; f < 2; f++) {
+    if (!out[f]) continue;
+    fprintf(out[f], "{\n  \"bench\": \"%s\",\n  \"ranks\": %d,\n", name, size);
+    body(out[f], ctx);
+    fprintf(out[f], "}\n");
+  }
+  PetscCall(BenchOutputsClose(comm, path, out));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode BenchCasesSetDefaults(BenchCases *bc, const char nets[], const char schemes[], PetscInt reps)
 {
   PetscFunctionBeginUser;

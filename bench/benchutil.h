@@ -1,8 +1,9 @@
 /* The parts every benchmark shares (bench/benchutil.c): the start-up, the
-   JSON outputs (stdout on rank 0 and -bench_out FILE), the case list of the
-   step benchmarks (networks x schemes x batch sizes), the STREAM triad,
-   best and median of a series of timings, the net, step size and dynamics
-   of a case and its random start state. */
+   JSON outputs (stdout on rank 0 and -bench_out FILE) and the document
+   written to them, the case list of the step benchmarks (networks x
+   schemes x batch sizes), the STREAM triad, best and median of a series of
+   timings, the net, step size and dynamics of a case and its random start
+   state. */
 #ifndef TN_BENCHUTIL_H
 #define TN_BENCHUTIL_H
 
@@ -23,6 +24,13 @@ int BenchMain(int argc, char **argv, const char help[], PetscErrorCode (*run)(MP
    NULL elsewhere. Write to every non-NULL out[f]. */
 PetscErrorCode BenchOutputsOpen(MPI_Comm comm, const char path[], FILE *out[2]);
 PetscErrorCode BenchOutputsClose(MPI_Comm comm, const char path[], FILE *out[2]);
+
+/* The JSON document of a benchmark, {"bench": name, "ranks": the size of
+   comm, then the members body(fp, ctx) prints: whole lines, the last
+   without a comma}, to every output of out (BenchOutputsOpen); then
+   BenchOutputsClose. Collective. */
+typedef void (*BenchJsonBody)(FILE *fp, const void *ctx);
+PetscErrorCode BenchWriteJson(MPI_Comm comm, const char path[], FILE *out[2], const char name[], BenchJsonBody body, const void *ctx);
 
 /* The cases of a step benchmark: -bench_out, -bench_net, -bench_lattice_n,
    -bench_er_n, -bench_k, -bench_batch, -bench_scheme, -bench_reps.
