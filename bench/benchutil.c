@@ -100,11 +100,14 @@ static PetscErrorCode SplitList(const char s[], char *list[], PetscInt *n)
 
 PetscErrorCode BenchCasesSetUp(BenchCases *bc)
 {
+  PetscBool given;
   PetscFunctionBeginUser;
   if (!bc->set_net) PetscCall(SplitList(bc->def_nets, bc->nets, &bc->nnets));
   if (!bc->set_scheme) PetscCall(SplitList(bc->def_schemes, bc->schemes, &bc->nschemes));
   if (!bc->set_B) bc->nB = 2;
   PetscCheck(bc->reps >= 1, PETSC_COMM_WORLD, PETSC_ERR_USER, "-bench_reps must be >= 1");
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-dyn_scheme", &given));
+  PetscCheck(!given, PETSC_COMM_WORLD, PETSC_ERR_USER, "-dyn_scheme is not read by the benchmarks: they take their schemes from -bench_scheme (a comma list, default %s); give -bench_scheme instead", bc->def_schemes);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -232,9 +235,12 @@ PetscErrorCode BenchMakeDyn(TnNet net, PetscInt B, TnScheme scheme, PetscInt K, 
 {
   PetscFunctionBeginUser;
   PetscCall(TnDynCreate(net, dyn));
-  PetscCall(TnDynSetFromOptions(*dyn)); /* -dyn_form etc.; B, scheme, K, h set below */
-  PetscCall(TnDynSetBatchSize(*dyn, B));
+  /* the scheme first, so that SetFromOptions reads its own options too
+     (-dyn_coloring_file, -dyn_panel_kb ...); -dyn_scheme is refused by
+     BenchCasesSetUp, so the scheme stays; B, K, h set after it win */
   PetscCall(TnDynSetScheme(*dyn, scheme));
+  PetscCall(TnDynSetFromOptions(*dyn));
+  PetscCall(TnDynSetBatchSize(*dyn, B));
   PetscCall(TnDynSetSteps(*dyn, K));
   PetscCall(TnDynSetStepSize(*dyn, h));
   PetscCall(TnDynSetUp(*dyn));

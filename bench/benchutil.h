@@ -36,7 +36,8 @@ PetscErrorCode BenchWriteJson(MPI_Comm comm, const char path[], FILE *out[2], co
    -bench_er_n, -bench_k, -bench_batch, -bench_scheme, -bench_reps.
    BenchCasesSetDefaults before PetscOptionsBegin (nets and schemes: comma
    lists), BenchCasesOptions inside it, BenchCasesSetUp after it (the
-   defaults of the lists not given); BenchCasesDestroy frees the lists. */
+   defaults of the lists not given; -dyn_scheme refused: the schemes are
+   -bench_scheme's); BenchCasesDestroy frees the lists. */
 typedef struct {
   char     outpath[PETSC_MAX_PATH_LEN];
   char    *nets[BENCH_MAXL], *schemes[BENCH_MAXL];
@@ -94,8 +95,8 @@ PetscErrorCode BenchBuildNet(MPI_Comm comm, const char type[], PetscInt n, Petsc
    < 0.95 (h does not change the cost). reason (may be NULL): why. */
 PetscErrorCode BenchChooseH(TnNet net, PetscBool use_dyn_h, double *h, char reason[], size_t len);
 
-/* TnDynCreate, SetFromOptions (-dyn_form etc.), then B, scheme, K and h,
-   SetUp. */
+/* TnDynCreate, the scheme, SetFromOptions (-dyn_form etc. and the scheme's
+   own options), then B, K and h, SetUp. */
 PetscErrorCode BenchMakeDyn(TnNet net, PetscInt B, TnScheme scheme, PetscInt K, double h, TnDyn *dyn);
 
 /* x uniform in [-0.5, 0.5] (PetscRandom, seed 7). */

@@ -1,0 +1,38 @@
+#!/bin/bash
+# The benchmarks read the dynamics' options as tenor does, the scheme's own
+# included (bench/README.md): bench_step on a periodic 8 x 8 lattice, 2 ranks,
+# tiny timings, its JSON on stdout and in -bench_out.
+#  1. colored with the checkerboard as -dyn_coloring_file: 2 colours in the
+#     JSON (the default colouring has more), and -dyn_coloring_out writes
+#     the colouring used, the checkerboard;
+#  2. sync with -dyn_panel_kb -5: refused (the scheme's option is read);
+#  3. -dyn_scheme: refused once, before any timing, naming -bench_scheme.
+# Usage: bench_options.sh TENOR WORKDIR
+set -u
+TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
+STEP=$(dirname "$TENOR")/bench/bench_step
+fail=0
+TINY="-bench_net lattice2d -bench_lattice_n 8 -bench_batch 1 -bench_min_time 0.001 -bench_reps 1 -bench_triad_mb 1 -bench_triad_reps 1"
+colors() { sed -n 's/.*"colors": \([0-9]*\),.*/\1/p' "$1"; }
+
+# 1. the checkerboard, natural order (node r*8 + c)
+for r in 0 1 2 3 4 5 6 7; do for c in 0 1 2 3 4 5 6 7; do echo $(((r + c) % 2)); done; done >board.txt
+mpirun -n 2 "$STEP" $TINY -bench_scheme colored -bench_out default.json >default.out 2>default.err || { cat default.err; exit 1; }
+mpirun -n 2 "$STEP" $TINY -bench_scheme colored -dyn_coloring_file board.txt -dyn_coloring_out used.txt -bench_out board.json >board.out 2>board.err || { cat board.err; exit 1; }
+[ "$(colors board.json)" = 2 ] || { echo "FAIL -dyn_coloring_file is not used: colors = '$(colors board.json)', not 2"; fail=1; }
+cmp -s board.json board.out || { echo "FAIL stdout and -bench_out differ"; fail=1; }
+d=$(colors default.json)
+[ -n "$d" ] && [ "$d" -gt 2 ] || { echo "FAIL the default colouring has '$d' colours: the test cannot tell it from the file's"; fail=1; }
+cmp -s <(awk '{ print $1 + 0 }' used.txt) board.txt || { echo "FAIL -dyn_coloring_out did not write the checkerboard:"; head -3 used.txt; fail=1; }
+
+# 2. a sync option of the scheme is read (and checked)
+mpirun -n 2 "$STEP" $TINY -bench_scheme sync -dyn_panel_kb -5 >panel.out 2>panel.err && { echo "FAIL -dyn_panel_kb -5 was accepted"; fail=1; }
+grep -q "panel_kb" panel.err || { echo "FAIL no message names -dyn_panel_kb:"; cat panel.err; fail=1; }
+
+# 3. -dyn_scheme refused, one message, before the triad
+mpirun -n 2 "$STEP" $TINY -dyn_scheme colored >scheme.out 2>scheme.err && { echo "FAIL -dyn_scheme was accepted"; fail=1; }
+[ "$(grep -c -- "-dyn_scheme is not read by the benchmarks: they take their schemes from -bench_scheme" scheme.err)" = 1 ] || { echo "FAIL not one clear message for -dyn_scheme:"; cat scheme.err; fail=1; }
+grep -q "^triad" scheme.err && { echo "FAIL the triad ran before the refusal"; fail=1; }
+
+[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once"
+exit $fail
