@@ -223,17 +223,13 @@ static void PrintMemory(FILE *fp, const void *ctx)
   fprintf(fp, "  \"note\": \"per synapse = (resident set summed over ranks after two Adam steps - at start-up - the data's S N 8 bytes) / nnz; peak: the same with getrusage ru_maxrss (set-up transients included). The trainer's theta is the network's storage; it adds the gradient, Adam's m and v, and the best parameters unless -train_keep_best 0\"\n");
 }
 
-/* The step cases' document (after "ranks"). */
-typedef struct {
-  const Case *cases;
-  PetscInt    n;
-} Report;
-
+/* The cases' document (after "ranks"); ctx: a BenchReport. */
 static void PrintReport(FILE *fp, const void *ctx)
 {
-  const Report *rp = (const Report *)ctx;
+  const BenchReport *rp    = (const BenchReport *)ctx;
+  const Case        *cases = (const Case *)rp->cases;
   fprintf(fp, "  \"note\": \"seconds are max over ranks, best (and median) of reps; ratio = best(forward + backward) / best(forward); none stores all K states, sqrt every ceil(sqrt K)-th and recomputes\",\n  \"cases\": [\n");
-  for (PetscInt q = 0; q < rp->n; q++) PrintCase(fp, &rp->cases[q], (PetscBool)(q == rp->n - 1));
+  for (PetscInt q = 0; q < rp->n; q++) PrintCase(fp, &cases[q], (PetscBool)(q == rp->n - 1));
   fprintf(fp, "  ]\n");
 }
 
@@ -241,7 +237,7 @@ static PetscErrorCode Main(MPI_Comm comm)
 {
   char       mem_net[64] = TNNET_LATTICE2D;
   BenchCases bc;
-  PetscInt   ncases = 0, K = 16, mem_n = 1000, mem_B = 1;
+  PetscInt   K = 16, mem_n = 1000, mem_B = 1;
   PetscBool  memory = PETSC_FALSE;
   FILE      *out[2];
   Case      *cases;
@@ -263,8 +259,9 @@ static PetscErrorCode Main(MPI_Comm comm)
     PetscCall(MemoryCase(comm, mem_net, mem_n, bc.k, mem_B, K, &m));
     PetscCall(BenchWriteJson(comm, bc.outpath, out, "train_memory", PrintMemory, &m));
   } else {
-    Report rp;
+    BenchReport rp = {NULL, NULL, 0, 0};
     PetscCall(PetscMalloc1(bc.nnets * bc.nB * bc.nschemes, &cases));
+    rp.cases = cases;
     for (PetscInt in = 0; in < bc.nnets; in++) {
       TnNet  net;
       double h;
@@ -274,15 +271,13 @@ static PetscErrorCode Main(MPI_Comm comm)
         PetscBool col;
         PetscCall(PetscStrcmp(bc.schemes[is], "colored", &col));
         for (PetscInt ib = 0; ib < bc.nB; ib++) {
-          Case *c = &cases[ncases++];
+          Case *c = &cases[rp.n++];
           PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], col ? TN_SCHEME_COLORED : TN_SCHEME_SYNC, K, h, bc.reps, c));
           PetscCall(PetscFPrintf(comm, PETSC_STDERR, "%s N=%" PetscInt_FMT " B=%" PetscInt_FMT " %s K=%" PetscInt_FMT ": forward %.4g s, grad none %.4g s (x%.2f), sqrt %.4g s (x%.2f)\n", c->net, c->N, c->B, c->scheme, c->K, c->fwd[0], c->grad[0][0], c->grad[0][0] / c->fwd[0], c->grad[1][0], c->grad[1][0] / c->fwd[0]));
         }
       }
       PetscCall(TnNetDestroy(&net));
     }
-    rp.cases = cases;
-    rp.n     = ncases;
     PetscCall(BenchWriteJson(comm, bc.outpath, out, "grad", PrintReport, &rp));
     PetscCall(PetscFree(cases));
   }

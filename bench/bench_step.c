@@ -206,19 +206,12 @@ static void PrintMemory(FILE *fp, const void *ctx)
   fprintf(fp, "  \"note\": \"peak RSS = getrusage ru_maxrss summed over ranks (MPI_Allreduce); 'start' is the RSS of MPI + PETSc before anything is built\"\n");
 }
 
-/* The step cases' document (after "ranks"). */
-typedef struct {
-  const BenchTriad *triad;
-  const Case       *cases;
-  PetscInt          n;
-  PetscMPIInt       size;
-} Report;
-
+/* The step cases' document (after "ranks"); ctx: a BenchReport. */
 static void PrintReport(FILE *fp, const void *ctx)
 {
-  const Report *rp     = (const Report *)ctx;
-  const Case   *cases  = rp->cases;
-  PetscInt      ncases = rp->n;
+  const BenchReport *rp     = (const BenchReport *)ctx;
+  const Case        *cases  = (const Case *)rp->cases;
+  PetscInt           ncases = rp->n;
   fprintf(fp, "  \"scalar_bytes\": %d, \"index_bytes\": %d,\n", (int)sizeof(PetscScalar), (int)sizeof(PetscInt));
   BenchTriadPrint(fp, rp->triad, PETSC_TRUE);
   fprintf(fp, "  \"bytes_formula\": \"nnz*(8+%d) + N*%d*2 (CSR row pointers of the on- and off-process blocks) + N*3*8 (gamma, b, W_ii) + B*N*8*4 (read a, write a, write phi(a), read phi(a)) + ghosts*B*8*2 (halo send + receive); the same for colored (the matrix is read once per step over all colours)\",\n", (int)sizeof(PetscInt), (int)sizeof(PetscInt));
@@ -250,7 +243,6 @@ static PetscErrorCode Main(MPI_Comm comm)
   PetscMPIInt size;
   FILE       *out[2];
   Case       *cases;
-  PetscInt    ncases = 0;
   BenchTriad  triad;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -273,9 +265,10 @@ static PetscErrorCode Main(MPI_Comm comm)
     PetscCall(MemoryCase(comm, mem_n, &m));
     PetscCall(BenchWriteJson(comm, bc.outpath, out, "step_memory", PrintMemory, &m));
   } else {
-    Report rp = {&triad, NULL, 0, size};
+    BenchReport rp = {&triad, NULL, 0, size};
     PetscCall(BenchTriadRun(comm, triad_mb, triad_reps, &triad));
     PetscCall(PetscMalloc1(bc.nnets * bc.nB * bc.nschemes, &cases));
+    rp.cases = cases;
     for (PetscInt in = 0; in < bc.nnets; in++) {
       TnNet  net;
       double tb, h;
@@ -286,15 +279,13 @@ static PetscErrorCode Main(MPI_Comm comm)
       for (PetscInt is = 0; is < bc.nschemes; is++) {
         TnScheme scheme = bc.schemes[is];
         for (PetscInt ib = 0; ib < bc.nB; ib++) {
-          Case *c = &cases[ncases++];
+          Case *c = &cases[rp.n++];
           PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], scheme, h, reason, min_time, bc.reps, c));
           PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: K=%" PetscInt_FMT " step %.4g s (median %.4g), %.3g updates/s, %.2f GB/s = %.1f%% of triad\n", c->net, c->B, c->scheme, c->K, c->t_best, c->t_median, (double)c->nnz * c->B / c->t_best, c->bytes / c->t_best / 1e9, 100 * c->bytes / c->t_best / 1e9 / triad.GBps));
         }
       }
       PetscCall(TnNetDestroy(&net));
     }
-    rp.cases = cases;
-    rp.n     = ncases;
     PetscCall(BenchWriteJson(comm, bc.outpath, out, "step", PrintReport, &rp));
     PetscCall(PetscFree(cases));
   }

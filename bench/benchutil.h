@@ -86,6 +86,15 @@ PetscErrorCode BenchTriadRun(MPI_Comm comm, PetscInt mb, PetscInt reps, BenchTri
    by ",\n". */
 void BenchTriadPrint(FILE *fp, const BenchTriad *t, PetscBool detail);
 
+/* The ctx of a step benchmark's body: the triad (NULL: none run), the
+   cases (an array of the benchmark's own type) and their count, the ranks. */
+typedef struct {
+  const BenchTriad *triad;
+  const void       *cases;
+  PetscInt          n;
+  PetscMPIInt       size;
+} BenchReport;
+
 /* TnNetCreate / SetType / SetSize / SetDegree / SetFromOptions (any -net_
    option applies to every net) / SetUp; tbuild (may be NULL): its seconds. */
 PetscErrorCode BenchBuildNet(MPI_Comm comm, const char type[], PetscInt n, PetscInt k, TnNet *net, double *tbuild);
