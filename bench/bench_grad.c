@@ -268,11 +268,9 @@ static PetscErrorCode Main(MPI_Comm comm)
       PetscCall(BenchBuildNet(comm, bc.nets[in], BenchCasesSize(&bc, bc.nets[in]), bc.k, &net, NULL));
       PetscCall(BenchChooseH(net, PETSC_FALSE, &h, NULL, 0));
       for (PetscInt is = 0; is < bc.nschemes; is++) {
-        PetscBool col;
-        PetscCall(PetscStrcmp(bc.schemes[is], "colored", &col));
         for (PetscInt ib = 0; ib < bc.nB; ib++) {
           Case *c = &cases[rp.n++];
-          PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], col ? TN_SCHEME_COLORED : TN_SCHEME_SYNC, K, h, bc.reps, c));
+          PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], bc.schemes[is], K, h, bc.reps, c));
           PetscCall(PetscFPrintf(comm, PETSC_STDERR, "%s N=%" PetscInt_FMT " B=%" PetscInt_FMT " %s K=%" PetscInt_FMT ": forward %.4g s, grad none %.4g s (x%.2f), sqrt %.4g s (x%.2f)\n", c->net, c->N, c->B, c->scheme, c->K, c->fwd[0], c->grad[0][0], c->grad[0][0] / c->fwd[0], c->grad[1][0], c->grad[1][0] / c->fwd[0]));
         }
       }

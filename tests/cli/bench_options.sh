@@ -6,7 +6,9 @@
 #     JSON (the default colouring has more), and -dyn_coloring_out writes
 #     the colouring used, the checkerboard;
 #  2. sync with -dyn_panel_kb -5: refused (the scheme's option is read);
-#  3. -dyn_scheme: refused once, before any timing, naming -bench_scheme.
+#  3. -dyn_scheme: refused once, before any timing, naming -bench_scheme;
+#  4. bench_grad with an unknown -bench_scheme: one error naming the schemes
+#     (it is not run as sync).
 # Usage: bench_options.sh TENOR WORKDIR
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
@@ -34,5 +36,10 @@ mpirun -n 2 "$STEP" $TINY -dyn_scheme colored >scheme.out 2>scheme.err && { echo
 [ "$(grep -c -- "-dyn_scheme is not read by the benchmarks: they take their schemes from -bench_scheme" scheme.err)" = 1 ] || { echo "FAIL not one clear message for -dyn_scheme:"; cat scheme.err; fail=1; }
 grep -q "^triad" scheme.err && { echo "FAIL the triad ran before the refusal"; fail=1; }
 
-[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once"
+# 4. bench_grad takes the scheme as given
+GRAD=$(dirname "$TENOR")/bench/bench_grad
+mpirun -n 2 "$GRAD" -bench_lattice_n 4 -bench_batch 1 -bench_steps 2 -bench_reps 1 -bench_scheme bogus >grad.out 2>grad.err && { echo "FAIL bench_grad ran -bench_scheme bogus"; fail=1; }
+[ "$(grep -c "error: unknown scheme 'bogus': the schemes are" grad.err)" = 1 ] || { echo "FAIL not one clear message for an unknown scheme in bench_grad:"; cat grad.err; fail=1; }
+
+[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme"
 exit $fail
