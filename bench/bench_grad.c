@@ -184,7 +184,7 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, const char type[], PetscInt n, P
   PetscCall(RSSNowSum(comm, &m->r0));
   PetscCall(BenchBuildNet(comm, type, n, k, &net, NULL));
   PetscCall(TnNetGetSizes(net, &m->N, &m->nnz));
-  PetscCall(BenchChooseH(net, PETSC_FALSE, &m->h, NULL, 0));
+  PetscCall(BenchChooseH(net, &m->h, NULL, 0));
   PetscCall(TnPeakMemory(comm, &m->p1, NULL));
   PetscCall(RSSNowSum(comm, &m->r1));
   PetscCall(BenchMakeDyn(net, B, TN_SCHEME_SYNC, K, m->h, &dyn));
@@ -266,7 +266,7 @@ static PetscErrorCode Main(MPI_Comm comm)
       TnNet  net;
       double h;
       PetscCall(BenchBuildNet(comm, bc.nets[in], BenchCasesSize(&bc, bc.nets[in]), bc.k, &net, NULL));
-      PetscCall(BenchChooseH(net, PETSC_FALSE, &h, NULL, 0));
+      PetscCall(BenchChooseH(net, &h, NULL, 0));
       for (PetscInt is = 0; is < bc.nschemes; is++) {
         for (PetscInt ib = 0; ib < bc.nB; ib++) {
           Case *c = &cases[rp.n++];

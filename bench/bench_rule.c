@@ -174,7 +174,7 @@ static PetscErrorCode Main(MPI_Comm comm)
     TnNet  net;
     double h = 0.1;
     PetscCall(BenchBuildNet(comm, bc.nets[in], BenchCasesSize(&bc, bc.nets[in]), bc.k, &net, NULL));
-    PetscCall(BenchChooseH(net, PETSC_TRUE, &h, NULL, 0));
+    PetscCall(BenchChooseH(net, &h, NULL, 0));
     for (PetscInt is = 0; is < bc.nschemes; is++)
       for (PetscInt ib = 0; ib < bc.nB; ib++) {
         Case *c = &cases[rp.n++];

@@ -178,7 +178,7 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, PetscInt n, Memory *m)
   PetscCall(BenchBuildNet(comm, TNNET_LATTICE2D, n, 0, &net, &m->tb));
   PetscCall(TnNetGetSizes(net, &m->N, &m->nnz));
   PetscCall(TnPeakMemory(comm, &m->rss[1], NULL));
-  PetscCall(BenchChooseH(net, PETSC_TRUE, &m->h, reason, sizeof(reason)));
+  PetscCall(BenchChooseH(net, &m->h, reason, sizeof(reason)));
   PetscCall(BenchMakeDyn(net, 1, TN_SCHEME_SYNC, 2, m->h, &dyn));
   PetscCall(TnPeakMemory(comm, &m->rss[2], NULL));
   PetscCall(TnDynCreateState(dyn, &x));
@@ -274,7 +274,7 @@ static PetscErrorCode Main(MPI_Comm comm)
       double tb, h;
       char   reason[128];
       PetscCall(BenchBuildNet(comm, bc.nets[in], BenchCasesSize(&bc, bc.nets[in]), bc.k, &net, &tb));
-      PetscCall(BenchChooseH(net, PETSC_TRUE, &h, reason, sizeof(reason)));
+      PetscCall(BenchChooseH(net, &h, reason, sizeof(reason)));
       PetscCall(PetscFPrintf(comm, PETSC_STDERR, "net %s built in %.2f s; h = %g: %s\n", bc.nets[in], tb, h, reason));
       for (PetscInt is = 0; is < bc.nschemes; is++) {
         TnScheme scheme = bc.schemes[is];

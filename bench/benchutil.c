@@ -207,14 +207,14 @@ PetscErrorCode BenchBuildNet(MPI_Comm comm, const char type[], PetscInt n, Petsc
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode BenchChooseH(TnNet net, PetscBool use_dyn_h, double *h, char reason[], size_t len)
+PetscErrorCode BenchChooseH(TnNet net, double *h, char reason[], size_t len)
 {
   PetscBool set = PETSC_FALSE;
   PetscReal hv  = 0.1, n1, ninf, gmax;
   Mat       W;
   Vec       gamma;
   PetscFunctionBeginUser;
-  if (use_dyn_h) PetscCall(PetscOptionsGetReal(NULL, NULL, "-dyn_h", &hv, &set));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-dyn_h", &hv, &set));
   if (set) {
     *h = hv;
     if (reason) PetscCall(PetscSNPrintf(reason, len, "-dyn_h given"));

@@ -99,10 +99,10 @@ typedef struct {
    option applies to every net) / SetUp; tbuild (may be NULL): its seconds. */
 PetscErrorCode BenchBuildNet(MPI_Comm comm, const char type[], PetscInt n, PetscInt k, TnNet *net, double *tbuild);
 
-/* h: -dyn_h if given and use_dyn_h; else 0.1, halved while the sync bound
+/* h: -dyn_h if given; else 0.1, halved while the sync bound
    h (max gamma + sqrt(|W|_1 |W|_inf)) (docs/model.md section 5) is not
    < 0.95 (h does not change the cost). reason (may be NULL): why. */
-PetscErrorCode BenchChooseH(TnNet net, PetscBool use_dyn_h, double *h, char reason[], size_t len);
+PetscErrorCode BenchChooseH(TnNet net, double *h, char reason[], size_t len);
 
 /* TnDynCreate, the scheme, SetFromOptions (-dyn_form etc. and the scheme's
    own options), then B, K and h, SetUp. */

@@ -8,7 +8,7 @@
 #  2. sync with -dyn_panel_kb -5: refused (the scheme's option is read);
 #  3. -dyn_scheme: refused once, before any timing, naming -bench_scheme;
 #  4. bench_grad with an unknown -bench_scheme: one error naming the schemes
-#     (it is not run as sync).
+#     (it is not run as sync); its -dyn_h is used, as bench_step's is.
 # Usage: bench_options.sh TENOR WORKDIR
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
@@ -40,6 +40,8 @@ grep -q "^triad" scheme.err && { echo "FAIL the triad ran before the refusal"; f
 GRAD=$(dirname "$TENOR")/bench/bench_grad
 mpirun -n 2 "$GRAD" -bench_lattice_n 4 -bench_batch 1 -bench_steps 2 -bench_reps 1 -bench_scheme bogus >grad.out 2>grad.err && { echo "FAIL bench_grad ran -bench_scheme bogus"; fail=1; }
 [ "$(grep -c "error: unknown scheme 'bogus': the schemes are" grad.err)" = 1 ] || { echo "FAIL not one clear message for an unknown scheme in bench_grad:"; cat grad.err; fail=1; }
+mpirun -n 2 "$GRAD" -bench_lattice_n 4 -bench_batch 1 -bench_steps 2 -bench_reps 1 -dyn_h 0.03 >gradh.out 2>gradh.err || { cat gradh.err; exit 1; }
+grep -q '"h": 0.03,' gradh.out || { echo "FAIL bench_grad did not use -dyn_h 0.03:"; grep -o '"h": [^,]*' gradh.out; fail=1; }
 
-[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme"
+[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme and uses -dyn_h"
 exit $fail
