@@ -200,6 +200,7 @@ static PetscErrorCode Run(MPI_Comm comm)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_reps", &reps, NULL));
   PetscCheck(tmin > 0 && tmin < 3600 && reps >= 1 && reps <= 1000, comm, PETSC_ERR_USER, "-bench_min_time must be in (0, 3600) and -bench_reps in [1, 1000]");
   PetscCall(PetscOptionsGetString(NULL, NULL, "-bench_out", out, sizeof(out), &set));
+  PetscCall(BenchOutputsOpen(comm, out, fo));
   for (PetscInt i = 0; i < ns; i++) maxbuf = PetscMax(maxbuf, sizes[i]);
   for (PetscInt i = 0; i < nd; i++)
     for (PetscInt j = 0; j < nh; j++) maxbuf = PetscMax(maxbuf, (PetscInt64)degs[i] * hsizes[j]);
@@ -242,7 +243,6 @@ static PetscErrorCode Run(MPI_Comm comm)
 
   {
     Report rp = {tmin, reps, sizes, tp, ns, degs, nd, hsizes, nh, tx, alpha, beta};
-    PetscCall(BenchOutputsOpen(comm, out, fo));
     PetscCall(BenchWriteJson(comm, out, fo, "comm", PrintReport, &rp));
   }
   PetscFunctionReturn(PETSC_SUCCESS);

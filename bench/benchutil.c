@@ -17,10 +17,30 @@ int BenchMain(int argc, char **argv, const char help[], PetscErrorCode (*run)(MP
   return TnFinalize(ierr);
 }
 
+/* A -bench_ option that nothing has read: every benchmark reads all of its
+   own before it opens its outputs, so such an option is a typo. */
+static PetscErrorCode CheckBenchOptions(MPI_Comm comm)
+{
+  PetscInt n;
+  char   **names, **values, msg[1024] = "", prog[256];
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  for (PetscInt i = 0; i < n; i++) {
+    if (strncmp(names[i], "bench_", 6)) continue;
+    PetscCall(PetscStrlcat(msg, msg[0] ? ", -" : "-", sizeof(msg)));
+    PetscCall(PetscStrlcat(msg, names[i], sizeof(msg)));
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscCall(PetscGetProgramName(prog, sizeof(prog)));
+  PetscCheck(!msg[0], comm, PETSC_ERR_USER, "unknown option %s: `%s -help` lists the options of this benchmark", msg, prog);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode BenchOutputsOpen(MPI_Comm comm, const char path[], FILE *out[2])
 {
   PetscMPIInt rank;
   PetscFunctionBeginUser;
+  PetscCall(CheckBenchOptions(comm));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   out[0] = rank ? NULL : stdout;
   out[1] = NULL;

@@ -17,7 +17,9 @@
    holds the JSON only), run(PETSC_COMM_WORLD), TnFinalize. */
 int BenchMain(int argc, char **argv, const char help[], PetscErrorCode (*run)(MPI_Comm));
 
-/* The JSON outputs. Collective. out[0] = stdout on rank 0; out[1] = path
+/* The JSON outputs. Collective. Called once the benchmark has read all its
+   own options and before any work: a -bench_ option nothing read (a typo)
+   is refused. out[0] = stdout on rank 0; out[1] = path
    (when path is not empty), written by rank 0 to a temporary that
    BenchOutputsClose renames over path (TnCommitOpen/Close: a symbolic link
    at path is refused, an older file is replaced only by a complete one).

@@ -9,6 +9,8 @@
 #  3. -dyn_scheme: refused once, before any timing, naming -bench_scheme;
 #  4. bench_grad with an unknown -bench_scheme: one error naming the schemes
 #     (it is not run as sync); its -dyn_h is used, as bench_step's is.
+#  5. a misspelt -bench_ option: refused once, before any work (bench_step,
+#     bench_comm), naming it.
 # Usage: bench_options.sh TENOR WORKDIR
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
@@ -43,5 +45,13 @@ mpirun -n 2 "$GRAD" -bench_lattice_n 4 -bench_batch 1 -bench_steps 2 -bench_reps
 mpirun -n 2 "$GRAD" -bench_lattice_n 4 -bench_batch 1 -bench_steps 2 -bench_reps 1 -dyn_h 0.03 >gradh.out 2>gradh.err || { cat gradh.err; exit 1; }
 grep -q '"h": 0.03,' gradh.out || { echo "FAIL bench_grad did not use -dyn_h 0.03:"; grep -o '"h": [^,]*' gradh.out; fail=1; }
 
-[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme and uses -dyn_h"
+# 5. typos
+mpirun -n 2 "$STEP" $TINY -bench_scheme sync -bench_min_tim 0.5 >typo.out 2>typo.err && { echo "FAIL -bench_min_tim was accepted"; fail=1; }
+[ "$(grep -c "error: unknown option -bench_min_tim: \`.*bench_step -help\` lists the options of this benchmark" typo.err)" = 1 ] || { echo "FAIL not one clear message for -bench_min_tim:"; cat typo.err; fail=1; }
+grep -q "^triad" typo.err && { echo "FAIL the triad ran before the refusal of -bench_min_tim"; fail=1; }
+mpirun -n 2 "$(dirname "$TENOR")/bench/bench_comm" -bench_sizes 8 -bench_degree 1 -bench_halo_sizes 8 -bench_min_time 0.001 -bench_reps 1 >comm.out 2>comm.err && { echo "FAIL bench_comm accepted -bench_degree"; fail=1; }
+[ "$(grep -c "error: unknown option -bench_degree:" comm.err)" = 1 ] || { echo "FAIL not one clear message for bench_comm -bench_degree:"; cat comm.err; fail=1; }
+grep -q "ping-pong" comm.err && { echo "FAIL bench_comm measured before the refusal"; fail=1; }
+
+[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme and uses -dyn_h, misspelt -bench_ options refused"
 exit $fail
