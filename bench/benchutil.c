@@ -7,9 +7,14 @@
 int BenchMain(int argc, char **argv, const char help[], PetscErrorCode (*run)(MPI_Comm))
 {
   PetscErrorCode ierr;
-  PetscBool      set;
+  PetscBool      set, want_help = PETSC_FALSE;
   ierr = TnInitialize(&argc, &argv, help);
   if (ierr) return 1;
+  /* -help: the benchmark's options, and nothing run */
+  ierr = PetscOptionsHasName(NULL, NULL, "-help", &want_help);
+  if (!ierr && want_help) ierr = PetscPrintf(PETSC_COMM_WORLD, "%s", help);
+  if (!ierr && want_help) ierr = PetscOptionsClearValue(NULL, "-help"); /* no PETSc help at PetscFinalize */
+  if (ierr || want_help) return TnFinalize(ierr);
   /* keep stdout JSON-only: no progress lines from the library */
   ierr = PetscOptionsHasName(NULL, NULL, "-tn_progress_every", &set);
   if (!ierr && !set) ierr = PetscOptionsSetValue(NULL, "-tn_progress_every", "0");

@@ -13,8 +13,9 @@
 
 #define BENCH_MAXL 8 /* most values of a list option */
 
-/* main(): TnInitialize with help, -tn_progress_every 0 unless given (stdout
-   holds the JSON only), run(PETSC_COMM_WORLD), TnFinalize. */
+/* main(): TnInitialize with help; with -help, help printed on rank 0 and
+   nothing run; else -tn_progress_every 0 unless given (stdout holds the
+   JSON only) and run(PETSC_COMM_WORLD); TnFinalize. */
 int BenchMain(int argc, char **argv, const char help[], PetscErrorCode (*run)(MPI_Comm));
 
 /* The JSON outputs. Collective. Called once the benchmark has read all its

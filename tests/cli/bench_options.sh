@@ -11,6 +11,7 @@
 #     (it is not run as sync); its -dyn_h is used, as bench_step's is.
 #  5. a misspelt -bench_ option: refused once, before any work (bench_step,
 #     bench_comm), naming it.
+#  6. -help: the benchmark's options, once, and nothing run.
 # Usage: bench_options.sh TENOR WORKDIR
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
@@ -53,5 +54,11 @@ mpirun -n 2 "$(dirname "$TENOR")/bench/bench_comm" -bench_sizes 8 -bench_degree 
 [ "$(grep -c "error: unknown option -bench_degree:" comm.err)" = 1 ] || { echo "FAIL not one clear message for bench_comm -bench_degree:"; cat comm.err; fail=1; }
 grep -q "ping-pong" comm.err && { echo "FAIL bench_comm measured before the refusal"; fail=1; }
 
-[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme and uses -dyn_h, misspelt -bench_ options refused"
+# 6. -help
+mpirun -n 2 "$STEP" -help $TINY >help.out 2>help.err || { echo "FAIL bench_step -help failed"; cat help.err; fail=1; }
+[ "$(grep -c -- "-bench_min_time s  " help.out)" = 1 ] || { echo "FAIL -help does not list -bench_min_time once:"; cat help.out; fail=1; }
+grep -q '"bench"' help.out && { echo "FAIL bench_step -help ran the benchmark"; fail=1; }
+grep -q "^triad" help.err && { echo "FAIL bench_step -help ran the triad"; fail=1; }
+
+[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme and uses -dyn_h, misspelt -bench_ options refused, -help lists and stops"
 exit $fail
