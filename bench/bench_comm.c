@@ -144,6 +144,41 @@ static PetscErrorCode GetList(const char name[], PetscInt def[], PetscInt ndef, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The document (after "ranks"): the ping-pong times tp of the sizes, the
+   fit, the exchange times tx[degree][halo size] (< 0: not measured). */
+typedef struct {
+  double          tmin;
+  PetscInt        reps;
+  const PetscInt *sizes;
+  const double   *tp;
+  PetscInt        ns;
+  const PetscInt *degs;
+  PetscInt        nd;
+  const PetscInt *hsizes;
+  PetscInt        nh;
+  double (*tx)[MAXL];
+  double alpha, beta;
+} Report;
+
+static void PrintReport(FILE *f, const void *ctx)
+{
+  const Report *r     = (const Report *)ctx;
+  PetscBool     first = PETSC_TRUE;
+  fprintf(f, "  \"min_time_s\": %g, \"reps\": %d,\n", r->tmin, (int)r->reps);
+  fprintf(f, "  \"pingpong\": [\n");
+  for (PetscInt i = 0; i < r->ns; i++) fprintf(f, "    {\"bytes\": %d, \"one_way_s\": %.6g, \"GBps\": %.6g}%s\n", (int)r->sizes[i], r->tp[i], (double)r->sizes[i] / r->tp[i] / 1e9, i + 1 < r->ns ? "," : "");
+  fprintf(f, "  ],\n  \"latency_s\": %.6g,\n  \"bandwidth_Bps\": %.6g,\n", r->alpha, r->beta);
+  fprintf(f, "  \"fit\": \"one_way_s = latency_s + bytes / bandwidth_Bps, least squares over the ping-pong sizes (latency_s = the smallest message's time when the intercept is not in (0, that time])\",\n");
+  fprintf(f, "  \"exchange\": [\n");
+  for (PetscInt i = 0; i < r->nd; i++)
+    for (PetscInt j = 0; j < r->nh; j++) {
+      if (r->tx[i][j] < 0) continue;
+      fprintf(f, "%s    {\"neighbours\": %d, \"bytes\": %d, \"s\": %.6g, \"model_s\": %.6g}", first ? "" : ",\n", (int)r->degs[i], (int)r->hsizes[j], r->tx[i][j], r->degs[i] * (r->alpha + r->hsizes[j] / r->beta));
+      first = PETSC_FALSE;
+    }
+  fprintf(f, "\n  ],\n  \"exchange_note\": \"every rank sends and receives one message of bytes to and from each of neighbours ring peers (Irecv, Isend, Waitall); s is the max over ranks of the mean time per exchange, best of reps; model_s = neighbours * (latency_s + bytes / bandwidth_Bps)\"\n");
+}
+
 static PetscErrorCode Run(MPI_Comm comm)
 {
   PetscMPIInt size;
@@ -165,6 +200,7 @@ static PetscErrorCode Run(MPI_Comm comm)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_reps", &reps, NULL));
   PetscCheck(tmin > 0 && tmin < 3600 && reps >= 1 && reps <= 1000, comm, PETSC_ERR_USER, "-bench_min_time must be in (0, 3600) and -bench_reps in [1, 1000]");
   PetscCall(PetscOptionsGetString(NULL, NULL, "-bench_out", out, sizeof(out), &set));
+  PetscCall(BenchOutputsOpen(comm, out, fo));
   for (PetscInt i = 0; i < ns; i++) maxbuf = PetscMax(maxbuf, sizes[i]);
   for (PetscInt i = 0; i < nd; i++)
     for (PetscInt j = 0; j < nh; j++) maxbuf = PetscMax(maxbuf, (PetscInt64)degs[i] * hsizes[j]);
@@ -205,28 +241,10 @@ static PetscErrorCode Run(MPI_Comm comm)
   PetscCall(PetscFree(c.sbuf));
   PetscCall(PetscFree(c.rbuf));
 
-  PetscCall(BenchOutputsOpen(comm, out, fo));
-  for (int pass = 0; pass < 2; pass++) {
-    FILE *f = fo[pass];
-    if (!f) continue;
-    fprintf(f, "{\n  \"bench\": \"comm\",\n  \"ranks\": %d,\n  \"min_time_s\": %g, \"reps\": %d,\n", size, tmin, (int)reps);
-    fprintf(f, "  \"pingpong\": [\n");
-    for (PetscInt i = 0; i < ns; i++) fprintf(f, "    {\"bytes\": %d, \"one_way_s\": %.6g, \"GBps\": %.6g}%s\n", (int)sizes[i], tp[i], (double)sizes[i] / tp[i] / 1e9, i + 1 < ns ? "," : "");
-    fprintf(f, "  ],\n  \"latency_s\": %.6g,\n  \"bandwidth_Bps\": %.6g,\n", alpha, beta);
-    fprintf(f, "  \"fit\": \"one_way_s = latency_s + bytes / bandwidth_Bps, least squares over the ping-pong sizes (latency_s = the smallest message's time when the intercept is not in (0, that time])\",\n");
-    fprintf(f, "  \"exchange\": [\n");
-    {
-      PetscBool first = PETSC_TRUE;
-      for (PetscInt i = 0; i < nd; i++)
-        for (PetscInt j = 0; j < nh; j++) {
-          if (tx[i][j] < 0) continue;
-          fprintf(f, "%s    {\"neighbours\": %d, \"bytes\": %d, \"s\": %.6g, \"model_s\": %.6g}", first ? "" : ",\n", (int)degs[i], (int)hsizes[j], tx[i][j], degs[i] * (alpha + hsizes[j] / beta));
-          first = PETSC_FALSE;
-        }
-    }
-    fprintf(f, "\n  ],\n  \"exchange_note\": \"every rank sends and receives one message of bytes to and from each of neighbours ring peers (Irecv, Isend, Waitall); s is the max over ranks of the mean time per exchange, best of reps; model_s = neighbours * (latency_s + bytes / bandwidth_Bps)\"\n}\n");
+  {
+    Report rp = {tmin, reps, sizes, tp, ns, degs, nd, hsizes, nh, tx, alpha, beta};
+    PetscCall(BenchWriteJson(comm, out, fo, "comm", PrintReport, &rp));
   }
-  PetscCall(BenchOutputsClose(comm, out, fo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

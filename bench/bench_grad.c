@@ -154,62 +154,57 @@ static PetscErrorCode RSSNowSum(MPI_Comm comm, double *sum)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The memory case's figures: resident set now and peak, summed over ranks. */
+typedef struct {
+  const char      *type;
+  PetscInt         N, B, K, seg, nst;
+  PetscInt64       nnz;
+  TnGradCheckpoint used;
+  PetscLogDouble   gbytes;
+  double           p0, r0, p1, r1, p2, r2, rd, rt, h, dbytes;
+} Memory;
+
 /* Training memory, measured on the real trainer: net + dynamics + data
    (S = 2B standard-normal samples) + TnTrain (Adam: theta is the network's
    own storage; the gradient and the two moments; the best parameters with
    -train_keep_best) + the gradient engine, after two Adam steps. Reported
    per synapse: the resident set (now and peak) above the start-up, with the
    data's S N 8 bytes taken out (samples are not per-synapse memory). */
-static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], const char type[], PetscInt n, PetscInt k, PetscInt B, PetscInt K)
+static PetscErrorCode MemoryCase(MPI_Comm comm, const char type[], PetscInt n, PetscInt k, PetscInt B, PetscInt K, Memory *m)
 {
-  TnNet            net;
-  TnDyn            dyn;
-  TnData           data;
-  TnTrain          tr;
-  TnGrad           g;
-  TnGradCheckpoint used;
-  PetscInt         N, seg, nst, S = 2 * B;
-  PetscInt64       nnz;
-  PetscLogDouble   gbytes;
-  double           p0, r0, p1, r1, p2, r2, rd, rt, h, dbytes;
-  PetscMPIInt      size;
+  TnNet    net;
+  TnDyn    dyn;
+  TnData   data;
+  TnTrain  tr;
+  TnGrad   g;
+  PetscInt S = 2 * B;
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(TnPeakMemory(comm, &p0, NULL));
-  PetscCall(RSSNowSum(comm, &r0));
+  m->type = type, m->B = B, m->K = K;
+  PetscCall(TnPeakMemory(comm, &m->p0, NULL));
+  PetscCall(RSSNowSum(comm, &m->r0));
   PetscCall(BenchBuildNet(comm, type, n, k, &net, NULL));
-  PetscCall(TnNetGetSizes(net, &N, &nnz));
-  PetscCall(BenchChooseH(net, PETSC_FALSE, &h, NULL, 0));
-  PetscCall(TnPeakMemory(comm, &p1, NULL));
-  PetscCall(RSSNowSum(comm, &r1));
-  PetscCall(BenchMakeDyn(net, B, TN_SCHEME_SYNC, K, h, &dyn));
+  PetscCall(TnNetGetSizes(net, &m->N, &m->nnz));
+  PetscCall(BenchChooseH(net, &m->h, NULL, 0));
+  PetscCall(TnPeakMemory(comm, &m->p1, NULL));
+  PetscCall(RSSNowSum(comm, &m->r1));
+  PetscCall(BenchMakeDyn(net, B, TN_SCHEME_SYNC, K, m->h, &dyn));
   PetscCall(TnDataCreate(comm, &data));
   PetscCall(TnDataSetType(data, "normal"));
   PetscCall(TnDataSetSamples(data, S, 7));
-  PetscCall(TnDataLoad(data, N));
-  dbytes = 8.0 * (double)S * (double)N;
-  PetscCall(RSSNowSum(comm, &rd));
+  PetscCall(TnDataLoad(data, m->N));
+  m->dbytes = 8.0 * (double)S * (double)m->N;
+  PetscCall(RSSNowSum(comm, &m->rd));
   PetscCall(TnTrainCreate(net, dyn, data, &tr));
   PetscCall(TnTrainSetBudget(tr, 0, 2));
   PetscCall(TnTrainSetFromOptions(tr));
   PetscCall(TnTrainSetUp(tr));
-  PetscCall(RSSNowSum(comm, &rt));
+  PetscCall(RSSNowSum(comm, &m->rt));
   for (int s = 0; s < 2; s++) PetscCall(TnTrainStep(tr));
-  PetscCall(TnPeakMemory(comm, &p2, NULL));
-  PetscCall(RSSNowSum(comm, &r2));
+  PetscCall(TnPeakMemory(comm, &m->p2, NULL));
+  PetscCall(RSSNowSum(comm, &m->r2));
   PetscCall(TnTrainGetGrad(tr, &g));
-  PetscCall(TnGradGetCheckpoint(g, &used, &seg, &nst, &gbytes));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &gbytes, 1, MPI_DOUBLE, MPI_SUM, comm));
-  for (int f = 0; f < 2; f++) {
-    FILE *fp = out[f];
-    if (!fp) continue;
-    fprintf(fp, "{\n  \"bench\": \"train_memory\",\n  \"ranks\": %d,\n  \"net\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"synapses_per_node\": %.3g, \"B\": %" PetscInt_FMT ", \"scheme\": \"sync\", \"K\": %" PetscInt_FMT ", \"h\": %g, \"optimizer\": \"adam\",\n", size, type, N, nnz, (double)nnz / N, B, K, h);
-    fprintf(fp, "  \"checkpoint\": \"%s\", \"segment\": %" PetscInt_FMT ", \"states_stored\": %" PetscInt_FMT ", \"gradient_engine_bytes\": %.6g, \"data_bytes\": %.6g,\n", TnGradCheckpointTypes[used], seg, nst, gbytes, dbytes);
-    fprintf(fp, "  \"rss_sum_bytes\": {\"start\": %.6g, \"after_net\": %.6g, \"after_dyn_and_data\": %.6g, \"after_train_setup\": %.6g, \"after_two_adam_steps\": %.6g},\n", r0, r1, rd, rt, r2);
-    fprintf(fp, "  \"peak_rss_sum_bytes\": {\"start\": %.6g, \"after_net\": %.6g, \"after_two_adam_steps\": %.6g},\n", p0, p1, p2);
-    fprintf(fp, "  \"training_bytes_per_synapse\": %.4g,\n  \"peak_bytes_per_synapse\": %.4g,\n  \"goal_bytes_per_synapse\": 40,\n", (r2 - r0 - dbytes) / (double)nnz, (p2 - p0 - dbytes) / (double)nnz);
-    fprintf(fp, "  \"note\": \"per synapse = (resident set summed over ranks after two Adam steps - at start-up - the data's S N 8 bytes) / nnz; peak: the same with getrusage ru_maxrss (set-up transients included). The trainer's theta is the network's storage; it adds the gradient, Adam's m and v, and the best parameters unless -train_keep_best 0\"\n}\n");
-  }
+  PetscCall(TnGradGetCheckpoint(g, &m->used, &m->seg, &m->nst, &m->gbytes));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &m->gbytes, 1, MPI_DOUBLE, MPI_SUM, comm));
   PetscCall(TnTrainDestroy(&tr));
   PetscCall(TnDataDestroy(&data));
   PetscCall(TnDynDestroy(&dyn));
@@ -217,17 +212,36 @@ static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], const char type[],
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static void PrintMemory(FILE *fp, const void *ctx)
+{
+  const Memory *m = (const Memory *)ctx;
+  fprintf(fp, "  \"net\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"synapses_per_node\": %.3g, \"B\": %" PetscInt_FMT ", \"scheme\": \"sync\", \"K\": %" PetscInt_FMT ", \"h\": %g, \"optimizer\": \"adam\",\n", m->type, m->N, m->nnz, (double)m->nnz / m->N, m->B, m->K, m->h);
+  fprintf(fp, "  \"checkpoint\": \"%s\", \"segment\": %" PetscInt_FMT ", \"states_stored\": %" PetscInt_FMT ", \"gradient_engine_bytes\": %.6g, \"data_bytes\": %.6g,\n", TnGradCheckpointTypes[m->used], m->seg, m->nst, m->gbytes, m->dbytes);
+  fprintf(fp, "  \"rss_sum_bytes\": {\"start\": %.6g, \"after_net\": %.6g, \"after_dyn_and_data\": %.6g, \"after_train_setup\": %.6g, \"after_two_adam_steps\": %.6g},\n", m->r0, m->r1, m->rd, m->rt, m->r2);
+  fprintf(fp, "  \"peak_rss_sum_bytes\": {\"start\": %.6g, \"after_net\": %.6g, \"after_two_adam_steps\": %.6g},\n", m->p0, m->p1, m->p2);
+  fprintf(fp, "  \"training_bytes_per_synapse\": %.4g,\n  \"peak_bytes_per_synapse\": %.4g,\n  \"goal_bytes_per_synapse\": 40,\n", (m->r2 - m->r0 - m->dbytes) / (double)m->nnz, (m->p2 - m->p0 - m->dbytes) / (double)m->nnz);
+  fprintf(fp, "  \"note\": \"per synapse = (resident set summed over ranks after two Adam steps - at start-up - the data's S N 8 bytes) / nnz; peak: the same with getrusage ru_maxrss (set-up transients included). The trainer's theta is the network's storage; it adds the gradient, Adam's m and v, and the best parameters unless -train_keep_best 0\"\n");
+}
+
+/* The cases' document (after "ranks"); ctx: a BenchReport. */
+static void PrintReport(FILE *fp, const void *ctx)
+{
+  const BenchReport *rp    = (const BenchReport *)ctx;
+  const Case        *cases = (const Case *)rp->cases;
+  fprintf(fp, "  \"note\": \"seconds are max over ranks, best (and median) of reps; ratio = best(forward + backward) / best(forward); none stores all K states, sqrt every ceil(sqrt K)-th and recomputes\",\n  \"cases\": [\n");
+  for (PetscInt q = 0; q < rp->n; q++) PrintCase(fp, &cases[q], (PetscBool)(q == rp->n - 1));
+  fprintf(fp, "  ]\n");
+}
+
 static PetscErrorCode Main(MPI_Comm comm)
 {
-  char        mem_net[64] = TNNET_LATTICE2D;
-  BenchCases  bc;
-  PetscInt    ncases = 0, K = 16, mem_n = 1000, mem_B = 1;
-  PetscBool   memory = PETSC_FALSE;
-  PetscMPIInt size;
-  FILE       *out[2];
-  Case       *cases;
+  char       mem_net[64] = TNNET_LATTICE2D;
+  BenchCases bc;
+  PetscInt   K = 16, mem_n = 1000, mem_B = 1;
+  PetscBool  memory = PETSC_FALSE;
+  FILE      *out[2];
+  Case      *cases;
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(BenchCasesSetDefaults(&bc, "lattice2d", "sync", 3));
   PetscOptionsBegin(comm, "bench_", "bench_grad", "bench");
   PetscCall(BenchCasesOptions(PetscOptionsObject, &bc));
@@ -240,36 +254,31 @@ static PetscErrorCode Main(MPI_Comm comm)
   PetscCall(BenchCasesSetUp(&bc));
   PetscCheck(K >= 1, comm, PETSC_ERR_USER, "-bench_steps must be >= 1");
   PetscCall(BenchOutputsOpen(comm, bc.outpath, out));
-  if (memory)
-    PetscCall(MemoryCase(comm, out, mem_net, mem_n, bc.k, mem_B, K));
-  else {
+  if (memory) {
+    Memory m;
+    PetscCall(MemoryCase(comm, mem_net, mem_n, bc.k, mem_B, K, &m));
+    PetscCall(BenchWriteJson(comm, bc.outpath, out, "train_memory", PrintMemory, &m));
+  } else {
+    BenchReport rp = {NULL, NULL, 0, 0};
     PetscCall(PetscMalloc1(bc.nnets * bc.nB * bc.nschemes, &cases));
+    rp.cases = cases;
     for (PetscInt in = 0; in < bc.nnets; in++) {
       TnNet  net;
       double h;
       PetscCall(BenchBuildNet(comm, bc.nets[in], BenchCasesSize(&bc, bc.nets[in]), bc.k, &net, NULL));
-      PetscCall(BenchChooseH(net, PETSC_FALSE, &h, NULL, 0));
+      PetscCall(BenchChooseH(net, &h, NULL, 0));
       for (PetscInt is = 0; is < bc.nschemes; is++) {
-        PetscBool col;
-        PetscCall(PetscStrcmp(bc.schemes[is], "colored", &col));
         for (PetscInt ib = 0; ib < bc.nB; ib++) {
-          Case *c = &cases[ncases++];
-          PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], col ? TN_SCHEME_COLORED : TN_SCHEME_SYNC, K, h, bc.reps, c));
+          Case *c = &cases[rp.n++];
+          PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], bc.schemes[is], K, h, bc.reps, c));
           PetscCall(PetscFPrintf(comm, PETSC_STDERR, "%s N=%" PetscInt_FMT " B=%" PetscInt_FMT " %s K=%" PetscInt_FMT ": forward %.4g s, grad none %.4g s (x%.2f), sqrt %.4g s (x%.2f)\n", c->net, c->N, c->B, c->scheme, c->K, c->fwd[0], c->grad[0][0], c->grad[0][0] / c->fwd[0], c->grad[1][0], c->grad[1][0] / c->fwd[0]));
         }
       }
       PetscCall(TnNetDestroy(&net));
     }
-    for (int f = 0; f < 2; f++) {
-      FILE *fp = out[f];
-      if (!fp) continue;
-      fprintf(fp, "{\n  \"bench\": \"grad\",\n  \"ranks\": %d,\n  \"note\": \"seconds are max over ranks, best (and median) of reps; ratio = best(forward + backward) / best(forward); none stores all K states, sqrt every ceil(sqrt K)-th and recomputes\",\n  \"cases\": [\n", size);
-      for (PetscInt q = 0; q < ncases; q++) PrintCase(fp, &cases[q], (PetscBool)(q == ncases - 1));
-      fprintf(fp, "  ]\n}\n");
-    }
+    PetscCall(BenchWriteJson(comm, bc.outpath, out, "grad", PrintReport, &rp));
     PetscCall(PetscFree(cases));
   }
-  PetscCall(BenchOutputsClose(comm, bc.outpath, out));
   PetscCall(BenchCasesDestroy(&bc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -135,16 +135,28 @@ static void PrintCase(FILE *fp, const Case *c, PetscMPIInt size, PetscBool last)
   fprintf(fp, "    }%s\n", last ? "" : ",");
 }
 
+/* The document (after "ranks"); ctx: a BenchReport. */
+static void PrintReport(FILE *fp, const void *ctx)
+{
+  const BenchReport *rp    = (const BenchReport *)ctx;
+  const Case        *cases = (const Case *)rp->cases;
+  BenchTriadPrint(fp, rp->triad, PETSC_FALSE);
+  fprintf(fp, "  \"note\": \"seconds per step (forward: TnDynEvaluate / K; local: TnGradComputeLocal / K) or per update (hebb, oja: TnRuleApply, form + check + add); one timing of each per rep, interleaved; max over ranks; synaptic updates/s = nnz B / best seconds\",\n");
+  fprintf(fp, "  \"cases\": [\n");
+  for (PetscInt i = 0; i < rp->n; i++) PrintCase(fp, &cases[i], rp->size, (PetscBool)(i == rp->n - 1));
+  fprintf(fp, "  ]\n");
+}
+
 static PetscErrorCode Main(MPI_Comm comm)
 {
   BenchCases  bc;
-  PetscInt    K = 8, triad_mb = 80, triad_reps = 10, ncases = 0;
-  PetscMPIInt size;
+  PetscInt    K = 8, triad_mb = 80, triad_reps = 10;
   FILE       *out[2];
   Case       *cases;
   BenchTriad  triad;
+  BenchReport rp = {&triad, NULL, 0, 0};
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Comm_size(comm, &rp.size));
   PetscCall(BenchCasesSetDefaults(&bc, "lattice2d,er", "sync", 3));
   PetscOptionsBegin(comm, "bench_", "bench_rule", "bench");
   PetscCall(BenchCasesOptions(PetscOptionsObject, &bc));
@@ -157,31 +169,22 @@ static PetscErrorCode Main(MPI_Comm comm)
   PetscCall(BenchOutputsOpen(comm, bc.outpath, out));
   PetscCall(BenchTriadRun(comm, triad_mb, triad_reps, &triad));
   PetscCall(PetscMalloc1(bc.nnets * bc.nB * bc.nschemes, &cases));
+  rp.cases = cases;
   for (PetscInt in = 0; in < bc.nnets; in++) {
     TnNet  net;
     double h = 0.1;
     PetscCall(BenchBuildNet(comm, bc.nets[in], BenchCasesSize(&bc, bc.nets[in]), bc.k, &net, NULL));
-    PetscCall(BenchChooseH(net, PETSC_TRUE, &h, NULL, 0));
+    PetscCall(BenchChooseH(net, &h, NULL, 0));
     for (PetscInt is = 0; is < bc.nschemes; is++)
       for (PetscInt ib = 0; ib < bc.nB; ib++) {
-        Case *c = &cases[ncases++];
+        Case *c = &cases[rp.n++];
         PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], bc.schemes[is], K, h, bc.reps, c));
         PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: forward %.4g s/step; hebb %.4g s (%.2fx), oja %.4g s (%.2fx), local %.4g s/step (%.2fx)\n", c->net, c->B, c->scheme, c->t[0][0], c->t[1][0], c->t[1][0] / c->t[0][0], c->t[2][0], c->t[2][0] / c->t[0][0], c->t[3][0], c->t[3][0] / c->t[0][0]));
       }
     PetscCall(TnNetDestroy(&net));
   }
-  for (int f = 0; f < 2; f++) {
-    FILE *fp = out[f];
-    if (!fp) continue;
-    fprintf(fp, "{\n  \"bench\": \"rule\",\n  \"ranks\": %d,\n", size);
-    BenchTriadPrint(fp, &triad, PETSC_FALSE);
-    fprintf(fp, "  \"note\": \"seconds per step (forward: TnDynEvaluate / K; local: TnGradComputeLocal / K) or per update (hebb, oja: TnRuleApply, form + check + add); one timing of each per rep, interleaved; max over ranks; synaptic updates/s = nnz B / best seconds\",\n");
-    fprintf(fp, "  \"cases\": [\n");
-    for (PetscInt i = 0; i < ncases; i++) PrintCase(fp, &cases[i], size, (PetscBool)(i == ncases - 1));
-    fprintf(fp, "  ]\n}\n");
-  }
+  PetscCall(BenchWriteJson(comm, bc.outpath, out, "rule", PrintReport, &rp));
   PetscCall(PetscFree(cases));
-  PetscCall(BenchOutputsClose(comm, bc.outpath, out));
   PetscCall(BenchCasesDestroy(&bc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -156,49 +156,82 @@ static void PrintCase(FILE *fp, const Case *c, double triad_gbs, PetscMPIInt siz
   fprintf(fp, "     \"bytes_per_step_kernel_as_written\": %.6g, \"achieved_GBps_kernel_as_written\": %.4g}%s\n", c->bytes_kernel, c->bytes_kernel / c->t_best / 1e9, last ? "" : ",");
 }
 
-static PetscErrorCode MemoryCase(MPI_Comm comm, FILE *out[2], PetscInt n)
+/* The memory case: peak RSS summed over ranks (and max over ranks at the
+   end) at start-up, after the net, after the dyn set-up, after the steps. */
+typedef struct {
+  PetscInt   n, N;
+  PetscInt64 nnz;
+  double     h, tb, t0, rss[4], rss_max;
+} Memory;
+
+static PetscErrorCode MemoryCase(MPI_Comm comm, PetscInt n, Memory *m)
 {
   TnNet       net;
   TnDyn       dyn;
   Vec         x;
   TnDynResult res;
-  double      r0s, r0m, r1s, r1m, r2s, r2m, r3s, r3m, tb, h, t0;
   char        reason[128];
-  PetscInt    N;
-  PetscInt64  nnz;
-  PetscMPIInt size;
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(TnPeakMemory(comm, &r0s, &r0m));
+  m->n = n;
+  PetscCall(TnPeakMemory(comm, &m->rss[0], NULL));
   PetscCall(PetscFPrintf(comm, PETSC_STDERR, "memory case: lattice2d n = %" PetscInt_FMT "\n", n));
-  PetscCall(BenchBuildNet(comm, TNNET_LATTICE2D, n, 0, &net, &tb));
-  PetscCall(TnNetGetSizes(net, &N, &nnz));
-  PetscCall(TnPeakMemory(comm, &r1s, &r1m));
-  PetscCall(BenchChooseH(net, PETSC_TRUE, &h, reason, sizeof(reason)));
-  PetscCall(BenchMakeDyn(net, 1, TN_SCHEME_SYNC, 2, h, &dyn));
-  PetscCall(TnPeakMemory(comm, &r2s, &r2m));
+  PetscCall(BenchBuildNet(comm, TNNET_LATTICE2D, n, 0, &net, &m->tb));
+  PetscCall(TnNetGetSizes(net, &m->N, &m->nnz));
+  PetscCall(TnPeakMemory(comm, &m->rss[1], NULL));
+  PetscCall(BenchChooseH(net, &m->h, reason, sizeof(reason)));
+  PetscCall(BenchMakeDyn(net, 1, TN_SCHEME_SYNC, 2, m->h, &dyn));
+  PetscCall(TnPeakMemory(comm, &m->rss[2], NULL));
   PetscCall(TnDynCreateState(dyn, &x));
   PetscCall(VecSet(x, 0.1));
   PetscCall(TnDynResultCreate(dyn, &res));
-  t0 = MPI_Wtime();
+  m->t0 = MPI_Wtime();
   PetscCall(TnDynEvaluate(dyn, x, &res));
-  t0 = MPI_Wtime() - t0;
-  PetscCall(TnPeakMemory(comm, &r3s, &r3m));
-  for (int f = 0; f < 2; f++) {
-    FILE *fp = out[f];
-    if (!fp) continue;
-    fprintf(fp, "{\n  \"bench\": \"step_memory\",\n  \"ranks\": %d,\n  \"net\": \"lattice2d\", \"n\": %" PetscInt_FMT ", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"B\": 1, \"scheme\": \"sync\", \"steps\": 2, \"h\": %g,\n", size, n, N, nnz, h);
-    fprintf(fp, "  \"net_build_s\": %.4g, \"evaluate_s\": %.4g,\n", tb, t0);
-    fprintf(fp, "  \"peak_rss_sum_bytes\": {\"start\": %.6g, \"after_net\": %.6g, \"after_dyn_setup\": %.6g, \"after_steps\": %.6g},\n", r0s, r1s, r2s, r3s);
-    fprintf(fp, "  \"peak_rss_max_rank_bytes\": %.6g,\n", r3m);
-    fprintf(fp, "  \"bytes_per_synapse\": %.4g,\n  \"bytes_per_synapse_above_start\": %.4g,\n  \"goal_bytes_per_synapse\": 16,\n", r3s / (double)nnz, (r3s - r0s) / (double)nnz);
-    fprintf(fp, "  \"note\": \"peak RSS = getrusage ru_maxrss summed over ranks (MPI_Allreduce); 'start' is the RSS of MPI + PETSc before anything is built\"\n}\n");
-  }
+  m->t0 = MPI_Wtime() - m->t0;
+  PetscCall(TnPeakMemory(comm, &m->rss[3], &m->rss_max));
   PetscCall(TnDynResultDestroy(&res));
   PetscCall(VecDestroy(&x));
   PetscCall(TnDynDestroy(&dyn));
   PetscCall(TnNetDestroy(&net));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void PrintMemory(FILE *fp, const void *ctx)
+{
+  const Memory *m = (const Memory *)ctx;
+  fprintf(fp, "  \"net\": \"lattice2d\", \"n\": %" PetscInt_FMT ", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"B\": 1, \"scheme\": \"sync\", \"steps\": 2, \"h\": %g,\n", m->n, m->N, m->nnz, m->h);
+  fprintf(fp, "  \"net_build_s\": %.4g, \"evaluate_s\": %.4g,\n", m->tb, m->t0);
+  fprintf(fp, "  \"peak_rss_sum_bytes\": {\"start\": %.6g, \"after_net\": %.6g, \"after_dyn_setup\": %.6g, \"after_steps\": %.6g},\n", m->rss[0], m->rss[1], m->rss[2], m->rss[3]);
+  fprintf(fp, "  \"peak_rss_max_rank_bytes\": %.6g,\n", m->rss_max);
+  fprintf(fp, "  \"bytes_per_synapse\": %.4g,\n  \"bytes_per_synapse_above_start\": %.4g,\n  \"goal_bytes_per_synapse\": 16,\n", m->rss[3] / (double)m->nnz, (m->rss[3] - m->rss[0]) / (double)m->nnz);
+  fprintf(fp, "  \"note\": \"peak RSS = getrusage ru_maxrss summed over ranks (MPI_Allreduce); 'start' is the RSS of MPI + PETSc before anything is built\"\n");
+}
+
+/* The step cases' document (after "ranks"); ctx: a BenchReport. */
+static void PrintReport(FILE *fp, const void *ctx)
+{
+  const BenchReport *rp     = (const BenchReport *)ctx;
+  const Case        *cases  = (const Case *)rp->cases;
+  PetscInt           ncases = rp->n;
+  fprintf(fp, "  \"scalar_bytes\": %d, \"index_bytes\": %d,\n", (int)sizeof(PetscScalar), (int)sizeof(PetscInt));
+  BenchTriadPrint(fp, rp->triad, PETSC_TRUE);
+  fprintf(fp, "  \"bytes_formula\": \"nnz*(8+%d) + N*%d*2 (CSR row pointers of the on- and off-process blocks) + N*3*8 (gamma, b, W_ii) + B*N*8*4 (read a, write a, write phi(a), read phi(a)) + ghosts*B*8*2 (halo send + receive); the same for colored (the matrix is read once per step over all colours)\",\n", (int)sizeof(PetscInt), (int)sizeof(PetscInt));
+  fprintf(fp, "  \"bytes_formula_kernel_as_written\": \"as bytes_formula but B*N*8*6: the tanh pass reads a and writes phi(a) (+ write-allocate), the row pass reads phi(a)_i, reads a and writes a\",\n");
+  fprintf(fp, "  \"cases\": [\n");
+  for (PetscInt i = 0; i < ncases; i++) PrintCase(fp, &cases[i], rp->triad->GBps, rp->size, (PetscBool)(i == ncases - 1));
+  fprintf(fp, "  ],\n  \"batch_ratios\": [\n");
+  {
+    PetscInt nr = 0, tot = 0;
+    for (PetscInt i = 0; i < ncases; i++)
+      for (PetscInt j = 0; j < ncases; j++)
+        if (!strcmp(cases[i].net, cases[j].net) && !strcmp(cases[i].scheme, cases[j].scheme) && cases[i].B == 1 && cases[j].B > 1) tot++;
+    for (PetscInt i = 0; i < ncases; i++)
+      for (PetscInt j = 0; j < ncases; j++)
+        if (!strcmp(cases[i].net, cases[j].net) && !strcmp(cases[i].scheme, cases[j].scheme) && cases[i].B == 1 && cases[j].B > 1) {
+          double r = (cases[j].B / cases[j].t_best) / (cases[i].B / cases[i].t_best);
+          fprintf(fp, "    {\"net\": \"%s\", \"scheme\": \"%s\", \"B\": %" PetscInt_FMT ", \"updates_per_s_ratio_vs_B1\": %.4g}%s\n", cases[i].net, cases[i].scheme, cases[j].B, r, ++nr == tot ? "" : ",");
+        }
+  }
+  fprintf(fp, "  ]\n");
 }
 
 static PetscErrorCode Main(MPI_Comm comm)
@@ -210,7 +243,6 @@ static PetscErrorCode Main(MPI_Comm comm)
   PetscMPIInt size;
   FILE       *out[2];
   Case       *cases;
-  PetscInt    ncases = 0;
   BenchTriad  triad;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -229,56 +261,34 @@ static PetscErrorCode Main(MPI_Comm comm)
   if (!active) PetscCall(PetscLogDefaultBegin()); /* for the halo event time */
 
   if (memory) {
-    PetscCall(MemoryCase(comm, out, mem_n));
+    Memory m;
+    PetscCall(MemoryCase(comm, mem_n, &m));
+    PetscCall(BenchWriteJson(comm, bc.outpath, out, "step_memory", PrintMemory, &m));
   } else {
-    double triad_gbs;
+    BenchReport rp = {&triad, NULL, 0, size};
     PetscCall(BenchTriadRun(comm, triad_mb, triad_reps, &triad));
-    triad_gbs = triad.GBps;
     PetscCall(PetscMalloc1(bc.nnets * bc.nB * bc.nschemes, &cases));
+    rp.cases = cases;
     for (PetscInt in = 0; in < bc.nnets; in++) {
       TnNet  net;
       double tb, h;
       char   reason[128];
       PetscCall(BenchBuildNet(comm, bc.nets[in], BenchCasesSize(&bc, bc.nets[in]), bc.k, &net, &tb));
-      PetscCall(BenchChooseH(net, PETSC_TRUE, &h, reason, sizeof(reason)));
+      PetscCall(BenchChooseH(net, &h, reason, sizeof(reason)));
       PetscCall(PetscFPrintf(comm, PETSC_STDERR, "net %s built in %.2f s; h = %g: %s\n", bc.nets[in], tb, h, reason));
       for (PetscInt is = 0; is < bc.nschemes; is++) {
         TnScheme scheme = bc.schemes[is];
         for (PetscInt ib = 0; ib < bc.nB; ib++) {
-          Case *c = &cases[ncases++];
+          Case *c = &cases[rp.n++];
           PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], scheme, h, reason, min_time, bc.reps, c));
-          PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: K=%" PetscInt_FMT " step %.4g s (median %.4g), %.3g updates/s, %.2f GB/s = %.1f%% of triad\n", c->net, c->B, c->scheme, c->K, c->t_best, c->t_median, (double)c->nnz * c->B / c->t_best, c->bytes / c->t_best / 1e9, 100 * c->bytes / c->t_best / 1e9 / triad_gbs));
+          PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: K=%" PetscInt_FMT " step %.4g s (median %.4g), %.3g updates/s, %.2f GB/s = %.1f%% of triad\n", c->net, c->B, c->scheme, c->K, c->t_best, c->t_median, (double)c->nnz * c->B / c->t_best, c->bytes / c->t_best / 1e9, 100 * c->bytes / c->t_best / 1e9 / triad.GBps));
         }
       }
       PetscCall(TnNetDestroy(&net));
     }
-    for (int f = 0; f < 2; f++) {
-      FILE *fp = out[f];
-      if (!fp) continue;
-      fprintf(fp, "{\n  \"bench\": \"step\",\n  \"ranks\": %d,\n  \"scalar_bytes\": %d, \"index_bytes\": %d,\n", size, (int)sizeof(PetscScalar), (int)sizeof(PetscInt));
-      BenchTriadPrint(fp, &triad, PETSC_TRUE);
-      fprintf(fp, "  \"bytes_formula\": \"nnz*(8+%d) + N*%d*2 (CSR row pointers of the on- and off-process blocks) + N*3*8 (gamma, b, W_ii) + B*N*8*4 (read a, write a, write phi(a), read phi(a)) + ghosts*B*8*2 (halo send + receive); the same for colored (the matrix is read once per step over all colours)\",\n", (int)sizeof(PetscInt), (int)sizeof(PetscInt));
-      fprintf(fp, "  \"bytes_formula_kernel_as_written\": \"as bytes_formula but B*N*8*6: the tanh pass reads a and writes phi(a) (+ write-allocate), the row pass reads phi(a)_i, reads a and writes a\",\n");
-      fprintf(fp, "  \"cases\": [\n");
-      for (PetscInt i = 0; i < ncases; i++) PrintCase(fp, &cases[i], triad_gbs, size, (PetscBool)(i == ncases - 1));
-      fprintf(fp, "  ],\n  \"batch_ratios\": [\n");
-      {
-        PetscInt nr = 0, tot = 0;
-        for (PetscInt i = 0; i < ncases; i++)
-          for (PetscInt j = 0; j < ncases; j++)
-            if (!strcmp(cases[i].net, cases[j].net) && !strcmp(cases[i].scheme, cases[j].scheme) && cases[i].B == 1 && cases[j].B > 1) tot++;
-        for (PetscInt i = 0; i < ncases; i++)
-          for (PetscInt j = 0; j < ncases; j++)
-            if (!strcmp(cases[i].net, cases[j].net) && !strcmp(cases[i].scheme, cases[j].scheme) && cases[i].B == 1 && cases[j].B > 1) {
-              double r = (cases[j].B / cases[j].t_best) / (cases[i].B / cases[i].t_best);
-              fprintf(fp, "    {\"net\": \"%s\", \"scheme\": \"%s\", \"B\": %" PetscInt_FMT ", \"updates_per_s_ratio_vs_B1\": %.4g}%s\n", cases[i].net, cases[i].scheme, cases[j].B, r, ++nr == tot ? "" : ",");
-            }
-      }
-      fprintf(fp, "  ]\n}\n");
-    }
+    PetscCall(BenchWriteJson(comm, bc.outpath, out, "step", PrintReport, &rp));
     PetscCall(PetscFree(cases));
   }
-  PetscCall(BenchOutputsClose(comm, bc.outpath, out));
   PetscCall(BenchCasesDestroy(&bc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -7,9 +7,14 @@
 int BenchMain(int argc, char **argv, const char help[], PetscErrorCode (*run)(MPI_Comm))
 {
   PetscErrorCode ierr;
-  PetscBool      set;
+  PetscBool      set, want_help = PETSC_FALSE;
   ierr = TnInitialize(&argc, &argv, help);
   if (ierr) return 1;
+  /* -help: the benchmark's options, and nothing run */
+  ierr = PetscOptionsHasName(NULL, NULL, "-help", &want_help);
+  if (!ierr && want_help) ierr = PetscPrintf(PETSC_COMM_WORLD, "%s", help);
+  if (!ierr && want_help) ierr = PetscOptionsClearValue(NULL, "-help"); /* no PETSc help at PetscFinalize */
+  if (ierr || want_help) return TnFinalize(ierr);
   /* keep stdout JSON-only: no progress lines from the library */
   ierr = PetscOptionsHasName(NULL, NULL, "-tn_progress_every", &set);
   if (!ierr && !set) ierr = PetscOptionsSetValue(NULL, "-tn_progress_every", "0");
@@ -17,10 +22,30 @@ int BenchMain(int argc, char **argv, const char help[], PetscErrorCode (*run)(MP
   return TnFinalize(ierr);
 }
 
+/* A -bench_ option that nothing has read: every benchmark reads all of its
+   own before it opens its outputs, so such an option is a typo. */
+static PetscErrorCode CheckBenchOptions(MPI_Comm comm)
+{
+  PetscInt n;
+  char   **names, **values, msg[1024] = "", prog[256];
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  for (PetscInt i = 0; i < n; i++) {
+    if (strncmp(names[i], "bench_", 6)) continue;
+    PetscCall(PetscStrlcat(msg, msg[0] ? ", -" : "-", sizeof(msg)));
+    PetscCall(PetscStrlcat(msg, names[i], sizeof(msg)));
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscCall(PetscGetProgramName(prog, sizeof(prog)));
+  PetscCheck(!msg[0], comm, PETSC_ERR_USER, "unknown option %s: `%s -help` lists the options of this benchmark", msg, prog);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode BenchOutputsOpen(MPI_Comm comm, const char path[], FILE *out[2])
 {
   PetscMPIInt rank;
   PetscFunctionBeginUser;
+  PetscCall(CheckBenchOptions(comm));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   out[0] = rank ? NULL : stdout;
   out[1] = NULL;
@@ -34,6 +59,21 @@ PetscErrorCode BenchOutputsClose(MPI_Comm comm, const char path[], FILE *out[2])
   if (out[0]) fflush(out[0]);
   out[0] = NULL;
   if (path[0]) PetscCall(TnCommitClose(comm, path, &out[1], PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode BenchWriteJson(MPI_Comm comm, const char path[], FILE *out[2], const char name[], BenchJsonBody body, const void *ctx)
+{
+  PetscMPIInt size;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  for (int f = 0; f < 2; f++) {
+    if (!out[f]) continue;
+    fprintf(out[f], "{\n  \"bench\": \"%s\",\n  \"ranks\": %d,\n", name, size);
+    body(out[f], ctx);
+    fprintf(out[f], "}\n");
+  }
+  PetscCall(BenchOutputsClose(comm, path, out));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -85,11 +125,14 @@ static PetscErrorCode SplitList(const char s[], char *list[], PetscInt *n)
 
 PetscErrorCode BenchCasesSetUp(BenchCases *bc)
 {
+  PetscBool given;
   PetscFunctionBeginUser;
   if (!bc->set_net) PetscCall(SplitList(bc->def_nets, bc->nets, &bc->nnets));
   if (!bc->set_scheme) PetscCall(SplitList(bc->def_schemes, bc->schemes, &bc->nschemes));
   if (!bc->set_B) bc->nB = 2;
   PetscCheck(bc->reps >= 1, PETSC_COMM_WORLD, PETSC_ERR_USER, "-bench_reps must be >= 1");
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-dyn_scheme", &given));
+  PetscCheck(!given, PETSC_COMM_WORLD, PETSC_ERR_USER, "-dyn_scheme is not read by the benchmarks: they take their schemes from -bench_scheme (a comma list, default %s); give -bench_scheme instead", bc->def_schemes);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -189,14 +232,14 @@ PetscErrorCode BenchBuildNet(MPI_Comm comm, const char type[], PetscInt n, Petsc
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode BenchChooseH(TnNet net, PetscBool use_dyn_h, double *h, char reason[], size_t len)
+PetscErrorCode BenchChooseH(TnNet net, double *h, char reason[], size_t len)
 {
   PetscBool set = PETSC_FALSE;
   PetscReal hv  = 0.1, n1, ninf, gmax;
   Mat       W;
   Vec       gamma;
   PetscFunctionBeginUser;
-  if (use_dyn_h) PetscCall(PetscOptionsGetReal(NULL, NULL, "-dyn_h", &hv, &set));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-dyn_h", &hv, &set));
   if (set) {
     *h = hv;
     if (reason) PetscCall(PetscSNPrintf(reason, len, "-dyn_h given"));
@@ -217,9 +260,12 @@ PetscErrorCode BenchMakeDyn(TnNet net, PetscInt B, TnScheme scheme, PetscInt K, 
 {
   PetscFunctionBeginUser;
   PetscCall(TnDynCreate(net, dyn));
-  PetscCall(TnDynSetFromOptions(*dyn)); /* -dyn_form etc.; B, scheme, K, h set below */
-  PetscCall(TnDynSetBatchSize(*dyn, B));
+  /* the scheme first, so that SetFromOptions reads its own options too
+     (-dyn_coloring_file, -dyn_panel_kb ...); -dyn_scheme is refused by
+     BenchCasesSetUp, so the scheme stays; B, K, h set after it win */
   PetscCall(TnDynSetScheme(*dyn, scheme));
+  PetscCall(TnDynSetFromOptions(*dyn));
+  PetscCall(TnDynSetBatchSize(*dyn, B));
   PetscCall(TnDynSetSteps(*dyn, K));
   PetscCall(TnDynSetStepSize(*dyn, h));
   PetscCall(TnDynSetUp(*dyn));

@@ -55,6 +55,52 @@ static PetscErrorCode ToAll(Vec v, PetscInt bs, PetscReal *out)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* the input, natural order: a function of (node, sample) only */
+static PetscErrorCode FillInput(Vec xnat)
+{
+  PetscScalar *px;
+  PetscInt     rs, re;
+  PetscFunctionBeginUser;
+  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
+  PetscCall(VecGetArrayWrite(xnat, &px));
+  for (PetscInt q = rs; q < re; q++) px[q - rs] = TnRandNormal(11, 0, (uint64_t)q);
+  PetscCall(VecRestoreArrayWrite(xnat, &px));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* the er net of both tests, not set up (reciprocity recip) */
+static PetscErrorCode CreateNet(MPI_Comm comm, PetscReal recip, TnNet *net)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(comm, net));
+  PetscCall(TnNetSetType(*net, "er"));
+  PetscCall(TnNetSetSize(*net, NN));
+  PetscCall(TnNetSetDegree(*net, 6));
+  PetscCall(TnNetSetReciprocity(*net, recip));
+  PetscCall(TnNetSetSelfLoops(*net, PETSC_TRUE));
+  PetscCall(TnNetSetWeightScale(*net, 0.7));
+  PetscCall(TnNetSetBiasScale(*net, 0.2));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* the colored dynamics of net (NK steps, batch NB), set up, and its states:
+   xnat in the natural order holding the input (FillInput), xs in the
+   dynamics' own */
+static PetscErrorCode CreateColored(TnNet net, TnForm form, PetscBool nodeloss, TnDyn *dyn, Vec *xnat, Vec *xs)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreate(net, dyn));
+  PetscCall(TnDynSetScheme(*dyn, TN_SCHEME_COLORED));
+  PetscCall(TnDynSetForm(*dyn, form));
+  PetscCall(TnDynSetSteps(*dyn, NK));
+  PetscCall(TnDynSetBatchSize(*dyn, NB));
+  PetscCall(TnDynSetNodeLoss(*dyn, nodeloss));
+  PetscCall(TnDynCreateNaturalState(*dyn, xnat));
+  PetscCall(TnDynCreateState(*dyn, xs));
+  PetscCall(FillInput(*xnat));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* part: 0 ptscotch, 1 none, 2 a partition file */
 static PetscErrorCode Run(MPI_Comm comm, int part, TnForm form, Out *o)
 {
@@ -64,38 +110,19 @@ static PetscErrorCode Run(MPI_Comm comm, int part, TnForm form, Out *o)
   Vec              xnat, xs, grad, nl, nlnat;
   TnDynResult      res;
   const PetscInt  *row, *col, *natural;
-  PetscInt         n, m, rs, re;
+  PetscInt         n, m;
   const PetscReal *pg, *pl;
   PetscScalar     *px;
   PetscReal        loc[1 + NPROJ] = {0};
   char             path[PETSC_MAX_PATH_LEN];
   PetscFunctionBeginUser;
-  PetscCall(TnNetCreate(comm, &net));
-  PetscCall(TnNetSetType(net, "er"));
-  PetscCall(TnNetSetSize(net, NN));
-  PetscCall(TnNetSetDegree(net, 6));
-  PetscCall(TnNetSetReciprocity(net, 0.3));
-  PetscCall(TnNetSetSelfLoops(net, PETSC_TRUE));
-  PetscCall(TnNetSetWeightScale(net, 0.7));
-  PetscCall(TnNetSetBiasScale(net, 0.2));
+  PetscCall(CreateNet(comm, 0.3, &net));
   if (part == 1) PetscCall(TnNetSetPartitioner(net, "none"));
   if (part == 2) {
     PetscCall(WritePartFile(comm, path, sizeof(path)));
     PetscCall(TnNetSetPartitionFile(net, path));
   }
-  PetscCall(TnDynCreate(net, &dyn));
-  PetscCall(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
-  PetscCall(TnDynSetForm(dyn, form));
-  PetscCall(TnDynSetSteps(dyn, NK));
-  PetscCall(TnDynSetBatchSize(dyn, NB));
-  PetscCall(TnDynSetNodeLoss(dyn, PETSC_TRUE));
-  /* the input, natural order: a function of (node, sample) only */
-  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
-  PetscCall(TnDynCreateState(dyn, &xs));
-  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
-  PetscCall(VecGetArrayWrite(xnat, &px));
-  for (PetscInt q = rs; q < re; q++) px[q - rs] = TnRandNormal(11, 0, (uint64_t)q);
-  PetscCall(VecRestoreArrayWrite(xnat, &px));
+  PetscCall(CreateColored(net, form, PETSC_TRUE, &dyn, &xnat, &xs));
   PetscCall(ToAll(xnat, NB, o->x));
   PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
   /* log Phi and the per-node losses, mapped to the natural order */
@@ -123,9 +150,7 @@ static PetscErrorCode Run(MPI_Comm comm, int part, TnForm form, Out *o)
   PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_REVERSE));
   PetscCall(ToAll(xnat, NB, o->inv));
   /* the gradient at the input, named by natural (row, col) */
-  PetscCall(VecGetArrayWrite(xnat, &px));
-  for (PetscInt q = rs; q < re; q++) px[q - rs] = TnRandNormal(11, 0, (uint64_t)q);
-  PetscCall(VecRestoreArrayWrite(xnat, &px));
+  PetscCall(FillInput(xnat));
   PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
   PetscCall(TnGradCreate(dyn, &g));
   PetscCall(TnGradCreateParamVec(g, &grad));
@@ -204,32 +229,15 @@ static PetscErrorCode Scale(TnNet net, PetscReal s)
    dynamics exists). */
 static PetscErrorCode ScaledLogPhi(PetscReal s, PetscBool fresh, PetscReal logphi[NB])
 {
-  TnNet        net;
-  TnDyn        dyn;
-  Vec          xnat, xs;
-  TnDynResult  res;
-  PetscScalar *px;
-  PetscInt     rs, re;
+  TnNet       net;
+  TnDyn       dyn;
+  Vec         xnat, xs;
+  TnDynResult res;
   PetscFunctionBeginUser;
-  PetscCall(TnNetCreate(PETSC_COMM_WORLD, &net));
-  PetscCall(TnNetSetType(net, "er"));
-  PetscCall(TnNetSetSize(net, NN));
-  PetscCall(TnNetSetDegree(net, 6));
-  PetscCall(TnNetSetSelfLoops(net, PETSC_TRUE));
-  PetscCall(TnNetSetWeightScale(net, 0.7));
-  PetscCall(TnNetSetBiasScale(net, 0.2));
+  PetscCall(CreateNet(PETSC_COMM_WORLD, 0, &net));
   PetscCall(TnNetSetUp(net));
   if (fresh) PetscCall(Scale(net, s));
-  PetscCall(TnDynCreate(net, &dyn));
-  PetscCall(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
-  PetscCall(TnDynSetSteps(dyn, NK));
-  PetscCall(TnDynSetBatchSize(dyn, NB));
-  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
-  PetscCall(TnDynCreateState(dyn, &xs));
-  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
-  PetscCall(VecGetArrayWrite(xnat, &px));
-  for (PetscInt q = rs; q < re; q++) px[q - rs] = TnRandNormal(11, 0, (uint64_t)q);
-  PetscCall(VecRestoreArrayWrite(xnat, &px));
+  PetscCall(CreateColored(net, TN_FORM_RATE, PETSC_FALSE, &dyn, &xnat, &xs));
   PetscCall(TnDynResultCreate(dyn, &res));
   if (!fresh) { /* one evaluation with the old values: the copies are taken */
     PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));

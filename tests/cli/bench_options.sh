@@ -1,0 +1,64 @@
+#!/bin/bash
+# The benchmarks read the dynamics' options as tenor does, the scheme's own
+# included (bench/README.md): bench_step on a periodic 8 x 8 lattice, 2 ranks,
+# tiny timings, its JSON on stdout and in -bench_out.
+#  1. colored with the checkerboard as -dyn_coloring_file: 2 colours in the
+#     JSON (the default colouring has more), and -dyn_coloring_out writes
+#     the colouring used, the checkerboard;
+#  2. sync with -dyn_panel_kb -5: refused (the scheme's option is read);
+#  3. -dyn_scheme: refused once, before any timing, naming -bench_scheme;
+#  4. bench_grad with an unknown -bench_scheme: one error naming the schemes
+#     (it is not run as sync); its -dyn_h is used, as bench_step's is.
+#  5. a misspelt -bench_ option: refused once, before any work (bench_step,
+#     bench_comm), naming it.
+#  6. -help: the benchmark's options, once, and nothing run.
+# Usage: bench_options.sh TENOR WORKDIR
+set -u
+TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
+STEP=$(dirname "$TENOR")/bench/bench_step
+fail=0
+TINY="-bench_net lattice2d -bench_lattice_n 8 -bench_batch 1 -bench_min_time 0.001 -bench_reps 1 -bench_triad_mb 1 -bench_triad_reps 1"
+colors() { sed -n 's/.*"colors": \([0-9]*\),.*/\1/p' "$1"; }
+
+# 1. the checkerboard, natural order (node r*8 + c)
+for r in 0 1 2 3 4 5 6 7; do for c in 0 1 2 3 4 5 6 7; do echo $(((r + c) % 2)); done; done >board.txt
+mpirun -n 2 "$STEP" $TINY -bench_scheme colored -bench_out default.json >default.out 2>default.err || { cat default.err; exit 1; }
+mpirun -n 2 "$STEP" $TINY -bench_scheme colored -dyn_coloring_file board.txt -dyn_coloring_out used.txt -bench_out board.json >board.out 2>board.err || { cat board.err; exit 1; }
+[ "$(colors board.json)" = 2 ] || { echo "FAIL -dyn_coloring_file is not used: colors = '$(colors board.json)', not 2"; fail=1; }
+cmp -s board.json board.out || { echo "FAIL stdout and -bench_out differ"; fail=1; }
+d=$(colors default.json)
+[ -n "$d" ] && [ "$d" -gt 2 ] || { echo "FAIL the default colouring has '$d' colours: the test cannot tell it from the file's"; fail=1; }
+cmp -s <(awk '{ print $1 + 0 }' used.txt) board.txt || { echo "FAIL -dyn_coloring_out did not write the checkerboard:"; head -3 used.txt; fail=1; }
+
+# 2. a sync option of the scheme is read (and checked)
+mpirun -n 2 "$STEP" $TINY -bench_scheme sync -dyn_panel_kb -5 >panel.out 2>panel.err && { echo "FAIL -dyn_panel_kb -5 was accepted"; fail=1; }
+grep -q "panel_kb" panel.err || { echo "FAIL no message names -dyn_panel_kb:"; cat panel.err; fail=1; }
+
+# 3. -dyn_scheme refused, one message, before the triad
+mpirun -n 2 "$STEP" $TINY -dyn_scheme colored >scheme.out 2>scheme.err && { echo "FAIL -dyn_scheme was accepted"; fail=1; }
+[ "$(grep -c -- "-dyn_scheme is not read by the benchmarks: they take their schemes from -bench_scheme" scheme.err)" = 1 ] || { echo "FAIL not one clear message for -dyn_scheme:"; cat scheme.err; fail=1; }
+grep -q "^triad" scheme.err && { echo "FAIL the triad ran before the refusal"; fail=1; }
+
+# 4. bench_grad takes the scheme as given
+GRAD=$(dirname "$TENOR")/bench/bench_grad
+mpirun -n 2 "$GRAD" -bench_lattice_n 4 -bench_batch 1 -bench_steps 2 -bench_reps 1 -bench_scheme bogus >grad.out 2>grad.err && { echo "FAIL bench_grad ran -bench_scheme bogus"; fail=1; }
+[ "$(grep -c "error: unknown scheme 'bogus': the schemes are" grad.err)" = 1 ] || { echo "FAIL not one clear message for an unknown scheme in bench_grad:"; cat grad.err; fail=1; }
+mpirun -n 2 "$GRAD" -bench_lattice_n 4 -bench_batch 1 -bench_steps 2 -bench_reps 1 -dyn_h 0.03 >gradh.out 2>gradh.err || { cat gradh.err; exit 1; }
+grep -q '"h": 0.03,' gradh.out || { echo "FAIL bench_grad did not use -dyn_h 0.03:"; grep -o '"h": [^,]*' gradh.out; fail=1; }
+
+# 5. typos
+mpirun -n 2 "$STEP" $TINY -bench_scheme sync -bench_min_tim 0.5 >typo.out 2>typo.err && { echo "FAIL -bench_min_tim was accepted"; fail=1; }
+[ "$(grep -c "error: unknown option -bench_min_tim: \`.*bench_step -help\` lists the options of this benchmark" typo.err)" = 1 ] || { echo "FAIL not one clear message for -bench_min_tim:"; cat typo.err; fail=1; }
+grep -q "^triad" typo.err && { echo "FAIL the triad ran before the refusal of -bench_min_tim"; fail=1; }
+mpirun -n 2 "$(dirname "$TENOR")/bench/bench_comm" -bench_sizes 8 -bench_degree 1 -bench_halo_sizes 8 -bench_min_time 0.001 -bench_reps 1 >comm.out 2>comm.err && { echo "FAIL bench_comm accepted -bench_degree"; fail=1; }
+[ "$(grep -c "error: unknown option -bench_degree:" comm.err)" = 1 ] || { echo "FAIL not one clear message for bench_comm -bench_degree:"; cat comm.err; fail=1; }
+grep -q "ping-pong" comm.err && { echo "FAIL bench_comm measured before the refusal"; fail=1; }
+
+# 6. -help
+mpirun -n 2 "$STEP" -help $TINY >help.out 2>help.err || { echo "FAIL bench_step -help failed"; cat help.err; fail=1; }
+[ "$(grep -c -- "-bench_min_time s  " help.out)" = 1 ] || { echo "FAIL -help does not list -bench_min_time once:"; cat help.out; fail=1; }
+grep -q '"bench"' help.out && { echo "FAIL bench_step -help ran the benchmark"; fail=1; }
+grep -q "^triad" help.err && { echo "FAIL bench_step -help ran the triad"; fail=1; }
+
+[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme and uses -dyn_h, misspelt -bench_ options refused, -help lists and stops"
+exit $fail
