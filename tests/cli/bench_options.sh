@@ -2,9 +2,10 @@
 # The benchmarks read the dynamics' options as tenor does, the scheme's own
 # included (bench/README.md): bench_step on a periodic 8 x 8 lattice, 2 ranks,
 # tiny timings, its JSON on stdout and in -bench_out.
-#  1. colored with the checkerboard as -dyn_coloring_file: 2 colours in the
-#     JSON (the default colouring has more), and -dyn_coloring_out writes
-#     the colouring used, the checkerboard;
+#  1. colored with a 5-colouring ((r + 2c) mod 5, proper on the periodic
+#     lattice) as -dyn_coloring_file: 5 colours in the JSON (the default,
+#     natural order, gives the checkerboard's 2), and -dyn_coloring_out
+#     writes the colouring used, the file's;
 #  2. sync with -dyn_panel_kb -5: refused (the scheme's option is read);
 #  3. -dyn_scheme: refused once, before any timing, naming -bench_scheme;
 #  4. bench_grad with an unknown -bench_scheme: one error naming the schemes
@@ -20,15 +21,15 @@ fail=0
 TINY="-bench_net lattice2d -bench_lattice_n 8 -bench_batch 1 -bench_min_time 0.001 -bench_reps 1 -bench_triad_mb 1 -bench_triad_reps 1"
 colors() { sed -n 's/.*"colors": \([0-9]*\),.*/\1/p' "$1"; }
 
-# 1. the checkerboard, natural order (node r*8 + c)
-for r in 0 1 2 3 4 5 6 7; do for c in 0 1 2 3 4 5 6 7; do echo $(((r + c) % 2)); done; done >board.txt
+# 1. a 5-colouring, natural order (node r*8 + c)
+for r in 0 1 2 3 4 5 6 7; do for c in 0 1 2 3 4 5 6 7; do echo $(((r + 2 * c) % 5)); done; done >board.txt
 mpirun -n 2 "$STEP" $TINY -bench_scheme colored -bench_out default.json >default.out 2>default.err || { cat default.err; exit 1; }
 mpirun -n 2 "$STEP" $TINY -bench_scheme colored -dyn_coloring_file board.txt -dyn_coloring_out used.txt -bench_out board.json >board.out 2>board.err || { cat board.err; exit 1; }
-[ "$(colors board.json)" = 2 ] || { echo "FAIL -dyn_coloring_file is not used: colors = '$(colors board.json)', not 2"; fail=1; }
+[ "$(colors board.json)" = 5 ] || { echo "FAIL -dyn_coloring_file is not used: colors = '$(colors board.json)', not 5"; fail=1; }
 cmp -s board.json board.out || { echo "FAIL stdout and -bench_out differ"; fail=1; }
 d=$(colors default.json)
-[ -n "$d" ] && [ "$d" -gt 2 ] || { echo "FAIL the default colouring has '$d' colours: the test cannot tell it from the file's"; fail=1; }
-cmp -s <(awk '{ print $1 + 0 }' used.txt) board.txt || { echo "FAIL -dyn_coloring_out did not write the checkerboard:"; head -3 used.txt; fail=1; }
+[ "$d" = 2 ] || { echo "FAIL the default colouring (natural order) has '$d' colours, not the checkerboard's 2"; fail=1; }
+cmp -s <(awk '{ print $1 + 0 }' used.txt) board.txt || { echo "FAIL -dyn_coloring_out did not write the file's colouring:"; head -3 used.txt; fail=1; }
 
 # 2. a sync option of the scheme is read (and checked)
 mpirun -n 2 "$STEP" $TINY -bench_scheme sync -dyn_panel_kb -5 >panel.out 2>panel.err && { echo "FAIL -dyn_panel_kb -5 was accepted"; fail=1; }
