@@ -49,7 +49,10 @@ typedef struct {
   PetscErrorCode (*destroy)(TnDyn);
   /* step k: out = the step of a (out may be a); ldet[b] += this rank's
      log-det terms of sample b; nodeacc[i] -= node i's terms (real samples);
-     save: nsave entries kept for the adjoint step (adjointsetup), or NULL */
+     save: nsave entries kept for the adjoint step (adjointsetup), or NULL.
+     A step k > 0 whose a is the array step k - 1 wrote (out) finds a as
+     that step left it: the caller does not change a state between the
+     steps of one evolution (the colored scheme relies on it) */
   PetscErrorCode (*step)(TnDyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *save, PetscReal *ldet, PetscReal *nodeacc);
   /* the save entries of state a without stepping (nsave > 0) */
   PetscErrorCode (*stepsave)(TnDyn, const PetscScalar *a, PetscReal *save);

@@ -100,6 +100,7 @@ PetscErrorCode TnColoredAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak
   PetscReal       *gy;
   VecScatter       inflight = cd->hall;
   PetscFunctionBeginUser;
+  cd->pfor = NULL; /* a forward step after this one starts from a new state */
   PetscCall(TnColoredRefresh(dyn));
   for (PetscInt p = 0; p < dyn->m; p++) {
     const size_t q = (size_t)p * B, qi = (size_t)cd->crows[p] * B;

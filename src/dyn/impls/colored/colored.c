@@ -68,16 +68,21 @@ TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar
   }
 }
 
-TN_INLINE PetscErrorCode Sweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int loc, const PetscInt B)
+TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int loc, const PetscInt B)
 {
-  const TnColored *cd   = (const TnColored *)dyn->data;
-  const int        rate = dyn->form == TN_FORM_RATE;
-  PetscReal        prod[B];
-  int              expo[B];
-  TnAcc            acc;
-  VecScatter       inflight = cd->hall;
+  TnColored *cd   = (TnColored *)dyn->data;
+  const int  rate = dyn->form == TN_FORM_RATE;
+  PetscReal  prod[B];
+  int        expo[B];
+  TnAcc      acc;
+  VecScatter inflight = cd->hall;
   PetscFunctionBeginUser;
-  TnColoredFill(dyn, a, rate, B);
+  /* Step k > 0 of a chain (a is step k - 1's out, which its caller leaves
+     as it is: ops.step): the sweep that made it left pbuf = phi(a) by
+     position, every row written once, so the fill -- a pass over a and a
+     scattered pass over pbuf -- is done only for a new state. */
+  if (!(k > 0 && k == cd->kfor && a == cd->pfor)) TnColoredFill(dyn, a, rate, B);
+  cd->pfor = NULL;
   PetscCall(TnDynHaloPartBegin(dyn, cd->hall));
   TnAccBegin(dyn, &acc, prod, expo, B);
   for (PetscInt c = 0; c < cd->ncolors; c++) {
@@ -94,22 +99,24 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out
     }
   }
   TnAccEnd(&acc, prod, expo, ldet, B);
+  cd->pfor = out;
+  cd->kfor = k + 1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-#define TN_SWEEP(dyn, a, out, ldet, nodeacc, B) PetscCall(Sweep(dyn, a, out, ldet, nodeacc, 0, B))
-#define TN_SWEEP_LOCAL(dyn, a, out, ldet, nodeacc, B) PetscCall(Sweep(dyn, a, out, ldet, nodeacc, 1, B))
+#define TN_SWEEP(dyn, k, a, out, ldet, nodeacc, B) PetscCall(Sweep(dyn, k, a, out, ldet, nodeacc, 0, B))
+#define TN_SWEEP_LOCAL(dyn, k, a, out, ldet, nodeacc, B) PetscCall(Sweep(dyn, k, a, out, ldet, nodeacc, 1, B))
 
 /* loc: the local rule's step (LocalStep), the same sweep carrying the traces. */
-static PetscErrorCode StepSweep(TnDyn dyn, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, PetscBool loc)
+static PetscErrorCode StepSweep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, PetscBool loc)
 {
   PetscFunctionBeginUser;
   dyn->passes++;
   PetscCall(TnColoredRefresh(dyn));
   if (loc)
-    TN_DISPATCH_B(dyn->B, TN_SWEEP_LOCAL, dyn, a, out, ldet, nodeacc);
+    TN_DISPATCH_B(dyn->B, TN_SWEEP_LOCAL, dyn, k, a, out, ldet, nodeacc);
   else
-    TN_DISPATCH_B(dyn->B, TN_SWEEP, dyn, a, out, ldet, nodeacc);
+    TN_DISPATCH_B(dyn->B, TN_SWEEP, dyn, k, a, out, ldet, nodeacc);
   PetscCall(PetscLogFlops((loc ? 6.0 : 2.0) * dyn->B * (double)(dyn->d.ia[dyn->m] + dyn->o.ia[dyn->m]) + (loc ? 28.0 : 8.0) * dyn->m * dyn->B));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -117,7 +124,7 @@ static PetscErrorCode StepSweep(TnDyn dyn, const PetscScalar *a, PetscScalar *ou
 static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *save, PetscReal *ldet, PetscReal *nodeacc)
 {
   PetscFunctionBeginUser;
-  PetscCall(StepSweep(dyn, a, out, ldet, nodeacc, PETSC_FALSE));
+  PetscCall(StepSweep(dyn, k, a, out, ldet, nodeacc, PETSC_FALSE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -129,7 +136,7 @@ static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscSca
 static PetscErrorCode LocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet)
 {
   PetscFunctionBeginUser;
-  PetscCall(StepSweep(dyn, a, out, ldet, NULL, PETSC_TRUE));
+  PetscCall(StepSweep(dyn, k, a, out, ldet, NULL, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -147,6 +154,7 @@ static PetscErrorCode Reset(TnDyn dyn)
   TnColored *cd = (TnColored *)dyn->data;
   PetscFunctionBeginUser;
   PetscCall(TnColoredOrderReset(dyn));
+  cd->pfor = NULL;
   if (cd->colors) PetscCall(PetscFree5(cd->colors, cd->cptr, cd->crows, cd->cnint, cd->cinv));
   cd->ncolors = 0;
   PetscFunctionReturn(PETSC_SUCCESS);

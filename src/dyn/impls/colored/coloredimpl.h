@@ -23,6 +23,10 @@ typedef struct {
   PetscReal *mix;  /* adjoint: the state before the substep */
   PetscReal *p;    /* adjoint, rate: phi(mix) */
   PetscReal *lamp; /* adjoint: lambda by position */
+  /* pbuf holds phi(a) (rate) or a (current) by position for a = pfor, the
+     out of the last forward sweep, step kfor - 1 (pfor NULL: for no state) */
+  const PetscScalar *pfor;
+  PetscInt           kfor;
 } TnColored;
 
 PetscErrorCode TnColoredColoringSetUp(TnDyn dyn);

@@ -144,6 +144,7 @@ PetscErrorCode TnColoredInverseStep(TnDyn dyn, PetscInt k, PetscScalar *a, TnDyn
 {
   PetscBool ok = PETSC_TRUE;
   PetscFunctionBeginUser;
+  ((TnColored *)dyn->data)->pfor = NULL; /* pbuf no longer phi of a forward sweep's out */
   PetscCall(TnColoredRefresh(dyn));
   TN_DISPATCH_B(dyn->B, TN_UNSWEEP, dyn, st, a, &ok);
   PetscCall(TnErrorSync(dyn->comm, (PetscBool)!ok, "sampling: a colored node equation a_i + h f_i(a) = a_i' did not converge in 200 Newton/bisection iterations; this should not happen when the colored invertibility check passes: please report it with the options used"));
