@@ -183,6 +183,109 @@ static void test_colored_exact(void)
   }
 }
 
+/* x[b][i] (natural order, every rank) -> the state Vec xs, and back. */
+static PetscErrorCode NaturalToState(TnDyn dyn, PetscInt B, PetscReal x[][NMAX], Vec xs)
+{
+  Vec      xnat;
+  PetscInt rs, re;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
+  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
+  for (PetscInt q = rs; q < re; q++) PetscCall(VecSetValue(xnat, q, x[q % B][q / B], INSERT_VALUES));
+  PetscCall(VecAssemblyBegin(xnat));
+  PetscCall(VecAssemblyEnd(xnat));
+  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
+  PetscCall(VecDestroy(&xnat));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode StateToNatural(TnDyn dyn, PetscInt N, PetscInt B, Vec xs, PetscReal x[][NMAX])
+{
+  Vec                xnat, all;
+  VecScatter         toall;
+  const PetscScalar *pa;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
+  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_REVERSE));
+  PetscCall(VecScatterCreateToAll(xnat, &toall, &all));
+  PetscCall(VecScatterBegin(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(all, &pa));
+  for (PetscInt q = 0; q < N * B; q++) x[q % B][q / B] = pa[q];
+  PetscCall(VecRestoreArrayRead(all, &pa));
+  PetscCall(VecScatterDestroy(&toall));
+  PetscCall(VecDestroy(&all));
+  PetscCall(VecDestroy(&xnat));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The colored step keeps phi(a) by position from one step of a chain to the
+   next (k > 0, a = the last step's out): a step k > 0 from a state the last
+   step did not make, out-of-place and in place, equals the reference from
+   that state; so does a chain continued after it, and a new chain. */
+static void test_colored_chain(void)
+{
+  for (int form = 0; form < 2; form++) {
+    Model        m;
+    TnNet        net;
+    TnDyn        dyn;
+    Vec          xs, ys, os;
+    PetscInt     N = 12, B = 2, col[NMAX], ncol = 0;
+    PetscReal    h = 0.2, x[2][NMAX], y[2][NMAX], got[2][NMAX], ldet[2] = {0, 0};
+    PetscScalar *px, *py, *po;
+    TnTestModelRandomDense(&m, N, 0.3, PETSC_FALSE, 1.0, 31 + form);
+    for (PetscInt b = 0; b < B; b++)
+      for (PetscInt i = 0; i < N; i++) {
+        x[b][i] = TnRandNormal(8, b, i);
+        y[b][i] = 2.0 * TnRandNormal(9, b, i);
+      }
+    TN_ASSERT_OK(TnTestModelNet(&m, &net));
+    TN_ASSERT_OK(TnDynCreate(net, &dyn));
+    TN_ASSERT_OK(TnDynSetScheme(dyn, TN_SCHEME_COLORED));
+    TN_ASSERT_OK(TnDynSetForm(dyn, (TnForm)form));
+    TN_ASSERT_OK(TnDynSetStepSize(dyn, h));
+    TN_ASSERT_OK(TnDynSetSteps(dyn, 4));
+    TN_ASSERT_OK(TnDynSetBatchSize(dyn, B));
+    TN_ASSERT_OK(TnDynSetUp(dyn));
+    TN_ASSERT_OK(GatherColors(net, dyn, N, col, &ncol));
+    TN_ASSERT_OK(TnDynCreateState(dyn, &xs));
+    TN_ASSERT_OK(VecDuplicate(xs, &ys));
+    TN_ASSERT_OK(VecDuplicate(xs, &os));
+    TN_ASSERT_OK(NaturalToState(dyn, B, x, xs));
+    TN_ASSERT_OK(NaturalToState(dyn, B, y, ys));
+    TN_ASSERT_OK(VecGetArray(xs, &px));
+    TN_ASSERT_OK(VecGetArray(ys, &py));
+    TN_ASSERT_OK(VecGetArray(os, &po));
+    TN_ASSERT_OK(TnDynStepArrays(dyn, 0, px, px, NULL, ldet)); /* a chain of x: steps 0, 1 in place */
+    TN_ASSERT_OK(TnDynStepArrays(dyn, 1, px, px, NULL, ldet));
+    TN_ASSERT_OK(TnDynStepArrays(dyn, 2, py, po, NULL, ldet)); /* step 2 from y: not the last out */
+    TN_ASSERT_OK(TnDynStepArrays(dyn, 3, po, po, NULL, ldet)); /* the chain of y continued */
+    TN_ASSERT_OK(TnDynStepArrays(dyn, 2, px, py, NULL, ldet)); /* x after 2 steps: a step back in k */
+    TN_ASSERT_OK(VecRestoreArray(os, &po));
+    TN_ASSERT_OK(VecRestoreArray(ys, &py));
+    TN_ASSERT_OK(VecRestoreArray(xs, &px));
+    TN_ASSERT_OK(StateToNatural(dyn, N, B, os, got));
+    for (PetscInt b = 0; b < B; b++) {
+      PetscReal a[NMAX];
+      for (PetscInt i = 0; i < N; i++) a[i] = y[b][i];
+      ColoredReference(&m, (TnForm)form, h, 2, col, ncol, a);
+      for (PetscInt i = 0; i < N; i++) TN_ASSERT_CLOSE(got[b][i], a[i], 100 * N * PETSC_MACHINE_EPSILON);
+    }
+    TN_ASSERT_OK(StateToNatural(dyn, N, B, ys, got));
+    for (PetscInt b = 0; b < B; b++) {
+      PetscReal a[NMAX];
+      for (PetscInt i = 0; i < N; i++) a[i] = x[b][i];
+      ColoredReference(&m, (TnForm)form, h, 3, col, ncol, a);
+      for (PetscInt i = 0; i < N; i++) TN_ASSERT_CLOSE(got[b][i], a[i], 100 * N * PETSC_MACHINE_EPSILON);
+    }
+    VecDestroy(&os);
+    VecDestroy(&ys);
+    VecDestroy(&xs);
+    TnDynDestroy(&dyn);
+    TnNetDestroy(&net);
+  }
+}
+
 /* Sequential greedy colouring of P + P^T in decreasing priority: natural
    (node 0 first) or random (TnRandU64(seed, 7, i) >> 11, ties by the larger
    number), each node the smallest colour its earlier neighbours lack. */
@@ -378,6 +481,7 @@ void TnTestRegister(void)
   CU_pSuite s = CU_add_suite("dyn", NULL, NULL);
   CU_add_test(s, "linear sync closed form", test_linear_sync);
   CU_add_test(s, "colored = log det of the sweep Jacobian", test_colored_exact);
+  CU_add_test(s, "colored steps from a new state mid-chain", test_colored_chain);
   CU_add_test(s, "colouring orders: sequential greedy, lattice checkerboard", test_coloring_order);
   CU_add_test(s, "rank and partition invariance", test_rank_invariance);
   CU_add_test(s, "bad configurations", test_bad_config);
