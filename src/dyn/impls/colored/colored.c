@@ -47,15 +47,21 @@ TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar
         for (PetscInt b = 0; b < B; b++) TnLocCoefs((PetscBool)rate, (PetscBool)lin, (PetscBool)(dyn->ldt == TN_LOGDET_DIAG), h, gi, wi, dyn->loc.wt[b], rate ? pi[b] : TnPhi(dyn->act, y[b]), &k[b]);
         TnLocRowCols(dyn, i, k, ai, dyn->pbuf, cd->dja + cd->dia[p], g, cd->oja + cd->oia[p], B);
       }
-      for (PetscInt b = 0; b < B; b++) {
-        /* rate: y = (W phi(a) + b)_i, phi'(a_i) = 1 - p_i^2; current: y = s_i */
-        PetscReal f = rate ? y[b] : TnPhi(dyn->act, y[b]), t = rate ? pi[b] : f;
-        hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - t * t));
-        oi[b] = ai[b] + hi * (-gi * ai[b] + f);
-        if (rate)
-          anew[(p - q0) * B + b] = oi[b]; /* phi of it below */
-        else
-          pi[b] = oi[b];
+      /* rate: y = (W phi(a) + b)_i, phi'(a_i) = 1 - p_i^2; current: y = s_i,
+         f = phi(s_i). The form is tested outside the loops over b, so each
+         one vectorises (one value per lane; out may be a). */
+      if (rate) {
+        PetscReal *restrict an = anew + (size_t)(p - q0) * B; /* phi of it below */
+        for (PetscInt b = 0; b < B; b++) hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
+        for (PetscInt b = 0; b < B; b++) an[b] = ai[b] + hi * (-gi * ai[b] + y[b]);
+        for (PetscInt b = 0; b < B; b++) oi[b] = an[b];
+      } else {
+        for (PetscInt b = 0; b < B; b++) {
+          const PetscReal f = TnPhi(dyn->act, y[b]);
+          hA[b]             = hi * (-gi + wi * (lin ? 1.0 : 1.0 - f * f));
+          pi[b]             = ai[b] + hi * (-gi * ai[b] + f);
+        }
+        for (PetscInt b = 0; b < B; b++) oi[b] = pi[b];
       }
       TnAccRow(acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
     }
