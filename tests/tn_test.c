@@ -114,38 +114,62 @@ int main(int argc, char **argv)
   return total ? 1 : 0;
 }
 
-PetscErrorCode TnTestEvaluate(TnDyn dyn, PetscInt N, PetscInt B, PetscInt ld, const PetscReal *x, PetscReal *logphi, PetscReal *aK)
+PetscErrorCode TnTestStateFromNatural(TnDyn dyn, PetscInt B, PetscInt ld, const PetscReal *x, Vec xs)
 {
-  Vec                xnat, xs, all;
-  VecScatter         toall;
-  TnDynResult        res;
-  PetscInt           rs, re;
-  const PetscScalar *pa;
+  Vec      xnat;
+  PetscInt rs, re;
   PetscFunctionBeginUser;
   PetscCall(TnDynCreateNaturalState(dyn, &xnat));
-  PetscCall(TnDynCreateState(dyn, &xs));
   PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
   for (PetscInt q = rs; q < re; q++) PetscCall(VecSetValue(xnat, q, x[(q % B) * ld + q / B], INSERT_VALUES));
   PetscCall(VecAssemblyBegin(xnat));
   PetscCall(VecAssemblyEnd(xnat));
   PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
+  PetscCall(VecDestroy(&xnat));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTestStateToAll(TnDyn dyn, Vec xs, PetscReal *all)
+{
+  Vec                xnat, va;
+  VecScatter         toall;
+  PetscInt           n;
+  const PetscScalar *pa;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
+  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_REVERSE));
+  PetscCall(VecScatterCreateToAll(xnat, &toall, &va));
+  PetscCall(VecScatterBegin(toall, xnat, va, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(toall, xnat, va, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetSize(va, &n));
+  PetscCall(VecGetArrayRead(va, &pa));
+  for (PetscInt q = 0; q < n; q++) all[q] = pa[q];
+  PetscCall(VecRestoreArrayRead(va, &pa));
+  PetscCall(VecScatterDestroy(&toall));
+  PetscCall(VecDestroy(&va));
+  PetscCall(VecDestroy(&xnat));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTestEvaluate(TnDyn dyn, PetscInt N, PetscInt B, PetscInt ld, const PetscReal *x, PetscReal *logphi, PetscReal *aK)
+{
+  Vec         xs;
+  TnDynResult res;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateState(dyn, &xs));
+  PetscCall(TnTestStateFromNatural(dyn, B, ld, x, xs));
   PetscCall(TnDynResultCreate(dyn, &res));
   PetscCall(TnDynEvaluate(dyn, xs, &res));
   for (PetscInt b = 0; b < B; b++) logphi[b] = res.logphi[b];
   if (aK) {
-    PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_REVERSE));
-    PetscCall(VecScatterCreateToAll(xnat, &toall, &all));
-    PetscCall(VecScatterBegin(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
-    PetscCall(VecScatterEnd(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
-    PetscCall(VecGetArrayRead(all, &pa));
-    for (PetscInt q = 0; q < N * B; q++) aK[(q % B) * ld + q / B] = pa[q];
-    PetscCall(VecRestoreArrayRead(all, &pa));
-    PetscCall(VecScatterDestroy(&toall));
-    PetscCall(VecDestroy(&all));
+    PetscReal *all;
+    PetscCall(PetscMalloc1(N * B, &all));
+    PetscCall(TnTestStateToAll(dyn, xs, all));
+    for (PetscInt q = 0; q < N * B; q++) aK[(q % B) * ld + q / B] = all[q];
+    PetscCall(PetscFree(all));
   }
   PetscCall(TnDynResultDestroy(&res));
   PetscCall(VecDestroy(&xs));
-  PetscCall(VecDestroy(&xnat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -52,6 +52,10 @@ void TnTestDenseLogDet(PetscInt N, PetscScalar *A, PetscReal *logabs, PetscReal 
    a_K into aK (row b at aK + b*ld, on every rank) unless NULL. Collective. */
 typedef struct _p_TnDyn *TnDyn;
 PetscErrorCode           TnTestEvaluate(TnDyn dyn, PetscInt N, PetscInt B, PetscInt ld, const PetscReal *x, PetscReal *logphi, PetscReal *aK);
+/* The state Vec xs (TnDynCreateState) from samples x laid out as above. */
+PetscErrorCode TnTestStateFromNatural(TnDyn dyn, PetscInt B, PetscInt ld, const PetscReal *x, Vec xs);
+/* The state xs in natural order on every rank: all[i*B + b] (N*B values). */
+PetscErrorCode TnTestStateToAll(TnDyn dyn, Vec xs, PetscReal *all);
 
 /* E = e^A (n x n, row-major, row stride ld) by scaling and squaring: A / 2^s
    with |A / 2^s|_1 <= 1/8, a Taylor polynomial of degree 24 (remainder far

@@ -183,39 +183,14 @@ static void test_colored_exact(void)
   }
 }
 
-/* x[b][i] (natural order, every rank) -> the state Vec xs, and back. */
-static PetscErrorCode NaturalToState(TnDyn dyn, PetscInt B, PetscReal x[][NMAX], Vec xs)
-{
-  Vec      xnat;
-  PetscInt rs, re;
-  PetscFunctionBeginUser;
-  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
-  PetscCall(VecGetOwnershipRange(xnat, &rs, &re));
-  for (PetscInt q = rs; q < re; q++) PetscCall(VecSetValue(xnat, q, x[q % B][q / B], INSERT_VALUES));
-  PetscCall(VecAssemblyBegin(xnat));
-  PetscCall(VecAssemblyEnd(xnat));
-  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
-  PetscCall(VecDestroy(&xnat));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
+/* The state xs in natural order on every rank, x[b][i]. */
 static PetscErrorCode StateToNatural(TnDyn dyn, PetscInt N, PetscInt B, Vec xs, PetscReal x[][NMAX])
 {
-  Vec                xnat, all;
-  VecScatter         toall;
-  const PetscScalar *pa;
+  PetscReal all[NMAX * 2];
   PetscFunctionBeginUser;
-  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
-  PetscCall(TnDynNaturalToState(dyn, xnat, xs, SCATTER_REVERSE));
-  PetscCall(VecScatterCreateToAll(xnat, &toall, &all));
-  PetscCall(VecScatterBegin(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetArrayRead(all, &pa));
-  for (PetscInt q = 0; q < N * B; q++) x[q % B][q / B] = pa[q];
-  PetscCall(VecRestoreArrayRead(all, &pa));
-  PetscCall(VecScatterDestroy(&toall));
-  PetscCall(VecDestroy(&all));
-  PetscCall(VecDestroy(&xnat));
+  PetscCheck(N * B <= NMAX * 2, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "N B = %" PetscInt_FMT " > %d", N * B, NMAX * 2);
+  PetscCall(TnTestStateToAll(dyn, xs, all));
+  for (PetscInt q = 0; q < N * B; q++) x[q % B][q / B] = all[q];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -251,8 +226,8 @@ static void test_colored_chain(void)
     TN_ASSERT_OK(TnDynCreateState(dyn, &xs));
     TN_ASSERT_OK(VecDuplicate(xs, &ys));
     TN_ASSERT_OK(VecDuplicate(xs, &os));
-    TN_ASSERT_OK(NaturalToState(dyn, B, x, xs));
-    TN_ASSERT_OK(NaturalToState(dyn, B, y, ys));
+    TN_ASSERT_OK(TnTestStateFromNatural(dyn, B, NMAX, &x[0][0], xs));
+    TN_ASSERT_OK(TnTestStateFromNatural(dyn, B, NMAX, &y[0][0], ys));
     TN_ASSERT_OK(VecGetArray(xs, &px));
     TN_ASSERT_OK(VecGetArray(ys, &py));
     TN_ASSERT_OK(VecGetArray(os, &po));
@@ -264,19 +239,14 @@ static void test_colored_chain(void)
     TN_ASSERT_OK(VecRestoreArray(os, &po));
     TN_ASSERT_OK(VecRestoreArray(ys, &py));
     TN_ASSERT_OK(VecRestoreArray(xs, &px));
-    TN_ASSERT_OK(StateToNatural(dyn, N, B, os, got));
-    for (PetscInt b = 0; b < B; b++) {
-      PetscReal a[NMAX];
-      for (PetscInt i = 0; i < N; i++) a[i] = y[b][i];
-      ColoredReference(&m, (TnForm)form, h, 2, col, ncol, a);
-      for (PetscInt i = 0; i < N; i++) TN_ASSERT_CLOSE(got[b][i], a[i], 100 * N * PETSC_MACHINE_EPSILON);
-    }
-    TN_ASSERT_OK(StateToNatural(dyn, N, B, ys, got));
-    for (PetscInt b = 0; b < B; b++) {
-      PetscReal a[NMAX];
-      for (PetscInt i = 0; i < N; i++) a[i] = x[b][i];
-      ColoredReference(&m, (TnForm)form, h, 3, col, ncol, a);
-      for (PetscInt i = 0; i < N; i++) TN_ASSERT_CLOSE(got[b][i], a[i], 100 * N * PETSC_MACHINE_EPSILON);
+    for (int t = 0; t < 2; t++) { /* os: y after 2 steps; ys: x after 3 */
+      TN_ASSERT_OK(StateToNatural(dyn, N, B, t ? ys : os, got));
+      for (PetscInt b = 0; b < B; b++) {
+        PetscReal a[NMAX];
+        for (PetscInt i = 0; i < N; i++) a[i] = t ? x[b][i] : y[b][i];
+        ColoredReference(&m, (TnForm)form, h, t ? 3 : 2, col, ncol, a);
+        for (PetscInt i = 0; i < N; i++) TN_ASSERT_CLOSE(got[b][i], a[i], 100 * N * PETSC_MACHINE_EPSILON);
+      }
     }
     VecDestroy(&os);
     VecDestroy(&ys);

@@ -47,11 +47,10 @@ static PetscErrorCode Build(MPI_Comm comm, const Config *c, PetscInt B, TnNet *n
    max |forward(x) - z| / max(1, |z|). */
 static PetscErrorCode SampleAndCheck(TnDyn dyn, TnSampler s, PetscInt first, PetscReal *xall, PetscReal *rt)
 {
-  Vec                z, x, xnat, all;
-  VecScatter         toall;
+  Vec                z, x;
   TnDynResult        res;
-  const PetscScalar *pz, *px, *pa;
-  PetscInt           n, nall;
+  const PetscScalar *pz, *px;
+  PetscInt           n;
   MPI_Comm           comm;
   PetscFunctionBeginUser;
   PetscCall(TnDynCreateState(dyn, &z));
@@ -60,15 +59,7 @@ static PetscErrorCode SampleAndCheck(TnDyn dyn, TnSampler s, PetscInt first, Pet
   PetscCall(TnSamplerDrawBase(s, first, z));
   PetscCall(VecCopy(z, x));
   PetscCall(TnSamplerInvert(s, x));
-  PetscCall(TnDynCreateNaturalState(dyn, &xnat));
-  PetscCall(TnDynNaturalToState(dyn, xnat, x, SCATTER_REVERSE));
-  PetscCall(VecScatterCreateToAll(xnat, &toall, &all));
-  PetscCall(VecScatterBegin(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(toall, xnat, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetSize(all, &nall));
-  PetscCall(VecGetArrayRead(all, &pa));
-  for (PetscInt q = 0; q < nall; q++) xall[q] = pa[q];
-  PetscCall(VecRestoreArrayRead(all, &pa));
+  PetscCall(TnTestStateToAll(dyn, x, xall));
   PetscCall(TnDynResultCreate(dyn, &res));
   PetscCall(TnDynEvaluate(dyn, x, &res));
   PetscCall(VecGetLocalSize(z, &n));
@@ -80,9 +71,7 @@ static PetscErrorCode SampleAndCheck(TnDyn dyn, TnSampler s, PetscInt first, Pet
   PetscCall(VecRestoreArrayRead(x, &px));
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, rt, 1, MPIU_REAL, MPIU_MAX, comm));
   PetscCall(TnDynResultDestroy(&res));
-  PetscCall(VecScatterDestroy(&toall));
-  PetscCall(VecDestroy(&all));
-  PetscCall(VecDestroy(&xnat));
+
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&z));
   PetscFunctionReturn(PETSC_SUCCESS);
