@@ -296,23 +296,28 @@ TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscI
 
 /* Row i's presynaptic activities in one block, synapses t in [t0, t1):
    y += W_ij r_j per sample (the synapses in order), each gathered r_j
-   (B values) copied to buf + (t - t0) B as it is read. The gather of the
-   synapse TN_RULE_AHEAD places on (below nz) is asked for ahead. */
+   (B values) copied to buf + (t - t0) B as it is read, y summed in
+   registers. The gather of the synapse TN_RULE_AHEAD places on (below nz)
+   is asked for ahead when B > 1. */
 TN_RULE_INLINE void GatherRow(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, const PetscScalar *restrict w, const PetscScalar *restrict rj, PetscScalar *restrict buf, PetscScalar *restrict y, const PetscInt B)
 {
+  PetscReal yl[B]; /* the sums in registers: not a load and a store of y[b] per synapse */
+  for (PetscInt b = 0; b < B; b++) yl[b] = y[b];
   for (PetscInt t = t0; t < t1; t++) {
     const PetscScalar *xj    = rj + (size_t)ja[t] * B;
     PetscScalar *restrict bt = buf + (size_t)(t - t0) * B;
-    if (t + TN_RULE_AHEAD < nz) {
+    const PetscReal wt       = w[t];
+    if (B > 1 && t + TN_RULE_AHEAD < nz) {
       const PetscScalar *xf = rj + (size_t)ja[t + TN_RULE_AHEAD] * B;
       __builtin_prefetch(xf);
       __builtin_prefetch(xf + B - 1);
     }
     for (PetscInt b = 0; b < B; b++) {
       bt[b] = xj[b];
-      y[b] += w[t] * xj[b];
+      yl[b] += wt * xj[b];
     }
   }
+  for (PetscInt b = 0; b < B; b++) y[b] = yl[b];
 }
 
 /* Every local row, W read and the activities gathered once: hebb updates
