@@ -393,10 +393,6 @@ PetscErrorCode TnDynPanelBytes(TnDyn dyn, size_t *bytes);
 PetscErrorCode TnPanelsCreate(const TnCSR *A, PetscInt rows, PetscInt ncols, PetscInt np, TnPanels *P);
 PetscErrorCode TnPanelsUpdate(TnDyn dyn, const TnCSR *A, TnPanels *P);
 PetscErrorCode TnPanelsDestroy(TnPanels *P);
-/* Asks the kernel for transparent huge pages on the whole 2 MB pages inside
-   [p, p + bytes): fewer TLB misses for the random gathers of a large state
-   (a hint: nothing happens where it is not supported). */
-void TnDynAdviseHuge(void *p, size_t bytes);
 
 PetscErrorCode TnDynHaloBegin(TnDyn dyn);
 PetscErrorCode TnDynHaloEnd(TnDyn dyn);

@@ -2,14 +2,21 @@
    for B samples per node, the natural-order scatter and the per-node totals;
    then the scheme's own set-up and the invertibility check of
    docs/model.md section 5. */
+#define _DEFAULT_SOURCE /* madvise and MADV_HUGEPAGE: the build's _XOPEN_SOURCE alone hides them */
 #include "dynimpl.h"
 #include <sys/mman.h>
 
+/* MADV_HUGEPAGE makes the pages touched from now on huge; MADV_COLLAPSE
+   (Linux >= 6.1; refused elsewhere, harmless) turns the pages already there
+   into huge ones, for memory that malloc hands out again after a free. */
 void TnDynAdviseHuge(void *p, size_t bytes)
 {
 #if defined(MADV_HUGEPAGE)
   const uintptr_t huge = (uintptr_t)1 << 21, lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
-  if (p && hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+  if (p && hi > lo) {
+    (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    (void)madvise((void *)lo, hi - lo, 25 /* MADV_COLLAPSE */);
+  }
 #else
   (void)p;
   (void)bytes;

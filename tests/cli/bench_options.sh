@@ -9,7 +9,8 @@
 #  2. sync with -dyn_panel_kb -5: refused (the scheme's option is read);
 #  3. -dyn_scheme: refused once, before any timing, naming -bench_scheme;
 #  4. bench_grad with an unknown -bench_scheme: one error naming the schemes
-#     (it is not run as sync); its -dyn_h is used, as bench_step's is.
+#     (it is not run as sync); its -dyn_h is used, as bench_step's is, and
+#     a forward is timed before each gradient (forward_timings: 2 per rep).
 #  5. a misspelt -bench_ option: refused once, before any work (bench_step,
 #     bench_comm), naming it.
 #  6. -help: the benchmark's options, once, and nothing run.
@@ -46,6 +47,8 @@ mpirun -n 2 "$GRAD" -bench_lattice_n 4 -bench_batch 1 -bench_steps 2 -bench_reps
 [ "$(grep -c "error: unknown scheme 'bogus': the schemes are" grad.err)" = 1 ] || { echo "FAIL not one clear message for an unknown scheme in bench_grad:"; cat grad.err; fail=1; }
 mpirun -n 2 "$GRAD" -bench_lattice_n 4 -bench_batch 1 -bench_steps 2 -bench_reps 1 -dyn_h 0.03 >gradh.out 2>gradh.err || { cat gradh.err; exit 1; }
 grep -q '"h": 0.03,' gradh.out || { echo "FAIL bench_grad did not use -dyn_h 0.03:"; grep -o '"h": [^,]*' gradh.out; fail=1; }
+# a forward timing before each of the two gradients' (none, sqrt): 2 per rep
+grep -q '"forward_timings": 2,' gradh.out || { echo "FAIL bench_grad did not time a forward before each gradient:"; grep -o '"forward_timings": [^,]*' gradh.out; fail=1; }
 
 # 5. typos
 mpirun -n 2 "$STEP" $TINY -bench_scheme sync -bench_min_tim 0.5 >typo.out 2>typo.err && { echo "FAIL -bench_min_tim was accepted"; fail=1; }
@@ -61,5 +64,5 @@ mpirun -n 2 "$STEP" -help $TINY >help.out 2>help.err || { echo "FAIL bench_step 
 grep -q '"bench"' help.out && { echo "FAIL bench_step -help ran the benchmark"; fail=1; }
 grep -q "^triad" help.err && { echo "FAIL bench_step -help ran the triad"; fail=1; }
 
-[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme and uses -dyn_h, misspelt -bench_ options refused, -help lists and stops"
+[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme, uses -dyn_h and times a forward before each gradient, misspelt -bench_ options refused, -help lists and stops"
 exit $fail
