@@ -11,8 +11,7 @@
    rows from each natural owner s: one contiguous range from[s] ..
    from[s+1]. So a sender packs, and a receiver finds the place of what it
    gets, without index lists. A VecScatter kept the same map as its own
-   index arrays and pack buffers, about 36 bytes a node at bs = 1 and
-   16 bs more for its buffers.
+   index arrays (36 bytes a node at bs = 1) and pack buffers.
 
    A move runs in rounds over the natural rows, c at a time (c bs values at
    most -partition_exchange_kb, by default a 32nd of the largest rank's
