@@ -76,6 +76,14 @@ PetscErrorCode TnNetGetVecs(TnNet net, Vec *b, Vec *gamma, Vec *wdiag);
 PetscErrorCode TnNetGetSizes(TnNet net, PetscInt *N, PetscInt64 *nnz);
 /* natural[i]: the original (natural) number of local row i; size = local rows. */
 PetscErrorCode TnNetGetNatural(TnNet net, const PetscInt **natural);
+/* Moves a vector between the natural order (PETSc's default split of the N
+   nodes) and the partitioned one, bs values a node (bs = the Vecs' size / N):
+   x[i] = xnat[natural[i]] (SCATTER_FORWARD) or back (SCATTER_REVERSE), in
+   rounds of -partition_exchange_kb (src/partition/natural.c). Keeps 4 bytes
+   a node for it, built by the first move or by TnNetNaturalMapSetUp; a
+   copy when the orders are the same. Collective. */
+PetscErrorCode TnNetNaturalMapSetUp(TnNet net);
+PetscErrorCode TnNetNaturalMove(TnNet net, Vec xnat, Vec x, ScatterMode mode);
 /* The symmetrised pattern P + P^T without the diagonal (for colouring). */
 PetscErrorCode TnNetGetSymmetricPattern(TnNet net, Mat *S);
 PetscErrorCode TnNetGetPartitionInfo(TnNet net, TnPartitionInfo *info);

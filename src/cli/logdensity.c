@@ -144,20 +144,11 @@ static PetscErrorCode WriteSamples(MPI_Comm comm, TnRun *run, char path[], size_
 /* Per-node totals, averaged over samples, in natural node order. */
 static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnData data, TnRun *run, char path[], size_t len)
 {
-  Vec             part, nat;
-  VecScatter      sct;
-  IS              is;
-  const PetscInt *natural;
-  PetscInt        m;
+  Vec part, nat;
   PetscFunctionBeginUser;
   PetscCall(TnDynGetNodeLoss(dyn, &part));
-  PetscCall(TnNetGetNatural(net, &natural));
-  PetscCall(VecGetLocalSize(part, &m));
   PetscCall(VecCreateMPI(comm, PETSC_DECIDE, run->N, &nat));
-  PetscCall(ISCreateGeneral(comm, m, natural, PETSC_USE_POINTER, &is));
-  PetscCall(VecScatterCreate(nat, is, part, NULL, &sct));
-  PetscCall(VecScatterBegin(sct, part, nat, INSERT_VALUES, SCATTER_REVERSE));
-  PetscCall(VecScatterEnd(sct, part, nat, INSERT_VALUES, SCATTER_REVERSE));
+  PetscCall(TnNetNaturalMove(net, nat, part, SCATTER_REVERSE)); /* nat[natural[i]] = part[i] */
   PetscCall(VecScale(nat, 1.0 / run->S));
   if (run->shift != 0) { /* data space: node i adds log sd_i (nat has the default layout, as sd) */
     Vec mean, sd;
@@ -177,8 +168,6 @@ static PetscErrorCode WriteNodeLoss(MPI_Comm comm, TnNet net, TnDyn dyn, TnData 
   }
   PetscCall(PetscSNPrintf(path, len, "%s/nodeloss.csv", run->dir));
   PetscCall(TnWriteVecTable(nat, "node,node_loss_nats", path));
-  PetscCall(VecScatterDestroy(&sct));
-  PetscCall(ISDestroy(&is));
   PetscCall(VecDestroy(&nat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

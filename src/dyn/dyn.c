@@ -62,7 +62,6 @@ PetscErrorCode TnDynReset(TnDyn dyn)
   PetscCall(PetscFree(dyn->offrows));
   PetscCall(PetscFree(dyn->pbuf));
   PetscCall(VecScatterDestroy(&dyn->halo));
-  PetscCall(VecScatterDestroy(&dyn->nat2part));
   PetscCall(VecDestroy(&dyn->P));
   PetscCall(VecDestroy(&dyn->G));
   PetscCall(VecDestroy(&dyn->xnat));

@@ -169,7 +169,6 @@ struct _p_TnDyn {
   PetscInt64       passes; /* products with W since SetUp (TnDynGetPasses) */
   TnLogDet         exact;  /* a global log-det method (dense, sparse, slq), or NULL */
   Mat              J;      /* its step Jacobian */
-  VecScatter       nat2part;
   Vec              xnat;
   Vec              nodeloss;
   TnDynBound       bnd;

@@ -1,5 +1,5 @@
 /* TnDyn set-up common to every scheme: kernel views of W, the halo exchange
-   for B samples per node, the natural-order scatter and the per-node totals;
+   for B samples per node, the natural-order map and the per-node totals;
    then the scheme's own set-up and the invertibility check of
    docs/model.md section 5. */
 #define _DEFAULT_SOURCE /* madvise and MADV_HUGEPAGE: the build's _XOPEN_SOURCE alone hides them */
@@ -217,32 +217,19 @@ static PetscErrorCode SetUpHalo(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* natural order (default split of N nodes, B per node) -> partitioned.
-   When the partitioned order is the natural one on every rank (one rank,
-   -partition_type none, or a partition file that keeps the default split),
-   the map is the identity: no scatter (nat2part NULL: a copy), which saves
-   its index arrays, about 20 bytes a node. */
+/* natural order (default split of N nodes, B per node) <-> partitioned:
+   the network's move (TnNetNaturalMove), which keeps 4 bytes a node and
+   none when the orders are the same. */
 static PetscErrorCode SetUpNatural(TnDyn dyn)
 {
-  const PetscInt *natural;
-  PetscInt        N, n = PETSC_DECIDE, rend;
-  int             same = 1;
-  IS              is;
+  PetscInt N, n = PETSC_DECIDE;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetSizes(dyn->net, &N, NULL));
-  PetscCall(TnNetGetNatural(dyn->net, &natural));
   PetscCall(PetscSplitOwnership(dyn->comm, &n, &N));
   /* xnat is the layout's template only (TnDynCreateNaturalState duplicates
      it): no array */
   PetscCall(VecCreateMPIWithArray(dyn->comm, dyn->B, n * dyn->B, N * dyn->B, NULL, &dyn->xnat));
-  PetscCallMPI(MPI_Scan(&n, &rend, 1, MPIU_INT, MPI_SUM, dyn->comm));
-  if (n != dyn->m) same = 0;
-  for (PetscInt i = 0; same && i < dyn->m; i++) same = natural[i] == rend - n + i;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &same, 1, MPI_INT, MPI_LAND, dyn->comm));
-  if (same) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(ISCreateBlock(dyn->comm, dyn->B, dyn->m, natural, PETSC_COPY_VALUES, &is));
-  PetscCall(VecScatterCreate(dyn->xnat, is, dyn->P, NULL, &dyn->nat2part));
-  PetscCall(ISDestroy(&is));
+  PetscCall(TnNetNaturalMapSetUp(dyn->net));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -315,7 +302,7 @@ PetscErrorCode TnDynSetUp(TnDyn dyn)
   PetscCall(SetUpHalo(dyn));
   PetscCall(TnMemoryTrace(dyn->comm, "dyn: halo"));
   PetscCall(SetUpNatural(dyn));
-  PetscCall(TnMemoryTrace(dyn->comm, "dyn: natural-order scatter"));
+  PetscCall(TnMemoryTrace(dyn->comm, "dyn: natural-order map"));
   PetscCall(TnDynSetUpClamp(dyn));
   PetscCheck(!dyn->fmask || dyn->ops.clamp, dyn->comm, PETSC_ERR_SUP, "clamped nodes (-data_clamp) are not implemented for the %s scheme yet; use -dyn_scheme sync", dyn->type);
   if (dyn->nodeloss_on) {

@@ -22,15 +22,7 @@ PetscErrorCode TnDynCreateNaturalState(TnDyn dyn, Vec *xnat)
 PetscErrorCode TnDynNaturalToState(TnDyn dyn, Vec xnat, Vec x, ScatterMode mode)
 {
   PetscFunctionBeginUser;
-  if (!dyn->nat2part) /* the natural order is the partitioned one (SetUpNatural) */
-    PetscCall(mode == SCATTER_FORWARD ? VecCopy(xnat, x) : VecCopy(x, xnat));
-  else if (mode == SCATTER_FORWARD) {
-    PetscCall(VecScatterBegin(dyn->nat2part, xnat, x, INSERT_VALUES, SCATTER_FORWARD));
-    PetscCall(VecScatterEnd(dyn->nat2part, xnat, x, INSERT_VALUES, SCATTER_FORWARD));
-  } else {
-    PetscCall(VecScatterBegin(dyn->nat2part, x, xnat, INSERT_VALUES, SCATTER_REVERSE));
-    PetscCall(VecScatterEnd(dyn->nat2part, x, xnat, INSERT_VALUES, SCATTER_REVERSE));
-  }
+  PetscCall(TnNetNaturalMove(dyn->net, xnat, x, mode));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -39,6 +39,7 @@ PetscErrorCode TnNetReset(TnNet net)
   PetscCall(VecDestroy(&net->gamma));
   PetscCall(VecDestroy(&net->wdiag));
   PetscCall(TnNetFreeStorage(net));
+  PetscCall(TnNetNaturalMapFree(net));
   PetscCall(PetscFree(net->natural));
   net->setup = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);

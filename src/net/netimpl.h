@@ -15,7 +15,7 @@ struct _p_TnNet {
   PetscInt  seed;
   char      wfile[PETSC_MAX_PATH_LEN], bfile[PETSC_MAX_PATH_LEN], gfile[PETSC_MAX_PATH_LEN];
   char      partfile[PETSC_MAX_PATH_LEN]; /* -partition_file: used instead of the partitioner ("" : none) */
-  PetscInt  exchkb;                       /* -partition_exchange_kb: bytes/1024 a rank sends per round of the renumbering (0: automatic) */
+  PetscInt  exchkb;                       /* -partition_exchange_kb: bytes/1024 a rank sends per round of the renumbering and of a vector's move (0: automatic) */
   Mat       Wuser;
   Vec       buser, guser;
 
@@ -30,6 +30,12 @@ struct _p_TnNet {
   PetscInt64      nnz;
   TnPartitionInfo pinfo;
   PetscLogDouble  t_build, t_partition;
+  /* natural <-> partitioned order of vectors (src/partition/natural.c),
+     built at the first move */
+  PetscBool   nmset, nmsame;          /* built; the orders are the same (a copy) */
+  PetscMPIInt nmrank, nmtag, *nmdest; /* dest[j]: the rank holding natural node ranges[rank] + j */
+  PetscInt   *nmranges, *nmfrom;      /* the default split; rows from natural owner s: [from[s], from[s+1]) */
+  MPI_Comm    nmcomm;
 };
 
 /* Drops everything SetUp built (a setter changed the configuration). */
@@ -58,3 +64,8 @@ PetscErrorCode TnNetFreeStorage(TnNet net);
    Consumes W (*W = NULL on return: it becomes net->W, or is destroyed once
    its rows are moved). */
 PetscErrorCode TnPartitionNet(TnNet net, Mat *W, Vec b, Vec gamma);
+/* The bytes a rank sends per round when rows or vectors move between
+   ranks, for `bytes` in all: -partition_exchange_kb, or by default
+   bytes / 32 and at least 4 MB. */
+PetscErrorCode TnPartitionRoundBytes(TnNet net, PetscInt64 bytes, PetscInt64 *per);
+PetscErrorCode TnNetNaturalMapFree(TnNet net);

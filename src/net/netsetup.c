@@ -41,7 +41,7 @@ PetscErrorCode TnNetSetFromOptions(TnNet net)
   PetscOptionsBegin(net->comm, "partition_", "Domain decomposition", "TnNet");
   PetscCall(PetscOptionsString("-type", "Graph partitioner: none, or a MatPartitioningType (ptscotch, parmetis, ...)", "TnNetSetPartitioner", part, part, sizeof(part), NULL));
   PetscCall(PetscOptionsString("-file", "Partition file (tenor partition's partition_P<P>.txt, P = ranks) used instead of the partitioner", "TnNetSetPartitionFile", net->partfile, net->partfile, sizeof(net->partfile), NULL));
-  PetscCall(TnOptionsInt("-exchange_kb", "KB of rows a rank sends per round when the rows move to their ranks (0: a 32nd of its rows, at least 4 MB)", "TnNetSetPartitioner", net->exchkb, &net->exchkb, NULL, 0, PETSC_MAX_INT));
+  PetscCall(TnOptionsInt("-exchange_kb", "KB a rank sends per round when W's rows, or vectors, move between the natural and the partitioned order (0: a 32nd of what it sends, at least 4 MB)", "TnNetSetPartitioner", net->exchkb, &net->exchkb, NULL, 0, PETSC_MAX_INT));
   PetscOptionsEnd();
   PetscCall(PetscStrncpy(net->parttype, part, sizeof(net->parttype)));
   PetscCall(TnNetReset(net));
@@ -252,6 +252,11 @@ PetscErrorCode TnNetSetUp(TnNet net)
   PetscCall(MatDestroy(&W));
   PetscCall(VecDestroy(&b));
   PetscCall(VecDestroy(&gamma));
+#if defined(__GLIBC__)
+  /* the generator's and partitioner's freed memory goes back to the system
+     before the storage's b and log gamma pages and W_ii are added */
+  malloc_trim(0);
+#endif
   PetscCall(TnMemoryTrace(net->comm, "net: partitioned"));
   PetscCall(TnNetAdoptStorage(net));
   PetscCall(MatCreateVecs(net->W, &net->wdiag, NULL));
@@ -260,9 +265,7 @@ PetscErrorCode TnNetSetUp(TnNet net)
   net->nnz   = (PetscInt64)info.nz_used;
   net->setup = PETSC_TRUE;
 #if defined(__GLIBC__)
-  /* the generator's, partitioner's and first matrix's freed memory goes back
-     to the system, not kept in the heap for the life of the run */
-  malloc_trim(0);
+  malloc_trim(0); /* and the replaced b's */
 #endif
   PetscCall(TnMemoryTrace(net->comm, "net: set up (parameter storage)"));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -274,7 +274,9 @@ static PetscErrorCode PermuteMat(TnNet net, Mat *W, IS isnewproc, PetscInt mnew,
   }
   rstart = r.first[rank];
   {
-    PetscInt64 kb = net->exchkb, per = kb > 0 ? kb * 1024 : PetscMax((PetscInt64)4 << 20, bytes / 32), k64 = PetscMax(1, (bytes + per - 1) / per), kmax;
+    PetscInt64 per, k64, kmax;
+    PetscCall(TnPartitionRoundBytes(net, bytes, &per));
+    k64 = PetscMax(1, (bytes + per - 1) / per);
     PetscCallMPI(MPI_Allreduce(&k64, &kmax, 1, MPIU_INT64, MPI_MAX, net->comm));
     PetscCall(PetscIntCast(kmax, &K));
   }
@@ -387,15 +389,10 @@ static PetscErrorCode PermuteMat(TnNet net, Mat *W, IS isnewproc, PetscInt mnew,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode PermuteVec(Vec v, IS isrows, Vec like, Vec *out)
+PetscErrorCode TnPartitionRoundBytes(TnNet net, PetscInt64 bytes, PetscInt64 *per)
 {
-  VecScatter sct;
   PetscFunctionBeginUser;
-  PetscCall(VecDuplicate(like, out));
-  PetscCall(VecScatterCreate(v, isrows, *out, NULL, &sct));
-  PetscCall(VecScatterBegin(sct, v, *out, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(sct, v, *out, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterDestroy(&sct));
+  *per = net->exchkb > 0 ? (PetscInt64)net->exchkb * 1024 : PetscMax((PetscInt64)4 << 20, bytes / 32);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -452,7 +449,7 @@ PetscErrorCode TnPartitionNet(TnNet net, Mat *W, Vec b, Vec gamma)
   IS              isrows, isnewproc;
   const PetscInt *idx;
   PetscInt        m;
-  Vec             like;
+  PetscBool       moved;
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TN_Partition, 0, 0, 0, 0));
   PetscCall(ComputeNewProc(net, *W, &isnewproc));
@@ -469,7 +466,8 @@ PetscErrorCode TnPartitionNet(TnNet net, Mat *W, Vec b, Vec gamma)
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &stay, 1, MPI_INT, MPI_LAND, net->comm));
     if (stay) PetscCall(ISDestroy(&isnewproc));
   }
-  if (!isnewproc) { /* no renumbering: keep W, b, gamma (no copy) */
+  moved = (PetscBool)(isnewproc != NULL);
+  if (!moved) { /* no renumbering: keep W, b, gamma (no copy) */
     PetscInt rs, re;
     PetscCall(MatGetOwnershipRange(*W, &rs, &re));
     PetscCall(ISCreateStride(net->comm, re - rs, rs, 1, &isrows));
@@ -486,10 +484,6 @@ PetscErrorCode TnPartitionNet(TnNet net, Mat *W, Vec b, Vec gamma)
     PetscCall(ISGetLocalSize(isrows, &m));
     PetscCall(PermuteMat(net, W, isnewproc, m, &net->W));
     PetscCall(ISDestroy(&isnewproc));
-    PetscCall(MatCreateVecs(net->W, &like, NULL));
-    PetscCall(PermuteVec(b, isrows, like, &net->b));
-    PetscCall(PermuteVec(gamma, isrows, like, &net->gamma));
-    PetscCall(VecDestroy(&like));
   }
   PetscCall(ISGetLocalSize(isrows, &m));
   PetscCall(ISGetIndices(isrows, &idx));
@@ -497,6 +491,12 @@ PetscErrorCode TnPartitionNet(TnNet net, Mat *W, Vec b, Vec gamma)
   PetscCall(PetscArraycpy(net->natural, idx, m));
   PetscCall(ISRestoreIndices(isrows, &idx));
   PetscCall(ISDestroy(&isrows));
+  if (moved) { /* b_new = P b, gamma_new = P gamma: the vectors' move (natural.c), whose map the dynamics reuse */
+    PetscCall(MatCreateVecs(net->W, &net->b, NULL));
+    PetscCall(VecDuplicate(net->b, &net->gamma));
+    PetscCall(TnNetNaturalMove(net, b, net->b, SCATTER_FORWARD));
+    PetscCall(TnNetNaturalMove(net, gamma, net->gamma, SCATTER_FORWARD));
+  }
   PetscCall(ComputeInfo(net));
   PetscCall(PetscLogEventEnd(TN_Partition, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);

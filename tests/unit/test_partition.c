@@ -10,6 +10,8 @@
      net (TnNetSetPartitionFile) makes the runtime report the same edge cut,
      halo sizes and imbalances, and the net's rows are the file's parts;
    - the rows moved in rounds of 1 KB or in one give W permuted, bitwise;
+   - vectors moved between the natural and the partitioned order, in rounds
+     of 1 KB or in one, land where natural[] says, and back;
    - bad calls are refused. */
 #include "tn_test.h"
 #include <tenor/net.h>
@@ -316,6 +318,93 @@ static void TestRounds(void)
   TN_ASSERT_OK(TnNetDestroy(&net0));
 }
 
+/* Vectors between the natural and the partitioned order (TnNetNaturalMove):
+   for a Scotch partition and a random one (every rank exchanging with every
+   other), in one round and in rounds of 1 KB, with 1 and 3 values a node:
+   forward, x[i b + c] = xnat[natural[i] b + c] exactly (each value is its
+   node and sample), and reverse brings back xnat. */
+static PetscErrorCode CheckMove(TnNet net, PetscInt bs)
+{
+  Vec                xnat, x;
+  const PetscInt    *natural;
+  PetscInt           N, n = PETSC_DECIDE, m, rs;
+  PetscScalar       *a;
+  const PetscScalar *ca;
+  PetscBool          ok = PETSC_TRUE;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetGetSizes(net, &N, NULL));
+  PetscCall(TnNetGetNatural(net, &natural));
+  PetscCall(PetscSplitOwnership(PETSC_COMM_WORLD, &n, &N));
+  PetscCall(VecCreateMPI(PETSC_COMM_WORLD, n * bs, N * bs, &xnat));
+  PetscCall(VecSetBlockSize(xnat, bs));
+  {
+    Mat W;
+    PetscCall(TnNetGetMat(net, &W));
+    PetscCall(MatGetLocalSize(W, &m, NULL));
+  }
+  PetscCall(VecCreateMPI(PETSC_COMM_WORLD, m * bs, N * bs, &x));
+  PetscCall(VecSetBlockSize(x, bs));
+  PetscCall(VecGetOwnershipRange(xnat, &rs, NULL));
+  PetscCall(VecGetArrayWrite(xnat, &a));
+  for (PetscInt t = 0; t < n * bs; t++) a[t] = 1000.0 * ((rs + t) / bs) + (rs + t) % bs + 0.25;
+  PetscCall(VecRestoreArrayWrite(xnat, &a));
+  PetscCall(VecSet(x, -1));
+  PetscCall(TnNetNaturalMove(net, xnat, x, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(x, &ca));
+  for (PetscInt i = 0; i < m; i++)
+    for (PetscInt c = 0; c < bs; c++) ok = (PetscBool)(ok && ca[i * bs + c] == 1000.0 * natural[i] + c + 0.25);
+  PetscCall(VecRestoreArrayRead(x, &ca));
+  PetscCall(VecSet(xnat, -1));
+  PetscCall(TnNetNaturalMove(net, xnat, x, SCATTER_REVERSE));
+  PetscCall(VecGetArrayRead(xnat, &ca));
+  for (PetscInt t = 0; t < n * bs; t++) ok = (PetscBool)(ok && ca[t] == 1000.0 * ((rs + t) / bs) + (rs + t) % bs + 0.25);
+  PetscCall(VecRestoreArrayRead(xnat, &ca));
+  CU_ASSERT(ok);
+  PetscCall(VecDestroy(&xnat));
+  PetscCall(VecDestroy(&x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void TestNaturalMove(void)
+{
+  PetscMPIInt rank, size;
+  PetscInt    part[NN];
+  char        path[PETSC_MAX_PATH_LEN];
+  const char *kb[] = {"0", "1"};
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  for (int p = 0; p < 2; p++) {
+    if (p == 0) {
+      TN_ASSERT_OK(PartitionOn(PETSC_COMM_WORLD, size, part, NULL, NULL));
+    } else
+      for (PetscInt i = 0; i < NN; i++) part[i] = (i * 7919 + i / 5) % size; /* scattered, every part non-empty */
+    PetscSNPrintf(path, sizeof(path), "%s/move_P%d_%d.txt", TnTestTmpDir(), (int)size, p);
+    if (rank == 0) {
+      FILE *f = fopen(path, "w");
+      CU_ASSERT_FATAL(f != NULL);
+      for (PetscInt i = 0; i < NN; i++) fprintf(f, "%d\n", (int)part[i]);
+      fclose(f);
+    }
+    MPI_Barrier(PETSC_COMM_WORLD);
+    for (int k = 0; k < 2; k++) {
+      TnNet net;
+      TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-partition_exchange_kb", kb[k]));
+      TN_ASSERT_OK(TnNetCreate(PETSC_COMM_WORLD, &net));
+      TN_ASSERT_OK(TnNetSetType(net, TNNET_ER));
+      TN_ASSERT_OK(TnNetSetSize(net, NN));
+      TN_ASSERT_OK(TnNetSetDegree(net, 6));
+      TN_ASSERT_OK(TnNetSetSeed(net, 3));
+      TN_ASSERT_OK(TnNetSetPartitionFile(net, path));
+      TN_ASSERT_OK(TnNetSetFromOptions(net));
+      TN_ASSERT_OK(TnNetSetUp(net));
+      TN_ASSERT_OK(CheckMove(net, 1));
+      TN_ASSERT_OK(CheckMove(net, 3));
+      TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-partition_exchange_kb"));
+      TN_ASSERT_OK(TnNetDestroy(&net));
+    }
+  }
+}
+
 static void TestRefusals(void)
 {
   TnPartitioner pt;
@@ -342,5 +431,6 @@ void TnTestRegister(void)
   CU_add_test(s, "statistics against an independent count", TestStats);
   CU_add_test(s, "the runtime on the partition file agrees", TestRuntime);
   CU_add_test(s, "rows moved in rounds: W permuted bit for bit", TestRounds);
+  CU_add_test(s, "vectors moved between the natural and partitioned orders", TestNaturalMove);
   CU_add_test(s, "refusals", TestRefusals);
 }
