@@ -41,6 +41,20 @@ static PetscErrorCode MakeNet(MPI_Comm comm, const char partfile[], TnNet *net)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The partition file path (one part per node, natural order), written by
+   rank 0. */
+static void WritePartitionFile(const char *path, const PetscInt part[])
+{
+  PetscMPIInt rank;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  if (rank == 0) {
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    for (PetscInt i = 0; i < NN; i++) fprintf(f, "%d\n", (int)part[i]);
+    fclose(f);
+  }
+}
+
 /* part (rank 0) of the er net built on comm, P parts. */
 static PetscErrorCode PartitionOn(MPI_Comm comm, PetscInt P, PetscInt part[], TnPartitioner *keep, TnNet *keepnet)
 {
@@ -193,12 +207,7 @@ static void TestRuntime(void)
   TN_ASSERT_OK(PartitionOn(PETSC_COMM_WORLD, size, part, &pt, &net));
   TN_ASSERT_OK(TnPartitionerGetStats(pt, size, part, &st));
   PetscSNPrintf(path, sizeof(path), "%s/part_P%d.txt", TnTestTmpDir(), (int)size);
-  if (rank == 0) {
-    FILE *f = fopen(path, "w");
-    CU_ASSERT_FATAL(f != NULL);
-    for (PetscInt i = 0; i < NN; i++) fprintf(f, "%d\n", (int)part[i]);
-    fclose(f);
-  }
+  WritePartitionFile(path, part);
   MPI_Bcast(part, NN, MPIU_INT, 0, PETSC_COMM_WORLD);
   TN_ASSERT_OK(MakeNet(PETSC_COMM_WORLD, path, &net2));
   TN_ASSERT_OK(TnNetGetPartitionInfo(net2, &info));
@@ -288,12 +297,7 @@ static void TestRounds(void)
   MPI_Comm_size(PETSC_COMM_WORLD, &size);
   TN_ASSERT_OK(PartitionOn(PETSC_COMM_WORLD, size, part, NULL, &net0));
   PetscSNPrintf(path, sizeof(path), "%s/rounds_P%d.txt", TnTestTmpDir(), (int)size);
-  if (rank == 0) {
-    FILE *f = fopen(path, "w");
-    CU_ASSERT_FATAL(f != NULL);
-    for (PetscInt i = 0; i < NN; i++) fprintf(f, "%d\n", (int)part[i]);
-    fclose(f);
-  }
+  WritePartitionFile(path, part);
   MPI_Barrier(PETSC_COMM_WORLD);
   TN_ASSERT_OK(TnNetGetMat(net0, &W0)); /* natural order (-partition_type none) */
   TN_ASSERT_OK(ISCreateStride(PETSC_COMM_SELF, NN, 0, 1, &isall));
@@ -379,12 +383,7 @@ static void TestNaturalMove(void)
     } else
       for (PetscInt i = 0; i < NN; i++) part[i] = (i * 7919 + i / 5) % size; /* scattered, every part non-empty */
     PetscSNPrintf(path, sizeof(path), "%s/move_P%d_%d.txt", TnTestTmpDir(), (int)size, p);
-    if (rank == 0) {
-      FILE *f = fopen(path, "w");
-      CU_ASSERT_FATAL(f != NULL);
-      for (PetscInt i = 0; i < NN; i++) fprintf(f, "%d\n", (int)part[i]);
-      fclose(f);
-    }
+    WritePartitionFile(path, part);
     MPI_Barrier(PETSC_COMM_WORLD);
     for (int k = 0; k < 2; k++) {
       TnNet net;
