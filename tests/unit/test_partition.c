@@ -26,7 +26,7 @@ static int CmpI64(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-static PetscErrorCode MakeNet(MPI_Comm comm, const char partfile[], TnNet *net)
+static PetscErrorCode MakeNet(MPI_Comm comm, const char partfile[], const char kb[], TnNet *net)
 {
   PetscFunctionBeginUser;
   PetscCall(TnNetCreate(comm, net));
@@ -37,6 +37,11 @@ static PetscErrorCode MakeNet(MPI_Comm comm, const char partfile[], TnNet *net)
   PetscCall(TnNetSetWeightScale(*net, 0.5));
   PetscCall(TnNetSetPartitioner(*net, "none"));
   if (partfile) PetscCall(TnNetSetPartitionFile(*net, partfile));
+  if (kb) { /* -partition_exchange_kb kb, for this net only */
+    PetscCall(PetscOptionsSetValue(NULL, "-partition_exchange_kb", kb));
+    PetscCall(TnNetSetFromOptions(*net));
+    PetscCall(PetscOptionsClearValue(NULL, "-partition_exchange_kb"));
+  }
   PetscCall(TnNetSetUp(*net));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -62,7 +67,7 @@ static PetscErrorCode PartitionOn(MPI_Comm comm, PetscInt P, PetscInt part[], Tn
   TnPartitioner pt;
   Mat           W;
   PetscFunctionBeginUser;
-  PetscCall(MakeNet(comm, NULL, &net));
+  PetscCall(MakeNet(comm, NULL, NULL, &net));
   PetscCall(TnNetGetMat(net, &W));
   PetscCall(TnPartitionerCreate(comm, &pt));
   PetscCall(TnPartitionerSetGraph(pt, W));
@@ -209,7 +214,7 @@ static void TestRuntime(void)
   PetscSNPrintf(path, sizeof(path), "%s/part_P%d.txt", TnTestTmpDir(), (int)size);
   WritePartitionFile(path, part);
   MPI_Bcast(part, NN, MPIU_INT, 0, PETSC_COMM_WORLD);
-  TN_ASSERT_OK(MakeNet(PETSC_COMM_WORLD, path, &net2));
+  TN_ASSERT_OK(MakeNet(PETSC_COMM_WORLD, path, NULL, &net2));
   TN_ASSERT_OK(TnNetGetPartitionInfo(net2, &info));
   TN_ASSERT_OK(TnNetGetNatural(net2, &natural));
   {
@@ -303,17 +308,7 @@ static void TestRounds(void)
   TN_ASSERT_OK(ISCreateStride(PETSC_COMM_SELF, NN, 0, 1, &isall));
   TN_ASSERT_OK(MatCreateSubMatrices(W0, 1, &isall, &isall, MAT_INITIAL_MATRIX, &Wseq));
   for (int k = 0; k < 2; k++) {
-    TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-partition_exchange_kb", kb[k]));
-    TN_ASSERT_OK(TnNetCreate(PETSC_COMM_WORLD, &net));
-    TN_ASSERT_OK(TnNetSetType(net, TNNET_ER));
-    TN_ASSERT_OK(TnNetSetSize(net, NN));
-    TN_ASSERT_OK(TnNetSetDegree(net, 6));
-    TN_ASSERT_OK(TnNetSetSeed(net, 3));
-    TN_ASSERT_OK(TnNetSetWeightScale(net, 0.5));
-    TN_ASSERT_OK(TnNetSetPartitionFile(net, path));
-    TN_ASSERT_OK(TnNetSetFromOptions(net));
-    TN_ASSERT_OK(TnNetSetUp(net));
-    TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-partition_exchange_kb"));
+    TN_ASSERT_OK(MakeNet(PETSC_COMM_WORLD, path, kb[k], &net));
     TN_ASSERT_OK(CheckPermuted(Wseq[0], net));
     TN_ASSERT_OK(TnNetDestroy(&net));
   }
@@ -387,18 +382,9 @@ static void TestNaturalMove(void)
     MPI_Barrier(PETSC_COMM_WORLD);
     for (int k = 0; k < 2; k++) {
       TnNet net;
-      TN_ASSERT_OK(PetscOptionsSetValue(NULL, "-partition_exchange_kb", kb[k]));
-      TN_ASSERT_OK(TnNetCreate(PETSC_COMM_WORLD, &net));
-      TN_ASSERT_OK(TnNetSetType(net, TNNET_ER));
-      TN_ASSERT_OK(TnNetSetSize(net, NN));
-      TN_ASSERT_OK(TnNetSetDegree(net, 6));
-      TN_ASSERT_OK(TnNetSetSeed(net, 3));
-      TN_ASSERT_OK(TnNetSetPartitionFile(net, path));
-      TN_ASSERT_OK(TnNetSetFromOptions(net));
-      TN_ASSERT_OK(TnNetSetUp(net));
+      TN_ASSERT_OK(MakeNet(PETSC_COMM_WORLD, path, kb[k], &net));
       TN_ASSERT_OK(CheckMove(net, 1));
       TN_ASSERT_OK(CheckMove(net, 3));
-      TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-partition_exchange_kb"));
       TN_ASSERT_OK(TnNetDestroy(&net));
     }
   }
@@ -413,7 +399,7 @@ static void TestRefusals(void)
   TN_ASSERT_OK(TnPartitionerCreate(PETSC_COMM_WORLD, &pt));
   TN_ASSERT_FAILS(TnPartitionerApply(pt, 2, part, NULL)); /* no graph yet */
   TN_ASSERT_FAILS(TnPartitionerSetImbalance(pt, 2.0));
-  TN_ASSERT_OK(MakeNet(PETSC_COMM_WORLD, NULL, &net));
+  TN_ASSERT_OK(MakeNet(PETSC_COMM_WORLD, NULL, NULL, &net));
   TN_ASSERT_OK(TnNetGetMat(net, &W));
   TN_ASSERT_OK(TnPartitionerSetGraph(pt, W));
   TN_ASSERT_FAILS(TnPartitionerApply(pt, 0, part, NULL));
