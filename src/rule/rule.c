@@ -332,8 +332,10 @@ TN_RULE_INLINE void GatherRow(PetscInt t0, PetscInt t1, PetscInt nz, const Petsc
    buf while the row's W_ij are still in cache. The sums are those of a
    row's y then its update in two passes, in the same order: the same W bit
    for bit. w: W's values (Ad's, then Ao's at nd), d the direction (same
-   layout) or NULL when inplace. */
-TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int pfd, const int inplace, const PetscInt B, const PetscInt n)
+   layout) or NULL when inplace; inplace also writes the net's W_ii of each
+   row into wd as the row is done (dp: the net's diagonal positions), so
+   that the net need not read W again for it (TnNetWeightsUpdatedDiag). */
+TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int pfd, const PetscInt *dp, PetscScalar *wd, const int inplace, const PetscInt B, const PetscInt n)
 {
   const PetscReal invn = 1.0 / (PetscReal)n;
   PetscBool       bad  = PETSC_FALSE;
@@ -357,18 +359,19 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
       RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, pfd, B, n);
       RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, 1, B, n);
     }
+    if (inplace) TnNetDiagOfRow(dp, w, wd, i); /* W_ii while the row is in cache */
   }
   st->vmax = vmax;
   st->row1 = kind == TN_RULE_OJA ? row1 : -1; /* only oja's bound needs it: -1, not known */
   st->bad  = bad ? 1 : 0;
 }
 
-#define TN_RULE_ROWS(inplace, B, n)                                                                                           \
-  do {                                                                                                                        \
-    if (r->kind == TN_RULE_HEBB)                                                                                              \
-      Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, r->pfd, inplace, B, n); \
-    else                                                                                                                      \
-      Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, r->pfd, inplace, B, n);  \
+#define TN_RULE_ROWS(inplace, B, n)                                                                                                   \
+  do {                                                                                                                                \
+    if (r->kind == TN_RULE_HEBB)                                                                                                      \
+      Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, r->pfd, dp, wd, inplace, B, n); \
+    else                                                                                                                              \
+      Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, r->pfd, dp, wd, inplace, B, n);  \
   } while (0)
 /* The kernel with B (= n, no padding) a compile-time constant for the usual
    batch sizes. */
@@ -417,17 +420,23 @@ static PetscErrorCode CheckActivities(TnRule r, Vec x, PetscInt nvalid, PetscInt
   PetscCall(TnErrorSync(r->comm, (PetscBool)(nloc != L.m * B), msg));
   PetscCheck(nvalid >= 1 && nvalid <= B, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "the %s rule's update needs 1 <= nvalid <= B = %" PetscInt_FMT " samples, not %" PetscInt_FMT, TnRuleTypes[r->kind], B, nvalid);
   PetscCall(VecGetArrayRead(x, &px));
-  for (PetscInt i = 0; i < L.m; i++) {
-    PetscReal ss = 0;
-    for (PetscInt b = 0; b < B; b++) {
-      const PetscReal v = px[(size_t)i * B + b], av = PetscAbsReal(v);
-      if (!(av <= PETSC_MAX_REAL)) bad = PETSC_TRUE;
-      if (b < nvalid) {
-        ss += v * v;
-        loc[1] = PetscMax(loc[1], av);
+  { /* without a branch or a division per row: max_i fl(ss_i / n) =
+       fl(max_i ss_i / n), rounding being monotone */
+    PetscReal ssmax = 0, amax = 0;
+    int       nf = 0;
+    for (PetscInt i = 0; i < L.m; i++) {
+      PetscReal ss = 0;
+      for (PetscInt b = 0; b < B; b++) {
+        const PetscReal v = px[(size_t)i * B + b], av = PetscAbsReal(v), u = b < nvalid ? av : 0;
+        nf |= !(av <= PETSC_MAX_REAL);
+        ss += u * u;
+        amax = amax < u ? u : amax;
       }
+      ssmax = ssmax < ss ? ss : ssmax;
     }
-    loc[0] = PetscMax(loc[0], ss / nvalid);
+    bad    = nf ? PETSC_TRUE : PETSC_FALSE;
+    loc[0] = ssmax / nvalid;
+    loc[1] = amax;
   }
   PetscCall(VecRestoreArrayRead(x, &px));
   PetscCall(PetscSNPrintf(msg, sizeof msg, "the activities given to the %s rule hold NaN or Inf", TnRuleTypes[r->kind]));
@@ -449,7 +458,8 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
   TnParamLayout      L;
   const PetscInt    *ia, *ja, *oia, *oja;
   const PetscScalar *px, *pg;
-  PetscScalar       *w, *va, *vo;
+  PetscScalar       *w, *va, *vo, *wd = NULL;
+  const PetscInt    *dp = NULL;
   PetscInt           n;
   PetscBool          done;
   PetscReal          eta;
@@ -468,13 +478,18 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
   PetscCall(VecScatterEnd(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGetArrayRead(x, &px));
   PetscCall(VecGetArrayRead(r->G, &pg));
-  if (!dw) { /* written through W's own storage, so that W's state (and any cached norm) moves on */
+  if (!dw) { /* written through W's own storage, so that W's state (and any cached norm) moves on; W_ii with it */
+    Vec wdiag;
+    PetscCall(TnNetGetDiagPositions(r->net, &dp));
+    PetscCall(TnNetGetVecs(r->net, NULL, NULL, &wdiag));
+    PetscCall(VecGetArray(wdiag, &wd));
     PetscCall(MatSeqAIJGetArray(Ad, &va));
     PetscCall(MatSeqAIJGetArray(Ao, &vo));
     PetscCheck(va == w && (!L.no || vo == w + L.nd), PETSC_COMM_SELF, PETSC_ERR_PLIB, "W's value arrays are not the network's parameter storage");
     TN_RULE_DISPATCH(1);
     PetscCall(MatSeqAIJRestoreArray(Ao, &vo));
     PetscCall(MatSeqAIJRestoreArray(Ad, &va));
+    PetscCall(VecRestoreArray(wdiag, &wd));
   } else {
     TN_RULE_DISPATCH(0);
     PetscCall(PetscArrayzero(dw + L.nd + L.no, L.n - L.nd - L.no)); /* b and u are not learned */
@@ -685,9 +700,9 @@ PetscErrorCode TnRuleApply(TnRule r, Vec x)
   PetscCall(TnRuleGetStepSize(r, B, &eta));
   PetscCall(WStats(r, &ws));
   if (InPlaceSafe(r, eta, &ws, R2, rmax)) {
-    PetscCall(Update(r, x, B, B, NULL, &st));
+    PetscCall(Update(r, x, B, B, NULL, &st)); /* W_ii written too */
     PetscCall(ReduceStats(r, &st));
-    PetscCall(TnNetWeightsUpdated(r->net));
+    PetscCall(TnNetWeightsUpdatedDiag(r->net));
   } else {
     if (L.n != r->ndw_apply) {
       PetscCall(PetscFree(r->dw));
