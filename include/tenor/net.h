@@ -126,6 +126,17 @@ PetscErrorCode TnNetParamsUpdated(TnNet net);
 /* After W's values alone were written (b and u untouched): W_ii from W's
    values; gamma is left as it is. Local. */
 PetscErrorCode TnNetWeightsUpdated(TnNet net);
+/* W_ii of local row i from W's values w (the parameter array), into wd
+   (wdiag's array, TnNetGetVecs), diagpos from TnNetGetDiagPositions: the
+   one rule by which wdiag follows W. */
+static inline void TnNetDiagOfRow(const PetscInt *diagpos, const PetscScalar *w, PetscScalar *wd, PetscInt i)
+{
+  if (diagpos[i] >= 0) wd[i] = w[diagpos[i]];
+}
+/* After W's values alone were written and, with them, wdiag by
+   TnNetDiagOfRow on every local row (a caller that writes W row by row
+   then need not read W again): the version moves on. Local. */
+PetscErrorCode TnNetWeightsUpdatedDiag(TnNet net);
 /* A counter that grows at every write of the parameters announced by
    TnNetParamsUpdated or TnNetWeightsUpdated (TnNetSetParams, SetUp): what
    was computed from the parameters at one version still holds while the

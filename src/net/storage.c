@@ -149,7 +149,7 @@ PetscErrorCode TnNetParamsUpdated(TnNet net)
   PetscCall(VecGetArray(net->wdiag, &pw));
   for (PetscInt i = 0; i < L.m; i++) {
     pg[i] = PetscExpReal(net->param[L.u + i]); /* gamma = e^u */
-    if (net->diagpos[i] >= 0) pw[i] = net->param[net->diagpos[i]];
+    TnNetDiagOfRow(net->diagpos, net->param, pw, i);
   }
   PetscCall(VecRestoreArray(net->wdiag, &pw));
   PetscCall(VecRestoreArray(net->gamma, &pg));
@@ -164,9 +164,15 @@ PetscErrorCode TnNetWeightsUpdated(TnNet net)
   PetscCall(TnNetGetParamLayout(net, &L));
   net->pversion++;
   PetscCall(VecGetArray(net->wdiag, &pw));
-  for (PetscInt i = 0; i < L.m; i++)
-    if (net->diagpos[i] >= 0) pw[i] = net->param[net->diagpos[i]];
+  for (PetscInt i = 0; i < L.m; i++) TnNetDiagOfRow(net->diagpos, net->param, pw, i);
   PetscCall(VecRestoreArray(net->wdiag, &pw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnNetWeightsUpdatedDiag(TnNet net)
+{
+  PetscFunctionBeginUser;
+  net->pversion++;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -41,6 +41,7 @@ struct _p_TnRule {
   PetscScalar *y;   /* y_i per sample of one row (oja) */
   PetscScalar *buf; /* oja: one row's gathered r_j, B per synapse (the longest row's synapses times B) */
   PetscInt     ndw; /* the parameter array's local length the halo was built for */
+  PetscBool    pfd; /* Ad's gathers asked for ahead: its columns are scattered (TnColumnsScattered; Ao's always are) */
   PetscScalar *dw;  /* TnRuleApply's update (parameter layout), of length ndw_apply */
   PetscInt     ndw_apply;
   Mat          Wref; /* the W the halo was built for (a new SetUp of the net makes a new one) */
@@ -215,17 +216,18 @@ static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
   PetscCall(PetscMalloc1(B + 1, &r->y));
   { /* oja's row buffer: the longest row (both blocks) times B */
     Mat             Ad, Ao;
-    const PetscInt *ia, *oia;
+    const PetscInt *ia, *ja, *oia;
     PetscInt        n, len = 0;
     PetscBool       done;
     PetscCall(MatMPIAIJGetSeqAIJ(W, &Ad, &Ao, NULL));
-    PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, NULL, &done));
+    PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
     PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
     PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
     PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
     for (PetscInt i = 0; i < L.m; i++) len = PetscMax(len, ia[i + 1] - ia[i] + oia[i + 1] - oia[i]);
+    r->pfd = TnColumnsScattered(L.m, ia, ja);
     PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
-    PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, NULL, &done));
+    PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
     PetscCall(PetscMalloc1((size_t)len * B + 1, &r->buf));
   }
   r->B    = B;
@@ -257,20 +259,22 @@ TN_RULE_INLINE PetscReal Dot(const PetscScalar *restrict p, const PetscScalar *r
    way the trial v = W_ij + dW_ij, bit for bit what is stored, feeds the
    statistics (max |v|, with rowsum the row's sum of |v| in *rs, a
    non-finite v). The gather of the synapse TN_RULE_AHEAD places on (below
-   nz, the block's synapse count) is asked for ahead: the sum over the
-   samples is a chain of dependent adds, so without it few gathers are in
-   flight at once (hebb at er, B = 16, took twice oja's time, whose y loop
-   issues its gathers back to back). buffered (oja): the activities are
+   nz, the block's synapse count) is asked for ahead when pf (the block's
+   columns scattered: a lattice's near columns the hardware prefetcher
+   follows by itself): the sum over the samples is a chain of dependent
+   adds, so without it few gathers are in flight at once (hebb at er,
+   B = 16, took twice oja's time, whose y loop issues its gathers back to
+   back). buffered (oja): the activities are
    the row's own copy, rj + (t - t0) B (GatherRow), in cache. Column
    panels (each pass over the rows gathering from a cache-sized slice of
    the activities) were tried and lost: docs/rules.md, Cost. */
 #define TN_RULE_AHEAD 16
-TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, PetscBool *bad, const int rowsum, const int inplace, const int buffered, const PetscInt B, const PetscInt n)
+TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, PetscBool *bad, const int rowsum, const int inplace, const int buffered, const int pf, const PetscInt B, const PetscInt n)
 {
   PetscReal mx = *vmax, sum = *rs;
-  PetscBool nf = *bad;
+  int       nf = *bad;
   for (PetscInt t = t0; t < t1; t++) {
-    if (!buffered && t + TN_RULE_AHEAD < nz) {
+    if (!buffered && pf && t + TN_RULE_AHEAD < nz) {
       const PetscScalar *xf = rj + (size_t)ja[t + TN_RULE_AHEAD] * B;
       __builtin_prefetch(xf);
       __builtin_prefetch(xf + B - 1);
@@ -278,12 +282,13 @@ TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscI
     const PetscReal s  = Dot(pre, rj + (size_t)(buffered ? t - t0 : ja[t]) * B, n);
     const PetscReal dt = eta * (s * invn - c * w[t]);
     const PetscReal v = w[t] + dt, av = PetscAbsReal(v);
-    if (!(av <= PETSC_MAX_REAL))
-      nf = PETSC_TRUE; /* NaN or Inf */
-    else {
-      mx = PetscMax(mx, av);
-      if (rowsum) sum += av;
-    }
+    /* the statistics without a branch (a select each): a non-finite v
+       (NaN or Inf) counts in nf, not in max |v| or the row sum */
+    const int       fin = av <= PETSC_MAX_REAL;
+    const PetscReal fv  = fin ? av : 0;
+    nf |= !fin;
+    mx = mx < fv ? fv : mx;
+    if (rowsum) sum += fv;
     if (inplace)
       w[t] = v;
     else
@@ -291,15 +296,15 @@ TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscI
   }
   *vmax = mx;
   *rs   = sum;
-  *bad  = nf;
+  *bad  = nf ? PETSC_TRUE : PETSC_FALSE;
 }
 
 /* Row i's presynaptic activities in one block, synapses t in [t0, t1):
    y += W_ij r_j per sample (the synapses in order), each gathered r_j
    (B values) copied to buf + (t - t0) B as it is read, y summed in
    registers. The gather of the synapse TN_RULE_AHEAD places on (below nz)
-   is asked for ahead when B > 1. */
-TN_RULE_INLINE void GatherRow(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, const PetscScalar *restrict w, const PetscScalar *restrict rj, PetscScalar *restrict buf, PetscScalar *restrict y, const PetscInt B)
+   is asked for ahead when B > 1 and pf (scattered columns). */
+TN_RULE_INLINE void GatherRow(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, const PetscScalar *restrict w, const PetscScalar *restrict rj, PetscScalar *restrict buf, PetscScalar *restrict y, const int pf, const PetscInt B)
 {
   PetscReal yl[B]; /* the sums in registers: not a load and a store of y[b] per synapse */
   for (PetscInt b = 0; b < B; b++) yl[b] = y[b];
@@ -307,7 +312,7 @@ TN_RULE_INLINE void GatherRow(PetscInt t0, PetscInt t1, PetscInt nz, const Petsc
     const PetscScalar *xj    = rj + (size_t)ja[t] * B;
     PetscScalar *restrict bt = buf + (size_t)(t - t0) * B;
     const PetscReal wt       = w[t];
-    if (B > 1 && t + TN_RULE_AHEAD < nz) {
+    if (pf && B > 1 && t + TN_RULE_AHEAD < nz) {
       const PetscScalar *xf = rj + (size_t)ja[t + TN_RULE_AHEAD] * B;
       __builtin_prefetch(xf);
       __builtin_prefetch(xf + B - 1);
@@ -327,8 +332,10 @@ TN_RULE_INLINE void GatherRow(PetscInt t0, PetscInt t1, PetscInt nz, const Petsc
    buf while the row's W_ij are still in cache. The sums are those of a
    row's y then its update in two passes, in the same order: the same W bit
    for bit. w: W's values (Ad's, then Ao's at nd), d the direction (same
-   layout) or NULL when inplace. */
-TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int inplace, const PetscInt B, const PetscInt n)
+   layout) or NULL when inplace; inplace also writes the net's W_ii of each
+   row into wd as the row is done (dp: the net's diagonal positions), so
+   that the net need not read W again for it (TnNetWeightsUpdatedDiag). */
+TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int pfd, const PetscInt *dp, PetscScalar *wd, const int inplace, const PetscInt B, const PetscInt n)
 {
   const PetscReal invn = 1.0 / (PetscReal)n;
   PetscBool       bad  = PETSC_FALSE;
@@ -340,30 +347,31 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
       const PetscInt nrd = ia[i + 1] - ia[i];
       PetscReal      yy  = 0;
       for (PetscInt b = 0; b < B; b++) y[b] = 0;
-      GatherRow(ia[i], ia[i + 1], ia[m], ja, w, px, buf, y, B);
-      GatherRow(oia[i], oia[i + 1], oia[m], oja, w + nd, pg, buf + (size_t)nrd * B, y, B);
+      GatherRow(ia[i], ia[i + 1], ia[m], ja, w, px, buf, y, pfd, B);
+      GatherRow(oia[i], oia[i + 1], oia[m], oja, w + nd, pg, buf + (size_t)nrd * B, y, 1, B);
       for (PetscInt b = 0; b < n; b++) yy += y[b] * y[b];
       pre = y;
       c   = yy * invn;
-      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, buf, pre, eta, c, invn, &vmax, &rs, &bad, 1, inplace, 1, B, n);
-      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, buf + (size_t)nrd * B, pre, eta, c, invn, &vmax, &rs, &bad, 1, inplace, 1, B, n);
+      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, buf, pre, eta, c, invn, &vmax, &rs, &bad, 1, inplace, 1, 0, B, n);
+      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, buf + (size_t)nrd * B, pre, eta, c, invn, &vmax, &rs, &bad, 1, inplace, 1, 0, B, n);
       row1 = PetscMax(row1, rs);
     } else {
-      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, B, n);
-      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, B, n);
+      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, pfd, B, n);
+      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, 1, B, n);
     }
+    if (inplace) TnNetDiagOfRow(dp, w, wd, i); /* W_ii while the row is in cache */
   }
   st->vmax = vmax;
   st->row1 = kind == TN_RULE_OJA ? row1 : -1; /* only oja's bound needs it: -1, not known */
   st->bad  = bad ? 1 : 0;
 }
 
-#define TN_RULE_ROWS(inplace, B, n)                                                                                   \
-  do {                                                                                                                \
-    if (r->kind == TN_RULE_HEBB)                                                                                      \
-      Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, inplace, B, n); \
-    else                                                                                                              \
-      Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, inplace, B, n);  \
+#define TN_RULE_ROWS(inplace, B, n)                                                                                                   \
+  do {                                                                                                                                \
+    if (r->kind == TN_RULE_HEBB)                                                                                                      \
+      Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, r->pfd, dp, wd, inplace, B, n); \
+    else                                                                                                                              \
+      Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, r->pfd, dp, wd, inplace, B, n);  \
   } while (0)
 /* The kernel with B (= n, no padding) a compile-time constant for the usual
    batch sizes. */
@@ -412,17 +420,23 @@ static PetscErrorCode CheckActivities(TnRule r, Vec x, PetscInt nvalid, PetscInt
   PetscCall(TnErrorSync(r->comm, (PetscBool)(nloc != L.m * B), msg));
   PetscCheck(nvalid >= 1 && nvalid <= B, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "the %s rule's update needs 1 <= nvalid <= B = %" PetscInt_FMT " samples, not %" PetscInt_FMT, TnRuleTypes[r->kind], B, nvalid);
   PetscCall(VecGetArrayRead(x, &px));
-  for (PetscInt i = 0; i < L.m; i++) {
-    PetscReal ss = 0;
-    for (PetscInt b = 0; b < B; b++) {
-      const PetscReal v = px[(size_t)i * B + b], av = PetscAbsReal(v);
-      if (!(av <= PETSC_MAX_REAL)) bad = PETSC_TRUE;
-      if (b < nvalid) {
-        ss += v * v;
-        loc[1] = PetscMax(loc[1], av);
+  { /* without a branch or a division per row: max_i fl(ss_i / n) =
+       fl(max_i ss_i / n), rounding being monotone */
+    PetscReal ssmax = 0, amax = 0;
+    int       nf = 0;
+    for (PetscInt i = 0; i < L.m; i++) {
+      PetscReal ss = 0;
+      for (PetscInt b = 0; b < B; b++) {
+        const PetscReal v = px[(size_t)i * B + b], av = PetscAbsReal(v), u = b < nvalid ? av : 0;
+        nf |= !(av <= PETSC_MAX_REAL);
+        ss += u * u;
+        amax = amax < u ? u : amax;
       }
+      ssmax = ssmax < ss ? ss : ssmax;
     }
-    loc[0] = PetscMax(loc[0], ss / nvalid);
+    bad    = nf ? PETSC_TRUE : PETSC_FALSE;
+    loc[0] = ssmax / nvalid;
+    loc[1] = amax;
   }
   PetscCall(VecRestoreArrayRead(x, &px));
   PetscCall(PetscSNPrintf(msg, sizeof msg, "the activities given to the %s rule hold NaN or Inf", TnRuleTypes[r->kind]));
@@ -444,7 +458,8 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
   TnParamLayout      L;
   const PetscInt    *ia, *ja, *oia, *oja;
   const PetscScalar *px, *pg;
-  PetscScalar       *w, *va, *vo;
+  PetscScalar       *w, *va, *vo, *wd = NULL;
+  const PetscInt    *dp = NULL;
   PetscInt           n;
   PetscBool          done;
   PetscReal          eta;
@@ -463,13 +478,18 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
   PetscCall(VecScatterEnd(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGetArrayRead(x, &px));
   PetscCall(VecGetArrayRead(r->G, &pg));
-  if (!dw) { /* written through W's own storage, so that W's state (and any cached norm) moves on */
+  if (!dw) { /* written through W's own storage, so that W's state (and any cached norm) moves on; W_ii with it */
+    Vec wdiag;
+    PetscCall(TnNetGetDiagPositions(r->net, &dp));
+    PetscCall(TnNetGetVecs(r->net, NULL, NULL, &wdiag));
+    PetscCall(VecGetArray(wdiag, &wd));
     PetscCall(MatSeqAIJGetArray(Ad, &va));
     PetscCall(MatSeqAIJGetArray(Ao, &vo));
     PetscCheck(va == w && (!L.no || vo == w + L.nd), PETSC_COMM_SELF, PETSC_ERR_PLIB, "W's value arrays are not the network's parameter storage");
     TN_RULE_DISPATCH(1);
     PetscCall(MatSeqAIJRestoreArray(Ao, &vo));
     PetscCall(MatSeqAIJRestoreArray(Ad, &va));
+    PetscCall(VecRestoreArray(wdiag, &wd));
   } else {
     TN_RULE_DISPATCH(0);
     PetscCall(PetscArrayzero(dw + L.nd + L.no, L.n - L.nd - L.no)); /* b and u are not learned */
@@ -680,9 +700,9 @@ PetscErrorCode TnRuleApply(TnRule r, Vec x)
   PetscCall(TnRuleGetStepSize(r, B, &eta));
   PetscCall(WStats(r, &ws));
   if (InPlaceSafe(r, eta, &ws, R2, rmax)) {
-    PetscCall(Update(r, x, B, B, NULL, &st));
+    PetscCall(Update(r, x, B, B, NULL, &st)); /* W_ii written too */
     PetscCall(ReduceStats(r, &st));
-    PetscCall(TnNetWeightsUpdated(r->net));
+    PetscCall(TnNetWeightsUpdatedDiag(r->net));
   } else {
     if (L.n != r->ndw_apply) {
       PetscCall(PetscFree(r->dw));
