@@ -1,7 +1,8 @@
 /* mpi_calls: counts, per rank, the MPI collectives and communicator
    creations a program makes (through the PMPI profiling interface), to tell
    work that grows with the rank count P (more calls, or calls of more data,
-   as P grows) from work that does not. Loaded before the program:
+   as P grows) from work that does not, and records each rank's resources.
+   Loaded before the program:
 
      mpicc -O2 -shared -fPIC bench/mpi_calls/mpi_calls.c -o mpi_calls.so
      mpirun -n P -x LD_PRELOAD=$PWD/mpi_calls.so -x TN_MPI_CALLS_DIR=DIR tenor ...
@@ -10,10 +11,25 @@
    the end of MPI_Init(_thread) to MPI_Finalize), then one line per call that
    was made: name, calls, seconds inside the call (waiting included), and the
    elements the calls sent (count arguments, summed; 0 where the count is a
-   per-rank array). bench/many_ranks.sh uses it. */
+   per-rank array).
+
+   With TN_MPI_CALLS_RUSAGE_DIR=RDIR, each process writes at its exit (a
+   destructor, after MPI_Finalize and the return from main) RDIR/<rank> with
+   the line /usr/bin/time -f "%M %e %U %S" writes: peak resident set size in
+   kB (ru_maxrss), wall seconds since the process was created (its start time
+   in /proc/self/stat, the clock /usr/bin/time starts at its fork), user and
+   system CPU seconds; the resource figures are getrusage's of the process
+   and its waited-for children, as wait4 gives them to /usr/bin/time. So a
+   rank can be measured without a process between it and the launcher (a
+   wrapper such as /usr/bin/time forks the rank as its own child).
+   bench/many_ranks.sh uses both. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 enum {
   ALLREDUCE,
@@ -40,6 +56,7 @@ enum {
 static const char *names[NCALLS] = {"Allreduce", "Allgather", "Allgatherv", "Alltoall", "Alltoallv", "Bcast", "Scatter", "Scatterv", "Gather", "Gatherv", "Reduce", "Scan", "Exscan", "Barrier", "Ibarrier", "Comm_split", "Comm_split_type", "Comm_dup", "Comm_create"};
 static long        calls[NCALLS], elements[NCALLS];
 static double      seconds[NCALLS], t_init;
+static int         world_rank = -1; /* MPI_COMM_WORLD rank, once MPI_Init has returned */
 
 #define COUNT(k, n, call)             \
   do {                                \
@@ -132,6 +149,7 @@ int MPI_Init(int *argc, char ***argv)
 {
   int rc = PMPI_Init(argc, argv);
   t_init = PMPI_Wtime();
+  PMPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   return rc;
 }
 
@@ -139,6 +157,7 @@ int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
 {
   int rc = PMPI_Init_thread(argc, argv, required, provided);
   t_init = PMPI_Wtime();
+  PMPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   return rc;
 }
 
@@ -160,4 +179,51 @@ int MPI_Finalize(void)
     }
   }
   return PMPI_Finalize();
+}
+
+/* Seconds since this process was created: now on CLOCK_BOOTTIME minus
+   /proc/self/stat's field 22, the start time in clock ticks since boot (the
+   same clock); -1 if it cannot be read. Resolution: one tick (10 ms). */
+static double ProcessWallSeconds(void)
+{
+  char               buf[4096], *p;
+  size_t             n;
+  unsigned long long start;
+  struct timespec    now;
+  FILE              *fp = fopen("/proc/self/stat", "r");
+  if (!fp) return -1;
+  n = fread(buf, 1, sizeof(buf) - 1, fp);
+  fclose(fp);
+  buf[n] = 0;
+  p      = strrchr(buf, ')'); /* field 2, the command name, may hold spaces */
+  if (!p) return -1;
+  /* after ")": field 3 (state) ... field 22 (starttime) */
+  if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1) return -1;
+  if (clock_gettime(CLOCK_BOOTTIME, &now)) return -1;
+  return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec - (double)start / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* At exit: "maxrss_kB wall_s user_s system_s" into TN_MPI_CALLS_RUSAGE_DIR/<rank>
+   (the rank of MPI_COMM_WORLD, or the launcher's OMPI_COMM_WORLD_RANK if MPI
+   was never started). ru_maxrss of the process and of its children, the
+   larger (a peak, as wait4 reports it); CPU times summed over both. */
+__attribute__((destructor)) static void WriteRusage(void)
+{
+  const char   *dir = getenv("TN_MPI_CALLS_RUSAGE_DIR"), *env = getenv("OMPI_COMM_WORLD_RANK");
+  struct rusage self, kids;
+  char          path[4096];
+  FILE         *fp;
+  int           rank = world_rank;
+  double        wall = ProcessWallSeconds();
+  if (!dir) return;
+  if (rank < 0 && env) rank = atoi(env);
+  if (rank < 0) return;
+  if (getrusage(RUSAGE_SELF, &self) || getrusage(RUSAGE_CHILDREN, &kids)) return;
+  snprintf(path, sizeof(path), "%s/%d", dir, rank);
+  fp = fopen(path, "w");
+  if (!fp) return;
+  fprintf(fp, "%ld %.2f %.2f %.2f\n", self.ru_maxrss > kids.ru_maxrss ? self.ru_maxrss : kids.ru_maxrss, wall,
+          (double)self.ru_utime.tv_sec + 1e-6 * (double)self.ru_utime.tv_usec + (double)kids.ru_utime.tv_sec + 1e-6 * (double)kids.ru_utime.tv_usec,
+          (double)self.ru_stime.tv_sec + 1e-6 * (double)self.ru_stime.tv_usec + (double)kids.ru_stime.tv_sec + 1e-6 * (double)kids.ru_stime.tv_usec);
+  fclose(fp);
 }
