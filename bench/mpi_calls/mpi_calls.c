@@ -17,7 +17,9 @@
    destructor, after MPI_Finalize and the return from main) RDIR/<rank> with
    the line /usr/bin/time -f "%M %e %U %S" writes: peak resident set size in
    kB (ru_maxrss), wall seconds since the process was created (its start time
-   in /proc/self/stat, the clock /usr/bin/time starts at its fork), user and
+   in /proc/self/stat, the clock /usr/bin/time starts at its fork) until the
+   record is written (the rest of the exit, and the wait of whoever reaps
+   the process, are not in it: up to seconds on a loaded machine), user and
    system CPU seconds; the resource figures are getrusage's of the process
    and its waited-for children, as wait4 gives them to /usr/bin/time. So a
    rank can be measured without a process between it and the launcher (a

@@ -5,9 +5,10 @@
 #     /usr/bin/time -f "%M %e %U %S" writes (peak RSS kB, wall s, user s,
 #     system s): measured on the same processes (2 ranks of tenor
 #     logdensity under /usr/bin/time with the library preloaded), the peak
-#     RSS within 1%, user and system time within 0.05 s, the wall time not
-#     above /usr/bin/time's (the process starts after time's clock) and not
-#     below half of it (the load of the machine delays time's reaping);
+#     RSS within 1%, user and system time within 0.05 s, the wall time
+#     positive and not above /usr/bin/time's (the process starts after
+#     time's clock; the end of its exit and time's reaping of it, seconds on
+#     a loaded machine, are time's only);
 #  2. bench/many_ranks.sh at 2 ranks (ld_sync and the launch run, no weak
 #     run) writes its results row, peak RSS, CPU time and collectives
 #     included, and starts every rank as tenor itself (mpirun -x
@@ -40,7 +41,7 @@ for r in 0 1; do
   echo "rank $r: /usr/bin/time $(cat time/$r 2>/dev/null), mpi_calls $(cat lib/$r 2>/dev/null)"
   if [ -s "lib/$r" ] && awk 'NR == FNR { for (i = 1; i <= 4; i++) t[i] = $i; next }
       function abs(x) { return x < 0 ? -x : x }
-      { exit !(NF == 4 && $1 > 1000 && abs($1 - t[1]) <= 0.01 * t[1] && $2 <= t[2] + 0.01 && $2 >= 0.5 * t[2] && abs($3 - t[3]) <= 0.05 && abs($4 - t[4]) <= 0.05) }' "time/$r" "lib/$r"; then
+      { exit !(NF == 4 && $1 > 1000 && abs($1 - t[1]) <= 0.01 * t[1] && $2 <= t[2] + 0.01 && $2 > 0 && abs($3 - t[3]) <= 0.05 && abs($4 - t[4]) <= 0.05) }' "time/$r" "lib/$r"; then
     say ok "rank $r: mpi_calls records peak RSS, wall, user and system time as /usr/bin/time does"
   else
     say fail "rank $r: mpi_calls' record '$(cat lib/$r 2>/dev/null)' differs from /usr/bin/time's '$(cat time/$r 2>/dev/null)' (or is missing)"
