@@ -13,17 +13,20 @@
    elements the calls sent (count arguments, summed; 0 where the count is a
    per-rank array).
 
-   With TN_MPI_CALLS_RUSAGE_DIR=RDIR, each process writes at its exit (a
-   destructor, after MPI_Finalize and the return from main) RDIR/<rank> with
-   the line /usr/bin/time -f "%M %e %U %S" writes: peak resident set size in
-   kB (ru_maxrss), wall seconds since the process was created (its start time
-   in /proc/self/stat, the clock /usr/bin/time starts at its fork) until the
-   record is written (the rest of the exit, and the wait of whoever reaps
-   the process, are not in it: up to seconds on a loaded machine), user and
-   system CPU seconds; the resource figures are getrusage's of the process
-   and its waited-for children, as wait4 gives them to /usr/bin/time. So a
-   rank can be measured without a process between it and the launcher (a
-   wrapper such as /usr/bin/time forks the rank as its own child).
+   With TN_MPI_CALLS_RUSAGE_DIR=RDIR, each rank writes when PMPI_Finalize
+   has returned RDIR/<rank> with the line /usr/bin/time -f "%M %e %U %S"
+   writes: peak resident set size in kB (ru_maxrss), wall seconds since the
+   process was created (its start time in /proc/self/stat, the clock
+   /usr/bin/time starts at its fork) until then, user and system CPU
+   seconds; the resource figures are getrusage's of the process and its
+   waited-for children, as wait4 gives them to /usr/bin/time. The return
+   from main and the exit are not in it (seconds of wall time on a loaded
+   machine, where /usr/bin/time's figure also holds its own wait to reap
+   the process). So a rank can be measured without a process between it and
+   the launcher (a wrapper such as /usr/bin/time forks the rank as its own
+   child), and the record says that the rank returned from MPI_Finalize
+   even if the launcher then kills it (as Open MPI 4.1's mpirun does to the
+   ranks still running when it decides that one "exited improperly").
    bench/many_ranks.sh uses both. */
 #include <mpi.h>
 #include <stdio.h>
@@ -58,7 +61,6 @@ enum {
 static const char *names[NCALLS] = {"Allreduce", "Allgather", "Allgatherv", "Alltoall", "Alltoallv", "Bcast", "Scatter", "Scatterv", "Gather", "Gatherv", "Reduce", "Scan", "Exscan", "Barrier", "Ibarrier", "Comm_split", "Comm_split_type", "Comm_dup", "Comm_create"};
 static long        calls[NCALLS], elements[NCALLS];
 static double      seconds[NCALLS], t_init;
-static int         world_rank = -1; /* MPI_COMM_WORLD rank, once MPI_Init has returned */
 
 #define COUNT(k, n, call)             \
   do {                                \
@@ -151,7 +153,6 @@ int MPI_Init(int *argc, char ***argv)
 {
   int rc = PMPI_Init(argc, argv);
   t_init = PMPI_Wtime();
-  PMPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   return rc;
 }
 
@@ -159,28 +160,7 @@ int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
 {
   int rc = PMPI_Init_thread(argc, argv, required, provided);
   t_init = PMPI_Wtime();
-  PMPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   return rc;
-}
-
-int MPI_Finalize(void)
-{
-  const char *dir = getenv("TN_MPI_CALLS_DIR");
-  int         rank;
-  PMPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (dir) {
-    char  path[4096];
-    FILE *fp;
-    snprintf(path, sizeof(path), "%s/%d", dir, rank);
-    fp = fopen(path, "w");
-    if (fp) {
-      fprintf(fp, "span %.3f\n", PMPI_Wtime() - t_init);
-      for (int k = 0; k < NCALLS; k++)
-        if (calls[k]) fprintf(fp, "%s %ld %.3f %ld\n", names[k], calls[k], seconds[k], elements[k]);
-      fclose(fp);
-    }
-  }
-  return PMPI_Finalize();
 }
 
 /* Seconds since this process was created: now on CLOCK_BOOTTIME minus
@@ -205,21 +185,17 @@ static double ProcessWallSeconds(void)
   return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec - (double)start / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* At exit: "maxrss_kB wall_s user_s system_s" into TN_MPI_CALLS_RUSAGE_DIR/<rank>
-   (the rank of MPI_COMM_WORLD, or the launcher's OMPI_COMM_WORLD_RANK if MPI
-   was never started). ru_maxrss of the process and of its children, the
-   larger (a peak, as wait4 reports it); CPU times summed over both. */
-__attribute__((destructor)) static void WriteRusage(void)
+/* "maxrss_kB wall_s user_s system_s" into TN_MPI_CALLS_RUSAGE_DIR/<rank>:
+   ru_maxrss of the process and of its children, the larger (a peak, as
+   wait4 reports it); CPU times summed over both. */
+static void WriteRusage(int rank)
 {
-  const char   *dir = getenv("TN_MPI_CALLS_RUSAGE_DIR"), *env = getenv("OMPI_COMM_WORLD_RANK");
+  const char   *dir  = getenv("TN_MPI_CALLS_RUSAGE_DIR");
+  double        wall = ProcessWallSeconds();
   struct rusage self, kids;
   char          path[4096];
   FILE         *fp;
-  int           rank = world_rank;
-  double        wall = ProcessWallSeconds();
   if (!dir) return;
-  if (rank < 0 && env) rank = atoi(env);
-  if (rank < 0) return;
   if (getrusage(RUSAGE_SELF, &self) || getrusage(RUSAGE_CHILDREN, &kids)) return;
   snprintf(path, sizeof(path), "%s/%d", dir, rank);
   fp = fopen(path, "w");
@@ -228,4 +204,26 @@ __attribute__((destructor)) static void WriteRusage(void)
           (double)self.ru_utime.tv_sec + 1e-6 * (double)self.ru_utime.tv_usec + (double)kids.ru_utime.tv_sec + 1e-6 * (double)kids.ru_utime.tv_usec,
           (double)self.ru_stime.tv_sec + 1e-6 * (double)self.ru_stime.tv_usec + (double)kids.ru_stime.tv_sec + 1e-6 * (double)kids.ru_stime.tv_usec);
   fclose(fp);
+}
+
+int MPI_Finalize(void)
+{
+  const char *dir = getenv("TN_MPI_CALLS_DIR");
+  int         rank, rc;
+  PMPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (dir) {
+    char  path[4096];
+    FILE *fp;
+    snprintf(path, sizeof(path), "%s/%d", dir, rank);
+    fp = fopen(path, "w");
+    if (fp) {
+      fprintf(fp, "span %.3f\n", PMPI_Wtime() - t_init);
+      for (int k = 0; k < NCALLS; k++)
+        if (calls[k]) fprintf(fp, "%s %ld %.3f %ld\n", names[k], calls[k], seconds[k], elements[k]);
+      fclose(fp);
+    }
+  }
+  rc = PMPI_Finalize();
+  WriteRusage(rank); /* the rank has returned from MPI_Finalize */
+  return rc;
 }

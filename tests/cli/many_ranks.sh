@@ -1,14 +1,16 @@
 #!/bin/bash
 # bench/many_ranks.sh measures each rank without a process between the rank
 # and the launcher, and what it records is what /usr/bin/time recorded:
-#  1. bench/mpi_calls (preloaded) writes, per rank at exit, the line
-#     /usr/bin/time -f "%M %e %U %S" writes (peak RSS kB, wall s, user s,
-#     system s): measured on the same processes (2 ranks of tenor
+#  1. bench/mpi_calls (preloaded) writes, per rank when MPI_Finalize
+#     returns, the line /usr/bin/time -f "%M %e %U %S" writes (peak RSS kB,
+#     wall s, user s, system s): measured on the same processes (2 ranks of tenor
 #     logdensity under /usr/bin/time with the library preloaded), the peak
 #     RSS within 1%, user and system time within 0.05 s, the wall time
 #     positive and not above /usr/bin/time's (the process starts after
-#     time's clock; the end of its exit and time's reaping of it, seconds on
-#     a loaded machine, are time's only);
+#     time's clock; the return from main, the exit and time's reaping of
+#     it, seconds on a loaded machine, are time's only), and written even
+#     if the rank is killed once MPI_Finalize has returned (as mpirun did
+#     at 256 ranks);
 #  2. bench/many_ranks.sh at 2 ranks (ld_sync and the launch run, no weak
 #     run) writes its results row, peak RSS, CPU time and collectives
 #     included, and starts every rank as tenor itself (mpirun -x
@@ -17,8 +19,8 @@
 #     real one);
 #  3. in that run, the same mpirun ends both 2-rank runs as Open MPI's
 #     launcher did at 256 ranks: its message that a rank "exited
-#     improperly" and exit status 1. ld_sync, where every rank finalised and
-#     exited, still counts (its row, a note in launcher_messages.txt); the
+#     improperly" and exit status 1. ld_sync, where every rank returned from
+#     MPI_Finalize, still counts (its row, a note in launcher_messages.txt); the
 #     launch run, where rank 1's record of MPI_Finalize is removed first,
 #     fails.
 # Exits 77 (skipped) without mpicc. Usage: many_ranks.sh TENOR WORKDIR
@@ -46,6 +48,15 @@ for r in 0 1; do
   else
     say fail "rank $r: mpi_calls' record '$(cat lib/$r 2>/dev/null)' differs from /usr/bin/time's '$(cat time/$r 2>/dev/null)' (or is missing)"
   fi
+done
+
+# ... and a rank killed after MPI_Finalize has returned has its record
+printf '#include <mpi.h>\n#include <signal.h>\nint main(int c, char **v) { MPI_Init(&c, &v); MPI_Finalize(); raise(SIGKILL); return 0; }\n' >killed.c
+mpicc killed.c -o killed || { echo "FAIL killed.c does not build"; exit 1; }
+mkdir -p killed.mem
+mpirun -n 2 -x LD_PRELOAD="$W/mpi_calls.so" -x TN_MPI_CALLS_RUSAGE_DIR="$W/killed.mem" ./killed >killed.log 2>&1
+for r in 0 1; do
+  awk 'NF == 4 && $1 > 0 && $2 > 0 { ok = 1 } END { exit !ok }' "killed.mem/$r" 2>/dev/null && say ok "rank $r, killed after MPI_Finalize: its record $(cat killed.mem/$r)" || say fail "rank $r, killed after MPI_Finalize, has no record"
 done
 
 # 2. bench/many_ranks.sh at 2 ranks, mpirun's command lines logged; 3. the
