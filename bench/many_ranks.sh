@@ -16,7 +16,7 @@
 # Writes OUTDIR/results.csv (one row per run), OUTDIR/weak.csv, and the runs'
 # logs and outputs under OUTDIR/runs/. Each rank's peak RSS, wall time and CPU
 # time (user + system) are the rank's own getrusage and start time, written
-# when MPI_Finalize returns by bench/mpi_calls/mpi_calls.c (preloaded, below; ru_maxrss
+# in MPI_Finalize by bench/mpi_calls/mpi_calls.c (preloaded, below; ru_maxrss
 # counts the shared libraries' resident pages in every rank); on a shared or
 # oversubscribed machine the CPU time is the figure to compare. Each rank is
 # tenor itself, started by mpirun's daemon, no process in between: under
@@ -26,7 +26,7 @@
 # with that wrapper. mpirun (Open MPI 4.1) printed that message at 256
 # ranks for a program that only calls MPI_Init and MPI_Finalize, started
 # bare, as well: a run where it is printed and mpirun exits non-zero, but
-# whose every rank wrote its records before and after MPI_Finalize, counts,
+# whose every rank wrote its records in MPI_Finalize (its work done), counts,
 # with a note in OUTDIR/launcher_messages.txt.
 # At each P of RANKS a launch run (tenor logdensity -help: MPI and PETSc
 # start and stop, the options, no network) goes into OUTDIR/launch.csv, the
@@ -76,7 +76,7 @@ run() {
   t1=$(date +%s.%N)
   echo "$t0 $t1" | awk '{ printf "%.2f\n", $2 - $1 }' >"$name.wall"
   if [ $rc != 0 ] && [ -n "$PRELOAD" ] && finalised "$name" "$np"; then
-    echo "note: $name: mpirun exited $rc reporting that a rank \"exited improperly\", but all $np ranks returned from MPI_Finalize (records in $name.calls and $name.mem): Open MPI's launcher (docs/many-ranks.md); the run counts" | tee -a "$OUT/launcher_messages.txt"
+    echo "note: $name: mpirun exited $rc reporting that a rank \"exited improperly\", but all $np ranks had reached MPI_Finalize (records in $name.calls and $name.mem): Open MPI's launcher (docs/many-ranks.md); the run counts" | tee -a "$OUT/launcher_messages.txt"
     rc=0
   fi
   return $rc
@@ -84,9 +84,9 @@ run() {
 
 # finalised NAME NP: mpirun's log of run NAME says a rank "exited improperly"
 # (Open MPI's launcher; no MPI_Abort), yet every rank wrote its call counts
-# on entering MPI_Finalize and its resources when MPI_Finalize returned
-# (bench/mpi_calls): the run itself was complete (mpirun may then kill the
-# ranks still exiting).
+# and its resources on entering MPI_Finalize (bench/mpi_calls): every rank's
+# work, its outputs included, was done (mpirun then kills the ranks still
+# in MPI_Finalize or exiting).
 finalised() {
   local name=$1 np=$2 k
   grep -q "exiting improperly" "$name.log" && ! grep -q "MPI_ABORT" "$name.log" || return 1

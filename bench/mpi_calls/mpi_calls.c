@@ -13,20 +13,22 @@
    elements the calls sent (count arguments, summed; 0 where the count is a
    per-rank array).
 
-   With TN_MPI_CALLS_RUSAGE_DIR=RDIR, each rank writes when PMPI_Finalize
-   has returned RDIR/<rank> with the line /usr/bin/time -f "%M %e %U %S"
-   writes: peak resident set size in kB (ru_maxrss), wall seconds since the
-   process was created (its start time in /proc/self/stat, the clock
-   /usr/bin/time starts at its fork) until then, user and system CPU
-   seconds; the resource figures are getrusage's of the process and its
-   waited-for children, as wait4 gives them to /usr/bin/time. The return
-   from main and the exit are not in it (seconds of wall time on a loaded
-   machine, where /usr/bin/time's figure also holds its own wait to reap
-   the process). So a rank can be measured without a process between it and
-   the launcher (a wrapper such as /usr/bin/time forks the rank as its own
-   child), and the record says that the rank returned from MPI_Finalize
-   even if the launcher then kills it (as Open MPI 4.1's mpirun does to the
-   ranks still running when it decides that one "exited improperly").
+   With TN_MPI_CALLS_RUSAGE_DIR=RDIR, each rank writes RDIR/<rank> on
+   entering MPI_Finalize and again when PMPI_Finalize has returned (a file
+   renamed into place, so it is whole whenever the rank is killed), with
+   the line /usr/bin/time -f "%M %e %U %S" writes: peak resident set size
+   in kB (ru_maxrss), wall seconds since the process was created (its start
+   time in /proc/self/stat, the clock /usr/bin/time starts at its fork)
+   until then, user and system CPU seconds; the resource figures are
+   getrusage's of the process and its waited-for children, as wait4 gives
+   them to /usr/bin/time. The return from main and the exit are not in it
+   (seconds of wall time on a loaded machine, where /usr/bin/time's figure
+   also holds its own wait to reap the process). So a rank can be measured
+   without a process between it and the launcher (a wrapper such as
+   /usr/bin/time forks the rank as its own child), and a rank that the
+   launcher kills once it is in MPI_Finalize (as Open MPI 4.1's mpirun does
+   to the other ranks when it decides that one "exited improperly") keeps
+   its record, from its entry into MPI_Finalize.
    bench/many_ranks.sh uses both. */
 #include <mpi.h>
 #include <stdio.h>
@@ -193,17 +195,18 @@ static void WriteRusage(int rank)
   const char   *dir  = getenv("TN_MPI_CALLS_RUSAGE_DIR");
   double        wall = ProcessWallSeconds();
   struct rusage self, kids;
-  char          path[4096];
+  char          path[4096], tmp[4096];
   FILE         *fp;
   if (!dir) return;
   if (getrusage(RUSAGE_SELF, &self) || getrusage(RUSAGE_CHILDREN, &kids)) return;
+  snprintf(tmp, sizeof(tmp), "%s/.%d.tmp", dir, rank);
   snprintf(path, sizeof(path), "%s/%d", dir, rank);
-  fp = fopen(path, "w");
+  fp = fopen(tmp, "w");
   if (!fp) return;
   fprintf(fp, "%ld %.2f %.2f %.2f\n", self.ru_maxrss > kids.ru_maxrss ? self.ru_maxrss : kids.ru_maxrss, wall,
           (double)self.ru_utime.tv_sec + 1e-6 * (double)self.ru_utime.tv_usec + (double)kids.ru_utime.tv_sec + 1e-6 * (double)kids.ru_utime.tv_usec,
           (double)self.ru_stime.tv_sec + 1e-6 * (double)self.ru_stime.tv_usec + (double)kids.ru_stime.tv_sec + 1e-6 * (double)kids.ru_stime.tv_usec);
-  fclose(fp);
+  if (fclose(fp) == 0) rename(tmp, path);
 }
 
 int MPI_Finalize(void)
@@ -223,7 +226,8 @@ int MPI_Finalize(void)
       fclose(fp);
     }
   }
+  WriteRusage(rank); /* kept if the launcher kills the rank in MPI_Finalize */
   rc = PMPI_Finalize();
-  WriteRusage(rank); /* the rank has returned from MPI_Finalize */
+  WriteRusage(rank);
   return rc;
 }

@@ -8,9 +8,9 @@
 #     RSS within 1%, user and system time within 0.05 s, the wall time
 #     positive and not above /usr/bin/time's (the process starts after
 #     time's clock; the return from main, the exit and time's reaping of
-#     it, seconds on a loaded machine, are time's only), and written even
-#     if the rank is killed once MPI_Finalize has returned (as mpirun did
-#     at 256 ranks);
+#     it, seconds on a loaded machine, are time's only); a rank killed
+#     after MPI_Finalize, or inside it (rank 0 waits there while rank 1
+#     dies, and mpirun kills it, as it killed ranks at 256), has its record;
 #  2. bench/many_ranks.sh at 2 ranks (ld_sync and the launch run, no weak
 #     run) writes its results row, peak RSS, CPU time and collectives
 #     included, and starts every rank as tenor itself (mpirun -x
@@ -58,6 +58,11 @@ mpirun -n 2 -x LD_PRELOAD="$W/mpi_calls.so" -x TN_MPI_CALLS_RUSAGE_DIR="$W/kille
 for r in 0 1; do
   awk 'NF == 4 && $1 > 0 && $2 > 0 { ok = 1 } END { exit !ok }' "killed.mem/$r" 2>/dev/null && say ok "rank $r, killed after MPI_Finalize: its record $(cat killed.mem/$r)" || say fail "rank $r, killed after MPI_Finalize, has no record"
 done
+printf '#include <mpi.h>\n#include <signal.h>\n#include <unistd.h>\nint main(int c, char **v) { int r; MPI_Init(&c, &v); MPI_Comm_rank(MPI_COMM_WORLD, &r); if (r == 1) { sleep(2); raise(SIGKILL); } MPI_Finalize(); return 0; }\n' >stuck.c
+mpicc stuck.c -o stuck || { echo "FAIL stuck.c does not build"; exit 1; }
+mkdir -p stuck.mem
+mpirun -n 2 -x LD_PRELOAD="$W/mpi_calls.so" -x TN_MPI_CALLS_RUSAGE_DIR="$W/stuck.mem" ./stuck >stuck.log 2>&1
+awk 'NF == 4 && $1 > 0 && $2 > 0 { ok = 1 } END { exit !ok }' stuck.mem/0 2>/dev/null && [ ! -e stuck.mem/1 ] && say ok "rank 0, killed inside MPI_Finalize: its record $(cat stuck.mem/0); none of rank 1, killed before" || say fail "rank 0, killed inside MPI_Finalize, has no record (or rank 1 has one): $(ls -A stuck.mem)"
 
 # 2. bench/many_ranks.sh at 2 ranks, mpirun's command lines logged; 3. the
 #    launcher's message injected after the 2-rank runs
