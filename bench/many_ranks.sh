@@ -19,15 +19,14 @@
 # in MPI_Finalize by bench/mpi_calls/mpi_calls.c (preloaded, below; ru_maxrss
 # counts the shared libraries' resident pages in every rank); on a shared or
 # oversubscribed machine the CPU time is the figure to compare. Each rank is
-# tenor itself, started by mpirun's daemon, no process in between: under
-# /usr/bin/time (the rank its child) mpirun reported at 256 ranks that a rank
-# "exited improperly" after every rank had finalised (docs/many-ranks.md).
-# Only where mpicc is missing or fails does /usr/bin/time measure each rank,
-# with that wrapper. mpirun (Open MPI 4.1) printed that message at 256
-# ranks for a program that only calls MPI_Init and MPI_Finalize, started
-# bare, as well: a run where it is printed and mpirun exits non-zero, but
-# whose every rank wrote its records in MPI_Finalize (its work done), counts,
-# with a note in OUTDIR/launcher_messages.txt.
+# tenor itself, started by mpirun, no process in between (each rank used to
+# run as the child of /usr/bin/time, which is now the fallback where mpicc
+# is missing or fails). At 256 ranks mpirun (Open MPI 4.1) often says that a
+# rank "exited improperly" and exits non-zero after every rank has reached
+# MPI_Finalize, with or without that wrapper, even for a program that only
+# calls MPI_Init and MPI_Finalize (docs/many-ranks.md): such a run counts
+# when every rank wrote its records in MPI_Finalize (its work done), with a
+# note in OUTDIR/launcher_messages.txt.
 # At each P of RANKS a launch run (tenor logdensity -help: MPI and PETSc
 # start and stop, the options, no network) goes into OUTDIR/launch.csv, the
 # share of each run that is starting the ranks, not tenor's set-up. Where
