@@ -15,16 +15,25 @@
 # TN_MANY_LAUNCH=0 (environment): no launch run (below) at each P.
 # Writes OUTDIR/results.csv (one row per run), OUTDIR/weak.csv, and the runs'
 # logs and outputs under OUTDIR/runs/. Each rank's peak RSS, wall time and CPU
-# time (user + system) come from /usr/bin/time around that rank's process
-# (ru_maxrss counts the shared libraries' resident pages in every rank); on a
-# shared or oversubscribed machine the CPU time is the figure to compare.
+# time (user + system) are the rank's own getrusage and start time, written
+# in MPI_Finalize by bench/mpi_calls/mpi_calls.c (preloaded, below; ru_maxrss
+# counts the shared libraries' resident pages in every rank); on a shared or
+# oversubscribed machine the CPU time is the figure to compare. Each rank is
+# tenor itself, started by mpirun, no process in between (each rank used to
+# run as the child of /usr/bin/time, which is now the fallback where mpicc
+# is missing or fails). At 256 ranks mpirun (Open MPI 4.1) often says that a
+# rank "exited improperly" and exits non-zero after every rank has reached
+# MPI_Finalize, with or without that wrapper, even for a program that only
+# calls MPI_Init and MPI_Finalize (docs/many-ranks.md): such a run counts
+# when every rank wrote its records in MPI_Finalize (its work done), with a
+# note in OUTDIR/launcher_messages.txt.
 # At each P of RANKS a launch run (tenor logdensity -help: MPI and PETSc
 # start and stop, the options, no network) goes into OUTDIR/launch.csv, the
 # share of each run that is starting the ranks, not tenor's set-up. Where
 # mpicc is found, every run also counts each rank's MPI collectives and
-# communicator creations (bench/mpi_calls/mpi_calls.c, preloaded; the
-# counts in OUTDIR/runs/<run>.calls/<rank>): results.csv gives the largest
-# count per rank and the longest time from MPI_Init to MPI_Finalize.
+# communicator creations (the same preloaded library; the counts in
+# OUTDIR/runs/<run>.calls/<rank>): results.csv gives the largest count per
+# rank and the longest time from MPI_Init to MPI_Finalize.
 set -u
 TENOR=$(readlink -f "$1"); OUT=$2
 RANKS=${3:-32 64 128 256}
@@ -35,18 +44,20 @@ OUT=$(readlink -f "$OUT")
 R=$OUT/runs
 cd "$R" || exit 1
 TIME=/usr/bin/time
-[ -x $TIME ] || { echo "many_ranks.sh: needs /usr/bin/time (Debian's package time)" >&2; exit 1; }
 BENCH=$(cd "$(dirname "$0")" && pwd)
 PRELOAD=""
 if command -v mpicc >/dev/null && mpicc -O2 -shared -fPIC "$BENCH/mpi_calls/mpi_calls.c" -o "$R/mpi_calls.so" 2>"$R/mpi_calls.log"; then
   PRELOAD="$R/mpi_calls.so"
 else
-  echo "many_ranks.sh: note: no MPI call counts (mpicc failed or is missing: $R/mpi_calls.log)" >&2
+  echo "many_ranks.sh: note: no MPI call counts, each rank under /usr/bin/time (mpicc failed or is missing: $R/mpi_calls.log)" >&2
+  [ -x $TIME ] || { echo "many_ranks.sh: without mpicc, needs /usr/bin/time (Debian's package time)" >&2; exit 1; }
 fi
 
-# run NAME NP ARGS...: each rank under /usr/bin/time (peak RSS in kB, wall s,
-# user s, system s into NAME.mem/<rank>), its MPI calls into NAME.calls/<rank>;
-# the run's own wall time into NAME.wall. Open MPI yields the core while a
+# run NAME NP ARGS...: each rank's peak RSS in kB, wall s, user s, system s
+# into NAME.mem/<rank>, its MPI calls into NAME.calls/<rank>; the run's own
+# wall time into NAME.wall. With the preloaded library the rank is tenor
+# itself (mpirun -x LD_PRELOAD), which writes both; without it, each rank
+# runs under /usr/bin/time, which forks it. Open MPI yields the core while a
 # rank waits (mpi_yield_when_idle) by itself when the ranks outnumber the
 # cores; busy-polling (--mca mpi_yield_when_idle 0) was 5 times slower at 16
 # ranks on 2 cores (docs/many-ranks.md).
@@ -55,11 +66,32 @@ run() {
   rm -rf "$name" "$name.mem" "$name.calls"; mkdir -p "$name.mem" "$name.calls"
   local t0 t1 rc
   t0=$(date +%s.%N)
-  nice -n 10 mpirun -n "$np" --oversubscribe -x TN_MPI_CALLS_DIR="$R/$name.calls" sh -c 'p=$1; shift; exec '$TIME' -f "%M %e %U %S" -o "$0/$OMPI_COMM_WORLD_RANK" env ${p:+LD_PRELOAD=$p} "$@"' "$name.mem" "$PRELOAD" "$TENOR" "$@" -out_dir "$name" </dev/null >"$name.log" 2>&1
+  if [ -n "$PRELOAD" ]; then
+    nice -n 10 mpirun -n "$np" --oversubscribe -x LD_PRELOAD="$PRELOAD" -x TN_MPI_CALLS_DIR="$R/$name.calls" -x TN_MPI_CALLS_RUSAGE_DIR="$R/$name.mem" "$TENOR" "$@" -out_dir "$name" </dev/null >"$name.log" 2>&1
+  else
+    nice -n 10 mpirun -n "$np" --oversubscribe sh -c 'exec '$TIME' -f "%M %e %U %S" -o "$0/$OMPI_COMM_WORLD_RANK" "$@"' "$name.mem" "$TENOR" "$@" -out_dir "$name" </dev/null >"$name.log" 2>&1
+  fi
   rc=$?
   t1=$(date +%s.%N)
   echo "$t0 $t1" | awk '{ printf "%.2f\n", $2 - $1 }' >"$name.wall"
+  if [ $rc != 0 ] && [ -n "$PRELOAD" ] && finalised "$name" "$np"; then
+    echo "note: $name: mpirun exited $rc reporting that a rank \"exited improperly\", but all $np ranks had reached MPI_Finalize (records in $name.calls and $name.mem): Open MPI's launcher (docs/many-ranks.md); the run counts" | tee -a "$OUT/launcher_messages.txt"
+    rc=0
+  fi
   return $rc
+}
+
+# finalised NAME NP: mpirun's log of run NAME says a rank "exited improperly"
+# (Open MPI's launcher; no MPI_Abort), yet every rank wrote its call counts
+# and its resources on entering MPI_Finalize (bench/mpi_calls): every rank's
+# work, its outputs included, was done (mpirun then kills the ranks still
+# in MPI_Finalize or exiting).
+finalised() {
+  local name=$1 np=$2 k
+  grep -q "exiting improperly" "$name.log" && ! grep -q "MPI_ABORT" "$name.log" || return 1
+  for ((k = 0; k < np; k++)); do
+    [ -s "$name.calls/$k" ] && [ -s "$name.mem/$k" ] || return 1
+  done
 }
 
 # the networks and their partitions (2 ranks, Scotch, seed 1)

@@ -1,7 +1,8 @@
 /* mpi_calls: counts, per rank, the MPI collectives and communicator
    creations a program makes (through the PMPI profiling interface), to tell
    work that grows with the rank count P (more calls, or calls of more data,
-   as P grows) from work that does not. Loaded before the program:
+   as P grows) from work that does not, and records each rank's resources.
+   Loaded before the program:
 
      mpicc -O2 -shared -fPIC bench/mpi_calls/mpi_calls.c -o mpi_calls.so
      mpirun -n P -x LD_PRELOAD=$PWD/mpi_calls.so -x TN_MPI_CALLS_DIR=DIR tenor ...
@@ -10,10 +11,32 @@
    the end of MPI_Init(_thread) to MPI_Finalize), then one line per call that
    was made: name, calls, seconds inside the call (waiting included), and the
    elements the calls sent (count arguments, summed; 0 where the count is a
-   per-rank array). bench/many_ranks.sh uses it. */
+   per-rank array).
+
+   With TN_MPI_CALLS_RUSAGE_DIR=RDIR, each rank writes RDIR/<rank> on
+   entering MPI_Finalize and again when PMPI_Finalize has returned (a file
+   renamed into place, so it is whole whenever the rank is killed), with
+   the line /usr/bin/time -f "%M %e %U %S" writes: peak resident set size
+   in kB (ru_maxrss), wall seconds since the process was created (its start
+   time in /proc/self/stat, the clock /usr/bin/time starts at its fork)
+   until then, user and system CPU seconds; the resource figures are
+   getrusage's of the process and its waited-for children, as wait4 gives
+   them to /usr/bin/time. The return from main and the exit are not in it
+   (seconds of wall time on a loaded machine, where /usr/bin/time's figure
+   also holds its own wait to reap the process). So a rank can be measured
+   without a process between it and the launcher (a wrapper such as
+   /usr/bin/time forks the rank as its own child), and a rank that the
+   launcher kills once it is in MPI_Finalize (as Open MPI 4.1's mpirun does
+   to the other ranks when it decides that one "exited improperly") keeps
+   its record, from its entry into MPI_Finalize.
+   bench/many_ranks.sh uses both. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 enum {
   ALLREDUCE,
@@ -142,10 +165,54 @@ int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
   return rc;
 }
 
+/* Seconds since this process was created: now on CLOCK_BOOTTIME minus
+   /proc/self/stat's field 22, the start time in clock ticks since boot (the
+   same clock); -1 if it cannot be read. Resolution: one tick (10 ms). */
+static double ProcessWallSeconds(void)
+{
+  char               buf[4096], *p;
+  size_t             n;
+  unsigned long long start;
+  struct timespec    now;
+  FILE              *fp = fopen("/proc/self/stat", "r");
+  if (!fp) return -1;
+  n = fread(buf, 1, sizeof(buf) - 1, fp);
+  fclose(fp);
+  buf[n] = 0;
+  p      = strrchr(buf, ')'); /* field 2, the command name, may hold spaces */
+  if (!p) return -1;
+  /* after ")": field 3 (state) ... field 22 (starttime) */
+  if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1) return -1;
+  if (clock_gettime(CLOCK_BOOTTIME, &now)) return -1;
+  return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec - (double)start / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* "maxrss_kB wall_s user_s system_s" into TN_MPI_CALLS_RUSAGE_DIR/<rank>:
+   ru_maxrss of the process and of its children, the larger (a peak, as
+   wait4 reports it); CPU times summed over both. */
+static void WriteRusage(int rank)
+{
+  const char   *dir  = getenv("TN_MPI_CALLS_RUSAGE_DIR");
+  double        wall = ProcessWallSeconds();
+  struct rusage self, kids;
+  char          path[4096], tmp[4096];
+  FILE         *fp;
+  if (!dir) return;
+  if (getrusage(RUSAGE_SELF, &self) || getrusage(RUSAGE_CHILDREN, &kids)) return;
+  snprintf(tmp, sizeof(tmp), "%s/.%d.tmp", dir, rank);
+  snprintf(path, sizeof(path), "%s/%d", dir, rank);
+  fp = fopen(tmp, "w");
+  if (!fp) return;
+  fprintf(fp, "%ld %.2f %.2f %.2f\n", self.ru_maxrss > kids.ru_maxrss ? self.ru_maxrss : kids.ru_maxrss, wall,
+          (double)self.ru_utime.tv_sec + 1e-6 * (double)self.ru_utime.tv_usec + (double)kids.ru_utime.tv_sec + 1e-6 * (double)kids.ru_utime.tv_usec,
+          (double)self.ru_stime.tv_sec + 1e-6 * (double)self.ru_stime.tv_usec + (double)kids.ru_stime.tv_sec + 1e-6 * (double)kids.ru_stime.tv_usec);
+  if (fclose(fp) == 0) rename(tmp, path);
+}
+
 int MPI_Finalize(void)
 {
   const char *dir = getenv("TN_MPI_CALLS_DIR");
-  int         rank;
+  int         rank, rc;
   PMPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (dir) {
     char  path[4096];
@@ -159,5 +226,8 @@ int MPI_Finalize(void)
       fclose(fp);
     }
   }
-  return PMPI_Finalize();
+  WriteRusage(rank); /* kept if the launcher kills the rank in MPI_Finalize */
+  rc = PMPI_Finalize();
+  WriteRusage(rank);
+  return rc;
 }
