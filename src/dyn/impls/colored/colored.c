@@ -111,15 +111,21 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pets
   PetscReal  prod[B];
   int        expo[B];
   TnAcc      acc;
-  VecScatter inflight = cd->hall;
+  VecScatter inflight;
+  PetscBool  chain;
   PetscFunctionBeginUser;
   /* Step k > 0 of a chain (a is step k - 1's out, which its caller leaves
      as it is: ops.step): the sweep that made it left pbuf = phi(a) by
      position, every row written once, so the fill -- a pass over a and a
-     scattered pass over pbuf -- is done only for a new state. */
-  if (!(k > 0 && k == cd->kfor && a == cd->pfor)) TnColoredFill(dyn, a, rate, B);
+     scattered pass over pbuf -- is done only for a new state. It also left
+     G = the ghosts of a but colour C - 1's (each colour c < C - 1 was
+     exchanged after its substep, the last one was not), so only those are
+     exchanged first: one ghost vector per step instead of two. */
+  chain = (PetscBool)(k > 0 && k == cd->kfor && a == cd->pfor);
+  if (!chain) TnColoredFill(dyn, a, rate, B);
   cd->pfor = NULL;
-  PetscCall(TnDynHaloPartBegin(dyn, cd->hall));
+  inflight = chain ? cd->halo[cd->ncolors - 1] : cd->hall;
+  PetscCall(TnDynHaloPartBegin(dyn, inflight));
   TnAccBegin(dyn, &acc, prod, expo, B);
   for (PetscInt c = 0; c < cd->ncolors; c++) {
     const PetscInt     p0 = cd->cptr[c], pb = p0 + cd->cnint[c], p1 = cd->cptr[c + 1];
