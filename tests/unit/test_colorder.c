@@ -271,9 +271,51 @@ static void test_copies_follow_values(void)
   }
 }
 
+/* The halo of a chain of colored steps, in the bytes this rank receives
+   (PETSc's count of the MPI receives it starts, petsc_irecv_len): a step
+   k > 0 from the last step's out exchanges every ghost once -- colour c's
+   after substep c, and at the start only colour C - 1's, the one the step
+   before did not send -- while the first step exchanges them all at the
+   start too. The states it reaches are the same (test_colour_order_invariance
+   and test_dyn's chain test compare them). */
+static void test_chain_halo_once(void)
+{
+  TnNet          net;
+  TnDyn          dyn;
+  Vec            xnat, xs;
+  Mat            W, Ao;
+  PetscInt       ng;
+  PetscScalar   *px;
+  PetscReal      ldet[NB] = {0};
+  PetscLogDouble before, first, chain;
+  TN_ASSERT_OK(CreateNet(PETSC_COMM_WORLD, 0.3, &net));
+  TN_ASSERT_OK(CreateColored(net, TN_FORM_RATE, PETSC_FALSE, &dyn, &xnat, &xs));
+  TN_ASSERT_OK(TnDynSetUp(dyn));
+  TN_ASSERT_OK(TnNetGetMat(net, &W));
+  TN_ASSERT_OK(MatMPIAIJGetSeqAIJ(W, NULL, &Ao, NULL));
+  TN_ASSERT_OK(MatGetSize(Ao, NULL, &ng));
+  TN_ASSERT_OK(TnDynNaturalToState(dyn, xnat, xs, SCATTER_FORWARD));
+  TN_ASSERT_OK(VecGetArray(xs, &px));
+  before = petsc_irecv_len;
+  TN_ASSERT_OK(TnDynStepArrays(dyn, 0, px, px, NULL, ldet));
+  first = petsc_irecv_len - before;
+  TN_ASSERT_OK(TnDynStepArrays(dyn, 1, px, px, NULL, ldet)); /* a scatter's first use sets it up (messages of its own) */
+  before = petsc_irecv_len;
+  for (PetscInt k = 2; k < 5; k++) TN_ASSERT_OK(TnDynStepArrays(dyn, k, px, px, NULL, ldet));
+  chain = petsc_irecv_len - before;
+  TN_ASSERT_OK(VecRestoreArray(xs, &px));
+  CU_ASSERT_EQUAL(chain, 3.0 * ng * NB * sizeof(PetscScalar));
+  CU_ASSERT(first >= 1.0 * ng * NB * sizeof(PetscScalar)); /* all ghosts, then every colour's but C - 1's again */
+  TN_ASSERT_OK(VecDestroy(&xs));
+  TN_ASSERT_OK(VecDestroy(&xnat));
+  TN_ASSERT_OK(TnDynDestroy(&dyn));
+  TN_ASSERT_OK(TnNetDestroy(&net));
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("colorder", NULL, NULL);
   CU_add_test(s, "colored: log Phi, node losses, gradient, inverse invariant to ranks and partition", test_colour_order_invariance);
   CU_add_test(s, "colored: the colour-order copies follow the network's values", test_copies_follow_values);
+  CU_add_test(s, "colored: a chain's steps exchange each ghost once", test_chain_halo_once);
 }

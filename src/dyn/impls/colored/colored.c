@@ -9,7 +9,8 @@
    and of pbuf, which holds phi(a) (rate) or a (current) by position and is
    kept equal to it row by row. The halo: all ghosts at the start of the
    step, then colour c's after substep c (the only ones it changed), each
-   exchange overlapped with the next substep's interior rows. */
+   exchange overlapped with the next substep's interior rows and with the
+   on-process part of its boundary rows (Sweep). */
 #include "coloredimpl.h"
 
 /* doubles of new state per chunk of UpdateRows (8 kB, in L1) */
@@ -18,11 +19,13 @@
 /* Updates the positions p0 .. p1 (all of one colour): out_i = a_i + h f_i
    for row i = crows[p], where f_i reads the other nodes through pbuf only,
    so out may be a (in place) or another array (every row is written once
-   per sweep: each node has one colour); g = NULL for interior rows. loc (a
+   per sweep: each node has one colour); g = NULL for interior rows. yin:
+   the rows' on-process sums y_p = b_p + (Ad pbuf)_p already formed
+   (OnProcessRows, row p at yin + (p - p0) B), or NULL: formed here. loc (a
    compile-time constant): the local rule's traces of the row too
    (TnLocRowCols), from the state the row is updated from -- pbuf, node i's
    own entry not yet overwritten. */
-TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar *a, PetscScalar *out, const PetscScalar *restrict g, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const int loc, const PetscInt B)
+TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar *a, PetscScalar *out, const PetscScalar *restrict g, const PetscReal *restrict yin, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const int loc, const PetscInt B)
 {
   const TnColored *cd   = (const TnColored *)dyn->data;
   const PetscReal  h    = dyn->h;
@@ -40,8 +43,12 @@ TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar
       PetscReal *restrict pi = dyn->pbuf + (size_t)p * B;
       const PetscScalar *ai  = a + (size_t)i * B;
       PetscScalar       *oi  = out + (size_t)i * B;
-      for (PetscInt b = 0; b < B; b++) y[b] = cd->bia[p];
-      TnRowTimesBlockPF(&cd->d, p, dyn->pbuf, B, y, B >= 8);
+      if (yin)
+        for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)(p - p0) * B + b];
+      else {
+        for (PetscInt b = 0; b < B; b++) y[b] = cd->bia[p];
+        TnRowTimesBlockPF(&cd->d, p, dyn->pbuf, B, y, B >= 8);
+      }
       if (g) TnRowTimesBlockPF(&cd->o, p, g, B, y, B >= 8);
       if (loc) {
         for (PetscInt b = 0; b < B; b++) TnLocCoefs((PetscBool)rate, (PetscBool)lin, (PetscBool)(dyn->ldt == TN_LOGDET_DIAG), h, gi, wi, dyn->loc.wt[b], rate ? pi[b] : TnPhi(dyn->act, y[b]), &k[b]);
@@ -74,6 +81,29 @@ TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar
   }
 }
 
+/* y_p = b_p + (Ad pbuf)_p for the positions p0 .. p1 (of one colour), row p
+   at y + (p - p0) B: the first two of the sums UpdateRows forms, in its
+   order, so the rows' values do not change when it finishes them from y. */
+TN_INLINE void OnProcessRows(TnDyn dyn, PetscInt p0, PetscInt p1, PetscReal *restrict y, const PetscInt B)
+{
+  const TnColored *cd = (const TnColored *)dyn->data;
+  for (PetscInt p = p0; p < p1; p++) {
+    PetscReal *restrict yp = y + (size_t)(p - p0) * B;
+    for (PetscInt b = 0; b < B; b++) yp[b] = cd->bia[p];
+    TnRowTimesBlockPF(&cd->d, p, dyn->pbuf, B, yp, B >= 8);
+  }
+}
+
+/* Substep c: colour c's interior rows, then the on-process sums of its
+   boundary rows into ybuf (they read pbuf of the other colours, which
+   substep c does not write; of colour c only a clamped row's, whose value
+   does not move, or, a clamped row itself, whose update does not use its
+   input: h = 0), both while the exchange of
+   colour c - 1's values is in flight; then its end, and the boundary rows
+   finished from ybuf + Ao g in the same row order as before, so the sums
+   and the log-det's product are those of one pass. The local rule (loc)
+   forms its boundary rows in one pass after the end: a clamped row's
+   traces take its input from the state the row is updated from. */
 TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int loc, const PetscInt B)
 {
   TnColored *cd   = (TnColored *)dyn->data;
@@ -81,23 +111,30 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pets
   PetscReal  prod[B];
   int        expo[B];
   TnAcc      acc;
-  VecScatter inflight = cd->hall;
+  VecScatter inflight;
+  PetscBool  chain;
   PetscFunctionBeginUser;
   /* Step k > 0 of a chain (a is step k - 1's out, which its caller leaves
      as it is: ops.step): the sweep that made it left pbuf = phi(a) by
      position, every row written once, so the fill -- a pass over a and a
-     scattered pass over pbuf -- is done only for a new state. */
-  if (!(k > 0 && k == cd->kfor && a == cd->pfor)) TnColoredFill(dyn, a, rate, B);
+     scattered pass over pbuf -- is done only for a new state. It also left
+     G = the ghosts of a but colour C - 1's (each colour c < C - 1 was
+     exchanged after its substep, the last one was not), so only those are
+     exchanged first: one ghost vector per step instead of two. */
+  chain = (PetscBool)(k > 0 && k == cd->kfor && a == cd->pfor);
+  if (!chain) TnColoredFill(dyn, a, rate, B);
   cd->pfor = NULL;
-  PetscCall(TnDynHaloPartBegin(dyn, cd->hall));
+  inflight = chain ? cd->halo[cd->ncolors - 1] : cd->hall;
+  PetscCall(TnDynHaloPartBegin(dyn, inflight));
   TnAccBegin(dyn, &acc, prod, expo, B);
   for (PetscInt c = 0; c < cd->ncolors; c++) {
     const PetscInt     p0 = cd->cptr[c], pb = p0 + cd->cnint[c], p1 = cd->cptr[c + 1];
     const PetscScalar *g;
-    UpdateRows(dyn, p0, pb, a, out, NULL, &acc, prod, expo, nodeacc, loc, B);
+    UpdateRows(dyn, p0, pb, a, out, NULL, NULL, &acc, prod, expo, nodeacc, loc, B);
+    if (!loc) OnProcessRows(dyn, pb, p1, cd->ybuf, B);
     PetscCall(TnDynHaloPartEnd(dyn, inflight));
     PetscCall(VecGetArrayRead(dyn->G, &g));
-    UpdateRows(dyn, pb, p1, a, out, g, &acc, prod, expo, nodeacc, loc, B);
+    UpdateRows(dyn, pb, p1, a, out, g, loc ? NULL : cd->ybuf, &acc, prod, expo, nodeacc, loc, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
     if (c < cd->ncolors - 1) { /* colour c's new values, read from substep c + 1 on */
       inflight = cd->halo[c];

@@ -100,11 +100,13 @@ PetscErrorCode TnColoredOrderSetUp(TnDyn dyn)
 {
   TnColored     *cd = (TnColored *)dyn->data;
   const PetscInt m  = dyn->m;
-  PetscInt      *gslot;
+  PetscInt      *gslot, nbnd = 0;
   char           what[128];
   PetscFunctionBeginUser;
+  for (PetscInt c = 0; c < cd->ncolors; c++) nbnd = PetscMax(nbnd, cd->cptr[c + 1] - cd->cptr[c] - cd->cnint[c]); /* the most boundary rows of a colour */
   PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's copy of W in the colour order (%" PetscInt_FMT " synapses on this rank)", dyn->d.n + dyn->o.n));
-  PetscCall(TnCheckMemory(dyn->comm, 12.0 * (dyn->d.n + dyn->o.n) + 56.0 * m + 4.0 * dyn->nghost, what, "run on more nodes, or use -dyn_scheme sync"));
+  PetscCall(TnCheckMemory(dyn->comm, 12.0 * (dyn->d.n + dyn->o.n) + 56.0 * m + 4.0 * dyn->nghost + 8.0 * dyn->B * nbnd, what, "run on more nodes, or use -dyn_scheme sync"));
+  PetscCall(PetscMalloc1((size_t)nbnd * dyn->B + 1, &cd->ybuf));
   PetscCall(PetscMalloc1(cd->ncolors + 1, &cd->gptr));
   PetscCall(PetscMalloc1(dyn->nghost + 1, &gslot));
   PetscCall(SetUpHalo(dyn, gslot));
@@ -138,6 +140,7 @@ PetscErrorCode TnColoredOrderReset(TnDyn dyn)
   PetscCall(PetscFree(cd->gptr));
   PetscCall(PetscFree4(cd->dia, cd->dja, cd->oia, cd->oja));
   PetscCall(PetscFree6(cd->dva, cd->ova, cd->gam, cd->bia, cd->wdi, cd->fre));
+  PetscCall(PetscFree(cd->ybuf));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
