@@ -3,11 +3,16 @@
 
    1. STREAM triad a = b + s c on every rank at once (best of -bench_triad_reps,
       max time over ranks), GB/s summed over ranks.
-   2. For each network (-bench_net), batch size (-bench_batch) and scheme
-      (-bench_scheme): seconds per step of TnDynEvaluate, synaptic updates/s,
-      the bytes a step must move (formula reported as a string), the achieved
-      GB/s and the fraction of the triad bandwidth; the B-ratio of the update
-      rates per (net, scheme).
+   2. For each network (-bench_net) and batch size (-bench_batch), the
+      schemes (-bench_scheme) set up side by side, then -bench_reps rounds:
+      the triad 4 times (the round's bandwidth: the fastest), then one timing
+      of K steps of TnDynEvaluate of each scheme in the list's order. Per
+      case: seconds per step (best and median over the rounds), synaptic
+      updates/s, the bytes a step must move (formula reported as a string),
+      the achieved GB/s and its fraction of the triad (the best over the
+      whole run; and round by round, against the same round's triad: median
+      and best), the rate against the first scheme's round by round
+      (median, min, max), the B-ratio of the update rates per (net, scheme).
    3. -bench_memory: instead of 1-2, lattice2d with N ~ 10^7 at B = 1, sync,
       2 steps: peak RSS summed over ranks / nnz (bytes per synapse).
 
@@ -25,17 +30,22 @@ static const char help[] = "Benchmark of the forward step (see bench/README.md).
                            "  -bench_batch 1,16          batch sizes B\n"
                            "  -bench_scheme sync,colored schemes\n"
                            "  -bench_min_time s          seconds per timing (K chosen to reach it)\n"
-                           "  -bench_reps r              timings per case (best and median reported)\n"
+                           "  -bench_reps r              rounds: each times every scheme once, after the triad\n"
                            "  -bench_triad_mb M          MB per triad array per rank\n"
                            "  -bench_triad_reps r        triad repetitions (best reported)\n"
                            "  -bench_memory              only the memory case (lattice2d -bench_memory_n, B = 1, sync)\n"
                            "  -bench_memory_n n          lattice side of the memory case (3163: N ~ 10^7)\n";
+
+#define BENCH_MAXR 64 /* most rounds whose times the JSON lists */
 
 typedef struct {
   char       net[64], scheme[16];
   PetscInt   N, B, K, ncolors, reps;
   PetscInt64 nnz;
   double     ghosts, h, invert, t_setup, t_best, t_median, t_halo, bytes, bytes_kernel;
+  double     t_rounds[BENCH_MAXR];                           /* seconds per step of each round, in round order */
+  double     ref_ratio_median, ref_ratio_min, ref_ratio_max; /* this case's rate / the first scheme's, round by round */
+  double     triad_paired_median, triad_paired_best;         /* GB/s / the same round's triad */
   char       invert_what[256], h_reason[128];
 } Case;
 
@@ -67,20 +77,26 @@ static PetscErrorCode TimeEval(MPI_Comm comm, TnDyn dyn, Vec x0, Vec x, TnDynRes
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char netname[], PetscInt B, TnScheme scheme, double h, const char hreason[], double min_time, PetscInt reps, Case *c)
+/* One case's objects while its timings run. */
+typedef struct {
+  TnDyn       dyn;
+  Vec         x0, x;
+  TnDynResult res;
+  double     *ts, *hs; /* per round: seconds per step, halo seconds per step */
+} Live;
+
+/* Set up a case: the dynamics, K calibrated (K = 1: warm-up and one
+   timing, then K to reach min_time), a warm-up at that K. */
+static PetscErrorCode CaseSetUp(MPI_Comm comm, TnNet net, const char netname[], PetscInt B, TnScheme scheme, double h, const char hreason[], double min_time, PetscInt reps, Case *c, Live *lv)
 {
-  TnDyn           dyn;
-  Vec             x0, x;
-  TnDynResult     res;
-  double          t1, th, *ts, *hs, ts0;
+  double          t1, th, ts0;
   PetscInt        K;
   TnPartitionInfo pi;
   PetscMPIInt     size;
-  const char     *what;
-  PetscReal       inv;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PetscMemzero(c, sizeof(*c)));
+  PetscCall(PetscMemzero(lv, sizeof(*lv)));
   PetscCall(PetscStrncpy(c->net, netname, sizeof(c->net)));
   PetscCall(PetscStrncpy(c->scheme, scheme, sizeof(c->scheme)));
   PetscCall(PetscStrncpy(c->h_reason, hreason, sizeof(c->h_reason)));
@@ -90,69 +106,108 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char netname[], Pe
   c->B      = B;
   c->h      = h;
   c->reps   = reps;
-  /* calibrate with K = 1 (warm-up + one timing), then K to reach min_time */
-  ts0 = MPI_Wtime();
-  PetscCall(BenchMakeDyn(net, B, scheme, 1, h, &dyn));
+  ts0       = MPI_Wtime();
+  PetscCall(BenchMakeDyn(net, B, scheme, 1, h, &lv->dyn));
   c->t_setup = MPI_Wtime() - ts0;
-  PetscCall(TnDynCreateState(dyn, &x0));
-  PetscCall(VecDuplicate(x0, &x));
-  PetscCall(BenchRandomState(comm, x0));
-  PetscCall(TnDynResultCreate(dyn, &res));
-  PetscCall(TimeEval(comm, dyn, x0, x, &res, &t1, &th)); /* warm-up */
-  PetscCall(TimeEval(comm, dyn, x0, x, &res, &t1, &th));
-  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(TnDynCreateState(lv->dyn, &lv->x0));
+  PetscCall(VecDuplicate(lv->x0, &lv->x));
+  PetscCall(BenchRandomState(comm, lv->x0));
+  PetscCall(TnDynResultCreate(lv->dyn, &lv->res));
+  PetscCall(TimeEval(comm, lv->dyn, lv->x0, lv->x, &lv->res, &t1, &th)); /* warm-up */
+  PetscCall(TimeEval(comm, lv->dyn, lv->x0, lv->x, &lv->res, &t1, &th));
+  PetscCall(TnDynResultDestroy(&lv->res));
   K    = (PetscInt)PetscCeilReal(min_time / PetscMax(t1, 1e-6));
   K    = PetscMax(K, 2);
   c->K = K;
-  PetscCall(TnDynSetSteps(dyn, K)); /* resets the object: set up again */
-  PetscCall(TnDynSetUp(dyn));
-  PetscCall(TnDynResultCreate(dyn, &res));
-  PetscCall(TimeEval(comm, dyn, x0, x, &res, &t1, &th)); /* warm-up at this K */
-  PetscCall(PetscMalloc2(reps, &ts, reps, &hs));
-  for (PetscInt r = 0; r < reps; r++) {
-    PetscCall(TimeEval(comm, dyn, x0, x, &res, &ts[r], &hs[r]));
-    ts[r] /= K;
-    hs[r] /= K;
-  }
-  {
-    PetscInt ib = 0;
-    for (PetscInt r = 1; r < reps; r++)
-      if (ts[r] < ts[ib]) ib = r;
-    c->t_halo = hs[ib];
-  }
-  {
-    double bm[2];
-    BenchBestMedian(ts, reps, bm);
-    c->t_best   = bm[0];
-    c->t_median = bm[1];
-  }
-  PetscCall(PetscFree2(ts, hs));
-  PetscCall(TnDynGetNumColors(dyn, &c->ncolors));
-  PetscCall(TnDynGetInvertibility(dyn, &inv, &what));
-  c->invert = inv;
-  PetscCall(PetscStrncpy(c->invert_what, what, sizeof(c->invert_what)));
-  {
-    double nnz = (double)c->nnz, N = (double)c->N, iw = (double)sizeof(PetscInt), sw = (double)sizeof(PetscScalar);
-    /* the minimum a step must move (formula in the JSON and README) */
-    c->bytes = nnz * (sw + iw) + N * iw * 2 + N * 3 * sw + B * N * sw * 4 + c->ghosts * B * sw * 2;
-    /* what the kernel as written moves: tanh pass reads a, writes p (+ write
-       allocate), row pass reads p_i, reads and writes a: 6 state streams */
-    c->bytes_kernel = nnz * (sw + iw) + N * iw * 2 + N * 3 * sw + B * N * sw * 6 + c->ghosts * B * sw * 2;
-  }
-  PetscCall(TnDynResultDestroy(&res));
-  PetscCall(VecDestroy(&x));
-  PetscCall(VecDestroy(&x0));
-  PetscCall(TnDynDestroy(&dyn));
+  PetscCall(TnDynSetSteps(lv->dyn, K)); /* resets the object: set up again */
+  PetscCall(TnDynSetUp(lv->dyn));
+  PetscCall(TnDynResultCreate(lv->dyn, &lv->res));
+  PetscCall(TimeEval(comm, lv->dyn, lv->x0, lv->x, &lv->res, &t1, &th)); /* warm-up at this K */
+  PetscCall(PetscCalloc2(reps, &lv->ts, reps, &lv->hs));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static void PrintCase(FILE *fp, const Case *c, double triad_gbs, PetscMPIInt size, PetscBool last)
+/* Round r's timing of a case. */
+static PetscErrorCode CaseTime(MPI_Comm comm, const Case *c, Live *lv, PetscInt r)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TimeEval(comm, lv->dyn, lv->x0, lv->x, &lv->res, &lv->ts[r], &lv->hs[r]));
+  lv->ts[r] /= c->K;
+  lv->hs[r] /= c->K;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The bytes a step must move (the formula in the JSON and README), and
+   what the kernel as written moves. */
+static void CaseBytes(Case *c)
+{
+  double nnz = (double)c->nnz, N = (double)c->N, iw = (double)sizeof(PetscInt), sw = (double)sizeof(PetscScalar), B = (double)c->B;
+  c->bytes = nnz * (sw + iw) + N * iw * 2 + N * 3 * sw + B * N * sw * 4 + c->ghosts * B * sw * 2;
+  /* the tanh pass reads a, writes p (+ write allocate), the row pass reads
+     p_i, reads and writes a: 6 state streams */
+  c->bytes_kernel = nnz * (sw + iw) + N * iw * 2 + N * 3 * sw + B * N * sw * 6 + c->ghosts * B * sw * 2;
+}
+
+/* After the rounds: best and median, the halo time of the best round, the
+   paired figures (ref: the first scheme's case of the same net and B, whose
+   round r ran just before this case's round r; triad[r]: the triad of
+   round r, GB/s), the colours and the invertibility; destroys lv. */
+static PetscErrorCode CaseFinish(Case *c, Live *lv, const Live *ref, const double *triad)
+{
+  PetscReal   inv;
+  const char *what;
+  double     *q, bm[2];
+  PetscInt    ib = 0, reps = c->reps;
+  PetscFunctionBeginUser;
+  CaseBytes(c);
+  PetscCall(PetscMalloc1(reps, &q));
+  for (PetscInt r = 1; r < reps; r++)
+    if (lv->ts[r] < lv->ts[ib]) ib = r;
+  c->t_halo = lv->hs[ib];
+  for (PetscInt r = 0; r < reps; r++) q[r] = c->bytes / lv->ts[r] / 1e9 / triad[r];
+  BenchBestMedian(q, reps, bm);
+  c->triad_paired_median = bm[1];
+  c->triad_paired_best   = q[reps - 1];
+  for (PetscInt r = 0; r < reps; r++) q[r] = ref->ts[r] / lv->ts[r];
+  BenchBestMedian(q, reps, bm);
+  c->ref_ratio_median = bm[1];
+  c->ref_ratio_min    = q[0];
+  c->ref_ratio_max    = q[reps - 1];
+  PetscCall(PetscFree(q));
+  PetscCall(PetscArraycpy(c->t_rounds, lv->ts, PetscMin(reps, BENCH_MAXR)));
+  BenchBestMedian(lv->ts, reps, bm); /* sorts lv->ts: after the ratios */
+  c->t_best   = bm[0];
+  c->t_median = bm[1];
+  PetscCall(TnDynGetNumColors(lv->dyn, &c->ncolors));
+  PetscCall(TnDynGetInvertibility(lv->dyn, &inv, &what));
+  c->invert = inv;
+  PetscCall(PetscStrncpy(c->invert_what, what, sizeof(c->invert_what)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode LiveDestroy(Live *lv)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree2(lv->ts, lv->hs));
+  PetscCall(TnDynResultDestroy(&lv->res));
+  PetscCall(VecDestroy(&lv->x));
+  PetscCall(VecDestroy(&lv->x0));
+  PetscCall(TnDynDestroy(&lv->dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void PrintCase(FILE *fp, const Case *c, const char ref[], double triad_gbs, PetscMPIInt size, PetscBool last)
 {
   double ups = (double)c->nnz * c->B / c->t_best, gbs = c->bytes / c->t_best / 1e9;
   fprintf(fp, "    {\"net\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"ranks\": %d, \"B\": %" PetscInt_FMT ", \"scheme\": \"%s\", \"form\": \"rate\",\n", c->net, c->N, c->nnz, size, c->B, c->scheme);
   fprintf(fp, "     \"h\": %g, \"h_reason\": \"%s\", \"invertibility\": \"%s\", \"colors\": %" PetscInt_FMT ", \"ghosts_total\": %.0f,\n", c->h, c->h_reason, c->invert_what, c->ncolors, c->ghosts);
   fprintf(fp, "     \"K\": %" PetscInt_FMT ", \"reps\": %" PetscInt_FMT ", \"setup_s\": %.4g, \"step_s_best\": %.6g, \"step_s_median\": %.6g, \"halo_s_per_step\": %.4g,\n", c->K, c->reps, c->t_setup, c->t_best, c->t_median, c->t_halo);
   fprintf(fp, "     \"synaptic_updates_per_s\": %.6g, \"bytes_per_step\": %.6g, \"achieved_GBps\": %.4g, \"fraction_of_triad\": %.4f,\n", ups, c->bytes, gbs, gbs / triad_gbs);
+  fprintf(fp, "     \"fraction_of_round_triad_median\": %.4f, \"fraction_of_round_triad_best\": %.4f,\n", c->triad_paired_median, c->triad_paired_best);
+  fprintf(fp, "     \"rate_vs_%s_median\": %.4f, \"rate_vs_%s_min\": %.4f, \"rate_vs_%s_max\": %.4f,\n", ref, c->ref_ratio_median, ref, c->ref_ratio_min, ref, c->ref_ratio_max);
+  fprintf(fp, "     \"step_s_rounds\": [");
+  for (PetscInt r = 0; r < PetscMin(c->reps, BENCH_MAXR); r++) fprintf(fp, "%s%.6g", r ? ", " : "", c->t_rounds[r]);
+  fprintf(fp, "],\n");
   fprintf(fp, "     \"bytes_per_step_kernel_as_written\": %.6g, \"achieved_GBps_kernel_as_written\": %.4g}%s\n", c->bytes_kernel, c->bytes_kernel / c->t_best / 1e9, last ? "" : ",");
 }
 
@@ -206,10 +261,16 @@ static void PrintMemory(FILE *fp, const void *ctx)
   fprintf(fp, "  \"note\": \"peak RSS = getrusage ru_maxrss summed over ranks (MPI_Allreduce); 'start' is the RSS of MPI + PETSc before anything is built\"\n");
 }
 
-/* The step cases' document (after "ranks"); ctx: a BenchReport. */
+/* The step cases' document (after "ranks"). */
+typedef struct {
+  BenchReport rp;
+  const char *ref; /* the first scheme: the reference of the paired ratios */
+} StepReport;
+
 static void PrintReport(FILE *fp, const void *ctx)
 {
-  const BenchReport *rp     = (const BenchReport *)ctx;
+  const StepReport  *sr     = (const StepReport *)ctx;
+  const BenchReport *rp     = &sr->rp;
   const Case        *cases  = (const Case *)rp->cases;
   PetscInt           ncases = rp->n;
   fprintf(fp, "  \"scalar_bytes\": %d, \"index_bytes\": %d,\n", (int)sizeof(PetscScalar), (int)sizeof(PetscInt));
@@ -217,7 +278,7 @@ static void PrintReport(FILE *fp, const void *ctx)
   fprintf(fp, "  \"bytes_formula\": \"nnz*(8+%d) + N*%d*2 (CSR row pointers of the on- and off-process blocks) + N*3*8 (gamma, b, W_ii) + B*N*8*4 (read a, write a, write phi(a), read phi(a)) + ghosts*B*8*2 (halo send + receive); the same for colored (the matrix is read once per step over all colours)\",\n", (int)sizeof(PetscInt), (int)sizeof(PetscInt));
   fprintf(fp, "  \"bytes_formula_kernel_as_written\": \"as bytes_formula but B*N*8*6: the tanh pass reads a and writes phi(a) (+ write-allocate), the row pass reads phi(a)_i, reads a and writes a\",\n");
   fprintf(fp, "  \"cases\": [\n");
-  for (PetscInt i = 0; i < ncases; i++) PrintCase(fp, &cases[i], rp->triad->GBps, rp->size, (PetscBool)(i == ncases - 1));
+  for (PetscInt i = 0; i < ncases; i++) PrintCase(fp, &cases[i], sr->ref, rp->triad->GBps, rp->size, (PetscBool)(i == ncases - 1));
   fprintf(fp, "  ],\n  \"batch_ratios\": [\n");
   {
     PetscInt nr = 0, tot = 0;
@@ -265,10 +326,16 @@ static PetscErrorCode Main(MPI_Comm comm)
     PetscCall(MemoryCase(comm, mem_n, &m));
     PetscCall(BenchWriteJson(comm, bc.outpath, out, "step_memory", PrintMemory, &m));
   } else {
-    BenchReport rp = {&triad, NULL, 0, size};
+    StepReport sr = {
+        {&triad, NULL, 0, size},
+        bc.schemes[0]};
+    BenchReport *rp = &sr.rp;
+    Live         lv[BENCH_MAXL];
+    double      *tr;
     PetscCall(BenchTriadRun(comm, triad_mb, triad_reps, &triad));
     PetscCall(PetscMalloc1(bc.nnets * bc.nB * bc.nschemes, &cases));
-    rp.cases = cases;
+    PetscCall(PetscMalloc1(bc.reps, &tr));
+    rp->cases = cases;
     for (PetscInt in = 0; in < bc.nnets; in++) {
       TnNet  net;
       double tb, h;
@@ -276,17 +343,31 @@ static PetscErrorCode Main(MPI_Comm comm)
       PetscCall(BenchBuildNet(comm, bc.nets[in], BenchCasesSize(&bc, bc.nets[in]), bc.k, &net, &tb));
       PetscCall(BenchChooseH(net, &h, reason, sizeof(reason)));
       PetscCall(PetscFPrintf(comm, PETSC_STDERR, "net %s built in %.2f s; h = %g: %s\n", bc.nets[in], tb, h, reason));
-      for (PetscInt is = 0; is < bc.nschemes; is++) {
-        TnScheme scheme = bc.schemes[is];
-        for (PetscInt ib = 0; ib < bc.nB; ib++) {
-          Case *c = &cases[rp.n++];
-          PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], scheme, h, reason, min_time, bc.reps, c));
-          PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: K=%" PetscInt_FMT " step %.4g s (median %.4g), %.3g updates/s, %.2f GB/s = %.1f%% of triad\n", c->net, c->B, c->scheme, c->K, c->t_best, c->t_median, (double)c->nnz * c->B / c->t_best, c->bytes / c->t_best / 1e9, 100 * c->bytes / c->t_best / 1e9 / triad.GBps));
+      /* per batch size, the schemes' timings interleaved: round r times the
+         triad, then each scheme once, so that a load that comes and goes
+         weighs on all alike and each ratio pairs timings seconds apart */
+      for (PetscInt ib = 0; ib < bc.nB; ib++) {
+        Case *cb = &cases[in * bc.nschemes * bc.nB + ib]; /* cases in the order net, scheme, B: (scheme is, this B) at cb[is * bc.nB] */
+        for (PetscInt is = 0; is < bc.nschemes; is++) PetscCall(CaseSetUp(comm, net, bc.nets[in], bc.B[ib], bc.schemes[is], h, reason, min_time, bc.reps, &cb[is * bc.nB], &lv[is]));
+        for (PetscInt r = 0; r < bc.reps; r++) {
+          PetscCall(BenchTriadAgain(comm, 4, &triad, &tr[r]));
+          for (PetscInt is = 0; is < bc.nschemes; is++) PetscCall(CaseTime(comm, &cb[is * bc.nB], &lv[is], r));
+          PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " round %" PetscInt_FMT "/%" PetscInt_FMT ": triad %.2f GB/s", bc.nets[in], bc.B[ib], r + 1, bc.reps, tr[r]));
+          for (PetscInt is = 0; is < bc.nschemes; is++) PetscCall(PetscFPrintf(comm, PETSC_STDERR, ", %s %.4g s", bc.schemes[is], lv[is].ts[r]));
+          PetscCall(PetscFPrintf(comm, PETSC_STDERR, "\n"));
         }
+        for (PetscInt is = bc.nschemes - 1; is >= 0; is--) PetscCall(CaseFinish(&cb[is * bc.nB], &lv[is], &lv[0], tr)); /* the reference (is = 0) last: CaseFinish sorts its times */
+        for (PetscInt is = 0; is < bc.nschemes; is++) {
+          const Case *c = &cb[is * bc.nB];
+          PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: K=%" PetscInt_FMT " step %.4g s (median %.4g), %.3g updates/s, %.2f GB/s = %.1f%% of the round's triad (median), rate / %s %.3g (median of rounds)\n", c->net, c->B, c->scheme, c->K, c->t_best, c->t_median, (double)c->nnz * c->B / c->t_best, c->bytes / c->t_best / 1e9, 100 * c->triad_paired_median, bc.schemes[0], c->ref_ratio_median));
+        }
+        for (PetscInt is = 0; is < bc.nschemes; is++) PetscCall(LiveDestroy(&lv[is]));
       }
+      rp->n += bc.nschemes * bc.nB;
       PetscCall(TnNetDestroy(&net));
     }
-    PetscCall(BenchWriteJson(comm, bc.outpath, out, "step", PrintReport, &rp));
+    PetscCall(PetscFree(tr));
+    PetscCall(BenchWriteJson(comm, bc.outpath, out, "step", PrintReport, &sr));
     PetscCall(PetscFree(cases));
   }
   PetscCall(BenchCasesDestroy(&bc));

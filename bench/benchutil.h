@@ -87,7 +87,12 @@ PetscErrorCode BenchTriadRun(MPI_Comm comm, PetscInt mb, PetscInt reps, BenchTri
 /* "triad": {n_per_rank, array_MB, reps, best_s, median_s, GBps, and with
    detail GBps_with_write_allocate (4 * 8 n per rank) and a note}, followed
    by ",\n". */
-void BenchTriadPrint(FILE *fp, const BenchTriad *t, PetscBool detail);
+/* reps more timings of the triad t was run with (BenchTriadRun), quietly:
+   GBps = that round's bandwidth (its best timing); t's best and GBps become
+   the round's where it was faster (the best over the whole run), and its
+   reps count the round's (its median stays the first run's). */
+PetscErrorCode BenchTriadAgain(MPI_Comm comm, PetscInt reps, BenchTriad *t, double *GBps);
+void           BenchTriadPrint(FILE *fp, const BenchTriad *t, PetscBool detail);
 
 /* The ctx of a step benchmark's body: the triad (NULL: none run), the
    cases (an array of the benchmark's own type) and their count, the ranks. */

@@ -38,9 +38,11 @@ for np in (1, 2):
     r = json.load(open(os.path.join(d, f"step_np{np}.json")))
     tr = r["triad"]["GBps"]
     print(f"\n{np} rank(s): triad {tr:.1f} GB/s")
-    print(f"{'net':10} {'B':>3} {'scheme':8} {'h':>5} {'step s':>9} {'updates/s':>10} {'GB/s':>6} {'%triad':>7} {'halo s':>8}")
+    ref = next(k for k in r["cases"][0] if k.startswith("rate_vs_") and k.endswith("_median"))
+    print(f"{'net':10} {'B':>3} {'scheme':8} {'h':>5} {'step s':>9} {'updates/s':>10} {'GB/s':>6} {'%triad':>7} {'%round':>7} {ref[8:-7] + ' x':>8} {'halo s':>8}")
     for c in r["cases"]:
-        print(f"{c['net']:10} {c['B']:>3} {c['scheme']:8} {c['h']:>5} {c['step_s_best']:>9.4g} {c['synaptic_updates_per_s']:>10.3g} {c['achieved_GBps']:>6.2f} {100*c['fraction_of_triad']:>6.1f}% {c['halo_s_per_step']:>8.2g}")
+        print(f"{c['net']:10} {c['B']:>3} {c['scheme']:8} {c['h']:>5} {c['step_s_best']:>9.4g} {c['synaptic_updates_per_s']:>10.3g} {c['achieved_GBps']:>6.2f} {100*c['fraction_of_triad']:>6.1f}% {100*c['fraction_of_round_triad_median']:>6.1f}% {c[ref]:>8.3f} {c['halo_s_per_step']:>8.2g}")
+    print("%triad: against the best triad of the run; %round: median over the rounds of the fraction of that round's triad; x: the rate against the first scheme's, median over the rounds")
     for q in r["batch_ratios"]:
         print(f"  B={q['B']}/B=1 update-rate ratio, {q['net']} {q['scheme']}: {q['updates_per_s_ratio_vs_B1']:.2f}")
 for np in (1, 2):

@@ -14,6 +14,9 @@
 #  5. a misspelt -bench_ option: refused once, before any work (bench_step,
 #     bench_comm), naming it.
 #  6. -help: the benchmark's options, once, and nothing run.
+#  7. the schemes' timings interleaved: 3 rounds, each the triad then sync
+#     then colored (the progress lines in that order), 3 times per case in
+#     the JSON, colored's rate against sync's within its min and max.
 # Usage: bench_options.sh TENOR WORKDIR
 set -u
 TENOR=$1; W=$2; rm -rf "$W"; mkdir -p "$W"; cd "$W"
@@ -31,6 +34,26 @@ cmp -s board.json board.out || { echo "FAIL stdout and -bench_out differ"; fail=
 d=$(colors default.json)
 [ "$d" = 2 ] || { echo "FAIL the default colouring (natural order) has '$d' colours, not the checkerboard's 2"; fail=1; }
 cmp -s <(awk '{ print $1 + 0 }' used.txt) board.txt || { echo "FAIL -dyn_coloring_out did not write the file's colouring:"; head -3 used.txt; fail=1; }
+
+# 7. rounds: triad, sync, colored, three times
+mpirun -n 2 "$STEP" ${TINY/-bench_reps 1/-bench_reps 3} -bench_scheme sync,colored -bench_out rounds.json >rounds.out 2>rounds.err || { cat rounds.err; exit 1; }
+[ "$(grep -c "^  lattice2d B=1 round [123]/3: triad [0-9.]* GB/s, sync [0-9.e-]* s, colored [0-9.e-]* s$" rounds.err)" = 3 ] || { echo "FAIL not 3 rounds of triad, sync, colored:"; cat rounds.err; fail=1; }
+python3 - rounds.json <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+cs = d["cases"]
+assert [c["scheme"] for c in cs] == ["sync", "colored"], cs
+for c in cs:
+    assert len(c["step_s_rounds"]) == 3 and min(c["step_s_rounds"]) == c["step_s_best"], c
+    assert c["rate_vs_sync_min"] <= c["rate_vs_sync_median"] <= c["rate_vs_sync_max"], c
+    assert 0 < c["fraction_of_round_triad_median"] <= c["fraction_of_round_triad_best"], c
+s, k = cs
+assert s["rate_vs_sync_median"] == 1, s
+# round by round, colored's rate against sync's is the ratio of the two rounds' times
+rs = sorted(a / b for a, b in zip(s["step_s_rounds"], k["step_s_rounds"]))
+assert abs(rs[1] - k["rate_vs_sync_median"]) <= 1e-3 * rs[1], (rs, k)
+assert d["triad"]["reps"] == 1 + 3 * 4, d["triad"]
+PY
 
 # 2. a sync option of the scheme is read (and checked)
 mpirun -n 2 "$STEP" $TINY -bench_scheme sync -dyn_panel_kb -5 >panel.out 2>panel.err && { echo "FAIL -dyn_panel_kb -5 was accepted"; fail=1; }
