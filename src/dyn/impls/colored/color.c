@@ -339,6 +339,18 @@ static PetscErrorCode GroupRows(TnDyn dyn, Vec C)
     }
   for (PetscInt p = 0; p < dyn->m; p++) cd->cinv[cd->crows[p]] = p;
   PetscCall(VecRestoreArrayRead(C, &col));
+  /* The per-colour balance: substep c ends only when every rank has done
+     its rows of colour c (its neighbours wait for them), so a step takes
+     about sum_c max_r m_rc row updates, not max_r sum_c m_rc. fill[c] =
+     this rank's m_rc, then max over ranks; fill[C] = m. */
+  for (PetscInt c = 0; c < cd->ncolors; c++) fill[c] = cd->cptr[c + 1] - cd->cptr[c];
+  fill[cd->ncolors] = dyn->m;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, fill, (PetscMPIInt)(cd->ncolors + 1), MPIU_INT, MPI_MAX, dyn->comm));
+  {
+    PetscReal s = 0;
+    for (PetscInt c = 0; c < cd->ncolors; c++) s += (PetscReal)fill[c];
+    cd->balance = fill[cd->ncolors] > 0 ? s / (PetscReal)fill[cd->ncolors] : 1;
+  }
   PetscCall(PetscFree(fill));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -236,6 +236,10 @@ static PetscErrorCode View(TnDyn dyn, PetscViewer viewer)
   TnColored *cd = (TnColored *)dyn->data;
   PetscFunctionBeginUser;
   PetscCall(PetscViewerASCIIPrintf(viewer, ", %" PetscInt_FMT " colours", cd->ncolors));
+  /* uneven colours across ranks: each substep waits for the rank with the
+     most rows of its colour (GroupRows) */
+  if (cd->balance > 1.05)
+    PetscCall(PetscViewerASCIIPrintf(viewer, "\nnote: the colours are uneven across ranks: a step costs about %.2f times the row updates of the largest rank (each substep waits for the rank with the most rows of its colour); a partitioner (-partition_type ptscotch) or a partition file spreads every colour over the ranks", (double)cd->balance));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

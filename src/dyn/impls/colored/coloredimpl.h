@@ -13,7 +13,8 @@
 
 typedef struct {
   PetscInt   ncolors, *colors, *cptr, *crows, *cnint, *cinv;
-  TnCSR      d, o; /* W's two blocks in the colour order: row p is local row crows[p], its synapses in theta's order */
+  PetscReal  balance; /* sum over colours of the most rows any rank has of it / the most rows of any rank (1: even) */
+  TnCSR      d, o;    /* W's two blocks in the colour order: row p is local row crows[p], its synapses in theta's order */
   PetscInt  *dia, *dja, *oia, *oja;
   PetscReal *dva, *ova;
   PetscReal *gam, *bia, *wdi, *fre; /* gamma, b, W_ii, the free mask (1: no clamp) by position */
