@@ -31,6 +31,7 @@ PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
   d->adapt    = PETSC_TRUE;
   d->bnorm    = TN_BOUND_NORM_AUTO;
   d->bsteps   = 64;
+  d->slices   = PETSC_TRUE;
   d->bdelta   = 1e-12;
   *dyn        = d;
   PetscCall(TnDynSetScheme(d, TN_SCHEME_SYNC));

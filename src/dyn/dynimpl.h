@@ -147,6 +147,8 @@ struct _p_TnDyn {
      -dyn_panel_kb (0: no panels); unset: from the last-level cache */
   PetscInt  panelkb;
   PetscBool panelset;
+  /* sync: Ad's row slices at B = 1 (TnSlices, -dyn_slices; default on) */
+  PetscBool slices;
   /* the sync bound's |W|_2 (bound.c): which bound, Lanczos steps, failure probability */
   TnBoundNorm bnorm;
   PetscInt    bsteps;

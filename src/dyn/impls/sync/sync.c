@@ -9,37 +9,139 @@
    MatMult_MPIAIJ: begin the exchange, multiply Ad, end it, add Ao. The row
    loops are specialised for the batch size B (TN_DISPATCH_B). */
 #include "syncimpl.h"
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#endif
 
-/* rate form, on-process part: for every row, y = Ad p + b, the log-det
-   factor from phi'(a_i) = 1 - p_i^2 (tanh), and a_i += h(-gamma_i a_i + y).
-   (Computing phi(a_{k+1}) here, as rows finish, was measured slower at every
-   B than the separate vectorised pass TnPhiAll: lattice2d N = 10^6, B = 16,
-   76 vs 62 ms per step.) */
+/* rate form, on-process part, row i: y = Ad p + b (yin: the rows' partial
+   sums instead of b), the log-det factor from phi'(a_i) = 1 - p_i^2 (tanh),
+   and a_i += h(-gamma_i a_i + y). (Computing phi(a_{k+1}) here, as rows
+   finish, was measured slower at every B than the separate vectorised pass
+   TnPhiAll: lattice2d N = 10^6, B = 16, 76 vs 62 ms per step.) */
+TN_INLINE void RateRow(TnDyn dyn, const TnCSR *A, PetscInt i, const PetscReal *restrict yin, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const int pf, const PetscInt B)
+{
+  const PetscReal    h         = dyn->h;
+  const int          lin       = dyn->act == TN_ACT_LINEAR;
+  const PetscScalar *ai        = a + (size_t)i * B;
+  PetscScalar       *oi        = out + (size_t)i * B;
+  const PetscReal *restrict pi = p + (size_t)i * B;
+  const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i], hi = h * TnDynFree(dyn, i);
+  PetscReal       y[B], hA[B];
+  if (yin)
+    for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)i * B + b];
+  else
+    for (PetscInt b = 0; b < B; b++) y[b] = bi;
+  TnRowTimesBlockPF(A, i, p, B, y, pf);
+  for (PetscInt b = 0; b < B; b++) {
+    hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
+    oi[b] = ai[b] + hi * (-gi * ai[b] + y[b]);
+  }
+  TnAccRow(acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
+}
+
 TN_INLINE void RateOnProcessBody(TnDyn dyn, const TnCSR *A, const PetscReal *restrict yin, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
 {
-  const PetscReal h   = dyn->h;
-  const int       lin = dyn->act == TN_ACT_LINEAR;
-  PetscReal       prod[B], y[B], hA[B];
-  int             expo[B];
-  TnAcc           acc;
+  PetscReal prod[B];
+  int       expo[B];
+  TnAcc     acc;
   TnAccBegin(dyn, &acc, prod, expo, B);
-  for (PetscInt i = 0; i < dyn->m; i++) {
-    const PetscScalar *ai        = a + (size_t)i * B;
-    PetscScalar       *oi        = out + (size_t)i * B;
-    const PetscReal *restrict pi = p + (size_t)i * B;
-    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i], hi = h * TnDynFree(dyn, i);
-    if (yin)
-      for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)i * B + b];
-    else
-      for (PetscInt b = 0; b < B; b++) y[b] = bi;
-    TnRowTimesBlockPF(A, i, p, B, y, pf);
-    for (PetscInt b = 0; b < B; b++) {
-      hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
-      oi[b] = ai[b] + hi * (-gi * ai[b] + y[b]);
-    }
-    TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
-  }
+  for (PetscInt i = 0; i < dyn->m; i++) RateRow(dyn, A, i, yin, a, p, out, &acc, prod, expo, nodeacc, pf, B);
   TnAccEnd(&acc, prod, expo, ldet, B);
+}
+
+/* Slices this far ahead are asked for (values, columns, b, gamma, W_ii, a
+   and the free mask): the row pass is bound by the memory streams, which the
+   hardware prefetcher alone does not keep full. */
+#define TN_SLICE_AHEAD 8
+TN_INLINE void SlicePrefetch(TnDyn dyn, const TnSlices *S, const PetscScalar *a, PetscInt s)
+{
+  const PetscInt i  = TN_SLICE * s;
+  const char    *v0 = (const char *)(S->va + (size_t)TN_SLICE * S->vptr[s]), *v1 = (const char *)(S->va + (size_t)TN_SLICE * S->vptr[s + 1]);
+  const char    *j0 = (const char *)(S->ja + S->jptr[s]), *j1 = (const char *)(S->ja + S->jptr[s + 1]);
+  for (; v0 < v1; v0 += 64) __builtin_prefetch(v0);
+  for (; j0 < j1; j0 += 64) __builtin_prefetch(j0);
+  __builtin_prefetch(dyn->bias + i);
+  __builtin_prefetch(dyn->gamma + i);
+  __builtin_prefetch(dyn->wdiag + i);
+  __builtin_prefetch(a + i);
+  if (dyn->fmask) __builtin_prefetch(dyn->fmask + i);
+}
+
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+/* Slice s's rows i = TN_SLICE s + r, one per lane of a vector of 8: the
+   same operations as RateRow's at B = 1, lane by lane (y = b_i, then
+   y += W_ij p_j for the row's synapses in order, a multiply then an add;
+   -gamma_i by the sign bit, as C's negation), out_i written, h A_ii into
+   hA[r]. A regular slice's t-th terms read p_(j_t + r); another's gather
+   p_(j_tr), lanes past their row's count masked off. */
+TN_INLINE void RateSlice(TnDyn dyn, const TnSlices *S, const TnCSR *A, PetscInt s, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *restrict hA)
+{
+  const PetscInt   i = TN_SLICE * s, w = S->vptr[s + 1] - S->vptr[s];
+  const PetscReal *v   = S->va + (size_t)TN_SLICE * S->vptr[s];
+  const int       *j   = S->ja + S->jptr[s];
+  const __m512d    one = _mm512_set1_pd(1.0), sign = _mm512_set1_pd(-0.0);
+  __m512d          y = _mm512_loadu_pd(dyn->bias + i), hi = _mm512_set1_pd(dyn->h);
+  if (TnSliceRegular(S, s))
+    for (PetscInt t = 0; t < w; t++) y = _mm512_add_pd(y, _mm512_mul_pd(_mm512_loadu_pd(v + TN_SLICE * t), _mm512_loadu_pd(p + j[t])));
+  else {
+    int len[TN_SLICE];
+    for (PetscInt r = 0; r < TN_SLICE; r++) len[r] = (int)(A->ia[i + r + 1] - A->ia[i + r]);
+    const __m256i lenv = _mm256_loadu_si256((const __m256i *)len);
+    for (PetscInt t = 0; t < w; t++) {
+      const __mmask8 k = _mm256_cmpgt_epi32_mask(lenv, _mm256_set1_epi32((int)t));
+      const __m512d  x = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), k, _mm256_loadu_si256((const __m256i *)(j + TN_SLICE * t)), p, 8);
+      y                = _mm512_mask_add_pd(y, k, y, _mm512_mul_pd(_mm512_loadu_pd(v + TN_SLICE * t), x));
+    }
+  }
+  if (dyn->fmask) hi = _mm512_mul_pd(hi, _mm512_loadu_pd(dyn->fmask + i));
+  {
+    const __m512d gi = _mm512_loadu_pd(dyn->gamma + i), wi = _mm512_loadu_pd(dyn->wdiag + i), pi = _mm512_loadu_pd(p + i), ai = _mm512_loadu_pd(a + i);
+    const __m512d ng = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(gi), _mm512_castpd_si512(sign)));
+    const __m512d d  = dyn->act == TN_ACT_LINEAR ? one : _mm512_sub_pd(one, _mm512_mul_pd(pi, pi));
+    _mm512_storeu_pd(hA, _mm512_mul_pd(hi, _mm512_add_pd(ng, _mm512_mul_pd(wi, d))));
+    _mm512_storeu_pd(out + i, _mm512_add_pd(ai, _mm512_mul_pd(hi, _mm512_add_pd(_mm512_mul_pd(ng, ai), y))));
+  }
+}
+#else
+/* The same in plain C, lane by lane. */
+TN_INLINE void RateSlice(TnDyn dyn, const TnSlices *S, const TnCSR *A, PetscInt s, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *restrict hA)
+{
+  const PetscInt   i = TN_SLICE * s, w = S->vptr[s + 1] - S->vptr[s];
+  const PetscReal *v   = S->va + (size_t)TN_SLICE * S->vptr[s];
+  const int       *j   = S->ja + S->jptr[s];
+  const PetscBool  reg = TnSliceRegular(S, s);
+  PetscReal        y[TN_SLICE], o[TN_SLICE];
+  for (PetscInt r = 0; r < TN_SLICE; r++) y[r] = dyn->bias[i + r];
+  for (PetscInt t = 0; t < w; t++)
+    for (PetscInt r = 0; r < TN_SLICE; r++)
+      if (reg || t < A->ia[i + r + 1] - A->ia[i + r]) y[r] += v[TN_SLICE * t + r] * p[reg ? j[t] + r : j[TN_SLICE * t + r]];
+  for (PetscInt r = 0; r < TN_SLICE; r++) {
+    const PetscReal gi = dyn->gamma[i + r], wi = dyn->wdiag[i + r], hi = dyn->h * TnDynFree(dyn, i + r), pi = p[i + r], ai = a[i + r];
+    hA[r] = hi * (-gi + wi * (dyn->act == TN_ACT_LINEAR ? 1.0 : 1.0 - pi * pi));
+    o[r]  = ai + hi * (-gi * ai + y[r]);
+  }
+  for (PetscInt r = 0; r < TN_SLICE; r++) out[i + r] = o[r];
+}
+#endif
+
+/* RateOnProcessBody at B = 1 over Ad's slices (the rows past the last slice
+   row by row), the log-det factors taken row by row in the same order. */
+static void RateOnProcessSlices(TnDyn dyn, const TnSlices *S, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc)
+{
+  PetscReal prod[1], hA[TN_SLICE];
+  int       expo[1];
+  TnAcc     acc;
+  TnAccBegin(dyn, &acc, prod, expo, 1);
+  for (PetscInt s = 0; s < S->ns; s++) {
+    if (s + TN_SLICE_AHEAD < S->ns) SlicePrefetch(dyn, S, a, s + TN_SLICE_AHEAD);
+    RateSlice(dyn, S, &dyn->d, s, a, p, out, hA);
+    for (PetscInt r = 0; r < TN_SLICE; r++) {
+      const PetscInt i = TN_SLICE * s + r;
+      TnAccRow(&acc, hA + r, prod, expo, nodeacc ? nodeacc + i : NULL, 1);
+    }
+  }
+  for (PetscInt i = TN_SLICE * S->ns; i < dyn->m; i++) RateRow(dyn, &dyn->d, i, NULL, a, p, out, &acc, prod, expo, nodeacc, 0, 1);
+  TnAccEnd(&acc, prod, expo, ldet, 1);
 }
 
 /* a_i += h (Ao g)_i for the rows with off-process synapses. */
@@ -159,7 +261,9 @@ static PetscErrorCode StepRate(TnDyn dyn, const PetscScalar *a, PetscScalar *out
   TnPhiAll(dyn->act, (size_t)dyn->m * dyn->B, a, p);
   if (pa) PetscCall(VecPlaceArray(dyn->P, pa));
   PetscCall(TnDynHaloBegin(dyn));
-  if (s->pd.np > 1)
+  if (s->sd.ns)
+    RateOnProcessSlices(dyn, &s->sd, a, p, out, ldet, nodeacc);
+  else if (s->pd.np > 1)
     TN_DISPATCH_B(dyn->B, RateOnProcessPanels, dyn, a, p, out, ldet, nodeacc);
   else if (dyn->d.prefetch && dyn->B >= 8)
     TN_DISPATCH_B(dyn->B, RateOnProcessPF, dyn, a, p, out, ldet, nodeacc);
@@ -219,6 +323,7 @@ PetscErrorCode TnSyncPanelsUpdate(TnDyn dyn)
   PetscFunctionBeginUser;
   PetscCall(TnPanelsUpdate(dyn, &dyn->d, &s->pd));
   PetscCall(TnPanelsUpdate(dyn, &dyn->o, &s->po));
+  PetscCall(TnSlicesUpdate(dyn, &dyn->d, &s->sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -257,6 +362,7 @@ static PetscErrorCode SetUp(TnDyn dyn)
   PetscFunctionBeginUser;
   if (dyn->form == TN_FORM_CURRENT) PetscCall(PetscMalloc1((size_t)dyn->m * dyn->B + 1, &s->S));
   PetscCall(SetUpPanels(dyn));
+  if (dyn->slices && dyn->form == TN_FORM_RATE && dyn->B == 1 && s->pd.np <= 1) PetscCall(TnSlicesCreate(dyn, &dyn->d, dyn->m, &s->sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -269,6 +375,7 @@ static PetscErrorCode Reset(TnDyn dyn)
   PetscCall(TnPanelsDestroy(&s->pd));
   PetscCall(TnPanelsDestroy(&s->po));
   PetscCall(PetscFree(s->ybuf));
+  PetscCall(TnSlicesDestroy(&s->sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -282,6 +389,7 @@ static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsOb
     dyn->panelkb  = kb;
     dyn->panelset = (PetscBool)(kb >= 0);
   }
+  PetscCall(PetscOptionsBool("-slices", "sync, rate form, B = 1: copy W's on-process block in slices of 8 rows, one row per vector lane (8 bytes per synapse more; 0: row by row from W itself)", "TnDynSetUp", dyn->slices, &dyn->slices, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
