@@ -1,17 +1,20 @@
-/* The sync scheme's row slices (TnSlices, -dyn_slices): at B = 1 the rate
-   form's row pass reads Ad in slices of 8 rows, one row per vector lane, each
-   row's terms in Ad's order, so log Phi, the final state, the per-node
+/* Row slices (TnSlices, -dyn_slices): at B = 1 the rate form's row pass of
+   the sync scheme reads Ad, and the colored scheme's its copy of Ad in the
+   colour order, in slices of 8 rows, one row per vector lane, each row's
+   terms in the block's order, so log Phi, the final state, the per-node
    totals and the gradient equal those of the row-by-row pass (-dyn_slices 0)
-   bit for bit: on a lattice (regular slices: consecutive columns) and a
+   bit for bit, in both schemes: on a lattice (regular slices: consecutive columns) and a
    random network (gathers; on more ranks than one, Ad's rows have unequal
    lengths), tanh and linear, diag
    and trace, with clamped nodes, at every rank count (a rank's rows past its
-   last slice go row by row); at B = 3 and 16 (no slices) too. After W
-   changes (TnGradAddToParams) the slices' copy of W's values follows. */
+   last slice, and the colored scheme's rows of a colour outside whole
+   slices, go row by row); at B = 3 and 16 (no slices) too. After W changes
+   (TnGradAddToParams) the slices' copy of W's values follows. */
 #include "tn_test.h"
 #include <tenor/dyn.h>
 #include <tenor/grad.h>
 #include "dyn/impls/sync/syncimpl.h"
+#include "dyn/impls/colored/coloredimpl.h"
 
 static PetscErrorCode BuildNet(const char *type, PetscInt n, PetscInt k, TnNet *net)
 {
@@ -45,17 +48,19 @@ static PetscErrorCode SetClamp(TnDyn dyn, TnNet net)
 }
 
 typedef struct {
+  const char  *scheme;
   TnAct        act;
   TnLogDetType ldt;
   PetscBool    clamp;
 } Config;
 
-/* A sync dyn on net with -dyn_slices on or off. */
+/* A dyn of c's scheme on net with -dyn_slices on or off. */
 static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char *slices, TnDyn *dyn)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsSetValue(NULL, "-dyn_slices", slices));
   PetscCall(TnDynCreate(net, dyn));
+  PetscCall(TnDynSetScheme(*dyn, c->scheme));
   PetscCall(TnDynSetFromOptions(*dyn));
   PetscCall(PetscOptionsClearValue(NULL, "-dyn_slices"));
   PetscCall(TnDynSetActivation(*dyn, c->act));
@@ -130,18 +135,20 @@ static void OutDestroy(Out *o)
 }
 
 /* The slices were built where they apply: rate form, B = 1, 8 rows or more. */
-static void CheckBuilt(TnDyn dyn, PetscInt B, PetscBool on)
+static void CheckBuilt(TnDyn dyn, const Config *c, PetscInt B, PetscBool on)
 {
-  const TnSync *s = (const TnSync *)dyn->data;
-  CU_ASSERT((s->sd.ns > 0) == (on && B == 1 && dyn->m >= TN_SLICE));
+  const TnSlices *S = strcmp(c->scheme, TN_SCHEME_SYNC) ? &((const TnColored *)dyn->data)->sd : &((const TnSync *)dyn->data)->sd;
+  CU_ASSERT((S->ns > 0) == (on && B == 1 && dyn->m >= TN_SLICE));
 }
 
 static void SameSums(const char *type, PetscInt n, PetscInt k)
 {
   const Config cs[] = {
-      {TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE},
-      {TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_TRUE},
-      {TN_ACT_LINEAR, TN_LOGDET_TRACE, PETSC_TRUE},
+      {TN_SCHEME_SYNC, TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE},
+      {TN_SCHEME_SYNC, TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_TRUE},
+      {TN_SCHEME_SYNC, TN_ACT_LINEAR, TN_LOGDET_TRACE, PETSC_TRUE},
+      {TN_SCHEME_COLORED, TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE},
+      {TN_SCHEME_COLORED, TN_ACT_LINEAR, TN_LOGDET_DIAG, PETSC_TRUE},
   };
   TnNet net;
   TN_ASSERT_OK(BuildNet(type, n, k, &net));
@@ -152,8 +159,8 @@ static void SameSums(const char *type, PetscInt n, PetscInt k)
       Out   o0, o1;
       TN_ASSERT_OK(MakeDyn(net, &cs[c], B, "0", &d0));
       TN_ASSERT_OK(MakeDyn(net, &cs[c], B, "1", &d1));
-      CheckBuilt(d0, B, PETSC_FALSE);
-      CheckBuilt(d1, B, PETSC_TRUE);
+      CheckBuilt(d0, &cs[c], B, PETSC_FALSE);
+      CheckBuilt(d1, &cs[c], B, PETSC_TRUE);
       TN_ASSERT_OK(Run(d0, B, &o0));
       TN_ASSERT_OK(Run(d1, B, &o1));
       for (PetscInt b = 0; b < B; b++) CU_ASSERT(o0.logphi[b] == o1.logphi[b]);
@@ -182,7 +189,7 @@ static void test_slices_er(void)
    see the new W (it differs from before, and equals the row-by-row one). */
 static void test_slices_follow_W(void)
 {
-  const Config c = {TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE};
+  const Config c = {TN_SCHEME_SYNC, TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE};
   TnNet        net;
   TnDyn        d0, d1;
   TnGrad       g;

@@ -49,92 +49,21 @@ TN_INLINE void RateOnProcessBody(TnDyn dyn, const TnCSR *A, const PetscReal *res
   TnAccEnd(&acc, prod, expo, ldet, B);
 }
 
-/* Slices this far ahead are asked for (values, columns, b, gamma, W_ii, a
-   and the free mask): the row pass is bound by the memory streams, which the
-   hardware prefetcher alone does not keep full. */
-#define TN_SLICE_AHEAD 8
-TN_INLINE void SlicePrefetch(TnDyn dyn, const TnSlices *S, const PetscScalar *a, PetscInt s)
-{
-  const PetscInt i  = TN_SLICE * s;
-  const char    *v0 = (const char *)(S->va + (size_t)TN_SLICE * S->vptr[s]), *v1 = (const char *)(S->va + (size_t)TN_SLICE * S->vptr[s + 1]);
-  const char    *j0 = (const char *)(S->ja + S->jptr[s]), *j1 = (const char *)(S->ja + S->jptr[s + 1]);
-  for (; v0 < v1; v0 += 64) __builtin_prefetch(v0);
-  for (; j0 < j1; j0 += 64) __builtin_prefetch(j0);
-  __builtin_prefetch(dyn->bias + i);
-  __builtin_prefetch(dyn->gamma + i);
-  __builtin_prefetch(dyn->wdiag + i);
-  __builtin_prefetch(a + i);
-  if (dyn->fmask) __builtin_prefetch(dyn->fmask + i);
-}
-
-#if defined(__AVX512F__) && defined(__AVX512VL__)
-/* Slice s's rows i = TN_SLICE s + r, one per lane of a vector of 8: the
-   same operations as RateRow's at B = 1, lane by lane (y = b_i, then
-   y += W_ij p_j for the row's synapses in order, a multiply then an add;
-   -gamma_i by the sign bit, as C's negation), out_i written, h A_ii into
-   hA[r]. A regular slice's t-th terms read p_(j_t + r); another's gather
-   p_(j_tr), lanes past their row's count masked off. */
-TN_INLINE void RateSlice(TnDyn dyn, const TnSlices *S, const TnCSR *A, PetscInt s, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *restrict hA)
-{
-  const PetscInt   i = TN_SLICE * s, w = S->vptr[s + 1] - S->vptr[s];
-  const PetscReal *v   = S->va + (size_t)TN_SLICE * S->vptr[s];
-  const int       *j   = S->ja + S->jptr[s];
-  const __m512d    one = _mm512_set1_pd(1.0), sign = _mm512_set1_pd(-0.0);
-  __m512d          y = _mm512_loadu_pd(dyn->bias + i), hi = _mm512_set1_pd(dyn->h);
-  if (TnSliceRegular(S, s))
-    for (PetscInt t = 0; t < w; t++) y = _mm512_add_pd(y, _mm512_mul_pd(_mm512_loadu_pd(v + TN_SLICE * t), _mm512_loadu_pd(p + j[t])));
-  else {
-    int len[TN_SLICE];
-    for (PetscInt r = 0; r < TN_SLICE; r++) len[r] = (int)(A->ia[i + r + 1] - A->ia[i + r]);
-    const __m256i lenv = _mm256_loadu_si256((const __m256i *)len);
-    for (PetscInt t = 0; t < w; t++) {
-      const __mmask8 k = _mm256_cmpgt_epi32_mask(lenv, _mm256_set1_epi32((int)t));
-      const __m512d  x = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), k, _mm256_loadu_si256((const __m256i *)(j + TN_SLICE * t)), p, 8);
-      y                = _mm512_mask_add_pd(y, k, y, _mm512_mul_pd(_mm512_loadu_pd(v + TN_SLICE * t), x));
-    }
-  }
-  if (dyn->fmask) hi = _mm512_mul_pd(hi, _mm512_loadu_pd(dyn->fmask + i));
-  {
-    const __m512d gi = _mm512_loadu_pd(dyn->gamma + i), wi = _mm512_loadu_pd(dyn->wdiag + i), pi = _mm512_loadu_pd(p + i), ai = _mm512_loadu_pd(a + i);
-    const __m512d ng = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(gi), _mm512_castpd_si512(sign)));
-    const __m512d d  = dyn->act == TN_ACT_LINEAR ? one : _mm512_sub_pd(one, _mm512_mul_pd(pi, pi));
-    _mm512_storeu_pd(hA, _mm512_mul_pd(hi, _mm512_add_pd(ng, _mm512_mul_pd(wi, d))));
-    _mm512_storeu_pd(out + i, _mm512_add_pd(ai, _mm512_mul_pd(hi, _mm512_add_pd(_mm512_mul_pd(ng, ai), y))));
-  }
-}
-#else
-/* The same in plain C, lane by lane. */
-TN_INLINE void RateSlice(TnDyn dyn, const TnSlices *S, const TnCSR *A, PetscInt s, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *restrict hA)
-{
-  const PetscInt   i = TN_SLICE * s, w = S->vptr[s + 1] - S->vptr[s];
-  const PetscReal *v   = S->va + (size_t)TN_SLICE * S->vptr[s];
-  const int       *j   = S->ja + S->jptr[s];
-  const PetscBool  reg = TnSliceRegular(S, s);
-  PetscReal        y[TN_SLICE], o[TN_SLICE];
-  for (PetscInt r = 0; r < TN_SLICE; r++) y[r] = dyn->bias[i + r];
-  for (PetscInt t = 0; t < w; t++)
-    for (PetscInt r = 0; r < TN_SLICE; r++)
-      if (reg || t < A->ia[i + r + 1] - A->ia[i + r]) y[r] += v[TN_SLICE * t + r] * p[reg ? j[t] + r : j[TN_SLICE * t + r]];
-  for (PetscInt r = 0; r < TN_SLICE; r++) {
-    const PetscReal gi = dyn->gamma[i + r], wi = dyn->wdiag[i + r], hi = dyn->h * TnDynFree(dyn, i + r), pi = p[i + r], ai = a[i + r];
-    hA[r] = hi * (-gi + wi * (dyn->act == TN_ACT_LINEAR ? 1.0 : 1.0 - pi * pi));
-    o[r]  = ai + hi * (-gi * ai + y[r]);
-  }
-  for (PetscInt r = 0; r < TN_SLICE; r++) out[i + r] = o[r];
-}
-#endif
-
 /* RateOnProcessBody at B = 1 over Ad's slices (the rows past the last slice
    row by row), the log-det factors taken row by row in the same order. */
 static void RateOnProcessSlices(TnDyn dyn, const TnSlices *S, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc)
 {
-  PetscReal prod[1], hA[TN_SLICE];
-  int       expo[1];
-  TnAcc     acc;
+  const TnSliceRows R = {dyn->bias, dyn->gamma, dyn->wdiag, dyn->fmask};
+  PetscReal         prod[1], hA[TN_SLICE];
+  int               expo[1];
+  TnAcc             acc;
   TnAccBegin(dyn, &acc, prod, expo, 1);
   for (PetscInt s = 0; s < S->ns; s++) {
-    if (s + TN_SLICE_AHEAD < S->ns) SlicePrefetch(dyn, S, a, s + TN_SLICE_AHEAD);
-    RateSlice(dyn, S, &dyn->d, s, a, p, out, hA);
+    if (s + TN_SLICE_AHEAD < S->ns) {
+      TnSlicePrefetch(S, &R, s + TN_SLICE_AHEAD);
+      __builtin_prefetch(a + TN_SLICE * (s + TN_SLICE_AHEAD));
+    }
+    TnSliceRate(S, &dyn->d, s, &R, dyn->h, dyn->act, p, NULL, a, out, NULL, hA);
     for (PetscInt r = 0; r < TN_SLICE; r++) {
       const PetscInt i = TN_SLICE * s + r;
       TnAccRow(&acc, hA + r, prod, expo, nodeacc ? nodeacc + i : NULL, 1);
@@ -389,7 +318,6 @@ static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsOb
     dyn->panelkb  = kb;
     dyn->panelset = (PetscBool)(kb >= 0);
   }
-  PetscCall(PetscOptionsBool("-slices", "sync, rate form, B = 1: copy W's on-process block in slices of 8 rows, one row per vector lane (8 bytes per synapse more; 0: row by row from W itself)", "TnDynSetUp", dyn->slices, &dyn->slices, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1,9 +1,9 @@
-/* Ad in row slices for the rate form's row pass at B = 1 (TnSlices,
-   syncimpl.h). Invariant: entry (t, r) of slice s is synapse ia[i] + t of
+/* A CSR block in row slices for the rate form's row passes at B = 1
+   (TnSlices, dynimpl.h). Invariant: entry (t, r) of slice s is synapse ia[i] + t of
    row i = TN_SLICE s + r when t < that row's count, else value 0 and column
    0 (never added); a regular slice stores its row 0's columns only. The
    values follow W through the parameter version, as the column panels'. */
-#include "syncimpl.h"
+#include "dynimpl.h"
 
 /* Rows i0 .. i0 + TN_SLICE of A: every row has w synapses and row r's t-th
    column is row 0's t-th plus r. */
@@ -37,8 +37,12 @@ PetscErrorCode TnSlicesCreate(TnDyn dyn, const TnCSR *A, PetscInt rows, TnSlices
     S->jptr[s + 1]      = S->jptr[s] + (reg ? w : TN_SLICE * w);
     nreg += reg;
   }
-  PetscCall(PetscCalloc1((size_t)TN_SLICE * S->vptr[ns], &S->va));
-  PetscCall(PetscCalloc1((size_t)S->jptr[ns], &S->ja));
+  PetscCall(PetscMalloc1((size_t)TN_SLICE * S->vptr[ns], &S->va));
+  PetscCall(PetscMalloc1((size_t)S->jptr[ns], &S->ja));
+  TnDynAdviseHuge(S->va, sizeof(PetscReal) * TN_SLICE * S->vptr[ns]); /* streamed: fewer TLB misses */
+  TnDynAdviseHuge(S->ja, sizeof(int) * S->jptr[ns]);
+  PetscCall(PetscArrayzero(S->va, (size_t)TN_SLICE * S->vptr[ns]));
+  PetscCall(PetscArrayzero(S->ja, (size_t)S->jptr[ns]));
   for (PetscInt s = 0; s < ns; s++) { /* a regular slice: row 0's columns; another: every entry's */
     const PetscBool reg = TnSliceRegular(S, s);
     int            *js  = S->ja + S->jptr[s];
@@ -49,7 +53,7 @@ PetscErrorCode TnSlicesCreate(TnDyn dyn, const TnCSR *A, PetscInt rows, TnSlices
   }
   S->ns = ns;
   PetscCall(TnSlicesUpdate(dyn, A, S));
-  PetscCall(PetscInfo(NULL, "Ad in %" PetscInt_FMT " slices of %d rows, %" PetscInt_FMT " regular; %" PetscInt_FMT " value entries for %" PetscInt_FMT " synapses\n", ns, TN_SLICE, nreg, (PetscInt)TN_SLICE * S->vptr[ns], A->ia[TN_SLICE * ns]));
+  PetscCall(PetscInfo(NULL, "a block of W in %" PetscInt_FMT " slices of %d rows, %" PetscInt_FMT " regular; %" PetscInt_FMT " value entries for %" PetscInt_FMT " synapses\n", ns, TN_SLICE, nreg, (PetscInt)TN_SLICE * S->vptr[ns], A->ia[TN_SLICE * ns]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
