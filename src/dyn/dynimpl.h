@@ -452,10 +452,19 @@ TN_INLINE void TnSlicePrefetch(const TnSlices *S, const TnSliceRows *R, PetscInt
    multiply then an add, never fused), hA[r] = h_i (-gamma_i + W_ii (1 -
    p_i^2)) (tanh; W_ii for linear) and a_i + h_i (-gamma_i a_i + y) into
    out (and anew[r], unless NULL), h_i = h times the free mask. A row's
-   state a_i and out_i are at rowmap[i] (NULL: at i), its own p_i at i. A
+   state a_i and out_i are at rowmap[i] (NULL: at i; a permutation:
+   gathered and scattered), its own p_i at i. A
    regular slice's t-th terms read p_(j_t + r); another's gather p_(j_tr),
    lanes past their row's count (A's row lengths) masked off. */
 #if defined(__AVX512F__) && defined(__AVX512VL__)
+/* x[idx[0 .. 8)] as a vector, and its scatter, for PetscInt indices */
+#if defined(PETSC_USE_64BIT_INDICES)
+#define TN_SLICE_GATHER(idx, x) _mm512_i64gather_pd(_mm512_loadu_si512((const void *)(idx)), x, 8)
+#define TN_SLICE_SCATTER(idx, x, v) _mm512_i64scatter_pd(x, _mm512_loadu_si512((const void *)(idx)), v, 8)
+#else
+#define TN_SLICE_GATHER(idx, x) _mm512_i32gather_pd(_mm256_loadu_si256((const __m256i *)(idx)), x, 8)
+#define TN_SLICE_SCATTER(idx, x, v) _mm512_i32scatter_pd(x, _mm256_loadu_si256((const __m256i *)(idx)), v, 8)
+#endif
 TN_INLINE void TnSliceRate(const TnSlices *S, const TnCSR *A, PetscInt s, const TnSliceRows *R, PetscReal h, TnAct act, const PetscReal *restrict p, const PetscInt *rowmap, const PetscScalar *a, PetscScalar *out, PetscReal *anew, PetscReal *restrict hA)
 {
   const PetscInt   i = TN_SLICE * s, w = S->vptr[s + 1] - S->vptr[s];
@@ -476,11 +485,9 @@ TN_INLINE void TnSliceRate(const TnSlices *S, const TnCSR *A, PetscInt s, const 
     }
   }
   if (R->free) hi = _mm512_mul_pd(hi, _mm512_loadu_pd(R->free + i));
-  if (rowmap) {
-    PetscReal ar[TN_SLICE];
-    for (PetscInt r = 0; r < TN_SLICE; r++) ar[r] = a[rowmap[i + r]];
-    ai = _mm512_loadu_pd(ar);
-  } else
+  if (rowmap)
+    ai = TN_SLICE_GATHER(rowmap + i, a);
+  else
     ai = _mm512_loadu_pd(a + i);
   {
     const __m512d gi = _mm512_loadu_pd(R->gamma + i), wi = _mm512_loadu_pd(R->wdiag + i), pi = _mm512_loadu_pd(p + i);
@@ -490,11 +497,9 @@ TN_INLINE void TnSliceRate(const TnSlices *S, const TnCSR *A, PetscInt s, const 
     o = _mm512_add_pd(ai, _mm512_mul_pd(hi, _mm512_add_pd(_mm512_mul_pd(ng, ai), y)));
   }
   if (anew) _mm512_storeu_pd(anew, o);
-  if (rowmap) {
-    PetscReal orow[TN_SLICE];
-    _mm512_storeu_pd(orow, o);
-    for (PetscInt r = 0; r < TN_SLICE; r++) out[rowmap[i + r]] = orow[r];
-  } else
+  if (rowmap)
+    TN_SLICE_SCATTER(rowmap + i, out, o);
+  else
     _mm512_storeu_pd(out + i, o);
 }
 #else
