@@ -10,7 +10,9 @@
    kept equal to it row by row. The halo: all ghosts at the start of the
    step, then colour c's after substep c (the only ones it changed), each
    exchange overlapped with the next substep's interior rows and with the
-   on-process part of its boundary rows (Sweep). */
+   on-process part of its boundary rows (Sweep). At B = 1 the rate form's
+   interior rows go eight at a time where they fill a slice of the copy's
+   row slices (TnSlices, UpdateSlice), the same sums in the same order. */
 #include "coloredimpl.h"
 
 /* doubles of new state per chunk of UpdateRows (8 kB, in L1) */

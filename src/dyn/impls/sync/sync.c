@@ -7,11 +7,10 @@
    into its own, pa, so that the backward pass need not evaluate it again).
    One halo exchange per step, overlapped with the on-process block as in
    MatMult_MPIAIJ: begin the exchange, multiply Ad, end it, add Ao. The row
-   loops are specialised for the batch size B (TN_DISPATCH_B). */
+   loops are specialised for the batch size B (TN_DISPATCH_B); at B = 1 the
+   rate form's runs across eight rows at a time, over a copy of Ad in row
+   slices (TnSlices, TnSliceRate), the same sums in the same order. */
 #include "syncimpl.h"
-#if defined(__AVX512F__) && defined(__AVX512VL__)
-#include <immintrin.h>
-#endif
 
 /* rate form, on-process part, row i: y = Ad p + b (yin: the rows' partial
    sums instead of b), the log-det factor from phi'(a_i) = 1 - p_i^2 (tanh),
