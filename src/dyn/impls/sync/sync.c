@@ -38,13 +38,34 @@ TN_INLINE void RateRow(TnDyn dyn, const TnCSR *A, PetscInt i, const PetscReal *r
   TnAccRow(acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
 }
 
+/* At B = 1 (rows without slices: -dyn_slices 0) row i's streams are asked
+   for TN_ROW_AHEAD rows ahead: its synapses' values and columns, and every
+   8 rows b, gamma, W_ii, a and the row pointers (lattice2d N = 10^6, one
+   process alternating: 0.90-0.92x the step without). */
+#define TN_ROW_AHEAD 64
+TN_INLINE void RowPrefetch(TnDyn dyn, const TnCSR *A, const PetscScalar *a, PetscInt i)
+{
+  __builtin_prefetch(A->va + A->ia[i]);
+  __builtin_prefetch(A->ja + A->ia[i]);
+  if (i % 8 == 0) {
+    __builtin_prefetch(dyn->bias + i);
+    __builtin_prefetch(dyn->gamma + i);
+    __builtin_prefetch(dyn->wdiag + i);
+    __builtin_prefetch(a + i);
+    __builtin_prefetch(A->ia + i + 16);
+  }
+}
+
 TN_INLINE void RateOnProcessBody(TnDyn dyn, const TnCSR *A, const PetscReal *restrict yin, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
 {
   PetscReal prod[B];
   int       expo[B];
   TnAcc     acc;
   TnAccBegin(dyn, &acc, prod, expo, B);
-  for (PetscInt i = 0; i < dyn->m; i++) RateRow(dyn, A, i, yin, a, p, out, &acc, prod, expo, nodeacc, pf, B);
+  for (PetscInt i = 0; i < dyn->m; i++) {
+    if (B == 1 && i + TN_ROW_AHEAD < dyn->m) RowPrefetch(dyn, A, a, i + TN_ROW_AHEAD);
+    RateRow(dyn, A, i, yin, a, p, out, &acc, prod, expo, nodeacc, pf, B);
+  }
   TnAccEnd(&acc, prod, expo, ldet, B);
 }
 
