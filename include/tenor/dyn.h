@@ -52,6 +52,11 @@ PetscErrorCode TnDynSetLogDetType(TnDyn dyn, TnLogDetType type);
 PetscErrorCode TnDynSetBase(TnDyn dyn, TnBase base);
 /* Accumulate per-node loss totals (TnDynGetNodeLoss). Off by default. */
 PetscErrorCode TnDynSetNodeLoss(TnDyn dyn, PetscBool on);
+/* Rate form at B = 1 (sync and colored): the row pass reads a copy of W's
+   on-process block in slices of 8 rows, one row per vector lane, the same
+   sums in the same order (8 bytes per synapse more). On by default;
+   off: row by row from W itself (docs/architecture.md, "Row slices"). */
+PetscErrorCode TnDynSetSlices(TnDyn dyn, PetscBool on);
 /* Colouring for the colored scheme: read from a file (one colour per node,
    natural order) instead of computing one; write the one used. */
 PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[]);

@@ -31,6 +31,7 @@ PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
   d->adapt    = PETSC_TRUE;
   d->bnorm    = TN_BOUND_NORM_AUTO;
   d->bsteps   = 64;
+  d->slices   = PETSC_TRUE;
   d->bdelta   = 1e-12;
   *dyn        = d;
   PetscCall(TnDynSetScheme(d, TN_SCHEME_SYNC));
@@ -133,6 +134,7 @@ TN_DYN_SETTER(BatchSize, B, PetscInt)
 TN_DYN_SETTER(LogDetType, ldt, TnLogDetType)
 TN_DYN_SETTER(Base, base, TnBase)
 TN_DYN_SETTER(NodeLoss, nodeloss_on, PetscBool)
+TN_DYN_SETTER(Slices, slices, PetscBool)
 TN_DYN_SETTER(ColoringSeed, colseed, PetscInt)
 TN_DYN_SETTER(ColoringOrder, colorder, TnColoringOrder)
 TN_DYN_SETTER(Adaptive, adapt, PetscBool)
@@ -212,6 +214,7 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsInt("-steps", "Number of steps K (T = K h)", "TnDynSetSteps", dyn->K, &dyn->K, NULL, 0, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-batch", "Samples evolved together, B (one matrix pass serves all B)", "TnDynSetBatchSize", dyn->B, &dyn->B, NULL, 1, 1024));
   PetscCall(PetscOptionsBool("-nodeloss", "Accumulate per-node loss totals", "TnDynSetNodeLoss", dyn->nodeloss_on, &dyn->nodeloss_on, NULL));
+  PetscCall(PetscOptionsBool("-slices", "Rate form, B = 1 (sync, colored): copy W's on-process block in slices of 8 rows, one row per vector lane (8 bytes per synapse more; 0: row by row)", "TnDynSetSlices", dyn->slices, &dyn->slices, NULL));
   v = (PetscInt)dyn->bnorm;
   PetscCall(TnOptionsChoice("-bound_norm", "|W|_2 in the sync invertibility bound: auto (cheap if it certifies, else Lanczos), cheap sqrt(|W|_1 |W|_inf), lanczos (certificate)", "TnDynCheckInvertible", TnBoundNormTypes, 3, &v, NULL));
   dyn->bnorm = (TnBoundNorm)v;

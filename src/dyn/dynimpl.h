@@ -6,6 +6,9 @@
 #include <tenor/dyn.h>
 #include <tenor/logdet.h>
 #include <math.h>
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#endif
 
 typedef struct {
   PetscInt           n;        /* number of nonzeros (ia[rows]) */
@@ -147,6 +150,8 @@ struct _p_TnDyn {
      -dyn_panel_kb (0: no panels); unset: from the last-level cache */
   PetscInt  panelkb;
   PetscBool panelset;
+  /* sync: Ad's row slices at B = 1 (TnSlices, -dyn_slices; default on) */
+  PetscBool slices;
   /* the sync bound's |W|_2 (bound.c): which bound, Lanczos steps, failure probability */
   TnBoundNorm bnorm;
   PetscInt    bsteps;
@@ -383,6 +388,143 @@ TN_INLINE void TnRowTimesBlock(const TnCSR *A, PetscInt i, const PetscScalar *re
       KERNEL(__VA_ARGS__, B);         \
     }                                 \
   } while (0)
+
+/* A CSR block at B = 1 in slices of TN_SLICE rows (slices.c), for the
+   rate form's row passes (sync and colored), which read them TN_SLICE rows
+   at a time, one row per vector lane (TnSliceRate). Slice s holds rows
+   TN_SLICE s + r, r < TN_SLICE, column-major: its width w_s is the longest
+   row's synapse count, and entry (t, r) is row TN_SLICE s + r's t-th
+   synapse in the block's own order (a shorter row's missing entries are 0
+   and never added), so each row's sum keeps its terms and their order. The
+   slice is regular when its rows have w_s synapses each and row r's t-th
+   column is row 0's plus r (a band of a lattice): it keeps one column per
+   t, and the t-th terms of its rows read TN_SLICE consecutive entries of
+   the state; otherwise it keeps every entry's column and gathers. va copies
+   the block's values, refreshed when the network's parameter version moves
+   (TnNetGetParamVersion). Rows past TN_SLICE ns (fewer than TN_SLICE) are
+   left to the row-by-row loop. */
+#define TN_SLICE 8
+typedef struct {
+  PetscInt   ns;          /* slices; 0: none (also when not built) */
+  PetscInt  *vptr, *jptr; /* slice s: values va[TN_SLICE vptr[s] .. TN_SLICE vptr[s+1]) (w_s = vptr[s+1] - vptr[s]); columns ja[jptr[s] .. jptr[s+1]): w_s of them if regular, else TN_SLICE w_s */
+  int       *ja;
+  PetscReal *va;
+  PetscInt64 version; /* the network's parameter version va was copied at */
+} TnSlices;
+
+/* Build slices of the first `rows` rows of A (values copied by the update,
+   when the parameter version moves; the caller keeps A's values current);
+   free. */
+PetscErrorCode      TnSlicesCreate(TnDyn dyn, const TnCSR *A, PetscInt rows, TnSlices *S);
+PetscErrorCode      TnSlicesUpdate(TnDyn dyn, const TnCSR *A, TnSlices *S);
+PetscErrorCode      TnSlicesDestroy(TnSlices *S);
+TN_INLINE PetscBool TnSliceRegular(const TnSlices *S, PetscInt s)
+{
+  return (PetscBool)(S->jptr[s + 1] - S->jptr[s] < TN_SLICE * (S->vptr[s + 1] - S->vptr[s]));
+}
+
+/* What a slice pass reads per row besides the block, by the slices' row
+   index: b, gamma, W_ii and the free mask (NULL: every row free). */
+typedef struct {
+  const PetscReal *bias, *gamma, *wdiag, *free;
+} TnSliceRows;
+
+/* Slices this far ahead are asked for (values, columns, b, gamma, W_ii, the
+   free mask): the row pass is bound by these memory streams, which the
+   hardware prefetcher alone does not keep full. */
+#define TN_SLICE_AHEAD 8
+TN_INLINE void TnSlicePrefetch(const TnSlices *S, const TnSliceRows *R, PetscInt s)
+{
+  const PetscInt i  = TN_SLICE * s;
+  const char    *v0 = (const char *)(S->va + (size_t)TN_SLICE * S->vptr[s]), *v1 = (const char *)(S->va + (size_t)TN_SLICE * S->vptr[s + 1]);
+  const char    *j0 = (const char *)(S->ja + S->jptr[s]), *j1 = (const char *)(S->ja + S->jptr[s + 1]);
+  for (; v0 < v1; v0 += 64) __builtin_prefetch(v0);
+  for (; j0 < j1; j0 += 64) __builtin_prefetch(j0);
+  __builtin_prefetch(R->bias + i);
+  __builtin_prefetch(R->gamma + i);
+  __builtin_prefetch(R->wdiag + i);
+  if (R->free) __builtin_prefetch(R->free + i);
+}
+
+/* The rate form's update of slice s's rows i = TN_SLICE s + r at B = 1,
+   one per vector lane, the operations of the row-by-row kernels lane by
+   lane: y = b_i, then y += W_ij p_j for the row's synapses in order (a
+   multiply then an add, never fused), hA[r] = h_i (-gamma_i + W_ii (1 -
+   p_i^2)) (tanh; W_ii for linear) and a_i + h_i (-gamma_i a_i + y) into
+   out (and anew[r], unless NULL), h_i = h times the free mask. A row's
+   state a_i and out_i are at rowmap[i] (NULL: at i; a permutation:
+   gathered and scattered), its own p_i at i. A
+   regular slice's t-th terms read p_(j_t + r); another's gather p_(j_tr),
+   lanes past their row's count (A's row lengths) masked off. */
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+/* x[idx[0 .. 8)] as a vector, and its scatter, for PetscInt indices */
+#if defined(PETSC_USE_64BIT_INDICES)
+#define TN_SLICE_GATHER(idx, x) _mm512_i64gather_pd(_mm512_loadu_si512((const void *)(idx)), x, 8)
+#define TN_SLICE_SCATTER(idx, x, v) _mm512_i64scatter_pd(x, _mm512_loadu_si512((const void *)(idx)), v, 8)
+#else
+#define TN_SLICE_GATHER(idx, x) _mm512_i32gather_pd(_mm256_loadu_si256((const __m256i *)(idx)), x, 8)
+#define TN_SLICE_SCATTER(idx, x, v) _mm512_i32scatter_pd(x, _mm256_loadu_si256((const __m256i *)(idx)), v, 8)
+#endif
+TN_INLINE void TnSliceRate(const TnSlices *S, const TnCSR *A, PetscInt s, const TnSliceRows *R, PetscReal h, TnAct act, const PetscReal *restrict p, const PetscInt *rowmap, const PetscScalar *a, PetscScalar *out, PetscReal *anew, PetscReal *restrict hA)
+{
+  const PetscInt   i = TN_SLICE * s, w = S->vptr[s + 1] - S->vptr[s];
+  const PetscReal *v   = S->va + (size_t)TN_SLICE * S->vptr[s];
+  const int       *j   = S->ja + S->jptr[s];
+  const __m512d    one = _mm512_set1_pd(1.0), sign = _mm512_set1_pd(-0.0);
+  __m512d          y = _mm512_loadu_pd(R->bias + i), hi = _mm512_set1_pd(h), ai, o;
+  if (TnSliceRegular(S, s))
+    for (PetscInt t = 0; t < w; t++) y = _mm512_add_pd(y, _mm512_mul_pd(_mm512_loadu_pd(v + TN_SLICE * t), _mm512_loadu_pd(p + j[t])));
+  else {
+    int len[TN_SLICE];
+    for (PetscInt r = 0; r < TN_SLICE; r++) len[r] = (int)(A->ia[i + r + 1] - A->ia[i + r]);
+    const __m256i lenv = _mm256_loadu_si256((const __m256i *)len);
+    for (PetscInt t = 0; t < w; t++) {
+      const __mmask8 k = _mm256_cmpgt_epi32_mask(lenv, _mm256_set1_epi32((int)t));
+      const __m512d  x = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), k, _mm256_loadu_si256((const __m256i *)(j + TN_SLICE * t)), p, 8);
+      y                = _mm512_mask_add_pd(y, k, y, _mm512_mul_pd(_mm512_loadu_pd(v + TN_SLICE * t), x));
+    }
+  }
+  if (R->free) hi = _mm512_mul_pd(hi, _mm512_loadu_pd(R->free + i));
+  if (rowmap)
+    ai = TN_SLICE_GATHER(rowmap + i, a);
+  else
+    ai = _mm512_loadu_pd(a + i);
+  {
+    const __m512d gi = _mm512_loadu_pd(R->gamma + i), wi = _mm512_loadu_pd(R->wdiag + i), pi = _mm512_loadu_pd(p + i);
+    const __m512d ng = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(gi), _mm512_castpd_si512(sign))); /* -gamma_i, as C's negation */
+    const __m512d d  = act == TN_ACT_LINEAR ? one : _mm512_sub_pd(one, _mm512_mul_pd(pi, pi));
+    _mm512_storeu_pd(hA, _mm512_mul_pd(hi, _mm512_add_pd(ng, _mm512_mul_pd(wi, d))));
+    o = _mm512_add_pd(ai, _mm512_mul_pd(hi, _mm512_add_pd(_mm512_mul_pd(ng, ai), y)));
+  }
+  if (anew) _mm512_storeu_pd(anew, o);
+  if (rowmap)
+    TN_SLICE_SCATTER(rowmap + i, out, o);
+  else
+    _mm512_storeu_pd(out + i, o);
+}
+#else
+TN_INLINE void TnSliceRate(const TnSlices *S, const TnCSR *A, PetscInt s, const TnSliceRows *R, PetscReal h, TnAct act, const PetscReal *restrict p, const PetscInt *rowmap, const PetscScalar *a, PetscScalar *out, PetscReal *anew, PetscReal *restrict hA)
+{
+  const PetscInt   i = TN_SLICE * s, w = S->vptr[s + 1] - S->vptr[s];
+  const PetscReal *v   = S->va + (size_t)TN_SLICE * S->vptr[s];
+  const int       *j   = S->ja + S->jptr[s];
+  const PetscBool  reg = TnSliceRegular(S, s);
+  PetscReal        y[TN_SLICE], o[TN_SLICE];
+  for (PetscInt r = 0; r < TN_SLICE; r++) y[r] = R->bias[i + r];
+  for (PetscInt t = 0; t < w; t++)
+    for (PetscInt r = 0; r < TN_SLICE; r++)
+      if (reg || t < A->ia[i + r + 1] - A->ia[i + r]) y[r] += v[TN_SLICE * t + r] * p[reg ? j[t] + r : j[TN_SLICE * t + r]];
+  for (PetscInt r = 0; r < TN_SLICE; r++) {
+    const PetscReal gi = R->gamma[i + r], wi = R->wdiag[i + r], hi = h * (R->free ? R->free[i + r] : 1.0), pi = p[i + r], ai = a[rowmap ? rowmap[i + r] : i + r];
+    hA[r] = hi * (-gi + wi * (act == TN_ACT_LINEAR ? 1.0 : 1.0 - pi * pi));
+    o[r]  = ai + hi * (-gi * ai + y[r]);
+  }
+  for (PetscInt r = 0; r < TN_SLICE; r++) {
+    if (anew) anew[r] = o[r];
+    out[rowmap ? rowmap[i + r] : i + r] = o[r];
+  }
+}
+#endif
 
 /* Column panels (dynsetup.c): the panel size in bytes of gathered state,
    from -dyn_panel_kb or the last-level cache shared by the node's ranks;

@@ -10,11 +10,31 @@
    kept equal to it row by row. The halo: all ghosts at the start of the
    step, then colour c's after substep c (the only ones it changed), each
    exchange overlapped with the next substep's interior rows and with the
-   on-process part of its boundary rows (Sweep). */
+   on-process part of its boundary rows (Sweep). At B = 1 the rate form's
+   interior rows go eight at a time where they fill a slice of the copy's
+   row slices (TnSlices, UpdateSlice), the same sums in the same order. */
 #include "coloredimpl.h"
 
 /* doubles of new state per chunk of UpdateRows (8 kB, in L1) */
 #define TN_COLORED_CHUNK 1024
+
+/* UpdateRows at B = 1 (rate form, interior rows) for the slice of
+   positions p .. p + TN_SLICE of cd->d's slices (TnSliceRate; a row's state
+   at crows[p], its new value also into anew), the log-det factors row by
+   row in position order; returns the next position. p1: the colour's end
+   (the rows' states are prefetched no further). */
+static PetscInt UpdateSlice(TnDyn dyn, PetscInt p, PetscInt p1, const PetscScalar *a, PetscScalar *out, PetscReal *anew, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc)
+{
+  const TnColored  *cd = (const TnColored *)dyn->data;
+  const TnSliceRows R  = {cd->bia, cd->gam, cd->wdi, dyn->fmask ? cd->fre : NULL};
+  const PetscInt    s = p / TN_SLICE, ahead = p + TN_SLICE * TN_SLICE_AHEAD;
+  PetscReal         hA[TN_SLICE];
+  if (s + TN_SLICE_AHEAD < cd->sd.ns) TnSlicePrefetch(&cd->sd, &R, s + TN_SLICE_AHEAD);
+  for (PetscInt r = 0; r < TN_SLICE && ahead + r < p1; r++) __builtin_prefetch(a + cd->crows[ahead + r]);
+  TnSliceRate(&cd->sd, &cd->d, s, &R, dyn->h, dyn->act, dyn->pbuf, cd->crows, a, out, anew, hA);
+  for (PetscInt r = 0; r < TN_SLICE; r++) TnAccRow(acc, hA + r, prod, expo, nodeacc ? nodeacc + cd->crows[p + r] : NULL, 1);
+  return p + TN_SLICE;
+}
 
 /* Updates the positions p0 .. p1 (all of one colour): out_i = a_i + h f_i
    for row i = crows[p], where f_i reads the other nodes through pbuf only,
@@ -34,9 +54,14 @@ TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar
   TnLocCoef        k[loc ? B : 1];
   const PetscInt   rows = B < TN_COLORED_CHUNK ? TN_COLORED_CHUNK / B : 1;
   PetscReal        anew[rate ? rows * B : 1];
+  const int        sliced = B == 1 && rate && !loc && !yin && !g && cd->sd.ns;
   for (PetscInt q0 = p0; q0 < p1; q0 += rows) {
     const PetscInt q1 = PetscMin(q0 + rows, p1);
     for (PetscInt p = q0; p < q1; p++) {
+      if (sliced && p % TN_SLICE == 0 && p + TN_SLICE <= q1) { /* a whole slice of this chunk's rows at once */
+        p = UpdateSlice(dyn, p, p1, a, out, anew + (p - q0), acc, prod, expo, nodeacc) - 1;
+        continue;
+      }
       const PetscInt  i  = cd->crows[p];
       const PetscReal gi = cd->gam[p], wi = cd->wdi[p], hi = h * TnColoredFree(dyn, cd, p); /* 0: clamped */
       if (p + TN_COLORED_AHEAD < p1) TnColoredPrefetchRow(a, cd->crows[p + TN_COLORED_AHEAD], B);
@@ -189,6 +214,7 @@ static PetscErrorCode SetUp(TnDyn dyn)
   PetscCheck(TnLogDetIsLocal(dyn->ldt), dyn->comm, PETSC_ERR_USER, "-logdet_type %s is for the sync scheme; in the colored scheme diag is already exact", TnLogDetTypes[dyn->ldt]);
   PetscCall(TnColoredColoringSetUp(dyn));
   PetscCall(TnColoredOrderSetUp(dyn));
+  if (dyn->slices && dyn->form == TN_FORM_RATE && dyn->B == 1) PetscCall(TnSlicesCreate(dyn, &((TnColored *)dyn->data)->d, dyn->m, &((TnColored *)dyn->data)->sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -197,6 +223,7 @@ static PetscErrorCode Reset(TnDyn dyn)
   TnColored *cd = (TnColored *)dyn->data;
   PetscFunctionBeginUser;
   PetscCall(TnColoredOrderReset(dyn));
+  PetscCall(TnSlicesDestroy(&cd->sd));
   cd->pfor = NULL;
   if (cd->colors) PetscCall(PetscFree5(cd->colors, cd->cptr, cd->crows, cd->cnint, cd->cinv));
   cd->ncolors = 0;

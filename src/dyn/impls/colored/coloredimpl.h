@@ -19,6 +19,7 @@ typedef struct {
   PetscReal *dva, *ova;
   PetscReal *gam, *bia, *wdi, *fre; /* gamma, b, W_ii, the free mask (1: no clamp) by position */
   PetscReal *ybuf;                  /* b + Ad pbuf of one colour's boundary rows (B per row, the most of any colour) */
+  TnSlices   sd;                    /* d in row slices by position (rate form, B = 1; -dyn_slices) */
   PetscInt64 pstate;                /* the network's parameter state they were copied at */
   PetscInt  *gptr;
   VecScatter hall, *halo;

@@ -161,6 +161,7 @@ PetscErrorCode TnColoredRefresh(TnDyn dyn)
     cd->bia[p] = dyn->bias[i];
     cd->wdi[p] = dyn->wdiag[i];
   }
+  PetscCall(TnSlicesUpdate(dyn, &cd->d, &cd->sd));
   cd->pstate = st;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

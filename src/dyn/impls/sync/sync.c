@@ -7,39 +7,90 @@
    into its own, pa, so that the backward pass need not evaluate it again).
    One halo exchange per step, overlapped with the on-process block as in
    MatMult_MPIAIJ: begin the exchange, multiply Ad, end it, add Ao. The row
-   loops are specialised for the batch size B (TN_DISPATCH_B). */
+   loops are specialised for the batch size B (TN_DISPATCH_B); at B = 1 the
+   rate form's runs across eight rows at a time, over a copy of Ad in row
+   slices (TnSlices, TnSliceRate), the same sums in the same order. */
 #include "syncimpl.h"
 
-/* rate form, on-process part: for every row, y = Ad p + b, the log-det
-   factor from phi'(a_i) = 1 - p_i^2 (tanh), and a_i += h(-gamma_i a_i + y).
-   (Computing phi(a_{k+1}) here, as rows finish, was measured slower at every
-   B than the separate vectorised pass TnPhiAll: lattice2d N = 10^6, B = 16,
-   76 vs 62 ms per step.) */
+/* rate form, on-process part, row i: y = Ad p + b (yin: the rows' partial
+   sums instead of b), the log-det factor from phi'(a_i) = 1 - p_i^2 (tanh),
+   and a_i += h(-gamma_i a_i + y). (Computing phi(a_{k+1}) here, as rows
+   finish, was measured slower at every B than the separate vectorised pass
+   TnPhiAll: lattice2d N = 10^6, B = 16, 76 vs 62 ms per step.) */
+TN_INLINE void RateRow(TnDyn dyn, const TnCSR *A, PetscInt i, const PetscReal *restrict yin, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const int pf, const PetscInt B)
+{
+  const PetscReal    h         = dyn->h;
+  const int          lin       = dyn->act == TN_ACT_LINEAR;
+  const PetscScalar *ai        = a + (size_t)i * B;
+  PetscScalar       *oi        = out + (size_t)i * B;
+  const PetscReal *restrict pi = p + (size_t)i * B;
+  const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i], hi = h * TnDynFree(dyn, i);
+  PetscReal       y[B], hA[B];
+  if (yin)
+    for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)i * B + b];
+  else
+    for (PetscInt b = 0; b < B; b++) y[b] = bi;
+  TnRowTimesBlockPF(A, i, p, B, y, pf);
+  for (PetscInt b = 0; b < B; b++) {
+    hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
+    oi[b] = ai[b] + hi * (-gi * ai[b] + y[b]);
+  }
+  TnAccRow(acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
+}
+
+/* At B = 1 (rows without slices: -dyn_slices 0) row i's streams are asked
+   for TN_ROW_AHEAD rows ahead: its synapses' values and columns, and every
+   8 rows b, gamma, W_ii, a and the row pointers (lattice2d N = 10^6, one
+   process alternating: 0.90-0.92x the step without). */
+#define TN_ROW_AHEAD 64
+TN_INLINE void RowPrefetch(TnDyn dyn, const TnCSR *A, const PetscScalar *a, PetscInt i)
+{
+  __builtin_prefetch(A->va + A->ia[i]);
+  __builtin_prefetch(A->ja + A->ia[i]);
+  if (i % 8 == 0) {
+    __builtin_prefetch(dyn->bias + i);
+    __builtin_prefetch(dyn->gamma + i);
+    __builtin_prefetch(dyn->wdiag + i);
+    __builtin_prefetch(a + i);
+    __builtin_prefetch(A->ia + i + 16);
+  }
+}
+
 TN_INLINE void RateOnProcessBody(TnDyn dyn, const TnCSR *A, const PetscReal *restrict yin, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc, const int pf, const PetscInt B)
 {
-  const PetscReal h   = dyn->h;
-  const int       lin = dyn->act == TN_ACT_LINEAR;
-  PetscReal       prod[B], y[B], hA[B];
-  int             expo[B];
-  TnAcc           acc;
+  PetscReal prod[B];
+  int       expo[B];
+  TnAcc     acc;
   TnAccBegin(dyn, &acc, prod, expo, B);
   for (PetscInt i = 0; i < dyn->m; i++) {
-    const PetscScalar *ai        = a + (size_t)i * B;
-    PetscScalar       *oi        = out + (size_t)i * B;
-    const PetscReal *restrict pi = p + (size_t)i * B;
-    const PetscReal gi = dyn->gamma[i], wi = dyn->wdiag[i], bi = dyn->bias[i], hi = h * TnDynFree(dyn, i);
-    if (yin)
-      for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)i * B + b];
-    else
-      for (PetscInt b = 0; b < B; b++) y[b] = bi;
-    TnRowTimesBlockPF(A, i, p, B, y, pf);
-    for (PetscInt b = 0; b < B; b++) {
-      hA[b] = hi * (-gi + wi * (lin ? 1.0 : 1.0 - pi[b] * pi[b]));
-      oi[b] = ai[b] + hi * (-gi * ai[b] + y[b]);
-    }
-    TnAccRow(&acc, hA, prod, expo, nodeacc ? nodeacc + i : NULL, B);
+    if (B == 1 && i + TN_ROW_AHEAD < dyn->m) RowPrefetch(dyn, A, a, i + TN_ROW_AHEAD);
+    RateRow(dyn, A, i, yin, a, p, out, &acc, prod, expo, nodeacc, pf, B);
   }
   TnAccEnd(&acc, prod, expo, ldet, B);
+}
+
+/* RateOnProcessBody at B = 1 over Ad's slices (the rows past the last slice
+   row by row), the log-det factors taken row by row in the same order. */
+static void RateOnProcessSlices(TnDyn dyn, const TnSlices *S, const PetscScalar *a, const PetscReal *restrict p, PetscScalar *out, PetscReal *ldet, PetscReal *nodeacc)
+{
+  const TnSliceRows R = {dyn->bias, dyn->gamma, dyn->wdiag, dyn->fmask};
+  PetscReal         prod[1], hA[TN_SLICE];
+  int               expo[1];
+  TnAcc             acc;
+  TnAccBegin(dyn, &acc, prod, expo, 1);
+  for (PetscInt s = 0; s < S->ns; s++) {
+    if (s + TN_SLICE_AHEAD < S->ns) {
+      TnSlicePrefetch(S, &R, s + TN_SLICE_AHEAD);
+      __builtin_prefetch(a + TN_SLICE * (s + TN_SLICE_AHEAD));
+    }
+    TnSliceRate(S, &dyn->d, s, &R, dyn->h, dyn->act, p, NULL, a, out, NULL, hA);
+    for (PetscInt r = 0; r < TN_SLICE; r++) {
+      const PetscInt i = TN_SLICE * s + r;
+      TnAccRow(&acc, hA + r, prod, expo, nodeacc ? nodeacc + i : NULL, 1);
+    }
+  }
+  for (PetscInt i = TN_SLICE * S->ns; i < dyn->m; i++) RateRow(dyn, &dyn->d, i, NULL, a, p, out, &acc, prod, expo, nodeacc, 0, 1);
+  TnAccEnd(&acc, prod, expo, ldet, 1);
 }
 
 /* a_i += h (Ao g)_i for the rows with off-process synapses. */
@@ -159,7 +210,9 @@ static PetscErrorCode StepRate(TnDyn dyn, const PetscScalar *a, PetscScalar *out
   TnPhiAll(dyn->act, (size_t)dyn->m * dyn->B, a, p);
   if (pa) PetscCall(VecPlaceArray(dyn->P, pa));
   PetscCall(TnDynHaloBegin(dyn));
-  if (s->pd.np > 1)
+  if (s->sd.ns)
+    RateOnProcessSlices(dyn, &s->sd, a, p, out, ldet, nodeacc);
+  else if (s->pd.np > 1)
     TN_DISPATCH_B(dyn->B, RateOnProcessPanels, dyn, a, p, out, ldet, nodeacc);
   else if (dyn->d.prefetch && dyn->B >= 8)
     TN_DISPATCH_B(dyn->B, RateOnProcessPF, dyn, a, p, out, ldet, nodeacc);
@@ -219,6 +272,7 @@ PetscErrorCode TnSyncPanelsUpdate(TnDyn dyn)
   PetscFunctionBeginUser;
   PetscCall(TnPanelsUpdate(dyn, &dyn->d, &s->pd));
   PetscCall(TnPanelsUpdate(dyn, &dyn->o, &s->po));
+  PetscCall(TnSlicesUpdate(dyn, &dyn->d, &s->sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -257,6 +311,7 @@ static PetscErrorCode SetUp(TnDyn dyn)
   PetscFunctionBeginUser;
   if (dyn->form == TN_FORM_CURRENT) PetscCall(PetscMalloc1((size_t)dyn->m * dyn->B + 1, &s->S));
   PetscCall(SetUpPanels(dyn));
+  if (dyn->slices && dyn->form == TN_FORM_RATE && dyn->B == 1 && s->pd.np <= 1) PetscCall(TnSlicesCreate(dyn, &dyn->d, dyn->m, &s->sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -269,6 +324,7 @@ static PetscErrorCode Reset(TnDyn dyn)
   PetscCall(TnPanelsDestroy(&s->pd));
   PetscCall(TnPanelsDestroy(&s->po));
   PetscCall(PetscFree(s->ybuf));
+  PetscCall(TnSlicesDestroy(&s->sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -18,6 +18,7 @@ typedef struct {
      rate form's partial row sums between panels */
   TnPanels   pd, po;
   PetscReal *ybuf;
+  TnSlices   sd; /* Ad's row slices (rate form, B = 1, no panels of Ad) */
 } TnSync;
 
 /* y_i += (A x)_i for rows[0..nrows) (rows NULL: 0..nrows-1), panel by panel

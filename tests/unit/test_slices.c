@@ -1,0 +1,237 @@
+/* Row slices (TnSlices, -dyn_slices): at B = 1 the rate form's row pass of
+   the sync scheme reads Ad, and the colored scheme's its copy of Ad in the
+   colour order, in slices of 8 rows, one row per vector lane, each row's
+   terms in the block's order, so log Phi, the final state, the per-node
+   totals and the gradient equal those of the row-by-row pass (-dyn_slices 0)
+   bit for bit, in both schemes: on a lattice (regular slices: consecutive columns) and a
+   random network (gathers; on more ranks than one, Ad's rows have unequal
+   lengths), tanh and linear, diag
+   and trace, with clamped nodes, at every rank count (a rank's rows past its
+   last slice, and the colored scheme's rows of a colour outside whole
+   slices, go row by row); at B = 3 and 16 (no slices) too. After W changes
+   (TnGradAddToParams) the slices' copy of W's values follows. */
+#include "tn_test.h"
+#include <tenor/dyn.h>
+#include <tenor/grad.h>
+#include "dyn/impls/sync/syncimpl.h"
+#include "dyn/impls/colored/coloredimpl.h"
+
+static PetscErrorCode BuildNet(const char *type, PetscInt n, PetscInt k, TnNet *net)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
+  PetscCall(TnNetSetType(*net, type));
+  PetscCall(TnNetSetSize(*net, n));
+  PetscCall(TnNetSetDegree(*net, k));
+  PetscCall(TnNetSetUp(*net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every fifth node clamped (rank 0 gives the set). */
+static PetscErrorCode SetClamp(TnDyn dyn, TnNet net)
+{
+  PetscMPIInt rank;
+  PetscInt    N, n = 0, *idx;
+  IS          is;
+  Mat         W;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCall(TnNetGetMat(net, &W));
+  PetscCall(MatGetSize(W, &N, NULL));
+  PetscCall(PetscMalloc1(N, &idx));
+  for (PetscInt i = 0; i < N && !rank; i += 5) idx[n++] = i;
+  PetscCall(ISCreateGeneral(PETSC_COMM_WORLD, n, idx, PETSC_COPY_VALUES, &is));
+  PetscCall(TnDynSetClamp(dyn, is));
+  PetscCall(ISDestroy(&is));
+  PetscCall(PetscFree(idx));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+typedef struct {
+  const char  *scheme;
+  TnAct        act;
+  TnLogDetType ldt;
+  PetscBool    clamp;
+} Config;
+
+/* A dyn of c's scheme on net with -dyn_slices on or off. */
+static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char *slices, TnDyn *dyn)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsSetValue(NULL, "-dyn_slices", slices));
+  PetscCall(TnDynCreate(net, dyn));
+  PetscCall(TnDynSetScheme(*dyn, c->scheme));
+  PetscCall(TnDynSetFromOptions(*dyn));
+  PetscCall(PetscOptionsClearValue(NULL, "-dyn_slices"));
+  PetscCall(TnDynSetActivation(*dyn, c->act));
+  PetscCall(TnDynSetLogDetType(*dyn, c->ldt));
+  PetscCall(TnDynSetNodeLoss(*dyn, PETSC_TRUE));
+  PetscCall(TnDynSetStepSize(*dyn, 0.05));
+  PetscCall(TnDynSetSteps(*dyn, 5));
+  PetscCall(TnDynSetBatchSize(*dyn, B));
+  if (c->clamp) PetscCall(SetClamp(*dyn, net));
+  PetscCall(TnDynSetUp(*dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Fill(Vec x, PetscInt seed)
+{
+  PetscScalar *a;
+  PetscInt     n, lo;
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(x, &n));
+  PetscCall(VecGetOwnershipRange(x, &lo, NULL));
+  PetscCall(VecGetArray(x, &a));
+  for (PetscInt q = 0; q < n; q++) a[q] = 0.8 * TnRandNormal(seed, 0, lo + q);
+  PetscCall(VecRestoreArray(x, &a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* max |x - y| over the ranks */
+static PetscReal MaxDiff(Vec x, Vec y)
+{
+  Vec       d;
+  PetscReal n = -1;
+  if (VecDuplicate(x, &d) || VecWAXPY(d, -1.0, x, y) || VecNorm(d, NORM_INFINITY, &n)) n = -1;
+  VecDestroy(&d);
+  return n;
+}
+
+typedef struct {
+  PetscReal logphi[16];
+  Vec       aK, node, grad;
+} Out;
+
+static PetscErrorCode Run(TnDyn dyn, PetscInt B, Out *o)
+{
+  TnGrad      g;
+  TnDynResult res;
+  Vec         x, node;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateState(dyn, &x));
+  PetscCall(Fill(x, 5));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  PetscCall(VecDuplicate(x, &o->aK));
+  PetscCall(VecCopy(x, o->aK));
+  PetscCall(TnDynEvaluate(dyn, o->aK, &res));
+  for (PetscInt b = 0; b < B; b++) o->logphi[b] = res.logphi[b];
+  PetscCall(TnDynGetNodeLoss(dyn, &node));
+  PetscCall(VecDuplicate(node, &o->node));
+  PetscCall(VecCopy(node, o->node));
+  PetscCall(TnGradCreate(dyn, &g));
+  PetscCall(TnGradCreateParamVec(g, &o->grad));
+  PetscCall(TnGradCompute(g, x, &res, o->grad));
+  PetscCall(TnGradDestroy(&g));
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void OutDestroy(Out *o)
+{
+  VecDestroy(&o->aK);
+  VecDestroy(&o->node);
+  VecDestroy(&o->grad);
+}
+
+/* The slices were built where they apply: rate form, B = 1, 8 rows or more. */
+static void CheckBuilt(TnDyn dyn, const Config *c, PetscInt B, PetscBool on)
+{
+  const TnSlices *S = strcmp(c->scheme, TN_SCHEME_SYNC) ? &((const TnColored *)dyn->data)->sd : &((const TnSync *)dyn->data)->sd;
+  CU_ASSERT((S->ns > 0) == (on && B == 1 && dyn->m >= TN_SLICE));
+}
+
+static void SameSums(const char *type, PetscInt n, PetscInt k)
+{
+  const Config cs[] = {
+      {TN_SCHEME_SYNC, TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE},
+      {TN_SCHEME_SYNC, TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_TRUE},
+      {TN_SCHEME_SYNC, TN_ACT_LINEAR, TN_LOGDET_TRACE, PETSC_TRUE},
+      {TN_SCHEME_COLORED, TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE},
+      {TN_SCHEME_COLORED, TN_ACT_LINEAR, TN_LOGDET_DIAG, PETSC_TRUE},
+  };
+  TnNet net;
+  TN_ASSERT_OK(BuildNet(type, n, k, &net));
+  for (size_t c = 0; c < sizeof(cs) / sizeof(cs[0]); c++)
+    for (PetscInt B = 1; B > 0; B = B == 1 ? 3 : B == 3 ? 16
+                                                        : 0) {
+      TnDyn d0, d1;
+      Out   o0, o1;
+      TN_ASSERT_OK(MakeDyn(net, &cs[c], B, "0", &d0));
+      TN_ASSERT_OK(MakeDyn(net, &cs[c], B, "1", &d1));
+      CheckBuilt(d0, &cs[c], B, PETSC_FALSE);
+      CheckBuilt(d1, &cs[c], B, PETSC_TRUE);
+      TN_ASSERT_OK(Run(d0, B, &o0));
+      TN_ASSERT_OK(Run(d1, B, &o1));
+      for (PetscInt b = 0; b < B; b++) CU_ASSERT(o0.logphi[b] == o1.logphi[b]);
+      CU_ASSERT(MaxDiff(o0.aK, o1.aK) == 0);
+      CU_ASSERT(MaxDiff(o0.node, o1.node) == 0);
+      CU_ASSERT(MaxDiff(o0.grad, o1.grad) == 0);
+      OutDestroy(&o0);
+      OutDestroy(&o1);
+      TnDynDestroy(&d1);
+      TnDynDestroy(&d0);
+    }
+  TnNetDestroy(&net);
+}
+
+static void test_slices_lattice(void)
+{
+  SameSums(TNNET_LATTICE2D, 20, 4); /* N = 400: rows of 5, most slices regular */
+}
+
+static void test_slices_er(void)
+{
+  SameSums(TNNET_ER, 203, 9); /* gathers; on 2 ranks or more Ad's rows have unequal lengths (masked lanes) */
+}
+
+/* W changes after the slices copied its values: the sliced evaluation must
+   see the new W (it differs from before, and equals the row-by-row one). */
+static void test_slices_follow_W(void)
+{
+  const Config c = {TN_SCHEME_SYNC, TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE};
+  TnNet        net;
+  TnDyn        d0, d1;
+  TnGrad       g;
+  Vec          dir, x, y;
+  TnDynResult  r0, r1;
+  PetscReal    before;
+  TN_ASSERT_OK(BuildNet(TNNET_LATTICE2D, 20, 4, &net));
+  TN_ASSERT_OK(MakeDyn(net, &c, 1, "0", &d0));
+  TN_ASSERT_OK(MakeDyn(net, &c, 1, "1", &d1));
+  TN_ASSERT_OK(TnDynCreateState(d1, &x));
+  TN_ASSERT_OK(VecDuplicate(x, &y));
+  TN_ASSERT_OK(Fill(x, 9));
+  TN_ASSERT_OK(TnDynResultCreate(d1, &r0));
+  TN_ASSERT_OK(TnDynResultCreate(d1, &r1));
+  TN_ASSERT_OK(VecCopy(x, y));
+  TN_ASSERT_OK(TnDynEvaluate(d1, y, &r1));
+  before = r1.logphi[0];
+  TN_ASSERT_OK(TnGradCreate(d1, &g));
+  TN_ASSERT_OK(TnGradCreateParamVec(g, &dir));
+  TN_ASSERT_OK(Fill(dir, 11));
+  TN_ASSERT_OK(TnGradAddToParams(g, 0.01, dir)); /* every W_ij, b_i and u_i moves */
+  TN_ASSERT_OK(VecCopy(x, y));
+  TN_ASSERT_OK(TnDynEvaluate(d1, y, &r1));
+  TN_ASSERT_OK(VecCopy(x, y));
+  TN_ASSERT_OK(TnDynEvaluate(d0, y, &r0));
+  CU_ASSERT(r1.logphi[0] != before);
+  CU_ASSERT(r0.logphi[0] == r1.logphi[0]);
+  TnDynResultDestroy(&r0);
+  TnDynResultDestroy(&r1);
+  VecDestroy(&dir);
+  VecDestroy(&x);
+  VecDestroy(&y);
+  TnGradDestroy(&g);
+  TnDynDestroy(&d1);
+  TnDynDestroy(&d0);
+  TnNetDestroy(&net);
+}
+
+void TnTestRegister(void)
+{
+  CU_pSuite s = CU_add_suite("slices", NULL, NULL);
+  CU_add_test(s, "slices: the same sums on a lattice, bit for bit", test_slices_lattice);
+  CU_add_test(s, "slices: the same sums on a random network, bit for bit", test_slices_er);
+  CU_add_test(s, "slices follow a change of W", test_slices_follow_W);
+}
