@@ -686,6 +686,45 @@ static PetscErrorCode StoredW(TnRule r, const TnRuleStats *st)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* W's statistics from its values (wd: Ad's, wo: Ao's), one pass over
+   the rows: max_i sum_j |W_ij| (in row1; Ad's entries then Ao's, in
+   order), max |W_ij| over the finite entries (vmax) and whether some W_ij
+   or some row sum is not finite (bad). Per entry a max and the row's sum
+   only; a row whose sum is not finite is gone over again with a test per
+   entry (RowStatsExact), which gives what a test per entry everywhere
+   gives. */
+static PetscErrorCode WStatsRows(PetscInt m, const PetscInt *ia, const PetscInt *oia, const PetscScalar *wd, const PetscScalar *wo, TnRuleStats *st)
+{
+  PetscReal vmax = 0, row1 = 0;
+  PetscBool bad = PETSC_FALSE;
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < m; i++) {
+    const PetscReal mx0 = vmax;
+    PetscReal       rs  = 0;
+    for (PetscInt t = ia[i]; t < ia[i + 1]; t++) {
+      const PetscReal av = PetscAbsScalar(wd[t]);
+      vmax               = vmax < av ? av : vmax;
+      rs += av;
+    }
+    for (PetscInt t = oia[i]; t < oia[i + 1]; t++) {
+      const PetscReal av = PetscAbsScalar(wo[t]);
+      vmax               = vmax < av ? av : vmax;
+      rs += av;
+    }
+    if (PetscUnlikely(!(rs <= PETSC_MAX_REAL))) {
+      PetscReal rx = 0;
+      vmax         = mx0;
+      RowStatsExact(ia[i], ia[i + 1], wd, NULL, 1, &vmax, &rx, &bad);
+      RowStatsExact(oia[i], oia[i + 1], wo, NULL, 1, &vmax, &rx, &bad);
+    }
+    row1 = PetscMax(row1, rs);
+  }
+  st->vmax = vmax;
+  st->row1 = row1;
+  st->bad  = bad || !(row1 <= PETSC_MAX_REAL) ? 1 : 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* W's statistics over all ranks: remembered when W is as this rule stored
    it, else one pass over W's values. Collective. */
 static PetscErrorCode WStats(TnRule r, TnRuleStats *st)
@@ -713,21 +752,7 @@ static PetscErrorCode WStats(TnRule r, TnRuleStats *st)
   PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
   PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
   PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
-  st->vmax = st->row1 = st->bad = 0;
-  for (PetscInt i = 0; i < L.m; i++) {
-    PetscReal rs = 0;
-    for (PetscInt t = ia[i]; t < ia[i + 1]; t++) rs += PetscAbsScalar(w[t]);
-    for (PetscInt t = oia[i]; t < oia[i + 1]; t++) rs += PetscAbsScalar(w[L.nd + t]);
-    st->row1 = PetscMax(st->row1, rs);
-  }
-  for (PetscInt q = 0; q < L.nd + L.no; q++) {
-    const PetscReal av = PetscAbsScalar(w[q]);
-    if (!(av <= PETSC_MAX_REAL))
-      st->bad = 1;
-    else
-      st->vmax = PetscMax(st->vmax, av);
-  }
-  if (!(st->row1 <= PETSC_MAX_REAL)) st->bad = 1;
+  PetscCall(WStatsRows(L.m, ia, oia, w, w + L.nd, st));
   PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
   PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, NULL, &done));
   PetscCall(ReduceStats(r, st));
