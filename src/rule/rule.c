@@ -391,6 +391,77 @@ TN_RULE_INLINE void GatherRow4(PetscInt t0, PetscInt t1, PetscInt nz, const Pets
   }
 }
 
+/* GatherRow for B = 1, four synapses at a time: the four gathered r_j as
+   one vector, stored as one (RowBlock1 loads it back whole: a load served
+   by one store, not by four), y += W_ij r_j in order of t; returns y. */
+TN_RULE_INLINE PetscReal GatherRow1(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, const PetscScalar *restrict w, const PetscScalar *restrict rj, PetscScalar *restrict buf, PetscReal y, const int pf, const PetscInt ahead)
+{
+  PetscInt t = t0;
+  for (; t + 4 <= t1; t += 4) {
+    if (pf && t + ahead + 3 < nz) {
+      for (PetscInt l = 0; l < 4; l++) __builtin_prefetch(rj + ja[t + ahead + l]);
+    }
+    const TnRuleV4 xv = {rj[ja[t]], rj[ja[t + 1]], rj[ja[t + 2]], rj[ja[t + 3]]};
+    TnRuleV4       wv;
+    memcpy(&wv, w + t, sizeof wv);
+    memcpy(buf + (t - t0), &xv, sizeof xv);
+    const TnRuleV4 p = wv * xv;
+    y += p[0];
+    y += p[1];
+    y += p[2];
+    y += p[3];
+  }
+  for (; t < t1; t++) {
+    if (pf && t + ahead < nz) __builtin_prefetch(rj + ja[t + ahead]);
+    const PetscScalar xj = rj[ja[t]];
+    buf[t - t0]          = xj;
+    y += w[t] * xj;
+  }
+  return y;
+}
+
+/* RowBlock for B = n = 1 from the row's buffer x (buffered): four synapses
+   at a time in 4-wide vectors, lane l the synapse t + l. Per synapse the
+   operations of RowBlock: s = 0 + y x_t (Dot at n = 1: its further adds of
+   zero change no value, 0 + y x_t not being -0), dt = eta (s invn - c w_t),
+   v = w_t + dt; max |v| lane by lane (exact in any order), the row's sum
+   of |v| in order of t. */
+TN_RULE_INLINE void RowBlock1(PetscInt t0, PetscInt t1, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict x, PetscReal y, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, const int inplace)
+{
+  const TnRuleV4i mag = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+  const TnRuleV4  z   = {0, 0, 0, 0};
+  TnRuleV4        mx4 = {*vmax, *vmax, *vmax, *vmax};
+  PetscReal       mx = *vmax, sum = *rs;
+  PetscInt        t = t0;
+  for (; t + 4 <= t1; t += 4) {
+    TnRuleV4 xv, wv;
+    memcpy(&xv, x + (t - t0), sizeof xv);
+    memcpy(&wv, w + t, sizeof wv);
+    const TnRuleV4 sv = z + y * xv, dt = eta * (sv * invn - c * wv), v = wv + dt, av = (TnRuleV4)((TnRuleV4i)v & mag);
+    mx4 = Max4(mx4, av);
+    sum += av[0];
+    sum += av[1];
+    sum += av[2];
+    sum += av[3];
+    if (inplace)
+      memcpy(w + t, &v, sizeof v);
+    else
+      memcpy(d + t, &dt, sizeof dt);
+  }
+  for (; t < t1; t++) {
+    const PetscReal s = 0 + y * x[t - t0], wt = w[t], dt = eta * (s * invn - c * wt), v = wt + dt, av = PetscAbsReal(v);
+    mx = mx < av ? av : mx;
+    sum += av;
+    if (inplace)
+      w[t] = v;
+    else
+      d[t] = dt;
+  }
+  for (PetscInt l = 0; l < 4; l++) mx = mx < mx4[l] ? mx4[l] : mx;
+  *vmax = mx;
+  *rs   = sum;
+}
+
 /* Every local row, W read and the activities gathered once: hebb updates
    the row from the gathered r_j; oja gathers row i's r_j (Ad's synapses,
    then Ao's) into buf (the row's synapses times B values: in L1) while it
@@ -400,13 +471,17 @@ TN_RULE_INLINE void GatherRow4(PetscInt t0, PetscInt t1, PetscInt nz, const Pets
    valid), else in a local array (r->y beyond 32). At B = 1 oja asks for
    its scattered gathers TN_RULE_AHEAD1 synapses ahead (two er rows of 32):
    the row's update, waiting for y_i, would otherwise hold back the next
-   row's gathers. The sums are those of a row's y then its update in two
-   passes, in the same order: the same W bit for bit. w: W's values (Ad's,
-   then Ao's at nd), d the direction (same layout) or NULL when inplace;
-   inplace also writes the net's W_ii of each row into wd as the row is
-   done (dp: the net's diagonal positions), so that the net need not read
-   W again for it (TnNetWeightsUpdatedDiag). */
+   row's gathers; and a row of at least TN_RULE_VEC1_MIN synapses is
+   gathered and updated four synapses at a time (GatherRow1, RowBlock1; at
+   a lattice's five synapses per row the scalar loops are faster). The sums
+   are those of a row's y then its update in two passes, in the same order:
+   the same W bit for bit. w: W's values (Ad's, then Ao's at nd), d the
+   direction (same layout) or NULL when inplace; inplace also writes the
+   net's W_ii of each row into wd as the row is done (dp: the net's
+   diagonal positions), so that the net need not read W again for it
+   (TnNetWeightsUpdatedDiag). */
 #define TN_RULE_AHEAD1 64
+#define TN_RULE_VEC1_MIN 8
 TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int pfd, const PetscInt *dp, PetscScalar *wd, const int inplace, const PetscInt B, const PetscInt n)
 {
   const PetscReal invn  = 1.0 / (PetscReal)n;
@@ -427,6 +502,11 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
       const PetscReal c = yy * invn;
       RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, buf, NULL, y4, eta, c, invn, &vmax, &rs, inplace, 1, 0, B, n);
       RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, buf + (size_t)nrd * B, NULL, y4, eta, c, invn, &vmax, &rs, inplace, 1, 0, B, n);
+    } else if (kind == TN_RULE_OJA && B == 1 && n == 1 && nrd + oia[i + 1] - oia[i] >= TN_RULE_VEC1_MIN) {
+      const PetscReal y1 = GatherRow1(oia[i], oia[i + 1], oia[m], oja, w + nd, pg, buf + nrd, GatherRow1(ia[i], ia[i + 1], ia[m], ja, w, px, buf, 0, pfd, ahead), 1, ahead);
+      const PetscReal c  = (0 + y1 * y1) * invn;
+      RowBlock1(ia[i], ia[i + 1], w, d, buf, y1, eta, c, invn, &vmax, &rs, inplace);
+      RowBlock1(oia[i], oia[i + 1], w + nd, d ? d + nd : NULL, buf + nrd, y1, eta, c, invn, &vmax, &rs, inplace);
     } else if (kind == TN_RULE_OJA) {
       PetscReal ylr[32], *restrict yl = B <= 32 ? ylr : y;
       for (PetscInt b = 0; b < B; b++) yl[b] = 0;
