@@ -10,6 +10,8 @@
 #include <tenor/rule.h>
 #include <tenor/dyn.h>
 #include <tenor/io.h>
+#include <string.h>
+#include <stdint.h>
 
 typedef enum { TN_RULE_HEBB,
                TN_RULE_OJA } TnRuleKind;
@@ -237,58 +239,87 @@ static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
 
 #define TN_RULE_INLINE static inline __attribute__((always_inline))
 
-/* sum_{b < n} p_b q_b in four lanes, then pairwise: a fixed order (it
-   depends on n only, not on the rank count or the padding), which
-   vectorises. */
+/* 4-wide vectors of reals (GCC/Clang vector extensions): an operation on
+   them is the same IEEE operation in each lane. */
+typedef PetscReal TnRuleV4 __attribute__((vector_size(4 * sizeof(PetscReal))));
+typedef int64_t   TnRuleV4i __attribute__((vector_size(4 * sizeof(int64_t))));
+_Static_assert(sizeof(PetscReal) == sizeof(int64_t), "the rules' kernels take PetscReal to be double");
+
+/* lane by lane a < u ? u : a */
+TN_RULE_INLINE TnRuleV4 Max4(TnRuleV4 a, TnRuleV4 u)
+{
+  const TnRuleV4i k = a < u;
+  return (TnRuleV4)(((TnRuleV4i)u & k) | ((TnRuleV4i)a & ~k));
+}
+
+/* sum_{b < n} p_b q_b in four lanes (lane l: b = l, l + 4, ... in order),
+   then pairwise: a fixed order (it depends on n only, not on the rank
+   count or the padding). The lanes are one 4-wide vector. */
 TN_RULE_INLINE PetscReal Dot(const PetscScalar *restrict p, const PetscScalar *restrict q, const PetscInt n)
 {
-  PetscReal s[4] = {0, 0, 0, 0};
-  PetscInt  b    = 0;
-  for (; b + 4 <= n; b += 4)
-    for (PetscInt l = 0; l < 4; l++) s[l] += p[b + l] * q[b + l];
+  TnRuleV4 s = {0, 0, 0, 0};
+  PetscInt b = 0;
+  for (; b + 4 <= n; b += 4) {
+    TnRuleV4 pv, qv;
+    memcpy(&pv, p + b, sizeof pv);
+    memcpy(&qv, q + b, sizeof qv);
+    s += pv * qv;
+  }
   for (; b < n; b++) s[0] += p[b] * q[b];
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+/* Dot with p held in vectors, p4[q] = p_{4q .. 4q+3} (n a multiple of 4):
+   the same sums. */
+TN_RULE_INLINE PetscReal DotV(const TnRuleV4 *restrict p4, const PetscScalar *restrict q, const PetscInt n)
+{
+  TnRuleV4 s = {0, 0, 0, 0};
+  for (PetscInt b = 0; b + 4 <= n; b += 4) {
+    TnRuleV4 qv;
+    memcpy(&qv, q + b, sizeof qv);
+    s += p4[b / 4] * qv;
+  }
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 /* The entries t in [t0, t1) of one row in one block of W: values w[t],
-   presynaptic activities at rj + ja[t] B (or rj + (t - t0) B, buffered). With pre = the row's factor
-   (hebb: r_i; oja: y_i) and c its decay coefficient (hebb: alpha; oja:
-   <y_i^2>),
+   presynaptic activities at rj + ja[t] B (or rj + (t - t0) B, buffered).
+   With the row's factor (hebb: r_i; oja: y_i, in pre or, in vectors, in
+   pre4) and c its decay coefficient (hebb: alpha; oja: <y_i^2>),
      dW_ij = eta (<pre r_j> - c W_ij),   <.> = (1/n) sum over the samples b < n,
    stored in d[t] (direction) or added to w[t] in place (inplace); either
-   way the trial v = W_ij + dW_ij, bit for bit what is stored, feeds the
-   statistics (max |v|, with rowsum the row's sum of |v| in *rs, a
-   non-finite v). The gather of the synapse TN_RULE_AHEAD places on (below
-   nz, the block's synapse count) is asked for ahead when pf (the block's
-   columns scattered: a lattice's near columns the hardware prefetcher
-   follows by itself): the sum over the samples is a chain of dependent
-   adds, so without it few gathers are in flight at once (hebb at er,
-   B = 16, took twice oja's time, whose y loop issues its gathers back to
-   back). buffered (oja): the activities are
-   the row's own copy, rj + (t - t0) B (GatherRow), in cache. Column
-   panels (each pass over the rows gathering from a cache-sized slice of
-   the activities) were tried and lost: docs/rules.md, Cost. */
+   way the trial v = W_ij + dW_ij, bit for bit what is stored, feeds
+   *vmax = max(*vmax, |v|) and the row's sum *rs += |v| (in order of t).
+   These are the statistics when every v is finite; a row with some
+   non-finite v makes *rs non-finite, and Rows then computes that row's
+   statistics again (RowStatsExact): no test or select per synapse. The
+   gather of the synapse TN_RULE_AHEAD places on (below nz, the block's
+   synapse count) is asked for ahead when pf (the block's columns
+   scattered: a lattice's near columns the hardware prefetcher follows by
+   itself): the sum over the samples is a chain of dependent adds, so
+   without it few gathers are in flight at once (hebb at er, B = 16, took
+   twice oja's time, whose y loop issues its gathers back to back).
+   buffered (oja): the activities are the row's own copy, rj + (t - t0) B
+   (GatherRow), in cache. Column panels (each pass over the rows gathering
+   from a cache-sized slice of the activities) were tried and lost:
+   docs/rules.md, Cost. */
 #define TN_RULE_AHEAD 16
-TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, PetscBool *bad, const int rowsum, const int inplace, const int buffered, const int pf, const PetscInt B, const PetscInt n)
+TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscReal *restrict pre, const TnRuleV4 *restrict pre4, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, const int inplace, const int buffered, const int pf, const PetscInt B, const PetscInt n)
 {
   PetscReal mx = *vmax, sum = *rs;
-  int       nf = *bad;
   for (PetscInt t = t0; t < t1; t++) {
     if (!buffered && pf && t + TN_RULE_AHEAD < nz) {
       const PetscScalar *xf = rj + (size_t)ja[t + TN_RULE_AHEAD] * B;
       __builtin_prefetch(xf);
       __builtin_prefetch(xf + B - 1);
     }
-    const PetscReal s  = Dot(pre, rj + (size_t)(buffered ? t - t0 : ja[t]) * B, n);
-    const PetscReal dt = eta * (s * invn - c * w[t]);
-    const PetscReal v = w[t] + dt, av = PetscAbsReal(v);
-    /* the statistics without a branch (a select each): a non-finite v
-       (NaN or Inf) counts in nf, not in max |v| or the row sum */
-    const int       fin = av <= PETSC_MAX_REAL;
-    const PetscReal fv  = fin ? av : 0;
-    nf |= !fin;
-    mx = mx < fv ? fv : mx;
-    if (rowsum) sum += fv;
+    const PetscScalar *xj = rj + (size_t)(buffered ? t - t0 : ja[t]) * B;
+    const PetscReal    s  = pre4 ? DotV(pre4, xj, n) : Dot(pre, xj, n);
+    const PetscReal    wt = w[t];
+    const PetscReal    dt = eta * (s * invn - c * wt);
+    const PetscReal    v = wt + dt, av = PetscAbsReal(v);
+    mx = mx < av ? av : mx;
+    sum += av;
     if (inplace)
       w[t] = v;
     else
@@ -296,69 +327,207 @@ TN_RULE_INLINE void RowBlock(PetscInt t0, PetscInt t1, PetscInt nz, const PetscI
   }
   *vmax = mx;
   *rs   = sum;
-  *bad  = nf ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* The statistics of the stored trial values v (w[t] in place, else
+   w[t] + d[t], the expression RowBlock stored) of the entries t in
+   [t0, t1): a non-finite v sets *bad and counts in neither max |v| nor the
+   row's sum. */
+TN_RULE_INLINE void RowStatsExact(PetscInt t0, PetscInt t1, const PetscScalar *w, const PetscScalar *d, const int inplace, PetscReal *vmax, PetscReal *rs, PetscBool *bad)
+{
+  for (PetscInt t = t0; t < t1; t++) {
+    const PetscReal v = inplace ? w[t] : w[t] + d[t], av = PetscAbsReal(v);
+    if (!(av <= PETSC_MAX_REAL))
+      *bad = PETSC_TRUE;
+    else {
+      *vmax = *vmax < av ? av : *vmax;
+      *rs += av;
+    }
+  }
 }
 
 /* Row i's presynaptic activities in one block, synapses t in [t0, t1):
    y += W_ij r_j per sample (the synapses in order), each gathered r_j
-   (B values) copied to buf + (t - t0) B as it is read, y summed in
-   registers. The gather of the synapse TN_RULE_AHEAD places on (below nz)
-   is asked for ahead when B > 1 and pf (scattered columns). */
-TN_RULE_INLINE void GatherRow(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, const PetscScalar *restrict w, const PetscScalar *restrict rj, PetscScalar *restrict buf, PetscScalar *restrict y, const int pf, const PetscInt B)
+   (B values) copied to buf + (t - t0) B as it is read. The gather of the
+   synapse ahead places on (below nz) is asked for ahead when pf (scattered
+   columns). */
+TN_RULE_INLINE void GatherRow(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, const PetscScalar *restrict w, const PetscScalar *restrict rj, PetscScalar *restrict buf, PetscReal *restrict y, const int pf, const PetscInt ahead, const PetscInt B)
 {
-  PetscReal yl[B]; /* the sums in registers: not a load and a store of y[b] per synapse */
-  for (PetscInt b = 0; b < B; b++) yl[b] = y[b];
   for (PetscInt t = t0; t < t1; t++) {
     const PetscScalar *xj    = rj + (size_t)ja[t] * B;
     PetscScalar *restrict bt = buf + (size_t)(t - t0) * B;
     const PetscReal wt       = w[t];
-    if (pf && B > 1 && t + TN_RULE_AHEAD < nz) {
+    if (pf && t + ahead < nz) {
+      const PetscScalar *xf = rj + (size_t)ja[t + ahead] * B;
+      __builtin_prefetch(xf);
+      if (B > 1) __builtin_prefetch(xf + B - 1);
+    }
+    for (PetscInt b = 0; b < B; b++) {
+      bt[b] = xj[b];
+      y[b] += wt * xj[b];
+    }
+  }
+}
+
+/* GatherRow with y in vectors, y4[q] = y_{4q .. 4q+3} (B a multiple of 4):
+   the same sums, y_i held in vector registers through the row. */
+TN_RULE_INLINE void GatherRow4(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, const PetscScalar *restrict w, const PetscScalar *restrict rj, PetscScalar *restrict buf, TnRuleV4 *restrict y4, const int pf, const PetscInt B)
+{
+  for (PetscInt t = t0; t < t1; t++) {
+    const PetscScalar *xj    = rj + (size_t)ja[t] * B;
+    PetscScalar *restrict bt = buf + (size_t)(t - t0) * B;
+    const PetscReal wt       = w[t];
+    if (pf && t + TN_RULE_AHEAD < nz) {
       const PetscScalar *xf = rj + (size_t)ja[t + TN_RULE_AHEAD] * B;
       __builtin_prefetch(xf);
       __builtin_prefetch(xf + B - 1);
     }
-    for (PetscInt b = 0; b < B; b++) {
-      bt[b] = xj[b];
-      yl[b] += wt * xj[b];
+    for (PetscInt q = 0; q < B / 4; q++) {
+      TnRuleV4 xv;
+      memcpy(&xv, xj + 4 * q, sizeof xv);
+      memcpy(bt + 4 * q, &xv, sizeof xv);
+      y4[q] += wt * xv;
     }
   }
-  for (PetscInt b = 0; b < B; b++) y[b] = yl[b];
+}
+
+/* GatherRow for B = 1, four synapses at a time: the four gathered r_j as
+   one vector, stored as one (RowBlock1 loads it back whole: a load served
+   by one store, not by four), y += W_ij r_j in order of t; returns y. */
+TN_RULE_INLINE PetscReal GatherRow1(PetscInt t0, PetscInt t1, PetscInt nz, const PetscInt *restrict ja, const PetscScalar *restrict w, const PetscScalar *restrict rj, PetscScalar *restrict buf, PetscReal y, const int pf, const PetscInt ahead)
+{
+  PetscInt t = t0;
+  for (; t + 4 <= t1; t += 4) {
+    if (pf && t + ahead + 3 < nz) {
+      for (PetscInt l = 0; l < 4; l++) __builtin_prefetch(rj + ja[t + ahead + l]);
+    }
+    const TnRuleV4 xv = {rj[ja[t]], rj[ja[t + 1]], rj[ja[t + 2]], rj[ja[t + 3]]};
+    TnRuleV4       wv;
+    memcpy(&wv, w + t, sizeof wv);
+    memcpy(buf + (t - t0), &xv, sizeof xv);
+    const TnRuleV4 p = wv * xv;
+    y += p[0];
+    y += p[1];
+    y += p[2];
+    y += p[3];
+  }
+  for (; t < t1; t++) {
+    if (pf && t + ahead < nz) __builtin_prefetch(rj + ja[t + ahead]);
+    const PetscScalar xj = rj[ja[t]];
+    buf[t - t0]          = xj;
+    y += w[t] * xj;
+  }
+  return y;
+}
+
+/* RowBlock for B = n = 1 from the row's buffer x (buffered): four synapses
+   at a time in 4-wide vectors, lane l the synapse t + l. Per synapse the
+   operations of RowBlock: s = 0 + y x_t (Dot at n = 1: its further adds of
+   zero change no value, 0 + y x_t not being -0), dt = eta (s invn - c w_t),
+   v = w_t + dt; max |v| lane by lane (exact in any order), the row's sum
+   of |v| in order of t. */
+TN_RULE_INLINE void RowBlock1(PetscInt t0, PetscInt t1, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict x, PetscReal y, PetscReal eta, PetscReal c, PetscReal invn, PetscReal *vmax, PetscReal *rs, const int inplace)
+{
+  const TnRuleV4i mag = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+  const TnRuleV4  z   = {0, 0, 0, 0};
+  TnRuleV4        mx4 = {*vmax, *vmax, *vmax, *vmax};
+  PetscReal       mx = *vmax, sum = *rs;
+  PetscInt        t = t0;
+  for (; t + 4 <= t1; t += 4) {
+    TnRuleV4 xv, wv;
+    memcpy(&xv, x + (t - t0), sizeof xv);
+    memcpy(&wv, w + t, sizeof wv);
+    const TnRuleV4 sv = z + y * xv, dt = eta * (sv * invn - c * wv), v = wv + dt, av = (TnRuleV4)((TnRuleV4i)v & mag);
+    mx4 = Max4(mx4, av);
+    sum += av[0];
+    sum += av[1];
+    sum += av[2];
+    sum += av[3];
+    if (inplace)
+      memcpy(w + t, &v, sizeof v);
+    else
+      memcpy(d + t, &dt, sizeof dt);
+  }
+  for (; t < t1; t++) {
+    const PetscReal s = 0 + y * x[t - t0], wt = w[t], dt = eta * (s * invn - c * wt), v = wt + dt, av = PetscAbsReal(v);
+    mx = mx < av ? av : mx;
+    sum += av;
+    if (inplace)
+      w[t] = v;
+    else
+      d[t] = dt;
+  }
+  for (PetscInt l = 0; l < 4; l++) mx = mx < mx4[l] ? mx4[l] : mx;
+  *vmax = mx;
+  *rs   = sum;
 }
 
 /* Every local row, W read and the activities gathered once: hebb updates
    the row from the gathered r_j; oja gathers row i's r_j (Ad's synapses,
    then Ao's) into buf (the row's synapses times B values: in L1) while it
    forms y_i = sum_{j in P_i} W_ij r_j per sample, then updates the row from
-   buf while the row's W_ij are still in cache. The sums are those of a
-   row's y then its update in two passes, in the same order: the same W bit
-   for bit. w: W's values (Ad's, then Ao's at nd), d the direction (same
-   layout) or NULL when inplace; inplace also writes the net's W_ii of each
-   row into wd as the row is done (dp: the net's diagonal positions), so
-   that the net need not read W again for it (TnNetWeightsUpdatedDiag). */
+   buf while the row's W_ij are still in cache. y_i is held in registers:
+   in 4-wide vectors when B is a multiple of 4 up to 32 (all samples
+   valid), else in a local array (r->y beyond 32). At B = 1 oja asks for
+   its scattered gathers TN_RULE_AHEAD1 synapses ahead (two er rows of 32):
+   the row's update, waiting for y_i, would otherwise hold back the next
+   row's gathers; and a row of at least TN_RULE_VEC1_MIN synapses is
+   gathered and updated four synapses at a time (GatherRow1, RowBlock1; at
+   a lattice's five synapses per row the scalar loops are faster). The sums
+   are those of a row's y then its update in two passes, in the same order:
+   the same W bit for bit. w: W's values (Ad's, then Ao's at nd), d the
+   direction (same layout) or NULL when inplace; inplace also writes the
+   net's W_ii of each row into wd as the row is done (dp: the net's
+   diagonal positions), so that the net need not read W again for it
+   (TnNetWeightsUpdatedDiag). */
+#define TN_RULE_AHEAD1 64
+#define TN_RULE_VEC1_MIN 8
 TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int pfd, const PetscInt *dp, PetscScalar *wd, const int inplace, const PetscInt B, const PetscInt n)
 {
-  const PetscReal invn = 1.0 / (PetscReal)n;
-  PetscBool       bad  = PETSC_FALSE;
+  const PetscReal invn  = 1.0 / (PetscReal)n;
+  const PetscInt  ahead = B == 1 ? TN_RULE_AHEAD1 : TN_RULE_AHEAD;
+  const int       vec   = B % 4 == 0 && B <= 32 && n == B;
+  PetscBool       bad   = PETSC_FALSE;
   PetscReal       vmax = 0, row1 = 0;
   for (PetscInt i = 0; i < m; i++) {
-    const PetscScalar *pre = px + (size_t)i * B;
-    PetscReal          c = alpha, rs = 0;
-    if (kind == TN_RULE_OJA) {
-      const PetscInt nrd = ia[i + 1] - ia[i];
-      PetscReal      yy  = 0;
-      for (PetscInt b = 0; b < B; b++) y[b] = 0;
-      GatherRow(ia[i], ia[i + 1], ia[m], ja, w, px, buf, y, pfd, B);
-      GatherRow(oia[i], oia[i + 1], oia[m], oja, w + nd, pg, buf + (size_t)nrd * B, y, 1, B);
-      for (PetscInt b = 0; b < n; b++) yy += y[b] * y[b];
-      pre = y;
-      c   = yy * invn;
-      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, buf, pre, eta, c, invn, &vmax, &rs, &bad, 1, inplace, 1, 0, B, n);
-      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, buf + (size_t)nrd * B, pre, eta, c, invn, &vmax, &rs, &bad, 1, inplace, 1, 0, B, n);
-      row1 = PetscMax(row1, rs);
+    const PetscInt  nrd = ia[i + 1] - ia[i];
+    const PetscReal mx0 = vmax;
+    PetscReal       rs = 0, yy = 0;
+    if (kind == TN_RULE_OJA && vec) {
+      TnRuleV4 y4[8];
+      for (PetscInt q = 0; q < B / 4; q++) y4[q] = (TnRuleV4){0, 0, 0, 0};
+      GatherRow4(ia[i], ia[i + 1], ia[m], ja, w, px, buf, y4, pfd, B);
+      GatherRow4(oia[i], oia[i + 1], oia[m], oja, w + nd, pg, buf + (size_t)nrd * B, y4, 1, B);
+      for (PetscInt b = 0; b < n; b++) yy += y4[b / 4][b % 4] * y4[b / 4][b % 4];
+      const PetscReal c = yy * invn;
+      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, buf, NULL, y4, eta, c, invn, &vmax, &rs, inplace, 1, 0, B, n);
+      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, buf + (size_t)nrd * B, NULL, y4, eta, c, invn, &vmax, &rs, inplace, 1, 0, B, n);
+    } else if (kind == TN_RULE_OJA && B == 1 && n == 1 && nrd + oia[i + 1] - oia[i] >= TN_RULE_VEC1_MIN) {
+      const PetscReal y1 = GatherRow1(oia[i], oia[i + 1], oia[m], oja, w + nd, pg, buf + nrd, GatherRow1(ia[i], ia[i + 1], ia[m], ja, w, px, buf, 0, pfd, ahead), 1, ahead);
+      const PetscReal c  = (0 + y1 * y1) * invn;
+      RowBlock1(ia[i], ia[i + 1], w, d, buf, y1, eta, c, invn, &vmax, &rs, inplace);
+      RowBlock1(oia[i], oia[i + 1], w + nd, d ? d + nd : NULL, buf + nrd, y1, eta, c, invn, &vmax, &rs, inplace);
+    } else if (kind == TN_RULE_OJA) {
+      PetscReal ylr[32], *restrict yl = B <= 32 ? ylr : y;
+      for (PetscInt b = 0; b < B; b++) yl[b] = 0;
+      GatherRow(ia[i], ia[i + 1], ia[m], ja, w, px, buf, yl, pfd, ahead, B);
+      GatherRow(oia[i], oia[i + 1], oia[m], oja, w + nd, pg, buf + (size_t)nrd * B, yl, 1, ahead, B);
+      for (PetscInt b = 0; b < n; b++) yy += yl[b] * yl[b];
+      const PetscReal c = yy * invn;
+      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, buf, yl, NULL, eta, c, invn, &vmax, &rs, inplace, 1, 0, B, n);
+      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, buf + (size_t)nrd * B, yl, NULL, eta, c, invn, &vmax, &rs, inplace, 1, 0, B, n);
     } else {
-      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, px, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, pfd, B, n);
-      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, pg, pre, eta, c, invn, &vmax, &rs, &bad, 0, inplace, 0, 1, B, n);
+      const PetscScalar *pre = px + (size_t)i * B;
+      RowBlock(ia[i], ia[i + 1], ia[m], ja, w, d, px, pre, NULL, eta, alpha, invn, &vmax, &rs, inplace, 0, pfd, B, n);
+      RowBlock(oia[i], oia[i + 1], oia[m], oja, w + nd, d ? d + nd : NULL, pg, pre, NULL, eta, alpha, invn, &vmax, &rs, inplace, 0, 1, B, n);
     }
+    if (PetscUnlikely(!(rs <= PETSC_MAX_REAL))) { /* some v not finite (or the row's sum overflowed): the row's statistics again, exactly */
+      vmax = mx0;
+      rs   = 0;
+      RowStatsExact(ia[i], ia[i + 1], w, d, inplace, &vmax, &rs, &bad);
+      RowStatsExact(oia[i], oia[i + 1], w + nd, d ? d + nd : NULL, inplace, &vmax, &rs, &bad);
+    }
+    if (kind == TN_RULE_OJA) row1 = PetscMax(row1, rs);
     if (inplace) TnNetDiagOfRow(dp, w, wd, i); /* W_ii while the row is in cache */
   }
   st->vmax = vmax;
@@ -401,6 +570,89 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
       }                                 \
   } while (0)
 
+/* Row x's sum of squares ss = sum_{b < n} x_b^2 (in order of b) into
+   *sm = max(*sm, ss), max_{b < n} |x_b| into *am, and whether some x_b
+   (b < B) is not finite into *nf. */
+TN_RULE_INLINE void ActRow(const PetscScalar *restrict x, const PetscInt B, const PetscInt n, PetscReal *sm, PetscReal *am, int *nf)
+{
+  PetscReal ss = 0, a = *am;
+  int       f = *nf;
+  for (PetscInt b = 0; b < B; b++) {
+    const PetscReal av = PetscAbsReal(x[b]), u = b < n ? av : 0;
+    f |= !(av <= PETSC_MAX_REAL);
+    ss += u * u;
+    a = a < u ? u : a;
+  }
+  *sm = *sm < ss ? ss : *sm;
+  *am = a;
+  *nf = f;
+}
+
+/* The activities' statistics over the rows i < m (B values per row, of
+   which b < n count): max_i ss_i, max |r_ib|, and whether some r_ib is
+   not finite (the return value). With every sample valid (n = B), four
+   rows at a time, row i + l in lane l of 4-wide vectors: each row's sum in
+   its own lane, in order of b; a maximum is exact in any order. */
+TN_RULE_INLINE int ActStats(const PetscScalar *restrict px, PetscInt m, const PetscInt B, const PetscInt n, PetscReal *ssmax, PetscReal *amax)
+{
+  PetscReal sm = 0, am = 0;
+  int       nf = 0;
+  PetscInt  i  = 0;
+  if (n == B) {
+    const TnRuleV4i mag = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+    const TnRuleV4  big = {PETSC_MAX_REAL, PETSC_MAX_REAL, PETSC_MAX_REAL, PETSC_MAX_REAL};
+    TnRuleV4        s4 = {0, 0, 0, 0}, a4 = {0, 0, 0, 0};
+    TnRuleV4i       f4 = {0, 0, 0, 0};
+    for (; i + 4 <= m; i += 4) {
+      const PetscScalar *x  = px + (size_t)i * B;
+      TnRuleV4           ss = {0, 0, 0, 0};
+      for (PetscInt b = 0; b < B; b++) {
+        const TnRuleV4 v = {x[b], x[B + b], x[2 * B + b], x[3 * B + b]}, av = (TnRuleV4)((TnRuleV4i)v & mag);
+        f4 |= ~(av <= big);
+        ss += av * av;
+        a4 = Max4(a4, av);
+      }
+      s4 = Max4(s4, ss);
+    }
+    for (PetscInt l = 0; l < 4; l++) {
+      sm = sm < s4[l] ? s4[l] : sm;
+      am = am < a4[l] ? a4[l] : am;
+      nf |= f4[l] != 0;
+    }
+  }
+  for (; i < m; i++) ActRow(px + (size_t)i * B, B, n, &sm, &am, &nf);
+  *ssmax = sm;
+  *amax  = am;
+  return nf;
+}
+
+/* ActStats with B (= n) a compile-time constant for the usual batch sizes. */
+#define TN_RULE_ACT_DISPATCH(nf, px, m, B, n, ssmax, amax) \
+  do {                                                     \
+    if ((n) != (B))                                        \
+      (nf) = ActStats(px, m, B, n, ssmax, amax);           \
+    else                                                   \
+      switch (B) {                                         \
+      case 1:                                              \
+        (nf) = ActStats(px, m, 1, 1, ssmax, amax);         \
+        break;                                             \
+      case 4:                                              \
+        (nf) = ActStats(px, m, 4, 4, ssmax, amax);         \
+        break;                                             \
+      case 8:                                              \
+        (nf) = ActStats(px, m, 8, 8, ssmax, amax);         \
+        break;                                             \
+      case 16:                                             \
+        (nf) = ActStats(px, m, 16, 16, ssmax, amax);       \
+        break;                                             \
+      case 32:                                             \
+        (nf) = ActStats(px, m, 32, 32, ssmax, amax);       \
+        break;                                             \
+      default:                                             \
+        (nf) = ActStats(px, m, B, B, ssmax, amax);         \
+      }                                                    \
+  } while (0)
+
 /* Checks the activities x (layout, finite) and gives, over all ranks,
    R2 = max_i <r_i^2> and rmax = max |r_ib| over the samples b < nvalid. */
 static PetscErrorCode CheckActivities(TnRule r, Vec x, PetscInt nvalid, PetscInt *Bout, PetscReal *R2, PetscReal *rmax)
@@ -420,20 +672,10 @@ static PetscErrorCode CheckActivities(TnRule r, Vec x, PetscInt nvalid, PetscInt
   PetscCall(TnErrorSync(r->comm, (PetscBool)(nloc != L.m * B), msg));
   PetscCheck(nvalid >= 1 && nvalid <= B, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "the %s rule's update needs 1 <= nvalid <= B = %" PetscInt_FMT " samples, not %" PetscInt_FMT, TnRuleTypes[r->kind], B, nvalid);
   PetscCall(VecGetArrayRead(x, &px));
-  { /* without a branch or a division per row: max_i fl(ss_i / n) =
-       fl(max_i ss_i / n), rounding being monotone */
-    PetscReal ssmax = 0, amax = 0;
-    int       nf = 0;
-    for (PetscInt i = 0; i < L.m; i++) {
-      PetscReal ss = 0;
-      for (PetscInt b = 0; b < B; b++) {
-        const PetscReal v = px[(size_t)i * B + b], av = PetscAbsReal(v), u = b < nvalid ? av : 0;
-        nf |= !(av <= PETSC_MAX_REAL);
-        ss += u * u;
-        amax = amax < u ? u : amax;
-      }
-      ssmax = ssmax < ss ? ss : ssmax;
-    }
+  { /* max_i fl(ss_i / n) = fl(max_i ss_i / n), rounding being monotone: one division */
+    PetscReal ssmax, amax;
+    int       nf;
+    TN_RULE_ACT_DISPATCH(nf, px, L.m, B, nvalid, &ssmax, &amax);
     bad    = nf ? PETSC_TRUE : PETSC_FALSE;
     loc[0] = ssmax / nvalid;
     loc[1] = amax;
@@ -524,6 +766,45 @@ static PetscErrorCode StoredW(TnRule r, const TnRuleStats *st)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* W's statistics from its values (wd: Ad's, wo: Ao's), one pass over
+   the rows: max_i sum_j |W_ij| (in row1; Ad's entries then Ao's, in
+   order), max |W_ij| over the finite entries (vmax) and whether some W_ij
+   or some row sum is not finite (bad). Per entry a max and the row's sum
+   only; a row whose sum is not finite is gone over again with a test per
+   entry (RowStatsExact), which gives what a test per entry everywhere
+   gives. */
+static PetscErrorCode WStatsRows(PetscInt m, const PetscInt *ia, const PetscInt *oia, const PetscScalar *wd, const PetscScalar *wo, TnRuleStats *st)
+{
+  PetscReal vmax = 0, row1 = 0;
+  PetscBool bad = PETSC_FALSE;
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < m; i++) {
+    const PetscReal mx0 = vmax;
+    PetscReal       rs  = 0;
+    for (PetscInt t = ia[i]; t < ia[i + 1]; t++) {
+      const PetscReal av = PetscAbsScalar(wd[t]);
+      vmax               = vmax < av ? av : vmax;
+      rs += av;
+    }
+    for (PetscInt t = oia[i]; t < oia[i + 1]; t++) {
+      const PetscReal av = PetscAbsScalar(wo[t]);
+      vmax               = vmax < av ? av : vmax;
+      rs += av;
+    }
+    if (PetscUnlikely(!(rs <= PETSC_MAX_REAL))) {
+      PetscReal rx = 0;
+      vmax         = mx0;
+      RowStatsExact(ia[i], ia[i + 1], wd, NULL, 1, &vmax, &rx, &bad);
+      RowStatsExact(oia[i], oia[i + 1], wo, NULL, 1, &vmax, &rx, &bad);
+    }
+    row1 = PetscMax(row1, rs);
+  }
+  st->vmax = vmax;
+  st->row1 = row1;
+  st->bad  = bad || !(row1 <= PETSC_MAX_REAL) ? 1 : 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* W's statistics over all ranks: remembered when W is as this rule stored
    it, else one pass over W's values. Collective. */
 static PetscErrorCode WStats(TnRule r, TnRuleStats *st)
@@ -551,21 +832,7 @@ static PetscErrorCode WStats(TnRule r, TnRuleStats *st)
   PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
   PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
   PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
-  st->vmax = st->row1 = st->bad = 0;
-  for (PetscInt i = 0; i < L.m; i++) {
-    PetscReal rs = 0;
-    for (PetscInt t = ia[i]; t < ia[i + 1]; t++) rs += PetscAbsScalar(w[t]);
-    for (PetscInt t = oia[i]; t < oia[i + 1]; t++) rs += PetscAbsScalar(w[L.nd + t]);
-    st->row1 = PetscMax(st->row1, rs);
-  }
-  for (PetscInt q = 0; q < L.nd + L.no; q++) {
-    const PetscReal av = PetscAbsScalar(w[q]);
-    if (!(av <= PETSC_MAX_REAL))
-      st->bad = 1;
-    else
-      st->vmax = PetscMax(st->vmax, av);
-  }
-  if (!(st->row1 <= PETSC_MAX_REAL)) st->bad = 1;
+  PetscCall(WStatsRows(L.m, ia, oia, w, w + L.nd, st));
   PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
   PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, NULL, &done));
   PetscCall(ReduceStats(r, st));
