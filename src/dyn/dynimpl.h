@@ -150,8 +150,10 @@ struct _p_TnDyn {
      -dyn_panel_kb (0: no panels); unset: from the last-level cache */
   PetscInt  panelkb;
   PetscBool panelset;
-  /* sync: Ad's row slices at B = 1 (TnSlices, -dyn_slices; default on) */
-  PetscBool slices;
+  /* sync: Ad's row slices at B = 1 (TnSlices, -dyn_slices; default on);
+     slicesall (no option; tests): keep them where fewer than half are
+     regular too */
+  PetscBool slices, slicesall;
   /* the sync bound's |W|_2 (bound.c): which bound, Lanczos steps, failure probability */
   TnBoundNorm bnorm;
   PetscInt    bsteps;

@@ -37,6 +37,18 @@ PetscErrorCode TnSlicesCreate(TnDyn dyn, const TnCSR *A, PetscInt rows, TnSlices
     S->jptr[s + 1]      = S->jptr[s] + (reg ? w : TN_SLICE * w);
     nreg += reg;
   }
+  /* Kept only where at least half the slices are regular (a lattice's
+     band): where they gather (er), the slice pass was slower than the row
+     loop in a quiet A/B of whole steps (er N = 10^6, k = 32, B = 1: colored
+     0.113-0.125 s against 0.081-0.095 s on 1 rank, sync 0.058 against
+     0.037 s on 2 ranks; docs/architecture.md, "Row slices at B = 1"), and
+     their copy costs 12 bytes per synapse. The choice is per rank and
+     block; the results are the same either way. */
+  if (2 * nreg < ns && !dyn->slicesall) {
+    PetscCall(PetscInfo(NULL, "no row slices: %" PetscInt_FMT " of %" PetscInt_FMT " slices regular\n", nreg, ns));
+    PetscCall(PetscFree2(S->vptr, S->jptr));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(PetscMalloc1((size_t)TN_SLICE * S->vptr[ns], &S->va));
   PetscCall(PetscMalloc1((size_t)S->jptr[ns], &S->ja));
   TnDynAdviseHuge(S->va, sizeof(PetscReal) * TN_SLICE * S->vptr[ns]); /* streamed: fewer TLB misses */

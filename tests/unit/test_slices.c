@@ -54,7 +54,8 @@ typedef struct {
   PetscBool    clamp;
 } Config;
 
-/* A dyn of c's scheme on net with -dyn_slices on or off. */
+/* A dyn of c's scheme on net with -dyn_slices on or off (on: also where
+   the slices gather, slicesall). */
 static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char *slices, TnDyn *dyn)
 {
   PetscFunctionBeginUser;
@@ -63,6 +64,7 @@ static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char
   PetscCall(TnDynSetScheme(*dyn, c->scheme));
   PetscCall(TnDynSetFromOptions(*dyn));
   PetscCall(PetscOptionsClearValue(NULL, "-dyn_slices"));
+  (*dyn)->slicesall = PETSC_TRUE; /* er too: its slices gather, which the default leaves to the row loop */
   PetscCall(TnDynSetActivation(*dyn, c->act));
   PetscCall(TnDynSetLogDetType(*dyn, c->ldt));
   PetscCall(TnDynSetNodeLoss(*dyn, PETSC_TRUE));
@@ -228,10 +230,43 @@ static void test_slices_follow_W(void)
   TnNetDestroy(&net);
 }
 
+/* The default keeps the slices only where at least half are regular: the
+   lattice's (both schemes), not er's, whose slices all gather. */
+static void test_slices_default_rule(void)
+{
+  const Config cs[] = {
+      {TN_SCHEME_SYNC, TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE},
+      {TN_SCHEME_COLORED, TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE}};
+  for (int q = 0; q < 2; q++) {
+    TnNet net;
+    /* 64 a side in strips (no partitioner: a part's rows are whole lattice
+       rows), slices aligned with them: 3 in 4 regular on every rank */
+    TN_ASSERT_OK(TnNetCreate(PETSC_COMM_WORLD, &net));
+    TN_ASSERT_OK(TnNetSetType(net, q ? TNNET_ER : TNNET_LATTICE2D));
+    TN_ASSERT_OK(TnNetSetSize(net, q ? 203 : 64));
+    TN_ASSERT_OK(TnNetSetDegree(net, q ? 9 : 4));
+    TN_ASSERT_OK(TnNetSetPartitioner(net, "none"));
+    TN_ASSERT_OK(TnNetSetUp(net));
+    for (int c = 0; c < 2; c++) {
+      TnDyn           d;
+      const TnSlices *S;
+      TN_ASSERT_OK(MakeDyn(net, &cs[c], 1, "1", &d));
+      d->slicesall = PETSC_FALSE;
+      TN_ASSERT_OK(TnDynSetSteps(d, 4)); /* set up again, under the default rule */
+      TN_ASSERT_OK(TnDynSetUp(d));
+      S = c ? &((const TnColored *)d->data)->sd : &((const TnSync *)d->data)->sd;
+      CU_ASSERT((S->ns > 0) == (q == 0));
+      TnDynDestroy(&d);
+    }
+    TnNetDestroy(&net);
+  }
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("slices", NULL, NULL);
   CU_add_test(s, "slices: the same sums on a lattice, bit for bit", test_slices_lattice);
   CU_add_test(s, "slices: the same sums on a random network, bit for bit", test_slices_er);
   CU_add_test(s, "slices follow a change of W", test_slices_follow_W);
+  CU_add_test(s, "slices: kept by default on a lattice, not on a random network", test_slices_default_rule);
 }
