@@ -383,3 +383,25 @@ void TnTestGradRankInvariance(TnScheme scheme, TnForm form, PetscBool local)
   CU_ASSERT(v[0][0] > 0);
   for (int t = 0; t < 3; t++) TN_ASSERT_CLOSE(v[0][t], v[1][t], 1e-11 * PetscMax(1, PetscAbsReal(v[1][t])));
 }
+
+PetscErrorCode TnTestFillNormal(Vec x, PetscInt seed)
+{
+  PetscScalar *a;
+  PetscInt     n, lo;
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(x, &n));
+  PetscCall(VecGetOwnershipRange(x, &lo, NULL));
+  PetscCall(VecGetArray(x, &a));
+  for (PetscInt q = 0; q < n; q++) a[q] = 0.8 * TnRandNormal(seed, 0, lo + q);
+  PetscCall(VecRestoreArray(x, &a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscReal TnTestMaxDiff(Vec x, Vec y)
+{
+  Vec       d;
+  PetscReal n = -1;
+  if (VecDuplicate(x, &d) || VecWAXPY(d, -1.0, x, y) || VecNorm(d, NORM_INFINITY, &n)) n = -1;
+  VecDestroy(&d);
+  return n;
+}

@@ -123,3 +123,9 @@ void TnTestGradRankInvariance(TnScheme scheme, TnForm form, PetscBool local);
 
 /* A temporary directory for this test program (shared by all ranks). */
 const char *TnTestTmpDir(void);
+
+/* x_q = 0.8 z(seed, global index q), z standard normal (TnRandNormal): the
+   same values at every rank count. */
+PetscErrorCode TnTestFillNormal(Vec x, PetscInt seed);
+/* max |x - y| over the ranks; -1 if it cannot be computed. */
+PetscReal TnTestMaxDiff(Vec x, Vec y);

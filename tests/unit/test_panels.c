@@ -37,29 +37,6 @@ static PetscErrorCode MakeDyn(TnNet net, TnForm form, PetscInt B, const char *kb
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Fill(Vec x, PetscInt seed)
-{
-  PetscScalar *a;
-  PetscInt     n, lo;
-  PetscFunctionBeginUser;
-  PetscCall(VecGetLocalSize(x, &n));
-  PetscCall(VecGetOwnershipRange(x, &lo, NULL));
-  PetscCall(VecGetArray(x, &a));
-  for (PetscInt q = 0; q < n; q++) a[q] = 0.8 * TnRandNormal(seed, 0, lo + q);
-  PetscCall(VecRestoreArray(x, &a));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* max |x - y| over the ranks */
-static PetscReal MaxDiff(Vec x, Vec y)
-{
-  Vec       d;
-  PetscReal n = -1;
-  if (VecDuplicate(x, &d) || VecWAXPY(d, -1.0, x, y) || VecNorm(d, NORM_INFINITY, &n)) n = -1;
-  VecDestroy(&d);
-  return n;
-}
-
 /* log Phi, a_K, the gradient and one inverse step of each dyn. */
 typedef struct {
   PetscReal logphi[16];
@@ -75,7 +52,7 @@ static PetscErrorCode Run(TnDyn dyn, PetscInt B, Out *o)
   PetscScalar      *a;
   PetscFunctionBeginUser;
   PetscCall(TnDynCreateState(dyn, &x));
-  PetscCall(Fill(x, 5));
+  PetscCall(TnTestFillNormal(x, 5));
   PetscCall(TnDynResultCreate(dyn, &res));
   PetscCall(VecDuplicate(x, &o->aK));
   PetscCall(VecCopy(x, o->aK));
@@ -107,9 +84,9 @@ static void OutDestroy(Out *o)
 static void Compare(const Out *o0, const Out *o1, PetscInt B)
 {
   for (PetscInt b = 0; b < B; b++) CU_ASSERT(o0->logphi[b] == o1->logphi[b]);
-  CU_ASSERT(MaxDiff(o0->aK, o1->aK) == 0);
-  CU_ASSERT(MaxDiff(o0->grad, o1->grad) == 0);
-  CU_ASSERT(MaxDiff(o0->inv, o1->inv) == 0);
+  CU_ASSERT(TnTestMaxDiff(o0->aK, o1->aK) == 0);
+  CU_ASSERT(TnTestMaxDiff(o0->grad, o1->grad) == 0);
+  CU_ASSERT(TnTestMaxDiff(o0->inv, o1->inv) == 0);
 }
 
 static void test_panels_same_sums(void)
@@ -149,7 +126,7 @@ static void test_panels_follow_W(void)
   TN_ASSERT_OK(MakeDyn(net, TN_FORM_RATE, 16, "1", &d1));
   TN_ASSERT_OK(TnDynCreateState(d1, &x));
   TN_ASSERT_OK(VecDuplicate(x, &y));
-  TN_ASSERT_OK(Fill(x, 9));
+  TN_ASSERT_OK(TnTestFillNormal(x, 9));
   TN_ASSERT_OK(TnDynResultCreate(d1, &r0));
   TN_ASSERT_OK(TnDynResultCreate(d1, &r1));
   TN_ASSERT_OK(VecCopy(x, y));
@@ -157,7 +134,7 @@ static void test_panels_follow_W(void)
   before = r1.logphi[0];
   TN_ASSERT_OK(TnGradCreate(d1, &g));
   TN_ASSERT_OK(TnGradCreateParamVec(g, &dir));
-  TN_ASSERT_OK(Fill(dir, 11));
+  TN_ASSERT_OK(TnTestFillNormal(dir, 11));
   TN_ASSERT_OK(TnGradAddToParams(g, 0.01, dir)); /* every W_ij, b_i and u_i moves */
   TN_ASSERT_OK(VecCopy(x, y));
   TN_ASSERT_OK(TnDynEvaluate(d1, y, &r1));

@@ -76,29 +76,6 @@ static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Fill(Vec x, PetscInt seed)
-{
-  PetscScalar *a;
-  PetscInt     n, lo;
-  PetscFunctionBeginUser;
-  PetscCall(VecGetLocalSize(x, &n));
-  PetscCall(VecGetOwnershipRange(x, &lo, NULL));
-  PetscCall(VecGetArray(x, &a));
-  for (PetscInt q = 0; q < n; q++) a[q] = 0.8 * TnRandNormal(seed, 0, lo + q);
-  PetscCall(VecRestoreArray(x, &a));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* max |x - y| over the ranks */
-static PetscReal MaxDiff(Vec x, Vec y)
-{
-  Vec       d;
-  PetscReal n = -1;
-  if (VecDuplicate(x, &d) || VecWAXPY(d, -1.0, x, y) || VecNorm(d, NORM_INFINITY, &n)) n = -1;
-  VecDestroy(&d);
-  return n;
-}
-
 typedef struct {
   PetscReal logphi[16];
   Vec       aK, node, grad;
@@ -111,7 +88,7 @@ static PetscErrorCode Run(TnDyn dyn, PetscInt B, Out *o)
   Vec         x, node;
   PetscFunctionBeginUser;
   PetscCall(TnDynCreateState(dyn, &x));
-  PetscCall(Fill(x, 5));
+  PetscCall(TnTestFillNormal(x, 5));
   PetscCall(TnDynResultCreate(dyn, &res));
   PetscCall(VecDuplicate(x, &o->aK));
   PetscCall(VecCopy(x, o->aK));
@@ -166,9 +143,9 @@ static void SameSums(const char *type, PetscInt n, PetscInt k)
       TN_ASSERT_OK(Run(d0, B, &o0));
       TN_ASSERT_OK(Run(d1, B, &o1));
       for (PetscInt b = 0; b < B; b++) CU_ASSERT(o0.logphi[b] == o1.logphi[b]);
-      CU_ASSERT(MaxDiff(o0.aK, o1.aK) == 0);
-      CU_ASSERT(MaxDiff(o0.node, o1.node) == 0);
-      CU_ASSERT(MaxDiff(o0.grad, o1.grad) == 0);
+      CU_ASSERT(TnTestMaxDiff(o0.aK, o1.aK) == 0);
+      CU_ASSERT(TnTestMaxDiff(o0.node, o1.node) == 0);
+      CU_ASSERT(TnTestMaxDiff(o0.grad, o1.grad) == 0);
       OutDestroy(&o0);
       OutDestroy(&o1);
       TnDynDestroy(&d1);
@@ -203,7 +180,7 @@ static void test_slices_follow_W(void)
   TN_ASSERT_OK(MakeDyn(net, &c, 1, "1", &d1));
   TN_ASSERT_OK(TnDynCreateState(d1, &x));
   TN_ASSERT_OK(VecDuplicate(x, &y));
-  TN_ASSERT_OK(Fill(x, 9));
+  TN_ASSERT_OK(TnTestFillNormal(x, 9));
   TN_ASSERT_OK(TnDynResultCreate(d1, &r0));
   TN_ASSERT_OK(TnDynResultCreate(d1, &r1));
   TN_ASSERT_OK(VecCopy(x, y));
@@ -211,7 +188,7 @@ static void test_slices_follow_W(void)
   before = r1.logphi[0];
   TN_ASSERT_OK(TnGradCreate(d1, &g));
   TN_ASSERT_OK(TnGradCreateParamVec(g, &dir));
-  TN_ASSERT_OK(Fill(dir, 11));
+  TN_ASSERT_OK(TnTestFillNormal(dir, 11));
   TN_ASSERT_OK(TnGradAddToParams(g, 0.01, dir)); /* every W_ij, b_i and u_i moves */
   TN_ASSERT_OK(VecCopy(x, y));
   TN_ASSERT_OK(TnDynEvaluate(d1, y, &r1));
