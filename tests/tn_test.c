@@ -4,6 +4,7 @@
 #include <tenor/sys.h>
 #include <tenor/net.h>
 #include <tenor/dyn.h>
+#include <tenor/grad.h>
 #include <petscblaslapack.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -404,4 +405,40 @@ PetscReal TnTestMaxDiff(Vec x, Vec y)
   if (VecDuplicate(x, &d) || VecWAXPY(d, -1.0, x, y) || VecNorm(d, NORM_INFINITY, &n)) n = -1;
   VecDestroy(&d);
   return n;
+}
+
+PetscErrorCode TnTestCopyFollowsW(TnDyn d0, TnDyn d1, PetscInt B, PetscBool *moved, PetscBool *same)
+{
+  TnGrad      g;
+  Vec         dir, x, y;
+  TnDynResult r0, r1;
+  PetscReal   before;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateState(d1, &x));
+  PetscCall(VecDuplicate(x, &y));
+  PetscCall(TnTestFillNormal(x, 9));
+  PetscCall(TnDynResultCreate(d1, &r0));
+  PetscCall(TnDynResultCreate(d1, &r1));
+  PetscCall(VecCopy(x, y));
+  PetscCall(TnDynEvaluate(d1, y, &r1)); /* d1 takes its copy of W */
+  before = r1.logphi[0];
+  PetscCall(TnGradCreate(d1, &g));
+  PetscCall(TnGradCreateParamVec(g, &dir));
+  PetscCall(TnTestFillNormal(dir, 11));
+  PetscCall(TnGradAddToParams(g, 0.01, dir)); /* every W_ij, b_i and u_i moves */
+  PetscCall(VecCopy(x, y));
+  PetscCall(TnDynEvaluate(d1, y, &r1));
+  PetscCall(VecCopy(x, y));
+  PetscCall(TnDynEvaluate(d0, y, &r0));
+  *moved = (PetscBool)(r1.logphi[0] != before);
+  *same  = PETSC_TRUE;
+  for (PetscInt b = 0; b < B; b++)
+    if (r0.logphi[b] != r1.logphi[b]) *same = PETSC_FALSE;
+  PetscCall(TnDynResultDestroy(&r0));
+  PetscCall(TnDynResultDestroy(&r1));
+  PetscCall(VecDestroy(&dir));
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&y));
+  PetscCall(TnGradDestroy(&g));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -129,3 +129,8 @@ const char *TnTestTmpDir(void);
 PetscErrorCode TnTestFillNormal(Vec x, PetscInt seed);
 /* max |x - y| over the ranks; -1 if it cannot be computed. */
 PetscReal TnTestMaxDiff(Vec x, Vec y);
+/* d1 keeps a copy of W's values that d0 does not (panels, slices), both
+   set up on one net with batch B: evaluate d1 (it takes its copy), move
+   every parameter (TnGradAddToParams), evaluate both from the same state.
+   moved: d1's log Phi changed; same: d0's and d1's are equal, bit for bit. */
+PetscErrorCode TnTestCopyFollowsW(TnDyn d0, TnDyn d1, PetscInt B, PetscBool *moved, PetscBool *same);
