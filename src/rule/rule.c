@@ -542,33 +542,35 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
     else                                                                                                                              \
       Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, r->pfd, dp, wd, inplace, B, n);  \
   } while (0)
-/* The kernel with B (= n, no padding) a compile-time constant for the usual
-   batch sizes. */
-#define TN_RULE_DISPATCH(inplace)       \
-  do {                                  \
-    if (nvalid != B)                    \
-      TN_RULE_ROWS(inplace, B, nvalid); \
-    else                                \
-      switch (B) {                      \
-      case 1:                           \
-        TN_RULE_ROWS(inplace, 1, 1);    \
-        break;                          \
-      case 4:                           \
-        TN_RULE_ROWS(inplace, 4, 4);    \
-        break;                          \
-      case 8:                           \
-        TN_RULE_ROWS(inplace, 8, 8);    \
-        break;                          \
-      case 16:                          \
-        TN_RULE_ROWS(inplace, 16, 16);  \
-        break;                          \
-      case 32:                          \
-        TN_RULE_ROWS(inplace, 32, 32);  \
-        break;                          \
-      default:                          \
-        TN_RULE_ROWS(inplace, B, B);    \
-      }                                 \
+/* CALL(B, n) with B (= n, no padding) a compile-time constant for the
+   usual batch sizes, as it is otherwise. */
+#define TN_RULE_BN(B, n, CALL) \
+  do {                         \
+    if ((n) != (B))            \
+      CALL(B, n);              \
+    else                       \
+      switch (B) {             \
+      case 1:                  \
+        CALL(1, 1);            \
+        break;                 \
+      case 4:                  \
+        CALL(4, 4);            \
+        break;                 \
+      case 8:                  \
+        CALL(8, 8);            \
+        break;                 \
+      case 16:                 \
+        CALL(16, 16);          \
+        break;                 \
+      case 32:                 \
+        CALL(32, 32);          \
+        break;                 \
+      default:                 \
+        CALL(B, B);            \
+      }                        \
   } while (0)
+#define TN_RULE_ROWS_INPLACE(B, n) TN_RULE_ROWS(1, B, n)
+#define TN_RULE_ROWS_DIRECTION(B, n) TN_RULE_ROWS(0, B, n)
 
 /* Row x's sum of squares ss = sum_{b < n} x_b^2 (in order of b) into
    *sm = max(*sm, ss), max_{b < n} |x_b| into *am, and whether some x_b
@@ -626,33 +628,6 @@ TN_RULE_INLINE int ActStats(const PetscScalar *restrict px, PetscInt m, const Pe
   return nf;
 }
 
-/* ActStats with B (= n) a compile-time constant for the usual batch sizes. */
-#define TN_RULE_ACT_DISPATCH(nf, px, m, B, n, ssmax, amax) \
-  do {                                                     \
-    if ((n) != (B))                                        \
-      (nf) = ActStats(px, m, B, n, ssmax, amax);           \
-    else                                                   \
-      switch (B) {                                         \
-      case 1:                                              \
-        (nf) = ActStats(px, m, 1, 1, ssmax, amax);         \
-        break;                                             \
-      case 4:                                              \
-        (nf) = ActStats(px, m, 4, 4, ssmax, amax);         \
-        break;                                             \
-      case 8:                                              \
-        (nf) = ActStats(px, m, 8, 8, ssmax, amax);         \
-        break;                                             \
-      case 16:                                             \
-        (nf) = ActStats(px, m, 16, 16, ssmax, amax);       \
-        break;                                             \
-      case 32:                                             \
-        (nf) = ActStats(px, m, 32, 32, ssmax, amax);       \
-        break;                                             \
-      default:                                             \
-        (nf) = ActStats(px, m, B, B, ssmax, amax);         \
-      }                                                    \
-  } while (0)
-
 /* Checks the activities x (layout, finite) and gives, over all ranks,
    R2 = max_i <r_i^2> and rmax = max |r_ib| over the samples b < nvalid. */
 static PetscErrorCode CheckActivities(TnRule r, Vec x, PetscInt nvalid, PetscInt *Bout, PetscReal *R2, PetscReal *rmax)
@@ -675,7 +650,9 @@ static PetscErrorCode CheckActivities(TnRule r, Vec x, PetscInt nvalid, PetscInt
   { /* max_i fl(ss_i / n) = fl(max_i ss_i / n), rounding being monotone: one division */
     PetscReal ssmax, amax;
     int       nf;
-    TN_RULE_ACT_DISPATCH(nf, px, L.m, B, nvalid, &ssmax, &amax);
+#define TN_RULE_ACT(B, n) nf = ActStats(px, L.m, B, n, &ssmax, &amax)
+    TN_RULE_BN(B, nvalid, TN_RULE_ACT);
+#undef TN_RULE_ACT
     bad    = nf ? PETSC_TRUE : PETSC_FALSE;
     loc[0] = ssmax / nvalid;
     loc[1] = amax;
@@ -728,12 +705,12 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
     PetscCall(MatSeqAIJGetArray(Ad, &va));
     PetscCall(MatSeqAIJGetArray(Ao, &vo));
     PetscCheck(va == w && (!L.no || vo == w + L.nd), PETSC_COMM_SELF, PETSC_ERR_PLIB, "W's value arrays are not the network's parameter storage");
-    TN_RULE_DISPATCH(1);
+    TN_RULE_BN(B, nvalid, TN_RULE_ROWS_INPLACE);
     PetscCall(MatSeqAIJRestoreArray(Ao, &vo));
     PetscCall(MatSeqAIJRestoreArray(Ad, &va));
     PetscCall(VecRestoreArray(wdiag, &wd));
   } else {
-    TN_RULE_DISPATCH(0);
+    TN_RULE_BN(B, nvalid, TN_RULE_ROWS_DIRECTION);
     PetscCall(PetscArrayzero(dw + L.nd + L.no, L.n - L.nd - L.no)); /* b and u are not learned */
   }
   PetscCall(VecRestoreArrayRead(r->G, &pg));
