@@ -415,8 +415,9 @@ typedef struct {
 } TnSlices;
 
 /* Build slices of the first `rows` rows of A (values copied by the update,
-   when the parameter version moves; the caller keeps A's values current);
-   free. */
+   when the parameter version moves; the caller keeps A's values current):
+   none unless -dyn_slices, the rate form and B = 1, and none where fewer
+   than half of them would be regular (slices.c); free. */
 PetscErrorCode      TnSlicesCreate(TnDyn dyn, const TnCSR *A, PetscInt rows, TnSlices *S);
 PetscErrorCode      TnSlicesUpdate(TnDyn dyn, const TnCSR *A, TnSlices *S);
 PetscErrorCode      TnSlicesDestroy(TnSlices *S);

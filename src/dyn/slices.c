@@ -24,7 +24,7 @@ PetscErrorCode TnSlicesCreate(TnDyn dyn, const TnCSR *A, PetscInt rows, TnSlices
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(S, sizeof(*S)));
   S->version = -1;
-  if (ns == 0) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!dyn->slices || dyn->form != TN_FORM_RATE || dyn->B != 1 || ns == 0) PetscFunctionReturn(PETSC_SUCCESS); /* where the slice pass runs: the rate form at B = 1 */
   PetscCheck(rows <= INT32_MAX, PETSC_COMM_SELF, PETSC_ERR_SUP, "row slices need fewer than 2^31 rows per rank (%" PetscInt_FMT "): use -dyn_slices 0", rows);
   PetscCall(PetscMalloc2(ns + 1, &S->vptr, ns + 1, &S->jptr));
   S->vptr[0] = S->jptr[0] = 0;

@@ -214,7 +214,7 @@ static PetscErrorCode SetUp(TnDyn dyn)
   PetscCheck(TnLogDetIsLocal(dyn->ldt), dyn->comm, PETSC_ERR_USER, "-logdet_type %s is for the sync scheme; in the colored scheme diag is already exact", TnLogDetTypes[dyn->ldt]);
   PetscCall(TnColoredColoringSetUp(dyn));
   PetscCall(TnColoredOrderSetUp(dyn));
-  if (dyn->slices && dyn->form == TN_FORM_RATE && dyn->B == 1) PetscCall(TnSlicesCreate(dyn, &((TnColored *)dyn->data)->d, dyn->m, &((TnColored *)dyn->data)->sd));
+  PetscCall(TnSlicesCreate(dyn, &((TnColored *)dyn->data)->d, dyn->m, &((TnColored *)dyn->data)->sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -311,7 +311,7 @@ static PetscErrorCode SetUp(TnDyn dyn)
   PetscFunctionBeginUser;
   if (dyn->form == TN_FORM_CURRENT) PetscCall(PetscMalloc1((size_t)dyn->m * dyn->B + 1, &s->S));
   PetscCall(SetUpPanels(dyn));
-  if (dyn->slices && dyn->form == TN_FORM_RATE && dyn->B == 1 && s->pd.np <= 1) PetscCall(TnSlicesCreate(dyn, &dyn->d, dyn->m, &s->sd));
+  if (s->pd.np <= 1) PetscCall(TnSlicesCreate(dyn, &dyn->d, dyn->m, &s->sd)); /* not with Ad's column panels */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
