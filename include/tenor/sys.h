@@ -83,6 +83,12 @@ PetscErrorCode TnProgressUpdate(MPI_Comm comm, TnProgress *p, PetscInt done);
 #define TnOptionsReal(opt, text, man, cur, val, set, min, max) TnOptionsReal_Private(PetscOptionsObject, opt, text, man, cur, val, set, min, max)
 PetscErrorCode TnOptionsInt_Private(PetscOptionItems *obj, const char opt[], const char text[], const char man[], PetscInt cur, PetscInt *val, PetscBool *set, PetscInt64 min, PetscInt64 max);
 PetscErrorCode TnOptionsReal_Private(PetscOptionItems *obj, const char opt[], const char text[], const char man[], PetscReal cur, PetscReal *val, PetscBool *set, PetscReal min, PetscReal max);
+/* Inside PetscOptionsBegin/End: a logical value, PETSc's spellings (1/0,
+   true/false, yes/no, on/off, any case; the option alone is true). Anything
+   else is a collective error, reported once, naming the option and the
+   spellings. *val is cur when the option is unset. */
+#define TnOptionsBool(opt, text, man, cur, val, set) TnOptionsBool_Private(PetscOptionsObject, opt, text, man, cur, val, set)
+PetscErrorCode TnOptionsBool_Private(PetscOptionItems *obj, const char opt[], const char text[], const char man[], PetscBool cur, PetscBool *val, PetscBool *set);
 /* The same outside PetscOptionsBegin/End, for a full name ("-memory_limit");
    collective on comm. *val is left alone when the option is unset. */
 PetscErrorCode TnOptionsGetInt(MPI_Comm comm, const char name[], PetscInt *val, PetscBool *set, PetscInt64 min, PetscInt64 max);

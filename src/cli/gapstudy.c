@@ -407,7 +407,7 @@ PetscErrorCode TnCmdLogDet(MPI_Comm comm)
   PetscOptionsBegin(comm, "", "Gap study output (tenor logdet)", "tenor");
   PetscCall(PetscOptionsString("-out_dir", "Directory for logdet_steps.csv and logdet.json", "", g.dir, g.dir, sizeof(g.dir), NULL));
   PetscCall(PetscOptionsString("-gap_write_W", "Write W as used (partitioned order; natural with -partition_type none) to this MatrixMarket file", "", g.wout, g.wout, sizeof(g.wout), NULL));
-  PetscCall(PetscOptionsBool("-gap_h2", "Add the second-order predictions diag_h2 and trace_h2 (docs/model.md section 3)", "", g.h2, &g.h2, NULL));
+  PetscCall(TnOptionsBool("-gap_h2", "Add the second-order predictions diag_h2 and trace_h2 (docs/model.md section 3)", "", g.h2, &g.h2, NULL));
   PetscOptionsEnd();
   PetscCall(ParseMethods(comm, &g));
   PetscCall(TnCliOptionsPass(comm, "logdet", TN_CLI_DATA, TN_LOGDET_BATCH, &help));

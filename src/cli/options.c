@@ -15,11 +15,11 @@ static PetscErrorCode RunTimeOptions(MPI_Comm comm)
   PetscInt  chunk = (PetscInt)1 << 20;
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "Run time (every command)", "tenor");
-  PetscCall(PetscOptionsBool("-tn_traceback", "PETSc's full traceback on an error instead of tenor's one-line message", "TnInitialize", trace, &trace, NULL));
+  PetscCall(TnOptionsBool("-tn_traceback", "PETSc's full traceback on an error instead of tenor's one-line message", "TnInitialize", trace, &trace, NULL));
   PetscCall(TnOptionsReal("-memory_limit", "Bytes per node the ranks of a node may use together (0: 90% of MemAvailable)", "TnCheckMemory", limit, &limit, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsReal("-tn_progress_every", "Seconds between progress lines", "TnProgressStart", every, &every, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsInt("-tn_io_chunk", "Values an input file's reader parses on rank 0 per block before scattering them (sample CSV files: 2^22 by default)", "TnIoChunkSize", chunk, &chunk, NULL, 1, TN_IO_CHUNK_MAX));
-  PetscCall(PetscOptionsBool("-memory_trace", "Print the resident and peak memory (summed over ranks) after each set-up phase", "TnMemoryTrace", mtrace, &mtrace, NULL));
+  PetscCall(TnOptionsBool("-memory_trace", "Print the resident and peak memory (summed over ranks) after each set-up phase", "TnMemoryTrace", mtrace, &mtrace, NULL));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -100,7 +100,7 @@ static PetscErrorCode Options(MPI_Comm comm, TnCmdRun *run)
   PetscCall(PetscOptionsString("-dir", "Directory for train_metrics.csv, train.json, model.h5 (and ckpt.h5)", "", run->dir, run->dir, sizeof(run->dir), NULL));
   PetscOptionsEnd();
   PetscOptionsBegin(comm, "train_", "Training run", "tenor");
-  PetscCall(PetscOptionsBool("-restart", "Resume from the checkpoint (ckpt_dir/ckpt.h5) if there is one", "TnTrainLoadCheckpoint", run->restart, &run->restart, NULL));
+  PetscCall(TnOptionsBool("-restart", "Resume from the checkpoint (ckpt_dir/ckpt.h5) if there is one", "TnTrainLoadCheckpoint", run->restart, &run->restart, NULL));
   PetscCall(PetscOptionsString("-ckpt_dir", "Checkpoint directory (default: the output directory)", "TnTrainSetCheckpoint", ckdir, ckdir, sizeof(ckdir), NULL));
   PetscOptionsEnd();
   PetscCall(PetscSNPrintf(run->model, sizeof(run->model), "%s/model.h5", run->dir));

@@ -157,7 +157,7 @@ static PetscErrorCode GeneratorOptions(PetscOptionItems *PetscOptionsObject, TnD
   PetscCall(PetscOptionsRealArray("-mix_weights", "mixture: K component weights (normalised)", "TnDataSetMixture", data->mix_wts, &data->mix_nwts, NULL));
   data->mix_nsds = 16;
   PetscCall(PetscOptionsRealArray("-mix_sds", "mixture: K component standard deviations", "TnDataSetMixture", data->mix_sds, &data->mix_nsds, NULL));
-  PetscCall(PetscOptionsBool("-mix_diagonal", "mixture: per-node sd sigma_k exp(N(0,1)/4) instead of isotropic", "TnDataSetMixture", data->mix_diag, &data->mix_diag, NULL));
+  PetscCall(TnOptionsBool("-mix_diagonal", "mixture: per-node sd sigma_k exp(N(0,1)/4) instead of isotropic", "TnDataSetMixture", data->mix_diag, &data->mix_diag, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -179,8 +179,8 @@ PetscErrorCode TnDataSetFromOptions(TnData data)
   PetscCall(TnOptionsInt("-seed", "Seed of the generators and of dequantisation noise", "TnDataSetSamples", data->seed, &data->seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscCall(TnOptionsReal("-valid_fraction", "Fraction of samples held out for validation", "TnDataSetValidationFraction", data->vfrac, &data->vfrac, NULL, 0, 1));
   PetscCall(TnOptionsInt("-split_seed", "Seed of the train/validation split", "TnDataSetValidationFraction", data->split_seed, &data->split_seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
-  PetscCall(PetscOptionsBool("-standardize", "Standardise each node with the training mean and sd", "TnDataSetStandardize", data->standardize, &data->standardize, NULL));
-  PetscCall(PetscOptionsBool("-dequantize", "Add U(0,1) noise to integer data", "TnDataSetDequantize", data->dequantize, &data->dequantize, NULL));
+  PetscCall(TnOptionsBool("-standardize", "Standardise each node with the training mean and sd", "TnDataSetStandardize", data->standardize, &data->standardize, NULL));
+  PetscCall(TnOptionsBool("-dequantize", "Add U(0,1) noise to integer data", "TnDataSetDequantize", data->dequantize, &data->dequantize, NULL));
   {
     char      lab[PETSC_MAX_PATH_LEN];
     PetscInt  C = data->C;

@@ -31,7 +31,7 @@ static PetscErrorCode SetFromOptions_SLQ(TnLogDet ld)
   PetscCall(TnOptionsInt("-probes", "Rademacher probes (the error falls like 1/sqrt(probes))", "TnLogDet", s->probes, &s->probes, NULL, 1, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-steps", "Lanczos steps per probe (quadrature points)", "TnLogDet", s->steps, &s->steps, NULL, 1, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-seed", "Seed of the probes", "TnLogDet", s->seed, &s->seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
-  PetscCall(PetscOptionsBool("-reorth", "Full reorthogonalisation of the Lanczos vectors", "TnLogDet", s->reorth, &s->reorth, NULL));
+  PetscCall(TnOptionsBool("-reorth", "Full reorthogonalisation of the Lanczos vectors", "TnLogDet", s->reorth, &s->reorth, NULL));
   PetscOptionsEnd();
   PetscCheck(s->probes >= 2, ld->comm, PETSC_ERR_USER, "-logdet_slq_probes %" PetscInt_FMT ": at least 2 probes are needed for a standard error", s->probes);
   PetscCheck(s->steps >= 1, ld->comm, PETSC_ERR_USER, "-logdet_slq_steps %" PetscInt_FMT ": at least 1 Lanczos step is needed", s->steps);

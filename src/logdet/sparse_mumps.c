@@ -34,8 +34,8 @@ static PetscErrorCode SetFromOptions_Sparse(TnLogDet ld)
   PetscFunctionBeginUser;
   PetscOptionsBegin(ld->comm, "logdet_sparse_", "Sparse LU log-det (MUMPS)", "TnLogDet");
   PetscCall(TnOptionsChoice("-ordering", "Fill-reducing ordering, MUMPS ICNTL(7) (qamd is fastest on lattices; -logdet_sparse_mat_mumps_icntl_7 overrides)", "TnLogDet", OrderingNames, NORDERINGS, &s->ordering, NULL));
-  PetscCall(PetscOptionsBool("-discard_factors", "Discard the LU factors, MUMPS ICNTL(31) = 1 (the determinant survives; half the memory)", "TnLogDet", s->discard, &s->discard, NULL));
-  PetscCall(PetscOptionsBool("-reuse_analysis", "Reuse the ordering and symbolic factorisation while the matrix keeps its pattern", "TnLogDet", s->reuse, &s->reuse, NULL));
+  PetscCall(TnOptionsBool("-discard_factors", "Discard the LU factors, MUMPS ICNTL(31) = 1 (the determinant survives; half the memory)", "TnLogDet", s->discard, &s->discard, NULL));
+  PetscCall(TnOptionsBool("-reuse_analysis", "Reuse the ordering and symbolic factorisation while the matrix keeps its pattern", "TnLogDet", s->reuse, &s->reuse, NULL));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -27,7 +27,7 @@ PetscErrorCode TnNetSetFromOptions(TnNet net)
   PetscCall(TnOptionsReal("-radius", "Neighbourhood radius (lattice2d)", "TnNetSetRadius", net->radius, &net->radius, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsReal("-rewire", "Rewiring probability (smallworld)", "TnNetSetRewire", net->rewire, &net->rewire, NULL, 0, 1));
   PetscCall(TnOptionsReal("-reciprocity", "er: fraction of edges whose reverse is also an edge, in [0, 1]", "TnNetSetReciprocity", net->recip, &net->recip, NULL, 0, 1));
-  PetscCall(PetscOptionsBool("-self", "Self-loops W_ii", "TnNetSetSelfLoops", net->self, &net->self, NULL));
+  PetscCall(TnOptionsBool("-self", "Self-loops W_ii", "TnNetSetSelfLoops", net->self, &net->self, NULL));
   PetscCall(TnOptionsReal("-scale", "Weight scale g: W_ij = g u / sqrt(k_i), Var u = 1", "TnNetSetWeightScale", net->scale, &net->scale, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsReal("-gamma", "Leak gamma_i (all nodes)", "TnNetSetLeak", net->gamma0, &net->gamma0, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsReal("-bias", "Bias scale: b_i = bias * N(0,1)", "TnNetSetBiasScale", net->bias, &net->bias, NULL, PETSC_MIN_REAL, PETSC_MAX_REAL));

@@ -126,6 +126,43 @@ static PetscErrorCode CheckReal(MPI_Comm comm, const char name[], const char str
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* PETSc's spellings of a logical value (PetscOptionsStringToBool), any case;
+   no value (the option alone) is true. */
+static PetscErrorCode CheckBool(MPI_Comm comm, const char name[], const char str[], PetscBool *val)
+{
+  static const char *const yes[] = {"", "1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off"};
+  PetscBool t = PETSC_FALSE, f = PETSC_FALSE, eq;
+  PetscFunctionBeginUser;
+  for (size_t q = 0; q < sizeof(yes) / sizeof(yes[0]); q++) {
+    PetscCall(PetscStrcasecmp(str, yes[q], &eq));
+    t = (PetscBool)(t || eq);
+  }
+  for (size_t q = 0; q < sizeof(no) / sizeof(no[0]); q++) {
+    PetscCall(PetscStrcasecmp(str, no[q], &eq));
+    f = (PetscBool)(f || eq);
+  }
+  PetscCheck(t || f, comm, PETSC_ERR_USER, "%s %s: not a logical value (give 1 or 0, true or false, yes or no, on or off)", name, str);
+  *val = t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnOptionsBool_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], PetscBool cur, PetscBool *val, PetscBool *set)
+{
+  char      buf[256], name[256];
+  PetscBool flg;
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrncpy(buf, cur ? "true" : "false", sizeof(buf)));
+  PetscCall(PetscOptionsString(opt, text, man, buf, buf, sizeof(buf), &flg));
+  if (set) *set = flg;
+  if (!flg) {
+    *val = cur;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  FullName(PetscOptionsObject, opt, name, sizeof(name));
+  PetscCall(CheckBool(PetscOptionsObject->comm, name, buf, val));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnOptionsInt_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], PetscInt cur, PetscInt *val, PetscBool *set, PetscInt64 min, PetscInt64 max)
 {
   char      buf[256], name[256];

@@ -299,7 +299,7 @@ static PetscErrorCode OptimizerOptions(PetscOptionItems *PetscOptionsObject, TnT
   PetscCall(TnOptionsReal("-beta2", "Adam: decay of the second moment", "TnTrainSetAdam", tr->beta2, &tr->beta2, NULL, 0, 1));
   PetscCall(TnOptionsReal("-eps", "Adam: epsilon in m / (sqrt(v) + eps)", "TnTrainSetAdam", tr->eps, &tr->eps, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsReal("-momentum", "SGD: momentum mu in m <- mu m + g", "TnTrainSetMomentum", tr->mu, &tr->mu, NULL, 0, 1));
-  PetscCall(PetscOptionsBool("-moments_single", "Keep the optimiser's moments m, v in single precision (8 bytes per parameter less; the update is computed in double)", "TnTrainSetSingleMoments", single, &single, NULL));
+  PetscCall(TnOptionsBool("-moments_single", "Keep the optimiser's moments m, v in single precision (8 bytes per parameter less; the update is computed in double)", "TnTrainSetSingleMoments", single, &single, NULL));
   PetscCall(TnOptionsChoice("-schedule", "Learning-rate schedule", "TnTrainSetSchedule", TnScheduleTypes, 3, &s, NULL));
   PetscCall(TnOptionsReal("-lr_decay", "step schedule: factor per -train_lr_every steps", "TnTrainSetSchedule", tr->decay, &tr->decay, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsInt("-lr_every", "step schedule: steps between decays", "TnTrainSetSchedule", tr->every_decay, &tr->every_decay, NULL, 0, PETSC_MAX_INT));
@@ -327,7 +327,7 @@ PetscErrorCode TnTrainSetFromOptions(TnTrain tr)
   PetscCall(TnOptionsInt("-steps", "Number of updates (0: use -train_epochs)", "TnTrainSetBudget", steps, &steps, NULL, 0, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-valid_every", "Validate every this many steps (0: each epoch)", "TnTrainSetValidation", tr->valid_every, &tr->valid_every, NULL, 0, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-patience", "Early stopping: validations without improvement (0: off)", "TnTrainSetValidation", tr->patience, &tr->patience, NULL, 0, PETSC_MAX_INT));
-  PetscCall(PetscOptionsBool("-keep_best", "Keep (one more parameter-sized vector) and restore at the end the best validated parameters", "TnTrainRun", keep, &keep, NULL));
+  PetscCall(TnOptionsBool("-keep_best", "Keep (one more parameter-sized vector) and restore at the end the best validated parameters", "TnTrainRun", keep, &keep, NULL));
   PetscCall(TnOptionsInt("-seed", "Seed of the minibatch shuffle", "TnTrainSetSeed", seed, &seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-max_shrink", "Halvings of a step that would break invertibility before it is skipped", "TnTrainRun", tr->max_shrink, &tr->max_shrink, NULL, 0, PETSC_MAX_INT));
   PetscCall(TnOptionsInt("-ckpt_every", "Checkpoint every this many steps (0: only on SIGTERM/SIGUSR1)", "TnTrainSetCheckpoint", tr->ckpt_every, &tr->ckpt_every, NULL, 0, PETSC_MAX_INT));

@@ -46,6 +46,11 @@ expect_error 1 color_2p31m1 "colour numbers up to 2147483646 are too large" logd
 # 2. errors in user input end the run with one message at 1, 2, 3 and 8 ranks
 for np in 1 2 3 8; do expect_error $np steps_1e12 "-dyn_steps 1e12 is out of range" logdensity -dyn_steps 1e12 -out_dir o; done
 expect_error 3 net_n_frac "-net_n 1.5: not an integer" logdensity -net_n 1.5 -out_dir o
+# logical values: PETSc's spellings only, one message naming them (PETSc's own
+# reader left one "Unknown logical value" per rank and an abort)
+expect_error 3 slices_7 "-dyn_slices 7: not a logical value (give 1 or 0, true or false, yes or no, on or off)" logdensity $FAST -dyn_slices 7 -out_dir o
+expect_error 3 self_nan "-net_self nan: not a logical value" logdensity $FAST -net_self nan -out_dir o
+expect_ok slices_off "wrote o/summary.json" logdensity $FAST -dyn_slices OFF -out_dir o
 # the sync scheme's column panels: negative (below -1), beyond PetscInt, not a number
 expect_error 3 panel_kb_negative "-dyn_panel_kb -5 is out of range: give an integer from -1 to" logdensity $FAST -dyn_panel_kb -5 -out_dir o
 expect_error 3 panel_kb_huge "-dyn_panel_kb 99999999999 is out of range" logdensity $FAST -dyn_panel_kb 99999999999 -out_dir o

@@ -298,7 +298,7 @@ static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsOb
   PetscFunctionBeginUser;
   PetscCall(TnOptionsReal("-rtol", "continuous: relative tolerance of the step-size control (state and log-det integral)", "TnDynSetTolerances", dyn->rtol, &dyn->rtol, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsReal("-atol", "continuous: absolute tolerance of the step-size control", "TnDynSetTolerances", dyn->atol, &dyn->atol, NULL, 0, PETSC_MAX_REAL));
-  PetscCall(PetscOptionsBool("-adapt", "continuous: adaptive Dormand-Prince 5(4) (true) or one classical RK4 step per interval h = T / K (false)", "TnDynSetAdaptive", dyn->adapt, &dyn->adapt, NULL));
+  PetscCall(TnOptionsBool("-adapt", "continuous: adaptive Dormand-Prince 5(4) (true) or one classical RK4 step per interval h = T / K (false)", "TnDynSetAdaptive", dyn->adapt, &dyn->adapt, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
