@@ -215,6 +215,15 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsInt("-batch", "Samples evolved together, B (one matrix pass serves all B)", "TnDynSetBatchSize", dyn->B, &dyn->B, NULL, 1, 1024));
   PetscCall(TnOptionsBool("-nodeloss", "Accumulate per-node loss totals", "TnDynSetNodeLoss", dyn->nodeloss_on, &dyn->nodeloss_on, NULL));
   PetscCall(TnOptionsBool("-slices", "Rate form, B = 1 (sync, colored): copy W's on-process block in slices of 8 rows, one row per vector lane (8 bytes per synapse more; 0: row by row)", "TnDynSetSlices", dyn->slices, &dyn->slices, NULL));
+  {
+    PetscInt  kb = dyn->panelset ? dyn->panelkb : -1;
+    PetscBool set;
+    PetscCall(TnOptionsInt("-panel_kb", "Random networks (sync; colored: the rows' sums split by colour): kB of gathered state per column panel of W (0: no panels; -1: half the last-level cache's share of each rank on the node)", "TnDynSetUp", kb, &kb, &set, -1, PETSC_MAX_INT));
+    if (set) {
+      dyn->panelkb  = kb;
+      dyn->panelset = (PetscBool)(kb >= 0);
+    }
+  }
   v = (PetscInt)dyn->bnorm;
   PetscCall(TnOptionsChoice("-bound_norm", "|W|_2 in the sync invertibility bound: auto (cheap if it certifies, else Lanczos), cheap sqrt(|W|_1 |W|_inf), lanczos (certificate)", "TnDynCheckInvertible", TnBoundNormTypes, 3, &v, NULL));
   dyn->bnorm = (TnBoundNorm)v;

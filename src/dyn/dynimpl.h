@@ -146,7 +146,7 @@ struct _p_TnDyn {
   TnColoringOrder colorder;
   PetscReal       rtol, atol;
   PetscBool       adapt;
-  /* sync: bytes of gathered state per column panel (TnPanels), set by
+  /* bytes of gathered state per column panel (TnPanels: the sync step's, the colored step's rows split by colour), set by
      -dyn_panel_kb (0: no panels); unset: from the last-level cache */
   PetscInt  panelkb;
   PetscBool panelset;

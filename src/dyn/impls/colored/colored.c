@@ -119,6 +119,38 @@ TN_INLINE void OnProcessRows(TnDyn dyn, PetscInt p0, PetscInt p1, PetscReal *res
   }
 }
 
+/* Split rows (TnColoredSplitSetUp), at the start of a step: ubuf_p = b_p +
+   the later colours' part of (Ad pbuf)_p for every position, panel by
+   panel (pbuf is phi(a) of the step's start everywhere then). */
+TN_INLINE void LaterSums(TnDyn dyn, const PetscInt B)
+{
+  const TnColored *cd   = (const TnColored *)dyn->data;
+  PetscReal *restrict u = cd->ubuf;
+  for (PetscInt p = 0; p < dyn->m; p++)
+    for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = cd->bia[p];
+  for (PetscInt q = 0; q < cd->up.np; q++)
+    for (PetscInt p = 0; p < dyn->m; p++) {
+      PetscReal y[B];
+      for (PetscInt b = 0; b < B; b++) y[b] = u[(size_t)p * B + b];
+      TnRowTimesBlockPrefetch(&cd->up.view[q], p, dyn->pbuf, B, y);
+      for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = y[b];
+    }
+}
+
+/* Split rows, in substep c: ubuf_p += the earlier colours' part for the
+   positions p0 .. p1 (their new values, in pbuf since their substeps). */
+TN_INLINE void EarlierSums(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscInt B)
+{
+  const TnColored *cd   = (const TnColored *)dyn->data;
+  PetscReal *restrict u = cd->ubuf;
+  for (PetscInt p = p0; p < p1; p++) {
+    PetscReal y[B];
+    for (PetscInt b = 0; b < B; b++) y[b] = u[(size_t)p * B + b];
+    TnRowTimesBlockPrefetch(&cd->l, p, dyn->pbuf, B, y);
+    for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = y[b];
+  }
+}
+
 /* Substep c: colour c's interior rows, then the on-process sums of its
    boundary rows into ybuf (they read pbuf of the other colours, which
    substep c does not write; of colour c only a clamped row's, whose value
@@ -138,6 +170,7 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pets
   TnAcc      acc;
   VecScatter inflight;
   PetscBool  chain;
+  const int  split = !loc && cd->up.np > 1; /* the rows' sums split by colour */
   PetscFunctionBeginUser;
   /* Step k > 0 of a chain (a is step k - 1's out, which its caller leaves
      as it is: ops.step): the sweep that made it left pbuf = phi(a) by
@@ -152,14 +185,18 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pets
   inflight = chain ? cd->halo[cd->ncolors - 1] : cd->hall;
   PetscCall(TnDynHaloPartBegin(dyn, inflight));
   TnAccBegin(dyn, &acc, prod, expo, B);
+  if (split) LaterSums(dyn, B);
   for (PetscInt c = 0; c < cd->ncolors; c++) {
     const PetscInt     p0 = cd->cptr[c], pb = p0 + cd->cnint[c], p1 = cd->cptr[c + 1];
     const PetscScalar *g;
-    UpdateRows(dyn, p0, pb, a, out, NULL, NULL, &acc, prod, expo, nodeacc, loc, B);
-    if (!loc) OnProcessRows(dyn, pb, p1, cd->ybuf, B);
+    if (split) EarlierSums(dyn, p0, p1, B); /* the on-process sums of all of colour c's rows, complete */
+    UpdateRows(dyn, p0, pb, a, out, NULL, split ? cd->ubuf + (size_t)p0 * B : NULL, &acc, prod, expo, nodeacc, loc, B);
+    if (!loc && !split) OnProcessRows(dyn, pb, p1, cd->ybuf, B);
     PetscCall(TnDynHaloPartEnd(dyn, inflight));
     PetscCall(VecGetArrayRead(dyn->G, &g));
-    UpdateRows(dyn, pb, p1, a, out, g, loc ? NULL : cd->ybuf, &acc, prod, expo, nodeacc, loc, B);
+    UpdateRows(dyn, pb, p1, a, out, g, loc ? NULL : split ? cd->ubuf + (size_t)pb * B
+                                                          : cd->ybuf,
+               &acc, prod, expo, nodeacc, loc, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
     if (c < cd->ncolors - 1) { /* colour c's new values, read from substep c + 1 on */
       inflight = cd->halo[c];
@@ -214,7 +251,8 @@ static PetscErrorCode SetUp(TnDyn dyn)
   PetscCheck(TnLogDetIsLocal(dyn->ldt), dyn->comm, PETSC_ERR_USER, "-logdet_type %s is for the sync scheme; in the colored scheme diag is already exact", TnLogDetTypes[dyn->ldt]);
   PetscCall(TnColoredColoringSetUp(dyn));
   PetscCall(TnColoredOrderSetUp(dyn));
-  PetscCall(TnSlicesCreate(dyn, &((TnColored *)dyn->data)->d, dyn->m, &((TnColored *)dyn->data)->sd));
+  PetscCall(TnColoredSplitSetUp(dyn));
+  if (((TnColored *)dyn->data)->up.np <= 1) PetscCall(TnSlicesCreate(dyn, &((TnColored *)dyn->data)->d, dyn->m, &((TnColored *)dyn->data)->sd)); /* split rows take the row loop */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -263,6 +301,7 @@ static PetscErrorCode View(TnDyn dyn, PetscViewer viewer)
   TnColored *cd = (TnColored *)dyn->data;
   PetscFunctionBeginUser;
   PetscCall(PetscViewerASCIIPrintf(viewer, ", %" PetscInt_FMT " colours", cd->ncolors));
+  if (cd->up.np > 1) PetscCall(PetscViewerASCIIPrintf(viewer, ", rows' sums split by colour (%" PetscInt_FMT " column panels on rank 0)", cd->up.np));
   /* uneven colours across ranks: each substep waits for the rank with the
      most rows of its colour (GroupRows) */
   if (cd->balance > 1.05)

@@ -21,6 +21,17 @@ typedef struct {
   PetscReal *ybuf;                  /* b + Ad pbuf of one colour's boundary rows (B per row, the most of any colour) */
   TnSlices   sd;                    /* d in row slices by position (rate form, B = 1; -dyn_slices) */
   PetscInt64 pstate;                /* the network's parameter state they were copied at */
+  /* the rows' sums split by colour (order.c, TnColoredSplitSetUp; where d's
+     columns are scattered and the gathered state exceeds a cache slice):
+     l holds row p's entries of d whose columns are of an earlier colour
+     (position < cptr[colour of p]), up the others (a later colour, or the
+     row itself: their values are those at the start of the step) in column
+     panels; ubuf (m B values) takes b + the later colours' sums of every
+     row at the start of a step. up.np <= 1: not split. */
+  TnCSR      l;
+  PetscInt  *lia, *lja;
+  PetscReal *lva, *ubuf;
+  TnPanels   up;
   PetscInt  *gptr;
   VecScatter hall, *halo;
   PetscReal *mix;  /* adjoint: the state before the substep */
@@ -36,6 +47,7 @@ PetscErrorCode TnColoredColoringSetUp(TnDyn dyn);
 PetscErrorCode TnColoredOrderSetUp(TnDyn dyn);
 PetscErrorCode TnColoredOrderReset(TnDyn dyn);
 PetscErrorCode TnColoredRefresh(TnDyn dyn);
+PetscErrorCode TnColoredSplitSetUp(TnDyn dyn);
 PetscErrorCode TnColoredAdjointSetUp(TnDyn dyn, size_t *nsave);
 PetscErrorCode TnColoredAdjointReset(TnDyn dyn);
 PetscErrorCode TnColoredAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *save);

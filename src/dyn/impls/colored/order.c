@@ -129,10 +129,93 @@ PetscErrorCode TnColoredOrderSetUp(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The rows' sums split by colour. In substep c a row of colour c reads the
+   rows of earlier colours as substeps < c left them and those of later
+   colours as they were at the start of the step; only the first part needs
+   the substep. So the second part (with W_ii p_i) is formed for every row
+   at the start of the step, in column panels (TnPanels, as the sync
+   step's): a pass over one panel gathers from a slice of pbuf that stays
+   in cache, where a substep's gathers otherwise fetch most of pbuf from
+   memory again for every colour (on er, k = 32, 24 colours: about 18 times
+   pbuf a step; docs/architecture.md). The same rule as the sync step's
+   panels decides where: d's columns scattered, and the gathered state
+   more than 4 slices of -dyn_panel_kb (or any number of slices when that
+   is set; 0: never). */
+PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
+{
+  TnColored     *cd  = (TnColored *)dyn->data;
+  const PetscInt m   = dyn->m;
+  const size_t   row = sizeof(PetscScalar) * (size_t)dyn->B;
+  size_t         bytes;
+  PetscInt       np, nl = 0, nu = 0, *uia, *uja, c = 0;
+  TnCSR          U;
+  char           what[160];
+  PetscFunctionBeginUser;
+  PetscCall(TnDynPanelBytes(dyn, &bytes));
+  if (!bytes || !cd->d.prefetch) PetscFunctionReturn(PETSC_SUCCESS);
+  np = (PetscInt)((row * m + bytes - 1) / bytes);
+  if (!dyn->panelset && np < 4) np = 1; /* as the sync step's panels */
+  if (np <= 1) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's rows split by colour (%" PetscInt_FMT " synapses on this rank, %" PetscInt_FMT " panels)", cd->d.n, np));
+  PetscCall(TnCheckMemory(dyn->comm, 12.0 * cd->d.n + 4.0 * (m + 1) * (np + 1) + (double)row * m, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
+  PetscCall(PetscMalloc2(m + 1, &uia, cd->d.n + 1, &uja));
+  PetscCall(PetscMalloc3(m + 1, &cd->lia, cd->d.n + 1, &cd->lja, cd->d.n + 1, &cd->lva));
+  cd->lia[0] = uia[0] = 0;
+  for (PetscInt p = 0; p < m; p++) {
+    while (p >= cd->cptr[c + 1]) c++;
+    for (PetscInt t = cd->d.ia[p]; t < cd->d.ia[p + 1]; t++) {
+      if (cd->d.ja[t] < cd->cptr[c])
+        cd->lja[nl++] = cd->d.ja[t];
+      else
+        uja[nu++] = cd->d.ja[t];
+    }
+    cd->lia[p + 1] = nl;
+    uia[p + 1]     = nu;
+  }
+  cd->l = (TnCSR){.n = nl, .prefetch = PETSC_TRUE, .ia = cd->lia, .ja = cd->lja, .va = cd->lva};
+  U     = (TnCSR){.n = nu, .prefetch = PETSC_TRUE, .ia = uia, .ja = uja, .va = NULL};
+  PetscCall(TnPanelsCreate(&U, m, m, np, &cd->up));
+  PetscCall(PetscFree2(uia, uja));
+  PetscCall(PetscMalloc1((size_t)m * dyn->B + 1, &cd->ubuf));
+  TnDynAdviseHuge(cd->ubuf, row * m);
+  PetscCall(PetscInfo(NULL, "colored: rows split by colour, %" PetscInt_FMT " earlier-colour and %" PetscInt_FMT " later-colour synapses, %" PetscInt_FMT " column panels of %zu bytes\n", nl, nu, cd->up.np, bytes));
+  cd->pstate = -1; /* the values of l and up: TnColoredRefresh */
+  PetscCall(TnColoredRefresh(dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* l's and up's values from d's (refreshed), each entry where
+   TnColoredSplitSetUp put its column. */
+static PetscErrorCode SplitValues(TnColored *cd, PetscInt m)
+{
+  const TnPanels *P = &cd->up;
+  PetscInt        c = 0, nl = 0, *next;
+  PetscFunctionBeginUser;
+  if (P->np <= 1) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscMalloc1(P->np, &next));
+  for (PetscInt p = 0; p < m; p++) {
+    while (p >= cd->cptr[c + 1]) c++;
+    for (PetscInt q = 0; q < P->np; q++) next[q] = P->ia[(size_t)q * (m + 1) + p];
+    for (PetscInt t = cd->d.ia[p]; t < cd->d.ia[p + 1]; t++) {
+      const PetscInt j = cd->d.ja[t];
+      if (j < cd->cptr[c])
+        cd->lva[nl++] = cd->d.va[t];
+      else
+        P->va[next[j / P->cw]++] = cd->d.va[t];
+    }
+  }
+  PetscCall(PetscFree(next));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnColoredOrderReset(TnDyn dyn)
 {
   TnColored *cd = (TnColored *)dyn->data;
   PetscFunctionBeginUser;
+  PetscCall(TnPanelsDestroy(&cd->up));
+  if (cd->lia) PetscCall(PetscFree3(cd->lia, cd->lja, cd->lva));
+  PetscCall(PetscFree(cd->ubuf));
+  cd->l = (TnCSR){0};
   if (!cd->gptr) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(VecScatterDestroy(&cd->hall));
   for (PetscInt c = 0; cd->halo && c < cd->ncolors; c++) PetscCall(VecScatterDestroy(&cd->halo[c]));
@@ -162,6 +245,7 @@ PetscErrorCode TnColoredRefresh(TnDyn dyn)
     cd->wdi[p] = dyn->wdiag[i];
   }
   PetscCall(TnSlicesUpdate(dyn, &cd->d, &cd->sd));
+  PetscCall(SplitValues(cd, dyn->m));
   cd->pstate = st;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -328,19 +328,6 @@ static PetscErrorCode Reset(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsObject)
-{
-  PetscInt  kb = dyn->panelset ? dyn->panelkb : -1;
-  PetscBool set;
-  PetscFunctionBeginUser;
-  PetscCall(TnOptionsInt("-panel_kb", "sync: kB of gathered state per column panel of W (0: no panels; -1: half the last-level cache's share of each rank on the node)", "TnDynSetUp", kb, &kb, &set, -1, PETSC_MAX_INT));
-  if (set) {
-    dyn->panelkb  = kb;
-    dyn->panelset = (PetscBool)(kb >= 0);
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* docs/model.md section 5: a step is a bijection when h Lip(f) < 1, with
    Lip(f) <= max gamma + |W|_2 sup|phi'| (sup|phi'| = 1 for tanh and linear)
    and |W|_2 <= the smaller of sqrt(|W|_1 |W|_inf) and, when one was made
@@ -378,21 +365,20 @@ PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
   TnSync *s;
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&s));
-  dyn->data               = s;
-  dyn->ops.setfromoptions = SetFromOptions;
-  dyn->ops.setup          = SetUp;
-  dyn->ops.reset          = Reset;
-  dyn->ops.step           = TnSyncStep;
-  dyn->ops.stepsave       = StepSave;
-  dyn->ops.adjointsetup   = TnSyncAdjointSetUp;
-  dyn->ops.adjointreset   = TnSyncAdjointReset;
-  dyn->ops.adjointbegin   = TnSyncAdjointBegin;
-  dyn->ops.adjointstep    = TnSyncAdjointStep;
-  dyn->ops.adjointend     = TnSyncAdjointEnd;
-  dyn->ops.localstep      = TnSyncLocalStep;
-  dyn->ops.inversestep    = TnSyncInverseStep;
-  dyn->ops.bound          = Bound;
-  dyn->ops.boundnorm1     = PETSC_TRUE;
-  dyn->ops.clamp          = PETSC_TRUE;
+  dyn->data             = s;
+  dyn->ops.setup        = SetUp;
+  dyn->ops.reset        = Reset;
+  dyn->ops.step         = TnSyncStep;
+  dyn->ops.stepsave     = StepSave;
+  dyn->ops.adjointsetup = TnSyncAdjointSetUp;
+  dyn->ops.adjointreset = TnSyncAdjointReset;
+  dyn->ops.adjointbegin = TnSyncAdjointBegin;
+  dyn->ops.adjointstep  = TnSyncAdjointStep;
+  dyn->ops.adjointend   = TnSyncAdjointEnd;
+  dyn->ops.localstep    = TnSyncLocalStep;
+  dyn->ops.inversestep  = TnSyncInverseStep;
+  dyn->ops.bound        = Bound;
+  dyn->ops.boundnorm1   = PETSC_TRUE;
+  dyn->ops.clamp        = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
