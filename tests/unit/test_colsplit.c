@@ -6,8 +6,9 @@
    Phi, the final state, the per-node totals and the gradient agree with the
    unsplit sweep (-dyn_panel_kb 0) to round-off: on a random network and a
    lattice, rate form (tanh, linear with clamped nodes) and current form,
-   B = 1, 3 and 16, at every rank count. -dyn_panel_kb 1 (1 kB slices)
-   forces the split on these small nets; the default leaves them unsplit.
+   B = 1, 3 and 16, at every rank count (on 2 ranks or more the ghosts'
+   part split too). -dyn_panel_kb 1 (1 kB slices) forces the split on these
+   small nets; the default leaves them unsplit.
    After W changes the split's copies follow. */
 #include "tn_test.h"
 #include <tenor/dyn.h>
@@ -118,7 +119,13 @@ static PetscReal RelDiff(Vec x, Vec y)
 
 static PetscInt Panels(TnDyn dyn)
 {
-  return ((const TnColored *)dyn->data)->up.np;
+  return ((const TnColored *)dyn->data)->spd.up.np;
+}
+
+/* panels of the ghosts' later colours (1: none) */
+static PetscInt PanelsOff(TnDyn dyn)
+{
+  return PetscMax(((const TnColored *)dyn->data)->spo.up.np, 1);
 }
 
 static void SameSums(const char *type, PetscInt n, PetscInt k)
@@ -142,6 +149,7 @@ static void SameSums(const char *type, PetscInt n, PetscInt k)
       CU_ASSERT(Panels(d0) <= 1);
       CU_ASSERT((Panels(d1) > 1) == ((const TnColored *)d1->data)->d.prefetch); /* split where this rank's columns are scattered */
       CU_ASSERT(Panels(d1) > 1 || !strcmp(type, TNNET_LATTICE2D));              /* on er they are at every rank count here */
+      CU_ASSERT((PanelsOff(d1) > 1) == (Panels(d1) > 1 && d1->nghost > 0));     /* -dyn_panel_kb 1: the ghosts too, on 2 ranks or more */
       CU_ASSERT(Panels(dd) <= 1);                                               /* these nets' states fit a slice */
       TN_ASSERT_OK(Run(d0, B, &o0));
       TN_ASSERT_OK(Run(d1, B, &o1));
@@ -206,10 +214,10 @@ static void test_colsplit_follow_W(void)
   { /* the later colours' values zeroed: the split path is the one evaluated */
     TnColored *cd  = (TnColored *)d1->data;
     PetscReal  sum = 0;
-    for (PetscInt q = 0; q < cd->up.np; q++)
-      for (PetscInt t = cd->up.view[q].ia[0]; t < cd->up.view[q].ia[d1->m]; t++) {
-        sum += PetscAbsReal(cd->up.va[t]);
-        cd->up.va[t] = 0;
+    for (PetscInt q = 0; q < cd->spd.up.np; q++)
+      for (PetscInt t = cd->spd.up.view[q].ia[0]; t < cd->spd.up.view[q].ia[d1->m]; t++) {
+        sum += PetscAbsReal(cd->spd.up.va[t]);
+        cd->spd.up.va[t] = 0;
       }
     TN_ASSERT_OK(VecCopy(x, y));
     TN_ASSERT_OK(TnDynEvaluate(d1, y, &r1));

@@ -13,3 +13,12 @@ run() { mpirun -n "$1" "$2" -tn_progress_every 0 -bench_net er -bench_batch 16 -
 for r in 1 2; do run 1 "$base" er16_np1_base_r$r; run 1 "$split" er16_np1_split_r$r; done
 run 1 "$split" er16_np1_split_r3; run 1 "$base" er16_np1_base_r3
 run 2 "$split" er16_np2_split_r1; run 2 "$base" er16_np2_base_r1
+# Then the ghosts' part split too (splitoff: build/ after it; split: the
+# build of bbdd9bb in $SPLIT_BUILD), 2 ranks: splitoff, split, base,
+# splitoff, split (log_np2_splitoff.txt, *_pair2.json).
+i=0
+for b in splitoff split base splitoff split; do
+  i=$((i + 1))
+  case $b in splitoff) exe=build/bench/bench_step ;; split) exe=${SPLIT_BUILD:?}/bench/bench_step ;; base) exe=$base ;; esac
+  run 2 "$exe" er16_np2_${b}_${i}_pair2
+done

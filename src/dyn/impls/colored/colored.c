@@ -45,7 +45,7 @@ static PetscInt UpdateSlice(TnDyn dyn, PetscInt p, PetscInt p1, const PetscScala
    compile-time constant): the local rule's traces of the row too
    (TnLocRowCols), from the state the row is updated from -- pbuf, node i's
    own entry not yet overwritten. */
-TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar *a, PetscScalar *out, const PetscScalar *restrict g, const PetscReal *restrict yin, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const int loc, const PetscInt B)
+TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar *a, PetscScalar *out, const PetscScalar *restrict g, const TnCSR *og, const PetscReal *restrict yin, TnAcc *acc, PetscReal *prod, int *expo, PetscReal *nodeacc, const int loc, const PetscInt B)
 {
   const TnColored *cd   = (const TnColored *)dyn->data;
   const PetscReal  h    = dyn->h;
@@ -74,7 +74,7 @@ TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar
         for (PetscInt b = 0; b < B; b++) y[b] = cd->bia[p];
         TnRowTimesBlockPF(&cd->d, p, dyn->pbuf, B, y, B >= 8);
       }
-      if (g) TnRowTimesBlockPF(&cd->o, p, g, B, y, B >= 8);
+      if (g) TnRowTimesBlockPF(og, p, g, B, y, B >= 8);
       if (loc) {
         for (PetscInt b = 0; b < B; b++) TnLocCoefs((PetscBool)rate, (PetscBool)lin, (PetscBool)(dyn->ldt == TN_LOGDET_DIAG), h, gi, wi, dyn->loc.wt[b], rate ? pi[b] : TnPhi(dyn->act, y[b]), &k[b]);
         TnLocRowCols(dyn, i, k, ai, dyn->pbuf, cd->dja + cd->dia[p], g, cd->oja + cd->oia[p], B);
@@ -128,13 +128,30 @@ TN_INLINE void LaterSums(TnDyn dyn, const PetscInt B)
   PetscReal *restrict u = cd->ubuf;
   for (PetscInt p = 0; p < dyn->m; p++)
     for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = cd->bia[p];
-  for (PetscInt q = 0; q < cd->up.np; q++)
+  for (PetscInt q = 0; q < cd->spd.up.np; q++)
     for (PetscInt p = 0; p < dyn->m; p++) {
       PetscReal y[B];
       for (PetscInt b = 0; b < B; b++) y[b] = u[(size_t)p * B + b];
-      TnRowTimesBlockPrefetch(&cd->up.view[q], p, dyn->pbuf, B, y);
+      TnRowTimesBlockPrefetch(&cd->spd.up.view[q], p, dyn->pbuf, B, y);
       for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = y[b];
     }
+}
+
+/* Split ghosts (spo), once the exchange at the start of a step has ended
+   (G holds every ghost as at the start): ubuf_p += the later colours' part
+   of (Ao G)_p for the boundary positions of every colour, panel by panel. */
+TN_INLINE void LaterSumsOff(TnDyn dyn, const PetscScalar *restrict g, const PetscInt B)
+{
+  const TnColored *cd   = (const TnColored *)dyn->data;
+  PetscReal *restrict u = cd->ubuf;
+  for (PetscInt q = 0; q < cd->spo.up.np; q++)
+    for (PetscInt c = 0; c < cd->ncolors; c++)
+      for (PetscInt p = cd->cptr[c] + cd->cnint[c]; p < cd->cptr[c + 1]; p++) {
+        PetscReal y[B];
+        for (PetscInt b = 0; b < B; b++) y[b] = u[(size_t)p * B + b];
+        TnRowTimesBlockPrefetch(&cd->spo.up.view[q], p, g, B, y);
+        for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = y[b];
+      }
 }
 
 /* Split rows, in substep c: ubuf_p += the earlier colours' part for the
@@ -146,7 +163,7 @@ TN_INLINE void EarlierSums(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscInt B
   for (PetscInt p = p0; p < p1; p++) {
     PetscReal y[B];
     for (PetscInt b = 0; b < B; b++) y[b] = u[(size_t)p * B + b];
-    TnRowTimesBlockPrefetch(&cd->l, p, dyn->pbuf, B, y);
+    TnRowTimesBlockPrefetch(&cd->spd.l, p, dyn->pbuf, B, y);
     for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = y[b];
   }
 }
@@ -170,7 +187,8 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pets
   TnAcc      acc;
   VecScatter inflight;
   PetscBool  chain;
-  const int  split = !loc && cd->up.np > 1; /* the rows' sums split by colour */
+  const int  split  = !loc && cd->spd.up.np > 1;  /* the rows' sums split by colour */
+  const int  splito = split && cd->spo.up.np > 1; /* their off-process parts too */
   PetscFunctionBeginUser;
   /* Step k > 0 of a chain (a is step k - 1's out, which its caller leaves
      as it is: ops.step): the sweep that made it left pbuf = phi(a) by
@@ -186,16 +204,24 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pets
   PetscCall(TnDynHaloPartBegin(dyn, inflight));
   TnAccBegin(dyn, &acc, prod, expo, B);
   if (split) LaterSums(dyn, B);
+  if (splito) { /* the ghosts' later colours too, from G as at the start of the step */
+    const PetscScalar *g;
+    PetscCall(TnDynHaloPartEnd(dyn, inflight));
+    inflight = NULL;
+    PetscCall(VecGetArrayRead(dyn->G, &g));
+    LaterSumsOff(dyn, g, B);
+    PetscCall(VecRestoreArrayRead(dyn->G, &g));
+  }
   for (PetscInt c = 0; c < cd->ncolors; c++) {
     const PetscInt     p0 = cd->cptr[c], pb = p0 + cd->cnint[c], p1 = cd->cptr[c + 1];
     const PetscScalar *g;
     if (split) EarlierSums(dyn, p0, p1, B); /* the on-process sums of all of colour c's rows, complete */
-    UpdateRows(dyn, p0, pb, a, out, NULL, split ? cd->ubuf + (size_t)p0 * B : NULL, &acc, prod, expo, nodeacc, loc, B);
+    UpdateRows(dyn, p0, pb, a, out, NULL, &cd->o, split ? cd->ubuf + (size_t)p0 * B : NULL, &acc, prod, expo, nodeacc, loc, B);
     if (!loc && !split) OnProcessRows(dyn, pb, p1, cd->ybuf, B);
-    PetscCall(TnDynHaloPartEnd(dyn, inflight));
+    if (inflight) PetscCall(TnDynHaloPartEnd(dyn, inflight));
     PetscCall(VecGetArrayRead(dyn->G, &g));
-    UpdateRows(dyn, pb, p1, a, out, g, loc ? NULL : split ? cd->ubuf + (size_t)pb * B
-                                                          : cd->ybuf,
+    UpdateRows(dyn, pb, p1, a, out, g, splito ? &cd->spo.l : &cd->o, loc ? NULL : split ? cd->ubuf + (size_t)pb * B
+                                                                                        : cd->ybuf,
                &acc, prod, expo, nodeacc, loc, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
     if (c < cd->ncolors - 1) { /* colour c's new values, read from substep c + 1 on */
@@ -252,7 +278,7 @@ static PetscErrorCode SetUp(TnDyn dyn)
   PetscCall(TnColoredColoringSetUp(dyn));
   PetscCall(TnColoredOrderSetUp(dyn));
   PetscCall(TnColoredSplitSetUp(dyn));
-  if (((TnColored *)dyn->data)->up.np <= 1) PetscCall(TnSlicesCreate(dyn, &((TnColored *)dyn->data)->d, dyn->m, &((TnColored *)dyn->data)->sd)); /* split rows take the row loop */
+  if (((TnColored *)dyn->data)->spd.up.np <= 1) PetscCall(TnSlicesCreate(dyn, &((TnColored *)dyn->data)->d, dyn->m, &((TnColored *)dyn->data)->sd)); /* split rows take the row loop */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -301,7 +327,7 @@ static PetscErrorCode View(TnDyn dyn, PetscViewer viewer)
   TnColored *cd = (TnColored *)dyn->data;
   PetscFunctionBeginUser;
   PetscCall(PetscViewerASCIIPrintf(viewer, ", %" PetscInt_FMT " colours", cd->ncolors));
-  if (cd->up.np > 1) PetscCall(PetscViewerASCIIPrintf(viewer, ", rows' sums split by colour (%" PetscInt_FMT " column panels on rank 0)", cd->up.np));
+  if (cd->spd.up.np > 1) PetscCall(PetscViewerASCIIPrintf(viewer, ", rows' sums split by colour (%" PetscInt_FMT " column panels on rank 0)", cd->spd.up.np));
   /* uneven colours across ranks: each substep waits for the rank with the
      most rows of its colour (GroupRows) */
   if (cd->balance > 1.05)

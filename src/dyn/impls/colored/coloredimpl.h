@@ -11,6 +11,15 @@
 #pragma once
 #include "../../dynimpl.h"
 
+/* A block split by colour: l, the entries of earlier colours (CSR over
+   positions), and up, the others in column panels. */
+typedef struct {
+  TnCSR      l;
+  PetscInt  *lia, *lja;
+  PetscReal *lva;
+  TnPanels   up;
+} TnColoredSplit;
+
 typedef struct {
   PetscInt   ncolors, *colors, *cptr, *crows, *cnint, *cinv;
   PetscReal  balance; /* sum over colours of the most rows any rank has of it / the most rows of any rank (1: even) */
@@ -23,20 +32,20 @@ typedef struct {
   PetscInt64 pstate;                /* the network's parameter state they were copied at */
   /* the rows' sums split by colour (order.c, TnColoredSplitSetUp; where d's
      columns are scattered and the gathered state exceeds a cache slice):
-     l holds row p's entries of d whose columns are of an earlier colour
-     (position < cptr[colour of p]), up the others (a later colour, or the
-     row itself: their values are those at the start of the step) in column
-     panels; ubuf (m B values) takes b + the later colours' sums of every
-     row at the start of a step. up.np <= 1: not split. */
-  TnCSR      l;
-  PetscInt  *lia, *lja;
-  PetscReal *lva, *ubuf;
-  TnPanels   up;
-  PetscInt  *gptr;
-  VecScatter hall, *halo;
-  PetscReal *mix;  /* adjoint: the state before the substep */
-  PetscReal *p;    /* adjoint, rate: phi(mix) */
-  PetscReal *lamp; /* adjoint: lambda by position */
+     spd.l holds row p's entries of d whose columns are of an earlier colour
+     (position < cptr[colour of p]), spd.up the others (a later colour, or
+     the row itself: their values are those at the start of the step) in
+     column panels; spo the same of o by the ghosts' colours (slot <
+     gptr[colour of p]), where the ghosts exceed a slice too; ubuf (m B
+     values) takes b + the later colours' sums of every row at the start of
+     a step. spd.up.np <= 1: not split; spo.up.np <= 1: o not split. */
+  TnColoredSplit spd, spo;
+  PetscReal     *ubuf;
+  PetscInt      *gptr;
+  VecScatter     hall, *halo;
+  PetscReal     *mix;  /* adjoint: the state before the substep */
+  PetscReal     *p;    /* adjoint, rate: phi(mix) */
+  PetscReal     *lamp; /* adjoint: lambda by position */
   /* pbuf holds phi(a) (rate) or a (current) by position for a = pfor, the
      out of the last forward sweep, step kfor - 1 (pfor NULL: for no state) */
   const PetscScalar *pfor;

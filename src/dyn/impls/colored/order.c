@@ -141,54 +141,39 @@ PetscErrorCode TnColoredOrderSetUp(TnDyn dyn)
    panels decides where: d's columns scattered, and the gathered state
    more than 4 slices of -dyn_panel_kb (or any number of slices when that
    is set; 0: never). */
-PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
+/* Splits block A (rows: the m positions; ncols columns, bnd[c] the first
+   column of colour c: cptr for d, gptr for o) into S->l and np panels S->up. */
+static PetscErrorCode SplitBlock(const TnColored *cd, const TnCSR *A, PetscInt m, const PetscInt *bnd, PetscInt ncols, PetscInt np, TnColoredSplit *S)
 {
-  TnColored     *cd  = (TnColored *)dyn->data;
-  const PetscInt m   = dyn->m;
-  const size_t   row = sizeof(PetscScalar) * (size_t)dyn->B;
-  size_t         bytes;
-  PetscInt       np, nl = 0, nu = 0, *uia, *uja, c = 0;
-  TnCSR          U;
-  char           what[160];
+  PetscInt nl = 0, nu = 0, *uia, *uja, c = 0;
+  TnCSR    U;
   PetscFunctionBeginUser;
-  PetscCall(TnDynPanelBytes(dyn, &bytes));
-  if (!bytes || !cd->d.prefetch) PetscFunctionReturn(PETSC_SUCCESS);
-  np = (PetscInt)((row * m + bytes - 1) / bytes);
-  if (!dyn->panelset && np < 4) np = 1; /* as the sync step's panels */
-  if (np <= 1) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's rows split by colour (%" PetscInt_FMT " synapses on this rank, %" PetscInt_FMT " panels)", cd->d.n, np));
-  PetscCall(TnCheckMemory(dyn->comm, 12.0 * cd->d.n + 4.0 * (m + 1) * (np + 1) + (double)row * m, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
-  PetscCall(PetscMalloc2(m + 1, &uia, cd->d.n + 1, &uja));
-  PetscCall(PetscMalloc3(m + 1, &cd->lia, cd->d.n + 1, &cd->lja, cd->d.n + 1, &cd->lva));
-  cd->lia[0] = uia[0] = 0;
+  PetscCall(PetscMalloc2(m + 1, &uia, A->n + 1, &uja));
+  PetscCall(PetscMalloc3(m + 1, &S->lia, A->n + 1, &S->lja, A->n + 1, &S->lva));
+  S->lia[0] = uia[0] = 0;
   for (PetscInt p = 0; p < m; p++) {
     while (p >= cd->cptr[c + 1]) c++;
-    for (PetscInt t = cd->d.ia[p]; t < cd->d.ia[p + 1]; t++) {
-      if (cd->d.ja[t] < cd->cptr[c])
-        cd->lja[nl++] = cd->d.ja[t];
+    for (PetscInt t = A->ia[p]; t < A->ia[p + 1]; t++) {
+      if (A->ja[t] < bnd[c])
+        S->lja[nl++] = A->ja[t];
       else
-        uja[nu++] = cd->d.ja[t];
+        uja[nu++] = A->ja[t];
     }
-    cd->lia[p + 1] = nl;
-    uia[p + 1]     = nu;
+    S->lia[p + 1] = nl;
+    uia[p + 1]    = nu;
   }
-  cd->l = (TnCSR){.n = nl, .prefetch = PETSC_TRUE, .ia = cd->lia, .ja = cd->lja, .va = cd->lva};
-  U     = (TnCSR){.n = nu, .prefetch = PETSC_TRUE, .ia = uia, .ja = uja, .va = NULL};
-  PetscCall(TnPanelsCreate(&U, m, m, np, &cd->up));
+  S->l = (TnCSR){.n = nl, .prefetch = PETSC_TRUE, .ia = S->lia, .ja = S->lja, .va = S->lva};
+  U    = (TnCSR){.n = nu, .prefetch = PETSC_TRUE, .ia = uia, .ja = uja, .va = NULL};
+  PetscCall(TnPanelsCreate(&U, m, ncols, np, &S->up));
   PetscCall(PetscFree2(uia, uja));
-  PetscCall(PetscMalloc1((size_t)m * dyn->B + 1, &cd->ubuf));
-  TnDynAdviseHuge(cd->ubuf, row * m);
-  PetscCall(PetscInfo(NULL, "colored: rows split by colour, %" PetscInt_FMT " earlier-colour and %" PetscInt_FMT " later-colour synapses, %" PetscInt_FMT " column panels of %zu bytes\n", nl, nu, cd->up.np, bytes));
-  cd->pstate = -1; /* the values of l and up: TnColoredRefresh */
-  PetscCall(TnColoredRefresh(dyn));
+  PetscCall(PetscInfo(NULL, "colored: a block split by colour, %" PetscInt_FMT " earlier-colour and %" PetscInt_FMT " later-colour synapses, %" PetscInt_FMT " column panels\n", nl, nu, S->up.np));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* l's and up's values from d's (refreshed), each entry where
-   TnColoredSplitSetUp put its column. */
-static PetscErrorCode SplitValues(TnColored *cd, PetscInt m)
+/* S's values from A's (refreshed), each entry where SplitBlock put its column. */
+static PetscErrorCode SplitValues(const TnColored *cd, const TnCSR *A, PetscInt m, const PetscInt *bnd, TnColoredSplit *S)
 {
-  const TnPanels *P = &cd->up;
+  const TnPanels *P = &S->up;
   PetscInt        c = 0, nl = 0, *next;
   PetscFunctionBeginUser;
   if (P->np <= 1) PetscFunctionReturn(PETSC_SUCCESS);
@@ -196,15 +181,59 @@ static PetscErrorCode SplitValues(TnColored *cd, PetscInt m)
   for (PetscInt p = 0; p < m; p++) {
     while (p >= cd->cptr[c + 1]) c++;
     for (PetscInt q = 0; q < P->np; q++) next[q] = P->ia[(size_t)q * (m + 1) + p];
-    for (PetscInt t = cd->d.ia[p]; t < cd->d.ia[p + 1]; t++) {
-      const PetscInt j = cd->d.ja[t];
-      if (j < cd->cptr[c])
-        cd->lva[nl++] = cd->d.va[t];
+    for (PetscInt t = A->ia[p]; t < A->ia[p + 1]; t++) {
+      const PetscInt j = A->ja[t];
+      if (j < bnd[c])
+        S->lva[nl++] = A->va[t];
       else
-        P->va[next[j / P->cw]++] = cd->d.va[t];
+        P->va[next[j / P->cw]++] = A->va[t];
     }
   }
   PetscCall(PetscFree(next));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SplitDestroy(TnColoredSplit *S)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnPanelsDestroy(&S->up));
+  if (S->lia) PetscCall(PetscFree3(S->lia, S->lja, S->lva));
+  S->l = (TnCSR){0};
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The number of panels for ncols columns of gathered state under the
+   sync step's rule: 1 (none) below 4 slices of -dyn_panel_kb unless it is
+   set, none with -dyn_panel_kb 0. */
+static PetscInt SplitPanels(TnDyn dyn, size_t bytes, PetscInt ncols)
+{
+  const size_t row = sizeof(PetscScalar) * (size_t)dyn->B;
+  PetscInt     np  = bytes ? (PetscInt)((row * ncols + bytes - 1) / bytes) : 1;
+  if (!dyn->panelset && np < 4) np = 1;
+  return np;
+}
+
+PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
+{
+  TnColored     *cd  = (TnColored *)dyn->data;
+  const PetscInt m   = dyn->m;
+  const size_t   row = sizeof(PetscScalar) * (size_t)dyn->B;
+  size_t         bytes;
+  PetscInt       npd, npo;
+  char           what[160];
+  PetscFunctionBeginUser;
+  PetscCall(TnDynPanelBytes(dyn, &bytes));
+  npd = cd->d.prefetch ? SplitPanels(dyn, bytes, m) : 1;
+  if (npd <= 1) PetscFunctionReturn(PETSC_SUCCESS);
+  npo = SplitPanels(dyn, bytes, dyn->nghost);
+  PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's rows split by colour (%" PetscInt_FMT " synapses on this rank, %" PetscInt_FMT " + %" PetscInt_FMT " panels)", cd->d.n + cd->o.n, npd, npo));
+  PetscCall(TnCheckMemory(dyn->comm, 12.0 * (cd->d.n + (npo > 1 ? cd->o.n : 0)) + 4.0 * (m + 1) * (npd + npo + 2) + (double)row * m, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
+  PetscCall(SplitBlock(cd, &cd->d, m, cd->cptr, m, npd, &cd->spd));
+  if (npo > 1) PetscCall(SplitBlock(cd, &cd->o, m, cd->gptr, dyn->nghost, npo, &cd->spo));
+  PetscCall(PetscMalloc1((size_t)m * dyn->B + 1, &cd->ubuf));
+  TnDynAdviseHuge(cd->ubuf, row * m);
+  cd->pstate = -1; /* the split's values: TnColoredRefresh */
+  PetscCall(TnColoredRefresh(dyn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -212,10 +241,9 @@ PetscErrorCode TnColoredOrderReset(TnDyn dyn)
 {
   TnColored *cd = (TnColored *)dyn->data;
   PetscFunctionBeginUser;
-  PetscCall(TnPanelsDestroy(&cd->up));
-  if (cd->lia) PetscCall(PetscFree3(cd->lia, cd->lja, cd->lva));
+  PetscCall(SplitDestroy(&cd->spd));
+  PetscCall(SplitDestroy(&cd->spo));
   PetscCall(PetscFree(cd->ubuf));
-  cd->l = (TnCSR){0};
   if (!cd->gptr) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(VecScatterDestroy(&cd->hall));
   for (PetscInt c = 0; cd->halo && c < cd->ncolors; c++) PetscCall(VecScatterDestroy(&cd->halo[c]));
@@ -245,7 +273,8 @@ PetscErrorCode TnColoredRefresh(TnDyn dyn)
     cd->wdi[p] = dyn->wdiag[i];
   }
   PetscCall(TnSlicesUpdate(dyn, &cd->d, &cd->sd));
-  PetscCall(SplitValues(cd, dyn->m));
+  PetscCall(SplitValues(cd, &cd->d, dyn->m, cd->cptr, &cd->spd));
+  PetscCall(SplitValues(cd, &cd->o, dyn->m, cd->gptr, &cd->spo));
   cd->pstate = st;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
