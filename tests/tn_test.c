@@ -407,7 +407,7 @@ PetscReal TnTestMaxDiff(Vec x, Vec y)
   return n;
 }
 
-PetscErrorCode TnTestCopyFollowsW(TnDyn d0, TnDyn d1, PetscInt B, PetscBool *moved, PetscBool *same)
+PetscErrorCode TnTestCopyFollowsWTol(TnDyn d0, TnDyn d1, PetscInt B, PetscReal rtol, PetscBool *moved, PetscBool *same)
 {
   TnGrad      g;
   Vec         dir, x, y;
@@ -433,7 +433,7 @@ PetscErrorCode TnTestCopyFollowsW(TnDyn d0, TnDyn d1, PetscInt B, PetscBool *mov
   *moved = (PetscBool)(r1.logphi[0] != before);
   *same  = PETSC_TRUE;
   for (PetscInt b = 0; b < B; b++)
-    if (r0.logphi[b] != r1.logphi[b]) *same = PETSC_FALSE;
+    if (!(PetscAbsReal(r0.logphi[b] - r1.logphi[b]) <= rtol * PetscMax(PetscAbsReal(r0.logphi[b]), 1.0))) *same = PETSC_FALSE;
   PetscCall(TnDynResultDestroy(&r0));
   PetscCall(TnDynResultDestroy(&r1));
   PetscCall(VecDestroy(&dir));
@@ -441,4 +441,73 @@ PetscErrorCode TnTestCopyFollowsW(TnDyn d0, TnDyn d1, PetscInt B, PetscBool *mov
   PetscCall(VecDestroy(&y));
   PetscCall(TnGradDestroy(&g));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTestCopyFollowsW(TnDyn d0, TnDyn d1, PetscInt B, PetscBool *moved, PetscBool *same)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnTestCopyFollowsWTol(d0, d1, B, 0, moved, same));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTestBuildNet(const char *type, PetscInt n, PetscInt k, TnNet *net)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
+  PetscCall(TnNetSetType(*net, type));
+  PetscCall(TnNetSetSize(*net, n));
+  PetscCall(TnNetSetDegree(*net, k));
+  PetscCall(TnNetSetUp(*net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTestClampEvery(TnDyn dyn, TnNet net, PetscInt stride)
+{
+  PetscMPIInt rank;
+  PetscInt    N, n = 0, *idx;
+  IS          is;
+  Mat         W;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCall(TnNetGetMat(net, &W));
+  PetscCall(MatGetSize(W, &N, NULL));
+  PetscCall(PetscMalloc1(N, &idx));
+  for (PetscInt i = 0; i < N && !rank; i += stride) idx[n++] = i;
+  PetscCall(ISCreateGeneral(PETSC_COMM_WORLD, n, idx, PETSC_COPY_VALUES, &is));
+  PetscCall(TnDynSetClamp(dyn, is));
+  PetscCall(ISDestroy(&is));
+  PetscCall(PetscFree(idx));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTestEvaluateAll(TnDyn dyn, PetscInt B, TnTestOut *o)
+{
+  TnGrad      g;
+  TnDynResult res;
+  Vec         x, node;
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreateState(dyn, &x));
+  PetscCall(TnTestFillNormal(x, 5));
+  PetscCall(TnDynResultCreate(dyn, &res));
+  PetscCall(VecDuplicate(x, &o->aK));
+  PetscCall(VecCopy(x, o->aK));
+  PetscCall(TnDynEvaluate(dyn, o->aK, &res));
+  for (PetscInt b = 0; b < B; b++) o->logphi[b] = res.logphi[b];
+  PetscCall(TnDynGetNodeLoss(dyn, &node));
+  PetscCall(VecDuplicate(node, &o->node));
+  PetscCall(VecCopy(node, o->node));
+  PetscCall(TnGradCreate(dyn, &g));
+  PetscCall(TnGradCreateParamVec(g, &o->grad));
+  PetscCall(TnGradCompute(g, x, &res, o->grad));
+  PetscCall(TnGradDestroy(&g));
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void TnTestOutDestroy(TnTestOut *o)
+{
+  VecDestroy(&o->aK);
+  VecDestroy(&o->node);
+  VecDestroy(&o->grad);
 }

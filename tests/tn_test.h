@@ -134,3 +134,21 @@ PetscReal TnTestMaxDiff(Vec x, Vec y);
    every parameter (TnGradAddToParams), evaluate both from the same state.
    moved: d1's log Phi changed; same: d0's and d1's are equal, bit for bit. */
 PetscErrorCode TnTestCopyFollowsW(TnDyn d0, TnDyn d1, PetscInt B, PetscBool *moved, PetscBool *same);
+/* The same with a tolerance: same when every |log Phi_0 - log Phi_1| <=
+   rtol max(|log Phi_0|, 1) (rtol = 0: bit for bit). */
+PetscErrorCode TnTestCopyFollowsWTol(TnDyn d0, TnDyn d1, PetscInt B, PetscReal rtol, PetscBool *moved, PetscBool *same);
+
+/* A net of the given type, size and degree on PETSC_COMM_WORLD. */
+PetscErrorCode TnTestBuildNet(const char *type, PetscInt n, PetscInt k, TnNet *net);
+/* Clamps every stride-th node (0, stride, 2 stride, ...; rank 0 gives the set). */
+PetscErrorCode TnTestClampEvery(TnDyn dyn, TnNet net, PetscInt stride);
+
+/* What an evaluation gives, for comparing two ways of computing it: log
+   Phi per sample (B <= 16), a_K, the per-node totals (the dyn's node loss
+   must be on) and the gradient, all from the state TnTestFillNormal(x, 5). */
+typedef struct {
+  PetscReal logphi[16];
+  Vec       aK, node, grad;
+} TnTestOut;
+PetscErrorCode TnTestEvaluateAll(TnDyn dyn, PetscInt B, TnTestOut *o);
+void           TnTestOutDestroy(TnTestOut *o);

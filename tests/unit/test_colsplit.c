@@ -21,37 +21,6 @@ typedef struct {
   PetscBool clamp;
 } Config;
 
-static PetscErrorCode BuildNet(const char *type, PetscInt n, PetscInt k, TnNet *net)
-{
-  PetscFunctionBeginUser;
-  PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
-  PetscCall(TnNetSetType(*net, type));
-  PetscCall(TnNetSetSize(*net, n));
-  PetscCall(TnNetSetDegree(*net, k));
-  PetscCall(TnNetSetUp(*net));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Every seventh node clamped (rank 0 gives the set). */
-static PetscErrorCode SetClamp(TnDyn dyn, TnNet net)
-{
-  PetscMPIInt rank;
-  PetscInt    N, n = 0, *idx;
-  IS          is;
-  Mat         W;
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-  PetscCall(TnNetGetMat(net, &W));
-  PetscCall(MatGetSize(W, &N, NULL));
-  PetscCall(PetscMalloc1(N, &idx));
-  for (PetscInt i = 0; i < N && !rank; i += 7) idx[n++] = i;
-  PetscCall(ISCreateGeneral(PETSC_COMM_WORLD, n, idx, PETSC_COPY_VALUES, &is));
-  PetscCall(TnDynSetClamp(dyn, is));
-  PetscCall(ISDestroy(&is));
-  PetscCall(PetscFree(idx));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* A colored dyn on net with -dyn_panel_kb kb ("0": no split, NULL: the default). */
 static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char *kb, TnDyn *dyn)
 {
@@ -67,46 +36,9 @@ static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char
   PetscCall(TnDynSetStepSize(*dyn, 0.05));
   PetscCall(TnDynSetSteps(*dyn, 5));
   PetscCall(TnDynSetBatchSize(*dyn, B));
-  if (c->clamp) PetscCall(SetClamp(*dyn, net));
+  if (c->clamp) PetscCall(TnTestClampEvery(*dyn, net, 7));
   PetscCall(TnDynSetUp(*dyn));
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-typedef struct {
-  PetscReal logphi[16];
-  Vec       aK, node, grad;
-} Out;
-
-static PetscErrorCode Run(TnDyn dyn, PetscInt B, Out *o)
-{
-  TnGrad      g;
-  TnDynResult res;
-  Vec         x, node;
-  PetscFunctionBeginUser;
-  PetscCall(TnDynCreateState(dyn, &x));
-  PetscCall(TnTestFillNormal(x, 5));
-  PetscCall(TnDynResultCreate(dyn, &res));
-  PetscCall(VecDuplicate(x, &o->aK));
-  PetscCall(VecCopy(x, o->aK));
-  PetscCall(TnDynEvaluate(dyn, o->aK, &res));
-  for (PetscInt b = 0; b < B; b++) o->logphi[b] = res.logphi[b];
-  PetscCall(TnDynGetNodeLoss(dyn, &node));
-  PetscCall(VecDuplicate(node, &o->node));
-  PetscCall(VecCopy(node, o->node));
-  PetscCall(TnGradCreate(dyn, &g));
-  PetscCall(TnGradCreateParamVec(g, &o->grad));
-  PetscCall(TnGradCompute(g, x, &res, o->grad));
-  PetscCall(TnGradDestroy(&g));
-  PetscCall(TnDynResultDestroy(&res));
-  PetscCall(VecDestroy(&x));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static void OutDestroy(Out *o)
-{
-  VecDestroy(&o->aK);
-  VecDestroy(&o->node);
-  VecDestroy(&o->grad);
 }
 
 /* max |x - y| / max(max |y|, 1e-300) */
@@ -136,12 +68,12 @@ static void SameSums(const char *type, PetscInt n, PetscInt k)
       {TN_ACT_TANH, TN_FORM_CURRENT, PETSC_FALSE},
   };
   TnNet net;
-  TN_ASSERT_OK(BuildNet(type, n, k, &net));
+  TN_ASSERT_OK(TnTestBuildNet(type, n, k, &net));
   for (size_t c = 0; c < sizeof(cs) / sizeof(cs[0]); c++)
     for (PetscInt B = 1; B > 0; B = B == 1 ? 3 : B == 3 ? 16
                                                         : 0) {
       TnDyn     d0, d1, dd;
-      Out       o0, o1;
+      TnTestOut o0, o1;
       PetscReal worst = 0;
       TN_ASSERT_OK(MakeDyn(net, &cs[c], B, "0", &d0));
       TN_ASSERT_OK(MakeDyn(net, &cs[c], B, "1", &d1));
@@ -151,15 +83,15 @@ static void SameSums(const char *type, PetscInt n, PetscInt k)
       CU_ASSERT(Panels(d1) > 1 || !strcmp(type, TNNET_LATTICE2D));              /* on er they are at every rank count here */
       CU_ASSERT((PanelsOff(d1) > 1) == (Panels(d1) > 1 && d1->nghost > 0));     /* -dyn_panel_kb 1: the ghosts too, on 2 ranks or more */
       CU_ASSERT(Panels(dd) <= 1);                                               /* these nets' states fit a slice */
-      TN_ASSERT_OK(Run(d0, B, &o0));
-      TN_ASSERT_OK(Run(d1, B, &o1));
+      TN_ASSERT_OK(TnTestEvaluateAll(d0, B, &o0));
+      TN_ASSERT_OK(TnTestEvaluateAll(d1, B, &o1));
       for (PetscInt b = 0; b < B; b++) worst = PetscMax(worst, PetscAbsReal(o0.logphi[b] - o1.logphi[b]) / PetscMax(PetscAbsReal(o0.logphi[b]), 1.0));
       CU_ASSERT(worst <= 1e-12);
       CU_ASSERT(RelDiff(o1.aK, o0.aK) <= 1e-12);
       CU_ASSERT(RelDiff(o1.node, o0.node) <= 1e-12);
       CU_ASSERT(RelDiff(o1.grad, o0.grad) <= 1e-10);
-      OutDestroy(&o0);
-      OutDestroy(&o1);
+      TnTestOutDestroy(&o0);
+      TnTestOutDestroy(&o1);
       TnDynDestroy(&dd);
       TnDynDestroy(&d1);
       TnDynDestroy(&d0);
@@ -179,56 +111,31 @@ static void test_colsplit_lattice(void)
 
 /* W changes after the split copied its values: the split evaluation must
    see the new W (it moves, and agrees with the unsplit one). Then the
-   split is checked to matter: its values made stale, the result departs. */
+   split's own copy is checked to be the one evaluated: its later colours'
+   values zeroed, the result departs from the unsplit one. */
 static void test_colsplit_follow_W(void)
 {
   const Config c = {TN_ACT_TANH, TN_FORM_RATE, PETSC_FALSE};
   TnNet        net;
   TnDyn        d0, d1;
-  TnGrad       g;
-  Vec          dir, x, y;
-  TnDynResult  r0, r1;
-  PetscReal    before;
-  TN_ASSERT_OK(BuildNet(TNNET_ER, 2000, 9, &net));
+  PetscBool    moved, same;
+  TnTestOut    o0, o1;
+  TnColored   *cd;
+  TN_ASSERT_OK(TnTestBuildNet(TNNET_ER, 2000, 9, &net));
   TN_ASSERT_OK(MakeDyn(net, &c, 16, "0", &d0));
   TN_ASSERT_OK(MakeDyn(net, &c, 16, "1", &d1));
   CU_ASSERT(Panels(d1) > 1);
-  TN_ASSERT_OK(TnDynCreateState(d1, &x));
-  TN_ASSERT_OK(VecDuplicate(x, &y));
-  TN_ASSERT_OK(TnTestFillNormal(x, 9));
-  TN_ASSERT_OK(TnDynResultCreate(d1, &r0));
-  TN_ASSERT_OK(TnDynResultCreate(d1, &r1));
-  TN_ASSERT_OK(VecCopy(x, y));
-  TN_ASSERT_OK(TnDynEvaluate(d1, y, &r1));
-  before = r1.logphi[0];
-  TN_ASSERT_OK(TnGradCreate(d1, &g));
-  TN_ASSERT_OK(TnGradCreateParamVec(g, &dir));
-  TN_ASSERT_OK(TnTestFillNormal(dir, 11));
-  TN_ASSERT_OK(TnGradAddToParams(g, 0.01, dir)); /* every W_ij, b_i and u_i moves */
-  TN_ASSERT_OK(VecCopy(x, y));
-  TN_ASSERT_OK(TnDynEvaluate(d1, y, &r1));
-  TN_ASSERT_OK(VecCopy(x, y));
-  TN_ASSERT_OK(TnDynEvaluate(d0, y, &r0));
-  CU_ASSERT(PetscAbsReal(r1.logphi[0] - before) > 1e-6 * PetscAbsReal(before));
-  for (PetscInt b = 0; b < 16; b++) CU_ASSERT(PetscAbsReal(r0.logphi[b] - r1.logphi[b]) <= 1e-12 * PetscMax(PetscAbsReal(r0.logphi[b]), 1.0));
-  { /* the later colours' values zeroed: the split path is the one evaluated */
-    TnColored *cd  = (TnColored *)d1->data;
-    PetscReal  sum = 0;
-    for (PetscInt q = 0; q < cd->spd.up.np; q++)
-      for (PetscInt t = cd->spd.up.view[q].ia[0]; t < cd->spd.up.view[q].ia[d1->m]; t++) {
-        sum += PetscAbsReal(cd->spd.up.va[t]);
-        cd->spd.up.va[t] = 0;
-      }
-    TN_ASSERT_OK(VecCopy(x, y));
-    TN_ASSERT_OK(TnDynEvaluate(d1, y, &r1));
-    if (sum > 0) CU_ASSERT(PetscAbsReal(r0.logphi[0] - r1.logphi[0]) > 1e-6 * PetscAbsReal(r0.logphi[0]));
-  }
-  TnDynResultDestroy(&r0);
-  TnDynResultDestroy(&r1);
-  VecDestroy(&dir);
-  VecDestroy(&x);
-  VecDestroy(&y);
-  TnGradDestroy(&g);
+  TN_ASSERT_OK(TnTestCopyFollowsWTol(d0, d1, 16, 1e-12, &moved, &same));
+  CU_ASSERT(moved);
+  CU_ASSERT(same);
+  cd = (TnColored *)d1->data;
+  for (PetscInt q = 0; q < cd->spd.up.np; q++)
+    for (PetscInt t = cd->spd.up.view[q].ia[0]; t < cd->spd.up.view[q].ia[d1->m]; t++) cd->spd.up.va[t] = 0;
+  TN_ASSERT_OK(TnTestEvaluateAll(d0, 16, &o0));
+  TN_ASSERT_OK(TnTestEvaluateAll(d1, 16, &o1));
+  CU_ASSERT(PetscAbsReal(o0.logphi[0] - o1.logphi[0]) > 1e-6 * PetscAbsReal(o0.logphi[0]));
+  TnTestOutDestroy(&o0);
+  TnTestOutDestroy(&o1);
   TnDynDestroy(&d1);
   TnDynDestroy(&d0);
   TnNetDestroy(&net);

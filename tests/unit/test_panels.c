@@ -1,7 +1,7 @@
 /* The sync scheme's column panels (TnPanels, -dyn_panel_kb): a random
    network's rows summed panel by panel add the same terms in the same order
    as row by row, so with panels of a few nodes (-dyn_panel_kb 1) log Phi,
-   the final state, the gradient and the inverse step equal those without
+   the final state, the per-node totals, the gradient and the inverse step equal those without
    panels (-dyn_panel_kb 0) on the same network, bit for bit, rate and
    current forms, a batch size with its own kernel (16) and one without (3),
    at every rank count (on- and off-process panels); and after W changes
@@ -30,6 +30,7 @@ static PetscErrorCode MakeDyn(TnNet net, TnForm form, PetscInt B, const char *kb
   PetscCall(TnDynSetFromOptions(*dyn));
   PetscCall(PetscOptionsClearValue(NULL, "-dyn_panel_kb"));
   PetscCall(TnDynSetForm(*dyn, form));
+  PetscCall(TnDynSetNodeLoss(*dyn, PETSC_TRUE));
   PetscCall(TnDynSetStepSize(*dyn, 0.05));
   PetscCall(TnDynSetSteps(*dyn, 6));
   PetscCall(TnDynSetBatchSize(*dyn, B));
@@ -37,55 +38,41 @@ static PetscErrorCode MakeDyn(TnNet net, TnForm form, PetscInt B, const char *kb
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* log Phi, a_K, the gradient and one inverse step of each dyn. */
+/* log Phi, a_K, the per-node totals, the gradient (TnTestEvaluateAll) and
+   one inverse step of each dyn. */
 typedef struct {
-  PetscReal logphi[16];
-  Vec       aK, grad, inv;
+  TnTestOut e;
+  Vec       inv;
 } Out;
 
 static PetscErrorCode Run(TnDyn dyn, PetscInt B, Out *o)
 {
-  TnGrad            g;
-  TnDynResult       res;
-  Vec               x;
   TnDynInverseStats st = {0};
   PetscScalar      *a;
   PetscFunctionBeginUser;
-  PetscCall(TnDynCreateState(dyn, &x));
-  PetscCall(TnTestFillNormal(x, 5));
-  PetscCall(TnDynResultCreate(dyn, &res));
-  PetscCall(VecDuplicate(x, &o->aK));
-  PetscCall(VecCopy(x, o->aK));
-  PetscCall(TnDynEvaluate(dyn, o->aK, &res));
-  for (PetscInt b = 0; b < B; b++) o->logphi[b] = res.logphi[b];
-  PetscCall(TnGradCreate(dyn, &g));
-  PetscCall(TnGradCreateParamVec(g, &o->grad));
-  PetscCall(TnGradCompute(g, x, &res, o->grad));
-  PetscCall(TnGradDestroy(&g));
+  PetscCall(TnTestEvaluateAll(dyn, B, &o->e));
   st.tol   = 1e-14;
   st.maxit = 200;
-  PetscCall(VecDuplicate(x, &o->inv));
-  PetscCall(VecCopy(x, o->inv));
+  PetscCall(TnDynCreateState(dyn, &o->inv));
+  PetscCall(TnTestFillNormal(o->inv, 5));
   PetscCall(VecGetArray(o->inv, &a));
   PetscCall(TnDynStepInverse(dyn, 0, a, &st));
   PetscCall(VecRestoreArray(o->inv, &a));
-  PetscCall(TnDynResultDestroy(&res));
-  PetscCall(VecDestroy(&x));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static void OutDestroy(Out *o)
 {
-  VecDestroy(&o->aK);
-  VecDestroy(&o->grad);
+  TnTestOutDestroy(&o->e);
   VecDestroy(&o->inv);
 }
 
 static void Compare(const Out *o0, const Out *o1, PetscInt B)
 {
-  for (PetscInt b = 0; b < B; b++) CU_ASSERT(o0->logphi[b] == o1->logphi[b]);
-  CU_ASSERT(TnTestMaxDiff(o0->aK, o1->aK) == 0);
-  CU_ASSERT(TnTestMaxDiff(o0->grad, o1->grad) == 0);
+  for (PetscInt b = 0; b < B; b++) CU_ASSERT(o0->e.logphi[b] == o1->e.logphi[b]);
+  CU_ASSERT(TnTestMaxDiff(o0->e.aK, o1->e.aK) == 0);
+  CU_ASSERT(TnTestMaxDiff(o0->e.node, o1->e.node) == 0);
+  CU_ASSERT(TnTestMaxDiff(o0->e.grad, o1->e.grad) == 0);
   CU_ASSERT(TnTestMaxDiff(o0->inv, o1->inv) == 0);
 }
 

@@ -16,37 +16,6 @@
 #include "dyn/impls/sync/syncimpl.h"
 #include "dyn/impls/colored/coloredimpl.h"
 
-static PetscErrorCode BuildNet(const char *type, PetscInt n, PetscInt k, TnNet *net)
-{
-  PetscFunctionBeginUser;
-  PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
-  PetscCall(TnNetSetType(*net, type));
-  PetscCall(TnNetSetSize(*net, n));
-  PetscCall(TnNetSetDegree(*net, k));
-  PetscCall(TnNetSetUp(*net));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Every fifth node clamped (rank 0 gives the set). */
-static PetscErrorCode SetClamp(TnDyn dyn, TnNet net)
-{
-  PetscMPIInt rank;
-  PetscInt    N, n = 0, *idx;
-  IS          is;
-  Mat         W;
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-  PetscCall(TnNetGetMat(net, &W));
-  PetscCall(MatGetSize(W, &N, NULL));
-  PetscCall(PetscMalloc1(N, &idx));
-  for (PetscInt i = 0; i < N && !rank; i += 5) idx[n++] = i;
-  PetscCall(ISCreateGeneral(PETSC_COMM_WORLD, n, idx, PETSC_COPY_VALUES, &is));
-  PetscCall(TnDynSetClamp(dyn, is));
-  PetscCall(ISDestroy(&is));
-  PetscCall(PetscFree(idx));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 typedef struct {
   const char  *scheme;
   TnAct        act;
@@ -71,46 +40,9 @@ static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char
   PetscCall(TnDynSetStepSize(*dyn, 0.05));
   PetscCall(TnDynSetSteps(*dyn, 5));
   PetscCall(TnDynSetBatchSize(*dyn, B));
-  if (c->clamp) PetscCall(SetClamp(*dyn, net));
+  if (c->clamp) PetscCall(TnTestClampEvery(*dyn, net, 5));
   PetscCall(TnDynSetUp(*dyn));
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-typedef struct {
-  PetscReal logphi[16];
-  Vec       aK, node, grad;
-} Out;
-
-static PetscErrorCode Run(TnDyn dyn, PetscInt B, Out *o)
-{
-  TnGrad      g;
-  TnDynResult res;
-  Vec         x, node;
-  PetscFunctionBeginUser;
-  PetscCall(TnDynCreateState(dyn, &x));
-  PetscCall(TnTestFillNormal(x, 5));
-  PetscCall(TnDynResultCreate(dyn, &res));
-  PetscCall(VecDuplicate(x, &o->aK));
-  PetscCall(VecCopy(x, o->aK));
-  PetscCall(TnDynEvaluate(dyn, o->aK, &res));
-  for (PetscInt b = 0; b < B; b++) o->logphi[b] = res.logphi[b];
-  PetscCall(TnDynGetNodeLoss(dyn, &node));
-  PetscCall(VecDuplicate(node, &o->node));
-  PetscCall(VecCopy(node, o->node));
-  PetscCall(TnGradCreate(dyn, &g));
-  PetscCall(TnGradCreateParamVec(g, &o->grad));
-  PetscCall(TnGradCompute(g, x, &res, o->grad));
-  PetscCall(TnGradDestroy(&g));
-  PetscCall(TnDynResultDestroy(&res));
-  PetscCall(VecDestroy(&x));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static void OutDestroy(Out *o)
-{
-  VecDestroy(&o->aK);
-  VecDestroy(&o->node);
-  VecDestroy(&o->grad);
 }
 
 /* The slices were built where they apply: rate form, B = 1, 8 rows or more. */
@@ -130,24 +62,24 @@ static void SameSums(const char *type, PetscInt n, PetscInt k)
       {TN_SCHEME_COLORED, TN_ACT_LINEAR, TN_LOGDET_DIAG, PETSC_TRUE},
   };
   TnNet net;
-  TN_ASSERT_OK(BuildNet(type, n, k, &net));
+  TN_ASSERT_OK(TnTestBuildNet(type, n, k, &net));
   for (size_t c = 0; c < sizeof(cs) / sizeof(cs[0]); c++)
     for (PetscInt B = 1; B > 0; B = B == 1 ? 3 : B == 3 ? 16
                                                         : 0) {
-      TnDyn d0, d1;
-      Out   o0, o1;
+      TnDyn     d0, d1;
+      TnTestOut o0, o1;
       TN_ASSERT_OK(MakeDyn(net, &cs[c], B, "0", &d0));
       TN_ASSERT_OK(MakeDyn(net, &cs[c], B, "1", &d1));
       CheckBuilt(d0, &cs[c], B, PETSC_FALSE);
       CheckBuilt(d1, &cs[c], B, PETSC_TRUE);
-      TN_ASSERT_OK(Run(d0, B, &o0));
-      TN_ASSERT_OK(Run(d1, B, &o1));
+      TN_ASSERT_OK(TnTestEvaluateAll(d0, B, &o0));
+      TN_ASSERT_OK(TnTestEvaluateAll(d1, B, &o1));
       for (PetscInt b = 0; b < B; b++) CU_ASSERT(o0.logphi[b] == o1.logphi[b]);
       CU_ASSERT(TnTestMaxDiff(o0.aK, o1.aK) == 0);
       CU_ASSERT(TnTestMaxDiff(o0.node, o1.node) == 0);
       CU_ASSERT(TnTestMaxDiff(o0.grad, o1.grad) == 0);
-      OutDestroy(&o0);
-      OutDestroy(&o1);
+      TnTestOutDestroy(&o0);
+      TnTestOutDestroy(&o1);
       TnDynDestroy(&d1);
       TnDynDestroy(&d0);
     }
@@ -172,7 +104,7 @@ static void test_slices_follow_W(void)
   TnNet        net;
   TnDyn        d0, d1;
   PetscBool    moved, same;
-  TN_ASSERT_OK(BuildNet(TNNET_LATTICE2D, 20, 4, &net));
+  TN_ASSERT_OK(TnTestBuildNet(TNNET_LATTICE2D, 20, 4, &net));
   TN_ASSERT_OK(MakeDyn(net, &c, 1, "0", &d0));
   TN_ASSERT_OK(MakeDyn(net, &c, 1, "1", &d1));
   TN_ASSERT_OK(TnTestCopyFollowsW(d0, d1, 1, &moved, &same));
