@@ -141,10 +141,57 @@ static void test_colsplit_follow_W(void)
   TnNetDestroy(&net);
 }
 
+/* Ranks that split and ranks that do not, in one run: a partition file
+   gives the last rank 40 nodes (its block's columns lie within 64 rows: not
+   scattered, not split) and the others the rest. The set-up's collective
+   calls must match across them (no hang), and the values agree with the
+   unsplit sweep. */
+static void test_colsplit_mixed_ranks(void)
+{
+  const Config   c = {TN_ACT_TANH, TN_FORM_RATE, PETSC_FALSE};
+  const PetscInt N = 2000;
+  PetscMPIInt    size, rank;
+  char           path[PETSC_MAX_PATH_LEN];
+  TnNet          net;
+  TnDyn          d0, d1;
+  TnTestOut      o0, o1;
+  TN_ASSERT_OK(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  TN_ASSERT_OK(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  if (size < 2) return;
+  TN_ASSERT_OK(PetscSNPrintf(path, sizeof(path), "%s/colsplit_P%d.txt", TnTestTmpDir(), (int)size));
+  if (rank == 0) {
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    for (PetscInt i = 0; i < N; i++) fprintf(f, "%d\n", (int)(i < N - 40 ? i % (size - 1) : size - 1));
+    fclose(f);
+  }
+  TN_ASSERT_OK(MPI_Barrier(PETSC_COMM_WORLD));
+  TN_ASSERT_OK(TnNetCreate(PETSC_COMM_WORLD, &net));
+  TN_ASSERT_OK(TnNetSetType(net, TNNET_ER));
+  TN_ASSERT_OK(TnNetSetSize(net, N));
+  TN_ASSERT_OK(TnNetSetDegree(net, 9));
+  TN_ASSERT_OK(TnNetSetPartitionFile(net, path));
+  TN_ASSERT_OK(TnNetSetUp(net));
+  TN_ASSERT_OK(MakeDyn(net, &c, 16, "0", &d0));
+  TN_ASSERT_OK(MakeDyn(net, &c, 16, "1", &d1));
+  CU_ASSERT((Panels(d1) > 1) == (rank < size - 1));
+  TN_ASSERT_OK(TnTestEvaluateAll(d0, 16, &o0));
+  TN_ASSERT_OK(TnTestEvaluateAll(d1, 16, &o1));
+  for (PetscInt b = 0; b < 16; b++) CU_ASSERT(PetscAbsReal(o0.logphi[b] - o1.logphi[b]) <= 1e-12 * PetscMax(PetscAbsReal(o0.logphi[b]), 1.0));
+  CU_ASSERT(RelDiff(o1.aK, o0.aK) <= 1e-12);
+  CU_ASSERT(RelDiff(o1.grad, o0.grad) <= 1e-10);
+  TnTestOutDestroy(&o0);
+  TnTestOutDestroy(&o1);
+  TnDynDestroy(&d1);
+  TnDynDestroy(&d0);
+  TnNetDestroy(&net);
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("colsplit", NULL, NULL);
   CU_add_test(s, "colored rows split by colour: the same values on a random network", test_colsplit_er);
   CU_add_test(s, "colored rows split by colour: a lattice stays unsplit and the same", test_colsplit_lattice);
   CU_add_test(s, "colored rows split by colour follow a change of W", test_colsplit_follow_W);
+  CU_add_test(s, "colored rows split on some ranks and not on others", test_colsplit_mixed_ranks);
 }

@@ -223,11 +223,13 @@ PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
   char           what[160];
   PetscFunctionBeginUser;
   PetscCall(TnDynPanelBytes(dyn, &bytes));
+  /* decided per rank (its own columns and ghosts); the memory check is
+     collective, so every rank takes it, with 0 bytes where it does not split */
   npd = cd->d.prefetch ? SplitPanels(dyn, bytes, m) : 1;
-  if (npd <= 1) PetscFunctionReturn(PETSC_SUCCESS);
-  npo = SplitPanels(dyn, bytes, dyn->nghost);
+  npo = npd > 1 ? SplitPanels(dyn, bytes, dyn->nghost) : 1;
   PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's rows split by colour (%" PetscInt_FMT " synapses on this rank, %" PetscInt_FMT " + %" PetscInt_FMT " panels)", cd->d.n + cd->o.n, npd, npo));
-  PetscCall(TnCheckMemory(dyn->comm, 12.0 * (cd->d.n + (npo > 1 ? cd->o.n : 0)) + 4.0 * (m + 1) * (npd + npo + 2) + (double)row * m, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
+  PetscCall(TnCheckMemory(dyn->comm, npd > 1 ? 12.0 * (cd->d.n + (npo > 1 ? cd->o.n : 0)) + 4.0 * (m + 1) * (npd + npo + 2) + (double)row * m : 0, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
+  if (npd <= 1) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(SplitBlock(cd, &cd->d, m, cd->cptr, m, npd, &cd->spd));
   if (npo > 1) PetscCall(SplitBlock(cd, &cd->o, m, cd->gptr, dyn->nghost, npo, &cd->spo));
   PetscCall(PetscMalloc1((size_t)m * dyn->B + 1, &cd->ubuf));
