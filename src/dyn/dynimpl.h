@@ -534,6 +534,8 @@ TN_INLINE void TnSliceRate(const TnSlices *S, const TnCSR *A, PetscInt s, const 
    build panels of np for block A of `rows` rows and ncols columns (np <= 1:
    none); copy the values again if W changed; free. */
 PetscErrorCode TnDynPanelBytes(TnDyn dyn, size_t *bytes);
+/* the most panels a block is split into (each costs 4 (rows + 1) bytes) */
+#define TN_PANELS_MAX 4096
 PetscErrorCode TnPanelsCreate(const TnCSR *A, PetscInt rows, PetscInt ncols, PetscInt np, TnPanels *P);
 PetscErrorCode TnPanelsUpdate(TnDyn dyn, const TnCSR *A, TnPanels *P);
 PetscErrorCode TnPanelsDestroy(TnPanels *P);

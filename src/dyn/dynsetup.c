@@ -85,7 +85,7 @@ PetscErrorCode TnPanelsCreate(const TnCSR *A, PetscInt rows, PetscInt ncols, Pet
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(P, sizeof(*P)));
   if (np <= 1 || ncols <= 1 || A->n == 0) PetscFunctionReturn(PETSC_SUCCESS);
-  np      = PetscMin(np, PetscMin(ncols, 4096));
+  np      = PetscMin(np, PetscMin(ncols, TN_PANELS_MAX));
   P->cw   = (ncols + np - 1) / np;
   P->np   = (ncols + P->cw - 1) / P->cw;
   P->rows = rows;

@@ -210,7 +210,7 @@ static PetscInt SplitPanels(TnDyn dyn, size_t bytes, PetscInt ncols)
   const size_t row = sizeof(PetscScalar) * (size_t)dyn->B;
   PetscInt     np  = bytes ? (PetscInt)((row * ncols + bytes - 1) / bytes) : 1;
   if (!dyn->panelset && np < 4) np = 1;
-  return np;
+  return PetscMin(np, TN_PANELS_MAX); /* as TnPanelsCreate: the memory check counts what it allocates */
 }
 
 PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
@@ -234,8 +234,10 @@ PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
   if (npo > 1) PetscCall(SplitBlock(cd, &cd->o, m, cd->gptr, dyn->nghost, npo, &cd->spo));
   PetscCall(PetscMalloc1((size_t)m * dyn->B + 1, &cd->ubuf));
   TnDynAdviseHuge(cd->ubuf, row * m);
-  cd->pstate = -1; /* the split's values: TnColoredRefresh */
-  PetscCall(TnColoredRefresh(dyn));
+  /* the split's values from the copies TnColoredOrderSetUp just took (later
+     changes of W: TnColoredRefresh) */
+  PetscCall(SplitValues(cd, &cd->d, m, cd->cptr, &cd->spd));
+  PetscCall(SplitValues(cd, &cd->o, m, cd->gptr, &cd->spo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
