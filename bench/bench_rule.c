@@ -37,6 +37,7 @@ static const char help[] = "Benchmark of the local learning rules against the fo
                            "  -bench_er_n N -bench_k k   er node count and in-degree, default 10^6 and 32\n"
                            "  -bench_batch 1,16          batch sizes B\n"
                            "  -bench_scheme sync         schemes of the forward step and the local rule (sync, colored)\n"
+                           "  -bench_rules a,b           the rules timed beside the forward step (hebb, oja, local), default all\n"
                            "  -bench_steps K             steps (updates) per timing, default 8\n"
                            "  -bench_reps r              timings per operation (best and median reported), default 3\n"
                            "  -bench_triad_mb M          MB per triad array per rank, default 80\n"
@@ -53,6 +54,7 @@ typedef struct {
   PetscInt64 nnz;
   double     h, t[NOPS][2]; /* seconds per step or update: [best, median] */
   double     q[NOPS][3];    /* time / the same rep's forward time: [median, min, max] over the reps */
+  PetscBool  on[NOPS];      /* timed (-bench_rules; the forward always) */
 } Case;
 
 /* K updates of the rule with the activities r. */
@@ -63,7 +65,7 @@ static PetscErrorCode RuleSteps(TnRule rule, Vec r, PetscInt K)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], PetscInt B, TnScheme scheme, PetscInt K, double h, PetscInt reps, Case *c)
+static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], PetscInt B, TnScheme scheme, PetscInt K, double h, PetscInt reps, const PetscBool *on, Case *c)
 {
   TnDyn         dyn;
   TnDynResult   res;
@@ -79,6 +81,7 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
   PetscCall(PetscStrncpy(c->scheme, scheme, sizeof(c->scheme)));
   PetscCall(TnNetGetSizes(net, &c->N, &c->nnz));
   c->B = B, c->K = K, c->h = h, c->reps = reps;
+  for (int o = 0; o < NOPS; o++) c->on[o] = on[o];
   PetscCall(BenchMakeDyn(net, B, scheme, K, h, &dyn));
   PetscCall(TnDynCreateState(dyn, &x0));
   PetscCall(VecDuplicate(x0, &x));
@@ -106,10 +109,13 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
     PetscCall(VecCopy(x0, x));
     BENCH_TIMED(comm, t[0][r], TnDynEvaluate(dyn, x, &res));
     for (int q = 0; q < 2; q++) {
+      t[1 + q][r] = 0;
+      if (!on[1 + q]) continue;
       BENCH_TIMED(comm, t[1 + q][r], RuleSteps(rule[q], x0, K));
       PetscCall(TnNetSetParams(net, saved, 1.0, PETSC_FALSE)); /* W as it was */
     }
-    BENCH_TIMED(comm, t[3][r], TnGradComputeLocal(g, x0, &res, grad));
+    t[3][r] = 0;
+    if (on[3]) BENCH_TIMED(comm, t[3][r], TnGradComputeLocal(g, x0, &res, grad));
   }
   for (int o = 0; o < NOPS; o++)
     for (PetscInt r = 0; r < reps; r++) t[o][r] /= K;
@@ -137,10 +143,14 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
 static void PrintCase(FILE *fp, const Case *c, PetscMPIInt size, PetscBool last)
 {
   fprintf(fp, "    {\"net\": \"%s\", \"N\": %" PetscInt_FMT ", \"nnz\": %" PetscInt64_FMT ", \"ranks\": %d, \"B\": %" PetscInt_FMT ", \"scheme\": \"%s\", \"K\": %" PetscInt_FMT ", \"h\": %g, \"reps\": %" PetscInt_FMT ",\n", c->net, c->N, c->nnz, size, c->B, c->scheme, c->K, c->h, c->reps);
+  int last_on = 0;
+  for (int o = 0; o < NOPS; o++)
+    if (c->on[o]) last_on = o;
   for (int o = 0; o < NOPS; o++) {
+    if (!c->on[o]) continue;
     fprintf(fp, "     \"%s\": {\"s_best\": %.6g, \"s_median\": %.6g, \"synaptic_updates_per_s\": %.6g", OpNames[o], c->t[o][0], c->t[o][1], (double)c->nnz * c->B / c->t[o][0]);
     if (o) fprintf(fp, ", \"ratio_to_forward\": %.4g, \"ratio_to_forward_median\": %.4g, \"ratio_to_forward_paired_median\": %.4g, \"ratio_to_forward_paired_min\": %.4g, \"ratio_to_forward_paired_max\": %.4g, \"goal_ratio\": %g", c->t[o][0] / c->t[0][0], c->t[o][1] / c->t[0][1], c->q[o][0], c->q[o][1], c->q[o][2], OpGoal[o]);
-    fprintf(fp, "}%s\n", o == NOPS - 1 ? "" : ",");
+    fprintf(fp, "}%s\n", o == last_on ? "" : ",");
   }
   fprintf(fp, "    }%s\n", last ? "" : ",");
 }
@@ -161,6 +171,7 @@ static PetscErrorCode Main(MPI_Comm comm)
 {
   BenchCases  bc;
   PetscInt    K = 8, triad_mb = 80, triad_reps = 10;
+  PetscBool   on[NOPS] = {PETSC_TRUE, PETSC_TRUE, PETSC_TRUE, PETSC_TRUE};
   FILE       *out[2];
   Case       *cases;
   BenchTriad  triad;
@@ -171,6 +182,22 @@ static PetscErrorCode Main(MPI_Comm comm)
   PetscOptionsBegin(comm, "bench_", "bench_rule", "bench");
   PetscCall(BenchCasesOptions(PetscOptionsObject, &bc));
   PetscCall(PetscOptionsInt("-steps", "Steps (updates) per timing", "", K, &K, NULL));
+  {
+    char     *names[NOPS];
+    PetscInt  nn = NOPS;
+    PetscBool set;
+    PetscCall(PetscOptionsStringArray("-rules", "Rules timed beside the forward step", "", names, &nn, &set));
+    if (set) {
+      for (int o = 1; o < NOPS; o++) on[o] = PETSC_FALSE;
+      for (PetscInt k = 0; k < nn; k++) {
+        PetscBool found = PETSC_FALSE;
+        for (int o = 1; o < NOPS; o++)
+          if (!strcmp(names[k], OpNames[o])) on[o] = found = PETSC_TRUE;
+        PetscCheck(found, comm, PETSC_ERR_USER, "-bench_rules: unknown rule '%s' (hebb, oja, local)", names[k]);
+        PetscCall(PetscFree(names[k]));
+      }
+    }
+  }
   PetscCall(PetscOptionsInt("-triad_mb", "MB per triad array per rank", "", triad_mb, &triad_mb, NULL));
   PetscCall(PetscOptionsInt("-triad_reps", "Triad repetitions", "", triad_reps, &triad_reps, NULL));
   PetscOptionsEnd();
@@ -188,8 +215,11 @@ static PetscErrorCode Main(MPI_Comm comm)
     for (PetscInt is = 0; is < bc.nschemes; is++)
       for (PetscInt ib = 0; ib < bc.nB; ib++) {
         Case *c = &cases[rp.n++];
-        PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], bc.schemes[is], K, h, bc.reps, c));
-        PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: forward %.4g s/step; hebb %.4g s (%.2fx), oja %.4g s (%.2fx), local %.4g s/step (%.2fx)\n", c->net, c->B, c->scheme, c->t[0][0], c->t[1][0], c->t[1][0] / c->t[0][0], c->t[2][0], c->t[2][0] / c->t[0][0], c->t[3][0], c->t[3][0] / c->t[0][0]));
+        PetscCall(RunCase(comm, net, bc.nets[in], bc.B[ib], bc.schemes[is], K, h, bc.reps, on, c));
+        PetscCall(PetscFPrintf(comm, PETSC_STDERR, "  %s B=%" PetscInt_FMT " %s: forward %.4g s/step", c->net, c->B, c->scheme, c->t[0][0]));
+        for (int o = 1; o < NOPS; o++)
+          if (c->on[o]) PetscCall(PetscFPrintf(comm, PETSC_STDERR, "; %s %.4g s (%.2fx)", OpNames[o], c->t[o][0], c->t[o][0] / c->t[0][0]));
+        PetscCall(PetscFPrintf(comm, PETSC_STDERR, "\n"));
       }
     PetscCall(TnNetDestroy(&net));
   }

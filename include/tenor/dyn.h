@@ -187,13 +187,6 @@ PetscErrorCode TnDynAdjointSetUp(TnDyn dyn, size_t *nsave, PetscLogDouble *bytes
 PetscErrorCode TnDynAdjointBegin(TnDyn dyn, const PetscScalar *aK, PetscInt nvalid, PetscScalar *grad);
 PetscErrorCode TnDynAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *save);
 PetscErrorCode TnDynAdjointEnd(TnDyn dyn, PetscScalar *grad);
-/* Asks the kernel for transparent huge pages on the whole 2 MB pages inside
-   [p, p + bytes), also where malloc hands out pages already touched: fewer
-   TLB misses for the random gathers of a large state (the kernels' pbuf, the
-   ghosts, lambda, and the save slots the gradient keeps: the forward step
-   gathers phi(a_k) from them). A hint: nothing happens where it is not
-   supported. */
-void TnDynAdviseHuge(void *p, size_t bytes);
 /* The local rule, forward in time (docs/gradient.md, "The local rule"):
    node i's sensitivities e_k = d a_{k,i} / d theta_i to its own parameters
    (the other nodes' states as given inputs), one trace per synapse and

@@ -44,6 +44,14 @@ PetscErrorCode TnMemoryTrace(MPI_Comm comm, const char phase[]);
 /* Peak resident memory (getrusage ru_maxrss) summed over the ranks of comm,
    and its maximum over them (max may be NULL); bytes. Collective. */
 PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max);
+/* Asks the kernel for transparent huge pages on the whole 2 MB pages inside
+   [p, p + bytes), also where malloc hands out pages already touched: fewer
+   TLB misses for the random gathers of a large state (the kernels' pbuf, the
+   ghosts, lambda, and the save slots the gradient keeps: the forward step
+   gathers phi(a_k) from them) and for the long streams (W's values and
+   columns, which the rules and the gradient go over). A hint: nothing
+   happens where it is not supported. */
+void TnMemoryAdviseHuge(void *p, size_t bytes);
 
 /* Counter-based random numbers: the value depends only on (seed, stream,
    counter), never on the rank count. splitmix64 finalizer over a combined key. */

@@ -122,7 +122,7 @@ PetscErrorCode TnDynAdjointSetUp(TnDyn dyn, size_t *nsave, PetscLogDouble *bytes
     if (dyn->ops.adjointsetup) PetscCall(dyn->ops.adjointsetup(dyn, &g->nsave));
     /* an in-place adjoint step (colored) needs no second lambda */
     PetscCall(PetscMalloc2((g->inplace ? 1 : 2) * n + 1, &g->lamall, dyn->B, &g->wt));
-    TnDynAdviseHuge(g->lamall, sizeof(PetscReal) * (g->inplace ? 1 : 2) * n); /* W^T lambda gathers from it */
+    TnMemoryAdviseHuge(g->lamall, sizeof(PetscReal) * (g->inplace ? 1 : 2) * n); /* W^T lambda gathers from it */
     g->lam    = g->lamall;
     g->lamnew = g->inplace ? NULL : g->lamall + n;
     PetscCall(VecCreateMPIWithArray(dyn->comm, dyn->B, (PetscInt)n, PETSC_DECIDE, NULL, &g->Pv));

@@ -2,26 +2,7 @@
    for B samples per node, the natural-order map and the per-node totals;
    then the scheme's own set-up and the invertibility check of
    docs/model.md section 5. */
-#define _DEFAULT_SOURCE /* madvise and MADV_HUGEPAGE: the build's _XOPEN_SOURCE alone hides them */
 #include "dynimpl.h"
-#include <sys/mman.h>
-
-/* MADV_HUGEPAGE makes the pages touched from now on huge; MADV_COLLAPSE
-   (Linux >= 6.1; refused elsewhere, harmless) turns the pages already there
-   into huge ones, for memory that malloc hands out again after a free. */
-void TnDynAdviseHuge(void *p, size_t bytes)
-{
-#if defined(MADV_HUGEPAGE)
-  const uintptr_t huge = (uintptr_t)1 << 21, lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
-  if (p && hi > lo) {
-    (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-    (void)madvise((void *)lo, hi - lo, 25 /* MADV_COLLAPSE */);
-  }
-#else
-  (void)p;
-  (void)bytes;
-#endif
-}
 
 /* The size of the largest cache cpu0 sees (Linux sysfs), 0 if unknown. */
 static size_t LastLevelCache(void)
@@ -207,12 +188,12 @@ static PetscErrorCode SetUpHalo(TnDyn dyn)
   PetscScalar   *g;
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1((size_t)dyn->m * B + 1, &dyn->pbuf));
-  TnDynAdviseHuge(dyn->pbuf, sizeof(PetscScalar) * dyn->m * B); /* gathered from: huge pages before the first touch */
+  TnMemoryAdviseHuge(dyn->pbuf, sizeof(PetscScalar) * dyn->m * B); /* gathered from: huge pages before the first touch */
   PetscCall(PetscArrayzero(dyn->pbuf, (size_t)dyn->m * B));
   PetscCall(VecCreateMPIWithArray(dyn->comm, B, dyn->m * B, PETSC_DECIDE, dyn->pbuf, &dyn->P));
   PetscCall(TnNetCreateHalo(dyn->net, dyn->P, B, &dyn->G, &dyn->halo));
   PetscCall(VecGetArray(dyn->G, &g));
-  TnDynAdviseHuge(g, sizeof(PetscScalar) * dyn->nghost * B);
+  TnMemoryAdviseHuge(g, sizeof(PetscScalar) * dyn->nghost * B);
   PetscCall(VecRestoreArray(dyn->G, &g));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

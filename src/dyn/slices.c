@@ -51,8 +51,8 @@ PetscErrorCode TnSlicesCreate(TnDyn dyn, const TnCSR *A, PetscInt rows, TnSlices
   }
   PetscCall(PetscMalloc1((size_t)TN_SLICE * S->vptr[ns], &S->va));
   PetscCall(PetscMalloc1((size_t)S->jptr[ns], &S->ja));
-  TnDynAdviseHuge(S->va, sizeof(PetscReal) * TN_SLICE * S->vptr[ns]); /* streamed: fewer TLB misses */
-  TnDynAdviseHuge(S->ja, sizeof(int) * S->jptr[ns]);
+  TnMemoryAdviseHuge(S->va, sizeof(PetscReal) * TN_SLICE * S->vptr[ns]); /* streamed: fewer TLB misses */
+  TnMemoryAdviseHuge(S->ja, sizeof(int) * S->jptr[ns]);
   PetscCall(PetscArrayzero(S->va, (size_t)TN_SLICE * S->vptr[ns]));
   PetscCall(PetscArrayzero(S->ja, (size_t)S->jptr[ns]));
   for (PetscInt s = 0; s < ns; s++) { /* a regular slice: row 0's columns; another: every entry's */

@@ -79,7 +79,7 @@ static PetscErrorCode Allocate(TnGrad g)
   PetscCall(TnDynAdjointSetUp(g->dyn, NULL, &adj));
   PetscCall(PetscMalloc3(sizes[0] + 1, &g->ckpts, sizes[1] + 1, &g->segbuf, sizes[2] + 1, &g->aK));
   PetscCall(PetscMalloc1(sizes[3] + 1, &g->save));
-  TnDynAdviseHuge(g->save, sizeof(PetscReal) * sizes[3]); /* the forward step gathers phi(a_k) from its slot */
+  TnMemoryAdviseHuge(g->save, sizeof(PetscReal) * sizes[3]); /* the forward step gathers phi(a_k) from its slot */
   g->bytes = adj;
   for (int q = 0; q < 4; q++) g->bytes += 8.0 * (PetscLogDouble)sizes[q];
   PetscFunctionReturn(PETSC_SUCCESS);

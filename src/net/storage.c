@@ -13,6 +13,9 @@ PetscErrorCode TnNetAllocStorage(TnNet net, PetscInt m, PetscInt nd, PetscInt no
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1((size_t)nd + no + 2 * m + 1, &net->param));
   PetscCall(PetscMalloc4(m + 1, &net->pia, nd + 1, &net->pja, m + 1, &net->poia, no + 1, &net->poja));
+  TnMemoryAdviseHuge(net->param, sizeof(PetscScalar) * ((size_t)nd + no + 2 * m + 1));
+  TnMemoryAdviseHuge(net->pja, sizeof(PetscInt) * ((size_t)nd + 1));
+  TnMemoryAdviseHuge(net->poja, sizeof(PetscInt) * ((size_t)no + 1));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -480,6 +480,110 @@ TN_RULE_INLINE void RowBlock1(PetscInt t0, PetscInt t1, PetscScalar *restrict w,
    net's W_ii of each row into wd as the row is done (dp: the net's
    diagonal positions), so that the net need not read W again for it
    (TnNetWeightsUpdatedDiag). */
+/* Entries per piece of HebbRows1: the piece's row factors in L1. */
+#define TN_RULE_PIECE 512
+
+/* pre[t - t0] = r_i of the row i holding entry t, for the entries t in
+   [t0, t1) of a block with row pointers ia (the rows from *i on; *i moves
+   to the row holding t1). */
+TN_RULE_INLINE void RowFactors(PetscInt t0, PetscInt t1, const PetscInt *restrict ia, PetscInt m, PetscInt *i, const PetscScalar *restrict px, PetscScalar *restrict pre)
+{
+  PetscInt r = *i, t = t0;
+  while (t < t1) {
+    while (ia[r + 1] <= t) r++; /* the row holding t (empty rows skipped) */
+    const PetscInt  e  = PetscMin(ia[r + 1], t1);
+    const PetscReal xi = px[r];
+    for (; t < e; t++) pre[t - t0] = xi;
+  }
+  while (r < m && ia[r + 1] <= t1) r++;
+  *i = r;
+}
+
+/* The entries t in [t0, t1) of one block at B = n = 1, in order of t
+   across the rows, four at a time in 4-wide vectors (lane l the entry
+   t + l), pre[t - t0] the factor of t's row (r_i): RowBlock's operations at
+   n = 1, s = 0 + r_i x_j (Dot at n = 1), dt = eta (s - alpha w_t) (invn =
+   1), v = w_t + dt, stored in place or as the direction; *mx4 the lane-wise
+   max of |v|, *f4 set in a lane where some |v| is not finite. */
+TN_RULE_INLINE void HebbPiece1(PetscInt t0, PetscInt t1, const PetscInt *restrict ja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict rj, const PetscScalar *restrict pre, PetscReal eta, PetscReal alpha, TnRuleV4 *mx4, TnRuleV4i *f4, const int inplace)
+{
+  const TnRuleV4i mag = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+  const TnRuleV4  big = {PETSC_MAX_REAL, PETSC_MAX_REAL, PETSC_MAX_REAL, PETSC_MAX_REAL};
+  const TnRuleV4  z   = {0, 0, 0, 0};
+  TnRuleV4        mx  = *mx4;
+  TnRuleV4i       f   = *f4;
+  PetscInt        t   = t0;
+  for (; t + 4 <= t1; t += 4) {
+    const TnRuleV4 xv = {rj[ja[t]], rj[ja[t + 1]], rj[ja[t + 2]], rj[ja[t + 3]]};
+    TnRuleV4       wv, pv;
+    memcpy(&wv, w + t, sizeof wv);
+    memcpy(&pv, pre + (t - t0), sizeof pv);
+    const TnRuleV4 sv = z + pv * xv, dt = eta * (sv - alpha * wv), v = wv + dt, av = (TnRuleV4)((TnRuleV4i)v & mag);
+    f |= ~(av <= big);
+    mx = Max4(mx, av);
+    if (inplace)
+      memcpy(w + t, &v, sizeof v);
+    else
+      memcpy(d + t, &dt, sizeof dt);
+  }
+  for (; t < t1; t++) {
+    const PetscReal s = 0 + pre[t - t0] * rj[ja[t]], wt = w[t], dt = eta * (s - alpha * wt), v = wt + dt, av = PetscAbsReal(v);
+    f[0] |= av <= PETSC_MAX_REAL ? 0 : -1;
+    mx[0] = mx[0] < av ? av : mx[0];
+    if (inplace)
+      w[t] = v;
+    else
+      d[t] = dt;
+  }
+  *mx4 = mx;
+  *f4  = f;
+}
+
+/* hebb at B = n = 1, every local row: each block's entries in pieces of
+   TN_RULE_PIECE taken in order across the rows (HebbPiece1), four at a
+   time, instead of row by row: a lattice's five synapses a row leave a row
+   loop bound by its instructions (per row its bounds, its sums, its
+   checks), not by memory. The same values as RowBlock; max |v| is exact in
+   any order, and when some v is not finite the statistics are taken again
+   row by row, exactly (RowStatsExact). In a function of its own: inlined
+   into Update with Rows' other instances, its loops kept their pointers on
+   the stack. */
+static void __attribute__((noinline)) HebbRows1(PetscInt m, PetscInt nd, const PetscInt *restrict ia, const PetscInt *restrict ja, const PetscInt *restrict oia, const PetscInt *restrict oja, PetscScalar *restrict w, PetscScalar *restrict d, const PetscScalar *restrict px, const PetscScalar *restrict pg, PetscReal eta, PetscReal alpha, TnRuleStats *st, const PetscInt *restrict dp, PetscScalar *restrict wd, const int inplace)
+{
+  PetscScalar pre[TN_RULE_PIECE];
+  TnRuleV4    mx4 = {0, 0, 0, 0};
+  TnRuleV4i   f4  = {0, 0, 0, 0};
+  PetscInt    ri = 0, rd = 0;
+  PetscReal   vmax = 0;
+  PetscBool   bad  = PETSC_FALSE;
+  for (PetscInt t0 = 0; t0 < ia[m]; t0 += TN_RULE_PIECE) {
+    const PetscInt t1 = PetscMin(t0 + TN_RULE_PIECE, ia[m]);
+    RowFactors(t0, t1, ia, m, &ri, px, pre);
+    HebbPiece1(t0, t1, ja, w, d, px, pre, eta, alpha, &mx4, &f4, inplace);
+    if (inplace)
+      for (; rd < ri; rd++) TnNetDiagOfRow(dp, w, wd, rd); /* W_ii of the rows done, while in cache */
+  }
+  if (inplace)
+    for (; rd < m; rd++) TnNetDiagOfRow(dp, w, wd, rd);
+  ri = 0;
+  for (PetscInt t0 = 0; t0 < oia[m]; t0 += TN_RULE_PIECE) {
+    const PetscInt t1 = PetscMin(t0 + TN_RULE_PIECE, oia[m]);
+    RowFactors(t0, t1, oia, m, &ri, px, pre);
+    HebbPiece1(t0, t1, oja, w + nd, d ? d + nd : NULL, pg, pre, eta, alpha, &mx4, &f4, inplace);
+  }
+  if (PetscUnlikely(f4[0] | f4[1] | f4[2] | f4[3])) /* some v not finite: the statistics again, row by row */
+    for (PetscInt i = 0; i < m; i++) {
+      PetscReal rs = 0;
+      RowStatsExact(ia[i], ia[i + 1], w, d, inplace, &vmax, &rs, &bad);
+      RowStatsExact(oia[i], oia[i + 1], w + nd, d ? d + nd : NULL, inplace, &vmax, &rs, &bad);
+    }
+  else
+    for (PetscInt l = 0; l < 4; l++) vmax = vmax < mx4[l] ? mx4[l] : vmax;
+  st->vmax = vmax;
+  st->row1 = -1;
+  st->bad  = bad ? 1 : 0;
+}
+
 #define TN_RULE_AHEAD1 64
 #define TN_RULE_VEC1_MIN 8
 TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int pfd, const PetscInt *dp, PetscScalar *wd, const int inplace, const PetscInt B, const PetscInt n)
@@ -537,7 +641,9 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
 
 #define TN_RULE_ROWS(inplace, B, n)                                                                                                   \
   do {                                                                                                                                \
-    if (r->kind == TN_RULE_HEBB)                                                                                                      \
+    if (r->kind == TN_RULE_HEBB && (B) == 1 && (n) == 1)                                                                              \
+      HebbRows1(L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, eta, r->alpha, st, dp, wd, inplace);                                      \
+    else if (r->kind == TN_RULE_HEBB)                                                                                                 \
       Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, r->pfd, dp, wd, inplace, B, n); \
     else                                                                                                                              \
       Rows(TN_RULE_OJA, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, r->pfd, dp, wd, inplace, B, n);  \

@@ -3,7 +3,9 @@
    Invariant: the ranks sharing a node together need at most what that node
    has available; the check is collective and its message names what needs
    the memory, how much, how much there is, and what to change. */
+#define _DEFAULT_SOURCE /* madvise and MADV_HUGEPAGE: the build's _XOPEN_SOURCE alone hides them */
 #include <tenor/sys.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -84,4 +86,21 @@ PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max)
   PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
   if (max) PetscCallMPI(MPI_Allreduce(&me, max, 1, MPI_DOUBLE, MPI_MAX, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* MADV_HUGEPAGE makes the pages touched from now on huge; MADV_COLLAPSE
+   (Linux >= 6.1; refused elsewhere, harmless) turns the pages already there
+   into huge ones, for memory that malloc hands out again after a free. */
+void TnMemoryAdviseHuge(void *p, size_t bytes)
+{
+#if defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t)1 << 21, lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+  if (p && hi > lo) {
+    (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    (void)madvise((void *)lo, hi - lo, 25 /* MADV_COLLAPSE */);
+  }
+#else
+  (void)p;
+  (void)bytes;
+#endif
 }

@@ -1,4 +1,4 @@
-/* TnDynAdviseHuge (tenor/dyn.h): the whole 2 MB pages inside a buffer are
+/* TnMemoryAdviseHuge (tenor/sys.h): the whole 2 MB pages inside a buffer are
    marked for transparent huge pages ("hg" in the mapping's VmFlags,
    /proc/self/smaps), for a buffer not yet touched and for one whose pages
    are already there (memory malloc hands out again after a free); the
@@ -52,7 +52,7 @@ static void Check(PetscBool touch)
   if (touch) memset(p, 1, bytes);
   lo = ((uintptr_t)p + TN_HUGE - 1) & ~(TN_HUGE - 1);
   hi = ((uintptr_t)p + bytes) & ~(TN_HUGE - 1);
-  TnDynAdviseHuge(p, bytes);
+  TnMemoryAdviseHuge(p, bytes);
   CU_ASSERT(Advised(lo) == 1);
   CU_ASSERT(Advised(hi - 1) == 1);
   CU_ASSERT(Advised((lo + hi) / 2) == 1);
@@ -79,8 +79,8 @@ static void test_advise_touched(void)
 static void test_advise_noop(void)
 {
   char buf[64];
-  TnDynAdviseHuge(NULL, 1 << 24);
-  TnDynAdviseHuge(buf, sizeof(buf)); /* no whole 2 MB page inside: nothing */
+  TnMemoryAdviseHuge(NULL, 1 << 24);
+  TnMemoryAdviseHuge(buf, sizeof(buf)); /* no whole 2 MB page inside: nothing */
   CU_ASSERT(Advised((uintptr_t)buf) != 1);
 }
 

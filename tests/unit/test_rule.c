@@ -388,83 +388,159 @@ static void test_update_as_direction(void)
 /* One step against the formulas, summed here from the samples themselves
    (Act) and W before the step: hebb dW_ij = eta (<r_i r_j> - alpha W_ij),
    oja y_ib = sum_{j in P_i} W_ij r_jb, dW_ij = eta (<y_i r_j> - <y_i^2>
-   W_ij), <.> the mean over the n valid samples. er N = 50, k = 6 with
-   self-loops (rows with on- and off-process synapses at 2-4 ranks), B = 16
-   (its own kernel) and 3 (the generic one): TnRuleApply's W (n = B) and
+   W_ij), <.> the mean over the n valid samples. er with self-loops (rows
+   with on- and off-process synapses at 2-4 ranks): N = 50, k = 6 (rows
+   shorter than oja's four-wide B = 1 kernel) and N = 400, k = 9 (rows that
+   take it; hebb's B = 1 pieces of 512 synapses end inside rows); B = 16
+   (its own kernel), 3 (the generic one) and 1 (hebb's pieces, oja's
+   four-wide rows): TnRuleApply's W (n = B) and, for B > 1,
    TnRuleComputeUpdate's direction of a padded batch (n = B - 1) within
    1e-14 relative of the reference (the sums over the samples are ordered
    differently here). */
 static PetscErrorCode OneStep(void)
 {
-  const PetscInt  Bs[2] = {16, 3};
+  const PetscInt  Bs[3] = {16, 3, 1}, Ns[2] = {50, 400}, ks[2] = {6, 9};
   const PetscReal eta = 0.1, alpha = 0.5;
-  TnNet           net;
-  TnParamLayout   L;
-  PetscScalar    *p, *save, *ref;
-  PetscInt       *row, *col;
-  PetscReal       loc = 0, err;
   PetscFunctionBeginUser;
-  PetscCall(MakeNet(50, 6, &net));
-  PetscCall(TnNetGetParamLayout(net, &L));
-  PetscCall(TnNetGetParamMap(net, &row, &col));
-  PetscCall(PetscMalloc2(L.n + 1, &save, L.n + 1, &ref));
-  PetscCall(TnNetGetParamArray(net, &p, NULL));
-  PetscCall(PetscArraycpy(save, p, L.n));
-  for (int ib = 0; ib < 2; ib++)
-    for (int kind = 0; kind < 2; kind++)
-      for (int padded = 0; padded < 2; padded++) {
-        const PetscInt B = Bs[ib], n = B - padded, s0 = 11;
-        TnRule         rule;
-        Vec            x, d;
-        PetscCall(TnNetSetParams(net, save, 1.0, PETSC_FALSE));
-        PetscCall(CreateBatch(net, B, &x));
-        PetscCall(FillBatch(net, x, B, s0));
-        for (PetscInt q = 0; q < L.nd + L.no; q++) { /* the reference W + dW */
-          PetscReal s = 0, yy = 0;
-          for (PetscInt b = 0; b < n; b++) {
-            PetscReal y = Act(row[q], s0 + b);
-            if (kind) {
-              y = 0;
-              for (PetscInt t = 0; t < L.nd + L.no; t++)
-                if (row[t] == row[q]) y += save[t] * Act(col[t], s0 + b);
+  for (int in = 0; in < 2; in++) {
+    TnNet         net;
+    TnParamLayout L;
+    PetscScalar  *p, *save, *ref;
+    PetscInt     *row, *col;
+    PetscReal     loc = 0, err;
+    PetscCall(MakeNet(Ns[in], ks[in], &net));
+    PetscCall(TnNetGetParamLayout(net, &L));
+    PetscCall(TnNetGetParamMap(net, &row, &col));
+    PetscCall(PetscMalloc2(L.n + 1, &save, L.n + 1, &ref));
+    PetscCall(TnNetGetParamArray(net, &p, NULL));
+    PetscCall(PetscArraycpy(save, p, L.n));
+    for (int ib = 0; ib < 3; ib++)
+      for (int kind = 0; kind < 2; kind++)
+        for (int padded = 0; padded < (Bs[ib] > 1 ? 2 : 1); padded++) {
+          const PetscInt B = Bs[ib], n = B - padded, s0 = 11;
+          TnRule         rule;
+          Vec            x, d;
+          PetscCall(TnNetSetParams(net, save, 1.0, PETSC_FALSE));
+          PetscCall(CreateBatch(net, B, &x));
+          PetscCall(FillBatch(net, x, B, s0));
+          for (PetscInt q = 0; q < L.nd + L.no; q++) { /* the reference W + dW */
+            PetscReal s = 0, yy = 0;
+            for (PetscInt b = 0; b < n; b++) {
+              PetscReal y = Act(row[q], s0 + b);
+              if (kind) {
+                y = 0;
+                for (PetscInt t = 0; t < L.nd + L.no; t++)
+                  if (row[t] == row[q]) y += save[t] * Act(col[t], s0 + b);
+              }
+              s += y * Act(col[q], s0 + b);
+              yy += y * y;
             }
-            s += y * Act(col[q], s0 + b);
-            yy += y * y;
+            ref[q] = save[q] + eta * (s / n - (kind ? yy / n : alpha) * save[q]);
           }
-          ref[q] = save[q] + eta * (s / n - (kind ? yy / n : alpha) * save[q]);
+          PetscCall(TnRuleCreate(net, &rule));
+          PetscCall(TnRuleSetType(rule, kind ? TNRULE_OJA : TNRULE_HEBB));
+          PetscCall(TnRuleSetEta(rule, eta));
+          PetscCall(TnRuleSetDecay(rule, alpha));
+          if (padded) {
+            PetscScalar *pd;
+            PetscCall(VecCreateMPI(PETSC_COMM_WORLD, L.n, PETSC_DETERMINE, &d));
+            PetscCall(TnRuleComputeUpdate(rule, x, n, d));
+            PetscCall(VecGetArray(d, &pd));
+            for (PetscInt q = 0; q < L.nd + L.no; q++) loc = PetscMax(loc, PetscAbsReal(save[q] + pd[q] - ref[q]) / PetscMax(1, PetscAbsReal(ref[q])));
+            PetscCall(VecRestoreArray(d, &pd));
+            PetscCall(VecDestroy(&d));
+          } else {
+            PetscCall(TnRuleApply(rule, x));
+            PetscCall(TnNetGetParamArray(net, &p, NULL));
+            for (PetscInt q = 0; q < L.nd + L.no; q++) loc = PetscMax(loc, PetscAbsReal(p[q] - ref[q]) / PetscMax(1, PetscAbsReal(ref[q])));
+          }
+          PetscCall(TnRuleDestroy(&rule));
+          PetscCall(VecDestroy(&x));
         }
-        PetscCall(TnRuleCreate(net, &rule));
-        PetscCall(TnRuleSetType(rule, kind ? TNRULE_OJA : TNRULE_HEBB));
-        PetscCall(TnRuleSetEta(rule, eta));
-        PetscCall(TnRuleSetDecay(rule, alpha));
-        if (padded) {
-          PetscScalar *pd;
-          PetscCall(VecCreateMPI(PETSC_COMM_WORLD, L.n, PETSC_DETERMINE, &d));
-          PetscCall(TnRuleComputeUpdate(rule, x, n, d));
-          PetscCall(VecGetArray(d, &pd));
-          for (PetscInt q = 0; q < L.nd + L.no; q++) loc = PetscMax(loc, PetscAbsReal(save[q] + pd[q] - ref[q]) / PetscMax(1, PetscAbsReal(ref[q])));
-          PetscCall(VecRestoreArray(d, &pd));
-          PetscCall(VecDestroy(&d));
-        } else {
-          PetscCall(TnRuleApply(rule, x));
-          PetscCall(TnNetGetParamArray(net, &p, NULL));
-          for (PetscInt q = 0; q < L.nd + L.no; q++) loc = PetscMax(loc, PetscAbsReal(p[q] - ref[q]) / PetscMax(1, PetscAbsReal(ref[q])));
-        }
-        PetscCall(TnRuleDestroy(&rule));
-        PetscCall(VecDestroy(&x));
-      }
-  PetscCall(MPIU_Allreduce(&loc, &err, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "one step against the formulas: max relative error %.3e\n", (double)err));
-  CU_ASSERT(err <= 1e-14);
-  PetscCall(PetscFree2(row, col));
-  PetscCall(PetscFree2(save, ref));
-  PetscCall(TnNetDestroy(&net));
+    PetscCall(MPIU_Allreduce(&loc, &err, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "one step against the formulas, N = %" PetscInt_FMT ": max relative error %.3e\n", Ns[in], (double)err));
+    CU_ASSERT(err <= 1e-14);
+    PetscCall(PetscFree2(row, col));
+    PetscCall(PetscFree2(save, ref));
+    PetscCall(TnNetDestroy(&net));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static void test_one_step(void)
 {
   TN_ASSERT_OK(OneStep());
+}
+
+/* A step that overflows: at B = 1, 4 and 16, one node's activity 1e200
+   makes r_i r_j (hebb) or y_i r_j (oja) Inf in the rows and columns it
+   touches. The update's check names the NaN or Inf (not just a limit
+   crossed), TnRuleApply refuses it with the same words, from the
+   statistics of its own pass, and leaves W as it was, on every rank;
+   with the node's activity 1e100 instead the products stay finite
+   (1e200 < DBL_MAX) and the check names the limit. */
+static PetscErrorCode NonFinite(void)
+{
+  const PetscInt Bs[3] = {1, 4, 16};
+  TnNet          net;
+  TnParamLayout  L;
+  PetscScalar   *p, *save;
+  PetscFunctionBeginUser;
+  PetscCall(MakeNet(400, 9, &net));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(PetscMalloc1(L.n + 1, &save));
+  PetscCall(TnNetGetParamArray(net, &p, NULL));
+  PetscCall(PetscArraycpy(save, p, L.n));
+  for (int ib = 0; ib < 3; ib++)
+    for (int kind = 0; kind < 2; kind++)
+      for (int big = 0; big < 2; big++) {
+        const PetscInt B = Bs[ib];
+        TnRule         rule;
+        Vec            x, d;
+        PetscReal      wm;
+        PetscInt       lo, hi, diff = 0, gdiff;
+        char           why[512];
+        PetscErrorCode e;
+        PetscCall(CreateBatch(net, B, &x));
+        PetscCall(FillBatch(net, x, B, 3));
+        PetscCall(VecGetOwnershipRange(x, &lo, &hi));
+        if (lo <= 7 * B && 7 * B < hi) PetscCall(VecSetValue(x, 7 * B, big ? 1e200 : 1e100, INSERT_VALUES));
+        PetscCall(VecAssemblyBegin(x));
+        PetscCall(VecAssemblyEnd(x));
+        PetscCall(TnRuleCreate(net, &rule));
+        PetscCall(TnRuleSetType(rule, kind ? TNRULE_OJA : TNRULE_HEBB));
+        PetscCall(TnRuleSetEta(rule, 0.1));
+        PetscCall(VecCreateMPI(PETSC_COMM_WORLD, L.n, PETSC_DETERMINE, &d));
+        PetscCall(TnRuleComputeUpdate(rule, x, B, d));
+        PetscCall(TnRuleCheckUpdate(rule, d, &wm, why, sizeof why));
+        CU_ASSERT(why[0] != 0);
+        CU_ASSERT((strstr(why, "NaN or Inf") != NULL) == (big == 1));
+        PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+        e = TnRuleApply(rule, x);
+        PetscCall(PetscPopErrorHandler());
+        CU_ASSERT(e != 0);
+        if (e) { /* TnRuleApply's own statistics name it too */
+          char *spec = NULL;
+          PetscCall(PetscErrorMessage(e, NULL, &spec));
+          CU_ASSERT(spec && (strstr(spec, "NaN or Inf") != NULL) == (big == 1));
+        }
+        PetscCall(TnNetGetParamArray(net, &p, NULL));
+        for (PetscInt q = 0; q < L.n; q++) diff += p[q] != save[q];
+        PetscCall(MPIU_Allreduce(&diff, &gdiff, 1, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD));
+        CU_ASSERT(gdiff == 0);
+        PetscCall(TnNetSetParams(net, save, 1.0, PETSC_FALSE));
+        PetscCall(VecDestroy(&d));
+        PetscCall(TnRuleDestroy(&rule));
+        PetscCall(VecDestroy(&x));
+      }
+  PetscCall(PetscFree(save));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_non_finite(void)
+{
+  TN_ASSERT_OK(NonFinite());
 }
 
 /* max |W_ij| over all ranks, and whether the net's W_ii vector is W's
@@ -590,4 +666,5 @@ void TnTestRegister(void)
   CU_add_test(s, "the update as a direction (partial batch, schedule)", test_update_as_direction);
   CU_add_test(s, "a step in place equals the checked one; W written by others", test_in_place_and_checked);
   CU_add_test(s, "one step of hebb and oja against the formulas", test_one_step);
+  CU_add_test(s, "a step that overflows is named and refused", test_non_finite);
 }

@@ -233,7 +233,7 @@ PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
   PetscCall(SplitBlock(cd, &cd->d, m, cd->cptr, m, npd, &cd->spd));
   if (npo > 1) PetscCall(SplitBlock(cd, &cd->o, m, cd->gptr, dyn->nghost, npo, &cd->spo));
   PetscCall(PetscMalloc1((size_t)m * dyn->B + 1, &cd->ubuf));
-  TnDynAdviseHuge(cd->ubuf, row * m);
+  TnMemoryAdviseHuge(cd->ubuf, row * m);
   /* the split's values from the copies TnColoredOrderSetUp just took (later
      changes of W: TnColoredRefresh) */
   PetscCall(SplitValues(cd, &cd->d, m, cd->cptr, &cd->spd));

@@ -299,7 +299,7 @@ static PetscErrorCode SetUpPanels(TnDyn dyn)
   PetscCall(TnPanelsCreate(&dyn->o, dyn->m, dyn->nghost, npo, &s->po));
   if (dyn->form == TN_FORM_RATE && (s->pd.np > 1 || s->po.np > 1)) {
     PetscCall(PetscMalloc1((size_t)dyn->m * dyn->B + 1, &s->ybuf));
-    TnDynAdviseHuge(s->ybuf, row * dyn->m);
+    TnMemoryAdviseHuge(s->ybuf, row * dyn->m);
   }
   PetscCall(PetscInfo(NULL, "column panels of %zu bytes: %" PetscInt_FMT " on-process, %" PetscInt_FMT " off-process\n", bytes, PetscMax(s->pd.np, 1), PetscMax(s->po.np, 1)));
   PetscFunctionReturn(PETSC_SUCCESS);
