@@ -586,6 +586,75 @@ static void __attribute__((noinline)) HebbRows1(PetscInt m, PetscInt nd, const P
 
 #define TN_RULE_AHEAD1 64
 #define TN_RULE_VEC1_MIN 8
+
+/* oja at B = n = 1 on the four rows i .. i + 3 at once, row i + l in lane l
+   of 4-wide vectors, when the four have the same number of synapses in
+   each block and fewer than TN_RULE_VEC1_MIN in all (a lattice's rows,
+   which one by one leave the loop bound by its instructions): synapse t of
+   each row in turn, Ad's then Ao's, y_i = sum_j W_ij r_j and then the
+   update, each lane with RowBlock's operations at n = 1 in the row's own
+   order (s = 0 + y_i r_j, dt = eta (s - <y_i^2> w), v = w + dt; the row's
+   sum of |v| in order of t), so the same values and statistics as the rows
+   one by one; rows whose sum of |v| is not finite have their statistics
+   taken again, exactly. Returns 0, having done nothing, where the rows
+   differ. */
+TN_RULE_INLINE int OjaGroup1(PetscInt i, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, PetscScalar *wo, PetscScalar *od, const PetscScalar *px, const PetscScalar *pg, PetscReal eta, PetscReal *vmax, PetscReal *row1, PetscBool *bad, const PetscInt *dp, PetscScalar *wd, const int inplace)
+{
+  const PetscInt nd = ia[i + 1] - ia[i], no = oia[i + 1] - oia[i];
+  if (nd + no >= TN_RULE_VEC1_MIN) return 0;
+  for (PetscInt l = 1; l < 4; l++)
+    if (ia[i + l + 1] - ia[i + l] != nd || oia[i + l + 1] - oia[i + l] != no) return 0;
+  const TnRuleV4i mag = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+  const TnRuleV4  z   = {0, 0, 0, 0};
+  const PetscInt  d0 = ia[i], d1 = ia[i + 1], d2 = ia[i + 2], d3 = ia[i + 3];
+  const PetscInt  o0 = oia[i], o1 = oia[i + 1], o2 = oia[i + 2], o3 = oia[i + 3];
+  TnRuleV4        xb[TN_RULE_VEC1_MIN], wb[TN_RULE_VEC1_MIN], y = z, rs = z, mx = {*vmax, *vmax, *vmax, *vmax};
+  for (PetscInt t = 0; t < nd; t++) {
+    xb[t] = (TnRuleV4){px[ja[d0 + t]], px[ja[d1 + t]], px[ja[d2 + t]], px[ja[d3 + t]]};
+    wb[t] = (TnRuleV4){w[d0 + t], w[d1 + t], w[d2 + t], w[d3 + t]};
+    y += wb[t] * xb[t];
+  }
+  for (PetscInt t = 0; t < no; t++) {
+    xb[nd + t] = (TnRuleV4){pg[oja[o0 + t]], pg[oja[o1 + t]], pg[oja[o2 + t]], pg[oja[o3 + t]]};
+    wb[nd + t] = (TnRuleV4){wo[o0 + t], wo[o1 + t], wo[o2 + t], wo[o3 + t]};
+    y += wb[nd + t] * xb[nd + t];
+  }
+  const TnRuleV4 c = (z + y * y) * 1.0;
+  for (PetscInt t = 0; t < nd + no; t++) {
+    const TnRuleV4 sv = z + y * xb[t], dt = eta * (sv * 1.0 - c * wb[t]), v = wb[t] + dt, av = (TnRuleV4)((TnRuleV4i)v & mag);
+    const TnRuleV4 out = inplace ? v : dt;
+    PetscScalar   *q   = t < nd ? (inplace ? w : d) : (inplace ? wo : od);
+    const PetscInt k   = t < nd ? t : t - nd;
+    mx                 = Max4(mx, av);
+    rs += av;
+    if (t < nd) {
+      q[d0 + k] = out[0];
+      q[d1 + k] = out[1];
+      q[d2 + k] = out[2];
+      q[d3 + k] = out[3];
+    } else {
+      q[o0 + k] = out[0];
+      q[o1 + k] = out[1];
+      q[o2 + k] = out[2];
+      q[o3 + k] = out[3];
+    }
+  }
+  if (PetscUnlikely(!(rs[0] <= PETSC_MAX_REAL && rs[1] <= PETSC_MAX_REAL && rs[2] <= PETSC_MAX_REAL && rs[3] <= PETSC_MAX_REAL))) {
+    for (PetscInt l = 0; l < 4; l++) { /* some v not finite: the rows' statistics again, exactly */
+      PetscReal r = 0;
+      RowStatsExact(ia[i + l], ia[i + l + 1], w, d, inplace, vmax, &r, bad);
+      RowStatsExact(oia[i + l], oia[i + l + 1], wo, od, inplace, vmax, &r, bad);
+      *row1 = PetscMax(*row1, r);
+    }
+  } else
+    for (PetscInt l = 0; l < 4; l++) {
+      *vmax = *vmax < mx[l] ? mx[l] : *vmax;
+      *row1 = PetscMax(*row1, rs[l]);
+    }
+  if (inplace)
+    for (PetscInt l = 0; l < 4; l++) TnNetDiagOfRow(dp, w, wd, i + l);
+  return 1;
+}
 TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int pfd, const PetscInt *dp, PetscScalar *wd, const int inplace, const PetscInt B, const PetscInt n)
 {
   const PetscReal invn  = 1.0 / (PetscReal)n;
@@ -596,7 +665,8 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
   for (PetscInt i = 0; i < m; i++) {
     const PetscInt  nrd = ia[i + 1] - ia[i];
     const PetscReal mx0 = vmax;
-    PetscReal       rs = 0, yy = 0;
+
+    PetscReal rs = 0, yy = 0;
     if (kind == TN_RULE_OJA && vec) {
       TnRuleV4 y4[8];
       for (PetscInt q = 0; q < B / 4; q++) y4[q] = (TnRuleV4){0, 0, 0, 0};
@@ -639,10 +709,35 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
   st->bad  = bad ? 1 : 0;
 }
 
+/* Rows for oja at B = n = 1, with runs of four like rows at once
+   (OjaGroup1), in a function of its own. */
+static void __attribute__((noinline)) OjaRows1(PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *buf, PetscReal eta, TnRuleStats *st, const int pfd, const PetscInt *dp, PetscScalar *wd, const int inplace)
+{
+  PetscReal vmax = 0, row1 = 0;
+  PetscBool bad = PETSC_FALSE;
+  PetscInt  i0  = 0;
+  while (i0 < m) {
+    PetscInt i1 = i0; /* rows [i0, i1) in groups of four, then the rows [i1, i2) one by one */
+    while (i1 + 4 <= m && OjaGroup1(i1, ia, ja, oia, oja, w, d, w + nd, d ? d + nd : NULL, px, pg, eta, &vmax, &row1, &bad, dp, wd, inplace)) i1 += 4;
+    if (i1 >= m) break;
+    TnRuleStats s1;
+    Rows(TN_RULE_OJA, 1, nd, ia + i1, ja, oia + i1, oja, w, d, px, pg, NULL, buf, eta, 0, &s1, pfd, dp + i1, wd + i1, inplace, 1, 1);
+    vmax = PetscMax(vmax, s1.vmax);
+    row1 = PetscMax(row1, s1.row1);
+    bad  = bad || s1.bad;
+    i0   = i1 + 1;
+  }
+  st->vmax = vmax;
+  st->row1 = row1;
+  st->bad  = bad ? 1 : 0;
+}
+
 #define TN_RULE_ROWS(inplace, B, n)                                                                                                   \
   do {                                                                                                                                \
     if (r->kind == TN_RULE_HEBB && (B) == 1 && (n) == 1)                                                                              \
       HebbRows1(L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, eta, r->alpha, st, dp, wd, inplace);                                      \
+    else if (r->kind == TN_RULE_OJA && (B) == 1 && (n) == 1)                                                                          \
+      OjaRows1(L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->buf, eta, st, r->pfd, dp, wd, inplace);                                 \
     else if (r->kind == TN_RULE_HEBB)                                                                                                 \
       Rows(TN_RULE_HEBB, L.m, L.nd, ia, ja, oia, oja, w, dw, px, pg, r->y, r->buf, eta, r->alpha, st, r->pfd, dp, wd, inplace, B, n); \
     else                                                                                                                              \

@@ -41,16 +41,23 @@ static PetscReal Cov(PetscInt i, PetscInt j, PetscInt S)
   return c / S;
 }
 
-static PetscErrorCode MakeNet(PetscInt N, PetscInt k, TnNet *net)
+static PetscErrorCode MakeNetOfType(const char type[], PetscInt N, PetscInt k, TnNet *net)
 {
   PetscFunctionBeginUser;
   PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
-  PetscCall(TnNetSetType(*net, "er"));
+  PetscCall(TnNetSetType(*net, type));
   PetscCall(TnNetSetSize(*net, N));
   PetscCall(TnNetSetDegree(*net, k));
   PetscCall(TnNetSetSelfLoops(*net, PETSC_TRUE));
   PetscCall(TnNetSetWeightScale(*net, 0.5));
   PetscCall(TnNetSetUp(*net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode MakeNet(PetscInt N, PetscInt k, TnNet *net)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MakeNetOfType("er", N, k, net));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -390,25 +397,32 @@ static void test_update_as_direction(void)
    oja y_ib = sum_{j in P_i} W_ij r_jb, dW_ij = eta (<y_i r_j> - <y_i^2>
    W_ij), <.> the mean over the n valid samples. er with self-loops (rows
    with on- and off-process synapses at 2-4 ranks): N = 50, k = 6 (rows
-   shorter than oja's four-wide B = 1 kernel) and N = 400, k = 9 (rows that
-   take it; hebb's B = 1 pieces of 512 synapses end inside rows); B = 16
-   (its own kernel), 3 (the generic one) and 1 (hebb's pieces, oja's
-   four-wide rows): TnRuleApply's W (n = B) and, for B > 1,
+   shorter than oja's four-wide B = 1 kernel: four like rows at once) and
+   N = 400, k = 9 (rows that take it; hebb's B = 1 pieces of 512 synapses
+   end inside rows); and lattice2d n = 20 (rows of 3 to 5 synapses, runs of
+   like rows broken at the edges, off-process synapses at the band's
+   borders); B = 16 (its own kernel), 3 (the generic one) and 1 (hebb's
+   pieces, oja's four-wide rows and groups of rows): TnRuleApply's W (n = B)
+   and, for B > 1,
    TnRuleComputeUpdate's direction of a padded batch (n = B - 1) within
    1e-14 relative of the reference (the sums over the samples are ordered
-   differently here). */
+   differently here); after TnRuleApply, W_ii follows W and the reported
+   max |W_ij| is the true one. */
+static PetscErrorCode WeightStats(TnNet, PetscReal *, PetscBool *);
+
 static PetscErrorCode OneStep(void)
 {
-  const PetscInt  Bs[3] = {16, 3, 1}, Ns[2] = {50, 400}, ks[2] = {6, 9};
+  const char     *types[3] = {"er", "er", "lattice2d"};
+  const PetscInt  Bs[3] = {16, 3, 1}, Ns[3] = {50, 400, 20}, ks[3] = {6, 9, 4};
   const PetscReal eta = 0.1, alpha = 0.5;
   PetscFunctionBeginUser;
-  for (int in = 0; in < 2; in++) {
+  for (int in = 0; in < 3; in++) {
     TnNet         net;
     TnParamLayout L;
     PetscScalar  *p, *save, *ref;
     PetscInt     *row, *col;
     PetscReal     loc = 0, err;
-    PetscCall(MakeNet(Ns[in], ks[in], &net));
+    PetscCall(MakeNetOfType(types[in], Ns[in], ks[in], &net));
     PetscCall(TnNetGetParamLayout(net, &L));
     PetscCall(TnNetGetParamMap(net, &row, &col));
     PetscCall(PetscMalloc2(L.n + 1, &save, L.n + 1, &ref));
@@ -450,9 +464,15 @@ static PetscErrorCode OneStep(void)
             PetscCall(VecRestoreArray(d, &pd));
             PetscCall(VecDestroy(&d));
           } else {
+            PetscReal wm, last;
+            PetscBool diagok;
             PetscCall(TnRuleApply(rule, x));
             PetscCall(TnNetGetParamArray(net, &p, NULL));
             for (PetscInt q = 0; q < L.nd + L.no; q++) loc = PetscMax(loc, PetscAbsReal(p[q] - ref[q]) / PetscMax(1, PetscAbsReal(ref[q])));
+            PetscCall(WeightStats(net, &wm, &diagok));
+            PetscCall(TnRuleGetStats(rule, NULL, &last));
+            CU_ASSERT(diagok);     /* W_ii followed W */
+            CU_ASSERT(last == wm); /* the pass's max |W_ij| is the true one */
           }
           PetscCall(TnRuleDestroy(&rule));
           PetscCall(VecDestroy(&x));
