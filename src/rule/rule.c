@@ -596,14 +596,19 @@ static void __attribute__((noinline)) HebbRows1(PetscInt m, PetscInt nd, const P
    order (s = 0 + y_i r_j, dt = eta (s - <y_i^2> w), v = w + dt; the row's
    sum of |v| in order of t), so the same values and statistics as the rows
    one by one; rows whose sum of |v| is not finite have their statistics
-   taken again, exactly. Returns 0, having done nothing, where the rows
-   differ. */
-TN_RULE_INLINE int OjaGroup1(PetscInt i, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, PetscScalar *wo, PetscScalar *od, const PetscScalar *px, const PetscScalar *pg, PetscReal eta, PetscReal *vmax, PetscReal *row1, PetscBool *bad, const PetscInt *dp, PetscScalar *wd, const int inplace)
+   taken again, exactly. OjaGroupable1 tells where it applies. */
+TN_RULE_INLINE int OjaGroupable1(PetscInt i, PetscInt m, const PetscInt *ia, const PetscInt *oia)
 {
   const PetscInt nd = ia[i + 1] - ia[i], no = oia[i + 1] - oia[i];
-  if (nd + no >= TN_RULE_VEC1_MIN) return 0;
+  if (i + 4 > m || nd + no >= TN_RULE_VEC1_MIN) return 0;
   for (PetscInt l = 1; l < 4; l++)
     if (ia[i + l + 1] - ia[i + l] != nd || oia[i + l + 1] - oia[i + l] != no) return 0;
+  return 1;
+}
+
+TN_RULE_INLINE void OjaGroup1(PetscInt i, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, PetscScalar *wo, PetscScalar *od, const PetscScalar *px, const PetscScalar *pg, PetscReal eta, PetscReal *vmax, PetscReal *row1, PetscBool *bad, const PetscInt *dp, PetscScalar *wd, const int inplace)
+{
+  const PetscInt  nd = ia[i + 1] - ia[i], no = oia[i + 1] - oia[i];
   const TnRuleV4i mag = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
   const TnRuleV4  z   = {0, 0, 0, 0};
   const PetscInt  d0 = ia[i], d1 = ia[i + 1], d2 = ia[i + 2], d3 = ia[i + 3];
@@ -653,7 +658,6 @@ TN_RULE_INLINE int OjaGroup1(PetscInt i, const PetscInt *ia, const PetscInt *ja,
     }
   if (inplace)
     for (PetscInt l = 0; l < 4; l++) TnNetDiagOfRow(dp, w, wd, i + l);
-  return 1;
 }
 TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *restrict y, PetscScalar *restrict buf, PetscReal eta, PetscReal alpha, TnRuleStats *st, const int pfd, const PetscInt *dp, PetscScalar *wd, const int inplace, const PetscInt B, const PetscInt n)
 {
@@ -710,22 +714,24 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
 }
 
 /* Rows for oja at B = n = 1, with runs of four like rows at once
-   (OjaGroup1), in a function of its own. */
+   (OjaGroup1) and the rows between them by Rows (its gathers asked for
+   ahead across the run), in a function of its own. */
 static void __attribute__((noinline)) OjaRows1(PetscInt m, PetscInt nd, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *d, const PetscScalar *px, const PetscScalar *pg, PetscScalar *buf, PetscReal eta, TnRuleStats *st, const int pfd, const PetscInt *dp, PetscScalar *wd, const int inplace)
 {
   PetscReal vmax = 0, row1 = 0;
   PetscBool bad = PETSC_FALSE;
-  PetscInt  i0  = 0;
-  while (i0 < m) {
-    PetscInt i1 = i0; /* rows [i0, i1) in groups of four, then the rows [i1, i2) one by one */
-    while (i1 + 4 <= m && OjaGroup1(i1, ia, ja, oia, oja, w, d, w + nd, d ? d + nd : NULL, px, pg, eta, &vmax, &row1, &bad, dp, wd, inplace)) i1 += 4;
-    if (i1 >= m) break;
-    TnRuleStats s1;
-    Rows(TN_RULE_OJA, 1, nd, ia + i1, ja, oia + i1, oja, w, d, px, pg, NULL, buf, eta, 0, &s1, pfd, dp + i1, wd + i1, inplace, 1, 1);
-    vmax = PetscMax(vmax, s1.vmax);
-    row1 = PetscMax(row1, s1.row1);
-    bad  = bad || s1.bad;
-    i0   = i1 + 1;
+  PetscInt  i   = 0;
+  while (i < m) {
+    PetscInt i1 = i;
+    while (i1 < m && !OjaGroupable1(i1, m, ia, oia)) i1++;
+    if (i1 > i) { /* rows [i, i1) one by one */
+      TnRuleStats s1;
+      Rows(TN_RULE_OJA, i1 - i, nd, ia + i, ja, oia + i, oja, w, d, px, pg, NULL, buf, eta, 0, &s1, pfd, dp + i, wd + i, inplace, 1, 1);
+      vmax = PetscMax(vmax, s1.vmax);
+      row1 = PetscMax(row1, s1.row1);
+      bad  = bad || s1.bad;
+    }
+    for (i = i1; i < m && OjaGroupable1(i, m, ia, oia); i += 4) OjaGroup1(i, ia, ja, oia, oja, w, d, w + nd, d ? d + nd : NULL, px, pg, eta, &vmax, &row1, &bad, dp, wd, inplace);
   }
   st->vmax = vmax;
   st->row1 = row1;

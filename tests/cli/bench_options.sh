@@ -11,6 +11,8 @@
 #  4. bench_grad with an unknown -bench_scheme: one error naming the schemes
 #     (it is not run as sync); its -dyn_h is used, as bench_step's is, and
 #     a forward is timed before each gradient (forward_timings: 2 per rep).
+#  4b. bench_rule -bench_rules hebb: the forward and hebb alone timed and
+#     reported; an unknown rule refused once, before the triad.
 #  5. a misspelt -bench_ option: refused once, before any work (bench_step,
 #     bench_comm), naming it.
 #  6. -help: the benchmark's options, once, and nothing run.
@@ -73,6 +75,17 @@ grep -q '"h": 0.03,' gradh.out || { echo "FAIL bench_grad did not use -dyn_h 0.0
 # a forward timing before each of the two gradients' (none, sqrt): 2 per rep
 grep -q '"forward_timings": 2,' gradh.out || { echo "FAIL bench_grad did not time a forward before each gradient:"; grep -o '"forward_timings": [^,]*' gradh.out; fail=1; }
 
+# 4b. bench_rule -bench_rules
+RULE=$(dirname "$TENOR")/bench/bench_rule
+RTINY="-bench_net lattice2d -bench_lattice_n 8 -bench_batch 1 -bench_steps 2 -bench_reps 1 -bench_triad_mb 1 -bench_triad_reps 1"
+mpirun -n 2 "$RULE" $RTINY -bench_rules hebb >rules.out 2>rules.err || { cat rules.err; exit 1; }
+grep -q '"forward": {' rules.out && grep -q '"hebb": {' rules.out || { echo "FAIL bench_rule -bench_rules hebb did not report forward and hebb:"; cat rules.out; fail=1; }
+grep -q '"oja"\|"local"' rules.out && { echo "FAIL bench_rule -bench_rules hebb reported another rule:"; cat rules.out; fail=1; }
+grep -q 'hebb .* s (' rules.err && ! grep -q 'oja\|local' rules.err || { echo "FAIL bench_rule's progress line is not the forward and hebb alone:"; cat rules.err; fail=1; }
+mpirun -n 2 "$RULE" $RTINY -bench_rules hebb,ojaa >rulesbad.out 2>rulesbad.err && { echo "FAIL bench_rule ran -bench_rules hebb,ojaa"; fail=1; }
+[ "$(grep -c "error: -bench_rules: unknown rule 'ojaa' (hebb, oja, local)" rulesbad.err)" = 1 ] || { echo "FAIL not one clear message for -bench_rules ojaa:"; cat rulesbad.err; fail=1; }
+grep -q "^triad" rulesbad.err && { echo "FAIL the triad ran before the refusal of -bench_rules ojaa"; fail=1; }
+
 # 5. typos
 mpirun -n 2 "$STEP" $TINY -bench_scheme sync -bench_min_tim 0.5 >typo.out 2>typo.err && { echo "FAIL -bench_min_tim was accepted"; fail=1; }
 [ "$(grep -c "error: unknown option -bench_min_tim: \`.*bench_step -help\` lists the options of this benchmark" typo.err)" = 1 ] || { echo "FAIL not one clear message for -bench_min_tim:"; cat typo.err; fail=1; }
@@ -87,5 +100,5 @@ mpirun -n 2 "$STEP" -help $TINY >help.out 2>help.err || { echo "FAIL bench_step 
 grep -q '"bench"' help.out && { echo "FAIL bench_step -help ran the benchmark"; fail=1; }
 grep -q "^triad" help.err && { echo "FAIL bench_step -help ran the triad"; fail=1; }
 
-[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme, uses -dyn_h and times a forward before each gradient, misspelt -bench_ options refused, -help lists and stops"
+[ $fail -eq 0 ] && echo "ok   bench_options: -dyn_coloring_file gives $(colors board.json) colours (default $d), -dyn_coloring_out written, -dyn_panel_kb read, -dyn_scheme refused once, bench_grad refuses an unknown scheme, uses -dyn_h and times a forward before each gradient, bench_rule times only the rules -bench_rules names and refuses an unknown one, misspelt -bench_ options refused, -help lists and stops"
 exit $fail
