@@ -40,11 +40,12 @@ struct _p_TnRule {
   PetscInt     B, m, nghost;
   VecScatter   halo;
   Vec          G;
-  PetscScalar *y;   /* y_i per sample of one row (oja) */
-  PetscScalar *buf; /* oja: one row's gathered r_j, B per synapse (the longest row's synapses times B) */
-  PetscInt     ndw; /* the parameter array's local length the halo was built for */
-  PetscBool    pfd; /* Ad's gathers asked for ahead: its columns are scattered (TnColumnsScattered; Ao's always are) */
-  PetscScalar *dw;  /* TnRuleApply's update (parameter layout), of length ndw_apply */
+  PetscScalar *y;    /* y_i per sample of one row (oja) */
+  PetscScalar *buf;  /* oja: one row's gathered r_j, B per synapse (the longest row's synapses times B) */
+  PetscInt     ndw;  /* the parameter array's local length the halo was built for */
+  PetscBool    pfd;  /* Ad's gathers asked for ahead: its columns are scattered (TnColumnsScattered; Ao's always are) */
+  PetscInt    *zero; /* m + 1 zeros: the row pointers of an empty block (hebb's passes over one block) */
+  PetscScalar *dw;   /* TnRuleApply's update (parameter layout), of length ndw_apply */
   PetscInt     ndw_apply;
   Mat          Wref; /* the W the halo was built for (a new SetUp of the net makes a new one) */
   /* W's statistics (max |W_ij|, max row sum of |W_ij|, over all ranks) as
@@ -77,6 +78,7 @@ static PetscErrorCode TnRuleReset(TnRule r)
   PetscCall(VecDestroy(&r->G));
   PetscCall(PetscFree(r->y));
   PetscCall(PetscFree(r->buf));
+  PetscCall(PetscFree(r->zero));
   r->B = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -216,6 +218,7 @@ static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
   PetscCall(VecGetSize(r->G, &ng));
   r->nghost = ng / B;
   PetscCall(PetscMalloc1(B + 1, &r->y));
+  PetscCall(PetscCalloc1(L.m + 1, &r->zero));
   { /* oja's row buffer: the longest row (both blocks) times B */
     Mat             Ad, Ao;
     const PetscInt *ia, *ja, *oia;
@@ -560,10 +563,10 @@ static void __attribute__((noinline)) HebbRows1(PetscInt m, PetscInt nd, const P
     const PetscInt t1 = PetscMin(t0 + TN_RULE_PIECE, ia[m]);
     RowFactors(t0, t1, ia, m, &ri, px, pre);
     HebbPiece1(t0, t1, ja, w, d, px, pre, eta, alpha, &mx4, &f4, inplace);
-    if (inplace)
+    if (inplace && wd)
       for (; rd < ri; rd++) TnNetDiagOfRow(dp, w, wd, rd); /* W_ii of the rows done, while in cache */
   }
-  if (inplace)
+  if (inplace && wd)
     for (; rd < m; rd++) TnNetDiagOfRow(dp, w, wd, rd);
   ri = 0;
   for (PetscInt t0 = 0; t0 < oia[m]; t0 += TN_RULE_PIECE) {
@@ -706,7 +709,7 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
       RowStatsExact(oia[i], oia[i + 1], w + nd, d ? d + nd : NULL, inplace, &vmax, &rs, &bad);
     }
     if (kind == TN_RULE_OJA) row1 = PetscMax(row1, rs);
-    if (inplace) TnNetDiagOfRow(dp, w, wd, i); /* W_ii while the row is in cache */
+    if (inplace && wd) TnNetDiagOfRow(dp, w, wd, i); /* W_ii while the row is in cache */
   }
   st->vmax = vmax;
   st->row1 = kind == TN_RULE_OJA ? row1 : -1; /* only oja's bound needs it: -1, not known */
@@ -874,6 +877,20 @@ static PetscErrorCode CheckActivities(TnRule r, Vec x, PetscInt nvalid, PetscInt
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Rows (or the B = 1 kernels) over the rows of the blocks given (an empty
+   block's row pointers: r->zero), W's values in w, the direction into dw
+   or, dw = NULL, in place (W_ii into wd when wd is given). */
+static PetscErrorCode RowsPass(TnRule r, const TnParamLayout *Lp, PetscInt B, PetscInt nvalid, const PetscInt *ia, const PetscInt *ja, const PetscInt *oia, const PetscInt *oja, PetscScalar *w, PetscScalar *dw, const PetscScalar *px, const PetscScalar *pg, PetscReal eta, const PetscInt *dp, PetscScalar *wd, TnRuleStats *st)
+{
+  const TnParamLayout L = *Lp;
+  PetscFunctionBeginUser;
+  if (!dw)
+    TN_RULE_BN(B, nvalid, TN_RULE_ROWS_INPLACE);
+  else
+    TN_RULE_BN(B, nvalid, TN_RULE_ROWS_DIRECTION);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* One pass over W's pattern: dw (the parameter array's layout; W's part
    only) <- the update for the activities x, of which samples b < nvalid
    count; or, dw = NULL, W <- W + dW in place. st: the trial's local
@@ -901,9 +918,7 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
   PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, &oja, &done));
   PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
   PetscCall(VecScatterBegin(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGetArrayRead(x, &px));
-  PetscCall(VecGetArrayRead(r->G, &pg));
   if (!dw) { /* written through W's own storage, so that W's state (and any cached norm) moves on; W_ii with it */
     Vec wdiag;
     PetscCall(TnNetGetDiagPositions(r->net, &dp));
@@ -912,14 +927,28 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
     PetscCall(MatSeqAIJGetArray(Ad, &va));
     PetscCall(MatSeqAIJGetArray(Ao, &vo));
     PetscCheck(va == w && (!L.no || vo == w + L.nd), PETSC_COMM_SELF, PETSC_ERR_PLIB, "W's value arrays are not the network's parameter storage");
-    TN_RULE_BN(B, nvalid, TN_RULE_ROWS_INPLACE);
+  }
+  if (r->kind == TN_RULE_HEBB) { /* a synapse needs r_i and r_j only: Ad's while the halo is in flight, then Ao's */
+    TnRuleStats so;
+    PetscCall(RowsPass(r, &L, B, nvalid, ia, ja, r->zero, oja, w, dw, px, NULL, eta, dp, wd, st));
+    PetscCall(VecScatterEnd(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecGetArrayRead(r->G, &pg));
+    PetscCall(RowsPass(r, &L, B, nvalid, r->zero, ja, oia, oja, w, dw, px, pg, eta, dp, NULL, &so));
+    st->vmax = PetscMax(st->vmax, so.vmax);
+    st->bad  = PetscMax(st->bad, so.bad);
+  } else { /* oja's y_i needs the whole row before any of its updates */
+    PetscCall(VecScatterEnd(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecGetArrayRead(r->G, &pg));
+    PetscCall(RowsPass(r, &L, B, nvalid, ia, ja, oia, oja, w, dw, px, pg, eta, dp, wd, st));
+  }
+  if (!dw) {
+    Vec wdiag;
+    PetscCall(TnNetGetVecs(r->net, NULL, NULL, &wdiag));
     PetscCall(MatSeqAIJRestoreArray(Ao, &vo));
     PetscCall(MatSeqAIJRestoreArray(Ad, &va));
     PetscCall(VecRestoreArray(wdiag, &wd));
-  } else {
-    TN_RULE_BN(B, nvalid, TN_RULE_ROWS_DIRECTION);
+  } else
     PetscCall(PetscArrayzero(dw + L.nd + L.no, L.n - L.nd - L.no)); /* b and u are not learned */
-  }
   PetscCall(VecRestoreArrayRead(r->G, &pg));
   PetscCall(VecRestoreArrayRead(x, &px));
   PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, &oja, &done));

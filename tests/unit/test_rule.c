@@ -563,6 +563,84 @@ static void test_non_finite(void)
   TN_ASSERT_OK(NonFinite());
 }
 
+/* A step that overflows only in an off-process synapse (2 ranks or
+   more): er without self-loops, the two ends i, j of one synapse of rank
+   0's off-process block given the activity 1e200 (r_i r_j = Inf; every
+   other product finite, no W_ii). hebb takes the off-process block in a
+   pass of its own (after the halo): its statistics must still name the
+   NaN or Inf, and the step be refused with W as it was. */
+static PetscErrorCode NonFiniteOffProcess(void)
+{
+  TnNet          net;
+  TnParamLayout  L;
+  PetscScalar   *p, *save;
+  PetscInt      *row, *col, ij[2] = {-1, -1}, diff = 0, gdiff;
+  const PetscInt B = 4;
+  PetscMPIInt    size, rank;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  if (size < 2) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, &net));
+  PetscCall(TnNetSetType(net, "er"));
+  PetscCall(TnNetSetSize(net, 400));
+  PetscCall(TnNetSetDegree(net, 9));
+  PetscCall(TnNetSetSelfLoops(net, PETSC_FALSE));
+  PetscCall(TnNetSetWeightScale(net, 0.5));
+  PetscCall(TnNetSetUp(net));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  PetscCall(TnNetGetParamMap(net, &row, &col));
+  if (!rank && L.no > 0) ij[0] = row[L.nd], ij[1] = col[L.nd];
+  PetscCallMPI(MPI_Bcast(ij, 2, MPIU_INT, 0, PETSC_COMM_WORLD));
+  CU_ASSERT_FATAL(ij[0] >= 0 && ij[0] != ij[1]);
+  PetscCall(PetscMalloc1(L.n + 1, &save));
+  PetscCall(TnNetGetParamArray(net, &p, NULL));
+  PetscCall(PetscArraycpy(save, p, L.n));
+  for (int kind = 0; kind < 2; kind++) {
+    TnRule          rule;
+    Vec             x;
+    PetscScalar    *px;
+    const PetscInt *natural;
+    PetscErrorCode  e;
+    PetscCall(CreateBatch(net, B, &x));
+    PetscCall(FillBatch(net, x, B, 5));
+    PetscCall(TnNetGetNatural(net, &natural));
+    PetscCall(VecGetArray(x, &px));
+    for (PetscInt i = 0; i < L.m; i++)
+      if (natural[i] == ij[0] || natural[i] == ij[1])
+        for (PetscInt b = 0; b < B; b++) px[i * B + b] = 1e200;
+    PetscCall(VecRestoreArray(x, &px));
+    PetscCall(TnRuleCreate(net, &rule));
+    PetscCall(TnRuleSetType(rule, kind ? TNRULE_OJA : TNRULE_HEBB));
+    PetscCall(TnRuleSetEta(rule, 0.1));
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    e = TnRuleApply(rule, x);
+    PetscCall(PetscPopErrorHandler());
+    CU_ASSERT(e != 0);
+    if (e) {
+      char *spec = NULL;
+      PetscCall(PetscErrorMessage(e, NULL, &spec));
+      CU_ASSERT(spec && strstr(spec, "NaN or Inf") != NULL);
+    }
+    PetscCall(TnNetGetParamArray(net, &p, NULL));
+    for (PetscInt q = 0; q < L.n; q++) diff += p[q] != save[q];
+    PetscCall(TnNetSetParams(net, save, 1.0, PETSC_FALSE));
+    PetscCall(TnRuleDestroy(&rule));
+    PetscCall(VecDestroy(&x));
+  }
+  PetscCall(MPIU_Allreduce(&diff, &gdiff, 1, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD));
+  CU_ASSERT(gdiff == 0);
+  PetscCall(PetscFree(save));
+  PetscCall(PetscFree2(row, col));
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_non_finite_off_process(void)
+{
+  TN_ASSERT_OK(NonFiniteOffProcess());
+}
+
 /* max |W_ij| over all ranks, and whether the net's W_ii vector is W's
    diagonal. */
 static PetscErrorCode WeightStats(TnNet net, PetscReal *wmax, PetscBool *diagok)
@@ -687,4 +765,5 @@ void TnTestRegister(void)
   CU_add_test(s, "a step in place equals the checked one; W written by others", test_in_place_and_checked);
   CU_add_test(s, "one step of hebb and oja against the formulas", test_one_step);
   CU_add_test(s, "a step that overflows is named and refused", test_non_finite);
+  CU_add_test(s, "an overflow in an off-process synapse alone is named too", test_non_finite_off_process);
 }
