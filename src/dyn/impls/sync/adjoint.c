@@ -305,7 +305,6 @@ static PetscErrorCode Transpose(TnDyn dyn)
   PetscFunctionBeginUser;
   sd->tnp = np;
   PetscCall(PetscCalloc3((size_t)np * (m + 1), &sd->tia, d->n + 1, &sd->tja, d->n + 1, &sd->tperm));
-  TnMemoryAdviseHuge(sd->tja, sizeof(PetscInt) * (size_t)d->n); /* streamed by every backward step */
   for (PetscInt i = 0; i < m; i++)
     for (PetscInt t = d->ia[i]; t < d->ia[i + 1]; t++) sd->tia[(size_t)(i / cw) * (m + 1) + d->ja[t] + 1]++;
   for (PetscInt q = 0, base = 0; q < np; q++) {
@@ -324,8 +323,6 @@ static PetscErrorCode Transpose(TnDyn dyn)
     }
   PetscCall(PetscFree(next));
   PetscCall(PetscMalloc2(d->n + 1, &sd->tva, d->n + 1, &sd->tgW));
-  TnMemoryAdviseHuge(sd->tva, sizeof(PetscReal) * (size_t)d->n);
-  TnMemoryAdviseHuge(sd->tgW, sizeof(PetscReal) * (size_t)d->n);
   dyn->adj.bytes += 4.0 * (np * (m + 1.0) + 2.0 * d->n) + 16.0 * d->n;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
