@@ -3,7 +3,7 @@
 # bench_grad, er N = 2.5e5, k = 32, B = 16, 1 rank, 3 reps, the build
 # without (ab67a90, in $AB_BUILD) and with (7e68ce4, in $ADV_BUILD)
 # alternated (log.txt). Not kept: forward + backward 6.44 and 6.12 s
-# without, 6.50 and 7.30 s with. Then main (build/) at N = 10^6, B = 1 and 16
+# without, 6.50 and 7.30 s with. Then build/ at 200e44b, N = 10^6, B = 1 and 16
 # (er1m_*.json). Run from the top of the project on a quiet machine.
 set -euo pipefail
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
