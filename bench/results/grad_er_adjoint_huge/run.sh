@@ -21,3 +21,6 @@ mpirun -n 1 build/bench/bench_grad -bench_net er -bench_k 32 -bench_batch 1,16 -
 # rows) then transpose (er*_b1_rows.json, er*_b1_transpose.json):
 # forward + backward 0.853 against 1.085 s at 2.5e5, 7.61 against 5.34 s
 # at 10^6.
+# And at N = 5e5 (two pairs), 7.5e5 and 10^6 (one pair more):
+# er500k_b1_{rows,transpose}_<order>.json, er750k_b1_*.json,
+# er1m_b1_*_2.json (docs/gradient.md, "Measured again on er").
