@@ -183,10 +183,13 @@ static PetscErrorCode Main(MPI_Comm comm)
   PetscCall(BenchCasesOptions(PetscOptionsObject, &bc));
   PetscCall(PetscOptionsInt("-steps", "Steps (updates) per timing", "", K, &K, NULL));
   {
-    char     *names[NOPS];
-    PetscInt  nn = NOPS;
-    PetscBool set;
+    char     *names[4 * NOPS];
+    PetscInt  nn = 4 * NOPS;
+    PetscBool set, given;
     PetscCall(PetscOptionsStringArray("-rules", "Rules timed beside the forward step", "", names, &nn, &set));
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-bench_rules", &given)); /* also given with no value */
+    if (given && !set) nn = 0;
+    PetscCheck(!given || (nn >= 1 && nn < 4 * NOPS), comm, PETSC_ERR_USER, "-bench_rules needs 1 to %d names of rules (hebb, oja, local), comma-separated; it got %s", 4 * NOPS - 1, nn < 1 ? "none" : "too many");
     if (set) {
       for (int o = 1; o < NOPS; o++) on[o] = PETSC_FALSE;
       for (PetscInt k = 0; k < nn; k++) {

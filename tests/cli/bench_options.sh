@@ -12,7 +12,8 @@
 #     (it is not run as sync); its -dyn_h is used, as bench_step's is, and
 #     a forward is timed before each gradient (forward_timings: 2 per rep).
 #  4b. bench_rule -bench_rules hebb: the forward and hebb alone timed and
-#     reported; an unknown rule refused once, before the triad.
+#     reported; an unknown rule and an empty list refused once, before the
+#     triad.
 #  5. a misspelt -bench_ option: refused once, before any work (bench_step,
 #     bench_comm), naming it.
 #  6. -help: the benchmark's options, once, and nothing run.
@@ -85,6 +86,8 @@ grep -q 'hebb .* s (' rules.err && ! grep -q 'oja\|local' rules.err || { echo "F
 mpirun -n 2 "$RULE" $RTINY -bench_rules hebb,ojaa >rulesbad.out 2>rulesbad.err && { echo "FAIL bench_rule ran -bench_rules hebb,ojaa"; fail=1; }
 [ "$(grep -c "error: -bench_rules: unknown rule 'ojaa' (hebb, oja, local)" rulesbad.err)" = 1 ] || { echo "FAIL not one clear message for -bench_rules ojaa:"; cat rulesbad.err; fail=1; }
 grep -q "^triad" rulesbad.err && { echo "FAIL the triad ran before the refusal of -bench_rules ojaa"; fail=1; }
+mpirun -n 2 "$RULE" $RTINY -bench_rules "" >rulesnone.out 2>rulesnone.err && { echo "FAIL bench_rule ran -bench_rules with no name"; fail=1; }
+[ "$(grep -c "error: -bench_rules needs 1 to 15 names of rules (hebb, oja, local), comma-separated; it got none" rulesnone.err)" = 1 ] || { echo "FAIL not one clear message for an empty -bench_rules:"; cat rulesnone.err; fail=1; }
 
 # 5. typos
 mpirun -n 2 "$STEP" $TINY -bench_scheme sync -bench_min_tim 0.5 >typo.out 2>typo.err && { echo "FAIL -bench_min_tim was accepted"; fail=1; }
