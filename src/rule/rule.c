@@ -627,9 +627,9 @@ TN_RULE_INLINE void OjaGroup1(PetscInt i, const PetscInt *ia, const PetscInt *ja
     wb[nd + t] = (TnRuleV4){wo[o0 + t], wo[o1 + t], wo[o2 + t], wo[o3 + t]};
     y += wb[nd + t] * xb[nd + t];
   }
-  const TnRuleV4 c = (z + y * y) * 1.0;
+  const TnRuleV4 c = z + y * y; /* <y_i^2> at n = 1 (invn = 1) */
   for (PetscInt t = 0; t < nd + no; t++) {
-    const TnRuleV4 sv = z + y * xb[t], dt = eta * (sv * 1.0 - c * wb[t]), v = wb[t] + dt, av = (TnRuleV4)((TnRuleV4i)v & mag);
+    const TnRuleV4 sv = z + y * xb[t], dt = eta * (sv - c * wb[t]), v = wb[t] + dt, av = (TnRuleV4)((TnRuleV4i)v & mag);
     const TnRuleV4 out = inplace ? v : dt;
     PetscScalar   *q   = t < nd ? (inplace ? w : d) : (inplace ? wo : od);
     const PetscInt k   = t < nd ? t : t - nd;
@@ -672,8 +672,7 @@ TN_RULE_INLINE void Rows(const TnRuleKind kind, PetscInt m, PetscInt nd, const P
   for (PetscInt i = 0; i < m; i++) {
     const PetscInt  nrd = ia[i + 1] - ia[i];
     const PetscReal mx0 = vmax;
-
-    PetscReal rs = 0, yy = 0;
+    PetscReal       rs = 0, yy = 0;
     if (kind == TN_RULE_OJA && vec) {
       TnRuleV4 y4[8];
       for (PetscInt q = 0; q < B / 4; q++) y4[q] = (TnRuleV4){0, 0, 0, 0};
@@ -902,7 +901,8 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
   const PetscInt    *ia, *ja, *oia, *oja;
   const PetscScalar *px, *pg;
   PetscScalar       *w, *va, *vo, *wd = NULL;
-  const PetscInt    *dp = NULL;
+  const PetscInt    *dp    = NULL;
+  Vec                wdiag = NULL;
   PetscInt           n;
   PetscBool          done;
   PetscReal          eta;
@@ -920,7 +920,6 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
   PetscCall(VecScatterBegin(r->halo, x, r->G, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGetArrayRead(x, &px));
   if (!dw) { /* written through W's own storage, so that W's state (and any cached norm) moves on; W_ii with it */
-    Vec wdiag;
     PetscCall(TnNetGetDiagPositions(r->net, &dp));
     PetscCall(TnNetGetVecs(r->net, NULL, NULL, &wdiag));
     PetscCall(VecGetArray(wdiag, &wd));
@@ -942,8 +941,6 @@ static PetscErrorCode Update(TnRule r, Vec x, PetscInt B, PetscInt nvalid, Petsc
     PetscCall(RowsPass(r, &L, B, nvalid, ia, ja, oia, oja, w, dw, px, pg, eta, dp, wd, st));
   }
   if (!dw) {
-    Vec wdiag;
-    PetscCall(TnNetGetVecs(r->net, NULL, NULL, &wdiag));
     PetscCall(MatSeqAIJRestoreArray(Ao, &vo));
     PetscCall(MatSeqAIJRestoreArray(Ad, &va));
     PetscCall(VecRestoreArray(wdiag, &wd));
