@@ -29,6 +29,15 @@ extern const char *const TnFormTypes[], *const TnActTypes[];
 typedef enum { TN_COLORING_NATURAL,
                TN_COLORING_RANDOM } TnColoringOrder;
 extern const char *const TnColoringOrders[];
+/* The sync scheme's backward step, rate form: W^T of the on-process block
+   as a gather over its columns (each lambda_j written once; a transposed
+   copy of the block, 8 bytes per synapse more) or a scatter-add by rows.
+   auto: columns at B >= 4, and at smaller B where the columns are
+   scattered and lambda takes at least 5 MB on the rank (docs/gradient.md). */
+typedef enum { TN_ADJOINT_TRANSPOSE_AUTO,
+               TN_ADJOINT_TRANSPOSE_COLUMNS,
+               TN_ADJOINT_TRANSPOSE_ROWS } TnAdjointTranspose;
+extern const char *const TnAdjointTransposes[];
 
 /* Per-batch results, on every rank (global sums). steps[k*B + b] is
    sum_i (log-det term of node i at step k) for sample b; base[b] is
@@ -64,6 +73,7 @@ PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[]
 PetscErrorCode TnDynSetColoringSeed(TnDyn dyn, PetscInt seed);
 PetscErrorCode TnDynGetColoringSeed(TnDyn dyn, PetscInt *seed);
 PetscErrorCode TnDynSetColoringOrder(TnDyn dyn, TnColoringOrder order);
+PetscErrorCode TnDynSetAdjointTranspose(TnDyn dyn, TnAdjointTranspose t);
 PetscErrorCode TnDynGetColoringOrder(TnDyn dyn, TnColoringOrder *order);
 /* The final time T: h = T / K at SetUp (instead of the step size h). */
 PetscErrorCode TnDynSetFinalTime(TnDyn dyn, PetscReal T);

@@ -2,9 +2,10 @@
    chosen by name (dynregis.c); everything here is common to all schemes. */
 #include "dynimpl.h"
 
-const char *const TnFormTypes[]      = {"rate", "current", "TnForm", "TN_FORM_", NULL};
-const char *const TnActTypes[]       = {"tanh", "linear", "TnAct", "TN_ACT_", NULL};
-const char *const TnColoringOrders[] = {"natural", "random", "TnColoringOrder", "TN_COLORING_", NULL};
+const char *const TnFormTypes[]         = {"rate", "current", "TnForm", "TN_FORM_", NULL};
+const char *const TnActTypes[]          = {"tanh", "linear", "TnAct", "TN_ACT_", NULL};
+const char *const TnColoringOrders[]    = {"natural", "random", "TnColoringOrder", "TN_COLORING_", NULL};
+const char *const TnAdjointTransposes[] = {"auto", "columns", "rows", "TnAdjointTranspose", "TN_ADJOINT_TRANSPOSE_", NULL};
 
 PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
 {
@@ -26,6 +27,7 @@ PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
   d->base     = TN_BASE_NORMAL;
   d->colseed  = 12345;
   d->colorder = TN_COLORING_NATURAL;
+  d->adjtr    = TN_ADJOINT_TRANSPOSE_AUTO;
   d->rtol     = 1e-8;
   d->atol     = 1e-10;
   d->adapt    = PETSC_TRUE;
@@ -137,6 +139,7 @@ TN_DYN_SETTER(NodeLoss, nodeloss_on, PetscBool)
 TN_DYN_SETTER(Slices, slices, PetscBool)
 TN_DYN_SETTER(ColoringSeed, colseed, PetscInt)
 TN_DYN_SETTER(ColoringOrder, colorder, TnColoringOrder)
+TN_DYN_SETTER(AdjointTranspose, adjtr, TnAdjointTranspose)
 TN_DYN_SETTER(Adaptive, adapt, PetscBool)
 
 PetscErrorCode TnDynSetStepSize(TnDyn dyn, PetscReal h)

@@ -146,6 +146,8 @@ struct _p_TnDyn {
   TnColoringOrder colorder;
   PetscReal       rtol, atol;
   PetscBool       adapt;
+  /* sync's backward step: W^T by columns or by rows (-dyn_adjoint_transpose) */
+  TnAdjointTranspose adjtr;
   /* bytes of gathered state per column panel (TnPanels: the sync step's, the colored step's rows split by colour), set by
      -dyn_panel_kb (0: no panels); unset: from the last-level cache */
   PetscInt  panelkb;

@@ -7,10 +7,10 @@
    and in both dL/dgamma_i += -h a_i lam_i - c_i, dL/dW_ii += c_i d_i, where
    c = d(local loss)/dA_ii (TnAdjLocal), zero for a clamped node (its h is
    0 there); lam is zero on clamped nodes (adjoint.c), so their rows add
-   nothing else. The on-process block's W^T is a
-   gather over Ad's columns for the rate form with B >= 4 (RateColumns: each
-   lamnew_j written once; phi(a_k) kept by the forward pass) and a scatter-add
-   by rows otherwise (Rows). Off-process columns go into the ghost buffer,
+   nothing else. The on-process block's W^T is, for the rate form, a gather
+   over Ad's columns (RateColumns: each lamnew_j written once; phi(a_k) kept
+   by the forward pass; at B >= 4, and at smaller B where lambda is large:
+   TnSyncAdjointSetUp) and a scatter-add by rows otherwise (Rows). Off-process columns go into the ghost buffer,
    which the reverse halo exchange (SCATTER_REVERSE, ADD_VALUES over the
    forward block halo) adds into the owners' lamnew; for the rate form the
    factor phi'(a_j) of an off-process column is applied on the sending side,
@@ -172,8 +172,9 @@ TN_INLINE void RateColumns(TnDyn dyn, const PetscScalar *restrict a, const Petsc
    lamnew_i's diagonal part -- then the transposed product of its on-process
    synapses, a scatter into lamnew, which is zero on entry (rows add into it
    in any order).
-     rate:    t = phi(a_i) from p, v = h lam_i (batches B < 4: RateColumns'
-              transpose would cost 8 bytes per synapse for no gain);
+     rate:    t = phi(a_i) from p, v = h lam_i (B < 4 with lambda in cache:
+              RateColumns' transpose would cost 8 bytes per synapse for no
+              gain);
      current: t = phi(s_i), v = mu_i = h phi'(s_i) lam_i + c_i w_ii phi''(s_i),
               kept in S for OffProcess. */
 TN_INLINE void Rows(TnDyn dyn, const PetscScalar *restrict a, const PetscReal *restrict p, TnDynAdjAcc *acc, const PetscBool rate, const PetscInt B)
@@ -327,15 +328,37 @@ static PetscErrorCode Transpose(TnDyn dyn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* lambda's bytes on a rank from which auto takes the columns at B < 4
+   (scattered columns). Rows scatter-add into lambda, columns gather from
+   it; at B = 1 on er, k = 32, 1 rank, forward + backward took (rows /
+   columns, seconds): N = 2.5e5 (2 MB) 0.85 / 1.09, 5e5 (4 MB) 1.9-2.5 /
+   2.3-3.0, 7.5e5 (6 MB) 5.2 / 4.0, 1e6 (8 MB) 7.6-9.8 / 5.3-6.4. */
+#define TN_ADJOINT_COLUMNS_MIN_BYTES (5.0 * 1024 * 1024)
+
 /* Rate form with tanh: phi(a_k) is kept by the forward pass (one state per
-   step). Current form: s and mu in S (the forward step's buffer). */
+   step). Current form: s and mu in S (the forward step's buffer). The rate
+   form's W^T by columns or by rows (-dyn_adjoint_transpose): each rank
+   decides for its own block; the values agree to round-off (a node's terms
+   are summed in another order). */
 PetscErrorCode TnSyncAdjointSetUp(TnDyn dyn, size_t *nsave)
 {
-  TnSync *sd = (TnSync *)dyn->data;
+  TnSync   *sd = (TnSync *)dyn->data;
+  PetscBool cols;
   PetscFunctionBeginUser;
   sd->storep = (PetscBool)(dyn->form == TN_FORM_RATE && dyn->act == TN_ACT_TANH);
   *nsave     = sd->storep ? (size_t)dyn->m * dyn->B : 0;
-  if (dyn->form == TN_FORM_RATE && dyn->B >= 4) PetscCall(Transpose(dyn));
+  PetscCheck(dyn->form == TN_FORM_RATE || dyn->adjtr != TN_ADJOINT_TRANSPOSE_COLUMNS, dyn->comm, PETSC_ERR_USER, "-dyn_adjoint_transpose columns is for the rate form; the current form's backward step goes by rows (use auto or rows)");
+  switch (dyn->adjtr) {
+  case TN_ADJOINT_TRANSPOSE_COLUMNS:
+    cols = PETSC_TRUE;
+    break;
+  case TN_ADJOINT_TRANSPOSE_ROWS:
+    cols = PETSC_FALSE;
+    break;
+  default:
+    cols = (PetscBool)(dyn->B >= 4 || (dyn->d.prefetch && 8.0 * dyn->m * dyn->B >= TN_ADJOINT_COLUMNS_MIN_BYTES));
+  }
+  if (dyn->form == TN_FORM_RATE && cols) PetscCall(Transpose(dyn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -360,25 +360,35 @@ static PetscErrorCode Bound(TnDyn dyn, const TnBoundQ *q, PetscReal margin, TnDy
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsObject)
+{
+  PetscInt v = (PetscInt)dyn->adjtr;
+  PetscFunctionBeginUser;
+  PetscCall(TnOptionsChoice("-adjoint_transpose", "Sync backward step, rate form: W^T as a gather over the columns (columns), a scatter by rows (rows), or auto: columns at B >= 4 and where the columns are scattered and lambda takes at least 5 MB", "TnDynSetAdjointTranspose", TnAdjointTransposes, 3, &v, NULL));
+  dyn->adjtr = (TnAdjointTranspose)v;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
 {
   TnSync *s;
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&s));
-  dyn->data             = s;
-  dyn->ops.setup        = SetUp;
-  dyn->ops.reset        = Reset;
-  dyn->ops.step         = TnSyncStep;
-  dyn->ops.stepsave     = StepSave;
-  dyn->ops.adjointsetup = TnSyncAdjointSetUp;
-  dyn->ops.adjointreset = TnSyncAdjointReset;
-  dyn->ops.adjointbegin = TnSyncAdjointBegin;
-  dyn->ops.adjointstep  = TnSyncAdjointStep;
-  dyn->ops.adjointend   = TnSyncAdjointEnd;
-  dyn->ops.localstep    = TnSyncLocalStep;
-  dyn->ops.inversestep  = TnSyncInverseStep;
-  dyn->ops.bound        = Bound;
-  dyn->ops.boundnorm1   = PETSC_TRUE;
-  dyn->ops.clamp        = PETSC_TRUE;
+  dyn->data               = s;
+  dyn->ops.setfromoptions = SetFromOptions;
+  dyn->ops.setup          = SetUp;
+  dyn->ops.reset          = Reset;
+  dyn->ops.step           = TnSyncStep;
+  dyn->ops.stepsave       = StepSave;
+  dyn->ops.adjointsetup   = TnSyncAdjointSetUp;
+  dyn->ops.adjointreset   = TnSyncAdjointReset;
+  dyn->ops.adjointbegin   = TnSyncAdjointBegin;
+  dyn->ops.adjointstep    = TnSyncAdjointStep;
+  dyn->ops.adjointend     = TnSyncAdjointEnd;
+  dyn->ops.localstep      = TnSyncLocalStep;
+  dyn->ops.inversestep    = TnSyncInverseStep;
+  dyn->ops.bound          = Bound;
+  dyn->ops.boundnorm1     = PETSC_TRUE;
+  dyn->ops.clamp          = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

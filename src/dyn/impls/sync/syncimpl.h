@@ -4,7 +4,7 @@
 
 typedef struct {
   PetscReal *S; /* current form: the synaptic input W a + b (forward), then mu (adjoint) */
-  /* adjoint, rate form with B >= 4: Ad transposed (CSC of Ad): column j's
+  /* adjoint, rate form, by columns (TnSyncAdjointSetUp): Ad transposed (CSC of Ad): column j's
      rows tja[tia[j] .. tia[j+1]) and their positions in Ad; W's values
      gathered in that order once per gradient (tva) and dL/dW accumulated in
      that order (tgW), scattered back once */
