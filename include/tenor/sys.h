@@ -52,6 +52,15 @@ PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max);
    columns, which the rules and the gradient go over). A hint: nothing
    happens where it is not supported. */
 void TnMemoryAdviseHuge(void *p, size_t bytes);
+/* Arrays of rows that kernels gather or read-modify-write by rows (the
+   state's phi(a), row-sum buffers, lambda, the gradient's save slots):
+   aligned to the cache line (64 bytes), so a row of B = 8k doubles spans k
+   lines and not k + 1 (malloc's 16-byte alignment made a 128-byte row span
+   3 lines, a gathered row 1.5 times its bytes), and, from 2 MB up, to the
+   huge page, with TnMemoryAdviseHuge. TnMemoryFreeAligned frees them
+   (NULL: nothing) and sets *p = NULL. Not counted by PETSc's -malloc_view. */
+PetscErrorCode TnMemoryAllocAligned(size_t bytes, void *p);
+PetscErrorCode TnMemoryFreeAligned(void *p);
 
 /* Counter-based random numbers: the value depends only on (seed, stream,
    counter), never on the rank count. splitmix64 finalizer over a combined key. */

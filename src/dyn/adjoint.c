@@ -97,7 +97,8 @@ PetscErrorCode TnDynAdjointReset(TnDyn dyn)
   PetscFunctionBeginUser;
   if (!g->setup) PetscFunctionReturn(PETSC_SUCCESS);
   if (dyn->ops.adjointreset) PetscCall(dyn->ops.adjointreset(dyn));
-  PetscCall(PetscFree2(g->lamall, g->wt));
+  PetscCall(TnMemoryFreeAligned(&g->lamall));
+  PetscCall(PetscFree(g->wt));
   PetscCall(VecDestroy(&g->Pv));
   PetscCall(VecDestroy(&g->Lv));
   PetscCall(VecDestroy(&g->Gp));
@@ -121,8 +122,8 @@ PetscErrorCode TnDynAdjointSetUp(TnDyn dyn, size_t *nsave, PetscLogDouble *bytes
     g->nsave = 0;
     if (dyn->ops.adjointsetup) PetscCall(dyn->ops.adjointsetup(dyn, &g->nsave));
     /* an in-place adjoint step (colored) needs no second lambda */
-    PetscCall(PetscMalloc2((g->inplace ? 1 : 2) * n + 1, &g->lamall, dyn->B, &g->wt));
-    TnMemoryAdviseHuge(g->lamall, sizeof(PetscReal) * (g->inplace ? 1 : 2) * n); /* W^T lambda gathers from it */
+    PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * ((g->inplace ? 1 : 2) * n + 1), &g->lamall)); /* W^T lambda gathers from it */
+    PetscCall(PetscMalloc1(dyn->B, &g->wt));
     g->lam    = g->lamall;
     g->lamnew = g->inplace ? NULL : g->lamall + n;
     PetscCall(VecCreateMPIWithArray(dyn->comm, dyn->B, (PetscInt)n, PETSC_DECIDE, NULL, &g->Pv));

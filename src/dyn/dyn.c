@@ -63,7 +63,7 @@ PetscErrorCode TnDynReset(TnDyn dyn)
     PetscCall(VecRestoreArrayRead(wdiag, &dyn->wdiag));
   }
   PetscCall(PetscFree(dyn->offrows));
-  PetscCall(PetscFree(dyn->pbuf));
+  PetscCall(TnMemoryFreeAligned(&dyn->pbuf));
   PetscCall(VecScatterDestroy(&dyn->halo));
   PetscCall(VecDestroy(&dyn->P));
   PetscCall(VecDestroy(&dyn->G));

@@ -187,8 +187,7 @@ static PetscErrorCode SetUpHalo(TnDyn dyn)
   const PetscInt B = dyn->B;
   PetscScalar   *g;
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc1((size_t)dyn->m * B + 1, &dyn->pbuf));
-  TnMemoryAdviseHuge(dyn->pbuf, sizeof(PetscScalar) * dyn->m * B); /* gathered from: huge pages before the first touch */
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)dyn->m * B + 1), &dyn->pbuf)); /* gathered from: rows on cache lines, huge pages before the first touch */
   PetscCall(PetscArrayzero(dyn->pbuf, (size_t)dyn->m * B));
   PetscCall(VecCreateMPIWithArray(dyn->comm, B, dyn->m * B, PETSC_DECIDE, dyn->pbuf, &dyn->P));
   PetscCall(TnNetCreateHalo(dyn->net, dyn->P, B, &dyn->G, &dyn->halo));

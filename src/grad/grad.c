@@ -26,7 +26,7 @@ static PetscErrorCode TnGradReset(TnGrad g)
   PetscFunctionBeginUser;
   if (!g->setup) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree3(g->ckpts, g->segbuf, g->aK));
-  PetscCall(PetscFree(g->save));
+  PetscCall(TnMemoryFreeAligned(&g->save));
   g->setup = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -78,8 +78,7 @@ static PetscErrorCode Allocate(TnGrad g)
   PetscFunctionBeginUser;
   PetscCall(TnDynAdjointSetUp(g->dyn, NULL, &adj));
   PetscCall(PetscMalloc3(sizes[0] + 1, &g->ckpts, sizes[1] + 1, &g->segbuf, sizes[2] + 1, &g->aK));
-  PetscCall(PetscMalloc1(sizes[3] + 1, &g->save));
-  TnMemoryAdviseHuge(g->save, sizeof(PetscReal) * sizes[3]); /* the forward step gathers phi(a_k) from its slot */
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (sizes[3] + 1), &g->save)); /* the forward step gathers phi(a_k) from its slot */
   g->bytes = adj;
   for (int q = 0; q < 4; q++) g->bytes += 8.0 * (PetscLogDouble)sizes[q];
   PetscFunctionReturn(PETSC_SUCCESS);

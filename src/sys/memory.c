@@ -7,6 +7,7 @@
 #include <tenor/sys.h>
 #include <sys/mman.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -85,6 +86,27 @@ PetscErrorCode TnPeakMemory(MPI_Comm comm, double *sum, double *max)
   me = 1024.0 * (double)ru.ru_maxrss;
   PetscCallMPI(MPI_Allreduce(&me, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
   if (max) PetscCallMPI(MPI_Allreduce(&me, max, 1, MPI_DOUBLE, MPI_MAX, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnMemoryAllocAligned(size_t bytes, void *p)
+{
+  const size_t huge = (size_t)1 << 21, align = bytes >= huge ? huge : 64;
+  void        *q = NULL;
+  int          err;
+  PetscFunctionBeginUser;
+  err = posix_memalign(&q, align, bytes ? bytes : 1);
+  PetscCheck(!err && q, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory: %.4g MB for a kernel buffer could not be allocated; use fewer samples per batch (-dyn_batch), more ranks or nodes, or a smaller network", (double)bytes / 1e6);
+  if (bytes >= huge) TnMemoryAdviseHuge(q, bytes);
+  *(void **)p = q;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnMemoryFreeAligned(void *p)
+{
+  PetscFunctionBeginUser;
+  free(*(void **)p);
+  *(void **)p = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -232,8 +232,7 @@ PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
   if (npd <= 1) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(SplitBlock(cd, &cd->d, m, cd->cptr, m, npd, &cd->spd));
   if (npo > 1) PetscCall(SplitBlock(cd, &cd->o, m, cd->gptr, dyn->nghost, npo, &cd->spo));
-  PetscCall(PetscMalloc1((size_t)m * dyn->B + 1, &cd->ubuf));
-  TnMemoryAdviseHuge(cd->ubuf, row * m);
+  PetscCall(TnMemoryAllocAligned(row * m + sizeof(PetscReal), &cd->ubuf));
   /* the split's values from the copies TnColoredOrderSetUp just took (later
      changes of W: TnColoredRefresh) */
   PetscCall(SplitValues(cd, &cd->d, m, cd->cptr, &cd->spd));
@@ -247,7 +246,7 @@ PetscErrorCode TnColoredOrderReset(TnDyn dyn)
   PetscFunctionBeginUser;
   PetscCall(SplitDestroy(&cd->spd));
   PetscCall(SplitDestroy(&cd->spo));
-  PetscCall(PetscFree(cd->ubuf));
+  PetscCall(TnMemoryFreeAligned(&cd->ubuf));
   if (!cd->gptr) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(VecScatterDestroy(&cd->hall));
   for (PetscInt c = 0; cd->halo && c < cd->ncolors; c++) PetscCall(VecScatterDestroy(&cd->halo[c]));

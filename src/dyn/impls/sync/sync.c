@@ -298,8 +298,7 @@ static PetscErrorCode SetUpPanels(TnDyn dyn)
   PetscCall(TnPanelsCreate(&dyn->d, dyn->m, dyn->m, npd, &s->pd));
   PetscCall(TnPanelsCreate(&dyn->o, dyn->m, dyn->nghost, npo, &s->po));
   if (dyn->form == TN_FORM_RATE && (s->pd.np > 1 || s->po.np > 1)) {
-    PetscCall(PetscMalloc1((size_t)dyn->m * dyn->B + 1, &s->ybuf));
-    TnMemoryAdviseHuge(s->ybuf, row * dyn->m);
+    PetscCall(TnMemoryAllocAligned(row * dyn->m + sizeof(PetscReal), &s->ybuf));
   }
   PetscCall(PetscInfo(NULL, "column panels of %zu bytes: %" PetscInt_FMT " on-process, %" PetscInt_FMT " off-process\n", bytes, PetscMax(s->pd.np, 1), PetscMax(s->po.np, 1)));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -323,7 +322,7 @@ static PetscErrorCode Reset(TnDyn dyn)
   PetscCall(PetscFree2(s->t, s->y));
   PetscCall(TnPanelsDestroy(&s->pd));
   PetscCall(TnPanelsDestroy(&s->po));
-  PetscCall(PetscFree(s->ybuf));
+  PetscCall(TnMemoryFreeAligned(&s->ybuf));
   PetscCall(TnSlicesDestroy(&s->sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
