@@ -69,9 +69,11 @@ PetscErrorCode TnNetGetMat(TnNet net, Mat *W);
 /* The halo of a node-state vector x (partitioned order, B consecutive
    values per node): *G (sequential, B values per ghost node of W, in the
    order of W's off-diagonal columns, garray) and the scatter x -> G. Every
-   user of presynaptic values from other ranks builds its halo here.
-   Collective. */
-PetscErrorCode TnNetCreateHalo(TnNet net, Vec x, PetscInt B, Vec *G, VecScatter *halo);
+   user of presynaptic values from other ranks builds its halo here. array:
+   G's storage, B times the ghost count (W's off-diagonal columns) values, kept
+   by the caller (the kernels' aligned buffers), or NULL: G allocates its
+   own. Collective. */
+PetscErrorCode TnNetCreateHalo(TnNet net, Vec x, PetscInt B, PetscScalar *array, Vec *G, VecScatter *halo);
 PetscErrorCode TnNetGetVecs(TnNet net, Vec *b, Vec *gamma, Vec *wdiag);
 PetscErrorCode TnNetGetSizes(TnNet net, PetscInt *N, PetscInt64 *nnz);
 /* natural[i]: the original (natural) number of local row i; size = local rows. */

@@ -102,7 +102,7 @@ PetscErrorCode TnDynAdjointReset(TnDyn dyn)
   PetscCall(VecDestroy(&g->Pv));
   PetscCall(VecDestroy(&g->Lv));
   PetscCall(VecDestroy(&g->Gp));
-  PetscCall(PetscFree(g->gbuf));
+  PetscCall(TnMemoryFreeAligned(&g->gbuf));
   PetscCall(VecDestroy(&g->Gy));
   PetscCall(PetscMemzero(g, sizeof(*g)));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -128,7 +128,7 @@ PetscErrorCode TnDynAdjointSetUp(TnDyn dyn, size_t *nsave, PetscLogDouble *bytes
     g->lamnew = g->inplace ? NULL : g->lamall + n;
     PetscCall(VecCreateMPIWithArray(dyn->comm, dyn->B, (PetscInt)n, PETSC_DECIDE, NULL, &g->Pv));
     PetscCall(VecCreateMPIWithArray(dyn->comm, dyn->B, (PetscInt)n, PETSC_DECIDE, NULL, &g->Lv));
-    PetscCall(PetscMalloc1((size_t)dyn->nghost * dyn->B + 1, &g->gbuf));
+    PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * ((size_t)dyn->nghost * dyn->B + 1), &g->gbuf));
     PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, dyn->nghost * dyn->B, g->gbuf, &g->Gp));
     PetscCall(VecCreateSeq(PETSC_COMM_SELF, dyn->nghost * dyn->B, &g->Gy));
     g->bytes += 8.0 * (g->inplace ? 1 : 2) * n + 2 * 8.0 * dyn->nghost * dyn->B + 8.0 * dyn->m;

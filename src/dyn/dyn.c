@@ -67,6 +67,7 @@ PetscErrorCode TnDynReset(TnDyn dyn)
   PetscCall(VecScatterDestroy(&dyn->halo));
   PetscCall(VecDestroy(&dyn->P));
   PetscCall(VecDestroy(&dyn->G));
+  PetscCall(TnMemoryFreeAligned(&dyn->gbuf));
   PetscCall(VecDestroy(&dyn->xnat));
   PetscCall(VecDestroy(&dyn->nodeloss));
   PetscCall(TnLogDetDestroy(&dyn->exact));

@@ -172,6 +172,7 @@ struct _p_TnDyn {
   PetscInt        *offrows, noff;        /* rows with off-process synapses */
   VecScatter       halo;
   PetscReal       *pbuf;   /* phi(a) (rate) or a (current): what is exchanged */
+  PetscScalar     *gbuf;   /* G's storage, cache-line aligned (TnMemoryAllocAligned) */
   Vec              P, G;   /* a Vec view of pbuf, and the ghost copy */
   PetscInt         renorm; /* rows between renormalisations of the diag product */
   PetscInt         nvalid; /* real samples of the batch being evaluated */

@@ -185,15 +185,12 @@ static PetscErrorCode SetUpBlocks(TnDyn dyn)
 static PetscErrorCode SetUpHalo(TnDyn dyn)
 {
   const PetscInt B = dyn->B;
-  PetscScalar   *g;
   PetscFunctionBeginUser;
   PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)dyn->m * B + 1), &dyn->pbuf)); /* gathered from: rows on cache lines, huge pages before the first touch */
   PetscCall(PetscArrayzero(dyn->pbuf, (size_t)dyn->m * B));
   PetscCall(VecCreateMPIWithArray(dyn->comm, B, dyn->m * B, PETSC_DECIDE, dyn->pbuf, &dyn->P));
-  PetscCall(TnNetCreateHalo(dyn->net, dyn->P, B, &dyn->G, &dyn->halo));
-  PetscCall(VecGetArray(dyn->G, &g));
-  TnMemoryAdviseHuge(g, sizeof(PetscScalar) * dyn->nghost * B);
-  PetscCall(VecRestoreArray(dyn->G, &g));
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)dyn->nghost * B + 1), &dyn->gbuf)); /* gathered from by Ao's rows */
+  PetscCall(TnNetCreateHalo(dyn->net, dyn->P, B, dyn->gbuf, &dyn->G, &dyn->halo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

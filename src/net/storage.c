@@ -257,7 +257,7 @@ PetscErrorCode TnNetGetParamMap(TnNet net, PetscInt **row, PetscInt **col)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TnNetCreateHalo(TnNet net, Vec x, PetscInt B, Vec *G, VecScatter *halo)
+PetscErrorCode TnNetCreateHalo(TnNet net, Vec x, PetscInt B, PetscScalar *array, Vec *G, VecScatter *halo)
 {
   Mat             W, Ao;
   const PetscInt *garray;
@@ -267,7 +267,10 @@ PetscErrorCode TnNetCreateHalo(TnNet net, Vec x, PetscInt B, Vec *G, VecScatter 
   PetscCall(TnNetGetMat(net, &W));
   PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, &Ao, &garray));
   PetscCall(MatGetSize(Ao, NULL, &nghost));
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, nghost * B, G));
+  if (array)
+    PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, nghost * B, array, G));
+  else
+    PetscCall(VecCreateSeq(PETSC_COMM_SELF, nghost * B, G));
   PetscCall(ISCreateBlock(PETSC_COMM_SELF, B, nghost, garray, PETSC_COPY_VALUES, &is));
   PetscCall(VecScatterCreate(x, is, *G, NULL, halo));
   PetscCall(ISDestroy(&is));

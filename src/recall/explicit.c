@@ -79,7 +79,7 @@ PetscErrorCode TnRecallSetUpExplicit(TnRecall r)
 
   /* natural numbers of the ghost columns, through the halo */
   PetscCall(MatCreateVecs(W, &r->x, NULL));
-  PetscCall(TnNetCreateHalo(r->net, r->x, 1, &r->G, &r->halo));
+  PetscCall(TnNetCreateHalo(r->net, r->x, 1, NULL, &r->G, &r->halo));
   PetscCall(VecGetArray(r->x, &px));
   for (PetscInt i = 0; i < r->m; i++) px[i] = (PetscScalar)natural[i];
   PetscCall(VecRestoreArray(r->x, &px));

@@ -214,7 +214,7 @@ static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
   PetscCall(TnNetGetParamLayout(r->net, &L));
   r->m   = L.m;
   r->ndw = L.n;
-  PetscCall(TnNetCreateHalo(r->net, x, B, &r->G, &r->halo));
+  PetscCall(TnNetCreateHalo(r->net, x, B, NULL, &r->G, &r->halo));
   PetscCall(VecGetSize(r->G, &ng));
   r->nghost = ng / B;
   PetscCall(PetscMalloc1(B + 1, &r->y));
