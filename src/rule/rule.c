@@ -40,6 +40,7 @@ struct _p_TnRule {
   PetscInt     B, m, nghost;
   VecScatter   halo;
   Vec          G;
+  PetscScalar *gbuf; /* G's storage, cache-line aligned (TnMemoryAllocAligned): rows of B gathered by Ao's synapses */
   PetscScalar *y;    /* y_i per sample of one row (oja) */
   PetscScalar *buf;  /* oja: one row's gathered r_j, B per synapse (the longest row's synapses times B) */
   PetscInt     ndw;  /* the parameter array's local length the halo was built for */
@@ -76,8 +77,9 @@ static PetscErrorCode TnRuleReset(TnRule r)
   PetscFunctionBeginUser;
   PetscCall(VecScatterDestroy(&r->halo));
   PetscCall(VecDestroy(&r->G));
+  PetscCall(TnMemoryFreeAligned(&r->gbuf));
   PetscCall(PetscFree(r->y));
-  PetscCall(PetscFree(r->buf));
+  PetscCall(TnMemoryFreeAligned(&r->buf));
   PetscCall(PetscFree(r->zero));
   r->B = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -214,7 +216,13 @@ static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
   PetscCall(TnNetGetParamLayout(r->net, &L));
   r->m   = L.m;
   r->ndw = L.n;
-  PetscCall(TnNetCreateHalo(r->net, x, B, NULL, &r->G, &r->halo));
+  {
+    Mat Ao;
+    PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, &Ao, NULL));
+    PetscCall(MatGetSize(Ao, NULL, &ng));
+  }
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)ng * B + 1), &r->gbuf));
+  PetscCall(TnNetCreateHalo(r->net, x, B, r->gbuf, &r->G, &r->halo));
   PetscCall(VecGetSize(r->G, &ng));
   r->nghost = ng / B;
   PetscCall(PetscMalloc1(B + 1, &r->y));
@@ -233,7 +241,7 @@ static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
     r->pfd = TnColumnsScattered(L.m, ia, ja);
     PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
     PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
-    PetscCall(PetscMalloc1((size_t)len * B + 1, &r->buf));
+    PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)len * B + 1), &r->buf));
   }
   r->B    = B;
   r->Wref = W;
