@@ -398,6 +398,13 @@ PetscErrorCode TnTestFillNormal(Vec x, PetscInt seed)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscReal TnTestRelDiff(Vec x, Vec y)
+{
+  PetscReal ny = 0;
+  if (VecNorm(y, NORM_INFINITY, &ny)) return PETSC_MAX_REAL;
+  return TnTestMaxDiff(x, y) / PetscMax(ny, 1e-300);
+}
+
 PetscReal TnTestMaxDiff(Vec x, Vec y)
 {
   Vec       d;
@@ -447,6 +454,17 @@ PetscErrorCode TnTestCopyFollowsW(TnDyn d0, TnDyn d1, PetscInt B, PetscBool *mov
 {
   PetscFunctionBeginUser;
   PetscCall(TnTestCopyFollowsWTol(d0, d1, B, 0, moved, same));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnTestDynWithOption(TnNet net, const char *scheme, const char *opt, const char *val, TnDyn *dyn)
+{
+  PetscFunctionBeginUser;
+  if (opt) PetscCall(PetscOptionsSetValue(NULL, opt, val));
+  PetscCall(TnDynCreate(net, dyn));
+  PetscCall(TnDynSetScheme(*dyn, scheme));
+  PetscCall(TnDynSetFromOptions(*dyn));
+  if (opt) PetscCall(PetscOptionsClearValue(NULL, opt));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

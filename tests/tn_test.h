@@ -129,6 +129,8 @@ const char *TnTestTmpDir(void);
 PetscErrorCode TnTestFillNormal(Vec x, PetscInt seed);
 /* max |x - y| over the ranks; -1 if it cannot be computed. */
 PetscReal TnTestMaxDiff(Vec x, Vec y);
+/* max |x - y| / max(max |y|, 1e-300) */
+PetscReal TnTestRelDiff(Vec x, Vec y);
 /* d1 keeps a copy of W's values that d0 does not (panels, slices), both
    set up on one net with batch B: evaluate d1 (it takes its copy), move
    every parameter (TnGradAddToParams), evaluate both from the same state.
@@ -138,6 +140,10 @@ PetscErrorCode TnTestCopyFollowsW(TnDyn d0, TnDyn d1, PetscInt B, PetscBool *mov
    rtol max(|log Phi_0|, 1) (rtol = 0: bit for bit). */
 PetscErrorCode TnTestCopyFollowsWTol(TnDyn d0, TnDyn d1, PetscInt B, PetscReal rtol, PetscBool *moved, PetscBool *same);
 
+/* A dyn of the given scheme on net, configured from the options database
+   with opt = val set for that call only (opt NULL: nothing set), not yet
+   set up: the caller sets the rest. */
+PetscErrorCode TnTestDynWithOption(TnNet net, const char *scheme, const char *opt, const char *val, TnDyn *dyn);
 /* A net of the given type, size and degree on PETSC_COMM_WORLD. */
 PetscErrorCode TnTestBuildNet(const char *type, PetscInt n, PetscInt k, TnNet *net);
 /* Clamps every stride-th node (0, stride, 2 stride, ...; rank 0 gives the set). */

@@ -25,11 +25,7 @@ typedef struct {
 static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char *kb, TnDyn *dyn)
 {
   PetscFunctionBeginUser;
-  if (kb) PetscCall(PetscOptionsSetValue(NULL, "-dyn_panel_kb", kb));
-  PetscCall(TnDynCreate(net, dyn));
-  PetscCall(TnDynSetScheme(*dyn, TN_SCHEME_COLORED));
-  PetscCall(TnDynSetFromOptions(*dyn));
-  if (kb) PetscCall(PetscOptionsClearValue(NULL, "-dyn_panel_kb"));
+  PetscCall(TnTestDynWithOption(net, TN_SCHEME_COLORED, kb ? "-dyn_panel_kb" : NULL, kb, dyn));
   PetscCall(TnDynSetActivation(*dyn, c->act));
   PetscCall(TnDynSetForm(*dyn, c->form));
   PetscCall(TnDynSetNodeLoss(*dyn, PETSC_TRUE));
@@ -39,14 +35,6 @@ static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char
   if (c->clamp) PetscCall(TnTestClampEvery(*dyn, net, 7));
   PetscCall(TnDynSetUp(*dyn));
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* max |x - y| / max(max |y|, 1e-300) */
-static PetscReal RelDiff(Vec x, Vec y)
-{
-  PetscReal ny;
-  VecNorm(y, NORM_INFINITY, &ny);
-  return TnTestMaxDiff(x, y) / PetscMax(ny, 1e-300);
 }
 
 static PetscInt Panels(TnDyn dyn)
@@ -87,9 +75,9 @@ static void SameSums(const char *type, PetscInt n, PetscInt k)
       TN_ASSERT_OK(TnTestEvaluateAll(d1, B, &o1));
       for (PetscInt b = 0; b < B; b++) worst = PetscMax(worst, PetscAbsReal(o0.logphi[b] - o1.logphi[b]) / PetscMax(PetscAbsReal(o0.logphi[b]), 1.0));
       CU_ASSERT(worst <= 1e-12);
-      CU_ASSERT(RelDiff(o1.aK, o0.aK) <= 1e-12);
-      CU_ASSERT(RelDiff(o1.node, o0.node) <= 1e-12);
-      CU_ASSERT(RelDiff(o1.grad, o0.grad) <= 1e-10);
+      CU_ASSERT(TnTestRelDiff(o1.aK, o0.aK) <= 1e-12);
+      CU_ASSERT(TnTestRelDiff(o1.node, o0.node) <= 1e-12);
+      CU_ASSERT(TnTestRelDiff(o1.grad, o0.grad) <= 1e-10);
       TnTestOutDestroy(&o0);
       TnTestOutDestroy(&o1);
       TnDynDestroy(&dd);
@@ -178,8 +166,8 @@ static void test_colsplit_mixed_ranks(void)
   TN_ASSERT_OK(TnTestEvaluateAll(d0, 16, &o0));
   TN_ASSERT_OK(TnTestEvaluateAll(d1, 16, &o1));
   for (PetscInt b = 0; b < 16; b++) CU_ASSERT(PetscAbsReal(o0.logphi[b] - o1.logphi[b]) <= 1e-12 * PetscMax(PetscAbsReal(o0.logphi[b]), 1.0));
-  CU_ASSERT(RelDiff(o1.aK, o0.aK) <= 1e-12);
-  CU_ASSERT(RelDiff(o1.grad, o0.grad) <= 1e-10);
+  CU_ASSERT(TnTestRelDiff(o1.aK, o0.aK) <= 1e-12);
+  CU_ASSERT(TnTestRelDiff(o1.grad, o0.grad) <= 1e-10);
   TnTestOutDestroy(&o0);
   TnTestOutDestroy(&o1);
   TnDynDestroy(&d1);

@@ -28,11 +28,7 @@ typedef struct {
 static PetscErrorCode MakeDyn(TnNet net, const Config *c, PetscInt B, const char *slices, TnDyn *dyn)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscOptionsSetValue(NULL, "-dyn_slices", slices));
-  PetscCall(TnDynCreate(net, dyn));
-  PetscCall(TnDynSetScheme(*dyn, c->scheme));
-  PetscCall(TnDynSetFromOptions(*dyn));
-  PetscCall(PetscOptionsClearValue(NULL, "-dyn_slices"));
+  PetscCall(TnTestDynWithOption(net, c->scheme, "-dyn_slices", slices, dyn));
   (*dyn)->slicesall = PETSC_TRUE; /* er too: its slices gather, which the default leaves to the row loop */
   PetscCall(TnDynSetActivation(*dyn, c->act));
   PetscCall(TnDynSetLogDetType(*dyn, c->ldt));
