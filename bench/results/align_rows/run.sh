@@ -23,3 +23,6 @@ echo "builds are snapshots in \$SNAP/<name>; see the comment above for the comma
 # rule/: the rules' ghost copy and oja's row buffer aligned too. alignG is
 #   6f52945, rulealign the commit after it; 2 ranks, two rounds:
 #     mpirun -n 2 bench_rule -bench_net er -bench_batch 16 -bench_rules hebb,oja -bench_reps 5
+#
+# grad/: the gradient, c128 (10fce9c) against alignG (6f52945), alternated twice:
+#     bench_grad -bench_net er -bench_er_n 1000000 -bench_k 32 -bench_batch 16 -bench_reps 2
