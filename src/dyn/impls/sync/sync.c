@@ -363,7 +363,7 @@ static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsOb
 {
   PetscInt v = (PetscInt)dyn->adjtr;
   PetscFunctionBeginUser;
-  PetscCall(TnOptionsChoice("-adjoint_transpose", "Sync backward step, rate form: W^T as a gather over the columns (columns), a scatter by rows (rows), or auto: columns at B >= 4 and where the columns are scattered and lambda takes at least 5 MB", "TnDynSetAdjointTranspose", TnAdjointTransposes, 3, &v, NULL));
+  PetscCall(TnOptionsChoice("-adjoint_transpose", "Sync backward step, rate form: W^T as a gather over the columns (columns), a scatter by rows (rows), or auto: columns at B >= 4, and at B < 4 where the columns are scattered and lambda takes at least 5 MB on the rank", "TnDynSetAdjointTranspose", TnAdjointTransposes, 3, &v, NULL));
   dyn->adjtr = (TnAdjointTranspose)v;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
