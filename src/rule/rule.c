@@ -207,42 +207,33 @@ PetscErrorCode TnRuleView(TnRule r, PetscViewer viewer)
 /* The halo scatter r -> G for batch size B (block index set over garray). */
 static PetscErrorCode SetUpHalo(TnRule r, Vec x, PetscInt B)
 {
-  Mat           W;
-  TnParamLayout L;
-  PetscInt      ng;
+  Mat             W, Ad, Ao;
+  TnParamLayout   L;
+  const PetscInt *ia, *ja, *oia;
+  PetscInt        n, len = 0;
+  PetscBool       done;
   PetscFunctionBeginUser;
   PetscCall(TnRuleReset(r));
   PetscCall(TnNetGetMat(r->net, &W));
   PetscCall(TnNetGetParamLayout(r->net, &L));
+  PetscCall(MatMPIAIJGetSeqAIJ(W, &Ad, &Ao, NULL));
   r->m   = L.m;
   r->ndw = L.n;
-  {
-    Mat Ao;
-    PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, &Ao, NULL));
-    PetscCall(MatGetSize(Ao, NULL, &ng));
-  }
-  PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)ng * B + 1), &r->gbuf));
+  PetscCall(MatGetSize(Ao, NULL, &r->nghost)); /* W's off-process columns: the ghost nodes */
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)r->nghost * B + 1), &r->gbuf));
   PetscCall(TnNetCreateHalo(r->net, x, B, r->gbuf, &r->G, &r->halo));
-  PetscCall(VecGetSize(r->G, &ng));
-  r->nghost = ng / B;
   PetscCall(PetscMalloc1(B + 1, &r->y));
   PetscCall(PetscCalloc1(L.m + 1, &r->zero));
-  { /* oja's row buffer: the longest row (both blocks) times B */
-    Mat             Ad, Ao;
-    const PetscInt *ia, *ja, *oia;
-    PetscInt        n, len = 0;
-    PetscBool       done;
-    PetscCall(MatMPIAIJGetSeqAIJ(W, &Ad, &Ao, NULL));
-    PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
-    PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
-    PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
-    PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
-    for (PetscInt i = 0; i < L.m; i++) len = PetscMax(len, ia[i + 1] - ia[i] + oia[i + 1] - oia[i]);
-    r->pfd = TnColumnsScattered(L.m, ia, ja);
-    PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
-    PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
-    PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)len * B + 1), &r->buf));
-  }
+  /* oja's row buffer: the longest row (both blocks) times B */
+  PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
+  PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+  PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
+  PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "cannot access W's CSR arrays");
+  for (PetscInt i = 0; i < L.m; i++) len = PetscMax(len, ia[i + 1] - ia[i] + oia[i + 1] - oia[i]);
+  r->pfd = TnColumnsScattered(L.m, ia, ja);
+  PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oia, NULL, &done));
+  PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &ia, &ja, &done));
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)len * B + 1), &r->buf));
   r->B    = B;
   r->Wref = W;
   PetscFunctionReturn(PETSC_SUCCESS);
