@@ -143,11 +143,55 @@ static void test_slices_default_rule(void)
   }
 }
 
+/* The diag product of a step's factors over the slices (TnAccSlice: the
+   factors of a slice of 8 rows multiplied at once where no renormalisation
+   falls inside it, row by row otherwise and with per-node totals): log Phi
+   equals the row-by-row pass's bit for bit whatever the rows between
+   renormalisations (frexp scales by a power of two, exactly), with 1 (every
+   row), 3 and 13 (falling inside slices), 8 (at their ends) and the
+   default, in both schemes, on a lattice and on a random network. */
+static void test_slices_product(void)
+{
+  const char    *types[]  = {TNNET_LATTICE2D, TNNET_ER};
+  const char    *scheme[] = {TN_SCHEME_SYNC, TN_SCHEME_COLORED};
+  const PetscInt renorm[] = {0, 1, 3, 8, 13}; /* 0: the default (the reference, first) */
+  for (int q = 0; q < 2; q++) {
+    TnNet net;
+    TN_ASSERT_OK(TnTestBuildNet(types[q], q ? 203 : 20, q ? 9 : 4, &net));
+    for (int c = 0; c < 2; c++) {
+      const Config cf  = {scheme[c], TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE};
+      PetscReal    ref = 0;
+      for (int on = 0; on < 2; on++)
+        for (size_t r = 0; r < sizeof(renorm) / sizeof(renorm[0]); r++) {
+          TnDyn       d;
+          TnDynResult res;
+          Vec         x;
+          TN_ASSERT_OK(MakeDyn(net, &cf, 1, on ? "1" : "0", &d));
+          TN_ASSERT_OK(TnDynSetNodeLoss(d, PETSC_FALSE)); /* TnAccSlice's case: no per-node totals */
+          TN_ASSERT_OK(TnDynSetUp(d));
+          if (renorm[r]) d->renorm = renorm[r];
+          TN_ASSERT_OK(TnDynCreateState(d, &x));
+          TN_ASSERT_OK(TnTestFillNormal(x, 5));
+          TN_ASSERT_OK(TnDynResultCreate(d, &res));
+          TN_ASSERT_OK(TnDynEvaluate(d, x, &res));
+          if (!on && !renorm[r]) ref = res.logphi[0]; /* row by row, the default renormalisation */
+          CU_ASSERT(res.logphi[0] == ref);
+          CU_ASSERT(PetscIsNormalReal(res.logphi[0]));
+          TnDynResultDestroy(&res);
+          VecDestroy(&x);
+          TnDynDestroy(&d);
+        }
+    }
+    TnNetDestroy(&net);
+  }
+}
+
 void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("slices", NULL, NULL);
   CU_add_test(s, "slices: the same sums on a lattice, bit for bit", test_slices_lattice);
   CU_add_test(s, "slices: the same sums on a random network, bit for bit", test_slices_er);
+  CU_add_test(s, "slices: the log-det product of a slice at once, bit for bit", test_slices_product);
   CU_add_test(s, "slices follow a change of W", test_slices_follow_W);
   CU_add_test(s, "slices: kept by default on a lattice, not on a random network", test_slices_default_rule);
 }

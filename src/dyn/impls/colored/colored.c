@@ -37,7 +37,8 @@ static PetscInt UpdateSlice(TnDyn dyn, PetscInt p, PetscInt p1, const PetscScala
   if (s + TN_SLICE_AHEAD < cd->sd.ns) TnSlicePrefetch(&cd->sd, &R, s + TN_SLICE_AHEAD);
   for (PetscInt r = 0; r < TN_SLICE && ahead + r < p1; r++) __builtin_prefetch(a + cd->crows[ahead + r]);
   TnSliceRate(&cd->sd, &cd->d, s, &R, dyn->h, dyn->act, dyn->pbuf, cd->crows, a, out, anew, hA);
-  for (PetscInt r = 0; r < TN_SLICE; r++) TnAccRow(acc, hA + r, prod, expo, nodeacc ? nodeacc + cd->crows[p + r] : NULL, 1);
+  if (!TnAccSlice(acc, hA, prod, expo, nodeacc))
+    for (PetscInt r = 0; r < TN_SLICE; r++) TnAccRow(acc, hA + r, prod, expo, nodeacc ? nodeacc + cd->crows[p + r] : NULL, 1);
   return p + TN_SLICE;
 }
 

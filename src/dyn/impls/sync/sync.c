@@ -84,10 +84,8 @@ static void RateOnProcessSlices(TnDyn dyn, const TnSlices *S, const PetscScalar 
       __builtin_prefetch(a + TN_SLICE * (s + TN_SLICE_AHEAD));
     }
     TnSliceRate(S, &dyn->d, s, &R, dyn->h, dyn->act, p, NULL, a, out, NULL, hA);
-    for (PetscInt r = 0; r < TN_SLICE; r++) {
-      const PetscInt i = TN_SLICE * s + r;
-      TnAccRow(&acc, hA + r, prod, expo, nodeacc ? nodeacc + i : NULL, 1);
-    }
+    if (!TnAccSlice(&acc, hA, prod, expo, nodeacc))
+      for (PetscInt r = 0; r < TN_SLICE; r++) TnAccRow(&acc, hA + r, prod, expo, nodeacc ? nodeacc + TN_SLICE * s + r : NULL, 1);
   }
   for (PetscInt i = TN_SLICE * S->ns; i < dyn->m; i++) RateRow(dyn, &dyn->d, i, NULL, a, p, out, &acc, prod, expo, nodeacc, 0, 1);
   TnAccEnd(&acc, prod, expo, ldet, 1);
