@@ -61,8 +61,11 @@ TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar
   const PetscInt   rows = B < TN_COLORED_CHUNK ? TN_COLORED_CHUNK / B : 1;
   PetscReal        anew[rate ? rows * B : 1];
   const int        sliced = B == 1 && rate && !loc && !yin && !g && cd->sd.ns;
-  for (PetscInt q0 = p0; q0 < p1; q0 += rows) {
-    const PetscInt q1 = PetscMin(q0 + rows, p1);
+  /* chunks end at multiples of `rows` (a multiple of TN_SLICE at B = 1), so
+     a colour that starts inside a slice loses only its first and last
+     slices to the row-by-row path, not two in every chunk */
+  for (PetscInt q0 = p0, q1; q0 < p1; q0 = q1) {
+    q1 = PetscMin((q0 / rows + 1) * rows, p1);
     for (PetscInt p = q0; p < q1; p++) {
       if (sliced && p % TN_SLICE == 0 && p + TN_SLICE <= q1) { /* a whole slice of this chunk's rows at once */
         p = UpdateSlice(dyn, p, p1, a, out, anew + (p - q0), acc, prod, expo, nodeacc) - 1;
