@@ -146,23 +146,25 @@ static void test_slices_default_rule(void)
 /* The diag product of a step's factors over the slices (TnAccSlice: the
    factors of a slice of 8 rows multiplied at once where no renormalisation
    falls inside it, row by row otherwise and with per-node totals): log Phi
-   equals the row-by-row pass's bit for bit whatever the rows between
-   renormalisations (frexp scales by a power of two, exactly), with 1 (every
-   row), 3 and 13 (falling inside slices), 8 (at their ends) and the
-   default, in both schemes, on a lattice and on a random network. */
+   equals the row-by-row pass's bit for bit at the same number of rows
+   between renormalisations -- 1 (every row), 3 and 13 (falling inside
+   slices), 8 (at their ends) and the default -- in both schemes, on a
+   lattice and on a random network. (Across different numbers the last bit
+   may differ: log p + e log 2 rounds differently as frexp leaves the
+   product split into another p and e.) */
 static void test_slices_product(void)
 {
   const char    *types[]  = {TNNET_LATTICE2D, TNNET_ER};
   const char    *scheme[] = {TN_SCHEME_SYNC, TN_SCHEME_COLORED};
-  const PetscInt renorm[] = {0, 1, 3, 8, 13}; /* 0: the default (the reference, first) */
+  const PetscInt renorm[] = {0, 1, 3, 8, 13}; /* 0: the default */
   for (int q = 0; q < 2; q++) {
     TnNet net;
     TN_ASSERT_OK(TnTestBuildNet(types[q], q ? 203 : 20, q ? 9 : 4, &net));
     for (int c = 0; c < 2; c++) {
-      const Config cf  = {scheme[c], TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE};
-      PetscReal    ref = 0;
-      for (int on = 0; on < 2; on++)
-        for (size_t r = 0; r < sizeof(renorm) / sizeof(renorm[0]); r++) {
+      const Config cf = {scheme[c], TN_ACT_TANH, TN_LOGDET_DIAG, PETSC_FALSE};
+      for (size_t r = 0; r < sizeof(renorm) / sizeof(renorm[0]); r++) {
+        PetscReal lp[2];
+        for (int on = 0; on < 2; on++) {
           TnDyn       d;
           TnDynResult res;
           Vec         x;
@@ -174,13 +176,14 @@ static void test_slices_product(void)
           TN_ASSERT_OK(TnTestFillNormal(x, 5));
           TN_ASSERT_OK(TnDynResultCreate(d, &res));
           TN_ASSERT_OK(TnDynEvaluate(d, x, &res));
-          if (!on && !renorm[r]) ref = res.logphi[0]; /* row by row, the default renormalisation */
-          CU_ASSERT(res.logphi[0] == ref);
-          CU_ASSERT(PetscIsNormalReal(res.logphi[0]));
+          lp[on] = res.logphi[0];
+          CU_ASSERT(PetscIsNormalReal(lp[on]));
           TnDynResultDestroy(&res);
           VecDestroy(&x);
           TnDynDestroy(&d);
         }
+        CU_ASSERT(lp[1] == lp[0]); /* slices (TnAccSlice) against the row loop (TnAccRow) */
+      }
     }
     TnNetDestroy(&net);
   }

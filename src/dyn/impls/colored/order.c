@@ -202,17 +202,6 @@ static PetscErrorCode SplitDestroy(TnColoredSplit *S)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The number of panels for ncols columns of gathered state under the
-   sync step's rule: 1 (none) below 4 slices of -dyn_panel_kb unless it is
-   set, none with -dyn_panel_kb 0. */
-static PetscInt SplitPanels(TnDyn dyn, size_t bytes, PetscInt ncols)
-{
-  const size_t row = sizeof(PetscScalar) * (size_t)dyn->B;
-  PetscInt     np  = bytes ? (PetscInt)((row * ncols + bytes - 1) / bytes) : 1;
-  if (!dyn->panelset && np < 4) np = 1;
-  return PetscMin(np, TN_PANELS_MAX); /* as TnPanelsCreate: the memory check counts what it allocates */
-}
-
 PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
 {
   TnColored     *cd  = (TnColored *)dyn->data;
@@ -225,8 +214,8 @@ PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
   PetscCall(TnDynPanelBytes(dyn, &bytes));
   /* decided per rank (its own columns and ghosts); the memory check is
      collective, so every rank takes it, with 0 bytes where it does not split */
-  npd = cd->d.prefetch ? SplitPanels(dyn, bytes, m) : 1;
-  npo = npd > 1 ? SplitPanels(dyn, bytes, dyn->nghost) : 1;
+  npd = cd->d.prefetch ? TnColoredSplitPanels(row * m, bytes, dyn->panelset) : 1;
+  npo = npd > 1 ? TnColoredSplitPanels(row * dyn->nghost, bytes, dyn->panelset) : 1;
   PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's rows split by colour (%" PetscInt_FMT " synapses on this rank, %" PetscInt_FMT " + %" PetscInt_FMT " panels)", cd->d.n + cd->o.n, npd, npo));
   PetscCall(TnCheckMemory(dyn->comm, npd > 1 ? 12.0 * (cd->d.n + (npo > 1 ? cd->o.n : 0)) + 4.0 * (m + 1) * (npd + npo + 2) + (double)row * m : 0, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
   if (npd <= 1) PetscFunctionReturn(PETSC_SUCCESS);
