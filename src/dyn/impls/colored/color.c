@@ -111,13 +111,19 @@ static PetscInt Mex(PetscInt *used, PetscInt nu)
 }
 
 /* One Jones-Plassmann round over the local uncoloured nodes; returns how many
-   are still uncoloured. gp, gn, gc: ghost priority, natural number, colour. */
-static PetscInt JPRound(TnGraph *gr, const PetscReal *pr, const PetscInt *nat, PetscScalar *col, const PetscScalar *gp, const PetscScalar *gn, const PetscScalar *gc, PetscInt *used)
+   are still uncoloured. gp, gn, gc: ghost priority, natural number, colour.
+   The nodes are visited in decreasing priority (ord), so a node whose
+   higher-priority neighbours are all on this rank is coloured in the round
+   they are: the rounds count only the chains that cross ranks (1 on one
+   rank). The colours do not depend on the order: a node takes its colour
+   only once all its higher-priority neighbours have theirs. */
+static PetscInt JPRound(TnGraph *gr, const PetscInt *ord, const PetscReal *pr, const PetscInt *nat, PetscScalar *col, const PetscScalar *gp, const PetscScalar *gn, const PetscScalar *gc, PetscInt *used)
 {
   PetscInt left = 0;
-  for (PetscInt i = 0; i < gr->m; i++) {
-    PetscInt  nu    = 0;
-    PetscBool ready = PETSC_TRUE;
+  for (PetscInt r = 0; r < gr->m; r++) {
+    const PetscInt i     = ord[r];
+    PetscInt       nu    = 0;
+    PetscBool      ready = PETSC_TRUE;
     if (col[i] >= 0) continue;
     for (PetscInt t = gr->sdi[i]; t < gr->sdi[i + 1] && ready; t++) {
       PetscInt j = gr->sdj[t];
@@ -150,7 +156,8 @@ static PetscErrorCode JonesPlassmann(TnDyn dyn, TnGraph *gr, Vec C)
   PetscScalar       *col, *gpv, *gnv;
   const PetscScalar *gh;
   Vec                vp, vn;
-  PetscInt          *used, maxdeg = 1, left = 1, rounds = 0;
+  PetscInt          *used, *ord, maxdeg = 1, left = 1, rounds = 0;
+  PetscReal         *key;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetNatural(dyn->net, &nat));
   PetscCall(VecDuplicate(C, &vp));
@@ -180,15 +187,22 @@ static PetscErrorCode JonesPlassmann(TnDyn dyn, TnGraph *gr, Vec C)
     PetscCall(VecRestoreArray(C, &col));
   }
   PetscCall(VecGetArrayRead(vp, (const PetscScalar **)&pr));
+  PetscCall(PetscMalloc2(gr->m + 1, &ord, gr->m + 1, &key));
+  for (PetscInt i = 0; i < gr->m; i++) {
+    ord[i] = i;
+    key[i] = -pr[i]; /* ascending: the highest priority first */
+  }
+  PetscCall(PetscSortRealWithArrayInt(gr->m, key, ord));
   while (left) {
     PetscCall(GraphGhosts(gr, C, &gh));
     PetscCall(VecGetArray(C, &col));
-    left = JPRound(gr, pr, nat, col, gpv, gnv, gh, used);
+    left = JPRound(gr, ord, pr, nat, col, gpv, gnv, gh, used);
     PetscCall(VecRestoreArray(C, &col));
     PetscCall(VecRestoreArrayRead(gr->gv, &gh));
     PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &left, 1, MPIU_INT, MPI_SUM, dyn->comm));
     rounds++;
   }
+  PetscCall(PetscFree2(ord, key));
   PetscCall(VecRestoreArrayRead(vp, (const PetscScalar **)&pr));
   PetscCall(PetscInfo(NULL, "Jones-Plassmann colouring: %" PetscInt_FMT " rounds\n", rounds));
   PetscCall(PetscFree3(used, gpv, gnv));
