@@ -81,9 +81,10 @@ TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar
         for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)(p - p0) * B + b];
       else {
         /* gathers asked for ahead at B >= 8, and at any B where the columns
-           are scattered: er N = 10^6, B = 1, 2 ranks, 0.088-0.102 s per
-           colored step against 0.116-0.153 s without, in two alternating
-           pairs (the sync step at B = 1 gained nothing from it) */
+           are scattered: er N = 10^6, B = 1, 2 ranks (-partition_type
+           none, random-order colours), 0.088-0.102 s per colored step
+           against 0.116-0.153 s without, in two alternating pairs (the
+           sync step at B = 1 gained nothing from it) */
         for (PetscInt b = 0; b < B; b++) y[b] = cd->bia[p];
         TnRowTimesBlockPF(&cd->d, p, dyn->pbuf, B, y, B >= 8 || cd->d.prefetch);
       }
