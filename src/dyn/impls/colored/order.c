@@ -20,33 +20,28 @@
    step instead of C. */
 #include "coloredimpl.h"
 
-/* ghost[q] = own[] of W's off-process column q on its owner */
+/* ghost[q] = own[] of W's off-process column q on its owner (through the
+   network's halo, TnNetCreateHalo, at B = 1) */
 static PetscErrorCode GhostValues(TnDyn dyn, const PetscReal *own, PetscReal *ghost)
 {
   Mat                W;
-  const PetscInt    *garray;
   Vec                x, g;
-  IS                 is;
   VecScatter         sct;
   PetscScalar       *px;
   const PetscScalar *pg;
   PetscFunctionBeginUser;
   PetscCall(TnNetGetMat(dyn->net, &W));
-  PetscCall(MatMPIAIJGetSeqAIJ(W, NULL, NULL, &garray));
   PetscCall(MatCreateVecs(W, &x, NULL));
   PetscCall(VecGetArrayWrite(x, &px));
   for (PetscInt i = 0; i < dyn->m; i++) px[i] = own[i];
   PetscCall(VecRestoreArrayWrite(x, &px));
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, dyn->nghost, &g));
-  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, dyn->nghost, garray, PETSC_USE_POINTER, &is));
-  PetscCall(VecScatterCreate(x, is, g, NULL, &sct));
+  PetscCall(TnNetCreateHalo(dyn->net, x, 1, NULL, &g, &sct));
   PetscCall(VecScatterBegin(sct, x, g, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecScatterEnd(sct, x, g, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGetArrayRead(g, &pg));
   for (PetscInt q = 0; q < dyn->nghost; q++) ghost[q] = PetscRealPart(pg[q]);
   PetscCall(VecRestoreArrayRead(g, &pg));
   PetscCall(VecScatterDestroy(&sct));
-  PetscCall(ISDestroy(&is));
   PetscCall(VecDestroy(&g));
   PetscCall(VecDestroy(&x));
   PetscFunctionReturn(PETSC_SUCCESS);
