@@ -6,6 +6,7 @@
 #include <tenor/dyn.h>
 #include <tenor/logdet.h>
 #include <math.h>
+#include <string.h>
 #if defined(__AVX512F__) && defined(__AVX512VL__)
 #include <immintrin.h>
 #endif
@@ -330,38 +331,93 @@ TN_INLINE void TnAccEnd(TnAcc *acc, const PetscReal *prod, const int *expo, Pets
 /* y[0..B) += sum_j A_ij x[j*B .. j*B+B) for row i of a CSR block: one read
    of the row serves all B samples. */
 #define TN_PREFETCH_AHEAD 16
-TN_INLINE void TnRowTimesBlockPlain(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y)
+
+/* The same for B = 8, 16, 24, 32 (a compile-time constant where it is
+   called), the sums held in vector registers: TnRowTimesBlockV8. Written
+   with the compiler's vector types because GCC 12 keeps a loop's y[B] (a
+   variable-length array until B is propagated) in memory, so that every
+   synapse reloaded and stored the row's B sums (er N = 10^6, B = 16,
+   bench/README.md). Each lane is the scalar loop's y[b] += v x_j[b] (a
+   multiply, then an add: -std=c17 contracts nothing into an FMA), in the
+   same order: the sums are the same to the last bit. */
+#if defined(PETSC_USE_REAL_DOUBLE) && !defined(PETSC_USE_COMPLEX)
+typedef double TnV8 __attribute__((vector_size(64)));
+TN_INLINE TnV8 TnV8Load(const double *p)
 {
+  TnV8 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+TN_INLINE void TnV8Store(double *p, TnV8 v)
+{
+  memcpy(p, &v, sizeof v);
+}
+TN_INLINE void TnRowTimesBlockV8(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y, const int pf)
+{
+  const TnV8 zero = {0};
+  TnV8       s0 = TnV8Load(y), s1 = B > 8 ? TnV8Load(y + 8) : zero, s2 = B > 16 ? TnV8Load(y + 16) : zero, s3 = B > 24 ? TnV8Load(y + 24) : zero;
   for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) {
     const PetscScalar  v  = A->va[t];
     const PetscScalar *xj = x + (size_t)A->ja[t] * B;
-    for (PetscInt b = 0; b < B; b++) y[b] += v * xj[b];
+    if (pf && t + TN_PREFETCH_AHEAD < A->n) {
+      const PetscScalar *xf = x + (size_t)A->ja[t + TN_PREFETCH_AHEAD] * B;
+      __builtin_prefetch(xf);
+      __builtin_prefetch(xf + B - 1);
+    }
+    s0 += v * TnV8Load(xj);
+    if (B > 8) s1 += v * TnV8Load(xj + 8);
+    if (B > 16) s2 += v * TnV8Load(xj + 16);
+    if (B > 24) s3 += v * TnV8Load(xj + 24);
   }
+  TnV8Store(y, s0);
+  if (B > 8) TnV8Store(y + 8, s1);
+  if (B > 16) TnV8Store(y + 16, s2);
+  if (B > 24) TnV8Store(y + 24, s3);
+}
+#define TN_V8_B(B) ((B) % 8 == 0 && (B) <= 32)
+#else
+#define TN_V8_B(B) 0
+TN_INLINE void TnRowTimesBlockV8(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y, const int pf)
+{
+}
+#endif
+
+/* The generic loop (y in memory) for the other B, and a scalar register at
+   B = 1; the gather TN_PREFETCH_AHEAD synapses ahead is asked for when pf
+   (a compile-time constant where it is used: kernels are instantiated with
+   and without it, TnSyncStep). */
+TN_INLINE void TnRowTimesBlockPF(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y, const int pf)
+{
+  if (TN_V8_B(B)) {
+    TnRowTimesBlockV8(A, i, x, B, y, pf);
+    return;
+  }
+  PetscReal s1 = y[0];
+  for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) {
+    const PetscScalar  v  = A->va[t];
+    const PetscScalar *xj = x + (size_t)A->ja[t] * B;
+    if (pf && t + TN_PREFETCH_AHEAD < A->n) {
+      const PetscScalar *xf = x + (size_t)A->ja[t + TN_PREFETCH_AHEAD] * B;
+      __builtin_prefetch(xf);
+      __builtin_prefetch(xf + B - 1);
+    }
+    if (B == 1)
+      s1 += v * xj[0];
+    else
+      for (PetscInt b = 0; b < B; b++) y[b] += v * xj[b];
+  }
+  if (B == 1) y[0] = s1;
+}
+
+TN_INLINE void TnRowTimesBlockPlain(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y)
+{
+  TnRowTimesBlockPF(A, i, x, B, y, 0);
 }
 
 /* The same, asking for the gather TN_PREFETCH_AHEAD synapses ahead. */
 TN_INLINE void TnRowTimesBlockPrefetch(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y)
 {
-  for (PetscInt t = A->ia[i]; t < A->ia[i + 1]; t++) {
-    const PetscScalar  v  = A->va[t];
-    const PetscScalar *xj = x + (size_t)A->ja[t] * B;
-    if (t + TN_PREFETCH_AHEAD < A->n) {
-      const PetscScalar *xf = x + (size_t)A->ja[t + TN_PREFETCH_AHEAD] * B;
-      __builtin_prefetch(xf);
-      __builtin_prefetch(xf + B - 1);
-    }
-    for (PetscInt b = 0; b < B; b++) y[b] += v * xj[b];
-  }
-}
-
-/* The plain loop, unless pf (a compile-time constant where it is used): then
-   the prefetching one. Kernels are instantiated for both (TnSyncStep). */
-TN_INLINE void TnRowTimesBlockPF(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y, const int pf)
-{
-  if (pf)
-    TnRowTimesBlockPrefetch(A, i, x, B, y);
-  else
-    TnRowTimesBlockPlain(A, i, x, B, y);
+  TnRowTimesBlockPF(A, i, x, B, y, 1);
 }
 
 TN_INLINE void TnRowTimesBlock(const TnCSR *A, PetscInt i, const PetscScalar *restrict x, const PetscInt B, PetscReal *restrict y)

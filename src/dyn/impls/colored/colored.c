@@ -140,14 +140,12 @@ TN_INLINE void LaterSums(TnDyn dyn, const PetscInt B)
 {
   const TnColored *cd   = (const TnColored *)dyn->data;
   PetscReal *restrict u = cd->ubuf;
-  for (PetscInt p = 0; p < dyn->m; p++)
-    for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = cd->bia[p];
   for (PetscInt q = 0; q < cd->spd.up.np; q++)
     for (PetscInt p = 0; p < dyn->m; p++) {
-      PetscReal y[B];
-      for (PetscInt b = 0; b < B; b++) y[b] = u[(size_t)p * B + b];
+      PetscReal *restrict y = u + (size_t)p * B;
+      if (q == 0) /* the start value in the first panel's pass */
+        for (PetscInt b = 0; b < B; b++) y[b] = cd->bia[p];
       TnRowTimesBlockPrefetch(&cd->spd.up.view[q], p, dyn->pbuf, B, y);
-      for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = y[b];
     }
 }
 
@@ -160,12 +158,7 @@ TN_INLINE void LaterSumsOff(TnDyn dyn, const PetscScalar *restrict g, const Pets
   PetscReal *restrict u = cd->ubuf;
   for (PetscInt q = 0; q < cd->spo.up.np; q++)
     for (PetscInt c = 0; c < cd->ncolors; c++)
-      for (PetscInt p = cd->cptr[c] + cd->cnint[c]; p < cd->cptr[c + 1]; p++) {
-        PetscReal y[B];
-        for (PetscInt b = 0; b < B; b++) y[b] = u[(size_t)p * B + b];
-        TnRowTimesBlockPrefetch(&cd->spo.up.view[q], p, g, B, y);
-        for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = y[b];
-      }
+      for (PetscInt p = cd->cptr[c] + cd->cnint[c]; p < cd->cptr[c + 1]; p++) TnRowTimesBlockPrefetch(&cd->spo.up.view[q], p, g, B, u + (size_t)p * B);
 }
 
 /* Split rows, in substep c: ubuf_p += the earlier colours' part for the
@@ -174,12 +167,7 @@ TN_INLINE void EarlierSums(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscInt B
 {
   const TnColored *cd   = (const TnColored *)dyn->data;
   PetscReal *restrict u = cd->ubuf;
-  for (PetscInt p = p0; p < p1; p++) {
-    PetscReal y[B];
-    for (PetscInt b = 0; b < B; b++) y[b] = u[(size_t)p * B + b];
-    TnRowTimesBlockPrefetch(&cd->spd.l, p, dyn->pbuf, B, y);
-    for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = y[b];
-  }
+  for (PetscInt p = p0; p < p1; p++) TnRowTimesBlockPrefetch(&cd->spd.l, p, dyn->pbuf, B, u + (size_t)p * B);
 }
 
 /* Substep c: colour c's interior rows, then the on-process sums of its

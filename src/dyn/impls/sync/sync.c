@@ -127,17 +127,13 @@ TN_INLINE void CurrentOffProcess(TnDyn dyn, const PetscScalar *restrict g, const
    last panel is summed by the row pass that uses y. */
 TN_INLINE void PanelsButLast(const TnPanels *P, const PetscInt *rows, PetscInt nrows, const PetscReal *bias, const PetscReal *restrict x, PetscReal *restrict ybuf, const PetscInt B)
 {
-  for (PetscInt r = 0; r < nrows; r++) {
-    const PetscInt i = rows ? rows[r] : r;
-    for (PetscInt b = 0; b < B; b++) ybuf[(size_t)i * B + b] = bias ? bias[i] : 0.0;
-  }
   for (PetscInt q = 0; q + 1 < P->np; q++)
     for (PetscInt r = 0; r < nrows; r++) {
-      const PetscInt i = rows ? rows[r] : r;
-      PetscReal      y[B];
-      for (PetscInt b = 0; b < B; b++) y[b] = ybuf[(size_t)i * B + b];
+      const PetscInt i      = rows ? rows[r] : r;
+      PetscReal *restrict y = ybuf + (size_t)i * B;
+      if (q == 0) /* the start value in the first panel's pass, not a pass of its own */
+        for (PetscInt b = 0; b < B; b++) y[b] = bias ? bias[i] : 0.0;
       TnRowTimesBlockPrefetch(&P->view[q], i, x, B, y);
-      for (PetscInt b = 0; b < B; b++) ybuf[(size_t)i * B + b] = y[b];
     }
 }
 
