@@ -48,8 +48,40 @@ static PetscInt PanelsOff(TnDyn dyn)
   return PetscMax(((const TnColored *)dyn->data)->spo.up.np, 1);
 }
 
+/* The earlier colours' groups (ColourGroups in order.c) as they must be:
+   colours 0 .. ncolors in increasing bounds; each group one colour or at
+   most kb kB of state, any two consecutive ones more; the groups' CSRs
+   hold every earlier entry once. Returns the most colours in a group (0:
+   not split). */
+static PetscInt GroupsCheck(TnDyn dyn, PetscInt kb)
+{
+  const TnColored      *cd  = (const TnColored *)dyn->data;
+  const TnColoredSplit *S   = &cd->spd;
+  const size_t          row = sizeof(PetscScalar) * (size_t)dyn->B, bytes = 1024 * (size_t)kb;
+  PetscInt              most = 0, nl = 0, outside = 0;
+  if (S->up.np <= 1) return 0;
+  CU_ASSERT(S->ng >= 1 && S->gc[0] == 0 && S->gc[S->ng] == cd->ncolors);
+  for (PetscInt g = 0; g < S->ng; g++) {
+    const PetscInt c0 = S->gc[g], c1 = S->gc[g + 1];
+    const size_t   st = (size_t)(cd->cptr[c1] - cd->cptr[c0]) * row;
+    CU_ASSERT(c1 > c0);
+    CU_ASSERT(c1 - c0 == 1 || st <= bytes);
+    if (g + 1 < S->ng) CU_ASSERT((size_t)(cd->cptr[S->gc[g + 2]] - cd->cptr[c0]) * row > bytes);
+    most = PetscMax(most, c1 - c0);
+    for (PetscInt p = 0; p < dyn->m; p++)
+      for (PetscInt t = S->lg[g].ia[p]; t < S->lg[g].ia[p + 1]; t++) {
+        outside += S->lg[g].ja[t] < cd->cptr[c0] || S->lg[g].ja[t] >= cd->cptr[c1];
+        nl++;
+      }
+  }
+  CU_ASSERT(outside == 0);
+  CU_ASSERT(nl == S->lg[S->ng - 1].ia[dyn->m]);
+  return most;
+}
+
 static void SameSums(const char *type, PetscInt n, PetscInt k)
 {
+  PetscInt     most = 0;
   const Config cs[] = {
       {TN_ACT_TANH, TN_FORM_RATE, PETSC_FALSE},
       {TN_ACT_LINEAR, TN_FORM_RATE, PETSC_TRUE},
@@ -72,18 +104,26 @@ static void SameSums(const char *type, PetscInt n, PetscInt k)
       CU_ASSERT((PanelsOff(d1) > 1) == (Panels(d1) > 1 && d1->nghost > 0));     /* -dyn_panel_kb 1: the ghosts too, on 2 ranks or more */
       CU_ASSERT(Panels(dd) <= 1);                                               /* these nets' states fit a slice */
       TN_ASSERT_OK(TnTestEvaluateAll(d0, B, &o0));
-      TN_ASSERT_OK(TnTestEvaluateAll(d1, B, &o1));
-      for (PetscInt b = 0; b < B; b++) worst = PetscMax(worst, PetscAbsReal(o0.logphi[b] - o1.logphi[b]) / PetscMax(PetscAbsReal(o0.logphi[b]), 1.0));
-      CU_ASSERT(worst <= 1e-12);
-      CU_ASSERT(TnTestRelDiff(o1.aK, o0.aK) <= 1e-12);
-      CU_ASSERT(TnTestRelDiff(o1.node, o0.node) <= 1e-12);
-      CU_ASSERT(TnTestRelDiff(o1.grad, o0.grad) <= 1e-10);
+      for (const char *kb = "1"; kb; kb = strcmp(kb, "1") ? NULL : "6") { /* 1 kB: mostly one colour a group; 6 kB: several */
+        if (strcmp(kb, "1")) TN_ASSERT_OK(MakeDyn(net, &cs[c], B, kb, &d1));
+        most = PetscMax(most, GroupsCheck(d1, atoi(kb)));
+        TN_ASSERT_OK(TnTestEvaluateAll(d1, B, &o1));
+        worst = 0;
+        for (PetscInt b = 0; b < B; b++) worst = PetscMax(worst, PetscAbsReal(o0.logphi[b] - o1.logphi[b]) / PetscMax(PetscAbsReal(o0.logphi[b]), 1.0));
+        CU_ASSERT(worst <= 1e-12);
+        CU_ASSERT(TnTestRelDiff(o1.aK, o0.aK) <= 1e-12);
+        CU_ASSERT(TnTestRelDiff(o1.node, o0.node) <= 1e-12);
+        CU_ASSERT(TnTestRelDiff(o1.grad, o0.grad) <= 1e-10);
+        TnTestOutDestroy(&o1);
+        TnDynDestroy(&d1);
+      }
       TnTestOutDestroy(&o0);
-      TnTestOutDestroy(&o1);
       TnDynDestroy(&dd);
-      TnDynDestroy(&d1);
       TnDynDestroy(&d0);
     }
+  /* on er, some group of several colours and some of one (the sweep's
+     pushes and its own-group sums both exercised) */
+  if (!strcmp(type, TNNET_ER)) CU_ASSERT(most >= 2);
   TnNetDestroy(&net);
 }
 

@@ -161,13 +161,20 @@ TN_INLINE void LaterSumsOff(TnDyn dyn, const PetscScalar *restrict g, const Pets
       for (PetscInt p = cd->cptr[c] + cd->cnint[c]; p < cd->cptr[c + 1]; p++) TnRowTimesBlockPrefetch(&cd->spo.up.view[q], p, g, B, u + (size_t)p * B);
 }
 
-/* Split rows, in substep c: ubuf_p += the earlier colours' part for the
-   positions p0 .. p1 (their new values, in pbuf since their substeps). */
-TN_INLINE void EarlierSums(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscInt B)
+/* Split rows: ubuf_p += the part of colour group g (spd.lg[g]: columns of
+   the group's colours earlier than p's) for the positions p0 .. p1, from
+   the new values in pbuf. In substep c, for colour c's rows and c's own
+   group (EarlierSums); once group g's last substep is done, for all the
+   rows of the later groups (PushGroup): their columns then take at most a
+   cache slice of pbuf (TnColoredSplitSetUp), where a substep's gathers
+   over all the earlier colours would range over most of it (er, k = 32,
+   B = 16, 1 rank: bench/README.md). So row p's sums are b_p, the later
+   colours' panels, then the earlier colours' groups in order. */
+TN_INLINE void GroupSums(TnDyn dyn, PetscInt g, PetscInt p0, PetscInt p1, const PetscInt B)
 {
   const TnColored *cd   = (const TnColored *)dyn->data;
   PetscReal *restrict u = cd->ubuf;
-  for (PetscInt p = p0; p < p1; p++) TnRowTimesBlockPrefetch(&cd->spd.l, p, dyn->pbuf, B, u + (size_t)p * B);
+  for (PetscInt p = p0; p < p1; p++) TnRowTimesBlockPrefetch(&cd->spd.lg[g], p, dyn->pbuf, B, u + (size_t)p * B);
 }
 
 /* Substep c: colour c's interior rows, then the on-process sums of its
@@ -214,10 +221,10 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pets
     LaterSumsOff(dyn, g, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
   }
-  for (PetscInt c = 0; c < cd->ncolors; c++) {
+  for (PetscInt c = 0, grp = 0; c < cd->ncolors; c++) {
     const PetscInt     p0 = cd->cptr[c], pb = p0 + cd->cnint[c], p1 = cd->cptr[c + 1];
     const PetscScalar *g;
-    if (split) EarlierSums(dyn, p0, p1, B); /* the on-process sums of all of colour c's rows, complete */
+    if (split) GroupSums(dyn, grp, p0, p1, B); /* the on-process sums of all of colour c's rows, complete */
     UpdateRows(dyn, p0, pb, a, out, NULL, &cd->o, split ? cd->ubuf + (size_t)p0 * B : NULL, &acc, prod, expo, nodeacc, loc, B);
     if (!loc && !split) OnProcessRows(dyn, pb, p1, cd->ybuf, B);
     if (inflight) PetscCall(TnDynHaloPartEnd(dyn, inflight));
@@ -230,6 +237,8 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pets
       inflight = cd->halo[c];
       PetscCall(TnDynHaloPartBegin(dyn, inflight));
     }
+    /* group grp done with colour c: its part of every later row, while the exchange is in flight */
+    if (split && c + 1 == cd->spd.gc[grp + 1] && ++grp < cd->spd.ng) GroupSums(dyn, grp - 1, cd->cptr[c + 1], dyn->m, B);
   }
   TnAccEnd(&acc, prod, expo, ldet, B);
   cd->pfor = out;

@@ -12,11 +12,17 @@
 #include "../../dynimpl.h"
 
 /* A block split by colour: l, the entries of earlier colours (CSR over
-   positions), and up, the others in column panels. */
+   positions), and up, the others in column panels. The earlier entries
+   are held by groups of consecutive colours (ng of them; colours gc[g] ..
+   gc[g+1]), group-major: lg[g] is the CSR of every row's entries whose
+   columns are of group g, rows over lia + g (m + 1); l = lg[0] when ng = 1
+   (the ghosts' split always). */
 typedef struct {
   TnCSR      l;
   PetscInt  *lia, *lja;
   PetscReal *lva;
+  PetscInt   ng, *gc;
+  TnCSR     *lg;
   TnPanels   up;
 } TnColoredSplit;
 

@@ -136,32 +136,97 @@ PetscErrorCode TnColoredOrderSetUp(TnDyn dyn)
    panels decides where: d's columns scattered, and the gathered state
    more than 4 slices of -dyn_panel_kb (or any number of slices when that
    is set; 0: never). */
-/* Splits block A (rows: the m positions; ncols columns, bnd[c] the first
-   column of colour c: cptr for d, gptr for o) into S->l and np panels S->up. */
-static PetscErrorCode SplitBlock(const TnColored *cd, const TnCSR *A, PetscInt m, const PetscInt *bnd, PetscInt ncols, PetscInt np, TnColoredSplit *S)
+/* The group of column j (gb[g] = the first column of group g, ng groups). */
+static inline PetscInt GroupOf(const PetscInt *gb, PetscInt ng, PetscInt j)
 {
-  PetscInt nl = 0, nu = 0, *uia, *uja, c = 0;
+  PetscInt lo = 0, hi = ng - 1;
+  while (lo < hi) {
+    const PetscInt mid = (lo + hi + 1) / 2;
+    if (j >= gb[mid])
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
+/* Groups of consecutive colours (bnd[c] the first column of colour c, nc
+   colours) of at most gbytes of state each (row bytes per column), one
+   colour at least; gbytes = 0: one group. Group g is colours gc[g] ..
+   gc[g+1] (gc NULL: only counted); returns the number of groups. Any two
+   consecutive groups hold more than gbytes, so there are at most
+   2 state / gbytes + 1. */
+static PetscInt ColourGroups(const PetscInt *bnd, PetscInt nc, size_t gbytes, size_t row, PetscInt *gc)
+{
+  PetscInt ng = 0;
+  if (gc) gc[0] = 0;
+  if (nc == 0) {
+    if (gc) gc[1] = 0;
+    return 1;
+  }
+  for (PetscInt c0 = 0, c1; c0 < nc; c0 = c1) {
+    for (c1 = c0 + 1; gbytes && c1 < nc && (size_t)(bnd[c1 + 1] - bnd[c0]) * row <= gbytes; c1++) {
+    }
+    if (!gbytes) c1 = nc;
+    ng++;
+    if (gc) gc[ng] = c1;
+  }
+  return ng;
+}
+
+/* Splits block A (rows: the m positions; ncols columns, bnd[c] the first
+   column of colour c: cptr for d, gptr for o) into S->l and np panels
+   S->up. gbytes > 0: the earlier entries by groups of consecutive colours,
+   each group's columns at most gbytes of state (row bytes per column; one
+   colour at least), so that the columns a substep gathers from in its own
+   group stay in cache, and the earlier groups' parts are summed as soon
+   as their values are final (Sweep, PushGroup); 0: one group. */
+static PetscErrorCode SplitBlock(const TnColored *cd, const TnCSR *A, PetscInt m, const PetscInt *bnd, PetscInt ncols, PetscInt np, size_t gbytes, size_t row, TnColoredSplit *S)
+{
+  PetscInt nl = 0, nu = 0, *uia, *uja, c = 0, *gb, *next;
   TnCSR    U;
   PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(cd->ncolors + 1, &S->gc));
+  S->ng = ColourGroups(bnd, cd->ncolors, gbytes, row, S->gc);
+  PetscCall(PetscMalloc1(S->ng, &S->lg));
+  PetscCall(PetscMalloc2(S->ng + 1, &gb, S->ng, &next));
+  for (PetscInt g = 0; g <= S->ng; g++) gb[g] = bnd[S->gc[g]];
   PetscCall(PetscMalloc2(m + 1, &uia, A->n + 1, &uja));
-  PetscCall(PetscMalloc3(m + 1, &S->lia, A->n + 1, &S->lja, A->n + 1, &S->lva));
-  S->lia[0] = uia[0] = 0;
+  PetscCall(PetscCalloc1((size_t)S->ng * (m + 1), &S->lia));
+  PetscCall(PetscMalloc2(A->n + 1, &S->lja, A->n + 1, &S->lva));
+  /* counts per (group, row), then the start of each group's rows */
+  uia[0] = 0;
   for (PetscInt p = 0; p < m; p++) {
     while (p >= cd->cptr[c + 1]) c++;
     for (PetscInt t = A->ia[p]; t < A->ia[p + 1]; t++) {
       if (A->ja[t] < bnd[c])
-        S->lja[nl++] = A->ja[t];
+        S->lia[(size_t)GroupOf(gb, S->ng, A->ja[t]) * (m + 1) + p + 1]++;
       else
         uja[nu++] = A->ja[t];
     }
-    S->lia[p + 1] = nl;
-    uia[p + 1]    = nu;
+    uia[p + 1] = nu;
   }
-  S->l = (TnCSR){.n = nl, .prefetch = PETSC_TRUE, .ia = S->lia, .ja = S->lja, .va = S->lva};
+  for (PetscInt g = 0, base = 0; g < S->ng; g++) {
+    PetscInt *ig = S->lia + (size_t)g * (m + 1);
+    ig[0]        = base;
+    for (PetscInt p = 0; p < m; p++) ig[p + 1] += ig[p];
+    base = ig[m];
+  }
+  c = 0;
+  for (PetscInt p = 0; p < m; p++) {
+    while (p >= cd->cptr[c + 1]) c++;
+    for (PetscInt g = 0; g < S->ng; g++) next[g] = S->lia[(size_t)g * (m + 1) + p];
+    for (PetscInt t = A->ia[p]; t < A->ia[p + 1]; t++)
+      if (A->ja[t] < bnd[c]) S->lja[next[GroupOf(gb, S->ng, A->ja[t])]++] = A->ja[t];
+  }
+  nl = S->lia[(size_t)S->ng * (m + 1) - 1];
+  for (PetscInt g = 0; g < S->ng; g++) S->lg[g] = (TnCSR){.n = nl, .prefetch = PETSC_TRUE, .ia = S->lia + (size_t)g * (m + 1), .ja = S->lja, .va = S->lva};
+  S->l = S->lg[0];
   U    = (TnCSR){.n = nu, .prefetch = PETSC_TRUE, .ia = uia, .ja = uja, .va = NULL};
   PetscCall(TnPanelsCreate(&U, m, ncols, np, &S->up));
   PetscCall(PetscFree2(uia, uja));
-  PetscCall(PetscInfo(NULL, "colored: a block split by colour, %" PetscInt_FMT " earlier-colour and %" PetscInt_FMT " later-colour synapses, %" PetscInt_FMT " column panels\n", nl, nu, S->up.np));
+  PetscCall(PetscFree2(gb, next));
+  PetscCall(PetscInfo(NULL, "colored: a block split by colour, %" PetscInt_FMT " earlier-colour synapses in %" PetscInt_FMT " colour groups and %" PetscInt_FMT " later-colour synapses, %" PetscInt_FMT " column panels\n", nl, S->ng, nu, S->up.np));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -169,22 +234,24 @@ static PetscErrorCode SplitBlock(const TnColored *cd, const TnCSR *A, PetscInt m
 static PetscErrorCode SplitValues(const TnColored *cd, const TnCSR *A, PetscInt m, const PetscInt *bnd, TnColoredSplit *S)
 {
   const TnPanels *P = &S->up;
-  PetscInt        c = 0, nl = 0, *next;
+  PetscInt        c = 0, *next, *gb;
   PetscFunctionBeginUser;
   if (P->np <= 1) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscMalloc1(P->np, &next));
+  PetscCall(PetscMalloc2(P->np + S->ng, &next, S->ng + 1, &gb));
+  for (PetscInt g = 0; g <= S->ng; g++) gb[g] = bnd[S->gc[g]];
   for (PetscInt p = 0; p < m; p++) {
     while (p >= cd->cptr[c + 1]) c++;
     for (PetscInt q = 0; q < P->np; q++) next[q] = P->ia[(size_t)q * (m + 1) + p];
+    for (PetscInt g = 0; g < S->ng; g++) next[P->np + g] = S->lia[(size_t)g * (m + 1) + p];
     for (PetscInt t = A->ia[p]; t < A->ia[p + 1]; t++) {
       const PetscInt j = A->ja[t];
       if (j < bnd[c])
-        S->lva[nl++] = A->va[t];
+        S->lva[next[P->np + GroupOf(gb, S->ng, j)]++] = A->va[t];
       else
         P->va[next[j / P->cw]++] = A->va[t];
     }
   }
-  PetscCall(PetscFree(next));
+  PetscCall(PetscFree2(next, gb));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -192,8 +259,12 @@ static PetscErrorCode SplitDestroy(TnColoredSplit *S)
 {
   PetscFunctionBeginUser;
   PetscCall(TnPanelsDestroy(&S->up));
-  if (S->lia) PetscCall(PetscFree3(S->lia, S->lja, S->lva));
-  S->l = (TnCSR){0};
+  PetscCall(PetscFree(S->lia));
+  PetscCall(PetscFree2(S->lja, S->lva));
+  PetscCall(PetscFree(S->gc));
+  PetscCall(PetscFree(S->lg));
+  S->l  = (TnCSR){0};
+  S->ng = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -212,10 +283,10 @@ PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
   npd = cd->d.prefetch ? TnColoredSplitPanels(row * m, bytes, dyn->panelset) : 1;
   npo = npd > 1 ? TnColoredSplitPanels(row * dyn->nghost, bytes, dyn->panelset) : 1;
   PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's rows split by colour (%" PetscInt_FMT " synapses on this rank, %" PetscInt_FMT " + %" PetscInt_FMT " panels)", cd->d.n + cd->o.n, npd, npo));
-  PetscCall(TnCheckMemory(dyn->comm, npd > 1 ? 12.0 * (cd->d.n + (npo > 1 ? cd->o.n : 0)) + 4.0 * (m + 1) * (npd + npo + 2) + (double)row * m : 0, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
+  PetscCall(TnCheckMemory(dyn->comm, npd > 1 ? 12.0 * (cd->d.n + (npo > 1 ? cd->o.n : 0)) + 4.0 * (m + 1) * (npd + npo + 1 + ColourGroups(cd->cptr, cd->ncolors, bytes, row, NULL)) + (double)row * m : 0, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
   if (npd <= 1) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(SplitBlock(cd, &cd->d, m, cd->cptr, m, npd, &cd->spd));
-  if (npo > 1) PetscCall(SplitBlock(cd, &cd->o, m, cd->gptr, dyn->nghost, npo, &cd->spo));
+  PetscCall(SplitBlock(cd, &cd->d, m, cd->cptr, m, npd, bytes, row, &cd->spd));
+  if (npo > 1) PetscCall(SplitBlock(cd, &cd->o, m, cd->gptr, dyn->nghost, npo, 0, row, &cd->spo));
   PetscCall(TnMemoryAllocAligned(row * m + sizeof(PetscReal), &cd->ubuf));
   /* the split's values from the copies TnColoredOrderSetUp just took (later
      changes of W: TnColoredRefresh) */
