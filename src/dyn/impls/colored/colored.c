@@ -177,6 +177,18 @@ TN_INLINE void GroupSums(TnDyn dyn, PetscInt g, PetscInt p0, PetscInt p1, const 
   for (PetscInt p = p0; p < p1; p++) TnRowTimesBlockPrefetch(&cd->spd.lg[g], p, dyn->pbuf, B, u + (size_t)p * B);
 }
 
+/* Split ghosts: ubuf_p += the part of ghost colour group g (spo.lg[g],
+   the same colours as spd's group g) for the boundary rows of colours c0
+   and later, from G once those ghosts have all arrived; a substep's rows
+   gather only their own group's ghosts (UpdateRows). */
+TN_INLINE void GhostGroupSums(TnDyn dyn, PetscInt g, const PetscScalar *restrict gv, PetscInt c0, const PetscInt B)
+{
+  const TnColored *cd   = (const TnColored *)dyn->data;
+  PetscReal *restrict u = cd->ubuf;
+  for (PetscInt c = c0; c < cd->ncolors; c++)
+    for (PetscInt p = cd->cptr[c] + cd->cnint[c]; p < cd->cptr[c + 1]; p++) TnRowTimesBlockPrefetch(&cd->spo.lg[g], p, gv, B, u + (size_t)p * B);
+}
+
 /* Substep c: colour c's interior rows, then the on-process sums of its
    boundary rows into ybuf (they read pbuf of the other colours, which
    substep c does not write; of colour c only a clamped row's, whose value
@@ -229,8 +241,10 @@ TN_INLINE PetscErrorCode Sweep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pets
     if (!loc && !split) OnProcessRows(dyn, pb, p1, cd->ybuf, B);
     if (inflight) PetscCall(TnDynHaloPartEnd(dyn, inflight));
     PetscCall(VecGetArrayRead(dyn->G, &g));
-    UpdateRows(dyn, pb, p1, a, out, g, splito ? &cd->spo.l : &cd->o, loc ? NULL : split ? cd->ubuf + (size_t)pb * B
-                                                                                        : cd->ybuf,
+    /* the ghosts of group grp - 1 all here (colour c - 1's just ended): their part of this and every later boundary row */
+    if (splito && grp > 0 && c == cd->spd.gc[grp]) GhostGroupSums(dyn, grp - 1, g, c, B);
+    UpdateRows(dyn, pb, p1, a, out, g, splito ? &cd->spo.lg[grp] : &cd->o, loc ? NULL : split ? cd->ubuf + (size_t)pb * B
+                                                                                              : cd->ybuf,
                &acc, prod, expo, nodeacc, loc, B);
     PetscCall(VecRestoreArrayRead(dyn->G, &g));
     if (c < cd->ncolors - 1) { /* colour c's new values, read from substep c + 1 on */

@@ -180,14 +180,20 @@ static PetscInt ColourGroups(const PetscInt *bnd, PetscInt nc, size_t gbytes, si
    each group's columns at most gbytes of state (row bytes per column; one
    colour at least), so that the columns a substep gathers from in its own
    group stay in cache, and the earlier groups' parts are summed as soon
-   as their values are final (Sweep, PushGroup); 0: one group. */
-static PetscErrorCode SplitBlock(const TnColored *cd, const TnCSR *A, PetscInt m, const PetscInt *bnd, PetscInt ncols, PetscInt np, size_t gbytes, size_t row, TnColoredSplit *S)
+   as their values are final (Sweep); 0: one group. like: take its groups
+   (the ghosts' split takes the on-process rows' groups, by the ghosts'
+   colours). */
+static PetscErrorCode SplitBlock(const TnColored *cd, const TnCSR *A, PetscInt m, const PetscInt *bnd, PetscInt ncols, PetscInt np, size_t gbytes, size_t row, const TnColoredSplit *like, TnColoredSplit *S)
 {
   PetscInt nl = 0, nu = 0, *uia, *uja, c = 0, *gb, *next;
   TnCSR    U;
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1(cd->ncolors + 1, &S->gc));
-  S->ng = ColourGroups(bnd, cd->ncolors, gbytes, row, S->gc);
+  if (like) { /* the ghosts: the on-process rows' groups */
+    S->ng = like->ng;
+    PetscCall(PetscArraycpy(S->gc, like->gc, S->ng + 1));
+  } else
+    S->ng = ColourGroups(bnd, cd->ncolors, gbytes, row, S->gc);
   PetscCall(PetscMalloc1(S->ng, &S->lg));
   PetscCall(PetscMalloc2(S->ng + 1, &gb, S->ng, &next));
   for (PetscInt g = 0; g <= S->ng; g++) gb[g] = bnd[S->gc[g]];
@@ -283,10 +289,10 @@ PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
   npd = cd->d.prefetch ? TnColoredSplitPanels(row * m, bytes, dyn->panelset) : 1;
   npo = npd > 1 ? TnColoredSplitPanels(row * dyn->nghost, bytes, dyn->panelset) : 1;
   PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's rows split by colour (%" PetscInt_FMT " synapses on this rank, %" PetscInt_FMT " + %" PetscInt_FMT " panels)", cd->d.n + cd->o.n, npd, npo));
-  PetscCall(TnCheckMemory(dyn->comm, npd > 1 ? 12.0 * (cd->d.n + (npo > 1 ? cd->o.n : 0)) + 4.0 * (m + 1) * (npd + npo + 1 + ColourGroups(cd->cptr, cd->ncolors, bytes, row, NULL)) + (double)row * m : 0, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
+  PetscCall(TnCheckMemory(dyn->comm, npd > 1 ? 12.0 * (cd->d.n + (npo > 1 ? cd->o.n : 0)) + 4.0 * (m + 1) * (npd + npo + 2 * ColourGroups(cd->cptr, cd->ncolors, bytes, row, NULL)) + (double)row * m : 0, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
   if (npd <= 1) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(SplitBlock(cd, &cd->d, m, cd->cptr, m, npd, bytes, row, &cd->spd));
-  if (npo > 1) PetscCall(SplitBlock(cd, &cd->o, m, cd->gptr, dyn->nghost, npo, 0, row, &cd->spo));
+  PetscCall(SplitBlock(cd, &cd->d, m, cd->cptr, m, npd, bytes, row, NULL, &cd->spd));
+  if (npo > 1) PetscCall(SplitBlock(cd, &cd->o, m, cd->gptr, dyn->nghost, npo, 0, row, &cd->spd, &cd->spo));
   PetscCall(TnMemoryAllocAligned(row * m + sizeof(PetscReal), &cd->ubuf));
   /* the split's values from the copies TnColoredOrderSetUp just took (later
      changes of W: TnColoredRefresh) */
