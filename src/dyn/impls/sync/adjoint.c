@@ -138,7 +138,7 @@ TN_INLINE void RateColumns(TnDyn dyn, const PetscScalar *restrict a, const Petsc
   const PetscBool lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
   const PetscReal h           = dyn->h;
   const PetscReal *restrict L = g->lam, *restrict ub = sd->tnp > 1 ? sd->ybuf : NULL;
-  PetscReal *restrict Ln = g->lamnew, *restrict gW = acc->gW;
+  PetscReal *restrict Ln = g->lamnew, *restrict gd = sd->tgd;
   const PetscInt *restrict tia = sd->tia + (size_t)(sd->tnp - 1) * (dyn->m + 1);
   const int pf                 = dyn->d.prefetch && B >= 8;
   PetscReal u[B];
@@ -163,7 +163,7 @@ TN_INLINE void RateColumns(TnDyn dyn, const PetscScalar *restrict a, const Petsc
     }
     acc->gb[j] += sb;
     acc->gg[j] += sg;
-    if (dyn->diagpos[j] >= 0) gW[dyn->diagpos[j]] += sw;
+    gd[j] += sw; /* into dL/dW_jj at AdjointEnd, where W_jj is a synapse */
   }
 }
 
@@ -323,8 +323,8 @@ static PetscErrorCode Transpose(TnDyn dyn)
       sd->tperm[u] = t;
     }
   PetscCall(PetscFree(next));
-  PetscCall(PetscMalloc2(d->n + 1, &sd->tva, d->n + 1, &sd->tgW));
-  dyn->adj.bytes += 4.0 * (np * (m + 1.0) + 2.0 * d->n) + 16.0 * d->n;
+  PetscCall(PetscMalloc3(d->n + 1, &sd->tva, d->n + 1, &sd->tgW, m + 1, &sd->tgd));
+  dyn->adj.bytes += 4.0 * (np * (m + 1.0) + 2.0 * d->n) + 16.0 * d->n + 8.0 * m;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -367,7 +367,7 @@ PetscErrorCode TnSyncAdjointReset(TnDyn dyn)
   TnSync *sd = (TnSync *)dyn->data;
   PetscFunctionBeginUser;
   PetscCall(PetscFree3(sd->tia, sd->tja, sd->tperm));
-  PetscCall(PetscFree2(sd->tva, sd->tgW));
+  PetscCall(PetscFree3(sd->tva, sd->tgW, sd->tgd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -378,6 +378,7 @@ PetscErrorCode TnSyncAdjointBegin(TnDyn dyn)
   if (sd->tia) { /* the gather kernel's W and dL/dW in the transpose's order */
     for (PetscInt t = 0; t < dyn->d.n; t++) sd->tva[t] = dyn->d.va[sd->tperm[t]];
     PetscCall(PetscArrayzero(sd->tgW, dyn->d.n));
+    for (PetscInt j = 0; j < dyn->m; j++) sd->tgd[j] = dyn->diagpos[j] >= 0 ? dyn->adj.acc.gW[dyn->diagpos[j]] : 0;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -386,7 +387,10 @@ PetscErrorCode TnSyncAdjointEnd(TnDyn dyn)
 {
   TnSync *sd = (TnSync *)dyn->data;
   PetscFunctionBeginUser;
-  if (sd->tia)
+  if (sd->tia) { /* the diagonal's log-det terms first, as they were summed into dL/dW_jj before its synapse's */
+    for (PetscInt j = 0; j < dyn->m; j++)
+      if (dyn->diagpos[j] >= 0) dyn->adj.acc.gW[dyn->diagpos[j]] = sd->tgd[j];
     for (PetscInt t = 0; t < dyn->d.n; t++) dyn->adj.acc.gW[sd->tperm[t]] += sd->tgW[t];
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

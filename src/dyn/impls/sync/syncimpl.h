@@ -11,6 +11,8 @@ typedef struct {
   PetscInt  *tia, *tja, *tperm;
   PetscInt   tnp; /* the transpose's panels (tia holds tnp blocks of m + 1) */
   PetscReal *tva, *tgW;
+  PetscReal *tgd;    /* dL/dW_jj's log-det terms by node j (W_jj's entry of dL/dW, copied in at AdjointBegin and back at
+                        AdjointEnd): a node-ordered stream, where gW[diagpos[j]] is a cache line per node */
   PetscBool  storep; /* rate, tanh: phi(a_k) kept from the forward pass */
   PetscReal *t, *y;  /* inverse: the target a_{k+1} and the products N(a) */
   /* column panels of Ad (when its columns are scattered) and of Ao, when
