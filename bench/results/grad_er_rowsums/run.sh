@@ -4,7 +4,8 @@
 # /tmp/ab/NAME run through LD_LIBRARY_PATH: base = 0cead6b; kernels = 8b7af50
 # (the row sums in registers); diag = the backward step's dL/dW_jj log-det
 # terms by node (the commit after 8b7af50). base, then diag and kernels back
-# to back.
+# to back; then stf (the columns' sums in place, no stack copy) and diag
+# alternated twice (the second pair quiet: diag_2.json, stf.json).
 set -euo pipefail
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 for n in base diag kernels; do

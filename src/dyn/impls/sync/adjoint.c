@@ -70,7 +70,7 @@ TN_INLINE TnV4 V4Load(const PetscReal *p)
    b = l mod 4 ascending, then (s_0 + s_1) + (s_2 + s_3)): bit for bit the
    scalar loop's results, which the compiler left with u in memory and the
    dot product in scalar code. */
-TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt n, PetscReal h, const PetscReal *restrict L, const PetscReal *restrict pj, PetscReal *restrict u, const int pf, const PetscInt B)
+TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt n, PetscReal h, const PetscReal *restrict L, const PetscReal *restrict pj, PetscReal *restrict u, const int zero, const int pf, const PetscInt B)
 {
   const PetscInt *restrict tja = sd->tja;
   const PetscReal *restrict va = sd->tva;
@@ -79,7 +79,7 @@ TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt
     const PetscInt nq = B / 4;
     TnV4           uv[8], pv[8];
     for (PetscInt q = 0; q < nq; q++) {
-      uv[q] = V4Load(u + 4 * q);
+      uv[q] = zero ? (TnV4){0, 0, 0, 0} : V4Load(u + 4 * q);
       pv[q] = V4Load(pj + 4 * q);
     }
     for (PetscInt t = t0; t < t1; t++) {
@@ -99,7 +99,9 @@ TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt
       tgW[t] += h * ((s[0] + s[1]) + (s[2] + s[3]));
     }
     for (PetscInt q = 0; q < nq; q++) memcpy(u + 4 * q, &uv[q], sizeof(TnV4));
-  } else
+  } else {
+    if (zero)
+      for (PetscInt b = 0; b < B; b++) u[b] = 0;
     for (PetscInt t = t0; t < t1; t++) {
       const PetscReal *restrict Li = L + (size_t)tja[t] * B;
       const PetscReal w            = va[t];
@@ -111,6 +113,7 @@ TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt
       for (PetscInt b = 0; b < B; b++) u[b] += w * Li[b];
       tgW[t] += h * Dot(Li, pj, B);
     }
+  }
 }
 
 /* The transpose's panels but the last (its rows i in slices that stay in
@@ -122,12 +125,7 @@ TN_INLINE void RateColumnPanels(TnDyn dyn, const PetscReal *restrict p, const Pe
   PetscReal *restrict ub      = sd->ybuf;
   for (PetscInt q = 0; q + 1 < sd->tnp; q++) {
     const PetscInt *restrict tia = sd->tia + (size_t)q * (dyn->m + 1);
-    for (PetscInt j = 0; j < dyn->m; j++) {
-      PetscReal u[B];
-      for (PetscInt b = 0; b < B; b++) u[b] = q ? ub[(size_t)j * B + b] : 0.0;
-      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, dyn->h, L, p + (size_t)j * B, u, 1, B);
-      for (PetscInt b = 0; b < B; b++) ub[(size_t)j * B + b] = u[b];
-    }
+    for (PetscInt j = 0; j < dyn->m; j++) ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, dyn->h, L, p + (size_t)j * B, ub + (size_t)j * B, q == 0, 1, B); /* in place: a row copied through a stack array was loaded back in other widths than it was stored, and stalled */
   }
 }
 
@@ -137,22 +135,23 @@ TN_INLINE void RateColumns(TnDyn dyn, const PetscScalar *restrict a, const Petsc
   TnSync         *sd  = (TnSync *)dyn->data;
   const PetscBool lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
   const PetscReal h           = dyn->h;
-  const PetscReal *restrict L = g->lam, *restrict ub = sd->tnp > 1 ? sd->ybuf : NULL;
+  const PetscReal *restrict L = g->lam;
+  PetscReal *restrict ub      = sd->tnp > 1 ? sd->ybuf : NULL;
   PetscReal *restrict Ln = g->lamnew, *restrict gd = sd->tgd;
   const PetscInt *restrict tia = sd->tia + (size_t)(sd->tnp - 1) * (dyn->m + 1);
   const int pf                 = dyn->d.prefetch && B >= 8;
-  PetscReal u[B];
+  PetscReal ur[B];
   if (ub) RateColumnPanels(dyn, p, B);
   for (PetscInt j = 0; j < dyn->m; j++) {
     const PetscReal *restrict pj = p + (size_t)j * B, *restrict Lj = L + (size_t)j * B, *restrict aj = a + (size_t)j * B;
     PetscReal *restrict Lnj = Ln + (size_t)j * B;
     const PetscReal gj = dyn->gamma[j], wj = dyn->wdiag[j];
     PetscReal       sb = 0, sg = 0, sw = 0;
-    for (PetscInt b = 0; b < B; b++) u[b] = ub ? ub[(size_t)j * B + b] : 0.0;
+    PetscReal *restrict u = ub ? ub + (size_t)j * B : ur; /* the panels' partial sums, or from zero */
     if (pf)
-      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, 1, B);
+      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, !ub, 1, B);
     else
-      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, 0, B);
+      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, !ub, 0, B);
     for (PetscInt b = 0; b < B; b++) {
       PetscReal d, phi2, c;
       TnAdjLocal(lin, diag, h * TnDynFree(dyn, j), gj, wj, g->wt[b], pj[b], &d, &phi2, &c);
