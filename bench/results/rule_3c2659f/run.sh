@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# bench_rule at its defaults (N = 10^6, lattice2d and er k = 32, B = 1 and
+# 16, 5 reps) on 1 and 2 ranks, main at 3c2659f (after the forward step's
+# row sums moved into registers: the rules' ratios are to that faster
+# step). Run from the source directory.
+set -euo pipefail
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+d=bench/results/rule_3c2659f
+for np in 1 2; do
+  echo "$(date +%T) load $(cut -d' ' -f1 /proc/loadavg) np $np" >> $d/log.txt
+  mpirun -n $np build/bench/bench_rule -tn_progress_every 0 -bench_out $d/rule_np$np.json 2>&1 | grep "B=" | tee -a $d/log.txt
+done
