@@ -332,6 +332,17 @@ TN_INLINE void TnAccEnd(TnAcc *acc, const PetscReal *prod, const int *expo, Pets
    of the row serves all B samples. */
 #define TN_PREFETCH_AHEAD 16
 
+/* Four reals as one value (the compiler's vector types): the sync
+   backward step's lanes and quarters of a row of B = 4 .. 32 samples.
+   Loads through memcpy (unaligned). */
+typedef PetscReal TnV4 __attribute__((vector_size(4 * sizeof(PetscReal))));
+TN_INLINE TnV4    TnV4Load(const PetscReal *p)
+{
+  TnV4 v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
 /* The same for B = 8, 16, 24, 32 (a compile-time constant where it is
    called), the sums held in vector registers: TnRowTimesBlockV8. Written
    with the compiler's vector types because GCC 12 keeps a loop's y[B] (a

@@ -164,8 +164,8 @@ TN_INLINE void LaterSumsOff(TnDyn dyn, const PetscScalar *restrict g, const Pets
 /* Split rows: ubuf_p += the part of colour group g (spd.lg[g]: columns of
    the group's colours earlier than p's) for the positions p0 .. p1, from
    the new values in pbuf. In substep c, for colour c's rows and c's own
-   group (EarlierSums); once group g's last substep is done, for all the
-   rows of the later groups (PushGroup): their columns then take at most a
+   group; once group g's last substep is done, for all the rows of the
+   later groups (Sweep): their columns then take at most a
    cache slice of pbuf (TnColoredSplitSetUp), where a substep's gathers
    over all the earlier colours would range over most of it (er, k = 32,
    B = 16, 1 rank: bench/README.md). So row p's sums are b_p, the later

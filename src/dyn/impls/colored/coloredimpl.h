@@ -11,14 +11,13 @@
 #pragma once
 #include "../../dynimpl.h"
 
-/* A block split by colour: l, the entries of earlier colours (CSR over
-   positions), and up, the others in column panels. The earlier entries
+/* A block split by colour: the entries of earlier colours (CSR over
+   positions) and up, the others in column panels. The earlier entries
    are held by groups of consecutive colours (ng of them; colours gc[g] ..
    gc[g+1]), group-major: lg[g] is the CSR of every row's entries whose
-   columns are of group g, rows over lia + g (m + 1); l = lg[0] when ng = 1
-   (the ghosts' split always). */
+   columns are of group g, rows over lia + g (m + 1), columns lja, values
+   lva. */
 typedef struct {
-  TnCSR      l;
   PetscInt  *lia, *lja;
   PetscReal *lva;
   PetscInt   ng, *gc;
@@ -38,8 +37,8 @@ typedef struct {
   PetscInt64 pstate;                /* the network's parameter state they were copied at */
   /* the rows' sums split by colour (order.c, TnColoredSplitSetUp; where d's
      columns are scattered and the gathered state exceeds a cache slice):
-     spd.l holds row p's entries of d whose columns are of an earlier colour
-     (position < cptr[colour of p]), spd.up the others (a later colour, or
+     spd.lg holds row p's entries of d whose columns are of an earlier colour
+     (position < cptr[colour of p]), by colour group, spd.up the others (a later colour, or
      the row itself: their values are those at the start of the step) in
      column panels; spo the same of o by the ghosts' colours (slot <
      gptr[colour of p]), where the ghosts exceed a slice too; ubuf (m B

@@ -175,7 +175,7 @@ static PetscInt ColourGroups(const PetscInt *bnd, PetscInt nc, size_t gbytes, si
 }
 
 /* Splits block A (rows: the m positions; ncols columns, bnd[c] the first
-   column of colour c: cptr for d, gptr for o) into S->l and np panels
+   column of colour c: cptr for d, gptr for o) into S->lg and np panels
    S->up. gbytes > 0: the earlier entries by groups of consecutive colours,
    each group's columns at most gbytes of state (row bytes per column; one
    colour at least), so that the columns a substep gathers from in its own
@@ -227,8 +227,7 @@ static PetscErrorCode SplitBlock(const TnColored *cd, const TnCSR *A, PetscInt m
   }
   nl = S->lia[(size_t)S->ng * (m + 1) - 1];
   for (PetscInt g = 0; g < S->ng; g++) S->lg[g] = (TnCSR){.n = nl, .prefetch = PETSC_TRUE, .ia = S->lia + (size_t)g * (m + 1), .ja = S->lja, .va = S->lva};
-  S->l = S->lg[0];
-  U    = (TnCSR){.n = nu, .prefetch = PETSC_TRUE, .ia = uia, .ja = uja, .va = NULL};
+  U = (TnCSR){.n = nu, .prefetch = PETSC_TRUE, .ia = uia, .ja = uja, .va = NULL};
   PetscCall(TnPanelsCreate(&U, m, ncols, np, &S->up));
   PetscCall(PetscFree2(uia, uja));
   PetscCall(PetscFree2(gb, next));
@@ -269,7 +268,6 @@ static PetscErrorCode SplitDestroy(TnColoredSplit *S)
   PetscCall(PetscFree2(S->lja, S->lva));
   PetscCall(PetscFree(S->gc));
   PetscCall(PetscFree(S->lg));
-  S->l  = (TnCSR){0};
   S->ng = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

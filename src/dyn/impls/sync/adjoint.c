@@ -50,18 +50,6 @@ TN_INLINE PetscReal Dot(const PetscReal *restrict x, const PetscReal *restrict y
    Each node's lamnew is written once (no scatter, no zeroing); lam is
    gathered from neighbouring rows. The off-process synapses' terms follow
    (OffProcess, the reverse halo adds them). */
-/* Four doubles as one value (GCC/Clang vector extension): the lanes of Dot,
-   and a quarter of a row of B = 4, 8, 16, 32 samples. Loads and stores
-   through memcpy (unaligned). */
-typedef PetscReal TnV4 __attribute__((vector_size(4 * sizeof(PetscReal))));
-
-TN_INLINE TnV4 V4Load(const PetscReal *p)
-{
-  TnV4 v;
-  memcpy(&v, p, sizeof(v));
-  return v;
-}
-
 /* Column j's synapses in [t0, t1) of the transpose: u += sum_i W_ij lam_i,
    tgW += h lam_i . phi(a_j); lam_i prefetched TN_PREFETCH_AHEAD synapses
    ahead when pf (scattered rows, B >= 8). For B a multiple of 4 up to 32 the row of
@@ -79,8 +67,8 @@ TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt
     const PetscInt nq = B / 4;
     TnV4           uv[8], pv[8];
     for (PetscInt q = 0; q < nq; q++) {
-      uv[q] = zero ? (TnV4){0, 0, 0, 0} : V4Load(u + 4 * q);
-      pv[q] = V4Load(pj + 4 * q);
+      uv[q] = zero ? (TnV4){0, 0, 0, 0} : TnV4Load(u + 4 * q);
+      pv[q] = TnV4Load(pj + 4 * q);
     }
     for (PetscInt t = t0; t < t1; t++) {
       const PetscReal *restrict Li = L + (size_t)tja[t] * B;
@@ -92,7 +80,7 @@ TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt
         __builtin_prefetch(lf + B - 1);
       }
       for (PetscInt q = 0; q < nq; q++) {
-        const TnV4 l = V4Load(Li + 4 * q);
+        const TnV4 l = TnV4Load(Li + 4 * q);
         uv[q] += w * l;
         s += l * pv[q];
       }
