@@ -99,12 +99,13 @@ static PetscErrorCode RunCase(MPI_Comm comm, TnNet net, const char name[], Petsc
   PetscCall(PetscMalloc1(L.n, &saved));
   PetscCall(PetscArraycpy(saved, param, L.n));
   for (int o = 0; o < NOPS; o++) PetscCall(PetscMalloc1(reps, &t[o]));
-  /* warm-up: every operation once (halo set-up, traces allocated) */
+  /* warm-up: every operation timed once (halo set-up, traces allocated) */
   PetscCall(VecCopy(x0, x));
   PetscCall(TnDynEvaluate(dyn, x, &res));
-  for (int q = 0; q < 2; q++) PetscCall(TnRuleApply(rule[q], x0));
+  for (int q = 0; q < 2; q++)
+    if (on[1 + q]) PetscCall(TnRuleApply(rule[q], x0));
   PetscCall(TnNetSetParams(net, saved, 1.0, PETSC_FALSE));
-  PetscCall(TnGradComputeLocal(g, x0, &res, grad));
+  if (on[3]) PetscCall(TnGradComputeLocal(g, x0, &res, grad));
   for (PetscInt r = 0; r < reps; r++) {
     PetscCall(VecCopy(x0, x));
     BENCH_TIMED(comm, t[0][r], TnDynEvaluate(dyn, x, &res));

@@ -2,6 +2,7 @@
    numbers and the profiling events shared by every module. */
 #pragma once
 #include <petscsys.h>
+#include <petscvec.h>
 #include <stdint.h>
 
 /* PETSc 3.18 (Debian 12) compatibility: PETSC_SUCCESS arrived in 3.19. */
@@ -61,6 +62,11 @@ void TnMemoryAdviseHuge(void *p, size_t bytes);
    (NULL: nothing) and sets *p = NULL. Not counted by PETSc's -malloc_view. */
 PetscErrorCode TnMemoryAllocAligned(size_t bytes, void *p);
 PetscErrorCode TnMemoryFreeAligned(void *p);
+/* A parallel Vec of nlocal entries on this rank (block size bs), zeroed,
+   whose storage is TnMemoryAllocAligned's (freed with the Vec): for rows of
+   bs values that kernels gather, such as the states and the activities the
+   rules are given. VecCreateMPI's storage has malloc's 16-byte alignment. */
+PetscErrorCode TnVecCreateAligned(MPI_Comm comm, PetscInt nlocal, PetscInt bs, Vec *v);
 
 /* Counter-based random numbers: the value depends only on (seed, stream,
    counter), never on the rank count. splitmix64 finalizer over a combined key. */

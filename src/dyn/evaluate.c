@@ -7,7 +7,7 @@ PetscErrorCode TnDynCreateState(TnDyn dyn, Vec *x)
 {
   PetscFunctionBeginUser;
   PetscCall(TnDynSetUp(dyn));
-  PetscCall(VecDuplicate(dyn->P, x)); /* a Vec that owns its array, P's layout */
+  PetscCall(TnVecCreateAligned(dyn->comm, dyn->m * dyn->B, dyn->B, x)); /* P's layout, a row of B values on whole cache lines */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -17,7 +17,8 @@ PetscErrorCode TnDynLocalReset(TnDyn dyn)
   TnDynLoc *L = &dyn->loc;
   PetscFunctionBeginUser;
   if (!L->setup) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscFree2(L->e, L->wt));
+  PetscCall(TnMemoryFreeAligned(&L->e));
+  PetscCall(PetscFree(L->wt));
   PetscCall(PetscMemzero(L, sizeof(*L)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -38,7 +39,8 @@ PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *
     n = (double)P.n * dyn->B;
     PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's eligibility traces (one per synapse, b and gamma, for each of B = %" PetscInt_FMT " samples: %.4g values on this rank)", dyn->B, n));
     PetscCall(TnCheckMemory(dyn->comm, 8.0 * n + extra, what, "reduce -dyn_batch, or run on more nodes"));
-    PetscCall(PetscMalloc2((size_t)n + 1, &L->e, dyn->B, &L->wt));
+    PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)n + 1), &L->e)); /* a synapse's B traces on whole cache lines; huge pages */
+    PetscCall(PetscMalloc1(dyn->B, &L->wt));
     L->bytes = 8.0 * (n + dyn->B);
     L->setup = PETSC_TRUE;
   }

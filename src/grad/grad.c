@@ -36,7 +36,7 @@ PetscErrorCode TnGradDestroy(TnGrad *g)
   PetscFunctionBeginUser;
   if (!*g) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(TnGradReset(*g));
-  PetscCall(PetscFree((*g)->lstate));
+  PetscCall(TnMemoryFreeAligned(&(*g)->lstate));
   PetscCall(PetscFree(*g));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -24,8 +24,8 @@ PetscErrorCode TnGradComputeLocal(TnGrad g, Vec x, TnDynResult *res, Vec grad)
   n = (size_t)m * B;
   PetscCall(TnDynLocalSetUp(dyn, g->lsize == n ? 0 : 16.0 * n, NULL));
   if (g->lsize != n) {
-    PetscCall(PetscFree(g->lstate));
-    PetscCall(PetscMalloc1(2 * n + 1, &g->lstate));
+    PetscCall(TnMemoryFreeAligned(&g->lstate));
+    PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * (2 * n + 1), &g->lstate)); /* rows of B values on whole cache lines */
     g->lsize = n;
   }
   PetscCall(VecGetLocalSize(grad, &nl));

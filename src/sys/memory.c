@@ -110,6 +110,29 @@ PetscErrorCode TnMemoryFreeAligned(void *p)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode FreeAlignedStorage(void *p)
+{
+  free(p);
+  return PETSC_SUCCESS;
+}
+
+PetscErrorCode TnVecCreateAligned(MPI_Comm comm, PetscInt nlocal, PetscInt bs, Vec *v)
+{
+  PetscScalar   *a;
+  PetscContainer c;
+  PetscFunctionBeginUser;
+  PetscCheck(nlocal >= 0 && bs >= 1 && nlocal % bs == 0, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "an aligned Vec needs whole blocks: %" PetscInt_FMT " local entries, block size %" PetscInt_FMT, nlocal, bs);
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)nlocal + 1), &a));
+  PetscCall(PetscArrayzero(a, nlocal));
+  PetscCall(VecCreateMPIWithArray(comm, bs, nlocal, PETSC_DECIDE, a, v));
+  PetscCall(PetscContainerCreate(PETSC_COMM_SELF, &c));
+  PetscCall(PetscContainerSetPointer(c, a));
+  PetscCall(PetscContainerSetUserDestroy(c, FreeAlignedStorage));
+  PetscCall(PetscObjectCompose((PetscObject)*v, "TnAlignedStorage", (PetscObject)c)); /* the Vec holds the storage; freed at its destruction */
+  PetscCall(PetscContainerDestroy(&c));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* MADV_HUGEPAGE makes the pages touched from now on huge; MADV_COLLAPSE
    (Linux >= 6.1; refused elsewhere, harmless) turns the pages already there
    into huge ones, for memory that malloc hands out again after a free. */

@@ -121,10 +121,7 @@ static PetscErrorCode RuleActivity(TnTrain tr, PetscInt valid, PetscInt *n)
   PetscCall(TnDynGetParams(tr->dyn, NULL, NULL, &act, NULL, NULL, NULL));
   PetscCall(TnDynGetLocalSize(tr->dyn, &m));
   bs = which == TN_RULE_ACTIVITY_INPUT ? B : K * B;
-  if (!tr->ract) {
-    PetscCall(VecCreateMPI(tr->comm, m * bs, PETSC_DETERMINE, &tr->ract));
-    PetscCall(VecSetBlockSize(tr->ract, bs));
-  }
+  if (!tr->ract) PetscCall(TnVecCreateAligned(tr->comm, m * bs, bs, &tr->ract)); /* the rule gathers its rows: on whole cache lines */
   PetscCall(VecGetArrayWrite(tr->ract, &r));
   if (which == TN_RULE_ACTIVITY_INPUT) {
     PetscCall(VecGetArrayRead(tr->x, &x));

@@ -408,6 +408,66 @@ static void test_update_as_direction(void)
    1e-14 relative of the reference (the sums over the samples are ordered
    differently here); after TnRuleApply, W_ii follows W and the reported
    max |W_ij| is the true one. */
+/* Activities off the cache line (a Vec on storage one value past an
+   aligned address: the rule gathers from its own aligned copy) and on it
+   (TnVecCreateAligned) give the same update, bit for bit: hebb and oja, B
+   = 16 (the vector kernels) and 3, all samples valid and a padded batch. */
+static PetscErrorCode OffTheLine(void)
+{
+  TnNet          net;
+  TnParamLayout  L;
+  const char    *kinds[2] = {TNRULE_HEBB, TNRULE_OJA};
+  const PetscInt Bs[2]    = {16, 3};
+  PetscFunctionBeginUser;
+  PetscCall(MakeNet(400, 9, &net));
+  PetscCall(TnNetGetParamLayout(net, &L));
+  for (int q = 0; q < 2; q++)
+    for (int ib = 0; ib < 2; ib++) {
+      const PetscInt B = Bs[ib];
+      TnRule         rule;
+      Vec            xa, xo, da, dofl;
+      PetscScalar   *store, *pa, *po;
+      PetscReal      na;
+      PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)L.m * B + 2), &store));
+      PetscCall(VecCreateMPIWithArray(PETSC_COMM_WORLD, B, L.m * B, PETSC_DECIDE, store + 1, &xo));
+      PetscCall(TnVecCreateAligned(PETSC_COMM_WORLD, L.m * B, B, &xa));
+      PetscCall(FillBatch(net, xo, B, 5));
+      PetscCall(FillBatch(net, xa, B, 5));
+      PetscCall(VecGetArrayRead(xa, (const PetscScalar **)&pa));
+      CU_ASSERT((uintptr_t)pa % 64 == 0);
+      PetscCall(VecRestoreArrayRead(xa, (const PetscScalar **)&pa));
+      PetscCall(VecCreateMPI(PETSC_COMM_WORLD, L.n, PETSC_DETERMINE, &da));
+      PetscCall(VecDuplicate(da, &dofl));
+      PetscCall(TnRuleCreate(net, &rule));
+      PetscCall(TnRuleSetType(rule, kinds[q]));
+      PetscCall(TnRuleSetEta(rule, 0.1));
+      for (PetscInt n = B; n >= B - 1; n--) {
+        PetscCall(TnRuleComputeUpdate(rule, xo, n, dofl));
+        PetscCall(TnRuleComputeUpdate(rule, xa, n, da));
+        PetscCall(VecNorm(da, NORM_INFINITY, &na));
+        CU_ASSERT(na > 0);
+        PetscCall(VecGetArrayRead(da, (const PetscScalar **)&pa));
+        PetscCall(VecGetArrayRead(dofl, (const PetscScalar **)&po));
+        for (PetscInt t = 0; t < L.n; t++) CU_ASSERT(pa[t] == po[t]);
+        PetscCall(VecRestoreArrayRead(dofl, (const PetscScalar **)&po));
+        PetscCall(VecRestoreArrayRead(da, (const PetscScalar **)&pa));
+      }
+      PetscCall(TnRuleDestroy(&rule));
+      PetscCall(VecDestroy(&da));
+      PetscCall(VecDestroy(&dofl));
+      PetscCall(VecDestroy(&xa));
+      PetscCall(VecDestroy(&xo));
+      PetscCall(TnMemoryFreeAligned(&store));
+    }
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_off_the_line(void)
+{
+  TN_ASSERT_OK(OffTheLine());
+}
+
 static PetscErrorCode WeightStats(TnNet, PetscReal *, PetscBool *);
 
 static PetscErrorCode OneStep(void)
@@ -764,6 +824,7 @@ void TnTestRegister(void)
   CU_add_test(s, "the update as a direction (partial batch, schedule)", test_update_as_direction);
   CU_add_test(s, "a step in place equals the checked one; W written by others", test_in_place_and_checked);
   CU_add_test(s, "one step of hebb and oja against the formulas", test_one_step);
+  CU_add_test(s, "activities off the cache line: the same update", test_off_the_line);
   CU_add_test(s, "a step that overflows is named and refused", test_non_finite);
   CU_add_test(s, "an overflow in an off-process synapse alone is named too", test_non_finite_off_process);
 }

@@ -149,7 +149,10 @@ PetscErrorCode TnColoredAdjointSetUp(TnDyn dyn, size_t *nsave)
   PetscFunctionBeginUser;
   *nsave           = 0;
   dyn->adj.inplace = PETSC_TRUE;
-  PetscCall(PetscMalloc3(n + 1, &cd->mix, dyn->form == TN_FORM_RATE ? n + 1 : 1, &cd->p, n + 1, &cd->lamp));
+  /* gathered by columns, B values a node: rows on whole cache lines */
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (n + 1), &cd->mix));
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (dyn->form == TN_FORM_RATE ? n + 1 : 1), &cd->p));
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (n + 1), &cd->lamp));
   dyn->adj.bytes += 8.0 * (dyn->form == TN_FORM_RATE ? 3 : 2) * n;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -158,6 +161,8 @@ PetscErrorCode TnColoredAdjointReset(TnDyn dyn)
 {
   TnColored *cd = (TnColored *)dyn->data;
   PetscFunctionBeginUser;
-  PetscCall(PetscFree3(cd->mix, cd->p, cd->lamp));
+  PetscCall(TnMemoryFreeAligned(&cd->mix));
+  PetscCall(TnMemoryFreeAligned(&cd->p));
+  PetscCall(TnMemoryFreeAligned(&cd->lamp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
