@@ -25,6 +25,20 @@ void TnTestRegister(void);
 /* CU_ASSERT that a call succeeds. */
 #define TN_ASSERT_OK(call) CU_ASSERT((call) == 0)
 
+/* call fails, and its message holds frag (printed when it does not). */
+#define ASSERT_FAILS_WITH(call, frag)                                                                                                                  \
+  do {                                                                                                                                                 \
+    PetscErrorCode _e;                                                                                                                                 \
+    const char    *_m = NULL;                                                                                                                          \
+    PetscPushErrorHandler(PetscReturnErrorHandler, NULL);                                                                                              \
+    _e = (call);                                                                                                                                       \
+    PetscPopErrorHandler();                                                                                                                            \
+    CU_ASSERT(_e != 0);                                                                                                                                \
+    if (_e) PetscErrorMessage(_e, NULL, (char **)&_m);                                                                                                 \
+    if (_e && !(_m && strstr(_m, frag))) fprintf(stderr, "%s:%d: expected \"%s\" in the message: %s\n", __FILE__, __LINE__, frag, _m ? _m : "(none)"); \
+    CU_ASSERT(_e &&_m &&strstr(_m, frag));                                                                                                             \
+  } while (0)
+
 /* |a - b| <= tol * max(1, |b|), reporting the values on failure. */
 #define TN_ASSERT_CLOSE(a, b, tol)                                                                                                       \
   do {                                                                                                                                   \

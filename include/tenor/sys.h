@@ -31,10 +31,20 @@ PetscErrorCode TnErrorSync(MPI_Comm comm, PetscBool bad, const char msg[]);
 /* Bytes the ranks of this node may use together: -memory_limit (bytes per
    node) if given, else 90% of MemAvailable. Not collective. */
 double TnMemoryNodeAvailable(void);
+/* Bytes this rank holds now beyond what it held when TnInitialize returned
+   (or at the first call, without TnInitialize): what it has allocated and
+   not freed (malloc's own count with glibc, else the resident anonymous
+   memory) less that baseline; 0 where neither can be read. Not collective. */
+double TnMemoryInUse(void);
+/* Takes TnMemoryInUse's baseline now (TnInitialize calls it). */
+void TnMemoryMarkBaseline(void);
 /* Collective. Refuses, before anything is allocated, when the ranks of some
    node together need more than that node has: `bytes` is what this rank is
    about to allocate for `what` (e.g. "the network's matrix (nnz = 3e8)");
-   `hint` (may be NULL) says what to change. One message, every rank fails. */
+   `hint` (may be NULL) says what to change. One message, every rank fails.
+   Under -memory_limit the limit is for the whole run: what the node's ranks
+   already hold (TnMemoryInUse) counts against it. Without it, MemAvailable
+   already falls as the run takes memory. */
 PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], const char hint[]);
 /* Collective. With -memory_trace, rank 0 prints the resident memory now
    (/proc/self/statm) and the peak so far (getrusage ru_maxrss), each summed

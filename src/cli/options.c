@@ -16,7 +16,7 @@ static PetscErrorCode RunTimeOptions(MPI_Comm comm)
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "Run time (every command)", "tenor");
   PetscCall(TnOptionsBool("-tn_traceback", "PETSc's full traceback on an error instead of tenor's one-line message", "TnInitialize", trace, &trace, NULL));
-  PetscCall(TnOptionsReal("-memory_limit", "Bytes per node the ranks of a node may use together (0: 90% of MemAvailable)", "TnCheckMemory", limit, &limit, NULL, 0, PETSC_MAX_REAL));
+  PetscCall(TnOptionsReal("-memory_limit", "Bytes per node the ranks of a node may use together, for the whole run: what they already hold counts (0: 90% of MemAvailable)", "TnCheckMemory", limit, &limit, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsReal("-tn_progress_every", "Seconds between progress lines", "TnProgressStart", every, &every, NULL, 0, PETSC_MAX_REAL));
   PetscCall(TnOptionsInt("-tn_io_chunk", "Values an input file's reader parses on rank 0 per block before scattering them (sample CSV files: 2^22 by default)", "TnIoChunkSize", chunk, &chunk, NULL, 1, TN_IO_CHUNK_MAX));
   PetscCall(TnOptionsBool("-memory_trace", "Print the resident and peak memory (summed over ranks) after each set-up phase", "TnMemoryTrace", mtrace, &mtrace, NULL));

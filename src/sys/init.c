@@ -157,6 +157,7 @@ PetscErrorCode TnInitialize(int *argc, char ***argv, const char help[])
   PetscCall(PetscLogEventRegister("DataLoad", TN_CLASSID, &TN_DataLoad));
   PetscCall(PetscLogEventRegister("IORead", TN_CLASSID, &TN_IORead));
   PetscCall(PetscLogEventRegister("IOWrite", TN_CLASSID, &TN_IOWrite));
+  TnMemoryMarkBaseline(); /* -memory_limit counts what the run holds from here */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -6,6 +6,7 @@
 #define _DEFAULT_SOURCE /* madvise and MADV_HUGEPAGE: the build's _XOPEN_SOURCE alone hides them */
 #include <tenor/sys.h>
 #include <sys/mman.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -31,27 +32,73 @@ double TnMemoryNodeAvailable(void)
   return 0.9 * kb * 1024.0;
 }
 
+/* Bytes this process has allocated and not freed: malloc's own count
+   (glibc's mallinfo2: in use in the arenas plus mmap'd blocks), else its
+   resident anonymous memory (RssAnon, /proc/self/status), else -1. Not the
+   resident set where malloc is there: a library tenor links
+   (libsuperlu_dist, through PETSc) turns off malloc's mmap and its trimming
+   when it loads, so freed memory stays resident, free for malloc to hand
+   out again; counted as held it would refuse runs that fit. */
+static double Allocated(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  const struct mallinfo2 mi = mallinfo2();
+  return (double)mi.uordblks + (double)mi.hblkhd;
+#else
+  FILE  *fp = fopen("/proc/self/status", "r");
+  char   line[256];
+  double kb = -1;
+  if (!fp) return -1;
+  while (fgets(line, sizeof(line), fp))
+    if (sscanf(line, "RssAnon: %lf kB", &kb) == 1) break;
+  fclose(fp);
+  return kb < 0 ? -1 : 1024.0 * kb;
+#endif
+}
+
+static double tn_alloc_base = -1; /* Allocated() when TnInitialize returned */
+
+void TnMemoryMarkBaseline(void)
+{
+  tn_alloc_base = Allocated();
+}
+
+double TnMemoryInUse(void)
+{
+  const double now = Allocated();
+  if (now < 0) return 0;
+  if (tn_alloc_base < 0) tn_alloc_base = now;
+  return now > tn_alloc_base ? now - tn_alloc_base : 0;
+}
+
 PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], const char hint[])
 {
   MPI_Comm    node;
   PetscMPIInt rn;
-  double      need = bytes > 0 ? bytes : 0, avail = TnMemoryNodeAvailable(), worst[2];
+  double      v[2] = {bytes > 0 ? bytes : 0, 0}, avail = TnMemoryNodeAvailable(), worst[2], need, held;
   PetscBool   set = PETSC_FALSE;
   PetscReal   limit;
   char        msg[1024];
   PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-memory_limit", &limit, &set));
+  set  = (PetscBool)(set && limit > 0);
+  v[1] = set ? TnMemoryInUse() : 0; /* a limit is for the whole run: what the ranks hold counts */
   PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   PetscCallMPI(MPI_Comm_size(node, &rn));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &need, 1, MPI_DOUBLE, MPI_SUM, node));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_DOUBLE, MPI_SUM, node));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &avail, 1, MPI_DOUBLE, MPI_MIN, node));
   PetscCallMPI(MPI_Comm_free(&node));
+  need = v[0];
+  held = v[1];
   /* the node whose shortfall is worst speaks for all */
-  worst[0] = need - avail;
+  worst[0] = need + held - avail;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, worst, 1, MPI_DOUBLE, MPI_MAX, comm));
   if (!(worst[0] > 0)) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscOptionsGetReal(NULL, NULL, "-memory_limit", &limit, &set));
-  PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s needs %.4g GB on a node with %d rank(s) but %.4g GB is available there (%s)%s%s", what, need / 1e9, (int)rn, avail / 1e9, set ? "-memory_limit" : "90% of MemAvailable", hint && hint[0] ? ": " : "", hint ? hint : ""));
-  PetscCall(TnErrorSync(comm, (PetscBool)(need - avail >= worst[0]), msg));
+  if (set)
+    PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s needs %.4g GB on a node with %d rank(s), where the run already holds %.4g GB of its -memory_limit of %.4g GB%s%s", what, need / 1e9, (int)rn, held / 1e9, avail / 1e9, hint && hint[0] ? ": " : "", hint ? hint : ""));
+  else
+    PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s needs %.4g GB on a node with %d rank(s) but %.4g GB is available there (90%% of MemAvailable)%s%s", what, need / 1e9, (int)rn, avail / 1e9, hint && hint[0] ? ": " : "", hint ? hint : ""));
+  PetscCall(TnErrorSync(comm, (PetscBool)(need + held - avail >= worst[0]), msg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -100,11 +100,11 @@ done
 
 # HDF5 samples: a declared size the file does not hold, and one larger than the memory
 "$H5EDIT" forged.h5 samples /x 20000000 16
-"$H5EDIT" small.h5 samples /x 1000 16 0.5
+"$H5EDIT" small.h5 samples /x 200000 16 0.5
 for np in 1 3; do
   run $np "$TENOR" logdensity -net_n 4 -data_file forged.h5 -out_dir ld >forged.$np.log 2>&1
   check "samples forged size" $np forged.$np.log $? "forged.h5: the dataset '/x' declares 320000000 values .* but the file stores 0 bytes"
-  run $np "$TENOR" logdensity -net_n 4 -data_file small.h5 -memory_limit 100000 -out_dir ld >mem.$np.log 2>&1
-  check "samples memory" $np mem.$np.log $? "the samples of small.h5 (1000 x 16) .*-memory_limit"
+  run $np "$TENOR" logdensity -net_n 4 -data_file small.h5 -memory_limit 1e7 -out_dir ld >mem.$np.log 2>&1
+  check "samples memory" $np mem.$np.log $? "the samples of small.h5 (200000 x 16) .*-memory_limit"
 done
 exit $fail
