@@ -113,7 +113,8 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn);
    invertibility (docs/model.md section 5). Collective. */
 PetscErrorCode TnDynSetUp(TnDyn dyn);
 
-/* A state batch (block size B, partitioned layout). */
+/* A state batch (block size B, partitioned layout), on whole cache lines
+   (TnVecCreateAligned): a row of B values starts a line. */
 PetscErrorCode TnDynCreateState(TnDyn dyn, Vec *x);
 /* A batch in natural order (default split, block size B) and the scatter
    between the two orders (forward: natural -> partitioned). */
