@@ -330,7 +330,11 @@ TN_INLINE void TnAccEnd(TnAcc *acc, const PetscReal *prod, const int *expo, Pets
 
 /* y[0..B) += sum_j A_ij x[j*B .. j*B+B) for row i of a CSR block: one read
    of the row serves all B samples. */
-#define TN_PREFETCH_AHEAD 16
+/* Scattered gathers are asked for this many synapses ahead, into L2
+   (__builtin_prefetch(p, 0, 2): prefetcht1): 16 ahead into L1 kept fewer
+   misses in flight (er N = 10^6, B = 16, 1 rank: the sync step 0.27 ->
+   0.22 s, a local step 1.07 -> 0.89 s; the gradient unchanged). */
+#define TN_PREFETCH_AHEAD 32
 
 /* Four reals as one value (the compiler's vector types): the sync
    backward step's lanes and quarters of a row of B = 4 .. 32 samples.
@@ -372,8 +376,8 @@ TN_INLINE void TnRowTimesBlockV8(const TnCSR *A, PetscInt i, const PetscScalar *
     const PetscScalar *xj = x + (size_t)A->ja[t] * B;
     if (pf && t + TN_PREFETCH_AHEAD < A->n) {
       const PetscScalar *xf = x + (size_t)A->ja[t + TN_PREFETCH_AHEAD] * B;
-      __builtin_prefetch(xf);
-      __builtin_prefetch(xf + B - 1);
+      __builtin_prefetch(xf, 0, 2);
+      __builtin_prefetch(xf + B - 1, 0, 2);
     }
     s0 += v * TnV8Load(xj);
     if (B > 8) s1 += v * TnV8Load(xj + 8);
@@ -409,8 +413,8 @@ TN_INLINE void TnRowTimesBlockPF(const TnCSR *A, PetscInt i, const PetscScalar *
     const PetscScalar *xj = x + (size_t)A->ja[t] * B;
     if (pf && t + TN_PREFETCH_AHEAD < A->n) {
       const PetscScalar *xf = x + (size_t)A->ja[t + TN_PREFETCH_AHEAD] * B;
-      __builtin_prefetch(xf);
-      __builtin_prefetch(xf + B - 1);
+      __builtin_prefetch(xf, 0, 2);
+      __builtin_prefetch(xf + B - 1, 0, 2);
     }
     if (B == 1)
       s1 += v * xj[0];

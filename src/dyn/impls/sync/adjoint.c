@@ -76,8 +76,8 @@ TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt
       TnV4            s            = {0, 0, 0, 0};
       if (pf && t + TN_PREFETCH_AHEAD < n) {
         const PetscReal *lf = L + (size_t)tja[t + TN_PREFETCH_AHEAD] * B;
-        __builtin_prefetch(lf);
-        __builtin_prefetch(lf + B - 1);
+        __builtin_prefetch(lf, 0, 2);
+        __builtin_prefetch(lf + B - 1, 0, 2);
       }
       for (PetscInt q = 0; q < nq; q++) {
         const TnV4 l = TnV4Load(Li + 4 * q);
@@ -95,8 +95,8 @@ TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt
       const PetscReal w            = va[t];
       if (pf && t + TN_PREFETCH_AHEAD < n) {
         const PetscReal *lf = L + (size_t)tja[t + TN_PREFETCH_AHEAD] * B;
-        __builtin_prefetch(lf);
-        __builtin_prefetch(lf + B - 1);
+        __builtin_prefetch(lf, 0, 2);
+        __builtin_prefetch(lf + B - 1, 0, 2);
       }
       for (PetscInt b = 0; b < B; b++) u[b] += w * Li[b];
       tgW[t] += h * Dot(Li, pj, B);

@@ -30,8 +30,8 @@ TN_INLINE void SynapsesY(const TnCSR *A, PetscInt t0, PetscInt t1, const PetscRe
     PetscReal *restrict et = e + (size_t)t * B;
     if (pf && t + TN_PREFETCH_AHEAD < A->n) {
       const PetscScalar *xf = x + (size_t)A->ja[t + TN_PREFETCH_AHEAD] * B;
-      __builtin_prefetch(xf);
-      __builtin_prefetch(xf + B - 1);
+      __builtin_prefetch(xf, 0, 2);
+      __builtin_prefetch(xf + B - 1, 0, 2);
     }
     for (PetscInt b = 0; b < B; b++) y[b] += v * xj[b];
     if (fresh) /* e_0 = 0, not read: e_1 = hq x_j, and ga e_0 adds nothing */
