@@ -105,6 +105,9 @@ typedef struct {
 } TnProgress;
 PetscErrorCode TnProgressStart(MPI_Comm comm, TnProgress *p, const char what[], PetscInt n, double work_per_item, const char unit[]);
 PetscErrorCode TnProgressUpdate(MPI_Comm comm, TnProgress *p, PetscInt done);
+/* Whether progress lines are wanted (-tn_progress_every > 0, the default):
+   for a one-line announcement of long work that has no count to report. */
+PetscBool TnProgressOn(void);
 
 /* Inside PetscOptionsBegin/End: checked numbers (shown by -help with their
    default). An integer is read as 64-bit (an exact 1e6 is accepted, 1.5 is

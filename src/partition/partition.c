@@ -87,12 +87,10 @@ static PetscErrorCode ComputeNewProc(TnNet net, Mat W, IS *isnewproc)
   PetscCall(MatPartitioningSetFromOptions(part));
   { /* a random graph of 10^5 nodes and more can take the partitioner minutes: say what runs (a progress line: -tn_progress_every 0 silences it) */
     PetscInt            N;
-    PetscReal           every = 2.0;
     MatPartitioningType type;
     PetscCall(MatGetSize(W, &N, NULL));
     PetscCall(MatPartitioningGetType(part, &type));
-    PetscCall(PetscOptionsGetReal(NULL, NULL, "-tn_progress_every", &every, NULL));
-    if (every > 0) PetscCall(PetscPrintf(net->comm, "partition: computing a %s partition of %" PetscInt_FMT " nodes into %d parts (-partition_type none skips it; partition/ computes one offline)\n", type, N, (int)size));
+    if (TnProgressOn()) PetscCall(PetscPrintf(net->comm, "partition: computing a %s partition of %" PetscInt_FMT " nodes into %d parts (-partition_type none skips it; partition/ computes one offline)\n", type, N, (int)size));
   }
   PetscCall(MatPartitioningApply(part, isnewproc));
   PetscCall(MatPartitioningDestroy(&part));

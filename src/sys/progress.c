@@ -6,6 +6,15 @@ PetscLogDouble TnTime(void)
   return MPI_Wtime();
 }
 
+#define TN_PROGRESS_EVERY 2.0 /* seconds between progress lines, -tn_progress_every's default */
+
+PetscBool TnProgressOn(void)
+{
+  PetscReal every = TN_PROGRESS_EVERY;
+  if (PetscOptionsGetReal(NULL, NULL, "-tn_progress_every", &every, NULL)) return PETSC_TRUE;
+  return (PetscBool)(every > 0);
+}
+
 PetscErrorCode TnProgressStart(MPI_Comm comm, TnProgress *p, const char what[], PetscInt n, double work_per_item, const char unit[])
 {
   PetscFunctionBeginUser;
@@ -14,7 +23,7 @@ PetscErrorCode TnProgressStart(MPI_Comm comm, TnProgress *p, const char what[], 
   p->n             = n;
   p->t0            = TnTime();
   p->tlast         = p->t0;
-  p->every         = 2.0;
+  p->every         = TN_PROGRESS_EVERY;
   p->work_per_item = work_per_item;
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-tn_progress_every", &p->every, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
