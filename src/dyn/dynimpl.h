@@ -328,8 +328,6 @@ TN_INLINE void TnAccEnd(TnAcc *acc, const PetscReal *prod, const int *expo, Pets
   for (PetscInt b = 0; b < B; b++) out[b] += acc->ldt == TN_LOGDET_DIAG ? log(fabs(prod[b])) + expo[b] * M_LN2 : prod[b];
 }
 
-/* y[0..B) += sum_j A_ij x[j*B .. j*B+B) for row i of a CSR block: one read
-   of the row serves all B samples. */
 /* Scattered gathers are asked for this many synapses ahead, into L2
    (__builtin_prefetch(p, 0, 2): prefetcht1): 16 ahead into L1 kept fewer
    misses in flight (er N = 10^6, B = 16, 1 rank: the sync step 0.27 ->
