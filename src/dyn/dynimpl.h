@@ -345,8 +345,10 @@ TN_INLINE TnV4    TnV4Load(const PetscReal *p)
   return v;
 }
 
-/* The same for B = 8, 16, 24, 32 (a compile-time constant where it is
-   called), the sums held in vector registers: TnRowTimesBlockV8. Written
+/* y[0..B) += sum_j A_ij x[j*B .. j*B+B) for row i of a CSR block (one read
+   of the row serves all B samples) for B = 8, 16, 24, 32 (a compile-time
+   constant where it is called), the sums held in vector registers:
+   TnRowTimesBlockV8. Written
    with the compiler's vector types because GCC 12 keeps a loop's y[B] (a
    variable-length array until B is propagated) in memory, so that every
    synapse reloaded and stored the row's B sums (er N = 10^6, B = 16,
