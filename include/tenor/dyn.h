@@ -66,6 +66,13 @@ PetscErrorCode TnDynSetNodeLoss(TnDyn dyn, PetscBool on);
    sums in the same order (8 bytes per synapse more). On by default;
    off: row by row from W itself (docs/architecture.md, "Row slices"). */
 PetscErrorCode TnDynSetSlices(TnDyn dyn, PetscBool on);
+/* The local rule (sync): steps made and recorded before each synapse's
+   traces are carried through all of them at once (TnDynLocalStep), the
+   gradient the same bit for bit. 0 (default): all K steps when their
+   records (2 values per node and 1 per ghost, per step and sample) take no
+   more memory than the traces, else the most that fit in that much beside
+   the traces; 1: step by step. */
+PetscErrorCode TnDynSetLocalBlock(TnDyn dyn, PetscInt steps);
 /* Colouring for the colored scheme: read from a file (one colour per node,
    natural order) instead of computing one; write the one used. */
 PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[]);

@@ -143,6 +143,15 @@ TN_DYN_SETTER(ColoringOrder, colorder, TnColoringOrder)
 TN_DYN_SETTER(AdjointTranspose, adjtr, TnAdjointTranspose)
 TN_DYN_SETTER(Adaptive, adapt, PetscBool)
 
+PetscErrorCode TnDynSetLocalBlock(TnDyn dyn, PetscInt steps)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(steps >= 0, dyn->comm, PETSC_ERR_ARG_OUTOFRANGE, "the local rule's block is %" PetscInt_FMT " steps; it must be >= 0 (0: chosen at set-up, 1: step by step)", steps);
+  PetscCall(TnDynReset(dyn));
+  dyn->locblock = steps;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnDynSetStepSize(TnDyn dyn, PetscReal h)
 {
   PetscFunctionBeginUser;
@@ -219,6 +228,7 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsInt("-batch", "Samples evolved together, B (one matrix pass serves all B)", "TnDynSetBatchSize", dyn->B, &dyn->B, NULL, 1, 1024));
   PetscCall(TnOptionsBool("-nodeloss", "Accumulate per-node loss totals", "TnDynSetNodeLoss", dyn->nodeloss_on, &dyn->nodeloss_on, NULL));
   PetscCall(TnOptionsBool("-slices", "Rate form, B = 1 (sync, colored): copy W's on-process block in slices of 8 rows, one row per vector lane (8 bytes per synapse more; 0: row by row)", "TnDynSetSlices", dyn->slices, &dyn->slices, NULL));
+  PetscCall(TnOptionsInt("-local_block", "The local rule (sync): steps made and recorded before each synapse's traces are carried through them at once (0: all K when the records take no more memory than the traces, else as many as fit in that much beside them; 1: step by step)", "TnDynSetLocalBlock", dyn->locblock, &dyn->locblock, NULL, 0, PETSC_MAX_INT));
   {
     PetscInt  kb = dyn->panelset ? dyn->panelkb : -1;
     PetscBool set;

@@ -74,6 +74,12 @@ typedef struct {
      from a_k to a_{k+1} and node i's own step-k loss terms accumulated
      (TnLocRow); NULL: the scheme has no local rule */
   PetscErrorCode (*localstep)(TnDyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet);
+  /* the local rule by blocks of steps (local.c, TnDynLocalReplay): step k as
+     `step` (out != a), then what the replay reads of it recorded, B values
+     per node at stride sj: x + j sj the values synapses of column j read
+     (local rows j < m, then ghost g at j = m + g), y + i sj row i's own
+     (rate: a_k,i; current: s_k,i); NULL: the scheme replays no blocks */
+  PetscErrorCode (*localrecord)(TnDyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *x, PetscReal *y, size_t sj);
   /* a = a_{k+1} -> a_k in place */
   PetscErrorCode (*inversestep)(TnDyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);
   /* the invertibility condition from the quantities of bound.c (|W|_1
@@ -119,7 +125,21 @@ typedef struct {
   PetscBool      fresh; /* the synapses' traces are e_0 = 0, not stored: the next step writes e_1 without reading them */
   PetscReal     *e, *wt;
   TnDynAdjAcc    acc;
-  PetscLogDouble bytes; /* e and wt, this rank */
+  PetscLogDouble bytes; /* e, wt and the records, this rank */
+  /* Blocks (local.c, TnDynLocalReplay): the steps of a block are made and
+     recorded (ops.localrecord), then each synapse's traces are carried
+     through all of them at once. block: steps per block (1: no blocks, the
+     scheme's local step); e is allocated only when a run has more than one
+     block. X, Y: the records, node j's value of the block's step q at
+     j sx + q sq (B values), Y's at i sx + q sqy; nrec steps recorded and
+     not replayed; stored:
+     a block was replayed, its traces are in e; coef: a row's coefficients
+     for a block (TnLocBlockCoefs) */
+  PetscInt   block, nrec;
+  PetscBool  stored;
+  PetscReal *X, *Y, *coef;
+  int       *flag;
+  size_t     sx, sq, sqy;
 } TnDynLoc;
 
 struct _p_TnDyn {
@@ -157,6 +177,7 @@ struct _p_TnDyn {
      slicesall (no option; tests): keep them where fewer than half are
      regular too */
   PetscBool slices, slicesall;
+  PetscInt  locblock; /* -dyn_local_block: steps per block of the local rule (0: chosen at set-up; 1: no blocks) */
   /* the sync bound's |W|_2 (bound.c): which bound, Lanczos steps, failure probability */
   TnBoundNorm bnorm;
   PetscInt    bsteps;

@@ -9,7 +9,7 @@
    trace code; (c) the same rule on 1 rank and on all ranks; (d) the
    continuous scheme, a global log-det method and traces beyond the memory
    limit are refused; (e) a second call, whose traces hold the first
-   one's, gives the same rule bit for bit. */
+   one's, gives the same rule bit for bit; (f) so do blocks of steps. */
 #include "tn_test.h"
 #include <tenor/grad.h>
 #include <tenor/loss.h>
@@ -445,6 +445,93 @@ static void test_reuse(void)
   TN_ASSERT_OK(Reuse());
 }
 
+/* (f) Blocks of steps (TnDynSetLocalBlock): the steps made and recorded,
+   then each synapse's traces carried through them at once, give the rule
+   of the step-by-step traces bit for bit, whatever the block: 2 and 3 of
+   K = 5 (traces stored between blocks, a last block shorter), K and more
+   than K (one block, no traces), and the default; rate and current forms,
+   tanh and linear, B = 16 (node-major records), 3 (padded) and 1
+   (step-major). Each after a call on other samples, whose traces the first
+   block must not read. */
+static PetscErrorCode Blocks(void)
+{
+  TnNet          net;
+  const PetscInt Bs[3] = {16, 3, 1}, blocks[5] = {2, 3, 5, 9, 0}, K = 5;
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, &net));
+  PetscCall(TnNetSetType(net, "er"));
+  PetscCall(TnNetSetSize(net, 150));
+  PetscCall(TnNetSetDegree(net, 8));
+  PetscCall(TnNetSetSelfLoops(net, PETSC_TRUE));
+  PetscCall(TnNetSetWeightScale(net, 0.5));
+  PetscCall(TnNetSetBiasScale(net, 0.2));
+  PetscCall(TnNetSetUp(net));
+  for (int form = 0; form < 2; form++)
+    for (int act = 0; act < 2; act++)
+      for (int ib = 0; ib < 3; ib++)
+        for (int ibl = -1; ibl < 5; ibl++) {
+          const PetscInt   B = Bs[ib];
+          TnDyn            dyn;
+          TnGrad           g;
+          Vec              x1, x2, grad;
+          TnDynResult      res;
+          PetscReal        lp[16], nrm;
+          PetscBool        eq;
+          static Vec       ref;
+          static PetscReal lref[16];
+          PetscCall(TnDynCreate(net, &dyn));
+          PetscCall(TnDynSetScheme(dyn, TN_SCHEME_SYNC));
+          PetscCall(TnDynSetForm(dyn, (TnForm)form));
+          PetscCall(TnDynSetActivation(dyn, act ? TN_ACT_LINEAR : TN_ACT_TANH));
+          PetscCall(TnDynSetStepSize(dyn, 0.05));
+          PetscCall(TnDynSetSteps(dyn, K));
+          PetscCall(TnDynSetBatchSize(dyn, B));
+          PetscCall(TnDynSetLocalBlock(dyn, ibl < 0 ? 1 : blocks[ibl]));
+          PetscCall(TnGradCreate(dyn, &g));
+          PetscCall(TnDynCreateState(dyn, &x1));
+          PetscCall(VecDuplicate(x1, &x2));
+          PetscCall(TnTestFillState(dyn, 1.0, 91, 0, NULL, x1));
+          PetscCall(TnTestFillState(dyn, 0.7, 92, 0, NULL, x2));
+          PetscCall(TnDynResultCreate(dyn, &res));
+          res.nvalid = B > 1 ? B - 1 : 1;
+          PetscCall(TnGradCreateParamVec(g, &grad));
+          PetscCall(TnGradComputeLocal(g, x1, &res, grad));
+          PetscCall(TnGradComputeLocal(g, x2, &res, grad));
+          for (PetscInt b = 0; b < B; b++) lp[b] = res.logphi[b];
+          if (ibl < 0) { /* step by step: the reference */
+            PetscCall(VecDuplicate(grad, &ref));
+            PetscCall(VecCopy(grad, ref));
+            PetscCall(PetscArraycpy(lref, lp, B));
+            PetscCall(VecNorm(ref, NORM_INFINITY, &nrm));
+            CU_ASSERT(nrm > 0);
+          } else {
+            PetscCall(VecEqual(grad, ref, &eq));
+            if (!eq) {
+              PetscReal d;
+              PetscCall(VecAXPY(grad, -1.0, ref));
+              PetscCall(VecNorm(grad, NORM_INFINITY, &d));
+              PetscCall(PetscPrintf(PETSC_COMM_WORLD, "blocks: form %d act %d B %" PetscInt_FMT " block %" PetscInt_FMT ": |rule - step by step| = %g\n", form, act, B, blocks[ibl], (double)d));
+            }
+            CU_ASSERT(eq);
+            for (PetscInt b = 0; b < B; b++) CU_ASSERT(lp[b] == lref[b]);
+            if (ibl == 4) PetscCall(VecDestroy(&ref));
+          }
+          PetscCall(VecDestroy(&grad));
+          PetscCall(TnDynResultDestroy(&res));
+          PetscCall(VecDestroy(&x1));
+          PetscCall(VecDestroy(&x2));
+          PetscCall(TnGradDestroy(&g));
+          PetscCall(TnDynDestroy(&dyn));
+        }
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_blocks(void)
+{
+  TN_ASSERT_OK(Blocks());
+}
+
 /* (d) refusals: the continuous scheme has no local rule; nor has a global
    log-det method; traces that do not fit in memory. */
 static void test_refusals(void)
@@ -563,6 +650,7 @@ void TnTestRegister(void)
   CU_add_test(s, "local rule = finite differences of the truncated objective", test_fd);
   CU_add_test(s, "rank-count invariance", test_rank_invariance);
   CU_add_test(s, "traces not zeroed between calls: the same rule bit for bit", test_reuse);
+  CU_add_test(s, "blocks of steps: the same rule bit for bit", test_blocks);
   CU_add_test(s, "continuous, global log-det and no memory refused", test_refusals);
   CU_add_test(s, "steps along the rule lower the held-out loss (gmrf2d)", test_descent);
 }

@@ -166,3 +166,30 @@ PetscErrorCode TnSyncLocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pets
   PetscCall(PetscLogFlops(4.0 * dyn->B * (double)(dyn->d.n + dyn->o.n) + 20.0 * dyn->m * dyn->B));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* n rows of B values into records at node stride sj */
+static void Record(size_t n, const PetscReal *restrict src, PetscReal *restrict dst, size_t sj, size_t B)
+{
+  if (sj == B)
+    memcpy(dst, src, sizeof(PetscReal) * n * B);
+  else
+    for (size_t j = 0; j < n; j++) memcpy(dst + j * sj, src + j * B, sizeof(PetscReal) * B);
+}
+
+/* The step for the local rule's blocks (local.c): TnSyncStep, then the
+   values its synapses read (pbuf: phi(a_k) (rate) or a_k (current), and the
+   ghosts') and the rows' own (a_k, or s_k = (W a_k + b)) recorded. */
+PetscErrorCode TnSyncLocalRecord(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *x, PetscReal *y, size_t sj)
+{
+  TnSync            *s = (TnSync *)dyn->data;
+  const size_t       B = (size_t)dyn->B, m = (size_t)dyn->m;
+  const PetscScalar *g;
+  PetscFunctionBeginUser;
+  PetscCall(TnSyncStep(dyn, k, a, out, NULL, ldet, NULL));
+  PetscCall(VecGetArrayRead(dyn->G, &g));
+  Record(m, dyn->pbuf, x, sj, B);
+  Record((size_t)dyn->nghost, g, x + m * sj, sj, B);
+  Record(m, dyn->form == TN_FORM_RATE ? a : s->S, y, sj, B);
+  PetscCall(VecRestoreArrayRead(dyn->G, &g));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

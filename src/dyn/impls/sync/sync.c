@@ -379,6 +379,7 @@ PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
   dyn->ops.adjointstep    = TnSyncAdjointStep;
   dyn->ops.adjointend     = TnSyncAdjointEnd;
   dyn->ops.localstep      = TnSyncLocalStep;
+  dyn->ops.localrecord    = TnSyncLocalRecord;
   dyn->ops.inversestep    = TnSyncInverseStep;
   dyn->ops.bound          = Bound;
   dyn->ops.boundnorm1     = PETSC_TRUE;

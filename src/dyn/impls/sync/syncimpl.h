@@ -51,4 +51,5 @@ PetscErrorCode TnSyncAdjointBegin(TnDyn dyn);
 PetscErrorCode TnSyncAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, const PetscScalar *ak1, const PetscReal *pk);
 PetscErrorCode TnSyncAdjointEnd(TnDyn dyn);
 PetscErrorCode TnSyncLocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet);
+PetscErrorCode TnSyncLocalRecord(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *x, PetscReal *y, size_t sj);
 PetscErrorCode TnSyncInverseStep(TnDyn dyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);
