@@ -46,6 +46,10 @@ void TnMemoryMarkBaseline(void);
    already hold (TnMemoryInUse) counts against it. Without it, MemAvailable
    already falls as the run takes memory. */
 PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], const char hint[]);
+/* Collective. Whether TnCheckMemory would pass for `bytes` on this rank
+   (the same on every rank): for a choice between two ways of doing a
+   thing, the faster one if it fits. */
+PetscErrorCode TnMemoryFits(MPI_Comm comm, double bytes, PetscBool *fits);
 /* Collective. With -memory_trace, rank 0 prints the resident memory now
    (/proc/self/statm) and the peak so far (getrusage ru_maxrss), each summed
    over ranks, and the largest rank's: the account of a run phase by phase

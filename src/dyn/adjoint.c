@@ -10,7 +10,7 @@
    parameter, and the schemes' adjoint steps rely on it being zero). */
 #include "dynimpl.h"
 
-PetscLogEvent TN_Adjoint, TN_Inverse;
+PetscLogEvent TN_Adjoint, TN_Inverse, TN_LocalReplay;
 
 /* Over the whole halo (dyn->halo) or a scatter of a part of it between the
    same layouts (the colored scheme's per-colour scatters). */

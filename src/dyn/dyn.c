@@ -14,6 +14,7 @@ PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
   if (!TN_Adjoint) {
     PetscCall(PetscLogEventRegister("DynAdjointStep", TN_CLASSID, &TN_Adjoint));
     PetscCall(PetscLogEventRegister("DynInverseStep", TN_CLASSID, &TN_Inverse));
+    PetscCall(PetscLogEventRegister("DynLocalReplay", TN_CLASSID, &TN_LocalReplay));
   }
   PetscCall(PetscNew(&d));
   d->net = net;

@@ -26,6 +26,13 @@
    step: the gradient is the same bit for bit (test_local). */
 #include "dynimpl.h"
 
+#ifndef TN_LOC_NODEMAJOR
+#define TN_LOC_NODEMAJOR 8
+#endif
+#ifndef TN_LOC_AHEAD
+#define TN_LOC_AHEAD 4
+#endif
+
 PetscErrorCode TnDynLocalReset(TnDyn dyn)
 {
   TnDynLoc *L = &dyn->loc;
@@ -39,22 +46,6 @@ PetscErrorCode TnDynLocalReset(TnDyn dyn)
   PetscCall(PetscFree(L->wt));
   PetscCall(PetscMemzero(L, sizeof(*L)));
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Steps per block: 1 (no blocks) where the scheme records none, K < 2 or
-   -dyn_local_block 1; the option's value otherwise; by default all K steps
-   when their records take no more memory than the traces they replace
-   (K (2m + g) <= nnz + 2m values per sample, g ghosts: random networks of
-   in-degree well above 2K), else the most steps whose records fit in that
-   much beside the traces, if 2 or more. */
-static PetscInt LocalBlock(TnDyn dyn, double ntrace, double nrec1)
-{
-  PetscInt b;
-  if (!dyn->ops.localrecord || dyn->K < 2 || dyn->locblock == 1) return 1;
-  if (dyn->locblock > 1) return PetscMin(dyn->locblock, dyn->K);
-  if (dyn->K * nrec1 <= ntrace) return dyn->K;
-  b = (PetscInt)PetscMin(ntrace / nrec1, (double)dyn->K);
-  return b >= 2 ? b : 1;
 }
 
 PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *bytes)
@@ -74,18 +65,26 @@ PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *
     PetscCheck(P.nd == dyn->d.n && P.no == dyn->o.n && P.m == dyn->m, PETSC_COMM_SELF, PETSC_ERR_PLIB, "theta's layout does not match W's blocks");
     n     = (double)P.n * B;
     nrec1 = (double)(2 * m + ng) * B;
-    /* the block is the same on every rank (the largest that fits on all) */
-    blk = LocalBlock(dyn, n, nrec1);
-    PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &blk, 1, MPIU_INT, MPI_MIN, dyn->comm));
+    /* steps per block: -dyn_local_block as given (at most K); by default
+       step by step, the faster (docs/rules.md, "Cost"), where the traces
+       fit, else all K steps in one block, without traces */
+    blk = dyn->ops.localrecord && dyn->K >= 2 ? PetscMin(dyn->locblock, dyn->K) : 1;
+    if (blk == 0) {
+      PetscBool fits;
+      PetscCall(TnMemoryFits(dyn->comm, 8.0 * n + extra, &fits));
+      blk = fits ? 1 : dyn->K;
+    }
     ne = blk == 1 || blk < dyn->K ? n : 0;
     nr = blk > 1 ? blk * nrec1 : 0;
     if (blk == 1)
       PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's eligibility traces (one per synapse, b and gamma, for each of B = %" PetscInt_FMT " samples: %.4g values on this rank)", dyn->B, n));
+    else if (ne == 0 && dyn->locblock == 0)
+      PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's records of its %" PetscInt_FMT " steps (2 values per node and 1 per ghost, for each of B = %" PetscInt_FMT " samples: %.4g values on this rank), in place of its eligibility traces (%.4g values), which do not fit either,", blk, dyn->B, nr, n));
     else if (ne == 0)
       PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's records of its %" PetscInt_FMT " steps (2 values per node and 1 per ghost, for each of B = %" PetscInt_FMT " samples: %.4g values on this rank)", blk, dyn->B, nr));
     else
       PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's eligibility traces (one per synapse, b and gamma, for each of B = %" PetscInt_FMT " samples) and its records of blocks of %" PetscInt_FMT " steps: %.4g values on this rank", dyn->B, blk, ne + nr));
-    PetscCall(TnCheckMemory(dyn->comm, 8.0 * (ne + nr) + extra, what, blk > 1 ? "give -dyn_local_block 1 (the traces alone), reduce -dyn_batch, or run on more nodes" : "reduce -dyn_batch, or run on more nodes"));
+    PetscCall(TnCheckMemory(dyn->comm, 8.0 * (ne + nr) + extra, what, blk > 1 && ne > 0 ? "give -dyn_local_block 1 (the traces alone) or -dyn_local_block K (the records alone), reduce -dyn_batch, or run on more nodes" : "reduce -dyn_batch, or run on more nodes"));
     if (ne > 0) PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)n + 1), &L->e)); /* a synapse's B traces on whole cache lines; huge pages */
     if (blk > 1) {
       /* node-major (one column's values of all the block's steps
@@ -96,9 +95,9 @@ PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *
       PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * (m * B * bl + 1), &L->Y));
       PetscCall(PetscMalloc1(5 * bl * B + bl, &L->coef));
       PetscCall(PetscMalloc1(2 * bl, &L->flag));
-      L->sx  = B >= 8 ? bl * B : B;
-      L->sq  = B >= 8 ? B : (m + ng) * B;
-      L->sqy = B >= 8 ? B : m * B;
+      L->sx  = B >= TN_LOC_NODEMAJOR ? bl * B : B;
+      L->sq  = B >= TN_LOC_NODEMAJOR ? B : (m + ng) * B;
+      L->sqy = B >= TN_LOC_NODEMAJOR ? B : m * B;
     }
     PetscCall(PetscMalloc1(dyn->B, &L->wt));
     L->block = blk;
@@ -141,13 +140,12 @@ PetscErrorCode TnDynLocalBegin(TnDyn dyn, PetscInt nvalid, PetscScalar *grad)
    at the first step e_0 = 0 is not read); sw: W_ii's log-det terms, added
    after the synapse's own at each step (TnLocRowOwn), or NULL; lam: the
    base term's lambda, added last (TnDynLocalEnd's order), or NULL. */
-TN_INLINE PetscReal ReplaySynapse(PetscReal *restrict es, PetscReal gt, const PetscReal *restrict x, const size_t sq, const PetscInt nq, const int first, const PetscReal *restrict coef, const int *restrict flag, const PetscReal *restrict sw, const PetscReal *restrict lam, const PetscInt B)
+TN_INLINE PetscReal ReplaySynapseScalar(PetscReal *restrict es, PetscReal gt, const PetscReal *restrict x, const size_t sq, const PetscInt nq, const int first, const PetscReal *restrict coef, const int *restrict flag, const PetscReal *restrict sw, const PetscReal *restrict lam, const PetscInt B)
 {
   const PetscReal *F = coef, *hq = F + nq * B, *ga = hq + nq * B, *gs = ga + nq * B;
   const int       *grad = flag, *hasgs = flag + nq;
   PetscReal        e[B];
-  if (!first)
-    for (PetscInt b = 0; b < B; b++) e[b] = es[b];
+  for (PetscInt b = 0; b < B; b++) e[b] = first ? 0.0 : es[b]; /* e_0 = 0 is not read */
   for (PetscInt q = 0; q < nq; q++) {
     const PetscReal *xj = x + q * sq;
     const size_t     o  = (size_t)q * B;
@@ -166,6 +164,53 @@ TN_INLINE PetscReal ReplaySynapse(PetscReal *restrict es, PetscReal gt, const Pe
     for (PetscInt b = 0; b < B; b++) gt += lam[b] * e[b];
   else
     for (PetscInt b = 0; b < B; b++) es[b] = e[b];
+  return gt;
+}
+
+/* The same for B a multiple of 4, the traces and the four lanes of
+   TnLocSynapse's sum in vector registers (TnV4): GCC 12 kept e[B] in
+   memory and the lanes scalar. Each lane is the scalar code's, in its
+   order. */
+TN_INLINE PetscReal ReplaySynapse(PetscReal *restrict es, PetscReal gt, const PetscReal *restrict x, const size_t sq, const PetscInt nq, const int first, const PetscReal *restrict coef, const int *restrict flag, const PetscReal *restrict sw, const PetscReal *restrict lam, const PetscInt B)
+{
+  const PetscReal *F = coef, *hq = F + nq * B, *ga = hq + nq * B, *gs = ga + nq * B;
+  const int       *grad = flag, *hasgs = flag + nq;
+  enum { NV = 8 };
+  const PetscInt nv = B / 4;
+  TnV4           e[NV];
+  if (B % 4 || nv > NV) return ReplaySynapseScalar(es, gt, x, sq, nq, first, coef, flag, sw, lam, B);
+  for (PetscInt v = 0; v < nv; v++) e[v] = first ? (TnV4){0, 0, 0, 0} : TnV4Load(es + 4 * v); /* e_0 = 0 is not read */
+  for (PetscInt q = 0; q < nq; q++) {
+    const PetscReal *xj = x + q * sq;
+    const size_t     o  = (size_t)q * B;
+    if ((first && q == 0) || grad[q]) {
+      const int fresh = first && q == 0, g = fresh ? hasgs[0] : 1, hs = hasgs[q];
+      TnV4      s4 = {0, 0, 0, 0};
+      if (g) {
+        for (PetscInt v = 0; v < nv; v++) {
+          const TnV4 x4 = TnV4Load(xj + 4 * v);
+          if (fresh)
+            s4 += TnV4Load(gs + 4 * v) * x4;
+          else if (hs)
+            s4 += TnV4Load(ga + o + 4 * v) * e[v] + TnV4Load(gs + o + 4 * v) * x4;
+          else
+            s4 += TnV4Load(ga + o + 4 * v) * e[v];
+        }
+        gt += (s4[0] + s4[1]) + (s4[2] + s4[3]);
+      }
+      if (fresh)
+        for (PetscInt v = 0; v < nv; v++) e[v] = TnV4Load(hq + 4 * v) * TnV4Load(xj + 4 * v);
+      else
+        for (PetscInt v = 0; v < nv; v++) e[v] = TnV4Load(F + o + 4 * v) * e[v] + TnV4Load(hq + o + 4 * v) * TnV4Load(xj + 4 * v);
+    } else
+      for (PetscInt v = 0; v < nv; v++) e[v] = TnV4Load(F + o + 4 * v) * e[v] + TnV4Load(hq + o + 4 * v) * TnV4Load(xj + 4 * v);
+    if (sw) gt += sw[q];
+  }
+  if (lam)
+    for (PetscInt v = 0; v < nv; v++)
+      for (PetscInt l = 0; l < 4; l++) gt += lam[4 * v + l] * e[v][l];
+  else
+    for (PetscInt v = 0; v < nv; v++) memcpy(es + 4 * v, &e[v], sizeof(e[v]));
   return gt;
 }
 
@@ -193,20 +238,29 @@ TN_INLINE void ReplayRow(TnDyn dyn, PetscInt i, const PetscInt nq, const int fir
     const size_t     o  = (size_t)q * B;
     PetscReal        sb = 0, sg = 0, s = 0;
     int              gr = 0, hs = 0;
-    for (PetscInt b = 0; b < B; b++) {
+    PetscReal        c[B], d[B];
+    for (PetscInt b = 0; b < B; b++) { /* the coefficients (vectorise), then the sums in TnLocRowOwn's order */
       TnLocCoef k;
       TnLocCoefs(rate, lin, diag, h, gi, wi, L->wt[b], rate ? xi[b] : TnPhi(dyn->act, yi[b]), &k);
       F[o + b]  = k.F;
       hq[o + b] = k.hq;
       ga[o + b] = k.ga;
       gs[o + b] = k.gs;
-      gr |= k.ga != 0 || k.gs != 0;
-      hs |= k.gs != 0;
-      sb += k.ga * rb[b] + k.gs;
-      sg += k.ga * rg[b] - k.c;
-      s += k.c * k.d;
-      rb[b] = k.F * rb[b] + k.hq;
-      rg[b] = k.F * rg[b] - h * (rate ? yi[b] : xi[b]);
+      c[b]      = k.c;
+      d[b]      = k.d;
+    }
+    for (PetscInt b = 0; b < B; b++) {
+      gr |= ga[o + b] != 0 || gs[o + b] != 0;
+      hs |= gs[o + b] != 0;
+    }
+    for (PetscInt b = 0; b < B; b++) {
+      sb += ga[o + b] * rb[b] + gs[o + b];
+      sg += ga[o + b] * rg[b] - c[b];
+      s += c[b] * d[b];
+    }
+    for (PetscInt b = 0; b < B; b++) {
+      rb[b] = F[o + b] * rb[b] + hq[o + b];
+      rg[b] = F[o + b] * rg[b] - h * (rate ? yi[b] : xi[b]);
     }
     grad[q]  = gr;
     hasgs[q] = hs;
@@ -231,7 +285,16 @@ TN_INLINE void ReplayRow(TnDyn dyn, PetscInt i, const PetscInt nq, const int fir
     }
   for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) {
     const PetscInt j = dyn->d.ja[t];
-    if (t + 4 < dyn->d.ia[i + 1]) __builtin_prefetch(L->X + (size_t)dyn->d.ja[t + 4] * sx, 0, 2);
+    if (t + TN_LOC_AHEAD < dyn->d.n) {
+      const PetscReal *xf = L->X + (size_t)dyn->d.ja[t + TN_LOC_AHEAD] * sx;
+      if (L->sq == (size_t)B) /* node-major: the column's block */
+        for (size_t l = 0; l < sx; l += 8) __builtin_prefetch(xf + l, 0, 2);
+      else /* step-major: its row of each step */
+        for (PetscInt q = 0; q < nq; q++) {
+          __builtin_prefetch(xf + q * L->sq, 0, 2);
+          __builtin_prefetch(xf + q * L->sq + B - 1, 0, 2);
+        }
+    }
     L->acc.gW[t] = ReplaySynapse(L->e ? L->e + (size_t)t * B : NULL, L->acc.gW[t], L->X + (size_t)j * sx, L->sq, nq, first, F, grad, t == dyn->diagpos[i] ? sw : NULL, aK ? lam : NULL, B);
   }
   for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) {
@@ -255,8 +318,10 @@ static PetscErrorCode Replay(TnDyn dyn, const PetscScalar *aK)
   TnDynLoc *L = &dyn->loc;
   PetscFunctionBeginUser;
   PetscCheck(aK || L->e, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the local rule was set up for K = %" PetscInt_FMT " steps in one block; a step beyond K needs TnDynLocalBegin first", dyn->K);
+  PetscCall(PetscLogEventBegin(TN_LocalReplay, 0, 0, 0, 0));
   TN_DISPATCH_B(dyn->B, ReplayRows, dyn, aK);
   PetscCall(PetscLogFlops((4.0 * dyn->B * (double)(dyn->d.n + dyn->o.n) + 20.0 * dyn->m * dyn->B) * L->nrec));
+  PetscCall(PetscLogEventEnd(TN_LocalReplay, 0, 0, 0, 0));
   L->nrec   = 0;
   L->stored = (PetscBool)!aK;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -294,9 +359,7 @@ PetscErrorCode TnDynLocalEnd(TnDyn dyn, const PetscScalar *aK, PetscScalar *grad
   PetscFunctionBeginUser;
   PetscCall(TnNetGetParamLayout(dyn->net, &P));
   if (L->nrec > 0) { /* the last block, the base term with it */
-    PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
     PetscCall(Replay(dyn, aK));
-    PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
   }
   for (PetscInt i = 0; i < dyn->m && !done; i++) {
     const PetscReal *eb = L->e + (nd + no + i) * B, *eg = L->e + (nd + no + m + i) * B;

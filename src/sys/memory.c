@@ -71,28 +71,52 @@ double TnMemoryInUse(void)
   return now > tn_alloc_base ? now - tn_alloc_base : 0;
 }
 
+/* This node's need, what its ranks hold (under -memory_limit), what it
+   has, its rank count, whether the limit is set, and the worst shortfall
+   over all nodes (need + held - avail; > 0: short). Collective. */
+static PetscErrorCode Shortfall(MPI_Comm comm, double bytes, double *need, double *held, double *avail, PetscMPIInt *rn, PetscBool *set, double *worst)
+{
+  MPI_Comm  node;
+  double    v[2] = {bytes > 0 ? bytes : 0, 0};
+  PetscReal limit;
+  PetscFunctionBeginUser;
+  *avail = TnMemoryNodeAvailable();
+  *set   = PETSC_FALSE;
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-memory_limit", &limit, set));
+  *set = (PetscBool)(*set && limit > 0);
+  v[1] = *set ? TnMemoryInUse() : 0; /* a limit is for the whole run: what the ranks hold counts */
+  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, rn));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_DOUBLE, MPI_SUM, node));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, avail, 1, MPI_DOUBLE, MPI_MIN, node));
+  PetscCallMPI(MPI_Comm_free(&node));
+  *need  = v[0];
+  *held  = v[1];
+  *worst = *need + *held - *avail;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, worst, 1, MPI_DOUBLE, MPI_MAX, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnMemoryFits(MPI_Comm comm, double bytes, PetscBool *fits)
+{
+  double      need, held, avail, worst;
+  PetscMPIInt rn;
+  PetscBool   set;
+  PetscFunctionBeginUser;
+  PetscCall(Shortfall(comm, bytes, &need, &held, &avail, &rn, &set, &worst));
+  *fits = (PetscBool) !(worst > 0);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnCheckMemory(MPI_Comm comm, double bytes, const char what[], const char hint[])
 {
-  MPI_Comm    node;
   PetscMPIInt rn;
-  double      v[2] = {bytes > 0 ? bytes : 0, 0}, avail = TnMemoryNodeAvailable(), worst[2], need, held;
-  PetscBool   set = PETSC_FALSE;
-  PetscReal   limit;
+  double      avail, worst[1], need, held;
+  PetscBool   set;
   char        msg[1024];
   PetscFunctionBeginUser;
-  PetscCall(PetscOptionsGetReal(NULL, NULL, "-memory_limit", &limit, &set));
-  set  = (PetscBool)(set && limit > 0);
-  v[1] = set ? TnMemoryInUse() : 0; /* a limit is for the whole run: what the ranks hold counts */
-  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-  PetscCallMPI(MPI_Comm_size(node, &rn));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_DOUBLE, MPI_SUM, node));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &avail, 1, MPI_DOUBLE, MPI_MIN, node));
-  PetscCallMPI(MPI_Comm_free(&node));
-  need = v[0];
-  held = v[1];
   /* the node whose shortfall is worst speaks for all */
-  worst[0] = need + held - avail;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, worst, 1, MPI_DOUBLE, MPI_MAX, comm));
+  PetscCall(Shortfall(comm, bytes, &need, &held, &avail, &rn, &set, worst));
   if (!(worst[0] > 0)) PetscFunctionReturn(PETSC_SUCCESS);
   if (set)
     PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s needs %.4g GB on a node with %d rank(s), where the run already holds %.4g GB of its -memory_limit of %.4g GB%s%s", what, need / 1e9, (int)rn, held / 1e9, avail / 1e9, hint && hint[0] ? ": " : "", hint ? hint : ""));

@@ -9,7 +9,8 @@
    trace code; (c) the same rule on 1 rank and on all ranks; (d) the
    continuous scheme, a global log-det method and traces beyond the memory
    limit are refused; (e) a second call, whose traces hold the first
-   one's, gives the same rule bit for bit; (f) so do blocks of steps. */
+   one's, gives the same rule bit for bit; (f) so do blocks of steps;
+   (g) records in place of traces that do not fit. */
 #include "tn_test.h"
 #include <tenor/grad.h>
 #include <tenor/loss.h>
@@ -449,7 +450,8 @@ static void test_reuse(void)
    then each synapse's traces carried through them at once, give the rule
    of the step-by-step traces bit for bit, whatever the block: 2 and 3 of
    K = 5 (traces stored between blocks, a last block shorter), K and more
-   than K (one block, no traces), and the default; rate and current forms,
+   than K (one block, no traces), and the default (step by step where the
+   traces fit); rate and current forms,
    tanh and linear, B = 16 (node-major records), 3 (padded) and 1
    (step-major). Each after a call on other samples, whose traces the first
    block must not read. */
@@ -530,6 +532,108 @@ static PetscErrorCode Blocks(void)
 static void test_blocks(void)
 {
   TN_ASSERT_OK(Blocks());
+}
+
+/* (g) By default the rule carries its traces step by step; where they do
+   not fit (-memory_limit just above what the run holds plus the records)
+   it records all K steps instead (er, in-degree 32: records of 2 values per
+   node and 1 per ghost per step take less than the traces' one per
+   synapse), and gives the same rule bit for bit; where neither fits, one
+   message names both. */
+static PetscErrorCode MakeDyn(TnNet net, PetscInt K, PetscInt B, TnDyn *dyn, TnGrad *g, Vec *x, Vec *grad)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreate(net, dyn));
+  PetscCall(TnDynSetScheme(*dyn, TN_SCHEME_SYNC));
+  PetscCall(TnDynSetStepSize(*dyn, 0.05));
+  PetscCall(TnDynSetSteps(*dyn, K));
+  PetscCall(TnDynSetBatchSize(*dyn, B));
+  PetscCall(TnGradCreate(*dyn, g));
+  PetscCall(TnDynCreateState(*dyn, x));
+  PetscCall(TnTestFillState(*dyn, 0.8, 93, 0, NULL, *x));
+  PetscCall(TnGradCreateParamVec(*g, grad));
+  PetscCall(TnDynSetUp(*dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode DestroyDyn(TnDyn *dyn, TnGrad *g, Vec *x, Vec *grad)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecDestroy(grad));
+  PetscCall(VecDestroy(x));
+  PetscCall(TnGradDestroy(g));
+  PetscCall(TnDynDestroy(dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -memory_limit at what the ranks hold now plus `more` bytes in all */
+static PetscErrorCode LimitAbove(double more)
+{
+  double held = TnMemoryInUse();
+  char   lim[64];
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &held, 1, MPI_DOUBLE, MPI_SUM, PETSC_COMM_WORLD));
+  PetscCall(PetscSNPrintf(lim, sizeof(lim), "%.17g", held + more));
+  PetscCall(PetscOptionsSetValue(NULL, "-memory_limit", lim));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_records_fallback(void)
+{
+  const PetscInt K = 3, B = 16;
+  TnNet          net;
+  TnDyn          dyn;
+  TnGrad         g;
+  Vec            x, grad, ref;
+  TnDynResult    res;
+  TnParamLayout  P;
+  PetscInt       m;
+  PetscLogDouble bytes;
+  double         traces, extra;
+  PetscBool      eq;
+  TN_ASSERT_OK(TnNetCreate(PETSC_COMM_WORLD, &net));
+  TN_ASSERT_OK(TnNetSetType(net, "er"));
+  TN_ASSERT_OK(TnNetSetSize(net, 400));
+  TN_ASSERT_OK(TnNetSetDegree(net, 32));
+  TN_ASSERT_OK(TnNetSetSelfLoops(net, PETSC_TRUE));
+  TN_ASSERT_OK(TnNetSetWeightScale(net, 0.3));
+  TN_ASSERT_OK(TnNetSetUp(net));
+  TN_ASSERT_OK(TnNetGetParamLayout(net, &P));
+  /* the reference: traces (no limit) */
+  TN_ASSERT_OK(MakeDyn(net, K, B, &dyn, &g, &x, &grad));
+  TN_ASSERT_OK(TnDynResultCreate(dyn, &res));
+  res.nvalid = B;
+  TN_ASSERT_OK(TnGradComputeLocal(g, x, &res, grad));
+  TN_ASSERT_OK(VecDuplicate(grad, &ref));
+  TN_ASSERT_OK(VecCopy(grad, ref));
+  TN_ASSERT_OK(TnDynResultDestroy(&res));
+  TN_ASSERT_OK(DestroyDyn(&dyn, &g, &x, &grad));
+  /* the records, where the traces do not fit */
+  TN_ASSERT_OK(MakeDyn(net, K, B, &dyn, &g, &x, &grad));
+  TN_ASSERT_OK(TnDynGetLocalSize(dyn, &m));
+  traces = 8.0 * P.n * B;
+  extra  = 16.0 * m * B; /* TnGradComputeLocal's two states */
+  CU_ASSERT(MPI_Allreduce(MPI_IN_PLACE, &traces, 1, MPI_DOUBLE, MPI_SUM, PETSC_COMM_WORLD) == MPI_SUCCESS);
+  CU_ASSERT(MPI_Allreduce(MPI_IN_PLACE, &extra, 1, MPI_DOUBLE, MPI_SUM, PETSC_COMM_WORLD) == MPI_SUCCESS);
+  TN_ASSERT_OK(LimitAbove(extra + 0.9 * traces));
+  TN_ASSERT_OK(TnDynLocalSetUp(dyn, 16.0 * m * B, &bytes));
+  TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-memory_limit"));
+  CU_ASSERT(bytes < 8.0 * P.n * B); /* records, not traces */
+  TN_ASSERT_OK(TnDynResultCreate(dyn, &res));
+  res.nvalid = B;
+  TN_ASSERT_OK(TnGradComputeLocal(g, x, &res, grad));
+  TN_ASSERT_OK(VecEqual(grad, ref, &eq));
+  CU_ASSERT(eq);
+  TN_ASSERT_OK(TnDynResultDestroy(&res));
+  TN_ASSERT_OK(DestroyDyn(&dyn, &g, &x, &grad));
+  /* neither fits: one message naming both */
+  TN_ASSERT_OK(MakeDyn(net, K, B, &dyn, &g, &x, &grad));
+  TN_ASSERT_OK(LimitAbove(extra));
+  ASSERT_FAILS_WITH(TnDynLocalSetUp(dyn, 16.0 * m * B, &bytes), "in place of its eligibility traces");
+  TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-memory_limit"));
+  TN_ASSERT_OK(DestroyDyn(&dyn, &g, &x, &grad));
+  TN_ASSERT_OK(VecDestroy(&ref));
+  TN_ASSERT_OK(TnNetDestroy(&net));
 }
 
 /* (d) refusals: the continuous scheme has no local rule; nor has a global
@@ -651,6 +755,7 @@ void TnTestRegister(void)
   CU_add_test(s, "rank-count invariance", test_rank_invariance);
   CU_add_test(s, "traces not zeroed between calls: the same rule bit for bit", test_reuse);
   CU_add_test(s, "blocks of steps: the same rule bit for bit", test_blocks);
+  CU_add_test(s, "records in place of traces that do not fit", test_records_fallback);
   CU_add_test(s, "continuous, global log-det and no memory refused", test_refusals);
   CU_add_test(s, "steps along the rule lower the held-out loss (gmrf2d)", test_descent);
 }
