@@ -38,6 +38,16 @@ typedef enum { TN_ADJOINT_TRANSPOSE_AUTO,
                TN_ADJOINT_TRANSPOSE_COLUMNS,
                TN_ADJOINT_TRANSPOSE_ROWS } TnAdjointTranspose;
 extern const char *const TnAdjointTransposes[];
+/* What the local rule keeps (TnDynLocalStep, docs/rules.md "Cost"):
+   traces: every synapse's eligibility traces, carried step by step (nnz B
+   values); states: the K steps' records (2 values per node and 1 per
+   ghost, per step and sample; the sync scheme), the rule summed in closed
+   form after the last step, the same to round-off; auto: the faster where
+   it fits (states at B >= 8, traces below), else the other. */
+typedef enum { TN_LOCAL_STORE_AUTO,
+               TN_LOCAL_STORE_TRACES,
+               TN_LOCAL_STORE_STATES } TnLocalStore;
+extern const char *const TnLocalStores[];
 
 /* Per-batch results, on every rank (global sums). steps[k*B + b] is
    sum_i (log-det term of node i at step k) for sample b; base[b] is
@@ -66,13 +76,7 @@ PetscErrorCode TnDynSetNodeLoss(TnDyn dyn, PetscBool on);
    sums in the same order (8 bytes per synapse more). On by default;
    off: row by row from W itself (docs/architecture.md, "Row slices"). */
 PetscErrorCode TnDynSetSlices(TnDyn dyn, PetscBool on);
-/* The local rule (sync): steps made and recorded before each synapse's
-   traces are carried through all of them at once (TnDynLocalStep), the
-   gradient the same bit for bit. 0 (default): all K steps when their
-   records (2 values per node and 1 per ghost, per step and sample) take no
-   more memory than the traces, else the most that fit in that much beside
-   the traces; 1: step by step. */
-PetscErrorCode TnDynSetLocalBlock(TnDyn dyn, PetscInt steps);
+PetscErrorCode TnDynSetLocalStore(TnDyn dyn, TnLocalStore store);
 /* Colouring for the colored scheme: read from a file (one colour per node,
    natural order) instead of computing one; write the one used. */
 PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[]);

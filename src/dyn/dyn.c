@@ -6,6 +6,7 @@ const char *const TnFormTypes[]         = {"rate", "current", "TnForm", "TN_FORM
 const char *const TnActTypes[]          = {"tanh", "linear", "TnAct", "TN_ACT_", NULL};
 const char *const TnColoringOrders[]    = {"natural", "random", "TnColoringOrder", "TN_COLORING_", NULL};
 const char *const TnAdjointTransposes[] = {"auto", "columns", "rows", "TnAdjointTranspose", "TN_ADJOINT_TRANSPOSE_", NULL};
+const char *const TnLocalStores[]       = {"auto", "traces", "states", "TnLocalStore", "TN_LOCAL_STORE_", NULL};
 
 PetscErrorCode TnDynCreate(TnNet net, TnDyn *dyn)
 {
@@ -142,16 +143,8 @@ TN_DYN_SETTER(Slices, slices, PetscBool)
 TN_DYN_SETTER(ColoringSeed, colseed, PetscInt)
 TN_DYN_SETTER(ColoringOrder, colorder, TnColoringOrder)
 TN_DYN_SETTER(AdjointTranspose, adjtr, TnAdjointTranspose)
+TN_DYN_SETTER(LocalStore, locstore, TnLocalStore)
 TN_DYN_SETTER(Adaptive, adapt, PetscBool)
-
-PetscErrorCode TnDynSetLocalBlock(TnDyn dyn, PetscInt steps)
-{
-  PetscFunctionBeginUser;
-  PetscCheck(steps >= 0, dyn->comm, PETSC_ERR_ARG_OUTOFRANGE, "the local rule's block is %" PetscInt_FMT " steps; it must be >= 0 (0: chosen at set-up, 1: step by step)", steps);
-  PetscCall(TnDynReset(dyn));
-  dyn->locblock = steps;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
 
 PetscErrorCode TnDynSetStepSize(TnDyn dyn, PetscReal h)
 {
@@ -229,7 +222,9 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsInt("-batch", "Samples evolved together, B (one matrix pass serves all B)", "TnDynSetBatchSize", dyn->B, &dyn->B, NULL, 1, 1024));
   PetscCall(TnOptionsBool("-nodeloss", "Accumulate per-node loss totals", "TnDynSetNodeLoss", dyn->nodeloss_on, &dyn->nodeloss_on, NULL));
   PetscCall(TnOptionsBool("-slices", "Rate form, B = 1 (sync, colored): copy W's on-process block in slices of 8 rows, one row per vector lane (8 bytes per synapse more; 0: row by row)", "TnDynSetSlices", dyn->slices, &dyn->slices, NULL));
-  PetscCall(TnOptionsInt("-local_block", "The local rule (sync): steps made and recorded before each synapse's traces are carried through them at once (0: all K when the records take no more memory than the traces, else as many as fit in that much beside them; 1: step by step)", "TnDynSetLocalBlock", dyn->locblock, &dyn->locblock, NULL, 0, PETSC_MAX_INT));
+  v = (PetscInt)dyn->locstore;
+  PetscCall(TnOptionsChoice("-local_store", "The local rule keeps: traces (every synapse's, carried step by step; nnz B values), states (sync: the K steps' records, 2 values per node and 1 per ghost per step and sample, the rule summed after the last step), auto (the faster where it fits: states at B >= 8, traces below)", "TnDynSetLocalStore", TnLocalStores, 3, &v, NULL));
+  dyn->locstore = (TnLocalStore)v;
   {
     PetscInt  kb = dyn->panelset ? dyn->panelkb : -1;
     PetscBool set;

@@ -74,11 +74,11 @@ typedef struct {
      from a_k to a_{k+1} and node i's own step-k loss terms accumulated
      (TnLocRow); NULL: the scheme has no local rule */
   PetscErrorCode (*localstep)(TnDyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet);
-  /* the local rule by blocks of steps (local.c, TnDynLocalReplay): step k as
-     `step` (out != a), then what the replay reads of it recorded, B values
+  /* the local rule with its states stored (local.c): step k as `step`
+     (out != a), then what the rule reads of it recorded, B values
      per node at stride sj: x + j sj the values synapses of column j read
      (local rows j < m, then ghost g at j = m + g), y + i sj row i's own
-     (rate: a_k,i; current: s_k,i); NULL: the scheme replays no blocks */
+     (rate: a_k,i; current: s_k,i); NULL: the scheme stores traces only */
   PetscErrorCode (*localrecord)(TnDyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *x, PetscReal *y, size_t sj);
   /* a = a_{k+1} -> a_k in place */
   PetscErrorCode (*inversestep)(TnDyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);
@@ -126,20 +126,14 @@ typedef struct {
   PetscReal     *e, *wt;
   TnDynAdjAcc    acc;
   PetscLogDouble bytes; /* e, wt and the records, this rank */
-  /* Blocks (local.c, TnDynLocalReplay): the steps of a block are made and
-     recorded (ops.localrecord), then each synapse's traces are carried
-     through all of them at once. block: steps per block (1: no blocks, the
-     scheme's local step); e is allocated only when a run has more than one
-     block. X, Y: the records, node j's value of the block's step q at
-     j sx + q sq (B values), Y's at i sx + q sqy; nrec steps recorded and
-     not replayed; stored:
-     a block was replayed, its traces are in e; coef: a row's coefficients
-     for a block (TnLocBlockCoefs) */
-  PetscInt   block, nrec;
-  PetscBool  stored;
-  PetscReal *X, *Y, *coef;
-  int       *flag;
-  size_t     sx, sq, sqy;
+  /* -dyn_local_store (local.c): traces (e: every synapse's, b's and
+     gamma's) or states (X, Y: the records of the K steps, node j's value
+     of step q at j sx + q B; nrec steps recorded; coef: a row's
+     coefficients, v and log-det terms, StatesRow) */
+  TnLocalStore store;
+  PetscInt     nrec;
+  PetscReal   *X, *Y, *coef;
+  size_t       sx;
 } TnDynLoc;
 
 struct _p_TnDyn {
@@ -176,8 +170,8 @@ struct _p_TnDyn {
   /* sync: Ad's row slices at B = 1 (TnSlices, -dyn_slices; default on);
      slicesall (no option; tests): keep them where fewer than half are
      regular too */
-  PetscBool slices, slicesall;
-  PetscInt  locblock; /* -dyn_local_block: steps per block of the local rule (0: chosen at set-up; 1: no blocks) */
+  PetscBool    slices, slicesall;
+  TnLocalStore locstore; /* -dyn_local_store */
   /* the sync bound's |W|_2 (bound.c): which bound, Lanczos steps, failure probability */
   TnBoundNorm bnorm;
   PetscInt    bsteps;

@@ -11,24 +11,27 @@
    forward step with the traces of each row carried as the row is updated
    (ops.localstep, TnLocRow). The work shared by the schemes is here.
 
-   Blocks of steps. Step by step, every synapse's B traces are read and
-   written once per step: (2B + 1) values streamed per synapse where the
-   forward step streams one, and nnz B values of memory. A synapse's traces
-   depend only on its column's values x_{k,j} and its row's coefficients,
-   so the order of the loops can be turned: the scheme's forward step makes
-   the steps of a block and records what the traces read (ops.localrecord:
-   the columns' x_k, the rows' own a_k or s_k, O(N B) per step); then each
-   synapse's traces are carried through all the block's steps at once, in
-   registers, the gathered values of one column for all steps contiguous
-   (TnDynLocalReplay). The traces go to memory only between blocks, and not
-   at all when one block holds all K steps. Every trace and every gradient
-   entry goes through the same operations in the same order as step by
-   step: the gradient is the same bit for bit (test_local). */
+   Two stores (-dyn_local_store), the same rule to round-off:
+   traces  the traces themselves, carried step by step as above: what a
+           neuron could run online; nnz B values of memory, and every
+           synapse's B traces read and written at every step, (2B + 1)
+           values streamed per synapse where the forward step streams one;
+   states  the scheme's forward steps record what the traces read
+           (ops.localrecord: the columns' x_k and the rows' own a_k or s_k,
+           2 values per node and 1 per ghost per step and sample), and the
+           rule is summed afterwards in closed form. With
+           e_{k+1} = F_k e_k + hq_k x_k (F, hq, ga, gs node i's coefficients,
+           TnLocCoefs) and g = sum_k (ga_k e_k + gs_k x_k) + lambda e_K,
+             g_ij = sum_k sum_b v_{k,i b} x_{k,j b},  v_k = gs_k + hq_k mu_k,
+             mu_{K-1} = lambda,  mu_{k-1} = ga_k + F_k mu_k:
+           a sweep backward in time over node i's own coefficients (its
+           diagonal of the step Jacobian: no other node, no transposed
+           halo), then one dot product of K B values per synapse, the
+           column's records of all K steps contiguous (node-major). b_i's
+           and gamma_i's traces are carried forward as with traces.
+   (docs/rules.md, "Cost"). */
 #include "dynimpl.h"
 
-#ifndef TN_LOC_NODEMAJOR
-#define TN_LOC_NODEMAJOR 8
-#endif
 #ifndef TN_LOC_AHEAD
 #define TN_LOC_AHEAD 4
 #endif
@@ -42,7 +45,6 @@ PetscErrorCode TnDynLocalReset(TnDyn dyn)
   PetscCall(TnMemoryFreeAligned(&L->X));
   PetscCall(TnMemoryFreeAligned(&L->Y));
   PetscCall(PetscFree(L->coef));
-  PetscCall(PetscFree(L->flag));
   PetscCall(PetscFree(L->wt));
   PetscCall(PetscMemzero(L, sizeof(*L)));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -57,53 +59,47 @@ PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *
   PetscCheck(dyn->ops.localstep, dyn->comm, PETSC_ERR_USER, "the local rule is implemented for the sync and colored schemes; -dyn_scheme %s has none (use -dyn_scheme sync or colored)", dyn->type);
   PetscCheck(TnLogDetIsLocal(dyn->ldt), dyn->comm, PETSC_ERR_USER, "the local rule needs a local log-det method (diag, trace); -logdet_type %s is global", TnLogDetTypes[dyn->ldt]);
   if (!L->setup) {
-    char         what[320];
-    const size_t B = (size_t)dyn->B, m = (size_t)dyn->m, ng = (size_t)dyn->nghost;
-    double       n, nrec1, ne, nr;
-    PetscInt     blk;
+    char         what[400];
+    const size_t B = (size_t)dyn->B, m = (size_t)dyn->m, ng = (size_t)dyn->nghost, K = (size_t)dyn->K;
+    double       n, nr;
+    TnLocalStore store = dyn->ops.localrecord && dyn->K >= 1 ? dyn->locstore : TN_LOCAL_STORE_TRACES;
     PetscCall(TnNetGetParamLayout(dyn->net, &P));
     PetscCheck(P.nd == dyn->d.n && P.no == dyn->o.n && P.m == dyn->m, PETSC_COMM_SELF, PETSC_ERR_PLIB, "theta's layout does not match W's blocks");
-    n     = (double)P.n * B;
-    nrec1 = (double)(2 * m + ng) * B;
-    /* steps per block: -dyn_local_block as given (at most K); by default
-       step by step, the faster (docs/rules.md, "Cost"), where the traces
-       fit, else all K steps in one block, without traces */
-    blk = dyn->ops.localrecord && dyn->K >= 2 ? PetscMin(dyn->locblock, dyn->K) : 1;
-    if (blk == 0) {
-      PetscBool fits;
-      PetscCall(TnMemoryFits(dyn->comm, 8.0 * n + extra, &fits));
-      blk = fits ? 1 : dyn->K;
+    n  = (double)P.n * B;               /* the traces: one per synapse, b and gamma, per sample */
+    nr = (double)(2 * m + ng) * B * K;  /* the records of K steps */
+    if (store == TN_LOCAL_STORE_AUTO) { /* the faster where it fits (docs/rules.md, "Cost"): states at B >= 8, traces below */
+      const TnLocalStore pref = B >= 8 ? TN_LOCAL_STORE_STATES : TN_LOCAL_STORE_TRACES, other = B >= 8 ? TN_LOCAL_STORE_TRACES : TN_LOCAL_STORE_STATES;
+      PetscBool          fits;
+      PetscCall(TnMemoryFits(dyn->comm, 8.0 * (pref == TN_LOCAL_STORE_STATES ? nr : n) + extra, &fits));
+      store = pref;
+      if (!fits) {
+        PetscCall(TnMemoryFits(dyn->comm, 8.0 * (other == TN_LOCAL_STORE_STATES ? nr : n) + extra, &fits));
+        if (fits) store = other;
+      }
+      if (!fits) { /* neither fits: the message names both */
+        PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's eligibility traces (one per synapse, b and gamma, for each of B = %" PetscInt_FMT " samples: %.4g values on this rank), or its records of the K = %" PetscInt_FMT " states (%.4g values),", dyn->B, n, dyn->K, nr));
+        PetscCall(TnCheckMemory(dyn->comm, 8.0 * PetscMin(n, nr) + extra, what, "reduce -dyn_batch, or run on more nodes"));
+      }
     }
-    ne = blk == 1 || blk < dyn->K ? n : 0;
-    nr = blk > 1 ? blk * nrec1 : 0;
-    if (blk == 1)
+    if (store == TN_LOCAL_STORE_TRACES) {
       PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's eligibility traces (one per synapse, b and gamma, for each of B = %" PetscInt_FMT " samples: %.4g values on this rank)", dyn->B, n));
-    else if (ne == 0 && dyn->locblock == 0)
-      PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's records of its %" PetscInt_FMT " steps (2 values per node and 1 per ghost, for each of B = %" PetscInt_FMT " samples: %.4g values on this rank), in place of its eligibility traces (%.4g values), which do not fit either,", blk, dyn->B, nr, n));
-    else if (ne == 0)
-      PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's records of its %" PetscInt_FMT " steps (2 values per node and 1 per ghost, for each of B = %" PetscInt_FMT " samples: %.4g values on this rank)", blk, dyn->B, nr));
-    else
-      PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's eligibility traces (one per synapse, b and gamma, for each of B = %" PetscInt_FMT " samples) and its records of blocks of %" PetscInt_FMT " steps: %.4g values on this rank", dyn->B, blk, ne + nr));
-    PetscCall(TnCheckMemory(dyn->comm, 8.0 * (ne + nr) + extra, what, blk > 1 && ne > 0 ? "give -dyn_local_block 1 (the traces alone) or -dyn_local_block K (the records alone), reduce -dyn_batch, or run on more nodes" : "reduce -dyn_batch, or run on more nodes"));
-    if (ne > 0) PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)n + 1), &L->e)); /* a synapse's B traces on whole cache lines; huge pages */
-    if (blk > 1) {
-      /* node-major (one column's values of all the block's steps
-         contiguous: one gather per synapse) when a node's B values fill
-         cache lines; step-major below, where a record is a copy */
-      const size_t bl = (size_t)blk;
-      PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((m + ng) * B * bl + 1), &L->X));
-      PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * (m * B * bl + 1), &L->Y));
-      PetscCall(PetscMalloc1(5 * bl * B + bl, &L->coef));
-      PetscCall(PetscMalloc1(2 * bl, &L->flag));
-      L->sx  = B >= TN_LOC_NODEMAJOR ? bl * B : B;
-      L->sq  = B >= TN_LOC_NODEMAJOR ? B : (m + ng) * B;
-      L->sqy = B >= TN_LOC_NODEMAJOR ? B : m * B;
+      PetscCall(TnCheckMemory(dyn->comm, 8.0 * n + extra, what, "reduce -dyn_batch, or run on more nodes"));
+      PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((size_t)n + 1), &L->e)); /* a synapse's B traces on whole cache lines; huge pages */
+      L->bytes = 8.0 * (n + B);
+    } else {
+      PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's records of the K = %" PetscInt_FMT " states (2 values per node and 1 per ghost, per step and sample): %.4g values on this rank", dyn->K, nr));
+      PetscCall(TnCheckMemory(dyn->comm, 8.0 * (nr) + extra, what, "give -dyn_local_store traces (one per synapse instead), reduce -dyn_batch or -dyn_steps, or run on more nodes"));
+      /* node-major: node j's values of all K steps contiguous, at j sx */
+      PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((m + ng) * B * K + 1), &L->X));
+      PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * (m * B * K + 1), &L->Y));
+      PetscCall(PetscMalloc1(6 * K * B + K + 8, &L->coef));
+      L->sx    = K * B;
+      L->bytes = 8.0 * (nr + B);
     }
     PetscCall(PetscMalloc1(dyn->B, &L->wt));
-    L->block = blk;
-    L->bytes = 8.0 * (ne + nr + B);
+    L->store = store;
     L->setup = PETSC_TRUE;
-    PetscCall(PetscInfo(NULL, "local rule: blocks of %" PetscInt_FMT " steps of %" PetscInt_FMT "%s\n", blk, dyn->K, ne > 0 ? ", traces stored" : ""));
+    PetscCall(PetscInfo(NULL, "local rule: %s (%.4g MB on this rank)\n", TnLocalStores[store], L->bytes / 1e6));
   }
   if (bytes) *bytes = L->bytes;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -122,10 +118,9 @@ PetscErrorCode TnDynLocalBegin(TnDyn dyn, PetscInt nvalid, PetscScalar *grad)
   /* e_0 = d a_0 / d theta = 0: b's and gamma's traces zeroed; the
      synapses' (nnz B values) are not, the first step writes e_1 without
      reading them (fresh) */
-  if (L->e) PetscCall(PetscArrayzero(L->e + (size_t)(P.nd + P.no) * dyn->B, (size_t)(P.n - P.nd - P.no) * dyn->B));
-  L->fresh  = PETSC_TRUE;
-  L->nrec   = 0;
-  L->stored = PETSC_FALSE;
+  if (L->store == TN_LOCAL_STORE_TRACES) PetscCall(PetscArrayzero(L->e + (size_t)(P.nd + P.no) * dyn->B, (size_t)(P.n - P.nd - P.no) * dyn->B));
+  L->fresh = PETSC_TRUE;
+  L->nrec  = 0;
   PetscCall(PetscArrayzero(grad, P.n));
   L->acc.gW = grad;
   L->acc.gb = grad + P.b;
@@ -133,115 +128,45 @@ PetscErrorCode TnDynLocalBegin(TnDyn dyn, PetscInt nvalid, PetscScalar *grad)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* One synapse's traces through the block's nq steps: x its column's
-   recorded values (step q at x + q sq), gt its gradient entry; es its
-   stored traces (read unless first, written unless lam); per step, the
-   operations of the step-by-step local step in their order (TnLocSynapses:
-   at the first step e_0 = 0 is not read); sw: W_ii's log-det terms, added
-   after the synapse's own at each step (TnLocRowOwn), or NULL; lam: the
-   base term's lambda, added last (TnDynLocalEnd's order), or NULL. */
-TN_INLINE PetscReal ReplaySynapseScalar(PetscReal *restrict es, PetscReal gt, const PetscReal *restrict x, const size_t sq, const PetscInt nq, const int first, const PetscReal *restrict coef, const int *restrict flag, const PetscReal *restrict sw, const PetscReal *restrict lam, const PetscInt B)
+/* sum_q sum_b v[q B + b] x[q B + b] over n = K B values, in eight lanes
+   then pairwise (a fixed order: the same on any rank count) */
+TN_INLINE PetscReal StatesDot(const PetscReal *restrict v, const PetscReal *restrict x, const size_t n)
 {
-  const PetscReal *F = coef, *hq = F + nq * B, *ga = hq + nq * B, *gs = ga + nq * B;
-  const int       *grad = flag, *hasgs = flag + nq;
-  PetscReal        e[B];
-  for (PetscInt b = 0; b < B; b++) e[b] = first ? 0.0 : es[b]; /* e_0 = 0 is not read */
-  for (PetscInt q = 0; q < nq; q++) {
-    const PetscReal *xj = x + q * sq;
-    const size_t     o  = (size_t)q * B;
-    if (first && q == 0) {
-      if (hasgs[0])
-        gt += TnLocSynapse(e, xj, F, hq, ga, gs, 1, 1, B);
-      else
-        for (PetscInt b = 0; b < B; b++) e[b] = hq[b] * xj[b];
-    } else if (grad[q])
-      gt += TnLocSynapse(e, xj, F + o, hq + o, ga + o, gs + o, hasgs[q], 0, B);
-    else
-      for (PetscInt b = 0; b < B; b++) e[b] = F[o + b] * e[b] + hq[o + b] * xj[b];
-    if (sw) gt += sw[q];
-  }
-  if (lam)
-    for (PetscInt b = 0; b < B; b++) gt += lam[b] * e[b];
-  else
-    for (PetscInt b = 0; b < B; b++) es[b] = e[b];
-  return gt;
+  PetscReal s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t    q    = 0;
+  for (; q + 8 <= n; q += 8)
+    for (int l = 0; l < 8; l++) s[l] += v[q + l] * x[q + l];
+  for (; q < n; q++) s[0] += v[q] * x[q];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-/* The same for B a multiple of 4, the traces and the four lanes of
-   TnLocSynapse's sum in vector registers (TnV4): GCC 12 kept e[B] in
-   memory and the lanes scalar. Each lane is the scalar code's, in its
-   order. */
-TN_INLINE PetscReal ReplaySynapse(PetscReal *restrict es, PetscReal gt, const PetscReal *restrict x, const size_t sq, const PetscInt nq, const int first, const PetscReal *restrict coef, const int *restrict flag, const PetscReal *restrict sw, const PetscReal *restrict lam, const PetscInt B)
-{
-  const PetscReal *F = coef, *hq = F + nq * B, *ga = hq + nq * B, *gs = ga + nq * B;
-  const int       *grad = flag, *hasgs = flag + nq;
-  enum { NV = 8 };
-  const PetscInt nv = B / 4;
-  TnV4           e[NV];
-  if (B % 4 || nv > NV) return ReplaySynapseScalar(es, gt, x, sq, nq, first, coef, flag, sw, lam, B);
-  for (PetscInt v = 0; v < nv; v++) e[v] = first ? (TnV4){0, 0, 0, 0} : TnV4Load(es + 4 * v); /* e_0 = 0 is not read */
-  for (PetscInt q = 0; q < nq; q++) {
-    const PetscReal *xj = x + q * sq;
-    const size_t     o  = (size_t)q * B;
-    if ((first && q == 0) || grad[q]) {
-      const int fresh = first && q == 0, g = fresh ? hasgs[0] : 1, hs = hasgs[q];
-      TnV4      s4 = {0, 0, 0, 0};
-      if (g) {
-        for (PetscInt v = 0; v < nv; v++) {
-          const TnV4 x4 = TnV4Load(xj + 4 * v);
-          if (fresh)
-            s4 += TnV4Load(gs + 4 * v) * x4;
-          else if (hs)
-            s4 += TnV4Load(ga + o + 4 * v) * e[v] + TnV4Load(gs + o + 4 * v) * x4;
-          else
-            s4 += TnV4Load(ga + o + 4 * v) * e[v];
-        }
-        gt += (s4[0] + s4[1]) + (s4[2] + s4[3]);
-      }
-      if (fresh)
-        for (PetscInt v = 0; v < nv; v++) e[v] = TnV4Load(hq + 4 * v) * TnV4Load(xj + 4 * v);
-      else
-        for (PetscInt v = 0; v < nv; v++) e[v] = TnV4Load(F + o + 4 * v) * e[v] + TnV4Load(hq + o + 4 * v) * TnV4Load(xj + 4 * v);
-    } else
-      for (PetscInt v = 0; v < nv; v++) e[v] = TnV4Load(F + o + 4 * v) * e[v] + TnV4Load(hq + o + 4 * v) * TnV4Load(xj + 4 * v);
-    if (sw) gt += sw[q];
-  }
-  if (lam)
-    for (PetscInt v = 0; v < nv; v++)
-      for (PetscInt l = 0; l < 4; l++) gt += lam[4 * v + l] * e[v][l];
-  else
-    for (PetscInt v = 0; v < nv; v++) memcpy(es + 4 * v, &e[v], sizeof(e[v]));
-  return gt;
-}
-
-/* Row i through the block: its coefficients at each step (TnLocCoefs at
-   the state the row is updated from: rate t = phi(a_k,i) = x_i, a_i = y_i;
-   current t = phi(s_k,i) = phi(y_i), a_i = x_i) into L->coef, b's and
-   gamma's traces and terms as TnLocRowOwn, then its synapses (Ad's, Ao's);
-   aK: the last block (the base term at a_K, TnDynLocalEnd's), or NULL. */
-TN_INLINE void ReplayRow(TnDyn dyn, PetscInt i, const PetscInt nq, const int first, const PetscScalar *restrict aK, const PetscInt B)
+/* Row i with the states stored (the top of this file): its coefficients
+   at each step from its records (rate: t = phi(a_k,i) = x_i, a_i = y_i;
+   current: t = phi(s_k,i) = phi(y_i), a_i = x_i); b's and gamma's traces
+   and terms forward as TnLocRowOwn's, with the base term at a_K; mu
+   backward from lambda, v_k = gs_k + hq_k mu_k; then each synapse's
+   gradient, one dot product of its column's records with v, and W_ii's
+   log-det terms. */
+TN_INLINE void StatesRow(TnDyn dyn, PetscInt i, const PetscScalar *restrict aK, const PetscInt B)
 {
   TnDynLoc       *L  = &dyn->loc;
-  const size_t    nd = (size_t)dyn->d.n, no = (size_t)dyn->o.n, m = (size_t)dyn->m, sx = L->sx;
+  const size_t    nd = (size_t)dyn->d.n, sx = L->sx, K = (size_t)dyn->K, n = K * B;
   const PetscBool rate = dyn->form == TN_FORM_RATE, lin = dyn->act == TN_ACT_LINEAR, diag = dyn->ldt == TN_LOGDET_DIAG;
   const PetscReal h = dyn->h, gi = dyn->gamma[i], wi = dyn->wdiag[i];
-  PetscReal *restrict F = L->coef, *hq = F + nq * B, *ga = hq + nq * B, *gs = ga + nq * B, *sw = gs + nq * B;
-  int *restrict grad = L->flag, *hasgs = L->flag + nq;
-  PetscReal *eb = L->e ? L->e + (nd + no + (size_t)i) * B : NULL, *eg = L->e ? L->e + (nd + no + m + (size_t)i) * B : NULL;
-  PetscReal  rb[B], rg[B], lam[B];
-  for (PetscInt b = 0; b < B; b++) {
-    rb[b] = first ? 0.0 : eb[b];
-    rg[b] = first ? 0.0 : eg[b];
-  }
-  for (PetscInt q = 0; q < nq; q++) {
-    const PetscReal *xi = L->X + (size_t)i * sx + q * L->sq, *yi = L->Y + (size_t)i * sx + q * L->sqy;
-    const size_t     o  = (size_t)q * B;
-    PetscReal        sb = 0, sg = 0, s = 0;
-    int              gr = 0, hs = 0;
-    PetscReal        c[B], d[B];
+  PetscReal *restrict F = L->coef, *hq = F + n, *ga = hq + n, *gs = ga + n, *v = gs + n, *sw = v + n;
+  PetscReal        rb[B], rg[B], mu[B], sb = 0, sg = 0, swt = 0;
+  const PetscReal *xi = L->X + (size_t)i * sx, *yi = L->Y + (size_t)i * sx;
+  for (PetscInt b = 0; b < B; b++) rb[b] = rg[b] = 0;
+  for (size_t q = 0; q < K; q++) {
+    const size_t o = q * B;
+    PetscReal    c[B], d[B], t[B], s1 = 0, s2 = 0, s3 = 0;
+    if (rate)
+      memcpy(t, xi + o, sizeof(t));
+    else
+      for (PetscInt b = 0; b < B; b++) t[b] = TnPhi(dyn->act, yi[o + b]);
     for (PetscInt b = 0; b < B; b++) { /* the coefficients (vectorise), then the sums in TnLocRowOwn's order */
       TnLocCoef k;
-      TnLocCoefs(rate, lin, diag, h, gi, wi, L->wt[b], rate ? xi[b] : TnPhi(dyn->act, yi[b]), &k);
+      TnLocCoefs(rate, lin, diag, h, gi, wi, L->wt[b], t[b], &k);
       F[o + b]  = k.F;
       hq[o + b] = k.hq;
       ga[o + b] = k.ga;
@@ -250,80 +175,60 @@ TN_INLINE void ReplayRow(TnDyn dyn, PetscInt i, const PetscInt nq, const int fir
       d[b]      = k.d;
     }
     for (PetscInt b = 0; b < B; b++) {
-      gr |= ga[o + b] != 0 || gs[o + b] != 0;
-      hs |= gs[o + b] != 0;
-    }
-    for (PetscInt b = 0; b < B; b++) {
-      sb += ga[o + b] * rb[b] + gs[o + b];
-      sg += ga[o + b] * rg[b] - c[b];
-      s += c[b] * d[b];
+      s1 += ga[o + b] * rb[b] + gs[o + b];
+      s2 += ga[o + b] * rg[b] - c[b];
+      s3 += c[b] * d[b];
     }
     for (PetscInt b = 0; b < B; b++) {
       rb[b] = F[o + b] * rb[b] + hq[o + b];
-      rg[b] = F[o + b] * rg[b] - h * (rate ? yi[b] : xi[b]);
+      rg[b] = F[o + b] * rg[b] - h * (rate ? yi[o + b] : xi[o + b]);
     }
-    grad[q]  = gr;
-    hasgs[q] = hs;
-    sw[q]    = s;
-    L->acc.gb[i] += sb;
-    L->acc.gg[i] += sg;
+    L->acc.gb[i] += s1;
+    L->acc.gg[i] += s2;
+    sw[q] = s3;
   }
-  if (aK) {
-    PetscReal sb = 0, sg = 0;
+  for (PetscInt b = 0; b < B; b++) { /* the base term: lambda = omega d l^base / d a_K */
+    const PetscReal z = aK[(size_t)i * B + b];
+    mu[b]             = L->wt[b] * (dyn->base == TN_BASE_NORMAL ? z : tanh(0.5 * z));
+    sb += mu[b] * rb[b];
+    sg += mu[b] * rg[b];
+  }
+  L->acc.gb[i] += sb;
+  L->acc.gg[i] += sg;
+  for (size_t q = K; q-- > 0;) { /* mu_q -> v_q, then mu_{q-1} = ga_q + F_q mu_q */
+    const size_t o = q * B;
     for (PetscInt b = 0; b < B; b++) {
-      const PetscReal z = aK[(size_t)i * B + b];
-      lam[b]            = L->wt[b] * (dyn->base == TN_BASE_NORMAL ? z : tanh(0.5 * z));
-      sb += lam[b] * rb[b];
-      sg += lam[b] * rg[b];
+      v[o + b] = gs[o + b] + hq[o + b] * mu[b];
+      mu[b]    = ga[o + b] + F[o + b] * mu[b];
     }
-    L->acc.gb[i] += sb;
-    L->acc.gg[i] += sg;
-  } else
-    for (PetscInt b = 0; b < B; b++) {
-      eb[b] = rb[b];
-      eg[b] = rg[b];
-    }
+  }
+  for (size_t q = 0; q < K; q++) swt += sw[q];
   for (PetscInt t = dyn->d.ia[i]; t < dyn->d.ia[i + 1]; t++) {
-    const PetscInt j = dyn->d.ja[t];
     if (t + TN_LOC_AHEAD < dyn->d.n) {
       const PetscReal *xf = L->X + (size_t)dyn->d.ja[t + TN_LOC_AHEAD] * sx;
-      if (L->sq == (size_t)B) /* node-major: the column's block */
-        for (size_t l = 0; l < sx; l += 8) __builtin_prefetch(xf + l, 0, 2);
-      else /* step-major: its row of each step */
-        for (PetscInt q = 0; q < nq; q++) {
-          __builtin_prefetch(xf + q * L->sq, 0, 2);
-          __builtin_prefetch(xf + q * L->sq + B - 1, 0, 2);
-        }
+      for (size_t l = 0; l < n; l += 8) __builtin_prefetch(xf + l, 0, 2);
     }
-    L->acc.gW[t] = ReplaySynapse(L->e ? L->e + (size_t)t * B : NULL, L->acc.gW[t], L->X + (size_t)j * sx, L->sq, nq, first, F, grad, t == dyn->diagpos[i] ? sw : NULL, aK ? lam : NULL, B);
+    L->acc.gW[t] += StatesDot(v, L->X + (size_t)dyn->d.ja[t] * sx, n);
+    if (t == dyn->diagpos[i]) L->acc.gW[t] += swt;
   }
-  for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) {
-    const size_t j    = m + (size_t)dyn->o.ja[t];
-    L->acc.gW[nd + t] = ReplaySynapse(L->e ? L->e + (nd + (size_t)t) * B : NULL, L->acc.gW[nd + t], L->X + j * sx, L->sq, nq, first, F, grad, NULL, aK ? lam : NULL, B);
-  }
+  for (PetscInt t = dyn->o.ia[i]; t < dyn->o.ia[i + 1]; t++) L->acc.gW[nd + t] += StatesDot(v, L->X + ((size_t)dyn->m + (size_t)dyn->o.ja[t]) * sx, n);
 }
 
-TN_INLINE void ReplayRows(TnDyn dyn, const PetscScalar *aK, const PetscInt B)
+TN_INLINE void StatesRows(TnDyn dyn, const PetscScalar *aK, const PetscInt B)
 {
-  const PetscInt nq    = dyn->loc.nrec;
-  const int      first = !dyn->loc.stored;
-  for (PetscInt i = 0; i < dyn->m; i++) ReplayRow(dyn, i, nq, first, aK, B);
+  for (PetscInt i = 0; i < dyn->m; i++) StatesRow(dyn, i, aK, B);
 }
 
-/* The recorded steps replayed, synapse by synapse; aK: they are the
-   evolution's last (the base term at a_K added), NULL: the traces stored
-   for the next block. */
-static PetscErrorCode Replay(TnDyn dyn, const PetscScalar *aK)
+/* The rule from the K recorded states, at a_K */
+static PetscErrorCode StatesSum(TnDyn dyn, const PetscScalar *aK)
 {
   TnDynLoc *L = &dyn->loc;
   PetscFunctionBeginUser;
-  PetscCheck(aK || L->e, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the local rule was set up for K = %" PetscInt_FMT " steps in one block; a step beyond K needs TnDynLocalBegin first", dyn->K);
+  PetscCheck(L->nrec == dyn->K, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the local rule with its states stored needs the K = %" PetscInt_FMT " steps of the evolution before TnDynLocalEnd; it has %" PetscInt_FMT, dyn->K, L->nrec);
   PetscCall(PetscLogEventBegin(TN_LocalReplay, 0, 0, 0, 0));
-  TN_DISPATCH_B(dyn->B, ReplayRows, dyn, aK);
-  PetscCall(PetscLogFlops((4.0 * dyn->B * (double)(dyn->d.n + dyn->o.n) + 20.0 * dyn->m * dyn->B) * L->nrec));
+  TN_DISPATCH_B(dyn->B, StatesRows, dyn, aK);
+  PetscCall(PetscLogFlops((2.0 * dyn->B * (double)(dyn->d.n + dyn->o.n) + 24.0 * dyn->m * dyn->B) * dyn->K));
   PetscCall(PetscLogEventEnd(TN_LocalReplay, 0, 0, 0, 0));
-  L->nrec   = 0;
-  L->stored = (PetscBool)!aK;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -333,9 +238,9 @@ PetscErrorCode TnDynLocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, Petsc
   PetscFunctionBeginUser;
   PetscCheck(out != a, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the local step needs a_k beside a_{k+1}: out must not be a");
   PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
-  if (L->block > 1) {
-    if (L->nrec == L->block) PetscCall(Replay(dyn, NULL)); /* a full block, not the last */
-    PetscCall(dyn->ops.localrecord(dyn, k, a, out, ldet, L->X + L->nrec * L->sq, L->Y + L->nrec * L->sqy, L->sx));
+  if (L->store == TN_LOCAL_STORE_STATES) {
+    PetscCheck(L->nrec < dyn->K, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the local rule with its states stored records K = %" PetscInt_FMT " steps; a step beyond K needs TnDynLocalBegin first", dyn->K);
+    PetscCall(dyn->ops.localrecord(dyn, k, a, out, ldet, L->X + L->nrec * (size_t)dyn->B, L->Y + L->nrec * (size_t)dyn->B, L->sx));
     L->nrec++;
   } else {
     PetscCall(dyn->ops.localstep(dyn, k, a, out, ldet));
@@ -353,14 +258,12 @@ PetscErrorCode TnDynLocalEnd(TnDyn dyn, const PetscScalar *aK, PetscScalar *grad
   TnDynLoc      *L  = &dyn->loc;
   const PetscInt B  = dyn->B;
   const size_t   nd = (size_t)dyn->d.n, no = (size_t)dyn->o.n, m = (size_t)dyn->m;
-  const int      done = L->nrec > 0 || !L->e; /* the base term added by the last block's replay, or e_K = 0 (no step, no traces) */
+  const int      done = L->store == TN_LOCAL_STORE_STATES; /* the base term added by StatesSum */
   TnParamLayout  P;
   PetscReal      lam[B];
   PetscFunctionBeginUser;
   PetscCall(TnNetGetParamLayout(dyn->net, &P));
-  if (L->nrec > 0) { /* the last block, the base term with it */
-    PetscCall(Replay(dyn, aK));
-  }
+  if (done) PetscCall(StatesSum(dyn, aK));
   for (PetscInt i = 0; i < dyn->m && !done; i++) {
     const PetscReal *eb = L->e + (nd + no + i) * B, *eg = L->e + (nd + no + m + i) * B;
     PetscReal        sb = 0, sg = 0;
