@@ -77,6 +77,8 @@ PetscErrorCode TnDynSetNodeLoss(TnDyn dyn, PetscBool on);
    off: row by row from W itself (docs/architecture.md, "Row slices"). */
 PetscErrorCode TnDynSetSlices(TnDyn dyn, PetscBool on);
 PetscErrorCode TnDynSetLocalStore(TnDyn dyn, TnLocalStore store);
+/* The store the local rule set up with (traces or states; after TnDynLocalSetUp). */
+PetscErrorCode TnDynGetLocalStore(TnDyn dyn, TnLocalStore *store);
 /* Colouring for the colored scheme: read from a file (one colour per node,
    natural order) instead of computing one; write the one used. */
 PetscErrorCode TnDynSetColoringFile(TnDyn dyn, const char in[], const char out[]);

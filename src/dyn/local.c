@@ -63,6 +63,7 @@ PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *
     const size_t B = (size_t)dyn->B, m = (size_t)dyn->m, ng = (size_t)dyn->nghost, K = (size_t)dyn->K;
     double       n, nr;
     TnLocalStore store = dyn->ops.localrecord && dyn->K >= 1 ? dyn->locstore : TN_LOCAL_STORE_TRACES;
+    PetscCheck(dyn->locstore != TN_LOCAL_STORE_STATES || dyn->ops.localrecord, dyn->comm, PETSC_ERR_USER, "-dyn_local_store states: the %s scheme records no states for the local rule (the sync scheme does); use -dyn_local_store traces or auto", dyn->type);
     PetscCall(TnNetGetParamLayout(dyn->net, &P));
     PetscCheck(P.nd == dyn->d.n && P.no == dyn->o.n && P.m == dyn->m, PETSC_COMM_SELF, PETSC_ERR_PLIB, "theta's layout does not match W's blocks");
     n  = (double)P.n * B;               /* the traces: one per synapse, b and gamma, per sample */
@@ -102,6 +103,14 @@ PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *
     PetscCall(PetscInfo(NULL, "local rule: %s (%.4g MB on this rank)\n", TnLocalStores[store], L->bytes / 1e6));
   }
   if (bytes) *bytes = L->bytes;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode TnDynGetLocalStore(TnDyn dyn, TnLocalStore *store)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(dyn->loc.setup, dyn->comm, PETSC_ERR_ORDER, "the local rule is not set up: TnDynLocalSetUp first");
+  *store = dyn->loc.store;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -549,9 +549,14 @@ PetscErrorCode TnTrainView(TnTrain tr, PetscViewer viewer)
     PetscCall(TnGradView(tr->grad, viewer));
   else if (tr->rule_kind == TN_TRAIN_RULE_LOCAL) {
     PetscLogDouble bytes, sum;
+    TnLocalStore   store;
     PetscCall(TnDynLocalSetUp(tr->dyn, 0, &bytes));
     PetscCall(MPIU_Allreduce(&bytes, &sum, 1, MPI_DOUBLE, MPI_SUM, tr->comm));
-    PetscCall(PetscViewerASCIIPrintf(viewer, "local rule: one forward pass carrying the eligibility traces (%.3g MB over all ranks), no trajectory, no backward pass\n", sum / 1e6));
+    PetscCall(TnDynGetLocalStore(tr->dyn, &store));
+    if (store == TN_LOCAL_STORE_STATES)
+      PetscCall(PetscViewerASCIIPrintf(viewer, "local rule: the forward pass's states recorded (%.3g MB over all ranks), the rule summed after its last step, node by node (-dyn_local_store traces: the eligibility traces instead)\n", sum / 1e6));
+    else
+      PetscCall(PetscViewerASCIIPrintf(viewer, "local rule: one forward pass carrying the eligibility traces (%.3g MB over all ranks), no trajectory, no backward pass\n", sum / 1e6));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -32,10 +32,13 @@ for r in gradient local; do
   grep -q "^step " d$r.log && { echo "FAIL $r: training started before the refusal"; fail=1; }
 done
 
-# 3. local with diag: traces, no trajectory
-mpirun -n 2 "$TENOR" train $COMMON -train_rule local -out_dir loc >loc.log 2>&1 || { echo "FAIL local:"; cat loc.log; fail=1; }
+# 3. local with diag: traces or the states, no trajectory
+mpirun -n 2 "$TENOR" train $COMMON -train_rule local -dyn_local_store traces -out_dir loc >loc.log 2>&1 || { echo "FAIL local:"; cat loc.log; fail=1; }
 grep -q "^local rule: one forward pass carrying the eligibility traces" loc.log || { echo "FAIL local: its set-up line is missing"; cat loc.log; fail=1; }
 grep -q "gradient: reverse mode" loc.log && { echo "FAIL local set up the gradient engine"; fail=1; }
+mpirun -n 2 "$TENOR" train $COMMON -train_rule local -dyn_local_store states -out_dir los >los.log 2>&1 || { echo "FAIL local, states:"; cat los.log; fail=1; }
+grep -q "^local rule: the forward pass's states recorded" los.log || { echo "FAIL local, states: its set-up line is missing"; cat los.log; fail=1; }
+grep -q "gradient: reverse mode" los.log && { echo "FAIL local, states, set up the gradient engine"; fail=1; }
 
-[ $fail -eq 0 ] && echo "ok   rule_logdet: hebb/oja train with the dense log-det and no gradient engine; gradient/local refuse it once; local keeps traces only"
+[ $fail -eq 0 ] && echo "ok   rule_logdet: hebb/oja train with the dense log-det and no gradient engine; gradient/local refuse it once; local keeps traces or states only"
 exit $fail

@@ -641,7 +641,8 @@ static void test_store_auto(void)
 }
 
 /* (d) refusals: the continuous scheme has no local rule; nor has a global
-   log-det method; traces that do not fit in memory. */
+   log-det method; traces that do not fit in memory; states asked of the
+   colored scheme. */
 static void test_refusals(void)
 {
   Config    c = {TN_SCHEME_CONTINUOUS, TN_LOGDET_DIAG, TN_FORM_RATE, TN_ACT_TANH, TN_BASE_NORMAL, PETSC_TRUE, 0, NULL};
@@ -663,7 +664,16 @@ static void test_refusals(void)
   TN_ASSERT_OK(PetscOptionsClearValue(NULL, "-memory_limit"));
   TN_ASSERT_OK(Run(&s, 2, PETSC_TRUE, lp));
   TN_ASSERT_OK(SetupDestroy(&s));
-  c.ldt = TN_LOGDET_SPARSE;
+  /* the colored scheme records no states: asked for them, one message */
+  c.scheme = TN_SCHEME_COLORED;
+  TN_ASSERT_OK(SetupCreate(&c, &m, 0.1, 3, 2, 12, x, &s));
+  TN_ASSERT_OK(TnDynSetLocalStore(s.dyn, TN_LOCAL_STORE_STATES));
+  ASSERT_FAILS_WITH(Run(&s, 2, PETSC_TRUE, lp), "the colored scheme records no states for the local rule");
+  TN_ASSERT_OK(TnDynSetLocalStore(s.dyn, TN_LOCAL_STORE_AUTO));
+  TN_ASSERT_OK(Run(&s, 2, PETSC_TRUE, lp));
+  TN_ASSERT_OK(SetupDestroy(&s));
+  c.scheme = TN_SCHEME_SYNC;
+  c.ldt    = TN_LOGDET_SPARSE;
   TN_ASSERT_OK(SetupCreate(&c, &m, 0.1, 3, 2, 12, x, &s));
   TN_ASSERT_FAILS(Run(&s, 2, PETSC_TRUE, lp));
   TN_ASSERT_OK(SetupDestroy(&s));
@@ -760,6 +770,6 @@ void TnTestRegister(void)
   CU_add_test(s, "traces not zeroed between calls: the same rule bit for bit", test_reuse);
   CU_add_test(s, "states stored: the rule of the traces to round-off", test_stores);
   CU_add_test(s, "auto, B = 16: the states where they fit, else the traces", test_store_auto);
-  CU_add_test(s, "continuous, global log-det and no memory refused", test_refusals);
+  CU_add_test(s, "continuous, global log-det, no memory and colored states refused", test_refusals);
   CU_add_test(s, "steps along the rule lower the held-out loss (gmrf2d)", test_descent);
 }
