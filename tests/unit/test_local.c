@@ -373,6 +373,49 @@ static void test_rank_invariance(void)
     for (int form = 0; form < 2; form++) TnTestGradRankInvariance(schemes[scheme], (TnForm)form, PETSC_TRUE);
 }
 
+/* A small er net (self-loops on) and a dynamics on it, h = 0.05, for the
+   tests below */
+static PetscErrorCode SmallEr(PetscInt N, PetscInt k, PetscReal wscale, PetscReal bscale, TnNet *net)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnNetCreate(PETSC_COMM_WORLD, net));
+  PetscCall(TnNetSetType(*net, "er"));
+  PetscCall(TnNetSetSize(*net, N));
+  PetscCall(TnNetSetDegree(*net, k));
+  PetscCall(TnNetSetSelfLoops(*net, PETSC_TRUE));
+  PetscCall(TnNetSetWeightScale(*net, wscale));
+  PetscCall(TnNetSetBiasScale(*net, bscale));
+  PetscCall(TnNetSetUp(*net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SmallDyn(TnNet net, TnScheme scheme, TnForm form, TnAct act, PetscInt K, PetscInt B, TnDyn *dyn)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnDynCreate(net, dyn));
+  PetscCall(TnDynSetScheme(*dyn, scheme));
+  PetscCall(TnDynSetForm(*dyn, form));
+  PetscCall(TnDynSetActivation(*dyn, act));
+  PetscCall(TnDynSetStepSize(*dyn, 0.05));
+  PetscCall(TnDynSetSteps(*dyn, K));
+  PetscCall(TnDynSetBatchSize(*dyn, B));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A gradient object on dyn, two batches x1 and x2 of random states, and a
+   result */
+static PetscErrorCode TwoBatches(TnDyn dyn, TnGrad *g, Vec *x1, Vec *x2, TnDynResult *res)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TnGradCreate(dyn, g));
+  PetscCall(TnDynCreateState(dyn, x1));
+  PetscCall(VecDuplicate(*x1, x2));
+  PetscCall(TnTestFillState(dyn, 1.0, 91, 0, NULL, *x1));
+  PetscCall(TnTestFillState(dyn, 0.7, 92, 0, NULL, *x2));
+  PetscCall(TnDynResultCreate(dyn, res));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* (e) The synapses' traces are not zeroed between calls: the first step
    writes e_1 without reading e_0 = 0. On one TnGrad, the rule on x2, then
    on x1, then on x2 again (its traces then hold x1's e_K): the two results
@@ -384,14 +427,7 @@ static PetscErrorCode Reuse(void)
   const PetscInt Bs[2] = {16, 3}, Ks[2] = {1, 4};
   const TnScheme schemes[2] = {TN_SCHEME_SYNC, TN_SCHEME_COLORED};
   PetscFunctionBeginUser;
-  PetscCall(TnNetCreate(PETSC_COMM_WORLD, &net));
-  PetscCall(TnNetSetType(net, "er"));
-  PetscCall(TnNetSetSize(net, 200));
-  PetscCall(TnNetSetDegree(net, 8));
-  PetscCall(TnNetSetSelfLoops(net, PETSC_TRUE));
-  PetscCall(TnNetSetWeightScale(net, 0.5));
-  PetscCall(TnNetSetBiasScale(net, 0.2));
-  PetscCall(TnNetSetUp(net));
+  PetscCall(SmallEr(200, 8, 0.5, 0.2, &net));
   for (int sc = 0; sc < 2; sc++)
     for (int form = 0; form < 2; form++)
       for (int act = 0; act < 2; act++)
@@ -404,19 +440,8 @@ static PetscErrorCode Reuse(void)
             TnDynResult    res;
             PetscReal      lp[2][16], nrm;
             PetscBool      eq;
-            PetscCall(TnDynCreate(net, &dyn));
-            PetscCall(TnDynSetScheme(dyn, schemes[sc]));
-            PetscCall(TnDynSetForm(dyn, (TnForm)form));
-            PetscCall(TnDynSetActivation(dyn, act ? TN_ACT_LINEAR : TN_ACT_TANH));
-            PetscCall(TnDynSetStepSize(dyn, 0.05));
-            PetscCall(TnDynSetSteps(dyn, Ks[ik]));
-            PetscCall(TnDynSetBatchSize(dyn, B));
-            PetscCall(TnGradCreate(dyn, &g));
-            PetscCall(TnDynCreateState(dyn, &x1));
-            PetscCall(VecDuplicate(x1, &x2));
-            PetscCall(TnTestFillState(dyn, 1.0, 91, 0, NULL, x1));
-            PetscCall(TnTestFillState(dyn, 0.7, 92, 0, NULL, x2));
-            PetscCall(TnDynResultCreate(dyn, &res));
+            PetscCall(SmallDyn(net, schemes[sc], (TnForm)form, act ? TN_ACT_LINEAR : TN_ACT_TANH, Ks[ik], B, &dyn));
+            PetscCall(TwoBatches(dyn, &g, &x1, &x2, &res));
             res.nvalid = B - 1;
             for (int c = 0; c < 3; c++) {
               PetscCall(TnGradCreateParamVec(g, &grad[c]));
@@ -474,14 +499,7 @@ static PetscErrorCode Stores(void)
   const PetscInt Bs[3] = {16, 3, 1}, Ks[2] = {1, 5};
   PetscReal      worst = 0;
   PetscFunctionBeginUser;
-  PetscCall(TnNetCreate(PETSC_COMM_WORLD, &net));
-  PetscCall(TnNetSetType(net, "er"));
-  PetscCall(TnNetSetSize(net, 150));
-  PetscCall(TnNetSetDegree(net, 8));
-  PetscCall(TnNetSetSelfLoops(net, PETSC_TRUE));
-  PetscCall(TnNetSetWeightScale(net, 0.5));
-  PetscCall(TnNetSetBiasScale(net, 0.2));
-  PetscCall(TnNetSetUp(net));
+  PetscCall(SmallEr(150, 8, 0.5, 0.2, &net));
   for (int form = 0; form < 2; form++)
     for (int act = 0; act < 2; act++)
       for (int ib = 0; ib < 3; ib++)
@@ -494,20 +512,9 @@ static PetscErrorCode Stores(void)
             TnGrad      g;
             Vec         x1, x2;
             TnDynResult res;
-            PetscCall(TnDynCreate(net, &dyn));
-            PetscCall(TnDynSetScheme(dyn, TN_SCHEME_SYNC));
-            PetscCall(TnDynSetForm(dyn, (TnForm)form));
-            PetscCall(TnDynSetActivation(dyn, act ? TN_ACT_LINEAR : TN_ACT_TANH));
-            PetscCall(TnDynSetStepSize(dyn, 0.05));
-            PetscCall(TnDynSetSteps(dyn, Ks[ik]));
-            PetscCall(TnDynSetBatchSize(dyn, B));
+            PetscCall(SmallDyn(net, TN_SCHEME_SYNC, (TnForm)form, act ? TN_ACT_LINEAR : TN_ACT_TANH, Ks[ik], B, &dyn));
             PetscCall(TnDynSetLocalStore(dyn, st ? TN_LOCAL_STORE_STATES : TN_LOCAL_STORE_TRACES));
-            PetscCall(TnGradCreate(dyn, &g));
-            PetscCall(TnDynCreateState(dyn, &x1));
-            PetscCall(VecDuplicate(x1, &x2));
-            PetscCall(TnTestFillState(dyn, 1.0, 91, 0, NULL, x1));
-            PetscCall(TnTestFillState(dyn, 0.7, 92, 0, NULL, x2));
-            PetscCall(TnDynResultCreate(dyn, &res));
+            PetscCall(TwoBatches(dyn, &g, &x1, &x2, &res));
             res.nvalid = B > 1 ? B - 1 : 1;
             PetscCall(TnGradCreateParamVec(g, &grad[st]));
             PetscCall(TnGradComputeLocal(g, x1, &res, grad[st]));
@@ -545,11 +552,7 @@ static void test_stores(void)
 static PetscErrorCode MakeDyn(TnNet net, PetscInt K, PetscInt B, TnDyn *dyn, TnGrad *g, Vec *x, Vec *grad)
 {
   PetscFunctionBeginUser;
-  PetscCall(TnDynCreate(net, dyn));
-  PetscCall(TnDynSetScheme(*dyn, TN_SCHEME_SYNC));
-  PetscCall(TnDynSetStepSize(*dyn, 0.05));
-  PetscCall(TnDynSetSteps(*dyn, K));
-  PetscCall(TnDynSetBatchSize(*dyn, B));
+  PetscCall(SmallDyn(net, TN_SCHEME_SYNC, TN_FORM_RATE, TN_ACT_TANH, K, B, dyn));
   PetscCall(TnGradCreate(*dyn, g));
   PetscCall(TnDynCreateState(*dyn, x));
   PetscCall(TnTestFillState(*dyn, 0.8, 93, 0, NULL, *x));
@@ -593,13 +596,7 @@ static void test_store_auto(void)
   PetscLogDouble bytes;
   double         traces, extra;
   PetscReal      rel;
-  TN_ASSERT_OK(TnNetCreate(PETSC_COMM_WORLD, &net));
-  TN_ASSERT_OK(TnNetSetType(net, "er"));
-  TN_ASSERT_OK(TnNetSetSize(net, 400));
-  TN_ASSERT_OK(TnNetSetDegree(net, 32));
-  TN_ASSERT_OK(TnNetSetSelfLoops(net, PETSC_TRUE));
-  TN_ASSERT_OK(TnNetSetWeightScale(net, 0.3));
-  TN_ASSERT_OK(TnNetSetUp(net));
+  TN_ASSERT_OK(SmallEr(400, 32, 0.3, 0.0, &net));
   TN_ASSERT_OK(TnNetGetParamLayout(net, &P));
   /* no limit: the states */
   TN_ASSERT_OK(MakeDyn(net, K, B, &dyn, &g, &x, &grad));
