@@ -89,11 +89,11 @@ PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *
       L->bytes = 8.0 * (n + B);
     } else {
       PetscCall(PetscSNPrintf(what, sizeof(what), "the local rule's records of the K = %" PetscInt_FMT " states (2 values per node and 1 per ghost, per step and sample): %.4g values on this rank", dyn->K, nr));
-      PetscCall(TnCheckMemory(dyn->comm, 8.0 * (nr) + extra, what, "give -dyn_local_store traces (one per synapse instead), reduce -dyn_batch or -dyn_steps, or run on more nodes"));
+      PetscCall(TnCheckMemory(dyn->comm, 8.0 * nr + extra, what, "give -dyn_local_store traces (one per synapse instead), reduce -dyn_batch or -dyn_steps, or run on more nodes"));
       /* node-major: node j's values of all K steps contiguous, at j sx */
       PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * ((m + ng) * B * K + 1), &L->X));
       PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * (m * B * K + 1), &L->Y));
-      PetscCall(PetscMalloc1(6 * K * B + K + 8, &L->coef));
+      PetscCall(PetscMalloc1(5 * K * B + K, &L->coef)); /* F, hq, ga, gs, v; sw */
       L->sx    = K * B;
       L->bytes = 8.0 * (nr + B);
     }

@@ -176,7 +176,7 @@ static void Record(size_t n, const PetscReal *restrict src, PetscReal *restrict 
     for (size_t j = 0; j < n; j++) memcpy(dst + j * sj, src + j * B, sizeof(PetscReal) * B);
 }
 
-/* The step for the local rule's blocks (local.c): TnSyncStep, then the
+/* The step for the local rule with its states stored (local.c): TnSyncStep, then the
    values its synapses read (pbuf: phi(a_k) (rate) or a_k (current), and the
    ghosts') and the rows' own (a_k, or s_k = (W a_k + b)) recorded. */
 PetscErrorCode TnSyncLocalRecord(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *x, PetscReal *y, size_t sj)
