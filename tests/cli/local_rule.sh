@@ -7,6 +7,7 @@
 #     progress line to the last;
 #     train.json and model.h5 name the rule;
 #  2. the same with the sync scheme (tanh, K = 2) lowers the loss too;
+#     at B = 16 the traces and the states stored train the same to 1e-10;
 #  3. the continuous scheme is refused before training, one message at 3 ranks.
 # Usage: local_rule.sh TENOR WORKDIR
 set -u
@@ -29,10 +30,24 @@ mpirun -n 2 "$TENOR" train $COMMON -dyn_scheme sync -dyn_act tanh -dyn_steps 2 -
 read -r t0 v0 t1 v1 < <(losses syn.log)
 awk -v a="$t0" -v b="$t1" -v c="$v0" -v d="$v1" 'BEGIN { exit !(b < a && d < c) }' || { echo "FAIL sync: the loss did not go down: train $t0 -> $t1, valid $v0 -> $v1"; fail=1; }
 
+# 2b. sync at B = 16 with the traces and with the states stored
+#     (-dyn_local_store, docs/gradient.md): the same training to round-off
+for st in traces states; do
+  mpirun -n 2 "$TENOR" train $COMMON -dyn_scheme sync -dyn_act tanh -dyn_steps 2 -dyn_h 0.2 -dyn_batch 16 -train_epochs 3 -dyn_local_store $st -out_dir st_$st >st_$st.log 2>&1 || { cat st_$st.log; exit 1; }
+done
+grep -q "^local rule: one forward pass carrying the eligibility traces" st_traces.log || { echo "FAIL traces: not named"; fail=1; }
+grep -q "^local rule: the forward pass's states recorded" st_states.log || { echo "FAIL states: not named"; fail=1; }
+python3 - st_traces/train.json st_states/train.json <<'PY' || fail=1
+import json, sys
+a, b = (json.load(open(f))["final"]["valid_loss"] for f in sys.argv[1:3])
+if not abs(a - b) <= 1e-10 * abs(a):
+    sys.exit("FAIL traces and states trained differently: valid loss %.17g against %.17g" % (a, b))
+PY
+
 # 3. continuous refused at set-up, once
 mpirun -n 3 --oversubscribe "$TENOR" train $COMMON -dyn_scheme continuous -train_steps 2 -out_dir cont >cont.log 2>&1 && { echo "FAIL the continuous scheme was accepted"; fail=1; }
 [ "$(grep -c '^tenor: error: the local rule is implemented for the sync and colored schemes; -dyn_scheme continuous has none' cont.log)" = 1 ] || { echo "FAIL not one clear message for continuous:"; cat cont.log; fail=1; }
 grep -q "^step " cont.log && { echo "FAIL training started before the refusal"; fail=1; }
 
-[ $fail -eq 0 ] && echo "ok   local_rule: gmrf2d loss lowered (colored, sync), rule named in the outputs, continuous refused"
+[ $fail -eq 0 ] && echo "ok   local_rule: gmrf2d loss lowered (colored, sync), traces and states the same, rule named in the outputs, continuous refused"
 exit $fail
