@@ -43,7 +43,8 @@ extern const char *const TnAdjointTransposes[];
    values); states: the K steps' records (2 values per node and 1 per
    ghost, per step and sample; the sync scheme), the rule summed in closed
    form after the last step, the same to round-off; auto: the faster where
-   it fits (states at B >= 8, traces below), else the other. */
+   it fits (states at B >= 8, and at B >= 2 where their records take less
+   memory than the traces; traces otherwise), else the other. */
 typedef enum { TN_LOCAL_STORE_AUTO,
                TN_LOCAL_STORE_TRACES,
                TN_LOCAL_STORE_STATES } TnLocalStore;

@@ -223,7 +223,7 @@ PetscErrorCode TnDynSetFromOptions(TnDyn dyn)
   PetscCall(TnOptionsBool("-nodeloss", "Accumulate per-node loss totals", "TnDynSetNodeLoss", dyn->nodeloss_on, &dyn->nodeloss_on, NULL));
   PetscCall(TnOptionsBool("-slices", "Rate form, B = 1 (sync, colored): copy W's on-process block in slices of 8 rows, one row per vector lane (8 bytes per synapse more; 0: row by row)", "TnDynSetSlices", dyn->slices, &dyn->slices, NULL));
   v = (PetscInt)dyn->locstore;
-  PetscCall(TnOptionsChoice("-local_store", "The local rule keeps: traces (every synapse's, carried step by step; nnz B values), states (sync: the K steps' records, 2 values per node and 1 per ghost per step and sample, the rule summed after the last step), auto (the faster where it fits: states at B >= 8, traces below)", "TnDynSetLocalStore", TnLocalStores, 3, &v, NULL));
+  PetscCall(TnOptionsChoice("-local_store", "The local rule keeps: traces (every synapse's, carried step by step; nnz B values), states (sync: the K steps' records, 2 values per node and 1 per ghost per step and sample, the rule summed after the last step), auto (the faster where it fits: states at B >= 8, and at B >= 2 where they take less memory than the traces)", "TnDynSetLocalStore", TnLocalStores, 3, &v, NULL));
   dyn->locstore = (TnLocalStore)v;
   {
     PetscInt  kb = dyn->panelset ? dyn->panelkb : -1;

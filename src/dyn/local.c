@@ -66,11 +66,19 @@ PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *
     PetscCheck(dyn->locstore != TN_LOCAL_STORE_STATES || dyn->ops.localrecord, dyn->comm, PETSC_ERR_USER, "-dyn_local_store states: the %s scheme records no states for the local rule (the sync scheme does); use -dyn_local_store traces or auto", dyn->type);
     PetscCall(TnNetGetParamLayout(dyn->net, &P));
     PetscCheck(P.nd == dyn->d.n && P.no == dyn->o.n && P.m == dyn->m, PETSC_COMM_SELF, PETSC_ERR_PLIB, "theta's layout does not match W's blocks");
-    n  = (double)P.n * B;               /* the traces: one per synapse, b and gamma, per sample */
-    nr = (double)(2 * m + ng) * B * K;  /* the records of K steps */
-    if (store == TN_LOCAL_STORE_AUTO) { /* the faster where it fits (docs/rules.md, "Cost"): states at B >= 8, traces below */
-      const TnLocalStore pref = B >= 8 ? TN_LOCAL_STORE_STATES : TN_LOCAL_STORE_TRACES, other = B >= 8 ? TN_LOCAL_STORE_TRACES : TN_LOCAL_STORE_STATES;
-      PetscBool          fits;
+    n  = (double)P.n * B;              /* the traces: one per synapse, b and gamma, per sample */
+    nr = (double)(2 * m + ng) * B * K; /* the records of K steps */
+    if (store == TN_LOCAL_STORE_AUTO) {
+      /* the faster where it fits (docs/rules.md, "Cost"): the states at
+         B >= 8, and at B >= 2 where their records take no more memory
+         than the traces over all ranks (high in-degree: er); the traces
+         otherwise. The same choice on every rank. */
+      double       tot[2] = {n, nr};
+      TnLocalStore pref, other;
+      PetscBool    fits;
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tot, 2, MPI_DOUBLE, MPI_SUM, dyn->comm));
+      pref  = B >= 8 || (B >= 2 && tot[1] <= tot[0]) ? TN_LOCAL_STORE_STATES : TN_LOCAL_STORE_TRACES;
+      other = pref == TN_LOCAL_STORE_STATES ? TN_LOCAL_STORE_TRACES : TN_LOCAL_STORE_STATES;
       PetscCall(TnMemoryFits(dyn->comm, 8.0 * (pref == TN_LOCAL_STORE_STATES ? nr : n) + extra, &fits));
       store = pref;
       if (!fits) {

@@ -544,7 +544,7 @@ static void test_stores(void)
   TN_ASSERT_OK(Stores());
 }
 
-/* (g) By default (auto) the rule stores the states at B >= 8 where they
+/* (g) By default (auto) the rule stores the states at B = 16 where they
    fit, and the traces where only they fit (-memory_limit just above what the run
    holds plus the traces; K = 40 steps of er, in-degree 32: the records
    take more than the traces), the same rule to round-off; where neither
