@@ -150,7 +150,7 @@ PetscErrorCode TnDynAdjointBegin(TnDyn dyn, const PetscScalar *aK, PetscInt nval
   for (PetscInt b = 0; b < dyn->B; b++) g->wt[b] = b < nvalid ? 1.0 / nvalid : 0.0;
   for (size_t q = 0; q < n; q++) {
     PetscReal z = aK[q];
-    g->lam[q]   = g->wt[q % dyn->B] * (dyn->base == TN_BASE_NORMAL ? z : tanh(0.5 * z)) * TnDynFree(dyn, (PetscInt)(q / dyn->B));
+    g->lam[q]   = g->wt[q % dyn->B] * TnBaseSlope(dyn->base, z) * TnDynFree(dyn, (PetscInt)(q / dyn->B));
   }
   PetscCall(PetscArrayzero(grad, L.n));
   g->acc.gW = grad;

@@ -725,6 +725,12 @@ TN_INLINE void TnAdjLocal(PetscBool lin, PetscBool diag, PetscReal h, PetscReal 
   *c    = -omega * h * (diag ? 1.0 / (1.0 + hA) : 1.0);
 }
 
+/* d l^base / d a at a_K = z: z (normal) or tanh(z / 2) (logistic) */
+TN_INLINE PetscReal TnBaseSlope(TnBase base, PetscReal z)
+{
+  return base == TN_BASE_NORMAL ? z : tanh(0.5 * z);
+}
+
 /* One synapse w = W_ij of the transposed product for B samples:
    o_j += w phi'(x_j) v (rate, tanh: phi' = 1 - x^2 from x = phi(a)) or
    w v (else), and the return value sum_b v_b x_jb (the synapse's gradient),
