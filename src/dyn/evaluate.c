@@ -96,7 +96,10 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
   PetscCall(VecGetArray(x, &a));
   if (dyn->nodeloss) PetscCall(VecGetArray(dyn->nodeloss, &nodeacc));
   PetscCall(TnProgressStart(dyn->comm, &prog, "steps", K, 1.0, "steps"));
-  if (dyn->exact) PetscCall(PetscCalloc1(K * B + 1, &exact));
+  if (dyn->exact)
+    PetscCall(PetscCalloc1(K * B + 1, &exact));
+  else if (dyn->ops.order)
+    PetscCall(dyn->ops.order(dyn, a, PETSC_TRUE)); /* a global log-det reads x in its order at every step */
   for (PetscInt k = 0; k < K; k++) {
     if (dyn->exact) {
       PetscCall(VecRestoreArray(x, &a));
@@ -108,6 +111,7 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
     PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
     PetscCall(TnProgressUpdate(dyn->comm, &prog, k + 1));
   }
+  if (!dyn->exact && dyn->ops.order) PetscCall(dyn->ops.order(dyn, a, PETSC_FALSE));
   BaseTerms(dyn, a, res->base, nodeacc, res->nvalid);
   if (dyn->nodeloss) PetscCall(VecRestoreArray(dyn->nodeloss, &nodeacc));
   PetscCall(VecRestoreArray(x, &a));

@@ -35,8 +35,11 @@ static PetscInt UpdateSlice(TnDyn dyn, PetscInt p, PetscInt p1, const PetscScala
   const PetscInt    s = p / TN_SLICE, ahead = p + TN_SLICE * TN_SLICE_AHEAD;
   PetscReal         hA[TN_SLICE];
   if (s + TN_SLICE_AHEAD < cd->sd.ns) TnSlicePrefetch(&cd->sd, &R, s + TN_SLICE_AHEAD);
-  for (PetscInt r = 0; r < TN_SLICE && ahead + r < p1; r++) __builtin_prefetch(a + cd->crows[ahead + r]);
-  TnSliceRate(&cd->sd, &cd->d, s, &R, dyn->h, dyn->act, dyn->pbuf, cd->crows, a, out, anew, hA);
+  if (cd->pos) /* the state in the colour order (Order): a's rows are the slice's */
+    __builtin_prefetch(a + ahead);
+  else
+    for (PetscInt r = 0; r < TN_SLICE && ahead + r < p1; r++) __builtin_prefetch(a + cd->crows[ahead + r]);
+  TnSliceRate(&cd->sd, &cd->d, s, &R, dyn->h, dyn->act, dyn->pbuf, cd->pos ? NULL : cd->crows, a, out, anew, hA);
   if (!TnAccSlice(acc, hA, prod, expo, nodeacc))
     for (PetscInt r = 0; r < TN_SLICE; r++) TnAccRow(acc, hA + r, prod, expo, nodeacc ? nodeacc + cd->crows[p + r] : NULL, 1);
   return p + TN_SLICE;
@@ -71,12 +74,12 @@ TN_INLINE void UpdateRows(TnDyn dyn, PetscInt p0, PetscInt p1, const PetscScalar
         p = UpdateSlice(dyn, p, p1, a, out, anew + (p - q0), acc, prod, expo, nodeacc) - 1;
         continue;
       }
-      const PetscInt  i  = cd->crows[p];
+      const PetscInt  i = cd->crows[p], ia = cd->pos ? p : i;                               /* node i's state at row ia of a and out */
       const PetscReal gi = cd->gam[p], wi = cd->wdi[p], hi = h * TnColoredFree(dyn, cd, p); /* 0: clamped */
-      if (p + TN_COLORED_AHEAD < p1) TnColoredPrefetchRow(a, cd->crows[p + TN_COLORED_AHEAD], B);
+      if (p + TN_COLORED_AHEAD < p1) TnColoredPrefetchRow(a, cd->pos ? p + TN_COLORED_AHEAD : cd->crows[p + TN_COLORED_AHEAD], B);
       PetscReal *restrict pi = dyn->pbuf + (size_t)p * B;
-      const PetscScalar *ai  = a + (size_t)i * B;
-      PetscScalar       *oi  = out + (size_t)i * B;
+      const PetscScalar *ai  = a + (size_t)ia * B;
+      PetscScalar       *oi  = out + (size_t)ia * B;
       if (yin)
         for (PetscInt b = 0; b < B; b++) y[b] = yin[(size_t)(p - p0) * B + b];
       else {
@@ -292,7 +295,41 @@ static PetscErrorCode Step(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscSca
 static PetscErrorCode LocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet)
 {
   PetscFunctionBeginUser;
+  PetscCheck(!((TnColored *)dyn->data)->pos, dyn->comm, PETSC_ERR_ORDER, "the local rule's step inside an evolution in the colour order (ops.order)");
   PetscCall(StepSweep(dyn, k, a, out, ldet, NULL, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* y_r = x_(idx[r]) for the m rows of B values */
+TN_INLINE void PermuteRows(PetscScalar *restrict y, const PetscReal *restrict x, const PetscInt *restrict idx, PetscInt m, const PetscInt B)
+{
+  for (PetscInt r = 0; r < m; r++)
+    for (PetscInt b = 0; b < B; b++) y[(size_t)r * B + b] = x[(size_t)idx[r] * B + b];
+}
+#define TN_PERMUTE_ROWS(y, x, idx, m, B) PermuteRows(y, x, idx, m, B)
+
+/* The state of an evolution in place in the colour order (ops.order): a
+   substep then streams its rows of a as it does W's, where in the
+   partitioned order it reads and writes every C-th row (on a lattice in two
+   colours, each cache line of a by both colours, through a gather and a
+   scatter at B = 1; on er, rows at random); two permutations per evolution
+   instead. Only where a row is shorter than a cache line (B < 8): from B = 8
+   on a row is whole lines, and the colour order did not pay (lattice2d
+   N = 10^6, B = 16, 1 rank: 55-59 ms a step against 43-45 ms in the
+   partitioned order in some runs, the same in others; docs/architecture.md). pbuf is the copy they go through: it is free before the first
+   step (which fills it from a) and after the last (pfor = NULL: the next
+   step fills it again). */
+static PetscErrorCode Order(TnDyn dyn, PetscScalar *a, PetscBool own)
+{
+  TnColored     *cd = (TnColored *)dyn->data;
+  const PetscInt B  = dyn->B;
+  PetscReal     *t  = dyn->pbuf;
+  PetscFunctionBeginUser;
+  if (cd->pos == own || B * sizeof(PetscScalar) >= 64) PetscFunctionReturn(PETSC_SUCCESS); /* 64: a cache line */
+  PetscCall(PetscArraycpy(t, a, (size_t)dyn->m * B));
+  TN_DISPATCH_B(B, TN_PERMUTE_ROWS, a, t, own ? cd->crows : cd->cinv, dyn->m); /* own: row p <- node crows[p]; else node i <- row cinv[i] */
+  cd->pos  = own;
+  cd->pfor = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -314,6 +351,7 @@ static PetscErrorCode Reset(TnDyn dyn)
   PetscCall(TnColoredOrderReset(dyn));
   PetscCall(TnSlicesDestroy(&cd->sd));
   cd->pfor = NULL;
+  cd->pos  = PETSC_FALSE;
   if (cd->colors) PetscCall(PetscFree5(cd->colors, cd->cptr, cd->crows, cd->cnint, cd->cinv));
   cd->ncolors = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -379,6 +417,7 @@ PetscErrorCode TnSchemeCreate_Colored(TnDyn dyn)
   dyn->ops.setup          = SetUp;
   dyn->ops.reset          = Reset;
   dyn->ops.step           = Step;
+  dyn->ops.order          = Order;
   dyn->ops.adjointsetup   = TnColoredAdjointSetUp;
   dyn->ops.adjointreset   = TnColoredAdjointReset;
   dyn->ops.adjointstep    = TnColoredAdjointStep;

@@ -55,6 +55,9 @@ typedef struct {
      out of the last forward sweep, step kfor - 1 (pfor NULL: for no state) */
   const PetscScalar *pfor;
   PetscInt           kfor;
+  /* the states a and out in the colour order too (ops.order, between the
+     steps of an evolution in place): node crows[p] at row p */
+  PetscBool pos;
 } TnColored;
 
 /* The panels of a split block (TnColoredSplitSetUp) for `state` bytes of
@@ -106,14 +109,14 @@ TN_INLINE void TnColoredPrefetchRow(const PetscScalar *a, PetscInt i, const Pets
 }
 
 /* pbuf <- phi(a) (rate) or a (current) by position: a read in its own
-   order, pbuf written scattered (stores do not stall), each row's B values
+   order (the colour order too, cd->pos: then a pass in order), pbuf written scattered (stores do not stall), each row's B values
    in one vectorised loop. */
 TN_INLINE void TnColoredFill(TnDyn dyn, const PetscScalar *a, const int rate, const PetscInt B)
 {
   const TnColored *cd = (const TnColored *)dyn->data;
   for (PetscInt i = 0; i < dyn->m; i++) {
     const PetscScalar *ai = a + (size_t)i * B;
-    PetscReal         *pp = dyn->pbuf + (size_t)cd->cinv[i] * B;
+    PetscReal         *pp = dyn->pbuf + (size_t)(cd->pos ? i : cd->cinv[i]) * B;
     if (rate)
       TnPhiAll(dyn->act, (size_t)B, ai, pp);
     else
