@@ -315,8 +315,9 @@ TN_INLINE void PermuteRows(PetscScalar *restrict y, const PetscReal *restrict x,
    scatter at B = 1; on er, rows at random); two permutations per evolution
    instead. Only where a row is shorter than a cache line (B < 8): from B = 8
    on a row is whole lines, and the colour order did not pay (lattice2d
-   N = 10^6, B = 16, 1 rank: 55-59 ms a step against 43-45 ms in the
-   partitioned order in some runs, the same in others; docs/architecture.md). pbuf is the copy they go through: it is free before the first
+   N = 10^6, B = 16, 1 rank: 49-87 ms a step against 44-61 ms in the
+   partitioned order; docs/architecture.md, "The state in the colour
+   order"). pbuf is the copy they go through: it is free before the first
    step (which fills it from a) and after the last (pfor = NULL: the next
    step fills it again). */
 static PetscErrorCode Order(TnDyn dyn, PetscScalar *a, PetscBool own)
