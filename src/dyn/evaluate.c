@@ -99,7 +99,7 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
   if (dyn->exact)
     PetscCall(PetscCalloc1(K * B + 1, &exact));
   else if (dyn->ops.order)
-    PetscCall(dyn->ops.order(dyn, a, PETSC_TRUE)); /* a global log-det reads x in its order at every step */
+    PetscCall(dyn->ops.order(dyn, a, PETSC_TRUE)); /* not with a global log-det: it reads x, in the partitioned order, before every step */
   for (PetscInt k = 0; k < K; k++) {
     if (dyn->exact) {
       PetscCall(VecRestoreArray(x, &a));

@@ -5,7 +5,8 @@
    W_ii and the free mask in that order (order.c: copies refreshed whenever
    the network's values change) and pbuf too (phi(a) or a of position p at
    pbuf + p B), so a substep streams contiguous rows; the states a, out and
-   lambda keep the partitioned order. Ghost slots are grouped by colour
+   lambda keep the partitioned order (but a and out inside an evaluation
+   at B < 8: pos, ops.order). Ghost slots are grouped by colour
    (colour c at gptr[c] .. gptr[c+1) of dyn->G): halo[c] refreshes colour c's
    ghosts only, hall all of them. */
 #pragma once
@@ -109,8 +110,9 @@ TN_INLINE void TnColoredPrefetchRow(const PetscScalar *a, PetscInt i, const Pets
 }
 
 /* pbuf <- phi(a) (rate) or a (current) by position: a read in its own
-   order (the colour order too, cd->pos: then a pass in order), pbuf written scattered (stores do not stall), each row's B values
-   in one vectorised loop. */
+   order, pbuf written scattered (stores do not stall; with a in the colour
+   order, cd->pos, both in order), each row's B values in one vectorised
+   loop. */
 TN_INLINE void TnColoredFill(TnDyn dyn, const PetscScalar *a, const int rate, const PetscInt B)
 {
   const TnColored *cd = (const TnColored *)dyn->data;
