@@ -85,8 +85,10 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
   PetscScalar *a, *nodeacc = NULL;
   TnProgress   prog;
   PetscInt     B = dyn->B, K = dyn->K;
+  PetscBool    own;
   PetscFunctionBeginUser;
   PetscCall(TnDynSetUp(dyn));
+  own = (PetscBool)(!dyn->exact && dyn->ops.order); /* the scheme's own order between the steps; not with a global log-det: it reads x, in the partitioned order, before every step */
   PetscCheck(res->B == B && res->K == K, dyn->comm, PETSC_ERR_ARG_WRONG, "result made for B = %" PetscInt_FMT ", K = %" PetscInt_FMT "; the dynamics has B = %" PetscInt_FMT ", K = %" PetscInt_FMT, res->B, res->K, B, K);
   PetscCheck(res->nvalid >= 0 && res->nvalid <= B, dyn->comm, PETSC_ERR_ARG_OUTOFRANGE, "res->nvalid = %" PetscInt_FMT " must be in [0, B = %" PetscInt_FMT "]", res->nvalid, B);
   dyn->nvalid = res->nvalid;
@@ -96,10 +98,8 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
   PetscCall(VecGetArray(x, &a));
   if (dyn->nodeloss) PetscCall(VecGetArray(dyn->nodeloss, &nodeacc));
   PetscCall(TnProgressStart(dyn->comm, &prog, "steps", K, 1.0, "steps"));
-  if (dyn->exact)
-    PetscCall(PetscCalloc1(K * B + 1, &exact));
-  else if (dyn->ops.order)
-    PetscCall(dyn->ops.order(dyn, a, PETSC_TRUE)); /* not with a global log-det: it reads x, in the partitioned order, before every step */
+  if (dyn->exact) PetscCall(PetscCalloc1(K * B + 1, &exact));
+  if (own) PetscCall(dyn->ops.order(dyn, a, PETSC_TRUE));
   for (PetscInt k = 0; k < K; k++) {
     if (dyn->exact) {
       PetscCall(VecRestoreArray(x, &a));
@@ -111,7 +111,7 @@ PetscErrorCode TnDynEvaluate(TnDyn dyn, Vec x, TnDynResult *res)
     PetscCall(PetscLogEventEnd(TN_DynStep, 0, 0, 0, 0));
     PetscCall(TnProgressUpdate(dyn->comm, &prog, k + 1));
   }
-  if (!dyn->exact && dyn->ops.order) PetscCall(dyn->ops.order(dyn, a, PETSC_FALSE));
+  if (own) PetscCall(dyn->ops.order(dyn, a, PETSC_FALSE));
   BaseTerms(dyn, a, res->base, nodeacc, res->nvalid);
   if (dyn->nodeloss) PetscCall(VecRestoreArray(dyn->nodeloss, &nodeacc));
   PetscCall(VecRestoreArray(x, &a));

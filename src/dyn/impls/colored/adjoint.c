@@ -134,10 +134,7 @@ PetscErrorCode TnColoredAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak
   }
   PetscCall(TnDynAdjReversePartBegin(dyn, cd->hall, cd->lamp));
   PetscCall(TnDynAdjReversePartEnd(dyn, cd->hall));
-  for (PetscInt p = 0; p < dyn->m; p++) {
-    const size_t q = (size_t)p * B, qi = (size_t)cd->crows[p] * B;
-    for (PetscInt b = 0; b < B; b++) g->lam[qi + b] = cd->lamp[q + b];
-  }
+  TnColoredPermuteRows(g->lam, cd->lamp, cd->cinv, dyn->m, B); /* lambda back by local row */
   PetscCall(PetscLogFlops((rate ? 6.0 : 8.0) * B * (double)(dyn->d.n + dyn->o.n) + 20.0 * dyn->m * B));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

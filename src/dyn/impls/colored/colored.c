@@ -300,13 +300,7 @@ static PetscErrorCode LocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* y_r = x_(idx[r]) for the m rows of B values */
-TN_INLINE void PermuteRows(PetscScalar *restrict y, const PetscReal *restrict x, const PetscInt *restrict idx, PetscInt m, const PetscInt B)
-{
-  for (PetscInt r = 0; r < m; r++)
-    for (PetscInt b = 0; b < B; b++) y[(size_t)r * B + b] = x[(size_t)idx[r] * B + b];
-}
-#define TN_PERMUTE_ROWS(y, x, idx, m, B) PermuteRows(y, x, idx, m, B)
+#define TN_PERMUTE_ROWS(y, x, idx, m, B) TnColoredPermuteRows(y, x, idx, m, B)
 
 /* The state of an evolution in place in the colour order (ops.order): a
    substep then streams its rows of a as it does W's, where in the

@@ -109,6 +109,14 @@ TN_INLINE void TnColoredPrefetchRow(const PetscScalar *a, PetscInt i, const Pets
   __builtin_prefetch(ai + B - 1);
 }
 
+/* y_r = x_(idx[r]) for the m rows of B values: with idx = crows, rows by
+   position from rows by local row; with cinv, back */
+TN_INLINE void TnColoredPermuteRows(PetscReal *restrict y, const PetscReal *restrict x, const PetscInt *restrict idx, PetscInt m, const PetscInt B)
+{
+  for (PetscInt r = 0; r < m; r++)
+    for (PetscInt b = 0; b < B; b++) y[(size_t)r * B + b] = x[(size_t)idx[r] * B + b];
+}
+
 /* pbuf <- phi(a) (rate) or a (current) by position: a read in its own
    order, pbuf written scattered (stores do not stall; with a in the colour
    order, cd->pos, both in order), each row's B values in one vectorised
