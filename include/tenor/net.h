@@ -53,6 +53,8 @@ PetscErrorCode TnNetSetPartitioner(TnNet net, const char type[]);
    length, a number out of range, another P or an empty rank is one
    collective error naming the file. NULL or "" goes back to the partitioner. */
 PetscErrorCode TnNetSetPartitionFile(TnNet net, const char path[]);
+/* The partitioner and partition file set (borrowed; file "" : none). */
+PetscErrorCode TnNetGetPartitioner(TnNet net, const char **type, const char **file);
 /* Use these (natural order, default row split) instead of a generator. The
    net takes its own references. b or gamma may be NULL (zero bias, gamma = the
    leak set by TnNetSetLeak). */

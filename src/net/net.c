@@ -100,6 +100,14 @@ PetscErrorCode TnNetSetPartitionFile(TnNet net, const char path[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode TnNetGetPartitioner(TnNet net, const char **type, const char **file)
+{
+  PetscFunctionBeginUser;
+  if (type) *type = net->parttype;
+  if (file) *file = net->partfile;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnNetSetParameters(TnNet net, Mat W, Vec b, Vec gamma)
 {
   PetscFunctionBeginUser;
