@@ -72,7 +72,9 @@ PetscErrorCode TnPanelsCreate(const TnCSR *A, PetscInt rows, PetscInt ncols, Pet
   P->rows = rows;
   np      = P->np;
   PetscCall(PetscCalloc1((size_t)np * (rows + 1), &P->ia));
-  PetscCall(PetscMalloc3(A->n, &P->ja, A->n, &P->va, np, &P->view));
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscInt) * (size_t)A->n, &P->ja)); /* streamed: huge pages */
+  PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (size_t)A->n, &P->va));
+  PetscCall(PetscMalloc1(np, &P->view));
   PetscCall(PetscMalloc1(np, &next));
   /* counts per (panel, row), then the start of each panel's rows */
   for (PetscInt i = 0; i < rows; i++)
@@ -124,7 +126,9 @@ PetscErrorCode TnPanelsDestroy(TnPanels *P)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscFree(P->ia));
-  PetscCall(PetscFree3(P->ja, P->va, P->view));
+  PetscCall(TnMemoryFreeAligned(&P->ja));
+  PetscCall(TnMemoryFreeAligned(&P->va));
+  PetscCall(PetscFree(P->view));
   P->np = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
