@@ -25,9 +25,7 @@ static PetscErrorCode TnGradReset(TnGrad g)
 {
   PetscFunctionBeginUser;
   if (!g->setup) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(TnMemoryFreeAligned(&g->ckpts));
-  PetscCall(TnMemoryFreeAligned(&g->segbuf));
-  PetscCall(TnMemoryFreeAligned(&g->aK));
+  PetscCall(PetscFree3(g->ckpts, g->segbuf, g->aK));
   PetscCall(TnMemoryFreeAligned(&g->save));
   g->setup = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -79,11 +77,7 @@ static PetscErrorCode Allocate(TnGrad g)
   PetscLogDouble adj;
   PetscFunctionBeginUser;
   PetscCall(TnDynAdjointSetUp(g->dyn, NULL, &adj));
-  /* the states are streamed (written forward, read backward): whole cache
-     lines and huge pages, as the save slots */
-  PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (sizes[0] + 1), &g->ckpts));
-  PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (sizes[1] + 1), &g->segbuf));
-  PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (sizes[2] + 1), &g->aK));
+  PetscCall(PetscMalloc3(sizes[0] + 1, &g->ckpts, sizes[1] + 1, &g->segbuf, sizes[2] + 1, &g->aK));
   PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (sizes[3] + 1), &g->save)); /* the forward step gathers phi(a_k) from its slot */
   g->bytes = adj;
   for (int q = 0; q < 4; q++) g->bytes += 8.0 * (PetscLogDouble)sizes[q];

@@ -292,11 +292,7 @@ static PetscErrorCode Transpose(TnDyn dyn)
   PetscInt      *next;
   PetscFunctionBeginUser;
   sd->tnp = np;
-  PetscCall(PetscCalloc1((size_t)np * (m + 1), &sd->tia));
-  /* the per-synapse arrays are streamed every backward step: huge pages, as
-     the network's own W */
-  PetscCall(TnMemoryAllocAligned(sizeof(PetscInt) * (size_t)(d->n + 1), &sd->tja));
-  PetscCall(TnMemoryAllocAligned(sizeof(PetscInt) * (size_t)(d->n + 1), &sd->tperm));
+  PetscCall(PetscCalloc3((size_t)np * (m + 1), &sd->tia, d->n + 1, &sd->tja, d->n + 1, &sd->tperm));
   for (PetscInt i = 0; i < m; i++)
     for (PetscInt t = d->ia[i]; t < d->ia[i + 1]; t++) sd->tia[(size_t)(i / cw) * (m + 1) + d->ja[t] + 1]++;
   for (PetscInt q = 0, base = 0; q < np; q++) {
@@ -314,9 +310,7 @@ static PetscErrorCode Transpose(TnDyn dyn)
       sd->tperm[u] = t;
     }
   PetscCall(PetscFree(next));
-  PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (size_t)(d->n + 1), &sd->tva));
-  PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * (size_t)(d->n + 1), &sd->tgW));
-  PetscCall(PetscMalloc1(m + 1, &sd->tgd));
+  PetscCall(PetscMalloc3(d->n + 1, &sd->tva, d->n + 1, &sd->tgW, m + 1, &sd->tgd));
   dyn->adj.bytes += 4.0 * (np * (m + 1.0) + 2.0 * d->n) + 16.0 * d->n + 8.0 * m;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -359,12 +353,8 @@ PetscErrorCode TnSyncAdjointReset(TnDyn dyn)
 {
   TnSync *sd = (TnSync *)dyn->data;
   PetscFunctionBeginUser;
-  PetscCall(PetscFree(sd->tia));
-  PetscCall(TnMemoryFreeAligned(&sd->tja));
-  PetscCall(TnMemoryFreeAligned(&sd->tperm));
-  PetscCall(TnMemoryFreeAligned(&sd->tva));
-  PetscCall(TnMemoryFreeAligned(&sd->tgW));
-  PetscCall(PetscFree(sd->tgd));
+  PetscCall(PetscFree3(sd->tia, sd->tja, sd->tperm));
+  PetscCall(PetscFree3(sd->tva, sd->tgW, sd->tgd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
