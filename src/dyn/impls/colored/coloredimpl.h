@@ -82,8 +82,8 @@ TN_INLINE PetscBool TnColoredOrdered(TnDyn dyn)
    per colored step with 2 panels against 0.104-0.122 s unsplit on 1 rank;
    0.053-0.055 against 0.054-0.067 s on 2, -partition_type none and
    random-order colours); with the state in the colour order it lost (the
-   same net, 1 rank, alternating: 0.052-0.068 s unsplit against
-   0.070-0.081 s with 2 panels in six pairs, natural-order colours;
+   same net, 1 rank, alternating: 0.059-0.076 s unsplit against
+   0.074-0.081 s with 2 panels in six pairs, natural-order colours;
    0.058-0.060 against 0.068-0.080 s in two, random-order). At most
    TN_PANELS_MAX, as TnPanelsCreate (the memory check counts what it
    allocates). */

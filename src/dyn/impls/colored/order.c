@@ -107,7 +107,7 @@ PetscErrorCode TnColoredOrderSetUp(TnDyn dyn)
   PetscCall(SetUpHalo(dyn, gslot));
   /* the synapses' columns and values are streamed every step: in huge
      pages, as the network's own (er N = 10^6, B = 1, 1 rank, the colored
-     step unsplit: 0.052-0.064 s against 0.063-0.068 s, three alternating
+     step unsplit: 0.052-0.064 s against 0.063-0.069 s, three alternating
      pairs) */
   PetscCall(PetscMalloc2(m + 1, &cd->dia, m + 1, &cd->oia));
   PetscCall(TnMemoryAllocAligned(sizeof(PetscInt) * (size_t)(dyn->d.n + 1), &cd->dja));
