@@ -218,27 +218,22 @@ static void test_colsplit_mixed_ranks(void)
 /* The rule for how many panels (TnColoredSplitPanels), against the counts
    it states: with -dyn_panel_kb set, one per slice (1: none); by default
    the same from 4 slices, 2 above a quarter of a slice, none at or below
-   it or with no slice; never more than TN_PANELS_MAX. With the state in
-   the colour order (rows shorter than a cache line) none below 4 slices. */
+   it or with no slice; never more than TN_PANELS_MAX. */
 static void test_colsplit_rule(void)
 {
   const size_t kb = 1024, sl = 8192 * kb;
-  CU_ASSERT(TnColoredSplitPanels(4 * sl, sl, PETSC_FALSE, PETSC_FALSE) == 4);
-  CU_ASSERT(TnColoredSplitPanels(4 * sl + 1, sl, PETSC_FALSE, PETSC_FALSE) == 5);
-  CU_ASSERT(TnColoredSplitPanels(3 * sl, sl, PETSC_FALSE, PETSC_FALSE) == 2);
-  CU_ASSERT(TnColoredSplitPanels(sl / 2, sl, PETSC_FALSE, PETSC_FALSE) == 2);
-  CU_ASSERT(TnColoredSplitPanels(sl / 4 + 1, sl, PETSC_FALSE, PETSC_FALSE) == 2);
-  CU_ASSERT(TnColoredSplitPanels(sl / 4, sl, PETSC_FALSE, PETSC_FALSE) == 1);
-  CU_ASSERT(TnColoredSplitPanels(0, sl, PETSC_FALSE, PETSC_FALSE) == 1);
-  CU_ASSERT(TnColoredSplitPanels(sl, 0, PETSC_FALSE, PETSC_FALSE) == 1);
-  CU_ASSERT(TnColoredSplitPanels(sl, 0, PETSC_TRUE, PETSC_FALSE) == 1);
-  CU_ASSERT(TnColoredSplitPanels(sl / 2, sl, PETSC_TRUE, PETSC_FALSE) == 1);
-  CU_ASSERT(TnColoredSplitPanels(3 * sl, sl, PETSC_TRUE, PETSC_FALSE) == 3);
-  CU_ASSERT(TnColoredSplitPanels((size_t)TN_PANELS_MAX * 2 * kb, kb, PETSC_FALSE, PETSC_FALSE) == TN_PANELS_MAX);
-  CU_ASSERT(TnColoredSplitPanels(4 * sl, sl, PETSC_FALSE, PETSC_TRUE) == 4);
-  CU_ASSERT(TnColoredSplitPanels(3 * sl, sl, PETSC_FALSE, PETSC_TRUE) == 1);
-  CU_ASSERT(TnColoredSplitPanels(sl / 2, sl, PETSC_FALSE, PETSC_TRUE) == 1);
-  CU_ASSERT(TnColoredSplitPanels(3 * sl, sl, PETSC_TRUE, PETSC_TRUE) == 3);
+  CU_ASSERT(TnColoredSplitPanels(4 * sl, sl, PETSC_FALSE) == 4);
+  CU_ASSERT(TnColoredSplitPanels(4 * sl + 1, sl, PETSC_FALSE) == 5);
+  CU_ASSERT(TnColoredSplitPanels(3 * sl, sl, PETSC_FALSE) == 2);
+  CU_ASSERT(TnColoredSplitPanels(sl / 2, sl, PETSC_FALSE) == 2);
+  CU_ASSERT(TnColoredSplitPanels(sl / 4 + 1, sl, PETSC_FALSE) == 2);
+  CU_ASSERT(TnColoredSplitPanels(sl / 4, sl, PETSC_FALSE) == 1);
+  CU_ASSERT(TnColoredSplitPanels(0, sl, PETSC_FALSE) == 1);
+  CU_ASSERT(TnColoredSplitPanels(sl, 0, PETSC_FALSE) == 1);
+  CU_ASSERT(TnColoredSplitPanels(sl, 0, PETSC_TRUE) == 1);
+  CU_ASSERT(TnColoredSplitPanels(sl / 2, sl, PETSC_TRUE) == 1);
+  CU_ASSERT(TnColoredSplitPanels(3 * sl, sl, PETSC_TRUE) == 3);
+  CU_ASSERT(TnColoredSplitPanels((size_t)TN_PANELS_MAX * 2 * kb, kb, PETSC_FALSE) == TN_PANELS_MAX);
 }
 
 void TnTestRegister(void)

@@ -19,3 +19,9 @@ done
 # final_32d71e5/: bench_step at its defaults on 32d71e5, 1 rank three times, 2 ranks once.
 for r in a b c; do mpirun -n 1 build/bench/bench_step -bench_reps 3 -bench_min_time 1 -bench_out final_32d71e5/step_np1_$r.json; done
 mpirun -n 2 build/bench/bench_step -bench_reps 3 -bench_min_time 1 -bench_out final_32d71e5/step_np2.json
+# grad_colored_b1/: the colored gradient at B = 1 on b5ba82b, the default
+# (no split at B < 8 then) and -dyn_panel_kb 4096 (2 panels) alternated twice.
+for r in a b; do
+  build/bench/bench_grad -bench_net er -bench_er_n 1000000 -bench_k 32 -bench_batch 1 -bench_scheme colored -bench_reps 2 -bench_steps 8 -bench_out grad_colored_b1/unsplit_$r.json
+  build/bench/bench_grad -bench_net er -bench_er_n 1000000 -bench_k 32 -bench_batch 1 -bench_scheme colored -bench_reps 2 -bench_steps 8 -dyn_panel_kb 4096 -bench_out grad_colored_b1/split_$r.json
+done

@@ -71,26 +71,25 @@ TN_INLINE PetscBool TnColoredOrdered(TnDyn dyn)
 /* The panels of a split block (TnColoredSplitSetUp) for `state` bytes of
    gathered state: one per slice of `bytes` (-dyn_panel_kb, or its
    default), none (1) with bytes = 0. Unless -dyn_panel_kb is set (`set`),
-   the sync step's rule for 4 slices and more; below that, with the state
-   in the colour order (`ordered`: TnColoredOrdered), none, as the sync
-   step (the gradient's forward pass, in the partitioned order, takes the
-   same split: not measured there);
-   otherwise 2 panels where the state exceeds a quarter of a slice, none
-   under. In the partitioned order the split paid there not by its panels
-   but by forming the later colours' sums of all rows in one pass (er
-   N = 10^6, k = 32, B = 1, three alternating pairs each: 0.089-0.093 s
+   the sync step's rule for 4 slices and more, and below that 2 panels
+   where the state exceeds a quarter of a slice, none under: the split pays
+   there not by its panels but by forming the later colours' sums of all
+   rows in one pass, where the substeps' gathers range over all of pbuf
+   (er N = 10^6, k = 32, B = 1, three alternating pairs each: 0.089-0.093 s
    per colored step with 2 panels against 0.104-0.122 s unsplit on 1 rank;
    0.053-0.055 against 0.054-0.067 s on 2, -partition_type none and
-   random-order colours); with the state in the colour order it lost (the
-   same net, 1 rank, alternating: 0.059-0.076 s unsplit against
-   0.074-0.081 s with 2 panels in six pairs, natural-order colours;
-   0.058-0.060 against 0.068-0.080 s in two, random-order). At most
-   TN_PANELS_MAX, as TnPanelsCreate (the memory check counts what it
-   allocates). */
-TN_INLINE PetscInt TnColoredSplitPanels(size_t state, size_t bytes, PetscBool set, PetscBool ordered)
+   random-order colours). With the state in the colour order (B < 8)
+   bench_step measured the evaluation unsplit faster (0.059-0.076 against
+   0.074-0.081 s a step), but the colored gradient, whose forward steps
+   stay in the partitioned order, took 6.0 and 6.3 s unsplit against 4.0
+   and 4.1 s split (bench_grad, er B = 1, K = 8, two pairs), and
+   bench_grad's own evaluations 0.70 and 0.81 s against 0.63 and 0.55 s:
+   so the split stays (bench/README.md). At most TN_PANELS_MAX, as
+   TnPanelsCreate (the memory check counts what it allocates). */
+TN_INLINE PetscInt TnColoredSplitPanels(size_t state, size_t bytes, PetscBool set)
 {
   PetscInt np = bytes ? (PetscInt)PetscMin((state + bytes - 1) / bytes, (size_t)TN_PANELS_MAX) : 1;
-  if (!set && np < 4) np = !ordered && bytes && 4 * state > bytes ? 2 : 1;
+  if (!set && np < 4) np = bytes && 4 * state > bytes ? 2 : 1;
   return np;
 }
 

@@ -294,8 +294,8 @@ PetscErrorCode TnColoredSplitSetUp(TnDyn dyn)
   PetscCall(TnDynPanelBytes(dyn, &bytes));
   /* decided per rank (its own columns and ghosts); the memory check is
      collective, so every rank takes it, with 0 bytes where it does not split */
-  npd = cd->d.prefetch ? TnColoredSplitPanels(row * m, bytes, dyn->panelset, TnColoredOrdered(dyn)) : 1;
-  npo = npd > 1 ? TnColoredSplitPanels(row * dyn->nghost, bytes, dyn->panelset, TnColoredOrdered(dyn)) : 1;
+  npd = cd->d.prefetch ? TnColoredSplitPanels(row * m, bytes, dyn->panelset) : 1;
+  npo = npd > 1 ? TnColoredSplitPanels(row * dyn->nghost, bytes, dyn->panelset) : 1;
   PetscCall(PetscSNPrintf(what, sizeof(what), "the colored scheme's rows split by colour (%" PetscInt_FMT " synapses on this rank, %" PetscInt_FMT " + %" PetscInt_FMT " panels)", cd->d.n + cd->o.n, npd, npo));
   PetscCall(TnCheckMemory(dyn->comm, npd > 1 ? 12.0 * (cd->d.n + (npo > 1 ? cd->o.n : 0)) + 4.0 * (m + 1) * (npd + npo + 2 * ColourGroups(cd->cptr, cd->ncolors, bytes, row, NULL)) + (double)row * m : 0, what, "run on more nodes, or -dyn_panel_kb 0 (no split: slower on random networks)"));
   if (npd <= 1) PetscFunctionReturn(PETSC_SUCCESS);
