@@ -320,7 +320,7 @@ static PetscErrorCode Order(TnDyn dyn, PetscScalar *a, PetscBool own)
   const PetscInt B  = dyn->B;
   PetscReal     *t  = dyn->pbuf;
   PetscFunctionBeginUser;
-  if (cd->pos == own || !TnColoredOrdered(dyn)) PetscFunctionReturn(PETSC_SUCCESS);
+  if (cd->pos == own || B * sizeof(PetscScalar) >= 64) PetscFunctionReturn(PETSC_SUCCESS); /* 64: a cache line */
   PetscCall(PetscArraycpy(t, a, (size_t)dyn->m * B));
   TN_DISPATCH_B(B, TN_PERMUTE_ROWS, a, t, own ? cd->crows : cd->cinv, dyn->m); /* own: row p <- node crows[p]; else node i <- row cinv[i] */
   cd->pos  = own;

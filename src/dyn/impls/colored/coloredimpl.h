@@ -61,13 +61,6 @@ typedef struct {
   PetscBool pos;
 } TnColored;
 
-/* Whether an evolution in place keeps the state in the colour order (Order
-   in colored.c): where a row of B values is shorter than a cache line. */
-TN_INLINE PetscBool TnColoredOrdered(TnDyn dyn)
-{
-  return (PetscBool)(dyn->B * sizeof(PetscScalar) < 64);
-}
-
 /* The panels of a split block (TnColoredSplitSetUp) for `state` bytes of
    gathered state: one per slice of `bytes` (-dyn_panel_kb, or its
    default), none (1) with bytes = 0. Unless -dyn_panel_kb is set (`set`),
