@@ -138,18 +138,30 @@ TN_INLINE void OnProcessRows(TnDyn dyn, PetscInt p0, PetscInt p1, PetscReal *res
 
 /* Split rows (TnColoredSplitSetUp), at the start of a step: ubuf_p = b_p +
    the later colours' part of (Ad pbuf)_p for every position, panel by
-   panel (pbuf is phi(a) of the step's start everywhere then). */
+   panel (pbuf is phi(a) of the step's start everywhere then). Panel q's
+   pass takes only rows [0, uhi[q]), which hold all its entries, and starts
+   rows [uhi[q - 1], uhi[q]) from b_p; rows from uhi[np - 1] on have no
+   later-colour entries. The same sums in the same order as every row in
+   every panel's pass (a row adds nothing in a panel where it has no
+   entries), with about half the row visits on er: the early panels' rows
+   end where the colours reaching into them end. */
 TN_INLINE void LaterSums(TnDyn dyn, const PetscInt B)
 {
   const TnColored *cd   = (const TnColored *)dyn->data;
+  const PetscInt  *hi   = cd->spd.uhi;
   PetscReal *restrict u = cd->ubuf;
-  for (PetscInt q = 0; q < cd->spd.up.np; q++)
-    for (PetscInt p = 0; p < dyn->m; p++) {
+  for (PetscInt q = 0; q < cd->spd.up.np; q++) {
+    const PetscInt lo = q ? hi[q - 1] : 0;
+    for (PetscInt p = 0; p < hi[q]; p++) {
       PetscReal *restrict y = u + (size_t)p * B;
-      if (q == 0) /* the start value in the first panel's pass */
+      if (B >= 8 && p + TN_ROWS_AHEAD < hi[q]) TnPrefetchRow(y + TN_ROWS_AHEAD * B, 1, B);
+      if (p >= lo) /* the start value in the first pass that reaches the row */
         for (PetscInt b = 0; b < B; b++) y[b] = cd->bia[p];
       TnRowTimesBlockPrefetch(&cd->spd.up.view[q], p, dyn->pbuf, B, y);
     }
+  }
+  for (PetscInt p = hi[cd->spd.up.np - 1]; p < dyn->m; p++)
+    for (PetscInt b = 0; b < B; b++) u[(size_t)p * B + b] = cd->bia[p];
 }
 
 /* Split ghosts (spo), once the exchange at the start of a step has ended
@@ -177,7 +189,10 @@ TN_INLINE void GroupSums(TnDyn dyn, PetscInt g, PetscInt p0, PetscInt p1, const 
 {
   const TnColored *cd   = (const TnColored *)dyn->data;
   PetscReal *restrict u = cd->ubuf;
-  for (PetscInt p = p0; p < p1; p++) TnRowTimesBlockPrefetch(&cd->spd.lg[g], p, dyn->pbuf, B, u + (size_t)p * B);
+  for (PetscInt p = p0; p < p1; p++) {
+    if (B >= 8 && p + TN_ROWS_AHEAD < p1) TnPrefetchRow(u + (size_t)(p + TN_ROWS_AHEAD) * B, 1, B);
+    TnRowTimesBlockPrefetch(&cd->spd.lg[g], p, dyn->pbuf, B, u + (size_t)p * B);
+  }
 }
 
 /* Split ghosts: ubuf_p += the part of ghost colour group g (spo.lg[g],

@@ -17,13 +17,16 @@
    are held by groups of consecutive colours (ng of them; colours gc[g] ..
    gc[g+1]), group-major: lg[g] is the CSR of every row's entries whose
    columns are of group g, rows over lia + g (m + 1), columns lja, values
-   lva. */
+   lva. uhi[q]: rows [0, uhi[q]) hold every entry of panels 0 .. q of up
+   (nondecreasing in q): a row's later colours are at its own colour's
+   start or after, so the early panels' entries are in the early rows. */
 typedef struct {
   PetscInt  *lia, *lja;
   PetscReal *lva;
   PetscInt   ng, *gc;
   TnCSR     *lg;
   TnPanels   up;
+  PetscInt  *uhi;
 } TnColoredSplit;
 
 typedef struct {

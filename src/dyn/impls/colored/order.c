@@ -238,6 +238,23 @@ static PetscErrorCode SplitBlock(const TnColored *cd, const TnCSR *A, PetscInt m
   for (PetscInt g = 0; g < S->ng; g++) S->lg[g] = (TnCSR){.n = nl, .prefetch = PETSC_TRUE, .ia = S->lia + (size_t)g * (m + 1), .ja = S->lja, .va = S->lva};
   U = (TnCSR){.n = nu, .prefetch = PETSC_TRUE, .ia = uia, .ja = uja, .va = NULL};
   PetscCall(TnPanelsCreate(&U, m, ncols, np, &S->up));
+  if (S->up.np > 1) {
+    PetscCall(PetscMalloc1(S->up.np, &S->uhi));
+    for (PetscInt q = 0, hi = 0; q < S->up.np; q++) {
+      const PetscInt *iq = S->up.ia + (size_t)q * (m + 1);
+      for (PetscInt p = m; p > hi; p--)
+        if (iq[p] > iq[p - 1]) { /* row p - 1, the last one with entries in panel q */
+          hi = p;
+          break;
+        }
+      S->uhi[q] = hi;
+    }
+    {
+      double v = 0;
+      for (PetscInt q = 0; q < S->up.np; q++) v += S->uhi[q];
+      PetscCall(PetscInfo(NULL, "colored: the later colours' panels visit %g row sums, of %g in every panel\n", v, (double)m * S->up.np));
+    }
+  }
   PetscCall(PetscFree2(uia, uja));
   PetscCall(PetscFree2(gb, next));
   PetscCall(PetscInfo(NULL, "colored: a block split by colour, %" PetscInt_FMT " earlier-colour synapses in %" PetscInt_FMT " colour groups and %" PetscInt_FMT " later-colour synapses, %" PetscInt_FMT " column panels\n", nl, S->ng, nu, S->up.np));
@@ -273,6 +290,7 @@ static PetscErrorCode SplitDestroy(TnColoredSplit *S)
 {
   PetscFunctionBeginUser;
   PetscCall(TnPanelsDestroy(&S->up));
+  PetscCall(PetscFree(S->uhi));
   PetscCall(PetscFree(S->lia));
   PetscCall(TnMemoryFreeAligned(&S->lja));
   PetscCall(TnMemoryFreeAligned(&S->lva));

@@ -113,7 +113,13 @@ TN_INLINE void RateColumnPanels(TnDyn dyn, const PetscReal *restrict p, const Pe
   PetscReal *restrict ub      = sd->ybuf;
   for (PetscInt q = 0; q + 1 < sd->tnp; q++) {
     const PetscInt *restrict tia = sd->tia + (size_t)q * (dyn->m + 1);
-    for (PetscInt j = 0; j < dyn->m; j++) ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, dyn->h, L, p + (size_t)j * B, ub + (size_t)j * B, q == 0, 1, B); /* in place: a row copied through a stack array was loaded back in other widths than it was stored, and stalled */
+    for (PetscInt j = 0; j < dyn->m; j++) {
+      if (B >= 8 && j + TN_ROWS_AHEAD < dyn->m) {
+        TnPrefetchRow(ub + (size_t)(j + TN_ROWS_AHEAD) * B, 1, B);
+        TnPrefetchRow(p + (size_t)(j + TN_ROWS_AHEAD) * B, 0, B);
+      }
+      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, dyn->h, L, p + (size_t)j * B, ub + (size_t)j * B, q == 0, 1, B); /* in place: a row copied through a stack array was loaded back in other widths than it was stored, and stalled */
+    }
   }
 }
 
@@ -136,6 +142,14 @@ TN_INLINE void RateColumns(TnDyn dyn, const PetscScalar *restrict a, const Petsc
     const PetscReal gj = dyn->gamma[j], wj = dyn->wdiag[j];
     PetscReal       sb = 0, sg = 0, sw = 0;
     PetscReal *restrict u = ub ? ub + (size_t)j * B : ur; /* the panels' partial sums, or from zero */
+    if (pf && j + TN_ROWS_AHEAD < dyn->m) {
+      const size_t f = (size_t)(j + TN_ROWS_AHEAD) * B;
+      if (ub) TnPrefetchRow(ub + f, 0, B);
+      TnPrefetchRow(p + f, 0, B);
+      TnPrefetchRow(L + f, 0, B);
+      TnPrefetchRow(a + f, 0, B);
+      TnPrefetchRow(Ln + f, 1, B);
+    }
     if (pf)
       ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, !ub, 1, B);
     else

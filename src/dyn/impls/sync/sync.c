@@ -64,6 +64,13 @@ TN_INLINE void RateOnProcessBody(TnDyn dyn, const TnCSR *A, const PetscReal *res
   TnAccBegin(dyn, &acc, prod, expo, B);
   for (PetscInt i = 0; i < dyn->m; i++) {
     if (B == 1 && i + TN_ROW_AHEAD < dyn->m) RowPrefetch(dyn, A, a, i + TN_ROW_AHEAD);
+    if (B >= 8 && pf && i + TN_ROWS_AHEAD < dyn->m) {
+      const size_t f = (size_t)(i + TN_ROWS_AHEAD) * B;
+      if (yin) TnPrefetchRow(yin + f, 0, B);
+      TnPrefetchRow(a + f, 0, B);
+      TnPrefetchRow(p + f, 0, B);
+      TnPrefetchRow(out + f, 1, B);
+    }
     RateRow(dyn, A, i, yin, a, p, out, &acc, prod, expo, nodeacc, pf, B);
   }
   TnAccEnd(&acc, prod, expo, ldet, B);
@@ -131,6 +138,7 @@ TN_INLINE void PanelsButLast(const TnPanels *P, const PetscInt *rows, PetscInt n
     for (PetscInt r = 0; r < nrows; r++) {
       const PetscInt i      = rows ? rows[r] : r;
       PetscReal *restrict y = ybuf + (size_t)i * B;
+      if (B >= 8 && r + TN_ROWS_AHEAD < nrows) TnPrefetchRow(ybuf + (size_t)(rows ? rows[r + TN_ROWS_AHEAD] : r + TN_ROWS_AHEAD) * B, 1, B);
       if (q == 0) /* the start value in the first panel's pass, not a pass of its own */
         for (PetscInt b = 0; b < B; b++) y[b] = bias ? bias[i] : 0.0;
       TnRowTimesBlockPrefetch(&P->view[q], i, x, B, y);
