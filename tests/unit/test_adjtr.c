@@ -1,6 +1,7 @@
 /* The sync scheme's backward step, rate form, applies W^T of the on-process
-   block either as a gather over its columns (RateColumns, a transposed copy)
-   or as a scatter-add by rows (Rows); -dyn_adjoint_transpose chooses, auto
+   block either as a gather over its columns (RateColumns, a transposed copy;
+   the off-process block then by ghost slot too, OffColumns) or as a
+   scatter-add by rows (Rows, OffProcess); -dyn_adjoint_transpose chooses, auto
    by B and lambda's size. Both must give the same gradient to round-off (a
    node's terms are summed in another order) and the same forward values bit
    for bit, on a lattice and a random network, tanh and linear, diag and

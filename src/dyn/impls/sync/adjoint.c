@@ -58,11 +58,8 @@ TN_INLINE PetscReal Dot(const PetscReal *restrict x, const PetscReal *restrict y
    b = l mod 4 ascending, then (s_0 + s_1) + (s_2 + s_3)): bit for bit the
    scalar loop's results, which the compiler left with u in memory and the
    dot product in scalar code. */
-TN_INLINE void ColumnGather(const TnSync *sd, PetscInt t0, PetscInt t1, PetscInt n, PetscReal h, const PetscReal *restrict L, const PetscReal *restrict pj, PetscReal *restrict u, const int zero, const int pf, const PetscInt B)
+TN_INLINE void ColumnGather(const PetscInt *restrict tja, const PetscReal *restrict va, PetscReal *restrict tgW, PetscInt t0, PetscInt t1, PetscInt n, PetscReal h, const PetscReal *restrict L, const PetscReal *restrict pj, PetscReal *restrict u, const int zero, const int pf, const PetscInt B)
 {
-  const PetscInt *restrict tja = sd->tja;
-  const PetscReal *restrict va = sd->tva;
-  PetscReal *restrict tgW      = sd->tgW;
   if (B % 4 == 0 && B <= 32) { /* fixed-size arrays: registers (a VLA stays in memory) */
     const PetscInt nq = B / 4;
     TnV4           uv[8], pv[8];
@@ -118,7 +115,7 @@ TN_INLINE void RateColumnPanels(TnDyn dyn, const PetscReal *restrict p, const Pe
         TnPrefetchRow(ub + (size_t)(j + TN_ROWS_AHEAD) * B, 1, B);
         TnPrefetchRow(p + (size_t)(j + TN_ROWS_AHEAD) * B, 0, B);
       }
-      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, dyn->h, L, p + (size_t)j * B, ub + (size_t)j * B, q == 0, 1, B); /* in place: a row copied through a stack array was loaded back in other widths than it was stored, and stalled */
+      ColumnGather(sd->tja, sd->tva, sd->tgW, tia[j], tia[j + 1], dyn->d.n, dyn->h, L, p + (size_t)j * B, ub + (size_t)j * B, q == 0, 1, B); /* in place: a row copied through a stack array was loaded back in other widths than it was stored, and stalled */
     }
   }
 }
@@ -151,9 +148,9 @@ TN_INLINE void RateColumns(TnDyn dyn, const PetscScalar *restrict a, const Petsc
       TnPrefetchRow(Ln + f, 1, B);
     }
     if (pf)
-      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, !ub, 1, B);
+      ColumnGather(sd->tja, sd->tva, sd->tgW, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, !ub, 1, B);
     else
-      ColumnGather(sd, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, !ub, 0, B);
+      ColumnGather(sd->tja, sd->tva, sd->tgW, tia[j], tia[j + 1], dyn->d.n, h, L, pj, u, !ub, 0, B);
     for (PetscInt b = 0; b < B; b++) {
       PetscReal d, phi2, c;
       TnAdjLocal(lin, diag, h * TnDynFree(dyn, j), gj, wj, g->wt[b], pj[b], &d, &phi2, &c);
@@ -233,6 +230,38 @@ TN_INLINE void OffProcess(TnDyn dyn, const PetscReal *gx, PetscReal *gy, TnDynAd
   }
 }
 
+/* Rate form, off-process part as a gather over Ao's columns, the ghost
+   slots (toia/toja): for every ghost slot j, with x_j = phi(a_j) from the
+   forward exchange,
+     u_j       = sum_i W_ij lam_i                       (i over Ao's column j)
+     gy_j      = h phi'(a_j) u_j                        (phi' = 1 - x_j^2 for tanh, 1 linear)
+     dL/dW_ij += h lam_i . x_j                          (into togW)
+   each gy_j written once; the reverse halo adds it into the owner's lamnew
+   as OffProcess's scatter by rows did (the same terms, summed by column:
+   er N = 10^6, k = 32, B = 16, 2 ranks, bench/README.md). */
+TN_INLINE void OffColumns(TnDyn dyn, const PetscReal *restrict gx, PetscReal *restrict gy, const PetscInt B)
+{
+  TnSync         *sd          = (TnSync *)dyn->data;
+  const PetscBool lin         = dyn->act == TN_ACT_LINEAR;
+  const PetscReal h           = dyn->h;
+  const PetscReal *restrict L = dyn->adj.lam;
+  const int pf                = B >= 8 || dyn->o.prefetch;
+  PetscReal u[B];
+  for (PetscInt j = 0; j < dyn->nghost; j++) {
+    const PetscReal *restrict xj = gx + (size_t)j * B;
+    PetscReal *restrict yj       = gy + (size_t)j * B;
+    if (B >= 8 && j + TN_ROWS_AHEAD < dyn->nghost) {
+      TnPrefetchRow(xj + TN_ROWS_AHEAD * B, 0, B);
+      TnPrefetchRow(yj + TN_ROWS_AHEAD * B, 1, B);
+    }
+    if (pf)
+      ColumnGather(sd->toja, sd->tova, sd->togW, sd->toia[j], sd->toia[j + 1], dyn->o.n, h, L, xj, u, 1, 1, B);
+    else
+      ColumnGather(sd->toja, sd->tova, sd->togW, sd->toia[j], sd->toia[j + 1], dyn->o.n, h, L, xj, u, 1, 0, B);
+    for (PetscInt b = 0; b < B; b++) yj[b] = h * (lin ? 1.0 : 1.0 - xj[b] * xj[b]) * u[b];
+  }
+}
+
 /* current form: S = W a + b (forward halo of a in flight). */
 TN_INLINE void SynInput(TnDyn dyn, const PetscScalar *a, const PetscInt B)
 {
@@ -279,7 +308,10 @@ PetscErrorCode TnSyncAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, c
     TN_DISPATCH_B(dyn->B, Rows, dyn, ak, NULL, acc, PETSC_FALSE);
   }
   PetscCall(VecGetArray(g->Gy, &gy));
-  TN_DISPATCH_B(dyn->B, OffProcess, dyn, gx, gy, acc);
+  if (rate && sd->toia)
+    TN_DISPATCH_B(dyn->B, OffColumns, dyn, gx, gy);
+  else
+    TN_DISPATCH_B(dyn->B, OffProcess, dyn, gx, gy, acc);
   PetscCall(VecRestoreArray(g->Gy, &gy));
   PetscCall(TnDynAdjReverseBegin(dyn, g->lamnew));
   PetscCall(TnDynAdjReverseEnd(dyn));
@@ -326,6 +358,25 @@ static PetscErrorCode Transpose(TnDyn dyn)
   PetscCall(PetscFree(next));
   PetscCall(PetscMalloc3(d->n + 1, &sd->tva, d->n + 1, &sd->tgW, m + 1, &sd->tgd));
   dyn->adj.bytes += 4.0 * (np * (m + 1.0) + 2.0 * d->n) + 16.0 * d->n + 8.0 * m;
+  if (dyn->nghost > 0 && dyn->o.n > 0) { /* Ao by ghost slot, rows ascending, no panels */
+    const TnCSR   *o  = &dyn->o;
+    const PetscInt ng = dyn->nghost;
+    PetscCall(PetscCalloc3(ng + 1, &sd->toia, o->n + 1, &sd->toja, o->n + 1, &sd->toperm));
+    for (PetscInt i = 0; i < m; i++)
+      for (PetscInt t = o->ia[i]; t < o->ia[i + 1]; t++) sd->toia[o->ja[t] + 1]++;
+    for (PetscInt j = 0; j < ng; j++) sd->toia[j + 1] += sd->toia[j];
+    PetscCall(PetscMalloc1(ng + 1, &next));
+    PetscCall(PetscArraycpy(next, sd->toia, ng + 1));
+    for (PetscInt i = 0; i < m; i++)
+      for (PetscInt t = o->ia[i]; t < o->ia[i + 1]; t++) {
+        PetscInt u    = next[o->ja[t]]++;
+        sd->toja[u]   = i;
+        sd->toperm[u] = t;
+      }
+    PetscCall(PetscFree(next));
+    PetscCall(PetscMalloc2(o->n + 1, &sd->tova, o->n + 1, &sd->togW));
+    dyn->adj.bytes += 4.0 * (ng + 1.0 + 2.0 * o->n) + 16.0 * o->n;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -369,6 +420,8 @@ PetscErrorCode TnSyncAdjointReset(TnDyn dyn)
   PetscFunctionBeginUser;
   PetscCall(PetscFree3(sd->tia, sd->tja, sd->tperm));
   PetscCall(PetscFree3(sd->tva, sd->tgW, sd->tgd));
+  PetscCall(PetscFree3(sd->toia, sd->toja, sd->toperm));
+  PetscCall(PetscFree2(sd->tova, sd->togW));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -380,6 +433,10 @@ PetscErrorCode TnSyncAdjointBegin(TnDyn dyn)
     for (PetscInt t = 0; t < dyn->d.n; t++) sd->tva[t] = dyn->d.va[sd->tperm[t]];
     PetscCall(PetscArrayzero(sd->tgW, dyn->d.n));
     for (PetscInt j = 0; j < dyn->m; j++) sd->tgd[j] = dyn->diagpos[j] >= 0 ? dyn->adj.acc.gW[dyn->diagpos[j]] : 0;
+  }
+  if (sd->toia) {
+    for (PetscInt t = 0; t < dyn->o.n; t++) sd->tova[t] = dyn->o.va[sd->toperm[t]];
+    PetscCall(PetscArrayzero(sd->togW, dyn->o.n));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -393,5 +450,7 @@ PetscErrorCode TnSyncAdjointEnd(TnDyn dyn)
       if (dyn->diagpos[j] >= 0) dyn->adj.acc.gW[dyn->diagpos[j]] = sd->tgd[j];
     for (PetscInt t = 0; t < dyn->d.n; t++) dyn->adj.acc.gW[sd->tperm[t]] += sd->tgW[t];
   }
+  if (sd->toia)
+    for (PetscInt t = 0; t < dyn->o.n; t++) dyn->adj.acc.gW[dyn->d.n + sd->toperm[t]] += sd->togW[t];
   PetscFunctionReturn(PETSC_SUCCESS);
 }

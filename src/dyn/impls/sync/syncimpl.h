@@ -11,8 +11,12 @@ typedef struct {
   PetscInt  *tia, *tja, *tperm;
   PetscInt   tnp; /* the transpose's panels (tia holds tnp blocks of m + 1) */
   PetscReal *tva, *tgW;
-  PetscReal *tgd;    /* dL/dW_jj's log-det terms by node j (W_jj's entry of dL/dW, copied in at AdjointBegin and back at
-                        AdjointEnd): a node-ordered stream, where gW[diagpos[j]] is a cache line per node */
+  PetscReal *tgd; /* dL/dW_jj's log-det terms by node j (W_jj's entry of dL/dW, copied in at AdjointBegin and back at
+                     AdjointEnd): a node-ordered stream, where gW[diagpos[j]] is a cache line per node */
+  /* the same of Ao, by ghost slot: slot j's rows toja[toia[j] .. toia[j+1]), their positions in Ao (toperm), W's values
+     (tova) and dL/dW (togW) in that order; NULL where the rows go by rows or the rank has no ghosts */
+  PetscInt  *toia, *toja, *toperm;
+  PetscReal *tova, *togW;
   PetscBool  storep; /* rate, tanh: phi(a_k) kept from the forward pass */
   PetscReal *t, *y;  /* inverse: the target a_{k+1} and the products N(a) */
   /* column panels of Ad (when its columns are scattered) and of Ao, when
