@@ -10,7 +10,8 @@
    nothing else. The on-process block's W^T is, for the rate form, a gather
    over Ad's columns (RateColumns: each lamnew_j written once; phi(a_k) kept
    by the forward pass; at B >= 4, and at smaller B where lambda is large:
-   TnSyncAdjointSetUp) and a scatter-add by rows otherwise (Rows). Off-process columns go into the ghost buffer,
+   TnSyncAdjointSetUp) and a scatter-add by rows otherwise (Rows). Off-process columns go into the ghost buffer
+   (by ghost slot, OffColumns, where the on-process block goes by columns; by rows, OffProcess, otherwise),
    which the reverse halo exchange (SCATTER_REVERSE, ADD_VALUES over the
    forward block halo) adds into the owners' lamnew; for the rate form the
    factor phi'(a_j) of an off-process column is applied on the sending side,
