@@ -81,11 +81,15 @@ typedef struct {
      (TnLocRow); NULL: the scheme has no local rule */
   PetscErrorCode (*localstep)(TnDyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet);
   /* the local rule with its states stored (local.c): step k as `step`
-     (out != a), then what the rule reads of it recorded, B values
-     per node at stride sj: x + j sj the values synapses of column j read
+     (out != a), then what the rule reads of it recorded, B values per
+     node at stride sj: x + j sj the values synapses of column j read
      (local rows j < m, then ghost g at j = m + g), y + i sj row i's own
      (rate: a_k,i; current: s_k,i); NULL: the scheme stores traces only */
   PetscErrorCode (*localrecord)(TnDyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *x, PetscReal *y, size_t sj);
+  /* the column panels (TnPanels) the step gathers its B values a column
+     through, of Ad and of Ao (np <= 1: none), for other passes that gather
+     the same (the local rule's sum over its records); NULL: none */
+  PetscErrorCode (*panels)(TnDyn, const TnPanels **pd, const TnPanels **po);
   /* a = a_{k+1} -> a_k in place */
   PetscErrorCode (*inversestep)(TnDyn, PetscInt k, PetscScalar *a, TnDynInverseStats *st);
   /* the invertibility condition from the quantities of bound.c (|W|_1
@@ -133,13 +137,18 @@ typedef struct {
   TnDynAdjAcc    acc;
   PetscLogDouble bytes; /* e, wt and the records, this rank */
   /* -dyn_local_store (local.c): traces (e: every synapse's, b's and
-     gamma's) or states (X, Y: the records of the K steps, node j's value
-     of step q at j sx + q B; nrec steps recorded; coef: a row's
-     coefficients, v and log-det terms, StatesRow) */
-  TnLocalStore store;
-  PetscInt     nrec;
-  PetscReal   *X, *Y, *coef;
-  size_t       sx;
+     gamma's) or states (X, Y: the records of the K steps, node j's
+     values of step q at X + j sn + q sx, row i's at Y + i sn + q sy:
+     node-major (sn = K B, sx = sy = B) or, where the sum goes through
+     column panels, step-major (sn = B); nrec steps recorded; coef: a row's coefficients and log-det
+     terms, StatesCoefs; dsw: each row's W_ii log-det terms; pd, po: the
+     scheme's column panels, or NULL, and gp the synapses' sums in their
+     order, StatesBlock) */
+  TnLocalStore    store;
+  PetscInt        nrec;
+  PetscReal      *X, *Y, *coef, *dsw, *gp;
+  size_t          sn, sx, sy;
+  const TnPanels *pd, *po;
 } TnDynLoc;
 
 struct _p_TnDyn {
@@ -708,6 +717,8 @@ TN_INLINE void TnSliceRate(const TnSlices *S, const TnCSR *A, PetscInt s, const 
 PetscErrorCode TnDynPanelBytes(TnDyn dyn, size_t *bytes);
 /* the most panels a block is split into (each costs 4 (rows + 1) bytes) */
 #define TN_PANELS_MAX 4096
+/* whether each of the block's rows has its columns ascending */
+PetscBool      TnRowsAscend(const TnCSR *A, PetscInt rows);
 PetscErrorCode TnPanelsCreate(const TnCSR *A, PetscInt rows, PetscInt ncols, PetscInt np, TnPanels *P);
 PetscErrorCode TnPanelsUpdate(TnDyn dyn, const TnCSR *A, TnPanels *P);
 PetscErrorCode TnPanelsDestroy(TnPanels *P);

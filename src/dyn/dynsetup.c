@@ -66,6 +66,14 @@ PetscBool TnColumnsScattered(PetscInt m, const PetscInt *ia, const PetscInt *ja)
   return (PetscBool)(2 * near < (PetscInt64)ia[m]);
 }
 
+PetscBool TnRowsAscend(const TnCSR *A, PetscInt rows)
+{
+  for (PetscInt i = 0; i < rows; i++)
+    for (PetscInt t = A->ia[i] + 1; t < A->ia[i + 1]; t++)
+      if (A->ja[t] <= A->ja[t - 1]) return PETSC_FALSE;
+  return PETSC_TRUE;
+}
+
 PetscErrorCode TnPanelsCreate(const TnCSR *A, PetscInt rows, PetscInt ncols, PetscInt np, TnPanels *P)
 {
   PetscInt *next;

@@ -10,8 +10,10 @@
    continuous scheme, a global log-det method and traces beyond the memory
    limit are refused; (e) a second call, whose traces hold the first
    one's, gives the same rule bit for bit; (f) the states stored give the
-   rule of the traces to round-off; (g) the store chosen by memory. */
+   rule of the traces to round-off, through the step's column panels too;
+   (g) the store chosen by memory. */
 #include "tn_test.h"
+#include "dyn/dynimpl.h"
 #include <tenor/grad.h>
 #include <tenor/loss.h>
 #include <tenor/data.h>
@@ -544,6 +546,70 @@ static void test_stores(void)
   TN_ASSERT_OK(Stores());
 }
 
+/* The rule of the states through the sync step's column panels
+   (-dyn_panel_kb 1: a few columns a panel; on 2 ranks and more the
+   ghosts' panels too; the records step-major) against the same without
+   panels (-dyn_panel_kb 0: node-major) and against the traces, to
+   round-off (1e-13 of the largest entry; a synapse's K B products are
+   added in another order); er N = 2000 (columns scattered: the
+   on-process block has panels), rate and current, tanh and linear,
+   B = 16 and 3, K = 5. */
+static PetscErrorCode StoresPanels(void)
+{
+  TnNet          net;
+  const PetscInt Bs[2] = {16, 3};
+  const char    *kb[3] = {"0", "0", "1"};
+  PetscFunctionBeginUser;
+  PetscCall(SmallEr(2000, 8, 0.5, 0.2, &net));
+  for (int form = 0; form < 2; form++)
+    for (int act = 0; act < 2; act++)
+      for (int ib = 0; ib < 2; ib++) {
+        const PetscInt B = Bs[ib];
+        Vec            grad[3];
+        PetscReal      rel[2];
+        for (int st = 0; st < 3; st++) { /* traces, states without panels, states with */
+          TnDyn       dyn;
+          TnGrad      g;
+          Vec         x1, x2;
+          TnDynResult res;
+          PetscCall(SmallDyn(net, TN_SCHEME_SYNC, (TnForm)form, act ? TN_ACT_LINEAR : TN_ACT_TANH, 5, B, &dyn));
+          PetscCall(PetscOptionsSetValue(NULL, "-dyn_panel_kb", kb[st]));
+          PetscCall(TnDynSetFromOptions(dyn));
+          PetscCall(PetscOptionsClearValue(NULL, "-dyn_panel_kb"));
+          PetscCall(TnDynSetLocalStore(dyn, st ? TN_LOCAL_STORE_STATES : TN_LOCAL_STORE_TRACES));
+          PetscCall(TwoBatches(dyn, &g, &x1, &x2, &res));
+          res.nvalid = B > 1 ? B - 1 : 1;
+          PetscCall(TnGradCreateParamVec(g, &grad[st]));
+          PetscCall(TnGradComputeLocal(g, x1, &res, grad[st]));
+          PetscCall(TnGradComputeLocal(g, x2, &res, grad[st]));
+          if (st == 2) { /* the panels were taken: Ad's, and Ao's where the rank has ghosts */
+            PetscInt ng = dyn->nghost, any;
+            PetscCallMPI(MPI_Allreduce(&ng, &any, 1, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
+            CU_ASSERT(dyn->loc.pd && dyn->loc.pd->np > 1);
+            CU_ASSERT(!any || (dyn->loc.po && dyn->loc.po->np > 1) || !ng);
+          }
+          PetscCall(TnDynResultDestroy(&res));
+          PetscCall(VecDestroy(&x1));
+          PetscCall(VecDestroy(&x2));
+          PetscCall(TnGradDestroy(&g));
+          PetscCall(TnDynDestroy(&dyn));
+        }
+        PetscCall(RelDiff(grad[2], grad[1], &rel[0]));
+        PetscCall(RelDiff(grad[2], grad[0], &rel[1]));
+        if (!(rel[0] <= 1e-13 && rel[1] <= 1e-13)) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "panels: form %d act %d B %" PetscInt_FMT ": |panels - none| = %g, |panels - traces| = %g of the largest entry\n", form, act, B, (double)rel[0], (double)rel[1]));
+        CU_ASSERT(rel[0] <= 1e-13);
+        CU_ASSERT(rel[1] <= 1e-13);
+        for (int st = 0; st < 3; st++) PetscCall(VecDestroy(&grad[st]));
+      }
+  PetscCall(TnNetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void test_stores_panels(void)
+{
+  TN_ASSERT_OK(StoresPanels());
+}
+
 /* (g) By default (auto) the rule stores the states at B = 16 where they
    fit, and the traces where only they fit (-memory_limit just above what the run
    holds plus the traces; K = 40 steps of er, in-degree 32: the records
@@ -766,6 +832,7 @@ void TnTestRegister(void)
   CU_add_test(s, "rank-count invariance", test_rank_invariance);
   CU_add_test(s, "traces not zeroed between calls: the same rule bit for bit", test_reuse);
   CU_add_test(s, "states stored: the rule of the traces to round-off", test_stores);
+  CU_add_test(s, "states stored, through column panels: the rule without them", test_stores_panels);
   CU_add_test(s, "auto, B = 16: the states where they fit, else the traces", test_store_auto);
   CU_add_test(s, "continuous, global log-det, no memory and colored states refused", test_refusals);
   CU_add_test(s, "steps along the rule lower the held-out loss (gmrf2d)", test_descent);

@@ -176,20 +176,23 @@ static void Record(size_t n, const PetscReal *restrict src, PetscReal *restrict 
     for (size_t j = 0; j < n; j++) memcpy(dst + j * sj, src + j * B, sizeof(PetscReal) * B);
 }
 
-/* The step for the local rule with its states stored (local.c): TnSyncStep, then the
-   values its synapses read (pbuf: phi(a_k) (rate) or a_k (current), and the
-   ghosts') and the rows' own (a_k, or s_k = (W a_k + b)) recorded. */
+/* The step for the local rule with its states stored (local.c): TnSyncStep,
+   with the values its synapses read recorded (rate: phi(a_k); current:
+   a_k) and the ghosts' after them, and the rows' own (a_k, or s_k = W a_k
+   + b) in y. Step-major records (sj = B) in the rate form are the step's
+   own phi(a_k): written there by the step, the halo sent from there. */
 PetscErrorCode TnSyncLocalRecord(TnDyn dyn, PetscInt k, const PetscScalar *a, PetscScalar *out, PetscReal *ldet, PetscReal *x, PetscReal *y, size_t sj)
 {
   TnSync            *s = (TnSync *)dyn->data;
   const size_t       B = (size_t)dyn->B, m = (size_t)dyn->m;
+  const PetscBool    rate = dyn->form == TN_FORM_RATE, direct = (PetscBool)(rate && sj == B);
   const PetscScalar *g;
   PetscFunctionBeginUser;
-  PetscCall(TnSyncStep(dyn, k, a, out, NULL, ldet, NULL));
+  PetscCall(TnSyncStep(dyn, k, a, out, direct ? x : NULL, ldet, NULL));
+  if (!direct) Record(m, dyn->pbuf, x, sj, B);
   PetscCall(VecGetArrayRead(dyn->G, &g));
-  Record(m, dyn->pbuf, x, sj, B);
   Record((size_t)dyn->nghost, g, x + m * sj, sj, B);
-  Record(m, dyn->form == TN_FORM_RATE ? a : s->S, y, sj, B);
   PetscCall(VecRestoreArrayRead(dyn->G, &g));
+  Record(m, rate ? a : s->S, y, sj, B);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

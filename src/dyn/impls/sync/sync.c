@@ -370,6 +370,15 @@ static PetscErrorCode SetFromOptions(TnDyn dyn, PetscOptionItems *PetscOptionsOb
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode Panels(TnDyn dyn, const TnPanels **pd, const TnPanels **po)
+{
+  TnSync *s = (TnSync *)dyn->data;
+  PetscFunctionBeginUser;
+  *pd = &s->pd;
+  *po = &s->po;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
 {
   TnSync *s;
@@ -388,6 +397,7 @@ PetscErrorCode TnSchemeCreate_Sync(TnDyn dyn)
   dyn->ops.adjointend     = TnSyncAdjointEnd;
   dyn->ops.localstep      = TnSyncLocalStep;
   dyn->ops.localrecord    = TnSyncLocalRecord;
+  dyn->ops.panels         = Panels;
   dyn->ops.inversestep    = TnSyncInverseStep;
   dyn->ops.bound          = Bound;
   dyn->ops.boundnorm1     = PETSC_TRUE;
