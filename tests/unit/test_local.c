@@ -582,11 +582,12 @@ static PetscErrorCode StoresPanels(void)
           PetscCall(TnGradCreateParamVec(g, &grad[st]));
           PetscCall(TnGradComputeLocal(g, x1, &res, grad[st]));
           PetscCall(TnGradComputeLocal(g, x2, &res, grad[st]));
-          if (st == 2) { /* the panels were taken: Ad's, and Ao's where the rank has ghosts */
-            PetscInt ng = dyn->nghost, any;
-            PetscCallMPI(MPI_Allreduce(&ng, &any, 1, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
-            CU_ASSERT(dyn->loc.pd && dyn->loc.pd->np > 1);
-            CU_ASSERT(!any || (dyn->loc.po && dyn->loc.po->np > 1) || !ng);
+          if (st == 2) { /* the panels were taken: Ad's where its columns are scattered (on 1 rank they are), Ao's where the rank has ghosts */
+            PetscInt took = dyn->loc.pd || dyn->loc.po, any;
+            PetscCallMPI(MPI_Allreduce(&took, &any, 1, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
+            CU_ASSERT((dyn->loc.pd != NULL) == (PetscBool)dyn->d.prefetch);
+            CU_ASSERT(!dyn->o.n || dyn->loc.po);
+            CU_ASSERT(any);
           }
           PetscCall(TnDynResultDestroy(&res));
           PetscCall(VecDestroy(&x1));
