@@ -489,6 +489,42 @@ static PetscErrorCode RelDiff(Vec a, Vec b, PetscReal *rel)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The rule on two batches (the second call's traces hold the first's)
+   with the given store, on a sync dyn; kb: -dyn_panel_kb (NULL: the
+   default); lp: log Phi per sample (or NULL); took, fits (or NULL): whether
+   the rule's sum took panels on this rank, and whether it took them where
+   it should (Ad's where its columns are scattered, Ao's where the rank has
+   ghosts). */
+static PetscErrorCode RuleWithStore(TnNet net, int form, int act, PetscInt K, PetscInt B, TnLocalStore store, const char *kb, Vec *grad, PetscReal lp[], PetscInt *took, PetscBool *fits)
+{
+  TnDyn       dyn;
+  TnGrad      g;
+  Vec         x1, x2;
+  TnDynResult res;
+  PetscFunctionBeginUser;
+  PetscCall(SmallDyn(net, TN_SCHEME_SYNC, (TnForm)form, act ? TN_ACT_LINEAR : TN_ACT_TANH, K, B, &dyn));
+  if (kb) {
+    PetscCall(PetscOptionsSetValue(NULL, "-dyn_panel_kb", kb));
+    PetscCall(TnDynSetFromOptions(dyn));
+    PetscCall(PetscOptionsClearValue(NULL, "-dyn_panel_kb"));
+  }
+  PetscCall(TnDynSetLocalStore(dyn, store));
+  PetscCall(TwoBatches(dyn, &g, &x1, &x2, &res));
+  res.nvalid = B > 1 ? B - 1 : 1;
+  PetscCall(TnGradCreateParamVec(g, grad));
+  PetscCall(TnGradComputeLocal(g, x1, &res, *grad));
+  PetscCall(TnGradComputeLocal(g, x2, &res, *grad));
+  for (PetscInt b = 0; lp && b < B; b++) lp[b] = res.logphi[b];
+  if (took) *took = dyn->loc.pd || dyn->loc.po;
+  if (fits) *fits = (PetscBool)((dyn->loc.pd != NULL) == (PetscBool)dyn->d.prefetch && (!dyn->o.n || dyn->loc.po));
+  PetscCall(TnDynResultDestroy(&res));
+  PetscCall(VecDestroy(&x1));
+  PetscCall(VecDestroy(&x2));
+  PetscCall(TnGradDestroy(&g));
+  PetscCall(TnDynDestroy(&dyn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* (f) The two stores (TnDynSetLocalStore): the states recorded and the
    rule summed in closed form after the last step give the rule of the
    traces carried step by step, to round-off (1e-13 of its largest entry),
@@ -509,25 +545,7 @@ static PetscErrorCode Stores(void)
           const PetscInt B = Bs[ib];
           Vec            grad[2];
           PetscReal      lp[2][16], rel;
-          for (int st = 0; st < 2; st++) {
-            TnDyn       dyn;
-            TnGrad      g;
-            Vec         x1, x2;
-            TnDynResult res;
-            PetscCall(SmallDyn(net, TN_SCHEME_SYNC, (TnForm)form, act ? TN_ACT_LINEAR : TN_ACT_TANH, Ks[ik], B, &dyn));
-            PetscCall(TnDynSetLocalStore(dyn, st ? TN_LOCAL_STORE_STATES : TN_LOCAL_STORE_TRACES));
-            PetscCall(TwoBatches(dyn, &g, &x1, &x2, &res));
-            res.nvalid = B > 1 ? B - 1 : 1;
-            PetscCall(TnGradCreateParamVec(g, &grad[st]));
-            PetscCall(TnGradComputeLocal(g, x1, &res, grad[st]));
-            PetscCall(TnGradComputeLocal(g, x2, &res, grad[st]));
-            for (PetscInt b = 0; b < B; b++) lp[st][b] = res.logphi[b];
-            PetscCall(TnDynResultDestroy(&res));
-            PetscCall(VecDestroy(&x1));
-            PetscCall(VecDestroy(&x2));
-            PetscCall(TnGradDestroy(&g));
-            PetscCall(TnDynDestroy(&dyn));
-          }
+          for (int st = 0; st < 2; st++) PetscCall(RuleWithStore(net, form, act, Ks[ik], B, st ? TN_LOCAL_STORE_STATES : TN_LOCAL_STORE_TRACES, NULL, &grad[st], lp[st], NULL, NULL));
           PetscCall(RelDiff(grad[1], grad[0], &rel));
           if (!(rel <= 1e-13)) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stores: form %d act %d B %" PetscInt_FMT " K %" PetscInt_FMT ": |states - traces| = %g of the largest entry\n", form, act, B, Ks[ik], (double)rel));
           CU_ASSERT(rel <= 1e-13);
@@ -568,32 +586,14 @@ static PetscErrorCode StoresPanels(void)
         Vec            grad[3];
         PetscReal      rel[2];
         for (int st = 0; st < 3; st++) { /* traces, states without panels, states with */
-          TnDyn       dyn;
-          TnGrad      g;
-          Vec         x1, x2;
-          TnDynResult res;
-          PetscCall(SmallDyn(net, TN_SCHEME_SYNC, (TnForm)form, act ? TN_ACT_LINEAR : TN_ACT_TANH, 5, B, &dyn));
-          PetscCall(PetscOptionsSetValue(NULL, "-dyn_panel_kb", kb[st]));
-          PetscCall(TnDynSetFromOptions(dyn));
-          PetscCall(PetscOptionsClearValue(NULL, "-dyn_panel_kb"));
-          PetscCall(TnDynSetLocalStore(dyn, st ? TN_LOCAL_STORE_STATES : TN_LOCAL_STORE_TRACES));
-          PetscCall(TwoBatches(dyn, &g, &x1, &x2, &res));
-          res.nvalid = B > 1 ? B - 1 : 1;
-          PetscCall(TnGradCreateParamVec(g, &grad[st]));
-          PetscCall(TnGradComputeLocal(g, x1, &res, grad[st]));
-          PetscCall(TnGradComputeLocal(g, x2, &res, grad[st]));
-          if (st == 2) { /* the panels were taken: Ad's where its columns are scattered (on 1 rank they are), Ao's where the rank has ghosts */
-            PetscInt took = dyn->loc.pd || dyn->loc.po, any;
+          PetscInt  took, any;
+          PetscBool fits;
+          PetscCall(RuleWithStore(net, form, act, 5, B, st ? TN_LOCAL_STORE_STATES : TN_LOCAL_STORE_TRACES, kb[st], &grad[st], NULL, &took, &fits));
+          if (st == 2) { /* the panels were taken where they should be, and somewhere (on 1 rank Ad's columns are scattered) */
             PetscCallMPI(MPI_Allreduce(&took, &any, 1, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
-            CU_ASSERT((dyn->loc.pd != NULL) == (PetscBool)dyn->d.prefetch);
-            CU_ASSERT(!dyn->o.n || dyn->loc.po);
+            CU_ASSERT(fits);
             CU_ASSERT(any);
           }
-          PetscCall(TnDynResultDestroy(&res));
-          PetscCall(VecDestroy(&x1));
-          PetscCall(VecDestroy(&x2));
-          PetscCall(TnGradDestroy(&g));
-          PetscCall(TnDynDestroy(&dyn));
         }
         PetscCall(RelDiff(grad[2], grad[1], &rel[0]));
         PetscCall(RelDiff(grad[2], grad[0], &rel[1]));
