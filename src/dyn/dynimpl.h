@@ -140,10 +140,10 @@ typedef struct {
      gamma's) or states (X, Y: the records of the K steps, node j's
      values of step q at X + j sn + q sx, row i's at Y + i sn + q sy:
      node-major (sn = K B, sx = sy = B) or, where the sum goes through
-     column panels, step-major (sn = B); nrec steps recorded; coef: a row's coefficients and log-det
-     terms, StatesCoefs; dsw: each row's W_ii log-det terms; pd, po: the
-     scheme's column panels, or NULL, and gp the synapses' sums in their
-     order, StatesBlock) */
+     column panels, step-major (sn = B); nrec steps recorded; coef: a
+     row's coefficients and log-det terms, StatesCoefs; dsw: each row's
+     W_ii log-det terms; pd, po: the scheme's column panels, or NULL, and
+     gp the synapses' sums in their order, StatesBlock) */
   TnLocalStore    store;
   PetscInt        nrec;
   PetscReal      *X, *Y, *coef, *dsw, *gp;
