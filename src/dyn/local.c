@@ -375,7 +375,7 @@ PetscErrorCode TnDynLocalStep(TnDyn dyn, PetscInt k, const PetscScalar *a, Petsc
 {
   TnDynLoc *L = &dyn->loc;
   PetscFunctionBeginUser;
-  PetscCheck(out != a, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the local step needs a_k beside a_{k+1}: out must not be a");
+  PetscCheck(out != a || dyn->m == 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the local step needs a_k beside a_{k+1}: out must not be a"); /* a rank without rows has neither (NULL) */
   PetscCall(PetscLogEventBegin(TN_DynStep, 0, 0, 0, 0));
   if (L->store == TN_LOCAL_STORE_STATES) {
     PetscCheck(L->nrec < dyn->K, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the local rule with its states stored records K = %" PetscInt_FMT " steps; a step beyond K needs TnDynLocalBegin first", dyn->K);

@@ -1,7 +1,8 @@
 /* The local rule (TnGradComputeLocal, docs/gradient.md "The local rule"):
    (a) with W diagonal the nodes do not interact, so node i's own terms are
    the whole loss's dependence on theta_i: the rule equals the exact gradient
-   (TnGradCompute) to round-off, every scheme, form, base and activation;
+   (TnGradCompute) to round-off, every scheme, form, base and activation,
+   also on fewer nodes than ranks;
    (b) on a general network it matches central finite differences of the
    truncated objective -- for each parameter of node i, node i's own loss
    terms with the other nodes' trajectories frozen at their unperturbed
@@ -231,7 +232,8 @@ static const Config *AllConfigs(PetscInt *n)
 /* (a) W diagonal: the rule = the exact gradient, every component, and the
    same log Phi; and on a general network the two differ (the comparison
    can fail). */
-static PetscErrorCode DiagonalCheck(const Config *c, uint64_t seed, PetscReal *worst, PetscReal *general)
+/* N nodes; *empty: whether some rank owns none of them. */
+static PetscErrorCode DiagonalCheck(const Config *c, PetscInt N, uint64_t seed, PetscReal *worst, PetscReal *general, PetscBool *empty)
 {
   const PetscInt B = 3, nvalid = 2, K = 5;
   PetscReal      x[NMAX][BMAX], le[BMAX], ll[BMAX];
@@ -242,8 +244,15 @@ static PetscErrorCode DiagonalCheck(const Config *c, uint64_t seed, PetscReal *w
   *worst = *general = 0;
   for (int pass = 0; pass < 2; pass++) {
     PetscReal diff = 0;
-    TnTestModelRandom(&m, 10, pass == 0 ? 0.0 : 0.3, 0.8, seed);
+    TnTestModelRandom(&m, N, pass == 0 ? 0.0 : N < 4 ? 1.0
+                                                     : 0.3,
+                      0.8, seed);
     PetscCall(SetupCreate(c, &m, 0.15, K, B, seed + 1, x, &s));
+    if (empty) {
+      PetscInt mmin;
+      PetscCall(MPIU_Allreduce(&s.dyn->m, &mmin, 1, MPIU_INT, MPI_MIN, PETSC_COMM_WORLD));
+      *empty = (PetscBool)(mmin == 0);
+    }
     PetscCall(Run(&s, nvalid, PETSC_FALSE, le));
     PetscCall(Gather(s.g, s.grad, eW, eb, eu));
     PetscCall(Run(&s, nvalid, PETSC_TRUE, ll));
@@ -274,10 +283,30 @@ static void test_diagonal(void)
   const Config *cs = AllConfigs(&n);
   for (PetscInt q = 0; q < n; q++) {
     PetscReal worst, general;
-    TN_ASSERT_OK(DiagonalCheck(&cs[q], 300 + q, &worst, &general));
+    TN_ASSERT_OK(DiagonalCheck(&cs[q], 10, 300 + q, &worst, &general, NULL));
     if (worst > 1e-12 || getenv("TN_LOCAL_VERBOSE")) PetscPrintf(PETSC_COMM_WORLD, "  diagonal W, %s %s %s %s %s: max |local - exact| / max |exact| = %.3g (general W: %.3g)\n", cs[q].scheme, TnLogDetTypes[cs[q].ldt], TnFormTypes[cs[q].form], TnActTypes[cs[q].act], TnBaseTypes[cs[q].base], (double)worst, (double)general);
     CU_ASSERT(worst <= 1e-12);
     CU_ASSERT(general > 1e-6);
+  }
+}
+
+/* (a) on N = 2 nodes, so that from 3 ranks on some own no rows: the
+   ranks without rows step, record and sum nothing, and wait on nobody;
+   the rule is still the exact gradient with W diagonal. */
+static void test_empty_ranks(void)
+{
+  PetscInt      n;
+  PetscMPIInt   size;
+  const Config *cs = AllConfigs(&n);
+  TN_ASSERT_OK(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  for (PetscInt q = 0; q < n; q++) {
+    PetscReal worst, general;
+    PetscBool empty;
+    TN_ASSERT_OK(DiagonalCheck(&cs[q], 2, 500 + q, &worst, &general, &empty));
+    if (worst > 1e-12) PetscPrintf(PETSC_COMM_WORLD, "  N = 2, diagonal W, %s %s %s %s %s: max |local - exact| / max |exact| = %.3g\n", cs[q].scheme, TnLogDetTypes[cs[q].ldt], TnFormTypes[cs[q].form], TnActTypes[cs[q].act], TnBaseTypes[cs[q].base], (double)worst);
+    CU_ASSERT(worst <= 1e-12);
+    CU_ASSERT(general > 1e-6);
+    CU_ASSERT(empty == (PetscBool)(size > 2));
   }
 }
 
@@ -829,6 +858,7 @@ void TnTestRegister(void)
 {
   CU_pSuite s = CU_add_suite("local", NULL, NULL);
   CU_add_test(s, "diagonal W: local rule = exact gradient", test_diagonal);
+  CU_add_test(s, "fewer nodes than ranks: ranks without rows", test_empty_ranks);
   CU_add_test(s, "local rule = finite differences of the truncated objective", test_fd);
   CU_add_test(s, "rank-count invariance", test_rank_invariance);
   CU_add_test(s, "traces not zeroed between calls: the same rule bit for bit", test_reuse);
