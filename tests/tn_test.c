@@ -103,7 +103,10 @@ int main(int argc, char **argv)
   CU_basic_set_mode(rank == 0 ? CU_BRM_VERBOSE : CU_BRM_SILENT);
   CU_basic_run_tests();
   failures = (int)CU_get_number_of_failures();
-  if (failures && rank) fprintf(stderr, "[rank %d] %d failure(s)\n", rank, failures);
+  if (failures && rank) { /* rank 0's report lists its own; the others' are told here */
+    fprintf(stderr, "[rank %d] %d failure(s)\n", rank, failures);
+    for (const CU_FailureRecord *f = CU_get_failure_list(); f; f = f->pNext) fprintf(stderr, "[rank %d]   %s:%u - %s (test: %s)\n", rank, f->strFileName ? f->strFileName : "?", f->uiLineNumber, f->strCondition ? f->strCondition : "?", f->pTest && f->pTest->pName ? f->pTest->pName : "?");
+  }
   CU_cleanup_registry();
   MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, PETSC_COMM_WORLD);
   if (rank == 0) {

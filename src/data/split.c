@@ -122,7 +122,7 @@ PetscErrorCode TnDataStandardize_Private(TnData data)
 {
   PetscInt nloc = data->rend - data->rstart;
   PetscFunctionBeginUser;
-  if (!data->mean) PetscCall(PetscMalloc2(nloc, &data->mean, nloc, &data->sd));
+  if (!data->mean) PetscCall(PetscMalloc2(nloc + 1, &data->mean, nloc + 1, &data->sd)); /* + 1: not NULL on a rank without nodes (TnDataGetStandardization) */
   if (!data->user_std) PetscCall(Statistics(data));
   PetscCall(Apply(data));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -166,7 +166,7 @@ PetscErrorCode TnDataSetStandardization(TnData data, Vec mean, Vec sd)
     data->std_applied = PETSC_FALSE;
   }
   PetscCall(PetscFree2(data->mean, data->sd));
-  PetscCall(PetscMalloc2(n, &data->mean, n, &data->sd));
+  PetscCall(PetscMalloc2(n + 1, &data->mean, n + 1, &data->sd));
   PetscCall(VecGetArrayRead(mean, &m));
   PetscCall(VecGetArrayRead(sd, &d));
   for (PetscInt i = 0; i < n; i++) {
