@@ -25,14 +25,19 @@ static size_t LastLevelCache(void)
 }
 
 /* Half of the last-level cache's share of each rank on the node (the other
-   half for the matrix and state streaming past), at least 256 kB; a 32 MB
-   cache per node if sysfs does not tell. On a machine whose sysfs lists no
+   half for the matrix and state streaming past), at least 256 kB; if sysfs
+   does not tell, 32 MB a rank up to 2 ranks (below). On a machine whose sysfs lists no
    cache (an AMD EPYC guest), the former guess of 8 MB made 4 MB slices on
    one rank: er N = 10^6, k = 32, B = 16, the sync step took 0.38-0.54 s
    with them against 0.27-0.28 s with 16 MB and 0.26-0.33 s with 8 MB, and
    on 2 ranks 0.42-0.44 s with 2 MB against 0.31 s with 4 MB
    (bench/README.md); a machine that listed its 32 MB measured 16 MB on one
-   rank and 8 MB a rank on two as good as any other size. Collective. */
+   rank and 8 MB a rank on two as good as any other size. On the guest
+   without sysfs caches, 16 MB a rank on 2 ranks beat 8 MB in alternated
+   runs (bench/README.md, "The panels' size on 2 ranks"): sync 0.126-0.205
+   s per step (mean 0.164) against 0.164-0.196 (0.185), colored 0.172-0.221
+   (0.198) against 0.225-0.253 (0.236); so where sysfs is silent each of
+   up to 2 ranks is given 32 MB, and more ranks share 64 MB. Collective. */
 PetscErrorCode TnPanelBytesDefault(MPI_Comm comm, size_t *bytes)
 {
   MPI_Comm    node;
@@ -42,7 +47,7 @@ PetscErrorCode TnPanelBytesDefault(MPI_Comm comm, size_t *bytes)
   PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   PetscCallMPI(MPI_Comm_size(node, &nr));
   PetscCallMPI(MPI_Comm_free(&node));
-  if (!llc) llc = (size_t)32 << 20;
+  if (!llc) llc = ((size_t)32 << 20) * (size_t)PetscMin(nr, 2); /* sysfs silent: 32 MB for each of up to 2 ranks */
   *bytes = PetscMax(llc / (2 * (size_t)nr), (size_t)256 << 10);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -112,8 +112,8 @@ PetscErrorCode TnDynLocalSetUp(TnDyn dyn, PetscLogDouble extra, PetscLogDouble *
       PetscCall(TnMemoryAllocAligned(sizeof(PetscScalar) * (m * B * K + 1), &L->Y));
       PetscCall(PetscMalloc1(5 * K * B + K, &L->coef)); /* F, hq, ga, gs, v; sw */
       PetscCall(PetscMalloc1(m + 1, &L->dsw));
-      if (L->pd || L->po) {                                                                       /* step-major: step q's records are the step's own arrays, gathered through the panels step by step */
-        PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * ((size_t)(P.nd + P.no) + 1), &L->gp)); /* the sums in the panels' order */
+      if (L->pd || L->po) { /* step-major: step q's records are the step's own arrays, gathered through the panels step by step; the sums in the panels' order */
+        PetscCall(TnMemoryAllocAligned(sizeof(PetscReal) * ((size_t)(P.nd + P.no) + 1), &L->gp));
         L->sn = B;
         L->sx = (m + ng) * B;
         L->sy = m * B;

@@ -287,8 +287,8 @@ PetscErrorCode TnSyncAdjointStep(TnDyn dyn, PetscInt k, const PetscScalar *ak, c
   const PetscReal *gx, *x;
   PetscReal       *gy;
   PetscFunctionBeginUser;
-  if (rate && !pk) {                                                                                                /* phi(a_k): kept by the forward pass (tanh) or a_k itself (linear) */
-    PetscCheck(dyn->act == TN_ACT_LINEAR || dyn->m == 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "phi(a_k) was not kept"); /* a rank without rows keeps nothing (nsave = 0) */
+  if (rate && !pk) { /* phi(a_k): kept by the forward pass (tanh) or a_k itself (linear); a rank without rows keeps nothing (nsave = 0) */
+    PetscCheck(dyn->act == TN_ACT_LINEAR || dyn->m == 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "phi(a_k) was not kept");
     pk = ak;
   }
   x = rate ? pk : ak; /* what the columns of W multiply */
