@@ -2,7 +2,7 @@
 # The panels' slice on 2 ranks, er N = 10^6, k = 32, B = 16 (run from the repository's top).
 # step_kb_log.txt, grad_kb_log.txt: one build (bb1b6f6), -dyn_panel_kb set by hand, in the order of the logs.
 # default_ab_log.txt: two builds at their defaults, alternated; NEW and BASE are directories holding each
-# build's libtenor.so* and bench_step (c9f666a and bb1b6f6 there).
+# build's libtenor.so* and bench_step (c9f666a and bb1b6f6 there, named p16 and base in the log and JSONs).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 out=${OUT:-bench/results/panels_np2}
 for kb in 16384 8192 32768 16384 8192 8192 16384 8192 16384; do
