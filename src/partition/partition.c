@@ -16,6 +16,7 @@
 #endif
 #include "../net/netimpl.h"
 #include <tenor/io.h>
+#include <tenor/partition.h>
 
 /* -partition_file: newproc[i - rs] = the part of natural row i, rows [rs, re)
    of W's default split. A part is a rank, so the parts must be 0 .. size-1,
@@ -50,6 +51,42 @@ static PetscErrorCode ReadPartitionFile(TnNet net, PetscInt rs, PetscInt re, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Below TN_PTSCOTCH_MIN_ROWS nodes a rank, -partition_type ptscotch cuts
+   the graph with serial Scotch on rank 0 (TnPartitioner, the offline
+   partitioner's, with its defaults) and scatters the parts: PT-Scotch 7.0.3
+   (Debian 12) deadlocked on 30 nodes into 16 parts, its processes in
+   different collectives inside the recursive bipartitioning (three of a
+   group of four in an allreduce of dgraphGhst, the fourth in the allgatherv
+   of bdgraphBipartSq), where the parallel method gains nothing anyway. A
+   graph of fewer nodes than ranks keeps the default split. */
+#define TN_PTSCOTCH_MIN_ROWS 256
+
+static PetscErrorCode SerialNewProc(TnNet net, Mat W, PetscInt rs, PetscInt re, IS *isnewproc)
+{
+  PetscMPIInt   size, rank;
+  PetscInt      N, *part = NULL, *newproc;
+  PetscMPIInt  *counts = NULL, *displs = NULL, m;
+  TnPartitioner tp;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(net->comm, &size));
+  PetscCallMPI(MPI_Comm_rank(net->comm, &rank));
+  PetscCall(MatGetSize(W, &N, NULL));
+  PetscCall(PetscMPIIntCast(re - rs, &m));
+  PetscCall(TnPartitionerCreate(net->comm, &tp));
+  PetscCall(TnPartitionerSetGraph(tp, W));
+  if (rank == 0) PetscCall(PetscMalloc3(N, &part, size, &counts, size, &displs));
+  PetscCall(TnPartitionerApply(tp, size, part, NULL));
+  PetscCall(TnPartitionerDestroy(&tp));
+  PetscCallMPI(MPI_Gather(&m, 1, MPI_INT, counts, 1, MPI_INT, 0, net->comm));
+  if (rank == 0)
+    for (PetscMPIInt r = 0; r < size; r++) displs[r] = r ? displs[r - 1] + counts[r - 1] : 0;
+  PetscCall(PetscMalloc1(re - rs + 1, &newproc));
+  PetscCallMPI(MPI_Scatterv(part, counts, displs, MPIU_INT, newproc, m, MPIU_INT, 0, net->comm));
+  if (rank == 0) PetscCall(PetscFree3(part, counts, displs));
+  PetscCall(ISCreateGeneral(net->comm, re - rs, newproc, PETSC_OWN_POINTER, isnewproc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* *isnewproc: for each local row of W (natural order, default split), the
    rank it goes to; NULL when the natural order stays (one rank, or
    -partition_type none, without a partition file). */
@@ -73,6 +110,18 @@ static PetscErrorCode ComputeNewProc(TnNet net, Mat W, IS *isnewproc)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   if (size == 1 || none) PetscFunctionReturn(PETSC_SUCCESS);
+  {
+    PetscInt  N;
+    PetscBool pts;
+    PetscCall(MatGetSize(W, &N, NULL));
+    PetscCall(PetscStrcmp(net->parttype, MATPARTITIONINGPTSCOTCH, &pts));
+    if (pts && N < size) PetscFunctionReturn(PETSC_SUCCESS); /* a rank per node at most: nothing to cut */
+    if (pts && N < (PetscInt)TN_PTSCOTCH_MIN_ROWS * size) {
+      if (TnProgressOn()) PetscCall(PetscPrintf(net->comm, "partition: computing a Scotch partition of %" PetscInt_FMT " nodes into %d parts on rank 0 (fewer than %d nodes a rank)\n", N, (int)size, TN_PTSCOTCH_MIN_ROWS));
+      PetscCall(SerialNewProc(net, W, rs, re, isnewproc));
+      PetscFunctionReturn(PETSC_SUCCESS);
+    }
+  }
   /* the partitioners want a symmetric graph without self-loops: P + P^T */
   PetscCall(MatTranspose(W, MAT_INITIAL_MATRIX, &Wt));
   PetscCall(MatDuplicate(W, MAT_COPY_VALUES, &S));

@@ -95,6 +95,21 @@ print("  partition: %s; runtime: %s" % ([p[a] for a, b in pairs], [n[b] for a, b
 sys.exit(1 if bad else 0)
 PY
 
+# 3b. without a file, on fewer than 256 nodes a rank, the runtime's partitioner
+# is serial Scotch on rank 0 with tenor partition's defaults: the same parts,
+# so the same statistics (PT-Scotch deadlocked on such small graphs)
+mpirun -n 3 --oversubscribe "$TENOR" logdensity -net_W w.mtx -data_samples 4 -dyn_batch 4 -dyn_steps 2 -out_dir s3 >s3.log 2>&1 || { cat s3.log; fail=1; }
+grep -q "computing a Scotch partition of 300 nodes into 3 parts on rank 0" s3.log && say ok "300 nodes on 3 ranks: the runtime says it cuts them with serial Scotch" || { cat s3.log; say fail "no serial Scotch line in s3.log"; }
+python3 - a/partition_stats.json s3/summary.json <<'PY' && say ok "that partition has tenor partition's P = 3 edge cut, halo and imbalance" || say fail "the runtime's small-graph partition differs from tenor partition's"
+import json, sys
+p = [x for x in json.load(open(sys.argv[1]))["partitions"] if x["P"] == 3][0]
+n = json.load(open(sys.argv[2]))["network"]
+pairs = [("edge_cut", "edge_cut"), ("halo_min", "halo_min"), ("halo_max", "halo_max"), ("rows_imbalance", "imbalance_rows")]
+bad = [(a, p[a], n[b]) for a, b in pairs if abs(p[a] - n[b]) > 1e-12 * max(1, abs(p[a]))]
+print("  partition: %s; runtime: %s" % ([p[a] for a, b in pairs], [n[b] for a, b in pairs]))
+sys.exit(1 if bad else 0)
+PY
+
 # 4. P up to 4096 (a 100 x 100 lattice, 2 processes)
 if mpirun -n 2 --oversubscribe "$TENOR" partition -net_n 100 -partition_sizes 1024,4096 -out_dir big >big.log 2>&1; then
   ok=1
