@@ -63,23 +63,27 @@ static PetscErrorCode ReadPartitionFile(TnNet net, PetscInt rs, PetscInt re, Pet
 
 static PetscErrorCode SerialNewProc(TnNet net, Mat W, PetscInt rs, PetscInt re, IS *isnewproc)
 {
-  PetscMPIInt   size, rank;
-  PetscInt      N, *part = NULL, *newproc;
-  PetscMPIInt  *counts = NULL, *displs = NULL, m;
-  TnPartitioner tp;
+  PetscMPIInt     size, rank;
+  PetscInt        N, *part = NULL, *newproc;
+  PetscMPIInt    *counts = NULL, *displs = NULL, m;
+  const PetscInt *ranges; /* every rank's rows of the default split */
+  TnPartitioner   tp;
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(net->comm, &size));
   PetscCallMPI(MPI_Comm_rank(net->comm, &rank));
   PetscCall(MatGetSize(W, &N, NULL));
+  PetscCall(MatGetOwnershipRanges(W, &ranges));
   PetscCall(PetscMPIIntCast(re - rs, &m));
   PetscCall(TnPartitionerCreate(net->comm, &tp));
   PetscCall(TnPartitionerSetGraph(tp, W));
   if (rank == 0) PetscCall(PetscMalloc3(N, &part, size, &counts, size, &displs));
   PetscCall(TnPartitionerApply(tp, size, part, NULL));
   PetscCall(TnPartitionerDestroy(&tp));
-  PetscCallMPI(MPI_Gather(&m, 1, MPI_INT, counts, 1, MPI_INT, 0, net->comm));
   if (rank == 0)
-    for (PetscMPIInt r = 0; r < size; r++) displs[r] = r ? displs[r - 1] + counts[r - 1] : 0;
+    for (PetscMPIInt r = 0; r < size; r++) {
+      PetscCall(PetscMPIIntCast(ranges[r], &displs[r]));
+      PetscCall(PetscMPIIntCast(ranges[r + 1] - ranges[r], &counts[r]));
+    }
   PetscCall(PetscMalloc1(re - rs + 1, &newproc));
   PetscCallMPI(MPI_Scatterv(part, counts, displs, MPIU_INT, newproc, m, MPIU_INT, 0, net->comm));
   if (rank == 0) PetscCall(PetscFree3(part, counts, displs));
